@@ -1,0 +1,12 @@
+DROP TABLE api_keys;
+DROP TABLE consent_state;
+DROP TABLE ledger_head;
+DROP TABLE consent_events;
+DROP FUNCTION consent_events_append_only;
+DROP TABLE field_values;
+DROP TABLE submissions;
+DROP TABLE subjects;
+DROP TABLE form_versions;
+DROP TABLE forms;
+DROP TABLE policy_versions;
+DROP TABLE purposes;

@@ -1,0 +1,11 @@
+DROP TABLE api_keys;
+DROP TABLE consent_state;
+DROP TABLE ledger_head;
+DROP TABLE consent_events;
+DROP TABLE field_values;
+DROP TABLE submissions;
+DROP TABLE subjects;
+DROP TABLE form_versions;
+DROP TABLE forms;
+DROP TABLE policy_versions;
+DROP TABLE purposes;

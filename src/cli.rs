@@ -1,0 +1,137 @@
+//! The `assent` command line: serve, migrate, apply, key create, ledger verify.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+use crate::config::{Settings, SettingsArgs};
+use crate::db::DbUrl;
+use crate::db::ledger::{self, Verification};
+use crate::services::keys;
+use crate::services::workspace::{self, WorkspaceFile};
+use crate::startup::Application;
+
+#[derive(Debug, Parser)]
+#[command(name = "assent", version, about = "Self-hosted, consent-first form backend")]
+pub struct Cli {
+    #[command(flatten)]
+    pub settings: SettingsArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Migrate, apply the workspace file, and serve HTTP.
+    Serve,
+    /// Bring the database schema up to date.
+    Migrate,
+    /// Apply a workspace file (forms and purposes as code); idempotent.
+    Apply { file: PathBuf },
+    /// Manage API keys.
+    Key {
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
+    /// Check the consent ledger.
+    Ledger {
+        #[command(subcommand)]
+        command: LedgerCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Create an API key; it is printed once and only its hash is stored.
+    Create {
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LedgerCommand {
+    /// Re-compute the hash chain; exits non-zero naming the first bad event.
+    Verify,
+}
+
+/// Runs a command; the `Ok` value is the process exit code.
+pub async fn run(cli: Cli) -> anyhow::Result<i32> {
+    let settings = Settings::resolve(cli.settings);
+    match cli.command {
+        Command::Serve => serve(settings).await.map(|()| 0),
+        Command::Migrate => blocking(move || {
+            DbUrl::parse(&settings.database_url)?.migrate()?;
+            println!("database is up to date");
+            Ok(0)
+        })
+        .await,
+        Command::Apply { file } => blocking(move || apply(&settings, &file)).await,
+        Command::Key { command: KeyCommand::Create { name } } => blocking(move || create_key(&settings, &name)).await,
+        Command::Ledger { command: LedgerCommand::Verify } => blocking(move || verify(&settings)).await,
+    }
+}
+
+async fn blocking(f: impl FnOnce() -> anyhow::Result<i32> + Send + 'static) -> anyhow::Result<i32> {
+    tokio::task::spawn_blocking(f).await.context("command task failed")?
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let base = settings.base_url.clone();
+    let app = Application::build(settings).await?;
+    let forms: Vec<String> = app.state().catalog.current().forms.keys().cloned().collect();
+    println!("Assent is listening on {base} (port {})", app.port());
+    for form in &forms {
+        println!("  form: {base}/f/{form}");
+    }
+    // The demo workspace's signup form is the one to try first.
+    if let Some(demo) = forms.iter().find(|f| f.as_str() == "newsletter").or(forms.first()) {
+        println!("Open the demo form: {base}/f/{demo}");
+    }
+    app.run_until_stopped().await.context("server failed")
+}
+
+fn connect(settings: &Settings) -> anyhow::Result<crate::db::DbConnection> {
+    let url = DbUrl::parse(&settings.database_url)?;
+    url.migrate()?;
+    Ok(url.connect()?)
+}
+
+fn apply(settings: &Settings, file: &std::path::Path) -> anyhow::Result<i32> {
+    let workspace = WorkspaceFile::read(file)?;
+    let report = workspace::apply(&mut connect(settings)?, &workspace)?;
+    if report.is_empty() {
+        println!("{}: already applied, nothing changed", file.display());
+    }
+    for (purpose, version) in &report.policy_versions {
+        println!("purpose {purpose}: published policy version {version}");
+    }
+    for (form, version) in &report.form_versions {
+        println!("form {form}: published version {version}");
+    }
+    Ok(0)
+}
+
+fn create_key(settings: &Settings, name: &str) -> anyhow::Result<i32> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        anyhow::bail!("--name must be 1 to 100 characters");
+    }
+    let created = keys::create(&mut connect(settings)?, name)?;
+    eprintln!("Created API key {} ({name}). It is shown once; store it now:", created.id);
+    println!("{}", created.secret);
+    Ok(0)
+}
+
+fn verify(settings: &Settings) -> anyhow::Result<i32> {
+    match ledger::verify(&mut connect(settings)?)? {
+        Verification::Intact { events } => {
+            println!("ledger intact: {events} events verified");
+            Ok(0)
+        }
+        Verification::Broken(fault) => {
+            eprintln!("ledger BROKEN: {fault}");
+            Ok(1)
+        }
+    }
+}

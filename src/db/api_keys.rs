@@ -1,0 +1,31 @@
+//! API keys for server-to-server calls. Only a SHA-256 of each key is stored.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::DbConnection;
+use super::schema::api_keys;
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = api_keys)]
+pub struct NewApiKey<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub prefix: &'a str,
+    pub key_hash: &'a str,
+    pub created_at: NaiveDateTime,
+}
+
+pub fn insert(conn: &mut DbConnection, key: &NewApiKey<'_>) -> QueryResult<()> {
+    diesel::insert_into(api_keys::table).values(key).execute(conn).map(|_| ())
+}
+
+/// The id of the live (not revoked) key with this hash.
+pub fn find_live(conn: &mut DbConnection, key_hash: &str) -> QueryResult<Option<String>> {
+    api_keys::table
+        .filter(api_keys::key_hash.eq(key_hash))
+        .filter(api_keys::revoked_at.is_null())
+        .select(api_keys::id)
+        .first(conn)
+        .optional()
+}

@@ -1,0 +1,47 @@
+//! The current consent state per (subject, purpose), kept in step with the ledger.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::DbConnection;
+use super::schema::consent_state;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = consent_state)]
+pub struct ConsentState {
+    pub subject_id: String,
+    pub purpose_key: String,
+    pub status: String,
+    pub policy_version_id: String,
+    pub granted_at: Option<NaiveDateTime>,
+    pub expires_at: Option<NaiveDateTime>,
+    pub updated_at: NaiveDateTime,
+    pub last_event_seq: i64,
+}
+
+/// Writes the new state of one purpose (update, or insert the first time). Only the writer
+/// calls this, so the update-then-insert cannot race.
+pub fn put(conn: &mut DbConnection, state: &ConsentState) -> QueryResult<()> {
+    let updated = diesel::update(consent_state::table.find((&state.subject_id, &state.purpose_key)))
+        .set((
+            consent_state::status.eq(&state.status),
+            consent_state::policy_version_id.eq(&state.policy_version_id),
+            consent_state::granted_at.eq(state.granted_at),
+            consent_state::expires_at.eq(state.expires_at),
+            consent_state::updated_at.eq(state.updated_at),
+            consent_state::last_event_seq.eq(state.last_event_seq),
+        ))
+        .execute(conn)?;
+    if updated == 0 {
+        diesel::insert_into(consent_state::table).values(state).execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn for_subject(conn: &mut DbConnection, subject_id: &str) -> QueryResult<Vec<ConsentState>> {
+    consent_state::table
+        .filter(consent_state::subject_id.eq(subject_id))
+        .order(consent_state::purpose_key.asc())
+        .select(ConsentState::as_select())
+        .load(conn)
+}

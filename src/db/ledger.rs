@@ -1,0 +1,134 @@
+//! The consent ledger table: appending chained events and reading them back in order.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::{consent_events, ledger_head};
+use super::{DbConnection, LedgerHead};
+use crate::domain::ledger::{EventContent, LedgerFault, Verifier, chain_hash, ledger_time};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = consent_events)]
+pub struct ConsentEvent {
+    pub seq: i64,
+    pub id: String,
+    pub subject_id: String,
+    pub purpose_key: String,
+    pub action: String,
+    pub policy_version_id: String,
+    pub policy_text_hash: String,
+    pub method: String,
+    pub source: String,
+    pub evidence: String,
+    pub occurred_at: NaiveDateTime,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+impl ConsentEvent {
+    pub fn content(&self) -> EventContent<'_> {
+        EventContent {
+            seq: self.seq,
+            id: &self.id,
+            subject_id: &self.subject_id,
+            purpose_key: &self.purpose_key,
+            action: &self.action,
+            policy_version_id: &self.policy_version_id,
+            policy_text_hash: &self.policy_text_hash,
+            method: &self.method,
+            source: &self.source,
+            evidence: &self.evidence,
+            occurred_at: self.occurred_at,
+        }
+    }
+}
+
+/// An event to append; the ledger assigns its sequence number and hashes.
+#[derive(Debug, Clone)]
+pub struct NewEvent<'a> {
+    pub subject_id: &'a str,
+    pub purpose_key: &'a str,
+    pub action: &'a str,
+    pub policy_version_id: &'a str,
+    pub policy_text_hash: &'a str,
+    pub method: &'a str,
+    pub source: &'a str,
+    pub evidence: &'a str,
+    pub occurred_at: NaiveDateTime,
+}
+
+/// Appends events in order, advancing `head` (which the writer persists at commit).
+pub fn append(conn: &mut DbConnection, head: &mut LedgerHead, events: &[NewEvent<'_>]) -> QueryResult<Vec<ConsentEvent>> {
+    let rows: Vec<ConsentEvent> = events
+        .iter()
+        .map(|e| {
+            let mut row = ConsentEvent {
+                seq: head.seq + 1,
+                id: uuid::Uuid::new_v4().to_string(),
+                subject_id: e.subject_id.to_owned(),
+                purpose_key: e.purpose_key.to_owned(),
+                action: e.action.to_owned(),
+                policy_version_id: e.policy_version_id.to_owned(),
+                policy_text_hash: e.policy_text_hash.to_owned(),
+                method: e.method.to_owned(),
+                source: e.source.to_owned(),
+                evidence: e.evidence.to_owned(),
+                occurred_at: ledger_time(e.occurred_at),
+                prev_hash: head.hash.clone(),
+                hash: String::new(),
+            };
+            row.hash = chain_hash(&row.prev_hash, &row.content());
+            head.seq = row.seq;
+            head.hash.clone_from(&row.hash);
+            row
+        })
+        .collect();
+    if !rows.is_empty() {
+        crate::on_each_backend!(conn, |c| diesel::insert_into(consent_events::table).values(&rows).execute(c))?;
+    }
+    Ok(rows)
+}
+
+pub fn for_subject(conn: &mut DbConnection, subject_id: &str) -> QueryResult<Vec<ConsentEvent>> {
+    consent_events::table
+        .filter(consent_events::subject_id.eq(subject_id))
+        .order(consent_events::seq.asc())
+        .select(ConsentEvent::as_select())
+        .load(conn)
+}
+
+/// The outcome of verifying the whole ledger.
+#[derive(Debug)]
+pub enum Verification {
+    Intact { events: i64 },
+    Broken(LedgerFault),
+}
+
+/// Re-computes every hash in `seq` order, in pages so memory stays flat on large ledgers.
+pub fn verify(conn: &mut DbConnection) -> QueryResult<Verification> {
+    const PAGE: i64 = 5_000;
+    let mut verifier = Verifier::default();
+    let mut after = 0i64;
+    loop {
+        let page: Vec<ConsentEvent> = consent_events::table
+            .filter(consent_events::seq.gt(after))
+            .order(consent_events::seq.asc())
+            .limit(PAGE)
+            .select(ConsentEvent::as_select())
+            .load(conn)?;
+        for event in &page {
+            if let Err(fault) = verifier.check(&event.content(), &event.prev_hash, &event.hash) {
+                return Ok(Verification::Broken(fault));
+            }
+        }
+        match page.last() {
+            Some(last) if page.len() as i64 == PAGE => after = last.seq,
+            _ => break,
+        }
+    }
+    let (seq, hash) = ledger_head::table.find(1i64).select((ledger_head::seq, ledger_head::hash)).first::<(i64, String)>(conn)?;
+    Ok(match verifier.finish(seq, &hash) {
+        Ok(()) => Verification::Intact { events: verifier.checked() },
+        Err(fault) => Verification::Broken(fault),
+    })
+}

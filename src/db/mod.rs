@@ -1,0 +1,160 @@
+//! Storage: one diesel code base for SQLite (the embedded default) and PostgreSQL.
+//!
+//! Reads go through an r2d2 pool; every write goes through the [`Writer`], one thread that owns one
+//! connection and commits queued work in groups (see `writer.rs` for why).
+
+pub mod api_keys;
+pub mod catalog;
+pub mod consent;
+pub mod ledger;
+pub mod schema;
+pub mod subjects;
+mod writer;
+
+pub use writer::{CommitFailed, LedgerHead, WriteTx, Writer};
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::r2d2::{self, ManageConnection, R2D2Connection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use std::path::Path;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// A connection to either backend; each query is written once against it.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Sqlite(diesel::SqliteConnection),
+    Postgres(diesel::PgConnection),
+}
+
+/// Where the database is, decided by the URL's scheme and never by trial and error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DbUrl {
+    Sqlite(String),
+    Postgres(String),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("unsupported database URL (use sqlite://PATH or postgres://…)")]
+    BadUrl,
+    #[error("could not connect to the database: {0}")]
+    Connect(#[from] ConnectionError),
+    #[error("database query failed: {0}")]
+    Query(#[from] diesel::result::Error),
+    #[error("could not run migrations: {0}")]
+    Migrate(String),
+    #[error("could not create the connection pool: {0}")]
+    Pool(#[from] r2d2::PoolError),
+    #[error("could not create the database folder: {0}")]
+    Folder(#[from] std::io::Error),
+}
+
+impl DbUrl {
+    pub fn parse(raw: &str) -> Result<Self, DbError> {
+        if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
+            return Ok(Self::Postgres(raw.to_owned()));
+        }
+        let path = raw.strip_prefix("sqlite://").or_else(|| raw.strip_prefix("sqlite:")).ok_or(DbError::BadUrl)?;
+        if path.is_empty() {
+            return Err(DbError::BadUrl);
+        }
+        Ok(Self::Sqlite(path.to_owned()))
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        matches!(self, Self::Sqlite(_))
+    }
+
+    /// Opens one connection, with SQLite's durability and concurrency settings applied.
+    pub fn connect(&self) -> Result<DbConnection, DbError> {
+        match self {
+            Self::Postgres(url) => Ok(DbConnection::Postgres(diesel::PgConnection::establish(url)?)),
+            Self::Sqlite(path) => {
+                if let Some(parent) = Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(parent)?;
+                }
+                let mut conn = diesel::SqliteConnection::establish(path)?;
+                // WAL lets readers run beside the one writer; FULL makes every commit durable
+                // across power loss; busy_timeout covers a second process (e.g. `assent apply`).
+                conn.batch_execute(
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
+                     PRAGMA busy_timeout = 10000;",
+                )?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+        }
+    }
+
+    /// Brings the schema up to date.
+    pub fn migrate(&self) -> Result<(), DbError> {
+        let result = match self.connect()? {
+            DbConnection::Sqlite(mut c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|_| ()),
+            DbConnection::Postgres(mut c) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|_| ()),
+        };
+        result.map_err(|e| DbError::Migrate(e.to_string()))
+    }
+}
+
+/// The r2d2 manager: connects by scheme (see [`DbUrl`]).
+#[derive(Debug)]
+pub struct Manager(DbUrl);
+
+impl ManageConnection for Manager {
+    type Connection = DbConnection;
+    type Error = DbError;
+
+    fn connect(&self) -> Result<DbConnection, DbError> {
+        self.0.connect()
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), DbError> {
+        conn.ping().map_err(DbError::Query)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        conn.is_broken()
+    }
+}
+
+pub type Pool = r2d2::Pool<Manager>;
+
+/// The database as the application sees it: a read pool and the single writer.
+#[derive(Clone)]
+pub struct Db {
+    pub pool: Pool,
+    pub writer: Writer,
+    pub url: DbUrl,
+}
+
+impl Db {
+    /// Migrates, then opens the pool and starts the writer thread.
+    pub fn open(url: DbUrl, pool_size: u32) -> Result<Self, DbError> {
+        url.migrate()?;
+        let pool = r2d2::Pool::builder()
+            .max_size(pool_size)
+            .connection_timeout(std::time::Duration::from_secs(10))
+            .build(Manager(url.clone()))?;
+        let writer = Writer::start(url.clone())?;
+        Ok(Self { pool, writer, url })
+    }
+}
+
+/// Runs the same code against the concrete connection, for the few statements (multi-row
+/// inserts) that diesel's `MultiConnection` cannot express but both backends support.
+#[macro_export]
+macro_rules! on_each_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::DbConnection::Sqlite($c) => $body,
+            $crate::db::DbConnection::Postgres($c) => $body,
+        }
+    };
+}
+
+/// `true` when a database error is a uniqueness conflict (same on both backends).
+pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
+    matches!(e, diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _))
+}

@@ -1,0 +1,149 @@
+//! Consent actions, states and the rule that decides what may be stored.
+
+use serde::{Deserialize, Serialize};
+
+use super::PurposeKey;
+
+/// What happened to a consent: the `action` of a ledger event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsentAction {
+    Granted,
+    Withdrawn,
+    Renewed,
+    Expired,
+    Erased,
+    Pending,
+    Confirmed,
+}
+
+impl ConsentAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Granted => "granted",
+            Self::Withdrawn => "withdrawn",
+            Self::Renewed => "renewed",
+            Self::Expired => "expired",
+            Self::Erased => "erased",
+            Self::Pending => "pending",
+            Self::Confirmed => "confirmed",
+        }
+    }
+
+    /// The state a purpose is in after this action.
+    pub fn resulting_status(self) -> ConsentStatus {
+        match self {
+            Self::Granted | Self::Renewed | Self::Confirmed => ConsentStatus::Granted,
+            Self::Withdrawn | Self::Erased => ConsentStatus::Withdrawn,
+            Self::Expired => ConsentStatus::Expired,
+            Self::Pending => ConsentStatus::Pending,
+        }
+    }
+}
+
+/// The current state of one purpose for one subject.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsentStatus {
+    Granted,
+    Withdrawn,
+    Pending,
+    Expired,
+    Never,
+}
+
+impl ConsentStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Granted => "granted",
+            Self::Withdrawn => "withdrawn",
+            Self::Pending => "pending",
+            Self::Expired => "expired",
+            Self::Never => "never",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Self {
+        match raw {
+            "granted" => Self::Granted,
+            "withdrawn" => Self::Withdrawn,
+            "pending" => Self::Pending,
+            "expired" => Self::Expired,
+            _ => Self::Never,
+        }
+    }
+}
+
+/// Through which door a consent event came in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    Form,
+    Api,
+    PreferenceCenter,
+    EmailLink,
+    RetentionJob,
+    Admin,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Form => "form",
+            Self::Api => "api",
+            Self::PreferenceCenter => "preference_center",
+            Self::EmailLink => "email_link",
+            Self::RetentionJob => "retention_job",
+            Self::Admin => "admin",
+        }
+    }
+}
+
+/// What the ledger keeps as proof of how a consent was given. Field order is fixed, so the JSON
+/// form (which is hashed into the ledger) is canonical.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Evidence {
+    /// HMAC-SHA256 of the client IP under a server key: comparable, not reversible.
+    pub ip_hash: Option<String>,
+    pub user_agent: Option<String>,
+    pub origin: Option<String>,
+    pub locale: String,
+    /// The `Sec-GPC: 1` Global Privacy Control signal.
+    pub gpc: bool,
+    pub form_version_id: Option<String>,
+}
+
+/// A value may be stored only while at least one purpose it serves is granted.
+pub fn may_store(serves: &[PurposeKey], granted: &[PurposeKey]) -> bool {
+    serves.iter().any(|p| granted.contains(p))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(raw: &[&str]) -> Vec<PurposeKey> {
+        raw.iter().map(|k| PurposeKey::parse(k).unwrap()).collect()
+    }
+
+    #[test]
+    fn a_value_is_stored_when_one_of_its_purposes_is_granted() {
+        assert!(may_store(&keys(&["service", "marketing_email"]), &keys(&["marketing_email"])));
+    }
+
+    #[test]
+    fn a_phone_number_without_sms_consent_is_not_stored() {
+        assert!(!may_store(&keys(&["marketing_sms"]), &keys(&["service", "marketing_email"])));
+        assert!(!may_store(&[], &keys(&["service"])));
+    }
+
+    #[test]
+    fn actions_lead_to_the_expected_state() {
+        assert_eq!(ConsentAction::Granted.resulting_status(), ConsentStatus::Granted);
+        assert_eq!(ConsentAction::Confirmed.resulting_status(), ConsentStatus::Granted);
+        assert_eq!(ConsentAction::Withdrawn.resulting_status(), ConsentStatus::Withdrawn);
+        assert_eq!(ConsentAction::Expired.resulting_status(), ConsentStatus::Expired);
+        assert_eq!(ConsentStatus::parse("granted"), ConsentStatus::Granted);
+        assert_eq!(ConsentStatus::parse("whatever"), ConsentStatus::Never);
+    }
+}

@@ -1,0 +1,20 @@
+//! The rules of consent, with no IO and no framework types.
+//!
+//! Everything that is easy to get wrong lives here as plain functions with unit tests: what a valid
+//! submission is, which values may be stored given the granted purposes, when a consent expires,
+//! and how the ledger chains its events.
+
+pub mod consent;
+pub mod email;
+pub mod form;
+pub mod keys;
+pub mod ledger;
+pub mod locale;
+pub mod purpose;
+
+pub use consent::{ConsentAction, ConsentStatus, Evidence, Method};
+pub use email::Email;
+pub use form::{AcceptedSubmission, FieldDefinition, FieldError, FieldType, FormDefinition, Localized};
+pub use keys::{FieldKey, FormKey, PurposeKey};
+pub use locale::Locale;
+pub use purpose::{Channel, LegalBasis, Retention};

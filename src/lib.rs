@@ -1,0 +1,15 @@
+//! Assent: a self-hosted, consent-first form backend.
+//!
+//! See `ARCHITECTURE.md` in the shared folder for the shape of the code; in short: `domain` holds
+//! the rules (no IO), `db` the storage, `crypto` the keys, `services` the transactions, `web` the
+//! HTTP surface, and `startup` puts them together.
+
+pub mod cli;
+pub mod config;
+pub mod crypto;
+pub mod db;
+pub mod domain;
+pub mod services;
+pub mod startup;
+pub mod telemetry;
+pub mod web;

@@ -1,0 +1,22 @@
+//! Service functions: each owns one transaction and everything that must commit with it.
+
+pub mod keys;
+pub mod lookup;
+pub mod submit;
+pub mod workspace;
+
+use crate::crypto::CryptoError;
+use crate::db::CommitFailed;
+
+/// What can go wrong below the web layer. None of these is the user's fault.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("database error")]
+    Storage(#[from] diesel::result::Error),
+    #[error(transparent)]
+    Commit(#[from] CommitFailed),
+    #[error("cryptography error")]
+    Crypto(#[from] CryptoError),
+    #[error("could not sign the receipt")]
+    Signing(#[from] jsonwebtoken::errors::Error),
+}

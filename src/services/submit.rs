@@ -1,0 +1,190 @@
+//! Recording a form submission: the subject, the submission, its encrypted values, the consent
+//! events and the state rows commit together or not at all.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde::Serialize;
+use std::sync::Arc;
+
+use super::ServiceError;
+use super::lookup::{ConsentView, consent_views};
+use crate::crypto::{DataKey, Keyring};
+use crate::db::catalog::{Catalog, PublishedForm};
+use crate::db::consent::{self, ConsentState};
+use crate::db::ledger::{self, NewEvent};
+use crate::db::subjects::{self, NewFieldValue, NewSubject, NewSubmission};
+use crate::db::{WriteTx, Writer};
+use crate::domain::ledger::ledger_time;
+use crate::domain::{AcceptedSubmission, ConsentAction, Email, Evidence, Locale, Method};
+
+/// Everything needed to record one accepted submission.
+pub struct SubmissionInput {
+    pub form: PublishedForm,
+    pub accepted: AcceptedSubmission,
+    pub evidence: Evidence,
+    pub locale: Locale,
+    pub method: Method,
+}
+
+/// What was recorded, for the response and the receipt.
+#[derive(Debug, Clone, Serialize)]
+pub struct SubmissionOutcome {
+    pub subject_id: String,
+    pub submission_id: String,
+    pub form: String,
+    pub form_version: i64,
+    pub consents: Vec<ConsentView>,
+    pub events: Vec<RecordedEvent>,
+    #[serde(skip)]
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// One ledger event this submission appended.
+#[derive(Debug, Clone, Serialize)]
+pub struct RecordedEvent {
+    pub seq: i64,
+    pub purpose: String,
+    pub action: String,
+    pub policy_version_id: String,
+    pub policy_text_hash: String,
+    pub hash: String,
+}
+
+/// Queues the submission on the writer and waits until it is durable.
+pub async fn record(
+    writer: &Writer,
+    keyring: Arc<Keyring>,
+    catalog: Arc<Catalog>,
+    input: SubmissionInput,
+) -> Result<SubmissionOutcome, ServiceError> {
+    writer.write(move |tx| record_in(tx, &keyring, &catalog, &input)).await
+}
+
+fn record_in(
+    tx: &mut WriteTx<'_>,
+    keyring: &Keyring,
+    catalog: &Catalog,
+    input: &SubmissionInput,
+) -> Result<SubmissionOutcome, ServiceError> {
+    let now_utc = Utc::now();
+    let now = ledger_time(now_utc.naive_utc());
+    let (subject_id, key) = find_or_create_subject(tx, keyring, &input.accepted.email, input.locale, now)?;
+    let submission_id = uuid::Uuid::new_v4().to_string();
+    subjects::insert_submission(
+        tx.conn,
+        &NewSubmission {
+            id: &submission_id,
+            subject_id: &subject_id,
+            form_version_id: &input.form.version_id,
+            locale: input.locale.as_str(),
+            created_at: now,
+        },
+    )?;
+    let values = input
+        .accepted
+        .values
+        .iter()
+        .map(|v| {
+            Ok(NewFieldValue {
+                id: uuid::Uuid::new_v4().to_string(),
+                submission_id: &submission_id,
+                subject_id: &subject_id,
+                field_key: v.key.as_str(),
+                purposes: v.purposes.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(" "),
+                ciphertext: key.encrypt(v.value.as_bytes(), &value_context(&subject_id, v.key.as_str()))?,
+                created_at: now,
+            })
+        })
+        .collect::<Result<Vec<_>, ServiceError>>()?;
+    subjects::insert_values(tx.conn, &values)?;
+
+    let evidence = serde_json::to_string(&input.evidence).unwrap_or_default();
+    let granted: Vec<_> = input.accepted.granted.iter().filter_map(|p| catalog.purpose(p.as_str())).collect();
+    let new_events: Vec<NewEvent<'_>> = granted
+        .iter()
+        .map(|p| NewEvent {
+            subject_id: &subject_id,
+            purpose_key: p.key.as_str(),
+            action: ConsentAction::Granted.as_str(),
+            policy_version_id: &p.policy.id,
+            policy_text_hash: &p.policy.text_hash,
+            method: input.method.as_str(),
+            source: &submission_id,
+            evidence: &evidence,
+            occurred_at: now,
+        })
+        .collect();
+    let appended = ledger::append(tx.conn, tx.head, &new_events)?;
+    for (purpose, event) in granted.iter().zip(&appended) {
+        consent::put(
+            tx.conn,
+            &ConsentState {
+                subject_id: subject_id.clone(),
+                purpose_key: purpose.key.to_string(),
+                status: ConsentAction::Granted.resulting_status().as_str().to_owned(),
+                policy_version_id: purpose.policy.id.clone(),
+                granted_at: Some(now),
+                expires_at: Some(purpose.retention.expires_at(now.and_utc()).naive_utc()),
+                updated_at: now,
+                last_event_seq: event.seq,
+            },
+        )?;
+    }
+    let states = consent::for_subject(tx.conn, &subject_id)?;
+    let consents = consent_views(tx.conn, &input.form.definition.purposes, &states)?;
+    Ok(SubmissionOutcome {
+        subject_id,
+        submission_id,
+        form: input.form.key.to_string(),
+        form_version: input.form.version,
+        consents,
+        events: appended
+            .into_iter()
+            .map(|e| RecordedEvent {
+                seq: e.seq,
+                purpose: e.purpose_key,
+                action: e.action,
+                policy_version_id: e.policy_version_id,
+                policy_text_hash: e.policy_text_hash,
+                hash: e.hash,
+            })
+            .collect(),
+        recorded_at: now_utc,
+    })
+}
+
+/// The associated data binding a ciphertext to its subject and field.
+pub fn value_context(subject_id: &str, field: &str) -> String {
+    format!("{subject_id}/{field}")
+}
+
+/// The same address is always the same subject (found through its blind index).
+fn find_or_create_subject(
+    tx: &mut WriteTx<'_>,
+    keyring: &Keyring,
+    email: &Email,
+    locale: Locale,
+    now: NaiveDateTime,
+) -> Result<(String, DataKey), ServiceError> {
+    let index = keyring.email_index(email);
+    if let Some(subject) = subjects::find_by_index(tx.conn, &index)?
+        && let Some(wrapped) = &subject.wrapped_key
+    {
+        let key = keyring.unwrap_data_key(wrapped, &subject.id)?;
+        return Ok((subject.id, key));
+    }
+    let id = uuid::Uuid::new_v4().to_string();
+    let (key, wrapped) = keyring.new_data_key(&id)?;
+    let email_ciphertext = key.encrypt(email.as_str().as_bytes(), &value_context(&id, "email"))?;
+    subjects::insert(
+        tx.conn,
+        &NewSubject {
+            id: &id,
+            email_index: &index,
+            wrapped_key: Some(&wrapped),
+            email_ciphertext: Some(&email_ciphertext),
+            locale: locale.as_str(),
+            created_at: now,
+        },
+    )?;
+    Ok((id, key))
+}

@@ -1,0 +1,288 @@
+//! Forms and purposes as code: the workspace file (`assent.toml`) and applying it.
+//!
+//! Applying is idempotent. A purpose whose wording (title or text, in any language) changed gets
+//! a new policy version; consents already given keep pointing at the version they were given
+//! under. A form whose definition changed gets a new immutable form version.
+
+use chrono::{NaiveDateTime, Utc};
+use diesel::Connection;
+use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+
+use crate::crypto::sha256_hex;
+use crate::db::DbConnection;
+use crate::db::catalog::{self, FormVersionRow, NewPurpose, PolicyVersion};
+use crate::domain::form::DefinitionError;
+use crate::domain::{Channel, FieldDefinition, FormDefinition, FormKey, LegalBasis, Localized, PurposeKey, Retention};
+
+/// The whole file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkspaceFile {
+    #[serde(default)]
+    pub workspace: WorkspaceInfo,
+    #[serde(default)]
+    pub purposes: Vec<PurposeSpec>,
+    #[serde(default)]
+    pub forms: Vec<FormSpec>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkspaceInfo {
+    #[serde(default)]
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PurposeSpec {
+    pub key: PurposeKey,
+    pub title: Localized,
+    pub text: Localized,
+    pub legal_basis: LegalBasis,
+    #[serde(default)]
+    pub required: bool,
+    #[serde(default)]
+    pub channel: Channel,
+    /// Mandatory: nothing is kept without a period (`"2y"`, `"6m"`, or a preset).
+    pub retention: Retention,
+    /// Days before expiry when the person is asked to extend (default 30).
+    #[serde(default = "default_renewal_window")]
+    pub renewal_window_days: u32,
+}
+
+fn default_renewal_window() -> u32 {
+    30
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FormSpec {
+    pub key: FormKey,
+    pub kind: String,
+    pub title: Localized,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<Localized>,
+    #[serde(default)]
+    pub double_opt_in: bool,
+    pub purposes: Vec<PurposeKey>,
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
+    pub fields: Vec<FieldDefinition>,
+}
+
+impl FormSpec {
+    pub fn definition(&self) -> FormDefinition {
+        FormDefinition {
+            kind: self.kind.clone(),
+            title: self.title.clone(),
+            description: self.description.clone(),
+            double_opt_in: self.double_opt_in,
+            purposes: self.purposes.clone(),
+            allowed_origins: self.allowed_origins.clone(),
+            fields: self.fields.clone(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("{path}: {message}")]
+    Parse { path: String, message: String },
+    #[error("purpose `{0}` is defined twice")]
+    DuplicatePurpose(String),
+    #[error("form `{0}` is defined twice")]
+    DuplicateForm(String),
+    #[error("form `{form}`: {source}")]
+    Form { form: String, source: DefinitionError },
+    #[error("database error while applying: {0}")]
+    Storage(#[from] diesel::result::Error),
+}
+
+/// What applying changed.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ApplyReport {
+    pub policy_versions: Vec<(String, i64)>,
+    pub form_versions: Vec<(String, i64)>,
+}
+
+impl ApplyReport {
+    pub fn is_empty(&self) -> bool {
+        self.policy_versions.is_empty() && self.form_versions.is_empty()
+    }
+}
+
+impl WorkspaceFile {
+    pub fn read(path: &std::path::Path) -> Result<Self, ApplyError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ApplyError::Read { path: shown.clone(), source })?;
+        let file: Self = toml::from_str(&text).map_err(|e| ApplyError::Parse { path: shown, message: e.to_string() })?;
+        file.check()?;
+        Ok(file)
+    }
+
+    /// The rules the whole file obeys before anything is written.
+    pub fn check(&self) -> Result<(), ApplyError> {
+        let mut keys = HashSet::new();
+        for p in &self.purposes {
+            if !keys.insert(p.key.as_str()) {
+                return Err(ApplyError::DuplicatePurpose(p.key.to_string()));
+            }
+        }
+        let mut forms = HashSet::new();
+        for f in &self.forms {
+            if !forms.insert(f.key.as_str()) {
+                return Err(ApplyError::DuplicateForm(f.key.to_string()));
+            }
+            f.definition()
+                .check(|p| keys.contains(p.as_str()))
+                .map_err(|source| ApplyError::Form { form: f.key.to_string(), source })?;
+        }
+        Ok(())
+    }
+}
+
+/// Hash of a purpose's wording: what a consent under this version agreed to.
+pub fn wording_hash(title: &Localized, text: &Localized) -> String {
+    let canonical = serde_json::json!({ "title": title, "text": text }).to_string();
+    sha256_hex(canonical.as_bytes())
+}
+
+/// Applies the file in one transaction.
+pub fn apply(conn: &mut DbConnection, file: &WorkspaceFile) -> Result<ApplyReport, ApplyError> {
+    file.check()?;
+    conn.transaction(|conn| {
+        crate::db::catalog::lock_for_publishing(conn)?;
+        let now = Utc::now().naive_utc();
+        let mut report = ApplyReport::default();
+        for spec in &file.purposes {
+            if let Some(version) = apply_purpose(conn, spec, now)? {
+                report.policy_versions.push((spec.key.to_string(), version));
+            }
+        }
+        for spec in &file.forms {
+            if let Some(version) = apply_form(conn, spec, now)? {
+                report.form_versions.push((spec.key.to_string(), version));
+            }
+        }
+        Ok(report)
+    })
+}
+
+fn apply_purpose(conn: &mut DbConnection, spec: &PurposeSpec, now: NaiveDateTime) -> Result<Option<i64>, ApplyError> {
+    let key = spec.key.as_str();
+    let hash = wording_hash(&spec.title, &spec.text);
+    let existing = catalog::find_purpose(conn, key)?;
+    let latest = catalog::latest_policy(conn, key)?;
+    let (version_id, published) = match &latest {
+        Some(v) if v.text_hash == hash => (v.id.clone(), None),
+        _ => {
+            let version = latest.as_ref().map_or(1, |v| v.version + 1);
+            (uuid::Uuid::new_v4().to_string(), Some(version))
+        }
+    };
+    let row = NewPurpose {
+        key,
+        legal_basis: spec.legal_basis.as_str(),
+        required: spec.required,
+        channel: spec.channel.as_str(),
+        retention: spec.retention.to_string(),
+        renewal_window_days: i64::from(spec.renewal_window_days),
+        current_version_id: &version_id,
+        created_at: existing.as_ref().map_or(now, |p| p.created_at),
+        updated_at: now,
+    };
+    let unchanged = existing.as_ref().is_some_and(|p| {
+        p.legal_basis == row.legal_basis
+            && p.required == row.required
+            && p.channel == row.channel
+            && p.retention == row.retention
+            && p.renewal_window_days == row.renewal_window_days
+            && p.current_version_id == version_id
+    });
+    match existing {
+        None => catalog::insert_purpose(conn, &row)?,
+        Some(_) if !unchanged => catalog::update_purpose(conn, &row)?,
+        Some(_) => {}
+    }
+    if let Some(version) = published {
+        catalog::insert_policy_version(
+            conn,
+            &PolicyVersion {
+                id: version_id,
+                purpose_key: key.to_owned(),
+                version,
+                title_en: spec.title.en.clone(),
+                title_ko: spec.title.ko.clone(),
+                text_en: spec.text.en.clone(),
+                text_ko: spec.text.ko.clone(),
+                text_hash: hash,
+                created_at: now,
+            },
+        )?;
+    }
+    Ok(published)
+}
+
+fn apply_form(conn: &mut DbConnection, spec: &FormSpec, now: NaiveDateTime) -> Result<Option<i64>, ApplyError> {
+    let key = spec.key.as_str();
+    let definition = serde_json::to_string(&spec.definition()).map_err(|e| ApplyError::Parse {
+        path: key.to_owned(),
+        message: e.to_string(),
+    })?;
+    let hash = sha256_hex(definition.as_bytes());
+    let latest = catalog::latest_form_version(conn, key)?;
+    if latest.as_ref().is_some_and(|v| v.definition_hash == hash) {
+        return Ok(None);
+    }
+    let version = latest.as_ref().map_or(1, |v| v.version + 1);
+    let row = FormVersionRow {
+        id: uuid::Uuid::new_v4().to_string(),
+        form_key: key.to_owned(),
+        version,
+        definition,
+        definition_hash: hash,
+        created_at: now,
+    };
+    catalog::publish_form_version(conn, &row)?;
+    Ok(Some(version))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demo_workspace_file_is_valid() {
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/assent.toml")).unwrap();
+        let file: WorkspaceFile = toml::from_str(&text).unwrap();
+        file.check().unwrap();
+        let keys: Vec<_> = file.purposes.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(keys, ["service", "marketing_email", "marketing_sms", "personalisation"]);
+    }
+
+    #[test]
+    fn a_purpose_without_retention_is_refused() {
+        let text = r#"
+            [[purposes]]
+            key = "analytics"
+            title = { en = "Analytics", ko = "분석" }
+            text = { en = "We count visits.", ko = "방문을 셉니다." }
+            legal_basis = "consent"
+        "#;
+        let err = toml::from_str::<WorkspaceFile>(text).unwrap_err();
+        assert!(err.to_string().contains("retention"), "{err}");
+    }
+
+    #[test]
+    fn wording_hash_changes_with_any_language() {
+        let title = Localized { en: "A".into(), ko: "가".into() };
+        let text = Localized { en: "B".into(), ko: "나".into() };
+        let other = Localized { en: "B".into(), ko: "다".into() };
+        assert_ne!(wording_hash(&title, &text), wording_hash(&title, &other));
+        assert_eq!(wording_hash(&title, &text), wording_hash(&title, &text));
+    }
+}

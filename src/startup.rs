@@ -1,0 +1,123 @@
+//! Building the application: keys, database, workspace, catalogue and HTTP server. The tests
+//! build exactly this.
+
+use actix_web::dev::Server;
+use actix_web::{App, HttpServer};
+use anyhow::Context;
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::config::Settings;
+use crate::crypto::Keyring;
+use crate::db::catalog::Catalog;
+use crate::db::{Db, DbUrl};
+use crate::services::workspace::{self, WorkspaceFile};
+use crate::web::error::{AppError, PageError};
+use crate::web::{AppState, CatalogHandle, locale_of, log_request, routes, security_headers};
+
+/// How often a running server re-reads the catalogue (to pick up `assent apply` from elsewhere).
+const CATALOG_REFRESH: Duration = Duration::from_secs(10);
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: AppState,
+}
+
+impl Application {
+    /// Opens (and migrates) the database, applies the workspace file if there is one, and binds.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let settings = Arc::new(settings);
+        let prepared = {
+            let settings = settings.clone();
+            tokio::task::spawn_blocking(move || prepare(&settings)).await.context("start-up task failed")??
+        };
+        let (db, keyring, catalog) = prepared;
+        let state = AppState { db, keyring: Arc::new(keyring), catalog: CatalogHandle::new(catalog), settings: settings.clone() };
+        let listener = TcpListener::bind(&settings.bind).with_context(|| format!("cannot listen on {}", settings.bind))?;
+        let port = listener.local_addr()?.port();
+        let server = serve(listener, state.clone())?;
+        Ok(Self { port, server, state })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Runs until the server stops (Ctrl-C or SIGTERM: in-flight requests are finished first).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let refresher = tokio::spawn(refresh_catalog(self.state.clone()));
+        let result = self.server.await;
+        refresher.abort();
+        result
+    }
+}
+
+fn prepare(settings: &Settings) -> anyhow::Result<(Db, Keyring, Catalog)> {
+    let keyring = Keyring::load(settings.master_key.as_deref(), &settings.data_dir)?;
+    let url = DbUrl::parse(&settings.database_url)?;
+    let db = Db::open(url, settings.pool_size).context("cannot open the database")?;
+    let mut conn = db.pool.get().context("cannot get a database connection")?;
+    if settings.config.exists() {
+        let file = WorkspaceFile::read(&settings.config)?;
+        let report = workspace::apply(&mut conn, &file)?;
+        for (purpose, version) in &report.policy_versions {
+            tracing::info!(purpose, version, "published policy version");
+        }
+        for (form, version) in &report.form_versions {
+            tracing::info!(form, version, "published form version");
+        }
+    } else {
+        tracing::warn!(path = %settings.config.display(), "no workspace file; serving what the database holds");
+    }
+    let catalog = Catalog::load(&mut conn).context("cannot load the catalogue")?;
+    Ok((db, keyring, catalog))
+}
+
+fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
+    let workers = state.settings.workers;
+    let hsts = state.settings.is_https();
+    let data = actix_web::web::Data::new(state);
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .wrap(security_headers(hsts))
+            .wrap_fn(log_request)
+            .configure(routes)
+            .default_service(actix_web::web::to(not_found))
+    })
+    .backlog(4096)
+    .shutdown_timeout(30)
+    .listen(listener)?;
+    if let Some(n) = workers {
+        server = server.workers(n.max(1));
+    }
+    Ok(server.run())
+}
+
+async fn not_found(req: actix_web::HttpRequest) -> Result<actix_web::HttpResponse, PageError> {
+    Err(PageError::new(AppError::NotFound("not_found"), locale_of(&req)))
+}
+
+async fn refresh_catalog(state: AppState) {
+    let mut interval = tokio::time::interval(CATALOG_REFRESH);
+    interval.tick().await;
+    loop {
+        interval.tick().await;
+        let pool = state.db.pool.clone();
+        let loaded = tokio::task::spawn_blocking(move || -> anyhow::Result<Catalog> {
+            let mut conn = pool.get()?;
+            Ok(Catalog::load(&mut conn)?)
+        }).await;
+        match loaded {
+            Ok(Ok(catalog)) => state.catalog.replace(catalog),
+            Ok(Err(e)) => tracing::warn!(error = %e, "could not refresh the catalogue"),
+            Err(e) => tracing::warn!(error = %e, "catalogue refresh task failed"),
+        }
+    }
+}

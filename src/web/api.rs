@@ -1,0 +1,206 @@
+//! The JSON API at `/api/v1`: submissions for integrators' own front ends, and consent look-ups
+//! for their back ends (API key).
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+use super::body::{JSON, read_limited, require_content_type};
+use super::error::AppError;
+use super::{AppState, evidence_of};
+use crate::domain::form::{FieldError, FieldErrorCode, RawSubmission};
+use crate::domain::{Email, Locale, Method, PurposeKey};
+use crate::services::lookup::{ConsentView, consents_by_email};
+use crate::services::submit::{self, RecordedEvent, SubmissionInput, SubmissionOutcome};
+use crate::services::keys;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/api/v1")
+            .route("/forms/{form}/submissions", web::post().to(create_submission))
+            .route("/consents", web::get().to(get_consents))
+            .default_service(web::to(|| async { Err::<HttpResponse, _>(AppError::NotFound("not_found")) })),
+    );
+}
+
+/// `POST /api/v1/forms/{form}/submissions`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubmissionRequest {
+    pub fields: BTreeMap<String, serde_json::Value>,
+    #[serde(default)]
+    pub purposes: Vec<String>,
+    #[serde(default)]
+    pub locale: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SubmissionResponse {
+    #[serde(flatten)]
+    pub outcome: SubmissionOutcome,
+    /// Optional fields sent without any of their purposes: not stored.
+    pub dropped_fields: Vec<String>,
+    /// A JWT (EdDSA) proving what was recorded; verify it with `/.well-known/jwks.json`.
+    pub receipt: String,
+}
+
+/// The signed claims of a consent receipt.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ReceiptClaims {
+    pub iss: String,
+    pub sub: String,
+    pub iat: i64,
+    pub jti: String,
+    pub form: String,
+    pub form_version: i64,
+    pub events: Vec<ReceiptEvent>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ReceiptEvent {
+    pub seq: i64,
+    pub purpose: String,
+    pub action: String,
+    pub policy_version_id: String,
+    pub policy_text_hash: String,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub hash: String,
+}
+
+async fn create_submission(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, AppError> {
+    let catalog = state.catalog.current();
+    let form = catalog.form(&path).ok_or(AppError::NotFound("form_not_found"))?;
+    require_content_type(&req, JSON)?;
+    let body = read_limited(&req, payload).await?;
+    let request = parse_json(&body)?;
+    let locale = match &request.locale {
+        None => Locale::default(),
+        Some(tag) => Locale::from_tag(tag).ok_or_else(|| AppError::BadRequest {
+            code: "unsupported_locale",
+            detail: "locale must be \"en\" or \"ko\".".into(),
+        })?,
+    };
+    let raw = raw_submission(request)?;
+    let accepted = form.definition.accept(&raw, |p| catalog.is_required(p)).map_err(AppError::Validation)?;
+    let dropped_fields = accepted.dropped.iter().map(ToString::to_string).collect();
+    let input = SubmissionInput {
+        form: form.clone(),
+        accepted,
+        evidence: evidence_of(&req, &state.keyring, locale, &form.version_id),
+        locale,
+        method: Method::Api,
+    };
+    let outcome = submit::record(&state.db.writer, state.keyring.clone(), catalog.clone(), input).await?;
+    let receipt = sign_receipt(&state, &outcome)?;
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/api/v1/submissions/{}", outcome.submission_id)))
+        .json(SubmissionResponse { outcome, dropped_fields, receipt }))
+}
+
+fn parse_json(body: &[u8]) -> Result<SubmissionRequest, AppError> {
+    if std::str::from_utf8(body).is_err() {
+        return Err(AppError::BadRequest { code: "invalid_utf8", detail: "The body is not valid UTF-8.".into() });
+    }
+    serde_json::from_slice(body).map_err(|e| match e.classify() {
+        serde_json::error::Category::Data => AppError::BadRequest {
+            code: "invalid_request",
+            detail: format!("The JSON does not have the expected shape: {e}"),
+        },
+        _ => AppError::BadRequest { code: "malformed_json", detail: format!("The body is not valid JSON: {e}") },
+    })
+}
+
+/// JSON values must be strings (a `null` counts as absent); anything else is a field error.
+fn raw_submission(request: SubmissionRequest) -> Result<RawSubmission, AppError> {
+    let mut errors = Vec::new();
+    let mut fields = Vec::new();
+    for (key, value) in request.fields {
+        match value {
+            serde_json::Value::String(s) => fields.push((key, s)),
+            serde_json::Value::Null => {}
+            _ => errors.push(FieldError { field: key, code: FieldErrorCode::InvalidType, max_length: None }),
+        }
+    }
+    if errors.is_empty() { Ok(RawSubmission { fields, purposes: request.purposes }) } else { Err(AppError::Validation(errors)) }
+}
+
+fn sign_receipt(state: &AppState, outcome: &SubmissionOutcome) -> Result<String, AppError> {
+    let expiry = |purpose: &str| outcome.consents.iter().find(|c| c.purpose == purpose).and_then(|c| c.expires_at);
+    let claims = ReceiptClaims {
+        iss: state.settings.base_url.clone(),
+        sub: outcome.subject_id.clone(),
+        iat: outcome.recorded_at.timestamp(),
+        jti: outcome.submission_id.clone(),
+        form: outcome.form.clone(),
+        form_version: outcome.form_version,
+        events: outcome
+            .events
+            .iter()
+            .map(|e: &RecordedEvent| ReceiptEvent {
+                seq: e.seq,
+                purpose: e.purpose.clone(),
+                action: e.action.clone(),
+                policy_version_id: e.policy_version_id.clone(),
+                policy_text_hash: e.policy_text_hash.clone(),
+                expires_at: expiry(&e.purpose),
+                hash: e.hash.clone(),
+            })
+            .collect(),
+    };
+    state.keyring.receipts().sign(&claims).map_err(|e| AppError::Internal(e.into()))
+}
+
+#[derive(Debug, Deserialize)]
+struct ConsentQuery {
+    email: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ConsentsResponse {
+    /// `null` when Assent holds nothing for this address.
+    pub subject_id: Option<String>,
+    pub consents: Vec<ConsentView>,
+}
+
+/// `GET /api/v1/consents?email=…` (API key): the state of every purpose for that person.
+async fn get_consents(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    let presented = bearer(&req).ok_or(AppError::Unauthorized)?.to_owned();
+    let query = web::Query::<ConsentQuery>::from_query(req.query_string())
+        .map_err(|_| AppError::BadRequest { code: "invalid_query", detail: "Use ?email=<address>.".into() })?
+        .into_inner();
+    let email = query
+        .email
+        .as_deref()
+        .ok_or_else(|| field_error("email", FieldErrorCode::Required))
+        .and_then(|raw| Email::parse(raw).map_err(|_| field_error("email", FieldErrorCode::InvalidEmail)))?;
+    let catalog = state.catalog.current();
+    let purposes: Vec<PurposeKey> = catalog.purposes.values().map(|p| p.key.clone()).collect();
+    let pool = state.db.pool.clone();
+    let keyring = state.keyring.clone();
+    let (subject_id, consents) = web::block(move || -> Result<_, AppError> {
+        let mut conn = pool.get()?;
+        if keys::authenticate(&mut conn, &presented)?.is_none() {
+            return Err(AppError::Unauthorized);
+        }
+        Ok(consents_by_email(&mut conn, &keyring, &email, &purposes)?)
+    })
+    .await??;
+    Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(ConsentsResponse { subject_id, consents }))
+}
+
+fn field_error(field: &str, code: FieldErrorCode) -> AppError {
+    AppError::Validation(vec![FieldError { field: field.into(), code, max_length: None }])
+}
+
+fn bearer(req: &HttpRequest) -> Option<&str> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}

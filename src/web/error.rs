@@ -1,0 +1,202 @@
+//! One error type for every handler, with a stable snake_case `code` and its HTTP status decided
+//! here and nowhere else. API routes answer RFC 9457 `application/problem+json`; page routes
+//! answer an HTML page in the visitor's language (see [`PageError`]). Internals never leak: a
+//! 5xx carries a request-independent message, and the cause goes to the log only.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+
+use super::i18n::Strings;
+use crate::domain::form::FieldError;
+use crate::domain::Locale;
+use crate::services::ServiceError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("the input has errors")]
+    Validation(Vec<FieldError>),
+    #[error("not found")]
+    NotFound(&'static str),
+    #[error("missing or invalid API key")]
+    Unauthorized,
+    #[error("the body is larger than {0} bytes")]
+    PayloadTooLarge(usize),
+    #[error("unsupported content type")]
+    UnsupportedMediaType(&'static str),
+    #[error("{detail}")]
+    BadRequest { code: &'static str, detail: String },
+    #[error("the service is temporarily unavailable")]
+    Unavailable,
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl From<ServiceError> for AppError {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::Commit(_) => Self::Unavailable,
+            other => Self::Internal(other.into()),
+        }
+    }
+}
+
+impl From<diesel::result::Error> for AppError {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::Internal(e.into())
+    }
+}
+
+impl From<actix_web::error::BlockingError> for AppError {
+    fn from(_: actix_web::error::BlockingError) -> Self {
+        Self::Unavailable
+    }
+}
+
+impl From<diesel::r2d2::PoolError> for AppError {
+    fn from(_: diesel::r2d2::PoolError) -> Self {
+        Self::Unavailable
+    }
+}
+
+impl AppError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Validation(_) => "validation_failed",
+            Self::NotFound(code) => code,
+            Self::Unauthorized => "unauthorized",
+            Self::PayloadTooLarge(_) => "payload_too_large",
+            Self::UnsupportedMediaType(_) => "unsupported_media_type",
+            Self::BadRequest { code, .. } => code,
+            Self::Unavailable => "service_unavailable",
+            Self::Internal(_) => "internal_error",
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// What a person is told, in their language.
+    pub fn message(&self, t: &Strings) -> String {
+        match self {
+            Self::Validation(_) => t.error_summary.to_owned(),
+            Self::NotFound(_) => t.not_found.to_owned(),
+            Self::Unauthorized => t.unauthorized.to_owned(),
+            Self::PayloadTooLarge(limit) => t.too_large(*limit),
+            Self::UnsupportedMediaType(expected) => t.unsupported_media_type(expected),
+            Self::BadRequest { detail, .. } => detail.clone(),
+            Self::Unavailable => t.unavailable.to_owned(),
+            Self::Internal(_) => t.internal.to_owned(),
+        }
+    }
+
+    fn log(&self) {
+        if let Self::Internal(cause) = self {
+            // `{:#}` prints the whole cause chain; causes never include request bodies.
+            tracing::error!(error = format!("{cause:#}"), "request failed");
+        }
+    }
+}
+
+/// A field problem as the API reports it.
+#[derive(Debug, Serialize)]
+pub struct FieldProblem {
+    pub field: String,
+    pub code: &'static str,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_length: Option<usize>,
+}
+
+/// RFC 9457 problem details with Assent's stable `code`.
+#[derive(Debug, Serialize)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: &'static str,
+    pub status: u16,
+    pub code: &'static str,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldProblem>,
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        self.status()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        self.log();
+        let t = Strings::get(Locale::En);
+        let errors = match self {
+            Self::Validation(errors) => errors
+                .iter()
+                .map(|e| FieldProblem {
+                    field: e.field.clone(),
+                    code: e.code.as_str(),
+                    message: t.field_error(e),
+                    max_length: e.max_length,
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        let status = self.status();
+        let problem = Problem {
+            kind: format!("urn:assent:problem:{}", self.code()),
+            title: status.canonical_reason().unwrap_or("Error"),
+            status: status.as_u16(),
+            code: self.code(),
+            detail: self.message(t),
+            errors,
+        };
+        HttpResponse::build(status).content_type("application/problem+json").json(problem)
+    }
+}
+
+/// An [`AppError`] on a page route: rendered as an HTML page in the visitor's language.
+#[derive(Debug, thiserror::Error)]
+#[error("{error}")]
+pub struct PageError {
+    pub error: AppError,
+    pub locale: Locale,
+}
+
+impl PageError {
+    pub fn new(error: impl Into<AppError>, locale: Locale) -> Self {
+        Self { error: error.into(), locale }
+    }
+}
+
+impl ResponseError for PageError {
+    fn status_code(&self) -> StatusCode {
+        self.error.status()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        self.error.log();
+        let t = Strings::get(self.locale);
+        let page = super::pages::ErrorPage {
+            t,
+            lang: self.locale.as_str(),
+            status: self.error.status().as_u16(),
+            message: self.error.message(t),
+        };
+        super::pages::render_with_status(&page, self.error.status())
+    }
+}
+
+/// The id of the element a field error is shown in (and referenced by `aria-describedby`).
+pub fn error_anchor(field: &str) -> String {
+    format!("{}-error", field.replace('.', "-"))
+}

@@ -1,0 +1,142 @@
+//! HTTP: one module per audience (public forms, JSON API, operations), plus the cross-cutting
+//! pieces (errors, body reading, localisation, security headers, request logging).
+
+pub mod api;
+pub mod body;
+pub mod error;
+pub mod i18n;
+pub mod ops;
+pub mod pages;
+pub mod public;
+
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, web};
+use std::sync::{Arc, RwLock};
+use std::time::Instant;
+
+use crate::config::Settings;
+use crate::crypto::Keyring;
+use crate::db::Db;
+use crate::db::catalog::Catalog;
+use crate::domain::{Evidence, Locale};
+
+/// The shared, current catalogue; replaced whole when the workspace changes.
+#[derive(Clone, Default)]
+pub struct CatalogHandle(Arc<RwLock<Arc<Catalog>>>);
+
+impl CatalogHandle {
+    pub fn new(catalog: Catalog) -> Self {
+        Self(Arc::new(RwLock::new(Arc::new(catalog))))
+    }
+
+    pub fn current(&self) -> Arc<Catalog> {
+        self.0.read().map(|c| Arc::clone(&c)).unwrap_or_default()
+    }
+
+    pub fn replace(&self, catalog: Catalog) {
+        if let Ok(mut current) = self.0.write() {
+            *current = Arc::new(catalog);
+        }
+    }
+}
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub keyring: Arc<Keyring>,
+    pub catalog: CatalogHandle,
+    pub settings: Arc<Settings>,
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.configure(public::routes).configure(api::routes).configure(ops::routes);
+}
+
+/// The language of this request: `?lang=` first, then `Accept-Language`.
+pub fn locale_of(req: &HttpRequest) -> Locale {
+    let explicit = web::Query::<LangQuery>::from_query(req.query_string()).ok().and_then(|q| q.0.lang);
+    let header = req.headers().get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
+    Locale::negotiate(explicit.as_deref(), header)
+}
+
+#[derive(serde::Deserialize)]
+struct LangQuery {
+    lang: Option<String>,
+}
+
+/// The proof kept with each consent event: pseudonymised IP, user agent, origin, language and
+/// the Global Privacy Control signal.
+pub fn evidence_of(req: &HttpRequest, keyring: &Keyring, locale: Locale, form_version_id: &str) -> Evidence {
+    let header = |name| req.headers().get(name).and_then(|v: &HeaderValue| v.to_str().ok());
+    let clip = |s: &str, n: usize| s.chars().take(n).collect::<String>();
+    Evidence {
+        ip_hash: req.peer_addr().map(|a| keyring.ip_pseudonym(&a.ip().to_string())),
+        user_agent: header(header::USER_AGENT).map(|ua| clip(ua, 256)),
+        origin: header(header::ORIGIN).or_else(|| header(header::REFERER)).and_then(origin_of),
+        locale: locale.as_str().to_owned(),
+        gpc: header(header::HeaderName::from_static("sec-gpc")).is_some_and(|v| v.trim() == "1"),
+        form_version_id: Some(form_version_id.to_owned()),
+    }
+}
+
+/// `scheme://host[:port]` of a URL: the referring page's path and query may hold personal data.
+fn origin_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let host = rest.split(['/', '?', '#']).next()?;
+    (!host.is_empty() && (scheme == "http" || scheme == "https")).then(|| format!("{scheme}://{host}"))
+}
+
+/// Security headers on every response; a handler's own (e.g. a form's CSP) takes precedence.
+/// Framing is governed by CSP `frame-ancestors` alone: `X-Frame-Options` cannot list origins.
+pub fn security_headers(hsts: bool) -> actix_web::middleware::DefaultHeaders {
+    let mut headers = actix_web::middleware::DefaultHeaders::new()
+        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .add((header::REFERRER_POLICY, "strict-origin-when-cross-origin"))
+        .add((
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+        ));
+    if hsts {
+        headers = headers.add((header::STRICT_TRANSPORT_SECURITY, "max-age=31536000; includeSubDomains"));
+    }
+    headers
+}
+
+/// Logs method, path (never the query string, which may carry an address), status and time.
+pub fn log_request<S>(
+    req: ServiceRequest,
+    srv: &S,
+) -> impl std::future::Future<Output = Result<ServiceResponse, actix_web::Error>> + use<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse, Error = actix_web::Error>,
+{
+    let started = Instant::now();
+    let method = req.method().to_string();
+    let path = req.path().to_owned();
+    let fut = srv.call(req);
+    async move {
+        let res = fut.await?;
+        let status = res.status().as_u16();
+        let ms = started.elapsed().as_secs_f64() * 1000.0;
+        if status >= 500 {
+            tracing::warn!(%method, %path, status, ms, "request");
+        } else {
+            tracing::info!(%method, %path, status, ms, "request");
+        }
+        Ok(res)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origin_drops_path_and_query() {
+        assert_eq!(origin_of("https://shop.example/signup?email=a@b.c").as_deref(), Some("https://shop.example"));
+        assert_eq!(origin_of("http://127.0.0.1:3000").as_deref(), Some("http://127.0.0.1:3000"));
+        assert_eq!(origin_of("javascript:alert(1)"), None);
+    }
+}
