@@ -12,7 +12,11 @@ use crate::services::workspace::{self, WorkspaceFile};
 use crate::startup::Application;
 
 #[derive(Debug, Parser)]
-#[command(name = "assent", version, about = "Self-hosted, consent-first form backend")]
+#[command(
+    name = "assent",
+    version,
+    about = "Self-hosted, consent-first form backend"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub settings: SettingsArgs,
@@ -60,32 +64,51 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
     let settings = Settings::resolve(cli.settings);
     match cli.command {
         Command::Serve => serve(settings).await.map(|()| 0),
-        Command::Migrate => blocking(move || {
-            DbUrl::parse(&settings.database_url)?.migrate()?;
-            println!("database is up to date");
-            Ok(0)
-        })
-        .await,
+        Command::Migrate => {
+            blocking(move || {
+                DbUrl::parse(&settings.database_url)?.migrate()?;
+                println!("database is up to date");
+                Ok(0)
+            })
+            .await
+        }
         Command::Apply { file } => blocking(move || apply(&settings, &file)).await,
-        Command::Key { command: KeyCommand::Create { name } } => blocking(move || create_key(&settings, &name)).await,
-        Command::Ledger { command: LedgerCommand::Verify } => blocking(move || verify(&settings)).await,
+        Command::Key {
+            command: KeyCommand::Create { name },
+        } => blocking(move || create_key(&settings, &name)).await,
+        Command::Ledger {
+            command: LedgerCommand::Verify,
+        } => blocking(move || verify(&settings)).await,
     }
 }
 
 async fn blocking(f: impl FnOnce() -> anyhow::Result<i32> + Send + 'static) -> anyhow::Result<i32> {
-    tokio::task::spawn_blocking(f).await.context("command task failed")?
+    tokio::task::spawn_blocking(f)
+        .await
+        .context("command task failed")?
 }
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {
     let base = settings.base_url.clone();
     let app = Application::build(settings).await?;
-    let forms: Vec<String> = app.state().catalog.current().forms.keys().cloned().collect();
+    let forms: Vec<String> = app
+        .state()
+        .catalog
+        .current()
+        .forms
+        .keys()
+        .cloned()
+        .collect();
     println!("Assent is listening on {base} (port {})", app.port());
     for form in &forms {
         println!("  form: {base}/f/{form}");
     }
     // The demo workspace's signup form is the one to try first.
-    if let Some(demo) = forms.iter().find(|f| f.as_str() == "newsletter").or(forms.first()) {
+    if let Some(demo) = forms
+        .iter()
+        .find(|f| f.as_str() == "newsletter")
+        .or(forms.first())
+    {
         println!("Open the demo form: {base}/f/{demo}");
     }
     app.run_until_stopped().await.context("server failed")
@@ -118,7 +141,10 @@ fn create_key(settings: &Settings, name: &str) -> anyhow::Result<i32> {
         anyhow::bail!("--name must be 1 to 100 characters");
     }
     let created = keys::create(&mut connect(settings)?, name)?;
-    eprintln!("Created API key {} ({name}). It is shown once; store it now:", created.id);
+    eprintln!(
+        "Created API key {} ({name}). It is shown once; store it now:",
+        created.id
+    );
     println!("{}", created.secret);
     Ok(0)
 }

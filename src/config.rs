@@ -18,7 +18,12 @@ pub struct SettingsArgs {
     #[arg(long, env = "ASSENT_DATABASE_URL", global = true)]
     pub database_url: Option<String>,
     /// Address to listen on.
-    #[arg(long, env = "ASSENT_BIND", default_value = "127.0.0.1:8080", global = true)]
+    #[arg(
+        long,
+        env = "ASSENT_BIND",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
     pub bind: String,
     /// The public URL of this server, used in links and receipts [default: http://$ASSENT_BIND]
     #[arg(long, env = "ASSENT_BASE_URL", global = true)]
@@ -27,7 +32,12 @@ pub struct SettingsArgs {
     #[arg(long, env = "ASSENT_DATA_DIR", default_value = "data", global = true)]
     pub data_dir: PathBuf,
     /// The workspace file applied at start (forms and purposes as code).
-    #[arg(long, env = "ASSENT_CONFIG", default_value = "assent.toml", global = true)]
+    #[arg(
+        long,
+        env = "ASSENT_CONFIG",
+        default_value = "assent.toml",
+        global = true
+    )]
     pub config: PathBuf,
     /// Log format.
     #[arg(long, env = "ASSENT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
@@ -73,7 +83,9 @@ impl Settings {
             base_url,
             data_dir: args.data_dir,
             config: args.config,
-            master_key: std::env::var("ASSENT_MASTER_KEY").ok().filter(|k| !k.trim().is_empty()),
+            master_key: std::env::var("ASSENT_MASTER_KEY")
+                .ok()
+                .filter(|k| !k.trim().is_empty()),
             log_format: args.log_format,
             pool_size: args.pool_size.max(1),
             workers: args.workers,

@@ -31,14 +31,26 @@ impl Application {
         let settings = Arc::new(settings);
         let prepared = {
             let settings = settings.clone();
-            tokio::task::spawn_blocking(move || prepare(&settings)).await.context("start-up task failed")??
+            tokio::task::spawn_blocking(move || prepare(&settings))
+                .await
+                .context("start-up task failed")??
         };
         let (db, keyring, catalog) = prepared;
-        let state = AppState { db, keyring: Arc::new(keyring), catalog: CatalogHandle::new(catalog), settings: settings.clone() };
-        let listener = TcpListener::bind(&settings.bind).with_context(|| format!("cannot listen on {}", settings.bind))?;
+        let state = AppState {
+            db,
+            keyring: Arc::new(keyring),
+            catalog: CatalogHandle::new(catalog),
+            settings: settings.clone(),
+        };
+        let listener = TcpListener::bind(&settings.bind)
+            .with_context(|| format!("cannot listen on {}", settings.bind))?;
         let port = listener.local_addr()?.port();
         let server = serve(listener, state.clone())?;
-        Ok(Self { port, server, state })
+        Ok(Self {
+            port,
+            server,
+            state,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -101,7 +113,10 @@ fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
 }
 
 async fn not_found(req: actix_web::HttpRequest) -> Result<actix_web::HttpResponse, PageError> {
-    Err(PageError::new(AppError::NotFound("not_found"), locale_of(&req)))
+    Err(PageError::new(
+        AppError::NotFound("not_found"),
+        locale_of(&req),
+    ))
 }
 
 async fn refresh_catalog(state: AppState) {
@@ -113,7 +128,8 @@ async fn refresh_catalog(state: AppState) {
         let loaded = tokio::task::spawn_blocking(move || -> anyhow::Result<Catalog> {
             let mut conn = pool.get()?;
             Ok(Catalog::load(&mut conn)?)
-        }).await;
+        })
+        .await;
         match loaded {
             Ok(Ok(catalog)) => state.catalog.replace(catalog),
             Ok(Err(e)) => tracing::warn!(error = %e, "could not refresh the catalogue"),

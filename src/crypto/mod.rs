@@ -41,7 +41,10 @@ pub enum MasterKeyError {
     #[error("{path} must hold a 32-byte base64 key")]
     BadFile { path: String },
     #[error("could not read or create the master key file {path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
 }
 
 /// All keys derived from the master key. Cheap to share behind an `Arc`.
@@ -79,16 +82,23 @@ impl Keyring {
     /// creating it (mode 0600) with a warning the first time.
     pub fn load(env_key: Option<&str>, data_dir: &Path) -> Result<Self, MasterKeyError> {
         if let Some(raw) = env_key {
-            return decode_key(raw).map(|k| Self::from_master(&k)).ok_or(MasterKeyError::BadEnv);
+            return decode_key(raw)
+                .map(|k| Self::from_master(&k))
+                .ok_or(MasterKeyError::BadEnv);
         }
         let path = data_dir.join("master.key");
         let shown = path.display().to_string();
-        let io = |source| MasterKeyError::Io { path: shown.clone(), source };
+        let io = |source| MasterKeyError::Io {
+            path: shown.clone(),
+            source,
+        };
         if path.exists() {
             let raw = std::fs::read_to_string(&path).map_err(io)?;
             return decode_key(raw.trim())
                 .map(|k| Self::from_master(&k))
-                .ok_or_else(|| MasterKeyError::BadFile { path: shown.clone() });
+                .ok_or_else(|| MasterKeyError::BadFile {
+                    path: shown.clone(),
+                });
         }
         std::fs::create_dir_all(data_dir).map_err(io)?;
         let mut key = [0u8; 32];
@@ -120,7 +130,11 @@ impl Keyring {
         Ok((DataKey(XChaCha20Poly1305::new(&key)), wrapped))
     }
 
-    pub fn unwrap_data_key(&self, wrapped: &[u8], subject_id: &str) -> Result<DataKey, CryptoError> {
+    pub fn unwrap_data_key(
+        &self,
+        wrapped: &[u8],
+        subject_id: &str,
+    ) -> Result<DataKey, CryptoError> {
         let key = open(&self.wrapping, wrapped, subject_id.as_bytes())?;
         let key: [u8; 32] = key.try_into().map_err(|_| CryptoError::Malformed)?;
         Ok(DataKey(XChaCha20Poly1305::new(&key.into())))
@@ -167,7 +181,15 @@ fn hmac(key: &[u8; 32], data: &[u8]) -> [u8; 32] {
 
 fn seal(cipher: &XChaCha20Poly1305, plaintext: &[u8], aad: &[u8]) -> Result<Vec<u8>, CryptoError> {
     let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
-    let ciphertext = cipher.encrypt(&nonce, Payload { msg: plaintext, aad }).map_err(|_| CryptoError::Encrypt)?;
+    let ciphertext = cipher
+        .encrypt(
+            &nonce,
+            Payload {
+                msg: plaintext,
+                aad,
+            },
+        )
+        .map_err(|_| CryptoError::Encrypt)?;
     let mut out = Vec::with_capacity(NONCE_LEN + ciphertext.len());
     out.extend_from_slice(&nonce);
     out.extend_from_slice(&ciphertext);
@@ -179,12 +201,24 @@ fn open(cipher: &XChaCha20Poly1305, sealed: &[u8], aad: &[u8]) -> Result<Vec<u8>
         return Err(CryptoError::Malformed);
     }
     let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
-    cipher.decrypt(XNonce::from_slice(nonce), Payload { msg: ciphertext, aad }).map_err(|_| CryptoError::Decrypt)
+    cipher
+        .decrypt(
+            XNonce::from_slice(nonce),
+            Payload {
+                msg: ciphertext,
+                aad,
+            },
+        )
+        .map_err(|_| CryptoError::Decrypt)
 }
 
 fn decode_key(raw: &str) -> Option<[u8; 32]> {
     let raw = raw.trim();
-    let bytes = if raw.len() == 64 { hex::decode(raw).ok()? } else { B64.decode(raw).ok()? };
+    let bytes = if raw.len() == 64 {
+        hex::decode(raw).ok()?
+    } else {
+        B64.decode(raw).ok()?
+    };
     bytes.try_into().ok()
 }
 
@@ -192,7 +226,11 @@ fn decode_key(raw: &str) -> Option<[u8; 32]> {
 fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
     file.write_all(contents)?;
     file.sync_all()
 }
@@ -232,14 +270,21 @@ mod tests {
     #[test]
     fn another_master_key_cannot_unwrap() {
         let (_, wrapped) = keyring().new_data_key("s").unwrap();
-        assert!(Keyring::from_master(&[8u8; 32]).unwrap_data_key(&wrapped, "s").is_err());
+        assert!(
+            Keyring::from_master(&[8u8; 32])
+                .unwrap_data_key(&wrapped, "s")
+                .is_err()
+        );
     }
 
     #[test]
     fn blind_index_is_deterministic_and_keyed() {
         let email = Email::parse("a@b.example").unwrap();
         assert_eq!(keyring().email_index(&email), keyring().email_index(&email));
-        assert_ne!(keyring().email_index(&email), Keyring::from_master(&[8u8; 32]).email_index(&email));
+        assert_ne!(
+            keyring().email_index(&email),
+            Keyring::from_master(&[8u8; 32]).email_index(&email)
+        );
     }
 
     #[test]
@@ -252,7 +297,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir.path().join("master.key")).unwrap().permissions().mode();
+            let mode = std::fs::metadata(dir.path().join("master.key"))
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
     }
@@ -262,6 +310,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         assert!(Keyring::load(Some(&"ab".repeat(32)), dir.path()).is_ok());
         assert!(Keyring::load(Some(&B64.encode([1u8; 32])), dir.path()).is_ok());
-        assert!(matches!(Keyring::load(Some("short"), dir.path()), Err(MasterKeyError::BadEnv)));
+        assert!(matches!(
+            Keyring::load(Some("short"), dir.path()),
+            Err(MasterKeyError::BadEnv)
+        ));
     }
 }

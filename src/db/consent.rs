@@ -22,18 +22,21 @@ pub struct ConsentState {
 /// Writes the new state of one purpose (update, or insert the first time). Only the writer
 /// calls this, so the update-then-insert cannot race.
 pub fn put(conn: &mut DbConnection, state: &ConsentState) -> QueryResult<()> {
-    let updated = diesel::update(consent_state::table.find((&state.subject_id, &state.purpose_key)))
-        .set((
-            consent_state::status.eq(&state.status),
-            consent_state::policy_version_id.eq(&state.policy_version_id),
-            consent_state::granted_at.eq(state.granted_at),
-            consent_state::expires_at.eq(state.expires_at),
-            consent_state::updated_at.eq(state.updated_at),
-            consent_state::last_event_seq.eq(state.last_event_seq),
-        ))
-        .execute(conn)?;
+    let updated =
+        diesel::update(consent_state::table.find((&state.subject_id, &state.purpose_key)))
+            .set((
+                consent_state::status.eq(&state.status),
+                consent_state::policy_version_id.eq(&state.policy_version_id),
+                consent_state::granted_at.eq(state.granted_at),
+                consent_state::expires_at.eq(state.expires_at),
+                consent_state::updated_at.eq(state.updated_at),
+                consent_state::last_event_seq.eq(state.last_event_seq),
+            ))
+            .execute(conn)?;
     if updated == 0 {
-        diesel::insert_into(consent_state::table).values(state).execute(conn)?;
+        diesel::insert_into(consent_state::table)
+            .values(state)
+            .execute(conn)?;
     }
     Ok(())
 }

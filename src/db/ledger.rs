@@ -58,7 +58,11 @@ pub struct NewEvent<'a> {
 }
 
 /// Appends events in order, advancing `head` (which the writer persists at commit).
-pub fn append(conn: &mut DbConnection, head: &mut LedgerHead, events: &[NewEvent<'_>]) -> QueryResult<Vec<ConsentEvent>> {
+pub fn append(
+    conn: &mut DbConnection,
+    head: &mut LedgerHead,
+    events: &[NewEvent<'_>],
+) -> QueryResult<Vec<ConsentEvent>> {
     let rows: Vec<ConsentEvent> = events
         .iter()
         .map(|e| {
@@ -84,7 +88,9 @@ pub fn append(conn: &mut DbConnection, head: &mut LedgerHead, events: &[NewEvent
         })
         .collect();
     if !rows.is_empty() {
-        crate::on_each_backend!(conn, |c| diesel::insert_into(consent_events::table).values(&rows).execute(c))?;
+        crate::on_each_backend!(conn, |c| diesel::insert_into(consent_events::table)
+            .values(&rows)
+            .execute(c))?;
     }
     Ok(rows)
 }
@@ -126,9 +132,14 @@ pub fn verify(conn: &mut DbConnection) -> QueryResult<Verification> {
             _ => break,
         }
     }
-    let (seq, hash) = ledger_head::table.find(1i64).select((ledger_head::seq, ledger_head::hash)).first::<(i64, String)>(conn)?;
+    let (seq, hash) = ledger_head::table
+        .find(1i64)
+        .select((ledger_head::seq, ledger_head::hash))
+        .first::<(i64, String)>(conn)?;
     Ok(match verifier.finish(seq, &hash) {
-        Ok(()) => Verification::Intact { events: verifier.checked() },
+        Ok(()) => Verification::Intact {
+            events: verifier.checked(),
+        },
         Err(fault) => Verification::Broken(fault),
     })
 }

@@ -52,28 +52,51 @@ pub struct NewFieldValue<'a> {
 }
 
 pub fn find_by_index(conn: &mut DbConnection, index: &[u8]) -> QueryResult<Option<Subject>> {
-    subjects::table.filter(subjects::email_index.eq(index)).select(Subject::as_select()).first(conn).optional()
+    subjects::table
+        .filter(subjects::email_index.eq(index))
+        .select(Subject::as_select())
+        .first(conn)
+        .optional()
 }
 
 pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Subject>> {
-    subjects::table.find(id).select(Subject::as_select()).first(conn).optional()
+    subjects::table
+        .find(id)
+        .select(Subject::as_select())
+        .first(conn)
+        .optional()
 }
 
 pub fn insert(conn: &mut DbConnection, subject: &NewSubject<'_>) -> QueryResult<()> {
-    diesel::insert_into(subjects::table).values(subject).execute(conn).map(|_| ())
+    diesel::insert_into(subjects::table)
+        .values(subject)
+        .execute(conn)
+        .map(|_| ())
 }
 
-pub fn insert_submission(conn: &mut DbConnection, submission: &NewSubmission<'_>) -> QueryResult<()> {
-    diesel::insert_into(submissions::table).values(submission).execute(conn).map(|_| ())
+pub fn insert_submission(
+    conn: &mut DbConnection,
+    submission: &NewSubmission<'_>,
+) -> QueryResult<()> {
+    diesel::insert_into(submissions::table)
+        .values(submission)
+        .execute(conn)
+        .map(|_| ())
 }
 
 pub fn insert_values(conn: &mut DbConnection, values: &[NewFieldValue<'_>]) -> QueryResult<()> {
     if values.is_empty() {
         return Ok(());
     }
-    crate::on_each_backend!(conn, |c| diesel::insert_into(field_values::table).values(values).execute(c)).map(|_| ())
+    crate::on_each_backend!(conn, |c| diesel::insert_into(field_values::table)
+        .values(values)
+        .execute(c))
+    .map(|_| ())
 }
 
 pub fn count_submissions(conn: &mut DbConnection, subject_id: &str) -> QueryResult<i64> {
-    submissions::table.filter(submissions::subject_id.eq(subject_id)).count().get_result(conn)
+    submissions::table
+        .filter(submissions::subject_id.eq(subject_id))
+        .count()
+        .get_result(conn)
 }

@@ -128,21 +128,39 @@ mod tests {
 
     #[test]
     fn a_value_is_stored_when_one_of_its_purposes_is_granted() {
-        assert!(may_store(&keys(&["service", "marketing_email"]), &keys(&["marketing_email"])));
+        assert!(may_store(
+            &keys(&["service", "marketing_email"]),
+            &keys(&["marketing_email"])
+        ));
     }
 
     #[test]
     fn a_phone_number_without_sms_consent_is_not_stored() {
-        assert!(!may_store(&keys(&["marketing_sms"]), &keys(&["service", "marketing_email"])));
+        assert!(!may_store(
+            &keys(&["marketing_sms"]),
+            &keys(&["service", "marketing_email"])
+        ));
         assert!(!may_store(&[], &keys(&["service"])));
     }
 
     #[test]
     fn actions_lead_to_the_expected_state() {
-        assert_eq!(ConsentAction::Granted.resulting_status(), ConsentStatus::Granted);
-        assert_eq!(ConsentAction::Confirmed.resulting_status(), ConsentStatus::Granted);
-        assert_eq!(ConsentAction::Withdrawn.resulting_status(), ConsentStatus::Withdrawn);
-        assert_eq!(ConsentAction::Expired.resulting_status(), ConsentStatus::Expired);
+        assert_eq!(
+            ConsentAction::Granted.resulting_status(),
+            ConsentStatus::Granted
+        );
+        assert_eq!(
+            ConsentAction::Confirmed.resulting_status(),
+            ConsentStatus::Granted
+        );
+        assert_eq!(
+            ConsentAction::Withdrawn.resulting_status(),
+            ConsentStatus::Withdrawn
+        );
+        assert_eq!(
+            ConsentAction::Expired.resulting_status(),
+            ConsentStatus::Expired
+        );
         assert_eq!(ConsentStatus::parse("granted"), ConsentStatus::Granted);
         assert_eq!(ConsentStatus::parse("whatever"), ConsentStatus::Never);
     }

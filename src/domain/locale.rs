@@ -64,13 +64,22 @@ mod tests {
 
     #[test]
     fn explicit_choice_wins_over_the_header() {
-        assert_eq!(Locale::negotiate(Some("ko"), Some("en-US,en;q=0.9")), Locale::Ko);
+        assert_eq!(
+            Locale::negotiate(Some("ko"), Some("en-US,en;q=0.9")),
+            Locale::Ko
+        );
     }
 
     #[test]
     fn header_weights_are_respected() {
-        assert_eq!(Locale::negotiate(None, Some("fr;q=1, en;q=0.5, ko-KR;q=0.8")), Locale::Ko);
-        assert_eq!(Locale::negotiate(None, Some("ko-KR,ko;q=0.9,en-US;q=0.8")), Locale::Ko);
+        assert_eq!(
+            Locale::negotiate(None, Some("fr;q=1, en;q=0.5, ko-KR;q=0.8")),
+            Locale::Ko
+        );
+        assert_eq!(
+            Locale::negotiate(None, Some("ko-KR,ko;q=0.9,en-US;q=0.8")),
+            Locale::Ko
+        );
         assert_eq!(Locale::negotiate(None, Some("ko;q=0, en")), Locale::En);
     }
 

@@ -14,7 +14,9 @@ pub mod purpose;
 
 pub use consent::{ConsentAction, ConsentStatus, Evidence, Method};
 pub use email::Email;
-pub use form::{AcceptedSubmission, FieldDefinition, FieldError, FieldType, FormDefinition, Localized};
+pub use form::{
+    AcceptedSubmission, FieldDefinition, FieldError, FieldType, FormDefinition, Localized,
+};
 pub use keys::{FieldKey, FormKey, PurposeKey};
 pub use locale::Locale;
 pub use purpose::{Channel, LegalBasis, Retention};

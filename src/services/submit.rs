@@ -56,7 +56,9 @@ pub async fn record(
     catalog: Arc<Catalog>,
     input: SubmissionInput,
 ) -> Result<SubmissionOutcome, ServiceError> {
-    writer.write(move |tx| record_in(tx, &keyring, &catalog, &input)).await
+    writer
+        .write(move |tx| record_in(tx, &keyring, &catalog, &input))
+        .await
 }
 
 fn record_in(
@@ -67,7 +69,8 @@ fn record_in(
 ) -> Result<SubmissionOutcome, ServiceError> {
     let now_utc = Utc::now();
     let now = ledger_time(now_utc.naive_utc());
-    let (subject_id, key) = find_or_create_subject(tx, keyring, &input.accepted.email, input.locale, now)?;
+    let (subject_id, key) =
+        find_or_create_subject(tx, keyring, &input.accepted.email, input.locale, now)?;
     let submission_id = uuid::Uuid::new_v4().to_string();
     subjects::insert_submission(
         tx.conn,
@@ -89,8 +92,16 @@ fn record_in(
                 submission_id: &submission_id,
                 subject_id: &subject_id,
                 field_key: v.key.as_str(),
-                purposes: v.purposes.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(" "),
-                ciphertext: key.encrypt(v.value.as_bytes(), &value_context(&subject_id, v.key.as_str()))?,
+                purposes: v
+                    .purposes
+                    .iter()
+                    .map(|p| p.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                ciphertext: key.encrypt(
+                    v.value.as_bytes(),
+                    &value_context(&subject_id, v.key.as_str()),
+                )?,
                 created_at: now,
             })
         })
@@ -98,7 +109,12 @@ fn record_in(
     subjects::insert_values(tx.conn, &values)?;
 
     let evidence = serde_json::to_string(&input.evidence).unwrap_or_default();
-    let granted: Vec<_> = input.accepted.granted.iter().filter_map(|p| catalog.purpose(p.as_str())).collect();
+    let granted: Vec<_> = input
+        .accepted
+        .granted
+        .iter()
+        .filter_map(|p| catalog.purpose(p.as_str()))
+        .collect();
     let new_events: Vec<NewEvent<'_>> = granted
         .iter()
         .map(|p| NewEvent {
@@ -120,7 +136,10 @@ fn record_in(
             &ConsentState {
                 subject_id: subject_id.clone(),
                 purpose_key: purpose.key.to_string(),
-                status: ConsentAction::Granted.resulting_status().as_str().to_owned(),
+                status: ConsentAction::Granted
+                    .resulting_status()
+                    .as_str()
+                    .to_owned(),
                 policy_version_id: purpose.policy.id.clone(),
                 granted_at: Some(now),
                 expires_at: Some(purpose.retention.expires_at(now.and_utc()).naive_utc()),

@@ -12,16 +12,21 @@ use super::error::AppError;
 use super::{AppState, evidence_of};
 use crate::domain::form::{FieldError, FieldErrorCode, RawSubmission};
 use crate::domain::{Email, Locale, Method, PurposeKey};
+use crate::services::keys;
 use crate::services::lookup::{ConsentView, consents_by_email};
 use crate::services::submit::{self, RecordedEvent, SubmissionInput, SubmissionOutcome};
-use crate::services::keys;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api/v1")
-            .route("/forms/{form}/submissions", web::post().to(create_submission))
+            .route(
+                "/forms/{form}/submissions",
+                web::post().to(create_submission),
+            )
             .route("/consents", web::get().to(get_consents))
-            .default_service(web::to(|| async { Err::<HttpResponse, _>(AppError::NotFound("not_found")) })),
+            .default_service(web::to(|| async {
+                Err::<HttpResponse, _>(AppError::NotFound("not_found"))
+            })),
     );
 }
 
@@ -76,7 +81,9 @@ async fn create_submission(
     payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
     let catalog = state.catalog.current();
-    let form = catalog.form(&path).ok_or(AppError::NotFound("form_not_found"))?;
+    let form = catalog
+        .form(&path)
+        .ok_or(AppError::NotFound("form_not_found"))?;
     require_content_type(&req, JSON)?;
     let body = read_limited(&req, payload).await?;
     let request = parse_json(&body)?;
@@ -88,7 +95,10 @@ async fn create_submission(
         })?,
     };
     let raw = raw_submission(request)?;
-    let accepted = form.definition.accept(&raw, |p| catalog.is_required(p)).map_err(AppError::Validation)?;
+    let accepted = form
+        .definition
+        .accept(&raw, |p| catalog.is_required(p))
+        .map_err(AppError::Validation)?;
     let dropped_fields = accepted.dropped.iter().map(ToString::to_string).collect();
     let input = SubmissionInput {
         form: form.clone(),
@@ -97,23 +107,42 @@ async fn create_submission(
         locale,
         method: Method::Api,
     };
-    let outcome = submit::record(&state.db.writer, state.keyring.clone(), catalog.clone(), input).await?;
+    let outcome = submit::record(
+        &state.db.writer,
+        state.keyring.clone(),
+        catalog.clone(),
+        input,
+    )
+    .await?;
     let receipt = sign_receipt(&state, &outcome)?;
     Ok(HttpResponse::Created()
-        .insert_header((header::LOCATION, format!("/api/v1/submissions/{}", outcome.submission_id)))
-        .json(SubmissionResponse { outcome, dropped_fields, receipt }))
+        .insert_header((
+            header::LOCATION,
+            format!("/api/v1/submissions/{}", outcome.submission_id),
+        ))
+        .json(SubmissionResponse {
+            outcome,
+            dropped_fields,
+            receipt,
+        }))
 }
 
 fn parse_json(body: &[u8]) -> Result<SubmissionRequest, AppError> {
     if std::str::from_utf8(body).is_err() {
-        return Err(AppError::BadRequest { code: "invalid_utf8", detail: "The body is not valid UTF-8.".into() });
+        return Err(AppError::BadRequest {
+            code: "invalid_utf8",
+            detail: "The body is not valid UTF-8.".into(),
+        });
     }
     serde_json::from_slice(body).map_err(|e| match e.classify() {
         serde_json::error::Category::Data => AppError::BadRequest {
             code: "invalid_request",
             detail: format!("The JSON does not have the expected shape: {e}"),
         },
-        _ => AppError::BadRequest { code: "malformed_json", detail: format!("The body is not valid JSON: {e}") },
+        _ => AppError::BadRequest {
+            code: "malformed_json",
+            detail: format!("The body is not valid JSON: {e}"),
+        },
     })
 }
 
@@ -125,14 +154,31 @@ fn raw_submission(request: SubmissionRequest) -> Result<RawSubmission, AppError>
         match value {
             serde_json::Value::String(s) => fields.push((key, s)),
             serde_json::Value::Null => {}
-            _ => errors.push(FieldError { field: key, code: FieldErrorCode::InvalidType, max_length: None }),
+            _ => errors.push(FieldError {
+                field: key,
+                code: FieldErrorCode::InvalidType,
+                max_length: None,
+            }),
         }
     }
-    if errors.is_empty() { Ok(RawSubmission { fields, purposes: request.purposes }) } else { Err(AppError::Validation(errors)) }
+    if errors.is_empty() {
+        Ok(RawSubmission {
+            fields,
+            purposes: request.purposes,
+        })
+    } else {
+        Err(AppError::Validation(errors))
+    }
 }
 
 fn sign_receipt(state: &AppState, outcome: &SubmissionOutcome) -> Result<String, AppError> {
-    let expiry = |purpose: &str| outcome.consents.iter().find(|c| c.purpose == purpose).and_then(|c| c.expires_at);
+    let expiry = |purpose: &str| {
+        outcome
+            .consents
+            .iter()
+            .find(|c| c.purpose == purpose)
+            .and_then(|c| c.expires_at)
+    };
     let claims = ReceiptClaims {
         iss: state.settings.base_url.clone(),
         sub: outcome.subject_id.clone(),
@@ -154,7 +200,11 @@ fn sign_receipt(state: &AppState, outcome: &SubmissionOutcome) -> Result<String,
             })
             .collect(),
     };
-    state.keyring.receipts().sign(&claims).map_err(|e| AppError::Internal(e.into()))
+    state
+        .keyring
+        .receipts()
+        .sign(&claims)
+        .map_err(|e| AppError::Internal(e.into()))
 }
 
 #[derive(Debug, Deserialize)]
@@ -170,16 +220,24 @@ pub struct ConsentsResponse {
 }
 
 /// `GET /api/v1/consents?email=…` (API key): the state of every purpose for that person.
-async fn get_consents(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+async fn get_consents(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
     let presented = bearer(&req).ok_or(AppError::Unauthorized)?.to_owned();
     let query = web::Query::<ConsentQuery>::from_query(req.query_string())
-        .map_err(|_| AppError::BadRequest { code: "invalid_query", detail: "Use ?email=<address>.".into() })?
+        .map_err(|_| AppError::BadRequest {
+            code: "invalid_query",
+            detail: "Use ?email=<address>.".into(),
+        })?
         .into_inner();
     let email = query
         .email
         .as_deref()
         .ok_or_else(|| field_error("email", FieldErrorCode::Required))
-        .and_then(|raw| Email::parse(raw).map_err(|_| field_error("email", FieldErrorCode::InvalidEmail)))?;
+        .and_then(|raw| {
+            Email::parse(raw).map_err(|_| field_error("email", FieldErrorCode::InvalidEmail))
+        })?;
     let catalog = state.catalog.current();
     let purposes: Vec<PurposeKey> = catalog.purposes.values().map(|p| p.key.clone()).collect();
     let pool = state.db.pool.clone();
@@ -192,11 +250,20 @@ async fn get_consents(req: HttpRequest, state: web::Data<AppState>) -> Result<Ht
         Ok(consents_by_email(&mut conn, &keyring, &email, &purposes)?)
     })
     .await??;
-    Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(ConsentsResponse { subject_id, consents }))
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(ConsentsResponse {
+            subject_id,
+            consents,
+        }))
 }
 
 fn field_error(field: &str, code: FieldErrorCode) -> AppError {
-    AppError::Validation(vec![FieldError { field: field.into(), code, max_length: None }])
+    AppError::Validation(vec![FieldError {
+        field: field.into(),
+        code,
+        max_length: None,
+    }])
 }
 
 fn bearer(req: &HttpRequest) -> Option<&str> {

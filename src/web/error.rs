@@ -8,8 +8,8 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
 use super::i18n::Strings;
-use crate::domain::form::FieldError;
 use crate::domain::Locale;
+use crate::domain::form::FieldError;
 use crate::services::ServiceError;
 
 #[derive(Debug, thiserror::Error)]
@@ -160,7 +160,9 @@ impl ResponseError for AppError {
             detail: self.message(t),
             errors,
         };
-        HttpResponse::build(status).content_type("application/problem+json").json(problem)
+        HttpResponse::build(status)
+            .content_type("application/problem+json")
+            .json(problem)
     }
 }
 
@@ -174,7 +176,10 @@ pub struct PageError {
 
 impl PageError {
     pub fn new(error: impl Into<AppError>, locale: Locale) -> Self {
-        Self { error: error.into(), locale }
+        Self {
+            error: error.into(),
+            locale,
+        }
     }
 }
 

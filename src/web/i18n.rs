@@ -114,7 +114,11 @@ impl Strings {
     }
 
     pub fn invalid_utf8(&self) -> String {
-        if self.is_ko() { "요청이 올바른 UTF-8이 아닙니다.".into() } else { "The request is not valid UTF-8.".into() }
+        if self.is_ko() {
+            "요청이 올바른 UTF-8이 아닙니다.".into()
+        } else {
+            "The request is not valid UTF-8.".into()
+        }
     }
 
     /// The message shown next to a refused field.
@@ -126,7 +130,9 @@ impl Strings {
             (C::Required, true) => "필수 입력 항목입니다.",
             (C::InvalidEmail, false) => "Enter an email address like name@example.com.",
             (C::InvalidEmail, true) => "name@example.com 형식의 이메일 주소를 입력해 주세요.",
-            (C::InvalidPhone, false) => "Enter a phone number of 6 to 20 digits, e.g. 010-1234-5678.",
+            (C::InvalidPhone, false) => {
+                "Enter a phone number of 6 to 20 digits, e.g. 010-1234-5678."
+            }
             (C::InvalidPhone, true) => "010-1234-5678 처럼 6~20자리 전화번호를 입력해 주세요.",
             (C::InvalidDate, false) => "Enter a date as YYYY-MM-DD.",
             (C::InvalidDate, true) => "날짜를 YYYY-MM-DD 형식으로 입력해 주세요.",
@@ -134,7 +140,11 @@ impl Strings {
             (C::InvalidChoice, true) => "목록에서 하나를 선택해 주세요.",
             (C::TooLong, _) => {
                 let max = error.max_length.unwrap_or_default();
-                return if ko { format!("{max}자 이내로 입력해 주세요.") } else { format!("Use at most {max} characters.") };
+                return if ko {
+                    format!("{max}자 이내로 입력해 주세요.")
+                } else {
+                    format!("Use at most {max} characters.")
+                };
             }
             (C::InvalidCharacters, false) => "Remove the control characters from this field.",
             (C::InvalidCharacters, true) => "허용되지 않는 제어 문자가 있습니다.",
@@ -159,9 +169,19 @@ mod tests {
 
     #[test]
     fn each_language_has_its_own_messages() {
-        let e = FieldError { field: "name".into(), code: FieldErrorCode::TooLong, max_length: Some(200) };
-        assert_eq!(Strings::get(Locale::En).field_error(&e), "Use at most 200 characters.");
-        assert_eq!(Strings::get(Locale::Ko).field_error(&e), "200자 이내로 입력해 주세요.");
+        let e = FieldError {
+            field: "name".into(),
+            code: FieldErrorCode::TooLong,
+            max_length: Some(200),
+        };
+        assert_eq!(
+            Strings::get(Locale::En).field_error(&e),
+            "Use at most 200 characters."
+        );
+        assert_eq!(
+            Strings::get(Locale::Ko).field_error(&e),
+            "200자 이내로 입력해 주세요."
+        );
         assert_eq!(Strings::get(Locale::Ko).required_purpose, "[필수]");
     }
 }

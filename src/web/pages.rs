@@ -9,10 +9,14 @@ use super::i18n::Strings;
 /// Renders a page; a template that fails to render is a bug, answered with a bare 500.
 pub fn render_with_status(page: &impl Template, status: StatusCode) -> HttpResponse {
     match page.render() {
-        Ok(html) => HttpResponse::build(status).content_type("text/html; charset=utf-8").body(html),
+        Ok(html) => HttpResponse::build(status)
+            .content_type("text/html; charset=utf-8")
+            .body(html),
         Err(e) => {
             tracing::error!(error = %e, "template failed to render");
-            HttpResponse::InternalServerError().content_type("text/plain; charset=utf-8").body("internal error")
+            HttpResponse::InternalServerError()
+                .content_type("text/plain; charset=utf-8")
+                .body("internal error")
         }
     }
 }

@@ -1,0 +1,323 @@
+//! The test harness: a real server on a random port over a real database (a fresh SQLite file,
+//! or a fresh PostgreSQL database when `ASSENT_TEST_DATABASE_URL` is set), driven through HTTP.
+
+use assent::config::{LogFormat, Settings};
+use assent::crypto::Keyring;
+use assent::db::{DbConnection, DbUrl};
+use assent::startup::Application;
+use diesel::prelude::*;
+use std::path::PathBuf;
+use std::process::Output;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs each listed story once per backend: `story::sqlite` and `story::postgres`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($(async fn $name:ident($app:ident: TestApp) $body:block)*) => {
+        $(
+            mod $name {
+                #[allow(unused_imports)]
+                use super::*;
+                #[allow(unused_imports)]
+                use $crate::helpers::*;
+
+                async fn story($app: TestApp) $body
+
+                #[tokio::test]
+                async fn sqlite() {
+                    story(TestApp::spawn(Backend::Sqlite).await).await
+                }
+
+                #[tokio::test]
+                async fn postgres() {
+                    if let Some(app) = TestApp::spawn_if_available(Backend::Postgres).await {
+                        story(app).await
+                    }
+                }
+            }
+        )*
+    };
+}
+
+/// A database of its own for one test, dropped afterwards.
+pub struct TestDb {
+    pub backend: Backend,
+    pub url: String,
+    pub dir: tempfile::TempDir,
+    pg: Option<(String, String)>,
+}
+
+impl TestDb {
+    /// `None` (with a note) when PostgreSQL is not configured; CI always configures it, so there
+    /// a missing URL is a failure, not a skip.
+    pub fn create(backend: Backend) -> Option<Self> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        match backend {
+            Backend::Sqlite => {
+                let url = format!("sqlite://{}", dir.path().join("assent.db").display());
+                Some(Self {
+                    backend,
+                    url,
+                    dir,
+                    pg: None,
+                })
+            }
+            Backend::Postgres => {
+                let Ok(admin) = std::env::var("ASSENT_TEST_DATABASE_URL") else {
+                    assert!(
+                        std::env::var("CI").is_err(),
+                        "CI must set ASSENT_TEST_DATABASE_URL"
+                    );
+                    eprintln!("ASSENT_TEST_DATABASE_URL is not set: PostgreSQL variant not run");
+                    return None;
+                };
+                let name = format!("assent_test_{}", uuid::Uuid::new_v4().simple());
+                let mut conn = diesel::PgConnection::establish(&admin)
+                    .expect("connect to ASSENT_TEST_DATABASE_URL");
+                diesel::sql_query(format!("CREATE DATABASE {name}"))
+                    .execute(&mut conn)
+                    .expect("create test database");
+                let base = admin
+                    .rsplit_once('/')
+                    .map(|(b, _)| b)
+                    .expect("database URL with a database name");
+                let url = format!("{base}/{name}");
+                Some(Self {
+                    backend,
+                    url,
+                    dir,
+                    pg: Some((admin, name)),
+                })
+            }
+        }
+    }
+
+    pub fn connect(&self) -> DbConnection {
+        DbUrl::parse(&self.url)
+            .unwrap()
+            .connect()
+            .expect("connect to test database")
+    }
+
+    /// The SQLite file (and its write-ahead log) as raw bytes.
+    pub fn sqlite_bytes(&self) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        for name in ["assent.db", "assent.db-wal"] {
+            if let Ok(b) = std::fs::read(self.dir.path().join(name)) {
+                bytes.extend(b);
+            }
+        }
+        bytes
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some((admin, name)) = &self.pg
+            && let Ok(mut conn) = diesel::PgConnection::establish(admin)
+        {
+            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut conn);
+        }
+    }
+}
+
+pub fn workspace_file() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/assent.toml"))
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub db: TestDb,
+    pub client: reqwest::Client,
+    pub master_key: String,
+    pub keyring: Keyring,
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> Self {
+        Self::spawn_if_available(backend)
+            .await
+            .expect("backend available")
+    }
+
+    pub async fn spawn_if_available(backend: Backend) -> Option<Self> {
+        let db = TestDb::create(backend)?;
+        let master_key = hex::encode(uuid::Uuid::new_v4().as_bytes().repeat(2));
+        let settings = Settings {
+            database_url: db.url.clone(),
+            bind: "127.0.0.1:0".into(),
+            base_url: "http://127.0.0.1".into(),
+            data_dir: db.dir.path().to_path_buf(),
+            config: workspace_file(),
+            master_key: Some(master_key.clone()),
+            log_format: LogFormat::Text,
+            pool_size: 4,
+            workers: Some(2),
+        };
+        let app = Application::build(settings)
+            .await
+            .expect("application builds");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        tokio::spawn(app.run_until_stopped());
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let keyring = Keyring::load(Some(&master_key), db.dir.path()).unwrap();
+        Some(Self {
+            address,
+            db,
+            client,
+            master_key,
+            keyring,
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.expect("GET")
+    }
+
+    pub async fn post_form(&self, path: &str, body: &str) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body.to_owned())
+            .send()
+            .await
+            .expect("POST")
+    }
+
+    pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("POST")
+    }
+
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("POST")
+    }
+
+    pub fn conn(&self) -> DbConnection {
+        self.db.connect()
+    }
+
+    /// Rows in every table that holds personal data or consent.
+    pub fn row_counts(&self) -> [i64; 5] {
+        use assent::db::schema::*;
+        let mut c = self.conn();
+        [
+            subjects::table.count().get_result(&mut c).unwrap(),
+            submissions::table.count().get_result(&mut c).unwrap(),
+            field_values::table.count().get_result(&mut c).unwrap(),
+            consent_events::table.count().get_result(&mut c).unwrap(),
+            consent_state::table.count().get_result(&mut c).unwrap(),
+        ]
+    }
+
+    /// Runs the `assent` binary against this app's database.
+    pub fn cli(&self, args: &[&str]) -> Output {
+        std::process::Command::new(env!("CARGO_BIN_EXE_assent"))
+            .args(args)
+            .env("ASSENT_DATABASE_URL", &self.db.url)
+            .env("ASSENT_DATA_DIR", self.db.dir.path())
+            .env("ASSENT_MASTER_KEY", &self.master_key)
+            .env("ASSENT_CONFIG", workspace_file())
+            .output()
+            .expect("run assent")
+    }
+
+    /// Creates an API key through the CLI and returns it.
+    pub fn api_key(&self) -> String {
+        let out = self.cli(&["key", "create", "--name", "crm"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    }
+
+    /// Decrypts every stored value of `field` for the subject with this address.
+    pub fn stored_values(&self, email: &str, field: &str) -> Vec<String> {
+        use assent::db::schema::field_values;
+        let mut c = self.conn();
+        let email = assent::domain::Email::parse(email).unwrap();
+        let Some(subject) =
+            assent::db::subjects::find_by_index(&mut c, &self.keyring.email_index(&email)).unwrap()
+        else {
+            return Vec::new();
+        };
+        let key = self
+            .keyring
+            .unwrap_data_key(subject.wrapped_key.as_ref().unwrap(), &subject.id)
+            .unwrap();
+        let sealed: Vec<Vec<u8>> = field_values::table
+            .filter(field_values::subject_id.eq(&subject.id))
+            .filter(field_values::field_key.eq(field))
+            .select(field_values::ciphertext)
+            .load(&mut c)
+            .unwrap();
+        let context = assent::services::submit::value_context(&subject.id, field);
+        sealed
+            .iter()
+            .map(|s| String::from_utf8(key.decrypt(s, &context).unwrap()).unwrap())
+            .collect()
+    }
+}
+
+/// Percent-encodes a form body from pairs.
+pub fn form_body(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+fn encode(s: &str) -> String {
+    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+/// A unique address per test, so stories never collide.
+pub fn unique_email() -> String {
+    format!(
+        "kim.{}@example.com",
+        &uuid::Uuid::new_v4().simple().to_string()[..12]
+    )
+}
+
+pub async fn problem(response: reqwest::Response) -> serde_json::Value {
+    assert_eq!(
+        response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("application/problem+json"),
+        "errors are RFC 9457 problems"
+    );
+    response.json().await.unwrap()
+}

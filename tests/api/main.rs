@@ -1,0 +1,15 @@
+#![allow(clippy::unwrap_used)]
+//! Black-box tests: every story runs against a real server over real HTTP, once on SQLite and
+//! once on PostgreSQL.
+
+mod helpers;
+
+mod api_submissions;
+mod bad_input;
+mod cli;
+mod concurrency;
+mod consents_api;
+mod ledger;
+mod privacy;
+mod public_form;
+mod workspace;

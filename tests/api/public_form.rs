@@ -1,0 +1,137 @@
+//! A customer on a phone opens and fills in the demo forms.
+
+use crate::on_both_backends;
+
+on_both_backends! {
+    async fn the_newsletter_form_labels_every_field_and_leaves_every_purpose_unticked(app: TestApp) {
+        let response = app.get("/f/newsletter?lang=en").await;
+        assert_eq!(response.status(), 200);
+        let csp = response.headers()["content-security-policy"].to_str().unwrap().to_owned();
+        assert!(csp.contains("frame-ancestors 'self'"), "{csp}");
+        let html = response.text().await.unwrap();
+        for (field, input_type) in [("email", "email"), ("name", "text"), ("phone", "tel")] {
+            assert!(html.contains(&format!(r#"<label for="field-{field}">"#)), "label for {field}");
+            assert!(html.contains(&format!(r#"id="field-{field}" name="{field}" type="{input_type}""#)), "{field}");
+        }
+        assert!(html.contains(r#"name="email" type="email" value="" maxlength="254" autocomplete="email" required aria-required="true""#));
+        assert!(!html.contains(r#"name="phone" type="tel" value="" maxlength="32" autocomplete="tel" required"#));
+        assert_eq!(html.matches("(optional)").count(), 2, "name and phone are marked optional");
+        assert_eq!(html.matches("(required)").count(), 1, "email is marked required");
+        for purpose in ["service", "marketing_email", "marketing_sms", "personalisation"] {
+            assert!(html.contains(&format!(r#"<input type="checkbox" id="purpose-{purpose}" name="purpose" value="{purpose}""#)));
+            assert!(html.contains(&format!(r#"href="/policies/{purpose}/v1?lang=en""#)), "policy link for {purpose}");
+        }
+        assert!(!html.contains(" checked"), "no purpose is ticked in advance");
+        assert!(html.contains("Required Providing the service"));
+        assert!(html.contains("Optional News and offers by email"));
+        assert!(html.contains("Kept for: 3 years"));
+        assert!(html.contains("Kept for: 1 year"));
+    }
+
+    async fn korean_is_chosen_from_accept_language_or_lang(app: TestApp) {
+        let by_header = app
+            .client
+            .get(app.url("/f/newsletter"))
+            .header("accept-language", "ko-KR,ko;q=0.9,en;q=0.5")
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let by_query = app.get("/f/newsletter?lang=ko").await.text().await.unwrap();
+        for html in [by_header, by_query] {
+            assert!(html.contains(r#"<html lang="ko">"#));
+            assert!(html.contains("[필수] 서비스 제공"));
+            assert!(html.contains("[선택] 문자(SMS) 광고성 정보 수신"));
+            assert!(html.contains("보유 기간: 3년"));
+            assert!(html.contains("이메일 주소"));
+        }
+    }
+
+    async fn a_complete_submission_redirects_to_a_thank_you_page(app: TestApp) {
+        let email = unique_email();
+        let body = form_body(&[
+            ("email", &email),
+            ("name", "김민지"),
+            ("phone", "010-1234-5678"),
+            ("purpose", "service"),
+            ("purpose", "marketing_sms"),
+            ("purpose", "personalisation"),
+        ]);
+        let response = app.post_form("/f/newsletter?lang=ko", &body).await;
+        assert_eq!(response.status(), 303);
+        let location = response.headers()["location"].to_str().unwrap().to_owned();
+        assert_eq!(location, "/f/newsletter/thanks?lang=ko");
+        let thanks = app.get(&location).await;
+        assert_eq!(thanks.status(), 200);
+        assert!(thanks.text().await.unwrap().contains("감사합니다"));
+        assert_eq!(app.row_counts(), [1, 1, 3, 3, 3]);
+        assert_eq!(app.stored_values(&email, "phone"), ["010-1234-5678"]);
+        assert_eq!(app.stored_values(&email, "name"), ["김민지"]);
+    }
+
+    async fn refusing_every_optional_purpose_does_not_block_the_form(app: TestApp) {
+        let email = unique_email();
+        let body = form_body(&[("email", &email), ("purpose", "service")]);
+        let response = app.post_form("/f/newsletter", &body).await;
+        assert_eq!(response.status(), 303);
+        assert_eq!(app.row_counts(), [1, 1, 1, 1, 1]);
+    }
+
+    async fn mistakes_show_the_form_again_with_what_was_typed_and_a_message_per_field(app: TestApp) {
+        let body = form_body(&[("email", "kim@"), ("name", "<b>민지</b>"), ("phone", "call me"), ("purpose", "marketing_sms")]);
+        let response = app.post_form("/f/newsletter?lang=en", &body).await;
+        assert_eq!(response.status(), 422);
+        let html = response.text().await.unwrap();
+        assert!(html.contains(r#"value="kim@""#), "typed email kept");
+        assert!(html.contains(r#"value="call me""#), "typed phone kept");
+        assert!(html.contains("value=\"&#60;b&#62;민지&#60;/b&#62;\""), "markup is escaped, not rendered");
+        assert!(html.contains(r#"<p class="error" id="email-error">Enter an email address like name@example.com.</p>"#));
+        assert!(html.contains(r#"aria-invalid="true" aria-describedby="email-error""#));
+        assert!(html.contains(r#"<p class="error" id="phone-error">"#));
+        assert!(html.contains(r#"<p class="error" id="purpose-service-error">This consent is required to provide the service.</p>"#));
+        assert!(html.contains(r#"id="purpose-marketing_sms" name="purpose" value="marketing_sms" checked"#), "ticked box kept");
+        assert!(html.contains(r#"role="alert""#), "an error summary is announced");
+        assert_eq!(app.row_counts(), [0, 0, 0, 0, 0], "nothing is written");
+    }
+
+    async fn an_unknown_form_is_404_for_reading_and_submitting(app: TestApp) {
+        assert_eq!(app.get("/f/no_such_form").await.status(), 404);
+        let response = app.post_form("/f/no_such_form", "email=a%40b.example&purpose=service").await;
+        assert_eq!(response.status(), 404);
+        assert!(response.text().await.unwrap().contains("This page does not exist."));
+    }
+
+    async fn the_policy_link_shows_the_exact_wording_and_its_fingerprint(app: TestApp) {
+        let response = app.get("/policies/marketing_sms/v1?lang=ko").await;
+        assert_eq!(response.status(), 200);
+        let html = response.text().await.unwrap();
+        assert!(html.contains("입력하신 휴대전화 번호로 혜택 문자를 보내 드립니다."));
+        assert!(html.contains("v1"));
+        assert_eq!(app.get("/policies/marketing_sms/v9").await.status(), 404);
+        assert_eq!(app.get("/policies/marketing_sms/vx").await.status(), 404);
+    }
+
+    async fn the_contact_form_requires_name_and_message(app: TestApp) {
+        let email = unique_email();
+        let response = app.post_form("/f/contact", &form_body(&[("email", &email), ("purpose", "service")])).await;
+        assert_eq!(response.status(), 422);
+        let html = response.text().await.unwrap();
+        assert!(html.contains(r#"id="name-error""#) && html.contains(r#"id="message-error""#));
+        let body = form_body(&[("email", &email), ("name", "Lee"), ("message", "Where is my order?"), ("purpose", "service")]);
+        assert_eq!(app.post_form("/f/contact", &body).await.status(), 303);
+        assert_eq!(app.stored_values(&email, "message"), ["Where is my order?"]);
+    }
+
+    async fn static_assets_and_health_are_served(app: TestApp) {
+        let health = app.get("/healthz").await;
+        assert_eq!(health.status(), 200);
+        assert_eq!(health.json::<serde_json::Value>().await.unwrap()["database"], true);
+        let css = app.get("/static/assent.css").await;
+        assert_eq!(css.status(), 200);
+        assert_eq!(css.headers()["x-content-type-options"], "nosniff");
+        assert_eq!(app.get("/embed.js").await.status(), 200);
+        assert_eq!(app.get("/static/nope.js").await.status(), 404);
+    }
+}

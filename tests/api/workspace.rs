@@ -1,0 +1,87 @@
+//! Forms and purposes as code: applying the workspace file, and policy versions.
+
+use crate::helpers::*;
+use crate::on_both_backends;
+use serde_json::json;
+
+/// The demo file with one purpose's Korean wording changed.
+fn edited_workspace(dir: &std::path::Path) -> std::path::PathBuf {
+    let original = std::fs::read_to_string(workspace_file()).unwrap();
+    let edited = original.replace(
+        "혜택 문자를 보내 드립니다.",
+        "혜택 문자를 월 4회 이내로 보내 드립니다.",
+    );
+    assert_ne!(original, edited);
+    let path = dir.join("edited.toml");
+    std::fs::write(&path, edited).unwrap();
+    path
+}
+
+async fn grant_sms(app: &TestApp, email: &str) -> serde_json::Value {
+    let response = app
+        .post_json(
+            "/api/v1/forms/newsletter/submissions",
+            &json!({ "fields": { "email": email, "phone": "010-1234-5678" }, "purposes": ["service", "marketing_sms"] }),
+        )
+        .await;
+    assert_eq!(response.status(), 201);
+    let body: serde_json::Value = response.json().await.unwrap();
+    body["consents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["purpose"] == "marketing_sms")
+        .unwrap()
+        .clone()
+}
+
+on_both_backends! {
+    async fn applying_the_same_file_again_changes_nothing(app: TestApp) {
+        let out = app.cli(&["apply", workspace_file().to_str().unwrap()]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(String::from_utf8_lossy(&out.stdout).contains("nothing changed"));
+    }
+
+    async fn changed_wording_publishes_a_new_version_and_old_consents_keep_theirs(app: TestApp) {
+        let before = unique_email();
+        let old = grant_sms(&app, &before).await;
+        assert_eq!(old["policy_version"], 1);
+
+        let file = edited_workspace(app.db.dir.path());
+        let out = app.cli(&["apply", file.to_str().unwrap()]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let said = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(said.contains("purpose marketing_sms: published policy version 2"), "{said}");
+        assert!(!said.contains("purpose service"), "unchanged purposes get no new version: {said}");
+
+        // The running server picks the new wording up from the database.
+        let html = loop {
+            let html = app.get("/f/newsletter?lang=ko").await.text().await.unwrap();
+            if html.contains("월 4회") {
+                break html;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        };
+        assert!(html.contains(r#"href="/policies/marketing_sms/v2?lang=ko""#));
+
+        let after = unique_email();
+        assert_eq!(grant_sms(&app, &after).await["policy_version"], 2);
+        let key = app.api_key();
+        let lookup = format!("/api/v1/consents?email={}", before.replace('@', "%40"));
+        let body: serde_json::Value = app.client.get(app.url(&lookup)).bearer_auth(&key).send().await.unwrap().json().await.unwrap();
+        let sms = body["consents"].as_array().unwrap().iter().find(|c| c["purpose"] == "marketing_sms").unwrap().clone();
+        assert_eq!(sms["policy_version"], 1, "earlier consent still points at the wording it was given under");
+        assert_eq!(app.get("/policies/marketing_sms/v1?lang=ko").await.status(), 200, "old wording stays readable");
+    }
+
+    async fn an_invalid_workspace_file_is_refused_with_a_reason(app: TestApp) {
+        let original = std::fs::read_to_string(workspace_file()).unwrap();
+        let broken = original.replace("purposes = [\"personalisation\"]\nmax_length = 100", "purposes = []\nmax_length = 100");
+        assert_ne!(original, broken);
+        let path = app.db.dir.path().join("broken.toml");
+        std::fs::write(&path, broken).unwrap();
+        let out = app.cli(&["apply", path.to_str().unwrap()]);
+        assert!(!out.status.success());
+        assert!(String::from_utf8_lossy(&out.stderr).contains("serves no purpose"));
+    }
+}
