@@ -41,6 +41,17 @@ pub fn put(conn: &mut DbConnection, state: &ConsentState) -> QueryResult<()> {
     Ok(())
 }
 
+/// Inserts the first states of a new subject in one statement.
+pub fn insert_all(conn: &mut DbConnection, states: &[ConsentState]) -> QueryResult<()> {
+    if states.is_empty() {
+        return Ok(());
+    }
+    crate::on_each_backend!(conn, |c| diesel::insert_into(consent_state::table)
+        .values(states)
+        .execute(c))
+    .map(|_| ())
+}
+
 pub fn for_subject(conn: &mut DbConnection, subject_id: &str) -> QueryResult<Vec<ConsentState>> {
     consent_state::table
         .filter(consent_state::subject_id.eq(subject_id))

@@ -6,7 +6,6 @@ use serde::Serialize;
 use std::sync::Arc;
 
 use super::ServiceError;
-use super::lookup::{ConsentView, consent_views};
 use crate::crypto::{DataKey, Keyring};
 use crate::db::catalog::{Catalog, PublishedForm};
 use crate::db::consent::{self, ConsentState};
@@ -32,7 +31,6 @@ pub struct SubmissionOutcome {
     pub submission_id: String,
     pub form: String,
     pub form_version: i64,
-    pub consents: Vec<ConsentView>,
     pub events: Vec<RecordedEvent>,
     #[serde(skip)]
     pub recorded_at: DateTime<Utc>,
@@ -46,6 +44,7 @@ pub struct RecordedEvent {
     pub action: String,
     pub policy_version_id: String,
     pub policy_text_hash: String,
+    pub expires_at: Option<DateTime<Utc>>,
     pub hash: String,
 }
 
@@ -69,7 +68,7 @@ fn record_in(
 ) -> Result<SubmissionOutcome, ServiceError> {
     let now_utc = Utc::now();
     let now = ledger_time(now_utc.naive_utc());
-    let (subject_id, key) =
+    let (subject_id, key, is_new) =
         find_or_create_subject(tx, keyring, &input.accepted.email, input.locale, now)?;
     let submission_id = uuid::Uuid::new_v4().to_string();
     subjects::insert_submission(
@@ -130,40 +129,45 @@ fn record_in(
         })
         .collect();
     let appended = ledger::append(tx.conn, tx.head, &new_events)?;
-    for (purpose, event) in granted.iter().zip(&appended) {
-        consent::put(
-            tx.conn,
-            &ConsentState {
-                subject_id: subject_id.clone(),
-                purpose_key: purpose.key.to_string(),
-                status: ConsentAction::Granted
-                    .resulting_status()
-                    .as_str()
-                    .to_owned(),
-                policy_version_id: purpose.policy.id.clone(),
-                granted_at: Some(now),
-                expires_at: Some(purpose.retention.expires_at(now.and_utc()).naive_utc()),
-                updated_at: now,
-                last_event_seq: event.seq,
-            },
-        )?;
+    let states: Vec<ConsentState> = granted
+        .iter()
+        .zip(&appended)
+        .map(|(purpose, event)| ConsentState {
+            subject_id: subject_id.clone(),
+            purpose_key: purpose.key.to_string(),
+            status: ConsentAction::Granted
+                .resulting_status()
+                .as_str()
+                .to_owned(),
+            policy_version_id: purpose.policy.id.clone(),
+            granted_at: Some(now),
+            expires_at: Some(purpose.retention.expires_at(now.and_utc()).naive_utc()),
+            updated_at: now,
+            last_event_seq: event.seq,
+        })
+        .collect();
+    if is_new {
+        consent::insert_all(tx.conn, &states)?;
+    } else {
+        for state in &states {
+            consent::put(tx.conn, state)?;
+        }
     }
-    let states = consent::for_subject(tx.conn, &subject_id)?;
-    let consents = consent_views(tx.conn, &input.form.definition.purposes, &states)?;
     Ok(SubmissionOutcome {
         subject_id,
         submission_id,
         form: input.form.key.to_string(),
         form_version: input.form.version,
-        consents,
         events: appended
             .into_iter()
-            .map(|e| RecordedEvent {
+            .zip(&states)
+            .map(|(e, state)| RecordedEvent {
                 seq: e.seq,
                 purpose: e.purpose_key,
                 action: e.action,
                 policy_version_id: e.policy_version_id,
                 policy_text_hash: e.policy_text_hash,
+                expires_at: state.expires_at.map(|t| t.and_utc()),
                 hash: e.hash,
             })
             .collect(),
@@ -176,20 +180,21 @@ pub fn value_context(subject_id: &str, field: &str) -> String {
     format!("{subject_id}/{field}")
 }
 
-/// The same address is always the same subject (found through its blind index).
+/// The same address is always the same subject (found through its blind index). The flag says
+/// whether the subject is new.
 fn find_or_create_subject(
     tx: &mut WriteTx<'_>,
     keyring: &Keyring,
     email: &Email,
     locale: Locale,
     now: NaiveDateTime,
-) -> Result<(String, DataKey), ServiceError> {
+) -> Result<(String, DataKey, bool), ServiceError> {
     let index = keyring.email_index(email);
     if let Some(subject) = subjects::find_by_index(tx.conn, &index)?
         && let Some(wrapped) = &subject.wrapped_key
     {
         let key = keyring.unwrap_data_key(wrapped, &subject.id)?;
-        return Ok((subject.id, key));
+        return Ok((subject.id, key, false));
     }
     let id = uuid::Uuid::new_v4().to_string();
     let (key, wrapped) = keyring.new_data_key(&id)?;
@@ -205,5 +210,5 @@ fn find_or_create_subject(
             created_at: now,
         },
     )?;
-    Ok((id, key))
+    Ok((id, key, true))
 }

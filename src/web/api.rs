@@ -13,7 +13,7 @@ use super::{AppState, evidence_of};
 use crate::domain::form::{FieldError, FieldErrorCode, RawSubmission};
 use crate::domain::{Email, Locale, Method, PurposeKey};
 use crate::services::keys;
-use crate::services::lookup::{ConsentView, consents_by_email};
+use crate::services::lookup::{ConsentView, consent_views, consents_by_email};
 use crate::services::submit::{self, RecordedEvent, SubmissionInput, SubmissionOutcome};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -45,6 +45,8 @@ pub struct SubmissionRequest {
 pub struct SubmissionResponse {
     #[serde(flatten)]
     pub outcome: SubmissionOutcome,
+    /// The resulting state of every purpose the form asks for.
+    pub consents: Vec<ConsentView>,
     /// Optional fields sent without any of their purposes: not stored.
     pub dropped_fields: Vec<String>,
     /// A JWT (EdDSA) proving what was recorded; verify it with `/.well-known/jwks.json`.
@@ -115,6 +117,12 @@ async fn create_submission(
     )
     .await?;
     let receipt = sign_receipt(&state, &outcome)?;
+    let consents = subject_consents(
+        &state,
+        outcome.subject_id.clone(),
+        form.definition.purposes.clone(),
+    )
+    .await?;
     Ok(HttpResponse::Created()
         .insert_header((
             header::LOCATION,
@@ -122,9 +130,25 @@ async fn create_submission(
         ))
         .json(SubmissionResponse {
             outcome,
+            consents,
             dropped_fields,
             receipt,
         }))
+}
+
+/// Read after the commit, through the pool: the writer thread only writes.
+async fn subject_consents(
+    state: &AppState,
+    subject_id: String,
+    purposes: Vec<PurposeKey>,
+) -> Result<Vec<ConsentView>, AppError> {
+    let pool = state.db.pool.clone();
+    web::block(move || -> Result<_, AppError> {
+        let mut conn = pool.get()?;
+        let states = crate::db::consent::for_subject(&mut conn, &subject_id)?;
+        Ok(consent_views(&mut conn, &purposes, &states)?)
+    })
+    .await?
 }
 
 fn parse_json(body: &[u8]) -> Result<SubmissionRequest, AppError> {
@@ -172,13 +196,6 @@ fn raw_submission(request: SubmissionRequest) -> Result<RawSubmission, AppError>
 }
 
 fn sign_receipt(state: &AppState, outcome: &SubmissionOutcome) -> Result<String, AppError> {
-    let expiry = |purpose: &str| {
-        outcome
-            .consents
-            .iter()
-            .find(|c| c.purpose == purpose)
-            .and_then(|c| c.expires_at)
-    };
     let claims = ReceiptClaims {
         iss: state.settings.base_url.clone(),
         sub: outcome.subject_id.clone(),
@@ -195,7 +212,7 @@ fn sign_receipt(state: &AppState, outcome: &SubmissionOutcome) -> Result<String,
                 action: e.action.clone(),
                 policy_version_id: e.policy_version_id.clone(),
                 policy_text_hash: e.policy_text_hash.clone(),
-                expires_at: expiry(&e.purpose),
+                expires_at: e.expires_at,
                 hash: e.hash.clone(),
             })
             .collect(),
