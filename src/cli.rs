@@ -12,11 +12,7 @@ use crate::services::workspace::{self, WorkspaceFile};
 use crate::startup::Application;
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "assent",
-    version,
-    about = "Self-hosted, consent-first form backend"
-)]
+#[command(name = "assent", version, about = "Self-hosted, consent-first form backend")]
 pub struct Cli {
     #[command(flatten)]
     pub settings: SettingsArgs,
@@ -42,6 +38,30 @@ pub enum Command {
         #[command(subcommand)]
         command: LedgerCommand,
     },
+    /// Expire consents past their retention period and erase what they no longer justify.
+    Retention {
+        #[command(subcommand)]
+        command: RetentionCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RetentionCommand {
+    /// Run retention now (it also runs inside `serve` every `ASSENT_RETENTION_INTERVAL`).
+    Run {
+        /// Only report what would happen.
+        #[arg(long)]
+        dry_run: bool,
+        /// Run as if it were this moment (RFC 3339), e.g. to rehearse a date in the future.
+        #[arg(long, value_parser = parse_now)]
+        now: Option<chrono::DateTime<chrono::Utc>>,
+    },
+}
+
+fn parse_now(raw: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    chrono::DateTime::parse_from_rfc3339(raw)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .map_err(|e| format!("expected an RFC 3339 time such as 2027-01-31T09:00:00Z: {e}"))
 }
 
 #[derive(Debug, Subcommand)]
@@ -73,42 +93,28 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             .await
         }
         Command::Apply { file } => blocking(move || apply(&settings, &file)).await,
-        Command::Key {
-            command: KeyCommand::Create { name },
-        } => blocking(move || create_key(&settings, &name)).await,
-        Command::Ledger {
-            command: LedgerCommand::Verify,
-        } => blocking(move || verify(&settings)).await,
+        Command::Key { command: KeyCommand::Create { name } } => blocking(move || create_key(&settings, &name)).await,
+        Command::Ledger { command: LedgerCommand::Verify } => blocking(move || verify(&settings)).await,
+        Command::Retention { command: RetentionCommand::Run { dry_run, now } } => {
+            blocking(move || retention(&settings, dry_run, now.unwrap_or_else(chrono::Utc::now))).await
+        }
     }
 }
 
 async fn blocking(f: impl FnOnce() -> anyhow::Result<i32> + Send + 'static) -> anyhow::Result<i32> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .context("command task failed")?
+    tokio::task::spawn_blocking(f).await.context("command task failed")?
 }
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {
     let base = settings.base_url.clone();
     let app = Application::build(settings).await?;
-    let forms: Vec<String> = app
-        .state()
-        .catalog
-        .current()
-        .forms
-        .keys()
-        .cloned()
-        .collect();
+    let forms: Vec<String> = app.state().catalog.current().forms.keys().cloned().collect();
     println!("Assent is listening on {base} (port {})", app.port());
     for form in &forms {
         println!("  form: {base}/f/{form}");
     }
     // The demo workspace's signup form is the one to try first.
-    if let Some(demo) = forms
-        .iter()
-        .find(|f| f.as_str() == "newsletter")
-        .or(forms.first())
-    {
+    if let Some(demo) = forms.iter().find(|f| f.as_str() == "newsletter").or(forms.first()) {
         println!("Open the demo form: {base}/f/{demo}");
     }
     app.run_until_stopped().await.context("server failed")
@@ -141,10 +147,7 @@ fn create_key(settings: &Settings, name: &str) -> anyhow::Result<i32> {
         anyhow::bail!("--name must be 1 to 100 characters");
     }
     let created = keys::create(&mut connect(settings)?, name)?;
-    eprintln!(
-        "Created API key {} ({name}). It is shown once; store it now:",
-        created.id
-    );
+    eprintln!("Created API key {} ({name}). It is shown once; store it now:", created.id);
     println!("{}", created.secret);
     Ok(0)
 }
@@ -160,4 +163,36 @@ fn verify(settings: &Settings) -> anyhow::Result<i32> {
             Ok(1)
         }
     }
+}
+
+fn retention(settings: &Settings, dry_run: bool, now: chrono::DateTime<chrono::Utc>) -> anyhow::Result<i32> {
+    use crate::jobs::retention;
+    let url = DbUrl::parse(&settings.database_url)?;
+    if dry_run {
+        url.migrate()?;
+        let report = retention::dry_run(&mut url.connect()?, now)?;
+        println!(
+            "dry run as of {now}: {} consents would expire, {} unconfirmed would lapse",
+            report.expired, report.lapsed_pending
+        );
+        return Ok(0);
+    }
+    let db = crate::db::Db::open(url, 2)?;
+    let keyring =
+        std::sync::Arc::new(crate::crypto::Keyring::load(settings.master_key.as_deref(), &settings.data_dir)?);
+    let mut conn = db.pool.get()?;
+    let catalog = std::sync::Arc::new(crate::db::catalog::Catalog::load(&mut conn)?);
+    drop(conn);
+    let report = retention::run(&db, &keyring, &catalog, now, |r| {
+        eprint!(
+            "\rexpired {} · lapsed {} · values erased {} · people erased {}",
+            r.expired, r.lapsed_pending, r.values_erased, r.subjects_erased
+        );
+    })?;
+    eprintln!();
+    println!(
+        "retention as of {now}: {} expired, {} unconfirmed lapsed, {} values erased, {} people erased",
+        report.expired, report.lapsed_pending, report.values_erased, report.subjects_erased
+    );
+    Ok(0)
 }

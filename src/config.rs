@@ -18,12 +18,7 @@ pub struct SettingsArgs {
     #[arg(long, env = "ASSENT_DATABASE_URL", global = true)]
     pub database_url: Option<String>,
     /// Address to listen on.
-    #[arg(
-        long,
-        env = "ASSENT_BIND",
-        default_value = "127.0.0.1:8080",
-        global = true
-    )]
+    #[arg(long, env = "ASSENT_BIND", default_value = "127.0.0.1:8080", global = true)]
     pub bind: String,
     /// The public URL of this server, used in links and receipts [default: http://$ASSENT_BIND]
     #[arg(long, env = "ASSENT_BASE_URL", global = true)]
@@ -32,12 +27,7 @@ pub struct SettingsArgs {
     #[arg(long, env = "ASSENT_DATA_DIR", default_value = "data", global = true)]
     pub data_dir: PathBuf,
     /// The workspace file applied at start (forms and purposes as code).
-    #[arg(
-        long,
-        env = "ASSENT_CONFIG",
-        default_value = "assent.toml",
-        global = true
-    )]
+    #[arg(long, env = "ASSENT_CONFIG", default_value = "assent.toml", global = true)]
     pub config: PathBuf,
     /// Log format.
     #[arg(long, env = "ASSENT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
@@ -48,6 +38,12 @@ pub struct SettingsArgs {
     /// HTTP worker threads [default: one per core].
     #[arg(long, env = "ASSENT_WORKERS", global = true)]
     pub workers: Option<usize>,
+    /// How often `serve` runs retention: seconds, or with a unit (`90s`, `30m`, `1h`).
+    #[arg(long, env = "ASSENT_RETENTION_INTERVAL", default_value = "1h", value_parser = parse_interval, global = true)]
+    pub retention_interval: std::time::Duration,
+    /// The sender of Assent's mails.
+    #[arg(long, env = "ASSENT_MAIL_FROM", default_value = "Assent <no-reply@assent.invalid>", global = true)]
+    pub mail_from: String,
 }
 
 /// Resolved settings. The master key is read from `ASSENT_MASTER_KEY` only (never a flag, which
@@ -63,6 +59,10 @@ pub struct Settings {
     pub log_format: LogFormat,
     pub pool_size: u32,
     pub workers: Option<usize>,
+    /// SMTP server (`smtp://…`, `smtps://…`); `None` writes `.eml` files under the data folder.
+    pub smtp_url: Option<String>,
+    pub mail_from: String,
+    pub retention_interval: std::time::Duration,
 }
 
 impl Settings {
@@ -83,16 +83,55 @@ impl Settings {
             base_url,
             data_dir: args.data_dir,
             config: args.config,
-            master_key: std::env::var("ASSENT_MASTER_KEY")
-                .ok()
-                .filter(|k| !k.trim().is_empty()),
+            master_key: std::env::var("ASSENT_MASTER_KEY").ok().filter(|k| !k.trim().is_empty()),
             log_format: args.log_format,
             pool_size: args.pool_size.max(1),
             workers: args.workers,
+            // Env only, like the master key: the URL may carry a password.
+            smtp_url: std::env::var("ASSENT_SMTP_URL").ok().filter(|u| !u.trim().is_empty()),
+            mail_from: args.mail_from,
+            retention_interval: args.retention_interval,
         }
     }
 
     pub fn is_https(&self) -> bool {
         self.base_url.starts_with("https://")
+    }
+
+    pub fn mail_context(&self) -> crate::mail::MailContext {
+        crate::mail::MailContext { base_url: self.base_url.clone(), from: self.mail_from.clone() }
+    }
+}
+
+/// `3600`, `90s`, `30m`, `1h`, `1d`.
+pub fn parse_interval(raw: &str) -> Result<std::time::Duration, String> {
+    let raw = raw.trim();
+    let (digits, unit) = raw.split_at(raw.find(|c: char| !c.is_ascii_digit()).unwrap_or(raw.len()));
+    let n: u64 = digits.parse().map_err(|_| format!("not an interval: {raw}"))?;
+    let secs = match unit {
+        "" | "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86_400,
+        _ => return Err(format!("unknown unit in {raw}: use s, m, h or d")),
+    };
+    if secs == 0 {
+        return Err("the interval must be positive".into());
+    }
+    Ok(std::time::Duration::from_secs(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_interval;
+
+    #[test]
+    fn intervals_take_units() {
+        assert_eq!(parse_interval("90").unwrap().as_secs(), 90);
+        assert_eq!(parse_interval("30m").unwrap().as_secs(), 1800);
+        assert_eq!(parse_interval("1h").unwrap().as_secs(), 3600);
+        assert!(parse_interval("0").is_err());
+        assert!(parse_interval("1w").is_err());
+        assert!(parse_interval("soon").is_err());
     }
 }

@@ -9,6 +9,8 @@ pub mod config;
 pub mod crypto;
 pub mod db;
 pub mod domain;
+pub mod jobs;
+pub mod mail;
 pub mod services;
 pub mod startup;
 pub mod telemetry;

@@ -12,9 +12,10 @@ use crate::config::Settings;
 use crate::crypto::Keyring;
 use crate::db::catalog::Catalog;
 use crate::db::{Db, DbUrl};
+use crate::mail::delivery::{MailTransport, deliver_due};
 use crate::services::workspace::{self, WorkspaceFile};
 use crate::web::error::{AppError, PageError};
-use crate::web::{AppState, CatalogHandle, locale_of, log_request, routes, security_headers};
+use crate::web::{AppState, CatalogHandle, RateLimits, locale_of, log_request, routes, security_headers};
 
 /// How often a running server re-reads the catalogue (to pick up `assent apply` from elsewhere).
 const CATALOG_REFRESH: Duration = Duration::from_secs(10);
@@ -23,6 +24,7 @@ pub struct Application {
     port: u16,
     server: Server,
     state: AppState,
+    transport: Arc<MailTransport>,
 }
 
 impl Application {
@@ -31,26 +33,24 @@ impl Application {
         let settings = Arc::new(settings);
         let prepared = {
             let settings = settings.clone();
-            tokio::task::spawn_blocking(move || prepare(&settings))
-                .await
-                .context("start-up task failed")??
+            tokio::task::spawn_blocking(move || prepare(&settings)).await.context("start-up task failed")??
         };
         let (db, keyring, catalog) = prepared;
         let state = AppState {
             db,
             keyring: Arc::new(keyring),
             catalog: CatalogHandle::new(catalog),
+            mail: settings.mail_context(),
+            mail_queued: Arc::new(tokio::sync::Notify::new()),
+            limits: Arc::new(RateLimits::default()),
             settings: settings.clone(),
         };
-        let listener = TcpListener::bind(&settings.bind)
-            .with_context(|| format!("cannot listen on {}", settings.bind))?;
+        let transport = MailTransport::new(settings.smtp_url.as_deref(), &settings.data_dir)?;
+        let listener =
+            TcpListener::bind(&settings.bind).with_context(|| format!("cannot listen on {}", settings.bind))?;
         let port = listener.local_addr()?.port();
         let server = serve(listener, state.clone())?;
-        Ok(Self {
-            port,
-            server,
-            state,
-        })
+        Ok(Self { port, server, state, transport: Arc::new(transport) })
     }
 
     pub fn port(&self) -> u16 {
@@ -64,8 +64,12 @@ impl Application {
     /// Runs until the server stops (Ctrl-C or SIGTERM: in-flight requests are finished first).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let refresher = tokio::spawn(refresh_catalog(self.state.clone()));
+        let mailer = tokio::spawn(deliver_mail(self.state.clone(), self.transport.clone()));
+        let retention = tokio::spawn(run_retention(self.state.clone()));
         let result = self.server.await;
         refresher.abort();
+        mailer.abort();
+        retention.abort();
         result
     }
 }
@@ -113,10 +117,7 @@ fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
 }
 
 async fn not_found(req: actix_web::HttpRequest) -> Result<actix_web::HttpResponse, PageError> {
-    Err(PageError::new(
-        AppError::NotFound("not_found"),
-        locale_of(&req),
-    ))
+    Err(PageError::new(AppError::NotFound("not_found"), locale_of(&req)))
 }
 
 async fn refresh_catalog(state: AppState) {
@@ -134,6 +135,45 @@ async fn refresh_catalog(state: AppState) {
             Ok(Ok(catalog)) => state.catalog.replace(catalog),
             Ok(Err(e)) => tracing::warn!(error = %e, "could not refresh the catalogue"),
             Err(e) => tracing::warn!(error = %e, "catalogue refresh task failed"),
+        }
+    }
+}
+
+/// Delivers queued mail when woken (something was queued) or every few seconds (retries, and
+/// mail queued by other processes).
+async fn deliver_mail(state: AppState, transport: Arc<MailTransport>) {
+    let owner = uuid::Uuid::new_v4().to_string();
+    loop {
+        let (db, keyring, transport, owner) =
+            (state.db.clone(), state.keyring.clone(), transport.clone(), owner.clone());
+        match tokio::task::spawn_blocking(move || deliver_due(&db, &keyring, &transport, &owner)).await {
+            Ok(Ok(n)) if n > 0 => tracing::info!(delivered = n, "mail delivered"),
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "mail delivery run failed"),
+            Err(e) => tracing::warn!(error = %e, "mail delivery task failed"),
+        }
+        tokio::select! {
+            () = state.mail_queued.notified() => {}
+            () = tokio::time::sleep(Duration::from_secs(5)) => {}
+        }
+    }
+}
+
+/// Runs retention every `ASSENT_RETENTION_INTERVAL`.
+async fn run_retention(state: AppState) {
+    let mut interval = tokio::time::interval(state.settings.retention_interval);
+    loop {
+        interval.tick().await;
+        let (db, keyring, catalog) = (state.db.clone(), state.keyring.clone(), state.catalog.current());
+        let outcome = tokio::task::spawn_blocking(move || {
+            crate::jobs::retention::run(&db, &keyring, &catalog, chrono::Utc::now(), |_| {})
+        })
+        .await;
+        match outcome {
+            Ok(Ok(report)) if report != Default::default() => tracing::info!(?report, "retention run"),
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "retention run failed"),
+            Err(e) => tracing::warn!(error = %e, "retention task failed"),
         }
     }
 }

@@ -7,8 +7,10 @@
 //! values are encrypted under that subject's own random data key (XChaCha20-Poly1305), so
 //! destroying the wrapped key erases every copy of them, backups included.
 
+mod links;
 mod receipts;
 
+pub use links::{LinkClaims, LinkError, LinkKind, LinkSigner};
 pub use receipts::{ReceiptSigner, ReceiptVerifyError};
 
 use base64::Engine as _;
@@ -41,15 +43,14 @@ pub enum MasterKeyError {
     #[error("{path} must hold a 32-byte base64 key")]
     BadFile { path: String },
     #[error("could not read or create the master key file {path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
+    Io { path: String, source: std::io::Error },
 }
 
 /// All keys derived from the master key. Cheap to share behind an `Arc`.
 pub struct Keyring {
     wrapping: XChaCha20Poly1305,
+    outbox: XChaCha20Poly1305,
+    links: LinkSigner,
     email_index_key: [u8; 32],
     ip_key: [u8; 32],
     receipts: ReceiptSigner,
@@ -72,6 +73,8 @@ impl Keyring {
         };
         Self {
             wrapping: XChaCha20Poly1305::new(&derive("data-key-wrapping").into()),
+            outbox: XChaCha20Poly1305::new(&derive("outbox-sealing").into()),
+            links: LinkSigner::new(&derive("link-tokens-hs256")),
             email_index_key: derive("email-blind-index"),
             ip_key: derive("ip-pseudonym"),
             receipts: ReceiptSigner::from_seed(&derive("receipt-signing-ed25519")),
@@ -82,23 +85,16 @@ impl Keyring {
     /// creating it (mode 0600) with a warning the first time.
     pub fn load(env_key: Option<&str>, data_dir: &Path) -> Result<Self, MasterKeyError> {
         if let Some(raw) = env_key {
-            return decode_key(raw)
-                .map(|k| Self::from_master(&k))
-                .ok_or(MasterKeyError::BadEnv);
+            return decode_key(raw).map(|k| Self::from_master(&k)).ok_or(MasterKeyError::BadEnv);
         }
         let path = data_dir.join("master.key");
         let shown = path.display().to_string();
-        let io = |source| MasterKeyError::Io {
-            path: shown.clone(),
-            source,
-        };
+        let io = |source| MasterKeyError::Io { path: shown.clone(), source };
         if path.exists() {
             let raw = std::fs::read_to_string(&path).map_err(io)?;
             return decode_key(raw.trim())
                 .map(|k| Self::from_master(&k))
-                .ok_or_else(|| MasterKeyError::BadFile {
-                    path: shown.clone(),
-                });
+                .ok_or_else(|| MasterKeyError::BadFile { path: shown.clone() });
         }
         std::fs::create_dir_all(data_dir).map_err(io)?;
         let mut key = [0u8; 32];
@@ -130,11 +126,7 @@ impl Keyring {
         Ok((DataKey(XChaCha20Poly1305::new(&key)), wrapped))
     }
 
-    pub fn unwrap_data_key(
-        &self,
-        wrapped: &[u8],
-        subject_id: &str,
-    ) -> Result<DataKey, CryptoError> {
+    pub fn unwrap_data_key(&self, wrapped: &[u8], subject_id: &str) -> Result<DataKey, CryptoError> {
         let key = open(&self.wrapping, wrapped, subject_id.as_bytes())?;
         let key: [u8; 32] = key.try_into().map_err(|_| CryptoError::Malformed)?;
         Ok(DataKey(XChaCha20Poly1305::new(&key.into())))
@@ -142,6 +134,21 @@ impl Keyring {
 
     pub fn receipts(&self) -> &ReceiptSigner {
         &self.receipts
+    }
+
+    /// Signs and checks the tokens in e-mailed links.
+    pub fn links(&self) -> &LinkSigner {
+        &self.links
+    }
+
+    /// Seals a queued mail: it must stay deliverable after its subject's key is destroyed (the
+    /// erasure confirmation), so it is not under the subject key.
+    pub fn seal_outbox(&self, message: &[u8], id: &str) -> Result<Vec<u8>, CryptoError> {
+        seal(&self.outbox, message, id.as_bytes())
+    }
+
+    pub fn open_outbox(&self, sealed: &[u8], id: &str) -> Result<Vec<u8>, CryptoError> {
+        open(&self.outbox, sealed, id.as_bytes())
     }
 }
 
@@ -181,15 +188,7 @@ fn hmac(key: &[u8; 32], data: &[u8]) -> [u8; 32] {
 
 fn seal(cipher: &XChaCha20Poly1305, plaintext: &[u8], aad: &[u8]) -> Result<Vec<u8>, CryptoError> {
     let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
-    let ciphertext = cipher
-        .encrypt(
-            &nonce,
-            Payload {
-                msg: plaintext,
-                aad,
-            },
-        )
-        .map_err(|_| CryptoError::Encrypt)?;
+    let ciphertext = cipher.encrypt(&nonce, Payload { msg: plaintext, aad }).map_err(|_| CryptoError::Encrypt)?;
     let mut out = Vec::with_capacity(NONCE_LEN + ciphertext.len());
     out.extend_from_slice(&nonce);
     out.extend_from_slice(&ciphertext);
@@ -201,24 +200,12 @@ fn open(cipher: &XChaCha20Poly1305, sealed: &[u8], aad: &[u8]) -> Result<Vec<u8>
         return Err(CryptoError::Malformed);
     }
     let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
-    cipher
-        .decrypt(
-            XNonce::from_slice(nonce),
-            Payload {
-                msg: ciphertext,
-                aad,
-            },
-        )
-        .map_err(|_| CryptoError::Decrypt)
+    cipher.decrypt(XNonce::from_slice(nonce), Payload { msg: ciphertext, aad }).map_err(|_| CryptoError::Decrypt)
 }
 
 fn decode_key(raw: &str) -> Option<[u8; 32]> {
     let raw = raw.trim();
-    let bytes = if raw.len() == 64 {
-        hex::decode(raw).ok()?
-    } else {
-        B64.decode(raw).ok()?
-    };
+    let bytes = if raw.len() == 64 { hex::decode(raw).ok()? } else { B64.decode(raw).ok()? };
     bytes.try_into().ok()
 }
 
@@ -226,11 +213,7 @@ fn decode_key(raw: &str) -> Option<[u8; 32]> {
 fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
     file.write_all(contents)?;
     file.sync_all()
 }
@@ -270,21 +253,14 @@ mod tests {
     #[test]
     fn another_master_key_cannot_unwrap() {
         let (_, wrapped) = keyring().new_data_key("s").unwrap();
-        assert!(
-            Keyring::from_master(&[8u8; 32])
-                .unwrap_data_key(&wrapped, "s")
-                .is_err()
-        );
+        assert!(Keyring::from_master(&[8u8; 32]).unwrap_data_key(&wrapped, "s").is_err());
     }
 
     #[test]
     fn blind_index_is_deterministic_and_keyed() {
         let email = Email::parse("a@b.example").unwrap();
         assert_eq!(keyring().email_index(&email), keyring().email_index(&email));
-        assert_ne!(
-            keyring().email_index(&email),
-            Keyring::from_master(&[8u8; 32]).email_index(&email)
-        );
+        assert_ne!(keyring().email_index(&email), Keyring::from_master(&[8u8; 32]).email_index(&email));
     }
 
     #[test]
@@ -297,10 +273,7 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir.path().join("master.key"))
-                .unwrap()
-                .permissions()
-                .mode();
+            let mode = std::fs::metadata(dir.path().join("master.key")).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
     }
@@ -310,9 +283,6 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         assert!(Keyring::load(Some(&"ab".repeat(32)), dir.path()).is_ok());
         assert!(Keyring::load(Some(&B64.encode([1u8; 32])), dir.path()).is_ok());
-        assert!(matches!(
-            Keyring::load(Some("short"), dir.path()),
-            Err(MasterKeyError::BadEnv)
-        ));
+        assert!(matches!(Keyring::load(Some("short"), dir.path()), Err(MasterKeyError::BadEnv)));
     }
 }

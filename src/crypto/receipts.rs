@@ -24,21 +24,12 @@ impl ReceiptSigner {
     pub fn from_seed(seed: &[u8; 32]) -> Self {
         let signing = SigningKey::from_bytes(seed);
         // PKCS#8 encoding of a valid 32-byte key cannot fail.
-        let der = signing
-            .to_pkcs8_der()
-            .map(|d| d.as_bytes().to_vec())
-            .unwrap_or_default();
+        let der = signing.to_pkcs8_der().map(|d| d.as_bytes().to_vec()).unwrap_or_default();
         let public = signing.verifying_key().to_bytes();
         let public_x = B64URL.encode(public);
         let kid = super::sha256_hex(&public)[..16].to_owned();
-        let decoding = DecodingKey::from_ed_components(&public_x)
-            .unwrap_or_else(|_| DecodingKey::from_secret(&[]));
-        Self {
-            encoding: EncodingKey::from_ed_der(&der),
-            decoding,
-            kid,
-            public_x,
-        }
+        let decoding = DecodingKey::from_ed_components(&public_x).unwrap_or_else(|_| DecodingKey::from_secret(&[]));
+        Self { encoding: EncodingKey::from_ed_der(&der), decoding, kid, public_x }
     }
 
     pub fn sign<T: Serialize>(&self, claims: &T) -> Result<String, jsonwebtoken::errors::Error> {
@@ -83,10 +74,7 @@ mod tests {
     fn a_signed_receipt_verifies_and_a_forged_one_does_not() {
         let signer = ReceiptSigner::from_seed(&[1u8; 32]);
         let token = signer.sign(&Claims { sub: "s1".into() }).unwrap();
-        assert_eq!(
-            signer.verify::<Claims>(&token).unwrap(),
-            Claims { sub: "s1".into() }
-        );
+        assert_eq!(signer.verify::<Claims>(&token).unwrap(), Claims { sub: "s1".into() });
         let other = ReceiptSigner::from_seed(&[2u8; 32]);
         assert!(other.verify::<Claims>(&token).is_err());
         let mut forged = token.clone();

@@ -17,10 +17,7 @@ pub struct NewApiKey<'a> {
 }
 
 pub fn insert(conn: &mut DbConnection, key: &NewApiKey<'_>) -> QueryResult<()> {
-    diesel::insert_into(api_keys::table)
-        .values(key)
-        .execute(conn)
-        .map(|_| ())
+    diesel::insert_into(api_keys::table).values(key).execute(conn).map(|_| ())
 }
 
 /// The id of the live (not revoked) key with this hash.

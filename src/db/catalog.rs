@@ -6,9 +6,7 @@ use std::collections::BTreeMap;
 
 use super::DbConnection;
 use super::schema::{form_versions, forms, policy_versions, purposes};
-use crate::domain::{
-    Channel, FormDefinition, FormKey, LegalBasis, Localized, PurposeKey, Retention,
-};
+use crate::domain::{Channel, FormDefinition, FormKey, LegalBasis, Localized, PurposeKey, Retention};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = purposes)]
@@ -55,16 +53,10 @@ pub struct PolicyVersion {
 
 impl PolicyVersion {
     pub fn title(&self) -> Localized {
-        Localized {
-            en: self.title_en.clone(),
-            ko: self.title_ko.clone(),
-        }
+        Localized { en: self.title_en.clone(), ko: self.title_ko.clone() }
     }
     pub fn text(&self) -> Localized {
-        Localized {
-            en: self.text_en.clone(),
-            ko: self.text_ko.clone(),
-        }
+        Localized { en: self.text_en.clone(), ko: self.text_ko.clone() }
     }
 }
 
@@ -122,17 +114,14 @@ impl Catalog {
 
     pub fn load(conn: &mut DbConnection) -> QueryResult<Self> {
         let rows: Vec<(PurposeRow, PolicyVersion)> = purposes::table
-            .inner_join(
-                policy_versions::table.on(policy_versions::id.eq(purposes::current_version_id)),
-            )
+            .inner_join(policy_versions::table.on(policy_versions::id.eq(purposes::current_version_id)))
             .select((PurposeRow::as_select(), PolicyVersion::as_select()))
             .load(conn)?;
         let mut catalog = Catalog::default();
         for (row, policy) in rows {
             let published = PublishedPurpose {
                 key: PurposeKey::parse(&row.key).map_err(corrupt)?,
-                legal_basis: LegalBasis::parse(&row.legal_basis)
-                    .ok_or_else(|| corrupt("legal basis"))?,
+                legal_basis: LegalBasis::parse(&row.legal_basis).ok_or_else(|| corrupt("legal basis"))?,
                 required: row.required,
                 channel: Channel::parse(&row.channel).ok_or_else(|| corrupt("channel"))?,
                 retention: Retention::parse(&row.retention).map_err(corrupt)?,
@@ -146,17 +135,11 @@ impl Catalog {
             .select(FormVersionRow::as_select())
             .load(conn)?;
         for row in forms {
-            let definition: FormDefinition =
-                serde_json::from_str(&row.definition).map_err(corrupt)?;
+            let definition: FormDefinition = serde_json::from_str(&row.definition).map_err(corrupt)?;
             let key = FormKey::parse(&row.form_key).map_err(corrupt)?;
             catalog.forms.insert(
                 row.form_key.clone(),
-                PublishedForm {
-                    key,
-                    version_id: row.id,
-                    version: row.version,
-                    definition,
-                },
+                PublishedForm { key, version_id: row.id, version: row.version, definition },
             );
         }
         Ok(catalog)
@@ -168,11 +151,7 @@ fn corrupt(e: impl std::fmt::Display) -> diesel::result::Error {
     diesel::result::Error::DeserializationError(format!("corrupt catalogue row: {e}").into())
 }
 
-pub fn policy_version(
-    conn: &mut DbConnection,
-    purpose: &str,
-    version: i64,
-) -> QueryResult<Option<PolicyVersion>> {
+pub fn policy_version(conn: &mut DbConnection, purpose: &str, version: i64) -> QueryResult<Option<PolicyVersion>> {
     policy_versions::table
         .filter(policy_versions::purpose_key.eq(purpose))
         .filter(policy_versions::version.eq(version))
@@ -181,22 +160,12 @@ pub fn policy_version(
         .optional()
 }
 
-pub fn policy_versions_by_id(
-    conn: &mut DbConnection,
-    ids: &[String],
-) -> QueryResult<Vec<PolicyVersion>> {
-    policy_versions::table
-        .filter(policy_versions::id.eq_any(ids))
-        .select(PolicyVersion::as_select())
-        .load(conn)
+pub fn policy_versions_by_id(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<PolicyVersion>> {
+    policy_versions::table.filter(policy_versions::id.eq_any(ids)).select(PolicyVersion::as_select()).load(conn)
 }
 
 pub fn find_purpose(conn: &mut DbConnection, key: &str) -> QueryResult<Option<PurposeRow>> {
-    purposes::table
-        .find(key)
-        .select(PurposeRow::as_select())
-        .first(conn)
-        .optional()
+    purposes::table.find(key).select(PurposeRow::as_select()).first(conn).optional()
 }
 
 pub fn latest_policy(conn: &mut DbConnection, purpose: &str) -> QueryResult<Option<PolicyVersion>> {
@@ -209,10 +178,7 @@ pub fn latest_policy(conn: &mut DbConnection, purpose: &str) -> QueryResult<Opti
 }
 
 pub fn insert_purpose(conn: &mut DbConnection, purpose: &NewPurpose<'_>) -> QueryResult<()> {
-    diesel::insert_into(purposes::table)
-        .values(purpose)
-        .execute(conn)
-        .map(|_| ())
+    diesel::insert_into(purposes::table).values(purpose).execute(conn).map(|_| ())
 }
 
 pub fn update_purpose(conn: &mut DbConnection, purpose: &NewPurpose<'_>) -> QueryResult<()> {
@@ -231,16 +197,10 @@ pub fn update_purpose(conn: &mut DbConnection, purpose: &NewPurpose<'_>) -> Quer
 }
 
 pub fn insert_policy_version(conn: &mut DbConnection, version: &PolicyVersion) -> QueryResult<()> {
-    diesel::insert_into(policy_versions::table)
-        .values(version)
-        .execute(conn)
-        .map(|_| ())
+    diesel::insert_into(policy_versions::table).values(version).execute(conn).map(|_| ())
 }
 
-pub fn latest_form_version(
-    conn: &mut DbConnection,
-    form: &str,
-) -> QueryResult<Option<FormVersionRow>> {
+pub fn latest_form_version(conn: &mut DbConnection, form: &str) -> QueryResult<Option<FormVersionRow>> {
     form_versions::table
         .filter(form_versions::form_key.eq(form))
         .order(form_versions::version.desc())
@@ -264,19 +224,11 @@ pub fn publish_form_version(conn: &mut DbConnection, row: &FormVersionRow) -> Qu
                 forms::updated_at.eq(row.created_at),
             ))
             .execute(conn)?;
-        return diesel::insert_into(form_versions::table)
-            .values(row)
-            .execute(conn)
-            .map(|_| ());
+        return diesel::insert_into(form_versions::table).values(row).execute(conn).map(|_| ());
     }
-    diesel::insert_into(form_versions::table)
-        .values(row)
-        .execute(conn)?;
+    diesel::insert_into(form_versions::table).values(row).execute(conn)?;
     diesel::update(forms::table.find(&row.form_key))
-        .set((
-            forms::current_version_id.eq(&row.id),
-            forms::updated_at.eq(row.created_at),
-        ))
+        .set((forms::current_version_id.eq(&row.id), forms::updated_at.eq(row.created_at)))
         .execute(conn)
         .map(|_| ())
 }
@@ -288,10 +240,7 @@ pub fn set_current_form_version(
     at: NaiveDateTime,
 ) -> QueryResult<()> {
     diesel::update(forms::table.find(form))
-        .set((
-            forms::current_version_id.eq(version_id),
-            forms::updated_at.eq(at),
-        ))
+        .set((forms::current_version_id.eq(version_id), forms::updated_at.eq(at)))
         .execute(conn)
         .map(|_| ())
 }
@@ -300,8 +249,5 @@ pub fn set_current_form_version(
 /// row lock for the rest of the transaction.
 pub fn lock_for_publishing(conn: &mut DbConnection) -> QueryResult<()> {
     use super::schema::ledger_head;
-    diesel::update(ledger_head::table.find(1i64))
-        .set(ledger_head::seq.eq(ledger_head::seq))
-        .execute(conn)
-        .map(|_| ())
+    diesel::update(ledger_head::table.find(1i64)).set(ledger_head::seq.eq(ledger_head::seq)).execute(conn).map(|_| ())
 }

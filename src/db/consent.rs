@@ -22,21 +22,18 @@ pub struct ConsentState {
 /// Writes the new state of one purpose (update, or insert the first time). Only the writer
 /// calls this, so the update-then-insert cannot race.
 pub fn put(conn: &mut DbConnection, state: &ConsentState) -> QueryResult<()> {
-    let updated =
-        diesel::update(consent_state::table.find((&state.subject_id, &state.purpose_key)))
-            .set((
-                consent_state::status.eq(&state.status),
-                consent_state::policy_version_id.eq(&state.policy_version_id),
-                consent_state::granted_at.eq(state.granted_at),
-                consent_state::expires_at.eq(state.expires_at),
-                consent_state::updated_at.eq(state.updated_at),
-                consent_state::last_event_seq.eq(state.last_event_seq),
-            ))
-            .execute(conn)?;
+    let updated = diesel::update(consent_state::table.find((&state.subject_id, &state.purpose_key)))
+        .set((
+            consent_state::status.eq(&state.status),
+            consent_state::policy_version_id.eq(&state.policy_version_id),
+            consent_state::granted_at.eq(state.granted_at),
+            consent_state::expires_at.eq(state.expires_at),
+            consent_state::updated_at.eq(state.updated_at),
+            consent_state::last_event_seq.eq(state.last_event_seq),
+        ))
+        .execute(conn)?;
     if updated == 0 {
-        diesel::insert_into(consent_state::table)
-            .values(state)
-            .execute(conn)?;
+        diesel::insert_into(consent_state::table).values(state).execute(conn)?;
     }
     Ok(())
 }
@@ -46,10 +43,12 @@ pub fn insert_all(conn: &mut DbConnection, states: &[ConsentState]) -> QueryResu
     if states.is_empty() {
         return Ok(());
     }
-    crate::on_each_backend!(conn, |c| diesel::insert_into(consent_state::table)
-        .values(states)
-        .execute(c))
-    .map(|_| ())
+    crate::on_each_backend!(conn, |c| diesel::insert_into(consent_state::table).values(states).execute(c)).map(|_| ())
+}
+
+/// Removes a subject's state rows (on erasure; the ledger keeps the history).
+pub fn delete_for(conn: &mut DbConnection, subject_id: &str) -> QueryResult<()> {
+    diesel::delete(consent_state::table.filter(consent_state::subject_id.eq(subject_id))).execute(conn).map(|_| ())
 }
 
 pub fn for_subject(conn: &mut DbConnection, subject_id: &str) -> QueryResult<Vec<ConsentState>> {

@@ -88,9 +88,7 @@ pub fn append(
         })
         .collect();
     if !rows.is_empty() {
-        crate::on_each_backend!(conn, |c| diesel::insert_into(consent_events::table)
-            .values(&rows)
-            .execute(c))?;
+        crate::on_each_backend!(conn, |c| diesel::insert_into(consent_events::table).values(&rows).execute(c))?;
     }
     Ok(rows)
 }
@@ -132,14 +130,10 @@ pub fn verify(conn: &mut DbConnection) -> QueryResult<Verification> {
             _ => break,
         }
     }
-    let (seq, hash) = ledger_head::table
-        .find(1i64)
-        .select((ledger_head::seq, ledger_head::hash))
-        .first::<(i64, String)>(conn)?;
+    let (seq, hash) =
+        ledger_head::table.find(1i64).select((ledger_head::seq, ledger_head::hash)).first::<(i64, String)>(conn)?;
     Ok(match verifier.finish(seq, &hash) {
-        Ok(()) => Verification::Intact {
-            events: verifier.checked(),
-        },
+        Ok(()) => Verification::Intact { events: verifier.checked() },
         Err(fault) => Verification::Broken(fault),
     })
 }

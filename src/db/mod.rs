@@ -7,7 +7,10 @@ pub mod api_keys;
 pub mod catalog;
 pub mod consent;
 pub mod ledger;
+pub mod outbox;
+pub mod rights;
 pub mod schema;
+pub mod sessions;
 pub mod subjects;
 mod writer;
 
@@ -57,10 +60,7 @@ impl DbUrl {
         if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
             return Ok(Self::Postgres(raw.to_owned()));
         }
-        let path = raw
-            .strip_prefix("sqlite://")
-            .or_else(|| raw.strip_prefix("sqlite:"))
-            .ok_or(DbError::BadUrl)?;
+        let path = raw.strip_prefix("sqlite://").or_else(|| raw.strip_prefix("sqlite:")).ok_or(DbError::BadUrl)?;
         if path.is_empty() {
             return Err(DbError::BadUrl);
         }
@@ -74,14 +74,9 @@ impl DbUrl {
     /// Opens one connection, with SQLite's durability and concurrency settings applied.
     pub fn connect(&self) -> Result<DbConnection, DbError> {
         match self {
-            Self::Postgres(url) => Ok(DbConnection::Postgres(diesel::PgConnection::establish(
-                url,
-            )?)),
+            Self::Postgres(url) => Ok(DbConnection::Postgres(diesel::PgConnection::establish(url)?)),
             Self::Sqlite(path) => {
-                if let Some(parent) = Path::new(path)
-                    .parent()
-                    .filter(|p| !p.as_os_str().is_empty())
-                {
+                if let Some(parent) = Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()) {
                     std::fs::create_dir_all(parent)?;
                 }
                 let mut conn = diesel::SqliteConnection::establish(path)?;
@@ -100,9 +95,7 @@ impl DbUrl {
     pub fn migrate(&self) -> Result<(), DbError> {
         let result = match self.connect()? {
             DbConnection::Sqlite(mut c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|_| ()),
-            DbConnection::Postgres(mut c) => {
-                c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|_| ())
-            }
+            DbConnection::Postgres(mut c) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|_| ()),
         };
         result.map_err(|e| DbError::Migrate(e.to_string()))
     }
@@ -166,8 +159,5 @@ macro_rules! on_each_backend {
 
 /// `true` when a database error is a uniqueness conflict (same on both backends).
 pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
-    matches!(
-        e,
-        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
-    )
+    matches!(e, diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _))
 }

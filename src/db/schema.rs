@@ -132,6 +132,70 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    outbox (id) {
+        id -> Text,
+        kind -> Text,
+        dedupe_key -> Text,
+        subject_id -> Nullable<Text>,
+        message -> Nullable<Binary>,
+        attempts -> BigInt,
+        next_attempt_at -> Timestamp,
+        lease_until -> Nullable<Timestamp>,
+        lease_owner -> Nullable<Text>,
+        sent_at -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    link_tokens (id) {
+        id -> Text,
+        subject_id -> Text,
+        kind -> Text,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sessions (id_hash) {
+        id_hash -> Text,
+        subject_id -> Text,
+        csrf_token -> Text,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        ended_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    rights_requests (id) {
+        id -> Text,
+        subject_id -> Text,
+        kind -> Text,
+        channel -> Text,
+        detail -> Text,
+        received_at -> Timestamp,
+        due_at -> Timestamp,
+        completed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> Text,
+        actor_kind -> Text,
+        actor_id -> Text,
+        action -> Text,
+        subject_id -> Nullable<Text>,
+        detail -> Text,
+        occurred_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     purposes,
     policy_versions,
@@ -144,4 +208,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     ledger_head,
     consent_state,
     api_keys,
+    outbox,
+    link_tokens,
+    sessions,
+    rights_requests,
+    audit_log,
 );

@@ -52,51 +52,106 @@ pub struct NewFieldValue<'a> {
 }
 
 pub fn find_by_index(conn: &mut DbConnection, index: &[u8]) -> QueryResult<Option<Subject>> {
-    subjects::table
-        .filter(subjects::email_index.eq(index))
-        .select(Subject::as_select())
-        .first(conn)
-        .optional()
+    subjects::table.filter(subjects::email_index.eq(index)).select(Subject::as_select()).first(conn).optional()
 }
 
 pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Subject>> {
-    subjects::table
-        .find(id)
-        .select(Subject::as_select())
-        .first(conn)
-        .optional()
+    subjects::table.find(id).select(Subject::as_select()).first(conn).optional()
 }
 
 pub fn insert(conn: &mut DbConnection, subject: &NewSubject<'_>) -> QueryResult<()> {
-    diesel::insert_into(subjects::table)
-        .values(subject)
-        .execute(conn)
-        .map(|_| ())
+    diesel::insert_into(subjects::table).values(subject).execute(conn).map(|_| ())
 }
 
-pub fn insert_submission(
-    conn: &mut DbConnection,
-    submission: &NewSubmission<'_>,
-) -> QueryResult<()> {
-    diesel::insert_into(submissions::table)
-        .values(submission)
-        .execute(conn)
-        .map(|_| ())
+pub fn insert_submission(conn: &mut DbConnection, submission: &NewSubmission<'_>) -> QueryResult<()> {
+    diesel::insert_into(submissions::table).values(submission).execute(conn).map(|_| ())
 }
 
 pub fn insert_values(conn: &mut DbConnection, values: &[NewFieldValue<'_>]) -> QueryResult<()> {
     if values.is_empty() {
         return Ok(());
     }
-    crate::on_each_backend!(conn, |c| diesel::insert_into(field_values::table)
-        .values(values)
-        .execute(c))
-    .map(|_| ())
+    crate::on_each_backend!(conn, |c| diesel::insert_into(field_values::table).values(values).execute(c)).map(|_| ())
 }
 
 pub fn count_submissions(conn: &mut DbConnection, subject_id: &str) -> QueryResult<i64> {
-    submissions::table
-        .filter(submissions::subject_id.eq(subject_id))
-        .count()
-        .get_result(conn)
+    submissions::table.filter(submissions::subject_id.eq(subject_id)).count().get_result(conn)
+}
+
+/// A stored value with where it came from.
+#[derive(Debug, Clone, Queryable)]
+pub struct StoredValue {
+    pub id: String,
+    pub field_key: String,
+    pub purposes: String,
+    pub ciphertext: Vec<u8>,
+    pub created_at: NaiveDateTime,
+    pub submission_id: String,
+    pub form_version_id: String,
+}
+
+/// Every value held about a subject, oldest first.
+pub fn values_of(conn: &mut DbConnection, subject_id: &str) -> QueryResult<Vec<StoredValue>> {
+    field_values::table
+        .inner_join(submissions::table.on(submissions::id.eq(field_values::submission_id)))
+        .filter(field_values::subject_id.eq(subject_id))
+        .order((field_values::created_at.asc(), field_values::id.asc()))
+        .select((
+            field_values::id,
+            field_values::field_key,
+            field_values::purposes,
+            field_values::ciphertext,
+            field_values::created_at,
+            field_values::submission_id,
+            submissions::form_version_id,
+        ))
+        .load(conn)
+}
+
+pub fn delete_values(conn: &mut DbConnection, ids: &[&str]) -> QueryResult<usize> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    diesel::delete(field_values::table.filter(field_values::id.eq_any(ids))).execute(conn)
+}
+
+pub fn replace_value(conn: &mut DbConnection, id: &str, ciphertext: &[u8]) -> QueryResult<()> {
+    diesel::update(field_values::table.find(id)).set(field_values::ciphertext.eq(ciphertext)).execute(conn).map(|_| ())
+}
+
+pub fn replace_identity(
+    conn: &mut DbConnection,
+    id: &str,
+    email_index: &[u8],
+    email_ciphertext: &[u8],
+) -> QueryResult<()> {
+    diesel::update(subjects::table.find(id))
+        .set((subjects::email_index.eq(email_index), subjects::email_ciphertext.eq(Some(email_ciphertext))))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Crypto-shredding: the data key, the encrypted address and every value go; the blind index is
+/// replaced by random bytes so the address no longer finds this row. What remains names no one.
+pub fn shred(conn: &mut DbConnection, id: &str, random_index: &[u8], at: NaiveDateTime) -> QueryResult<()> {
+    diesel::delete(field_values::table.filter(field_values::subject_id.eq(id))).execute(conn)?;
+    diesel::delete(submissions::table.filter(submissions::subject_id.eq(id))).execute(conn)?;
+    diesel::update(subjects::table.find(id))
+        .set((
+            subjects::wrapped_key.eq(None::<Vec<u8>>),
+            subjects::email_ciphertext.eq(None::<Vec<u8>>),
+            subjects::email_index.eq(random_index),
+            subjects::erased_at.eq(Some(at)),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// The form-version definitions (JSON) by id.
+pub fn form_definitions(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<(String, String, i64, String)>> {
+    use super::schema::form_versions;
+    form_versions::table
+        .filter(form_versions::id.eq_any(ids))
+        .select((form_versions::id, form_versions::form_key, form_versions::version, form_versions::definition))
+        .load(conn)
 }

@@ -106,11 +106,7 @@ impl Writer {
         E: From<diesel::result::Error> + From<CommitFailed> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
-        let job = Box::new(Pending {
-            work: Some(work),
-            result: None,
-            reply,
-        });
+        let job = Box::new(Pending { work: Some(work), result: None, reply });
         self.queue.send(job).map_err(|_| CommitFailed)?;
         answer.await.map_err(|_| CommitFailed)?
     }
@@ -123,11 +119,7 @@ impl Writer {
         E: From<diesel::result::Error> + From<CommitFailed> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
-        let job = Box::new(Pending {
-            work: Some(work),
-            result: None,
-            reply,
-        });
+        let job = Box::new(Pending { work: Some(work), result: None, reply });
         self.queue.send(job).map_err(|_| CommitFailed)?;
         answer.blocking_recv().map_err(|_| CommitFailed)?
     }
@@ -159,27 +151,17 @@ fn run(url: DbUrl, mut conn: DbConnection, jobs: mpsc::Receiver<Box<dyn Job>>) {
 fn commit_batch(conn: &mut DbConnection, batch: &mut [Box<dyn Job>]) -> QueryResult<()> {
     conn.transaction(|conn| {
         // Taking the row lock first serialises ledger appends across processes (PostgreSQL).
-        diesel::update(ledger_head::table.find(1i64))
-            .set(ledger_head::seq.eq(ledger_head::seq))
-            .execute(conn)?;
-        let (seq, hash) = ledger_head::table
-            .find(1i64)
-            .select((ledger_head::seq, ledger_head::hash))
-            .first::<(i64, String)>(conn)?;
+        diesel::update(ledger_head::table.find(1i64)).set(ledger_head::seq.eq(ledger_head::seq)).execute(conn)?;
+        let (seq, hash) =
+            ledger_head::table.find(1i64).select((ledger_head::seq, ledger_head::hash)).first::<(i64, String)>(conn)?;
         let mut head = LedgerHead { seq, hash };
         let start = head.clone();
         for job in batch.iter_mut() {
-            job.run(&mut WriteTx {
-                conn,
-                head: &mut head,
-            });
+            job.run(&mut WriteTx { conn, head: &mut head });
         }
         if head != start {
             diesel::update(ledger_head::table.find(1i64))
-                .set((
-                    ledger_head::seq.eq(head.seq),
-                    ledger_head::hash.eq(&head.hash),
-                ))
+                .set((ledger_head::seq.eq(head.seq), ledger_head::hash.eq(&head.hash)))
                 .execute(conn)?;
         }
         Ok(())

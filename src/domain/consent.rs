@@ -111,6 +111,9 @@ pub struct Evidence {
     /// The `Sec-GPC: 1` Global Privacy Control signal.
     pub gpc: bool,
     pub form_version_id: Option<String>,
+    /// What the integrator says the change came from (API calls).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
 }
 
 /// A value may be stored only while at least one purpose it serves is granted.
@@ -118,9 +121,28 @@ pub fn may_store(serves: &[PurposeKey], granted: &[PurposeKey]) -> bool {
     serves.iter().any(|p| granted.contains(p))
 }
 
+/// The stored values that must go now: those serving none of the purposes still held (granted or
+/// awaiting confirmation). `values` pairs an id with the purposes its value serves.
+pub fn erasable<'a, I>(values: I, held: &[PurposeKey]) -> Vec<&'a str>
+where
+    I: IntoIterator<Item = (&'a str, &'a [PurposeKey])>,
+{
+    values.into_iter().filter(|(_, serves)| !may_store(serves, held)).map(|(id, _)| id).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn withdrawing_sms_erases_the_phone_but_not_the_shared_email() {
+        let phone = keys(&["marketing_sms"]);
+        let email = keys(&["service", "marketing_email"]);
+        let values = [("phone-1", phone.as_slice()), ("email-1", email.as_slice())];
+        let held = keys(&["service"]);
+        assert_eq!(erasable(values, &held), vec!["phone-1"]);
+        assert_eq!(erasable(values, &[]), vec!["phone-1", "email-1"]);
+    }
 
     fn keys(raw: &[&str]) -> Vec<PurposeKey> {
         raw.iter().map(|k| PurposeKey::parse(k).unwrap()).collect()
@@ -128,39 +150,21 @@ mod tests {
 
     #[test]
     fn a_value_is_stored_when_one_of_its_purposes_is_granted() {
-        assert!(may_store(
-            &keys(&["service", "marketing_email"]),
-            &keys(&["marketing_email"])
-        ));
+        assert!(may_store(&keys(&["service", "marketing_email"]), &keys(&["marketing_email"])));
     }
 
     #[test]
     fn a_phone_number_without_sms_consent_is_not_stored() {
-        assert!(!may_store(
-            &keys(&["marketing_sms"]),
-            &keys(&["service", "marketing_email"])
-        ));
+        assert!(!may_store(&keys(&["marketing_sms"]), &keys(&["service", "marketing_email"])));
         assert!(!may_store(&[], &keys(&["service"])));
     }
 
     #[test]
     fn actions_lead_to_the_expected_state() {
-        assert_eq!(
-            ConsentAction::Granted.resulting_status(),
-            ConsentStatus::Granted
-        );
-        assert_eq!(
-            ConsentAction::Confirmed.resulting_status(),
-            ConsentStatus::Granted
-        );
-        assert_eq!(
-            ConsentAction::Withdrawn.resulting_status(),
-            ConsentStatus::Withdrawn
-        );
-        assert_eq!(
-            ConsentAction::Expired.resulting_status(),
-            ConsentStatus::Expired
-        );
+        assert_eq!(ConsentAction::Granted.resulting_status(), ConsentStatus::Granted);
+        assert_eq!(ConsentAction::Confirmed.resulting_status(), ConsentStatus::Granted);
+        assert_eq!(ConsentAction::Withdrawn.resulting_status(), ConsentStatus::Withdrawn);
+        assert_eq!(ConsentAction::Expired.resulting_status(), ConsentStatus::Expired);
         assert_eq!(ConsentStatus::parse("granted"), ConsentStatus::Granted);
         assert_eq!(ConsentStatus::parse("whatever"), ConsentStatus::Never);
     }

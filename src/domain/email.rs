@@ -60,13 +60,7 @@ mod tests {
 
     #[test]
     fn rejects_what_is_not_an_address() {
-        for bad in [
-            "plainaddress",
-            "@example.com",
-            "a@",
-            "a b@example.com",
-            "a@@example.com",
-        ] {
+        for bad in ["plainaddress", "@example.com", "a@", "a b@example.com", "a@@example.com"] {
             assert_eq!(Email::parse(bad), Err(EmailError::Invalid), "{bad}");
         }
         assert_eq!(Email::parse("   "), Err(EmailError::Empty));

@@ -92,8 +92,7 @@ pub struct FieldDefinition {
 
 impl FieldDefinition {
     pub fn max_length(&self) -> usize {
-        self.max_length
-            .unwrap_or_else(|| self.kind.default_max_length())
+        self.max_length.unwrap_or_else(|| self.kind.default_max_length())
     }
 }
 
@@ -134,10 +133,7 @@ pub enum DefinitionError {
 
 impl FormDefinition {
     /// Checks the rules a publishable form obeys; `purpose_exists` says which purposes are defined.
-    pub fn check(
-        &self,
-        purpose_exists: impl Fn(&PurposeKey) -> bool,
-    ) -> Result<(), DefinitionError> {
+    pub fn check(&self, purpose_exists: impl Fn(&PurposeKey) -> bool) -> Result<(), DefinitionError> {
         if self.purposes.is_empty() {
             return Err(DefinitionError::NoPurposes);
         }
@@ -153,20 +149,13 @@ impl FormDefinition {
                 return Err(DefinitionError::FieldWithoutPurpose(field.key.to_string()));
             }
             if let Some(p) = field.purposes.iter().find(|p| !self.purposes.contains(p)) {
-                return Err(DefinitionError::PurposeNotAsked {
-                    field: field.key.to_string(),
-                    purpose: p.to_string(),
-                });
+                return Err(DefinitionError::PurposeNotAsked { field: field.key.to_string(), purpose: p.to_string() });
             }
             if field.kind == FieldType::Select && field.choices.is_empty() {
                 return Err(DefinitionError::SelectWithoutChoices(field.key.to_string()));
             }
         }
-        let identities = self
-            .fields
-            .iter()
-            .filter(|f| f.kind == FieldType::Email && f.required)
-            .count();
+        let identities = self.fields.iter().filter(|f| f.kind == FieldType::Email && f.required).count();
         if identities != 1 {
             return Err(DefinitionError::NoIdentity);
         }
@@ -226,11 +215,7 @@ pub struct FieldError {
 
 impl FieldError {
     fn new(field: impl Into<String>, code: FieldErrorCode) -> Self {
-        Self {
-            field: field.into(),
-            code,
-            max_length: None,
-        }
+        Self { field: field.into(), code, max_length: None }
     }
 }
 
@@ -283,19 +268,12 @@ impl FormDefinition {
         let mut values = Vec::new();
         let mut dropped = Vec::new();
         for field in &self.fields {
-            let value = raw
-                .fields
-                .iter()
-                .find(|(k, _)| k == field.key.as_str())
-                .map(|(_, v)| v.trim());
+            let value = raw.fields.iter().find(|(k, _)| k == field.key.as_str()).map(|(_, v)| v.trim());
             let value = match value {
                 Some(v) if !v.is_empty() => v,
                 _ => {
                     if field.required {
-                        errors.push(FieldError::new(
-                            field.key.as_str(),
-                            FieldErrorCode::Required,
-                        ));
+                        errors.push(FieldError::new(field.key.as_str(), FieldErrorCode::Required));
                     }
                     continue;
                 }
@@ -310,11 +288,7 @@ impl FormDefinition {
                         email = Email::parse(&value).ok();
                     }
                     if may_store(&field.purposes, &granted) {
-                        values.push(AcceptedValue {
-                            key: field.key.clone(),
-                            value,
-                            purposes: field.purposes.clone(),
-                        });
+                        values.push(AcceptedValue { key: field.key.clone(), value, purposes: field.purposes.clone() });
                     } else {
                         dropped.push(field.key.clone());
                     }
@@ -322,12 +296,7 @@ impl FormDefinition {
             }
         }
         match email {
-            Some(email) if errors.is_empty() => Ok(AcceptedSubmission {
-                email,
-                values,
-                granted,
-                dropped,
-            }),
+            Some(email) if errors.is_empty() => Ok(AcceptedSubmission { email, values, granted, dropped }),
             _ => Err(errors),
         }
     }
@@ -348,51 +317,47 @@ impl FormDefinition {
         }
         for p in self.purposes.iter().filter(|p| purpose_required(p)) {
             if !granted.contains(p) {
-                errors.push(FieldError::new(
-                    format!("purpose.{p}"),
-                    FieldErrorCode::PurposeRequired,
-                ));
+                errors.push(FieldError::new(format!("purpose.{p}"), FieldErrorCode::PurposeRequired));
             }
         }
         granted
     }
 }
 
+impl FieldDefinition {
+    /// Validates a new value for this field (rectification uses the same rules as the form).
+    pub fn check(&self, value: &str) -> Result<String, FieldError> {
+        let value = value.trim();
+        if value.is_empty() {
+            return Err(FieldError::new(self.key.as_str(), FieldErrorCode::Required));
+        }
+        check_value(self, value).map_err(|mut e| {
+            e.field = self.key.to_string();
+            e
+        })
+    }
+}
+
 /// Checks one non-empty value against its field and returns the value to store.
 fn check_value(field: &FieldDefinition, value: &str) -> Result<String, FieldError> {
     let err = |code| FieldError::new("", code);
-    let allowed_controls: &[char] = if field.kind == FieldType::Textarea {
-        &['\n', '\r', '\t']
-    } else {
-        &[]
-    };
-    if value
-        .chars()
-        .any(|c| c.is_control() && !allowed_controls.contains(&c))
-    {
+    let allowed_controls: &[char] = if field.kind == FieldType::Textarea { &['\n', '\r', '\t'] } else { &[] };
+    if value.chars().any(|c| c.is_control() && !allowed_controls.contains(&c)) {
         return Err(err(FieldErrorCode::InvalidCharacters));
     }
     let max = field.max_length();
     if value.chars().count() > max {
-        return Err(FieldError {
-            max_length: Some(max),
-            ..err(FieldErrorCode::TooLong)
-        });
+        return Err(FieldError { max_length: Some(max), ..err(FieldErrorCode::TooLong) });
     }
     match field.kind {
         FieldType::Email => match Email::parse(value) {
             Ok(email) => Ok(email.as_str().to_owned()),
-            Err(EmailError::TooLong) => Err(FieldError {
-                max_length: Some(max),
-                ..err(FieldErrorCode::TooLong)
-            }),
+            Err(EmailError::TooLong) => Err(FieldError { max_length: Some(max), ..err(FieldErrorCode::TooLong) }),
             Err(_) => Err(err(FieldErrorCode::InvalidEmail)),
         },
         FieldType::Tel => {
             let digits = value.chars().filter(char::is_ascii_digit).count();
-            let shape_ok = value
-                .chars()
-                .all(|c| c.is_ascii_digit() || " +-().".contains(c));
+            let shape_ok = value.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c));
             if shape_ok && (6..=20).contains(&digits) {
                 Ok(value.to_owned())
             } else {
@@ -428,10 +393,7 @@ mod tests {
         FieldDefinition {
             key: key(k),
             kind,
-            label: Localized {
-                en: k.into(),
-                ko: k.into(),
-            },
+            label: Localized { en: k.into(), ko: k.into() },
             required,
             purposes: purposes.iter().map(|p| key(p)).collect(),
             max_length: None,
@@ -442,28 +404,13 @@ mod tests {
     fn newsletter() -> FormDefinition {
         FormDefinition {
             kind: "signup".into(),
-            title: Localized {
-                en: "News".into(),
-                ko: "소식".into(),
-            },
+            title: Localized { en: "News".into(), ko: "소식".into() },
             description: None,
             double_opt_in: false,
-            purposes: [
-                "service",
-                "marketing_email",
-                "marketing_sms",
-                "personalisation",
-            ]
-            .map(key)
-            .to_vec(),
+            purposes: ["service", "marketing_email", "marketing_sms", "personalisation"].map(key).to_vec(),
             allowed_origins: vec![],
             fields: vec![
-                field(
-                    "email",
-                    FieldType::Email,
-                    true,
-                    &["service", "marketing_email"],
-                ),
+                field("email", FieldType::Email, true, &["service", "marketing_email"]),
                 field("name", FieldType::Text, false, &["personalisation"]),
                 field("phone", FieldType::Tel, false, &["marketing_sms"]),
             ],
@@ -476,19 +423,13 @@ mod tests {
 
     fn raw(fields: &[(&str, &str)], purposes: &[&str]) -> RawSubmission {
         RawSubmission {
-            fields: fields
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
+            fields: fields.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
             purposes: purposes.iter().map(|p| p.to_string()).collect(),
         }
     }
 
     fn codes(errors: &[FieldError]) -> Vec<(String, &'static str)> {
-        errors
-            .iter()
-            .map(|e| (e.field.clone(), e.code.as_str()))
-            .collect()
+        errors.iter().map(|e| (e.field.clone(), e.code.as_str())).collect()
     }
 
     #[test]
@@ -500,10 +441,7 @@ mod tests {
     fn a_field_cannot_be_published_without_a_purpose() {
         let mut form = newsletter();
         form.fields[1].purposes.clear();
-        assert_eq!(
-            form.check(|_| true),
-            Err(DefinitionError::FieldWithoutPurpose("name".into()))
-        );
+        assert_eq!(form.check(|_| true), Err(DefinitionError::FieldWithoutPurpose("name".into())));
     }
 
     #[test]
@@ -515,19 +453,14 @@ mod tests {
 
     #[test]
     fn refusing_optional_purposes_still_accepts_the_form() {
-        let accepted = newsletter()
-            .accept(&raw(&[("email", "A@B.example")], &["service"]), required)
-            .unwrap();
+        let accepted = newsletter().accept(&raw(&[("email", "A@B.example")], &["service"]), required).unwrap();
         assert_eq!(accepted.email.as_str(), "a@b.example");
         assert_eq!(accepted.granted, vec![key::<PurposeKey>("service")]);
     }
 
     #[test]
     fn a_phone_number_without_sms_consent_is_dropped_not_stored() {
-        let input = raw(
-            &[("email", "a@b.example"), ("phone", "010-1234-5678")],
-            &["service"],
-        );
+        let input = raw(&[("email", "a@b.example"), ("phone", "010-1234-5678")], &["service"]);
         let accepted = newsletter().accept(&input, required).unwrap();
         assert!(accepted.values.iter().all(|v| v.key.as_str() != "phone"));
         assert_eq!(accepted.dropped, vec![key::<FieldKey>("phone")]);
@@ -535,20 +468,14 @@ mod tests {
 
     #[test]
     fn a_phone_number_with_sms_consent_is_kept() {
-        let input = raw(
-            &[("email", "a@b.example"), ("phone", "+82 10 1234 5678")],
-            &["service", "marketing_sms"],
-        );
+        let input = raw(&[("email", "a@b.example"), ("phone", "+82 10 1234 5678")], &["service", "marketing_sms"]);
         let accepted = newsletter().accept(&input, required).unwrap();
         assert!(accepted.values.iter().any(|v| v.key.as_str() == "phone"));
     }
 
     #[test]
     fn every_mistake_is_reported_at_once() {
-        let input = raw(
-            &[("email", "nope"), ("phone", "call me"), ("shoe_size", "42")],
-            &["ads"],
-        );
+        let input = raw(&[("email", "nope"), ("phone", "call me"), ("shoe_size", "42")], &["ads"]);
         let errors = newsletter().accept(&input, required).unwrap_err();
         assert_eq!(
             codes(&errors),
@@ -565,56 +492,30 @@ mod tests {
     #[test]
     fn missing_required_field_and_overlong_value_are_refused() {
         let long = "가".repeat(201);
-        let errors = newsletter()
-            .accept(
-                &raw(&[("name", &long)], &["service", "personalisation"]),
-                required,
-            )
-            .unwrap_err();
-        assert_eq!(
-            codes(&errors),
-            vec![("email".into(), "required"), ("name".into(), "too_long")]
-        );
+        let errors =
+            newsletter().accept(&raw(&[("name", &long)], &["service", "personalisation"]), required).unwrap_err();
+        assert_eq!(codes(&errors), vec![("email".into(), "required"), ("name".into(), "too_long")]);
         assert_eq!(errors[1].max_length, Some(200));
     }
 
     #[test]
     fn a_value_of_exactly_the_maximum_length_is_accepted() {
         let name = "가".repeat(200);
-        let input = raw(
-            &[("email", "a@b.example"), ("name", &name)],
-            &["service", "personalisation"],
-        );
+        let input = raw(&[("email", "a@b.example"), ("name", &name)], &["service", "personalisation"]);
         assert!(newsletter().accept(&input, required).is_ok());
     }
 
     #[test]
     fn duplicate_fields_and_control_characters_are_refused() {
-        let input = raw(
-            &[
-                ("email", "a@b.example"),
-                ("email", "c@d.example"),
-                ("name", "a\u{0}b"),
-            ],
-            &["service"],
-        );
+        let input = raw(&[("email", "a@b.example"), ("email", "c@d.example"), ("name", "a\u{0}b")], &["service"]);
         let errors = newsletter().accept(&input, required).unwrap_err();
-        assert_eq!(
-            codes(&errors),
-            vec![
-                ("email".into(), "duplicate_field"),
-                ("name".into(), "invalid_characters")
-            ]
-        );
+        assert_eq!(codes(&errors), vec![("email".into(), "duplicate_field"), ("name".into(), "invalid_characters")]);
     }
 
     #[test]
     fn markup_and_sql_are_just_text() {
         let name = "<script>alert(1)</script>'; DROP TABLE subjects;--";
-        let input = raw(
-            &[("email", "a@b.example"), ("name", name)],
-            &["service", "personalisation"],
-        );
+        let input = raw(&[("email", "a@b.example"), ("name", name)], &["service", "personalisation"]);
         let accepted = newsletter().accept(&input, required).unwrap();
         assert!(accepted.values.iter().any(|v| v.value == name));
     }

@@ -44,10 +44,7 @@ pub fn chain_hash(prev_hash: &str, event: &EventContent<'_>) -> String {
         event.method,
         event.source,
         event.evidence,
-        event
-            .occurred_at
-            .format("%Y-%m-%dT%H:%M:%S%.6fZ")
-            .to_string(),
+        event.occurred_at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
     ))
     .unwrap_or_default();
     let mut hasher = Sha256::new();
@@ -66,9 +63,7 @@ pub enum LedgerFault {
     BrokenLink { seq: i64 },
     #[error("event #{seq}: content does not match its hash (the event was edited)")]
     Tampered { seq: i64 },
-    #[error(
-        "the ledger ends at #{last} but its head records #{head} (events were removed from the end)"
-    )]
+    #[error("the ledger ends at #{last} but its head records #{head} (events were removed from the end)")]
     Truncated { last: i64, head: i64 },
 }
 
@@ -82,26 +77,15 @@ pub struct Verifier {
 
 impl Default for Verifier {
     fn default() -> Self {
-        Self {
-            expected_seq: 1,
-            prev_hash: GENESIS_HASH.to_owned(),
-        }
+        Self { expected_seq: 1, prev_hash: GENESIS_HASH.to_owned() }
     }
 }
 
 impl Verifier {
-    pub fn check(
-        &mut self,
-        event: &EventContent<'_>,
-        prev_hash: &str,
-        hash: &str,
-    ) -> Result<(), LedgerFault> {
+    pub fn check(&mut self, event: &EventContent<'_>, prev_hash: &str, hash: &str) -> Result<(), LedgerFault> {
         let seq = event.seq;
         if seq != self.expected_seq {
-            return Err(LedgerFault::Gap {
-                seq,
-                expected: self.expected_seq,
-            });
+            return Err(LedgerFault::Gap { seq, expected: self.expected_seq });
         }
         if prev_hash != self.prev_hash {
             return Err(LedgerFault::BrokenLink { seq });
@@ -121,10 +105,7 @@ impl Verifier {
 
     pub fn finish(&self, head_seq: i64, head_hash: &str) -> Result<(), LedgerFault> {
         if head_seq != self.checked() || head_hash != self.prev_hash {
-            return Err(LedgerFault::Truncated {
-                last: self.checked(),
-                head: head_seq,
-            });
+            return Err(LedgerFault::Truncated { last: self.checked(), head: head_seq });
         }
         Ok(())
     }
@@ -147,9 +128,7 @@ mod tests {
             method: "form",
             source: "sub",
             evidence: "{}",
-            occurred_at: DateTime::from_timestamp(1_700_000_000, 123_456_789)
-                .unwrap()
-                .naive_utc(),
+            occurred_at: DateTime::from_timestamp(1_700_000_000, 123_456_789).unwrap().naive_utc(),
         }
     }
 
@@ -184,29 +163,16 @@ mod tests {
         let mut v = Verifier::default();
         v.check(&events[0], &links[0].0, &links[0].1).unwrap();
         let forged = event(2, "granted");
-        assert_eq!(
-            v.check(&forged, &links[1].0, &links[1].1),
-            Err(LedgerFault::Tampered { seq: 2 })
-        );
+        assert_eq!(v.check(&forged, &links[1].0, &links[1].1), Err(LedgerFault::Tampered { seq: 2 }));
     }
 
     #[test]
     fn a_deleted_event_is_a_gap() {
-        let events = [
-            event(1, "granted"),
-            event(2, "withdrawn"),
-            event(3, "granted"),
-        ];
+        let events = [event(1, "granted"), event(2, "withdrawn"), event(3, "granted")];
         let links = chain(&events);
         let mut v = Verifier::default();
         v.check(&events[0], &links[0].0, &links[0].1).unwrap();
-        assert_eq!(
-            v.check(&events[2], &links[2].0, &links[2].1),
-            Err(LedgerFault::Gap {
-                seq: 3,
-                expected: 2
-            })
-        );
+        assert_eq!(v.check(&events[2], &links[2].0, &links[2].1), Err(LedgerFault::Gap { seq: 3, expected: 2 }));
     }
 
     #[test]
@@ -215,20 +181,12 @@ mod tests {
         let links = chain(&events);
         let mut v = Verifier::default();
         v.check(&events[0], &links[0].0, &links[0].1).unwrap();
-        assert_eq!(
-            v.finish(2, &links[1].1),
-            Err(LedgerFault::Truncated { last: 1, head: 2 })
-        );
+        assert_eq!(v.finish(2, &links[1].1), Err(LedgerFault::Truncated { last: 1, head: 2 }));
     }
 
     #[test]
     fn time_is_cut_to_microseconds() {
-        let t = DateTime::from_timestamp(1, 123_456_789)
-            .unwrap()
-            .naive_utc();
-        assert_eq!(
-            ledger_time(t).and_utc().timestamp_subsec_nanos(),
-            123_456_000
-        );
+        let t = DateTime::from_timestamp(1, 123_456_789).unwrap().naive_utc();
+        assert_eq!(ledger_time(t).and_utc().timestamp_subsec_nanos(), 123_456_000);
     }
 }

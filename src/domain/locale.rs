@@ -43,10 +43,8 @@ impl Locale {
         for item in header.split(',') {
             let mut parts = item.split(';');
             let tag = parts.next().unwrap_or_default();
-            let weight = parts
-                .find_map(|p| p.trim().strip_prefix("q="))
-                .and_then(|q| q.parse::<f32>().ok())
-                .unwrap_or(1.0);
+            let weight =
+                parts.find_map(|p| p.trim().strip_prefix("q=")).and_then(|q| q.parse::<f32>().ok()).unwrap_or(1.0);
             if let Some(locale) = Self::from_tag(tag)
                 && weight > 0.0
                 && best.is_none_or(|(w, _)| weight > w)
@@ -64,22 +62,13 @@ mod tests {
 
     #[test]
     fn explicit_choice_wins_over_the_header() {
-        assert_eq!(
-            Locale::negotiate(Some("ko"), Some("en-US,en;q=0.9")),
-            Locale::Ko
-        );
+        assert_eq!(Locale::negotiate(Some("ko"), Some("en-US,en;q=0.9")), Locale::Ko);
     }
 
     #[test]
     fn header_weights_are_respected() {
-        assert_eq!(
-            Locale::negotiate(None, Some("fr;q=1, en;q=0.5, ko-KR;q=0.8")),
-            Locale::Ko
-        );
-        assert_eq!(
-            Locale::negotiate(None, Some("ko-KR,ko;q=0.9,en-US;q=0.8")),
-            Locale::Ko
-        );
+        assert_eq!(Locale::negotiate(None, Some("fr;q=1, en;q=0.5, ko-KR;q=0.8")), Locale::Ko);
+        assert_eq!(Locale::negotiate(None, Some("ko-KR,ko;q=0.9,en-US;q=0.8")), Locale::Ko);
         assert_eq!(Locale::negotiate(None, Some("ko;q=0, en")), Locale::En);
     }
 

@@ -11,12 +11,11 @@ pub mod keys;
 pub mod ledger;
 pub mod locale;
 pub mod purpose;
+pub mod rights;
 
 pub use consent::{ConsentAction, ConsentStatus, Evidence, Method};
 pub use email::Email;
-pub use form::{
-    AcceptedSubmission, FieldDefinition, FieldError, FieldType, FormDefinition, Localized,
-};
+pub use form::{AcceptedSubmission, FieldDefinition, FieldError, FieldType, FormDefinition, Localized};
 pub use keys::{FieldKey, FormKey, PurposeKey};
 pub use locale::Locale;
 pub use purpose::{Channel, LegalBasis, Retention};

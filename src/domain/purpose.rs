@@ -27,14 +27,9 @@ impl LegalBasis {
     }
 
     pub fn parse(raw: &str) -> Option<Self> {
-        [
-            Self::Consent,
-            Self::Contract,
-            Self::LegalObligation,
-            Self::LegitimateInterest,
-        ]
-        .into_iter()
-        .find(|b| b.as_str() == raw)
+        [Self::Consent, Self::Contract, Self::LegalObligation, Self::LegitimateInterest]
+            .into_iter()
+            .find(|b| b.as_str() == raw)
     }
 }
 
@@ -60,9 +55,7 @@ impl Channel {
     }
 
     pub fn parse(raw: &str) -> Option<Self> {
-        [Self::None, Self::Email, Self::Sms, Self::Push]
-            .into_iter()
-            .find(|c| c.as_str() == raw)
+        [Self::None, Self::Email, Self::Sms, Self::Push].into_iter().find(|c| c.as_str() == raw)
     }
 }
 
@@ -150,9 +143,7 @@ impl Retention {
         let mut parts = Vec::new();
         match locale {
             Locale::En => {
-                let unit = |n: u32, one: &str, many: &str| {
-                    format!("{n} {}", if n == 1 { one } else { many })
-                };
+                let unit = |n: u32, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
                 if years > 0 {
                     parts.push(unit(years, "year", "years"));
                 }
@@ -222,35 +213,16 @@ mod tests {
     fn parses_periods_and_presets() {
         assert_eq!(Retention::parse("3y").unwrap(), Retention::months(36));
         assert_eq!(Retention::parse("1y6m").unwrap(), Retention::months(18));
-        assert_eq!(
-            Retention::parse("payment_records").unwrap(),
-            Retention::months(60)
-        );
+        assert_eq!(Retention::parse("payment_records").unwrap(), Retention::months(60));
         assert_eq!(Retention::parse("disputes").unwrap(), Retention::months(36));
-        assert_eq!(
-            Retention::parse("advertising_records").unwrap(),
-            Retention::months(6)
-        );
-        assert_eq!(
-            Retention::parse("marketing").unwrap(),
-            Retention::months(24)
-        );
+        assert_eq!(Retention::parse("advertising_records").unwrap(), Retention::months(6));
+        assert_eq!(Retention::parse("marketing").unwrap(), Retention::months(24));
         assert_eq!(Retention::parse("90d").unwrap().to_string(), "90d");
     }
 
     #[test]
     fn refuses_zero_missing_or_malformed_periods() {
-        for bad in [
-            "",
-            "0y",
-            "forever",
-            "3",
-            "y",
-            "6m1y",
-            "3w",
-            "-1y",
-            "99999999999y",
-        ] {
+        for bad in ["", "0y", "forever", "3", "y", "6m1y", "3w", "-1y", "99999999999y"] {
             assert!(Retention::parse(bad).is_err(), "{bad}");
         }
     }
@@ -272,29 +244,17 @@ mod tests {
 
     #[test]
     fn month_ends_clamp_rather_than_overflow() {
-        assert_eq!(
-            Retention::months(1).expires_at(utc(2025, 1, 31)),
-            utc(2025, 2, 28)
-        );
-        assert_eq!(
-            Retention::months(6).expires_at(utc(2025, 8, 31)),
-            utc(2026, 2, 28)
-        );
+        assert_eq!(Retention::months(1).expires_at(utc(2025, 1, 31)), utc(2025, 2, 28));
+        assert_eq!(Retention::months(6).expires_at(utc(2025, 8, 31)), utc(2026, 2, 28));
     }
 
     #[test]
     fn expiry_is_computed_in_utc_whatever_the_local_offset() {
         // 2025-12-31 23:30 in Seoul is 14:30 UTC the same day: the year boundary does not move it.
         let seoul = chrono::FixedOffset::east_opt(9 * 3600).unwrap();
-        let granted = seoul
-            .with_ymd_and_hms(2025, 12, 31, 23, 30, 0)
-            .unwrap()
-            .with_timezone(&Utc);
+        let granted = seoul.with_ymd_and_hms(2025, 12, 31, 23, 30, 0).unwrap().with_timezone(&Utc);
         let expiry = Retention::parse("1y").unwrap().expires_at(granted);
-        assert_eq!(
-            expiry,
-            Utc.with_ymd_and_hms(2026, 12, 31, 14, 30, 0).unwrap()
-        );
+        assert_eq!(expiry, Utc.with_ymd_and_hms(2026, 12, 31, 14, 30, 0).unwrap());
     }
 
     #[test]

@@ -17,10 +17,7 @@ pub struct CreatedKey {
 
 pub fn create(conn: &mut DbConnection, name: &str) -> QueryResult<CreatedKey> {
     use base64::Engine as _;
-    let secret = format!(
-        "{PREFIX}{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes::<32>())
-    );
+    let secret = format!("{PREFIX}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes::<32>()));
     let id = uuid::Uuid::new_v4().to_string();
     api_keys::insert(
         conn,

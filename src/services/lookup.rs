@@ -33,29 +33,24 @@ pub fn consent_views(
     let utc = |t: Option<NaiveDateTime>| t.map(|t| t.and_utc());
     Ok(purposes
         .iter()
-        .map(
-            |p| match states.iter().find(|s| s.purpose_key == p.as_str()) {
-                Some(s) => ConsentView {
-                    purpose: p.to_string(),
-                    status: ConsentStatus::parse(&s.status),
-                    granted_at: utc(s.granted_at),
-                    expires_at: utc(s.expires_at),
-                    policy_version: versions
-                        .iter()
-                        .find(|v| v.id == s.policy_version_id)
-                        .map(|v| v.version),
-                    policy_version_id: Some(s.policy_version_id.clone()),
-                },
-                None => ConsentView {
-                    purpose: p.to_string(),
-                    status: ConsentStatus::Never,
-                    granted_at: None,
-                    expires_at: None,
-                    policy_version: None,
-                    policy_version_id: None,
-                },
+        .map(|p| match states.iter().find(|s| s.purpose_key == p.as_str()) {
+            Some(s) => ConsentView {
+                purpose: p.to_string(),
+                status: ConsentStatus::parse(&s.status),
+                granted_at: utc(s.granted_at),
+                expires_at: utc(s.expires_at),
+                policy_version: versions.iter().find(|v| v.id == s.policy_version_id).map(|v| v.version),
+                policy_version_id: Some(s.policy_version_id.clone()),
             },
-        )
+            None => ConsentView {
+                purpose: p.to_string(),
+                status: ConsentStatus::Never,
+                granted_at: None,
+                expires_at: None,
+                policy_version: None,
+                policy_version_id: None,
+            },
+        })
         .collect())
 }
 
@@ -67,8 +62,7 @@ pub fn consents_by_email(
     email: &Email,
     purposes: &[PurposeKey],
 ) -> QueryResult<(Option<String>, Vec<ConsentView>)> {
-    let subject = subjects::find_by_index(conn, &keyring.email_index(email))?
-        .filter(|s| s.erased_at.is_none());
+    let subject = subjects::find_by_index(conn, &keyring.email_index(email))?.filter(|s| s.erased_at.is_none());
     let Some(subject) = subject else {
         return Ok((None, consent_views(conn, purposes, &[])?));
     };

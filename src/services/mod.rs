@@ -1,7 +1,10 @@
 //! Service functions: each owns one transaction and everything that must commit with it.
 
+pub mod export;
 pub mod keys;
+pub mod links;
 pub mod lookup;
+pub mod rights;
 pub mod submit;
 pub mod workspace;
 
@@ -17,6 +20,8 @@ pub enum ServiceError {
     Commit(#[from] CommitFailed),
     #[error("cryptography error")]
     Crypto(#[from] CryptoError),
-    #[error("could not sign the receipt")]
+    #[error("could not sign a token")]
     Signing(#[from] jsonwebtoken::errors::Error),
+    #[error("could not compose a mail: {0}")]
+    Mail(String),
 }

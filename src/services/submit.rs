@@ -6,6 +6,7 @@ use serde::Serialize;
 use std::sync::Arc;
 
 use super::ServiceError;
+use super::links::{CONFIRM_TTL, start_confirmation};
 use crate::crypto::{DataKey, Keyring};
 use crate::db::catalog::{Catalog, PublishedForm};
 use crate::db::consent::{self, ConsentState};
@@ -13,7 +14,8 @@ use crate::db::ledger::{self, NewEvent};
 use crate::db::subjects::{self, NewFieldValue, NewSubject, NewSubmission};
 use crate::db::{WriteTx, Writer};
 use crate::domain::ledger::ledger_time;
-use crate::domain::{AcceptedSubmission, ConsentAction, Email, Evidence, Locale, Method};
+use crate::domain::{AcceptedSubmission, Channel, ConsentAction, Email, Evidence, Locale, Method};
+use crate::mail::MailContext;
 
 /// Everything needed to record one accepted submission.
 pub struct SubmissionInput {
@@ -22,6 +24,8 @@ pub struct SubmissionInput {
     pub evidence: Evidence,
     pub locale: Locale,
     pub method: Method,
+    /// For the double opt-in confirmation mail.
+    pub mail: MailContext,
 }
 
 /// What was recorded, for the response and the receipt.
@@ -32,6 +36,8 @@ pub struct SubmissionOutcome {
     pub form: String,
     pub form_version: i64,
     pub events: Vec<RecordedEvent>,
+    /// Purposes awaiting confirmation by e-mail (double opt-in).
+    pub pending: Vec<String>,
     #[serde(skip)]
     pub recorded_at: DateTime<Utc>,
 }
@@ -55,9 +61,7 @@ pub async fn record(
     catalog: Arc<Catalog>,
     input: SubmissionInput,
 ) -> Result<SubmissionOutcome, ServiceError> {
-    writer
-        .write(move |tx| record_in(tx, &keyring, &catalog, &input))
-        .await
+    writer.write(move |tx| record_in(tx, &keyring, &catalog, &input)).await
 }
 
 fn record_in(
@@ -68,8 +72,7 @@ fn record_in(
 ) -> Result<SubmissionOutcome, ServiceError> {
     let now_utc = Utc::now();
     let now = ledger_time(now_utc.naive_utc());
-    let (subject_id, key, is_new) =
-        find_or_create_subject(tx, keyring, &input.accepted.email, input.locale, now)?;
+    let (subject_id, key, is_new) = find_or_create_subject(tx, keyring, &input.accepted.email, input.locale, now)?;
     let submission_id = uuid::Uuid::new_v4().to_string();
     subjects::insert_submission(
         tx.conn,
@@ -91,35 +94,41 @@ fn record_in(
                 submission_id: &submission_id,
                 subject_id: &subject_id,
                 field_key: v.key.as_str(),
-                purposes: v
-                    .purposes
-                    .iter()
-                    .map(|p| p.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" "),
-                ciphertext: key.encrypt(
-                    v.value.as_bytes(),
-                    &value_context(&subject_id, v.key.as_str()),
-                )?,
+                purposes: v.purposes.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(" "),
+                ciphertext: key.encrypt(v.value.as_bytes(), &value_context(&subject_id, v.key.as_str()))?,
                 created_at: now,
             })
         })
         .collect::<Result<Vec<_>, ServiceError>>()?;
     subjects::insert_values(tx.conn, &values)?;
 
-    let evidence = serde_json::to_string(&input.evidence).unwrap_or_default();
-    let granted: Vec<_> = input
-        .accepted
-        .granted
+    let evidence = seal_evidence(&key, &subject_id, &input.evidence)?;
+    let granted: Vec<_> = input.accepted.granted.iter().filter_map(|p| catalog.purpose(p.as_str())).collect();
+    // Double opt-in: purposes that reach the person (e-mail, SMS, push) wait for confirmation,
+    // unless this person has already confirmed them.
+    let prior = if input.form.definition.double_opt_in && !is_new {
+        consent::for_subject(tx.conn, &subject_id)?
+    } else {
+        Vec::new()
+    };
+    let actions: Vec<ConsentAction> = granted
         .iter()
-        .filter_map(|p| catalog.purpose(p.as_str()))
+        .map(|p| {
+            let confirmed = prior.iter().any(|s| s.purpose_key == p.key.as_str() && s.status == "granted");
+            if input.form.definition.double_opt_in && p.channel != Channel::None && !confirmed {
+                ConsentAction::Pending
+            } else {
+                ConsentAction::Granted
+            }
+        })
         .collect();
     let new_events: Vec<NewEvent<'_>> = granted
         .iter()
-        .map(|p| NewEvent {
+        .zip(&actions)
+        .map(|(p, action)| NewEvent {
             subject_id: &subject_id,
             purpose_key: p.key.as_str(),
-            action: ConsentAction::Granted.as_str(),
+            action: action.as_str(),
             policy_version_id: &p.policy.id,
             policy_text_hash: &p.policy.text_hash,
             method: input.method.as_str(),
@@ -132,18 +141,24 @@ fn record_in(
     let states: Vec<ConsentState> = granted
         .iter()
         .zip(&appended)
-        .map(|(purpose, event)| ConsentState {
-            subject_id: subject_id.clone(),
-            purpose_key: purpose.key.to_string(),
-            status: ConsentAction::Granted
-                .resulting_status()
-                .as_str()
-                .to_owned(),
-            policy_version_id: purpose.policy.id.clone(),
-            granted_at: Some(now),
-            expires_at: Some(purpose.retention.expires_at(now.and_utc()).naive_utc()),
-            updated_at: now,
-            last_event_seq: event.seq,
+        .zip(&actions)
+        .map(|((purpose, event), action)| {
+            let pending = *action == ConsentAction::Pending;
+            ConsentState {
+                subject_id: subject_id.clone(),
+                purpose_key: purpose.key.to_string(),
+                status: action.resulting_status().as_str().to_owned(),
+                policy_version_id: purpose.policy.id.clone(),
+                granted_at: (!pending).then_some(now),
+                // A pending consent lapses unless confirmed in time.
+                expires_at: Some(if pending {
+                    now + CONFIRM_TTL
+                } else {
+                    purpose.retention.expires_at(now.and_utc()).naive_utc()
+                }),
+                updated_at: now,
+                last_event_seq: event.seq,
+            }
         })
         .collect();
     if is_new {
@@ -152,6 +167,24 @@ fn record_in(
         for state in &states {
             consent::put(tx.conn, state)?;
         }
+    }
+    let pending: Vec<(String, String)> = granted
+        .iter()
+        .zip(&actions)
+        .filter(|(_, a)| **a == ConsentAction::Pending)
+        .map(|(p, _)| (p.key.to_string(), p.policy.title().get(input.locale).to_owned()))
+        .collect();
+    if !pending.is_empty() {
+        start_confirmation(
+            tx,
+            keyring,
+            &input.mail,
+            &subject_id,
+            &input.accepted.email,
+            input.locale,
+            pending.clone(),
+            now,
+        )?;
     }
     Ok(SubmissionOutcome {
         subject_id,
@@ -171,9 +204,34 @@ fn record_in(
                 hash: e.hash,
             })
             .collect(),
+        pending: pending.into_iter().map(|(k, _)| k).collect(),
         recorded_at: now_utc,
     })
 }
+
+/// Evidence (user agent, IP pseudonym, origin) is personal data: it is sealed under the subject's
+/// key, so erasing the subject makes it unreadable while the ledger's hash chain still verifies.
+pub fn seal_evidence(key: &DataKey, subject_id: &str, evidence: &Evidence) -> Result<String, ServiceError> {
+    use base64::Engine as _;
+    let json = serde_json::to_vec(evidence).unwrap_or_default();
+    let sealed = key.encrypt(&json, &value_context(subject_id, "evidence"))?;
+    Ok(format!("{SEALED_PREFIX}{}", base64::engine::general_purpose::STANDARD.encode(sealed)))
+}
+
+/// Reads sealed evidence back (while the subject's key exists); plain JSON is returned as is.
+pub fn open_evidence(key: Option<&DataKey>, subject_id: &str, stored: &str) -> Option<Evidence> {
+    use base64::Engine as _;
+    match stored.strip_prefix(SEALED_PREFIX) {
+        None => serde_json::from_str(stored).ok(),
+        Some(b64) => {
+            let sealed = base64::engine::general_purpose::STANDARD.decode(b64).ok()?;
+            let json = key?.decrypt(&sealed, &value_context(subject_id, "evidence")).ok()?;
+            serde_json::from_slice(&json).ok()
+        }
+    }
+}
+
+const SEALED_PREFIX: &str = "sealed:";
 
 /// The associated data binding a ciphertext to its subject and field.
 pub fn value_context(subject_id: &str, field: &str) -> String {

@@ -13,9 +13,7 @@ use crate::crypto::sha256_hex;
 use crate::db::DbConnection;
 use crate::db::catalog::{self, FormVersionRow, NewPurpose, PolicyVersion};
 use crate::domain::form::DefinitionError;
-use crate::domain::{
-    Channel, FieldDefinition, FormDefinition, FormKey, LegalBasis, Localized, PurposeKey, Retention,
-};
+use crate::domain::{Channel, FieldDefinition, FormDefinition, FormKey, LegalBasis, Localized, PurposeKey, Retention};
 
 /// The whole file.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -91,10 +89,7 @@ impl FormSpec {
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
     #[error("cannot read {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    Read { path: String, source: std::io::Error },
     #[error("{path}: {message}")]
     Parse { path: String, message: String },
     #[error("purpose `{0}` is defined twice")]
@@ -102,10 +97,7 @@ pub enum ApplyError {
     #[error("form `{0}` is defined twice")]
     DuplicateForm(String),
     #[error("form `{form}`: {source}")]
-    Form {
-        form: String,
-        source: DefinitionError,
-    },
+    Form { form: String, source: DefinitionError },
     #[error("database error while applying: {0}")]
     Storage(#[from] diesel::result::Error),
 }
@@ -126,14 +118,9 @@ impl ApplyReport {
 impl WorkspaceFile {
     pub fn read(path: &std::path::Path) -> Result<Self, ApplyError> {
         let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| ApplyError::Read {
-            path: shown.clone(),
-            source,
-        })?;
-        let file: Self = toml::from_str(&text).map_err(|e| ApplyError::Parse {
-            path: shown,
-            message: e.to_string(),
-        })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ApplyError::Read { path: shown.clone(), source })?;
+        let file: Self =
+            toml::from_str(&text).map_err(|e| ApplyError::Parse { path: shown, message: e.to_string() })?;
         file.check()?;
         Ok(file)
     }
@@ -153,10 +140,7 @@ impl WorkspaceFile {
             }
             f.definition()
                 .check(|p| keys.contains(p.as_str()))
-                .map_err(|source| ApplyError::Form {
-                    form: f.key.to_string(),
-                    source,
-                })?;
+                .map_err(|source| ApplyError::Form { form: f.key.to_string(), source })?;
         }
         Ok(())
     }
@@ -189,11 +173,7 @@ pub fn apply(conn: &mut DbConnection, file: &WorkspaceFile) -> Result<ApplyRepor
     })
 }
 
-fn apply_purpose(
-    conn: &mut DbConnection,
-    spec: &PurposeSpec,
-    now: NaiveDateTime,
-) -> Result<Option<i64>, ApplyError> {
+fn apply_purpose(conn: &mut DbConnection, spec: &PurposeSpec, now: NaiveDateTime) -> Result<Option<i64>, ApplyError> {
     let key = spec.key.as_str();
     let hash = wording_hash(&spec.title, &spec.text);
     let existing = catalog::find_purpose(conn, key)?;
@@ -248,16 +228,10 @@ fn apply_purpose(
     Ok(published)
 }
 
-fn apply_form(
-    conn: &mut DbConnection,
-    spec: &FormSpec,
-    now: NaiveDateTime,
-) -> Result<Option<i64>, ApplyError> {
+fn apply_form(conn: &mut DbConnection, spec: &FormSpec, now: NaiveDateTime) -> Result<Option<i64>, ApplyError> {
     let key = spec.key.as_str();
-    let definition = serde_json::to_string(&spec.definition()).map_err(|e| ApplyError::Parse {
-        path: key.to_owned(),
-        message: e.to_string(),
-    })?;
+    let definition = serde_json::to_string(&spec.definition())
+        .map_err(|e| ApplyError::Parse { path: key.to_owned(), message: e.to_string() })?;
     let hash = sha256_hex(definition.as_bytes());
     let latest = catalog::latest_form_version(conn, key)?;
     if latest.as_ref().is_some_and(|v| v.definition_hash == hash) {
@@ -282,20 +256,11 @@ mod tests {
 
     #[test]
     fn the_demo_workspace_file_is_valid() {
-        let text =
-            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/assent.toml")).unwrap();
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/assent.toml")).unwrap();
         let file: WorkspaceFile = toml::from_str(&text).unwrap();
         file.check().unwrap();
         let keys: Vec<_> = file.purposes.iter().map(|p| p.key.as_str()).collect();
-        assert_eq!(
-            keys,
-            [
-                "service",
-                "marketing_email",
-                "marketing_sms",
-                "personalisation"
-            ]
-        );
+        assert_eq!(keys, ["service", "marketing_email", "marketing_sms", "personalisation"]);
     }
 
     #[test]
@@ -313,18 +278,9 @@ mod tests {
 
     #[test]
     fn wording_hash_changes_with_any_language() {
-        let title = Localized {
-            en: "A".into(),
-            ko: "가".into(),
-        };
-        let text = Localized {
-            en: "B".into(),
-            ko: "나".into(),
-        };
-        let other = Localized {
-            en: "B".into(),
-            ko: "다".into(),
-        };
+        let title = Localized { en: "A".into(), ko: "가".into() };
+        let text = Localized { en: "B".into(), ko: "나".into() };
+        let other = Localized { en: "B".into(), ko: "다".into() };
         assert_ne!(wording_hash(&title, &text), wording_hash(&title, &other));
         assert_eq!(wording_hash(&title, &text), wording_hash(&title, &text));
     }

@@ -19,14 +19,10 @@ use crate::services::submit::{self, RecordedEvent, SubmissionInput, SubmissionOu
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api/v1")
-            .route(
-                "/forms/{form}/submissions",
-                web::post().to(create_submission),
-            )
+            .route("/forms/{form}/submissions", web::post().to(create_submission))
             .route("/consents", web::get().to(get_consents))
-            .default_service(web::to(|| async {
-                Err::<HttpResponse, _>(AppError::NotFound("not_found"))
-            })),
+            .configure(super::subjects_api::routes)
+            .default_service(web::to(|| async { Err::<HttpResponse, _>(AppError::NotFound("not_found")) })),
     );
 }
 
@@ -83,9 +79,7 @@ async fn create_submission(
     payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
     let catalog = state.catalog.current();
-    let form = catalog
-        .form(&path)
-        .ok_or(AppError::NotFound("form_not_found"))?;
+    let form = catalog.form(&path).ok_or(AppError::NotFound("form_not_found"))?;
     require_content_type(&req, JSON)?;
     let body = read_limited(&req, payload).await?;
     let request = parse_json(&body)?;
@@ -97,10 +91,7 @@ async fn create_submission(
         })?,
     };
     let raw = raw_submission(request)?;
-    let accepted = form
-        .definition
-        .accept(&raw, |p| catalog.is_required(p))
-        .map_err(AppError::Validation)?;
+    let accepted = form.definition.accept(&raw, |p| catalog.is_required(p)).map_err(AppError::Validation)?;
     let dropped_fields = accepted.dropped.iter().map(ToString::to_string).collect();
     let input = SubmissionInput {
         form: form.clone(),
@@ -108,32 +99,17 @@ async fn create_submission(
         evidence: evidence_of(&req, &state.keyring, locale, &form.version_id),
         locale,
         method: Method::Api,
+        mail: state.mail.clone(),
     };
-    let outcome = submit::record(
-        &state.db.writer,
-        state.keyring.clone(),
-        catalog.clone(),
-        input,
-    )
-    .await?;
+    let outcome = submit::record(&state.db.writer, state.keyring.clone(), catalog.clone(), input).await?;
+    if !outcome.pending.is_empty() {
+        state.mail_queued.notify_one();
+    }
     let receipt = sign_receipt(&state, &outcome)?;
-    let consents = subject_consents(
-        &state,
-        outcome.subject_id.clone(),
-        form.definition.purposes.clone(),
-    )
-    .await?;
+    let consents = subject_consents(&state, outcome.subject_id.clone(), form.definition.purposes.clone()).await?;
     Ok(HttpResponse::Created()
-        .insert_header((
-            header::LOCATION,
-            format!("/api/v1/submissions/{}", outcome.submission_id),
-        ))
-        .json(SubmissionResponse {
-            outcome,
-            consents,
-            dropped_fields,
-            receipt,
-        }))
+        .insert_header((header::LOCATION, format!("/api/v1/submissions/{}", outcome.submission_id)))
+        .json(SubmissionResponse { outcome, consents, dropped_fields, receipt }))
 }
 
 /// Read after the commit, through the pool: the writer thread only writes.
@@ -153,20 +129,14 @@ async fn subject_consents(
 
 fn parse_json(body: &[u8]) -> Result<SubmissionRequest, AppError> {
     if std::str::from_utf8(body).is_err() {
-        return Err(AppError::BadRequest {
-            code: "invalid_utf8",
-            detail: "The body is not valid UTF-8.".into(),
-        });
+        return Err(AppError::BadRequest { code: "invalid_utf8", detail: "The body is not valid UTF-8.".into() });
     }
     serde_json::from_slice(body).map_err(|e| match e.classify() {
         serde_json::error::Category::Data => AppError::BadRequest {
             code: "invalid_request",
             detail: format!("The JSON does not have the expected shape: {e}"),
         },
-        _ => AppError::BadRequest {
-            code: "malformed_json",
-            detail: format!("The body is not valid JSON: {e}"),
-        },
+        _ => AppError::BadRequest { code: "malformed_json", detail: format!("The body is not valid JSON: {e}") },
     })
 }
 
@@ -178,18 +148,11 @@ fn raw_submission(request: SubmissionRequest) -> Result<RawSubmission, AppError>
         match value {
             serde_json::Value::String(s) => fields.push((key, s)),
             serde_json::Value::Null => {}
-            _ => errors.push(FieldError {
-                field: key,
-                code: FieldErrorCode::InvalidType,
-                max_length: None,
-            }),
+            _ => errors.push(FieldError { field: key, code: FieldErrorCode::InvalidType, max_length: None }),
         }
     }
     if errors.is_empty() {
-        Ok(RawSubmission {
-            fields,
-            purposes: request.purposes,
-        })
+        Ok(RawSubmission { fields, purposes: request.purposes })
     } else {
         Err(AppError::Validation(errors))
     }
@@ -217,11 +180,7 @@ fn sign_receipt(state: &AppState, outcome: &SubmissionOutcome) -> Result<String,
             })
             .collect(),
     };
-    state
-        .keyring
-        .receipts()
-        .sign(&claims)
-        .map_err(|e| AppError::Internal(e.into()))
+    state.keyring.receipts().sign(&claims).map_err(|e| AppError::Internal(e.into()))
 }
 
 #[derive(Debug, Deserialize)]
@@ -237,24 +196,16 @@ pub struct ConsentsResponse {
 }
 
 /// `GET /api/v1/consents?email=…` (API key): the state of every purpose for that person.
-async fn get_consents(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, AppError> {
+async fn get_consents(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     let presented = bearer(&req).ok_or(AppError::Unauthorized)?.to_owned();
     let query = web::Query::<ConsentQuery>::from_query(req.query_string())
-        .map_err(|_| AppError::BadRequest {
-            code: "invalid_query",
-            detail: "Use ?email=<address>.".into(),
-        })?
+        .map_err(|_| AppError::BadRequest { code: "invalid_query", detail: "Use ?email=<address>.".into() })?
         .into_inner();
     let email = query
         .email
         .as_deref()
         .ok_or_else(|| field_error("email", FieldErrorCode::Required))
-        .and_then(|raw| {
-            Email::parse(raw).map_err(|_| field_error("email", FieldErrorCode::InvalidEmail))
-        })?;
+        .and_then(|raw| Email::parse(raw).map_err(|_| field_error("email", FieldErrorCode::InvalidEmail)))?;
     let catalog = state.catalog.current();
     let purposes: Vec<PurposeKey> = catalog.purposes.values().map(|p| p.key.clone()).collect();
     let pool = state.db.pool.clone();
@@ -269,18 +220,22 @@ async fn get_consents(
     .await??;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(ConsentsResponse {
-            subject_id,
-            consents,
-        }))
+        .json(ConsentsResponse { subject_id, consents }))
 }
 
 fn field_error(field: &str, code: FieldErrorCode) -> AppError {
-    AppError::Validation(vec![FieldError {
-        field: field.into(),
-        code,
-        max_length: None,
-    }])
+    AppError::Validation(vec![FieldError { field: field.into(), code, max_length: None }])
+}
+
+/// The id of the API key the request presents (`Authorization: Bearer …`), or 401.
+pub async fn authenticate(req: &HttpRequest, state: &AppState) -> Result<String, AppError> {
+    let presented = bearer(req).ok_or(AppError::Unauthorized)?.to_owned();
+    let pool = state.db.pool.clone();
+    web::block(move || -> Result<_, AppError> {
+        let mut conn = pool.get()?;
+        keys::authenticate(&mut conn, &presented)?.ok_or(AppError::Unauthorized)
+    })
+    .await?
 }
 
 fn bearer(req: &HttpRequest) -> Option<&str> {

@@ -17,24 +17,16 @@ pub const JSON: &str = "application/json";
 
 /// Reads the whole body, refusing more than [`MAX_BODY`] bytes (early, from Content-Length,
 /// when the client declares it).
-pub async fn read_limited(
-    req: &HttpRequest,
-    mut payload: web::Payload,
-) -> Result<web::Bytes, AppError> {
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
+pub async fn read_limited(req: &HttpRequest, mut payload: web::Payload) -> Result<web::Bytes, AppError> {
+    let declared =
+        req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > MAX_BODY) {
         return Err(AppError::PayloadTooLarge(MAX_BODY));
     }
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|_| AppError::BadRequest {
-            code: "invalid_body",
-            detail: "The body could not be read.".into(),
-        })?;
+        let chunk = chunk
+            .map_err(|_| AppError::BadRequest { code: "invalid_body", detail: "The body could not be read.".into() })?;
         if body.len() + chunk.len() > MAX_BODY {
             return Err(AppError::PayloadTooLarge(MAX_BODY));
         }
@@ -45,43 +37,25 @@ pub async fn read_limited(
 
 /// Refuses any content type but `expected` (a UTF-8 charset, or none, is allowed).
 pub fn require_content_type(req: &HttpRequest, expected: &'static str) -> Result<(), AppError> {
-    let raw = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
+    let raw = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
     let mut parts = raw.split(';');
     let essence = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
     let charset_ok = parts.all(|p| {
         let p = p.trim().to_ascii_lowercase();
-        !p.starts_with("charset=")
-            || matches!(
-                p.trim_start_matches("charset=").trim_matches('"'),
-                "utf-8" | "utf8"
-            )
+        !p.starts_with("charset=") || matches!(p.trim_start_matches("charset=").trim_matches('"'), "utf-8" | "utf8")
     });
-    if essence == expected && charset_ok {
-        Ok(())
-    } else {
-        Err(AppError::UnsupportedMediaType(expected))
-    }
+    if essence == expected && charset_ok { Ok(()) } else { Err(AppError::UnsupportedMediaType(expected)) }
 }
 
 /// Decodes `application/x-www-form-urlencoded` strictly: percent-escapes that do not decode to
 /// valid UTF-8 are refused rather than silently replaced (the lenient decoders turn them into
 /// U+FFFD, which would store something the person never typed).
 pub fn parse_urlencoded(body: &[u8], locale: Locale) -> Result<Vec<(String, String)>, AppError> {
-    let invalid = || AppError::BadRequest {
-        code: "invalid_utf8",
-        detail: Strings::get(locale).invalid_utf8(),
-    };
+    let invalid = || AppError::BadRequest { code: "invalid_utf8", detail: Strings::get(locale).invalid_utf8() };
     let text = std::str::from_utf8(body).map_err(|_| invalid())?;
     let decode = |raw: &str| -> Result<String, AppError> {
         let spaced = raw.replace('+', " ");
-        percent_encoding::percent_decode_str(&spaced)
-            .decode_utf8()
-            .map(|s| s.into_owned())
-            .map_err(|_| invalid())
+        percent_encoding::percent_decode_str(&spaced).decode_utf8().map(|s| s.into_owned()).map_err(|_| invalid())
     };
     text.split('&')
         .filter(|pair| !pair.is_empty())
@@ -98,11 +72,8 @@ mod tests {
 
     #[test]
     fn decodes_plus_percent_and_korean() {
-        let pairs = parse_urlencoded(
-            b"name=%EA%B9%80+%EB%AF%BC%EC%A7%80&purpose=service&purpose=a%2Bb",
-            Locale::En,
-        )
-        .unwrap();
+        let pairs =
+            parse_urlencoded(b"name=%EA%B9%80+%EB%AF%BC%EC%A7%80&purpose=service&purpose=a%2Bb", Locale::En).unwrap();
         assert_eq!(
             pairs,
             vec![
@@ -117,10 +88,7 @@ mod tests {
     fn refuses_escapes_that_are_not_utf8() {
         assert!(matches!(
             parse_urlencoded(b"name=%FF%FE", Locale::En),
-            Err(AppError::BadRequest {
-                code: "invalid_utf8",
-                ..
-            })
+            Err(AppError::BadRequest { code: "invalid_utf8", .. })
         ));
         assert!(parse_urlencoded(&[b'a', b'=', 0xff], Locale::En).is_err());
     }

@@ -28,6 +28,14 @@ pub enum AppError {
     BadRequest { code: &'static str, detail: String },
     #[error("the service is temporarily unavailable")]
     Unavailable,
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
+    #[error("gone: {0}")]
+    Gone(&'static str),
+    #[error("forbidden: {0}")]
+    Forbidden(&'static str),
+    #[error("too many requests")]
+    TooManyRequests,
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -38,6 +46,34 @@ impl From<ServiceError> for AppError {
             ServiceError::Commit(_) => Self::Unavailable,
             other => Self::Internal(other.into()),
         }
+    }
+}
+
+impl From<crate::services::rights::RightsError> for AppError {
+    fn from(e: crate::services::rights::RightsError) -> Self {
+        use crate::services::links::LinkProblem;
+        use crate::services::rights::RightsError as R;
+        match e {
+            R::NotFound => Self::NotFound("subject_not_found"),
+            R::Erased => Self::Gone("subject_erased"),
+            R::UnknownPurpose => Self::NotFound("purpose_not_found"),
+            R::NotGranted => Self::Conflict("not_granted"),
+            R::AlreadyGranted => Self::Conflict("already_granted"),
+            R::RequiredPurpose => Self::Conflict("required_purpose"),
+            R::UnknownField => Self::NotFound("field_not_found"),
+            R::Invalid(error) => Self::Validation(vec![error]),
+            R::EmailInUse => Self::Conflict("email_in_use"),
+            R::Link(LinkProblem::Invalid) => Self::BadRequest { code: "link_invalid", detail: String::new() },
+            R::Link(LinkProblem::Expired) => Self::Gone("link_expired"),
+            R::Link(LinkProblem::Used) => Self::Gone("link_used"),
+            R::Service(e) => e.into(),
+        }
+    }
+}
+
+impl From<crate::db::CommitFailed> for AppError {
+    fn from(_: crate::db::CommitFailed) -> Self {
+        Self::Unavailable
     }
 }
 
@@ -69,6 +105,8 @@ impl AppError {
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
             Self::BadRequest { code, .. } => code,
             Self::Unavailable => "service_unavailable",
+            Self::Conflict(code) | Self::Gone(code) | Self::Forbidden(code) => code,
+            Self::TooManyRequests => "rate_limited",
             Self::Internal(_) => "internal_error",
         }
     }
@@ -82,6 +120,10 @@ impl AppError {
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Gone(_) => StatusCode::GONE,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -94,8 +136,11 @@ impl AppError {
             Self::Unauthorized => t.unauthorized.to_owned(),
             Self::PayloadTooLarge(limit) => t.too_large(*limit),
             Self::UnsupportedMediaType(expected) => t.unsupported_media_type(expected),
+            Self::BadRequest { code, detail } if detail.is_empty() => t.problem(code).to_owned(),
             Self::BadRequest { detail, .. } => detail.clone(),
             Self::Unavailable => t.unavailable.to_owned(),
+            Self::Conflict(code) | Self::Gone(code) | Self::Forbidden(code) => t.problem(code).to_owned(),
+            Self::TooManyRequests => t.rate_limited.to_owned(),
             Self::Internal(_) => t.internal.to_owned(),
         }
     }
@@ -160,9 +205,7 @@ impl ResponseError for AppError {
             detail: self.message(t),
             errors,
         };
-        HttpResponse::build(status)
-            .content_type("application/problem+json")
-            .json(problem)
+        HttpResponse::build(status).content_type("application/problem+json").json(problem)
     }
 }
 
@@ -176,10 +219,7 @@ pub struct PageError {
 
 impl PageError {
     pub fn new(error: impl Into<AppError>, locale: Locale) -> Self {
-        Self {
-            error: error.into(),
-            locale,
-        }
+        Self { error: error.into(), locale }
     }
 }
 

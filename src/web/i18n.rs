@@ -29,6 +29,72 @@ pub struct Strings {
     pub policy_published: &'static str,
     pub policy_hash: &'static str,
     pub select_placeholder: &'static str,
+    pub rate_limited: &'static str,
+    pub thanks_pending: &'static str,
+    pub me: MeStrings,
+}
+
+/// The preference center's words.
+pub struct MeStrings {
+    pub title: &'static str,
+    pub intro: &'static str,
+    pub email_label: &'static str,
+    pub send_link: &'static str,
+    pub sent_title: &'static str,
+    pub sent_body: &'static str,
+    pub continue_title: &'static str,
+    pub continue_body: &'static str,
+    pub continue_button: &'static str,
+    pub ask_again: &'static str,
+    pub held_title: &'static str,
+    pub held_none: &'static str,
+    pub col_field: &'static str,
+    pub col_value: &'static str,
+    pub col_source: &'static str,
+    pub col_purposes: &'static str,
+    pub save: &'static str,
+    pub consents_title: &'static str,
+    pub status_granted: &'static str,
+    pub status_withdrawn: &'static str,
+    pub status_pending: &'static str,
+    pub status_expired: &'static str,
+    pub status_never: &'static str,
+    pub since: &'static str,
+    pub expires: &'static str,
+    pub version: &'static str,
+    pub withdraw: &'static str,
+    pub grant: &'static str,
+    pub close_account: &'static str,
+    pub required_note: &'static str,
+    pub history_title: &'static str,
+    pub col_when: &'static str,
+    pub col_purpose: &'static str,
+    pub col_action: &'static str,
+    pub col_how: &'static str,
+    pub export_title: &'static str,
+    pub export_json: &'static str,
+    pub export_csv: &'static str,
+    pub receipt: &'static str,
+    pub delete_title: &'static str,
+    pub delete_body: &'static str,
+    pub delete_button: &'static str,
+    pub delete_link: &'static str,
+    pub cancel: &'static str,
+    pub deleted_title: &'static str,
+    pub deleted_body: &'static str,
+    pub sign_out: &'static str,
+    pub done: &'static str,
+    pub confirm_title: &'static str,
+    pub confirm_body: &'static str,
+    pub confirm_button: &'static str,
+    pub confirmed_title: &'static str,
+    pub confirmed_body: &'static str,
+    pub unsubscribe_title: &'static str,
+    pub unsubscribe_body: &'static str,
+    pub unsubscribe_button: &'static str,
+    pub unsubscribed_title: &'static str,
+    pub unsubscribed_body: &'static str,
+    pub manage_link: &'static str,
 }
 
 static EN: Strings = Strings {
@@ -56,6 +122,69 @@ static EN: Strings = Strings {
     policy_published: "Published",
     policy_hash: "Fingerprint (SHA-256)",
     select_placeholder: "Choose…",
+    rate_limited: "Too many requests. Please wait a while and try again.",
+    thanks_pending: "We have sent you an email: please click the link in it to confirm your subscription. Until you do, nothing will be sent to you.",
+    me: MeStrings {
+        title: "Your data and consents",
+        intro: "See, correct, export or delete the data we hold about you, and choose what you agree to. No password needed: we send a sign-in link to your email address.",
+        email_label: "Email address",
+        send_link: "Send me a sign-in link",
+        sent_title: "Check your inbox",
+        sent_body: "If we hold data for this address, a sign-in link is on its way. It works once, for 15 minutes.",
+        continue_title: "Sign in",
+        continue_body: "Continue to see and manage the data we hold about you.",
+        continue_button: "Continue",
+        ask_again: "Ask for a new link",
+        held_title: "What we hold about you",
+        held_none: "We hold no values about you.",
+        col_field: "Information",
+        col_value: "Value",
+        col_source: "Given on",
+        col_purposes: "Kept for",
+        save: "Save",
+        consents_title: "What you agreed to",
+        status_granted: "Agreed",
+        status_withdrawn: "Withdrawn",
+        status_pending: "Waiting for your confirmation",
+        status_expired: "Expired",
+        status_never: "Not given",
+        since: "since",
+        expires: "until",
+        version: "wording version",
+        withdraw: "Withdraw",
+        grant: "Agree",
+        close_account: "Close my account and delete my data",
+        required_note: "Needed to provide the service: withdrawing it closes your account.",
+        history_title: "History",
+        col_when: "When (UTC)",
+        col_purpose: "Purpose",
+        col_action: "What happened",
+        col_how: "How",
+        export_title: "Take your data with you",
+        export_json: "Download as JSON",
+        export_csv: "Download as CSV",
+        receipt: "Download your consent receipt (signed)",
+        delete_title: "Delete everything",
+        delete_body: "This deletes all the data we hold about you and destroys the key that protects it. It cannot be undone. We keep only a record, naming no one, that a deletion took place, and send one last mail to confirm.",
+        delete_button: "Yes, delete everything",
+        delete_link: "Delete all my data",
+        cancel: "Cancel",
+        deleted_title: "Your data has been deleted",
+        deleted_body: "Everything we held about you is gone. A confirmation is on its way to your address.",
+        sign_out: "Sign out",
+        done: "Saved. Your updated consent receipt is ready to download.",
+        confirm_title: "Confirm your subscription",
+        confirm_body: "Confirm that you want to receive what you ticked.",
+        confirm_button: "Yes, I confirm",
+        confirmed_title: "Thank you, confirmed",
+        confirmed_body: "Your subscription is confirmed. You can withdraw at any time.",
+        unsubscribe_title: "Unsubscribe",
+        unsubscribe_body: "Stop receiving these messages? Your other choices stay as they are.",
+        unsubscribe_button: "Unsubscribe",
+        unsubscribed_title: "You are unsubscribed",
+        unsubscribed_body: "You will not receive these messages any more.",
+        manage_link: "Manage all your data and consents",
+    },
 };
 
 static KO: Strings = Strings {
@@ -83,6 +212,69 @@ static KO: Strings = Strings {
     policy_published: "게시일",
     policy_hash: "지문 (SHA-256)",
     select_placeholder: "선택하세요…",
+    rate_limited: "요청이 너무 많습니다. 잠시 후 다시 시도해 주세요.",
+    thanks_pending: "확인 메일을 보내 드렸습니다. 메일의 링크를 눌러 수신 동의를 확인해 주세요. 확인 전에는 아무것도 발송되지 않습니다.",
+    me: MeStrings {
+        title: "내 정보와 동의 관리",
+        intro: "보관 중인 내 정보를 확인, 수정, 내려받기, 삭제하고 동의 항목을 선택할 수 있습니다. 비밀번호 없이 이메일로 로그인 링크를 보내 드립니다.",
+        email_label: "이메일 주소",
+        send_link: "로그인 링크 받기",
+        sent_title: "메일함을 확인해 주세요",
+        sent_body: "이 주소로 보관 중인 정보가 있다면 로그인 링크를 보내 드렸습니다. 링크는 15분 동안 한 번만 사용할 수 있습니다.",
+        continue_title: "로그인",
+        continue_body: "계속하면 보관 중인 내 정보를 확인하고 관리할 수 있습니다.",
+        continue_button: "계속",
+        ask_again: "새 링크 요청하기",
+        held_title: "보관 중인 내 정보",
+        held_none: "보관 중인 정보가 없습니다.",
+        col_field: "항목",
+        col_value: "값",
+        col_source: "제공일",
+        col_purposes: "이용 목적",
+        save: "저장",
+        consents_title: "동의 내역",
+        status_granted: "동의함",
+        status_withdrawn: "철회함",
+        status_pending: "확인 대기 중",
+        status_expired: "만료됨",
+        status_never: "동의하지 않음",
+        since: "부터",
+        expires: "까지",
+        version: "문구 버전",
+        withdraw: "동의 철회",
+        grant: "동의하기",
+        close_account: "탈퇴하고 내 정보 삭제하기",
+        required_note: "서비스 제공에 필요한 항목입니다. 철회하면 탈퇴 처리됩니다.",
+        history_title: "변경 이력",
+        col_when: "일시 (UTC)",
+        col_purpose: "목적",
+        col_action: "내용",
+        col_how: "경로",
+        export_title: "내 정보 내려받기",
+        export_json: "JSON으로 내려받기",
+        export_csv: "CSV로 내려받기",
+        receipt: "동의 확인서 내려받기 (전자서명)",
+        delete_title: "모두 삭제하기",
+        delete_body: "보관 중인 모든 정보를 삭제하고 이를 보호하던 암호화 키를 파기합니다. 되돌릴 수 없습니다. 누구인지 알 수 없는 삭제 기록만 남기며, 확인 메일을 한 번 보내 드립니다.",
+        delete_button: "네, 모두 삭제합니다",
+        delete_link: "내 정보 모두 삭제하기",
+        cancel: "취소",
+        deleted_title: "개인정보가 삭제되었습니다",
+        deleted_body: "보관 중이던 정보를 모두 삭제했습니다. 확인 메일을 보내 드렸습니다.",
+        sign_out: "로그아웃",
+        done: "저장했습니다. 갱신된 동의 확인서를 내려받을 수 있습니다.",
+        confirm_title: "수신 동의 확인",
+        confirm_body: "선택하신 항목의 수신에 동의하시는지 확인해 주세요.",
+        confirm_button: "네, 동의합니다",
+        confirmed_title: "확인되었습니다",
+        confirmed_body: "수신 동의가 확인되었습니다. 언제든지 철회할 수 있습니다.",
+        unsubscribe_title: "수신 거부",
+        unsubscribe_body: "이 메시지를 더 이상 받지 않으시겠어요? 다른 선택은 그대로 유지됩니다.",
+        unsubscribe_button: "수신 거부",
+        unsubscribed_title: "수신 거부되었습니다",
+        unsubscribed_body: "더 이상 이 메시지를 받지 않습니다.",
+        manage_link: "내 정보와 동의 전체 관리하기",
+    },
 };
 
 impl Strings {
@@ -113,6 +305,50 @@ impl Strings {
         }
     }
 
+    /// The sentence for a stable problem code.
+    pub fn problem(&self, code: &str) -> &'static str {
+        let ko = self.is_ko();
+        match (code, ko) {
+            ("subject_erased", false) => "This person's data has been erased.",
+            ("subject_erased", true) => "이 사람의 정보는 삭제되었습니다.",
+            ("not_granted", false) => "That consent is not currently given, so there is nothing to withdraw.",
+            ("not_granted", true) => "현재 동의 상태가 아니어서 철회할 것이 없습니다.",
+            ("already_granted", false) => "That consent is already given.",
+            ("already_granted", true) => "이미 동의한 항목입니다.",
+            ("required_purpose", false) => {
+                "This purpose is needed for the service; withdrawing it means deleting the account."
+            }
+            ("required_purpose", true) => "서비스 제공에 필요한 항목입니다. 철회하려면 탈퇴(삭제)해야 합니다.",
+            ("email_in_use", false) => "Another person already uses that address.",
+            ("email_in_use", true) => "다른 사람이 이미 사용하는 주소입니다.",
+            ("link_invalid", false) => "This link is not valid. Ask for a new one.",
+            ("link_invalid", true) => "유효하지 않은 링크입니다. 새 링크를 요청해 주세요.",
+            ("link_expired", false) => "This link has expired. Ask for a new one.",
+            ("link_expired", true) => "링크가 만료되었습니다. 새 링크를 요청해 주세요.",
+            ("link_used", false) => "This link has already been used. Ask for a new one.",
+            ("link_used", true) => "이미 사용한 링크입니다. 새 링크를 요청해 주세요.",
+            ("csrf_failed", false) => "This page was open too long or came from elsewhere. Reload it and try again.",
+            ("csrf_failed", true) => {
+                "페이지가 오래되었거나 다른 곳에서 전송되었습니다. 새로고침 후 다시 시도해 주세요."
+            }
+            ("session_required", false) => "Please sign in again.",
+            ("session_required", true) => "다시 로그인해 주세요.",
+            (_, false) => "The request could not be completed.",
+            (_, true) => "요청을 처리할 수 없습니다.",
+        }
+    }
+
+    pub fn status(&self, status: crate::domain::ConsentStatus) -> &'static str {
+        use crate::domain::ConsentStatus as S;
+        match status {
+            S::Granted => self.me.status_granted,
+            S::Withdrawn => self.me.status_withdrawn,
+            S::Pending => self.me.status_pending,
+            S::Expired => self.me.status_expired,
+            S::Never => self.me.status_never,
+        }
+    }
+
     pub fn invalid_utf8(&self) -> String {
         if self.is_ko() {
             "요청이 올바른 UTF-8이 아닙니다.".into()
@@ -130,9 +366,7 @@ impl Strings {
             (C::Required, true) => "필수 입력 항목입니다.",
             (C::InvalidEmail, false) => "Enter an email address like name@example.com.",
             (C::InvalidEmail, true) => "name@example.com 형식의 이메일 주소를 입력해 주세요.",
-            (C::InvalidPhone, false) => {
-                "Enter a phone number of 6 to 20 digits, e.g. 010-1234-5678."
-            }
+            (C::InvalidPhone, false) => "Enter a phone number of 6 to 20 digits, e.g. 010-1234-5678.",
             (C::InvalidPhone, true) => "010-1234-5678 처럼 6~20자리 전화번호를 입력해 주세요.",
             (C::InvalidDate, false) => "Enter a date as YYYY-MM-DD.",
             (C::InvalidDate, true) => "날짜를 YYYY-MM-DD 형식으로 입력해 주세요.",
@@ -169,19 +403,9 @@ mod tests {
 
     #[test]
     fn each_language_has_its_own_messages() {
-        let e = FieldError {
-            field: "name".into(),
-            code: FieldErrorCode::TooLong,
-            max_length: Some(200),
-        };
-        assert_eq!(
-            Strings::get(Locale::En).field_error(&e),
-            "Use at most 200 characters."
-        );
-        assert_eq!(
-            Strings::get(Locale::Ko).field_error(&e),
-            "200자 이내로 입력해 주세요."
-        );
+        let e = FieldError { field: "name".into(), code: FieldErrorCode::TooLong, max_length: Some(200) };
+        assert_eq!(Strings::get(Locale::En).field_error(&e), "Use at most 200 characters.");
+        assert_eq!(Strings::get(Locale::Ko).field_error(&e), "200자 이내로 입력해 주세요.");
         assert_eq!(Strings::get(Locale::Ko).required_purpose, "[필수]");
     }
 }

@@ -5,9 +5,12 @@ pub mod api;
 pub mod body;
 pub mod error;
 pub mod i18n;
+pub mod links;
+pub mod me;
 pub mod ops;
 pub mod pages;
 pub mod public;
+pub mod subjects_api;
 
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
@@ -20,6 +23,7 @@ use crate::crypto::Keyring;
 use crate::db::Db;
 use crate::db::catalog::Catalog;
 use crate::domain::{Evidence, Locale};
+use crate::mail::MailContext;
 
 /// The shared, current catalogue; replaced whole when the workspace changes.
 #[derive(Clone, Default)]
@@ -48,23 +52,43 @@ pub struct AppState {
     pub keyring: Arc<Keyring>,
     pub catalog: CatalogHandle,
     pub settings: Arc<Settings>,
+    pub mail: MailContext,
+    /// Wakes the mail delivery loop after something was queued.
+    pub mail_queued: Arc<tokio::sync::Notify>,
+    pub limits: Arc<RateLimits>,
+}
+
+type KeyedLimiter<K> = governor::DefaultKeyedRateLimiter<K>;
+
+/// Limits on what can be guessed or flooded (per process).
+pub struct RateLimits {
+    /// Sign-in links per address: 5 an hour.
+    pub sign_in_per_address: KeyedLimiter<Vec<u8>>,
+    /// Sign-in links per client IP: 30 an hour.
+    pub sign_in_per_ip: KeyedLimiter<std::net::IpAddr>,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        use governor::{Quota, RateLimiter};
+        use std::num::NonZeroU32;
+        let per_hour = |n: u32| Quota::per_hour(NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN));
+        Self { sign_in_per_address: RateLimiter::keyed(per_hour(5)), sign_in_per_ip: RateLimiter::keyed(per_hour(30)) }
+    }
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.configure(public::routes)
+        .configure(me::routes)
+        .configure(links::routes)
         .configure(api::routes)
         .configure(ops::routes);
 }
 
 /// The language of this request: `?lang=` first, then `Accept-Language`.
 pub fn locale_of(req: &HttpRequest) -> Locale {
-    let explicit = web::Query::<LangQuery>::from_query(req.query_string())
-        .ok()
-        .and_then(|q| q.0.lang);
-    let header = req
-        .headers()
-        .get(header::ACCEPT_LANGUAGE)
-        .and_then(|v| v.to_str().ok());
+    let explicit = web::Query::<LangQuery>::from_query(req.query_string()).ok().and_then(|q| q.0.lang);
+    let header = req.headers().get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
     Locale::negotiate(explicit.as_deref(), header)
 }
 
@@ -75,29 +99,17 @@ struct LangQuery {
 
 /// The proof kept with each consent event: pseudonymised IP, user agent, origin, language and
 /// the Global Privacy Control signal.
-pub fn evidence_of(
-    req: &HttpRequest,
-    keyring: &Keyring,
-    locale: Locale,
-    form_version_id: &str,
-) -> Evidence {
-    let header = |name| {
-        req.headers()
-            .get(name)
-            .and_then(|v: &HeaderValue| v.to_str().ok())
-    };
+pub fn evidence_of(req: &HttpRequest, keyring: &Keyring, locale: Locale, form_version_id: &str) -> Evidence {
+    let header = |name| req.headers().get(name).and_then(|v: &HeaderValue| v.to_str().ok());
     let clip = |s: &str, n: usize| s.chars().take(n).collect::<String>();
     Evidence {
-        ip_hash: req
-            .peer_addr()
-            .map(|a| keyring.ip_pseudonym(&a.ip().to_string())),
+        ip_hash: req.peer_addr().map(|a| keyring.ip_pseudonym(&a.ip().to_string())),
         user_agent: header(header::USER_AGENT).map(|ua| clip(ua, 256)),
-        origin: header(header::ORIGIN)
-            .or_else(|| header(header::REFERER))
-            .and_then(origin_of),
+        origin: header(header::ORIGIN).or_else(|| header(header::REFERER)).and_then(origin_of),
         locale: locale.as_str().to_owned(),
         gpc: header(header::HeaderName::from_static("sec-gpc")).is_some_and(|v| v.trim() == "1"),
-        form_version_id: Some(form_version_id.to_owned()),
+        form_version_id: (!form_version_id.is_empty()).then(|| form_version_id.to_owned()),
+        source: None,
     }
 }
 
@@ -105,8 +117,7 @@ pub fn evidence_of(
 fn origin_of(url: &str) -> Option<String> {
     let (scheme, rest) = url.split_once("://")?;
     let host = rest.split(['/', '?', '#']).next()?;
-    (!host.is_empty() && (scheme == "http" || scheme == "https"))
-        .then(|| format!("{scheme}://{host}"))
+    (!host.is_empty() && (scheme == "http" || scheme == "https")).then(|| format!("{scheme}://{host}"))
 }
 
 /// Security headers on every response; a handler's own (e.g. a form's CSP) takes precedence.
@@ -120,10 +131,7 @@ pub fn security_headers(hsts: bool) -> actix_web::middleware::DefaultHeaders {
             "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
         ));
     if hsts {
-        headers = headers.add((
-            header::STRICT_TRANSPORT_SECURITY,
-            "max-age=31536000; includeSubDomains",
-        ));
+        headers = headers.add((header::STRICT_TRANSPORT_SECURITY, "max-age=31536000; includeSubDomains"));
     }
     headers
 }
@@ -159,14 +167,8 @@ mod tests {
 
     #[test]
     fn origin_drops_path_and_query() {
-        assert_eq!(
-            origin_of("https://shop.example/signup?email=a@b.c").as_deref(),
-            Some("https://shop.example")
-        );
-        assert_eq!(
-            origin_of("http://127.0.0.1:3000").as_deref(),
-            Some("http://127.0.0.1:3000")
-        );
+        assert_eq!(origin_of("https://shop.example/signup?email=a@b.c").as_deref(), Some("https://shop.example"));
+        assert_eq!(origin_of("http://127.0.0.1:3000").as_deref(), Some("http://127.0.0.1:3000"));
         assert_eq!(origin_of("javascript:alert(1)"), None);
     }
 }

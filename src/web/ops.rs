@@ -15,21 +15,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 /// The few static files are compiled into the binary: nothing to deploy beside it.
 const STATIC_FILES: &[(&str, &str, &str)] = &[
-    (
-        "assent.css",
-        "text/css; charset=utf-8",
-        include_str!("../../static/assent.css"),
-    ),
-    (
-        "frame.js",
-        "text/javascript; charset=utf-8",
-        include_str!("../../static/frame.js"),
-    ),
-    (
-        "embed.js",
-        "text/javascript; charset=utf-8",
-        include_str!("../../static/embed.js"),
-    ),
+    ("assent.css", "text/css; charset=utf-8", include_str!("../../static/assent.css")),
+    ("frame.js", "text/javascript; charset=utf-8", include_str!("../../static/frame.js")),
+    ("embed.js", "text/javascript; charset=utf-8", include_str!("../../static/embed.js")),
 ];
 
 async fn static_file(path: web::Path<String>) -> HttpResponse {
@@ -58,17 +46,10 @@ async fn healthz(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     .ok()
     .and_then(Result::ok)
     .is_some();
-    let body =
-        serde_json::json!({ "status": if ok { "ok" } else { "unavailable" }, "database": ok });
-    Ok(if ok {
-        HttpResponse::Ok().json(body)
-    } else {
-        HttpResponse::ServiceUnavailable().json(body)
-    })
+    let body = serde_json::json!({ "status": if ok { "ok" } else { "unavailable" }, "database": ok });
+    Ok(if ok { HttpResponse::Ok().json(body) } else { HttpResponse::ServiceUnavailable().json(body) })
 }
 
 async fn jwks(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header(("Cache-Control", "public, max-age=300"))
-        .json(state.keyring.receipts().jwks())
+    HttpResponse::Ok().insert_header(("Cache-Control", "public, max-age=300")).json(state.keyring.receipts().jwks())
 }

@@ -9,14 +9,10 @@ use super::i18n::Strings;
 /// Renders a page; a template that fails to render is a bug, answered with a bare 500.
 pub fn render_with_status(page: &impl Template, status: StatusCode) -> HttpResponse {
     match page.render() {
-        Ok(html) => HttpResponse::build(status)
-            .content_type("text/html; charset=utf-8")
-            .body(html),
+        Ok(html) => HttpResponse::build(status).content_type("text/html; charset=utf-8").body(html),
         Err(e) => {
             tracing::error!(error = %e, "template failed to render");
-            HttpResponse::InternalServerError()
-                .content_type("text/plain; charset=utf-8")
-                .body("internal error")
+            HttpResponse::InternalServerError().content_type("text/plain; charset=utf-8").body("internal error")
         }
     }
 }
@@ -94,6 +90,8 @@ pub struct ThanksPage {
     pub lang: &'static str,
     pub title: String,
     pub form_key: String,
+    /// Double opt-in: a confirmation mail is on its way.
+    pub pending: bool,
 }
 
 #[derive(Template)]
@@ -106,4 +104,88 @@ pub struct PolicyPage {
     pub version: i64,
     pub published: String,
     pub hash: String,
+}
+
+/// A form with one button on a message page.
+pub struct ButtonForm {
+    pub action: String,
+    pub hidden: Vec<(String, String)>,
+    pub button: &'static str,
+    pub danger: bool,
+}
+
+/// A short page: a title, a few sentences, perhaps one button and some links.
+#[derive(Template)]
+#[template(path = "message.html")]
+pub struct MessagePage {
+    pub t: &'static Strings,
+    pub lang: &'static str,
+    pub title: String,
+    pub paragraphs: Vec<String>,
+    pub alert: bool,
+    pub form: Option<ButtonForm>,
+    pub links: Vec<(String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "me/signin.html")]
+pub struct SignInPage {
+    pub t: &'static Strings,
+    pub lang: &'static str,
+    pub other_lang: &'static str,
+    pub email: String,
+    pub error: Option<String>,
+}
+
+pub struct ValueRow {
+    pub label: String,
+    pub value: String,
+    pub source: String,
+    pub purposes: String,
+}
+
+pub struct EditRow {
+    pub field: String,
+    pub label: String,
+    pub value: String,
+    pub input_type: &'static str,
+    pub error: Option<String>,
+}
+
+pub struct ConsentRow {
+    pub purpose: String,
+    pub title: String,
+    pub status: &'static str,
+    pub status_key: &'static str,
+    pub since: Option<String>,
+    pub expires: Option<String>,
+    pub wording: String,
+    pub policy_version: i64,
+    pub policy_url: String,
+    pub required: bool,
+    pub can_withdraw: bool,
+}
+
+pub struct HistoryRow {
+    pub at: String,
+    pub at_iso: String,
+    pub purpose: String,
+    pub action: String,
+    pub method: String,
+}
+
+#[derive(Template)]
+#[template(path = "me/profile.html")]
+pub struct ProfilePage {
+    pub t: &'static Strings,
+    pub lang: &'static str,
+    pub other_lang: &'static str,
+    pub csrf: String,
+    pub email: String,
+    pub notice: Option<&'static str>,
+    pub problem: Option<String>,
+    pub values: Vec<ValueRow>,
+    pub edits: Vec<EditRow>,
+    pub consents: Vec<ConsentRow>,
+    pub history: Vec<HistoryRow>,
 }

@@ -7,8 +7,7 @@ use super::body::{FORM_URLENCODED, parse_urlencoded, read_limited, require_conte
 use super::error::{AppError, PageError, error_anchor};
 use super::i18n::Strings;
 use super::pages::{
-    ChoiceView, ErrorLink, FieldView, FormPage, PolicyPage, PurposeView, ThanksPage, render,
-    render_with_status,
+    ChoiceView, ErrorLink, FieldView, FormPage, PolicyPage, PurposeView, ThanksPage, render, render_with_status,
 };
 use super::{AppState, evidence_of, locale_of};
 use crate::db::catalog::{self, Catalog, PublishedForm};
@@ -17,13 +16,9 @@ use crate::domain::{Locale, Method};
 use crate::services::submit::{self, SubmissionInput};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/f/{form}")
-            .route(web::get().to(show_form))
-            .route(web::post().to(submit_form)),
-    )
-    .route("/f/{form}/thanks", web::get().to(thanks))
-    .route("/policies/{purpose}/{version}", web::get().to(policy));
+    cfg.service(web::resource("/f/{form}").route(web::get().to(show_form)).route(web::post().to(submit_form)))
+        .route("/f/{form}/thanks", web::get().to(thanks))
+        .route("/policies/{purpose}/{version}", web::get().to(policy));
 }
 
 /// What the person typed and ticked, to show again after a mistake.
@@ -41,9 +36,7 @@ async fn show_form(
 ) -> Result<HttpResponse, PageError> {
     let locale = locale_of(&req);
     let catalog = state.catalog.current();
-    let form = catalog
-        .form(&path)
-        .ok_or_else(|| PageError::new(AppError::NotFound("form_not_found"), locale))?;
+    let form = catalog.form(&path).ok_or_else(|| PageError::new(AppError::NotFound("form_not_found"), locale))?;
     Ok(form_response(&catalog, form, locale, &Typed::default()))
 }
 
@@ -56,26 +49,17 @@ async fn submit_form(
     let locale = locale_of(&req);
     let page_error = |e: AppError| PageError::new(e, locale);
     let catalog = state.catalog.current();
-    let form = catalog
-        .form(&path)
-        .ok_or_else(|| page_error(AppError::NotFound("form_not_found")))?;
+    let form = catalog.form(&path).ok_or_else(|| page_error(AppError::NotFound("form_not_found")))?;
     require_content_type(&req, FORM_URLENCODED).map_err(page_error)?;
     let body = read_limited(&req, payload).await.map_err(page_error)?;
     let pairs = parse_urlencoded(&body, locale).map_err(page_error)?;
 
     let (purposes, fields): (Vec<_>, Vec<_>) = pairs.into_iter().partition(|(k, _)| k == "purpose");
-    let raw = RawSubmission {
-        fields,
-        purposes: purposes.into_iter().map(|(_, v)| v).collect(),
-    };
+    let raw = RawSubmission { fields, purposes: purposes.into_iter().map(|(_, v)| v).collect() };
     let accepted = match form.definition.accept(&raw, |p| catalog.is_required(p)) {
         Ok(accepted) => accepted,
         Err(errors) => {
-            let typed = Typed {
-                fields: &raw.fields,
-                purposes: &raw.purposes,
-                errors: &errors,
-            };
+            let typed = Typed { fields: &raw.fields, purposes: &raw.purposes, errors: &errors };
             let mut response = form_response(&catalog, form, locale, &typed);
             *response.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
             return Ok(response);
@@ -87,20 +71,19 @@ async fn submit_form(
         evidence: evidence_of(&req, &state.keyring, locale, &form.version_id),
         locale,
         method: Method::Form,
+        mail: state.mail.clone(),
     };
-    submit::record(
-        &state.db.writer,
-        state.keyring.clone(),
-        catalog.clone(),
-        input,
-    )
-    .await
-    .map_err(|e| page_error(e.into()))?;
+    let outcome = submit::record(&state.db.writer, state.keyring.clone(), catalog.clone(), input)
+        .await
+        .map_err(|e| page_error(e.into()))?;
+    let pending = if outcome.pending.is_empty() {
+        ""
+    } else {
+        state.mail_queued.notify_one();
+        "&pending=1"
+    };
     Ok(HttpResponse::SeeOther()
-        .insert_header((
-            header::LOCATION,
-            format!("/f/{}/thanks?lang={}", form.key, locale.as_str()),
-        ))
+        .insert_header((header::LOCATION, format!("/f/{}/thanks?lang={}{pending}", form.key, locale.as_str())))
         .finish())
 }
 
@@ -111,14 +94,13 @@ async fn thanks(
 ) -> Result<HttpResponse, PageError> {
     let locale = locale_of(&req);
     let catalog = state.catalog.current();
-    let form = catalog
-        .form(&path)
-        .ok_or_else(|| PageError::new(AppError::NotFound("form_not_found"), locale))?;
+    let form = catalog.form(&path).ok_or_else(|| PageError::new(AppError::NotFound("form_not_found"), locale))?;
     let page = ThanksPage {
         t: Strings::get(locale),
         lang: locale.as_str(),
         title: form.definition.title.get(locale).to_owned(),
         form_key: form.key.to_string(),
+        pending: req.query_string().split('&').any(|p| p == "pending=1"),
     };
     let mut response = render(&page);
     set_frame_policy(&mut response, form);
@@ -133,10 +115,7 @@ async fn policy(
     let locale = locale_of(&req);
     let not_found = || PageError::new(AppError::NotFound("policy_not_found"), locale);
     let (purpose, version) = path.into_inner();
-    let version: i64 = version
-        .trim_start_matches('v')
-        .parse()
-        .map_err(|_| not_found())?;
+    let version: i64 = version.trim_start_matches('v').parse().map_err(|_| not_found())?;
     let pool = state.db.pool.clone();
     let found = web::block(move || -> Result<_, AppError> {
         let mut conn = pool.get()?;
@@ -152,21 +131,12 @@ async fn policy(
         title: found.title().get(locale).to_owned(),
         text: found.text().get(locale).to_owned(),
         version: found.version,
-        published: found
-            .created_at
-            .and_utc()
-            .format("%Y-%m-%d %H:%M UTC")
-            .to_string(),
+        published: found.created_at.and_utc().format("%Y-%m-%d %H:%M UTC").to_string(),
         hash: found.text_hash,
     }))
 }
 
-fn form_response(
-    catalog: &Catalog,
-    form: &PublishedForm,
-    locale: Locale,
-    typed: &Typed<'_>,
-) -> HttpResponse {
+fn form_response(catalog: &Catalog, form: &PublishedForm, locale: Locale, typed: &Typed<'_>) -> HttpResponse {
     let page = form_page(catalog, form, locale, typed);
     let mut response = render_with_status(&page, actix_web::http::StatusCode::OK);
     set_frame_policy(&mut response, form);
@@ -182,37 +152,20 @@ fn set_frame_policy(response: &mut HttpResponse, form: &PublishedForm) {
         ancestors.join(" ")
     );
     if let Ok(value) = header::HeaderValue::from_str(&csp) {
-        response
-            .headers_mut()
-            .insert(header::CONTENT_SECURITY_POLICY, value);
+        response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, value);
     }
 }
 
-fn form_page(
-    catalog: &Catalog,
-    form: &PublishedForm,
-    locale: Locale,
-    typed: &Typed<'_>,
-) -> FormPage {
+fn form_page(catalog: &Catalog, form: &PublishedForm, locale: Locale, typed: &Typed<'_>) -> FormPage {
     let t = Strings::get(locale);
     let def = &form.definition;
-    let error_for = |field: &str| {
-        typed
-            .errors
-            .iter()
-            .find(|e| e.field == field)
-            .map(|e| t.field_error(e))
-    };
+    let error_for = |field: &str| typed.errors.iter().find(|e| e.field == field).map(|e| t.field_error(e));
     let fields = def
         .fields
         .iter()
         .map(|f| {
-            let value = typed
-                .fields
-                .iter()
-                .find(|(k, _)| k == f.key.as_str())
-                .map(|(_, v)| v.clone())
-                .unwrap_or_default();
+            let value =
+                typed.fields.iter().find(|(k, _)| k == f.key.as_str()).map(|(_, v)| v.clone()).unwrap_or_default();
             FieldView {
                 key: f.key.to_string(),
                 label: f.label.get(locale).to_owned(),
@@ -231,12 +184,7 @@ fn form_page(
                 error: error_for(f.key.as_str()),
                 max_length: f.max_length(),
                 autocomplete: f.kind.autocomplete(f.key.as_str()),
-                purposes: f
-                    .purposes
-                    .iter()
-                    .map(|p| p.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" "),
+                purposes: f.purposes.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(" "),
                 value,
             }
         })
@@ -252,12 +200,7 @@ fn form_page(
             required: p.required,
             checked: typed.purposes.iter().any(|t| t == p.key.as_str()),
             retention: p.retention.describe(locale),
-            policy_url: format!(
-                "/policies/{}/v{}?lang={}",
-                p.key,
-                p.policy.version,
-                locale.as_str()
-            ),
+            policy_url: format!("/policies/{}/v{}?lang={}", p.key, p.policy.version, locale.as_str()),
             policy_version: p.policy.version,
             error: error_for(&format!("purpose.{}", p.key)),
         })
@@ -272,11 +215,7 @@ fn form_page(
                 f if f.starts_with("purpose.") => format!("purpose-{}", &f["purpose.".len()..]),
                 _ => error_anchor(&e.field),
             },
-            message: format!(
-                "{}: {}",
-                label_of(catalog, form, &e.field, locale),
-                t.field_error(e)
-            ),
+            message: format!("{}: {}", label_of(catalog, form, &e.field, locale), t.field_error(e)),
         })
         .collect();
     FormPage {
@@ -297,10 +236,7 @@ fn label_of(catalog: &Catalog, form: &PublishedForm, field: &str, locale: Locale
     if let Some(f) = form.definition.field(field) {
         return f.label.get(locale).to_owned();
     }
-    if let Some(p) = field
-        .strip_prefix("purpose.")
-        .and_then(|k| catalog.purpose(k))
-    {
+    if let Some(p) = field.strip_prefix("purpose.").and_then(|k| catalog.purpose(k)) {
         return p.policy.title().get(locale).to_owned();
     }
     if field == "purpose" {

@@ -11,7 +11,7 @@ on_both_backends! {
                 "/api/v1/forms/newsletter/submissions",
                 &json!({
                     "fields": { "email": email, "name": "Minji", "phone": "+82 10 1234 5678" },
-                    "purposes": ["service", "marketing_email"],
+                    "purposes": ["service", "marketing_email", "personalisation"],
                     "locale": "ko"
                 }),
             )
@@ -20,18 +20,23 @@ on_both_backends! {
         let body: serde_json::Value = response.json().await.unwrap();
         assert!(body["subject_id"].as_str().is_some_and(|s| s.len() == 36));
         assert!(body["submission_id"].as_str().is_some_and(|s| s.len() == 36));
-        assert_eq!(body["dropped_fields"], json!(["name", "phone"]), "no purpose of theirs was granted");
+        assert_eq!(body["dropped_fields"], json!(["phone"]), "SMS consent was not given");
+        assert_eq!(body["pending"], json!(["marketing_email"]), "the newsletter uses double opt-in");
         let consents = body["consents"].as_array().unwrap();
         let state = |p: &str| consents.iter().find(|c| c["purpose"] == p).unwrap().clone();
         assert_eq!(state("service")["status"], "granted");
-        assert_eq!(state("marketing_email")["status"], "granted");
+        assert_eq!(state("personalisation")["status"], "granted");
+        assert_eq!(state("marketing_email")["status"], "pending");
+        assert!(state("marketing_email")["granted_at"].is_null());
         assert_eq!(state("marketing_sms")["status"], "never");
         assert_eq!(state("service")["policy_version"], 1);
         let granted = chrono::DateTime::parse_from_rfc3339(state("service")["granted_at"].as_str().unwrap()).unwrap();
         let expires = chrono::DateTime::parse_from_rfc3339(state("service")["expires_at"].as_str().unwrap()).unwrap();
         assert_eq!(expires, granted.checked_add_months(chrono::Months::new(36)).unwrap(), "service: 3 years");
-        let expires = chrono::DateTime::parse_from_rfc3339(state("marketing_email")["expires_at"].as_str().unwrap()).unwrap();
-        assert_eq!(expires, granted.checked_add_months(chrono::Months::new(24)).unwrap(), "marketing: 2 years");
+        let expires = chrono::DateTime::parse_from_rfc3339(state("personalisation")["expires_at"].as_str().unwrap()).unwrap();
+        assert_eq!(expires, granted.checked_add_months(chrono::Months::new(12)).unwrap(), "personalisation: 1 year");
+        let lapses = chrono::DateTime::parse_from_rfc3339(state("marketing_email")["expires_at"].as_str().unwrap()).unwrap();
+        assert_eq!(lapses, granted + chrono::Duration::days(7), "unconfirmed consent lapses after 7 days");
 
         // Anyone can verify the receipt offline with the published key.
         let jwks: jsonwebtoken::jwk::JwkSet = app.get("/.well-known/jwks.json").await.json().await.unwrap();
@@ -46,9 +51,11 @@ on_both_backends! {
         let claims = jsonwebtoken::decode::<serde_json::Value>(receipt, &key, &validation).unwrap().claims;
         assert_eq!(claims["sub"], body["subject_id"]);
         assert_eq!(claims["jti"], body["submission_id"]);
-        assert_eq!(claims["events"].as_array().unwrap().len(), 2);
+        assert_eq!(claims["events"].as_array().unwrap().len(), 3);
         assert_eq!(claims["events"][0]["purpose"], "service");
         assert_eq!(claims["events"][0]["action"], "granted");
+        assert_eq!(claims["events"][1]["purpose"], "marketing_email");
+        assert_eq!(claims["events"][1]["action"], "pending");
 
         // A tampered receipt does not verify.
         let mut forged = receipt.to_owned();

@@ -6,17 +6,9 @@ use serde_json::json;
 
 /// After a refusal: nothing was written and the server still accepts a good submission.
 async fn assert_nothing_written_and_still_serving(app: &TestApp) {
-    assert_eq!(
-        app.row_counts(),
-        [0, 0, 0, 0, 0],
-        "a refused request writes nothing"
-    );
+    assert_eq!(app.row_counts(), [0, 0, 0, 0, 0], "a refused request writes nothing");
     let body = form_body(&[("email", &unique_email()), ("purpose", "service")]);
-    assert_eq!(
-        app.post_form("/f/newsletter", &body).await.status(),
-        303,
-        "server still serving"
-    );
+    assert_eq!(app.post_form("/f/newsletter", &body).await.status(), 303, "server still serving");
 }
 
 on_both_backends! {

@@ -19,7 +19,10 @@ on_both_backends! {
         assert!(key.starts_with("assent_"));
         let email = unique_email();
         let created = app
-            .post_json("/api/v1/forms/newsletter/submissions", &json!({ "fields": { "email": email }, "purposes": ["service", "marketing_email"] }))
+            .post_json(
+                "/api/v1/forms/newsletter/submissions",
+                &json!({ "fields": { "email": email, "name": "Minji" }, "purposes": ["service", "marketing_email", "personalisation"] }),
+            )
             .await;
         assert_eq!(created.status(), 201);
         let subject_id = created.json::<serde_json::Value>().await.unwrap()["subject_id"].clone();
@@ -31,10 +34,12 @@ on_both_backends! {
         let body: serde_json::Value = response.json().await.unwrap();
         assert_eq!(body["subject_id"], subject_id, "the address is matched case-insensitively");
         let state = |p: &str| body["consents"].as_array().unwrap().iter().find(|c| c["purpose"] == p).unwrap().clone();
-        assert_eq!(state("marketing_email")["status"], "granted");
-        assert_eq!(state("marketing_email")["policy_version"], 1);
-        assert!(state("marketing_email")["granted_at"].is_string());
-        assert!(state("marketing_email")["expires_at"].is_string());
+        assert_eq!(state("personalisation")["status"], "granted");
+        assert_eq!(state("personalisation")["policy_version"], 1);
+        assert!(state("personalisation")["granted_at"].is_string());
+        assert!(state("personalisation")["expires_at"].is_string());
+        assert_eq!(state("marketing_email")["status"], "pending", "not yet confirmed by e-mail");
+        assert!(state("marketing_email")["granted_at"].is_null());
         assert_eq!(state("marketing_sms")["status"], "never");
         assert!(state("marketing_sms")["expires_at"].is_null());
 

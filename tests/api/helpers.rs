@@ -60,48 +60,26 @@ impl TestDb {
         match backend {
             Backend::Sqlite => {
                 let url = format!("sqlite://{}", dir.path().join("assent.db").display());
-                Some(Self {
-                    backend,
-                    url,
-                    dir,
-                    pg: None,
-                })
+                Some(Self { backend, url, dir, pg: None })
             }
             Backend::Postgres => {
                 let Ok(admin) = std::env::var("ASSENT_TEST_DATABASE_URL") else {
-                    assert!(
-                        std::env::var("CI").is_err(),
-                        "CI must set ASSENT_TEST_DATABASE_URL"
-                    );
+                    assert!(std::env::var("CI").is_err(), "CI must set ASSENT_TEST_DATABASE_URL");
                     eprintln!("ASSENT_TEST_DATABASE_URL is not set: PostgreSQL variant not run");
                     return None;
                 };
                 let name = format!("assent_test_{}", uuid::Uuid::new_v4().simple());
-                let mut conn = diesel::PgConnection::establish(&admin)
-                    .expect("connect to ASSENT_TEST_DATABASE_URL");
-                diesel::sql_query(format!("CREATE DATABASE {name}"))
-                    .execute(&mut conn)
-                    .expect("create test database");
-                let base = admin
-                    .rsplit_once('/')
-                    .map(|(b, _)| b)
-                    .expect("database URL with a database name");
+                let mut conn = diesel::PgConnection::establish(&admin).expect("connect to ASSENT_TEST_DATABASE_URL");
+                diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut conn).expect("create test database");
+                let base = admin.rsplit_once('/').map(|(b, _)| b).expect("database URL with a database name");
                 let url = format!("{base}/{name}");
-                Some(Self {
-                    backend,
-                    url,
-                    dir,
-                    pg: Some((admin, name)),
-                })
+                Some(Self { backend, url, dir, pg: Some((admin, name)) })
             }
         }
     }
 
     pub fn connect(&self) -> DbConnection {
-        DbUrl::parse(&self.url)
-            .unwrap()
-            .connect()
-            .expect("connect to test database")
+        DbUrl::parse(&self.url).unwrap().connect().expect("connect to test database")
     }
 
     /// The SQLite file (and its write-ahead log) as raw bytes.
@@ -121,8 +99,7 @@ impl Drop for TestDb {
         if let Some((admin, name)) = &self.pg
             && let Ok(mut conn) = diesel::PgConnection::establish(admin)
         {
-            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .execute(&mut conn);
+            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn);
         }
     }
 }
@@ -141,9 +118,7 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn spawn(backend: Backend) -> Self {
-        Self::spawn_if_available(backend)
-            .await
-            .expect("backend available")
+        Self::spawn_if_available(backend).await.expect("backend available")
     }
 
     pub async fn spawn_if_available(backend: Backend) -> Option<Self> {
@@ -159,24 +134,16 @@ impl TestApp {
             log_format: LogFormat::Text,
             pool_size: 4,
             workers: Some(2),
+            smtp_url: None,
+            mail_from: "Assent <no-reply@assent.test>".into(),
+            retention_interval: std::time::Duration::from_secs(3600),
         };
-        let app = Application::build(settings)
-            .await
-            .expect("application builds");
+        let app = Application::build(settings).await.expect("application builds");
         let address = format!("http://127.0.0.1:{}", app.port());
         tokio::spawn(app.run_until_stopped());
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
+        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
         let keyring = Keyring::load(Some(&master_key), db.dir.path()).unwrap();
-        Some(Self {
-            address,
-            db,
-            client,
-            master_key,
-            keyring,
-        })
+        Some(Self { address, db, client, master_key, keyring })
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -198,27 +165,11 @@ impl TestApp {
     }
 
     pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
-        self.client
-            .post(self.url(path))
-            .json(body)
-            .send()
-            .await
-            .expect("POST")
+        self.client.post(self.url(path)).json(body).send().await.expect("POST")
     }
 
-    pub async fn post_raw(
-        &self,
-        path: &str,
-        content_type: &str,
-        body: Vec<u8>,
-    ) -> reqwest::Response {
-        self.client
-            .post(self.url(path))
-            .header("content-type", content_type)
-            .body(body)
-            .send()
-            .await
-            .expect("POST")
+    pub async fn post_raw(&self, path: &str, content_type: &str, body: Vec<u8>) -> reqwest::Response {
+        self.client.post(self.url(path)).header("content-type", content_type).body(body).send().await.expect("POST")
     }
 
     pub fn conn(&self) -> DbConnection {
@@ -253,11 +204,7 @@ impl TestApp {
     /// Creates an API key through the CLI and returns it.
     pub fn api_key(&self) -> String {
         let out = self.cli(&["key", "create", "--name", "crm"]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8(out.stdout).unwrap().trim().to_owned()
     }
 
@@ -266,15 +213,11 @@ impl TestApp {
         use assent::db::schema::field_values;
         let mut c = self.conn();
         let email = assent::domain::Email::parse(email).unwrap();
-        let Some(subject) =
-            assent::db::subjects::find_by_index(&mut c, &self.keyring.email_index(&email)).unwrap()
+        let Some(subject) = assent::db::subjects::find_by_index(&mut c, &self.keyring.email_index(&email)).unwrap()
         else {
             return Vec::new();
         };
-        let key = self
-            .keyring
-            .unwrap_data_key(subject.wrapped_key.as_ref().unwrap(), &subject.id)
-            .unwrap();
+        let key = self.keyring.unwrap_data_key(subject.wrapped_key.as_ref().unwrap(), &subject.id).unwrap();
         let sealed: Vec<Vec<u8>> = field_values::table
             .filter(field_values::subject_id.eq(&subject.id))
             .filter(field_values::field_key.eq(field))
@@ -282,20 +225,23 @@ impl TestApp {
             .load(&mut c)
             .unwrap();
         let context = assent::services::submit::value_context(&subject.id, field);
-        sealed
-            .iter()
-            .map(|s| String::from_utf8(key.decrypt(s, &context).unwrap()).unwrap())
-            .collect()
+        sealed.iter().map(|s| String::from_utf8(key.decrypt(s, &context).unwrap()).unwrap()).collect()
+    }
+}
+
+impl TestApp {
+    /// Reads a ledger event's sealed evidence with its subject's key.
+    pub fn open_evidence(&self, event: &assent::db::ledger::ConsentEvent) -> assent::domain::Evidence {
+        let mut c = self.conn();
+        let subject = assent::db::subjects::find(&mut c, &event.subject_id).unwrap().unwrap();
+        let key = self.keyring.unwrap_data_key(subject.wrapped_key.as_ref().unwrap(), &subject.id).unwrap();
+        assent::services::submit::open_evidence(Some(&key), &subject.id, &event.evidence).expect("evidence opens")
     }
 }
 
 /// Percent-encodes a form body from pairs.
 pub fn form_body(pairs: &[(&str, &str)]) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
-        .collect::<Vec<_>>()
-        .join("&")
+    pairs.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect::<Vec<_>>().join("&")
 }
 
 fn encode(s: &str) -> String {
@@ -304,18 +250,12 @@ fn encode(s: &str) -> String {
 
 /// A unique address per test, so stories never collide.
 pub fn unique_email() -> String {
-    format!(
-        "kim.{}@example.com",
-        &uuid::Uuid::new_v4().simple().to_string()[..12]
-    )
+    format!("kim.{}@example.com", &uuid::Uuid::new_v4().simple().to_string()[..12])
 }
 
 pub async fn problem(response: reqwest::Response) -> serde_json::Value {
     assert_eq!(
-        response
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok()),
+        response.headers().get("content-type").and_then(|v| v.to_str().ok()),
         Some("application/problem+json"),
         "errors are RFC 9457 problems"
     );

@@ -7,11 +7,7 @@ use diesel::prelude::*;
 
 fn verify(app: &TestApp) -> (bool, String) {
     let out = app.cli(&["ledger", "verify"]);
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     (out.status.success(), text)
 }
 
@@ -20,10 +16,7 @@ fn verify(app: &TestApp) -> (bool, String) {
 fn drop_append_only_guard(app: &TestApp) {
     let mut c = app.conn();
     let statements: &[&str] = match app.db.backend {
-        Backend::Sqlite => &[
-            "DROP TRIGGER consent_events_no_update",
-            "DROP TRIGGER consent_events_no_delete",
-        ],
+        Backend::Sqlite => &["DROP TRIGGER consent_events_no_update", "DROP TRIGGER consent_events_no_delete"],
         Backend::Postgres => &["DROP TRIGGER consent_events_no_change ON consent_events"],
     };
     for sql in statements {
@@ -32,11 +25,7 @@ fn drop_append_only_guard(app: &TestApp) {
 }
 
 async fn three_submissions(app: &TestApp) {
-    for purposes in [
-        &["service"][..],
-        &["service", "marketing_email"],
-        &["service", "personalisation"],
-    ] {
+    for purposes in [&["service"][..], &["service", "marketing_email"], &["service", "personalisation"]] {
         let mut pairs = vec![("email", unique_email())];
         pairs.extend(purposes.iter().map(|p| ("purpose", p.to_string())));
         let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -70,17 +59,18 @@ on_both_backends! {
             assert_eq!(pair[1].prev_hash, pair[0].hash, "each event links to the one before");
         }
         let e = &events[2];
-        assert_eq!((e.purpose_key.as_str(), e.action.as_str(), e.method.as_str()), ("marketing_email", "granted", "form"));
+        assert_eq!((e.purpose_key.as_str(), e.action.as_str(), e.method.as_str()), ("marketing_email", "pending", "form"));
         assert_eq!(e.policy_text_hash.len(), 64);
         let age = chrono::Utc::now().naive_utc() - e.occurred_at;
         assert!(age.num_seconds().abs() < 60, "stored in UTC");
-        let evidence: serde_json::Value = serde_json::from_str(&e.evidence).unwrap();
+        assert!(!e.evidence.contains("TestBrowser"), "evidence is sealed under the subject's key");
+        let evidence = serde_json::to_value(app.open_evidence(e)).unwrap();
         assert_eq!(evidence["user_agent"], "Mozilla/5.0 (iPhone) TestBrowser");
         assert_eq!(evidence["origin"], "https://shop.example");
         assert_eq!(evidence["locale"], "ko");
         assert_eq!(evidence["gpc"], true);
         assert_eq!(evidence["ip_hash"].as_str().unwrap().len(), 32, "a keyed pseudonym, not the address");
-        assert!(!e.evidence.contains("127.0.0.1"));
+        assert!(!evidence.to_string().contains("127.0.0.1"));
         let source_exists: i64 = assent::db::schema::submissions::table
             .filter(assent::db::schema::submissions::id.eq(&e.source))
             .count()

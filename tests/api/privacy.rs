@@ -85,9 +85,7 @@ fn postgres_dump(conn: &mut assent::db::DbConnection) -> Vec<u8> {
         "api_keys",
     ] {
         // bytea columns come out as hex (`\x…`): the caller searches for hex too.
-        let lines: Vec<Line> = diesel::sql_query(format!("SELECT t::text AS line FROM {table} t"))
-            .load(conn)
-            .unwrap();
+        let lines: Vec<Line> = diesel::sql_query(format!("SELECT t::text AS line FROM {table} t")).load(conn).unwrap();
         for l in lines {
             out.extend(l.line.into_bytes());
             out.push(b'\n');

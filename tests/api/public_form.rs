@@ -62,10 +62,12 @@ on_both_backends! {
         let response = app.post_form("/f/newsletter?lang=ko", &body).await;
         assert_eq!(response.status(), 303);
         let location = response.headers()["location"].to_str().unwrap().to_owned();
-        assert_eq!(location, "/f/newsletter/thanks?lang=ko");
+        assert_eq!(location, "/f/newsletter/thanks?lang=ko&pending=1", "SMS consent awaits confirmation");
         let thanks = app.get(&location).await;
         assert_eq!(thanks.status(), 200);
-        assert!(thanks.text().await.unwrap().contains("감사합니다"));
+        let html = thanks.text().await.unwrap();
+        assert!(html.contains("감사합니다"));
+        assert!(html.contains("확인 메일을 보내 드렸습니다"), "the person is told to confirm by mail");
         assert_eq!(app.row_counts(), [1, 1, 3, 3, 3]);
         assert_eq!(app.stored_values(&email, "phone"), ["010-1234-5678"]);
         assert_eq!(app.stored_values(&email, "name"), ["김민지"]);

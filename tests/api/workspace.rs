@@ -7,10 +7,7 @@ use serde_json::json;
 /// The demo file with one purpose's Korean wording changed.
 fn edited_workspace(dir: &std::path::Path) -> std::path::PathBuf {
     let original = std::fs::read_to_string(workspace_file()).unwrap();
-    let edited = original.replace(
-        "혜택 문자를 보내 드립니다.",
-        "혜택 문자를 월 4회 이내로 보내 드립니다.",
-    );
+    let edited = original.replace("혜택 문자를 보내 드립니다.", "혜택 문자를 월 4회 이내로 보내 드립니다.");
     assert_ne!(original, edited);
     let path = dir.join("edited.toml");
     std::fs::write(&path, edited).unwrap();
@@ -26,13 +23,7 @@ async fn grant_sms(app: &TestApp, email: &str) -> serde_json::Value {
         .await;
     assert_eq!(response.status(), 201);
     let body: serde_json::Value = response.json().await.unwrap();
-    body["consents"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["purpose"] == "marketing_sms")
-        .unwrap()
-        .clone()
+    body["consents"].as_array().unwrap().iter().find(|c| c["purpose"] == "marketing_sms").unwrap().clone()
 }
 
 on_both_backends! {

@@ -1,0 +1,118 @@
+//! The mail outbox: rows written in the same transaction as the change that causes them,
+//! delivered later by a job that leases them, with retries and back-off.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::DbConnection;
+use super::schema::outbox;
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = outbox)]
+pub struct NewMail<'a> {
+    pub id: &'a str,
+    pub kind: &'a str,
+    pub dedupe_key: &'a str,
+    pub subject_id: Option<&'a str>,
+    pub message: &'a [u8],
+    pub attempts: i64,
+    pub next_attempt_at: NaiveDateTime,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = outbox)]
+pub struct LeasedMail {
+    pub id: String,
+    pub kind: String,
+    pub message: Option<Vec<u8>>,
+    pub attempts: i64,
+}
+
+/// Queues a mail unless one with the same `dedupe_key` exists; says whether it was queued.
+pub fn enqueue(conn: &mut DbConnection, mail: &NewMail<'_>) -> QueryResult<bool> {
+    if exists(conn, mail.dedupe_key)? {
+        return Ok(false);
+    }
+    diesel::insert_into(outbox::table).values(mail).execute(conn)?;
+    Ok(true)
+}
+
+pub fn exists(conn: &mut DbConnection, dedupe_key: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(outbox::table.filter(outbox::dedupe_key.eq(dedupe_key)))).get_result(conn)
+}
+
+/// Leases up to `limit` due mails to `owner` until `until`; returns them.
+pub fn lease_due(
+    conn: &mut DbConnection,
+    owner: &str,
+    now: NaiveDateTime,
+    until: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<LeasedMail>> {
+    let due: Vec<String> = outbox::table
+        .filter(outbox::sent_at.is_null())
+        .filter(outbox::next_attempt_at.le(now))
+        .filter(outbox::lease_until.is_null().or(outbox::lease_until.lt(now)))
+        .order(outbox::next_attempt_at.asc())
+        .limit(limit)
+        .select(outbox::id)
+        .load(conn)?;
+    if due.is_empty() {
+        return Ok(Vec::new());
+    }
+    // The lease conditions are repeated so that another process's lease taken meanwhile wins.
+    diesel::update(
+        outbox::table
+            .filter(outbox::id.eq_any(&due))
+            .filter(outbox::sent_at.is_null())
+            .filter(outbox::lease_until.is_null().or(outbox::lease_until.lt(now))),
+    )
+    .set((outbox::lease_until.eq(until), outbox::lease_owner.eq(owner)))
+    .execute(conn)?;
+    outbox::table
+        .filter(outbox::id.eq_any(&due))
+        .filter(outbox::lease_owner.eq(owner))
+        .filter(outbox::lease_until.eq(until))
+        .select(LeasedMail::as_select())
+        .load(conn)
+}
+
+/// Delivered: the message (personal data) is dropped, the fact is kept.
+pub fn mark_sent(conn: &mut DbConnection, id: &str, at: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(outbox::table.find(id))
+        .set((
+            outbox::sent_at.eq(Some(at)),
+            outbox::message.eq(None::<Vec<u8>>),
+            outbox::lease_until.eq(None::<NaiveDateTime>),
+            outbox::lease_owner.eq(None::<String>),
+            outbox::attempts.eq(outbox::attempts + 1),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn mark_failed(conn: &mut DbConnection, id: &str, next: NaiveDateTime, error: &str) -> QueryResult<()> {
+    diesel::update(outbox::table.find(id))
+        .set((
+            outbox::next_attempt_at.eq(next),
+            outbox::last_error.eq(Some(error)),
+            outbox::lease_until.eq(None::<NaiveDateTime>),
+            outbox::lease_owner.eq(None::<String>),
+            outbox::attempts.eq(outbox::attempts + 1),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Mails not yet sent (the backlog).
+pub fn backlog(conn: &mut DbConnection) -> QueryResult<i64> {
+    outbox::table.filter(outbox::sent_at.is_null()).count().get_result(conn)
+}
+
+/// Drops unsent mail to a subject (on erasure, before the confirmation is queued).
+pub fn drop_unsent_for(conn: &mut DbConnection, subject_id: &str) -> QueryResult<()> {
+    diesel::delete(outbox::table.filter(outbox::subject_id.eq(subject_id)).filter(outbox::sent_at.is_null()))
+        .execute(conn)
+        .map(|_| ())
+}

@@ -1,0 +1,50 @@
+//! Rights requests and the audit log.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+
+use super::DbConnection;
+use super::schema::{audit_log, rights_requests};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize)]
+#[diesel(table_name = rights_requests)]
+pub struct RightsRequest {
+    pub id: String,
+    #[serde(skip)]
+    pub subject_id: String,
+    pub kind: String,
+    pub channel: String,
+    pub detail: String,
+    pub received_at: NaiveDateTime,
+    pub due_at: NaiveDateTime,
+    pub completed_at: Option<NaiveDateTime>,
+}
+
+pub fn insert_request(conn: &mut DbConnection, request: &RightsRequest) -> QueryResult<()> {
+    diesel::insert_into(rights_requests::table).values(request).execute(conn).map(|_| ())
+}
+
+pub fn requests_for(conn: &mut DbConnection, subject_id: &str) -> QueryResult<Vec<RightsRequest>> {
+    rights_requests::table
+        .filter(rights_requests::subject_id.eq(subject_id))
+        .order(rights_requests::received_at.asc())
+        .select(RightsRequest::as_select())
+        .load(conn)
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = audit_log)]
+pub struct AuditEntry<'a> {
+    pub id: String,
+    pub actor_kind: &'a str,
+    pub actor_id: &'a str,
+    pub action: &'a str,
+    pub subject_id: Option<&'a str>,
+    pub detail: &'a str,
+    pub occurred_at: NaiveDateTime,
+}
+
+pub fn audit(conn: &mut DbConnection, entry: &AuditEntry<'_>) -> QueryResult<()> {
+    diesel::insert_into(audit_log::table).values(entry).execute(conn).map(|_| ())
+}

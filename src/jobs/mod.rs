@@ -1,0 +1,3 @@
+//! Background jobs: idempotent, batched, safe to kill at any point and run again.
+
+pub mod retention;

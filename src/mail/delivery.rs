@@ -1,0 +1,130 @@
+//! Delivering queued mail: lease due rows, send, record the outcome; retry with back-off.
+//! Safe to run in several processes at once (leases) and to kill at any point (an unrecorded
+//! send is retried; the message's `Message-ID` lets receivers drop the duplicate).
+
+use chrono::{Duration, NaiveDateTime, Utc};
+use lettre::address::Envelope;
+use lettre::{FileTransport, SmtpTransport, Transport};
+use std::path::Path;
+
+use super::QueuedMail;
+use crate::crypto::Keyring;
+use crate::db::Db;
+use crate::db::outbox::{self, LeasedMail};
+use crate::services::ServiceError;
+
+/// After this many failed attempts a mail is parked (kept, with its last error) for an operator.
+const MAX_ATTEMPTS: i64 = 12;
+const BATCH: i64 = 20;
+
+pub enum MailTransport {
+    Smtp(Box<SmtpTransport>),
+    File(FileTransport),
+}
+
+impl MailTransport {
+    /// SMTP from a URL such as `smtp://user:pass@host:587?tls=required` or `smtps://host`;
+    /// otherwise `.eml` files in `data_dir/outbox`.
+    pub fn new(smtp_url: Option<&str>, data_dir: &Path) -> anyhow::Result<Self> {
+        match smtp_url {
+            Some(url) => Ok(Self::Smtp(Box::new(SmtpTransport::from_url(url)?.build()))),
+            None => {
+                let dir = data_dir.join("outbox");
+                std::fs::create_dir_all(&dir)?;
+                Ok(Self::File(FileTransport::new(dir)))
+            }
+        }
+    }
+
+    fn send(&self, mail: &QueuedMail) -> Result<(), String> {
+        let envelope = Envelope::new(
+            Some(mail.from.parse().map_err(|_| "bad sender".to_owned())?),
+            vec![mail.to.parse().map_err(|_| "bad recipient".to_owned())?],
+        )
+        .map_err(|e| e.to_string())?;
+        // Errors are reduced to their kind: an SMTP reply may quote the recipient's address.
+        match self {
+            Self::Smtp(t) => t.send_raw(&envelope, &mail.raw).map(|_| ()).map_err(|e| smtp_error_kind(&e)),
+            Self::File(t) => {
+                t.send_raw(&envelope, &mail.raw).map(|_| ()).map_err(|_| "file transport error".to_owned())
+            }
+        }
+    }
+}
+
+fn smtp_error_kind(e: &lettre::transport::smtp::Error) -> String {
+    let kind = if e.is_permanent() {
+        "permanent"
+    } else if e.is_transient() {
+        "transient"
+    } else if e.is_timeout() {
+        "timeout"
+    } else {
+        "connection"
+    };
+    format!("smtp {kind} error")
+}
+
+/// Back-off after `attempts` failures: 30 s, 1 min, 2 min … capped at 6 hours.
+pub fn next_attempt(now: NaiveDateTime, attempts: i64) -> NaiveDateTime {
+    if attempts >= MAX_ATTEMPTS {
+        return now + Duration::days(36_500);
+    }
+    let seconds = 30i64.saturating_mul(1 << attempts.clamp(0, 20)).min(6 * 3600);
+    now + Duration::seconds(seconds)
+}
+
+/// Sends what is due; returns how many were delivered. Blocking: run it off the async threads.
+pub fn deliver_due(db: &Db, keyring: &Keyring, transport: &MailTransport, owner: &str) -> Result<usize, ServiceError> {
+    let mut delivered = 0;
+    loop {
+        let now = Utc::now().naive_utc();
+        let lease_owner = owner.to_owned();
+        let leased: Vec<LeasedMail> = db.writer.write_blocking(move |tx| {
+            Ok::<_, ServiceError>(outbox::lease_due(tx.conn, &lease_owner, now, now + Duration::minutes(2), BATCH)?)
+        })?;
+        if leased.is_empty() {
+            return Ok(delivered);
+        }
+        for mail in leased {
+            let outcome = open(keyring, &mail).and_then(|m| transport.send(&m));
+            let id = mail.id.clone();
+            let attempts = mail.attempts;
+            match outcome {
+                Ok(()) => {
+                    delivered += 1;
+                    db.writer.write_blocking(move |tx| {
+                        Ok::<_, ServiceError>(outbox::mark_sent(tx.conn, &id, Utc::now().naive_utc())?)
+                    })?;
+                }
+                Err(error) => {
+                    tracing::warn!(mail = %mail.id, kind = %mail.kind, attempts = attempts + 1, %error, "mail delivery failed");
+                    let next = next_attempt(Utc::now().naive_utc(), attempts);
+                    db.writer.write_blocking(move |tx| {
+                        Ok::<_, ServiceError>(outbox::mark_failed(tx.conn, &id, next, &error)?)
+                    })?;
+                }
+            }
+        }
+    }
+}
+
+fn open(keyring: &Keyring, mail: &LeasedMail) -> Result<QueuedMail, String> {
+    let sealed = mail.message.as_deref().ok_or_else(|| "message missing".to_owned())?;
+    let plain = keyring.open_outbox(sealed, &mail.id).map_err(|_| "message cannot be opened".to_owned())?;
+    serde_json::from_slice(&plain).map_err(|_| "message is corrupt".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn back_off_grows_then_caps_then_parks() {
+        let now = chrono::DateTime::from_timestamp(0, 0).unwrap().naive_utc();
+        assert_eq!(next_attempt(now, 0) - now, Duration::seconds(30));
+        assert_eq!(next_attempt(now, 3) - now, Duration::seconds(240));
+        assert_eq!(next_attempt(now, 11) - now, Duration::hours(6));
+        assert!(next_attempt(now, 12) - now > Duration::days(365));
+    }
+}

@@ -1,0 +1,85 @@
+//! The words of every mail Assent sends, in Korean and English.
+
+use super::MailContent;
+use crate::domain::Locale;
+
+fn footer(locale: Locale) -> String {
+    match locale {
+        Locale::En => "You receive this because this address was entered in a form that uses Assent. If that was not you, ignore this mail: nothing happens without your click.".into(),
+        Locale::Ko => "이 주소가 Assent를 사용하는 양식에 입력되어 발송된 메일입니다. 본인이 아니라면 이 메일을 무시하세요. 클릭하지 않으면 아무 일도 일어나지 않습니다.".into(),
+    }
+}
+
+/// The magic sign-in link for the preference center.
+pub fn sign_in(locale: Locale, link: &str) -> MailContent {
+    let (subject, body, action) = match locale {
+        Locale::En => (
+            "Your link to manage your data",
+            "Use this link to see, change, export or delete the data we hold about you and your consents. It works once and for 15 minutes.",
+            "Open my privacy settings",
+        ),
+        Locale::Ko => (
+            "내 정보 관리 링크",
+            "아래 링크에서 보관 중인 내 정보와 동의 내역을 확인, 수정, 내려받기, 삭제할 수 있습니다. 링크는 15분 동안 한 번만 사용할 수 있습니다.",
+            "내 개인정보 설정 열기",
+        ),
+    };
+    MailContent {
+        lang: locale.as_str(),
+        subject: subject.into(),
+        paragraphs: vec![body.into()],
+        action: Some((action.into(), link.into())),
+        footer: footer(locale),
+    }
+}
+
+/// Double opt-in: confirm the purposes just ticked.
+pub fn confirm_consent(locale: Locale, purposes: &[String], link: &str, unsubscribe: &str) -> MailContent {
+    let list = purposes.join(", ");
+    let (subject, body, action, note) = match locale {
+        Locale::En => (
+            "Please confirm your subscription".to_owned(),
+            format!("Please confirm that you want to receive: {list}."),
+            "Yes, I confirm",
+            format!(
+                "If you do nothing, nothing is sent and the details you entered for this are deleted after 7 days. Not you? Cancel here: {unsubscribe}"
+            ),
+        ),
+        Locale::Ko => (
+            "수신 동의를 확인해 주세요".to_owned(),
+            format!("다음 항목의 수신에 동의하시는지 확인해 주세요: {list}."),
+            "네, 동의합니다",
+            format!(
+                "확인하지 않으면 아무것도 발송되지 않으며, 이를 위해 입력하신 정보는 7일 후 삭제됩니다. 본인이 아니라면 여기에서 취소하세요: {unsubscribe}"
+            ),
+        ),
+    };
+    MailContent {
+        lang: locale.as_str(),
+        subject,
+        paragraphs: vec![body, note],
+        action: Some((action.into(), link.into())),
+        footer: footer(locale),
+    }
+}
+
+/// Sent to the address just before it is forgotten.
+pub fn erased(locale: Locale) -> MailContent {
+    let (subject, body) = match locale {
+        Locale::En => (
+            "Your data has been deleted",
+            "As you asked, we have deleted all the personal data we held about you and destroyed the key that protected it. We keep only a record, naming no one, that a deletion took place. This is the last mail you receive from us at this address.",
+        ),
+        Locale::Ko => (
+            "개인정보가 삭제되었습니다",
+            "요청하신 대로 보관 중이던 개인정보를 모두 삭제하고 이를 보호하던 암호화 키를 파기했습니다. 누구인지 알 수 없는 삭제 기록만 남습니다. 이 주소로 보내는 마지막 메일입니다.",
+        ),
+    };
+    MailContent {
+        lang: locale.as_str(),
+        subject: subject.into(),
+        paragraphs: vec![body.into()],
+        action: None,
+        footer: footer(locale),
+    }
+}

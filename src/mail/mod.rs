@@ -1,0 +1,152 @@
+//! Mail: composing messages (Korean or English, text and HTML parts), sealing them into the
+//! outbox in the same transaction as the change that causes them, and delivering them later.
+//!
+//! Delivery uses lettre: SMTP when `ASSENT_SMTP_URL` is set, otherwise a file transport that
+//! writes `.eml` files under `$ASSENT_DATA_DIR/outbox/` (the development default).
+
+pub mod delivery;
+pub mod messages;
+
+use askama::Template;
+use chrono::NaiveDateTime;
+use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
+use lettre::message::{Mailbox, MultiPart, SinglePart};
+use serde::{Deserialize, Serialize};
+
+use crate::crypto::Keyring;
+use crate::db::DbConnection;
+use crate::db::outbox::{self, NewMail};
+use crate::services::ServiceError;
+
+/// What composing needs to know about this installation.
+#[derive(Debug, Clone)]
+pub struct MailContext {
+    pub base_url: String,
+    pub from: String,
+}
+
+/// The words of one mail; rendered into a text and an HTML part by the same two templates.
+#[derive(Debug, Clone)]
+pub struct MailContent {
+    pub lang: &'static str,
+    pub subject: String,
+    pub paragraphs: Vec<String>,
+    pub action: Option<(String, String)>,
+    pub footer: String,
+}
+
+#[derive(Template)]
+#[template(path = "mail/message.txt", escape = "none")]
+struct TextPart<'a> {
+    c: &'a MailContent,
+}
+
+#[derive(Template)]
+#[template(path = "mail/message.html")]
+struct HtmlPart<'a> {
+    c: &'a MailContent,
+}
+
+/// RFC 2369 `List-Unsubscribe`.
+#[derive(Debug, Clone)]
+struct ListUnsubscribe(String);
+
+impl Header for ListUnsubscribe {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("List-Unsubscribe")
+    }
+    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(Self(s.to_owned()))
+    }
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), self.0.clone())
+    }
+}
+
+/// RFC 8058 `List-Unsubscribe-Post: List-Unsubscribe=One-Click`.
+#[derive(Debug, Clone)]
+struct ListUnsubscribePost;
+
+impl Header for ListUnsubscribePost {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("List-Unsubscribe-Post")
+    }
+    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(Self)
+    }
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), "List-Unsubscribe=One-Click".to_owned())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    #[error("invalid address")]
+    Address,
+    #[error("could not build the message: {0}")]
+    Build(String),
+    #[error("could not render the message: {0}")]
+    Render(#[from] askama::Error),
+}
+
+/// A composed message as queued: envelope and the exact bytes to send.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct QueuedMail {
+    pub from: String,
+    pub to: String,
+    pub raw: Vec<u8>,
+}
+
+/// Builds the message. `unsubscribe` adds one-click unsubscribe headers (marketing mail).
+pub fn compose(
+    ctx: &MailContext,
+    to: &str,
+    content: &MailContent,
+    unsubscribe: Option<&str>,
+) -> Result<QueuedMail, MailError> {
+    let from: Mailbox = ctx.from.parse().map_err(|_| MailError::Address)?;
+    let to_box: Mailbox = to.parse().map_err(|_| MailError::Address)?;
+    let text = TextPart { c: content }.render()?;
+    let html = HtmlPart { c: content }.render()?;
+    let mut builder = lettre::Message::builder().from(from.clone()).to(to_box.clone()).subject(content.subject.clone());
+    if let Some(url) = unsubscribe {
+        builder = builder.header(ListUnsubscribe(format!("<{url}>"))).header(ListUnsubscribePost);
+    }
+    let message = builder
+        .multipart(
+            MultiPart::alternative()
+                .singlepart(SinglePart::builder().header(ContentType::TEXT_PLAIN).body(text))
+                .singlepart(SinglePart::builder().header(ContentType::TEXT_HTML).body(html)),
+        )
+        .map_err(|e| MailError::Build(e.to_string()))?;
+    Ok(QueuedMail { from: from.email.to_string(), to: to_box.email.to_string(), raw: message.formatted() })
+}
+
+/// Seals and queues a composed mail; idempotent per `dedupe_key`.
+pub fn enqueue(
+    conn: &mut DbConnection,
+    keyring: &Keyring,
+    kind: &str,
+    dedupe_key: &str,
+    subject_id: Option<&str>,
+    mail: &QueuedMail,
+    now: NaiveDateTime,
+) -> Result<bool, ServiceError> {
+    let id = uuid::Uuid::new_v4().to_string();
+    let plain = serde_json::to_vec(mail).unwrap_or_default();
+    let sealed = keyring.seal_outbox(&plain, &id)?;
+    let queued = outbox::enqueue(
+        conn,
+        &NewMail {
+            id: &id,
+            kind,
+            dedupe_key,
+            subject_id,
+            message: &sealed,
+            attempts: 0,
+            next_attempt_at: now,
+            created_at: now,
+        },
+    )?;
+    Ok(queued)
+}

@@ -1,0 +1,99 @@
+//! Export formats for a person's data: CSV beside the JSON [`Profile`], and the signed receipt
+//! of their current consent state.
+
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+
+use super::rights::Profile;
+use crate::crypto::Keyring;
+
+/// A receipt of someone's whole consent state at one moment, signed like submission receipts.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct StateReceipt {
+    pub iss: String,
+    pub sub: String,
+    pub iat: i64,
+    pub jti: String,
+    pub consents: Vec<ReceiptConsent>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ReceiptConsent {
+    pub purpose: String,
+    pub status: String,
+    pub policy_version: i64,
+    pub policy_text_hash: String,
+    pub granted_at: Option<chrono::DateTime<Utc>>,
+    pub expires_at: Option<chrono::DateTime<Utc>>,
+    /// Hash of the last ledger event for this purpose: ties the receipt to the ledger.
+    pub event_hash: Option<String>,
+}
+
+pub fn state_receipt(keyring: &Keyring, iss: &str, profile: &Profile) -> Result<String, jsonwebtoken::errors::Error> {
+    let consents = profile
+        .consents
+        .iter()
+        .map(|c| ReceiptConsent {
+            purpose: c.purpose.clone(),
+            status: c.status.as_str().to_owned(),
+            policy_version: c.policy_version,
+            policy_text_hash: c.policy_text_hash.clone(),
+            granted_at: c.granted_at,
+            expires_at: c.expires_at,
+            event_hash: profile.history.iter().rev().find(|h| h.purpose == c.purpose).map(|h| h.hash.clone()),
+        })
+        .collect();
+    let claims = StateReceipt {
+        iss: iss.to_owned(),
+        sub: profile.subject_id.clone(),
+        iat: Utc::now().timestamp(),
+        jti: uuid::Uuid::new_v4().to_string(),
+        consents,
+    };
+    keyring.receipts().sign(&claims)
+}
+
+/// Cells that a spreadsheet would run as a formula are prefixed with `'` (CSV injection).
+fn cell(value: &str) -> String {
+    if value.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{value}") } else { value.to_owned() }
+}
+
+/// One row per fact: `section,key,value,detail,at`.
+pub fn to_csv(profile: &Profile) -> anyhow::Result<String> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(["section", "key", "value", "detail", "at"])?;
+    w.write_record(["subject", "email", &cell(&profile.email), &profile.subject_id, &profile.created_at.to_rfc3339()])?;
+    for v in &profile.values {
+        let detail = format!("form {} v{}; purposes: {}", v.form, v.form_version, v.purposes.join(" "));
+        w.write_record(["value", &v.field, &cell(&v.value), &detail, &v.submitted_at.to_rfc3339()])?;
+    }
+    for c in &profile.consents {
+        let detail = format!(
+            "policy v{}; expires {}",
+            c.policy_version,
+            c.expires_at.map(|t| t.to_rfc3339()).unwrap_or_else(|| "-".into())
+        );
+        w.write_record(["consent", &c.purpose, c.status.as_str(), &detail, &c.since.to_rfc3339()])?;
+    }
+    for h in &profile.history {
+        let detail = format!("#{} via {}", h.seq, h.method);
+        w.write_record(["history", &h.purpose, &h.action, &detail, &h.at.to_rfc3339()])?;
+    }
+    for r in &profile.rights_requests {
+        let completed = r.completed_at.map(|t| t.and_utc().to_rfc3339()).unwrap_or_default();
+        w.write_record(["rights_request", &r.kind, &r.channel, &completed, &r.received_at.and_utc().to_rfc3339()])?;
+    }
+    Ok(String::from_utf8(w.into_inner()?)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cell;
+
+    #[test]
+    fn formula_like_cells_are_defused() {
+        assert_eq!(cell("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(cell("+82 10"), "'+82 10");
+        assert_eq!(cell("Kim"), "Kim");
+    }
+}

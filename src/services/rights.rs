@@ -1,0 +1,528 @@
+//! A person's rights over their data, from the preference center, e-mail links or the API:
+//! see everything, rectify, withdraw or grant each purpose, export, and erase. Each change is
+//! one transaction with its ledger events, its rights request and its audit entry.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde::Serialize;
+
+use super::ServiceError;
+use super::submit::{open_evidence, seal_evidence, value_context};
+use crate::crypto::{DataKey, Keyring, random_bytes};
+use crate::db::catalog::{Catalog, policy_versions_by_id};
+use crate::db::consent::{self, ConsentState};
+use crate::db::ledger::{self, NewEvent};
+use crate::db::rights::{self, AuditEntry, RightsRequest};
+use crate::db::subjects::{self, Subject};
+use crate::db::{CommitFailed, DbConnection, WriteTx, outbox, sessions};
+use crate::domain::consent::erasable;
+use crate::domain::form::{FieldError, FieldErrorCode};
+use crate::domain::ledger::ledger_time;
+use crate::domain::rights::{Deadline, RightKind};
+use crate::domain::{
+    ConsentAction, ConsentStatus, Email, Evidence, FieldType, FormDefinition, Locale, Method, PurposeKey,
+};
+use crate::mail::{self, MailContext, messages};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RightsError {
+    #[error("no such subject")]
+    NotFound,
+    #[error("the subject's data has been erased")]
+    Erased,
+    #[error("no such purpose")]
+    UnknownPurpose,
+    #[error("the purpose is not granted")]
+    NotGranted,
+    #[error("the purpose is already granted")]
+    AlreadyGranted,
+    #[error("the purpose is required: withdrawing it means erasure")]
+    RequiredPurpose,
+    #[error("no value is held for that field")]
+    UnknownField,
+    #[error("the new value is not valid")]
+    Invalid(FieldError),
+    #[error("another subject uses that address")]
+    EmailInUse,
+    #[error(transparent)]
+    Link(#[from] super::links::LinkProblem),
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+}
+
+impl From<diesel::result::Error> for RightsError {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::Service(e.into())
+    }
+}
+
+impl From<CommitFailed> for RightsError {
+    fn from(e: CommitFailed) -> Self {
+        Self::Service(e.into())
+    }
+}
+
+impl From<crate::crypto::CryptoError> for RightsError {
+    fn from(e: crate::crypto::CryptoError) -> Self {
+        Self::Service(e.into())
+    }
+}
+
+/// Who acts: recorded in the audit log.
+#[derive(Debug, Clone)]
+pub enum Actor {
+    Subject(String),
+    ApiKey(String),
+    Job(&'static str),
+}
+
+impl Actor {
+    fn parts(&self) -> (&'static str, &str) {
+        match self {
+            Self::Subject(id) => ("subject", id),
+            Self::ApiKey(id) => ("api_key", id),
+            Self::Job(name) => ("job", name),
+        }
+    }
+}
+
+/// A subject whose data still exists, with its key.
+pub struct Live {
+    pub subject: Subject,
+    pub key: DataKey,
+}
+
+pub fn live_subject(conn: &mut DbConnection, keyring: &Keyring, id: &str) -> Result<Live, RightsError> {
+    let subject = subjects::find(conn, id)?.ok_or(RightsError::NotFound)?;
+    let wrapped = subject.wrapped_key.clone().ok_or(RightsError::Erased)?;
+    let key = keyring.unwrap_data_key(&wrapped, &subject.id)?;
+    Ok(Live { subject, key })
+}
+
+/// One stored value, decrypted, with its origin.
+#[derive(Debug, Clone, Serialize)]
+pub struct HeldValue {
+    pub id: String,
+    pub field: String,
+    pub label: Option<crate::domain::Localized>,
+    pub value: String,
+    pub form: String,
+    pub form_version: i64,
+    pub submitted_at: DateTime<Utc>,
+    pub purposes: Vec<String>,
+}
+
+/// One purpose's state, with the wording that was agreed to.
+#[derive(Debug, Clone, Serialize)]
+pub struct HeldConsent {
+    pub purpose: String,
+    pub status: ConsentStatus,
+    pub required: bool,
+    pub since: DateTime<Utc>,
+    pub granted_at: Option<DateTime<Utc>>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub policy_version: i64,
+    pub title: crate::domain::Localized,
+    pub wording: crate::domain::Localized,
+    pub policy_text_hash: String,
+}
+
+/// One ledger event about this person.
+#[derive(Debug, Clone, Serialize)]
+pub struct HistoryEntry {
+    pub seq: i64,
+    pub at: DateTime<Utc>,
+    pub purpose: String,
+    pub action: String,
+    pub method: String,
+    pub policy_version_id: String,
+    pub hash: String,
+    pub evidence: Option<Evidence>,
+}
+
+/// Everything Assent holds about a person: the documented export shape.
+#[derive(Debug, Clone, Serialize)]
+pub struct Profile {
+    pub subject_id: String,
+    pub email: String,
+    pub created_at: DateTime<Utc>,
+    pub exported_at: DateTime<Utc>,
+    pub values: Vec<HeldValue>,
+    pub consents: Vec<HeldConsent>,
+    pub history: Vec<HistoryEntry>,
+    pub rights_requests: Vec<RightsRequest>,
+}
+
+/// Reads (and decrypts) everything held about a subject.
+pub fn profile(
+    conn: &mut DbConnection,
+    keyring: &Keyring,
+    catalog: &Catalog,
+    id: &str,
+) -> Result<Profile, RightsError> {
+    let live = live_subject(conn, keyring, id)?;
+    let email = decrypt_text(&live.key, live.subject.email_ciphertext.as_deref(), &value_context(id, "email"))?;
+    let stored = subjects::values_of(conn, id)?;
+    let version_ids: Vec<String> = stored.iter().map(|v| v.form_version_id.clone()).collect();
+    let forms = subjects::form_definitions(conn, &version_ids)?;
+    let mut values = Vec::with_capacity(stored.len());
+    for v in &stored {
+        let form = forms.iter().find(|f| f.0 == v.form_version_id);
+        let definition = form.and_then(|f| serde_json::from_str::<FormDefinition>(&f.3).ok());
+        values.push(HeldValue {
+            id: v.id.clone(),
+            field: v.field_key.clone(),
+            label: definition.as_ref().and_then(|d| d.field(&v.field_key)).map(|f| f.label.clone()),
+            value: decrypt_text(&live.key, Some(&v.ciphertext), &value_context(id, &v.field_key))?,
+            form: form.map(|f| f.1.clone()).unwrap_or_default(),
+            form_version: form.map(|f| f.2).unwrap_or_default(),
+            submitted_at: v.created_at.and_utc(),
+            purposes: v.purposes.split(' ').filter(|p| !p.is_empty()).map(str::to_owned).collect(),
+        });
+    }
+    let states = consent::for_subject(conn, id)?;
+    let versions =
+        policy_versions_by_id(conn, &states.iter().map(|s| s.policy_version_id.clone()).collect::<Vec<_>>())?;
+    let consents = states
+        .iter()
+        .filter_map(|s| {
+            let v = versions.iter().find(|v| v.id == s.policy_version_id)?;
+            Some(HeldConsent {
+                purpose: s.purpose_key.clone(),
+                status: ConsentStatus::parse(&s.status),
+                required: catalog.purpose(&s.purpose_key).is_some_and(|p| p.required),
+                since: s.updated_at.and_utc(),
+                granted_at: s.granted_at.map(|t| t.and_utc()),
+                expires_at: s.expires_at.map(|t| t.and_utc()),
+                policy_version: v.version,
+                title: v.title(),
+                wording: v.text(),
+                policy_text_hash: v.text_hash.clone(),
+            })
+        })
+        .collect();
+    let history = ledger::for_subject(conn, id)?
+        .into_iter()
+        .map(|e| HistoryEntry {
+            seq: e.seq,
+            at: e.occurred_at.and_utc(),
+            evidence: open_evidence(Some(&live.key), id, &e.evidence),
+            purpose: e.purpose_key,
+            action: e.action,
+            method: e.method,
+            policy_version_id: e.policy_version_id,
+            hash: e.hash,
+        })
+        .collect();
+    Ok(Profile {
+        subject_id: id.to_owned(),
+        email,
+        created_at: live.subject.created_at.and_utc(),
+        exported_at: Utc::now(),
+        values,
+        consents,
+        history,
+        rights_requests: rights::requests_for(conn, id)?,
+    })
+}
+
+fn decrypt_text(key: &DataKey, sealed: Option<&[u8]>, context: &str) -> Result<String, RightsError> {
+    let sealed = sealed.ok_or(RightsError::Erased)?;
+    let plain = key.decrypt(sealed, context)?;
+    Ok(String::from_utf8_lossy(&plain).into_owned())
+}
+
+/// Grant or withdraw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    Grant,
+    Withdraw,
+}
+
+/// What a change appended to the ledger.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChangeOutcome {
+    pub purpose: String,
+    pub action: String,
+    pub seq: i64,
+    pub hash: String,
+    pub erased_fields: Vec<String>,
+}
+
+/// The context of one request that changes consent.
+pub struct ChangeRequest<'a> {
+    pub subject_id: &'a str,
+    pub purpose: &'a str,
+    pub change: Change,
+    pub method: Method,
+    pub actor: Actor,
+    pub evidence: Evidence,
+}
+
+/// Withdraws or grants one purpose. Withdrawing erases, at once, every value no purpose still
+/// held needs; withdrawing a required purpose is refused (that is erasure: [`erase`]).
+pub fn change_consent(
+    tx: &mut WriteTx<'_>,
+    keyring: &Keyring,
+    catalog: &Catalog,
+    req: &ChangeRequest<'_>,
+) -> Result<ChangeOutcome, RightsError> {
+    let live = live_subject(tx.conn, keyring, req.subject_id)?;
+    let purpose = catalog.purpose(req.purpose).ok_or(RightsError::UnknownPurpose)?;
+    let now = ledger_time(Utc::now().naive_utc());
+    let states = consent::for_subject(tx.conn, req.subject_id)?;
+    let current = states.iter().find(|s| s.purpose_key == req.purpose);
+    let status = current.map_or(ConsentStatus::Never, |s| ConsentStatus::parse(&s.status));
+    let (action, version_id, text_hash, granted_at, expires_at) = match req.change {
+        Change::Withdraw => {
+            if purpose.required {
+                return Err(RightsError::RequiredPurpose);
+            }
+            let Some(state) = current.filter(|_| matches!(status, ConsentStatus::Granted | ConsentStatus::Pending))
+            else {
+                return Err(RightsError::NotGranted);
+            };
+            let hash = policy_hash(tx.conn, catalog, &state.policy_version_id)?;
+            (ConsentAction::Withdrawn, state.policy_version_id.clone(), hash, None, None)
+        }
+        Change::Grant => {
+            if status == ConsentStatus::Granted {
+                return Err(RightsError::AlreadyGranted);
+            }
+            let expires = purpose.retention.expires_at(now.and_utc()).naive_utc();
+            (
+                ConsentAction::Granted,
+                purpose.policy.id.clone(),
+                purpose.policy.text_hash.clone(),
+                Some(now),
+                Some(expires),
+            )
+        }
+    };
+    let evidence = seal_evidence(&live.key, req.subject_id, &req.evidence)?;
+    let appended = ledger::append(
+        tx.conn,
+        tx.head,
+        &[NewEvent {
+            subject_id: req.subject_id,
+            purpose_key: req.purpose,
+            action: action.as_str(),
+            policy_version_id: &version_id,
+            policy_text_hash: &text_hash,
+            method: req.method.as_str(),
+            source: req.method.as_str(),
+            evidence: &evidence,
+            occurred_at: now,
+        }],
+    )?;
+    let event = appended.into_iter().next().ok_or(diesel::result::Error::NotFound)?;
+    consent::put(
+        tx.conn,
+        &ConsentState {
+            subject_id: req.subject_id.to_owned(),
+            purpose_key: req.purpose.to_owned(),
+            status: action.resulting_status().as_str().to_owned(),
+            policy_version_id: version_id,
+            granted_at,
+            expires_at,
+            updated_at: now,
+            last_event_seq: event.seq,
+        },
+    )?;
+    let erased_fields = erase_unneeded(tx.conn, req.subject_id)?;
+    let kind = if req.change == Change::Withdraw { RightKind::Withdrawal } else { RightKind::Consent };
+    record(tx.conn, &req.actor, req.subject_id, kind, req.method, req.purpose, now)?;
+    Ok(ChangeOutcome {
+        purpose: req.purpose.to_owned(),
+        action: event.action,
+        seq: event.seq,
+        hash: event.hash,
+        erased_fields,
+    })
+}
+
+/// Deletes every value of the subject that no granted or pending purpose still needs; returns
+/// the field keys erased.
+pub fn erase_unneeded(conn: &mut DbConnection, subject_id: &str) -> Result<Vec<String>, RightsError> {
+    let held: Vec<PurposeKey> = consent::for_subject(conn, subject_id)?
+        .iter()
+        .filter(|s| matches!(ConsentStatus::parse(&s.status), ConsentStatus::Granted | ConsentStatus::Pending))
+        .filter_map(|s| PurposeKey::parse(&s.purpose_key).ok())
+        .collect();
+    let stored = subjects::values_of(conn, subject_id)?;
+    let serves: Vec<Vec<PurposeKey>> =
+        stored.iter().map(|v| v.purposes.split(' ').filter_map(|p| PurposeKey::parse(p).ok()).collect()).collect();
+    let doomed = erasable(stored.iter().zip(&serves).map(|(v, s)| (v.id.as_str(), s.as_slice())), &held);
+    subjects::delete_values(conn, &doomed)?;
+    let mut fields: Vec<String> =
+        stored.iter().filter(|v| doomed.contains(&v.id.as_str())).map(|v| v.field_key.clone()).collect();
+    fields.dedup();
+    Ok(fields)
+}
+
+fn policy_hash(conn: &mut DbConnection, catalog: &Catalog, version_id: &str) -> Result<String, RightsError> {
+    if let Some(p) = catalog.purposes.values().find(|p| p.policy.id == version_id) {
+        return Ok(p.policy.text_hash.clone());
+    }
+    Ok(policy_versions_by_id(conn, &[version_id.to_owned()])?
+        .into_iter()
+        .next()
+        .map(|v| v.text_hash)
+        .unwrap_or_default())
+}
+
+/// Records a completed rights request and its audit entry.
+fn record(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    subject_id: &str,
+    kind: RightKind,
+    method: Method,
+    detail: &str,
+    now: NaiveDateTime,
+) -> Result<(), RightsError> {
+    rights::insert_request(
+        conn,
+        &RightsRequest {
+            id: uuid::Uuid::new_v4().to_string(),
+            subject_id: subject_id.to_owned(),
+            kind: kind.as_str().to_owned(),
+            channel: method.as_str().to_owned(),
+            detail: detail.to_owned(),
+            received_at: now,
+            due_at: Deadline::default().due(now.and_utc()).naive_utc(),
+            completed_at: Some(now),
+        },
+    )?;
+    audit(conn, actor, kind.as_str(), Some(subject_id), detail, now)
+}
+
+pub fn audit(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    action: &str,
+    subject_id: Option<&str>,
+    detail: &str,
+    now: NaiveDateTime,
+) -> Result<(), RightsError> {
+    let (actor_kind, actor_id) = actor.parts();
+    rights::audit(
+        conn,
+        &AuditEntry {
+            id: uuid::Uuid::new_v4().to_string(),
+            actor_kind,
+            actor_id,
+            action,
+            subject_id,
+            detail,
+            occurred_at: now,
+        },
+    )?;
+    Ok(())
+}
+
+/// Records that personal data was read or exported (access / portability).
+pub fn record_access(
+    tx: &mut WriteTx<'_>,
+    actor: &Actor,
+    subject_id: &str,
+    kind: RightKind,
+    method: Method,
+) -> Result<(), RightsError> {
+    let now = Utc::now().naive_utc();
+    record(tx.conn, actor, subject_id, kind, method, "", now)
+}
+
+/// Replaces the stored value(s) of one field, validated by the rules of the form it came from.
+pub fn rectify(
+    tx: &mut WriteTx<'_>,
+    keyring: &Keyring,
+    subject_id: &str,
+    field: &str,
+    new_value: &str,
+    actor: &Actor,
+    method: Method,
+) -> Result<(), RightsError> {
+    let live = live_subject(tx.conn, keyring, subject_id)?;
+    let stored: Vec<_> =
+        subjects::values_of(tx.conn, subject_id)?.into_iter().filter(|v| v.field_key == field).collect();
+    let latest = stored.last().ok_or(RightsError::UnknownField)?;
+    let definition = subjects::form_definitions(tx.conn, std::slice::from_ref(&latest.form_version_id))?
+        .into_iter()
+        .next()
+        .and_then(|f| serde_json::from_str::<FormDefinition>(&f.3).ok())
+        .ok_or(RightsError::UnknownField)?;
+    let field_def = definition.field(field).ok_or(RightsError::UnknownField)?;
+    let value = field_def.check(new_value).map_err(RightsError::Invalid)?;
+    if field_def.kind == FieldType::Email && field_def.required {
+        let email = Email::parse(&value).map_err(|_| {
+            RightsError::Invalid(FieldError {
+                field: field.to_owned(),
+                code: FieldErrorCode::InvalidEmail,
+                max_length: None,
+            })
+        })?;
+        let index = keyring.email_index(&email);
+        if subjects::find_by_index(tx.conn, &index)?.is_some_and(|s| s.id != subject_id) {
+            return Err(RightsError::EmailInUse);
+        }
+        let sealed = live.key.encrypt(email.as_str().as_bytes(), &value_context(subject_id, "email"))?;
+        subjects::replace_identity(tx.conn, subject_id, &index, &sealed)?;
+    }
+    for v in &stored {
+        let sealed = live.key.encrypt(value.as_bytes(), &value_context(subject_id, field))?;
+        subjects::replace_value(tx.conn, &v.id, &sealed)?;
+    }
+    let now = Utc::now().naive_utc();
+    record(tx.conn, actor, subject_id, RightKind::Rectification, method, field, now)
+}
+
+/// Erases a subject: non-personal `erased` events for every purpose on record, then every
+/// personal row goes and the data key is destroyed (crypto-shredding). When `notify` is given,
+/// a confirmation goes to the address first (sealed under the outbox key, so it survives).
+pub fn erase(
+    tx: &mut WriteTx<'_>,
+    keyring: &Keyring,
+    subject_id: &str,
+    actor: &Actor,
+    method: Method,
+    notify: Option<(&MailContext, Locale)>,
+) -> Result<(), RightsError> {
+    let live = live_subject(tx.conn, keyring, subject_id)?;
+    let now = ledger_time(Utc::now().naive_utc());
+    let states = consent::for_subject(tx.conn, subject_id)?;
+    let events: Vec<NewEvent<'_>> = states
+        .iter()
+        .map(|s| NewEvent {
+            subject_id,
+            purpose_key: &s.purpose_key,
+            action: ConsentAction::Erased.as_str(),
+            policy_version_id: &s.policy_version_id,
+            policy_text_hash: "",
+            method: method.as_str(),
+            source: "erasure",
+            evidence: "{}",
+            occurred_at: now,
+        })
+        .collect();
+    ledger::append(tx.conn, tx.head, &events)?;
+    let email = decrypt_text(&live.key, live.subject.email_ciphertext.as_deref(), &value_context(subject_id, "email"))?;
+    consent::delete_for(tx.conn, subject_id)?;
+    sessions::forget_subject(tx.conn, subject_id)?;
+    outbox::drop_unsent_for(tx.conn, subject_id)?;
+    subjects::shred(tx.conn, subject_id, &random_bytes::<32>(), now)?;
+    record(tx.conn, actor, subject_id, RightKind::Erasure, method, "", now)?;
+    if let Some((ctx, locale)) = notify {
+        let composed = mail::compose(ctx, &email, &messages::erased(locale), None)
+            .map_err(|e| ServiceError::Mail(e.to_string()))?;
+        mail::enqueue(
+            tx.conn,
+            keyring,
+            "erasure_confirmation",
+            &format!("erasure:{subject_id}"),
+            None,
+            &composed,
+            now,
+        )?;
+    }
+    Ok(())
+}

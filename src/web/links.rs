@@ -1,0 +1,120 @@
+//! Pages behind e-mailed links that need no sign-in: double opt-in confirmation (`/confirm`)
+//! and one-click unsubscribe (`/u`, RFC 8058).
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use std::collections::HashMap;
+
+use super::body::{FORM_URLENCODED, parse_urlencoded, read_limited, require_content_type};
+use super::error::{AppError, PageError};
+use super::i18n::Strings;
+use super::pages::{ButtonForm, MessagePage, render, render_with_status};
+use super::{AppState, evidence_of, locale_of};
+use crate::domain::Locale;
+use crate::services::links;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/confirm").route(web::get().to(confirm_page)).route(web::post().to(confirm)))
+        .service(web::resource("/u").route(web::get().to(unsubscribe_page)).route(web::post().to(unsubscribe)));
+}
+
+fn token_in_query(req: &HttpRequest) -> String {
+    web::Query::<HashMap<String, String>>::from_query(req.query_string())
+        .ok()
+        .and_then(|q| q.get("token").cloned())
+        .unwrap_or_default()
+}
+
+fn page(locale: Locale, title: &str, body: &str) -> MessagePage {
+    MessagePage {
+        t: Strings::get(locale),
+        lang: locale.as_str(),
+        title: title.to_owned(),
+        paragraphs: vec![body.to_owned()],
+        alert: false,
+        form: None,
+        links: vec![(format!("/me?lang={}", locale.as_str()), Strings::get(locale).me.manage_link.to_owned())],
+    }
+}
+
+fn problem_page(locale: Locale, error: AppError) -> HttpResponse {
+    let t = Strings::get(locale);
+    let mut p = page(locale, t.error_title, &error.message(t));
+    p.alert = true;
+    render_with_status(&p, error.status())
+}
+
+/// A button that POSTs the token: link scanners only GET.
+fn button_page(
+    locale: Locale,
+    title: &str,
+    body: &str,
+    action: &str,
+    token: String,
+    button: &'static str,
+) -> HttpResponse {
+    let mut p = page(locale, title, body);
+    p.form = Some(ButtonForm {
+        action: format!("{action}?lang={}", locale.as_str()),
+        hidden: vec![("token".into(), token)],
+        button,
+        danger: false,
+    });
+    render(&p)
+}
+
+/// The token from the body (our button) or, for RFC 8058 one-click POSTs, from the URL.
+async fn posted_token(req: &HttpRequest, payload: web::Payload, locale: Locale) -> Result<String, PageError> {
+    let err = |e| PageError::new(e, locale);
+    require_content_type(req, FORM_URLENCODED).map_err(err)?;
+    let body = read_limited(req, payload).await.map_err(err)?;
+    let fields: HashMap<String, String> = parse_urlencoded(&body, locale).map_err(err)?.into_iter().collect();
+    Ok(fields.get("token").cloned().unwrap_or_else(|| token_in_query(req)))
+}
+
+async fn confirm_page(req: HttpRequest) -> HttpResponse {
+    let locale = locale_of(&req);
+    let t = Strings::get(locale);
+    button_page(locale, t.me.confirm_title, t.me.confirm_body, "/confirm", token_in_query(&req), t.me.confirm_button)
+}
+
+async fn confirm(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, PageError> {
+    let locale = locale_of(&req);
+    let t = Strings::get(locale);
+    let token = posted_token(&req, payload, locale).await?;
+    let evidence = evidence_of(&req, &state.keyring, locale, "");
+    let (keyring, catalog) = (state.keyring.clone(), state.catalog.current());
+    match state.db.writer.write(move |tx| links::confirm(tx, &keyring, &catalog, &token, &evidence)).await {
+        Ok(_) => Ok(render(&page(locale, t.me.confirmed_title, t.me.confirmed_body))),
+        Err(e) => Ok(problem_page(locale, e.into())),
+    }
+}
+
+async fn unsubscribe_page(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let locale = locale_of(&req);
+    let t = Strings::get(locale);
+    let token = token_in_query(&req);
+    if let Err(e) = links::unsubscribe_claims(&state.keyring, &token) {
+        return problem_page(locale, e.into());
+    }
+    button_page(locale, t.me.unsubscribe_title, t.me.unsubscribe_body, "/u", token, t.me.unsubscribe_button)
+}
+
+async fn unsubscribe(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, PageError> {
+    let locale = locale_of(&req);
+    let t = Strings::get(locale);
+    let token = posted_token(&req, payload, locale).await?;
+    let evidence = evidence_of(&req, &state.keyring, locale, "");
+    let (keyring, catalog) = (state.keyring.clone(), state.catalog.current());
+    match state.db.writer.write(move |tx| links::unsubscribe(tx, &keyring, &catalog, &token, evidence)).await {
+        Ok(_) => Ok(render(&page(locale, t.me.unsubscribed_title, t.me.unsubscribed_body))),
+        Err(e) => Ok(problem_page(locale, e.into())),
+    }
+}

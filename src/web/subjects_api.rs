@@ -1,0 +1,184 @@
+//! `/api/v1/subjects/{id}`: what an integrator's back end can do for a person, with the same
+//! effects as the preference center. Every call needs an API key and is audited.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::{Deserialize, Serialize};
+
+use super::api::authenticate;
+use super::body::{JSON, read_limited, require_content_type};
+use super::error::AppError;
+use super::{AppState, evidence_of};
+use crate::domain::rights::RightKind;
+use crate::domain::{Locale, Method, PurposeKey};
+use crate::services::links;
+use crate::services::lookup::{ConsentView, consent_views};
+use crate::services::rights::{self, Actor, Change, ChangeOutcome, ChangeRequest, Profile};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/subjects/{id}").route(web::get().to(show)).route(web::delete().to(erase)))
+        .route("/subjects/{id}/export", web::get().to(export))
+        .route("/subjects/{id}/consents", web::post().to(change));
+}
+
+#[derive(Debug, Serialize)]
+struct SubjectResponse {
+    #[serde(flatten)]
+    profile: Profile,
+    /// One-click unsubscribe URLs (RFC 8058) to put in your own marketing mail, per purpose.
+    unsubscribe_urls: std::collections::BTreeMap<String, String>,
+}
+
+async fn read(state: &AppState, key_id: &str, id: &str, kind: RightKind) -> Result<Profile, AppError> {
+    let (pool, keyring, catalog, subject) =
+        (state.db.pool.clone(), state.keyring.clone(), state.catalog.current(), id.to_owned());
+    let profile = web::block(move || -> Result<_, AppError> {
+        let mut conn = pool.get()?;
+        Ok(rights::profile(&mut conn, &keyring, &catalog, &subject)?)
+    })
+    .await??;
+    // Reading personal data is audited.
+    let (actor, subject) = (Actor::ApiKey(key_id.to_owned()), id.to_owned());
+    state.db.writer.write(move |tx| rights::record_access(tx, &actor, &subject, kind, Method::Api)).await?;
+    Ok(profile)
+}
+
+async fn show(req: HttpRequest, state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+    let key_id = authenticate(&req, &state).await?;
+    let profile = read(&state, &key_id, &path, RightKind::Access).await?;
+    let mut unsubscribe_urls = std::collections::BTreeMap::new();
+    let catalog = state.catalog.current();
+    for c in profile.consents.iter().filter(|c| !c.required) {
+        if catalog.purpose(&c.purpose).is_some_and(|p| p.channel != crate::domain::Channel::None) {
+            let url = links::unsubscribe_url(&state.keyring, &state.mail, &path, vec![c.purpose.clone()], Locale::En)?;
+            unsubscribe_urls.insert(c.purpose.clone(), url);
+        }
+    }
+    Ok(no_store(HttpResponse::Ok()).json(SubjectResponse { profile, unsubscribe_urls }))
+}
+
+async fn export(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let key_id = authenticate(&req, &state).await?;
+    let profile = read(&state, &key_id, &path, RightKind::Portability).await?;
+    Ok(no_store(HttpResponse::Ok())
+        .insert_header((header::CONTENT_DISPOSITION, "attachment; filename=\"subject-export.json\""))
+        .json(profile))
+}
+
+fn no_store(mut builder: actix_web::HttpResponseBuilder) -> actix_web::HttpResponseBuilder {
+    builder.insert_header((header::CACHE_CONTROL, "no-store"));
+    builder
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChangeBody {
+    purpose: String,
+    action: ChangeAction,
+    /// Where the change came from in your system, e.g. `"crm:call-centre"` (kept as evidence).
+    #[serde(default)]
+    source: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+enum ChangeAction {
+    Grant,
+    Withdraw,
+}
+
+#[derive(Debug, Serialize)]
+struct ChangeResponse {
+    subject_id: String,
+    change: ChangeOutcome,
+    consents: Vec<ConsentView>,
+    /// The signed receipt of the subject's consent state after the change.
+    receipt: String,
+}
+
+async fn change(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, AppError> {
+    let key_id = authenticate(&req, &state).await?;
+    require_content_type(&req, JSON)?;
+    let body = read_limited(&req, payload).await?;
+    let request: ChangeBody = serde_json::from_slice(&body).map_err(|e| match e.classify() {
+        serde_json::error::Category::Data => AppError::BadRequest {
+            code: "invalid_request",
+            detail: format!("Expected {{\"purpose\": …, \"action\": \"grant\"|\"withdraw\", \"source\": …}}: {e}"),
+        },
+        _ => AppError::BadRequest { code: "malformed_json", detail: format!("The body is not valid JSON: {e}") },
+    })?;
+    if request.source.as_ref().is_some_and(|s| s.chars().count() > 200) {
+        return Err(AppError::BadRequest {
+            code: "invalid_request",
+            detail: "source is at most 200 characters.".into(),
+        });
+    }
+    let mut evidence = evidence_of(&req, &state.keyring, Locale::En, "");
+    evidence.source = request.source.clone();
+    let change = match request.action {
+        ChangeAction::Grant => Change::Grant,
+        ChangeAction::Withdraw => Change::Withdraw,
+    };
+    let (keyring, catalog, subject) = (state.keyring.clone(), state.catalog.current(), path.clone());
+    let purpose = request.purpose.clone();
+    let outcome = state
+        .db
+        .writer
+        .write(move |tx| {
+            let request = ChangeRequest {
+                subject_id: &subject,
+                purpose: &purpose,
+                change,
+                method: Method::Api,
+                actor: Actor::ApiKey(key_id),
+                evidence,
+            };
+            rights::change_consent(tx, &keyring, &catalog, &request)
+        })
+        .await?;
+    let (pool, keyring, catalog, subject) =
+        (state.db.pool.clone(), state.keyring.clone(), state.catalog.current(), path.clone());
+    let (profile, consents) = web::block(move || -> Result<_, AppError> {
+        let mut conn = pool.get()?;
+        let profile = rights::profile(&mut conn, &keyring, &catalog, &subject)?;
+        let purposes: Vec<PurposeKey> = catalog.purposes.values().map(|p| p.key.clone()).collect();
+        let states = crate::db::consent::for_subject(&mut conn, &subject)?;
+        Ok((profile, consent_views(&mut conn, &purposes, &states)?))
+    })
+    .await??;
+    let receipt = crate::services::export::state_receipt(&state.keyring, &state.settings.base_url, &profile)
+        .map_err(|e| AppError::Internal(e.into()))?;
+    Ok(no_store(HttpResponse::Ok()).json(ChangeResponse {
+        subject_id: path.into_inner(),
+        change: outcome,
+        consents,
+        receipt,
+    }))
+}
+
+async fn erase(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let key_id = authenticate(&req, &state).await?;
+    let (keyring, mail, subject) = (state.keyring.clone(), state.mail.clone(), path.clone());
+    state
+        .db
+        .writer
+        .write(move |tx| {
+            rights::erase(tx, &keyring, &subject, &Actor::ApiKey(key_id), Method::Api, Some((&mail, Locale::En)))
+        })
+        .await?;
+    state.mail_queued.notify_one();
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "subject_id": path.into_inner(), "erased": true })))
+}
