@@ -165,9 +165,12 @@ pub fn profile(
     let version_ids: Vec<String> = stored.iter().map(|v| v.form_version_id.clone()).collect();
     let forms = subjects::form_definitions(conn, &version_ids)?;
     let mut values = Vec::with_capacity(stored.len());
+    let mut order = Vec::with_capacity(stored.len());
     for v in &stored {
         let form = forms.iter().find(|f| f.0 == v.form_version_id);
         let definition = form.and_then(|f| serde_json::from_str::<FormDefinition>(&f.3).ok());
+        let position = definition.as_ref().and_then(|d| d.fields.iter().position(|f| f.key.as_str() == v.field_key));
+        order.push((v.created_at, v.submission_id.clone(), position.unwrap_or(usize::MAX)));
         values.push(HeldValue {
             id: v.id.clone(),
             field: v.field_key.clone(),
@@ -179,6 +182,10 @@ pub fn profile(
             purposes: v.purposes.split(' ').filter(|p| !p.is_empty()).map(str::to_owned).collect(),
         });
     }
+    // Oldest submission first; within one, the order of the form's fields.
+    let mut ordered: Vec<_> = order.into_iter().zip(values).collect();
+    ordered.sort_by(|a, b| a.0.cmp(&b.0));
+    let values: Vec<HeldValue> = ordered.into_iter().map(|(_, v)| v).collect();
     let states = consent::for_subject(conn, id)?;
     let versions =
         policy_versions_by_id(conn, &states.iter().map(|s| s.policy_version_id.clone()).collect::<Vec<_>>())?;

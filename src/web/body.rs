@@ -15,12 +15,18 @@ pub const MAX_BODY: usize = 64 * 1024;
 pub const FORM_URLENCODED: &str = "application/x-www-form-urlencoded";
 pub const JSON: &str = "application/json";
 
-/// Reads the whole body, refusing more than [`MAX_BODY`] bytes (early, from Content-Length,
-/// when the client declares it).
+/// Oversized bodies up to this size are read and discarded before the 413 is sent, so that the
+/// client (a browser mid-upload) receives the answer instead of a reset connection.
+const DRAIN_LIMIT: usize = 1024 * 1024;
+
+/// Reads the whole body, refusing more than [`MAX_BODY`] bytes.
 pub async fn read_limited(req: &HttpRequest, mut payload: web::Payload) -> Result<web::Bytes, AppError> {
     let declared =
         req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > MAX_BODY) {
+        if declared.is_some_and(|n| n <= DRAIN_LIMIT) {
+            drain(&mut payload).await;
+        }
         return Err(AppError::PayloadTooLarge(MAX_BODY));
     }
     let mut body = web::BytesMut::new();
@@ -28,11 +34,22 @@ pub async fn read_limited(req: &HttpRequest, mut payload: web::Payload) -> Resul
         let chunk = chunk
             .map_err(|_| AppError::BadRequest { code: "invalid_body", detail: "The body could not be read.".into() })?;
         if body.len() + chunk.len() > MAX_BODY {
+            drain(&mut payload).await;
             return Err(AppError::PayloadTooLarge(MAX_BODY));
         }
         body.extend_from_slice(&chunk);
     }
     Ok(body.freeze())
+}
+
+async fn drain(payload: &mut web::Payload) {
+    let mut seen = 0;
+    while let Some(Ok(chunk)) = payload.next().await {
+        seen += chunk.len();
+        if seen > DRAIN_LIMIT {
+            break;
+        }
+    }
 }
 
 /// Refuses any content type but `expected` (a UTF-8 charset, or none, is allowed).

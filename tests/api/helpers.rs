@@ -122,6 +122,13 @@ impl TestApp {
     }
 
     pub async fn spawn_if_available(backend: Backend) -> Option<Self> {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    /// Spawns with adjusted settings (e.g. an SMTP server).
+    pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> Option<Self> {
+        // Server logs go to the test's captured output (shown when a story fails).
+        assent::telemetry::init(LogFormat::Text);
         let db = TestDb::create(backend)?;
         let master_key = hex::encode(uuid::Uuid::new_v4().as_bytes().repeat(2));
         let settings = Settings {
@@ -138,6 +145,8 @@ impl TestApp {
             mail_from: "Assent <no-reply@assent.test>".into(),
             retention_interval: std::time::Duration::from_secs(3600),
         };
+        let mut settings = settings;
+        adjust(&mut settings);
         let app = Application::build(settings).await.expect("application builds");
         let address = format!("http://127.0.0.1:{}", app.port());
         tokio::spawn(app.run_until_stopped());
@@ -260,4 +269,190 @@ pub async fn problem(response: reqwest::Response) -> serde_json::Value {
         "errors are RFC 9457 problems"
     );
     response.json().await.unwrap()
+}
+
+/// A mail as a test reads it.
+#[derive(Debug, Clone)]
+pub struct Mail {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    pub raw: String,
+}
+
+impl Mail {
+    pub fn parse(raw: &[u8]) -> Self {
+        let message = mail_parser::MessageParser::default().parse(raw).expect("a parsable mail");
+        Self {
+            subject: message.subject().unwrap_or_default().to_owned(),
+            text: message.body_text(0).map(|t| t.into_owned()).unwrap_or_default(),
+            html: message.body_html(0).map(|t| t.into_owned()).unwrap_or_default(),
+            raw: String::from_utf8_lossy(raw).into_owned(),
+        }
+    }
+
+    pub fn header(&self, name: &str) -> Option<String> {
+        let message = mail_parser::MessageParser::default().parse(self.raw.as_bytes())?;
+        message.header_raw(name).map(|v| v.trim().to_owned())
+    }
+
+    /// The path and query of the first link to `path` in the text part.
+    pub fn link(&self, path: &str) -> String {
+        let start = self
+            .text
+            .find(&format!("http://127.0.0.1{path}"))
+            .unwrap_or_else(|| panic!("no {path} link in {}", self.text));
+        let url: String = self.text[start..].chars().take_while(|c| !c.is_whitespace()).collect();
+        url.trim_start_matches("http://127.0.0.1").to_owned()
+    }
+}
+
+/// Waits (up to 15 s) for the `n`th mail to `to` whose subject contains `subject`, in `dir`.
+pub async fn wait_for_mail_in(dir: &std::path::Path, to: &str, subject: &str) -> Mail {
+    for _ in 0..150 {
+        if let Ok(entries) = std::fs::read_dir(dir) {
+            let mut mails: Vec<(std::time::SystemTime, Mail)> = entries
+                .filter_map(Result::ok)
+                .filter(|e| e.path().is_file())
+                .filter_map(|e| {
+                    let raw = std::fs::read(e.path()).ok()?;
+                    let modified = e.metadata().ok()?.modified().ok()?;
+                    Some((modified, Mail::parse(&raw)))
+                })
+                .filter(|(_, m)| m.raw.contains(to) && m.subject.contains(subject))
+                .collect();
+            mails.sort_by_key(|(t, _)| *t);
+            if let Some((_, mail)) = mails.pop() {
+                return mail;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("no mail to {to} about {subject:?} in {}", dir.display());
+}
+
+impl TestApp {
+    pub fn outbox_dir(&self) -> std::path::PathBuf {
+        self.db.dir.path().join("outbox")
+    }
+
+    pub async fn wait_for_mail(&self, to: &str, subject: &str) -> Mail {
+        wait_for_mail_in(&self.outbox_dir(), to, subject).await
+    }
+
+    /// Mails (files) to `to` so far.
+    pub fn mails_to(&self, to: &str) -> usize {
+        std::fs::read_dir(self.outbox_dir())
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .filter(|e| std::fs::read_to_string(e.path()).is_ok_and(|raw| raw.contains(to)))
+                    .count()
+            })
+            .unwrap_or(0)
+    }
+
+    /// A client that keeps cookies, like a browser.
+    pub fn browser(&self) -> Browser {
+        Browser { app_url: self.address.clone(), cookie: std::sync::Mutex::new(None), client: self.client.clone() }
+    }
+
+    /// Signs `email` in through the mailed link; returns the browser holding the session.
+    pub async fn sign_in(&self, email: &str) -> Browser {
+        let browser = self.browser();
+        let response = browser.post("/me?lang=en", &form_body(&[("email", email)])).await;
+        assert_eq!(response.status(), 200);
+        let mail = self.wait_for_mail(email, "Your link to manage your data").await;
+        let link = mail.link("/me/login");
+        let token = link.split("token=").nth(1).unwrap().split('&').next().unwrap().to_owned();
+        let response = browser.post("/me/login?lang=en", &form_body(&[("token", &token)])).await;
+        assert_eq!(response.status(), 303, "the link signs in");
+        browser
+    }
+}
+
+/// A minimal cookie-keeping client for the preference center.
+pub struct Browser {
+    app_url: String,
+    cookie: std::sync::Mutex<Option<String>>,
+    client: reqwest::Client,
+}
+
+impl Browser {
+    fn remember(&self, response: &reqwest::Response) {
+        for value in response.headers().get_all("set-cookie") {
+            let value = value.to_str().unwrap();
+            if let Some(pair) = value.split(';').next() {
+                let expired = value.contains("Max-Age=0");
+                *self.cookie.lock().unwrap() = (!expired).then(|| pair.to_owned());
+            }
+        }
+    }
+
+    pub fn session_cookie(&self) -> Option<String> {
+        self.cookie.lock().unwrap().clone()
+    }
+
+    fn with_cookie(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match self.session_cookie() {
+            Some(c) => request.header("cookie", c),
+            None => request,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        let response = self.with_cookie(self.client.get(format!("{}{path}", self.app_url))).send().await.unwrap();
+        self.remember(&response);
+        response
+    }
+
+    pub async fn post(&self, path: &str, body: &str) -> reqwest::Response {
+        let request = self
+            .client
+            .post(format!("{}{path}", self.app_url))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body.to_owned());
+        let response = self.with_cookie(request).send().await.unwrap();
+        self.remember(&response);
+        response
+    }
+
+    /// The CSRF token of the signed-in page.
+    pub async fn csrf(&self) -> String {
+        let html = self.get("/me?lang=en").await.text().await.unwrap();
+        let marker = r#"name="_csrf" value=""#;
+        let start = html.find(marker).expect("a CSRF field") + marker.len();
+        html[start..].split('"').next().unwrap().to_owned()
+    }
+}
+
+/// Every row of every table, as text.
+pub fn postgres_dump(conn: &mut assent::db::DbConnection) -> Vec<u8> {
+    #[derive(QueryableByName)]
+    struct Line {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        line: String,
+    }
+    let mut out = Vec::new();
+    for table in [
+        "purposes",
+        "policy_versions",
+        "forms",
+        "form_versions",
+        "subjects",
+        "submissions",
+        "field_values",
+        "consent_events",
+        "ledger_head",
+        "consent_state",
+        "api_keys",
+    ] {
+        // bytea columns come out as hex (`\x…`): the caller searches for hex too.
+        let lines: Vec<Line> = diesel::sql_query(format!("SELECT t::text AS line FROM {table} t")).load(conn).unwrap();
+        for l in lines {
+            out.extend(l.line.into_bytes());
+            out.push(b'\n');
+        }
+    }
+    out
 }

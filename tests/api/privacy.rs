@@ -62,34 +62,3 @@ on_both_backends! {
         }
     }
 }
-
-/// Every row of every table, as text.
-fn postgres_dump(conn: &mut assent::db::DbConnection) -> Vec<u8> {
-    #[derive(QueryableByName)]
-    struct Line {
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        line: String,
-    }
-    let mut out = Vec::new();
-    for table in [
-        "purposes",
-        "policy_versions",
-        "forms",
-        "form_versions",
-        "subjects",
-        "submissions",
-        "field_values",
-        "consent_events",
-        "ledger_head",
-        "consent_state",
-        "api_keys",
-    ] {
-        // bytea columns come out as hex (`\x…`): the caller searches for hex too.
-        let lines: Vec<Line> = diesel::sql_query(format!("SELECT t::text AS line FROM {table} t")).load(conn).unwrap();
-        for l in lines {
-            out.extend(l.line.into_bytes());
-            out.push(b'\n');
-        }
-    }
-    out
-}
