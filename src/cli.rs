@@ -56,6 +56,18 @@ pub enum RetentionCommand {
         #[arg(long, value_parser = parse_now)]
         now: Option<chrono::DateTime<chrono::Utc>>,
     },
+    /// List, per purpose, what expires, lapses or is up for renewal.
+    Report {
+        /// Also count consents expiring within this period (e.g. 30d, 12m, 1y).
+        #[arg(long, default_value = "30d", value_parser = parse_within)]
+        within: crate::domain::Retention,
+        #[arg(long, value_parser = parse_now)]
+        now: Option<chrono::DateTime<chrono::Utc>>,
+    },
+}
+
+fn parse_within(raw: &str) -> Result<crate::domain::Retention, String> {
+    crate::domain::Retention::parse(raw).map_err(|e| e.to_string())
 }
 
 fn parse_now(raw: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
@@ -96,7 +108,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Key { command: KeyCommand::Create { name } } => blocking(move || create_key(&settings, &name)).await,
         Command::Ledger { command: LedgerCommand::Verify } => blocking(move || verify(&settings)).await,
         Command::Retention { command: RetentionCommand::Run { dry_run, now } } => {
-            blocking(move || retention(&settings, dry_run, now.unwrap_or_else(chrono::Utc::now))).await
+            let now = now.unwrap_or_else(chrono::Utc::now);
+            if dry_run {
+                blocking(move || retention_report(&settings, now, crate::domain::Retention::parse("30d")?)).await
+            } else {
+                blocking(move || retention(&settings, now)).await
+            }
+        }
+        Command::Retention { command: RetentionCommand::Report { within, now } } => {
+            blocking(move || retention_report(&settings, now.unwrap_or_else(chrono::Utc::now), within)).await
         }
     }
 }
@@ -165,34 +185,68 @@ fn verify(settings: &Settings) -> anyhow::Result<i32> {
     }
 }
 
-fn retention(settings: &Settings, dry_run: bool, now: chrono::DateTime<chrono::Utc>) -> anyhow::Result<i32> {
-    use crate::jobs::retention;
-    let url = DbUrl::parse(&settings.database_url)?;
-    if dry_run {
-        url.migrate()?;
-        let report = retention::dry_run(&mut url.connect()?, now)?;
+fn retention_report(
+    settings: &Settings,
+    now: chrono::DateTime<chrono::Utc>,
+    within: crate::domain::Retention,
+) -> anyhow::Result<i32> {
+    let mut conn = connect(settings)?;
+    let catalog = crate::db::catalog::Catalog::load(&mut conn)?;
+    let span = within.expires_at(now) - now;
+    let lines = crate::jobs::retention::dry_run(&mut conn, &catalog, now, span)?;
+    println!("retention report as of {now} (nothing is changed)");
+    println!(
+        "{:<20} {:>12} {:>12} {:>16} {:>14}",
+        "purpose",
+        "expire now",
+        "lapse now",
+        "renewal window",
+        format!("expire <{within}")
+    );
+    for l in &lines {
         println!(
-            "dry run as of {now}: {} consents would expire, {} unconfirmed would lapse",
-            report.expired, report.lapsed_pending
+            "{:<20} {:>12} {:>12} {:>16} {:>14}",
+            l.purpose, l.expire_now, l.lapse_now, l.renewal_window_now, l.expire_within
         );
-        return Ok(0);
     }
+    Ok(0)
+}
+
+fn retention(settings: &Settings, now: chrono::DateTime<chrono::Utc>) -> anyhow::Result<i32> {
+    let url = DbUrl::parse(&settings.database_url)?;
     let db = crate::db::Db::open(url, 2)?;
+    let Some(_lock) = crate::db::JobLock::try_acquire(&db.url, "retention")? else {
+        eprintln!("another process is running retention now; nothing done");
+        return Ok(3);
+    };
     let keyring =
         std::sync::Arc::new(crate::crypto::Keyring::load(settings.master_key.as_deref(), &settings.data_dir)?);
     let mut conn = db.pool.get()?;
     let catalog = std::sync::Arc::new(crate::db::catalog::Catalog::load(&mut conn)?);
     drop(conn);
-    let report = retention::run(&db, &keyring, &catalog, now, |r| {
+    let job = settings.retention_job(db, keyring, catalog);
+    let started = std::time::Instant::now();
+    let report = job.run(now, |r| {
         eprint!(
-            "\rexpired {} · lapsed {} · values erased {} · people erased {}",
-            r.expired, r.lapsed_pending, r.values_erased, r.subjects_erased
+            "\r{:>6.1}s  renewal mails {} · notices {} · expired {} · lapsed {} · values erased {} · people erased {}",
+            started.elapsed().as_secs_f64(),
+            r.renewal_mails,
+            r.notices,
+            r.expired,
+            r.lapsed_pending,
+            r.values_erased,
+            r.subjects_erased
         );
     })?;
     eprintln!();
     println!(
-        "retention as of {now}: {} expired, {} unconfirmed lapsed, {} values erased, {} people erased",
-        report.expired, report.lapsed_pending, report.values_erased, report.subjects_erased
+        "retention as of {now}: {} renewal mails, {} notices, {} expired, {} unconfirmed lapsed, {} values erased, {} people erased",
+        report.renewal_mails,
+        report.notices,
+        report.expired,
+        report.lapsed_pending,
+        report.values_erased,
+        report.subjects_erased
     );
     Ok(0)
 }

@@ -41,6 +41,12 @@ pub struct SettingsArgs {
     /// How often `serve` runs retention: seconds, or with a unit (`90s`, `30m`, `1h`).
     #[arg(long, env = "ASSENT_RETENTION_INTERVAL", default_value = "1h", value_parser = parse_interval, global = true)]
     pub retention_interval: std::time::Duration,
+    /// Consents handled per retention transaction.
+    #[arg(long, env = "ASSENT_RETENTION_BATCH", default_value_t = 500, global = true)]
+    pub retention_batch: i64,
+    /// How often marketing consents are re-confirmed by notice (정보통신망법: every 2 years).
+    #[arg(long, env = "ASSENT_MARKETING_NOTICE_INTERVAL", default_value = "2y", value_parser = parse_retention, global = true)]
+    pub marketing_notice_interval: crate::domain::Retention,
     /// The sender of Assent's mails.
     #[arg(long, env = "ASSENT_MAIL_FROM", default_value = "Assent <no-reply@assent.invalid>", global = true)]
     pub mail_from: String,
@@ -63,6 +69,8 @@ pub struct Settings {
     pub smtp_url: Option<String>,
     pub mail_from: String,
     pub retention_interval: std::time::Duration,
+    pub retention_batch: i64,
+    pub marketing_notice_interval: crate::domain::Retention,
 }
 
 impl Settings {
@@ -91,6 +99,8 @@ impl Settings {
             smtp_url: std::env::var("ASSENT_SMTP_URL").ok().filter(|u| !u.trim().is_empty()),
             mail_from: args.mail_from,
             retention_interval: args.retention_interval,
+            retention_batch: args.retention_batch.clamp(1, 100_000),
+            marketing_notice_interval: args.marketing_notice_interval,
         }
     }
 
@@ -98,9 +108,30 @@ impl Settings {
         self.base_url.starts_with("https://")
     }
 
+    /// The retention job as configured, over an open database.
+    pub fn retention_job(
+        &self,
+        db: crate::db::Db,
+        keyring: std::sync::Arc<crate::crypto::Keyring>,
+        catalog: std::sync::Arc<crate::db::catalog::Catalog>,
+    ) -> crate::jobs::retention::RetentionJob {
+        crate::jobs::retention::RetentionJob {
+            db,
+            keyring,
+            catalog,
+            mail: self.mail_context(),
+            notice_interval: self.marketing_notice_interval,
+            batch: self.retention_batch,
+        }
+    }
+
     pub fn mail_context(&self) -> crate::mail::MailContext {
         crate::mail::MailContext { base_url: self.base_url.clone(), from: self.mail_from.clone() }
     }
+}
+
+fn parse_retention(raw: &str) -> Result<crate::domain::Retention, String> {
+    crate::domain::Retention::parse(raw).map_err(|e| e.to_string())
 }
 
 /// `3600`, `90s`, `30m`, `1h`, `1d`.

@@ -159,21 +159,24 @@ async fn deliver_mail(state: AppState, transport: Arc<MailTransport>) {
     }
 }
 
-/// Runs retention every `ASSENT_RETENTION_INTERVAL`.
+/// Runs retention every `ASSENT_RETENTION_INTERVAL` (one process at a time per database).
 async fn run_retention(state: AppState) {
     let mut interval = tokio::time::interval(state.settings.retention_interval);
     loop {
         interval.tick().await;
         let (db, keyring, catalog) = (state.db.clone(), state.keyring.clone(), state.catalog.current());
-        let outcome = tokio::task::spawn_blocking(move || {
-            crate::jobs::retention::run(&db, &keyring, &catalog, chrono::Utc::now(), |_| {})
+        let job = state.settings.retention_job(db, keyring, catalog);
+        let outcome = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+            let Some(_lock) = crate::db::JobLock::try_acquire(&job.db.url, "retention")? else { return Ok(None) };
+            Ok(Some(job.run(chrono::Utc::now(), |_| {})?))
         })
         .await;
         match outcome {
-            Ok(Ok(report)) if report != Default::default() => tracing::info!(?report, "retention run"),
+            Ok(Ok(Some(report))) if report != Default::default() => tracing::info!(?report, "retention run"),
             Ok(Ok(_)) => {}
             Ok(Err(e)) => tracing::warn!(error = %e, "retention run failed"),
             Err(e) => tracing::warn!(error = %e, "retention task failed"),
         }
+        state.mail_queued.notify_one();
     }
 }

@@ -12,6 +12,10 @@ pub enum LinkKind {
     SignIn,
     ConfirmConsent,
     Unsubscribe,
+    /// "Extend" in a renewal mail.
+    Renew,
+    /// "Don't extend" in a renewal mail.
+    Decline,
 }
 
 impl LinkKind {
@@ -20,6 +24,8 @@ impl LinkKind {
             Self::SignIn => "sign_in",
             Self::ConfirmConsent => "confirm_consent",
             Self::Unsubscribe => "unsubscribe",
+            Self::Renew => "renew",
+            Self::Decline => "decline",
         }
     }
 }

@@ -157,6 +157,28 @@ macro_rules! on_each_backend {
     };
 }
 
+/// Held while a background job runs, so that with several processes on one PostgreSQL only one
+/// runs it. A session advisory lock: it is released if the process dies, so a killed run never
+/// blocks the next. On SQLite the file's write lock already serialises processes.
+pub struct JobLock {
+    /// Never read: keeping the session open is what holds the lock.
+    _session: Option<diesel::PgConnection>,
+}
+
+diesel::define_sql_function!(fn pg_try_advisory_lock(key: diesel::sql_types::BigInt) -> diesel::sql_types::Bool);
+
+impl JobLock {
+    /// `None` if another process holds the lock for `job`.
+    pub fn try_acquire(url: &DbUrl, job: &str) -> Result<Option<Self>, DbError> {
+        let DbUrl::Postgres(pg) = url else { return Ok(Some(Self { _session: None })) };
+        let mut conn = diesel::PgConnection::establish(pg)?;
+        let key =
+            i64::from_be_bytes(crate::crypto::sha256_hex(job.as_bytes()).as_bytes()[..8].try_into().unwrap_or([0; 8]));
+        let held: bool = diesel::select(pg_try_advisory_lock(key)).get_result(&mut conn)?;
+        Ok(held.then_some(Self { _session: Some(conn) }))
+    }
+}
+
 /// `true` when a database error is a uniqueness conflict (same on both backends).
 pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
     matches!(e, diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _))

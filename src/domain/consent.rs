@@ -15,6 +15,8 @@ pub enum ConsentAction {
     Erased,
     Pending,
     Confirmed,
+    /// A periodic reminder of a marketing consent was sent (정보통신망법 art. 50(8)).
+    Notified,
 }
 
 impl ConsentAction {
@@ -27,13 +29,14 @@ impl ConsentAction {
             Self::Erased => "erased",
             Self::Pending => "pending",
             Self::Confirmed => "confirmed",
+            Self::Notified => "notified",
         }
     }
 
     /// The state a purpose is in after this action.
     pub fn resulting_status(self) -> ConsentStatus {
         match self {
-            Self::Granted | Self::Renewed | Self::Confirmed => ConsentStatus::Granted,
+            Self::Granted | Self::Renewed | Self::Confirmed | Self::Notified => ConsentStatus::Granted,
             Self::Withdrawn | Self::Erased => ConsentStatus::Withdrawn,
             Self::Expired => ConsentStatus::Expired,
             Self::Pending => ConsentStatus::Pending,

@@ -137,6 +137,23 @@ impl Retention {
             .unwrap_or(DateTime::<Utc>::MAX_UTC)
     }
 
+    /// When a renewal question is due: `window_days` before `expires_at`, and until it.
+    pub fn renewal_due(expires_at: DateTime<Utc>, window_days: u32, now: DateTime<Utc>) -> bool {
+        let opens = expires_at.checked_sub_days(Days::new(u64::from(window_days))).unwrap_or(expires_at);
+        now >= opens && now < expires_at
+    }
+
+    /// How many whole `self` periods have passed from `since` to `now` (for periodic notices).
+    pub fn periods_elapsed(self, since: DateTime<Utc>, now: DateTime<Utc>) -> u32 {
+        let mut n = 0;
+        let mut next = self.expires_at(since);
+        while next <= now && n < 10_000 {
+            n += 1;
+            next = self.expires_at(next);
+        }
+        n
+    }
+
     /// "2 years", "6 months", "1 year 6 months", "2년", "6개월" …
     pub fn describe(self, locale: Locale) -> String {
         let (years, months) = (self.months / 12, self.months % 12);
@@ -255,6 +272,24 @@ mod tests {
         let granted = seoul.with_ymd_and_hms(2025, 12, 31, 23, 30, 0).unwrap().with_timezone(&Utc);
         let expiry = Retention::parse("1y").unwrap().expires_at(granted);
         assert_eq!(expiry, Utc.with_ymd_and_hms(2026, 12, 31, 14, 30, 0).unwrap());
+    }
+
+    #[test]
+    fn the_renewal_window_opens_thirty_days_before_expiry_and_closes_at_it() {
+        let expiry = utc(2028, 3, 31);
+        assert!(!Retention::renewal_due(expiry, 30, utc(2028, 2, 29)), "31 days before");
+        assert!(Retention::renewal_due(expiry, 30, utc(2028, 3, 1)), "30 days before");
+        assert!(Retention::renewal_due(expiry, 30, utc(2028, 3, 31) - chrono::Duration::seconds(1)));
+        assert!(!Retention::renewal_due(expiry, 30, expiry), "at expiry it is too late to ask");
+    }
+
+    #[test]
+    fn periodic_notices_count_whole_periods() {
+        let two_years = Retention::months(24);
+        let granted = utc(2024, 2, 29);
+        assert_eq!(two_years.periods_elapsed(granted, utc(2026, 2, 27)), 0);
+        assert_eq!(two_years.periods_elapsed(granted, utc(2026, 2, 28)), 1);
+        assert_eq!(two_years.periods_elapsed(granted, utc(2028, 3, 1)), 2);
     }
 
     #[test]

@@ -1,159 +1,480 @@
-//! Retention: nothing is kept past its purpose's period. Consents that reach `expires_at`
-//! (including double opt-in consents never confirmed) get an `expired` event; the values no
-//! purpose still justifies are erased; a person left with no granted or pending purpose is
-//! erased entirely. No human in the loop.
+//! Retention: nothing is kept past its purpose's period, with no human in the loop.
 //!
-//! Work is done in batches, each one transaction, so memory stays flat and a killed run loses at
-//! most the batch in flight, which the next run does again (a due consent stays due until it
-//! is expired).
+//! A run has three phases, all as of one `now`:
+//! 1. **Renewal**: each granted consent inside its purpose's renewal window gets one mail per
+//!    (subject, purpose, expiry) offering Extend or Don't extend (the outbox's de-duplication
+//!    key makes "once" hold across runs, crashes and processes).
+//! 2. **Marketing reminders**: consents that reach people (e-mail, SMS, push) get the periodic
+//!    reminder Korean law requires (정보통신망법 art. 50(8)), recorded in the ledger as
+//!    `notified`.
+//! 3. **Expiry**: consents past `expires_at` (unconfirmed double opt-in ones included) get an
+//!    `expired` event; values no remaining purpose justifies are erased; a person left with no
+//!    granted or pending purpose is erased entirely.
+//!
+//! Each batch is one transaction that re-checks what it acts on, so memory stays flat, a killed
+//! run loses at most the batch in flight, and running again finishes the job without doing
+//! anything twice.
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::Serialize;
 use std::sync::Arc;
 
-use crate::crypto::Keyring;
-use crate::db::catalog::Catalog;
+use crate::crypto::{Keyring, LinkKind};
+use crate::db::catalog::{Catalog, PublishedPurpose};
 use crate::db::consent::{self, ConsentState};
 use crate::db::ledger::{self, NewEvent};
 use crate::db::schema::consent_state;
-use crate::db::{Db, DbConnection, WriteTx};
-use crate::domain::{ConsentAction, ConsentStatus, Method};
-use crate::services::rights::{self, Actor, RightsError};
+use crate::db::{Db, DbConnection, WriteTx, outbox, subjects};
+use crate::domain::{Channel, ConsentAction, ConsentStatus, Locale, Method, Retention};
+use crate::mail::{self, MailContext, messages};
+use crate::services::ServiceError;
+use crate::services::links;
+use crate::services::rights::{self, Actor, RightsError, live_subject};
+use crate::services::submit::value_context;
 
-const BATCH: i64 = 500;
+/// What a run needs.
+pub struct RetentionJob {
+    pub db: Db,
+    pub keyring: Arc<Keyring>,
+    pub catalog: Arc<Catalog>,
+    pub mail: MailContext,
+    /// How often marketing consents are re-confirmed by notice (default 2 years).
+    pub notice_interval: Retention,
+    /// Consents handled per transaction.
+    pub batch: i64,
+}
 
 /// What a run did (or, dry, would do).
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
 pub struct RetentionReport {
+    pub renewal_mails: usize,
+    pub notices: usize,
     pub expired: usize,
     pub lapsed_pending: usize,
     pub values_erased: usize,
     pub subjects_erased: usize,
 }
 
-/// Consents due at `now`, oldest first.
-fn due(conn: &mut DbConnection, now: NaiveDateTime, limit: i64) -> QueryResult<Vec<ConsentState>> {
-    consent_state::table
-        .filter(consent_state::status.eq_any([ConsentStatus::Granted.as_str(), ConsentStatus::Pending.as_str()]))
-        .filter(consent_state::expires_at.le(now))
-        .order((consent_state::expires_at.asc(), consent_state::subject_id.asc(), consent_state::purpose_key.asc()))
-        .limit(limit)
-        .select(ConsentState::as_select())
-        .load(conn)
-}
-
-/// Counts what a run at `now` would expire, without changing anything.
-pub fn dry_run(conn: &mut DbConnection, now: DateTime<Utc>) -> QueryResult<RetentionReport> {
-    let now = now.naive_utc();
-    let count = |conn: &mut DbConnection, status: ConsentStatus| -> QueryResult<i64> {
-        consent_state::table
-            .filter(consent_state::status.eq(status.as_str()))
-            .filter(consent_state::expires_at.le(now))
-            .count()
-            .get_result(conn)
-    };
-    let expired = count(conn, ConsentStatus::Granted)? as usize;
-    let lapsed_pending = count(conn, ConsentStatus::Pending)? as usize;
-    Ok(RetentionReport { expired, lapsed_pending, ..Default::default() })
-}
-
-/// Runs retention as of `now`; `progress` is called after each batch with the running totals.
-pub fn run(
-    db: &Db,
-    keyring: &Arc<Keyring>,
-    catalog: &Arc<Catalog>,
-    now: DateTime<Utc>,
-    mut progress: impl FnMut(&RetentionReport),
-) -> Result<RetentionReport, RightsError> {
-    let mut report = RetentionReport::default();
-    let at = now.naive_utc();
-    loop {
-        let batch = {
-            let mut conn = db.pool.get().map_err(|_| crate::db::CommitFailed)?;
-            // (A pool that cannot give a connection is treated like a failed commit: retry later.)
-            due(&mut conn, at, BATCH)?
-        };
-        if batch.is_empty() {
-            return Ok(report);
-        }
-        let (keyring, catalog) = (keyring.clone(), catalog.clone());
-        let step = db.writer.write_blocking(move |tx| expire_batch(tx, &keyring, &catalog, &batch, at))?;
-        report.expired += step.expired;
-        report.lapsed_pending += step.lapsed_pending;
-        report.values_erased += step.values_erased;
-        report.subjects_erased += step.subjects_erased;
-        progress(&report);
+impl RetentionReport {
+    fn add(&mut self, other: &RetentionReport) {
+        self.renewal_mails += other.renewal_mails;
+        self.notices += other.notices;
+        self.expired += other.expired;
+        self.lapsed_pending += other.lapsed_pending;
+        self.values_erased += other.values_erased;
+        self.subjects_erased += other.subjects_erased;
     }
 }
 
-fn expire_batch(
-    tx: &mut WriteTx<'_>,
-    keyring: &Keyring,
-    catalog: &Catalog,
-    batch: &[ConsentState],
-    now: NaiveDateTime,
-) -> Result<RetentionReport, RightsError> {
-    let mut report = RetentionReport::default();
-    let mut touched: Vec<&str> = Vec::new();
-    for state in batch {
-        // Re-read inside the transaction: another process (or an earlier run) may have done it.
-        let current = consent::for_subject(tx.conn, &state.subject_id)?
-            .into_iter()
-            .find(|s| s.purpose_key == state.purpose_key)
-            .filter(|s| {
-                matches!(ConsentStatus::parse(&s.status), ConsentStatus::Granted | ConsentStatus::Pending)
-                    && s.expires_at.is_some_and(|e| e <= now)
-            });
-        let Some(current) = current else { continue };
-        let was_pending = ConsentStatus::parse(&current.status) == ConsentStatus::Pending;
-        let hash = catalog.purpose(&current.purpose_key).map(|p| p.policy.text_hash.clone()).unwrap_or_default();
-        let appended = ledger::append(
-            tx.conn,
-            tx.head,
-            &[NewEvent {
-                subject_id: &current.subject_id,
-                purpose_key: &current.purpose_key,
-                action: ConsentAction::Expired.as_str(),
-                policy_version_id: &current.policy_version_id,
-                policy_text_hash: &hash,
-                method: Method::RetentionJob.as_str(),
-                source: "retention",
-                evidence: "{}",
-                occurred_at: now,
-            }],
-        )?;
-        consent::put(
-            tx.conn,
-            &ConsentState {
-                status: ConsentStatus::Expired.as_str().to_owned(),
-                expires_at: None,
-                updated_at: now,
-                last_event_seq: appended.first().map_or(current.last_event_seq, |e| e.seq),
-                ..current.clone()
-            },
-        )?;
-        if was_pending {
-            report.lapsed_pending += 1;
+/// Keyset position: (expires_at or granted_at, subject, purpose).
+type Cursor = Option<(NaiveDateTime, String, String)>;
+
+fn page(
+    conn: &mut DbConnection,
+    statuses: &[&str],
+    by_grant: bool,
+    upto: NaiveDateTime,
+    from: Option<NaiveDateTime>,
+    after: &Cursor,
+    limit: i64,
+) -> QueryResult<Vec<ConsentState>> {
+    let mut query = consent_state::table.filter(consent_state::status.eq_any(statuses.to_vec())).into_boxed();
+    if by_grant {
+        query = query.filter(consent_state::granted_at.le(upto));
+    } else {
+        query = query.filter(consent_state::expires_at.le(upto));
+        if let Some(from) = from {
+            query = query.filter(consent_state::expires_at.gt(from));
+        }
+    }
+    if let Some((t, s, p)) = after {
+        let (t, s, p) = (*t, s.clone(), p.clone());
+        query = if by_grant {
+            query.filter(
+                consent_state::granted_at.gt(t).or(consent_state::granted_at.eq(t).and(
+                    consent_state::subject_id
+                        .gt(s.clone())
+                        .or(consent_state::subject_id.eq(s).and(consent_state::purpose_key.gt(p))),
+                )),
+            )
         } else {
-            report.expired += 1;
-        }
-        if !touched.contains(&state.subject_id.as_str()) {
-            touched.push(&state.subject_id);
-        }
+            query.filter(
+                consent_state::expires_at.gt(t).or(consent_state::expires_at.eq(t).and(
+                    consent_state::subject_id
+                        .gt(s.clone())
+                        .or(consent_state::subject_id.eq(s).and(consent_state::purpose_key.gt(p))),
+                )),
+            )
+        };
     }
-    for subject in touched {
-        report.values_erased += rights::erase_unneeded(tx.conn, subject)?.len();
-        let held = consent::for_subject(tx.conn, subject)?
-            .iter()
-            .any(|s| matches!(ConsentStatus::parse(&s.status), ConsentStatus::Granted | ConsentStatus::Pending));
-        if !held {
-            match rights::erase(tx, keyring, subject, &Actor::Job("retention"), Method::RetentionJob, None) {
-                Ok(()) => report.subjects_erased += 1,
-                Err(RightsError::Erased | RightsError::NotFound) => {}
-                Err(e) => return Err(e),
+    let query = if by_grant {
+        query.order((
+            consent_state::granted_at.asc(),
+            consent_state::subject_id.asc(),
+            consent_state::purpose_key.asc(),
+        ))
+    } else {
+        query.order((
+            consent_state::expires_at.asc(),
+            consent_state::subject_id.asc(),
+            consent_state::purpose_key.asc(),
+        ))
+    };
+    query.limit(limit).select(ConsentState::as_select()).load(conn)
+}
+
+fn cursor_of(state: &ConsentState, by_grant: bool) -> Cursor {
+    let t = if by_grant { state.granted_at } else { state.expires_at };
+    t.map(|t| (t, state.subject_id.clone(), state.purpose_key.clone()))
+}
+
+impl RetentionJob {
+    /// Runs all three phases as of `now`; `progress` sees the running totals after each batch.
+    pub fn run(
+        &self,
+        now: DateTime<Utc>,
+        mut progress: impl FnMut(&RetentionReport),
+    ) -> Result<RetentionReport, RightsError> {
+        let mut report = RetentionReport::default();
+        let at = now.naive_utc();
+        let max_window = self.catalog.purposes.values().map(|p| p.renewal_window_days).max().unwrap_or(0);
+        self.phase(
+            &["granted"],
+            false,
+            at + Duration::days(max_window),
+            Some(at),
+            at,
+            &mut report,
+            &mut progress,
+            Phase::Renewal,
+        )?;
+        let threshold = at - Duration::days(i64::from(self.notice_interval_days_floor()));
+        self.phase(&["granted"], true, threshold, None, at, &mut report, &mut progress, Phase::Notice)?;
+        self.phase(&["granted", "pending"], false, at, None, at, &mut report, &mut progress, Phase::Expiry)?;
+        Ok(report)
+    }
+
+    /// A lower bound of the notice interval in days (the exact check is per consent).
+    fn notice_interval_days_floor(&self) -> u32 {
+        let epoch = DateTime::<Utc>::UNIX_EPOCH;
+        let days = (self.notice_interval.expires_at(epoch) - epoch).num_days();
+        u32::try_from(days.saturating_sub(3).max(1)).unwrap_or(1)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn phase(
+        &self,
+        statuses: &[&str],
+        by_grant: bool,
+        upto: NaiveDateTime,
+        from: Option<NaiveDateTime>,
+        now: NaiveDateTime,
+        report: &mut RetentionReport,
+        progress: &mut impl FnMut(&RetentionReport),
+        phase: Phase,
+    ) -> Result<(), RightsError> {
+        let mut cursor: Cursor = None;
+        loop {
+            let batch = {
+                let mut conn = self.db.pool.get().map_err(|_| crate::db::CommitFailed)?;
+                page(&mut conn, statuses, by_grant, upto, from, &cursor, self.batch)?
+            };
+            let Some(last) = batch.last() else { return Ok(()) };
+            cursor = cursor_of(last, by_grant);
+            let (keyring, catalog, mail, interval) =
+                (self.keyring.clone(), self.catalog.clone(), self.mail.clone(), self.notice_interval);
+            let step = self.db.writer.write_blocking(move |tx| {
+                let mut step = RetentionReport::default();
+                for state in &batch {
+                    match phase {
+                        Phase::Renewal => step.renewal_mails += ask_renewal(tx, &keyring, &catalog, &mail, state, now)?,
+                        Phase::Notice => {
+                            step.notices += send_notice(tx, &keyring, &catalog, &mail, interval, state, now)?
+                        }
+                        Phase::Expiry => step.add(&expire(tx, &keyring, &catalog, state, now, Method::RetentionJob)?),
+                    }
+                }
+                Ok::<_, RightsError>(step)
+            })?;
+            report.add(&step);
+            progress(report);
+            if cursor.is_none() {
+                return Ok(());
             }
         }
     }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Phase {
+    Renewal,
+    Notice,
+    Expiry,
+}
+
+/// The state as it is now, inside the transaction, if it still has `status`.
+fn current(
+    conn: &mut DbConnection,
+    state: &ConsentState,
+    statuses: &[ConsentStatus],
+) -> QueryResult<Option<ConsentState>> {
+    Ok(consent::for_subject(conn, &state.subject_id)?
+        .into_iter()
+        .find(|s| s.purpose_key == state.purpose_key)
+        .filter(|s| statuses.contains(&ConsentStatus::parse(&s.status))))
+}
+
+/// Facts for a renewal or notice mail, and where to send it.
+struct Recipient {
+    email: String,
+    locale: Locale,
+    held: Vec<String>,
+}
+
+fn recipient(
+    tx: &mut WriteTx<'_>,
+    keyring: &Keyring,
+    purpose: &PublishedPurpose,
+    subject_id: &str,
+) -> Result<Recipient, RightsError> {
+    let live = live_subject(tx.conn, keyring, subject_id)?;
+    let locale = Locale::from_tag(&live.subject.locale).unwrap_or_default();
+    let sealed = live.subject.email_ciphertext.as_deref().ok_or(RightsError::Erased)?;
+    let email = String::from_utf8_lossy(&live.key.decrypt(sealed, &value_context(subject_id, "email"))?).into_owned();
+    let mut held: Vec<String> = subjects::values_of(tx.conn, subject_id)?
+        .into_iter()
+        .filter(|v| v.purposes.split(' ').any(|p| p == purpose.key.as_str()))
+        .map(|v| v.field_key)
+        .collect();
+    held.dedup();
+    Ok(Recipient { email, locale, held })
+}
+
+fn day(t: NaiveDateTime) -> String {
+    t.format("%Y-%m-%d").to_string()
+}
+
+/// Phase 1: one renewal mail per (subject, purpose, expiry) inside the window.
+fn ask_renewal(
+    tx: &mut WriteTx<'_>,
+    keyring: &Keyring,
+    catalog: &Catalog,
+    ctx: &MailContext,
+    state: &ConsentState,
+    now: NaiveDateTime,
+) -> Result<usize, RightsError> {
+    let Some(purpose) = catalog.purpose(&state.purpose_key) else { return Ok(0) };
+    let Some(state) = current(tx.conn, state, &[ConsentStatus::Granted])? else { return Ok(0) };
+    let Some(expires) = state.expires_at else { return Ok(0) };
+    let window = u32::try_from(purpose.renewal_window_days).unwrap_or(30);
+    if !Retention::renewal_due(expires.and_utc(), window, now.and_utc()) {
+        return Ok(0);
+    }
+    let dedupe = format!("renewal:{}:{}:{}", state.subject_id, state.purpose_key, expires.and_utc().timestamp());
+    if outbox::exists(tx.conn, &dedupe)? {
+        return Ok(0);
+    }
+    let to = recipient(tx, keyring, purpose, &state.subject_id)?;
+    let ttl = expires - now;
+    let purposes = vec![state.purpose_key.clone()];
+    let extend = links::issue_link(tx.conn, keyring, &state.subject_id, LinkKind::Renew, ttl, purposes.clone(), now)?;
+    let decline =
+        links::issue_link(tx.conn, keyring, &state.subject_id, LinkKind::Decline, ttl, purposes.clone(), now)?;
+    let lang = to.locale.as_str();
+    let (title, text) = (purpose.policy.title(), purpose.policy.text());
+    let facts = messages::ConsentFacts {
+        purpose: title.get(to.locale),
+        wording: text.get(to.locale),
+        held: &to.held,
+        since: &state.granted_at.map(day).unwrap_or_default(),
+        until: &day(expires),
+    };
+    let content = messages::renewal(
+        to.locale,
+        &facts,
+        &format!("{}/renewal?token={extend}&lang={lang}", ctx.base_url),
+        &format!("{}/renewal?token={decline}&lang={lang}", ctx.base_url),
+    );
+    let unsubscribe = (purpose.channel != Channel::None)
+        .then(|| links::unsubscribe_url(keyring, ctx, &state.subject_id, purposes, to.locale))
+        .transpose()?;
+    let composed = mail::compose(ctx, &to.email, &content, unsubscribe.as_deref())
+        .map_err(|e| ServiceError::Mail(e.to_string()))?;
+    mail::enqueue(tx.conn, keyring, "renewal", &dedupe, Some(&state.subject_id), &composed)?;
+    Ok(1)
+}
+
+/// Phase 2: the periodic marketing-consent reminder, once per elapsed interval.
+#[allow(clippy::too_many_arguments)]
+fn send_notice(
+    tx: &mut WriteTx<'_>,
+    keyring: &Keyring,
+    catalog: &Catalog,
+    ctx: &MailContext,
+    interval: Retention,
+    state: &ConsentState,
+    now: NaiveDateTime,
+) -> Result<usize, RightsError> {
+    let Some(purpose) = catalog.purpose(&state.purpose_key).filter(|p| p.channel != Channel::None) else {
+        return Ok(0);
+    };
+    let Some(state) = current(tx.conn, state, &[ConsentStatus::Granted])? else { return Ok(0) };
+    let Some(granted) = state.granted_at else { return Ok(0) };
+    // A consent ending in this very run gets no "you still agree" reminder.
+    if state.expires_at.is_some_and(|e| e <= now) {
+        return Ok(0);
+    }
+    let periods = interval.periods_elapsed(granted.and_utc(), now.and_utc());
+    if periods == 0 {
+        return Ok(0);
+    }
+    let dedupe =
+        format!("notice:{}:{}:{}:{periods}", state.subject_id, state.purpose_key, granted.and_utc().timestamp());
+    if outbox::exists(tx.conn, &dedupe)? {
+        return Ok(0);
+    }
+    let to = recipient(tx, keyring, purpose, &state.subject_id)?;
+    let withdraw = links::unsubscribe_url(keyring, ctx, &state.subject_id, vec![state.purpose_key.clone()], to.locale)?;
+    let (title, text) = (purpose.policy.title(), purpose.policy.text());
+    let facts = messages::ConsentFacts {
+        purpose: title.get(to.locale),
+        wording: text.get(to.locale),
+        held: &to.held,
+        since: &day(granted),
+        until: &state.expires_at.map(day).unwrap_or_default(),
+    };
+    let sender = ctx.from.split('<').next().unwrap_or(&ctx.from).trim();
+    let content = messages::marketing_notice(to.locale, sender, &facts, &withdraw);
+    let composed =
+        mail::compose(ctx, &to.email, &content, Some(&withdraw)).map_err(|e| ServiceError::Mail(e.to_string()))?;
+    mail::enqueue(tx.conn, keyring, "marketing_notice", &dedupe, Some(&state.subject_id), &composed)?;
+    let appended = ledger::append(
+        tx.conn,
+        tx.head,
+        &[NewEvent {
+            subject_id: &state.subject_id,
+            purpose_key: &state.purpose_key,
+            action: ConsentAction::Notified.as_str(),
+            policy_version_id: &state.policy_version_id,
+            policy_text_hash: &purpose.policy.text_hash,
+            method: Method::RetentionJob.as_str(),
+            source: "marketing_notice",
+            evidence: "{}",
+            occurred_at: now,
+        }],
+    )?;
+    let seq = appended.first().map_or(state.last_event_seq, |e| e.seq);
+    consent::put(tx.conn, &ConsentState { last_event_seq: seq, updated_at: now, ..state })?;
+    Ok(1)
+}
+
+/// Phase 3 (and "Don't extend"): ends one consent and erases what it alone justified.
+pub fn expire(
+    tx: &mut WriteTx<'_>,
+    keyring: &Keyring,
+    catalog: &Catalog,
+    state: &ConsentState,
+    now: NaiveDateTime,
+    method: Method,
+) -> Result<RetentionReport, RightsError> {
+    let mut report = RetentionReport::default();
+    let Some(state) = current(tx.conn, state, &[ConsentStatus::Granted, ConsentStatus::Pending])? else {
+        return Ok(report);
+    };
+    if method == Method::RetentionJob && state.expires_at.is_none_or(|e| e > now) {
+        return Ok(report);
+    }
+    let was_pending = ConsentStatus::parse(&state.status) == ConsentStatus::Pending;
+    let hash = catalog.purpose(&state.purpose_key).map(|p| p.policy.text_hash.clone()).unwrap_or_default();
+    let appended = ledger::append(
+        tx.conn,
+        tx.head,
+        &[NewEvent {
+            subject_id: &state.subject_id,
+            purpose_key: &state.purpose_key,
+            action: ConsentAction::Expired.as_str(),
+            policy_version_id: &state.policy_version_id,
+            policy_text_hash: &hash,
+            method: method.as_str(),
+            source: "retention",
+            evidence: "{}",
+            occurred_at: now,
+        }],
+    )?;
+    let subject = state.subject_id.clone();
+    consent::put(
+        tx.conn,
+        &ConsentState {
+            status: ConsentStatus::Expired.as_str().to_owned(),
+            expires_at: None,
+            updated_at: now,
+            last_event_seq: appended.first().map_or(state.last_event_seq, |e| e.seq),
+            ..state
+        },
+    )?;
+    if was_pending {
+        report.lapsed_pending += 1;
+    } else {
+        report.expired += 1;
+    }
+    report.values_erased += rights::erase_unneeded(tx.conn, &subject)?.len();
+    let held = consent::for_subject(tx.conn, &subject)?
+        .iter()
+        .any(|s| matches!(ConsentStatus::parse(&s.status), ConsentStatus::Granted | ConsentStatus::Pending));
+    if !held {
+        match rights::erase(tx, keyring, &subject, &Actor::Job("retention"), Method::RetentionJob, None) {
+            Ok(()) => report.subjects_erased += 1,
+            Err(RightsError::Erased | RightsError::NotFound) => {}
+            Err(e) => return Err(e),
+        }
+    }
     Ok(report)
+}
+
+/// What a run at `now` would do, without changing anything (counts).
+pub fn dry_run(
+    conn: &mut DbConnection,
+    catalog: &Catalog,
+    now: DateTime<Utc>,
+    within: Duration,
+) -> QueryResult<Vec<ReportLine>> {
+    let at = now.naive_utc();
+    let mut lines = Vec::new();
+    for purpose in catalog.purposes.values() {
+        let key = purpose.key.as_str();
+        let count = |conn: &mut DbConnection,
+                     status: &str,
+                     from: Option<NaiveDateTime>,
+                     upto: NaiveDateTime|
+         -> QueryResult<i64> {
+            let mut q = consent_state::table
+                .filter(consent_state::purpose_key.eq(key))
+                .filter(consent_state::status.eq(status.to_owned()))
+                .filter(consent_state::expires_at.le(upto))
+                .into_boxed();
+            if let Some(from) = from {
+                q = q.filter(consent_state::expires_at.gt(from));
+            }
+            q.count().get_result(conn)
+        };
+        lines.push(ReportLine {
+            purpose: key.to_owned(),
+            expire_now: count(conn, "granted", None, at)?,
+            lapse_now: count(conn, "pending", None, at)?,
+            renewal_window_now: count(conn, "granted", Some(at), at + Duration::days(purpose.renewal_window_days))?,
+            expire_within: count(conn, "granted", Some(at), at + within)?,
+        });
+    }
+    Ok(lines)
+}
+
+/// One purpose's line in `assent retention report`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportLine {
+    pub purpose: String,
+    pub expire_now: i64,
+    pub lapse_now: i64,
+    pub renewal_window_now: i64,
+    pub expire_within: i64,
 }

@@ -83,3 +83,79 @@ pub fn erased(locale: Locale) -> MailContent {
         footer: footer(locale),
     }
 }
+
+/// What a renewal or notice mail says about one consent.
+pub struct ConsentFacts<'a> {
+    pub purpose: &'a str,
+    pub wording: &'a str,
+    pub held: &'a [String],
+    pub since: &'a str,
+    pub until: &'a str,
+}
+
+/// Before a consent expires: keep it or let it go (and the data with it).
+pub fn renewal(locale: Locale, facts: &ConsentFacts<'_>, extend: &str, decline: &str) -> MailContent {
+    let held = if facts.held.is_empty() { "-".to_owned() } else { facts.held.join(", ") };
+    let (subject, lines, action) = match locale {
+        Locale::En => (
+            format!("Keep \"{}\"? Your consent ends on {}", facts.purpose, facts.until),
+            vec![
+                format!("On {} you agreed to: {} ({})", facts.since, facts.purpose, facts.wording),
+                format!("For this we hold: {held}. This consent ends on {}.", facts.until),
+                "If you do nothing, it ends on that date and the data kept only for it is deleted automatically."
+                    .to_owned(),
+                format!("Don't extend (end it now and delete that data): {decline}"),
+            ],
+            "Extend for another period",
+        ),
+        Locale::Ko => (
+            format!("\"{}\" 동의를 연장하시겠어요? {}에 만료됩니다", facts.purpose, facts.until),
+            vec![
+                format!("{}에 다음에 동의하셨습니다: {} ({})", facts.since, facts.purpose, facts.wording),
+                format!("이를 위해 보관 중인 정보: {held}. 동의는 {}에 만료됩니다.", facts.until),
+                "아무것도 하지 않으면 그날 동의가 끝나고 이 목적으로만 보관하던 정보는 자동으로 삭제됩니다.".to_owned(),
+                format!("연장하지 않기 (지금 종료하고 정보 삭제): {decline}"),
+            ],
+            "한 번 더 연장하기",
+        ),
+    };
+    MailContent {
+        lang: locale.as_str(),
+        subject,
+        paragraphs: lines,
+        action: Some((action.into(), extend.into())),
+        footer: footer(locale),
+    }
+}
+
+/// The periodic reminder of a marketing consent (정보통신망법 art. 50(8)): sender, date, what was
+/// agreed, and how to withdraw.
+pub fn marketing_notice(locale: Locale, sender: &str, facts: &ConsentFacts<'_>, withdraw: &str) -> MailContent {
+    let (subject, lines, action) = match locale {
+        Locale::En => (
+            format!("Reminder: you agree to receive \"{}\"", facts.purpose),
+            vec![
+                format!("Sender: {sender}"),
+                format!("On {} you agreed to: {} ({}).", facts.since, facts.purpose, facts.wording),
+                "You can withdraw at any time, with one click:".to_owned(),
+            ],
+            "Withdraw this consent",
+        ),
+        Locale::Ko => (
+            format!("[안내] 광고성 정보 수신 동의 내역: {}", facts.purpose),
+            vec![
+                format!("전송자: {sender}"),
+                format!("수신 동의 일자: {} · 동의 내용: {} ({})", facts.since, facts.purpose, facts.wording),
+                "수신을 원하지 않으시면 언제든지 한 번의 클릭으로 철회할 수 있습니다:".to_owned(),
+            ],
+            "수신 동의 철회하기",
+        ),
+    };
+    MailContent {
+        lang: locale.as_str(),
+        subject,
+        paragraphs: lines,
+        action: Some((action.into(), withdraw.into())),
+        footer: footer(locale),
+    }
+}

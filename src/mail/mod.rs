@@ -8,7 +8,6 @@ pub mod delivery;
 pub mod messages;
 
 use askama::Template;
-use chrono::NaiveDateTime;
 use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use serde::{Deserialize, Serialize};
@@ -122,7 +121,8 @@ pub fn compose(
     Ok(QueuedMail { from: from.email.to_string(), to: to_box.email.to_string(), raw: message.formatted() })
 }
 
-/// Seals and queues a composed mail; idempotent per `dedupe_key`.
+/// Seals and queues a composed mail; idempotent per `dedupe_key`. Scheduled by the wall clock,
+/// even in a run rehearsing another date (`retention run --now`).
 pub fn enqueue(
     conn: &mut DbConnection,
     keyring: &Keyring,
@@ -130,8 +130,8 @@ pub fn enqueue(
     dedupe_key: &str,
     subject_id: Option<&str>,
     mail: &QueuedMail,
-    now: NaiveDateTime,
 ) -> Result<bool, ServiceError> {
+    let now = chrono::Utc::now().naive_utc();
     let id = uuid::Uuid::new_v4().to_string();
     let plain = serde_json::to_vec(mail).unwrap_or_default();
     let sealed = keyring.seal_outbox(&plain, &id)?;

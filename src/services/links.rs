@@ -44,7 +44,7 @@ impl From<LinkError> for LinkProblem {
 }
 
 /// A single-use token row plus its signed form.
-fn issue(
+pub fn issue_link(
     conn: &mut DbConnection,
     keyring: &Keyring,
     subject_id: &str,
@@ -108,7 +108,7 @@ pub fn request_sign_in(
         return Ok(());
     };
     let now = Utc::now().naive_utc();
-    let token = issue(tx.conn, keyring, &subject.id, LinkKind::SignIn, SIGN_IN_TTL, vec![], now)?;
+    let token = issue_link(tx.conn, keyring, &subject.id, LinkKind::SignIn, SIGN_IN_TTL, vec![], now)?;
     let link = format!("{}/me/login?token={token}&lang={}", ctx.base_url, locale.as_str());
     let composed = mail::compose(ctx, email.as_str(), &messages::sign_in(locale, &link), None)
         .map_err(|e| ServiceError::Mail(e.to_string()))?;
@@ -119,7 +119,6 @@ pub fn request_sign_in(
         &format!("sign_in:{}", uuid::Uuid::new_v4()),
         Some(&subject.id),
         &composed,
-        now,
     )?;
     Ok(())
 }
@@ -184,13 +183,13 @@ pub fn start_confirmation(
     }
     let keys: Vec<String> = purposes.iter().map(|(k, _)| k.clone()).collect();
     let titles: Vec<String> = purposes.into_iter().map(|(_, t)| t).collect();
-    let token = issue(tx.conn, keyring, subject_id, LinkKind::ConfirmConsent, CONFIRM_TTL, keys.clone(), now)?;
+    let token = issue_link(tx.conn, keyring, subject_id, LinkKind::ConfirmConsent, CONFIRM_TTL, keys.clone(), now)?;
     let link = format!("{}/confirm?token={token}&lang={}", ctx.base_url, locale.as_str());
     let unsubscribe = unsubscribe_url(keyring, ctx, subject_id, keys, locale)?;
     let content = messages::confirm_consent(locale, &titles, &link, &unsubscribe);
     let composed = mail::compose(ctx, email.as_str(), &content, Some(&unsubscribe))
         .map_err(|e| ServiceError::Mail(e.to_string()))?;
-    mail::enqueue(tx.conn, keyring, "confirm_consent", &dedupe, Some(subject_id), &composed, now)?;
+    mail::enqueue(tx.conn, keyring, "confirm_consent", &dedupe, Some(subject_id), &composed)?;
     Ok(())
 }
 
@@ -302,4 +301,70 @@ pub fn unsubscribe(
 fn base64url(bytes: &[u8]) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The person's answer to a renewal mail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RenewalAnswer {
+    Extend,
+    DontExtend,
+}
+
+/// Which answer a renewal link carries (checked, not used).
+pub fn renewal_answer(keyring: &Keyring, token: &str) -> Result<RenewalAnswer, RightsError> {
+    if keyring.links().verify(token, LinkKind::Renew).is_ok() {
+        return Ok(RenewalAnswer::Extend);
+    }
+    keyring
+        .links()
+        .verify(token, LinkKind::Decline)
+        .map(|_| RenewalAnswer::DontExtend)
+        .map_err(|e| RightsError::Link(e.into()))
+}
+
+/// Extend pushes the expiry by one retention period (`renewed`); Don't extend ends the consent
+/// now and erases what it alone justified (`expired`).
+pub fn answer_renewal(
+    tx: &mut WriteTx<'_>,
+    keyring: &Keyring,
+    catalog: &Catalog,
+    token: &str,
+    evidence: &Evidence,
+) -> Result<RenewalAnswer, RightsError> {
+    let answer = renewal_answer(keyring, token)?;
+    let kind = if answer == RenewalAnswer::Extend { LinkKind::Renew } else { LinkKind::Decline };
+    let now = ledger_time(Utc::now().naive_utc());
+    let claims = redeem(tx.conn, keyring, token, kind, now)?;
+    let purpose_key = claims.purposes.first().ok_or(RightsError::Link(LinkProblem::Invalid))?;
+    let purpose = catalog.purpose(purpose_key).ok_or(RightsError::UnknownPurpose)?;
+    let live = live_subject(tx.conn, keyring, &claims.sub)?;
+    let state = consent::for_subject(tx.conn, &claims.sub)?
+        .into_iter()
+        .find(|s| &s.purpose_key == purpose_key && ConsentStatus::parse(&s.status) == ConsentStatus::Granted)
+        .filter(|s| s.expires_at.is_some_and(|e| e > now))
+        .ok_or(RightsError::Link(LinkProblem::Expired))?;
+    if answer == RenewalAnswer::DontExtend {
+        crate::jobs::retention::expire(tx, keyring, catalog, &state, now, Method::EmailLink)?;
+        return Ok(answer);
+    }
+    let sealed = seal_evidence(&live.key, &claims.sub, evidence)?;
+    let appended = ledger::append(
+        tx.conn,
+        tx.head,
+        &[NewEvent {
+            subject_id: &claims.sub,
+            purpose_key,
+            action: ConsentAction::Renewed.as_str(),
+            policy_version_id: &state.policy_version_id,
+            policy_text_hash: &purpose.policy.text_hash,
+            method: Method::EmailLink.as_str(),
+            source: &claims.jti,
+            evidence: &sealed,
+            occurred_at: now,
+        }],
+    )?;
+    let expires = state.expires_at.map(|e| purpose.retention.expires_at(e.and_utc()).naive_utc());
+    let seq = appended.first().map_or(state.last_event_seq, |e| e.seq);
+    consent::put(tx.conn, &ConsentState { expires_at: expires, updated_at: now, last_event_seq: seq, ..state })?;
+    Ok(answer)
 }

@@ -521,15 +521,7 @@ pub fn erase(
     if let Some((ctx, locale)) = notify {
         let composed = mail::compose(ctx, &email, &messages::erased(locale), None)
             .map_err(|e| ServiceError::Mail(e.to_string()))?;
-        mail::enqueue(
-            tx.conn,
-            keyring,
-            "erasure_confirmation",
-            &format!("erasure:{subject_id}"),
-            None,
-            &composed,
-            now,
-        )?;
+        mail::enqueue(tx.conn, keyring, "erasure_confirmation", &format!("erasure:{subject_id}"), None, &composed)?;
     }
     Ok(())
 }

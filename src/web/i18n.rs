@@ -95,6 +95,16 @@ pub struct MeStrings {
     pub unsubscribed_title: &'static str,
     pub unsubscribed_body: &'static str,
     pub manage_link: &'static str,
+    pub renew_title: &'static str,
+    pub renew_body: &'static str,
+    pub renew_button: &'static str,
+    pub decline_title: &'static str,
+    pub decline_body: &'static str,
+    pub decline_button: &'static str,
+    pub renewed_title: &'static str,
+    pub renewed_body: &'static str,
+    pub declined_title: &'static str,
+    pub declined_body: &'static str,
 }
 
 static EN: Strings = Strings {
@@ -184,6 +194,16 @@ static EN: Strings = Strings {
         unsubscribed_title: "You are unsubscribed",
         unsubscribed_body: "You will not receive these messages any more.",
         manage_link: "Manage all your data and consents",
+        renew_title: "Extend your consent",
+        renew_body: "Keep this consent, and the data it covers, for another period?",
+        renew_button: "Yes, extend",
+        decline_title: "Let your consent end",
+        decline_body: "End this consent now? The data kept only for it will be deleted.",
+        decline_button: "End it and delete that data",
+        renewed_title: "Extended",
+        renewed_body: "Thank you. Your consent now runs for another period.",
+        declined_title: "Ended",
+        declined_body: "Your consent has ended and the data kept only for it has been deleted.",
     },
 };
 
@@ -274,6 +294,16 @@ static KO: Strings = Strings {
         unsubscribed_title: "수신 거부되었습니다",
         unsubscribed_body: "더 이상 이 메시지를 받지 않습니다.",
         manage_link: "내 정보와 동의 전체 관리하기",
+        renew_title: "동의 연장",
+        renew_body: "이 동의와 관련 정보를 한 기간 더 유지하시겠어요?",
+        renew_button: "네, 연장합니다",
+        decline_title: "동의 종료",
+        decline_body: "지금 이 동의를 종료하시겠어요? 이 목적으로만 보관하던 정보는 삭제됩니다.",
+        decline_button: "종료하고 정보 삭제하기",
+        renewed_title: "연장되었습니다",
+        renewed_body: "감사합니다. 동의 기간이 한 기간 더 연장되었습니다.",
+        declined_title: "종료되었습니다",
+        declined_body: "동의가 종료되었고 이 목적으로만 보관하던 정보는 삭제되었습니다.",
     },
 };
 

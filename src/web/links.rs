@@ -14,7 +14,8 @@ use crate::services::links;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/confirm").route(web::get().to(confirm_page)).route(web::post().to(confirm)))
-        .service(web::resource("/u").route(web::get().to(unsubscribe_page)).route(web::post().to(unsubscribe)));
+        .service(web::resource("/u").route(web::get().to(unsubscribe_page)).route(web::post().to(unsubscribe)))
+        .service(web::resource("/renewal").route(web::get().to(renewal_page)).route(web::post().to(renewal)));
 }
 
 fn token_in_query(req: &HttpRequest) -> String {
@@ -115,6 +116,38 @@ async fn unsubscribe(
     let (keyring, catalog) = (state.keyring.clone(), state.catalog.current());
     match state.db.writer.write(move |tx| links::unsubscribe(tx, &keyring, &catalog, &token, evidence)).await {
         Ok(_) => Ok(render(&page(locale, t.me.unsubscribed_title, t.me.unsubscribed_body))),
+        Err(e) => Ok(problem_page(locale, e.into())),
+    }
+}
+
+async fn renewal_page(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let locale = locale_of(&req);
+    let t = Strings::get(locale);
+    let token = token_in_query(&req);
+    match links::renewal_answer(&state.keyring, &token) {
+        Ok(links::RenewalAnswer::Extend) => {
+            button_page(locale, t.me.renew_title, t.me.renew_body, "/renewal", token, t.me.renew_button)
+        }
+        Ok(links::RenewalAnswer::DontExtend) => {
+            button_page(locale, t.me.decline_title, t.me.decline_body, "/renewal", token, t.me.decline_button)
+        }
+        Err(e) => problem_page(locale, e.into()),
+    }
+}
+
+async fn renewal(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, PageError> {
+    let locale = locale_of(&req);
+    let t = Strings::get(locale);
+    let token = posted_token(&req, payload, locale).await?;
+    let evidence = evidence_of(&req, &state.keyring, locale, "");
+    let (keyring, catalog) = (state.keyring.clone(), state.catalog.current());
+    match state.db.writer.write(move |tx| links::answer_renewal(tx, &keyring, &catalog, &token, &evidence)).await {
+        Ok(links::RenewalAnswer::Extend) => Ok(render(&page(locale, t.me.renewed_title, t.me.renewed_body))),
+        Ok(links::RenewalAnswer::DontExtend) => Ok(render(&page(locale, t.me.declined_title, t.me.declined_body))),
         Err(e) => Ok(problem_page(locale, e.into())),
     }
 }

@@ -144,6 +144,8 @@ impl TestApp {
             smtp_url: None,
             mail_from: "Assent <no-reply@assent.test>".into(),
             retention_interval: std::time::Duration::from_secs(3600),
+            retention_batch: 500,
+            marketing_notice_interval: assent::domain::Retention::months(24),
         };
         let mut settings = settings;
         adjust(&mut settings);
@@ -206,6 +208,7 @@ impl TestApp {
             .env("ASSENT_DATA_DIR", self.db.dir.path())
             .env("ASSENT_MASTER_KEY", &self.master_key)
             .env("ASSENT_CONFIG", workspace_file())
+            .env("ASSENT_BASE_URL", "http://127.0.0.1")
             .output()
             .expect("run assent")
     }
@@ -294,6 +297,16 @@ impl Mail {
     pub fn header(&self, name: &str) -> Option<String> {
         let message = mail_parser::MessageParser::default().parse(self.raw.as_bytes())?;
         message.header_raw(name).map(|v| v.trim().to_owned())
+    }
+
+    /// The paths and queries of every link to `path` in the text part.
+    pub fn links(&self, path: &str) -> Vec<String> {
+        let prefix = format!("http://127.0.0.1{path}");
+        self.text
+            .match_indices(&prefix)
+            .map(|(i, _)| self.text[i..].chars().take_while(|c| !c.is_whitespace()).collect::<String>())
+            .map(|url| url.trim_start_matches("http://127.0.0.1").to_owned())
+            .collect()
     }
 
     /// The path and query of the first link to `path` in the text part.

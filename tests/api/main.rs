@@ -14,5 +14,6 @@ mod ledger;
 mod preferences;
 mod privacy;
 mod public_form;
+mod retention;
 mod subjects_api;
 mod workspace;
