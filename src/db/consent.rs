@@ -46,9 +46,17 @@ pub fn insert_all(conn: &mut DbConnection, states: &[ConsentState]) -> QueryResu
     crate::on_each_backend!(conn, |c| diesel::insert_into(consent_state::table).values(states).execute(c)).map(|_| ())
 }
 
-/// Removes a subject's state rows (on erasure; the ledger keeps the history).
-pub fn delete_for(conn: &mut DbConnection, subject_id: &str) -> QueryResult<()> {
-    diesel::delete(consent_state::table.filter(consent_state::subject_id.eq(subject_id))).execute(conn).map(|_| ())
+/// Removes the state rows of these subjects (on erasure; the ledger keeps the history).
+pub fn delete_for_many(conn: &mut DbConnection, subject_ids: &[String]) -> QueryResult<()> {
+    diesel::delete(consent_state::table.filter(consent_state::subject_id.eq_any(subject_ids))).execute(conn).map(|_| ())
+}
+
+/// The state rows of several subjects at once.
+pub fn for_subjects(conn: &mut DbConnection, subject_ids: &[String]) -> QueryResult<Vec<ConsentState>> {
+    consent_state::table
+        .filter(consent_state::subject_id.eq_any(subject_ids))
+        .select(ConsentState::as_select())
+        .load(conn)
 }
 
 pub fn for_subject(conn: &mut DbConnection, subject_id: &str) -> QueryResult<Vec<ConsentState>> {

@@ -110,9 +110,9 @@ pub fn backlog(conn: &mut DbConnection) -> QueryResult<i64> {
     outbox::table.filter(outbox::sent_at.is_null()).count().get_result(conn)
 }
 
-/// Drops unsent mail to a subject (on erasure, before the confirmation is queued).
-pub fn drop_unsent_for(conn: &mut DbConnection, subject_id: &str) -> QueryResult<()> {
-    diesel::delete(outbox::table.filter(outbox::subject_id.eq(subject_id)).filter(outbox::sent_at.is_null()))
+/// Drops unsent mail to these subjects (on erasure, before any confirmation is queued).
+pub fn drop_unsent_for_many(conn: &mut DbConnection, subject_ids: &[String]) -> QueryResult<()> {
+    diesel::delete(outbox::table.filter(outbox::subject_id.eq_any(subject_ids)).filter(outbox::sent_at.is_null()))
         .execute(conn)
         .map(|_| ())
 }

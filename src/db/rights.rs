@@ -21,8 +21,11 @@ pub struct RightsRequest {
     pub completed_at: Option<NaiveDateTime>,
 }
 
-pub fn insert_request(conn: &mut DbConnection, request: &RightsRequest) -> QueryResult<()> {
-    diesel::insert_into(rights_requests::table).values(request).execute(conn).map(|_| ())
+pub fn insert_requests(conn: &mut DbConnection, requests: &[RightsRequest]) -> QueryResult<()> {
+    for chunk in requests.chunks(1000) {
+        crate::on_each_backend!(conn, |c| diesel::insert_into(rights_requests::table).values(chunk).execute(c))?;
+    }
+    Ok(())
 }
 
 pub fn requests_for(conn: &mut DbConnection, subject_id: &str) -> QueryResult<Vec<RightsRequest>> {
@@ -45,6 +48,9 @@ pub struct AuditEntry<'a> {
     pub occurred_at: NaiveDateTime,
 }
 
-pub fn audit(conn: &mut DbConnection, entry: &AuditEntry<'_>) -> QueryResult<()> {
-    diesel::insert_into(audit_log::table).values(entry).execute(conn).map(|_| ())
+pub fn audit(conn: &mut DbConnection, entries: &[AuditEntry<'_>]) -> QueryResult<()> {
+    for chunk in entries.chunks(1000) {
+        crate::on_each_backend!(conn, |c| diesel::insert_into(audit_log::table).values(chunk).execute(c))?;
+    }
+    Ok(())
 }

@@ -72,9 +72,9 @@ pub fn end_session(conn: &mut DbConnection, id_hash: &str, at: NaiveDateTime) ->
         .map(|_| ())
 }
 
-/// Removes every session and link token of a subject (on erasure).
-pub fn forget_subject(conn: &mut DbConnection, subject_id: &str) -> QueryResult<()> {
-    diesel::delete(sessions::table.filter(sessions::subject_id.eq(subject_id))).execute(conn)?;
-    diesel::delete(link_tokens::table.filter(link_tokens::subject_id.eq(subject_id))).execute(conn)?;
+/// Removes every session and link token of these subjects (on erasure).
+pub fn forget_many(conn: &mut DbConnection, subject_ids: &[String]) -> QueryResult<()> {
+    diesel::delete(sessions::table.filter(sessions::subject_id.eq_any(subject_ids))).execute(conn)?;
+    diesel::delete(link_tokens::table.filter(link_tokens::subject_id.eq_any(subject_ids))).execute(conn)?;
     Ok(())
 }

@@ -131,20 +131,43 @@ pub fn replace_identity(
         .map(|_| ())
 }
 
-/// Crypto-shredding: the data key, the encrypted address and every value go; the blind index is
-/// replaced by random bytes so the address no longer finds this row. What remains names no one.
-pub fn shred(conn: &mut DbConnection, id: &str, random_index: &[u8], at: NaiveDateTime) -> QueryResult<()> {
-    diesel::delete(field_values::table.filter(field_values::subject_id.eq(id))).execute(conn)?;
-    diesel::delete(submissions::table.filter(submissions::subject_id.eq(id))).execute(conn)?;
-    diesel::update(subjects::table.find(id))
-        .set((
-            subjects::wrapped_key.eq(None::<Vec<u8>>),
-            subjects::email_ciphertext.eq(None::<Vec<u8>>),
-            subjects::email_index.eq(random_index),
-            subjects::erased_at.eq(Some(at)),
-        ))
-        .execute(conn)
-        .map(|_| ())
+/// Crypto-shredding: the data key, the encrypted address and every value go; each blind index
+/// is replaced by random bytes so the address no longer finds the row. What remains names no one.
+pub fn shred_many(conn: &mut DbConnection, ids: &[String], at: NaiveDateTime) -> QueryResult<()> {
+    diesel::delete(field_values::table.filter(field_values::subject_id.eq_any(ids))).execute(conn)?;
+    diesel::delete(submissions::table.filter(submissions::subject_id.eq_any(ids))).execute(conn)?;
+    for id in ids {
+        diesel::update(subjects::table.find(id))
+            .set((
+                subjects::wrapped_key.eq(None::<Vec<u8>>),
+                subjects::email_ciphertext.eq(None::<Vec<u8>>),
+                subjects::email_index.eq(crate::crypto::random_bytes::<32>().to_vec()),
+                subjects::erased_at.eq(Some(at)),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Those of `ids` whose data still exists (not yet erased).
+pub fn live_among(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<String>> {
+    subjects::table
+        .filter(subjects::id.eq_any(ids))
+        .filter(subjects::wrapped_key.is_not_null())
+        .select(subjects::id)
+        .load(conn)
+}
+
+/// (value id, subject id, field key, purposes) of every value held about these subjects.
+pub fn value_purposes_of(
+    conn: &mut DbConnection,
+    ids: &[String],
+) -> QueryResult<Vec<(String, String, String, String)>> {
+    field_values::table
+        .filter(field_values::subject_id.eq_any(ids))
+        .order((field_values::created_at.asc(), field_values::id.asc()))
+        .select((field_values::id, field_values::subject_id, field_values::field_key, field_values::purposes))
+        .load(conn)
 }
 
 /// The form-version definitions (JSON) by id.

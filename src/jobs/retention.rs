@@ -155,6 +155,28 @@ impl RetentionJob {
         Ok(report)
     }
 
+    /// Whether a scanned consent may need this phase's work (the writer re-checks).
+    fn needs_work(&self, phase: Phase, state: &ConsentState, now: NaiveDateTime) -> bool {
+        let Some(purpose) = self.catalog.purpose(&state.purpose_key) else { return false };
+        match phase {
+            Phase::Renewal => state.expires_at.is_some_and(|e| {
+                Retention::renewal_due(
+                    e.and_utc(),
+                    u32::try_from(purpose.renewal_window_days).unwrap_or(30),
+                    now.and_utc(),
+                )
+            }),
+            Phase::Notice => {
+                purpose.channel != Channel::None
+                    && state.expires_at.is_some_and(|e| e > now)
+                    && state
+                        .granted_at
+                        .is_some_and(|g| self.notice_interval.periods_elapsed(g.and_utc(), now.and_utc()) > 0)
+            }
+            Phase::Expiry => true,
+        }
+    }
+
     /// A lower bound of the notice interval in days (the exact check is per consent).
     fn notice_interval_days_floor(&self) -> u32 {
         let epoch = DateTime::<Utc>::UNIX_EPOCH;
@@ -182,18 +204,30 @@ impl RetentionJob {
             };
             let Some(last) = batch.last() else { return Ok(()) };
             cursor = cursor_of(last, by_grant);
+            // Decide in memory what needs the writer at all; most scanned consents do not.
+            let candidates: Vec<ConsentState> = batch.into_iter().filter(|s| self.needs_work(phase, s, now)).collect();
+            if candidates.is_empty() {
+                if cursor.is_none() {
+                    return Ok(());
+                }
+                continue;
+            }
             let (keyring, catalog, mail, interval) =
                 (self.keyring.clone(), self.catalog.clone(), self.mail.clone(), self.notice_interval);
             let step = self.db.writer.write_blocking(move |tx| {
                 let mut step = RetentionReport::default();
-                for state in &batch {
-                    match phase {
-                        Phase::Renewal => step.renewal_mails += ask_renewal(tx, &keyring, &catalog, &mail, state, now)?,
-                        Phase::Notice => {
-                            step.notices += send_notice(tx, &keyring, &catalog, &mail, interval, state, now)?
+                match phase {
+                    Phase::Renewal => {
+                        for state in &candidates {
+                            step.renewal_mails += ask_renewal(tx, &keyring, &catalog, &mail, state, now)?;
                         }
-                        Phase::Expiry => step.add(&expire(tx, &keyring, &catalog, state, now, Method::RetentionJob)?),
                     }
+                    Phase::Notice => {
+                        for state in &candidates {
+                            step.notices += send_notice(tx, &keyring, &catalog, &mail, interval, state, now)?;
+                        }
+                    }
+                    Phase::Expiry => step = expire_many(tx, &catalog, &candidates, now, Method::RetentionJob)?,
                 }
                 Ok::<_, RightsError>(step)
             })?;
@@ -369,65 +403,94 @@ fn send_notice(
     Ok(1)
 }
 
-/// Phase 3 (and "Don't extend"): ends one consent and erases what it alone justified.
+/// "Don't extend": ends one consent now and erases what it alone justified.
 pub fn expire(
     tx: &mut WriteTx<'_>,
-    keyring: &Keyring,
     catalog: &Catalog,
     state: &ConsentState,
     now: NaiveDateTime,
     method: Method,
 ) -> Result<RetentionReport, RightsError> {
+    expire_many(tx, catalog, std::slice::from_ref(state), now, method)
+}
+
+/// Phase 3: ends these consents (each re-checked: still granted or pending and, for the job,
+/// due), erases the values they alone justified, and erases entirely the people left with no
+/// granted or pending purpose. A few statements per batch, not per person.
+pub fn expire_many(
+    tx: &mut WriteTx<'_>,
+    catalog: &Catalog,
+    candidates: &[ConsentState],
+    now: NaiveDateTime,
+    method: Method,
+) -> Result<RetentionReport, RightsError> {
     let mut report = RetentionReport::default();
-    let Some(state) = current(tx.conn, state, &[ConsentStatus::Granted, ConsentStatus::Pending])? else {
-        return Ok(report);
-    };
-    if method == Method::RetentionJob && state.expires_at.is_none_or(|e| e > now) {
+    let mut subject_ids: Vec<String> = candidates.iter().map(|s| s.subject_id.clone()).collect();
+    subject_ids.sort();
+    subject_ids.dedup();
+    let mut states = consent::for_subjects(tx.conn, &subject_ids)?;
+    let held =
+        |s: &ConsentState| matches!(ConsentStatus::parse(&s.status), ConsentStatus::Granted | ConsentStatus::Pending);
+    let due: Vec<usize> = candidates
+        .iter()
+        .filter_map(|c| {
+            states.iter().position(|s| {
+                s.subject_id == c.subject_id
+                    && s.purpose_key == c.purpose_key
+                    && held(s)
+                    && (method != Method::RetentionJob || s.expires_at.is_some_and(|e| e <= now))
+            })
+        })
+        .collect();
+    if due.is_empty() {
         return Ok(report);
     }
-    let was_pending = ConsentStatus::parse(&state.status) == ConsentStatus::Pending;
-    let hash = catalog.purpose(&state.purpose_key).map(|p| p.policy.text_hash.clone()).unwrap_or_default();
-    let appended = ledger::append(
-        tx.conn,
-        tx.head,
-        &[NewEvent {
-            subject_id: &state.subject_id,
-            purpose_key: &state.purpose_key,
+    let hashes: Vec<String> = due
+        .iter()
+        .map(|&i| catalog.purpose(&states[i].purpose_key).map(|p| p.policy.text_hash.clone()).unwrap_or_default())
+        .collect();
+    let events: Vec<NewEvent<'_>> = due
+        .iter()
+        .zip(&hashes)
+        .map(|(&i, hash)| NewEvent {
+            subject_id: &states[i].subject_id,
+            purpose_key: &states[i].purpose_key,
             action: ConsentAction::Expired.as_str(),
-            policy_version_id: &state.policy_version_id,
-            policy_text_hash: &hash,
+            policy_version_id: &states[i].policy_version_id,
+            policy_text_hash: hash,
             method: method.as_str(),
             source: "retention",
             evidence: "{}",
             occurred_at: now,
-        }],
-    )?;
-    let subject = state.subject_id.clone();
-    consent::put(
-        tx.conn,
-        &ConsentState {
-            status: ConsentStatus::Expired.as_str().to_owned(),
-            expires_at: None,
-            updated_at: now,
-            last_event_seq: appended.first().map_or(state.last_event_seq, |e| e.seq),
-            ..state
-        },
-    )?;
-    if was_pending {
-        report.lapsed_pending += 1;
-    } else {
-        report.expired += 1;
-    }
-    report.values_erased += rights::erase_unneeded(tx.conn, &subject)?.len();
-    let held = consent::for_subject(tx.conn, &subject)?
-        .iter()
-        .any(|s| matches!(ConsentStatus::parse(&s.status), ConsentStatus::Granted | ConsentStatus::Pending));
-    if !held {
-        match rights::erase(tx, keyring, &subject, &Actor::Job("retention"), Method::RetentionJob, None) {
-            Ok(()) => report.subjects_erased += 1,
-            Err(RightsError::Erased | RightsError::NotFound) => {}
-            Err(e) => return Err(e),
+        })
+        .collect();
+    let appended = ledger::append(tx.conn, tx.head, &events)?;
+    for (&i, event) in due.iter().zip(&appended) {
+        if ConsentStatus::parse(&states[i].status) == ConsentStatus::Pending {
+            report.lapsed_pending += 1;
+        } else {
+            report.expired += 1;
         }
+        let state = &mut states[i];
+        state.status = ConsentStatus::Expired.as_str().to_owned();
+        state.expires_at = None;
+        state.updated_at = now;
+        state.last_event_seq = event.seq;
+    }
+    // People left with nothing are erased whole; the others lose what no purpose justifies.
+    let (gone, kept): (Vec<String>, Vec<String>) =
+        subject_ids.into_iter().partition(|id| !states.iter().any(|s| &s.subject_id == id && held(s)));
+    for &i in &due {
+        if kept.contains(&states[i].subject_id) {
+            consent::put(tx.conn, &states[i])?;
+        }
+    }
+    report.values_erased += rights::erase_unneeded_many(tx.conn, &kept)?.len();
+    if !gone.is_empty() {
+        report.values_erased += subjects::value_purposes_of(tx.conn, &gone)?.len();
+        let live = subjects::live_among(tx.conn, &gone)?;
+        rights::erase_many(tx, &live, &Actor::Job("retention"), Method::RetentionJob, now)?;
+        report.subjects_erased += live.len();
     }
     Ok(report)
 }

@@ -344,7 +344,7 @@ pub fn answer_renewal(
         .filter(|s| s.expires_at.is_some_and(|e| e > now))
         .ok_or(RightsError::Link(LinkProblem::Expired))?;
     if answer == RenewalAnswer::DontExtend {
-        crate::jobs::retention::expire(tx, keyring, catalog, &state, now, Method::EmailLink)?;
+        crate::jobs::retention::expire(tx, catalog, &state, now, Method::EmailLink)?;
         return Ok(answer);
     }
     let sealed = seal_evidence(&live.key, &claims.sub, evidence)?;

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::ServiceError;
 use super::submit::{open_evidence, seal_evidence, value_context};
-use crate::crypto::{DataKey, Keyring, random_bytes};
+use crate::crypto::{DataKey, Keyring};
 use crate::db::catalog::{Catalog, policy_versions_by_id};
 use crate::db::consent::{self, ConsentState};
 use crate::db::ledger::{self, NewEvent};
@@ -350,20 +350,45 @@ pub fn change_consent(
 /// Deletes every value of the subject that no granted or pending purpose still needs; returns
 /// the field keys erased.
 pub fn erase_unneeded(conn: &mut DbConnection, subject_id: &str) -> Result<Vec<String>, RightsError> {
-    let held: Vec<PurposeKey> = consent::for_subject(conn, subject_id)?
-        .iter()
-        .filter(|s| matches!(ConsentStatus::parse(&s.status), ConsentStatus::Granted | ConsentStatus::Pending))
-        .filter_map(|s| PurposeKey::parse(&s.purpose_key).ok())
-        .collect();
-    let stored = subjects::values_of(conn, subject_id)?;
-    let serves: Vec<Vec<PurposeKey>> =
-        stored.iter().map(|v| v.purposes.split(' ').filter_map(|p| PurposeKey::parse(p).ok()).collect()).collect();
-    let doomed = erasable(stored.iter().zip(&serves).map(|(v, s)| (v.id.as_str(), s.as_slice())), &held);
-    subjects::delete_values(conn, &doomed)?;
     let mut fields: Vec<String> =
-        stored.iter().filter(|v| doomed.contains(&v.id.as_str())).map(|v| v.field_key.clone()).collect();
+        erase_unneeded_many(conn, &[subject_id.to_owned()])?.into_iter().map(|(_, f)| f).collect();
     fields.dedup();
     Ok(fields)
+}
+
+/// [`erase_unneeded`] for many subjects in a few statements; returns (subject, field) erased.
+pub fn erase_unneeded_many(
+    conn: &mut DbConnection,
+    subject_ids: &[String],
+) -> Result<Vec<(String, String)>, RightsError> {
+    let states = consent::for_subjects(conn, subject_ids)?;
+    let held = |subject: &str| -> Vec<PurposeKey> {
+        states
+            .iter()
+            .filter(|s| s.subject_id == subject)
+            .filter(|s| matches!(ConsentStatus::parse(&s.status), ConsentStatus::Granted | ConsentStatus::Pending))
+            .filter_map(|s| PurposeKey::parse(&s.purpose_key).ok())
+            .collect()
+    };
+    let stored = subjects::value_purposes_of(conn, subject_ids)?;
+    let mut doomed: Vec<String> = Vec::new();
+    let mut erased = Vec::new();
+    for subject in subject_ids {
+        let held = held(subject);
+        let mine: Vec<&(String, String, String, String)> = stored.iter().filter(|v| &v.1 == subject).collect();
+        let serves: Vec<Vec<PurposeKey>> =
+            mine.iter().map(|v| v.3.split(' ').filter_map(|p| PurposeKey::parse(p).ok()).collect()).collect();
+        for id in erasable(mine.iter().zip(&serves).map(|(v, s)| (v.0.as_str(), s.as_slice())), &held) {
+            doomed.push(id.to_owned());
+            if let Some(v) = mine.iter().find(|v| v.0 == id) {
+                erased.push((subject.clone(), v.2.clone()));
+            }
+        }
+    }
+    for chunk in doomed.chunks(1000) {
+        subjects::delete_values(conn, &chunk.iter().map(String::as_str).collect::<Vec<_>>())?;
+    }
+    Ok(erased)
 }
 
 fn policy_hash(conn: &mut DbConnection, catalog: &Catalog, version_id: &str) -> Result<String, RightsError> {
@@ -387,43 +412,47 @@ fn record(
     detail: &str,
     now: NaiveDateTime,
 ) -> Result<(), RightsError> {
-    rights::insert_request(
-        conn,
-        &RightsRequest {
+    record_many(conn, actor, &[subject_id.to_owned()], kind, method, detail, now)
+}
+
+/// One completed rights request and audit entry per subject, in two statements.
+fn record_many(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    subject_ids: &[String],
+    kind: RightKind,
+    method: Method,
+    detail: &str,
+    now: NaiveDateTime,
+) -> Result<(), RightsError> {
+    let requests: Vec<RightsRequest> = subject_ids
+        .iter()
+        .map(|subject_id| RightsRequest {
             id: uuid::Uuid::new_v4().to_string(),
-            subject_id: subject_id.to_owned(),
+            subject_id: subject_id.clone(),
             kind: kind.as_str().to_owned(),
             channel: method.as_str().to_owned(),
             detail: detail.to_owned(),
             received_at: now,
             due_at: Deadline::default().due(now.and_utc()).naive_utc(),
             completed_at: Some(now),
-        },
-    )?;
-    audit(conn, actor, kind.as_str(), Some(subject_id), detail, now)
-}
-
-pub fn audit(
-    conn: &mut DbConnection,
-    actor: &Actor,
-    action: &str,
-    subject_id: Option<&str>,
-    detail: &str,
-    now: NaiveDateTime,
-) -> Result<(), RightsError> {
+        })
+        .collect();
+    rights::insert_requests(conn, &requests)?;
     let (actor_kind, actor_id) = actor.parts();
-    rights::audit(
-        conn,
-        &AuditEntry {
+    let entries: Vec<AuditEntry<'_>> = subject_ids
+        .iter()
+        .map(|subject_id| AuditEntry {
             id: uuid::Uuid::new_v4().to_string(),
             actor_kind,
             actor_id,
-            action,
-            subject_id,
+            action: kind.as_str(),
+            subject_id: Some(subject_id),
             detail,
             occurred_at: now,
-        },
-    )?;
+        })
+        .collect();
+    rights::audit(conn, &entries)?;
     Ok(())
 }
 
@@ -495,12 +524,34 @@ pub fn erase(
     notify: Option<(&MailContext, Locale)>,
 ) -> Result<(), RightsError> {
     let live = live_subject(tx.conn, keyring, subject_id)?;
+    let email = decrypt_text(&live.key, live.subject.email_ciphertext.as_deref(), &value_context(subject_id, "email"))?;
     let now = ledger_time(Utc::now().naive_utc());
-    let states = consent::for_subject(tx.conn, subject_id)?;
+    erase_many(tx, &[subject_id.to_owned()], actor, method, now)?;
+    if let Some((ctx, locale)) = notify {
+        let composed = mail::compose(ctx, &email, &messages::erased(locale), None)
+            .map_err(|e| ServiceError::Mail(e.to_string()))?;
+        mail::enqueue(tx.conn, keyring, "erasure_confirmation", &format!("erasure:{subject_id}"), None, &composed)?;
+    }
+    Ok(())
+}
+
+/// Erases live subjects in a few statements per batch (the retention job's path; [`erase`] is
+/// the same for one).
+pub fn erase_many(
+    tx: &mut WriteTx<'_>,
+    subject_ids: &[String],
+    actor: &Actor,
+    method: Method,
+    now: NaiveDateTime,
+) -> Result<(), RightsError> {
+    if subject_ids.is_empty() {
+        return Ok(());
+    }
+    let states = consent::for_subjects(tx.conn, subject_ids)?;
     let events: Vec<NewEvent<'_>> = states
         .iter()
         .map(|s| NewEvent {
-            subject_id,
+            subject_id: &s.subject_id,
             purpose_key: &s.purpose_key,
             action: ConsentAction::Erased.as_str(),
             policy_version_id: &s.policy_version_id,
@@ -512,16 +563,9 @@ pub fn erase(
         })
         .collect();
     ledger::append(tx.conn, tx.head, &events)?;
-    let email = decrypt_text(&live.key, live.subject.email_ciphertext.as_deref(), &value_context(subject_id, "email"))?;
-    consent::delete_for(tx.conn, subject_id)?;
-    sessions::forget_subject(tx.conn, subject_id)?;
-    outbox::drop_unsent_for(tx.conn, subject_id)?;
-    subjects::shred(tx.conn, subject_id, &random_bytes::<32>(), now)?;
-    record(tx.conn, actor, subject_id, RightKind::Erasure, method, "", now)?;
-    if let Some((ctx, locale)) = notify {
-        let composed = mail::compose(ctx, &email, &messages::erased(locale), None)
-            .map_err(|e| ServiceError::Mail(e.to_string()))?;
-        mail::enqueue(tx.conn, keyring, "erasure_confirmation", &format!("erasure:{subject_id}"), None, &composed)?;
-    }
-    Ok(())
+    consent::delete_for_many(tx.conn, subject_ids)?;
+    sessions::forget_many(tx.conn, subject_ids)?;
+    outbox::drop_unsent_for_many(tx.conn, subject_ids)?;
+    subjects::shred_many(tx.conn, subject_ids, now)?;
+    record_many(tx.conn, actor, subject_ids, RightKind::Erasure, method, "", now)
 }

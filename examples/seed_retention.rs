@@ -1,0 +1,191 @@
+//! Seeds a database with N people for the retention benchmark (`bench/retention.sh`), fast and
+//! valid: real data keys, encrypted values, and a correctly chained ledger, as the service itself
+//! would have written them.
+//!
+//! Each person has an e-mail and a phone number, `service` (3 years) and `marketing_sms`
+//! (2 years) granted at `--granted-at`; `--due-percent` of them are back-dated a further 3 years,
+//! so that a run "now" finds exactly that share due.
+//!
+//!     cargo run --release --example seed_retention -- sqlite:///tmp/r.db 1000000 --due-percent 100
+
+use assent::crypto::Keyring;
+use assent::db::DbUrl;
+use assent::db::consent::ConsentState;
+use assent::db::ledger::{ConsentEvent, NewEvent};
+use assent::db::schema::{consent_events, consent_state, field_values, ledger_head, subjects, submissions};
+use assent::db::subjects::{NewFieldValue, NewSubject, NewSubmission};
+use assent::domain::ledger::{chain_hash, ledger_time};
+use assent::services::submit::value_context;
+use chrono::{Duration, Utc};
+use diesel::prelude::*;
+
+const CHUNK: usize = 2_000;
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let url = DbUrl::parse(args.get(1).map(String::as_str).unwrap_or("sqlite://data/retention.db"))?;
+    let count: usize = args.get(2).map(|n| n.parse()).transpose()?.unwrap_or(1_000_000);
+    let due_percent: usize = args
+        .iter()
+        .position(|a| a == "--due-percent")
+        .and_then(|i| args.get(i + 1))
+        .map(|n| n.parse())
+        .transpose()?
+        .unwrap_or(100);
+    let master = std::env::var("ASSENT_MASTER_KEY").map_err(|_| anyhow::anyhow!("set ASSENT_MASTER_KEY"))?;
+    let keyring = Keyring::load(Some(&master), std::path::Path::new("."))?;
+
+    url.migrate()?;
+    let mut conn = url.connect()?;
+    let workspace = assent::services::workspace::WorkspaceFile::read(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/assent.toml"
+    )))?;
+    assent::services::workspace::apply(&mut conn, &workspace)?;
+    let catalog = assent::db::catalog::Catalog::load(&mut conn)?;
+    let contact = catalog.form("contact").ok_or_else(|| anyhow::anyhow!("no contact form"))?.clone();
+    let service = catalog.purpose("service").ok_or_else(|| anyhow::anyhow!("no service purpose"))?.clone();
+    let sms = catalog.purpose("marketing_sms").ok_or_else(|| anyhow::anyhow!("no sms purpose"))?.clone();
+
+    let now = ledger_time(Utc::now().naive_utc());
+    let started = std::time::Instant::now();
+    let mut done = 0;
+    while done < count {
+        let n = CHUNK.min(count - done);
+        conn.transaction::<_, anyhow::Error, _>(|conn| {
+            let (mut seq, mut hash) = ledger_head::table
+                .find(1i64)
+                .select((ledger_head::seq, ledger_head::hash))
+                .first::<(i64, String)>(conn)?;
+            let mut people = Vec::with_capacity(n);
+            for i in 0..n {
+                let k = done + i;
+                let due = k * 100 / count.max(1) < due_percent;
+                let granted = if due { now - Duration::days(365 * 3 + 30) } else { now - Duration::days(1) };
+                let id = uuid::Uuid::new_v4().to_string();
+                let email = assent::domain::Email::parse(&format!("person{k}@bench.example"))?;
+                let (key, wrapped) = keyring.new_data_key(&id)?;
+                let email_ct = key.encrypt(email.as_str().as_bytes(), &value_context(&id, "email"))?;
+                let phone_ct = key.encrypt(
+                    format!("010-{:04}-{:04}", k / 10_000 % 10_000, k % 10_000).as_bytes(),
+                    &value_context(&id, "phone"),
+                )?;
+                people.push((
+                    id,
+                    keyring.email_index(&email),
+                    wrapped,
+                    email_ct.clone(),
+                    email_ct,
+                    phone_ct,
+                    granted,
+                    uuid::Uuid::new_v4().to_string(),
+                ));
+            }
+            let subject_rows: Vec<NewSubject> = people
+                .iter()
+                .map(|p| NewSubject {
+                    id: &p.0,
+                    email_index: &p.1,
+                    wrapped_key: Some(&p.2),
+                    email_ciphertext: Some(&p.3),
+                    locale: "en",
+                    created_at: p.6,
+                })
+                .collect();
+            let submission_rows: Vec<NewSubmission> = people
+                .iter()
+                .map(|p| NewSubmission {
+                    id: &p.7,
+                    subject_id: &p.0,
+                    form_version_id: &contact.version_id,
+                    locale: "en",
+                    created_at: p.6,
+                })
+                .collect();
+            let mut value_rows = Vec::with_capacity(n * 2);
+            let mut events = Vec::with_capacity(n * 2);
+            let mut states = Vec::with_capacity(n * 2);
+            for p in &people {
+                for (field, purposes, ct) in [("email", "service", &p.4), ("phone", "marketing_sms", &p.5)] {
+                    value_rows.push(NewFieldValue {
+                        id: uuid::Uuid::new_v4().to_string(),
+                        submission_id: &p.7,
+                        subject_id: &p.0,
+                        field_key: field,
+                        purposes: purposes.to_owned(),
+                        ciphertext: ct.clone(),
+                        created_at: p.6,
+                    });
+                }
+                for purpose in [&service, &sms] {
+                    let e = NewEvent {
+                        subject_id: &p.0,
+                        purpose_key: purpose.key.as_str(),
+                        action: "granted",
+                        policy_version_id: &purpose.policy.id,
+                        policy_text_hash: &purpose.policy.text_hash,
+                        method: "form",
+                        source: &p.7,
+                        evidence: "{}",
+                        occurred_at: p.6,
+                    };
+                    seq += 1;
+                    let mut row = ConsentEvent {
+                        seq,
+                        id: uuid::Uuid::new_v4().to_string(),
+                        subject_id: e.subject_id.to_owned(),
+                        purpose_key: e.purpose_key.to_owned(),
+                        action: e.action.to_owned(),
+                        policy_version_id: e.policy_version_id.to_owned(),
+                        policy_text_hash: e.policy_text_hash.to_owned(),
+                        method: e.method.to_owned(),
+                        source: e.source.to_owned(),
+                        evidence: e.evidence.to_owned(),
+                        occurred_at: e.occurred_at,
+                        prev_hash: hash.clone(),
+                        hash: String::new(),
+                    };
+                    row.hash = chain_hash(&row.prev_hash, &row.content());
+                    hash.clone_from(&row.hash);
+                    states.push(ConsentState {
+                        subject_id: p.0.clone(),
+                        purpose_key: purpose.key.to_string(),
+                        status: "granted".into(),
+                        policy_version_id: purpose.policy.id.clone(),
+                        granted_at: Some(p.6),
+                        expires_at: Some(purpose.retention.expires_at(p.6.and_utc()).naive_utc()),
+                        updated_at: p.6,
+                        last_event_seq: seq,
+                    });
+                    events.push(row);
+                }
+            }
+            assent::on_each_backend!(conn, |c| {
+                for rows in subject_rows.chunks(500) {
+                    diesel::insert_into(subjects::table).values(rows).execute(c)?;
+                }
+                for rows in submission_rows.chunks(500) {
+                    diesel::insert_into(submissions::table).values(rows).execute(c)?;
+                }
+                for rows in value_rows.chunks(500) {
+                    diesel::insert_into(field_values::table).values(rows).execute(c)?;
+                }
+                for rows in events.chunks(300) {
+                    diesel::insert_into(consent_events::table).values(rows).execute(c)?;
+                }
+                for rows in states.chunks(500) {
+                    diesel::insert_into(consent_state::table).values(rows).execute(c)?;
+                }
+                Ok::<_, diesel::result::Error>(())
+            })?;
+            diesel::update(ledger_head::table.find(1i64))
+                .set((ledger_head::seq.eq(seq), ledger_head::hash.eq(&hash)))
+                .execute(conn)?;
+            Ok(())
+        })?;
+        done += n;
+        eprint!("\rseeded {done}/{count} ({:.0}s)", started.elapsed().as_secs_f64());
+    }
+    eprintln!();
+    Ok(())
+}
