@@ -11,10 +11,10 @@
 use assent::crypto::Keyring;
 use assent::db::DbUrl;
 use assent::db::consent::ConsentState;
-use assent::db::ledger::{ConsentEvent, NewEvent};
+use assent::db::ledger::NewEvent;
 use assent::db::schema::{consent_events, consent_state, field_values, ledger_head, subjects, submissions};
 use assent::db::subjects::{NewFieldValue, NewSubject, NewSubmission};
-use assent::domain::ledger::{chain_hash, ledger_time};
+use assent::domain::ledger::ledger_time;
 use assent::services::submit::value_context;
 use chrono::{Duration, Utc};
 use diesel::prelude::*;
@@ -53,10 +53,12 @@ fn main() -> anyhow::Result<()> {
     while done < count {
         let n = CHUNK.min(count - done);
         conn.transaction::<_, anyhow::Error, _>(|conn| {
-            let (mut seq, mut hash) = ledger_head::table
-                .find(1i64)
-                .select((ledger_head::seq, ledger_head::hash))
-                .first::<(i64, String)>(conn)?;
+            let (seq, hash) =
+                ledger_head::table
+                    .find(1i64)
+                    .select((ledger_head::seq, ledger_head::hash))
+                    .first::<(i64, String)>(conn)?;
+            let mut head = assent::db::LedgerHead { seq, hash };
             let mut people = Vec::with_capacity(n);
             for i in 0..n {
                 let k = done + i;
@@ -118,7 +120,7 @@ fn main() -> anyhow::Result<()> {
                     });
                 }
                 for purpose in [&service, &sms] {
-                    let e = NewEvent {
+                    let event = NewEvent {
                         subject_id: &p.0,
                         purpose_key: purpose.key.as_str(),
                         action: "granted",
@@ -129,24 +131,7 @@ fn main() -> anyhow::Result<()> {
                         evidence: "{}",
                         occurred_at: p.6,
                     };
-                    seq += 1;
-                    let mut row = ConsentEvent {
-                        seq,
-                        id: uuid::Uuid::new_v4().to_string(),
-                        subject_id: e.subject_id.to_owned(),
-                        purpose_key: e.purpose_key.to_owned(),
-                        action: e.action.to_owned(),
-                        policy_version_id: e.policy_version_id.to_owned(),
-                        policy_text_hash: e.policy_text_hash.to_owned(),
-                        method: e.method.to_owned(),
-                        source: e.source.to_owned(),
-                        evidence: e.evidence.to_owned(),
-                        occurred_at: e.occurred_at,
-                        prev_hash: hash.clone(),
-                        hash: String::new(),
-                    };
-                    row.hash = chain_hash(&row.prev_hash, &row.content());
-                    hash.clone_from(&row.hash);
+                    let row = assent::db::ledger::chain(&mut head, std::slice::from_ref(&event)).remove(0);
                     states.push(ConsentState {
                         subject_id: p.0.clone(),
                         purpose_key: purpose.key.to_string(),
@@ -155,7 +140,7 @@ fn main() -> anyhow::Result<()> {
                         granted_at: Some(p.6),
                         expires_at: Some(purpose.retention.expires_at(p.6.and_utc()).naive_utc()),
                         updated_at: p.6,
-                        last_event_seq: seq,
+                        last_event_seq: row.seq,
                     });
                     events.push(row);
                 }
@@ -179,7 +164,7 @@ fn main() -> anyhow::Result<()> {
                 Ok::<_, diesel::result::Error>(())
             })?;
             diesel::update(ledger_head::table.find(1i64))
-                .set((ledger_head::seq.eq(seq), ledger_head::hash.eq(&hash)))
+                .set((ledger_head::seq.eq(head.seq), ledger_head::hash.eq(&head.hash)))
                 .execute(conn)?;
             Ok(())
         })?;

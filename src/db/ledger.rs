@@ -57,13 +57,9 @@ pub struct NewEvent<'a> {
     pub occurred_at: NaiveDateTime,
 }
 
-/// Appends events in order, advancing `head` (which the writer persists at commit).
-pub fn append(
-    conn: &mut DbConnection,
-    head: &mut LedgerHead,
-    events: &[NewEvent<'_>],
-) -> QueryResult<Vec<ConsentEvent>> {
-    let rows: Vec<ConsentEvent> = events
+/// Turns events into chained rows after `head`, advancing it (no IO).
+pub fn chain(head: &mut LedgerHead, events: &[NewEvent<'_>]) -> Vec<ConsentEvent> {
+    events
         .iter()
         .map(|e| {
             let mut row = ConsentEvent {
@@ -86,7 +82,16 @@ pub fn append(
             head.hash.clone_from(&row.hash);
             row
         })
-        .collect();
+        .collect()
+}
+
+/// Appends events in order, advancing `head` (which the writer persists at commit).
+pub fn append(
+    conn: &mut DbConnection,
+    head: &mut LedgerHead,
+    events: &[NewEvent<'_>],
+) -> QueryResult<Vec<ConsentEvent>> {
+    let rows = chain(head, events);
     // 13 columns a row: 1000 rows stay well under SQLite's limit on bound parameters.
     for chunk in rows.chunks(1000) {
         crate::on_each_backend!(conn, |c| diesel::insert_into(consent_events::table).values(chunk).execute(c))?;

@@ -98,6 +98,18 @@ impl Writer {
         Ok(Self { queue })
     }
 
+    /// Queues `work` for the next group commit; the receiver answers once it is durable (or failed).
+    fn submit<F, T, E>(&self, work: F) -> Result<oneshot::Receiver<Result<T, E>>, CommitFailed>
+    where
+        F: FnOnce(&mut WriteTx<'_>) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<diesel::result::Error> + From<CommitFailed> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        self.queue.send(Box::new(Pending { work: Some(work), result: None, reply })).map_err(|_| CommitFailed)?;
+        Ok(answer)
+    }
+
     /// Runs `work` in the next group commit and waits until it is durable (or failed).
     pub async fn write<F, T, E>(&self, work: F) -> Result<T, E>
     where
@@ -105,10 +117,7 @@ impl Writer {
         T: Send + 'static,
         E: From<diesel::result::Error> + From<CommitFailed> + Send + 'static,
     {
-        let (reply, answer) = oneshot::channel();
-        let job = Box::new(Pending { work: Some(work), result: None, reply });
-        self.queue.send(job).map_err(|_| CommitFailed)?;
-        answer.await.map_err(|_| CommitFailed)?
+        self.submit(work)?.await.map_err(|_| CommitFailed)?
     }
 
     /// Blocking form of [`Writer::write`] for the CLI and background jobs.
@@ -118,10 +127,7 @@ impl Writer {
         T: Send + 'static,
         E: From<diesel::result::Error> + From<CommitFailed> + Send + 'static,
     {
-        let (reply, answer) = oneshot::channel();
-        let job = Box::new(Pending { work: Some(work), result: None, reply });
-        self.queue.send(job).map_err(|_| CommitFailed)?;
-        answer.blocking_recv().map_err(|_| CommitFailed)?
+        self.submit(work)?.blocking_recv().map_err(|_| CommitFailed)?
     }
 }
 

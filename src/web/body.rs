@@ -52,6 +52,19 @@ async fn drain(payload: &mut web::Payload) {
     }
 }
 
+/// Reads an `application/x-www-form-urlencoded` body into a map (last value of a repeated key
+/// wins), for page routes.
+pub async fn read_form(
+    req: &HttpRequest,
+    payload: web::Payload,
+    locale: Locale,
+) -> Result<std::collections::HashMap<String, String>, super::error::PageError> {
+    let err = |e| super::error::PageError::new(e, locale);
+    require_content_type(req, FORM_URLENCODED).map_err(err)?;
+    let body = read_limited(req, payload).await.map_err(err)?;
+    Ok(parse_urlencoded(&body, locale).map_err(err)?.into_iter().collect())
+}
+
 /// Refuses any content type but `expected` (a UTF-8 charset, or none, is allowed).
 pub fn require_content_type(req: &HttpRequest, expected: &'static str) -> Result<(), AppError> {
     let raw = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();

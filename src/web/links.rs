@@ -4,10 +4,10 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use std::collections::HashMap;
 
-use super::body::{FORM_URLENCODED, parse_urlencoded, read_limited, require_content_type};
+use super::body::read_form;
 use super::error::{AppError, PageError};
 use super::i18n::Strings;
-use super::pages::{ButtonForm, MessagePage, render, render_with_status};
+use super::pages::{ButtonForm, MessagePage, render};
 use super::{AppState, evidence_of, locale_of};
 use crate::domain::Locale;
 use crate::services::links;
@@ -25,23 +25,18 @@ fn token_in_query(req: &HttpRequest) -> String {
         .unwrap_or_default()
 }
 
+fn manage_link(locale: Locale) -> (String, String) {
+    (format!("/me?lang={}", locale.as_str()), Strings::get(locale).me.manage_link.to_owned())
+}
+
 fn page(locale: Locale, title: &str, body: &str) -> MessagePage {
-    MessagePage {
-        t: Strings::get(locale),
-        lang: locale.as_str(),
-        title: title.to_owned(),
-        paragraphs: vec![body.to_owned()],
-        alert: false,
-        form: None,
-        links: vec![(format!("/me?lang={}", locale.as_str()), Strings::get(locale).me.manage_link.to_owned())],
-    }
+    let mut page = MessagePage::new(locale, title, vec![body.to_owned()]);
+    page.links = vec![manage_link(locale)];
+    page
 }
 
 fn problem_page(locale: Locale, error: AppError) -> HttpResponse {
-    let t = Strings::get(locale);
-    let mut p = page(locale, t.error_title, &error.message(t));
-    p.alert = true;
-    render_with_status(&p, error.status())
+    MessagePage::problem(locale, &error, manage_link(locale))
 }
 
 /// A button that POSTs the token: link scanners only GET.
@@ -65,10 +60,7 @@ fn button_page(
 
 /// The token from the body (our button) or, for RFC 8058 one-click POSTs, from the URL.
 async fn posted_token(req: &HttpRequest, payload: web::Payload, locale: Locale) -> Result<String, PageError> {
-    let err = |e| PageError::new(e, locale);
-    require_content_type(req, FORM_URLENCODED).map_err(err)?;
-    let body = read_limited(req, payload).await.map_err(err)?;
-    let fields: HashMap<String, String> = parse_urlencoded(&body, locale).map_err(err)?.into_iter().collect();
+    let fields = read_form(req, payload, locale).await?;
     Ok(fields.get("token").cloned().unwrap_or_else(|| token_in_query(req)))
 }
 

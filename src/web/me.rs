@@ -7,7 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
 use std::collections::HashMap;
 
-use super::body::{FORM_URLENCODED, parse_urlencoded, read_limited, require_content_type};
+use super::body::read_form;
 use super::error::{AppError, PageError};
 use super::i18n::Strings;
 use super::pages::{
@@ -78,33 +78,19 @@ async fn form_fields(
     session: Option<&Session>,
     locale: Locale,
 ) -> Result<HashMap<String, String>, PageError> {
-    let err = |e| PageError::new(e, locale);
-    require_content_type(req, FORM_URLENCODED).map_err(err)?;
-    let body = read_limited(req, payload).await.map_err(err)?;
-    let fields: HashMap<String, String> = parse_urlencoded(&body, locale).map_err(err)?.into_iter().collect();
+    let fields = read_form(req, payload, locale).await?;
     if let Some(s) = session {
+        use subtle::ConstantTimeEq;
         let sent = fields.get("_csrf").map(String::as_bytes).unwrap_or_default();
-        if !constant_time_eq(sent, s.csrf_token.as_bytes()) {
-            return Err(err(AppError::Forbidden("csrf_failed")));
+        if !bool::from(sent.ct_eq(s.csrf_token.as_bytes())) {
+            return Err(PageError::new(AppError::Forbidden("csrf_failed"), locale));
         }
     }
     Ok(fields)
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 fn message(locale: Locale, title: &str, paragraphs: Vec<String>) -> MessagePage {
-    MessagePage {
-        t: Strings::get(locale),
-        lang: locale.as_str(),
-        title: title.to_owned(),
-        paragraphs,
-        alert: false,
-        form: None,
-        links: Vec::new(),
-    }
+    MessagePage::new(locale, title, paragraphs)
 }
 
 async fn home(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
@@ -205,11 +191,8 @@ async fn login(req: HttpRequest, state: web::Data<AppState>, payload: web::Paylo
 
 /// A used, expired or forged link: say so, and offer a new one.
 fn link_problem(locale: Locale, error: AppError) -> HttpResponse {
-    let t = Strings::get(locale);
-    let mut page = message(locale, t.error_title, vec![error.message(t)]);
-    page.alert = true;
-    page.links = vec![(format!("/me?lang={}", locale.as_str()), t.me.ask_again.to_owned())];
-    render_with_status(&page, error.status())
+    let onward = (format!("/me?lang={}", locale.as_str()), Strings::get(locale).me.ask_again.to_owned());
+    MessagePage::problem(locale, &error, onward)
 }
 
 async fn logout(

@@ -127,6 +127,33 @@ pub struct MessagePage {
     pub links: Vec<(String, String)>,
 }
 
+impl MessagePage {
+    pub fn new(locale: crate::domain::Locale, title: &str, paragraphs: Vec<String>) -> Self {
+        Self {
+            t: Strings::get(locale),
+            lang: locale.as_str(),
+            title: title.to_owned(),
+            paragraphs,
+            alert: false,
+            form: None,
+            links: Vec::new(),
+        }
+    }
+
+    /// A page saying what went wrong (as an alert), with one way onward.
+    pub fn problem(
+        locale: crate::domain::Locale,
+        error: &super::error::AppError,
+        onward: (String, String),
+    ) -> HttpResponse {
+        let t = Strings::get(locale);
+        let mut page = Self::new(locale, t.error_title, vec![error.message(t)]);
+        page.alert = true;
+        page.links = vec![onward];
+        render_with_status(&page, error.status())
+    }
+}
+
 #[derive(Template)]
 #[template(path = "me/signin.html")]
 pub struct SignInPage {
