@@ -209,6 +209,10 @@ fn retention_report(
             l.purpose, l.expire_now, l.lapse_now, l.renewal_window_now, l.expire_within
         );
     }
+    let since = (now - span).naive_utc();
+    let done = crate::jobs::retention::recent_outcomes(&mut conn, since)?;
+    let done: Vec<String> = done.iter().map(|(action, n)| format!("{n} {action}")).collect();
+    println!("ledger events in the past {within}: {}", done.join(", "));
     Ok(0)
 }
 

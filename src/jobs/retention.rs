@@ -541,3 +541,20 @@ pub struct ReportLine {
     pub renewal_window_now: i64,
     pub expire_within: i64,
 }
+
+/// What retention did recently, from the ledger: (action, count) for `renewed`, `expired`,
+/// `notified` and `erased` events since `since`.
+pub fn recent_outcomes(conn: &mut DbConnection, since: NaiveDateTime) -> QueryResult<Vec<(String, i64)>> {
+    use crate::db::schema::consent_events;
+    ["renewed", "expired", "notified", "erased"]
+        .into_iter()
+        .map(|action| {
+            let n = consent_events::table
+                .filter(consent_events::action.eq(action))
+                .filter(consent_events::occurred_at.ge(since))
+                .count()
+                .get_result(conn)?;
+            Ok((action.to_owned(), n))
+        })
+        .collect()
+}

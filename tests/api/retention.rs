@@ -116,9 +116,10 @@ on_both_backends! {
         assert!(app.stored_values(&a_email, "phone") == ["010-1212-3434"], "A keeps what A extended");
         assert!(app.cli(&["ledger", "verify"]).status.success());
 
-        let report = app.cli(&["retention", "report", "--within", "3y", "--now", &(expiry + Duration::days(400)).to_rfc3339()]);
+        let report = app.cli(&["retention", "report", "--within", "4y", "--now", &(expiry + Duration::days(400)).to_rfc3339()]);
         let report = String::from_utf8_lossy(&report.stdout).to_string();
         assert!(report.contains("marketing_sms") && report.contains("expire now"), "{report}");
+        assert!(report.contains("1 renewed") && report.contains("erased"), "what was done is shown too: {report}");
     }
 
     async fn a_run_killed_mid_batch_and_run_again_ends_in_the_same_state(app: TestApp) {
@@ -153,4 +154,19 @@ on_both_backends! {
         }
         assert!(app.cli(&["ledger", "verify"]).status.success());
     }
+}
+
+/// With several processes on one PostgreSQL, only one runs retention at a time.
+#[tokio::test]
+async fn only_one_process_runs_retention_at_a_time_on_postgres() {
+    let Some(app) = TestApp::spawn_if_available(Backend::Postgres).await else { return };
+    let url = assent::db::DbUrl::parse(&app.db.url).unwrap();
+    let held = assent::db::JobLock::try_acquire(&url, "retention").unwrap().expect("the lock is free");
+    assert!(assent::db::JobLock::try_acquire(&url, "retention").unwrap().is_none(), "a second holder is refused");
+    let busy = app.cli(&["retention", "run"]);
+    assert_eq!(busy.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&busy.stderr).contains("another process"));
+    drop(held);
+    let free = app.cli(&["retention", "run"]);
+    assert!(free.status.success(), "{}", String::from_utf8_lossy(&free.stderr));
 }
