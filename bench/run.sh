@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Assent vs ../shared/limit, in the same run, with the same load generator.
 #
-#   bench/run.sh                 # build, load, write bench/RESULTS.md (about 12 minutes after builds)
+#   bench/run.sh                 # build, load, write bench/RESULTS.md (~13 min of loads + ~3 min of
+#                                # profiling after builds; longer while other work keeps the machine busy)
 #
 # Builds release binaries of Assent (target/bench) and of limit (target/limit), starts one Assent on
 # SQLite (synchronous=FULL), one Assent on PostgreSQL and one limit, and loads each endpoint with
@@ -14,9 +15,9 @@
 #
 # Environment (all optional):
 #   ROUNDS=3 DURATION=15s WARMUP=3s THREADS=2 CONNECTIONS=64 TARGET=0.5 PROFILE=auto SKIP_BUILD=0
-#   QUIET_MAX=25 QUIET_WAIT=120   before each pair, wait up to QUIET_WAIT s for the machine to be idle
+#   QUIET_MAX=25 QUIET_WAIT=300   before each pair, wait up to QUIET_WAIT s for the machine to be idle
 #                                 (busy <= QUIET_MAX % of one core) apart from the benchmark itself
-#   OTHER_MAX=20 RETRIES=6        redo a pair when other processes used > OTHER_MAX % of a core in it
+#   OTHER_MAX=20 RETRIES=10       redo a pair when other processes used > OTHER_MAX % of a core in it
 #   BENCH_REF=<git revision>   build and measure that commit (git archive into a temp dir) instead of
 #                              the working tree, e.g. BENCH_REF=HEAD while others edit src/
 #   BENCH_PG_URL=postgres://postgres@127.0.0.1:5432   (server; databases are created and dropped)
@@ -38,9 +39,9 @@ CONNECTIONS=${CONNECTIONS:-64}
 TARGET=${TARGET:-0.5}
 PROFILE=${PROFILE:-auto}
 QUIET_MAX=${QUIET_MAX:-25}
-QUIET_WAIT=${QUIET_WAIT:-120}
+QUIET_WAIT=${QUIET_WAIT:-300}
 OTHER_MAX=${OTHER_MAX:-20}
-RETRIES=${RETRIES:-6}
+RETRIES=${RETRIES:-10}
 SKIP_BUILD=${SKIP_BUILD:-0}
 BENCH_REF=${BENCH_REF:-}
 ASSENT_SQLITE_PORT=${ASSENT_SQLITE_PORT:-18081}
@@ -262,7 +263,7 @@ parse_wrk() {
 ticks_by_name() { # stat files... -> "name ticks"
     awk '{ c = $0; sub(/^[^(]*\(/, "", c); sub(/\)[^)]*$/, "", c); gsub(/[ \t]/, "_", c)
            r = $0; sub(/^.*\) /, "", r); split(r, f, " "); s[c] += f[12] + f[13] }
-         END { for (k in s) print k, s[k] }' "$@" 2>/dev/null | sort
+         END { for (k in s) print k, s[k] }' < <(cat "$@" 2>/dev/null) | sort
 }
 cpu_delta() { # before-file after-file seconds -> table, biggest first
     { awk '{ print $1, -$2 }' "$1"; cat "$2"; } | awk -v hz="$(getconf CLK_TCK)" -v d="$3" \
@@ -277,14 +278,14 @@ cpu_snapshot() {
     bench=$(awk '{ c = $0; sub(/^[^(]*\(/, "", c); sub(/\)[^)]*$/, "", c)
                   r = $0; sub(/^.*\) /, "", r); split(r, f, " ")
                   if (c == "assent" || c == "limit" || c == "postgres" || f[2] == 2) s += f[12] + f[13] }
-                END { print s + 0 }' /proc/[0-9]*/stat 2>/dev/null)
+                END { print s + 0 }' < <(cat /proc/[0-9]*/stat 2>/dev/null))
     echo "$(awk '/^cpu / { print $2 + $3 + $4 }' /proc/stat) $bench"
 }
 # Busy CPU over one second, in % of one core.
 busy_now() {
     local a b
     a=$(busy_ticks); sleep 1; b=$(busy_ticks)
-    echo "$a $b" | awk -v n="$(nproc)" '{ b = $3 - $1; i = $4 - $2; printf "%.0f", 100 * n * b / (b + i) }'
+    echo "$a $b" | awk -v n="$(nproc)" '{ b = $3 - $1; i = $4 - $2; if (b + i <= 0) print 999; else printf "%.0f", 100 * n * b / (b + i) }'
 }
 # Before each pair: wait (up to QUIET_WAIT s) until the machine is idle apart from us.
 wait_quiet() {
@@ -439,6 +440,7 @@ profile() { # key
     local key=$1 pid dur=8 f=$OUT/profile-$1
     pid=$(scen "$key" 3)
     command -v perf >/dev/null || apt_install linux-perf
+    wait_quiet
     log "profiling $key (pid $pid)"
     # 1) where the machine's CPU goes under a normal (unprofiled) load: per process and per Assent thread
     RUN_TAG="${RUN_ID}p1$key"
@@ -454,7 +456,7 @@ profile() { # key
     wait "$wrk_pid"
     cpu_delta "$f.procs.before" "$f.procs.after" "$dur" | head -8 >"$f.procs.txt"
     cpu_delta "$f.threads.before" "$f.threads.after" "$dur" >"$f.threads.txt"
-    echo "$b0 $b1" | awk '{ b = $3 - $1; i = $4 - $2; printf "machine busy %.0f%% (%s cores)\n", 100 * b / (b + i), n }' n="$(nproc)" >>"$f.procs.txt"
+    echo "$b0 $b1" | awk '{ b = $3 - $1; i = $4 - $2; if (b + i > 0) printf "machine busy %.0f%% (%s cores)\n", 100 * b / (b + i), n }' n="$(nproc)" >>"$f.procs.txt"
     # 2) perf sampling of the Assent process (call graphs from DWARF; the release build has line tables)
     RUN_TAG="${RUN_ID}p2$key"
     perf record -q -e cpu-clock -F 499 --call-graph dwarf,16384 -p "$pid" -o "$OUT/perf-$key.data" -- sleep "$dur" \
