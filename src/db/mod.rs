@@ -84,7 +84,7 @@ impl DbUrl {
                 // across power loss; busy_timeout covers a second process (e.g. `assent apply`).
                 conn.batch_execute(
                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
-                     PRAGMA busy_timeout = 10000;",
+                     PRAGMA busy_timeout = 10000; PRAGMA cache_size = -32768;",
                 )?;
                 Ok(DbConnection::Sqlite(conn))
             }

@@ -11,6 +11,7 @@
 //! With several processes on one PostgreSQL, each has its own writer; the `UPDATE` that opens
 //! every batch locks the ledger head row, so the chain stays linear across processes too.
 
+use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::r2d2::R2D2Connection;
 use std::sync::mpsc;
@@ -85,17 +86,31 @@ where
 #[derive(Clone)]
 pub struct Writer {
     queue: mpsc::Sender<Box<dyn Job>>,
+    /// Keeps the SQLite checkpointer running while any handle exists.
+    _alive: std::sync::Arc<()>,
 }
 
 impl Writer {
     pub fn start(url: DbUrl) -> Result<Self, DbError> {
-        let conn = url.connect()?;
+        let mut conn = url.connect()?;
+        let alive = std::sync::Arc::new(());
+        if url.is_sqlite() {
+            // Checkpointing (copying the WAL into the database) happens on its own thread, so
+            // the writer only appends to the WAL and fsyncs it.
+            conn.batch_execute("PRAGMA wal_autocheckpoint = 0;")?;
+            let checkpointer = url.connect()?;
+            let weak = std::sync::Arc::downgrade(&alive);
+            std::thread::Builder::new()
+                .name("assent-checkpoint".into())
+                .spawn(move || checkpoint_loop(checkpointer, weak))
+                .map_err(DbError::Folder)?;
+        }
         let (queue, jobs) = mpsc::channel::<Box<dyn Job>>();
         std::thread::Builder::new()
             .name("assent-writer".into())
             .spawn(move || run(url, conn, jobs))
             .map_err(DbError::Folder)?;
-        Ok(Self { queue })
+        Ok(Self { queue, _alive: alive })
     }
 
     /// Queues `work` for the next group commit; the receiver answers once it is durable (or failed).
@@ -172,6 +187,17 @@ fn commit_batch(conn: &mut DbConnection, batch: &mut [Box<dyn Job>]) -> QueryRes
         }
         Ok(())
     })
+}
+
+/// Copies the WAL into the database every 200 ms without blocking the writer (PASSIVE), until
+/// the last writer handle is gone.
+fn checkpoint_loop(mut conn: DbConnection, alive: std::sync::Weak<()>) {
+    while alive.strong_count() > 0 {
+        std::thread::sleep(Duration::from_millis(200));
+        if let Err(e) = conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE);") {
+            tracing::warn!(error = %e, "WAL checkpoint failed");
+        }
+    }
 }
 
 fn reconnect(url: &DbUrl) -> DbConnection {

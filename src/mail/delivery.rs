@@ -86,26 +86,26 @@ pub fn deliver_due(db: &Db, keyring: &Keyring, transport: &MailTransport, owner:
         if leased.is_empty() {
             return Ok(delivered);
         }
+        let mut outcomes = Vec::with_capacity(leased.len());
         for mail in leased {
             let outcome = open(keyring, &mail).and_then(|m| transport.send(&m));
-            let id = mail.id.clone();
-            let attempts = mail.attempts;
-            match outcome {
-                Ok(()) => {
-                    delivered += 1;
-                    db.writer.write_blocking(move |tx| {
-                        Ok::<_, ServiceError>(outbox::mark_sent(tx.conn, &id, Utc::now().naive_utc())?)
-                    })?;
-                }
-                Err(error) => {
-                    tracing::warn!(mail = %mail.id, kind = %mail.kind, attempts = attempts + 1, %error, "mail delivery failed");
-                    let next = next_attempt(Utc::now().naive_utc(), attempts);
-                    db.writer.write_blocking(move |tx| {
-                        Ok::<_, ServiceError>(outbox::mark_failed(tx.conn, &id, next, &error)?)
-                    })?;
+            if let Err(error) = &outcome {
+                tracing::warn!(mail = %mail.id, kind = %mail.kind, attempts = mail.attempts + 1, %error, "mail delivery failed");
+            }
+            delivered += usize::from(outcome.is_ok());
+            outcomes.push((mail.id, mail.attempts, outcome));
+        }
+        // One write records the whole batch's outcomes.
+        db.writer.write_blocking(move |tx| {
+            let now = Utc::now().naive_utc();
+            for (id, attempts, outcome) in &outcomes {
+                match outcome {
+                    Ok(()) => outbox::mark_sent(tx.conn, id, now)?,
+                    Err(error) => outbox::mark_failed(tx.conn, id, next_attempt(now, *attempts), error)?,
                 }
             }
-        }
+            Ok::<_, ServiceError>(())
+        })?;
     }
 }
 

@@ -121,8 +121,20 @@ pub fn compose(
     Ok(QueuedMail { from: from.email.to_string(), to: to_box.email.to_string(), raw: message.formatted() })
 }
 
-/// Seals and queues a composed mail; idempotent per `dedupe_key`. Scheduled by the wall clock,
-/// even in a run rehearsing another date (`retention run --now`).
+/// A mail sealed for the outbox (under the outbox key, bound to its row id).
+pub struct SealedMail {
+    pub id: String,
+    pub sealed: Vec<u8>,
+}
+
+pub fn seal(keyring: &Keyring, mail: &QueuedMail) -> Result<SealedMail, ServiceError> {
+    let id = uuid::Uuid::new_v4().to_string();
+    let plain = serde_json::to_vec(mail).unwrap_or_default();
+    let sealed = keyring.seal_outbox(&plain, &id)?;
+    Ok(SealedMail { id, sealed })
+}
+
+/// Seals and queues a composed mail; idempotent per `dedupe_key`.
 pub fn enqueue(
     conn: &mut DbConnection,
     keyring: &Keyring,
@@ -131,18 +143,27 @@ pub fn enqueue(
     subject_id: Option<&str>,
     mail: &QueuedMail,
 ) -> Result<bool, ServiceError> {
+    enqueue_sealed(conn, kind, dedupe_key, subject_id, &seal(keyring, mail)?)
+}
+
+/// Queues an already sealed mail (sealing can happen before the write transaction). Scheduled by
+/// the wall clock, even in a run rehearsing another date (`retention run --now`).
+pub fn enqueue_sealed(
+    conn: &mut DbConnection,
+    kind: &str,
+    dedupe_key: &str,
+    subject_id: Option<&str>,
+    mail: &SealedMail,
+) -> Result<bool, ServiceError> {
     let now = chrono::Utc::now().naive_utc();
-    let id = uuid::Uuid::new_v4().to_string();
-    let plain = serde_json::to_vec(mail).unwrap_or_default();
-    let sealed = keyring.seal_outbox(&plain, &id)?;
     let queued = outbox::enqueue(
         conn,
         &NewMail {
-            id: &id,
+            id: &mail.id,
             kind,
             dedupe_key,
             subject_id,
-            message: &sealed,
+            message: &mail.sealed,
             attempts: 0,
             next_attempt_at: now,
             created_at: now,

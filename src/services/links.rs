@@ -164,10 +164,18 @@ pub fn current_session(
         .filter(|s| s.ended_at.is_none() && now - s.last_seen_at < SESSION_IDLE))
 }
 
-/// Queues the double opt-in mail for purposes just recorded as pending.
-#[allow(clippy::too_many_arguments)]
-pub fn start_confirmation(
-    tx: &mut WriteTx<'_>,
+/// A double opt-in mail ready to queue: composed, signed and sealed outside the write
+/// transaction (see `submit::record`), so the single writer only inserts two rows.
+pub struct PreparedConfirmation {
+    pub subject_id: String,
+    pub purposes: Vec<String>,
+    token_id: String,
+    expires_at: NaiveDateTime,
+    mail: mail::SealedMail,
+}
+
+/// Signs the link, composes and seals the mail. No IO.
+pub fn prepare_confirmation(
     keyring: &Keyring,
     ctx: &MailContext,
     subject_id: &str,
@@ -175,21 +183,55 @@ pub fn start_confirmation(
     locale: Locale,
     purposes: Vec<(String, String)>,
     now: NaiveDateTime,
+) -> Result<PreparedConfirmation, ServiceError> {
+    let keys: Vec<String> = purposes.iter().map(|(k, _)| k.clone()).collect();
+    let titles: Vec<String> = purposes.into_iter().map(|(_, t)| t).collect();
+    let token_id = uuid::Uuid::new_v4().to_string();
+    let expires_at = now + CONFIRM_TTL;
+    let token = keyring.links().sign(&LinkClaims {
+        sub: subject_id.to_owned(),
+        jti: token_id.clone(),
+        kind: LinkKind::ConfirmConsent,
+        purposes: keys.clone(),
+        exp: expires_at.and_utc().timestamp(),
+    })?;
+    let link = format!("{}/confirm?token={token}&lang={}", ctx.base_url, locale.as_str());
+    let unsubscribe = unsubscribe_url(keyring, ctx, subject_id, keys.clone(), locale)?;
+    let content = messages::confirm_consent(locale, &titles, &link, &unsubscribe);
+    let composed = mail::compose(ctx, email.as_str(), &content, Some(&unsubscribe))
+        .map_err(|e| ServiceError::Mail(e.to_string()))?;
+    Ok(PreparedConfirmation {
+        subject_id: subject_id.to_owned(),
+        purposes: keys,
+        token_id,
+        expires_at,
+        mail: mail::seal(keyring, &composed)?,
+    })
+}
+
+/// Queues a prepared confirmation: at most one per person per hour, however often the form is
+/// sent meanwhile.
+pub fn queue_confirmation(
+    tx: &mut WriteTx<'_>,
+    prepared: &PreparedConfirmation,
+    now: NaiveDateTime,
 ) -> Result<(), ServiceError> {
-    // One confirmation mail per person per hour, however often the form is sent meanwhile.
+    let subject_id = prepared.subject_id.as_str();
     let dedupe = format!("confirm:{subject_id}:{}", now.format("%Y-%m-%dT%H"));
     if crate::db::outbox::exists(tx.conn, &dedupe)? {
         return Ok(());
     }
-    let keys: Vec<String> = purposes.iter().map(|(k, _)| k.clone()).collect();
-    let titles: Vec<String> = purposes.into_iter().map(|(_, t)| t).collect();
-    let token = issue_link(tx.conn, keyring, subject_id, LinkKind::ConfirmConsent, CONFIRM_TTL, keys.clone(), now)?;
-    let link = format!("{}/confirm?token={token}&lang={}", ctx.base_url, locale.as_str());
-    let unsubscribe = unsubscribe_url(keyring, ctx, subject_id, keys, locale)?;
-    let content = messages::confirm_consent(locale, &titles, &link, &unsubscribe);
-    let composed = mail::compose(ctx, email.as_str(), &content, Some(&unsubscribe))
-        .map_err(|e| ServiceError::Mail(e.to_string()))?;
-    mail::enqueue(tx.conn, keyring, "confirm_consent", &dedupe, Some(subject_id), &composed)?;
+    sessions::insert_token(
+        tx.conn,
+        &NewLinkToken {
+            id: &prepared.token_id,
+            subject_id,
+            kind: LinkKind::ConfirmConsent.as_str(),
+            expires_at: prepared.expires_at,
+            created_at: now,
+        },
+    )?;
+    mail::enqueue_sealed(tx.conn, "confirm_consent", &dedupe, Some(subject_id), &prepared.mail)?;
     Ok(())
 }
 

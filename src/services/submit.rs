@@ -6,13 +6,13 @@ use serde::Serialize;
 use std::sync::Arc;
 
 use super::ServiceError;
-use super::links::{CONFIRM_TTL, start_confirmation};
+use super::links::{CONFIRM_TTL, PreparedConfirmation, prepare_confirmation, queue_confirmation};
 use crate::crypto::{DataKey, Keyring};
 use crate::db::catalog::{Catalog, PublishedForm};
 use crate::db::consent::{self, ConsentState};
 use crate::db::ledger::{self, NewEvent};
 use crate::db::subjects::{self, NewFieldValue, NewSubject, NewSubmission};
-use crate::db::{WriteTx, Writer};
+use crate::db::{CommitFailed, Db, WriteTx};
 use crate::domain::ledger::ledger_time;
 use crate::domain::{AcceptedSubmission, Channel, ConsentAction, Email, Evidence, Locale, Method};
 use crate::mail::MailContext;
@@ -55,13 +55,58 @@ pub struct RecordedEvent {
 }
 
 /// Queues the submission on the writer and waits until it is durable.
+///
+/// Work that needs no lock (composing, signing and sealing a double opt-in mail) is done first,
+/// on the blocking pool, so that the single writer only writes rows.
 pub async fn record(
-    writer: &Writer,
+    db: &Db,
     keyring: Arc<Keyring>,
     catalog: Arc<Catalog>,
     input: SubmissionInput,
 ) -> Result<SubmissionOutcome, ServiceError> {
-    writer.write(move |tx| record_in(tx, &keyring, &catalog, &input)).await
+    let prepared = prepare(db, &keyring, &catalog, &input).await?;
+    db.writer.write(move |tx| record_in(tx, &keyring, &catalog, &input, prepared.as_ref())).await
+}
+
+/// Purposes that will wait for confirmation if this person has not confirmed them already.
+fn confirmation_candidates(catalog: &Catalog, input: &SubmissionInput) -> Vec<(String, String)> {
+    if !input.form.definition.double_opt_in {
+        return Vec::new();
+    }
+    input
+        .accepted
+        .granted
+        .iter()
+        .filter_map(|p| catalog.purpose(p.as_str()))
+        .filter(|p| p.channel != Channel::None)
+        .map(|p| (p.key.to_string(), p.policy.title().get(input.locale).to_owned()))
+        .collect()
+}
+
+/// Prepares the confirmation mail for the subject this address is (or will be). The writer
+/// checks the guess and composes again itself in the rare case it no longer holds.
+async fn prepare(
+    db: &Db,
+    keyring: &Arc<Keyring>,
+    catalog: &Catalog,
+    input: &SubmissionInput,
+) -> Result<Option<PreparedConfirmation>, ServiceError> {
+    let candidates = confirmation_candidates(catalog, input);
+    if candidates.is_empty() {
+        return Ok(None);
+    }
+    let (pool, keyring, ctx) = (db.pool.clone(), keyring.clone(), input.mail.clone());
+    let (email, locale) = (input.accepted.email.clone(), input.locale);
+    tokio::task::spawn_blocking(move || {
+        let mut conn = pool.get().map_err(|_| CommitFailed)?;
+        let existing =
+            subjects::find_by_index(&mut conn, &keyring.email_index(&email))?.filter(|s| s.wrapped_key.is_some());
+        let subject_id = existing.map_or_else(|| uuid::Uuid::new_v4().to_string(), |s| s.id);
+        let now = Utc::now().naive_utc();
+        prepare_confirmation(&keyring, &ctx, &subject_id, &email, locale, candidates, now).map(Some)
+    })
+    .await
+    .map_err(|_| CommitFailed)?
 }
 
 fn record_in(
@@ -69,10 +114,13 @@ fn record_in(
     keyring: &Keyring,
     catalog: &Catalog,
     input: &SubmissionInput,
+    prepared: Option<&PreparedConfirmation>,
 ) -> Result<SubmissionOutcome, ServiceError> {
     let now_utc = Utc::now();
     let now = ledger_time(now_utc.naive_utc());
-    let (subject_id, key, is_new) = find_or_create_subject(tx, keyring, &input.accepted.email, input.locale, now)?;
+    let new_id = prepared.map(|p| p.subject_id.as_str());
+    let (subject_id, key, is_new) =
+        find_or_create_subject(tx, keyring, &input.accepted.email, input.locale, now, new_id)?;
     let submission_id = uuid::Uuid::new_v4().to_string();
     subjects::insert_submission(
         tx.conn,
@@ -175,16 +223,23 @@ fn record_in(
         .map(|(p, _)| (p.key.to_string(), p.policy.title().get(input.locale).to_owned()))
         .collect();
     if !pending.is_empty() {
-        start_confirmation(
-            tx,
-            keyring,
-            &input.mail,
-            &subject_id,
-            &input.accepted.email,
-            input.locale,
-            pending.clone(),
-            now,
-        )?;
+        let keys: Vec<String> = pending.iter().map(|(k, _)| k.clone()).collect();
+        match prepared {
+            Some(p) if p.subject_id == subject_id && p.purposes == keys => queue_confirmation(tx, p, now)?,
+            _ => {
+                let ctx = &input.mail;
+                let p = prepare_confirmation(
+                    keyring,
+                    ctx,
+                    &subject_id,
+                    &input.accepted.email,
+                    input.locale,
+                    pending.clone(),
+                    now,
+                )?;
+                queue_confirmation(tx, &p, now)?;
+            }
+        }
     }
     Ok(SubmissionOutcome {
         subject_id,
@@ -246,6 +301,7 @@ fn find_or_create_subject(
     email: &Email,
     locale: Locale,
     now: NaiveDateTime,
+    new_id: Option<&str>,
 ) -> Result<(String, DataKey, bool), ServiceError> {
     let index = keyring.email_index(email);
     if let Some(subject) = subjects::find_by_index(tx.conn, &index)?
@@ -254,7 +310,7 @@ fn find_or_create_subject(
         let key = keyring.unwrap_data_key(wrapped, &subject.id)?;
         return Ok((subject.id, key, false));
     }
-    let id = uuid::Uuid::new_v4().to_string();
+    let id = new_id.map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
     let (key, wrapped) = keyring.new_data_key(&id)?;
     let email_ciphertext = key.encrypt(email.as_str().as_bytes(), &value_context(&id, "email"))?;
     subjects::insert(

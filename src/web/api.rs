@@ -101,7 +101,7 @@ async fn create_submission(
         method: Method::Api,
         mail: state.mail.clone(),
     };
-    let outcome = submit::record(&state.db.writer, state.keyring.clone(), catalog.clone(), input).await?;
+    let outcome = submit::record(&state.db, state.keyring.clone(), catalog.clone(), input).await?;
     if !outcome.pending.is_empty() {
         state.mail_queued.notify_one();
     }

@@ -73,7 +73,7 @@ async fn submit_form(
         method: Method::Form,
         mail: state.mail.clone(),
     };
-    let outcome = submit::record(&state.db.writer, state.keyring.clone(), catalog.clone(), input)
+    let outcome = submit::record(&state.db, state.keyring.clone(), catalog.clone(), input)
         .await
         .map_err(|e| page_error(e.into()))?;
     let pending = if outcome.pending.is_empty() {
