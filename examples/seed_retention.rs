@@ -37,6 +37,10 @@ fn main() -> anyhow::Result<()> {
 
     url.migrate()?;
     let mut conn = url.connect()?;
+    if url.is_sqlite() {
+        // A fixture, not user data: no need for durable commits while seeding.
+        diesel::connection::SimpleConnection::batch_execute(&mut conn, "PRAGMA synchronous = OFF;")?;
+    }
     let workspace = assent::services::workspace::WorkspaceFile::read(std::path::Path::new(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/assent.toml"
@@ -141,6 +145,7 @@ fn main() -> anyhow::Result<()> {
                         expires_at: Some(purpose.retention.expires_at(p.6.and_utc()).naive_utc()),
                         updated_at: p.6,
                         last_event_seq: row.seq,
+                        notice_anchor_at: (purpose.channel != assent::domain::Channel::None).then_some(p.6),
                     });
                     events.push(row);
                 }

@@ -17,6 +17,9 @@ pub struct ConsentState {
     pub expires_at: Option<NaiveDateTime>,
     pub updated_at: NaiveDateTime,
     pub last_event_seq: i64,
+    /// For purposes that reach people: when the periodic reminder was last due (the consent date,
+    /// then each reminder). `None` while not granted.
+    pub notice_anchor_at: Option<NaiveDateTime>,
 }
 
 /// Writes the new state of one purpose (update, or insert the first time). Only the writer
@@ -30,6 +33,7 @@ pub fn put(conn: &mut DbConnection, state: &ConsentState) -> QueryResult<()> {
             consent_state::expires_at.eq(state.expires_at),
             consent_state::updated_at.eq(state.updated_at),
             consent_state::last_event_seq.eq(state.last_event_seq),
+            consent_state::notice_anchor_at.eq(state.notice_anchor_at),
         ))
         .execute(conn)?;
     if updated == 0 {

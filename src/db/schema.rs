@@ -118,6 +118,7 @@ diesel::table! {
         expires_at -> Nullable<Timestamp>,
         updated_at -> Timestamp,
         last_event_seq -> BigInt,
+        notice_anchor_at -> Nullable<Timestamp>,
     }
 }
 

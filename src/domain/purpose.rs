@@ -137,21 +137,17 @@ impl Retention {
             .unwrap_or(DateTime::<Utc>::MAX_UTC)
     }
 
+    /// The moment one period before `t` (for "granted at least one period ago").
+    pub fn before(self, t: DateTime<Utc>) -> DateTime<Utc> {
+        t.checked_sub_months(Months::new(self.months))
+            .and_then(|d| d.checked_sub_days(Days::new(u64::from(self.days))))
+            .unwrap_or(DateTime::<Utc>::MIN_UTC)
+    }
+
     /// When a renewal question is due: `window_days` before `expires_at`, and until it.
     pub fn renewal_due(expires_at: DateTime<Utc>, window_days: u32, now: DateTime<Utc>) -> bool {
         let opens = expires_at.checked_sub_days(Days::new(u64::from(window_days))).unwrap_or(expires_at);
         now >= opens && now < expires_at
-    }
-
-    /// How many whole `self` periods have passed from `since` to `now` (for periodic notices).
-    pub fn periods_elapsed(self, since: DateTime<Utc>, now: DateTime<Utc>) -> u32 {
-        let mut n = 0;
-        let mut next = self.expires_at(since);
-        while next <= now && n < 10_000 {
-            n += 1;
-            next = self.expires_at(next);
-        }
-        n
     }
 
     /// "2 years", "6 months", "1 year 6 months", "2년", "6개월" …
@@ -284,12 +280,10 @@ mod tests {
     }
 
     #[test]
-    fn periodic_notices_count_whole_periods() {
+    fn one_period_before_mirrors_one_period_after() {
         let two_years = Retention::months(24);
-        let granted = utc(2024, 2, 29);
-        assert_eq!(two_years.periods_elapsed(granted, utc(2026, 2, 27)), 0);
-        assert_eq!(two_years.periods_elapsed(granted, utc(2026, 2, 28)), 1);
-        assert_eq!(two_years.periods_elapsed(granted, utc(2028, 3, 1)), 2);
+        assert_eq!(two_years.before(utc(2026, 2, 28)), utc(2024, 2, 28));
+        assert_eq!(two_years.before(two_years.expires_at(utc(2024, 3, 1))), utc(2024, 3, 1));
     }
 
     #[test]

@@ -138,21 +138,48 @@ impl RetentionJob {
     ) -> Result<RetentionReport, RightsError> {
         let mut report = RetentionReport::default();
         let at = now.naive_utc();
-        let max_window = self.catalog.purposes.values().map(|p| p.renewal_window_days).max().unwrap_or(0);
-        self.phase(
-            &["granted"],
-            false,
-            at + Duration::days(max_window),
-            Some(at),
-            at,
-            &mut report,
-            &mut progress,
-            Phase::Renewal,
-        )?;
-        let threshold = at - Duration::days(i64::from(self.notice_interval_days_floor()));
-        self.phase(&["granted"], true, threshold, None, at, &mut report, &mut progress, Phase::Notice)?;
-        self.phase(&["granted", "pending"], false, at, None, at, &mut report, &mut progress, Phase::Expiry)?;
+        for phase in [Phase::Renewal, Phase::Notice, Phase::Expiry] {
+            self.phase(phase, at, &mut report, &mut progress)?;
+        }
         Ok(report)
+    }
+
+    /// One page of consents this phase may act on. Renewal pages with a cursor through the
+    /// (small) renewal window; reminders and expiry drain: each consent they act on leaves the
+    /// query's set (its reminder anchor moves on, or it is no longer granted), so they always
+    /// read the first page of what is due, through an index.
+    fn next_page(
+        &self,
+        conn: &mut DbConnection,
+        phase: Phase,
+        now: NaiveDateTime,
+        cursor: &Cursor,
+    ) -> QueryResult<Vec<ConsentState>> {
+        match phase {
+            Phase::Renewal => {
+                let max_window = self.catalog.purposes.values().map(|p| p.renewal_window_days).max().unwrap_or(0);
+                page(conn, &["granted"], false, now + Duration::days(max_window), Some(now), cursor, self.batch)
+            }
+            Phase::Notice => {
+                let reaching: Vec<&str> = self
+                    .catalog
+                    .purposes
+                    .values()
+                    .filter(|p| p.channel != Channel::None)
+                    .map(|p| p.key.as_str())
+                    .collect();
+                consent_state::table
+                    .filter(consent_state::status.eq(ConsentStatus::Granted.as_str()))
+                    .filter(consent_state::purpose_key.eq_any(reaching))
+                    .filter(consent_state::notice_anchor_at.le(self.notice_interval.before(now.and_utc()).naive_utc()))
+                    .filter(consent_state::expires_at.gt(now))
+                    .order(consent_state::notice_anchor_at.asc())
+                    .limit(self.batch)
+                    .select(ConsentState::as_select())
+                    .load(conn)
+            }
+            Phase::Expiry => page(conn, &["granted", "pending"], false, now, None, &None, self.batch),
+        }
     }
 
     /// Whether a scanned consent may need this phase's work (the writer re-checks).
@@ -166,81 +193,70 @@ impl RetentionJob {
                     now.and_utc(),
                 )
             }),
-            Phase::Notice => {
-                purpose.channel != Channel::None
-                    && state.expires_at.is_some_and(|e| e > now)
-                    && state
-                        .granted_at
-                        .is_some_and(|g| self.notice_interval.periods_elapsed(g.and_utc(), now.and_utc()) > 0)
-            }
+            // The query already selected consents whose reminder is due.
+            Phase::Notice => purpose.channel != Channel::None && state.expires_at.is_some_and(|e| e > now),
             Phase::Expiry => true,
         }
     }
 
-    /// A lower bound of the notice interval in days (the exact check is per consent).
-    fn notice_interval_days_floor(&self) -> u32 {
-        let epoch = DateTime::<Utc>::UNIX_EPOCH;
-        let days = (self.notice_interval.expires_at(epoch) - epoch).num_days();
-        u32::try_from(days.saturating_sub(3).max(1)).unwrap_or(1)
-    }
-
-    #[allow(clippy::too_many_arguments)]
     fn phase(
         &self,
-        statuses: &[&str],
-        by_grant: bool,
-        upto: NaiveDateTime,
-        from: Option<NaiveDateTime>,
+        phase: Phase,
         now: NaiveDateTime,
         report: &mut RetentionReport,
         progress: &mut impl FnMut(&RetentionReport),
-        phase: Phase,
     ) -> Result<(), RightsError> {
         let mut cursor: Cursor = None;
         loop {
             let batch = {
                 let mut conn = self.db.pool.get().map_err(|_| crate::db::CommitFailed)?;
-                page(&mut conn, statuses, by_grant, upto, from, &cursor, self.batch)?
+                self.next_page(&mut conn, phase, now, &cursor)?
             };
             let Some(last) = batch.last() else { return Ok(()) };
-            cursor = cursor_of(last, by_grant);
+            let full = batch.len() as i64 == self.batch;
+            if phase == Phase::Renewal {
+                cursor = cursor_of(last, false);
+            }
             // Decide in memory what needs the writer at all; most scanned consents do not.
             let candidates: Vec<ConsentState> = batch.into_iter().filter(|s| self.needs_work(phase, s, now)).collect();
-            if candidates.is_empty() {
-                if cursor.is_none() {
-                    return Ok(());
-                }
-                continue;
-            }
-            let (keyring, catalog, mail, interval) =
-                (self.keyring.clone(), self.catalog.clone(), self.mail.clone(), self.notice_interval);
-            let step = self.db.writer.write_blocking(move |tx| {
-                let mut step = RetentionReport::default();
-                match phase {
-                    Phase::Renewal => {
-                        for state in &candidates {
-                            step.renewal_mails += ask_renewal(tx, &keyring, &catalog, &mail, state, now)?;
+            let (keyring, catalog, mail) = (self.keyring.clone(), self.catalog.clone(), self.mail.clone());
+            let step = if candidates.is_empty() {
+                RetentionReport::default()
+            } else {
+                self.db.writer.write_blocking(move |tx| {
+                    let mut step = RetentionReport::default();
+                    match phase {
+                        Phase::Renewal => {
+                            for state in &candidates {
+                                step.renewal_mails += ask_renewal(tx, &keyring, &catalog, &mail, state, now)?;
+                            }
                         }
-                    }
-                    Phase::Notice => {
-                        for state in &candidates {
-                            step.notices += send_notice(tx, &keyring, &catalog, &mail, interval, state, now)?;
+                        Phase::Notice => {
+                            for state in &candidates {
+                                step.notices += send_notice(tx, &keyring, &catalog, &mail, state, now)?;
+                            }
                         }
+                        Phase::Expiry => step = expire_many(tx, &catalog, &candidates, now, Method::RetentionJob)?,
                     }
-                    Phase::Expiry => step = expire_many(tx, &catalog, &candidates, now, Method::RetentionJob)?,
-                }
-                Ok::<_, RightsError>(step)
-            })?;
+                    Ok::<_, RightsError>(step)
+                })?
+            };
             report.add(&step);
             progress(report);
-            if cursor.is_none() {
+            let progressed = step != RetentionReport::default();
+            // A draining phase that made no progress would read the same page again: stop.
+            let more = match phase {
+                Phase::Renewal => cursor.is_some(),
+                Phase::Notice | Phase::Expiry => progressed,
+            };
+            if !full || !more {
                 return Ok(());
             }
         }
     }
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
     Renewal,
     Notice,
@@ -340,13 +356,11 @@ fn ask_renewal(
 }
 
 /// Phase 2: the periodic marketing-consent reminder, once per elapsed interval.
-#[allow(clippy::too_many_arguments)]
 fn send_notice(
     tx: &mut WriteTx<'_>,
     keyring: &Keyring,
     catalog: &Catalog,
     ctx: &MailContext,
-    interval: Retention,
     state: &ConsentState,
     now: NaiveDateTime,
 ) -> Result<usize, RightsError> {
@@ -354,17 +368,12 @@ fn send_notice(
         return Ok(0);
     };
     let Some(state) = current(tx.conn, state, &[ConsentStatus::Granted])? else { return Ok(0) };
-    let Some(granted) = state.granted_at else { return Ok(0) };
+    let (Some(granted), Some(anchor)) = (state.granted_at, state.notice_anchor_at) else { return Ok(0) };
     // A consent ending in this very run gets no "you still agree" reminder.
     if state.expires_at.is_some_and(|e| e <= now) {
         return Ok(0);
     }
-    let periods = interval.periods_elapsed(granted.and_utc(), now.and_utc());
-    if periods == 0 {
-        return Ok(0);
-    }
-    let dedupe =
-        format!("notice:{}:{}:{}:{periods}", state.subject_id, state.purpose_key, granted.and_utc().timestamp());
+    let dedupe = format!("notice:{}:{}:{}", state.subject_id, state.purpose_key, anchor.and_utc().timestamp());
     if outbox::exists(tx.conn, &dedupe)? {
         return Ok(0);
     }
@@ -399,7 +408,11 @@ fn send_notice(
         }],
     )?;
     let seq = appended.first().map_or(state.last_event_seq, |e| e.seq);
-    consent::put(tx.conn, &ConsentState { last_event_seq: seq, updated_at: now, ..state })?;
+    // The next reminder is due one interval from now.
+    consent::put(
+        tx.conn,
+        &ConsentState { last_event_seq: seq, updated_at: now, notice_anchor_at: Some(now), ..state },
+    )?;
     Ok(1)
 }
 
@@ -474,6 +487,7 @@ pub fn expire_many(
         let state = &mut states[i];
         state.status = ConsentStatus::Expired.as_str().to_owned();
         state.expires_at = None;
+        state.notice_anchor_at = None;
         state.updated_at = now;
         state.last_event_seq = event.seq;
     }

@@ -279,6 +279,7 @@ pub fn confirm(
                 expires_at: Some(purpose.retention.expires_at(now.and_utc()).naive_utc()),
                 updated_at: now,
                 last_event_seq: seq,
+                notice_anchor_at: (purpose.channel != crate::domain::Channel::None).then_some(now),
                 ..state.clone()
             },
         )?;

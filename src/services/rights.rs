@@ -333,6 +333,8 @@ pub fn change_consent(
             expires_at,
             updated_at: now,
             last_event_seq: event.seq,
+            notice_anchor_at: (req.change == Change::Grant && purpose.channel != crate::domain::Channel::None)
+                .then_some(now),
         },
     )?;
     let erased_fields = erase_unneeded(tx.conn, req.subject_id)?;

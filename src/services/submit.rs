@@ -206,6 +206,7 @@ fn record_in(
                 }),
                 updated_at: now,
                 last_event_seq: event.seq,
+                notice_anchor_at: (!pending && purpose.channel != Channel::None).then_some(now),
             }
         })
         .collect();
