@@ -444,17 +444,18 @@ pub fn expire_many(
     let mut states = consent::for_subjects(tx.conn, &subject_ids)?;
     let held =
         |s: &ConsentState| matches!(ConsentStatus::parse(&s.status), ConsentStatus::Granted | ConsentStatus::Pending);
-    let due: Vec<usize> = candidates
-        .iter()
-        .filter_map(|c| {
-            states.iter().position(|s| {
-                s.subject_id == c.subject_id
-                    && s.purpose_key == c.purpose_key
-                    && held(s)
-                    && (method != Method::RetentionJob || s.expires_at.is_some_and(|e| e <= now))
+    // The job takes every due consent of the people in this batch at once, so that a person
+    // whose consents all end is erased in one step; "Don't extend" ends only the one it names.
+    let due: Vec<usize> = if method == Method::RetentionJob {
+        (0..states.len()).filter(|&i| held(&states[i]) && states[i].expires_at.is_some_and(|e| e <= now)).collect()
+    } else {
+        candidates
+            .iter()
+            .filter_map(|c| {
+                states.iter().position(|s| s.subject_id == c.subject_id && s.purpose_key == c.purpose_key && held(s))
             })
-        })
-        .collect();
+            .collect()
+    };
     if due.is_empty() {
         return Ok(report);
     }
