@@ -22,8 +22,8 @@ on_both_backends! {
             assert!(html.contains(&format!(r#"href="/policies/{purpose}/v1?lang=en""#)), "policy link for {purpose}");
         }
         assert!(!html.contains(" checked"), "no purpose is ticked in advance");
-        assert!(html.contains("Required Providing the service"));
-        assert!(html.contains("Optional News and offers by email"));
+        assert!(html.contains("[Required] Providing the service"));
+        assert!(html.contains("[Optional] News and offers by email"));
         assert!(html.contains("Kept for: 3 years"));
         assert!(html.contains("Kept for: 1 year"));
     }
