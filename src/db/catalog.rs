@@ -233,18 +233,6 @@ pub fn publish_form_version(conn: &mut DbConnection, row: &FormVersionRow) -> Qu
         .map(|_| ())
 }
 
-pub fn set_current_form_version(
-    conn: &mut DbConnection,
-    form: &str,
-    version_id: &str,
-    at: NaiveDateTime,
-) -> QueryResult<()> {
-    diesel::update(forms::table.find(form))
-        .set((forms::current_version_id.eq(version_id), forms::updated_at.eq(at)))
-        .execute(conn)
-        .map(|_| ())
-}
-
 /// Serialises publishing across processes (and with ledger appends) by taking the ledger head
 /// row lock for the rest of the transaction.
 pub fn lock_for_publishing(conn: &mut DbConnection) -> QueryResult<()> {

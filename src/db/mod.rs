@@ -178,8 +178,3 @@ impl JobLock {
         Ok(held.then_some(Self { _session: Some(conn) }))
     }
 }
-
-/// `true` when a database error is a uniqueness conflict (same on both backends).
-pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
-    matches!(e, diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _))
-}

@@ -74,10 +74,6 @@ pub fn insert_values(conn: &mut DbConnection, values: &[NewFieldValue<'_>]) -> Q
     crate::on_each_backend!(conn, |c| diesel::insert_into(field_values::table).values(values).execute(c)).map(|_| ())
 }
 
-pub fn count_submissions(conn: &mut DbConnection, subject_id: &str) -> QueryResult<i64> {
-    submissions::table.filter(submissions::subject_id.eq(subject_id)).count().get_result(conn)
-}
-
 /// A stored value with where it came from.
 #[derive(Debug, Clone, Queryable)]
 pub struct StoredValue {
