@@ -1,4 +1,4 @@
-//! The `assent` command line: serve, migrate, apply, key create, ledger verify.
+//! The `assent` command line: serve, migrate, apply, key create, owner create, ledger verify.
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -28,10 +28,21 @@ pub enum Command {
     Migrate,
     /// Apply a workspace file (forms and purposes as code); idempotent.
     Apply { file: PathBuf },
+    /// Write the workspace in force (purposes, forms) as a file `apply` accepts unchanged.
+    Export {
+        /// Write to this file instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
     /// Manage API keys.
     Key {
         #[command(subcommand)]
         command: KeyCommand,
+    },
+    /// Manage site owners (console accounts).
+    Owner {
+        #[command(subcommand)]
+        command: OwnerCommand,
     },
     /// Check the consent ledger.
     Ledger {
@@ -86,6 +97,18 @@ pub enum KeyCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum OwnerCommand {
+    /// Create a console account. The password is asked for twice on a terminal, or read as one
+    /// line from standard input otherwise; at least 12 characters.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "owner", value_parser = ["owner", "viewer"])]
+        role: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum LedgerCommand {
     /// Re-compute the hash chain; exits non-zero naming the first bad event.
     Verify,
@@ -105,7 +128,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             .await
         }
         Command::Apply { file } => blocking(move || apply(&settings, &file)).await,
+        Command::Export { output } => blocking(move || export(&settings, output.as_deref())).await,
         Command::Key { command: KeyCommand::Create { name } } => blocking(move || create_key(&settings, &name)).await,
+        Command::Owner { command: OwnerCommand::Create { email, role } } => {
+            blocking(move || create_owner(&settings, &email, &role)).await
+        }
         Command::Ledger { command: LedgerCommand::Verify } => blocking(move || verify(&settings)).await,
         Command::Retention { command: RetentionCommand::Run { dry_run, now } } => {
             let now = now.unwrap_or_else(chrono::Utc::now);
@@ -161,6 +188,16 @@ fn apply(settings: &Settings, file: &std::path::Path) -> anyhow::Result<i32> {
     Ok(0)
 }
 
+fn export(settings: &Settings, output: Option<&std::path::Path>) -> anyhow::Result<i32> {
+    let catalog = crate::db::catalog::Catalog::load(&mut connect(settings)?)?;
+    let text = WorkspaceFile::from_catalog(&catalog).to_toml().context("cannot write the workspace as TOML")?;
+    match output {
+        Some(path) => std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?,
+        None => print!("{text}"),
+    }
+    Ok(0)
+}
+
 fn create_key(settings: &Settings, name: &str) -> anyhow::Result<i32> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 {
@@ -169,6 +206,29 @@ fn create_key(settings: &Settings, name: &str) -> anyhow::Result<i32> {
     let created = keys::create(&mut connect(settings)?, name)?;
     eprintln!("Created API key {} ({name}). It is shown once; store it now:", created.id);
     println!("{}", created.secret);
+    Ok(0)
+}
+
+fn create_owner(settings: &Settings, email: &str, role: &str) -> anyhow::Result<i32> {
+    use crate::domain::owner::{Role, check_new_password};
+    use std::io::IsTerminal;
+    let role = Role::parse(role).context("--role must be owner or viewer")?;
+    let password = if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Password (at least 12 characters): ")?;
+        check_new_password(&first)?;
+        let again = rpassword::prompt_password("Password again: ")?;
+        if again != first {
+            anyhow::bail!("the passwords do not match; nothing was created");
+        }
+        first
+    } else {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line).context("cannot read the password from standard input")?;
+        line.trim_end_matches(['\r', '\n']).to_owned()
+    };
+    let id = crate::services::owners::create(&mut connect(settings)?, email, &password, role)?;
+    // The address is not printed back: it would end up in shell logs for no reason.
+    println!("created {} {id}; sign in at {}/admin/login", role.as_str(), settings.base_url);
     Ok(0)
 }
 

@@ -1,4 +1,5 @@
-//! Forms and purposes as code: the workspace file (`assent.toml`) and applying it.
+//! Forms and purposes as code: the workspace file (`assent.toml`), applying it, and exporting
+//! the workspace in force as a file that applies unchanged.
 //!
 //! Applying is idempotent. A purpose whose wording (title or text, in any language) changed gets
 //! a new policy version; consents already given keep pointing at the version they were given
@@ -11,7 +12,7 @@ use std::collections::HashSet;
 
 use crate::crypto::sha256_hex;
 use crate::db::DbConnection;
-use crate::db::catalog::{self, FormVersionRow, NewPurpose, PolicyVersion};
+use crate::db::catalog::{self, Catalog, FormVersionRow, NewPurpose, PolicyVersion};
 use crate::domain::form::DefinitionError;
 use crate::domain::{Channel, FieldDefinition, FormDefinition, FormKey, LegalBasis, Localized, PurposeKey, Retention};
 
@@ -30,7 +31,7 @@ pub struct WorkspaceFile {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WorkspaceInfo {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub name: String,
 }
 
@@ -143,6 +144,54 @@ impl WorkspaceFile {
                 .map_err(|source| ApplyError::Form { form: f.key.to_string(), source })?;
         }
         Ok(())
+    }
+}
+
+/// The first lines of an exported file.
+const EXPORT_HEADER: &str = "# Assent workspace, exported by `assent export`: purposes with their current wording and\n\
+# forms with their current published definition. `assent apply` accepts this file unchanged.\n\n";
+
+impl WorkspaceFile {
+    /// The workspace as it is in force now: every purpose with its current policy version and
+    /// every form with its current published version, in key order (so the text is stable).
+    pub fn from_catalog(catalog: &Catalog) -> Self {
+        let purposes = catalog
+            .purposes
+            .values()
+            .map(|p| PurposeSpec {
+                key: p.key.clone(),
+                title: p.policy.title(),
+                text: p.policy.text(),
+                legal_basis: p.legal_basis,
+                required: p.required,
+                channel: p.channel,
+                retention: p.retention,
+                renewal_window_days: u32::try_from(p.renewal_window_days).unwrap_or(u32::MAX),
+            })
+            .collect();
+        let forms = catalog
+            .forms
+            .values()
+            .map(|f| {
+                let d = &f.definition;
+                FormSpec {
+                    key: f.key.clone(),
+                    kind: d.kind.clone(),
+                    title: d.title.clone(),
+                    description: d.description.clone(),
+                    double_opt_in: d.double_opt_in,
+                    purposes: d.purposes.clone(),
+                    allowed_origins: d.allowed_origins.clone(),
+                    fields: d.fields.clone(),
+                }
+            })
+            .collect();
+        Self { workspace: WorkspaceInfo::default(), purposes, forms }
+    }
+
+    /// The file as TOML, in the shape [`WorkspaceFile::read`] parses.
+    pub fn to_toml(&self) -> Result<String, toml::ser::Error> {
+        Ok(format!("{EXPORT_HEADER}{}", toml::to_string(self)?))
     }
 }
 
@@ -274,6 +323,18 @@ mod tests {
         "#;
         let err = toml::from_str::<WorkspaceFile>(text).unwrap_err();
         assert!(err.to_string().contains("retention"), "{err}");
+    }
+
+    #[test]
+    fn an_exported_file_parses_back_to_the_same_workspace() {
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/assent.toml")).unwrap();
+        let file: WorkspaceFile = toml::from_str(&text).unwrap();
+        let exported = file.to_toml().unwrap();
+        let again: WorkspaceFile = toml::from_str(&exported).unwrap();
+        again.check().unwrap();
+        assert_eq!(again.to_toml().unwrap(), exported);
+        assert_eq!(again.forms[0].definition(), file.forms[0].definition());
+        assert_eq!(again.purposes[1].retention, file.purposes[1].retention);
     }
 
     #[test]
