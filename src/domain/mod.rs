@@ -10,6 +10,7 @@ pub mod form;
 pub mod keys;
 pub mod ledger;
 pub mod locale;
+pub mod origin;
 pub mod purpose;
 pub mod rights;
 
