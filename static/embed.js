@@ -1,16 +1,32 @@
-// Embed an Assent form: <iframe src="https://assent.example/f/newsletter" data-assent-form></iframe>
-// <script src="https://assent.example/static/embed.js" async></script>
-// Resizes each Assent iframe to its content, using the height the form page reports.
+// Embed an Assent form on your own page:
+//   <iframe src="https://assent.example/f/newsletter" data-assent-form title="Newsletter" style="width:100%;border:0"></iframe>
+//   <script src="https://assent.example/embed.js" async></script>
+// Resizes each Assent iframe (those marked data-assent-form, or the iframe just before this script)
+// to the height its page reports. Messages are accepted only from Assent's own origin, and only
+// from the window of one of those iframes.
 (function () {
   "use strict";
-  var origin = new URL(document.currentScript ? document.currentScript.src : window.location.href).origin;
+  var script = document.currentScript;
+  var origin = new URL(script ? script.src : window.location.href).origin;
+  var previous = script && script.previousElementSibling;
+  var fallback = previous && previous.tagName === "IFRAME" ? previous : null;
+
+  function frames() {
+    var marked = Array.prototype.slice.call(document.querySelectorAll("iframe[data-assent-form]"));
+    if (fallback && marked.indexOf(fallback) < 0) { marked.push(fallback); }
+    return marked;
+  }
+
   window.addEventListener("message", function (event) {
-    if (event.origin !== origin || !event.data || event.data.assent !== "resize") { return; }
-    var frames = document.querySelectorAll("iframe[data-assent-form]");
-    for (var i = 0; i < frames.length; i++) {
-      if (frames[i].contentWindow === event.source) {
-        frames[i].style.height = Math.ceil(Number(event.data.height) || 0) + "px";
+    var data = event.data;
+    if (event.origin !== origin || !data || data.type !== "assent:height") { return; }
+    var height = Math.ceil(Number(data.height));
+    if (!(height > 0) || height > 100000) { return; }
+    frames().forEach(function (frame) {
+      if (frame.contentWindow === event.source) {
+        frame.style.height = height + "px";
+        if (!frame.hasAttribute("scrolling")) { frame.setAttribute("scrolling", "no"); }
       }
-    }
+    });
   });
 })();

@@ -8,6 +8,7 @@ pub mod catalog;
 pub mod consent;
 pub mod ledger;
 pub mod outbox;
+pub mod owners;
 pub mod rights;
 pub mod schema;
 pub mod sessions;

@@ -197,6 +197,47 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    owners (id) {
+        id -> Text,
+        email -> Text,
+        password_hash -> Text,
+        role -> Text,
+        failed_logins -> BigInt,
+        locked_until -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        disabled_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    owner_sessions (id_hash) {
+        id_hash -> Text,
+        owner_id -> Text,
+        csrf_token -> Text,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        ended_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    form_drafts (form_key) {
+        form_key -> Text,
+        definition -> Text,
+        updated_at -> Timestamp,
+        updated_by -> Text,
+    }
+}
+
+diesel::table! {
+    workspace_applied (id) {
+        id -> BigInt,
+        file_hash -> Text,
+        applied_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     purposes,
     policy_versions,
@@ -214,4 +255,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     sessions,
     rights_requests,
     audit_log,
+    owners,
+    owner_sessions,
+    form_drafts,
+    workspace_applied,
 );

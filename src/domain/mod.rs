@@ -11,6 +11,7 @@ pub mod keys;
 pub mod ledger;
 pub mod locale;
 pub mod origin;
+pub mod owner;
 pub mod purpose;
 pub mod rights;
 

@@ -4,7 +4,9 @@ pub mod export;
 pub mod keys;
 pub mod links;
 pub mod lookup;
+pub mod owners;
 pub mod rights;
+pub mod snippets;
 pub mod submit;
 pub mod workspace;
 

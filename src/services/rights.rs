@@ -73,16 +73,44 @@ pub enum Actor {
     Subject(String),
     ApiKey(String),
     Job(&'static str),
+    /// A site owner in the console (their id, never their address).
+    Owner(String),
 }
 
 impl Actor {
-    fn parts(&self) -> (&'static str, &str) {
+    /// The audit log's `actor_kind` and `actor_id`.
+    pub fn parts(&self) -> (&'static str, &str) {
         match self {
             Self::Subject(id) => ("subject", id),
             Self::ApiKey(id) => ("api_key", id),
             Self::Job(name) => ("job", name),
+            Self::Owner(id) => ("owner", id),
         }
     }
+}
+
+/// Writes one audit-log row: `actor` did `action` (to `subject_id`'s data, if any). `detail`
+/// must not hold personal data (name what was done: a form key, a purpose, a count).
+pub fn audit_action(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    action: &str,
+    subject_id: Option<&str>,
+    detail: &str,
+) -> diesel::QueryResult<()> {
+    let (actor_kind, actor_id) = actor.parts();
+    rights::audit(
+        conn,
+        &[AuditEntry {
+            id: uuid::Uuid::new_v4().to_string(),
+            actor_kind,
+            actor_id,
+            action,
+            subject_id,
+            detail,
+            occurred_at: Utc::now().naive_utc(),
+        }],
+    )
 }
 
 /// A subject whose data still exists, with its key.

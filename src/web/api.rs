@@ -19,6 +19,7 @@ use crate::services::submit::{self, RecordedEvent, SubmissionInput, SubmissionOu
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api/v1")
+            .wrap_fn(super::cors::per_form)
             .route("/forms/{form}/submissions", web::post().to(create_submission))
             .route("/consents", web::get().to(get_consents))
             .configure(super::subjects_api::routes)

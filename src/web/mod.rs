@@ -1,8 +1,10 @@
 //! HTTP: one module per audience (public forms, JSON API, operations), plus the cross-cutting
 //! pieces (errors, body reading, localisation, security headers, request logging).
 
+pub mod admin;
 pub mod api;
 pub mod body;
+pub mod cors;
 pub mod error;
 pub mod i18n;
 pub mod links;
@@ -66,6 +68,11 @@ pub struct RateLimits {
     pub sign_in_per_address: KeyedLimiter<Vec<u8>>,
     /// Sign-in links per client IP: 30 an hour.
     pub sign_in_per_ip: KeyedLimiter<std::net::IpAddr>,
+    /// Console sign-in attempts per client IP: 30 a minute.
+    pub admin_sign_in_per_ip: KeyedLimiter<std::net::IpAddr>,
+    /// Console sign-in attempts per address (a hash of it): 10 a minute; the lock-out after 5
+    /// failures does the rest.
+    pub admin_sign_in_per_email: KeyedLimiter<Vec<u8>>,
 }
 
 impl Default for RateLimits {
@@ -73,7 +80,13 @@ impl Default for RateLimits {
         use governor::{Quota, RateLimiter};
         use std::num::NonZeroU32;
         let per_hour = |n: u32| Quota::per_hour(NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN));
-        Self { sign_in_per_address: RateLimiter::keyed(per_hour(5)), sign_in_per_ip: RateLimiter::keyed(per_hour(30)) }
+        let per_minute = |n: u32| Quota::per_minute(NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN));
+        Self {
+            sign_in_per_address: RateLimiter::keyed(per_hour(5)),
+            sign_in_per_ip: RateLimiter::keyed(per_hour(30)),
+            admin_sign_in_per_ip: RateLimiter::keyed(per_minute(30)),
+            admin_sign_in_per_email: RateLimiter::keyed(per_minute(10)),
+        }
     }
 }
 
@@ -82,6 +95,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(me::routes)
         .configure(links::routes)
         .configure(api::routes)
+        .configure(admin::routes)
         .configure(ops::routes);
 }
 

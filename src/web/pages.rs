@@ -81,6 +81,8 @@ pub struct FormPage {
     pub fields: Vec<FieldView>,
     pub purposes: Vec<PurposeView>,
     pub errors: Vec<ErrorLink>,
+    /// A checked `redirect` target, carried through a re-rendered form.
+    pub redirect: Option<String>,
 }
 
 #[derive(Template)]

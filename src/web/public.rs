@@ -1,4 +1,8 @@
 //! The public forms: `GET/POST /f/{form}`, the thank-you page and the policy texts.
+//!
+//! A plain HTML form on the owner's own site may post here with a `redirect` field (or
+//! `?redirect=`): after a successful submission the person is sent back there, but only to one of
+//! the form's allowed origins; any other target is ignored and the thank-you page is shown.
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -12,7 +16,7 @@ use super::pages::{
 use super::{AppState, evidence_of, locale_of};
 use crate::db::catalog::{self, Catalog, PublishedForm};
 use crate::domain::form::{FieldError, RawSubmission};
-use crate::domain::{Locale, Method};
+use crate::domain::{Locale, Method, origin};
 use crate::services::submit::{self, SubmissionInput};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -27,6 +31,24 @@ struct Typed<'a> {
     fields: &'a [(String, String)],
     purposes: &'a [String],
     errors: &'a [FieldError],
+    /// Where to go after success (already checked against the allowed origins).
+    redirect: Option<&'a str>,
+}
+
+#[derive(serde::Deserialize)]
+struct RedirectQuery {
+    redirect: Option<String>,
+}
+
+/// The `redirect` target of a post (the field wins over the query), if the form allows it.
+fn redirect_target(req: &HttpRequest, pairs: &mut Vec<(String, String)>, form: &PublishedForm) -> Option<String> {
+    let from_query = web::Query::<RedirectQuery>::from_query(req.query_string()).ok().and_then(|q| q.0.redirect);
+    let from_body = pairs.iter().rev().find(|(k, _)| k == "redirect").map(|(_, v)| v.clone());
+    pairs.retain(|(k, _)| k != "redirect");
+    from_body
+        .or(from_query)
+        .map(|url| url.trim().to_owned())
+        .filter(|url| origin::redirect_allowed(&form.definition.allowed_origins, url))
 }
 
 async fn show_form(
@@ -52,14 +74,16 @@ async fn submit_form(
     let form = catalog.form(&path).ok_or_else(|| page_error(AppError::NotFound("form_not_found")))?;
     require_content_type(&req, FORM_URLENCODED).map_err(page_error)?;
     let body = read_limited(&req, payload).await.map_err(page_error)?;
-    let pairs = parse_urlencoded(&body, locale).map_err(page_error)?;
+    let mut pairs = parse_urlencoded(&body, locale).map_err(page_error)?;
+    let redirect = redirect_target(&req, &mut pairs, form);
 
     let (purposes, fields): (Vec<_>, Vec<_>) = pairs.into_iter().partition(|(k, _)| k == "purpose");
     let raw = RawSubmission { fields, purposes: purposes.into_iter().map(|(_, v)| v).collect() };
     let accepted = match form.definition.accept(&raw, |p| catalog.is_required(p)) {
         Ok(accepted) => accepted,
         Err(errors) => {
-            let typed = Typed { fields: &raw.fields, purposes: &raw.purposes, errors: &errors };
+            let typed =
+                Typed { fields: &raw.fields, purposes: &raw.purposes, errors: &errors, redirect: redirect.as_deref() };
             let mut response = form_response(&catalog, form, locale, &typed);
             *response.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
             return Ok(response);
@@ -82,9 +106,8 @@ async fn submit_form(
         state.mail_queued.notify_one();
         "&pending=1"
     };
-    Ok(HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, format!("/f/{}/thanks?lang={}{pending}", form.key, locale.as_str())))
-        .finish())
+    let location = redirect.unwrap_or_else(|| format!("/f/{}/thanks?lang={}{pending}", form.key, locale.as_str()));
+    Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, location)).finish())
 }
 
 async fn thanks(
@@ -143,13 +166,14 @@ fn form_response(catalog: &Catalog, form: &PublishedForm, locale: Locale, typed:
     response
 }
 
-/// Form pages may be framed by the form's allowed origins (and nobody else).
+/// Form pages may be framed by the form's allowed origins (and nobody else); their form may
+/// lead there too (the redirect back after a post).
 fn set_frame_policy(response: &mut HttpResponse, form: &PublishedForm) {
     let mut ancestors = vec!["'self'".to_owned()];
-    ancestors.extend(form.definition.allowed_origins.iter().cloned());
+    ancestors.extend(form.definition.allowed_origins.iter().filter_map(|o| origin::origin_of(o)));
+    let ancestors = ancestors.join(" ");
     let csp = format!(
-        "default-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors {}",
-        ancestors.join(" ")
+        "default-src 'self'; img-src 'self' data:; base-uri 'none'; form-action {ancestors}; frame-ancestors {ancestors}"
     );
     if let Ok(value) = header::HeaderValue::from_str(&csp) {
         response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, value);
@@ -228,6 +252,7 @@ fn form_page(catalog: &Catalog, form: &PublishedForm, locale: Locale, typed: &Ty
         fields,
         purposes,
         errors,
+        redirect: typed.redirect.map(str::to_owned),
     }
 }
 

@@ -10,6 +10,8 @@ mod cli;
 mod concurrency;
 mod consents_api;
 mod doi;
+mod embedding;
+mod export_roundtrip;
 mod ledger;
 mod preferences;
 mod privacy;

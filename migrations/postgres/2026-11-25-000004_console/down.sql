@@ -1,0 +1,4 @@
+DROP TABLE workspace_applied;
+DROP TABLE form_drafts;
+DROP TABLE owner_sessions;
+DROP TABLE owners;

@@ -1,0 +1,105 @@
+//! Site owners (staff accounts of the console) and their sessions.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::DbConnection;
+use super::schema::{owner_sessions, owners};
+
+/// An owner account as stored.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = owners)]
+pub struct OwnerRow {
+    pub id: String,
+    pub email: String,
+    pub password_hash: String,
+    pub role: String,
+    pub failed_logins: i64,
+    pub locked_until: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+    pub disabled_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = owners)]
+pub struct NewOwner<'a> {
+    pub id: &'a str,
+    pub email: &'a str,
+    pub password_hash: &'a str,
+    pub role: &'a str,
+    pub failed_logins: i64,
+    pub created_at: NaiveDateTime,
+}
+
+pub fn insert(conn: &mut DbConnection, owner: &NewOwner<'_>) -> QueryResult<()> {
+    diesel::insert_into(owners::table).values(owner).execute(conn).map(|_| ())
+}
+
+pub fn find_by_email(conn: &mut DbConnection, email: &str) -> QueryResult<Option<OwnerRow>> {
+    owners::table.filter(owners::email.eq(email)).select(OwnerRow::as_select()).first(conn).optional()
+}
+
+pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<OwnerRow>> {
+    owners::table.find(id).select(OwnerRow::as_select()).first(conn).optional()
+}
+
+/// Records a failed sign-in: the new count, and a lock-out until `locked_until` if it is set.
+pub fn record_failure(
+    conn: &mut DbConnection,
+    id: &str,
+    failed_logins: i64,
+    locked_until: Option<NaiveDateTime>,
+) -> QueryResult<()> {
+    diesel::update(owners::table.find(id))
+        .set((owners::failed_logins.eq(failed_logins), owners::locked_until.eq(locked_until)))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// A successful sign-in clears the failure count and any lock.
+pub fn reset_failures(conn: &mut DbConnection, id: &str) -> QueryResult<()> {
+    diesel::update(owners::table.find(id))
+        .set((owners::failed_logins.eq(0i64), owners::locked_until.eq(None::<NaiveDateTime>)))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// A console session as stored (the cookie itself is never stored, only its SHA-256).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = owner_sessions)]
+pub struct OwnerSession {
+    pub id_hash: String,
+    pub owner_id: String,
+    pub csrf_token: String,
+    pub created_at: NaiveDateTime,
+    pub last_seen_at: NaiveDateTime,
+    pub ended_at: Option<NaiveDateTime>,
+}
+
+pub fn insert_session(conn: &mut DbConnection, session: &OwnerSession) -> QueryResult<()> {
+    diesel::insert_into(owner_sessions::table).values(session).execute(conn).map(|_| ())
+}
+
+/// The session with this cookie hash and the owner it belongs to.
+pub fn find_session(conn: &mut DbConnection, id_hash: &str) -> QueryResult<Option<(OwnerSession, OwnerRow)>> {
+    owner_sessions::table
+        .inner_join(owners::table.on(owners::id.eq(owner_sessions::owner_id)))
+        .filter(owner_sessions::id_hash.eq(id_hash))
+        .select((OwnerSession::as_select(), OwnerRow::as_select()))
+        .first(conn)
+        .optional()
+}
+
+pub fn touch_session(conn: &mut DbConnection, id_hash: &str, at: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(owner_sessions::table.find(id_hash))
+        .set(owner_sessions::last_seen_at.eq(at))
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn end_session(conn: &mut DbConnection, id_hash: &str, at: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(owner_sessions::table.find(id_hash).filter(owner_sessions::ended_at.is_null()))
+        .set(owner_sessions::ended_at.eq(Some(at)))
+        .execute(conn)
+        .map(|_| ())
+}

@@ -1,0 +1,228 @@
+//! Site owners: creating accounts, checking passwords (argon2id), lock-out after repeated
+//! failures, and console sessions.
+//!
+//! Signing in is split in two so that the slow part never blocks the single writer:
+//! [`check_password`] reads and hashes on a blocking thread, then [`record_sign_in`] writes the
+//! outcome (failure count, or a new session) through the writer.
+
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, SaltString};
+use argon2::{Argon2, PasswordHasher, PasswordVerifier};
+use chrono::{Duration, NaiveDateTime, Utc};
+use std::sync::OnceLock;
+
+use crate::crypto::{random_bytes, sha256_hex};
+use crate::db::DbConnection;
+use crate::db::owners::{self, NewOwner, OwnerRow, OwnerSession};
+use crate::domain::Email;
+use crate::domain::owner::{self, PasswordError, Role};
+use crate::services::rights::{Actor, audit_action};
+
+/// A session ends 8 hours after sign-in, whatever happens.
+pub const SESSION_ABSOLUTE: Duration = Duration::hours(8);
+/// A session ends after 30 minutes without a request.
+pub const SESSION_IDLE: Duration = Duration::minutes(30);
+
+#[derive(Debug, thiserror::Error)]
+pub enum OwnerError {
+    #[error("not a valid e-mail address")]
+    InvalidEmail,
+    #[error(transparent)]
+    Password(#[from] PasswordError),
+    #[error("an owner with this e-mail address already exists")]
+    EmailTaken,
+    #[error("could not hash the password")]
+    Hash,
+    #[error("database error")]
+    Storage(#[from] diesel::result::Error),
+}
+
+/// A signed-in owner as the console sees them.
+#[derive(Debug, Clone)]
+pub struct Owner {
+    pub id: String,
+    pub email: String,
+    pub role: Role,
+}
+
+/// Hashes a password with argon2id and the crate's default (OWASP-recommended) parameters.
+pub fn hash_password(password: &str) -> Result<String, OwnerError> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(|_| OwnerError::Hash)
+}
+
+fn verify_password(password: &str, phc: &str) -> bool {
+    PasswordHash::new(phc).is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+}
+
+/// A hash of nothing anyone knows, verified against when the address is unknown so that an
+/// unknown address takes as long to refuse as a wrong password.
+fn dummy_hash() -> &'static str {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    DUMMY.get_or_init(|| {
+        use base64::Engine as _;
+        let secret = base64::engine::general_purpose::STANDARD.encode(random_bytes::<24>());
+        hash_password(&secret).unwrap_or_default()
+    })
+}
+
+/// Creates an owner; the address is normalised (trimmed, lower-cased). Returns the new id.
+pub fn create(conn: &mut DbConnection, email: &str, password: &str, role: Role) -> Result<String, OwnerError> {
+    let email = Email::parse(email).map_err(|_| OwnerError::InvalidEmail)?;
+    owner::check_new_password(password)?;
+    if owners::find_by_email(conn, email.as_str())?.is_some() {
+        return Err(OwnerError::EmailTaken);
+    }
+    let hash = hash_password(password)?;
+    let id = uuid::Uuid::new_v4().to_string();
+    owners::insert(
+        conn,
+        &NewOwner {
+            id: &id,
+            email: email.as_str(),
+            password_hash: &hash,
+            role: role.as_str(),
+            failed_logins: 0,
+            created_at: Utc::now().naive_utc(),
+        },
+    )?;
+    audit_action(conn, &Actor::Owner(id.clone()), "owner_created", None, role.as_str())?;
+    Ok(id)
+}
+
+/// What a password check found. Unknown addresses and wrong passwords must be told apart
+/// only in what is written, never in what is shown.
+#[derive(Debug)]
+pub enum PasswordCheck {
+    /// No such (enabled) owner.
+    Unknown,
+    /// The account is locked; the password was not even considered.
+    Locked,
+    Wrong { owner_id: String },
+    Right { owner_id: String },
+}
+
+/// Reads the owner and verifies the password (slow on purpose: run it on a blocking thread).
+pub fn check_password(
+    conn: &mut DbConnection,
+    email: &str,
+    password: &str,
+    now: NaiveDateTime,
+) -> Result<PasswordCheck, OwnerError> {
+    let found = match Email::parse(email) {
+        Ok(email) if password.chars().count() <= owner::MAX_PASSWORD_CHARS => {
+            owners::find_by_email(conn, email.as_str())?
+        }
+        _ => None,
+    };
+    let Some(row) = found.filter(|o| o.disabled_at.is_none()) else {
+        verify_password(password, dummy_hash());
+        return Ok(PasswordCheck::Unknown);
+    };
+    if owner::is_locked(row.locked_until, now) {
+        verify_password(password, dummy_hash());
+        return Ok(PasswordCheck::Locked);
+    }
+    Ok(if verify_password(password, &row.password_hash) {
+        PasswordCheck::Right { owner_id: row.id }
+    } else {
+        PasswordCheck::Wrong { owner_id: row.id }
+    })
+}
+
+/// A new console session: the cookie value (given to the browser, never stored) and its CSRF token.
+pub struct OpenedSession {
+    pub cookie: String,
+    pub csrf: String,
+}
+
+/// Writes the outcome of a check: counts a failure (locking at the fifth), or clears the count
+/// and opens a session. `None` when no session was opened.
+pub fn record_sign_in(
+    conn: &mut DbConnection,
+    check: &PasswordCheck,
+    now: NaiveDateTime,
+) -> Result<Option<OpenedSession>, OwnerError> {
+    match check {
+        PasswordCheck::Unknown | PasswordCheck::Locked => Ok(None),
+        PasswordCheck::Wrong { owner_id } => {
+            // Re-read inside the write so that concurrent failures all count.
+            if let Some(row) = owners::find(conn, owner_id)? {
+                let (failed, locked_until) = owner::after_failure(row.failed_logins, now);
+                owners::record_failure(conn, owner_id, failed, locked_until.or(row.locked_until))?;
+                let action = if locked_until.is_some() { "owner_locked" } else { "owner_sign_in_failed" };
+                audit_action(conn, &Actor::Owner(owner_id.clone()), action, None, "")?;
+            }
+            Ok(None)
+        }
+        PasswordCheck::Right { owner_id } => {
+            owners::reset_failures(conn, owner_id)?;
+            let opened = open_session(conn, owner_id, now)?;
+            audit_action(conn, &Actor::Owner(owner_id.clone()), "owner_signed_in", None, "")?;
+            Ok(Some(opened))
+        }
+    }
+}
+
+fn base64url(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn open_session(conn: &mut DbConnection, owner_id: &str, now: NaiveDateTime) -> diesel::QueryResult<OpenedSession> {
+    let cookie = base64url(&random_bytes::<32>());
+    let csrf = base64url(&random_bytes::<24>());
+    owners::insert_session(
+        conn,
+        &OwnerSession {
+            id_hash: sha256_hex(cookie.as_bytes()),
+            owner_id: owner_id.to_owned(),
+            csrf_token: csrf.clone(),
+            created_at: now,
+            last_seen_at: now,
+            ended_at: None,
+        },
+    )?;
+    Ok(OpenedSession { cookie, csrf })
+}
+
+/// A live console session: not ended, used within 30 minutes, opened within 8 hours, by an
+/// owner who is still enabled.
+pub struct LiveSession {
+    pub id_hash: String,
+    pub csrf: String,
+    pub last_seen_at: NaiveDateTime,
+    pub owner: Owner,
+}
+
+pub fn current_session(
+    conn: &mut DbConnection,
+    cookie: &str,
+    now: NaiveDateTime,
+) -> diesel::QueryResult<Option<LiveSession>> {
+    if cookie.len() > 100 {
+        return Ok(None);
+    }
+    let Some((session, row)) = owners::find_session(conn, &sha256_hex(cookie.as_bytes()))? else { return Ok(None) };
+    let live = session.ended_at.is_none()
+        && now - session.last_seen_at < SESSION_IDLE
+        && now - session.created_at < SESSION_ABSOLUTE
+        && row.disabled_at.is_none();
+    let Some(role) = Role::parse(&row.role).filter(|_| live) else { return Ok(None) };
+    Ok(Some(LiveSession {
+        id_hash: session.id_hash,
+        csrf: session.csrf_token,
+        last_seen_at: session.last_seen_at,
+        owner: owner_of(row, role),
+    }))
+}
+
+fn owner_of(row: OwnerRow, role: Role) -> Owner {
+    Owner { id: row.id, email: row.email, role }
+}
+
+/// Ends a session (sign-out).
+pub fn end_session(conn: &mut DbConnection, id_hash: &str, owner_id: &str, now: NaiveDateTime) -> diesel::QueryResult<()> {
+    owners::end_session(conn, id_hash, now)?;
+    audit_action(conn, &Actor::Owner(owner_id.to_owned()), "owner_signed_out", None, "")
+}

@@ -1,0 +1,161 @@
+//! Signing in to and out of the console.
+//!
+//! The same answer for an unknown address and a wrong password (and an unknown address takes
+//! as long: a dummy hash is verified). Attempts are limited per IP and per address; five
+//! failures in a row lock the account for 15 minutes. The sign-in form carries its own CSRF
+//! token (a double-submit cookie), since there is no session yet to hold one.
+
+use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieAge};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use chrono::Utc;
+
+use super::{AdminError, COOKIE, Chrome, Fields, Problems, SignedIn, see_other};
+use crate::crypto::{random_bytes, sha256_hex};
+use crate::domain::Locale;
+use crate::services::owners::{self, PasswordCheck};
+use crate::web::body::{FORM_URLENCODED, parse_urlencoded, read_limited, require_content_type};
+use crate::web::error::AppError;
+use crate::web::pages::render_with_status;
+use crate::web::{AppState, locale_of};
+
+/// Holds the sign-in form's CSRF token until the form is sent.
+const LOGIN_COOKIE: &str = "assent_admin_login";
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/admin/login").route(web::get().to(login_page)).route(web::post().to(login)))
+        .route("/admin/logout", web::post().to(logout));
+}
+
+#[derive(Template)]
+#[template(path = "admin/login.html")]
+struct LoginPage {
+    c: Chrome,
+    email: String,
+    problems: Problems,
+    /// A refusal of the whole attempt (wrong credentials, locked), shown above the form.
+    refusal: Option<&'static str>,
+}
+
+fn cookie(name: &str, value: String, secure: bool, age: Option<CookieAge>) -> Cookie<'static> {
+    let mut cookie = Cookie::build(name.to_owned(), value)
+        .path("/admin")
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(secure)
+        .finish();
+    if let Some(age) = age {
+        cookie.set_max_age(age);
+    }
+    cookie
+}
+
+/// Renders the sign-in form with a fresh CSRF token (in a cookie and in the form).
+fn login_form(
+    req: &HttpRequest,
+    state: &AppState,
+    locale: Locale,
+    email: String,
+    problems: Problems,
+    refusal: Option<&'static str>,
+    status: StatusCode,
+) -> HttpResponse {
+    use base64::Engine as _;
+    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes::<24>());
+    let mut c = Chrome::anonymous(req, locale);
+    c.csrf = token.clone();
+    let mut response = render_with_status(&LoginPage { c, email, problems, refusal }, status);
+    let _ = response.add_cookie(&cookie(LOGIN_COOKIE, token, state.settings.is_https(), None));
+    response
+}
+
+async fn login_page(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    login_form(&req, &state, locale_of(&req), String::new(), Problems::default(), None, StatusCode::OK)
+}
+
+async fn login(req: HttpRequest, state: web::Data<AppState>, payload: web::Payload) -> Result<HttpResponse, AdminError> {
+    let locale = locale_of(&req);
+    let t = super::AdminStrings::get(locale);
+    require_content_type(&req, FORM_URLENCODED).map_err(|e| AdminError::new(e, locale))?;
+    let body = read_limited(&req, payload).await.map_err(|e| AdminError::new(e, locale))?;
+    let fields = Fields(parse_urlencoded(&body, locale).map_err(|e| AdminError::new(e, locale))?);
+    let expected = req.cookie(LOGIN_COOKIE).map(|c| c.value().to_owned()).unwrap_or_default();
+    use subtle::ConstantTimeEq;
+    if expected.is_empty() || !bool::from(fields.get("csrf").as_bytes().ct_eq(expected.as_bytes())) {
+        return Err(AdminError::forbidden("csrf_failed", locale));
+    }
+    let email = fields.get("email").trim().to_owned();
+    let password = fields.get("password").to_owned();
+    let mut problems = Problems::default();
+    if email.is_empty() {
+        problems.add("email", t.says("email_required"));
+    }
+    if password.is_empty() {
+        problems.add("password", t.says("password_required"));
+    }
+    if !problems.is_empty() {
+        return Ok(login_form(&req, &state, locale, email, problems, None, StatusCode::UNPROCESSABLE_ENTITY));
+    }
+    let ip = req.peer_addr().map(|a| a.ip());
+    let email_key = sha256_hex(email.to_lowercase().as_bytes()).into_bytes();
+    if ip.is_some_and(|ip| state.limits.admin_sign_in_per_ip.check_key(&ip).is_err())
+        || state.limits.admin_sign_in_per_email.check_key(&email_key).is_err()
+    {
+        return Err(AdminError::Refused { status: StatusCode::TOO_MANY_REQUESTS, code: "rate_limited", locale });
+    }
+    let now = Utc::now().naive_utc();
+    let pool = state.db.pool.clone();
+    let typed = email.clone();
+    let check = web::block(move || -> Result<PasswordCheck, AppError> {
+        let mut conn = pool.get()?;
+        owners::check_password(&mut conn, &typed, &password, now).map_err(|e| AppError::Internal(e.into()))
+    })
+    .await
+    .map_err(|e| AdminError::new(e, locale))?
+    .map_err(|e| AdminError::new(e, locale))?;
+    let refusal = match &check {
+        PasswordCheck::Locked => Some(("locked", StatusCode::from_u16(423).unwrap_or(StatusCode::FORBIDDEN))),
+        PasswordCheck::Unknown | PasswordCheck::Wrong { .. } => Some(("bad_credentials", StatusCode::UNAUTHORIZED)),
+        PasswordCheck::Right { .. } => None,
+    };
+    let opened = state
+        .db
+        .writer
+        .write(move |tx| owners::record_sign_in(tx.conn, &check, now).map_err(|e| AppError::Internal(e.into())))
+        .await
+        .map_err(|e| AdminError::new(e, locale))?;
+    match (opened, refusal) {
+        (Some(session), _) => {
+            let mut response = see_other(&format!("/admin?lang={}", locale.as_str()));
+            let secure = state.settings.is_https();
+            let _ = response.add_cookie(&cookie(COOKIE, session.cookie, secure, None));
+            let _ = response.add_cookie(&cookie(LOGIN_COOKIE, String::new(), secure, Some(CookieAge::ZERO)));
+            Ok(response)
+        }
+        (None, refusal) => {
+            let (code, status) = refusal.unwrap_or(("bad_credentials", StatusCode::UNAUTHORIZED));
+            Ok(login_form(&req, &state, locale, email, Problems::default(), Some(t.says(code)), status))
+        }
+    }
+}
+
+async fn logout(
+    req: HttpRequest,
+    who: SignedIn,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, AdminError> {
+    who.form(&req, payload).await?;
+    let (id_hash, owner_id) = (who.session_hash().to_owned(), who.owner.id.clone());
+    let now = Utc::now().naive_utc();
+    state
+        .db
+        .writer
+        .write(move |tx| Ok::<_, AppError>(owners::end_session(tx.conn, &id_hash, &owner_id, now)?))
+        .await
+        .map_err(|e| AdminError::new(e, who.locale))?;
+    let mut response = see_other(&format!("/admin/login?lang={}", who.locale.as_str()));
+    let _ = response.add_cookie(&cookie(COOKIE, String::new(), state.settings.is_https(), Some(CookieAge::ZERO)));
+    Ok(response)
+}

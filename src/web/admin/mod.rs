@@ -1,0 +1,301 @@
+//! The site owner's console at `/admin`: routes, the signed-in owner ([`SignedIn`], an
+//! extractor), the CSRF check every POST goes through ([`SignedIn::form`]), role checks, and
+//! the layout every console page shares ([`Chrome`]).
+//!
+//! A handler reads: `async fn page(req: HttpRequest, who: SignedIn, ..) -> Result<HttpResponse,
+//! AdminError>`; a GET without a session is sent to `/admin/login` (303), a POST without one
+//! is refused (403).
+
+pub mod auth;
+pub mod strings;
+
+use actix_web::http::{Method, StatusCode, header};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, web};
+use askama::Template;
+use chrono::Utc;
+use std::future::Future;
+use std::pin::Pin;
+
+use super::body::{FORM_URLENCODED, parse_urlencoded, read_limited, require_content_type};
+use super::error::{AppError, PageError};
+use super::pages::{render, render_with_status};
+use super::{AppState, locale_of};
+use crate::domain::Locale;
+use crate::domain::owner::Role;
+use crate::services::owners::{self, Owner};
+use crate::services::rights::Actor;
+pub use strings::AdminStrings;
+
+/// The console's session cookie (Path=/admin, HttpOnly, SameSite=Strict).
+pub const COOKIE: &str = "assent_admin";
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.configure(auth::routes).route("/admin", web::get().to(dashboard)).route("/admin/", web::get().to(dashboard));
+}
+
+/// Why a console request was not served.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    /// No live session on a page: go and sign in.
+    #[error("sign-in required")]
+    SignInRequired(Locale),
+    /// Refused with a message from the console catalogue (`AdminStrings::says`).
+    #[error("refused: {code}")]
+    Refused { status: StatusCode, code: &'static str, locale: Locale },
+    #[error(transparent)]
+    Page(#[from] PageError),
+}
+
+impl AdminError {
+    pub fn new(error: impl Into<AppError>, locale: Locale) -> Self {
+        Self::Page(PageError::new(error, locale))
+    }
+
+    pub fn forbidden(code: &'static str, locale: Locale) -> Self {
+        Self::Refused { status: StatusCode::FORBIDDEN, code, locale }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin/refused.html")]
+struct RefusedPage {
+    t: &'static AdminStrings,
+    lang: &'static str,
+    status: u16,
+    message: &'static str,
+}
+
+impl ResponseError for AdminError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::SignInRequired(_) => StatusCode::SEE_OTHER,
+            Self::Refused { status, .. } => *status,
+            Self::Page(e) => e.status_code(),
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            Self::SignInRequired(locale) => see_other(&format!("/admin/login?lang={}", locale.as_str())),
+            Self::Refused { status, code, locale } => {
+                let t = AdminStrings::get(*locale);
+                let page = RefusedPage { t, lang: locale.as_str(), status: status.as_u16(), message: t.says(code) };
+                render_with_status(&page, *status)
+            }
+            Self::Page(e) => e.error_response(),
+        }
+    }
+}
+
+/// A 303 to `location` (after a POST, or to the sign-in page).
+pub fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther().insert_header((header::LOCATION, location.to_owned())).finish()
+}
+
+/// The owner behind the request's session, with the session's CSRF token.
+pub struct SignedIn {
+    pub owner: Owner,
+    pub csrf: String,
+    pub locale: Locale,
+    session: String,
+}
+
+impl SignedIn {
+    /// As recorded in the audit log.
+    pub fn actor(&self) -> Actor {
+        Actor::Owner(self.owner.id.clone())
+    }
+
+    /// Refuses (403) unless the owner may change things: viewers read only.
+    pub fn require_owner_role(&self) -> Result<(), AdminError> {
+        if self.owner.role.can_write() {
+            Ok(())
+        } else {
+            Err(AdminError::forbidden("owner_role_required", self.locale))
+        }
+    }
+
+    pub fn can_write(&self) -> bool {
+        self.owner.role == Role::Owner
+    }
+
+    /// The hash of this session's cookie (for signing out).
+    pub fn session_hash(&self) -> &str {
+        &self.session
+    }
+
+    /// Reads a urlencoded POST body and checks its `csrf` field against the session's token in
+    /// constant time: 403, and nothing done, on a mismatch.
+    pub async fn form(&self, req: &HttpRequest, payload: web::Payload) -> Result<Fields, AdminError> {
+        let locale = self.locale;
+        require_content_type(req, FORM_URLENCODED).map_err(|e| AdminError::new(e, locale))?;
+        let body = read_limited(req, payload).await.map_err(|e| AdminError::new(e, locale))?;
+        let fields = Fields(parse_urlencoded(&body, locale).map_err(|e| AdminError::new(e, locale))?);
+        use subtle::ConstantTimeEq;
+        if !bool::from(fields.get("csrf").as_bytes().ct_eq(self.csrf.as_bytes())) {
+            return Err(AdminError::forbidden("csrf_failed", locale));
+        }
+        Ok(fields)
+    }
+
+    /// The shared layout's data for a page in section `active` (e.g. `"purposes"`).
+    pub fn chrome(&self, req: &HttpRequest, active: &'static str) -> Chrome {
+        let t = AdminStrings::get(self.locale);
+        Chrome {
+            t,
+            lang: self.locale.as_str(),
+            other_lang: other(self.locale),
+            path: req.path().to_owned(),
+            active,
+            email: Some(self.owner.email.clone()),
+            role: t.role(self.owner.role),
+            can_write: self.can_write(),
+            csrf: self.csrf.clone(),
+        }
+    }
+}
+
+fn other(locale: Locale) -> &'static str {
+    if locale == Locale::Ko { "en" } else { "ko" }
+}
+
+/// Form fields in order, repeated names kept (checkbox groups).
+#[derive(Debug, Default, Clone)]
+pub struct Fields(pub Vec<(String, String)>);
+
+impl Fields {
+    /// The last value sent under `name`, or "".
+    pub fn get(&self, name: &str) -> &str {
+        self.0.iter().rev().find(|(k, _)| k == name).map_or("", |(_, v)| v.as_str())
+    }
+
+    /// Every value sent under `name`, in order.
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.0.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str()).collect()
+    }
+
+    pub fn has(&self, name: &str) -> bool {
+        self.0.iter().any(|(k, _)| k == name)
+    }
+}
+
+impl FromRequest for SignedIn {
+    type Error = AdminError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AdminError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let locale = locale_of(&req);
+            let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+                return Err(AdminError::new(AppError::Unavailable, locale));
+            };
+            match signed_in(&req, &state, locale).await.map_err(|e| AdminError::new(e, locale))? {
+                Some(who) => Ok(who),
+                None if req.method() == Method::GET || req.method() == Method::HEAD => {
+                    Err(AdminError::SignInRequired(locale))
+                }
+                None => Err(AdminError::forbidden("session_required", locale)),
+            }
+        })
+    }
+}
+
+/// The live session behind the cookie, if any; refreshes its idle timer (at most once a minute).
+async fn signed_in(req: &HttpRequest, state: &AppState, locale: Locale) -> Result<Option<SignedIn>, AppError> {
+    let Some(cookie) = req.cookie(COOKIE) else { return Ok(None) };
+    let value = cookie.value().to_owned();
+    let pool = state.db.pool.clone();
+    let now = Utc::now().naive_utc();
+    let found = web::block(move || -> Result<_, AppError> {
+        let mut conn = pool.get()?;
+        Ok(owners::current_session(&mut conn, &value, now)?)
+    })
+    .await??;
+    let Some(live) = found else { return Ok(None) };
+    if now - live.last_seen_at > chrono::Duration::seconds(60) {
+        let id = live.id_hash.clone();
+        state
+            .db
+            .writer
+            .write(move |tx| Ok::<_, AppError>(crate::db::owners::touch_session(tx.conn, &id, now)?))
+            .await?;
+    }
+    Ok(Some(SignedIn { owner: live.owner, csrf: live.csrf, locale, session: live.id_hash }))
+}
+
+/// What the layout (`templates/admin/layout.html`) needs: language, navigation, the owner.
+pub struct Chrome {
+    pub t: &'static AdminStrings,
+    pub lang: &'static str,
+    pub other_lang: &'static str,
+    /// This page's path, for the language switch.
+    pub path: String,
+    /// The navigation entry to mark as current.
+    pub active: &'static str,
+    /// `None` on the sign-in page.
+    pub email: Option<String>,
+    pub role: &'static str,
+    pub can_write: bool,
+    pub csrf: String,
+}
+
+impl Chrome {
+    /// The layout of a page shown before sign-in.
+    pub fn anonymous(req: &HttpRequest, locale: Locale) -> Self {
+        let t = AdminStrings::get(locale);
+        Self {
+            t,
+            lang: locale.as_str(),
+            other_lang: other(locale),
+            path: req.path().to_owned(),
+            active: "",
+            email: None,
+            role: "",
+            can_write: false,
+            csrf: String::new(),
+        }
+    }
+
+    /// `aria-current` for the navigation entry `section`.
+    pub fn current(&self, section: &str) -> &'static str {
+        if self.active == section { "page" } else { "false" }
+    }
+}
+
+/// One refused field: its input's id and the message shown next to it (and in the summary).
+#[derive(Debug, Clone)]
+pub struct FieldProblem {
+    pub field: String,
+    pub message: String,
+}
+
+/// The messages of a refused form, by field.
+#[derive(Debug, Clone, Default)]
+pub struct Problems(pub Vec<FieldProblem>);
+
+impl Problems {
+    pub fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.0.push(FieldProblem { field: field.into(), message: message.into() });
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The message for `field`, if it was refused.
+    pub fn of(&self, field: &str) -> Option<&str> {
+        self.0.iter().find(|p| p.field == field).map(|p| p.message.as_str())
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin/dashboard.html")]
+struct DashboardPage {
+    c: Chrome,
+}
+
+/// `GET /admin`: the dashboard (charts come with the submissions work).
+async fn dashboard(req: HttpRequest, who: SignedIn) -> HttpResponse {
+    render(&DashboardPage { c: who.chrome(&req, "dashboard") })
+}
