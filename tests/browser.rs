@@ -1,0 +1,191 @@
+#![allow(clippy::unwrap_used)]
+//! The browser tests (`tests/browser/`, Debian `chromium` driven by `playwright-core`, axe-core
+//! scans) as one test of `cargo nextest run`: starts the real `assent` binary on a fresh SQLite
+//! folder and a free port, creates a site owner, and runs `node tests/browser/run.mjs` against it.
+//!
+//! Needs `/usr/bin/chromium` (`apt-get install -y chromium chromium-driver`) and
+//! `tests/browser/node_modules` (`npm ci --prefix tests/browser`); `.ci/run` installs both.
+//! `ASSENT_SKIP_BROWSER=1` skips it (saying so); otherwise missing pieces fail it.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const OWNER_EMAIL: &str = "owner@shop.example";
+const OWNER_PASSWORD: &str = "correct horse battery staple";
+
+fn browser_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser")
+}
+
+fn chromium() -> PathBuf {
+    std::env::var_os("ASSENT_CHROMIUM").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"))
+}
+
+/// What is missing to run the browser tests, with how to install it.
+fn missing_prerequisites() -> Vec<String> {
+    let mut missing = Vec::new();
+    if !chromium().exists() {
+        missing.push(format!(
+            "{} is missing: install Debian's Chromium with `apt-get install -y chromium chromium-driver` \
+             (nothing downloads a browser of its own; .ci/run does this)",
+            chromium().display()
+        ));
+    }
+    if Command::new("node").arg("--version").output().map(|o| !o.status.success()).unwrap_or(true) {
+        missing.push("`node` (20 or newer) is not on PATH: `apt-get install -y nodejs npm`".into());
+    }
+    for package in ["playwright-core", "axe-core"] {
+        if !browser_dir().join("node_modules").join(package).join("package.json").exists() {
+            missing.push(format!(
+                "tests/browser/node_modules/{package} is missing: run `npm ci --prefix tests/browser` \
+                 (installs the exact versions in tests/browser/package-lock.json; .ci/run does this)"
+            ));
+        }
+    }
+    missing
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// The `assent` binary with this test's database, key and workspace file.
+struct Assent {
+    dir: tempfile::TempDir,
+    master_key: String,
+    workspace: PathBuf,
+    base_url: String,
+    port: u16,
+}
+
+impl Assent {
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_assent"));
+        command
+            .args(args)
+            .env("ASSENT_DATA_DIR", self.dir.path())
+            .env("ASSENT_DATABASE_URL", format!("sqlite://{}", self.dir.path().join("assent.db").display()))
+            .env("ASSENT_MASTER_KEY", &self.master_key)
+            .env("ASSENT_CONFIG", &self.workspace)
+            .env("ASSENT_BIND", format!("127.0.0.1:{}", self.port))
+            .env("ASSENT_BASE_URL", &self.base_url)
+            .env("ASSENT_WORKERS", "2")
+            .env_remove("ASSENT_SMTP_URL");
+        command
+    }
+
+    fn run(&self, args: &[&str], stdin: &str) -> std::process::Output {
+        let mut child = self
+            .command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run assent");
+        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "assent {} failed: {}{}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+}
+
+/// Kills the server when the test ends, however it ends.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The demo workspace with the newsletter form framable from `allowed` (and nobody else).
+fn workspace_allowing(allowed: &str) -> String {
+    let demo = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("assent.toml")).unwrap();
+    let newsletter = demo.find("key = \"newsletter\"").expect("the demo newsletter form");
+    let rest = &demo[newsletter..];
+    let at = newsletter + rest.find("allowed_origins = []").expect("the newsletter's allowed_origins");
+    format!("{}allowed_origins = [\"{allowed}\"]{}", &demo[..at], &demo[at + "allowed_origins = []".len()..])
+}
+
+#[test]
+fn browser_suite() {
+    if std::env::var("ASSENT_SKIP_BROWSER").is_ok_and(|v| v == "1") {
+        println!("SKIPPED: the browser tests (ASSENT_SKIP_BROWSER=1)");
+        return;
+    }
+    let missing = missing_prerequisites();
+    assert!(
+        missing.is_empty(),
+        "the browser tests cannot run (set ASSENT_SKIP_BROWSER=1 to skip them on purpose):\n  - {}",
+        missing.join("\n  - ")
+    );
+
+    let port = free_port();
+    let embed_port = free_port();
+    let foreign_port = free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let embedder = format!("http://127.0.0.1:{embed_port}");
+    let workspace = dir.path().join("workspace.toml");
+    std::fs::write(&workspace, workspace_allowing(&embedder)).unwrap();
+    let assent = Assent {
+        master_key: hex::encode(uuid::Uuid::new_v4().as_bytes().repeat(2)),
+        dir,
+        workspace: workspace.clone(),
+        base_url: format!("http://127.0.0.1:{port}"),
+        port,
+    };
+
+    // Forms as code, as an owner would: apply the workspace, then create the first owner.
+    assent.run(&["apply", workspace.to_str().unwrap()], "");
+    assent.run(&["owner", "create", "--email", OWNER_EMAIL], &format!("{OWNER_PASSWORD}\n"));
+
+    let log_path = assent.dir.path().join("serve.log");
+    let mut child = assent
+        .command(&["serve"])
+        .env("ASSENT_LOG", "info,actix_server=warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log_path).unwrap())
+        .spawn()
+        .expect("start assent serve");
+    let stdout = child.stdout.take().unwrap();
+    let server = Server(child);
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if line.starts_with("Open the demo form: ") {
+                let _ = ready_tx.send(());
+            }
+        }
+    });
+    let server_log = || std::fs::read_to_string(&log_path).unwrap_or_default();
+    assert!(ready_rx.recv_timeout(Duration::from_secs(60)).is_ok(), "assent serve did not start:\n{}", server_log());
+
+    let started = Instant::now();
+    // node's output goes straight to this test's output (nextest shows it with the result).
+    let status = Command::new("node")
+        .args(["--test-reporter=spec", "run.mjs"])
+        .current_dir(browser_dir())
+        .env("ASSENT_URL", &assent.base_url)
+        .env("ASSENT_DATA_DIR", assent.dir.path())
+        .env("ASSENT_EMBED_PORT", embed_port.to_string())
+        .env("ASSENT_FOREIGN_PORT", foreign_port.to_string())
+        .env("ASSENT_OWNER_EMAIL", OWNER_EMAIL)
+        .env("ASSENT_OWNER_PASSWORD", OWNER_PASSWORD)
+        .env("ASSENT_CHROMIUM", chromium())
+        .stdin(Stdio::null())
+        .status()
+        .expect("run node");
+    println!("browser suite took {:.1}s", started.elapsed().as_secs_f64());
+    drop(server);
+    assert!(status.success(), "the browser tests failed ({status}); server log:\n{}", server_log());
+}

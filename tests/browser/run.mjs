@@ -1,0 +1,255 @@
+// Assent in a real browser: accessibility (axe-core), keyboard use, embedding across origins and
+// the site owner's console. Started by tests/browser.rs (`cargo nextest run`), which runs Assent
+// on a fresh database and passes its address in the environment (see lib.mjs).
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { activeId, assertAccessible, env, launch, linkIn, tabTo, uniqueEmail, url, waitForMail } from './lib.mjs';
+import { startEmbedder } from './embedder.mjs';
+
+let browser;
+before(async () => {
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+});
+
+/** A fresh context (own cookies) and page; closed by the caller through `t.after`. */
+async function newPage(t, options = {}) {
+  const context = await browser.newContext({ locale: 'en-GB', ...options });
+  t.after(() => context.close());
+  return context.newPage();
+}
+
+describe('accessibility (axe-core: no serious or critical violations)', () => {
+  for (const lang of ['en', 'ko']) {
+    test(`public form /f/newsletter?lang=${lang}`, async (t) => {
+      const page = await newPage(t);
+      const response = await page.goto(url(`/f/newsletter?lang=${lang}`));
+      assert.equal(response.status(), 200);
+      assert.equal(await page.getAttribute('html', 'lang'), lang);
+      await assertAccessible(page, `the newsletter form (${lang})`);
+    });
+  }
+
+  test('public form re-rendered with errors (submitted empty)', async (t) => {
+    const page = await newPage(t);
+    await page.goto(url('/f/newsletter?lang=en'));
+    const [response] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'), page.getByRole('button', { name: 'Subscribe' }).or(page.locator('button[type=submit]')).first().click()]);
+    assert.equal(response.status(), 422);
+    await page.waitForLoadState();
+    assert.ok(await page.locator('#error-summary').isVisible(), 'the error summary is shown');
+    await assertAccessible(page, 'the newsletter form with errors');
+  });
+
+  test('thanks page and policy page', async (t) => {
+    const page = await newPage(t);
+    await page.goto(url('/f/newsletter?lang=en'));
+    await page.fill('#field-email', uniqueEmail('thanks'));
+    await page.check('#purpose-service');
+    await Promise.all([page.waitForURL(/\/f\/newsletter\/thanks/), page.click('button[type=submit]')]);
+    await assertAccessible(page, 'the thanks page');
+    await page.goto(url('/policies/service/v1?lang=ko'));
+    await assertAccessible(page, 'a policy page (ko)');
+  });
+
+  test('preference center /me: sign-in page, and the signed-in page', async (t) => {
+    const page = await newPage(t);
+    const email = uniqueEmail('me');
+    // Someone who gave consent through the form, so the signed-in page has values, consents and history.
+    await page.goto(url('/f/newsletter?lang=en'));
+    await page.fill('#field-email', email);
+    await page.fill('#field-name', 'Kim Minji');
+    await page.check('#purpose-service');
+    await page.check('#purpose-personalisation');
+    await Promise.all([page.waitForURL(/\/thanks/), page.click('button[type=submit]')]);
+
+    for (const lang of ['en', 'ko']) {
+      await page.goto(url(`/me?lang=${lang}`));
+      await assertAccessible(page, `the /me sign-in page (${lang})`);
+    }
+    await page.goto(url('/me?lang=en'));
+    await page.fill('#field-email', email);
+    await Promise.all([page.waitForLoadState('load'), page.click('button[type=submit]')]);
+    await assertAccessible(page, 'the "check your mail" page');
+
+    const mail = await waitForMail(email, '/me/login');
+    await page.goto(linkIn(mail, '/me/login'));
+    await assertAccessible(page, 'the "continue signing in" page');
+    await Promise.all([page.waitForURL(/\/me\?lang=/), page.click('button[type=submit]')]);
+    assert.ok(await page.getByText(email).first().isVisible(), 'signed in, the page shows whose data it is');
+    await assertAccessible(page, 'the signed-in preference center');
+  });
+});
+
+describe('keyboard only', () => {
+  test('the public form is filled and submitted with Tab, typing, Space and Enter', async (t) => {
+    const page = await newPage(t);
+    await page.goto(url('/f/newsletter?lang=en'));
+    const email = uniqueEmail('keys');
+
+    const toEmail = await tabTo(page, '#field-email');
+    assert.ok(toEmail.length <= 3, `the e-mail field comes early in the tab order (after ${toEmail.join(', ')})`);
+    await page.keyboard.type(email);
+    await page.keyboard.press('Tab');
+    assert.equal(await activeId(page), 'field-name', 'Tab moves from e-mail to name');
+    await page.keyboard.type('Kim Minji');
+
+    // The fields come before the purposes, and every purpose checkbox is reachable.
+    const passed = await tabTo(page, '#purpose-service');
+    assert.ok(passed.includes('field-phone'), `the phone field is in the tab order (${passed.join(', ')})`);
+    await page.keyboard.press('Space');
+    assert.equal(await page.isChecked('#purpose-service'), true, 'Space ticks the focused purpose');
+    await tabTo(page, '#purpose-personalisation');
+    await page.keyboard.press('Space');
+    assert.equal(await page.isChecked('#purpose-personalisation'), true);
+    assert.equal(await page.isChecked('#purpose-marketing_email'), false, 'purposes are not ticked for the person');
+
+    await tabTo(page, 'button[type=submit]');
+    await Promise.all([page.waitForURL(/\/f\/newsletter\/thanks/), page.keyboard.press('Enter')]);
+    assert.equal(await page.locator('h1').innerText(), 'Thank you');
+  });
+
+  test('after a mistake, focus moves to the error summary (role=alert) whose links lead to the fields', async (t) => {
+    const page = await newPage(t);
+    await page.goto(url('/f/newsletter?lang=en'));
+    await tabTo(page, 'button[type=submit]');
+    await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST' && r.status() === 422), page.keyboard.press('Enter')]);
+    await page.waitForLoadState('load');
+
+    const summary = page.locator('#error-summary');
+    assert.equal(await summary.getAttribute('role'), 'alert', 'the summary is announced');
+    assert.equal(await activeId(page), 'error-summary', 'focus is on the error summary');
+    assert.ok((await page.title()).startsWith('⚠'), 'the title says there are errors');
+    const links = await summary.locator('a').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+    assert.ok(links.includes('#field-email'), `the summary links to the e-mail field (${links})`);
+    assert.ok(links.includes('#purpose-service'), `the summary links to the required purpose (${links})`);
+
+    // The first link, by keyboard, puts focus in the e-mail field, which names its error.
+    await tabTo(page, '#error-summary a[href="#field-email"]', 3);
+    await page.keyboard.press('Enter');
+    assert.equal(await activeId(page), 'field-email', 'the summary link moves focus to the field');
+    const email = page.locator('#field-email');
+    assert.equal(await email.getAttribute('aria-invalid'), 'true');
+    const describedBy = await email.getAttribute('aria-describedby');
+    assert.ok(describedBy && (await page.locator(`#${describedBy}`).innerText()).length > 0, 'the field is described by its error');
+
+    // Correct it by keyboard and send again.
+    await page.keyboard.type(uniqueEmail('fixed'));
+    await tabTo(page, '#purpose-service');
+    await page.keyboard.press('Space');
+    await tabTo(page, 'button[type=submit]');
+    await Promise.all([page.waitForURL(/\/thanks/), page.keyboard.press('Enter')]);
+  });
+});
+
+describe('embedding across origins', () => {
+  let embedder;
+  before(async () => {
+    embedder = await startEmbedder();
+  });
+  after(async () => {
+    await embedder?.close();
+  });
+
+  test('a customer fills the form inside an iframe on another origin; the iframe fits its content', async (t) => {
+    const page = await newPage(t);
+    const snippet = embedder.snippet('newsletter', 'Newsletter');
+    await page.goto(embedder.page(env.embedPort, snippet));
+    const iframe = page.locator('iframe[data-assent-form]');
+    const frame = page.frameLocator('iframe[data-assent-form]');
+
+    /**
+     * Waits until the iframe's height matches the content inside it (embed.js did its work). The
+     * content's height is the root element's own box, not `scrollHeight`, which never falls below
+     * the iframe's height and so cannot tell whether the iframe would shrink.
+     */
+    async function fitted(what) {
+      let last;
+      for (let i = 0; i < 50; i++) {
+        const outer = await iframe.evaluate((el) => el.clientHeight);
+        const inner = await frame.locator('html').evaluate((html) => Math.ceil(html.getBoundingClientRect().height)).catch(() => 0);
+        last = { outer, inner };
+        if (inner > 0 && Math.abs(outer - inner) <= 2) {
+          return outer;
+        }
+        await page.waitForTimeout(100);
+      }
+      assert.fail(`the iframe did not fit its content (${what}): iframe ${last.outer}px, document inside ${last.inner}px`);
+    }
+
+    await frame.locator('#field-email').waitFor();
+    const form = await fitted('the form');
+    assert.ok(form > 300, `the iframe grew from the default 150px to fit the form (${form}px)`);
+
+    // A mistake makes the page taller (error summary and messages): the iframe follows.
+    await frame.locator('button[type=submit]').click();
+    await frame.locator('#error-summary').waitFor();
+    const withErrors = await fitted('the form with errors');
+    assert.ok(withErrors > form, `the iframe grew with the errors (${form}px → ${withErrors}px)`);
+
+    const email = uniqueEmail('embedded');
+    embedder.lastEmail = email;
+    await frame.getByLabel('Email address').fill(email);
+    await frame.locator('#purpose-service').check();
+    await frame.locator('button[type=submit]').click();
+    await frame.getByRole('heading', { name: 'Thank you' }).waitFor();
+    const thanks = await fitted('the thanks page');
+    assert.ok(thanks < withErrors, `the iframe shrank to the thanks page (${withErrors}px → ${thanks}px)`);
+    assert.match(await frame.locator('html').evaluate(() => location.pathname), /^\/f\/newsletter\/thanks$/);
+  });
+
+  test('a page on an origin that is not allowed cannot frame the form (CSP frame-ancestors)', async (t) => {
+    const page = await newPage(t);
+    const refusals = [];
+    page.on('console', (m) => {
+      if (/frame-ancestors/.test(m.text())) {
+        refusals.push(m.text());
+      }
+    });
+    await page.goto(embedder.page(env.foreignPort, embedder.snippet('newsletter', 'Newsletter')));
+    const iframe = page.locator('iframe[data-assent-form]');
+    await iframe.waitFor({ state: 'attached' });
+    for (let i = 0; i < 50 && refusals.length === 0; i++) {
+      await page.waitForTimeout(100);
+    }
+    assert.ok(refusals.length > 0, 'Chromium reports the frame-ancestors refusal');
+    assert.match(refusals[0], new RegExp(`frame-ancestors 'self' http://127\\.0\\.0\\.1:${env.embedPort}`));
+    const frame = await (await iframe.elementHandle()).contentFrame();
+    assert.ok(!frame.url().startsWith(env.base), `the frame did not load Assent (${frame.url()})`);
+    assert.equal(await frame.locator('#field-email').count(), 0, 'no form inside the refused frame');
+  });
+});
+
+/** Signs the site owner in at /admin/login in `page`'s context. */
+async function signInOwner(page, lang = 'en') {
+  assert.ok(env.ownerEmail && env.ownerPassword, 'tests/browser.rs creates an owner with `assent owner create` and passes it');
+  await page.goto(url(`/admin/login?lang=${lang}`));
+  await page.fill('#field-email', env.ownerEmail);
+  await page.fill('#field-password', env.ownerPassword);
+  await Promise.all([page.waitForURL((u) => u.pathname === '/admin' || u.pathname === '/admin/'), page.click('main button[type=submit]')]);
+}
+
+describe('site owner console', () => {
+  test('sign-in page (en, ko), a wrong password, then the dashboard', async (t) => {
+    const page = await newPage(t);
+    for (const lang of ['en', 'ko']) {
+      const response = await page.goto(url(`/admin/login?lang=${lang}`));
+      assert.equal(response.status(), 200);
+      await assertAccessible(page, `/admin/login (${lang})`);
+    }
+    // A wrong password: refused, announced, and the page stays accessible.
+    await page.goto(url('/admin/login?lang=en'));
+    await page.fill('#field-email', env.ownerEmail);
+    await page.fill('#field-password', 'not the password at all');
+    await page.click('main button[type=submit]');
+    await page.waitForLoadState('load');
+    assert.match(new URL(page.url()).pathname, /^\/admin\/login/);
+    assert.ok(await page.getByRole('alert').first().isVisible(), 'the refusal is announced');
+    await assertAccessible(page, '/admin/login after a wrong password');
+
+    await signInOwner(page);
+    assert.ok(await page.getByText(env.ownerEmail).isVisible(), 'the console shows who is signed in');
+    await assertAccessible(page, 'the dashboard');
+  });
+});
