@@ -6,6 +6,7 @@
 pub mod api_keys;
 pub mod catalog;
 pub mod consent;
+pub mod console;
 pub mod ledger;
 pub mod outbox;
 pub mod owners;

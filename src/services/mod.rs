@@ -5,6 +5,8 @@ pub mod keys;
 pub mod links;
 pub mod lookup;
 pub mod owners;
+pub mod console;
+pub mod csv_export;
 pub mod rights;
 pub mod snippets;
 pub mod submit;
@@ -26,4 +28,7 @@ pub enum ServiceError {
     Signing(#[from] jsonwebtoken::errors::Error),
     #[error("could not compose a mail: {0}")]
     Mail(String),
+    /// No connection could be had, or the blocking task was lost.
+    #[error("the database is unavailable")]
+    Unavailable,
 }

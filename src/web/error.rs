@@ -43,7 +43,7 @@ pub enum AppError {
 impl From<ServiceError> for AppError {
     fn from(e: ServiceError) -> Self {
         match e {
-            ServiceError::Commit(_) => Self::Unavailable,
+            ServiceError::Commit(_) | ServiceError::Unavailable => Self::Unavailable,
             other => Self::Internal(other.into()),
         }
     }
