@@ -29,4 +29,10 @@
       }
     });
   });
+
+  // This script may run after a frame has already reported its height (it is `async`, or added
+  // late): ask every frame to report again now that someone listens.
+  frames().forEach(function (frame) {
+    if (frame.contentWindow) { frame.contentWindow.postMessage({ type: "assent:measure" }, origin); }
+  });
 })();

@@ -17,6 +17,13 @@
       window.parent.postMessage({ type: "assent:height", height: height }, "*");
     }
   }
+  // embed.js asks again when it starts listening after this page already reported.
+  window.addEventListener("message", function (event) {
+    if (event.source === window.parent && event.data && event.data.type === "assent:measure") {
+      last = 0;
+      report();
+    }
+  });
   window.addEventListener("load", report);
   window.addEventListener("resize", report);
   if (window.ResizeObserver) { new ResizeObserver(report).observe(document.documentElement); }

@@ -199,6 +199,32 @@ describe('embedding across origins', () => {
     assert.match(await frame.locator('html').evaluate(() => location.pathname), /^\/f\/newsletter\/thanks$/);
   });
 
+  test('embed.js that arrives after the iframe has loaded (async, slow or lazy-loaded) still fits it', async (t) => {
+    // `async` lets the script run at any time: the height the form reported before embed.js
+    // listened must not be lost. Here the shop adds the script only once the iframe has loaded.
+    const page = await newPage(t);
+    const snippet = embedder.snippet('newsletter', 'Newsletter').replace(/<script[^>]*><\/script>/, '');
+    const late = `<script>document.querySelector('iframe[data-assent-form]').addEventListener('load', function () {
+      var s = document.createElement('script'); s.src = ${JSON.stringify(url('/embed.js'))}; document.body.appendChild(s);
+    }, { once: true });</script>`;
+    await page.goto(embedder.page(env.embedPort, `${snippet}\n${late}`));
+    const iframe = page.locator('iframe[data-assent-form]');
+    const frame = page.frameLocator('iframe[data-assent-form]');
+    await frame.locator('#field-email').waitFor();
+    await page.waitForFunction(() => [...document.scripts].some((s) => s.src.endsWith('/embed.js')));
+    let outer = 0;
+    let inner = 0;
+    for (let i = 0; i < 50; i++) {
+      outer = await iframe.evaluate((el) => el.clientHeight);
+      inner = await frame.locator('html').evaluate((html) => Math.ceil(html.getBoundingClientRect().height));
+      if (Math.abs(outer - inner) <= 2) {
+        break;
+      }
+      await page.waitForTimeout(100);
+    }
+    assert.ok(Math.abs(outer - inner) <= 2, `the iframe fits its content although embed.js came late (iframe ${outer}px, content ${inner}px)`);
+  });
+
   test('a page on an origin that is not allowed cannot frame the form (CSP frame-ancestors)', async (t) => {
     const page = await newPage(t);
     const refusals = [];
