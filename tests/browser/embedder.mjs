@@ -21,10 +21,6 @@ export async function startEmbedder() {
   const servers = [await server(env.embedPort), await server(env.foreignPort)];
   let n = 0;
   return {
-    /** The iframe snippet as the README (and the console's snippets page) gives it. */
-    snippet(formKey, title) {
-      return `<iframe src="${env.base}/f/${formKey}" data-assent-form title="${title}" style="width:100%;border:0"></iframe>\n<script src="${env.base}/embed.js" async></script>`;
-    },
     /** Serves `snippet` inside a page of the shop on `port`; returns the page's URL. */
     page(port, snippet) {
       const path = `/page-${++n}.html`;

@@ -143,6 +143,101 @@ describe('keyboard only', () => {
   });
 });
 
+/** Signs the site owner in at /admin/login in `page`'s context. */
+async function signInOwner(page, lang = 'en') {
+  assert.ok(env.ownerEmail && env.ownerPassword, 'tests/browser.rs creates an owner with `assent owner create` and passes it');
+  await page.goto(url(`/admin/login?lang=${lang}`));
+  await page.fill('#field-email', env.ownerEmail);
+  await page.fill('#field-password', env.ownerPassword);
+  await Promise.all([page.waitForURL((u) => u.pathname === '/admin' || u.pathname === '/admin/'), page.click('main button[type=submit]')]);
+}
+
+/** A page in the owner's signed-in context (signed in once, shared by the console tests). */
+let ownerContext;
+async function ownerPage(t) {
+  if (!ownerContext) {
+    ownerContext = await browser.newContext({ locale: 'en-GB' });
+    await signInOwner(await ownerContext.newPage());
+  }
+  const page = await ownerContext.newPage();
+  t.after(() => page.close());
+  return page;
+}
+after(async () => {
+  await ownerContext?.close();
+});
+
+/** The form the embedding tests use, and its iframe snippet as the console's snippets page shows it. */
+let embedded;
+async function embedSnippet(t) {
+  if (!embedded) {
+    const formKey = 'newsletter';
+    const page = await ownerPage(t);
+    const response = await page.goto(url(`/admin/forms/${formKey}/embed?lang=en`));
+    assert.equal(response.status(), 200);
+    assert.ok(await page.locator('main code', { hasText: `http://127.0.0.1:${env.embedPort}` }).first().isVisible(), 'the snippets page lists the allowed origin');
+    const snippet = await page.locator('section[aria-labelledby="snip-iframe"] pre').innerText();
+    assert.match(snippet, new RegExp(`<iframe [^>]*src="[^"]+/f/${formKey}(\\?[^"]*)?"[^>]*data-assent-form`));
+    assert.match(snippet, /<script [^>]*src="[^"]+\/embed\.js"/);
+    assert.ok(snippet.includes(env.base), `the snippet points at this server (${env.base}): ${snippet}`);
+    embedded = { formKey, snippet };
+  }
+  return embedded;
+}
+
+describe('site owner console', () => {
+  test('sign-in page (en, ko), a wrong password, then the dashboard', async (t) => {
+    const page = await newPage(t);
+    for (const lang of ['en', 'ko']) {
+      const response = await page.goto(url(`/admin/login?lang=${lang}`));
+      assert.equal(response.status(), 200);
+      await assertAccessible(page, `/admin/login (${lang})`);
+    }
+    // A wrong password: refused, announced, and the page stays accessible.
+    await page.goto(url('/admin/login?lang=en'));
+    await page.fill('#field-email', env.ownerEmail);
+    await page.fill('#field-password', 'not the password at all');
+    await page.click('main button[type=submit]');
+    await page.waitForLoadState('load');
+    assert.match(new URL(page.url()).pathname, /^\/admin\/login/);
+    assert.ok(await page.getByRole('alert').first().isVisible(), 'the refusal is announced');
+    await assertAccessible(page, '/admin/login after a wrong password');
+
+    await signInOwner(page);
+    assert.ok(await page.getByText(env.ownerEmail).isVisible(), 'the console shows who is signed in');
+    await assertAccessible(page, 'the dashboard');
+  });
+
+  const pages = [
+    ['/admin', 'dashboard'],
+    ['/admin/purposes', 'purposes'],
+    ['/admin/purposes/new', 'new purpose'],
+    ['/admin/purposes/service', 'editing a purpose'],
+    ['/admin/forms/newsletter/embed', 'snippets of a form'],
+    ['/admin/submissions', 'submissions'],
+    ['/admin/rights', 'rights requests'],
+    ['/admin/audit', 'audit log'],
+    ['/admin/keys', 'API keys'],
+  ];
+  for (const lang of ['en', 'ko']) {
+    test(`console pages (${lang}): ${pages.map(([, name]) => name).join(', ')}`, async (t) => {
+      const page = await ownerPage(t);
+      const failures = [];
+      for (const [path, name] of pages) {
+        try {
+          const response = await page.goto(url(`${path}?lang=${lang}`));
+          assert.equal(response.status(), 200, `${path} answers 200`);
+          assert.equal(await page.getAttribute('html', 'lang'), lang);
+          await assertAccessible(page, `the console's ${name} page (${lang})`);
+        } catch (e) {
+          failures.push(`${path}: ${e.message}`);
+        }
+      }
+      assert.deepEqual(failures, [], `console pages that failed (${lang})`);
+    });
+  }
+});
+
 describe('embedding across origins', () => {
   let embedder;
   before(async () => {
@@ -152,9 +247,9 @@ describe('embedding across origins', () => {
     await embedder?.close();
   });
 
-  test('a customer fills the form inside an iframe on another origin; the iframe fits its content', async (t) => {
+  test('a customer fills the form inside an iframe on another origin; the iframe fits its content; the owner sees it', async (t) => {
+    const { formKey, snippet } = await embedSnippet(t);
     const page = await newPage(t);
-    const snippet = embedder.snippet('newsletter', 'Newsletter');
     await page.goto(embedder.page(env.embedPort, snippet));
     const iframe = page.locator('iframe[data-assent-form]');
     const frame = page.frameLocator('iframe[data-assent-form]');
@@ -189,21 +284,35 @@ describe('embedding across origins', () => {
     assert.ok(withErrors > form, `the iframe grew with the errors (${form}px → ${withErrors}px)`);
 
     const email = uniqueEmail('embedded');
-    embedder.lastEmail = email;
     await frame.getByLabel('Email address').fill(email);
     await frame.locator('#purpose-service').check();
     await frame.locator('button[type=submit]').click();
     await frame.getByRole('heading', { name: 'Thank you' }).waitFor();
     const thanks = await fitted('the thanks page');
     assert.ok(thanks < withErrors, `the iframe shrank to the thanks page (${withErrors}px → ${thanks}px)`);
-    assert.match(await frame.locator('html').evaluate(() => location.pathname), /^\/f\/newsletter\/thanks$/);
+    assert.equal(await frame.locator('html').evaluate(() => location.pathname), `/f/${formKey}/thanks`);
+
+    // The owner finds it in the console by the exact address, and opens it.
+    const console_ = await ownerPage(t);
+    await console_.goto(url('/admin/submissions?lang=en'));
+    await console_.fill('#f-email', email);
+    await Promise.all([console_.waitForURL(/email=/), console_.locator('form.filters button[type=submit]').click()]);
+    const rows = console_.locator('table tbody tr');
+    assert.equal(await rows.count(), 1, 'exactly one submission from that address');
+    assert.match(await rows.first().innerText(), new RegExp(`${formKey} v\\d+`));
+    await assertAccessible(console_, 'the submissions list, filtered by address');
+    await Promise.all([console_.waitForURL(/\/admin\/submissions\/[^/?]+/), rows.first().getByRole('link').click()]);
+    assert.ok(await console_.locator('dd', { hasText: email }).isVisible(), 'the submission shows the address given in the iframe');
+    const service = console_.locator('tr', { has: console_.locator('th', { hasText: 'service' }) });
+    assert.match(await service.innerText(), /granted/i, 'the required purpose was granted');
+    await assertAccessible(console_, 'a submission');
   });
 
   test('embed.js that arrives after the iframe has loaded (async, slow or lazy-loaded) still fits it', async (t) => {
     // `async` lets the script run at any time: the height the form reported before embed.js
     // listened must not be lost. Here the shop adds the script only once the iframe has loaded.
     const page = await newPage(t);
-    const snippet = embedder.snippet('newsletter', 'Newsletter').replace(/<script[^>]*><\/script>/, '');
+    const snippet = (await embedSnippet(t)).snippet.replace(/<script[^>]*><\/script>/, '');
     const late = `<script>document.querySelector('iframe[data-assent-form]').addEventListener('load', function () {
       var s = document.createElement('script'); s.src = ${JSON.stringify(url('/embed.js'))}; document.body.appendChild(s);
     }, { once: true });</script>`;
@@ -233,7 +342,7 @@ describe('embedding across origins', () => {
         refusals.push(m.text());
       }
     });
-    await page.goto(embedder.page(env.foreignPort, embedder.snippet('newsletter', 'Newsletter')));
+    await page.goto(embedder.page(env.foreignPort, (await embedSnippet(t)).snippet));
     const iframe = page.locator('iframe[data-assent-form]');
     await iframe.waitFor({ state: 'attached' });
     for (let i = 0; i < 50 && refusals.length === 0; i++) {
@@ -247,35 +356,3 @@ describe('embedding across origins', () => {
   });
 });
 
-/** Signs the site owner in at /admin/login in `page`'s context. */
-async function signInOwner(page, lang = 'en') {
-  assert.ok(env.ownerEmail && env.ownerPassword, 'tests/browser.rs creates an owner with `assent owner create` and passes it');
-  await page.goto(url(`/admin/login?lang=${lang}`));
-  await page.fill('#field-email', env.ownerEmail);
-  await page.fill('#field-password', env.ownerPassword);
-  await Promise.all([page.waitForURL((u) => u.pathname === '/admin' || u.pathname === '/admin/'), page.click('main button[type=submit]')]);
-}
-
-describe('site owner console', () => {
-  test('sign-in page (en, ko), a wrong password, then the dashboard', async (t) => {
-    const page = await newPage(t);
-    for (const lang of ['en', 'ko']) {
-      const response = await page.goto(url(`/admin/login?lang=${lang}`));
-      assert.equal(response.status(), 200);
-      await assertAccessible(page, `/admin/login (${lang})`);
-    }
-    // A wrong password: refused, announced, and the page stays accessible.
-    await page.goto(url('/admin/login?lang=en'));
-    await page.fill('#field-email', env.ownerEmail);
-    await page.fill('#field-password', 'not the password at all');
-    await page.click('main button[type=submit]');
-    await page.waitForLoadState('load');
-    assert.match(new URL(page.url()).pathname, /^\/admin\/login/);
-    assert.ok(await page.getByRole('alert').first().isVisible(), 'the refusal is announced');
-    await assertAccessible(page, '/admin/login after a wrong password');
-
-    await signInOwner(page);
-    assert.ok(await page.getByText(env.ownerEmail).isVisible(), 'the console shows who is signed in');
-    await assertAccessible(page, 'the dashboard');
-  });
-});
