@@ -47,6 +47,9 @@ pub struct SettingsArgs {
     /// How often marketing consents are re-confirmed by notice (정보통신망법: every 2 years).
     #[arg(long, env = "ASSENT_MARKETING_NOTICE_INTERVAL", default_value = "2y", value_parser = parse_retention, global = true)]
     pub marketing_notice_interval: crate::domain::Retention,
+    /// Deadline regime for rights requests in the console: `gdpr` (one month) or `pipa` (ten days).
+    #[arg(long, env = "ASSENT_RIGHTS_DEADLINE", default_value = "gdpr", value_parser = parse_deadline, global = true)]
+    pub rights_deadline: crate::domain::rights::Deadline,
     /// The sender of Assent's mails.
     #[arg(long, env = "ASSENT_MAIL_FROM", default_value = "Assent <no-reply@assent.invalid>", global = true)]
     pub mail_from: String,
@@ -71,6 +74,8 @@ pub struct Settings {
     pub retention_interval: std::time::Duration,
     pub retention_batch: i64,
     pub marketing_notice_interval: crate::domain::Retention,
+    /// How long a controller has to answer a rights request (shown in the console).
+    pub rights_deadline: crate::domain::rights::Deadline,
 }
 
 impl Settings {
@@ -101,6 +106,7 @@ impl Settings {
             retention_interval: args.retention_interval,
             retention_batch: args.retention_batch.clamp(1, 100_000),
             marketing_notice_interval: args.marketing_notice_interval,
+            rights_deadline: args.rights_deadline,
         }
     }
 
@@ -127,6 +133,14 @@ impl Settings {
 
     pub fn mail_context(&self) -> crate::mail::MailContext {
         crate::mail::MailContext { base_url: self.base_url.clone(), from: self.mail_from.clone() }
+    }
+}
+
+fn parse_deadline(raw: &str) -> Result<crate::domain::rights::Deadline, String> {
+    match raw.trim().to_ascii_lowercase().as_str() {
+        "gdpr" => Ok(crate::domain::rights::Deadline::Gdpr),
+        "pipa" => Ok(crate::domain::rights::Deadline::Pipa),
+        other => Err(format!("unknown deadline regime {other}: use gdpr or pipa")),
     }
 }
 

@@ -146,6 +146,7 @@ impl TestApp {
             retention_interval: std::time::Duration::from_secs(3600),
             retention_batch: 500,
             marketing_notice_interval: assent::domain::Retention::months(24),
+            rights_deadline: assent::domain::rights::Deadline::Gdpr,
         };
         let mut settings = settings;
         adjust(&mut settings);

@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod admin_data;
 mod api_submissions;
 mod bad_input;
 mod cli;

@@ -139,6 +139,10 @@ impl AdminStrings {
             ("session_required", true) => "세션이 끝났습니다. 다시 로그인해 주세요.",
             ("rate_limited", false) => "Too many sign-in attempts. Please wait a while and try again.",
             ("rate_limited", true) => "로그인 시도가 너무 많습니다. 잠시 후 다시 시도해 주세요.",
+            ("pii_export_owner_only", false) => {
+                "Exports contain personal data: only owners can download them. Your account can read only."
+            }
+            ("pii_export_owner_only", true) => "내보내기 파일에는 개인정보가 있어 소유자만 내려받을 수 있습니다. 이 계정은 읽기 전용입니다.",
             ("required", false) => "This field is required.",
             ("required", true) => "필수 입력 항목입니다.",
             ("too_long", false) => "This is too long.",

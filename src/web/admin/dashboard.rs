@@ -1,0 +1,63 @@
+//! `GET /admin`: the dashboard. Submissions per day, consents given and withdrawn per purpose,
+//! and consents expiring per week, as server-drawn SVG charts with their numbers in tables.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use chrono::Utc;
+
+use super::charts::{self, Chart};
+use super::data_strings::DataStrings;
+use super::{AdminError, Chrome, SignedIn};
+use crate::services::console;
+use crate::web::AppState;
+use crate::web::error::AppError;
+use crate::web::pages::render;
+
+#[derive(Template)]
+#[template(path = "admin/dashboard.html")]
+struct DashboardPage {
+    c: Chrome,
+    /// Rendered `<figure>`s (escaped by the renderer).
+    charts: Vec<String>,
+}
+
+/// The dashboard page.
+pub async fn page(req: HttpRequest, who: SignedIn, state: web::Data<AppState>) -> Result<HttpResponse, AdminError> {
+    let catalog = state.catalog.current();
+    let purposes: Vec<String> = catalog.purposes.keys().cloned().collect();
+    let pool = state.db.pool.clone();
+    let numbers = web::block(move || -> Result<_, AppError> {
+        let mut conn = pool.get()?;
+        Ok(console::dashboard(&mut conn, &purposes, Utc::now())?)
+    })
+    .await
+    .map_err(|e| AdminError::new(e, who.locale))?
+    .map_err(|e| AdminError::new(e, who.locale))?;
+    let d = DataStrings::get(who.locale);
+    let per_day = Chart {
+        id: "chart-per-day",
+        title: d.dash_per_day,
+        series: vec![d.series_submissions],
+        groups: numbers.per_day.iter().map(|(day, n)| (day.format("%m-%d").to_string(), vec![*n])).collect(),
+        label_header: d.col_day,
+        label_every: 7,
+    };
+    let per_purpose = Chart {
+        id: "chart-per-purpose",
+        title: d.dash_per_purpose,
+        series: vec![d.series_granted, d.series_withdrawn],
+        groups: numbers.per_purpose.iter().map(|(p, g, w)| (p.clone(), vec![*g, *w])).collect(),
+        label_header: d.col_purpose,
+        label_every: 1,
+    };
+    let expiring = Chart {
+        id: "chart-expiring",
+        title: d.dash_expiring,
+        series: vec![d.series_expiring],
+        groups: numbers.expiring.iter().map(|(week, n)| (week.format("%m-%d").to_string(), vec![*n])).collect(),
+        label_header: d.col_week,
+        label_every: 2,
+    };
+    let charts = [per_day, per_purpose, expiring].iter().map(charts::render).collect();
+    Ok(render(&DashboardPage { c: who.chrome(&req, "dashboard"), charts }))
+}

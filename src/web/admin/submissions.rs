@@ -1,0 +1,306 @@
+//! Submissions in the console: the filtered list (no personal data on it), one submission opened
+//! (decrypted; the read is audited), and the CSV exports of submissions and of the current
+//! consent state (owners only: a viewer reads, but exports no personal data; each export audited).
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use chrono::{NaiveDate, NaiveDateTime};
+
+use super::data_strings::DataStrings;
+use super::{AdminError, Chrome, SignedIn};
+use crate::db::console::{Cursor, SubmissionFilter};
+use crate::domain::{Email, Locale};
+use crate::services::console::{self as data, Listed, Opened};
+use crate::services::csv_export::{self, Export};
+use crate::services::rights::audit_action;
+use crate::web::AppState;
+use crate::web::error::AppError;
+use crate::web::pages::render;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/admin/submissions", web::get().to(list))
+        .route("/admin/submissions.csv", web::get().to(submissions_csv))
+        .route("/admin/consents.csv", web::get().to(consents_csv))
+        .route("/admin/submissions/{id}", web::get().to(show));
+}
+
+/// The filters as typed (all optional; what is not understood is ignored and said so).
+#[derive(Debug, Default, Clone, serde::Deserialize)]
+pub struct Query {
+    #[serde(default)]
+    pub form: String,
+    #[serde(default)]
+    pub purpose: String,
+    #[serde(default)]
+    pub state: String,
+    #[serde(default)]
+    pub from: String,
+    #[serde(default)]
+    pub until: String,
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub before: String,
+}
+
+const STATES: [&str; 4] = ["granted", "pending", "withdrawn", "expired"];
+
+impl Query {
+    fn read(req: &HttpRequest) -> Self {
+        web::Query::<Self>::from_query(req.query_string()).map(|q| q.into_inner()).unwrap_or_default()
+    }
+
+    /// The filter, the address to look up, and whether something was not understood.
+    fn parse(&self) -> (SubmissionFilter, Option<Email>, bool) {
+        let mut ignored = false;
+        let text = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
+        let mut date = |s: &str, days: i64| -> Option<NaiveDateTime> {
+            let s = s.trim();
+            if s.is_empty() {
+                return None;
+            }
+            let parsed = NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
+            ignored |= parsed.is_none();
+            parsed.and_then(|d| d.checked_add_signed(chrono::Duration::days(days))).and_then(|d| d.and_hms_opt(0, 0, 0))
+        };
+        let from = date(&self.from, 0);
+        let until = date(&self.until, 1);
+        let state = text(&self.state).filter(|s| STATES.contains(&s.as_str()));
+        ignored |= !self.state.trim().is_empty() && state.is_none();
+        let email = text(&self.email).and_then(|raw| {
+            let parsed = Email::parse(&raw).ok();
+            ignored |= parsed.is_none();
+            parsed
+        });
+        let filter = SubmissionFilter {
+            form: text(&self.form),
+            purpose: text(&self.purpose),
+            status: state,
+            from,
+            until,
+            subject_id: None,
+        };
+        (filter, email, ignored)
+    }
+
+    /// The query string of this filter (for the next page and the export link).
+    fn link(&self) -> String {
+        let pairs = [
+            ("form", &self.form),
+            ("purpose", &self.purpose),
+            ("state", &self.state),
+            ("from", &self.from),
+            ("until", &self.until),
+            ("email", &self.email),
+        ];
+        pairs
+            .iter()
+            .filter(|(_, v)| !v.trim().is_empty())
+            .map(|(k, v)| {
+                format!("{k}={}", percent_encoding::utf8_percent_encode(v.trim(), percent_encoding::NON_ALPHANUMERIC))
+            })
+            .collect::<Vec<_>>()
+            .join("&")
+    }
+}
+
+/// `<micros>_<id>`: where the next page starts.
+pub fn encode_cursor(cursor: &Cursor) -> String {
+    format!("{}_{}", cursor.0.and_utc().timestamp_micros(), cursor.1)
+}
+
+pub fn decode_cursor(raw: &str) -> Option<Cursor> {
+    let (micros, id) = raw.split_once('_')?;
+    let at = chrono::DateTime::from_timestamp_micros(micros.parse().ok()?)?.naive_utc();
+    Some((at, id.to_owned()))
+}
+
+#[derive(Template)]
+#[template(path = "admin/submissions.html")]
+struct ListPage {
+    c: Chrome,
+    d: &'static DataStrings,
+    q: Query,
+    forms: Vec<String>,
+    purposes: Vec<String>,
+    states: [&'static str; 4],
+    rows: Vec<Listed>,
+    next: Option<String>,
+    filter_link: String,
+    ignored: bool,
+}
+
+impl ListPage {
+    fn status(&self, status: &str) -> &'static str {
+        self.d.status(status)
+    }
+}
+
+async fn list(req: HttpRequest, who: SignedIn, state: web::Data<AppState>) -> Result<HttpResponse, AdminError> {
+    let q = Query::read(&req);
+    let (filter, email, ignored) = q.parse();
+    let before = decode_cursor(&q.before);
+    let (pool, keyring) = (state.db.pool.clone(), state.keyring.clone());
+    let (rows, next) = web::block(move || -> Result<_, AppError> {
+        let mut conn = pool.get()?;
+        Ok(data::list(&mut conn, &keyring, filter, email.as_ref(), before.as_ref())?)
+    })
+    .await
+    .map_err(|e| AdminError::new(e, who.locale))?
+    .map_err(|e| AdminError::new(e, who.locale))?;
+    let catalog = state.catalog.current();
+    let page = ListPage {
+        c: who.chrome(&req, "submissions"),
+        d: DataStrings::get(who.locale),
+        filter_link: q.link(),
+        q,
+        forms: catalog.forms.keys().cloned().collect(),
+        purposes: catalog.purposes.keys().cloned().collect(),
+        states: STATES,
+        rows,
+        next: next.as_ref().map(encode_cursor),
+        ignored,
+    };
+    Ok(render(&page))
+}
+
+#[derive(Template)]
+#[template(path = "admin/submission.html")]
+struct DetailPage {
+    c: Chrome,
+    d: &'static DataStrings,
+    s: Opened,
+    locale: Locale,
+}
+
+impl DetailPage {
+    fn label(&self, field: &str, label: &Option<crate::domain::Localized>) -> String {
+        label.as_ref().map_or_else(|| field.to_owned(), |l| l.get(self.locale).to_owned())
+    }
+
+    fn status(&self, status: &str) -> &'static str {
+        self.d.status(status)
+    }
+}
+
+async fn show(
+    req: HttpRequest,
+    who: SignedIn,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AdminError> {
+    let locale = who.locale;
+    let opened = data::open(&state.db, state.keyring.clone(), who.actor(), path.into_inner())
+        .await
+        .map_err(|e| AdminError::new(e, locale))?
+        .ok_or_else(|| AdminError::new(AppError::NotFound("submission_not_found"), locale))?;
+    let page = DetailPage { c: who.chrome(&req, "submissions"), d: DataStrings::get(locale), s: opened, locale };
+    let mut response = render(&page);
+    response.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+/// Viewers read, but take no personal data away.
+fn require_export(who: &SignedIn) -> Result<(), AdminError> {
+    if who.can_write() { Ok(()) } else { Err(AdminError::forbidden("pii_export_owner_only", who.locale)) }
+}
+
+/// Writes the export's audit row (with the filter used) before anything is sent.
+async fn audit_export(
+    state: &AppState,
+    who: &SignedIn,
+    action: &'static str,
+    detail: String,
+) -> Result<(), AdminError> {
+    let actor = who.actor();
+    state
+        .db
+        .writer
+        .write(move |tx| Ok::<_, AppError>(audit_action(tx.conn, &actor, action, None, &detail)?))
+        .await
+        .map_err(|e| AdminError::new(e, who.locale))
+}
+
+fn csv_response(
+    name: &str,
+    body: impl futures_util::Stream<Item = Result<web::Bytes, std::io::Error>> + 'static,
+) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .streaming(body)
+}
+
+async fn submissions_csv(
+    req: HttpRequest,
+    who: SignedIn,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AdminError> {
+    require_export(&who)?;
+    let (mut filter, email, _) = Query::read(&req).parse();
+    if let Some(email) = email {
+        let (pool, keyring) = (state.db.pool.clone(), state.keyring.clone());
+        let found = web::block(move || -> Result<_, AppError> {
+            let mut conn = pool.get()?;
+            Ok(crate::db::subjects::find_by_index(&mut conn, &keyring.email_index(&email))?)
+        })
+        .await
+        .map_err(|e| AdminError::new(e, who.locale))?
+        .map_err(|e| AdminError::new(e, who.locale))?;
+        // An unknown address exports the header only.
+        filter.subject_id = Some(found.map_or_else(|| "-".to_owned(), |s| s.id));
+    }
+    let day = |t: Option<NaiveDateTime>| t.map_or("-".to_owned(), |t| t.format("%Y-%m-%d").to_string());
+    let detail = format!(
+        "filter: form={} purpose={} state={} from={} until(excl.)={} subject={}",
+        filter.form.as_deref().unwrap_or("-"),
+        filter.purpose.as_deref().unwrap_or("-"),
+        filter.status.as_deref().unwrap_or("-"),
+        day(filter.from),
+        day(filter.until),
+        filter.subject_id.as_deref().unwrap_or("-")
+    );
+    audit_export(&state, &who, "export_submissions", detail).await?;
+    let stream = csv_export::stream(
+        state.db.pool.clone(),
+        state.keyring.clone(),
+        state.catalog.current(),
+        Export::Submissions(filter),
+    );
+    Ok(csv_response("submissions.csv", stream))
+}
+
+async fn consents_csv(who: SignedIn, state: web::Data<AppState>) -> Result<HttpResponse, AdminError> {
+    require_export(&who)?;
+    audit_export(&state, &who, "export_consents", "filter: none (current state of everyone)".into()).await?;
+    let stream =
+        csv_export::stream(state.db.pool.clone(), state.keyring.clone(), state.catalog.current(), Export::Consents);
+    Ok(csv_response("consents.csv", stream))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip() {
+        let at = chrono::DateTime::from_timestamp_micros(1_790_000_000_123_456).unwrap().naive_utc();
+        let cursor = (at, "0b2c-id".to_owned());
+        assert_eq!(decode_cursor(&encode_cursor(&cursor)), Some(cursor));
+        assert_eq!(decode_cursor("nonsense"), None);
+    }
+
+    #[test]
+    fn bad_filters_are_ignored_and_reported() {
+        let q = Query { from: "yesterday".into(), state: "maybe".into(), email: "kim@".into(), ..Query::default() };
+        let (filter, email, ignored) = q.parse();
+        assert!(ignored);
+        assert_eq!((filter.from, filter.status, email), (None, None, None));
+        let q = Query { until: "2026-11-25".into(), state: "granted".into(), ..Query::default() };
+        let (filter, _, ignored) = q.parse();
+        assert!(!ignored);
+        assert_eq!(filter.until.unwrap().to_string(), "2026-11-26 00:00:00");
+    }
+}
