@@ -29,3 +29,27 @@ pub fn find_live(conn: &mut DbConnection, key_hash: &str) -> QueryResult<Option<
         .first(conn)
         .optional()
 }
+
+/// A key as the console lists it (never its hash).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = api_keys)]
+pub struct ApiKeyRow {
+    pub id: String,
+    pub name: String,
+    pub prefix: String,
+    pub created_at: NaiveDateTime,
+    pub revoked_at: Option<NaiveDateTime>,
+}
+
+/// Every key, newest first.
+pub fn list(conn: &mut DbConnection) -> QueryResult<Vec<ApiKeyRow>> {
+    api_keys::table.order(api_keys::created_at.desc()).select(ApiKeyRow::as_select()).load(conn)
+}
+
+/// Revokes a live key; says whether this call revoked it.
+pub fn revoke(conn: &mut DbConnection, id: &str, at: NaiveDateTime) -> QueryResult<bool> {
+    let n = diesel::update(api_keys::table.find(id).filter(api_keys::revoked_at.is_null()))
+        .set(api_keys::revoked_at.eq(Some(at)))
+        .execute(conn)?;
+    Ok(n == 1)
+}

@@ -5,6 +5,7 @@ pub mod keys;
 pub mod links;
 pub mod lookup;
 pub mod owners;
+pub mod purposes;
 pub mod console;
 pub mod csv_export;
 pub mod rights;

@@ -2,9 +2,10 @@
 //! Black-box tests: every story runs against a real server over real HTTP, once on SQLite and
 //! once on PostgreSQL.
 
+mod admin_helpers;
 mod helpers;
 
-mod admin_data;
+mod admin_auth;
 mod api_submissions;
 mod bad_input;
 mod cli;

@@ -1,0 +1,181 @@
+//! Purposes edited in the console. What an owner types is parsed into the same [`PurposeSpec`]
+//! the workspace file holds, and saved through [`workspace::apply`], so the console and
+//! `assent apply` produce identical results (new wording, new policy version).
+
+use crate::db::DbConnection;
+use crate::db::catalog;
+use crate::domain::{Channel, LegalBasis, Localized, PurposeKey, Retention};
+use crate::services::rights::{Actor, audit_action};
+use crate::services::workspace::{self, ApplyError, PurposeSpec, WorkspaceFile, WorkspaceInfo};
+
+/// A purpose form as typed (all text).
+#[derive(Debug, Clone, Default)]
+pub struct PurposeInput {
+    pub key: String,
+    pub title_en: String,
+    pub title_ko: String,
+    pub text_en: String,
+    pub text_ko: String,
+    pub legal_basis: String,
+    pub required: bool,
+    pub channel: String,
+    pub retention: String,
+    pub retention_preset: String,
+    pub renewal_window_days: String,
+}
+
+/// The statutory presets offered, by the name `Retention::parse` accepts.
+pub const PRESETS: [&str; 4] = ["payment_records", "disputes", "advertising_records", "marketing"];
+
+const MAX_TITLE: usize = 200;
+const MAX_TEXT: usize = 10_000;
+
+/// Parses the input; on failure, every refused field with a message code.
+pub fn parse(input: &PurposeInput) -> Result<PurposeSpec, Vec<(&'static str, &'static str)>> {
+    let mut problems = Vec::new();
+    let key = PurposeKey::parse(input.key.trim()).map_err(|_| problems.push(("key", "invalid_key"))).ok();
+    let mut text = |field: &'static str, value: &str, max: usize| {
+        let value = value.trim();
+        if value.is_empty() {
+            problems.push((field, "required"));
+        } else if value.chars().count() > max {
+            problems.push((field, "too_long"));
+        }
+        value.to_owned()
+    };
+    let title = Localized { en: text("title_en", &input.title_en, MAX_TITLE), ko: text("title_ko", &input.title_ko, MAX_TITLE) };
+    let wording = Localized { en: text("text_en", &input.text_en, MAX_TEXT), ko: text("text_ko", &input.text_ko, MAX_TEXT) };
+    let legal_basis = LegalBasis::parse(&input.legal_basis);
+    if legal_basis.is_none() {
+        problems.push(("legal_basis", "invalid_choice"));
+    }
+    let channel = Channel::parse(&input.channel);
+    if channel.is_none() {
+        problems.push(("channel", "invalid_choice"));
+    }
+    let retention = match input.retention_preset.trim() {
+        "" => Retention::parse(&input.retention).ok(),
+        preset if PRESETS.contains(&preset) => Retention::preset(preset),
+        _ => None,
+    };
+    if retention.is_none() {
+        problems.push(("retention", "invalid_retention"));
+    }
+    let window = input.renewal_window_days.trim().parse::<u32>().ok().filter(|d| *d <= 365);
+    if window.is_none() {
+        problems.push(("renewal_window_days", "invalid_number"));
+    }
+    match (key, legal_basis, channel, retention, window) {
+        (Some(key), Some(legal_basis), Some(channel), Some(retention), Some(renewal_window_days))
+            if problems.is_empty() =>
+        {
+            Ok(PurposeSpec {
+                key,
+                title,
+                text: wording,
+                legal_basis,
+                required: input.required,
+                channel,
+                retention,
+                renewal_window_days,
+            })
+        }
+        _ => Err(problems),
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PurposeError {
+    #[error("a purpose with this key exists")]
+    KeyTaken,
+    #[error("no such purpose")]
+    NotFound,
+    #[error(transparent)]
+    Apply(#[from] ApplyError),
+    #[error("database error")]
+    Storage(#[from] diesel::result::Error),
+}
+
+/// Creates (`creating`) or changes a purpose; returns the policy version published, if the
+/// wording changed (a new purpose always publishes version 1).
+pub fn save(
+    conn: &mut DbConnection,
+    spec: PurposeSpec,
+    creating: bool,
+    actor: &Actor,
+) -> Result<Option<i64>, PurposeError> {
+    let exists = catalog::find_purpose(conn, spec.key.as_str())?.is_some();
+    if creating && exists {
+        return Err(PurposeError::KeyTaken);
+    }
+    if !creating && !exists {
+        return Err(PurposeError::NotFound);
+    }
+    let key = spec.key.to_string();
+    let file = WorkspaceFile { workspace: WorkspaceInfo::default(), purposes: vec![spec], forms: Vec::new() };
+    let report = workspace::apply(conn, &file)?;
+    let version = report.policy_versions.first().map(|(_, v)| *v);
+    let detail = match version {
+        Some(v) => format!("{key} v{v}"),
+        None => key,
+    };
+    audit_action(conn, actor, if creating { "purpose_created" } else { "purpose_changed" }, None, &detail)?;
+    Ok(version)
+}
+
+/// The input that shows a purpose as it is now (for the edit form).
+pub fn input_of(p: &catalog::PublishedPurpose) -> PurposeInput {
+    PurposeInput {
+        key: p.key.to_string(),
+        title_en: p.policy.title_en.clone(),
+        title_ko: p.policy.title_ko.clone(),
+        text_en: p.policy.text_en.clone(),
+        text_ko: p.policy.text_ko.clone(),
+        legal_basis: p.legal_basis.as_str().to_owned(),
+        required: p.required,
+        channel: p.channel.as_str().to_owned(),
+        retention: p.retention.to_string(),
+        retention_preset: String::new(),
+        renewal_window_days: p.renewal_window_days.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input() -> PurposeInput {
+        PurposeInput {
+            key: "analytics".into(),
+            title_en: "Analytics".into(),
+            title_ko: "분석".into(),
+            text_en: "We count visits.".into(),
+            text_ko: "방문을 셉니다.".into(),
+            legal_basis: "consent".into(),
+            required: false,
+            channel: "none".into(),
+            retention: "1y".into(),
+            retention_preset: String::new(),
+            renewal_window_days: "30".into(),
+        }
+    }
+
+    #[test]
+    fn a_preset_wins_over_the_typed_period() {
+        let spec = parse(&PurposeInput { retention_preset: "payment_records".into(), ..input() }).unwrap();
+        assert_eq!(spec.retention, Retention::months(60));
+    }
+
+    #[test]
+    fn no_purpose_without_retention() {
+        let problems = parse(&PurposeInput { retention: String::new(), ..input() }).unwrap_err();
+        assert_eq!(problems, [("retention", "invalid_retention")]);
+    }
+
+    #[test]
+    fn every_bad_field_is_named() {
+        let bad = PurposeInput { key: "Bad Key".into(), title_ko: " ".into(), legal_basis: "whim".into(), renewal_window_days: "-1".into(), ..input() };
+        let fields: Vec<_> = parse(&bad).unwrap_err().into_iter().map(|(f, _)| f).collect();
+        assert_eq!(fields, ["key", "title_ko", "legal_basis", "renewal_window_days"]);
+    }
+}

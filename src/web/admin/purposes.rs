@@ -1,0 +1,258 @@
+//! Purposes in the console: the list (current version, retention, renewal window, channel,
+//! legal basis, and how many people agreed to each policy version), create and edit.
+//! Editing the wording publishes a new policy version (through `services::purposes`).
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+
+use super::{AdminError, AdminStrings, Chrome, Fields, Problems, SignedIn, refresh_catalog, see_other};
+use crate::db::builder::{self, VersionAgreement};
+use crate::domain::Locale;
+use crate::services::purposes::{self, PRESETS, PurposeError, PurposeInput};
+use crate::web::AppState;
+use crate::web::error::AppError;
+use crate::web::pages::render_with_status;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/admin/purposes").route(web::get().to(list)).route(web::post().to(create)))
+        .route("/admin/purposes/new", web::get().to(new_page))
+        .service(web::resource("/admin/purposes/{key}").route(web::get().to(edit_page)).route(web::post().to(update)));
+}
+
+struct PurposeView {
+    key: String,
+    title: String,
+    version: i64,
+    legal_basis: &'static str,
+    required: bool,
+    channel: &'static str,
+    retention: String,
+    renewal_window_days: i64,
+    agreements: Vec<(i64, i64)>,
+}
+
+#[derive(Template)]
+#[template(path = "admin/purposes.html")]
+struct ListPage {
+    c: Chrome,
+    purposes: Vec<PurposeView>,
+    notice: Option<&'static str>,
+}
+
+#[derive(Template)]
+#[template(path = "admin/purpose_form.html")]
+struct FormPage {
+    c: Chrome,
+    creating: bool,
+    action: String,
+    input: PurposeInput,
+    problems: Problems,
+    bases: Vec<(&'static str, &'static str)>,
+    channels: Vec<(&'static str, &'static str)>,
+    presets: Vec<(&'static str, &'static str)>,
+    /// Titles and wordings: name, label, value, multi-line.
+    texts: Vec<(&'static str, &'static str, String, bool)>,
+}
+
+pub fn basis_label(t: &AdminStrings, basis: &str) -> &'static str {
+    match basis {
+        "consent" => t.basis_consent,
+        "contract" => t.basis_contract,
+        "legal_obligation" => t.basis_legal_obligation,
+        _ => t.basis_legitimate_interest,
+    }
+}
+
+pub fn channel_label(t: &AdminStrings, channel: &str) -> &'static str {
+    match channel {
+        "email" => t.channel_email,
+        "sms" => t.channel_sms,
+        "push" => t.channel_push,
+        _ => t.channel_none,
+    }
+}
+
+async fn list(req: HttpRequest, who: SignedIn, state: web::Data<AppState>) -> Result<HttpResponse, AdminError> {
+    let locale = who.locale;
+    let t = AdminStrings::get(locale);
+    let pool = state.db.pool.clone();
+    let counts: Vec<VersionAgreement> =
+        web::block(move || -> Result<_, AppError> {
+            let mut conn = pool.get()?;
+            Ok(builder::agreements(&mut conn)?)
+        })
+            .await
+            .map_err(|e| AdminError::new(e, locale))?
+            .map_err(|e| AdminError::new(e, locale))?;
+    let catalog = state.catalog.current();
+    let purposes = catalog
+        .purposes
+        .values()
+        .map(|p| PurposeView {
+            key: p.key.to_string(),
+            title: p.policy.title().get(locale).to_owned(),
+            version: p.policy.version,
+            legal_basis: basis_label(t, p.legal_basis.as_str()),
+            required: p.required,
+            channel: channel_label(t, p.channel.as_str()),
+            retention: p.retention.describe(locale),
+            renewal_window_days: p.renewal_window_days,
+            agreements: counts
+                .iter()
+                .filter(|c| c.purpose_key == p.key.as_str())
+                .map(|c| (c.version, c.agreed))
+                .collect(),
+        })
+        .collect();
+    let query = web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string()).ok();
+    let notice = query.and_then(|q| q.get("saved").map(|v| if v == "new" { t.published_version } else { t.saved }));
+    Ok(render_with_status(&ListPage { c: who.chrome(&req, "purposes"), purposes, notice }, StatusCode::OK))
+}
+
+fn form_page(
+    req: &HttpRequest,
+    who: &SignedIn,
+    creating: bool,
+    input: PurposeInput,
+    problems: Problems,
+    status: StatusCode,
+) -> HttpResponse {
+    let t = AdminStrings::get(who.locale);
+    let lang = who.locale.as_str();
+    let action =
+        if creating { format!("/admin/purposes?lang={lang}") } else { format!("/admin/purposes/{}?lang={lang}", input.key) };
+    let bases = ["consent", "contract", "legal_obligation", "legitimate_interest"].map(|b| (b, basis_label(t, b))).to_vec();
+    let channels = ["none", "email", "sms", "push"].map(|c| (c, channel_label(t, c))).to_vec();
+    let labels = [t.preset_payment, t.preset_disputes, t.preset_advertising, t.preset_marketing];
+    let presets = PRESETS.iter().copied().zip(labels).collect();
+    let texts = vec![
+        ("title_en", t.title_en, input.title_en.clone(), false),
+        ("title_ko", t.title_ko, input.title_ko.clone(), false),
+        ("text_en", t.text_en, input.text_en.clone(), true),
+        ("text_ko", t.text_ko, input.text_ko.clone(), true),
+    ];
+    let c = who.chrome(req, "purposes");
+    let page = FormPage { c, creating, action, input, problems, bases, channels, presets, texts };
+    render_with_status(&page, status)
+}
+
+async fn new_page(req: HttpRequest, who: SignedIn) -> Result<HttpResponse, AdminError> {
+    who.require_owner_role()?;
+    let input = PurposeInput {
+        legal_basis: "consent".into(),
+        channel: "none".into(),
+        renewal_window_days: "30".into(),
+        ..PurposeInput::default()
+    };
+    Ok(form_page(&req, &who, true, input, Problems::default(), StatusCode::OK))
+}
+
+async fn edit_page(req: HttpRequest, who: SignedIn, state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, AdminError> {
+    let catalog = state.catalog.current();
+    let Some(purpose) = catalog.purpose(&path) else { return Err(not_found(who.locale)) };
+    Ok(form_page(&req, &who, false, purposes::input_of(purpose), Problems::default(), StatusCode::OK))
+}
+
+fn not_found(locale: Locale) -> AdminError {
+    AdminError::Refused { status: StatusCode::NOT_FOUND, code: "not_found", locale }
+}
+
+fn input_from(fields: &Fields, key: &str) -> PurposeInput {
+    PurposeInput {
+        key: key.to_owned(),
+        title_en: fields.get("title_en").to_owned(),
+        title_ko: fields.get("title_ko").to_owned(),
+        text_en: fields.get("text_en").to_owned(),
+        text_ko: fields.get("text_ko").to_owned(),
+        legal_basis: fields.get("legal_basis").to_owned(),
+        required: fields.get("required") == "1",
+        channel: fields.get("channel").to_owned(),
+        retention: fields.get("retention").to_owned(),
+        retention_preset: fields.get("retention_preset").to_owned(),
+        renewal_window_days: fields.get("renewal_window_days").to_owned(),
+    }
+}
+
+async fn create(req: HttpRequest, who: SignedIn, state: web::Data<AppState>, payload: web::Payload) -> Result<HttpResponse, AdminError> {
+    let fields = who.form(&req, payload).await?;
+    who.require_owner_role()?;
+    let input = input_from(&fields, fields.get("key").trim());
+    save(&req, &who, &state, input, true).await
+}
+
+async fn update(
+    req: HttpRequest,
+    who: SignedIn,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, AdminError> {
+    let fields = who.form(&req, payload).await?;
+    who.require_owner_role()?;
+    if state.catalog.current().purpose(&path).is_none() {
+        return Err(not_found(who.locale));
+    }
+    save(&req, &who, &state, input_from(&fields, &path), false).await
+}
+
+async fn save(
+    req: &HttpRequest,
+    who: &SignedIn,
+    state: &AppState,
+    input: PurposeInput,
+    creating: bool,
+) -> Result<HttpResponse, AdminError> {
+    let t = AdminStrings::get(who.locale);
+    let spec = match purposes::parse(&input) {
+        Ok(spec) => spec,
+        Err(refused) => {
+            let mut problems = Problems::default();
+            for (field, code) in refused {
+                problems.add(field, t.says(code));
+            }
+            return Ok(form_page(req, who, creating, input, problems, StatusCode::UNPROCESSABLE_ENTITY));
+        }
+    };
+    let actor = who.actor();
+    let saved = state.db.writer.write(move |tx| purposes::save(tx.conn, spec, creating, &actor).map_err(Saved::from)).await;
+    let version = match saved {
+        Ok(version) => version,
+        Err(Saved::Purpose(PurposeError::KeyTaken)) => {
+            let mut problems = Problems::default();
+            problems.add("key", t.says("key_taken"));
+            return Ok(form_page(req, who, creating, input, problems, StatusCode::UNPROCESSABLE_ENTITY));
+        }
+        Err(Saved::Purpose(PurposeError::NotFound)) => return Err(not_found(who.locale)),
+        Err(Saved::Purpose(e)) => return Err(AdminError::new(AppError::Internal(e.into()), who.locale)),
+        Err(Saved::App(e)) => return Err(AdminError::new(e, who.locale)),
+    };
+    refresh_catalog(state).await.map_err(|e| AdminError::new(e, who.locale))?;
+    let saved = if version.is_some() { "new" } else { "1" };
+    Ok(see_other(&format!("/admin/purposes?lang={}&saved={saved}", who.locale.as_str())))
+}
+
+/// A write's outcome: the service's own refusal, or the writer's (commit failed).
+#[derive(Debug)]
+enum Saved {
+    Purpose(PurposeError),
+    App(AppError),
+}
+
+impl From<PurposeError> for Saved {
+    fn from(e: PurposeError) -> Self {
+        Self::Purpose(e)
+    }
+}
+
+impl From<diesel::result::Error> for Saved {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::Purpose(PurposeError::Storage(e))
+    }
+}
+
+impl From<crate::db::CommitFailed> for Saved {
+    fn from(e: crate::db::CommitFailed) -> Self {
+        Self::App(e.into())
+    }
+}

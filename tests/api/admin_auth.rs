@@ -1,0 +1,194 @@
+//! Site owners sign in to the console: passwords, lock-out, CSRF, roles, and the CLI.
+
+use crate::admin_helpers::*;
+use crate::helpers::*;
+use crate::on_both_backends;
+use assent::domain::owner::Role;
+
+fn count(app: &TestApp, table: &str) -> i64 {
+    use diesel::prelude::*;
+    #[derive(QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}")).get_result::<N>(&mut app.conn()).unwrap().n
+}
+
+on_both_backends! {
+    async fn an_owner_signs_in_and_out(app: TestApp) {
+        let console = app.console();
+        let response = console.get("/admin?lang=en").await;
+        assert_eq!(response.status(), 303, "no session: to the sign-in page");
+        assert_eq!(response.headers()["location"], "/admin/login?lang=en");
+
+        let email = app.owner(Role::Owner);
+        let response = console.sign_in(&email.to_uppercase(), PASSWORD).await;
+        assert_eq!(response.status(), 303);
+        let cookie = response
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .find(|c| c.starts_with("assent_admin="))
+            .unwrap();
+        for attribute in ["HttpOnly", "SameSite=Strict", "Path=/admin"] {
+            assert!(cookie.contains(attribute), "{cookie}");
+        }
+        assert!(!cookie.contains("Secure"), "plain http in tests: {cookie}");
+
+        let html = console.page("/admin?lang=en").await;
+        for expected in ["Dashboard", "Purposes", "Forms", "Submissions", "Rights requests", "Audit log", "API keys", "Skip to content", &email] {
+            assert!(html.contains(expected), "the console shows {expected}");
+        }
+        let korean = console.page("/admin?lang=ko").await;
+        assert!(korean.contains("이용 목적") && korean.contains(r#"<html lang="ko">"#));
+
+        let response = console.submit("/admin/logout?lang=en", &[]).await;
+        assert_eq!(response.status(), 303);
+        assert!(!console.has_session(), "the cookie is cleared");
+        assert_eq!(console.get("/admin?lang=en").await.status(), 303, "signed out");
+    }
+
+    async fn a_wrong_password_and_an_unknown_address_get_the_same_answer(app: TestApp) {
+        let email = app.owner(Role::Owner);
+        let console = app.console();
+        let wrong = console.sign_in(&email, "not the password at all").await;
+        assert_eq!(wrong.status(), 401);
+        let wrong = wrong.text().await.unwrap();
+        let unknown = console.sign_in(&unique_email(), "not the password at all").await;
+        assert_eq!(unknown.status(), 401);
+        let unknown = unknown.text().await.unwrap();
+        let message = "The email address or password is not right.";
+        assert!(wrong.contains(message) && unknown.contains(message));
+        assert!(wrong.contains(r#"aria-describedby="sign-in-error""#), "the fields point at the message");
+        assert!(!console.has_session());
+        let empty = console.sign_in("", "").await;
+        assert_eq!(empty.status(), 422);
+        let empty = empty.text().await.unwrap();
+        assert!(empty.contains("Enter your email address.") && empty.contains(r##"href="#field-password""##));
+    }
+
+    async fn five_failures_lock_the_account_for_fifteen_minutes(app: TestApp) {
+        let email = app.owner(Role::Owner);
+        let console = app.console();
+        for attempt in 1..=5 {
+            let response = console.sign_in(&email, "wrong password number x").await;
+            assert_eq!(response.status(), 401, "attempt {attempt}");
+        }
+        let response = console.sign_in(&email, PASSWORD).await;
+        assert_eq!(response.status(), 423, "the right password is refused while locked");
+        assert!(response.text().await.unwrap().contains("locked for 15 minutes"));
+        assert!(!console.has_session());
+
+        // When the lock has passed, the right password works and clears the count.
+        {
+            use assent::db::schema::owners;
+            use diesel::prelude::*;
+            let past = chrono::Utc::now().naive_utc() - chrono::Duration::minutes(1);
+            diesel::update(owners::table.filter(owners::email.eq(&email)))
+                .set(owners::locked_until.eq(Some(past)))
+                .execute(&mut app.conn())
+                .unwrap();
+        }
+        assert_eq!(console.sign_in(&email, PASSWORD).await.status(), 303);
+        assert!(console.has_session());
+    }
+
+    async fn a_post_without_the_right_csrf_token_changes_nothing(app: TestApp) {
+        let console = app.signed_in(Role::Owner).await;
+        let keys = count(&app, "api_keys");
+        for pairs in [vec![("name", "crm")], vec![("name", "crm"), ("csrf", "forged")]] {
+            let response = console.post("/admin/keys?lang=en", &pairs).await;
+            assert_eq!(response.status(), 403);
+            assert!(response.text().await.unwrap().contains("Reload it and try again"));
+        }
+        assert_eq!(count(&app, "api_keys"), keys, "no key was created");
+        let response = console.post("/admin/logout?lang=en", &[("csrf", "forged")]).await;
+        assert_eq!(response.status(), 403);
+        assert_eq!(console.get("/admin?lang=en").await.status(), 200, "still signed in");
+
+        // The sign-in form has its own token: a cross-site POST without it is refused.
+        let email = app.owner(Role::Owner);
+        let response = app.post_form("/admin/login", &form_body(&[("email", &email), ("password", PASSWORD)])).await;
+        assert_eq!(response.status(), 403);
+    }
+
+    async fn a_viewer_reads_but_cannot_write(app: TestApp) {
+        let viewer = app.signed_in(Role::Viewer).await;
+        let html = viewer.page("/admin/keys?lang=en").await;
+        assert!(html.contains("changes need the owner role") && !html.contains("Create key"));
+        let keys = count(&app, "api_keys");
+        let response = viewer.submit("/admin/keys?lang=en", &[("name", "crm")]).await;
+        assert_eq!(response.status(), 403);
+        assert!(response.text().await.unwrap().contains("Only owners can change this"));
+        assert_eq!(count(&app, "api_keys"), keys);
+
+        let versions = count(&app, "policy_versions");
+        let response = viewer
+            .submit("/admin/purposes?lang=en", &[("key", "analytics"), ("title_en", "A"), ("title_ko", "가"), ("text_en", "B"), ("text_ko", "나"), ("legal_basis", "consent"), ("channel", "none"), ("retention", "1y"), ("renewal_window_days", "30")])
+            .await;
+        assert_eq!(response.status(), 403);
+        assert_eq!(count(&app, "policy_versions"), versions);
+        assert_eq!(viewer.get("/admin/purposes/new?lang=en").await.status(), 403);
+        assert!(viewer.page("/admin/purposes?lang=en").await.contains("marketing_sms"), "a viewer reads the purposes");
+    }
+
+    async fn an_owner_creates_and_revokes_an_api_key(app: TestApp) {
+        let console = app.signed_in(Role::Owner).await;
+        let bad = console.submit("/admin/keys?lang=en", &[("name", "  ")]).await;
+        assert_eq!(bad.status(), 422);
+        assert!(bad.text().await.unwrap().contains(r#"aria-describedby="field-name-error""#));
+        let created = console.submit("/admin/keys?lang=en", &[("name", "crm")]).await;
+        assert_eq!(created.status(), 201);
+        assert_eq!(created.headers()["cache-control"], "no-store");
+        let html = created.text().await.unwrap();
+        let start = html.find("value=\"assent_").expect("the key is shown once") + "value=\"".len();
+        let secret = html[start..].split('"').next().unwrap().to_owned();
+        let lookup = format!("/api/v1/consents?email={}", unique_email());
+        let ok = app.client.get(app.url(&lookup)).bearer_auth(&secret).send().await.unwrap();
+        assert_eq!(ok.status(), 200, "the key works");
+        let list = console.page("/admin/keys?lang=en").await;
+        assert!(!list.contains(&secret), "the list never shows the secret again");
+        let id: String = {
+            use assent::db::schema::api_keys;
+            use diesel::prelude::*;
+            api_keys::table.select(api_keys::id).first(&mut app.conn()).unwrap()
+        };
+        let revoked = console.submit(&format!("/admin/keys/{id}/revoke?lang=en"), &[]).await;
+        assert_eq!(revoked.status(), 303);
+        assert!(console.page("/admin/keys?lang=en").await.contains("revoked"));
+        let refused = app.client.get(app.url(&lookup)).bearer_auth(&secret).send().await.unwrap();
+        assert_eq!(refused.status(), 401, "a revoked key stops working");
+    }
+
+    async fn owner_create_reads_the_password_from_stdin(app: TestApp) {
+        use std::io::Write;
+        let run = |email: &str, password: &str, role: &str| {
+            let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_assent"))
+                .args(["owner", "create", "--email", email, "--role", role])
+                .env("ASSENT_DATABASE_URL", &app.db.url)
+                .env("ASSENT_DATA_DIR", app.db.dir.path())
+                .env("ASSENT_MASTER_KEY", &app.master_key)
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            child.stdin.take().unwrap().write_all(format!("{password}\n").as_bytes()).unwrap();
+            child.wait_with_output().unwrap()
+        };
+        let email = unique_email();
+        let short = run(&email, "too short", "owner");
+        assert!(!short.status.success());
+        assert!(String::from_utf8_lossy(&short.stderr).contains("at least 12 characters"));
+        let made = run(&email, PASSWORD, "viewer");
+        assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+        assert!(!String::from_utf8_lossy(&made.stdout).contains(&email), "the address is not echoed");
+        let again = run(&email, PASSWORD, "owner");
+        assert!(!again.status.success(), "one account per address");
+        let console = app.console();
+        assert_eq!(console.sign_in(&email, PASSWORD).await.status(), 303);
+        assert!(console.page("/admin?lang=en").await.contains("viewer (read only)"));
+    }
+}
