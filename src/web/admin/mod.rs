@@ -6,10 +6,17 @@
 //! AdminError>`; a GET without a session is sent to `/admin/login` (303), a POST without one
 //! is refused (403).
 
+pub mod audit;
 pub mod auth;
 pub mod keys;
 pub mod purposes;
+pub mod charts;
+pub mod dashboard;
+pub mod data_strings;
+pub mod embed;
+pub mod rights;
 pub mod strings;
+pub mod submissions;
 
 use actix_web::http::{Method, StatusCode, header};
 use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, web};
@@ -20,7 +27,7 @@ use std::pin::Pin;
 
 use super::body::{FORM_URLENCODED, parse_urlencoded, read_limited, require_content_type};
 use super::error::{AppError, PageError};
-use super::pages::{render, render_with_status};
+use super::pages::render_with_status;
 use super::{AppState, locale_of};
 use crate::domain::Locale;
 use crate::domain::owner::Role;
@@ -35,7 +42,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.configure(auth::routes)
         .configure(keys::routes)
         .configure(purposes::routes)
-        .route("/admin", web::get().to(dashboard)).route("/admin/", web::get().to(dashboard));
+        .route("/admin", web::get().to(dashboard::page))
+        .route("/admin/", web::get().to(dashboard::page))
+        .configure(submissions::routes)
+        .route("/admin/rights", web::get().to(rights::page))
+        .route("/admin/audit", web::get().to(audit::page))
+        .route("/admin/forms/{key}/embed", web::get().to(embed::page));
 }
 
 /// Why a console request was not served.
@@ -292,17 +304,6 @@ impl Problems {
     pub fn of(&self, field: &str) -> Option<&str> {
         self.0.iter().find(|p| p.field == field).map(|p| p.message.as_str())
     }
-}
-
-#[derive(Template)]
-#[template(path = "admin/dashboard.html")]
-struct DashboardPage {
-    c: Chrome,
-}
-
-/// `GET /admin`: the dashboard (charts come with the submissions work).
-async fn dashboard(req: HttpRequest, who: SignedIn) -> HttpResponse {
-    render(&DashboardPage { c: who.chrome(&req, "dashboard") })
 }
 
 /// Reloads the catalogue after a change made here, so public pages serve it at once (other
