@@ -1,13 +1,13 @@
 //! Service functions: each owns one transaction and everything that must commit with it.
 
+pub mod console;
+pub mod csv_export;
 pub mod export;
 pub mod keys;
 pub mod links;
 pub mod lookup;
 pub mod owners;
 pub mod purposes;
-pub mod console;
-pub mod csv_export;
 pub mod rights;
 pub mod snippets;
 pub mod submit;
