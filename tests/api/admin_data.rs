@@ -273,3 +273,47 @@ mod a_large_export_streams_complete {
         }
     }
 }
+
+/// `ASSENT_RIGHTS_DEADLINE=pipa`: ten days, so a request answered on day 12 was late.
+mod under_pipa_the_deadline_is_ten_days {
+    use super::*;
+
+    async fn story(app: TestApp) {
+        use assent::db::rights::{RightsRequest, insert_requests};
+        let now = chrono::Utc::now().naive_utc();
+        let received = now - chrono::Duration::days(12);
+        let request = RightsRequest {
+            id: uuid::Uuid::new_v4().to_string(),
+            subject_id: uuid::Uuid::new_v4().to_string(),
+            kind: "rectification".into(),
+            channel: "api".into(),
+            detail: String::new(),
+            received_at: received,
+            due_at: now,
+            completed_at: Some(now),
+        };
+        insert_requests(&mut app.conn(), &[request]).unwrap();
+        let owner = console(&app, Role::Owner).await;
+        let html = owner.page("/admin/rights?lang=ko").await;
+        assert!(html.contains("접수 후 10일"), "the regime is named");
+        let deadline = (received + chrono::Duration::days(10)).format("%Y-%m-%d %H:%M").to_string();
+        assert!(html.contains(&deadline), "PIPA deadline {deadline}");
+        assert!(html.contains("⚠ 기한 초과"), "answered after the deadline");
+    }
+
+    fn pipa(settings: &mut assent::config::Settings) {
+        settings.rights_deadline = assent::domain::rights::Deadline::Pipa;
+    }
+
+    #[tokio::test]
+    async fn sqlite() {
+        story(TestApp::spawn_with(Backend::Sqlite, pipa).await.unwrap()).await
+    }
+
+    #[tokio::test]
+    async fn postgres() {
+        if let Some(app) = TestApp::spawn_with(Backend::Postgres, pipa).await {
+            story(app).await
+        }
+    }
+}
