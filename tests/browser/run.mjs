@@ -167,11 +167,16 @@ after(async () => {
   await ownerContext?.close();
 });
 
+/** The form the owner builds in the console (see 'the owner builds a form'); the embedding tests use it. */
+const BUILT_FORM = 'shop_signup';
+let built = false;
+
 /** The form the embedding tests use, and its iframe snippet as the console's snippets page shows it. */
 let embedded;
 async function embedSnippet(t) {
   if (!embedded) {
-    const formKey = 'newsletter';
+    assert.ok(built, `the embedding tests need the form the owner builds in the console test (${BUILT_FORM}), which did not get built`);
+    const formKey = BUILT_FORM;
     const page = await ownerPage(t);
     const response = await page.goto(url(`/admin/forms/${formKey}/embed?lang=en`));
     assert.equal(response.status(), 200);
@@ -208,11 +213,69 @@ describe('site owner console', () => {
     await assertAccessible(page, 'the dashboard');
   });
 
+  test('the owner builds a form: creates it, binds the e-mail field to a purpose, adds a field, allows an origin, publishes, opens its snippets', async (t) => {
+    const page = await ownerPage(t);
+    await page.goto(url('/admin/forms?lang=en'));
+    await assertAccessible(page, 'the forms list');
+    await page.fill('#field-key', BUILT_FORM);
+    await page.fill('#field-kind', 'signup');
+    await page.fill('#field-title_en', 'Join the shop');
+    await page.fill('#field-title_ko', '가게 가입');
+    await Promise.all([page.waitForURL(new RegExp(`/admin/forms/${BUILT_FORM}\\?`)), page.locator('main form[action^="/admin/forms?"] button[type=submit]').click()]);
+    await assertAccessible(page, 'the form builder (new form)');
+
+    // A new form starts with an e-mail field that serves no purpose yet: publishing is refused.
+    await page.locator('section[aria-labelledby="publish-title"] button[type=submit]').click();
+    await page.waitForLoadState('load');
+    assert.ok(await page.locator('#publish-error').isVisible(), 'a field without a purpose cannot be published');
+    assert.equal(await page.locator('#publish-error').getAttribute('role'), 'alert');
+    await assertAccessible(page, 'the form builder with a refused publish');
+
+    // The e-mail field serves the service purpose.
+    await page.check('#field-f0-purpose-service');
+    await Promise.all([page.waitForURL(/done=saved/), page.locator('form[action*="/fields/0?"] button[type=submit]').click()]);
+
+    // Add an optional field, also for the service.
+    await page.fill('#field-new-key', 'company');
+    await page.selectOption('#field-new-kind', 'text');
+    await page.fill('#field-new-label_en', 'Company');
+    await page.fill('#field-new-label_ko', '회사');
+    await page.check('#field-new-purpose-service');
+    await Promise.all([page.waitForURL(/done=saved/), page.locator('form[action*="/fields?"] button[type=submit]').click()]);
+    assert.ok(await page.locator('#field-f1-key').isVisible(), 'the new field is listed second');
+    assert.equal(await page.inputValue('#field-f1-key'), 'company');
+
+    // Ask for the service purpose, allow the shop's origin, save.
+    await page.check('#field-asked-service');
+    await page.fill('#field-allowed_origins', `http://127.0.0.1:${env.embedPort}`);
+    await Promise.all([page.waitForURL(/done=saved/), page.locator('form[action*="/settings?"] button[type=submit]').click()]);
+
+    await Promise.all([page.waitForURL(/done=published/), page.locator('section[aria-labelledby="publish-title"] button[type=submit]').click()]);
+    assert.match(await page.locator('main').innerText(), /Published version: v1\b/);
+    assert.equal(await page.getByRole('status').first().innerText(), 'Published.');
+    await assertAccessible(page, 'the form builder after publishing');
+
+    // The preview and the public form show what was built.
+    await page.goto(url(`/f/${BUILT_FORM}?lang=en`));
+    assert.equal(await page.locator('h1').innerText(), 'Join the shop');
+    assert.deepEqual(await page.locator('form input:not([type=hidden]):not([type=checkbox])').evaluateAll((els) => els.map((e) => e.name)), ['email', 'company']);
+    assert.ok(await page.locator('#purpose-service').isVisible());
+    await assertAccessible(page, 'the built form, public');
+
+    await page.goto(url('/admin/forms?lang=en'));
+    await Promise.all([page.waitForURL(new RegExp(`/admin/forms/${BUILT_FORM}/embed`)), page.locator(`#form-${BUILT_FORM} a[href*="/embed"]`).click()]);
+    await assertAccessible(page, 'the snippets page of the built form');
+    built = true;
+  });
+
   const pages = [
     ['/admin', 'dashboard'],
     ['/admin/purposes', 'purposes'],
     ['/admin/purposes/new', 'new purpose'],
     ['/admin/purposes/service', 'editing a purpose'],
+    ['/admin/forms', 'forms'],
+    ['/admin/forms/newsletter', 'form builder'],
+    ['/admin/forms/newsletter/preview', 'form preview'],
     ['/admin/forms/newsletter/embed', 'snippets of a form'],
     ['/admin/submissions', 'submissions'],
     ['/admin/rights', 'rights requests'],
