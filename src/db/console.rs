@@ -7,8 +7,8 @@ use diesel::prelude::*;
 
 use super::DbConnection;
 use super::schema::{
-    audit_log, consent_events, consent_state, field_values, form_versions, policy_versions, rights_requests, subjects,
-    submissions,
+    audit_log, consent_events, consent_state, field_values, form_versions, owners, policy_versions, rights_requests,
+    subjects, submissions,
 };
 
 /// Which submissions to list or export. Empty means "all".
@@ -277,6 +277,11 @@ pub fn audit_page(
             .filter(audit_log::occurred_at.lt(*t).or(audit_log::occurred_at.eq(*t).and(audit_log::id.lt(id.clone()))));
     }
     query.order((audit_log::occurred_at.desc(), audit_log::id.desc())).limit(limit).load(conn)
+}
+
+/// (id, e-mail) of these console accounts: the audit log names staff by address.
+pub fn owner_emails(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<(String, String)>> {
+    owners::table.filter(owners::id.eq_any(ids)).select((owners::id, owners::email)).load(conn)
 }
 
 /// One page of rights requests, newest first, before `before`.

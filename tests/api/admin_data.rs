@@ -11,6 +11,7 @@ const PASSWORD: &str = "correct horse battery staple";
 
 /// A signed-in console session.
 struct Console {
+    email: String,
     client: reqwest::Client,
     base: String,
     cookie: String,
@@ -60,7 +61,12 @@ async fn console(app: &TestApp, role: Role) -> Console {
         .await
         .unwrap();
     assert_eq!(response.status(), 303, "signed in");
-    Console { client: app.client.clone(), base: app.address.clone(), cookie: cookie_named(&response, "assent_admin") }
+    Console {
+        email,
+        client: app.client.clone(),
+        base: app.address.clone(),
+        cookie: cookie_named(&response, "assent_admin"),
+    }
 }
 
 async fn submit(app: &TestApp, form: &str, fields: serde_json::Value, purposes: &[&str]) -> serde_json::Value {
@@ -130,6 +136,7 @@ on_both_backends! {
 
         let audit = viewer.page(&format!("/admin/audit?lang=en&subject={}", sent["subject_id"].as_str().unwrap())).await;
         assert!(audit.contains("view_submission"));
+        assert!(audit.contains(&viewer.email), "staff are named by their address");
         let audit = viewer.page("/admin/audit?lang=en&actor=job").await;
         assert!(!audit.contains("view_submission"));
 

@@ -40,6 +40,8 @@ struct AuditPage {
     q: Query,
     kinds: [&'static str; 4],
     rows: Vec<AuditRow>,
+    /// Console accounts by id, to name staff by address.
+    owners: std::collections::HashMap<String, String>,
     next: Option<String>,
     link: String,
     ignored: bool,
@@ -72,9 +74,12 @@ pub async fn page(req: HttpRequest, who: SignedIn, state: web::Data<AppState>) -
     let (filter, ignored) = filter_of(&q);
     let before = decode_cursor(&q.before);
     let pool = state.db.pool.clone();
-    let mut rows = web::block(move || -> Result<_, AppError> {
+    let (mut rows, owners) = web::block(move || -> Result<_, AppError> {
         let mut conn = pool.get()?;
-        Ok(console::audit_page(&mut conn, &filter, before.as_ref(), PAGE + 1)?)
+        let rows = console::audit_page(&mut conn, &filter, before.as_ref(), PAGE + 1)?;
+        let ids: Vec<String> = rows.iter().filter(|r| r.actor_kind == "owner").map(|r| r.actor_id.clone()).collect();
+        let owners = console::owner_emails(&mut conn, &ids)?.into_iter().collect();
+        Ok((rows, owners))
     })
     .await
     .map_err(|e| AdminError::new(e, who.locale))?
@@ -100,6 +105,7 @@ pub async fn page(req: HttpRequest, who: SignedIn, state: web::Data<AppState>) -
         q,
         kinds: ACTOR_KINDS,
         rows,
+        owners,
         next,
         link,
         ignored,
