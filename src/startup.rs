@@ -80,19 +80,35 @@ fn prepare(settings: &Settings) -> anyhow::Result<(Db, Keyring, Catalog)> {
     let db = Db::open(url, settings.pool_size).context("cannot open the database")?;
     let mut conn = db.pool.get().context("cannot get a database connection")?;
     if settings.config.exists() {
-        let file = WorkspaceFile::read(&settings.config)?;
-        let report = workspace::apply(&mut conn, &file)?;
-        for (purpose, version) in &report.policy_versions {
-            tracing::info!(purpose, version, "published policy version");
-        }
-        for (form, version) in &report.form_versions {
-            tracing::info!(form, version, "published form version");
-        }
+        apply_if_changed(&mut conn, &settings.config)?;
     } else {
         tracing::warn!(path = %settings.config.display(), "no workspace file; serving what the database holds");
     }
     let catalog = Catalog::load(&mut conn).context("cannot load the catalogue")?;
     Ok((db, keyring, catalog))
+}
+
+/// Applies the workspace file if its content differs from the file applied at the last start,
+/// so that a restart does not revert what owners changed in the console since. (`assent apply`
+/// always applies.)
+fn apply_if_changed(conn: &mut crate::db::DbConnection, path: &std::path::Path) -> anyhow::Result<()> {
+    use crate::db::builder::{applied_file_hash, set_applied_file_hash};
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let hash = crate::crypto::sha256_hex(&bytes);
+    if applied_file_hash(conn)?.as_deref() == Some(hash.as_str()) {
+        tracing::info!(path = %path.display(), "workspace file unchanged since it was last applied; not re-applied");
+        return Ok(());
+    }
+    let file = WorkspaceFile::read(path)?;
+    let report = workspace::apply(conn, &file)?;
+    for (purpose, version) in &report.policy_versions {
+        tracing::info!(purpose, version, "published policy version");
+    }
+    for (form, version) in &report.form_versions {
+        tracing::info!(form, version, "published form version");
+    }
+    set_applied_file_hash(conn, &hash, chrono::Utc::now().naive_utc())?;
+    Ok(())
 }
 
 fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {

@@ -8,6 +8,7 @@ pub mod links;
 pub mod lookup;
 pub mod owners;
 pub mod purposes;
+pub mod builder;
 pub mod rights;
 pub mod snippets;
 pub mod submit;

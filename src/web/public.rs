@@ -256,6 +256,18 @@ fn form_page(catalog: &Catalog, form: &PublishedForm, locale: Locale, typed: &Ty
     }
 }
 
+/// The public form page for a definition that may not be published yet: the form builder's
+/// preview renders through exactly this.
+pub fn preview_page(
+    catalog: &Catalog,
+    key: &crate::domain::FormKey,
+    definition: &crate::domain::FormDefinition,
+    locale: Locale,
+) -> FormPage {
+    let form = PublishedForm { key: key.clone(), version_id: String::new(), version: 0, definition: definition.clone() };
+    form_page(catalog, &form, locale, &Typed { fields: &[], purposes: &[], errors: &[], redirect: None })
+}
+
 /// How a field (or purpose) is named in the error summary.
 fn label_of(catalog: &Catalog, form: &PublishedForm, field: &str, locale: Locale) -> String {
     if let Some(f) = form.definition.field(field) {

@@ -6,6 +6,7 @@ mod admin_helpers;
 mod helpers;
 
 mod admin_auth;
+mod admin_builder;
 mod admin_data;
 mod api_submissions;
 mod bad_input;

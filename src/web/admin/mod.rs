@@ -14,6 +14,8 @@ pub mod charts;
 pub mod dashboard;
 pub mod data_strings;
 pub mod embed;
+pub mod fields;
+pub mod forms;
 pub mod rights;
 pub mod strings;
 pub mod submissions;
@@ -42,6 +44,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.configure(auth::routes)
         .configure(keys::routes)
         .configure(purposes::routes)
+        .configure(forms::routes)
         .route("/admin", web::get().to(dashboard::page))
         .route("/admin/", web::get().to(dashboard::page))
         .configure(submissions::routes)

@@ -430,6 +430,45 @@ impl AdminStrings {
         }
     }
 
+    /// Why the builder cannot publish a form, naming the field or purpose concerned.
+    pub fn definition_error(&self, e: &crate::domain::form::DefinitionError) -> String {
+        use crate::domain::form::DefinitionError as D;
+        let ko = self.lang == Locale::Ko;
+        match (e, ko) {
+            (D::FieldWithoutPurpose(f), false) => {
+                format!("Field \u{201c}{f}\u{201d} serves no purpose: choose at least one purpose for every field.")
+            }
+            (D::FieldWithoutPurpose(f), true) => format!("‘{f}’ 항목에 이용 목적이 없습니다. 모든 항목에 목적을 하나 이상 선택해 주세요."),
+            (D::DuplicateField(f), false) => format!("Field \u{201c}{f}\u{201d} is declared twice."),
+            (D::DuplicateField(f), true) => format!("‘{f}’ 항목이 두 번 있습니다."),
+            (D::PurposeNotAsked { field, purpose }, false) => {
+                format!("Field \u{201c}{field}\u{201d} serves \u{201c}{purpose}\u{201d}, which the form does not ask for: tick it under Purposes asked.")
+            }
+            (D::PurposeNotAsked { field, purpose }, true) => {
+                format!("‘{field}’ 항목의 목적 ‘{purpose}’을(를) 양식에서 묻지 않습니다. 동의를 받을 목적에서 선택해 주세요.")
+            }
+            (D::UnknownPurpose(p), false) => format!("Purpose \u{201c}{p}\u{201d} does not exist."),
+            (D::UnknownPurpose(p), true) => format!("‘{p}’ 목적이 없습니다."),
+            (D::NoIdentity, false) => "A form needs exactly one required field of type Email (the person's identity).".into(),
+            (D::NoIdentity, true) => "필수 이메일 항목이 정확히 하나 있어야 합니다 (본인 확인용).".into(),
+            (D::SelectWithoutChoices(f), false) => format!("Field \u{201c}{f}\u{201d} is a choice list without choices."),
+            (D::SelectWithoutChoices(f), true) => format!("‘{f}’ 선택 목록에 선택지가 없습니다."),
+            (D::NoPurposes, false) => "A form must ask for at least one purpose.".into(),
+            (D::NoPurposes, true) => "양식은 목적을 하나 이상 물어야 합니다.".into(),
+        }
+    }
+
+    pub fn field_type(&self, name: &str) -> &'static str {
+        match name {
+            "email" => self.type_email,
+            "textarea" => self.type_textarea,
+            "tel" => self.type_tel,
+            "date" => self.type_date,
+            "select" => self.type_select,
+            _ => self.type_text,
+        }
+    }
+
     pub fn role(&self, role: crate::domain::owner::Role) -> &'static str {
         match role {
             crate::domain::owner::Role::Owner => self.role_owner,

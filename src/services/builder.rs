@@ -1,0 +1,320 @@
+//! The form builder: a form's working copy (a draft [`FormDefinition`] kept in `form_drafts`),
+//! the edits made to it, and publishing it through [`workspace::apply`], the same code path as
+//! `assent apply`, so a published version is immutable and submissions keep pointing at theirs.
+
+use chrono::Utc;
+
+use crate::db::DbConnection;
+use crate::db::builder::{self, FormDraft};
+use crate::db::catalog::{self, Catalog};
+use crate::domain::form::{Choice, DefinitionError};
+use crate::domain::{FieldDefinition, FieldKey, FieldType, FormDefinition, FormKey, Localized, PurposeKey};
+use crate::services::rights::{Actor, audit_action};
+use crate::services::workspace::{self, ApplyError, WorkspaceFile, WorkspaceInfo};
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuilderError {
+    #[error("no such form")]
+    NotFound,
+    #[error("a form with this key exists")]
+    KeyTaken,
+    #[error("the form cannot be published: {0}")]
+    Invalid(DefinitionError),
+    #[error(transparent)]
+    Apply(ApplyError),
+    #[error("database error")]
+    Storage(#[from] diesel::result::Error),
+    #[error("stored draft is not readable: {0}")]
+    Corrupt(#[from] serde_json::Error),
+}
+
+impl From<ApplyError> for BuilderError {
+    fn from(e: ApplyError) -> Self {
+        match e {
+            ApplyError::Form { source, .. } => Self::Invalid(source),
+            ApplyError::Storage(e) => Self::Storage(e),
+            other => Self::Apply(other),
+        }
+    }
+}
+
+impl From<crate::db::CommitFailed> for BuilderError {
+    fn from(_: crate::db::CommitFailed) -> Self {
+        Self::Storage(diesel::result::Error::RollbackTransaction)
+    }
+}
+
+/// A form in the builder: its draft, and the version in force (if published).
+#[derive(Debug, Clone)]
+pub struct Working {
+    pub key: FormKey,
+    pub draft: FormDefinition,
+    pub published: Option<i64>,
+    /// The draft differs from the version in force (or nothing is published yet).
+    pub unpublished_changes: bool,
+}
+
+/// The draft of `key`: the saved working copy, or else the published definition.
+pub fn working(conn: &mut DbConnection, catalog: &Catalog, key: &str) -> Result<Working, BuilderError> {
+    let published = catalog.form(key);
+    let draft = match builder::draft(conn, key)? {
+        Some(row) => serde_json::from_str(&row.definition)?,
+        None => published.map(|f| f.definition.clone()).ok_or(BuilderError::NotFound)?,
+    };
+    let form_key = FormKey::parse(key).map_err(|_| BuilderError::NotFound)?;
+    let unpublished_changes = published.is_none_or(|f| f.definition != draft);
+    Ok(Working { key: form_key, draft, published: published.map(|f| f.version), unpublished_changes })
+}
+
+/// Every form: published ones and drafts not yet published, by key.
+pub fn all(conn: &mut DbConnection, catalog: &Catalog) -> Result<Vec<Working>, BuilderError> {
+    let mut keys: Vec<String> = catalog.forms.keys().cloned().collect();
+    keys.extend(builder::drafts(conn)?.into_iter().map(|d| d.form_key));
+    keys.sort();
+    keys.dedup();
+    keys.iter().map(|k| working(conn, catalog, k)).collect()
+}
+
+/// Starts a new form as a draft (nothing is public until it is published).
+pub fn create(conn: &mut DbConnection, key: &FormKey, draft: &FormDefinition, actor: &Actor) -> Result<(), BuilderError> {
+    if catalog::form_exists(conn, key.as_str())? || builder::draft(conn, key.as_str())?.is_some() {
+        return Err(BuilderError::KeyTaken);
+    }
+    save(conn, key, draft, actor)?;
+    audit_action(conn, actor, "form_created", None, key.as_str())?;
+    Ok(())
+}
+
+/// Saves the working copy.
+pub fn save(conn: &mut DbConnection, key: &FormKey, draft: &FormDefinition, actor: &Actor) -> Result<(), BuilderError> {
+    let (_, owner_id) = actor.parts();
+    builder::save_draft(
+        conn,
+        &FormDraft {
+            form_key: key.to_string(),
+            definition: serde_json::to_string(draft)?,
+            updated_at: Utc::now().naive_utc(),
+            updated_by: owner_id.to_owned(),
+        },
+    )?;
+    Ok(())
+}
+
+/// Publishes the draft as a new immutable version, exactly as `assent apply` would: the
+/// workspace in force with this form's definition replaced. `None` if nothing changed.
+pub fn publish(conn: &mut DbConnection, key: &str, actor: &Actor) -> Result<Option<i64>, BuilderError> {
+    let catalog = Catalog::load(conn)?;
+    let work = working(conn, &catalog, key)?;
+    work.draft.check(|p| catalog.purpose(p.as_str()).is_some()).map_err(BuilderError::Invalid)?;
+    let file = WorkspaceFile::from_catalog(&catalog);
+    // The purposes in force are applied unchanged (a no-op); only this form can change.
+    let single = WorkspaceFile {
+        workspace: WorkspaceInfo::default(),
+        purposes: file.purposes,
+        forms: vec![spec_of(&work.key, &work.draft)],
+    };
+    let report = workspace::apply(conn, &single)?;
+    let version = report.form_versions.first().map(|(_, v)| *v);
+    if let Some(v) = version {
+        audit_action(conn, actor, "form_published", None, &format!("{key} v{v}"))?;
+    }
+    Ok(version)
+}
+
+fn spec_of(key: &FormKey, d: &FormDefinition) -> workspace::FormSpec {
+    workspace::FormSpec {
+        key: key.clone(),
+        kind: d.kind.clone(),
+        title: d.title.clone(),
+        description: d.description.clone(),
+        double_opt_in: d.double_opt_in,
+        purposes: d.purposes.clone(),
+        allowed_origins: d.allowed_origins.clone(),
+        fields: d.fields.clone(),
+    }
+}
+
+/// A field as typed in the builder.
+#[derive(Debug, Clone, Default)]
+pub struct FieldInput {
+    pub key: String,
+    pub kind: String,
+    pub label_en: String,
+    pub label_ko: String,
+    pub required: bool,
+    pub max_length: String,
+    /// One choice a line: `value|English|Korean`.
+    pub choices: String,
+    pub purposes: Vec<String>,
+}
+
+pub const FIELD_TYPES: [&str; 6] = ["email", "text", "textarea", "tel", "date", "select"];
+
+fn field_type(raw: &str) -> Option<FieldType> {
+    serde_json::from_value(serde_json::Value::String(raw.to_owned())).ok()
+}
+
+pub fn field_type_name(kind: FieldType) -> &'static str {
+    match kind {
+        FieldType::Email => "email",
+        FieldType::Text => "text",
+        FieldType::Textarea => "textarea",
+        FieldType::Tel => "tel",
+        FieldType::Date => "date",
+        FieldType::Select => "select",
+    }
+}
+
+/// Parses a field; on failure every refused input (`key`, `kind`, `label_en`, `label_ko`,
+/// `max_length`, `choices`) with a message code. A field may be saved without a purpose: the
+/// draft keeps it, and publishing refuses it with the domain's own reason.
+pub fn parse_field(input: &FieldInput) -> Result<FieldDefinition, Vec<(&'static str, &'static str)>> {
+    let mut problems = Vec::new();
+    let key = FieldKey::parse(input.key.trim()).map_err(|_| problems.push(("key", "invalid_key"))).ok();
+    let kind = field_type(&input.kind);
+    if kind.is_none() {
+        problems.push(("kind", "invalid_choice"));
+    }
+    let mut label = |field: &'static str, raw: &str| {
+        let value = raw.trim().to_owned();
+        if value.is_empty() {
+            problems.push((field, "required"));
+        } else if value.chars().count() > 200 {
+            problems.push((field, "too_long"));
+        }
+        value
+    };
+    let label = Localized { en: label("label_en", &input.label_en), ko: label("label_ko", &input.label_ko) };
+    let max_length = match input.max_length.trim() {
+        "" => Some(None),
+        raw => raw.parse::<usize>().ok().filter(|n| (1..=10_000).contains(n)).map(Some),
+    };
+    if max_length.is_none() {
+        problems.push(("max_length", "invalid_length"));
+    }
+    let choices = parse_choices(&input.choices);
+    if choices.is_none() || (kind == Some(FieldType::Select) && choices.as_ref().is_some_and(Vec::is_empty)) {
+        problems.push(("choices", "invalid_choices"));
+    }
+    let purposes: Vec<PurposeKey> = input.purposes.iter().filter_map(|p| PurposeKey::parse(p).ok()).collect();
+    match (key, kind, max_length, choices) {
+        (Some(key), Some(kind), Some(max_length), Some(choices)) if problems.is_empty() => Ok(FieldDefinition {
+            key,
+            kind,
+            label,
+            required: input.required,
+            purposes,
+            max_length,
+            choices: if kind == FieldType::Select { choices } else { Vec::new() },
+        }),
+        _ => Err(problems),
+    }
+}
+
+fn parse_choices(raw: &str) -> Option<Vec<Choice>> {
+    raw.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(|line| {
+            let mut parts = line.split('|').map(str::trim);
+            let (value, en, ko) = (parts.next()?, parts.next()?, parts.next()?);
+            let ok = parts.next().is_none() && crate::domain::keys::is_valid_key(value) && !en.is_empty() && !ko.is_empty();
+            ok.then(|| Choice { value: value.to_owned(), label: Localized { en: en.to_owned(), ko: ko.to_owned() } })
+        })
+        .collect()
+}
+
+/// The choices of a field as the builder shows them (the inverse of parsing).
+pub fn choices_text(field: &FieldDefinition) -> String {
+    field.choices.iter().map(|c| format!("{}|{}|{}", c.value, c.label.en, c.label.ko)).collect::<Vec<_>>().join("\n")
+}
+
+/// Adds (`at` = None) or replaces the field at `at`; refuses a key another field has.
+pub fn put_field(draft: &mut FormDefinition, at: Option<usize>, field: FieldDefinition) -> Result<(), &'static str> {
+    if draft.fields.iter().enumerate().any(|(i, f)| f.key == field.key && Some(i) != at) {
+        return Err("key_taken");
+    }
+    match at {
+        Some(i) if i < draft.fields.len() => draft.fields[i] = field,
+        Some(_) => return Err("not_found"),
+        None => draft.fields.push(field),
+    }
+    Ok(())
+}
+
+/// Moves the field at `at` one place up or down; false if it cannot move.
+pub fn move_field(draft: &mut FormDefinition, at: usize, up: bool) -> bool {
+    let to = if up { at.checked_sub(1) } else { Some(at + 1) };
+    match to {
+        Some(to) if at < draft.fields.len() && to < draft.fields.len() => {
+            draft.fields.swap(at, to);
+            true
+        }
+        _ => false,
+    }
+}
+
+/// The allowed origins typed one a line, each exactly `scheme://host[:port]`; the bad lines otherwise.
+pub fn parse_origins(raw: &str) -> Result<Vec<String>, Vec<String>> {
+    let (mut good, mut bad) = (Vec::new(), Vec::new());
+    for line in raw.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let exact = line.trim_end_matches('/').to_ascii_lowercase();
+        match crate::domain::origin::origin_of(line) {
+            Some(origin) if origin == exact => {
+                if !good.contains(&origin) {
+                    good.push(origin);
+                }
+            }
+            _ => bad.push(line.to_owned()),
+        }
+    }
+    if bad.is_empty() { Ok(good) } else { Err(bad) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_are_exact_scheme_host_port() {
+        assert_eq!(parse_origins("https://Shop.example\n\nhttp://localhost:3000/").unwrap(), ["https://shop.example", "http://localhost:3000"]);
+        assert_eq!(parse_origins("https://shop.example/path\nftp://x").unwrap_err().len(), 2);
+    }
+
+    #[test]
+    fn a_select_needs_choices_and_a_field_may_wait_for_its_purpose() {
+        let input = FieldInput { key: "size".into(), kind: "select".into(), label_en: "Size".into(), label_ko: "크기".into(), ..FieldInput::default() };
+        assert_eq!(parse_field(&input).unwrap_err(), [("choices", "invalid_choices")]);
+        let field = parse_field(&FieldInput { choices: "s|Small|작음\nl|Large|큼".into(), ..input }).unwrap();
+        assert_eq!(field.choices.len(), 2);
+        assert!(field.purposes.is_empty());
+        assert_eq!(choices_text(&field), "s|Small|작음\nl|Large|큼");
+    }
+
+    #[test]
+    fn fields_move_within_bounds() {
+        let field = |k: &str| FieldDefinition {
+            key: FieldKey::parse(k).unwrap(),
+            kind: FieldType::Text,
+            label: Localized { en: k.into(), ko: k.into() },
+            required: false,
+            purposes: Vec::new(),
+            max_length: None,
+            choices: Vec::new(),
+        };
+        let mut d = FormDefinition {
+            kind: "signup".into(),
+            title: Localized { en: "T".into(), ko: "T".into() },
+            description: None,
+            double_opt_in: false,
+            purposes: Vec::new(),
+            allowed_origins: Vec::new(),
+            fields: vec![field("a"), field("b")],
+        };
+        assert!(!move_field(&mut d, 0, true));
+        assert!(move_field(&mut d, 0, false));
+        assert_eq!(d.fields[0].key.as_str(), "b");
+        assert_eq!(put_field(&mut d, None, field("a")), Err("key_taken"));
+        assert_eq!(put_field(&mut d, Some(1), field("a")), Ok(()));
+    }
+}

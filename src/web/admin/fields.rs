@@ -1,0 +1,234 @@
+//! The form builder's field edits: add, change, move up or down, remove. Each is one small
+//! HTML form (no JavaScript needed); a refused edit re-renders the builder with the message
+//! next to the input.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use super::forms::{Refused, builder_error, builder_page, load};
+use super::{AdminError, AdminStrings, Fields, Problems, SignedIn, see_other};
+use crate::db::catalog::Catalog;
+use crate::domain::{FieldDefinition, FormDefinition, FormKey, Locale};
+use crate::services::builder::{self, BuilderError, FIELD_TYPES, FieldInput};
+use crate::web::AppState;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/admin/forms/{key}/fields", web::post().to(add))
+        .route("/admin/forms/{key}/fields/{index}", web::post().to(change))
+        .route("/admin/forms/{key}/fields/{index}/move", web::post().to(move_field))
+        .route("/admin/forms/{key}/fields/{index}/remove", web::post().to(remove));
+}
+
+/// Messages next to one field form's inputs.
+#[derive(Default, Clone)]
+pub struct FieldErrors {
+    pub key: Option<String>,
+    pub kind: Option<String>,
+    pub label_en: Option<String>,
+    pub label_ko: Option<String>,
+    pub max_length: Option<String>,
+    pub choices: Option<String>,
+}
+
+/// One field's form in the builder (or the "add field" form).
+pub struct FieldFormView {
+    /// Prefix of the inputs' ids: `f0`, `f1`, … or `new`.
+    pub prefix: String,
+    pub index: usize,
+    pub action: String,
+    pub key: String,
+    pub kind: String,
+    pub label_en: String,
+    pub label_ko: String,
+    pub required: bool,
+    pub max_length: String,
+    pub choices: String,
+    /// Every purpose: key, title, served by this field.
+    pub purposes: Vec<(String, String, bool)>,
+    /// Every field type: name and label.
+    pub types: Vec<(&'static str, &'static str)>,
+    pub errors: FieldErrors,
+    pub first: bool,
+    pub last: bool,
+    pub is_new: bool,
+    /// The field's label in the page's language (for button names).
+    pub title: String,
+}
+
+fn purposes_of(catalog: &Catalog, locale: Locale, served: &[String]) -> Vec<(String, String, bool)> {
+    catalog
+        .purposes
+        .values()
+        .map(|p| (p.key.to_string(), p.policy.title().get(locale).to_owned(), served.iter().any(|s| s == p.key.as_str())))
+        .collect()
+}
+
+fn types(locale: Locale) -> Vec<(&'static str, &'static str)> {
+    let t = AdminStrings::get(locale);
+    FIELD_TYPES.iter().map(|name| (*name, t.field_type(name))).collect()
+}
+
+fn view_of(catalog: &Catalog, locale: Locale, form: &str, at: Option<usize>, input: &FieldInput, count: usize) -> FieldFormView {
+    let lang = locale.as_str();
+    let (prefix, action, index) = match at {
+        Some(i) => (format!("f{i}"), format!("/admin/forms/{form}/fields/{i}?lang={lang}"), i),
+        None => ("new".to_owned(), format!("/admin/forms/{form}/fields?lang={lang}"), count),
+    };
+    FieldFormView {
+        prefix,
+        index,
+        action,
+        key: input.key.clone(),
+        kind: input.kind.clone(),
+        label_en: input.label_en.clone(),
+        label_ko: input.label_ko.clone(),
+        required: input.required,
+        max_length: input.max_length.clone(),
+        choices: input.choices.clone(),
+        purposes: purposes_of(catalog, locale, &input.purposes),
+        types: types(locale),
+        errors: FieldErrors::default(),
+        first: at == Some(0),
+        last: at.is_some_and(|i| i + 1 == count),
+        is_new: at.is_none(),
+        title: if locale == Locale::Ko { input.label_ko.clone() } else { input.label_en.clone() },
+    }
+}
+
+fn input_of(f: &FieldDefinition) -> FieldInput {
+    FieldInput {
+        key: f.key.to_string(),
+        kind: builder::field_type_name(f.kind).to_owned(),
+        label_en: f.label.en.clone(),
+        label_ko: f.label.ko.clone(),
+        required: f.required,
+        max_length: f.max_length.map(|n| n.to_string()).unwrap_or_default(),
+        choices: builder::choices_text(f),
+        purposes: f.purposes.iter().map(ToString::to_string).collect(),
+    }
+}
+
+/// The forms of every field of the draft.
+pub fn views(catalog: &Catalog, locale: Locale, form: &str, d: &FormDefinition) -> Vec<FieldFormView> {
+    let n = d.fields.len();
+    d.fields.iter().enumerate().map(|(i, f)| view_of(catalog, locale, form, Some(i), &input_of(f), n)).collect()
+}
+
+/// The empty "add field" form.
+pub fn new_view(catalog: &Catalog, locale: Locale, form: &str) -> FieldFormView {
+    let input = FieldInput { kind: "text".into(), ..FieldInput::default() };
+    view_of(catalog, locale, form, None, &input, 0)
+}
+
+fn typed(fields: &Fields) -> FieldInput {
+    FieldInput {
+        key: fields.get("key").to_owned(),
+        kind: fields.get("kind").to_owned(),
+        label_en: fields.get("label_en").to_owned(),
+        label_ko: fields.get("label_ko").to_owned(),
+        required: fields.get("required") == "1",
+        max_length: fields.get("max_length").to_owned(),
+        choices: fields.get("choices").to_owned(),
+        purposes: fields.all("purposes").into_iter().map(str::to_owned).collect(),
+    }
+}
+
+/// Saves `input` as the field at `at` (or a new one); a refusal re-renders the builder.
+async fn put(req: HttpRequest, who: SignedIn, state: &AppState, key: String, at: Option<usize>, payload: web::Payload) -> Result<HttpResponse, AdminError> {
+    let fields = who.form(&req, payload).await?;
+    who.require_owner_role()?;
+    let t = AdminStrings::get(who.locale);
+    let input = typed(&fields);
+    let parsed = builder::parse_field(&input);
+    let work = load(state, &who, &key).await?;
+    let refuse = |codes: Vec<(&'static str, &'static str)>| {
+        let catalog = state.catalog.current();
+        let mut view = view_of(&catalog, who.locale, &key, at, &input, work.draft.fields.len());
+        let mut problems = Problems::default();
+        for (name, code) in codes {
+            let message = t.says(code).to_owned();
+            problems.add(format!("{}-{name}", view.prefix), message.clone());
+            let slot = match name {
+                "key" => &mut view.errors.key,
+                "kind" => &mut view.errors.kind,
+                "label_en" => &mut view.errors.label_en,
+                "label_ko" => &mut view.errors.label_ko,
+                "max_length" => &mut view.errors.max_length,
+                _ => &mut view.errors.choices,
+            };
+            *slot = Some(message);
+        }
+        builder_page(&req, &who, state, &work, Refused { problems, field: Some((at, view)), ..Refused::default() })
+    };
+    let field = match parsed {
+        Ok(field) => field,
+        Err(codes) => return Ok(refuse(codes)),
+    };
+    let mut draft = work.draft.clone();
+    if let Err(code) = builder::put_field(&mut draft, at, field) {
+        return Ok(refuse(vec![("key", code)]));
+    }
+    save(&who, state, &work.key, draft).await
+}
+
+async fn save(who: &SignedIn, state: &AppState, key: &FormKey, draft: FormDefinition) -> Result<HttpResponse, AdminError> {
+    let (actor, k) = (who.actor(), key.clone());
+    state
+        .db
+        .writer
+        .write(move |tx| builder::save(tx.conn, &k, &draft, &actor))
+        .await
+        .map_err(|e: BuilderError| builder_error(e, who.locale))?;
+    Ok(see_other(&format!("/admin/forms/{key}?lang={}&done=saved", who.locale.as_str())))
+}
+
+async fn add(req: HttpRequest, who: SignedIn, state: web::Data<AppState>, path: web::Path<String>, payload: web::Payload) -> Result<HttpResponse, AdminError> {
+    put(req, who, &state, path.into_inner(), None, payload).await
+}
+
+async fn change(
+    req: HttpRequest,
+    who: SignedIn,
+    state: web::Data<AppState>,
+    path: web::Path<(String, usize)>,
+    payload: web::Payload,
+) -> Result<HttpResponse, AdminError> {
+    let (key, index) = path.into_inner();
+    put(req, who, &state, key, Some(index), payload).await
+}
+
+async fn move_field(
+    req: HttpRequest,
+    who: SignedIn,
+    state: web::Data<AppState>,
+    path: web::Path<(String, usize)>,
+    payload: web::Payload,
+) -> Result<HttpResponse, AdminError> {
+    let fields = who.form(&req, payload).await?;
+    who.require_owner_role()?;
+    let (key, index) = path.into_inner();
+    let work = load(&state, &who, &key).await?;
+    let mut draft = work.draft.clone();
+    if !builder::move_field(&mut draft, index, fields.get("direction") == "up") {
+        return Ok(see_other(&format!("/admin/forms/{key}?lang={}", who.locale.as_str())));
+    }
+    save(&who, &state, &work.key, draft).await
+}
+
+async fn remove(
+    req: HttpRequest,
+    who: SignedIn,
+    state: web::Data<AppState>,
+    path: web::Path<(String, usize)>,
+    payload: web::Payload,
+) -> Result<HttpResponse, AdminError> {
+    who.form(&req, payload).await?;
+    who.require_owner_role()?;
+    let (key, index) = path.into_inner();
+    let work = load(&state, &who, &key).await?;
+    let mut draft = work.draft.clone();
+    if index >= draft.fields.len() {
+        return Err(builder_error(BuilderError::NotFound, who.locale));
+    }
+    draft.fields.remove(index);
+    save(&who, &state, &work.key, draft).await
+}

@@ -1,0 +1,194 @@
+//! Owners build forms and edit purposes in the console; what they publish is what the public
+//! form serves, versioned like `assent apply`, and it survives a restart.
+
+use crate::helpers::*;
+use crate::on_both_backends;
+use assent::domain::owner::Role;
+use diesel::prelude::*;
+
+fn form_versions(app: &TestApp, form: &str) -> Vec<(i64, String)> {
+    use assent::db::schema::form_versions;
+    form_versions::table
+        .filter(form_versions::form_key.eq(form))
+        .order(form_versions::version.asc())
+        .select((form_versions::version, form_versions::id))
+        .load(&mut app.conn())
+        .unwrap()
+}
+
+fn submission_versions(app: &TestApp) -> Vec<String> {
+    use assent::db::schema::submissions;
+    submissions::table.select(submissions::form_version_id).load(&mut app.conn()).unwrap()
+}
+
+fn policy_versions(app: &TestApp, purpose: &str) -> Vec<i64> {
+    use assent::db::schema::policy_versions;
+    policy_versions::table
+        .filter(policy_versions::purpose_key.eq(purpose))
+        .order(policy_versions::version.asc())
+        .select(policy_versions::version)
+        .load(&mut app.conn())
+        .unwrap()
+}
+
+fn field<'a>(key: &'a str, kind: &'a str, en: &'a str, ko: &'a str, purposes: &[&'a str]) -> Vec<(&'a str, &'a str)> {
+    let mut pairs = vec![("key", key), ("kind", kind), ("label_en", en), ("label_ko", ko)];
+    pairs.extend(purposes.iter().map(|p| ("purposes", *p)));
+    pairs
+}
+
+on_both_backends! {
+    async fn an_owner_builds_previews_and_publishes_a_form(app: TestApp) {
+        let console = app.signed_in(Role::Owner).await;
+        let bad = console.submit("/admin/forms?lang=en", &[("key", "Survey!"), ("kind", ""), ("title_en", "Survey"), ("title_ko", "설문")]).await;
+        assert_eq!(bad.status(), 422);
+        let html = bad.text().await.unwrap();
+        assert!(html.contains(r#"id="field-key-error""#) && html.contains(r#"id="field-kind-error""#), "messages next to the fields");
+        let created = console.submit("/admin/forms?lang=en", &[("key", "survey"), ("kind", "signup"), ("title_en", "Survey"), ("title_ko", "설문")]).await;
+        assert_eq!(created.status(), 303);
+        assert_eq!(created.headers()["location"], "/admin/forms/survey?lang=en");
+        assert_eq!(app.get("/f/survey").await.status(), 404, "a draft is not public");
+
+        // Fields: a refused one, then a name that serves no purpose yet.
+        let bad = console.submit("/admin/forms/survey/fields?lang=en", &field("Bad Key", "text", "", "이름", &[])).await;
+        assert_eq!(bad.status(), 422);
+        let html = bad.text().await.unwrap();
+        assert!(html.contains(r#"aria-describedby="field-new-key-error""#) && html.contains(r#"id="field-new-label_en-error""#));
+        let added = console.submit("/admin/forms/survey/fields?lang=en", &field("name", "text", "Your name", "이름", &[])).await;
+        assert_eq!(added.status(), 303);
+        let settings = [("kind", "signup"), ("title_en", "Survey"), ("title_ko", "설문"), ("purposes", "service"), ("purposes", "personalisation"), ("allowed_origins", "https://shop.example")];
+        let bad_origin = console.submit("/admin/forms/survey/settings?lang=en", &[("kind", "signup"), ("title_en", "Survey"), ("title_ko", "설문"), ("allowed_origins", "https://shop.example/page")]).await;
+        assert_eq!(bad_origin.status(), 422);
+        assert!(bad_origin.text().await.unwrap().contains(r#"id="field-allowed_origins-error""#));
+        assert_eq!(console.submit("/admin/forms/survey/settings?lang=en", &settings).await.status(), 303);
+        let email = [("required", "1")].into_iter().chain(field("email", "email", "Email address", "이메일 주소", &["service"])).collect::<Vec<_>>();
+        assert_eq!(console.submit("/admin/forms/survey/fields/0?lang=en", &email).await.status(), 303);
+
+        // Publishing a field without a purpose is refused with the reason, and nothing is published.
+        let refused = console.submit("/admin/forms/survey/publish?lang=en", &[]).await;
+        assert_eq!(refused.status(), 422);
+        let html = refused.text().await.unwrap();
+        assert!(html.contains("serves no purpose") && html.contains("name"), "the builder says why");
+        assert!(form_versions(&app, "survey").is_empty());
+
+        let name = field("name", "text", "Your name", "이름", &["personalisation"]);
+        assert_eq!(console.submit("/admin/forms/survey/fields/1?lang=en", &name).await.status(), 303);
+        let preview = console.get("/admin/forms/survey/preview?lang=en").await;
+        assert_eq!(preview.status(), 200);
+        assert!(preview.headers()["content-security-policy"].to_str().unwrap().contains("form-action 'none'"));
+        let html = preview.text().await.unwrap();
+        assert!(html.contains("It cannot be submitted") && html.contains("Your name") && html.contains("disabled"));
+
+        let published = console.submit("/admin/forms/survey/publish?lang=en", &[]).await;
+        assert_eq!(published.status(), 303);
+        let location = published.headers()["location"].to_str().unwrap().to_owned();
+        assert!(console.page(&location).await.contains("Published."));
+        let v1 = form_versions(&app, "survey");
+        assert_eq!(v1.len(), 1);
+        let public = app.get("/f/survey?lang=en").await;
+        assert_eq!(public.status(), 200, "published at once, without waiting for a refresh");
+        assert!(public.text().await.unwrap().contains("Your name"));
+        let body = form_body(&[("email", &unique_email()), ("name", "Minji"), ("purpose", "service"), ("purpose", "personalisation")]);
+        assert_eq!(app.post_form("/f/survey?lang=en", &body).await.status(), 303);
+        assert_eq!(submission_versions(&app), [v1[0].1.clone()]);
+
+        // A change: a new field, moved to the top, makes version 2; the submission keeps version 1.
+        let company = field("company", "text", "Company", "회사", &["service"]);
+        assert_eq!(console.submit("/admin/forms/survey/fields?lang=en", &company).await.status(), 303);
+        assert_eq!(console.submit("/admin/forms/survey/fields/2/move?lang=en", &[("direction", "up")]).await.status(), 303);
+        let builder = console.page("/admin/forms/survey?lang=en").await;
+        assert!(builder.find("Company").unwrap() < builder.find("Your name").unwrap(), "moved up");
+        assert!(builder.contains("Draft has unpublished changes"));
+        assert_eq!(console.submit("/admin/forms/survey/publish?lang=en", &[]).await.status(), 303);
+        let versions = form_versions(&app, "survey");
+        assert_eq!(versions.iter().map(|v| v.0).collect::<Vec<_>>(), [1, 2]);
+        assert_eq!(submission_versions(&app), [v1[0].1.clone()], "the submission still points at version 1");
+        assert!(app.get("/f/survey?lang=en").await.text().await.unwrap().contains("Company"));
+        let again = console.submit("/admin/forms/survey/publish?lang=en", &[]).await;
+        assert_eq!(again.status(), 303);
+        assert_eq!(form_versions(&app, "survey").len(), 2, "publishing an unchanged draft publishes nothing");
+
+        // Removing a field, and a viewer who may look but not publish.
+        assert_eq!(console.submit("/admin/forms/survey/fields/1/remove?lang=en", &[]).await.status(), 303);
+        assert!(!console.page("/admin/forms/survey?lang=en").await.contains("Company"));
+        let viewer = app.signed_in(Role::Viewer).await;
+        assert!(viewer.page("/admin/forms?lang=en").await.contains("survey"));
+        assert_eq!(viewer.submit("/admin/forms/survey/publish?lang=en", &[]).await.status(), 403);
+        assert_eq!(form_versions(&app, "survey").len(), 2);
+    }
+
+    async fn editing_a_purposes_wording_publishes_a_new_policy_version(app: TestApp) {
+        let email = unique_email();
+        let body = form_body(&[("email", &email), ("purpose", "service")]);
+        assert_eq!(app.post_form("/f/newsletter?lang=en", &body).await.status(), 303);
+        let console = app.signed_in(Role::Owner).await;
+        let html = console.page("/admin/purposes?lang=en").await;
+        assert!(html.contains(r#"<span class="agreed" data-version="1">1</span>"#), "one person agreed to v1 of service");
+
+        let edit = console.page("/admin/purposes/service?lang=en").await;
+        assert!(edit.contains("field-text_en"));
+        let mut pairs = vec![
+            ("title_en", "Providing the service"), ("title_ko", "서비스 제공"),
+            ("text_en", "We use your address to run your account (new wording)."), ("text_ko", "계정 운영을 위해 주소를 이용합니다 (새 문구)."),
+            ("legal_basis", "contract"), ("required", "1"), ("channel", "none"), ("retention", "forever"), ("renewal_window_days", "30"),
+        ];
+        let bad = console.submit("/admin/purposes/service?lang=en", &pairs).await;
+        assert_eq!(bad.status(), 422);
+        let html = bad.text().await.unwrap();
+        assert!(html.contains(r#"aria-describedby="field-retention-hint field-retention-error""#) && html.contains("Enter a period such as 2y"));
+        assert_eq!(policy_versions(&app, "service"), [1], "a refused edit publishes nothing");
+        pairs.retain(|(k, _)| *k != "retention");
+        pairs.push(("retention", "3y"));
+        let saved = console.submit("/admin/purposes/service?lang=en", &pairs).await;
+        assert_eq!(saved.status(), 303);
+        assert_eq!(policy_versions(&app, "service"), [1, 2]);
+        let html = console.page("/admin/purposes?lang=en&saved=new").await;
+        assert!(html.contains("A new policy version was published"));
+        assert!(html.contains(r#"<span class="agreed" data-version="1">1</span>"#) && html.contains(r#"<span class="agreed" data-version="2">0</span>"#));
+        assert!(app.get("/f/newsletter?lang=en").await.text().await.unwrap().contains("(new wording)"), "the public form shows it at once");
+
+        // A new purpose with a statutory preset.
+        let created = console
+            .submit("/admin/purposes?lang=en", &[("key", "orders"), ("title_en", "Orders"), ("title_ko", "주문"), ("text_en", "We keep order records."), ("text_ko", "주문 기록을 보관합니다."), ("legal_basis", "legal_obligation"), ("channel", "none"), ("retention", ""), ("retention_preset", "payment_records"), ("renewal_window_days", "0")])
+            .await;
+        assert_eq!(created.status(), 303);
+        let html = console.page("/admin/purposes?lang=en").await;
+        assert!(html.contains("orders") && html.contains("5 years"), "{html}");
+        let taken = console
+            .submit("/admin/purposes?lang=en", &[("key", "orders"), ("title_en", "O"), ("title_ko", "O"), ("text_en", "O"), ("text_ko", "O"), ("legal_basis", "consent"), ("channel", "none"), ("retention", "1y"), ("renewal_window_days", "30")])
+            .await;
+        assert_eq!(taken.status(), 422);
+        assert!(taken.text().await.unwrap().contains("This key is already used."));
+    }
+
+    async fn console_edits_survive_a_restart_until_the_file_changes(app: TestApp) {
+        use clap::Parser;
+        let console = app.signed_in(Role::Owner).await;
+        let pairs = [
+            ("title_en", "News by email"), ("title_ko", "이메일 소식"), ("text_en", "Edited in the console."), ("text_ko", "콘솔에서 고쳤습니다."),
+            ("legal_basis", "consent"), ("channel", "email"), ("retention", "2y"), ("renewal_window_days", "30"),
+        ];
+        assert_eq!(console.submit("/admin/purposes/marketing_email?lang=en", &pairs).await.status(), 303);
+        let restart = |config: std::path::PathBuf| {
+            let data = tempfile::tempdir().unwrap();
+            let args = ["assent", "--database-url", &app.db.url, "--bind", "127.0.0.1:0", "--data-dir", data.path().to_str().unwrap(), "--config", config.to_str().unwrap(), "serve"];
+            let settings = assent::config::Settings::resolve(assent::cli::Cli::try_parse_from(args).unwrap().settings);
+            (settings, data)
+        };
+        let (settings, _data) = restart(workspace_file());
+        let restarted = assent::startup::Application::build(settings).await.unwrap();
+        let current = restarted.state().catalog.current();
+        assert_eq!(current.purpose("marketing_email").unwrap().policy.text_en, "Edited in the console.", "the same file is not re-applied");
+        assert_eq!(policy_versions(&app, "marketing_email"), [1, 2]);
+
+        // A changed file is applied at the next start.
+        let dir = tempfile::tempdir().unwrap();
+        let changed = dir.path().join("assent.toml");
+        let text = std::fs::read_to_string(workspace_file()).unwrap().replace("at most twice a month", "at most once a month");
+        std::fs::write(&changed, text).unwrap();
+        let (settings, _data) = restart(changed);
+        let restarted = assent::startup::Application::build(settings).await.unwrap();
+        assert!(restarted.state().catalog.current().purpose("marketing_email").unwrap().policy.text_en.contains("once a month"));
+        assert_eq!(policy_versions(&app, "marketing_email"), [1, 2, 3]);
+    }
+}
