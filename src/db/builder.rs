@@ -61,7 +61,11 @@ pub fn set_applied_file_hash(conn: &mut DbConnection, hash: &str, at: NaiveDateT
         .execute(conn)?;
     if updated == 0 {
         diesel::insert_into(workspace_applied::table)
-            .values((workspace_applied::id.eq(1i64), workspace_applied::file_hash.eq(hash), workspace_applied::applied_at.eq(at)))
+            .values((
+                workspace_applied::id.eq(1i64),
+                workspace_applied::file_hash.eq(hash),
+                workspace_applied::applied_at.eq(at),
+            ))
             .execute(conn)?;
     }
     Ok(())

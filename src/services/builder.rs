@@ -76,7 +76,12 @@ pub fn all(conn: &mut DbConnection, catalog: &Catalog) -> Result<Vec<Working>, B
 }
 
 /// Starts a new form as a draft (nothing is public until it is published).
-pub fn create(conn: &mut DbConnection, key: &FormKey, draft: &FormDefinition, actor: &Actor) -> Result<(), BuilderError> {
+pub fn create(
+    conn: &mut DbConnection,
+    key: &FormKey,
+    draft: &FormDefinition,
+    actor: &Actor,
+) -> Result<(), BuilderError> {
     if catalog::form_exists(conn, key.as_str())? || builder::draft(conn, key.as_str())?.is_some() {
         return Err(BuilderError::KeyTaken);
     }
@@ -218,7 +223,8 @@ fn parse_choices(raw: &str) -> Option<Vec<Choice>> {
         .map(|line| {
             let mut parts = line.split('|').map(str::trim);
             let (value, en, ko) = (parts.next()?, parts.next()?, parts.next()?);
-            let ok = parts.next().is_none() && crate::domain::keys::is_valid_key(value) && !en.is_empty() && !ko.is_empty();
+            let ok =
+                parts.next().is_none() && crate::domain::keys::is_valid_key(value) && !en.is_empty() && !ko.is_empty();
             ok.then(|| Choice { value: value.to_owned(), label: Localized { en: en.to_owned(), ko: ko.to_owned() } })
         })
         .collect()
@@ -277,13 +283,22 @@ mod tests {
 
     #[test]
     fn origins_are_exact_scheme_host_port() {
-        assert_eq!(parse_origins("https://Shop.example\n\nhttp://localhost:3000/").unwrap(), ["https://shop.example", "http://localhost:3000"]);
+        assert_eq!(
+            parse_origins("https://Shop.example\n\nhttp://localhost:3000/").unwrap(),
+            ["https://shop.example", "http://localhost:3000"]
+        );
         assert_eq!(parse_origins("https://shop.example/path\nftp://x").unwrap_err().len(), 2);
     }
 
     #[test]
     fn a_select_needs_choices_and_a_field_may_wait_for_its_purpose() {
-        let input = FieldInput { key: "size".into(), kind: "select".into(), label_en: "Size".into(), label_ko: "크기".into(), ..FieldInput::default() };
+        let input = FieldInput {
+            key: "size".into(),
+            kind: "select".into(),
+            label_en: "Size".into(),
+            label_ko: "크기".into(),
+            ..FieldInput::default()
+        };
         assert_eq!(parse_field(&input).unwrap_err(), [("choices", "invalid_choices")]);
         let field = parse_field(&FieldInput { choices: "s|Small|작음\nl|Large|큼".into(), ..input }).unwrap();
         assert_eq!(field.choices.len(), 2);

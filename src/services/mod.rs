@@ -1,5 +1,6 @@
 //! Service functions: each owns one transaction and everything that must commit with it.
 
+pub mod builder;
 pub mod console;
 pub mod csv_export;
 pub mod export;
@@ -8,7 +9,6 @@ pub mod links;
 pub mod lookup;
 pub mod owners;
 pub mod purposes;
-pub mod builder;
 pub mod rights;
 pub mod snippets;
 pub mod submit;

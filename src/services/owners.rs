@@ -98,8 +98,12 @@ pub enum PasswordCheck {
     Unknown,
     /// The account is locked; the password was not even considered.
     Locked,
-    Wrong { owner_id: String },
-    Right { owner_id: String },
+    Wrong {
+        owner_id: String,
+    },
+    Right {
+        owner_id: String,
+    },
 }
 
 /// Reads the owner and verifies the password (slow on purpose: run it on a blocking thread).
@@ -222,7 +226,12 @@ fn owner_of(row: OwnerRow, role: Role) -> Owner {
 }
 
 /// Ends a session (sign-out).
-pub fn end_session(conn: &mut DbConnection, id_hash: &str, owner_id: &str, now: NaiveDateTime) -> diesel::QueryResult<()> {
+pub fn end_session(
+    conn: &mut DbConnection,
+    id_hash: &str,
+    owner_id: &str,
+    now: NaiveDateTime,
+) -> diesel::QueryResult<()> {
     owners::end_session(conn, id_hash, now)?;
     audit_action(conn, &Actor::Owner(owner_id.to_owned()), "owner_signed_out", None, "")
 }

@@ -43,8 +43,12 @@ pub fn parse(input: &PurposeInput) -> Result<PurposeSpec, Vec<(&'static str, &'s
         }
         value.to_owned()
     };
-    let title = Localized { en: text("title_en", &input.title_en, MAX_TITLE), ko: text("title_ko", &input.title_ko, MAX_TITLE) };
-    let wording = Localized { en: text("text_en", &input.text_en, MAX_TEXT), ko: text("text_ko", &input.text_ko, MAX_TEXT) };
+    let title = Localized {
+        en: text("title_en", &input.title_en, MAX_TITLE),
+        ko: text("title_ko", &input.title_ko, MAX_TITLE),
+    };
+    let wording =
+        Localized { en: text("text_en", &input.text_en, MAX_TEXT), ko: text("text_ko", &input.text_ko, MAX_TEXT) };
     let legal_basis = LegalBasis::parse(&input.legal_basis);
     if legal_basis.is_none() {
         problems.push(("legal_basis", "invalid_choice"));
@@ -174,7 +178,13 @@ mod tests {
 
     #[test]
     fn every_bad_field_is_named() {
-        let bad = PurposeInput { key: "Bad Key".into(), title_ko: " ".into(), legal_basis: "whim".into(), renewal_window_days: "-1".into(), ..input() };
+        let bad = PurposeInput {
+            key: "Bad Key".into(),
+            title_ko: " ".into(),
+            legal_basis: "whim".into(),
+            renewal_window_days: "-1".into(),
+            ..input()
+        };
         let fields: Vec<_> = parse(&bad).unwrap_err().into_iter().map(|(f, _)| f).collect();
         assert_eq!(fields, ["key", "title_ko", "legal_basis", "renewal_window_days"]);
     }

@@ -264,7 +264,8 @@ pub fn preview_page(
     definition: &crate::domain::FormDefinition,
     locale: Locale,
 ) -> FormPage {
-    let form = PublishedForm { key: key.clone(), version_id: String::new(), version: 0, definition: definition.clone() };
+    let form =
+        PublishedForm { key: key.clone(), version_id: String::new(), version: 0, definition: definition.clone() };
     form_page(catalog, &form, locale, &Typed { fields: &[], purposes: &[], errors: &[], redirect: None })
 }
 

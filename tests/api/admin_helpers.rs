@@ -60,8 +60,13 @@ impl Console {
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        let response =
-            self.client.get(format!("{}{path}", self.base)).header("cookie", self.cookie_header()).send().await.unwrap();
+        let response = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .header("cookie", self.cookie_header())
+            .send()
+            .await
+            .unwrap();
         self.remember(&response);
         response
     }

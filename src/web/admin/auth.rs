@@ -74,7 +74,11 @@ async fn login_page(req: HttpRequest, state: web::Data<AppState>) -> HttpRespons
     login_form(&req, &state, locale_of(&req), String::new(), Problems::default(), None, StatusCode::OK)
 }
 
-async fn login(req: HttpRequest, state: web::Data<AppState>, payload: web::Payload) -> Result<HttpResponse, AdminError> {
+async fn login(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, AdminError> {
     let locale = locale_of(&req);
     let t = super::AdminStrings::get(locale);
     require_content_type(&req, FORM_URLENCODED).map_err(|e| AdminError::new(e, locale))?;

@@ -58,7 +58,9 @@ fn purposes_of(catalog: &Catalog, locale: Locale, served: &[String]) -> Vec<(Str
     catalog
         .purposes
         .values()
-        .map(|p| (p.key.to_string(), p.policy.title().get(locale).to_owned(), served.iter().any(|s| s == p.key.as_str())))
+        .map(|p| {
+            (p.key.to_string(), p.policy.title().get(locale).to_owned(), served.iter().any(|s| s == p.key.as_str()))
+        })
         .collect()
 }
 
@@ -67,7 +69,14 @@ fn types(locale: Locale) -> Vec<(&'static str, &'static str)> {
     FIELD_TYPES.iter().map(|name| (*name, t.field_type(name))).collect()
 }
 
-fn view_of(catalog: &Catalog, locale: Locale, form: &str, at: Option<usize>, input: &FieldInput, count: usize) -> FieldFormView {
+fn view_of(
+    catalog: &Catalog,
+    locale: Locale,
+    form: &str,
+    at: Option<usize>,
+    input: &FieldInput,
+    count: usize,
+) -> FieldFormView {
     let lang = locale.as_str();
     let (prefix, action, index) = match at {
         Some(i) => (format!("f{i}"), format!("/admin/forms/{form}/fields/{i}?lang={lang}"), i),
@@ -133,7 +142,14 @@ fn typed(fields: &Fields) -> FieldInput {
 }
 
 /// Saves `input` as the field at `at` (or a new one); a refusal re-renders the builder.
-async fn put(req: HttpRequest, who: SignedIn, state: &AppState, key: String, at: Option<usize>, payload: web::Payload) -> Result<HttpResponse, AdminError> {
+async fn put(
+    req: HttpRequest,
+    who: SignedIn,
+    state: &AppState,
+    key: String,
+    at: Option<usize>,
+    payload: web::Payload,
+) -> Result<HttpResponse, AdminError> {
     let fields = who.form(&req, payload).await?;
     who.require_owner_role()?;
     let t = AdminStrings::get(who.locale);
@@ -170,7 +186,12 @@ async fn put(req: HttpRequest, who: SignedIn, state: &AppState, key: String, at:
     save(&who, state, &work.key, draft).await
 }
 
-async fn save(who: &SignedIn, state: &AppState, key: &FormKey, draft: FormDefinition) -> Result<HttpResponse, AdminError> {
+async fn save(
+    who: &SignedIn,
+    state: &AppState,
+    key: &FormKey,
+    draft: FormDefinition,
+) -> Result<HttpResponse, AdminError> {
     let (actor, k) = (who.actor(), key.clone());
     state
         .db
@@ -181,7 +202,13 @@ async fn save(who: &SignedIn, state: &AppState, key: &FormKey, draft: FormDefini
     Ok(see_other(&format!("/admin/forms/{key}?lang={}&done=saved", who.locale.as_str())))
 }
 
-async fn add(req: HttpRequest, who: SignedIn, state: web::Data<AppState>, path: web::Path<String>, payload: web::Payload) -> Result<HttpResponse, AdminError> {
+async fn add(
+    req: HttpRequest,
+    who: SignedIn,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, AdminError> {
     put(req, who, &state, path.into_inner(), None, payload).await
 }
 

@@ -7,7 +7,7 @@ use askama::Template;
 
 use super::fields::{self, FieldFormView};
 use super::{AdminError, AdminStrings, Chrome, Fields, Problems, SignedIn, refresh_catalog, see_other};
-use crate::domain::{FieldDefinition, FieldKey, FieldType, FormDefinition, FormKey, Localized, Locale};
+use crate::domain::{FieldDefinition, FieldKey, FieldType, FormDefinition, FormKey, Locale, Localized};
 use crate::services::builder::{self, BuilderError, Working};
 use crate::web::AppState;
 use crate::web::error::AppError;
@@ -90,10 +90,10 @@ pub async fn read<T: Send + 'static>(
         let mut conn = pool.get()?;
         Ok(f(&mut conn))
     })
-        .await
-        .map_err(|e| AdminError::new(e, locale))?
-        .map_err(|e| AdminError::new(e, locale))?
-        .map_err(|e| builder_error(e, locale))
+    .await
+    .map_err(|e| AdminError::new(e, locale))?
+    .map_err(|e| AdminError::new(e, locale))?
+    .map_err(|e| builder_error(e, locale))
 }
 
 pub fn builder_error(e: BuilderError, locale: Locale) -> AdminError {
@@ -169,15 +169,28 @@ fn text(problems: &mut Problems, t: &AdminStrings, fields: &Fields, name: &str, 
     value
 }
 
-async fn create(req: HttpRequest, who: SignedIn, state: web::Data<AppState>, payload: web::Payload) -> Result<HttpResponse, AdminError> {
+async fn create(
+    req: HttpRequest,
+    who: SignedIn,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, AdminError> {
     let fields = who.form(&req, payload).await?;
     who.require_owner_role()?;
     let t = AdminStrings::get(who.locale);
     let mut problems = Problems::default();
     let key = FormKey::parse(fields.get("key").trim()).map_err(|_| problems.add("key", t.says("invalid_key"))).ok();
     let kind = text(&mut problems, t, &fields, "kind", 40);
-    let title = Localized { en: text(&mut problems, t, &fields, "title_en", 200), ko: text(&mut problems, t, &fields, "title_ko", 200) };
-    let new = NewForm { key: fields.get("key").to_owned(), kind: kind.clone(), title_en: title.en.clone(), title_ko: title.ko.clone() };
+    let title = Localized {
+        en: text(&mut problems, t, &fields, "title_en", 200),
+        ko: text(&mut problems, t, &fields, "title_ko", 200),
+    };
+    let new = NewForm {
+        key: fields.get("key").to_owned(),
+        kind: kind.clone(),
+        title_en: title.en.clone(),
+        title_ko: title.ko.clone(),
+    };
     let (Some(key), Some(draft), true) = (key, starter(kind, title), problems.is_empty()) else {
         return list_page(&req, &who, &state, new, problems, StatusCode::UNPROCESSABLE_ENTITY).await;
     };
@@ -194,7 +207,13 @@ async fn create(req: HttpRequest, who: SignedIn, state: web::Data<AppState>, pay
 }
 
 /// The builder page for `work`, with whatever the request refused.
-pub fn builder_page(req: &HttpRequest, who: &SignedIn, state: &AppState, work: &Working, refused: Refused) -> HttpResponse {
+pub fn builder_page(
+    req: &HttpRequest,
+    who: &SignedIn,
+    state: &AppState,
+    work: &Working,
+    refused: Refused,
+) -> HttpResponse {
     let t = AdminStrings::get(who.locale);
     let catalog = state.catalog.current();
     let d = &work.draft;
@@ -244,7 +263,15 @@ pub fn builder_page(req: &HttpRequest, who: &SignedIn, state: &AppState, work: &
         new_field,
         problems: refused.problems,
         publish_error: refused.publish_error,
-        notice: refused.notice.map(|n| if n == "published" { t.published_now } else if n == "unchanged" { t.nothing_to_publish } else { t.saved }),
+        notice: refused.notice.map(|n| {
+            if n == "published" {
+                t.published_now
+            } else if n == "unchanged" {
+                t.nothing_to_publish
+            } else {
+                t.saved
+            }
+        }),
     };
     let mut response = render_with_status(&page, status);
     response.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
@@ -267,14 +294,21 @@ pub async fn load(state: &AppState, who: &SignedIn, key: &str) -> Result<Working
     read(state, who.locale, move |conn| builder::working(conn, &catalog, &key)).await
 }
 
-async fn show(req: HttpRequest, who: SignedIn, state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, AdminError> {
+async fn show(
+    req: HttpRequest,
+    who: SignedIn,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AdminError> {
     let work = load(&state, &who, &path).await?;
     let query = web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string()).ok();
-    let notice = query.and_then(|q| q.get("done").map(|d| match d.as_str() {
-        "published" => "published",
-        "unchanged" => "unchanged",
-        _ => "saved",
-    }));
+    let notice = query.and_then(|q| {
+        q.get("done").map(|d| match d.as_str() {
+            "published" => "published",
+            "unchanged" => "unchanged",
+            _ => "saved",
+        })
+    });
     Ok(builder_page(&req, &who, &state, &work, Refused { notice, ..Refused::default() }))
 }
 
@@ -292,7 +326,10 @@ async fn settings(
     let catalog = state.catalog.current();
     let mut problems = Problems::default();
     let kind = text(&mut problems, t, &form, "kind", 40);
-    let title = Localized { en: text(&mut problems, t, &form, "title_en", 200), ko: text(&mut problems, t, &form, "title_ko", 200) };
+    let title = Localized {
+        en: text(&mut problems, t, &form, "title_en", 200),
+        ko: text(&mut problems, t, &form, "title_ko", 200),
+    };
     let (d_en, d_ko) = (form.get("description_en").trim().to_owned(), form.get("description_ko").trim().to_owned());
     if d_en.chars().count() > 2000 {
         problems.add("description_en", t.says("too_long"));
@@ -301,7 +338,8 @@ async fn settings(
         problems.add("description_ko", t.says("too_long"));
     }
     let asked: Vec<String> = form.all("purposes").into_iter().map(str::to_owned).collect();
-    let origins = builder::parse_origins(form.get("allowed_origins")).map_err(|_| problems.add("allowed_origins", t.says("invalid_origin")));
+    let origins = builder::parse_origins(form.get("allowed_origins"))
+        .map_err(|_| problems.add("allowed_origins", t.says("invalid_origin")));
     let double_opt_in = form.get("double_opt_in") == "1";
     if !problems.is_empty() {
         let view = SettingsView {
@@ -315,17 +353,34 @@ async fn settings(
             purposes: catalog
                 .purposes
                 .values()
-                .map(|p| (p.key.to_string(), p.policy.title().get(who.locale).to_owned(), asked.iter().any(|a| a == p.key.as_str())))
+                .map(|p| {
+                    (
+                        p.key.to_string(),
+                        p.policy.title().get(who.locale).to_owned(),
+                        asked.iter().any(|a| a == p.key.as_str()),
+                    )
+                })
                 .collect(),
         };
-        return Ok(builder_page(&req, &who, &state, &work, Refused { problems, settings: Some(view), ..Refused::default() }));
+        return Ok(builder_page(
+            &req,
+            &who,
+            &state,
+            &work,
+            Refused { problems, settings: Some(view), ..Refused::default() },
+        ));
     }
     let mut draft = work.draft.clone();
     draft.kind = kind;
     draft.title = title;
     draft.description = (!d_en.is_empty() || !d_ko.is_empty()).then_some(Localized { en: d_en, ko: d_ko });
     // Keep the catalogue's order, so the public form lists purposes as the purposes page does.
-    draft.purposes = catalog.purposes.values().filter(|p| asked.iter().any(|a| a == p.key.as_str())).map(|p| p.key.clone()).collect();
+    draft.purposes = catalog
+        .purposes
+        .values()
+        .filter(|p| asked.iter().any(|a| a == p.key.as_str()))
+        .map(|p| p.key.clone())
+        .collect();
     draft.allowed_origins = origins.unwrap_or_default();
     draft.double_opt_in = double_opt_in;
     let (actor, key) = (who.actor(), work.key.clone());
@@ -368,7 +423,11 @@ async fn publish(
 
 /// `GET /admin/forms/{key}/preview`: the draft through the public form's own template, marked
 /// as a preview and made unsubmittable (disabled button, CSP `form-action 'none'`).
-async fn preview(who: SignedIn, state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, AdminError> {
+async fn preview(
+    who: SignedIn,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AdminError> {
     let t = AdminStrings::get(who.locale);
     let work = load(&state, &who, &path).await?;
     let page = crate::web::public::preview_page(&state.catalog.current(), &work.key, &work.draft, who.locale);
@@ -382,7 +441,9 @@ async fn preview(who: SignedIn, state: web::Data<AppState>, path: web::Path<Stri
         "<main id=\"main\"><p class=\"notice\" role=\"status\">{} <a href=\"{back}\">{}</a></p>",
         t.preview_note, t.back_to_forms
     );
-    let html = html.replacen("<main id=\"main\">", &banner, 1).replace("<button type=\"submit\">", "<button type=\"submit\" disabled>");
+    let html = html
+        .replacen("<main id=\"main\">", &banner, 1)
+        .replace("<button type=\"submit\">", "<button type=\"submit\" disabled>");
     Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "no-store"))

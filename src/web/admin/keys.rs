@@ -44,13 +44,19 @@ async fn load(state: &AppState, who: &SignedIn) -> Result<Vec<KeyView>, AdminErr
         let mut conn = pool.get()?;
         Ok(api_keys::list(&mut conn)?)
     })
-        .await
-        .map_err(|e| AdminError::new(e, who.locale))?
-        .map_err(|e| AdminError::new(e, who.locale))?;
+    .await
+    .map_err(|e| AdminError::new(e, who.locale))?
+    .map_err(|e| AdminError::new(e, who.locale))?;
     let when = |t: chrono::NaiveDateTime| t.format("%Y-%m-%d %H:%M").to_string();
     Ok(rows
         .into_iter()
-        .map(|r| KeyView { id: r.id, name: r.name, prefix: r.prefix, created: when(r.created_at), revoked: r.revoked_at.map(when) })
+        .map(|r| KeyView {
+            id: r.id,
+            name: r.name,
+            prefix: r.prefix,
+            created: when(r.created_at),
+            revoked: r.revoked_at.map(when),
+        })
         .collect())
 }
 
@@ -64,7 +70,8 @@ async fn page(
     status: StatusCode,
 ) -> Result<HttpResponse, AdminError> {
     let keys = load(state, who).await?;
-    let mut response = render_with_status(&KeysPage { c: who.chrome(req, "keys"), keys, created, name, problems }, status);
+    let mut response =
+        render_with_status(&KeysPage { c: who.chrome(req, "keys"), keys, created, name, problems }, status);
     // A page that may show a secret is never cached.
     response
         .headers_mut()

@@ -8,14 +8,14 @@
 
 pub mod audit;
 pub mod auth;
-pub mod keys;
-pub mod purposes;
 pub mod charts;
 pub mod dashboard;
 pub mod data_strings;
 pub mod embed;
 pub mod fields;
 pub mod forms;
+pub mod keys;
+pub mod purposes;
 pub mod rights;
 pub mod strings;
 pub mod submissions;

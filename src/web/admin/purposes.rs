@@ -77,14 +77,13 @@ async fn list(req: HttpRequest, who: SignedIn, state: web::Data<AppState>) -> Re
     let locale = who.locale;
     let t = AdminStrings::get(locale);
     let pool = state.db.pool.clone();
-    let counts: Vec<VersionAgreement> =
-        web::block(move || -> Result<_, AppError> {
-            let mut conn = pool.get()?;
-            Ok(builder::agreements(&mut conn)?)
-        })
-            .await
-            .map_err(|e| AdminError::new(e, locale))?
-            .map_err(|e| AdminError::new(e, locale))?;
+    let counts: Vec<VersionAgreement> = web::block(move || -> Result<_, AppError> {
+        let mut conn = pool.get()?;
+        Ok(builder::agreements(&mut conn)?)
+    })
+    .await
+    .map_err(|e| AdminError::new(e, locale))?
+    .map_err(|e| AdminError::new(e, locale))?;
     let catalog = state.catalog.current();
     let purposes = catalog
         .purposes
@@ -120,9 +119,13 @@ fn form_page(
 ) -> HttpResponse {
     let t = AdminStrings::get(who.locale);
     let lang = who.locale.as_str();
-    let action =
-        if creating { format!("/admin/purposes?lang={lang}") } else { format!("/admin/purposes/{}?lang={lang}", input.key) };
-    let bases = ["consent", "contract", "legal_obligation", "legitimate_interest"].map(|b| (b, basis_label(t, b))).to_vec();
+    let action = if creating {
+        format!("/admin/purposes?lang={lang}")
+    } else {
+        format!("/admin/purposes/{}?lang={lang}", input.key)
+    };
+    let bases =
+        ["consent", "contract", "legal_obligation", "legitimate_interest"].map(|b| (b, basis_label(t, b))).to_vec();
     let channels = ["none", "email", "sms", "push"].map(|c| (c, channel_label(t, c))).to_vec();
     let labels = [t.preset_payment, t.preset_disputes, t.preset_advertising, t.preset_marketing];
     let presets = PRESETS.iter().copied().zip(labels).collect();
@@ -148,7 +151,12 @@ async fn new_page(req: HttpRequest, who: SignedIn) -> Result<HttpResponse, Admin
     Ok(form_page(&req, &who, true, input, Problems::default(), StatusCode::OK))
 }
 
-async fn edit_page(req: HttpRequest, who: SignedIn, state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, AdminError> {
+async fn edit_page(
+    req: HttpRequest,
+    who: SignedIn,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AdminError> {
     let catalog = state.catalog.current();
     let Some(purpose) = catalog.purpose(&path) else { return Err(not_found(who.locale)) };
     Ok(form_page(&req, &who, false, purposes::input_of(purpose), Problems::default(), StatusCode::OK))
@@ -174,7 +182,12 @@ fn input_from(fields: &Fields, key: &str) -> PurposeInput {
     }
 }
 
-async fn create(req: HttpRequest, who: SignedIn, state: web::Data<AppState>, payload: web::Payload) -> Result<HttpResponse, AdminError> {
+async fn create(
+    req: HttpRequest,
+    who: SignedIn,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, AdminError> {
     let fields = who.form(&req, payload).await?;
     who.require_owner_role()?;
     let input = input_from(&fields, fields.get("key").trim());
@@ -215,7 +228,8 @@ async fn save(
         }
     };
     let actor = who.actor();
-    let saved = state.db.writer.write(move |tx| purposes::save(tx.conn, spec, creating, &actor).map_err(Saved::from)).await;
+    let saved =
+        state.db.writer.write(move |tx| purposes::save(tx.conn, spec, creating, &actor).map_err(Saved::from)).await;
     let version = match saved {
         Ok(version) => version,
         Err(Saved::Purpose(PurposeError::KeyTaken)) => {

@@ -392,7 +392,9 @@ impl AdminStrings {
             ("owner_role_required", false) => "Only owners can change this; your account can read only.",
             ("owner_role_required", true) => "소유자만 변경할 수 있습니다. 이 계정은 읽기 전용입니다.",
             ("csrf_failed", false) => "This page was open too long or came from elsewhere. Reload it and try again.",
-            ("csrf_failed", true) => "페이지가 오래되었거나 다른 곳에서 전송되었습니다. 새로고침 후 다시 시도해 주세요.",
+            ("csrf_failed", true) => {
+                "페이지가 오래되었거나 다른 곳에서 전송되었습니다. 새로고침 후 다시 시도해 주세요."
+            }
             ("session_required", false) => "Your session has ended. Please sign in again.",
             ("session_required", true) => "세션이 끝났습니다. 다시 로그인해 주세요.",
             ("rate_limited", false) => "Too many sign-in attempts. Please wait a while and try again.",
@@ -407,8 +409,12 @@ impl AdminStrings {
             ("invalid_number", true) => "0에서 365 사이의 정수를 입력해 주세요.",
             ("invalid_length", false) => "Enter a whole number from 1 to 10000, or leave it empty.",
             ("invalid_length", true) => "1에서 10000 사이의 정수를 입력하거나 비워 두세요.",
-            ("invalid_origin", false) => "Each line must be an origin like https://shop.example or http://localhost:3000, with no path.",
-            ("invalid_origin", true) => "각 줄은 https://shop.example 또는 http://localhost:3000 처럼 경로 없는 출처여야 합니다.",
+            ("invalid_origin", false) => {
+                "Each line must be an origin like https://shop.example or http://localhost:3000, with no path."
+            }
+            ("invalid_origin", true) => {
+                "각 줄은 https://shop.example 또는 http://localhost:3000 처럼 경로 없는 출처여야 합니다."
+            }
             ("invalid_choices", false) => "Write each choice as value|English|Korean, with a key-like value.",
             ("invalid_choices", true) => "선택지는 값|영어|한국어 형식으로, 값은 키 형식으로 적어 주세요.",
             ("no_purpose", false) => "Choose at least one purpose.",
@@ -418,7 +424,9 @@ impl AdminStrings {
             ("pii_export_owner_only", false) => {
                 "Exports contain personal data: only owners can download them. Your account can read only."
             }
-            ("pii_export_owner_only", true) => "내보내기 파일에는 개인정보가 있어 소유자만 내려받을 수 있습니다. 이 계정은 읽기 전용입니다.",
+            ("pii_export_owner_only", true) => {
+                "내보내기 파일에는 개인정보가 있어 소유자만 내려받을 수 있습니다. 이 계정은 읽기 전용입니다."
+            }
             ("required", false) => "This field is required.",
             ("required", true) => "필수 입력 항목입니다.",
             ("too_long", false) => "This is too long.",
@@ -438,20 +446,30 @@ impl AdminStrings {
             (D::FieldWithoutPurpose(f), false) => {
                 format!("Field \u{201c}{f}\u{201d} serves no purpose: choose at least one purpose for every field.")
             }
-            (D::FieldWithoutPurpose(f), true) => format!("‘{f}’ 항목에 이용 목적이 없습니다. 모든 항목에 목적을 하나 이상 선택해 주세요."),
+            (D::FieldWithoutPurpose(f), true) => {
+                format!("‘{f}’ 항목에 이용 목적이 없습니다. 모든 항목에 목적을 하나 이상 선택해 주세요.")
+            }
             (D::DuplicateField(f), false) => format!("Field \u{201c}{f}\u{201d} is declared twice."),
             (D::DuplicateField(f), true) => format!("‘{f}’ 항목이 두 번 있습니다."),
             (D::PurposeNotAsked { field, purpose }, false) => {
-                format!("Field \u{201c}{field}\u{201d} serves \u{201c}{purpose}\u{201d}, which the form does not ask for: tick it under Purposes asked.")
+                format!(
+                    "Field \u{201c}{field}\u{201d} serves \u{201c}{purpose}\u{201d}, which the form does not ask for: tick it under Purposes asked."
+                )
             }
             (D::PurposeNotAsked { field, purpose }, true) => {
-                format!("‘{field}’ 항목의 목적 ‘{purpose}’을(를) 양식에서 묻지 않습니다. 동의를 받을 목적에서 선택해 주세요.")
+                format!(
+                    "‘{field}’ 항목의 목적 ‘{purpose}’을(를) 양식에서 묻지 않습니다. 동의를 받을 목적에서 선택해 주세요."
+                )
             }
             (D::UnknownPurpose(p), false) => format!("Purpose \u{201c}{p}\u{201d} does not exist."),
             (D::UnknownPurpose(p), true) => format!("‘{p}’ 목적이 없습니다."),
-            (D::NoIdentity, false) => "A form needs exactly one required field of type Email (the person's identity).".into(),
+            (D::NoIdentity, false) => {
+                "A form needs exactly one required field of type Email (the person's identity).".into()
+            }
             (D::NoIdentity, true) => "필수 이메일 항목이 정확히 하나 있어야 합니다 (본인 확인용).".into(),
-            (D::SelectWithoutChoices(f), false) => format!("Field \u{201c}{f}\u{201d} is a choice list without choices."),
+            (D::SelectWithoutChoices(f), false) => {
+                format!("Field \u{201c}{f}\u{201d} is a choice list without choices.")
+            }
             (D::SelectWithoutChoices(f), true) => format!("‘{f}’ 선택 목록에 선택지가 없습니다."),
             (D::NoPurposes, false) => "A form must ask for at least one purpose.".into(),
             (D::NoPurposes, true) => "양식은 목적을 하나 이상 물어야 합니다.".into(),
