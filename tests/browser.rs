@@ -1,7 +1,8 @@
 #![allow(clippy::unwrap_used)]
 //! The browser tests (`tests/browser/`, Debian `chromium` driven by `playwright-core`, axe-core
 //! scans) as one test of `cargo nextest run`: starts the real `assent` binary on a fresh SQLite
-//! folder and a free port, creates a site owner, and runs `node tests/browser/run.mjs` against it.
+//! folder and a free port, creates a site owner, and runs `node tests/browser/run.mjs` against it
+//! with two more free ports for the customer's shop (an allowed origin) and a stranger's site.
 //!
 //! Needs `/usr/bin/chromium` (`apt-get install -y chromium chromium-driver`) and
 //! `tests/browser/node_modules` (`npm ci --prefix tests/browser`); `.ci/run` installs both.
@@ -107,15 +108,6 @@ impl Drop for Server {
     }
 }
 
-/// The demo workspace with the newsletter form framable from `allowed` (and nobody else).
-fn workspace_allowing(allowed: &str) -> String {
-    let demo = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("assent.toml")).unwrap();
-    let newsletter = demo.find("key = \"newsletter\"").expect("the demo newsletter form");
-    let rest = &demo[newsletter..];
-    let at = newsletter + rest.find("allowed_origins = []").expect("the newsletter's allowed_origins");
-    format!("{}allowed_origins = [\"{allowed}\"]{}", &demo[..at], &demo[at + "allowed_origins = []".len()..])
-}
-
 #[test]
 fn browser_suite() {
     if std::env::var("ASSENT_SKIP_BROWSER").is_ok_and(|v| v == "1") {
@@ -132,20 +124,16 @@ fn browser_suite() {
     let port = free_port();
     let embed_port = free_port();
     let foreign_port = free_port();
-    let dir = tempfile::tempdir().unwrap();
-    let embedder = format!("http://127.0.0.1:{embed_port}");
-    let workspace = dir.path().join("workspace.toml");
-    std::fs::write(&workspace, workspace_allowing(&embedder)).unwrap();
     let assent = Assent {
         master_key: hex::encode(uuid::Uuid::new_v4().as_bytes().repeat(2)),
-        dir,
-        workspace: workspace.clone(),
+        dir: tempfile::tempdir().unwrap(),
+        workspace: Path::new(env!("CARGO_MANIFEST_DIR")).join("assent.toml"),
         base_url: format!("http://127.0.0.1:{port}"),
         port,
     };
 
-    // Forms as code, as an owner would: apply the workspace, then create the first owner.
-    assent.run(&["apply", workspace.to_str().unwrap()], "");
+    // The first owner, as the README says: the password on standard input. The owner then builds
+    // the form the shop (on `embed_port`) embeds, in the browser.
     assent.run(&["owner", "create", "--email", OWNER_EMAIL], &format!("{OWNER_PASSWORD}\n"));
 
     let log_path = assent.dir.path().join("serve.log");
