@@ -4,7 +4,8 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::forms::{Refused, builder_error, builder_page, load};
+use super::builder::{Refused, builder_page};
+use super::forms::{builder_error, load};
 use super::{AdminError, AdminStrings, Fields, Problems, SignedIn, see_other};
 use crate::db::catalog::Catalog;
 use crate::domain::{FieldDefinition, FormDefinition, FormKey, Locale};

@@ -8,6 +8,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod builder;
 pub mod charts;
 pub mod dashboard;
 pub mod data_strings;
@@ -15,6 +16,7 @@ pub mod embed;
 pub mod fields;
 pub mod forms;
 pub mod keys;
+mod messages;
 pub mod purposes;
 pub mod rights;
 pub mod strings;
