@@ -191,4 +191,45 @@ on_both_backends! {
         assert_eq!(console.sign_in(&email, PASSWORD).await.status(), 303);
         assert!(console.page("/admin?lang=en").await.contains("viewer (read only)"));
     }
+
+    async fn sign_in_attempts_are_rate_limited_per_address(app: TestApp) {
+        let console = app.console();
+        let email = unique_email();
+        for attempt in 1..=10 {
+            assert_eq!(console.sign_in(&email, "guessing the password").await.status(), 401, "attempt {attempt}");
+        }
+        let limited = console.sign_in(&email, "guessing the password").await;
+        assert_eq!(limited.status(), 429);
+        assert!(limited.text().await.unwrap().contains("Too many sign-in attempts"));
+        let korean = console.page("/admin/login?lang=ko").await;
+        let csrf = csrf_in(&korean);
+        let limited = console.post("/admin/login?lang=ko", &[("email", &email), ("password", "x"), ("csrf", &csrf)]).await;
+        assert_eq!(limited.status(), 429);
+        assert!(limited.text().await.unwrap().contains("로그인 시도가 너무 많습니다"));
+    }
+
+    async fn a_session_ends_after_thirty_idle_minutes_or_eight_hours(app: TestApp) {
+        use assent::db::schema::owner_sessions;
+        use diesel::prelude::*;
+        let age = |minutes_idle: i64, minutes_old: i64| {
+            let now = chrono::Utc::now().naive_utc();
+            diesel::update(owner_sessions::table)
+                .set((
+                    owner_sessions::last_seen_at.eq(now - chrono::Duration::minutes(minutes_idle)),
+                    owner_sessions::created_at.eq(now - chrono::Duration::minutes(minutes_old)),
+                ))
+                .execute(&mut app.conn())
+                .unwrap();
+        };
+        let console = app.signed_in(Role::Owner).await;
+        age(29, 60);
+        assert_eq!(console.get("/admin?lang=en").await.status(), 200, "29 idle minutes: still signed in");
+        age(31, 60);
+        assert_eq!(console.get("/admin?lang=en").await.status(), 303, "31 idle minutes: signed out");
+
+        let console = app.signed_in(Role::Owner).await;
+        age(1, 8 * 60 + 1);
+        assert_eq!(console.get("/admin?lang=en").await.status(), 303, "8 hours after sign-in: signed out");
+        assert_eq!(console.post("/admin/logout?lang=en", &[("csrf", "x")]).await.status(), 403, "a POST without a session is refused");
+    }
 }
