@@ -189,11 +189,11 @@ fn commit_batch(conn: &mut DbConnection, batch: &mut [Box<dyn Job>]) -> QueryRes
     })
 }
 
-/// Copies the WAL into the database every 200 ms without blocking the writer (PASSIVE), until
+/// Copies the WAL into the database every second without blocking the writer (PASSIVE), until
 /// the last writer handle is gone.
 fn checkpoint_loop(mut conn: DbConnection, alive: std::sync::Weak<()>) {
     while alive.strong_count() > 0 {
-        std::thread::sleep(Duration::from_millis(200));
+        std::thread::sleep(Duration::from_secs(1));
         if let Err(e) = conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE);") {
             tracing::warn!(error = %e, "WAL checkpoint failed");
         }
