@@ -68,7 +68,7 @@ fn main() -> anyhow::Result<()> {
                 let k = done + i;
                 let due = k * 100 / count.max(1) < due_percent;
                 let granted = if due { now - Duration::days(365 * 3 + 30) } else { now - Duration::days(1) };
-                let id = uuid::Uuid::new_v4().to_string();
+                let id = assent::db::new_row_id();
                 let email = assent::domain::Email::parse(&format!("person{k}@bench.example"))?;
                 let (key, wrapped) = keyring.new_data_key(&id)?;
                 let email_ct = key.encrypt(email.as_str().as_bytes(), &value_context(&id, "email"))?;
@@ -84,7 +84,7 @@ fn main() -> anyhow::Result<()> {
                     email_ct,
                     phone_ct,
                     granted,
-                    uuid::Uuid::new_v4().to_string(),
+                    assent::db::new_row_id(),
                 ));
             }
             let subject_rows: Vec<NewSubject> = people
@@ -114,7 +114,7 @@ fn main() -> anyhow::Result<()> {
             for p in &people {
                 for (field, purposes, ct) in [("email", "service", &p.4), ("phone", "marketing_sms", &p.5)] {
                     value_rows.push(NewFieldValue {
-                        id: uuid::Uuid::new_v4().to_string(),
+                        id: assent::db::new_row_id(),
                         submission_id: &p.7,
                         subject_id: &p.0,
                         field_key: field,

@@ -42,7 +42,7 @@ pub struct SettingsArgs {
     #[arg(long, env = "ASSENT_RETENTION_INTERVAL", default_value = "1h", value_parser = parse_interval, global = true)]
     pub retention_interval: std::time::Duration,
     /// Consents handled per retention transaction.
-    #[arg(long, env = "ASSENT_RETENTION_BATCH", default_value_t = 500, global = true)]
+    #[arg(long, env = "ASSENT_RETENTION_BATCH", default_value_t = 5000, global = true)]
     pub retention_batch: i64,
     /// How often marketing consents are re-confirmed by notice (정보통신망법: every 2 years).
     #[arg(long, env = "ASSENT_MARKETING_NOTICE_INTERVAL", default_value = "2y", value_parser = parse_retention, global = true)]

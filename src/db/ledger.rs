@@ -64,7 +64,7 @@ pub fn chain(head: &mut LedgerHead, events: &[NewEvent<'_>]) -> Vec<ConsentEvent
         .map(|e| {
             let mut row = ConsentEvent {
                 seq: head.seq + 1,
-                id: uuid::Uuid::new_v4().to_string(),
+                id: super::new_row_id(),
                 subject_id: e.subject_id.to_owned(),
                 purpose_key: e.purpose_key.to_owned(),
                 action: e.action.to_owned(),
@@ -92,9 +92,21 @@ pub fn append(
     events: &[NewEvent<'_>],
 ) -> QueryResult<Vec<ConsentEvent>> {
     let rows = chain(head, events);
-    // 13 columns a row: 1000 rows stay well under SQLite's limit on bound parameters.
-    for chunk in rows.chunks(1000) {
-        crate::on_each_backend!(conn, |c| diesel::insert_into(consent_events::table).values(chunk).execute(c))?;
+    match conn {
+        // In-process SQLite: one statement, prepared once and cached, stepped per row, is
+        // cheaper than re-preparing a thousand-row VALUES list for every chunk.
+        DbConnection::Sqlite(c) => {
+            for row in &rows {
+                diesel::insert_into(consent_events::table).values(row).execute(c)?;
+            }
+        }
+        // PostgreSQL: round trips dominate, so many rows a statement (13 columns a row: 1000
+        // rows stay well under the limit on bound parameters).
+        DbConnection::Postgres(c) => {
+            for chunk in rows.chunks(1000) {
+                diesel::insert_into(consent_events::table).values(chunk).execute(c)?;
+            }
+        }
     }
     Ok(rows)
 }

@@ -19,6 +19,14 @@ mod writer;
 
 pub use writer::{CommitFailed, LedgerHead, WriteTx, Writer};
 
+/// A new row id: a UUIDv7, time-ordered, so rows written together sit together in every index
+/// keyed by id (random v4 ids scatter each insert, and later each delete, over the whole B-tree,
+/// which made erasing a million people rewrite most of the file in every batch). Ids reveal when
+/// the row was made, which its `created_at` says anyway. Never for secrets or tokens.
+pub fn new_row_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::r2d2::{self, ManageConnection, R2D2Connection};

@@ -18,6 +18,7 @@
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::Serialize;
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use crate::crypto::{Keyring, LinkKind};
@@ -493,10 +494,12 @@ pub fn expire_many(
         state.last_event_seq = event.seq;
     }
     // People left with nothing are erased whole; the others lose what no purpose justifies.
-    let (gone, kept): (Vec<String>, Vec<String>) =
-        subject_ids.into_iter().partition(|id| !states.iter().any(|s| &s.subject_id == id && held(s)));
+    // (Sets, not scans: a batch holds thousands of people.)
+    let holding: HashSet<&str> = states.iter().filter(|s| held(s)).map(|s| s.subject_id.as_str()).collect();
+    let (kept, gone): (Vec<String>, Vec<String>) =
+        subject_ids.iter().cloned().partition(|id| holding.contains(id.as_str()));
     for &i in &due {
-        if kept.contains(&states[i].subject_id) {
+        if holding.contains(states[i].subject_id.as_str()) {
             consent::put(tx.conn, &states[i])?;
         }
     }
@@ -504,7 +507,10 @@ pub fn expire_many(
     if !gone.is_empty() {
         report.values_erased += subjects::value_purposes_of(tx.conn, &gone)?.len();
         let live = subjects::live_among(tx.conn, &gone)?;
-        rights::erase_many(tx, &live, &Actor::Job("retention"), Method::RetentionJob, now)?;
+        let live_set: HashSet<&str> = live.iter().map(String::as_str).collect();
+        let theirs: Vec<ConsentState> =
+            states.iter().filter(|s| live_set.contains(s.subject_id.as_str())).cloned().collect();
+        rights::erase_many_with(tx, &live, &theirs, &Actor::Job("retention"), Method::RetentionJob, now)?;
         report.subjects_erased += live.len();
     }
     Ok(report)

@@ -128,7 +128,7 @@ pub struct SealedMail {
 }
 
 pub fn seal(keyring: &Keyring, mail: &QueuedMail) -> Result<SealedMail, ServiceError> {
-    let id = uuid::Uuid::new_v4().to_string();
+    let id = crate::db::new_row_id();
     let plain = serde_json::to_vec(mail).unwrap_or_default();
     let sealed = keyring.seal_outbox(&plain, &id)?;
     Ok(SealedMail { id, sealed })

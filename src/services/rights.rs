@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Serialize;
+use std::collections::{HashMap, HashSet};
 
 use super::ServiceError;
 use super::submit::{open_evidence, seal_evidence, value_context};
@@ -391,21 +392,26 @@ pub fn erase_unneeded_many(
     conn: &mut DbConnection,
     subject_ids: &[String],
 ) -> Result<Vec<(String, String)>, RightsError> {
+    // Grouped by person once: a batch holds thousands of people.
+    let mut held_by: HashMap<&str, Vec<PurposeKey>> = HashMap::new();
     let states = consent::for_subjects(conn, subject_ids)?;
-    let held = |subject: &str| -> Vec<PurposeKey> {
-        states
-            .iter()
-            .filter(|s| s.subject_id == subject)
-            .filter(|s| matches!(ConsentStatus::parse(&s.status), ConsentStatus::Granted | ConsentStatus::Pending))
-            .filter_map(|s| PurposeKey::parse(&s.purpose_key).ok())
-            .collect()
-    };
+    for s in &states {
+        if matches!(ConsentStatus::parse(&s.status), ConsentStatus::Granted | ConsentStatus::Pending)
+            && let Ok(key) = PurposeKey::parse(&s.purpose_key)
+        {
+            held_by.entry(s.subject_id.as_str()).or_default().push(key);
+        }
+    }
     let stored = subjects::value_purposes_of(conn, subject_ids)?;
+    let mut stored_by: HashMap<&str, Vec<&(String, String, String, String)>> = HashMap::new();
+    for v in &stored {
+        stored_by.entry(v.1.as_str()).or_default().push(v);
+    }
     let mut doomed: Vec<String> = Vec::new();
     let mut erased = Vec::new();
     for subject in subject_ids {
-        let held = held(subject);
-        let mine: Vec<&(String, String, String, String)> = stored.iter().filter(|v| &v.1 == subject).collect();
+        let held = held_by.get(subject.as_str()).cloned().unwrap_or_default();
+        let mine = stored_by.get(subject.as_str()).cloned().unwrap_or_default();
         let serves: Vec<Vec<PurposeKey>> =
             mine.iter().map(|v| v.3.split(' ').filter_map(|p| PurposeKey::parse(p).ok()).collect()).collect();
         for id in erasable(mine.iter().zip(&serves).map(|(v, s)| (v.0.as_str(), s.as_slice())), &held) {
@@ -458,7 +464,7 @@ fn record_many(
     let requests: Vec<RightsRequest> = subject_ids
         .iter()
         .map(|subject_id| RightsRequest {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: crate::db::new_row_id(),
             subject_id: subject_id.clone(),
             kind: kind.as_str().to_owned(),
             channel: method.as_str().to_owned(),
@@ -468,12 +474,16 @@ fn record_many(
             completed_at: Some(now),
         })
         .collect();
-    rights::insert_requests(conn, &requests)?;
+    // Requests are what people (or a CRM on their behalf) ask for; the retention job's erasures
+    // are the policy at work, answered by the audit log and the ledger, not the requests list.
+    if !matches!(actor, Actor::Job(_)) {
+        rights::insert_requests(conn, &requests)?;
+    }
     let (actor_kind, actor_id) = actor.parts();
     let entries: Vec<AuditEntry<'_>> = subject_ids
         .iter()
         .map(|subject_id| AuditEntry {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: crate::db::new_row_id(),
             actor_kind,
             actor_id,
             action: kind.as_str(),
@@ -578,20 +588,47 @@ pub fn erase_many(
         return Ok(());
     }
     let states = consent::for_subjects(tx.conn, subject_ids)?;
-    let events: Vec<NewEvent<'_>> = states
-        .iter()
-        .map(|s| NewEvent {
-            subject_id: &s.subject_id,
-            purpose_key: &s.purpose_key,
-            action: ConsentAction::Erased.as_str(),
-            policy_version_id: &s.policy_version_id,
-            policy_text_hash: "",
-            method: method.as_str(),
-            source: "erasure",
-            evidence: "{}",
-            occurred_at: now,
-        })
-        .collect();
+    erase_many_with(tx, subject_ids, &states, actor, method, now)
+}
+
+/// The `purpose_key` of an `erased` event that concerns the person as a whole: written for
+/// someone erased while none of their consents was in force (e.g. after they all expired).
+pub const WHOLE_PERSON: &str = "*";
+
+/// [`erase_many`] for a caller that already holds these people's consent states (as they are
+/// now: a consent the caller has just ended must not say `granted`).
+///
+/// The ledger gets one `erased` event per consent still in force, which erasure ends, and one
+/// for the person as a whole ([`WHOLE_PERSON`]) when none was: every erased person has at least
+/// one, and a consent that already ended (withdrawn, expired) is not ended twice.
+pub fn erase_many_with(
+    tx: &mut WriteTx<'_>,
+    subject_ids: &[String],
+    states: &[ConsentState],
+    actor: &Actor,
+    method: Method,
+    now: NaiveDateTime,
+) -> Result<(), RightsError> {
+    let in_force =
+        |s: &&ConsentState| matches!(ConsentStatus::parse(&s.status), ConsentStatus::Granted | ConsentStatus::Pending);
+    let ending: Vec<&ConsentState> = states.iter().filter(in_force).collect();
+    let with_consent: HashSet<&str> = ending.iter().map(|s| s.subject_id.as_str()).collect();
+    let event = |subject_id, purpose_key, policy_version_id| NewEvent {
+        subject_id,
+        purpose_key,
+        action: ConsentAction::Erased.as_str(),
+        policy_version_id,
+        policy_text_hash: "",
+        method: method.as_str(),
+        source: "erasure",
+        evidence: "{}",
+        occurred_at: now,
+    };
+    let mut events: Vec<NewEvent<'_>> =
+        ending.iter().map(|s| event(&s.subject_id, &s.purpose_key, &s.policy_version_id)).collect();
+    events.extend(
+        subject_ids.iter().filter(|id| !with_consent.contains(id.as_str())).map(|id| event(id, WHOLE_PERSON, "")),
+    );
     ledger::append(tx.conn, tx.head, &events)?;
     consent::delete_for_many(tx.conn, subject_ids)?;
     sessions::forget_many(tx.conn, subject_ids)?;

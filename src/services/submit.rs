@@ -101,7 +101,7 @@ async fn prepare(
         let mut conn = pool.get().map_err(|_| CommitFailed)?;
         let existing =
             subjects::find_by_index(&mut conn, &keyring.email_index(&email))?.filter(|s| s.wrapped_key.is_some());
-        let subject_id = existing.map_or_else(|| uuid::Uuid::new_v4().to_string(), |s| s.id);
+        let subject_id = existing.map_or_else(crate::db::new_row_id, |s| s.id);
         let now = Utc::now().naive_utc();
         prepare_confirmation(&keyring, &ctx, &subject_id, &email, locale, candidates, now).map(Some)
     })
@@ -121,7 +121,7 @@ fn record_in(
     let new_id = prepared.map(|p| p.subject_id.as_str());
     let (subject_id, key, is_new) =
         find_or_create_subject(tx, keyring, &input.accepted.email, input.locale, now, new_id)?;
-    let submission_id = uuid::Uuid::new_v4().to_string();
+    let submission_id = crate::db::new_row_id();
     subjects::insert_submission(
         tx.conn,
         &NewSubmission {
@@ -138,7 +138,7 @@ fn record_in(
         .iter()
         .map(|v| {
             Ok(NewFieldValue {
-                id: uuid::Uuid::new_v4().to_string(),
+                id: crate::db::new_row_id(),
                 submission_id: &submission_id,
                 subject_id: &subject_id,
                 field_key: v.key.as_str(),
@@ -311,7 +311,7 @@ fn find_or_create_subject(
         let key = keyring.unwrap_data_key(wrapped, &subject.id)?;
         return Ok((subject.id, key, false));
     }
-    let id = new_id.map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
+    let id = new_id.map_or_else(crate::db::new_row_id, str::to_owned);
     let (key, wrapped) = keyring.new_data_key(&id)?;
     let email_ciphertext = key.encrypt(email.as_str().as_bytes(), &value_context(&id, "email"))?;
     subjects::insert(
