@@ -103,7 +103,7 @@ pub fn audit_action(
     rights::audit(
         conn,
         &[AuditEntry {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: crate::db::new_row_id(),
             actor_kind,
             actor_id,
             action,
