@@ -5,7 +5,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::DbConnection;
-use super::schema::{form_drafts, form_versions, policy_versions, workspace_applied};
+use super::schema::{form_drafts, policy_versions, workspace_applied};
 
 /// A form's working copy in the builder: a `FormDefinition` as JSON.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -41,13 +41,9 @@ pub fn save_draft(conn: &mut DbConnection, draft: &FormDraft) -> QueryResult<()>
     Ok(())
 }
 
-/// Every published version number of a form, with its hash, newest first.
-pub fn form_version_hashes(conn: &mut DbConnection, form_key: &str) -> QueryResult<Vec<(i64, String)>> {
-    form_versions::table
-        .filter(form_versions::form_key.eq(form_key))
-        .order(form_versions::version.desc())
-        .select((form_versions::version, form_versions::definition_hash))
-        .load(conn)
+/// Drops a draft (once published, the working copy is the published version again).
+pub fn delete_draft(conn: &mut DbConnection, form_key: &str) -> QueryResult<()> {
+    diesel::delete(form_drafts::table.find(form_key)).execute(conn).map(|_| ())
 }
 
 /// The hash of the workspace file applied last at start, if any.

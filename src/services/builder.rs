@@ -119,6 +119,9 @@ pub fn publish(conn: &mut DbConnection, key: &str, actor: &Actor) -> Result<Opti
         forms: vec![spec_of(&work.key, &work.draft)],
     };
     let report = workspace::apply(conn, &single)?;
+    // Published, the draft is the version in force: dropping it lets a later `assent apply`
+    // of the same form show up in the builder instead of being hidden behind a stale copy.
+    builder::delete_draft(conn, key)?;
     let version = report.form_versions.first().map(|(_, v)| *v);
     if let Some(v) = version {
         audit_action(conn, actor, "form_published", None, &format!("{key} v{v}"))?;

@@ -85,6 +85,11 @@ on_both_backends! {
         assert!(console.page(&location).await.contains("Published."));
         let v1 = form_versions(&app, "survey");
         assert_eq!(v1.len(), 1);
+        let drafts: i64 = {
+            use assent::db::schema::form_drafts;
+            form_drafts::table.count().get_result(&mut app.conn()).unwrap()
+        };
+        assert_eq!(drafts, 0, "once published, the working copy is the published version");
         let public = app.get("/f/survey?lang=en").await;
         assert_eq!(public.status(), 200, "published at once, without waiting for a refresh");
         assert!(public.text().await.unwrap().contains("Your name"));
