@@ -31,6 +31,15 @@ fn policy_versions(app: &TestApp, purpose: &str) -> Vec<i64> {
         .unwrap()
 }
 
+/// Every `id` on a page is unique (labels and error messages point at them).
+fn assert_unique_ids(html: &str) {
+    let mut seen = std::collections::HashSet::new();
+    for part in html.split(" id=\"").skip(1) {
+        let id = part.split('"').next().unwrap();
+        assert!(seen.insert(id.to_owned()), "id {id} appears twice");
+    }
+}
+
 fn field<'a>(key: &'a str, kind: &'a str, en: &'a str, ko: &'a str, purposes: &[&'a str]) -> Vec<(&'a str, &'a str)> {
     let mut pairs = vec![("key", key), ("kind", kind), ("label_en", en), ("label_ko", ko)];
     pairs.extend(purposes.iter().map(|p| ("purposes", *p)));
@@ -103,6 +112,8 @@ on_both_backends! {
         assert_eq!(console.submit("/admin/forms/survey/fields/2/move?lang=en", &[("direction", "up")]).await.status(), 303);
         let builder = console.page("/admin/forms/survey?lang=en").await;
         assert!(builder.find("Company").unwrap() < builder.find("Your name").unwrap(), "moved up");
+        assert_unique_ids(&builder);
+        assert_unique_ids(&console.page("/admin/forms/survey?lang=ko").await);
         assert!(builder.contains("Draft has unpublished changes"));
         assert_eq!(console.submit("/admin/forms/survey/publish?lang=en", &[]).await.status(), 303);
         let versions = form_versions(&app, "survey");
@@ -132,6 +143,7 @@ on_both_backends! {
 
         let edit = console.page("/admin/purposes/service?lang=en").await;
         assert!(edit.contains("field-text_en"));
+        assert_unique_ids(&edit);
         let mut pairs = vec![
             ("title_en", "Providing the service"), ("title_ko", "서비스 제공"),
             ("text_en", "We use your address to run your account (new wording)."), ("text_ko", "계정 운영을 위해 주소를 이용합니다 (새 문구)."),
