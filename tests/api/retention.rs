@@ -113,6 +113,8 @@ on_both_backends! {
         assert!(said.contains("people erased"), "{said}");
         let subject = assent::db::subjects::find(&mut app.conn(), &b).unwrap().unwrap();
         assert!(subject.wrapped_key.is_none() && subject.erased_at.is_some(), "B is crypto-shredded");
+        assert_eq!(actions(&app, &b, "service"), ["granted", "expired"]);
+        assert_eq!(actions(&app, &b, "*"), ["erased"], "one non-personal event for the person as a whole");
         assert!(app.stored_values(&a_email, "phone") == ["010-1212-3434"], "A keeps what A extended");
         assert!(app.cli(&["ledger", "verify"]).status.success());
 
