@@ -7,8 +7,9 @@ use askama::Template;
 
 use super::fields::{self, FieldFormView};
 use super::forms::{builder_error, load, text};
-use super::{AdminError, AdminStrings, Chrome, Problems, SignedIn, refresh_catalog, see_other};
-use crate::domain::Localized;
+use super::{AdminError, AdminStrings, Chrome, Fields, Problems, SignedIn, refresh_catalog, see_other};
+use crate::db::catalog::Catalog;
+use crate::domain::{FormDefinition, Locale, Localized};
 use crate::services::builder::{self, BuilderError, Working};
 use crate::web::AppState;
 use crate::web::error::AppError;
@@ -152,6 +153,56 @@ async fn show(
     Ok(builder_page(&req, &who, &state, &work, Refused { notice, ..Refused::default() }))
 }
 
+/// The settings as typed (to show back), and what is wrong with them.
+fn typed_settings(form: &Fields, t: &AdminStrings, catalog: &Catalog, locale: Locale) -> (SettingsView, Problems) {
+    let mut problems = Problems::default();
+    let kind = text(&mut problems, t, form, "kind", 40);
+    let title_en = text(&mut problems, t, form, "title_en", 200);
+    let title_ko = text(&mut problems, t, form, "title_ko", 200);
+    let description_en = form.get("description_en").trim().to_owned();
+    let description_ko = form.get("description_ko").trim().to_owned();
+    for (name, value) in [("description_en", &description_en), ("description_ko", &description_ko)] {
+        if value.chars().count() > 2000 {
+            problems.add(name, t.says("too_long"));
+        }
+    }
+    if builder::parse_origins(form.get("allowed_origins")).is_err() {
+        problems.add("allowed_origins", t.says("invalid_origin"));
+    }
+    let asked = form.all("purposes");
+    let purposes = catalog
+        .purposes
+        .values()
+        .map(|p| (p.key.to_string(), p.policy.title().get(locale).to_owned(), asked.contains(&p.key.as_str())))
+        .collect();
+    let view = SettingsView {
+        kind,
+        title_en,
+        title_ko,
+        description_en,
+        description_ko,
+        origins: form.get("allowed_origins").to_owned(),
+        double_opt_in: form.get("double_opt_in") == "1",
+        purposes,
+    };
+    (view, problems)
+}
+
+/// The draft with valid settings applied; purposes keep the catalogue's order, so the public form
+/// lists them as the purposes page does.
+fn with_settings(mut draft: FormDefinition, s: SettingsView, catalog: &Catalog) -> FormDefinition {
+    draft.kind = s.kind;
+    draft.title = Localized { en: s.title_en, ko: s.title_ko };
+    let described = !s.description_en.is_empty() || !s.description_ko.is_empty();
+    draft.description = described.then_some(Localized { en: s.description_en, ko: s.description_ko });
+    let asked: Vec<&str> = s.purposes.iter().filter(|(_, _, on)| *on).map(|(k, _, _)| k.as_str()).collect();
+    draft.purposes =
+        catalog.purposes.values().filter(|p| asked.contains(&p.key.as_str())).map(|p| p.key.clone()).collect();
+    draft.allowed_origins = builder::parse_origins(&s.origins).unwrap_or_default();
+    draft.double_opt_in = s.double_opt_in;
+    draft
+}
+
 async fn settings(
     req: HttpRequest,
     who: SignedIn,
@@ -161,68 +212,14 @@ async fn settings(
 ) -> Result<HttpResponse, AdminError> {
     let form = who.form(&req, payload).await?;
     who.require_owner_role()?;
-    let t = AdminStrings::get(who.locale);
     let work = load(&state, &who, &path).await?;
     let catalog = state.catalog.current();
-    let mut problems = Problems::default();
-    let kind = text(&mut problems, t, &form, "kind", 40);
-    let title = Localized {
-        en: text(&mut problems, t, &form, "title_en", 200),
-        ko: text(&mut problems, t, &form, "title_ko", 200),
-    };
-    let (d_en, d_ko) = (form.get("description_en").trim().to_owned(), form.get("description_ko").trim().to_owned());
-    if d_en.chars().count() > 2000 {
-        problems.add("description_en", t.says("too_long"));
-    }
-    if d_ko.chars().count() > 2000 {
-        problems.add("description_ko", t.says("too_long"));
-    }
-    let asked: Vec<String> = form.all("purposes").into_iter().map(str::to_owned).collect();
-    let origins = builder::parse_origins(form.get("allowed_origins"))
-        .map_err(|_| problems.add("allowed_origins", t.says("invalid_origin")));
-    let double_opt_in = form.get("double_opt_in") == "1";
+    let (view, problems) = typed_settings(&form, AdminStrings::get(who.locale), &catalog, who.locale);
     if !problems.is_empty() {
-        let view = SettingsView {
-            kind,
-            title_en: title.en,
-            title_ko: title.ko,
-            description_en: d_en,
-            description_ko: d_ko,
-            origins: form.get("allowed_origins").to_owned(),
-            double_opt_in,
-            purposes: catalog
-                .purposes
-                .values()
-                .map(|p| {
-                    (
-                        p.key.to_string(),
-                        p.policy.title().get(who.locale).to_owned(),
-                        asked.iter().any(|a| a == p.key.as_str()),
-                    )
-                })
-                .collect(),
-        };
-        return Ok(builder_page(
-            &req,
-            &who,
-            &state,
-            &work,
-            Refused { problems, settings: Some(view), ..Refused::default() },
-        ));
+        let refused = Refused { problems, settings: Some(view), ..Refused::default() };
+        return Ok(builder_page(&req, &who, &state, &work, refused));
     }
-    let mut draft = work.draft.clone();
-    draft.kind = kind;
-    draft.title = title;
-    draft.description = (!d_en.is_empty() || !d_ko.is_empty()).then_some(Localized { en: d_en, ko: d_ko });
-    // Keep the catalogue's order, so the public form lists purposes as the purposes page does.
-    draft.purposes = catalog
-        .purposes
-        .values()
-        .filter(|p| asked.iter().any(|a| a == p.key.as_str()))
-        .map(|p| p.key.clone())
-        .collect();
-    draft.allowed_origins = origins.unwrap_or_default();
-    draft.double_opt_in = double_opt_in;
+    let draft = with_settings(work.draft.clone(), view, &catalog);
     let (actor, key) = (who.actor(), work.key.clone());
     state
         .db
