@@ -40,6 +40,16 @@ fn assert_unique_ids(html: &str) {
     }
 }
 
+/// The audit log's (actor kind, detail) rows for `action`.
+fn audited(app: &TestApp, action: &str) -> Vec<(String, String)> {
+    use assent::db::schema::audit_log;
+    audit_log::table
+        .filter(audit_log::action.eq(action))
+        .select((audit_log::actor_kind, audit_log::detail))
+        .load(&mut app.conn())
+        .unwrap()
+}
+
 fn field<'a>(key: &'a str, kind: &'a str, en: &'a str, ko: &'a str, purposes: &[&'a str]) -> Vec<(&'a str, &'a str)> {
     let mut pairs = vec![("key", key), ("kind", kind), ("label_en", en), ("label_ko", ko)];
     pairs.extend(purposes.iter().map(|p| ("purposes", *p)));
@@ -123,6 +133,8 @@ on_both_backends! {
         let again = console.submit("/admin/forms/survey/publish?lang=en", &[]).await;
         assert_eq!(again.status(), 303);
         assert_eq!(form_versions(&app, "survey").len(), 2, "publishing an unchanged draft publishes nothing");
+        let published = audited(&app, "form_published");
+        assert_eq!(published, [("owner".to_owned(), "survey v1".to_owned()), ("owner".to_owned(), "survey v2".to_owned())]);
 
         // Removing a field, and a viewer who may look but not publish.
         assert_eq!(console.submit("/admin/forms/survey/fields/1/remove?lang=en", &[]).await.status(), 303);
@@ -159,6 +171,7 @@ on_both_backends! {
         let saved = console.submit("/admin/purposes/service?lang=en", &pairs).await;
         assert_eq!(saved.status(), 303);
         assert_eq!(policy_versions(&app, "service"), [1, 2]);
+        assert_eq!(audited(&app, "purpose_changed"), [("owner".to_owned(), "service v2".to_owned())]);
         let html = console.page("/admin/purposes?lang=en&saved=new").await;
         assert!(html.contains("A new policy version was published"));
         assert!(html.contains(r#"<span class="agreed" data-version="1">1</span>"#) && html.contains(r#"<span class="agreed" data-version="2">0</span>"#));
