@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 
 const OWNER_EMAIL: &str = "owner@shop.example";
 const OWNER_PASSWORD: &str = "correct horse battery staple";
+/// How long the whole browser suite may take before it is killed.
+const NODE_TIMEOUT: Duration = Duration::from_secs(300);
 
 fn browser_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser")
@@ -122,8 +124,6 @@ fn browser_suite() {
     );
 
     let port = free_port();
-    let embed_port = free_port();
-    let foreign_port = free_port();
     let assent = Assent {
         master_key: hex::encode(uuid::Uuid::new_v4().as_bytes().repeat(2)),
         dir: tempfile::tempdir().unwrap(),
@@ -132,8 +132,8 @@ fn browser_suite() {
         port,
     };
 
-    // The first owner, as the README says: the password on standard input. The owner then builds
-    // the form the shop (on `embed_port`) embeds, in the browser.
+    // The first owner, as the README says: the password on standard input. The owner then builds,
+    // in the browser, the form that the shop (a server of run.mjs's own) embeds.
     assent.run(&["owner", "create", "--email", OWNER_EMAIL], &format!("{OWNER_PASSWORD}\n"));
 
     let log_path = assent.dir.path().join("serve.log");
@@ -160,20 +160,33 @@ fn browser_suite() {
 
     let started = Instant::now();
     // node's output goes straight to this test's output (nextest shows it with the result).
-    let status = Command::new("node")
-        .args(["--test-reporter=spec", "run.mjs"])
+    let mut node = Command::new("node")
+        .args(["--test-reporter=spec", "--test-force-exit", "run.mjs"])
         .current_dir(browser_dir())
         .env("ASSENT_URL", &assent.base_url)
         .env("ASSENT_DATA_DIR", assent.dir.path())
-        .env("ASSENT_EMBED_PORT", embed_port.to_string())
-        .env("ASSENT_FOREIGN_PORT", foreign_port.to_string())
         .env("ASSENT_OWNER_EMAIL", OWNER_EMAIL)
         .env("ASSENT_OWNER_PASSWORD", OWNER_PASSWORD)
         .env("ASSENT_CHROMIUM", chromium())
         .stdin(Stdio::null())
-        .status()
+        .spawn()
         .expect("run node");
+    // A hung browser must not hang the run: the suite takes well under a minute on two cores.
+    let status = loop {
+        if let Some(status) = node.try_wait().unwrap() {
+            break Some(status);
+        }
+        if started.elapsed() > NODE_TIMEOUT {
+            let _ = node.kill();
+            let _ = node.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
     println!("browser suite took {:.1}s", started.elapsed().as_secs_f64());
     drop(server);
+    let Some(status) = status else {
+        panic!("the browser tests did not finish within {NODE_TIMEOUT:?}: killed; server log:\n{}", server_log());
+    };
     assert!(status.success(), "the browser tests failed ({status}); server log:\n{}", server_log());
 }

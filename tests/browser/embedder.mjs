@@ -1,11 +1,12 @@
-// A customer's own web site on another origin: a tiny HTTP server (two ports, i.e. two origins:
-// one the form allows, one it does not) serving pages that contain an Assent embed snippet.
+// A customer's own web site on another origin: a tiny HTTP server on two free ports, i.e. two
+// origins: the shop (which the owner allows in the form builder) and a stranger's site (not
+// allowed). Each serves pages that contain an Assent embed snippet.
 import { createServer } from 'node:http';
-import { env } from './lib.mjs';
 
 export async function startEmbedder() {
   const pages = new Map();
-  const server = (port) =>
+  const servers = [];
+  const listen = () =>
     new Promise((resolve, reject) => {
       const s = createServer((req, res) => {
         const body = pages.get(req.url.split('?')[0]);
@@ -16,21 +17,38 @@ export async function startEmbedder() {
         res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(body);
       });
       s.once('error', reject);
-      s.listen(port, '127.0.0.1', () => resolve(s));
+      // Port 0: the system picks a free port, so nothing else can be holding it.
+      s.listen(0, '127.0.0.1', () => {
+        servers.push(s);
+        resolve(`http://127.0.0.1:${s.address().port}`);
+      });
     });
-  const servers = [await server(env.embedPort), await server(env.foreignPort)];
+  const close = () => Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  let shop;
+  let stranger;
+  try {
+    shop = await listen();
+    stranger = await listen();
+  } catch (e) {
+    await close();
+    throw e;
+  }
   let n = 0;
   return {
-    /** Serves `snippet` inside a page of the shop on `port`; returns the page's URL. */
-    page(port, snippet) {
+    /** The shop's origin (allowed by the form the owner builds). */
+    shop,
+    /** Another site's origin, which no form allows. */
+    stranger,
+    /** Serves `snippet` inside a page on `origin`; returns the page's URL. */
+    page(origin, snippet) {
       const path = `/page-${++n}.html`;
       pages.set(
         path,
         `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>A shop</title></head>` +
           `<body><main><h1>Our shop</h1><p>Sign up below.</p>\n${snippet}\n<p>Footer of the shop.</p></main></body></html>`,
       );
-      return `http://127.0.0.1:${port}${path}`;
+      return `${origin}${path}`;
     },
-    close: () => Promise.all(servers.map((s) => new Promise((r) => s.close(r)))),
+    close,
   };
 }

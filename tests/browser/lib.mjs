@@ -17,8 +17,6 @@ function required(name) {
 export const env = {
   base: required('ASSENT_URL'),
   dataDir: required('ASSENT_DATA_DIR'),
-  embedPort: Number(required('ASSENT_EMBED_PORT')),
-  foreignPort: Number(required('ASSENT_FOREIGN_PORT')),
   ownerEmail: process.env.ASSENT_OWNER_EMAIL,
   ownerPassword: process.env.ASSENT_OWNER_PASSWORD,
   chromium: process.env.ASSENT_CHROMIUM || '/usr/bin/chromium',
