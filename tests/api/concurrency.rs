@@ -1,6 +1,7 @@
 //! Many people at once, including the same person many times at once.
 
 use crate::on_both_backends;
+use serde_json::json;
 
 on_both_backends! {
     async fn sixty_four_concurrent_first_submissions_of_one_address_make_one_subject(app: TestApp) {
@@ -25,5 +26,62 @@ on_both_backends! {
         let responses = futures_util::future::join_all(requests).await;
         assert!(responses.iter().all(|r| r.status() == 303));
         assert_eq!(app.row_counts(), [100, 100, 100, 100, 100]);
+    }
+
+    async fn concurrent_grants_and_withdrawals_of_one_purpose_end_in_the_state_of_the_last_event(app: TestApp) {
+        use assent::db::schema::{consent_events, consent_state};
+        use diesel::prelude::*;
+        let key = app.api_key();
+        let response = app
+            .post_json(
+                "/api/v1/forms/contact/submissions",
+                &json!({ "fields": { "email": unique_email(), "name": "Lee", "message": "Hi", "phone": "010-3333-4444" }, "purposes": ["service", "marketing_sms"] }),
+            )
+            .await;
+        assert_eq!(response.status(), 201);
+        let id = response.json::<serde_json::Value>().await.unwrap()["subject_id"].as_str().unwrap().to_owned();
+        let url = app.url(&format!("/api/v1/subjects/{id}/consents"));
+
+        // 32 clients × 10 changes, half of them grants and half withdrawals, all at once.
+        let clients = (0..32).map(|c| {
+            let (client, url, key) = (app.client.clone(), url.clone(), key.clone());
+            async move {
+                let mut statuses = Vec::new();
+                for i in 0..10 {
+                    let action = if (c + i) % 2 == 0 { "withdraw" } else { "grant" };
+                    let body = json!({ "purpose": "marketing_sms", "action": action });
+                    let response = client.post(&url).bearer_auth(&key).json(&body).send().await.unwrap();
+                    statuses.push(response.status().as_u16());
+                }
+                statuses
+            }
+        });
+        let statuses: Vec<u16> = futures_util::future::join_all(clients).await.into_iter().flatten().collect();
+        assert!(statuses.iter().all(|s| *s == 200 || *s == 409), "only changes and conflicts, never a 5xx: {statuses:?}");
+        let changed = statuses.iter().filter(|s| **s == 200).count();
+        assert!(changed > 0);
+
+        let mut c = app.conn();
+        let events: Vec<(i64, String)> = consent_events::table
+            .filter(consent_events::subject_id.eq(&id))
+            .filter(consent_events::purpose_key.eq("marketing_sms"))
+            .order(consent_events::seq.asc())
+            .select((consent_events::seq, consent_events::action))
+            .load(&mut c)
+            .unwrap();
+        assert_eq!(events.len(), 1 + changed, "every acknowledged change is one event, and only those: no lost update");
+        for pair in events.windows(2) {
+            assert_ne!(pair[0].1, pair[1].1, "grants and withdrawals alternate: each saw the one before: {events:?}");
+        }
+        let (status, last_seq): (String, i64) = consent_state::table
+            .find((&id, "marketing_sms"))
+            .select((consent_state::status, consent_state::last_event_seq))
+            .first(&mut c)
+            .unwrap();
+        let (seq, action) = events.last().unwrap();
+        assert_eq!(last_seq, *seq, "the state is that of the last event");
+        assert_eq!(status, *action, "the state is that of the last event");
+        let out = app.cli(&["ledger", "verify"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     }
 }
