@@ -140,30 +140,40 @@ pub struct OpenedSession {
     pub csrf: String,
 }
 
+/// What signing in came to, once written.
+pub enum SignIn {
+    /// Signed in: the new session.
+    Opened(OpenedSession),
+    /// Unknown address or wrong password (told apart nowhere the person can see).
+    Refused,
+    /// The account is locked: before this attempt, or by it (the fifth failure in a row).
+    Locked,
+}
+
 /// Writes the outcome of a check: counts a failure (locking at the fifth), or clears the count
-/// and opens a session. `None` when no session was opened.
+/// and opens a session.
 pub fn record_sign_in(
     conn: &mut DbConnection,
     check: &PasswordCheck,
     now: NaiveDateTime,
-) -> Result<Option<OpenedSession>, OwnerError> {
+) -> Result<SignIn, OwnerError> {
     match check {
-        PasswordCheck::Unknown | PasswordCheck::Locked => Ok(None),
+        PasswordCheck::Unknown => Ok(SignIn::Refused),
+        PasswordCheck::Locked => Ok(SignIn::Locked),
         PasswordCheck::Wrong { owner_id } => {
             // Re-read inside the write so that concurrent failures all count.
-            if let Some(row) = owners::find(conn, owner_id)? {
-                let (failed, locked_until) = owner::after_failure(row.failed_logins, now);
-                owners::record_failure(conn, owner_id, failed, locked_until.or(row.locked_until))?;
-                let action = if locked_until.is_some() { "owner_locked" } else { "owner_sign_in_failed" };
-                audit_action(conn, &Actor::Owner(owner_id.clone()), action, None, "")?;
-            }
-            Ok(None)
+            let Some(row) = owners::find(conn, owner_id)? else { return Ok(SignIn::Refused) };
+            let (failed, locked_until) = owner::after_failure(row.failed_logins, now);
+            owners::record_failure(conn, owner_id, failed, locked_until.or(row.locked_until))?;
+            let action = if locked_until.is_some() { "owner_locked" } else { "owner_sign_in_failed" };
+            audit_action(conn, &Actor::Owner(owner_id.clone()), action, None, "")?;
+            Ok(if locked_until.is_some() { SignIn::Locked } else { SignIn::Refused })
         }
         PasswordCheck::Right { owner_id } => {
             owners::reset_failures(conn, owner_id)?;
             let opened = open_session(conn, owner_id, now)?;
             audit_action(conn, &Actor::Owner(owner_id.clone()), "owner_signed_in", None, "")?;
-            Ok(Some(opened))
+            Ok(SignIn::Opened(opened))
         }
     }
 }

@@ -14,7 +14,7 @@ use chrono::Utc;
 use super::{AdminError, COOKIE, Chrome, Fields, Problems, SignedIn, see_other};
 use crate::crypto::{random_bytes, sha256_hex};
 use crate::domain::Locale;
-use crate::services::owners::{self, PasswordCheck};
+use crate::services::owners::{self, PasswordCheck, SignIn};
 use crate::web::body::{FORM_URLENCODED, parse_urlencoded, read_limited, require_content_type};
 use crate::web::error::AppError;
 use crate::web::pages::render_with_status;
@@ -118,30 +118,24 @@ async fn login(
     .await
     .map_err(|e| AdminError::new(e, locale))?
     .map_err(|e| AdminError::new(e, locale))?;
-    let refusal = match &check {
-        PasswordCheck::Locked => Some(("locked", StatusCode::from_u16(423).unwrap_or(StatusCode::FORBIDDEN))),
-        PasswordCheck::Unknown | PasswordCheck::Wrong { .. } => Some(("bad_credentials", StatusCode::UNAUTHORIZED)),
-        PasswordCheck::Right { .. } => None,
-    };
-    let opened = state
+    let outcome = state
         .db
         .writer
         .write(move |tx| owners::record_sign_in(tx.conn, &check, now).map_err(|e| AppError::Internal(e.into())))
         .await
         .map_err(|e| AdminError::new(e, locale))?;
-    match (opened, refusal) {
-        (Some(session), _) => {
+    let (code, status) = match outcome {
+        SignIn::Opened(session) => {
             let mut response = see_other(&format!("/admin?lang={}", locale.as_str()));
             let secure = state.settings.is_https();
             let _ = response.add_cookie(&cookie(COOKIE, session.cookie, secure, None));
             let _ = response.add_cookie(&cookie(LOGIN_COOKIE, String::new(), secure, Some(CookieAge::ZERO)));
-            Ok(response)
+            return Ok(response);
         }
-        (None, refusal) => {
-            let (code, status) = refusal.unwrap_or(("bad_credentials", StatusCode::UNAUTHORIZED));
-            Ok(login_form(&req, &state, locale, email, Problems::default(), Some(t.says(code)), status))
-        }
-    }
+        SignIn::Refused => ("bad_credentials", StatusCode::UNAUTHORIZED),
+        SignIn::Locked => ("locked", StatusCode::from_u16(423).unwrap_or(StatusCode::FORBIDDEN)),
+    };
+    Ok(login_form(&req, &state, locale, email, Problems::default(), Some(t.says(code)), status))
 }
 
 async fn logout(
