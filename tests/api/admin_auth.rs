@@ -236,3 +236,17 @@ on_both_backends! {
         assert_eq!(console.post("/admin/logout?lang=en", &[("csrf", "x")]).await.status(), 403, "a POST without a session is refused");
     }
 }
+
+/// Behind https, the console's cookies are `Secure` too.
+#[tokio::test]
+async fn the_session_cookie_is_secure_behind_https() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |s| s.base_url = "https://assent.example".into()).await.unwrap();
+    let email = app.owner(Role::Owner);
+    let console = app.console();
+    let response = console.sign_in(&email, PASSWORD).await;
+    assert_eq!(response.status(), 303);
+    let cookies: Vec<String> =
+        response.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).collect();
+    let session = cookies.iter().find(|c| c.starts_with("assent_admin=")).unwrap();
+    assert!(session.contains("Secure") && session.contains("HttpOnly"), "{session}");
+}
