@@ -89,6 +89,9 @@ on_both_backends! {
         let html = refused.text().await.unwrap();
         assert!(html.contains("serves no purpose") && html.contains("name"), "the builder says why");
         assert!(form_versions(&app, "survey").is_empty());
+        let korean = console.submit("/admin/forms/survey/publish?lang=ko", &[]).await;
+        assert_eq!(korean.status(), 422);
+        assert!(korean.text().await.unwrap().contains("‘name’ 항목에 이용 목적이 없습니다"), "and says it in Korean");
 
         let name = field("name", "text", "Your name", "이름", &["personalisation"]);
         assert_eq!(console.submit("/admin/forms/survey/fields/1?lang=en", &name).await.status(), 303);
