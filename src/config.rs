@@ -50,6 +50,9 @@ pub struct SettingsArgs {
     /// Deadline regime for rights requests in the console: `gdpr` (one month) or `pipa` (ten days).
     #[arg(long, env = "ASSENT_RIGHTS_DEADLINE", default_value = "gdpr", value_parser = parse_deadline, global = true)]
     pub rights_deadline: crate::domain::rights::Deadline,
+    /// How long `serve` waits, on SIGTERM or Ctrl-C, for requests in flight to finish (`30s`, `2m`).
+    #[arg(long, env = "ASSENT_SHUTDOWN_TIMEOUT", default_value = "30s", value_parser = parse_interval, global = true)]
+    pub shutdown_timeout: std::time::Duration,
     /// The sender of Assent's mails.
     #[arg(long, env = "ASSENT_MAIL_FROM", default_value = "Assent <no-reply@assent.invalid>", global = true)]
     pub mail_from: String,
@@ -76,6 +79,8 @@ pub struct Settings {
     pub marketing_notice_interval: crate::domain::Retention,
     /// How long a controller has to answer a rights request (shown in the console).
     pub rights_deadline: crate::domain::rights::Deadline,
+    /// How long a stopping server lets requests in flight finish.
+    pub shutdown_timeout: std::time::Duration,
 }
 
 impl Settings {
@@ -107,6 +112,7 @@ impl Settings {
             retention_batch: args.retention_batch.clamp(1, 100_000),
             marketing_notice_interval: args.marketing_notice_interval,
             rights_deadline: args.rights_deadline,
+            shutdown_timeout: args.shutdown_timeout,
         }
     }
 

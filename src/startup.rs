@@ -61,7 +61,9 @@ impl Application {
         &self.state
     }
 
-    /// Runs until the server stops (Ctrl-C or SIGTERM: in-flight requests are finished first).
+    /// Runs until the server stops. On Ctrl-C or SIGTERM it stops accepting connections,
+    /// lets requests in flight finish (up to `ASSENT_SHUTDOWN_TIMEOUT`), then waits for the
+    /// writer to commit what is queued before returning.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let refresher = tokio::spawn(refresh_catalog(self.state.clone()));
         let mailer = tokio::spawn(deliver_mail(self.state.clone(), self.transport.clone()));
@@ -70,6 +72,8 @@ impl Application {
         refresher.abort();
         mailer.abort();
         retention.abort();
+        self.state.db.writer.drain().await;
+        tracing::info!("stopped");
         result
     }
 }
@@ -114,6 +118,7 @@ fn apply_if_changed(conn: &mut crate::db::DbConnection, path: &std::path::Path) 
 fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
     let workers = state.settings.workers;
     let hsts = state.settings.is_https();
+    let shutdown_timeout = state.settings.shutdown_timeout.as_secs().max(1);
     let data = actix_web::web::Data::new(state);
     let mut server = HttpServer::new(move || {
         App::new()
@@ -124,7 +129,7 @@ fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
             .default_service(actix_web::web::to(not_found))
     })
     .backlog(4096)
-    .shutdown_timeout(30)
+    .shutdown_timeout(shutdown_timeout)
     .listen(listener)?;
     if let Some(n) = workers {
         server = server.workers(n.max(1));

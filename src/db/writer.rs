@@ -42,6 +42,21 @@ pub struct WriteTx<'a> {
 #[error("the write could not be committed; nothing was saved")]
 pub struct CommitFailed;
 
+/// The answer to [`Writer::drain`]'s no-op, whichever way its batch went.
+struct Drained;
+
+impl From<diesel::result::Error> for Drained {
+    fn from(_: diesel::result::Error) -> Self {
+        Self
+    }
+}
+
+impl From<CommitFailed> for Drained {
+    fn from(_: CommitFailed) -> Self {
+        Self
+    }
+}
+
 trait Job: Send {
     fn run(&mut self, tx: &mut WriteTx<'_>);
     fn finish(self: Box<Self>, committed: bool);
@@ -136,6 +151,13 @@ impl Writer {
         E: From<diesel::result::Error> + From<CommitFailed> + Send + 'static,
     {
         self.submit(work)?.await.map_err(|_| CommitFailed)?
+    }
+
+    /// Waits until every write queued before this call has been committed (or has failed):
+    /// the queue is first in, first out, so a no-op queued now is answered after all of them.
+    pub async fn drain(&self) {
+        // The outcome carries nothing: being answered at all is the point.
+        let _ = self.write(|_| Ok::<(), Drained>(())).await;
     }
 
     /// Blocking form of [`Writer::write`] for the CLI and background jobs.

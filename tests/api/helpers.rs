@@ -147,6 +147,7 @@ impl TestApp {
             retention_batch: 500,
             marketing_notice_interval: assent::domain::Retention::months(24),
             rights_deadline: assent::domain::rights::Deadline::Gdpr,
+            shutdown_timeout: std::time::Duration::from_secs(30),
         };
         let mut settings = settings;
         adjust(&mut settings);

@@ -4,6 +4,7 @@
 
 mod admin_helpers;
 mod helpers;
+mod server_process;
 
 mod admin_auth;
 mod admin_builder;
@@ -14,6 +15,7 @@ mod cli;
 mod concurrency;
 mod consents_api;
 mod doi;
+mod durability;
 mod embedding;
 mod export_roundtrip;
 mod headers;
