@@ -1,4 +1,4 @@
-//! The `assent` command line: serve, migrate, apply, key create, owner create, ledger verify.
+//! The `assent` command line: serve, migrate, apply, key create, owner create, backup, ledger verify.
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -49,6 +49,9 @@ pub enum Command {
         #[command(subcommand)]
         command: LedgerCommand,
     },
+    /// Write a consistent copy of the SQLite database to a new file, safe while `serve` runs
+    /// (PostgreSQL: use pg_dump -Fc). The master key is not in it: back it up separately.
+    Backup { file: PathBuf },
     /// Expire consents past their retention period and erase what they no longer justify.
     Retention {
         #[command(subcommand)]
@@ -133,6 +136,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Owner { command: OwnerCommand::Create { email, role } } => {
             blocking(move || create_owner(&settings, &email, &role)).await
         }
+        Command::Backup { file } => blocking(move || backup(&settings, &file)).await,
         Command::Ledger { command: LedgerCommand::Verify } => blocking(move || verify(&settings)).await,
         Command::Retention { command: RetentionCommand::Run { dry_run, now } } => {
             let now = now.unwrap_or_else(chrono::Utc::now);
@@ -163,6 +167,15 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     // The demo workspace's signup form is the one to try first.
     if let Some(demo) = forms.iter().find(|f| f.as_str() == "newsletter").or(forms.first()) {
         println!("Open the demo form: {base}/f/{demo}");
+    }
+    let pool = app.state().db.pool.clone();
+    let has_owner = tokio::task::spawn_blocking(move || pool.get().ok().map(|mut c| crate::db::owners::any(&mut c)))
+        .await
+        .ok()
+        .flatten();
+    match has_owner {
+        Some(Ok(true)) => println!("Console: {base}/admin"),
+        _ => println!("Console: {base}/admin (no owner yet: create one with `assent owner create --email you@example.com`)"),
     }
     app.run_until_stopped().await.context("server failed")
 }
@@ -229,6 +242,13 @@ fn create_owner(settings: &Settings, email: &str, role: &str) -> anyhow::Result<
     let id = crate::services::owners::create(&mut connect(settings)?, email, &password, role)?;
     // The address is not printed back: it would end up in shell logs for no reason.
     println!("created {} {id}; sign in at {}/admin/login", role.as_str(), settings.base_url);
+    Ok(0)
+}
+
+fn backup(settings: &Settings, file: &std::path::Path) -> anyhow::Result<i32> {
+    let url = DbUrl::parse(&settings.database_url)?;
+    crate::db::backup::sqlite_into(&url, file)?;
+    println!("backed up to {}; restore it with the server stopped (see the README)", file.display());
     Ok(0)
 }
 

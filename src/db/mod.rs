@@ -4,6 +4,7 @@
 //! connection and commits queued work in groups (see `writer.rs` for why).
 
 pub mod api_keys;
+pub mod backup;
 pub mod builder;
 pub mod catalog;
 pub mod consent;

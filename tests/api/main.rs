@@ -10,6 +10,7 @@ mod admin_auth;
 mod admin_builder;
 mod admin_data;
 mod api_submissions;
+mod backup;
 mod bad_input;
 mod cli;
 mod concurrency;
