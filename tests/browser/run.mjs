@@ -7,6 +7,8 @@ import { activeId, assertAccessible, env, launch, linkIn, tabTo, uniqueEmail, ur
 import { startEmbedder } from './embedder.mjs';
 
 let browser;
+/** The site owner's signed-in context, shared by the console tests (see ownerPage). */
+let ownerContext;
 /** The customer's shop and a stranger's site, each on an origin of its own (embedder.mjs). */
 let embedder;
 before(async () => {
@@ -14,6 +16,7 @@ before(async () => {
   embedder = await startEmbedder();
 });
 after(async () => {
+  await ownerContext?.close();
   await browser?.close();
   await embedder?.close();
 });
@@ -157,7 +160,6 @@ async function signInOwner(page, lang = 'en') {
 }
 
 /** A page in the owner's signed-in context (signed in once, shared by the console tests). */
-let ownerContext;
 async function ownerPage(t) {
   if (!ownerContext) {
     ownerContext = await browser.newContext({ locale: 'en-GB' });
@@ -167,9 +169,6 @@ async function ownerPage(t) {
   t.after(() => page.close());
   return page;
 }
-after(async () => {
-  await ownerContext?.close();
-});
 
 /** The form the owner builds in the console (see 'the owner builds a form'); the embedding tests use it. */
 const BUILT_FORM = 'shop_signup';
@@ -349,6 +348,7 @@ describe('embedding across origins', () => {
     await frame.getByRole('heading', { name: 'Thank you' }).waitFor();
     const thanks = await fitted('the thanks page');
     assert.ok(thanks < withErrors, `the iframe shrank to the thanks page (${withErrors}px → ${thanks}px)`);
+    console.log(`# iframe height: form ${form}px → with errors ${withErrors}px → thanks ${thanks}px`);
     assert.equal(await frame.locator('html').evaluate(() => location.pathname), `/f/${formKey}/thanks`);
 
     // The owner finds it in the console by the exact address, and opens it.
