@@ -168,6 +168,17 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     if let Some(demo) = forms.iter().find(|f| f.as_str() == "newsletter").or(forms.first()) {
         println!("Open the demo form: {base}/f/{demo}");
     }
+    let pool = app.state().db.pool.clone();
+    let has_owner = tokio::task::spawn_blocking(move || pool.get().ok().map(|mut c| crate::db::owners::any(&mut c)))
+        .await
+        .ok()
+        .flatten();
+    match has_owner {
+        Some(Ok(true)) => println!("Console: {base}/admin"),
+        _ => println!(
+            "Console: {base}/admin (no owner yet: create one with `assent owner create --email you@example.com`)"
+        ),
+    }
     app.run_until_stopped().await.context("server failed")
 }
 

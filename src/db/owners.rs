@@ -35,6 +35,11 @@ pub fn insert(conn: &mut DbConnection, owner: &NewOwner<'_>) -> QueryResult<()> 
     diesel::insert_into(owners::table).values(owner).execute(conn).map(|_| ())
 }
 
+/// Whether anyone can sign in to the console yet.
+pub fn any(conn: &mut DbConnection) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(owners::table.filter(owners::disabled_at.is_null()))).get_result(conn)
+}
+
 pub fn find_by_email(conn: &mut DbConnection, email: &str) -> QueryResult<Option<OwnerRow>> {
     owners::table.filter(owners::email.eq(email)).select(OwnerRow::as_select()).first(conn).optional()
 }

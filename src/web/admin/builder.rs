@@ -210,8 +210,7 @@ async fn settings(
     path: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, AdminError> {
-    let form = who.form(&req, payload).await?;
-    who.require_owner_role()?;
+    let form = who.owner_form(&req, payload).await?;
     let work = load(&state, &who, &path).await?;
     let catalog = state.catalog.current();
     let (view, problems) = typed_settings(&form, AdminStrings::get(who.locale), &catalog, who.locale);
@@ -237,8 +236,7 @@ async fn publish(
     path: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, AdminError> {
-    who.form(&req, payload).await?;
-    who.require_owner_role()?;
+    who.owner_form(&req, payload).await?;
     let t = AdminStrings::get(who.locale);
     let (actor, key) = (who.actor(), path.into_inner());
     let k = key.clone();

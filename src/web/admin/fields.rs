@@ -151,8 +151,7 @@ async fn put(
     at: Option<usize>,
     payload: web::Payload,
 ) -> Result<HttpResponse, AdminError> {
-    let fields = who.form(&req, payload).await?;
-    who.require_owner_role()?;
+    let fields = who.owner_form(&req, payload).await?;
     let t = AdminStrings::get(who.locale);
     let input = typed(&fields);
     let parsed = builder::parse_field(&input);
@@ -231,8 +230,7 @@ async fn move_field(
     path: web::Path<(String, usize)>,
     payload: web::Payload,
 ) -> Result<HttpResponse, AdminError> {
-    let fields = who.form(&req, payload).await?;
-    who.require_owner_role()?;
+    let fields = who.owner_form(&req, payload).await?;
     let (key, index) = path.into_inner();
     let work = load(&state, &who, &key).await?;
     let mut draft = work.draft.clone();
@@ -249,8 +247,7 @@ async fn remove(
     path: web::Path<(String, usize)>,
     payload: web::Payload,
 ) -> Result<HttpResponse, AdminError> {
-    who.form(&req, payload).await?;
-    who.require_owner_role()?;
+    who.owner_form(&req, payload).await?;
     let (key, index) = path.into_inner();
     let work = load(&state, &who, &key).await?;
     let mut draft = work.draft.clone();

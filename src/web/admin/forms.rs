@@ -147,8 +147,7 @@ async fn create(
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, AdminError> {
-    let fields = who.form(&req, payload).await?;
-    who.require_owner_role()?;
+    let fields = who.owner_form(&req, payload).await?;
     let t = AdminStrings::get(who.locale);
     let mut problems = Problems::default();
     let key = FormKey::parse(fields.get("key").trim()).map_err(|_| problems.add("key", t.says("invalid_key"))).ok();

@@ -89,8 +89,7 @@ async fn create(
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, AdminError> {
-    let fields = who.form(&req, payload).await?;
-    who.require_owner_role()?;
+    let fields = who.owner_form(&req, payload).await?;
     let t = super::AdminStrings::get(who.locale);
     let name = fields.get("name").trim().to_owned();
     let mut problems = Problems::default();
@@ -123,8 +122,7 @@ async fn revoke(
     path: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, AdminError> {
-    who.form(&req, payload).await?;
-    who.require_owner_role()?;
+    who.owner_form(&req, payload).await?;
     let (actor, id) = (who.actor(), path.into_inner());
     let revoked = state
         .db

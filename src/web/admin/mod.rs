@@ -160,6 +160,14 @@ impl SignedIn {
         Ok(fields)
     }
 
+    /// A POST that changes something: the CSRF-checked form of a signed-in `owner` (viewers
+    /// are refused before anything is read into the workspace).
+    pub async fn owner_form(&self, req: &HttpRequest, payload: web::Payload) -> Result<Fields, AdminError> {
+        let fields = self.form(req, payload).await?;
+        self.require_owner_role()?;
+        Ok(fields)
+    }
+
     /// The shared layout's data for a page in section `active` (e.g. `"purposes"`).
     pub fn chrome(&self, req: &HttpRequest, active: &'static str) -> Chrome {
         let t = AdminStrings::get(self.locale);

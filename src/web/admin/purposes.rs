@@ -188,8 +188,7 @@ async fn create(
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, AdminError> {
-    let fields = who.form(&req, payload).await?;
-    who.require_owner_role()?;
+    let fields = who.owner_form(&req, payload).await?;
     let input = input_from(&fields, fields.get("key").trim());
     save(&req, &who, &state, input, true).await
 }
@@ -201,8 +200,7 @@ async fn update(
     path: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, AdminError> {
-    let fields = who.form(&req, payload).await?;
-    who.require_owner_role()?;
+    let fields = who.owner_form(&req, payload).await?;
     if state.catalog.current().purpose(&path).is_none() {
         return Err(not_found(who.locale));
     }
