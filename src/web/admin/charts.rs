@@ -64,7 +64,11 @@ pub fn render(chart: &Chart<'_>) -> String {
         );
     }
     for (i, (label, _)) in chart.groups.iter().enumerate() {
-        if chart.label_every > 1 && i % chart.label_every != 0 && i + 1 != chart.groups.len() {
+        // Every n-th label, and always the last one; a regular label too close to the last
+        // one would overlap it.
+        let last = chart.groups.len() - 1;
+        let every = chart.label_every.max(1);
+        if i != last && (i % every != 0 || (every > 1 && last - i < every.div_ceil(2))) {
             continue;
         }
         let x = LEFT + slot * (i as f64 + 0.5);
@@ -88,7 +92,14 @@ pub fn render(chart: &Chart<'_>) -> String {
         }
     }
     svg.push_str("</svg>");
-    format!(r#"<figure class="chart-figure" id="{}">{svg}{}{}</figure>"#, esc(chart.id), legend(chart), table(chart))
+    // A visible heading per chart: the picture's own title is only a tooltip.
+    format!(
+        r#"<h2 class="chart-title" id="{id}-heading">{}</h2><figure class="chart-figure" id="{id}" aria-labelledby="{id}-heading">{svg}{}{}</figure>"#,
+        esc(chart.title),
+        legend(chart),
+        table(chart),
+        id = esc(chart.id)
+    )
 }
 
 fn legend(chart: &Chart<'_>) -> String {
