@@ -2,6 +2,7 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use std::io::Write as _;
 use std::path::PathBuf;
 
 use crate::config::{Settings, SettingsArgs};
@@ -160,25 +161,29 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let base = settings.base_url.clone();
     let app = Application::build(settings).await?;
     let forms: Vec<String> = app.state().catalog.current().forms.keys().cloned().collect();
-    println!("Assent is listening on {base} (port {})", app.port());
-    for form in &forms {
-        println!("  form: {base}/f/{form}");
-    }
-    // The demo workspace's signup form is the one to try first.
-    if let Some(demo) = forms.iter().find(|f| f.as_str() == "newsletter").or(forms.first()) {
-        println!("Open the demo form: {base}/f/{demo}");
-    }
     let pool = app.state().db.pool.clone();
     let has_owner = tokio::task::spawn_blocking(move || pool.get().ok().map(|mut c| crate::db::owners::any(&mut c)))
         .await
         .ok()
         .flatten();
-    match has_owner {
-        Some(Ok(true)) => println!("Console: {base}/admin"),
-        _ => println!(
-            "Console: {base}/admin (no owner yet: create one with `assent owner create --email you@example.com`)"
-        ),
+    let mut lines = vec![format!("Assent is listening on {base} (port {})", app.port())];
+    lines.extend(forms.iter().map(|form| format!("  form: {base}/f/{form}")));
+    lines.push(match has_owner {
+        Some(Ok(true)) => format!("Console: {base}/admin"),
+        _ => format!("Console: {base}/admin (no owner yet: `assent owner create --email you@example.com`)"),
+    });
+    // The demo workspace's signup form is the one to try first (last, so it is easy to spot).
+    if let Some(demo) = forms.iter().find(|f| f.as_str() == "newsletter").or(forms.first()) {
+        lines.push(format!("Open the demo form: {base}/f/{demo}"));
     }
+    // Not `println!`: with stdout closed (`assent serve | head`) it would panic and stop the server.
+    let mut out = std::io::stdout().lock();
+    for line in lines {
+        if writeln!(out, "{line}").is_err() {
+            break;
+        }
+    }
+    drop(out);
     app.run_until_stopped().await.context("server failed")
 }
 
