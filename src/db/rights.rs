@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::DbConnection;
 use super::schema::{audit_log, rights_requests};
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = rights_requests)]
 pub struct RightsRequest {
     pub id: String,
@@ -16,8 +16,12 @@ pub struct RightsRequest {
     pub kind: String,
     pub channel: String,
     pub detail: String,
+    /// UTC, without an offset (`2026-01-31T09:00:00.123`).
+    #[schema(value_type = String)]
     pub received_at: NaiveDateTime,
+    #[schema(value_type = String)]
     pub due_at: NaiveDateTime,
+    #[schema(value_type = Option<String>)]
     pub completed_at: Option<NaiveDateTime>,
 }
 

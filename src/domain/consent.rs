@@ -45,7 +45,7 @@ impl ConsentAction {
 }
 
 /// The current state of one purpose for one subject.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ConsentStatus {
     Granted,
@@ -104,7 +104,7 @@ impl Method {
 
 /// What the ledger keeps as proof of how a consent was given. Field order is fixed, so the JSON
 /// form (which is hashed into the ledger) is canonical.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 pub struct Evidence {
     /// HMAC-SHA256 of the client IP under a server key: comparable, not reversible.
     pub ip_hash: Option<String>,

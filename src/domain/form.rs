@@ -9,7 +9,7 @@ use super::email::{Email, EmailError};
 use super::{FieldKey, Locale, PurposeKey};
 
 /// A text in each language Assent speaks.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Localized {
     pub en: String,
     pub ko: String,

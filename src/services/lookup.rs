@@ -12,7 +12,7 @@ use crate::db::subjects;
 use crate::domain::{ConsentStatus, Email, PurposeKey};
 
 /// The state of one purpose for one person, as the API shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ConsentView {
     pub purpose: String,
     pub status: ConsentStatus,

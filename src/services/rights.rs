@@ -128,7 +128,7 @@ pub fn live_subject(conn: &mut DbConnection, keyring: &Keyring, id: &str) -> Res
 }
 
 /// One stored value, decrypted, with its origin.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct HeldValue {
     pub id: String,
     pub field: String,
@@ -141,7 +141,7 @@ pub struct HeldValue {
 }
 
 /// One purpose's state, with the wording that was agreed to.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct HeldConsent {
     pub purpose: String,
     pub status: ConsentStatus,
@@ -156,7 +156,7 @@ pub struct HeldConsent {
 }
 
 /// One ledger event about this person.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct HistoryEntry {
     pub seq: i64,
     pub at: DateTime<Utc>,
@@ -169,7 +169,7 @@ pub struct HistoryEntry {
 }
 
 /// Everything Assent holds about a person: the documented export shape.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Profile {
     pub subject_id: String,
     pub email: String,
@@ -275,7 +275,7 @@ pub enum Change {
 }
 
 /// What a change appended to the ledger.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ChangeOutcome {
     pub purpose: String,
     pub action: String,

@@ -29,7 +29,7 @@ pub struct SubmissionInput {
 }
 
 /// What was recorded, for the response and the receipt.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SubmissionOutcome {
     pub subject_id: String,
     pub submission_id: String,
@@ -43,7 +43,7 @@ pub struct SubmissionOutcome {
 }
 
 /// One ledger event this submission appended.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RecordedEvent {
     pub seq: i64,
     pub purpose: String,

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 use super::body::{JSON, read_limited, require_content_type};
-use super::error::AppError;
+use super::error::{AppError, Problem};
 use super::{AppState, evidence_of};
 use crate::domain::form::{FieldError, FieldErrorCode, RawSubmission};
 use crate::domain::{Email, Locale, Method, PurposeKey};
@@ -20,25 +20,37 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api/v1")
             .wrap_fn(super::cors::per_form)
-            .route("/forms/{form}/submissions", web::post().to(create_submission))
-            .route("/consents", web::get().to(get_consents))
+            .service(only("/openapi.json", "GET", web::get().to(super::openapi::document)))
+            .service(only("/forms/{form}/submissions", "POST", web::post().to(create_submission)))
+            .service(only("/consents", "GET", web::get().to(get_consents)))
             .configure(super::subjects_api::routes)
             .default_service(web::to(|| async { Err::<HttpResponse, _>(AppError::NotFound("not_found")) })),
     );
 }
 
+/// A resource with one route; any other method is answered `405 method_not_allowed`.
+pub(crate) fn only(path: &str, allow: &'static str, route: actix_web::Route) -> actix_web::Resource {
+    web::resource(path)
+        .route(route)
+        .default_service(web::to(move || async move { Err::<HttpResponse, _>(AppError::MethodNotAllowed(allow)) }))
+}
+
 /// `POST /api/v1/forms/{form}/submissions`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubmissionRequest {
+    /// The form's fields by key; each value a string (`null` counts as absent).
+    #[schema(value_type = BTreeMap<String, Option<String>>)]
     pub fields: BTreeMap<String, serde_json::Value>,
+    /// The purposes the person agrees to (every required one must be there).
     #[serde(default)]
     pub purposes: Vec<String>,
+    /// `en` (the default) or `ko`.
     #[serde(default)]
     pub locale: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SubmissionResponse {
     #[serde(flatten)]
     pub outcome: SubmissionOutcome,
@@ -73,7 +85,24 @@ pub struct ReceiptEvent {
     pub hash: String,
 }
 
-async fn create_submission(
+#[utoipa::path(
+    post,
+    path = "/api/v1/forms/{form}/submissions",
+    tag = "submissions",
+    params(("form" = String, Path, description = "The form's key", example = "newsletter")),
+    request_body(content = SubmissionRequest, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Recorded: the consent state per purpose and a signed receipt", body = SubmissionResponse,
+            headers(("location" = String, description = "The submission's URL"))),
+        (status = 400, description = "`malformed_json`, `invalid_utf8`, `invalid_request`, `invalid_body` or `unsupported_locale`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`form_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "`payload_too_large`", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "`unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`, with every field's own code in `errors`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`service_unavailable`: nothing was recorded, try again", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+pub(crate) async fn create_submission(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -189,7 +218,7 @@ struct ConsentQuery {
     email: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ConsentsResponse {
     /// `null` when Assent holds nothing for this address.
     pub subject_id: Option<String>,
@@ -197,7 +226,21 @@ pub struct ConsentsResponse {
 }
 
 /// `GET /api/v1/consents?email=…` (API key): the state of every purpose for that person.
-async fn get_consents(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+#[utoipa::path(
+    get,
+    path = "/api/v1/consents",
+    tag = "consents",
+    params(("email" = String, Query, description = "The person's address", example = "minji@example.com")),
+    security(("api_key" = [])),
+    responses(
+        (status = 200, description = "The state of every purpose; `subject_id` is null when nobody has this address", body = ConsentsResponse),
+        (status = 400, description = "`invalid_query`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthorized`: missing or invalid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed` (`email`: `required` or `invalid_email`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`service_unavailable`", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+pub(crate) async fn get_consents(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     let presented = bearer(&req).ok_or(AppError::Unauthorized)?.to_owned();
     let query = web::Query::<ConsentQuery>::from_query(req.query_string())
         .map_err(|_| AppError::BadRequest { code: "invalid_query", detail: "Use ?email=<address>.".into() })?

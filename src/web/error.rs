@@ -36,6 +36,9 @@ pub enum AppError {
     Forbidden(&'static str),
     #[error("too many requests")]
     TooManyRequests,
+    /// The path exists but not with this method; the methods it has go in `Allow`.
+    #[error("method not allowed")]
+    MethodNotAllowed(&'static str),
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -107,6 +110,7 @@ impl AppError {
             Self::Unavailable => "service_unavailable",
             Self::Conflict(code) | Self::Gone(code) | Self::Forbidden(code) => code,
             Self::TooManyRequests => "rate_limited",
+            Self::MethodNotAllowed(_) => "method_not_allowed",
             Self::Internal(_) => "internal_error",
         }
     }
@@ -124,6 +128,7 @@ impl AppError {
             Self::Gone(_) => StatusCode::GONE,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -141,6 +146,7 @@ impl AppError {
             Self::Unavailable => t.unavailable.to_owned(),
             Self::Conflict(code) | Self::Gone(code) | Self::Forbidden(code) => t.problem(code).to_owned(),
             Self::TooManyRequests => t.rate_limited.to_owned(),
+            Self::MethodNotAllowed(_) => t.problem(self.code()).to_owned(),
             Self::Internal(_) => t.internal.to_owned(),
         }
     }
@@ -154,7 +160,7 @@ impl AppError {
 }
 
 /// A field problem as the API reports it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct FieldProblem {
     pub field: String,
     pub code: &'static str,
@@ -164,12 +170,13 @@ pub struct FieldProblem {
 }
 
 /// RFC 9457 problem details with Assent's stable `code`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Problem {
     #[serde(rename = "type")]
     pub kind: String,
     pub title: &'static str,
     pub status: u16,
+    /// Stable, snake_case: branch on this, not on `title` or `detail`.
     pub code: &'static str,
     pub detail: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -205,7 +212,11 @@ impl ResponseError for AppError {
             detail: self.message(t),
             errors,
         };
-        HttpResponse::build(status).content_type("application/problem+json").json(problem)
+        let mut response = HttpResponse::build(status);
+        if let Self::MethodNotAllowed(allow) = self {
+            response.insert_header((actix_web::http::header::ALLOW, *allow));
+        }
+        response.content_type("application/problem+json").json(problem)
     }
 }
 

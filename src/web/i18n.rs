@@ -363,6 +363,8 @@ impl Strings {
             }
             ("session_required", false) => "Please sign in again.",
             ("session_required", true) => "다시 로그인해 주세요.",
+            ("method_not_allowed", false) => "This address does not answer that method; see the Allow header.",
+            ("method_not_allowed", true) => "이 주소는 해당 메서드를 지원하지 않습니다. Allow 헤더를 확인해 주세요.",
             (_, false) => "The request could not be completed.",
             (_, true) => "요청을 처리할 수 없습니다.",
         }

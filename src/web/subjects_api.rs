@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::api::authenticate;
 use super::body::{JSON, read_limited, require_content_type};
-use super::error::AppError;
+use super::error::{AppError, Problem};
 use super::{AppState, evidence_of};
 use crate::domain::rights::RightKind;
 use crate::domain::{Locale, Method, PurposeKey};
@@ -16,13 +16,20 @@ use crate::services::lookup::{ConsentView, consent_views};
 use crate::services::rights::{self, Actor, Change, ChangeOutcome, ChangeRequest, Profile};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/subjects/{id}").route(web::get().to(show)).route(web::delete().to(erase)))
-        .route("/subjects/{id}/export", web::get().to(export))
-        .route("/subjects/{id}/consents", web::post().to(change));
+    let not_allowed =
+        |allow: &'static str| web::to(move || async move { Err::<HttpResponse, _>(AppError::MethodNotAllowed(allow)) });
+    cfg.service(
+        web::resource("/subjects/{id}")
+            .route(web::get().to(show))
+            .route(web::delete().to(erase))
+            .default_service(not_allowed("GET, DELETE")),
+    )
+    .service(super::api::only("/subjects/{id}/export", "GET", web::get().to(export)))
+    .service(super::api::only("/subjects/{id}/consents", "POST", web::post().to(change)));
 }
 
-#[derive(Debug, Serialize)]
-struct SubjectResponse {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct SubjectResponse {
     #[serde(flatten)]
     profile: Profile,
     /// One-click unsubscribe URLs (RFC 8058) to put in your own marketing mail, per purpose.
@@ -43,7 +50,25 @@ async fn read(state: &AppState, key_id: &str, id: &str, kind: RightKind) -> Resu
     Ok(profile)
 }
 
-async fn show(req: HttpRequest, state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+#[utoipa::path(
+    get,
+    path = "/api/v1/subjects/{id}",
+    tag = "subjects",
+    params(("id" = String, Path, description = "The subject's id")),
+    security(("api_key" = [])),
+    responses(
+        (status = 200, description = "Everything held about the person, with one-click unsubscribe URLs", body = SubjectResponse),
+        (status = 401, description = "`unauthorized`: missing or invalid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`subject_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "`subject_erased`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`service_unavailable`", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+pub(crate) async fn show(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let key_id = authenticate(&req, &state).await?;
     let profile = read(&state, &key_id, &path, RightKind::Access).await?;
     let mut unsubscribe_urls = std::collections::BTreeMap::new();
@@ -57,7 +82,21 @@ async fn show(req: HttpRequest, state: web::Data<AppState>, path: web::Path<Stri
     Ok(no_store(HttpResponse::Ok()).json(SubjectResponse { profile, unsubscribe_urls }))
 }
 
-async fn export(
+#[utoipa::path(
+    get,
+    path = "/api/v1/subjects/{id}/export",
+    tag = "subjects",
+    params(("id" = String, Path, description = "The subject's id")),
+    security(("api_key" = [])),
+    responses(
+        (status = 200, description = "The export document, as a download", body = Profile),
+        (status = 401, description = "`unauthorized`: missing or invalid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`subject_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "`subject_erased`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`service_unavailable`", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+pub(crate) async fn export(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -74,25 +113,26 @@ fn no_store(mut builder: actix_web::HttpResponseBuilder) -> actix_web::HttpRespo
     builder
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ChangeBody {
+pub(crate) struct ChangeBody {
     purpose: String,
     action: ChangeAction,
     /// Where the change came from in your system, e.g. `"crm:call-centre"` (kept as evidence).
     #[serde(default)]
+    #[schema(max_length = 200)]
     source: Option<String>,
 }
 
-#[derive(Debug, Deserialize, Clone, Copy)]
+#[derive(Debug, Deserialize, Clone, Copy, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
-enum ChangeAction {
+pub(crate) enum ChangeAction {
     Grant,
     Withdraw,
 }
 
-#[derive(Debug, Serialize)]
-struct ChangeResponse {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct ChangeResponse {
     subject_id: String,
     change: ChangeOutcome,
     consents: Vec<ConsentView>,
@@ -100,7 +140,26 @@ struct ChangeResponse {
     receipt: String,
 }
 
-async fn change(
+#[utoipa::path(
+    post,
+    path = "/api/v1/subjects/{id}/consents",
+    tag = "subjects",
+    params(("id" = String, Path, description = "The subject's id")),
+    security(("api_key" = [])),
+    request_body(content = ChangeBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Recorded: the new states and a signed receipt", body = ChangeResponse),
+        (status = 400, description = "`malformed_json`, `invalid_request` or `invalid_body`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthorized`: missing or invalid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`subject_not_found` or `purpose_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "`subject_erased`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`not_granted`, `already_granted` or `required_purpose`", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "`payload_too_large`", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "`unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`service_unavailable`", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+pub(crate) async fn change(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -165,7 +224,29 @@ async fn change(
     }))
 }
 
-async fn erase(
+/// The answer to an erasure.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct Erased {
+    subject_id: String,
+    /// Always `true`.
+    erased: bool,
+}
+
+#[utoipa::path(
+    delete,
+    path = "/api/v1/subjects/{id}",
+    tag = "subjects",
+    params(("id" = String, Path, description = "The subject's id")),
+    security(("api_key" = [])),
+    responses(
+        (status = 200, description = "Erased (crypto-shredded); the ledger keeps non-personal `erased` events", body = Erased),
+        (status = 401, description = "`unauthorized`: missing or invalid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`subject_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "`subject_erased`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`service_unavailable`", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+pub(crate) async fn erase(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -180,5 +261,5 @@ async fn erase(
         })
         .await?;
     state.mail_queued.notify_one();
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "subject_id": path.into_inner(), "erased": true })))
+    Ok(HttpResponse::Ok().json(Erased { subject_id: path.into_inner(), erased: true }))
 }

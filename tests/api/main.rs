@@ -23,6 +23,7 @@ mod headers;
 mod hostile;
 mod ledger;
 mod logs;
+mod openapi;
 mod preferences;
 mod privacy;
 mod public_form;

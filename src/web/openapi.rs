@@ -1,0 +1,67 @@
+//! The OpenAPI 3.1 document of the JSON API, generated from the handlers' and types' own
+//! annotations (utoipa) and served at `GET /api/v1/openapi.json`.
+
+use actix_web::HttpResponse;
+use std::sync::LazyLock;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use super::error::{FieldProblem, Problem};
+use super::{api, subjects_api};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Assent API",
+        description = "Consent-first form submissions and consent look-ups. Errors are RFC 9457 \
+            `application/problem+json` documents with a stable snake_case `code`.",
+        license(name = "AGPL-3.0-or-later")
+    ),
+    paths(
+        document,
+        api::create_submission,
+        api::get_consents,
+        subjects_api::show,
+        subjects_api::export,
+        subjects_api::change,
+        subjects_api::erase
+    ),
+    components(schemas(Problem, FieldProblem)),
+    modifiers(&ApiKeyScheme),
+    tags(
+        (name = "submissions", description = "Submitting a form from your own front end (no key; CORS per form)"),
+        (name = "consents", description = "May I contact this person? (API key)"),
+        (name = "subjects", description = "A person's data and consents, with the preference center's effects (API key)"),
+        (name = "meta", description = "This document")
+    )
+)]
+pub struct ApiDoc;
+
+/// `Authorization: Bearer <API key>` (keys from `assent key create` or the console).
+struct ApiKeyScheme;
+
+impl Modify for ApiKeyScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let scheme = HttpBuilder::new()
+            .scheme(HttpAuthScheme::Bearer)
+            .description(Some("An API key, as `assent key create` prints it"))
+            .build();
+        components.add_security_scheme("api_key", SecurityScheme::Http(scheme));
+    }
+}
+
+/// Rendered once: the document only changes with the code.
+static DOCUMENT: LazyLock<String> =
+    LazyLock::new(|| ApiDoc::openapi().to_pretty_json().unwrap_or_else(|_| String::from("{}")));
+
+/// `GET /api/v1/openapi.json`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/openapi.json",
+    tag = "meta",
+    responses((status = 200, description = "This OpenAPI 3.1 document", body = Object, content_type = "application/json"))
+)]
+pub(crate) async fn document() -> HttpResponse {
+    HttpResponse::Ok().content_type("application/json").body(DOCUMENT.as_str())
+}
