@@ -11,6 +11,7 @@ pub mod db;
 pub mod domain;
 pub mod jobs;
 pub mod mail;
+pub mod metrics;
 pub mod services;
 pub mod startup;
 pub mod telemetry;

@@ -192,6 +192,11 @@ async fn run_retention(state: AppState) {
             Ok(Some(job.run(chrono::Utc::now(), |_| {})?))
         })
         .await;
+        crate::metrics::retention_run(match &outcome {
+            Ok(Ok(Some(_))) => "ok",
+            Ok(Ok(None)) => "skipped",
+            _ => "failed",
+        });
         match outcome {
             Ok(Ok(Some(report))) if report != Default::default() => tracing::info!(?report, "retention run"),
             Ok(Ok(_)) => {}

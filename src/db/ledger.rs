@@ -108,6 +108,7 @@ pub fn append(
             }
         }
     }
+    crate::metrics::consent_events(rows.iter().map(|r| r.action.as_str()));
     Ok(rows)
 }
 

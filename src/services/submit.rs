@@ -65,7 +65,9 @@ pub async fn record(
     input: SubmissionInput,
 ) -> Result<SubmissionOutcome, ServiceError> {
     let prepared = prepare(db, &keyring, &catalog, &input).await?;
-    db.writer.write(move |tx| record_in(tx, &keyring, &catalog, &input, prepared.as_ref())).await
+    let outcome = db.writer.write(move |tx| record_in(tx, &keyring, &catalog, &input, prepared.as_ref())).await?;
+    crate::metrics::submission_recorded();
+    Ok(outcome)
 }
 
 /// Purposes that will wait for confirmation if this person has not confirmed them already.

@@ -151,7 +151,8 @@ pub fn security_headers(hsts: bool) -> actix_web::middleware::DefaultHeaders {
     headers
 }
 
-/// Logs method, path (never the query string, which may carry an address), status and time.
+/// Logs method, path (never the query string, which may carry an address), status and time, and
+/// counts the request under its route pattern for `/metrics`.
 pub fn log_request<S>(
     req: ServiceRequest,
     srv: &S,
@@ -166,7 +167,9 @@ where
     async move {
         let res = fut.await?;
         let status = res.status().as_u16();
-        let ms = started.elapsed().as_secs_f64() * 1000.0;
+        let seconds = started.elapsed().as_secs_f64();
+        crate::metrics::observe_request(&method, res.request().match_pattern().as_deref(), status, seconds);
+        let ms = seconds * 1000.0;
         if status >= 500 {
             tracing::warn!(%method, %path, status, ms, "request");
         } else {

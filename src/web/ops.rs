@@ -1,6 +1,7 @@
-//! Operations: health and the public key set for verifying receipts.
+//! Operations: health, metrics and the public key set for verifying receipts.
 
-use actix_web::{HttpResponse, ResponseError, web};
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use diesel::RunQueryDsl;
 
 use super::AppState;
@@ -8,6 +9,7 @@ use super::error::AppError;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(healthz))
+        .route("/metrics", web::get().to(metrics))
         .route("/.well-known/jwks.json", web::get().to(jwks))
         .route("/static/{file}", web::get().to(static_file))
         .route("/embed.js", web::get().to(|| static_response("embed.js")));
@@ -50,6 +52,67 @@ async fn healthz(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     Ok(if ok { HttpResponse::Ok().json(body) } else { HttpResponse::ServiceUnavailable().json(body) })
 }
 
+/// Set, `/metrics` needs `Authorization: Bearer <token>` from everyone; unset, it answers
+/// loopback clients only.
+static METRICS_TOKEN: std::sync::LazyLock<Option<String>> =
+    std::sync::LazyLock::new(|| std::env::var("ASSENT_METRICS_TOKEN").ok().filter(|t| !t.trim().is_empty()));
+
+fn may_scrape(req: &HttpRequest) -> bool {
+    match METRICS_TOKEN.as_deref() {
+        Some(token) => {
+            use subtle::ConstantTimeEq;
+            let presented = req
+                .headers()
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.split_once(' '))
+                .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+                .map(|(_, t)| t.trim())
+                .unwrap_or_default();
+            bool::from(presented.as_bytes().ct_eq(token.as_bytes()))
+        }
+        None => req.peer_addr().is_some_and(|a| a.ip().is_loopback()),
+    }
+}
+
+/// `GET /metrics`: Prometheus text format.
+async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    if !may_scrape(&req) {
+        return Err(if METRICS_TOKEN.is_some() {
+            AppError::Unauthorized
+        } else {
+            AppError::Forbidden("metrics_forbidden")
+        });
+    }
+    let pool = state.db.pool.clone();
+    let backlog = web::block(move || -> Result<i64, AppError> {
+        let mut conn = pool.get()?;
+        Ok(crate::db::outbox::backlog(&mut conn)?)
+    })
+    .await
+    .ok()
+    .and_then(Result::ok);
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(crate::metrics::render(backlog)))
+}
+
 async fn jwks(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().insert_header(("Cache-Control", "public, max-age=300")).json(state.keyring.receipts().jwks())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::may_scrape;
+    use actix_web::test::TestRequest;
+
+    #[test]
+    fn without_a_token_only_loopback_may_scrape() {
+        // The unit-test process has no ASSENT_METRICS_TOKEN.
+        let local = TestRequest::default().peer_addr("127.0.0.1:40000".parse().unwrap()).to_http_request();
+        let remote = TestRequest::default().peer_addr("192.0.2.7:40000".parse().unwrap()).to_http_request();
+        assert!(may_scrape(&local));
+        assert!(!may_scrape(&remote));
+    }
 }

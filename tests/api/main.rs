@@ -23,6 +23,7 @@ mod headers;
 mod hostile;
 mod ledger;
 mod logs;
+mod metrics;
 mod openapi;
 mod preferences;
 mod privacy;

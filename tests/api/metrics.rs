@@ -1,0 +1,103 @@
+//! `/metrics`: Prometheus text that moves when people submit, readable from loopback, or only
+//! with the bearer token when `ASSENT_METRICS_TOKEN` is set.
+
+use crate::helpers::*;
+use crate::on_both_backends;
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+/// `name{labels}` → value, from the text exposition.
+fn samples(text: &str) -> BTreeMap<String, f64> {
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .filter_map(|l| l.rsplit_once(' '))
+        .map(|(k, v)| (k.to_owned(), v.parse().unwrap()))
+        .collect()
+}
+
+fn sample(all: &BTreeMap<String, f64>, key: &str) -> f64 {
+    all.get(key).copied().unwrap_or(0.0)
+}
+
+async fn scrape(app: &TestApp) -> BTreeMap<String, f64> {
+    let response = app.get("/metrics").await;
+    assert_eq!(response.status(), 200);
+    let content_type = response.headers()["content-type"].to_str().unwrap().to_owned();
+    assert!(content_type.starts_with("text/plain; version=0.0.4"), "{content_type}");
+    samples(&response.text().await.unwrap())
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+on_both_backends! {
+    async fn counters_move_after_a_submission(app: TestApp) {
+        let before = scrape(&app).await;
+        let email = unique_email();
+        let body = form_body(&[("email", &email), ("purpose", "service"), ("purpose", "marketing_email")]);
+        assert_eq!(app.post_form("/f/newsletter", &body).await.status(), 303);
+        let api = json!({ "fields": { "email": unique_email() }, "purposes": ["service"] });
+        assert_eq!(app.post_json("/api/v1/forms/newsletter/submissions", &api).await.status(), 201);
+        let after = scrape(&app).await;
+
+        let grew = |key: &str, by: f64| {
+            assert!(sample(&after, key) - sample(&before, key) >= by, "{key}: {} → {}", sample(&before, key), sample(&after, key));
+        };
+        grew("assent_submissions_total", 2.0);
+        grew(r#"assent_consent_events_total{action="granted"}"#, 2.0);
+        grew(r#"assent_consent_events_total{action="pending"}"#, 1.0);
+        grew(r#"assent_http_requests_total{method="POST",route="/f/{form}",status="3xx"}"#, 1.0);
+        grew(r#"assent_http_requests_total{method="POST",route="/api/v1/forms/{form}/submissions",status="2xx"}"#, 1.0);
+        grew(r#"assent_http_request_duration_seconds_count{method="POST",route="/f/{form}"}"#, 1.0);
+        assert!(after.contains_key("assent_outbox_backlog"), "the backlog gauge is read at scrape");
+        assert!(
+            after.keys().all(|k| !k.contains(&email) && !k.contains("kim.")),
+            "labels never carry what people typed"
+        );
+
+        // The retention run at start is counted (it runs in the background: wait for it).
+        let mut runs = 0.0;
+        for _ in 0..100 {
+            let now = scrape(&app).await;
+            runs = now.iter().filter(|(k, _)| k.starts_with("assent_retention_runs_total")).map(|(_, v)| v).sum();
+            if runs > 0.0 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert!(runs >= 1.0, "retention runs are counted");
+    }
+
+    async fn with_a_metrics_token_only_its_bearer_may_scrape(app: TestApp) {
+        let port = free_port();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_assent"))
+            .arg("serve")
+            .env("ASSENT_DATABASE_URL", &app.db.url)
+            .env("ASSENT_DATA_DIR", app.db.dir.path())
+            .env("ASSENT_MASTER_KEY", &app.master_key)
+            .env("ASSENT_BIND", format!("127.0.0.1:{port}"))
+            .env("ASSENT_CONFIG", workspace_file())
+            .env("ASSENT_METRICS_TOKEN", "scrape-secret-42")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        let started = stdout.lines().map_while(Result::ok).any(|l| l.starts_with("Open the demo form: "));
+        assert!(started, "serve starts");
+        let client = reqwest::Client::new();
+        let url = format!("http://127.0.0.1:{port}/metrics");
+        let none = client.get(&url).send().await.unwrap();
+        let wrong = client.get(&url).bearer_auth("scrape-secret-41").send().await.unwrap();
+        let right = client.get(&url).bearer_auth("scrape-secret-42").send().await.unwrap();
+        let (none, wrong, right) = (none.status(), wrong.status(), right.status());
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert_eq!(none, 401, "no token, even from loopback");
+        assert_eq!(wrong, 401);
+        assert_eq!(right, 200);
+    }
+}
