@@ -13,8 +13,10 @@ cd "$(dirname "$0")/.."
 
 bin=target/debug/assent
 [ -x "$bin" ] || cargo build --locked --bin assent
-command -v schemathesis >/dev/null 2>&1 \
+python3 -c "import schemathesis" 2>/dev/null \
   || python3 -m pip install --quiet --disable-pip-version-check schemathesis
+# Through the interpreter that has it, whether or not its script landed on PATH.
+schemathesis() { python3 -c 'import sys; from schemathesis.cli import schemathesis as cli; sys.argv[0] = "schemathesis"; sys.exit(cli())' "$@"; }
 schemathesis --version
 
 work=$(mktemp -d)

@@ -29,6 +29,8 @@ async fn every_kind_of_response(app: &TestApp) -> Vec<(String, reqwest::Response
         "/f/no-such-form",
         "/api/v1/nowhere",
         "/api/v1/consents?email=a@b.example",
+        "/api/v1/openapi.json",
+        "/metrics",
     ] {
         responses.push((format!("GET {path}"), app.get(path).await));
     }
@@ -39,6 +41,8 @@ async fn every_kind_of_response(app: &TestApp) -> Vec<(String, reqwest::Response
     let bad = app.post_raw("/api/v1/forms/newsletter/submissions", "text/plain", b"x".to_vec()).await;
     responses.push(("API 415 problem".into(), bad));
     responses.push(("422 form page".into(), app.post_form("/f/newsletter", "email=nope").await));
+    let not_allowed = app.client.put(app.url("/api/v1/consents")).send().await.unwrap();
+    responses.push(("API 405 problem".into(), not_allowed));
     responses
 }
 
