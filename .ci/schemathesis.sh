@@ -47,6 +47,27 @@ for _ in $(seq 1 100); do
 done
 curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null
 
+# Real people to read, change and erase, and the demo forms, mixed into the generated values so
+# the run reaches past 404s (schemathesis.toml in the working directory is read automatically).
+subjects=""
+for n in 1 2 3 4 5 6; do
+  id=$(curl -fsS "http://127.0.0.1:$port/api/v1/forms/newsletter/submissions" -H 'content-type: application/json' \
+    -d "{\"fields\":{\"email\":\"contract.$n@example.com\",\"name\":\"Contract $n\"},\"purposes\":[\"service\",\"personalisation\",\"marketing_sms\"]}" \
+    | python3 -c 'import json, sys; print(json.load(sys.stdin)["subject_id"])')
+  subjects="$subjects\"$id\", "
+done
+cat >"$work/schemathesis.toml" <<EOF
+[dictionaries.subjects]
+values = [${subjects%, }]
+
+[dictionaries.forms]
+values = ["newsletter", "contact"]
+
+[parameters]
+"path.id" = { dictionary = "subjects", probability = 0.7 }
+"path.form" = { dictionary = "forms", probability = 0.7 }
+EOF
+
 # One worker: with several, Hypothesis (on CPython 3.11) can fail with "AST constructor recursion
 # depth mismatch" while describing a strategy, a crash of the tool rather than a finding.
 # SCHEMATHESIS_EXTRA adds flags when reproducing (e.g. "--phases coverage").
