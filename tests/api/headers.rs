@@ -67,7 +67,8 @@ async fn allow_shop(app: &TestApp) {
     std::fs::write(&path, edited).unwrap();
     let out = app.cli(&["apply", path.to_str().unwrap()]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    for _ in 0..100 {
+    // The server re-reads the catalogue every 10 s; a loaded machine gets a minute.
+    for _ in 0..300 {
         let csp = header(&app.get("/f/newsletter").await, "content-security-policy").unwrap();
         if csp.contains(SHOP) {
             return;

@@ -60,7 +60,7 @@ on_both_backends! {
 
         // The retention run at start is counted (it runs in the background: wait for it).
         let mut runs = 0.0;
-        for _ in 0..100 {
+        for _ in 0..300 {
             let now = scrape(&app).await;
             runs = now.iter().filter(|(k, _)| k.starts_with("assent_retention_runs_total")).map(|(_, v)| v).sum();
             if runs > 0.0 {
