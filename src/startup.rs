@@ -36,9 +36,13 @@ impl Application {
             tokio::task::spawn_blocking(move || prepare(&settings)).await.context("start-up task failed")??
         };
         let (db, keyring, catalog) = prepared;
+        let keyring = Arc::new(keyring);
+        let submissions = crate::services::submit::Recorder::start(&db, keyring.clone())
+            .context("cannot start the submission recorder")?;
         let state = AppState {
+            submissions,
             db,
-            keyring: Arc::new(keyring),
+            keyring,
             catalog: CatalogHandle::new(catalog),
             mail: settings.mail_context(),
             mail_queued: Arc::new(tokio::sync::Notify::new()),

@@ -42,12 +42,9 @@ pub fn put(conn: &mut DbConnection, state: &ConsentState) -> QueryResult<()> {
     Ok(())
 }
 
-/// Inserts the first states of a new subject in one statement.
+/// Inserts the first states of new subjects.
 pub fn insert_all(conn: &mut DbConnection, states: &[ConsentState]) -> QueryResult<()> {
-    if states.is_empty() {
-        return Ok(());
-    }
-    crate::on_each_backend!(conn, |c| diesel::insert_into(consent_state::table).values(states).execute(c)).map(|_| ())
+    crate::insert_rows!(conn, consent_state::table, states)
 }
 
 /// Removes the state rows of these subjects (on erasure; the ledger keeps the history).

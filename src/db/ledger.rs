@@ -92,22 +92,7 @@ pub fn append(
     events: &[NewEvent<'_>],
 ) -> QueryResult<Vec<ConsentEvent>> {
     let rows = chain(head, events);
-    match conn {
-        // In-process SQLite: one statement, prepared once and cached, stepped per row, is
-        // cheaper than re-preparing a thousand-row VALUES list for every chunk.
-        DbConnection::Sqlite(c) => {
-            for row in &rows {
-                diesel::insert_into(consent_events::table).values(row).execute(c)?;
-            }
-        }
-        // PostgreSQL: round trips dominate, so many rows a statement (13 columns a row: 1000
-        // rows stay well under the limit on bound parameters).
-        DbConnection::Postgres(c) => {
-            for chunk in rows.chunks(1000) {
-                diesel::insert_into(consent_events::table).values(chunk).execute(c)?;
-            }
-        }
-    }
+    crate::insert_rows!(conn, consent_events::table, &rows)?;
     crate::metrics::consent_events(rows.iter().map(|r| r.action.as_str()));
     Ok(rows)
 }

@@ -38,6 +38,12 @@ pub fn enqueue(conn: &mut DbConnection, mail: &NewMail<'_>) -> QueryResult<bool>
     Ok(true)
 }
 
+/// Queues mails whose dedupe keys are known to be new (e.g. they name a subject created in the
+/// same transaction).
+pub fn insert_new(conn: &mut DbConnection, mails: &[NewMail<'_>]) -> QueryResult<()> {
+    crate::insert_rows!(conn, outbox::table, mails)
+}
+
 pub fn exists(conn: &mut DbConnection, dedupe_key: &str) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(outbox::table.filter(outbox::dedupe_key.eq(dedupe_key)))).get_result(conn)
 }

@@ -27,7 +27,11 @@ pub struct LinkToken {
 }
 
 pub fn insert_token(conn: &mut DbConnection, token: &NewLinkToken<'_>) -> QueryResult<()> {
-    diesel::insert_into(link_tokens::table).values(token).execute(conn).map(|_| ())
+    insert_tokens(conn, std::slice::from_ref(token))
+}
+
+pub fn insert_tokens(conn: &mut DbConnection, tokens: &[NewLinkToken<'_>]) -> QueryResult<()> {
+    crate::insert_rows!(conn, link_tokens::table, tokens)
 }
 
 pub fn find_token(conn: &mut DbConnection, id: &str) -> QueryResult<Option<LinkToken>> {

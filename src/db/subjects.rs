@@ -59,19 +59,25 @@ pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Subject>> {
     subjects::table.find(id).select(Subject::as_select()).first(conn).optional()
 }
 
-pub fn insert(conn: &mut DbConnection, subject: &NewSubject<'_>) -> QueryResult<()> {
-    diesel::insert_into(subjects::table).values(subject).execute(conn).map(|_| ())
+/// The subjects holding any of these blind indexes.
+pub fn find_by_indexes(conn: &mut DbConnection, indexes: &[&[u8]]) -> QueryResult<Vec<Subject>> {
+    subjects::table.filter(subjects::email_index.eq_any(indexes)).select(Subject::as_select()).load(conn)
 }
 
-pub fn insert_submission(conn: &mut DbConnection, submission: &NewSubmission<'_>) -> QueryResult<()> {
-    diesel::insert_into(submissions::table).values(submission).execute(conn).map(|_| ())
+pub fn insert(conn: &mut DbConnection, subject: &NewSubject<'_>) -> QueryResult<()> {
+    insert_many(conn, std::slice::from_ref(subject))
+}
+
+pub fn insert_many(conn: &mut DbConnection, rows: &[NewSubject<'_>]) -> QueryResult<()> {
+    crate::insert_rows!(conn, subjects::table, rows)
+}
+
+pub fn insert_submissions(conn: &mut DbConnection, rows: &[NewSubmission<'_>]) -> QueryResult<()> {
+    crate::insert_rows!(conn, submissions::table, rows)
 }
 
 pub fn insert_values(conn: &mut DbConnection, values: &[NewFieldValue<'_>]) -> QueryResult<()> {
-    if values.is_empty() {
-        return Ok(());
-    }
-    crate::on_each_backend!(conn, |c| diesel::insert_into(field_values::table).values(values).execute(c)).map(|_| ())
+    crate::insert_rows!(conn, field_values::table, values)
 }
 
 /// A stored value with where it came from.

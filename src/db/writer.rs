@@ -37,6 +37,23 @@ pub struct WriteTx<'a> {
     pub head: &'a mut LedgerHead,
 }
 
+impl WriteTx<'_> {
+    /// Runs `work` inside its own savepoint: if it fails, its rows and its ledger events are
+    /// undone and the rest of the group commit goes on.
+    pub fn savepoint<T, E>(&mut self, work: impl FnOnce(&mut WriteTx<'_>) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<diesel::result::Error>,
+    {
+        let WriteTx { conn, head } = self;
+        let before = head.clone();
+        let result = conn.transaction(|conn| work(&mut WriteTx { conn, head }));
+        if result.is_err() {
+            **head = before;
+        }
+        result
+    }
+}
+
 /// The batch this work was in could not be committed; nothing of it was saved.
 #[derive(Debug, Clone, Copy, thiserror::Error)]
 #[error("the write could not be committed; nothing was saved")]
@@ -76,13 +93,7 @@ where
 {
     fn run(&mut self, tx: &mut WriteTx<'_>) {
         let Some(work) = self.work.take() else { return };
-        let WriteTx { conn, head } = tx;
-        let before = head.clone();
-        let result = conn.transaction(|conn| work(&mut WriteTx { conn, head }));
-        if result.is_err() {
-            **head = before;
-        }
-        self.result = Some(result);
+        self.result = Some(tx.savepoint(work));
     }
 
     fn finish(self: Box<Self>, committed: bool) {

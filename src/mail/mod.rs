@@ -122,6 +122,7 @@ pub fn compose(
 }
 
 /// A mail sealed for the outbox (under the outbox key, bound to its row id).
+#[derive(Clone)]
 pub struct SealedMail {
     pub id: String,
     pub sealed: Vec<u8>,
@@ -155,19 +156,25 @@ pub fn enqueue_sealed(
     subject_id: Option<&str>,
     mail: &SealedMail,
 ) -> Result<bool, ServiceError> {
+    Ok(outbox::enqueue(conn, &new_sealed(kind, dedupe_key, subject_id, mail))?)
+}
+
+/// The outbox row for a sealed mail, due now.
+pub fn new_sealed<'a>(
+    kind: &'a str,
+    dedupe_key: &'a str,
+    subject_id: Option<&'a str>,
+    mail: &'a SealedMail,
+) -> NewMail<'a> {
     let now = chrono::Utc::now().naive_utc();
-    let queued = outbox::enqueue(
-        conn,
-        &NewMail {
-            id: &mail.id,
-            kind,
-            dedupe_key,
-            subject_id,
-            message: &mail.sealed,
-            attempts: 0,
-            next_attempt_at: now,
-            created_at: now,
-        },
-    )?;
-    Ok(queued)
+    NewMail {
+        id: &mail.id,
+        kind,
+        dedupe_key,
+        subject_id,
+        message: &mail.sealed,
+        attempts: 0,
+        next_attempt_at: now,
+        created_at: now,
+    }
 }

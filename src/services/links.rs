@@ -165,7 +165,8 @@ pub fn current_session(
 }
 
 /// A double opt-in mail ready to queue: composed, signed and sealed outside the write
-/// transaction (see `submit::record`), so the single writer only inserts two rows.
+/// transaction (see `submit::Recorder`), so the single writer only inserts two rows.
+#[derive(Clone)]
 pub struct PreparedConfirmation {
     pub subject_id: String,
     pub purposes: Vec<String>,
@@ -209,29 +210,37 @@ pub fn prepare_confirmation(
     })
 }
 
-/// Queues a prepared confirmation: at most one per person per hour, however often the form is
-/// sent meanwhile.
-pub fn queue_confirmation(
+/// Queues prepared confirmations: at most one per person per hour, however often the form is
+/// sent meanwhile. `known_new` says, for each, whether its subject was created in this
+/// transaction (so no mail of theirs can be queued yet and the check is skipped).
+pub fn queue_confirmations(
     tx: &mut WriteTx<'_>,
-    prepared: &PreparedConfirmation,
+    prepared: &[(&PreparedConfirmation, bool)],
     now: NaiveDateTime,
 ) -> Result<(), ServiceError> {
-    let subject_id = prepared.subject_id.as_str();
-    let dedupe = format!("confirm:{subject_id}:{}", now.format("%Y-%m-%dT%H"));
-    if crate::db::outbox::exists(tx.conn, &dedupe)? {
-        return Ok(());
+    let mut queued = Vec::with_capacity(prepared.len());
+    for &(p, known_new) in prepared {
+        let dedupe = format!("confirm:{}:{}", p.subject_id, now.format("%Y-%m-%dT%H"));
+        if known_new || !crate::db::outbox::exists(tx.conn, &dedupe)? {
+            queued.push((p, dedupe));
+        }
     }
-    sessions::insert_token(
-        tx.conn,
-        &NewLinkToken {
-            id: &prepared.token_id,
-            subject_id,
+    let tokens: Vec<NewLinkToken<'_>> = queued
+        .iter()
+        .map(|(p, _)| NewLinkToken {
+            id: &p.token_id,
+            subject_id: &p.subject_id,
             kind: LinkKind::ConfirmConsent.as_str(),
-            expires_at: prepared.expires_at,
+            expires_at: p.expires_at,
             created_at: now,
-        },
-    )?;
-    mail::enqueue_sealed(tx.conn, "confirm_consent", &dedupe, Some(subject_id), &prepared.mail)?;
+        })
+        .collect();
+    sessions::insert_tokens(tx.conn, &tokens)?;
+    let mails: Vec<_> = queued
+        .iter()
+        .map(|(p, dedupe)| mail::new_sealed("confirm_consent", dedupe, Some(&p.subject_id), &p.mail))
+        .collect();
+    crate::db::outbox::insert_new(tx.conn, &mails)?;
     Ok(())
 }
 

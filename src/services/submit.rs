@@ -3,18 +3,20 @@
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Serialize;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, mpsc};
+use tokio::sync::oneshot;
 
 use super::ServiceError;
-use super::links::{CONFIRM_TTL, PreparedConfirmation, prepare_confirmation, queue_confirmation};
+use super::links::{CONFIRM_TTL, PreparedConfirmation, prepare_confirmation, queue_confirmations};
 use crate::crypto::{DataKey, Keyring};
-use crate::db::catalog::{Catalog, PublishedForm};
+use crate::db::catalog::{Catalog, PublishedForm, PublishedPurpose};
 use crate::db::consent::{self, ConsentState};
 use crate::db::ledger::{self, NewEvent};
-use crate::db::subjects::{self, NewFieldValue, NewSubject, NewSubmission};
-use crate::db::{CommitFailed, Db, WriteTx};
+use crate::db::subjects::{self, NewFieldValue, NewSubject, NewSubmission, Subject};
+use crate::db::{CommitFailed, Db, Pool, WriteTx, Writer};
 use crate::domain::ledger::ledger_time;
-use crate::domain::{AcceptedSubmission, Channel, ConsentAction, Email, Evidence, Locale, Method};
+use crate::domain::{AcceptedSubmission, Channel, ConsentAction, Evidence, Locale, Method};
 use crate::mail::MailContext;
 
 /// Everything needed to record one accepted submission.
@@ -54,20 +56,92 @@ pub struct RecordedEvent {
     pub hash: String,
 }
 
-/// Queues the submission on the writer and waits until it is durable.
-///
-/// Work that needs no lock (composing, signing and sealing a double opt-in mail) is done first,
-/// on the blocking pool, so that the single writer only writes rows.
-pub async fn record(
-    db: &Db,
+/// Records submissions. Submissions that arrive while the writer is busy are recorded together,
+/// as one piece of writer work with one statement per table (see [`record_batch_in`]): on
+/// PostgreSQL that turns some ten round trips per submission into some ten per batch.
+#[derive(Clone)]
+pub struct Recorder {
+    pool: Pool,
     keyring: Arc<Keyring>,
+    queue: mpsc::Sender<Queued>,
+}
+
+/// A submission waiting for the next batch.
+struct Queued {
+    item: Item,
+    reply: oneshot::Sender<Result<SubmissionOutcome, ServiceError>>,
+}
+
+/// One submission with what was prepared for it outside the writer.
+struct Item {
     catalog: Arc<Catalog>,
     input: SubmissionInput,
-) -> Result<SubmissionOutcome, ServiceError> {
-    let prepared = prepare(db, &keyring, &catalog, &input).await?;
-    let outcome = db.writer.write(move |tx| record_in(tx, &keyring, &catalog, &input, prepared.as_ref())).await?;
-    crate::metrics::submission_recorded();
-    Ok(outcome)
+    prepared: Option<Prepared>,
+}
+
+/// The double opt-in mail composed before the write, and the subject it was composed for.
+struct Prepared {
+    confirmation: PreparedConfirmation,
+    /// Whether the subject did not exist yet (its id was then chosen here).
+    for_new_subject: bool,
+}
+
+/// The most submissions recorded in one batch.
+const MAX_BATCH: usize = 256;
+
+impl Recorder {
+    /// Starts the thread that hands batches to the writer.
+    pub fn start(db: &Db, keyring: Arc<Keyring>) -> std::io::Result<Self> {
+        let (queue, batches) = mpsc::channel();
+        let (writer, batch_keyring) = (db.writer.clone(), keyring.clone());
+        std::thread::Builder::new()
+            .name("assent-submissions".into())
+            .spawn(move || batch_loop(&writer, &batch_keyring, &batches))?;
+        Ok(Self { pool: db.pool.clone(), keyring, queue })
+    }
+
+    /// Records one submission and waits until it is durable.
+    ///
+    /// Work that needs no lock (composing, signing and sealing a double opt-in mail) is done
+    /// first, on the blocking pool, so that the single writer only writes rows.
+    pub async fn record(
+        &self,
+        catalog: Arc<Catalog>,
+        input: SubmissionInput,
+    ) -> Result<SubmissionOutcome, ServiceError> {
+        let prepared = prepare(&self.pool, &self.keyring, &catalog, &input).await?;
+        let (reply, answer) = oneshot::channel();
+        self.queue.send(Queued { item: Item { catalog, input, prepared }, reply }).map_err(|_| CommitFailed)?;
+        // A dropped reply means the batch's commit failed: nothing of it was saved.
+        let outcome = answer.await.map_err(|_| CommitFailed)??;
+        crate::metrics::submission_recorded();
+        Ok(outcome)
+    }
+}
+
+/// Takes whatever submissions are queued, records them as one piece of writer work, and answers
+/// each once the commit is durable. One batch is in the writer at a time, so submissions that
+/// arrive meanwhile make up the next one.
+fn batch_loop(writer: &Writer, keyring: &Arc<Keyring>, queue: &mpsc::Receiver<Queued>) {
+    while let Ok(first) = queue.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(queued) => batch.push(queued),
+                Err(_) => break,
+            }
+        }
+        let (items, replies): (Vec<Item>, Vec<_>) = batch.into_iter().map(|q| (q.item, q.reply)).unzip();
+        let keyring = keyring.clone();
+        let results = writer.write_blocking(move |tx| Ok::<_, ServiceError>(record_batch_in(tx, &keyring, &items)));
+        // On a failed commit the replies are dropped unanswered, which callers read as CommitFailed.
+        if let Ok(results) = results {
+            for (reply, result) in replies.into_iter().zip(results) {
+                // The caller may have gone away (client disconnected); the work is done either way.
+                let _ = reply.send(result);
+            }
+        }
+    }
 }
 
 /// Purposes that will wait for confirmation if this person has not confirmed them already.
@@ -88,114 +162,272 @@ fn confirmation_candidates(catalog: &Catalog, input: &SubmissionInput) -> Vec<(S
 /// Prepares the confirmation mail for the subject this address is (or will be). The writer
 /// checks the guess and composes again itself in the rare case it no longer holds.
 async fn prepare(
-    db: &Db,
+    pool: &Pool,
     keyring: &Arc<Keyring>,
     catalog: &Catalog,
     input: &SubmissionInput,
-) -> Result<Option<PreparedConfirmation>, ServiceError> {
+) -> Result<Option<Prepared>, ServiceError> {
     let candidates = confirmation_candidates(catalog, input);
     if candidates.is_empty() {
         return Ok(None);
     }
-    let (pool, keyring, ctx) = (db.pool.clone(), keyring.clone(), input.mail.clone());
+    let (pool, keyring, ctx) = (pool.clone(), keyring.clone(), input.mail.clone());
     let (email, locale) = (input.accepted.email.clone(), input.locale);
     tokio::task::spawn_blocking(move || {
         let mut conn = pool.get().map_err(|_| CommitFailed)?;
         let existing =
             subjects::find_by_index(&mut conn, &keyring.email_index(&email))?.filter(|s| s.wrapped_key.is_some());
+        let for_new_subject = existing.is_none();
         let subject_id = existing.map_or_else(crate::db::new_row_id, |s| s.id);
         let now = Utc::now().naive_utc();
-        prepare_confirmation(&keyring, &ctx, &subject_id, &email, locale, candidates, now).map(Some)
+        let confirmation = prepare_confirmation(&keyring, &ctx, &subject_id, &email, locale, candidates, now)?;
+        Ok(Some(Prepared { confirmation, for_new_subject }))
     })
     .await
     .map_err(|_| CommitFailed)?
 }
 
-fn record_in(
+/// Records a batch: the first submission of each address all together in one savepoint; if that
+/// fails, each on its own, so that one bad submission fails alone. A repeat of an address already
+/// in the batch goes after it, on its own (it then finds the subject the first one created).
+fn record_batch_in(
     tx: &mut WriteTx<'_>,
     keyring: &Keyring,
-    catalog: &Catalog,
-    input: &SubmissionInput,
-    prepared: Option<&PreparedConfirmation>,
+    items: &[Item],
+) -> Vec<Result<SubmissionOutcome, ServiceError>> {
+    let indexes: Vec<Vec<u8>> = items.iter().map(|i| keyring.email_index(&i.input.accepted.email)).collect();
+    let mut seen = std::collections::HashSet::new();
+    let (first, again): (Vec<usize>, Vec<usize>) = (0..items.len()).partition(|&i| seen.insert(&indexes[i]));
+    let mut results: Vec<Option<Result<SubmissionOutcome, ServiceError>>> = items.iter().map(|_| None).collect();
+    let group: Vec<(&Item, &[u8])> = first.iter().map(|&i| (&items[i], indexes[i].as_slice())).collect();
+    match tx.savepoint(|tx| record_group(tx, keyring, &group)) {
+        Ok(outcomes) => {
+            for (&i, outcome) in first.iter().zip(outcomes) {
+                results[i] = Some(Ok(outcome));
+            }
+        }
+        Err(e) if first.len() == 1 => results[first[0]] = Some(Err(e)),
+        Err(_) => {
+            for &i in &first {
+                results[i] = Some(record_one_in(tx, keyring, &items[i], &indexes[i]));
+            }
+        }
+    }
+    for &i in &again {
+        results[i] = Some(record_one_in(tx, keyring, &items[i], &indexes[i]));
+    }
+    results.into_iter().map(|r| r.unwrap_or(Err(ServiceError::Unavailable))).collect()
+}
+
+fn record_one_in(
+    tx: &mut WriteTx<'_>,
+    keyring: &Keyring,
+    item: &Item,
+    index: &[u8],
 ) -> Result<SubmissionOutcome, ServiceError> {
+    let mut outcomes = tx.savepoint(|tx| record_group(tx, keyring, &[(item, index)]))?;
+    outcomes.pop().ok_or(ServiceError::Unavailable)
+}
+
+/// The subject a submission is for, as found (or not) before writing.
+enum Known {
+    Existing { id: String, key: DataKey, prior: Vec<ConsentState> },
+    New,
+}
+
+/// Everything one submission writes, built without IO (apart from reading what it builds on).
+struct Plan<'a> {
+    item: &'a Item,
+    subject_id: String,
+    /// For a new subject: its blind index, wrapped key and encrypted address.
+    new_subject: Option<(&'a [u8], Vec<u8>, Vec<u8>)>,
+    submission_id: String,
+    /// (row id, purposes, ciphertext) for each accepted value, in the order of `accepted.values`.
+    values: Vec<(String, String, Vec<u8>)>,
+    evidence: String,
+    granted: Vec<&'a PublishedPurpose>,
+    actions: Vec<ConsentAction>,
+}
+
+/// Records submissions of distinct addresses with one statement per table (on PostgreSQL; see
+/// [`crate::insert_rows`]). The same address is always the same subject, found through its
+/// blind index.
+fn record_group(
+    tx: &mut WriteTx<'_>,
+    keyring: &Keyring,
+    group: &[(&Item, &[u8])],
+) -> Result<Vec<SubmissionOutcome>, ServiceError> {
     let now_utc = Utc::now();
     let now = ledger_time(now_utc.naive_utc());
-    let new_id = prepared.map(|p| p.subject_id.as_str());
-    let (subject_id, key, is_new) =
-        find_or_create_subject(tx, keyring, &input.accepted.email, input.locale, now, new_id)?;
-    let submission_id = crate::db::new_row_id();
-    subjects::insert_submission(
-        tx.conn,
-        &NewSubmission {
-            id: &submission_id,
-            subject_id: &subject_id,
-            form_version_id: &input.form.version_id,
-            locale: input.locale.as_str(),
-            created_at: now,
-        },
-    )?;
+    let indexes: Vec<&[u8]> = group.iter().map(|(_, index)| *index).collect();
+    // A subject whose key is gone (erased) is not this person any more.
+    let found: HashMap<Vec<u8>, Subject> = subjects::find_by_indexes(tx.conn, &indexes)?
+        .into_iter()
+        .filter(|s| s.wrapped_key.is_some())
+        .map(|s| (s.email_index.clone(), s))
+        .collect();
+    // Double opt-in: purposes this person has already confirmed are granted straight away.
+    let asks_confirmation: Vec<String> = group
+        .iter()
+        .filter(|(item, _)| item.input.form.definition.double_opt_in)
+        .filter_map(|(_, index)| found.get(*index).map(|s| s.id.clone()))
+        .collect();
+    let mut prior: HashMap<String, Vec<ConsentState>> = HashMap::new();
+    if !asks_confirmation.is_empty() {
+        for state in consent::for_subjects(tx.conn, &asks_confirmation)? {
+            prior.entry(state.subject_id.clone()).or_default().push(state);
+        }
+    }
+    let plans = group
+        .iter()
+        .map(|&(item, index)| {
+            let known = match found.get(index) {
+                Some(s) => Known::Existing {
+                    id: s.id.clone(),
+                    key: keyring.unwrap_data_key(s.wrapped_key.as_deref().unwrap_or_default(), &s.id)?,
+                    prior: prior.remove(&s.id).unwrap_or_default(),
+                },
+                None => Known::New,
+            };
+            plan(keyring, item, index, known)
+        })
+        .collect::<Result<Vec<_>, ServiceError>>()?;
+    write_plans(tx, keyring, &plans, now, now_utc)
+}
+
+fn plan<'a>(keyring: &Keyring, item: &'a Item, index: &'a [u8], known: Known) -> Result<Plan<'a>, ServiceError> {
+    let input = &item.input;
+    let (subject_id, key, new_subject, prior) = match known {
+        Known::Existing { id, key, prior } => (id, key, None, prior),
+        Known::New => {
+            // The id the confirmation mail was composed for, when it was composed for a new subject.
+            let id = match &item.prepared {
+                Some(p) if p.for_new_subject => p.confirmation.subject_id.clone(),
+                _ => crate::db::new_row_id(),
+            };
+            let (key, wrapped) = keyring.new_data_key(&id)?;
+            let email = key.encrypt(input.accepted.email.as_str().as_bytes(), &value_context(&id, "email"))?;
+            (id, key, Some((index, wrapped, email)), Vec::new())
+        }
+    };
     let values = input
         .accepted
         .values
         .iter()
         .map(|v| {
-            Ok(NewFieldValue {
-                id: crate::db::new_row_id(),
-                submission_id: &submission_id,
-                subject_id: &subject_id,
-                field_key: v.key.as_str(),
-                purposes: v.purposes.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(" "),
-                ciphertext: key.encrypt(v.value.as_bytes(), &value_context(&subject_id, v.key.as_str()))?,
-                created_at: now,
-            })
+            let purposes = v.purposes.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(" ");
+            let ciphertext = key.encrypt(v.value.as_bytes(), &value_context(&subject_id, v.key.as_str()))?;
+            Ok((crate::db::new_row_id(), purposes, ciphertext))
         })
         .collect::<Result<Vec<_>, ServiceError>>()?;
-    subjects::insert_values(tx.conn, &values)?;
-
     let evidence = seal_evidence(&key, &subject_id, &input.evidence)?;
-    let granted: Vec<_> = input.accepted.granted.iter().filter_map(|p| catalog.purpose(p.as_str())).collect();
+    let granted: Vec<&PublishedPurpose> =
+        input.accepted.granted.iter().filter_map(|p| item.catalog.purpose(p.as_str())).collect();
     // Double opt-in: purposes that reach the person (e-mail, SMS, push) wait for confirmation,
     // unless this person has already confirmed them.
-    let prior = if input.form.definition.double_opt_in && !is_new {
-        consent::for_subject(tx.conn, &subject_id)?
-    } else {
-        Vec::new()
-    };
-    let actions: Vec<ConsentAction> = granted
+    let double_opt_in = input.form.definition.double_opt_in;
+    let actions = granted
         .iter()
         .map(|p| {
             let confirmed = prior.iter().any(|s| s.purpose_key == p.key.as_str() && s.status == "granted");
-            if input.form.definition.double_opt_in && p.channel != Channel::None && !confirmed {
+            if double_opt_in && p.channel != Channel::None && !confirmed {
                 ConsentAction::Pending
             } else {
                 ConsentAction::Granted
             }
         })
         .collect();
-    let new_events: Vec<NewEvent<'_>> = granted
+    Ok(Plan {
+        item,
+        subject_id,
+        new_subject,
+        submission_id: crate::db::new_row_id(),
+        values,
+        evidence,
+        granted,
+        actions,
+    })
+}
+
+/// Writes what the plans describe, table by table, and says what was recorded.
+fn write_plans(
+    tx: &mut WriteTx<'_>,
+    keyring: &Keyring,
+    plans: &[Plan<'_>],
+    now: NaiveDateTime,
+    now_utc: DateTime<Utc>,
+) -> Result<Vec<SubmissionOutcome>, ServiceError> {
+    let new_subjects: Vec<NewSubject<'_>> = plans
         .iter()
-        .zip(&actions)
-        .map(|(p, action)| NewEvent {
-            subject_id: &subject_id,
-            purpose_key: p.key.as_str(),
-            action: action.as_str(),
-            policy_version_id: &p.policy.id,
-            policy_text_hash: &p.policy.text_hash,
-            method: input.method.as_str(),
-            source: &submission_id,
-            evidence: &evidence,
-            occurred_at: now,
+        .filter_map(|p| {
+            p.new_subject.as_ref().map(|(index, wrapped, email)| NewSubject {
+                id: &p.subject_id,
+                email_index: index,
+                wrapped_key: Some(wrapped),
+                email_ciphertext: Some(email),
+                locale: p.item.input.locale.as_str(),
+                created_at: now,
+            })
         })
         .collect();
-    let appended = ledger::append(tx.conn, tx.head, &new_events)?;
-    let states: Vec<ConsentState> = granted
+    subjects::insert_many(tx.conn, &new_subjects)?;
+    let submissions: Vec<NewSubmission<'_>> = plans
         .iter()
-        .zip(&appended)
-        .zip(&actions)
-        .map(|((purpose, event), action)| {
+        .map(|p| NewSubmission {
+            id: &p.submission_id,
+            subject_id: &p.subject_id,
+            form_version_id: &p.item.input.form.version_id,
+            locale: p.item.input.locale.as_str(),
+            created_at: now,
+        })
+        .collect();
+    subjects::insert_submissions(tx.conn, &submissions)?;
+    let values: Vec<NewFieldValue<'_>> = plans
+        .iter()
+        .flat_map(|p| {
+            p.item.input.accepted.values.iter().zip(&p.values).map(|(v, (id, purposes, ciphertext))| NewFieldValue {
+                id: id.clone(),
+                submission_id: &p.submission_id,
+                subject_id: &p.subject_id,
+                field_key: v.key.as_str(),
+                purposes: purposes.clone(),
+                ciphertext: ciphertext.clone(),
+                created_at: now,
+            })
+        })
+        .collect();
+    subjects::insert_values(tx.conn, &values)?;
+
+    let events: Vec<NewEvent<'_>> = plans
+        .iter()
+        .flat_map(|p| {
+            p.granted.iter().zip(&p.actions).map(|(purpose, action)| NewEvent {
+                subject_id: &p.subject_id,
+                purpose_key: purpose.key.as_str(),
+                action: action.as_str(),
+                policy_version_id: &purpose.policy.id,
+                policy_text_hash: &purpose.policy.text_hash,
+                method: p.item.input.method.as_str(),
+                source: &p.submission_id,
+                evidence: &p.evidence,
+                occurred_at: now,
+            })
+        })
+        .collect();
+    let mut appended = ledger::append(tx.conn, tx.head, &events)?.into_iter();
+
+    let mut outcomes = Vec::with_capacity(plans.len());
+    let mut first_states = Vec::new();
+    let mut confirmations: Vec<(std::borrow::Cow<'_, PreparedConfirmation>, bool)> = Vec::new();
+    for p in plans {
+        let input = &p.item.input;
+        let mut recorded = Vec::with_capacity(p.granted.len());
+        let mut states = Vec::with_capacity(p.granted.len());
+        for (purpose, action) in p.granted.iter().zip(&p.actions) {
+            let event = appended.next().ok_or(ServiceError::Unavailable)?;
             let pending = *action == ConsentAction::Pending;
-            ConsentState {
-                subject_id: subject_id.clone(),
+            let state = ConsentState {
+                subject_id: p.subject_id.clone(),
                 purpose_key: purpose.key.to_string(),
                 status: action.resulting_status().as_str().to_owned(),
                 policy_version_id: purpose.policy.id.clone(),
@@ -209,62 +441,71 @@ fn record_in(
                 updated_at: now,
                 last_event_seq: event.seq,
                 notice_anchor_at: (!pending && purpose.channel != Channel::None).then_some(now),
-            }
-        })
-        .collect();
-    if is_new {
-        consent::insert_all(tx.conn, &states)?;
-    } else {
-        for state in &states {
-            consent::put(tx.conn, state)?;
+            };
+            recorded.push(RecordedEvent {
+                seq: event.seq,
+                purpose: event.purpose_key,
+                action: event.action,
+                policy_version_id: event.policy_version_id,
+                policy_text_hash: event.policy_text_hash,
+                expires_at: state.expires_at.map(|t| t.and_utc()),
+                hash: event.hash,
+            });
+            states.push(state);
         }
-    }
-    let pending: Vec<(String, String)> = granted
-        .iter()
-        .zip(&actions)
-        .filter(|(_, a)| **a == ConsentAction::Pending)
-        .map(|(p, _)| (p.key.to_string(), p.policy.title().get(input.locale).to_owned()))
-        .collect();
-    if !pending.is_empty() {
-        let keys: Vec<String> = pending.iter().map(|(k, _)| k.clone()).collect();
-        match prepared {
-            Some(p) if p.subject_id == subject_id && p.purposes == keys => queue_confirmation(tx, p, now)?,
-            _ => {
-                let ctx = &input.mail;
-                let p = prepare_confirmation(
+        if p.new_subject.is_some() {
+            first_states.append(&mut states);
+        } else {
+            for state in &states {
+                consent::put(tx.conn, state)?;
+            }
+        }
+        let pending: Vec<(String, String)> = p
+            .granted
+            .iter()
+            .zip(&p.actions)
+            .filter(|(_, a)| **a == ConsentAction::Pending)
+            .map(|(purpose, _)| (purpose.key.to_string(), purpose.policy.title().get(input.locale).to_owned()))
+            .collect();
+        if !pending.is_empty() {
+            let keys: Vec<String> = pending.iter().map(|(k, _)| k.clone()).collect();
+            let confirmation = match &p.item.prepared {
+                Some(prepared)
+                    if prepared.confirmation.subject_id == p.subject_id && prepared.confirmation.purposes == keys =>
+                {
+                    std::borrow::Cow::Borrowed(&prepared.confirmation)
+                }
+                _ => std::borrow::Cow::Owned(prepare_confirmation(
                     keyring,
-                    ctx,
-                    &subject_id,
+                    &input.mail,
+                    &p.subject_id,
                     &input.accepted.email,
                     input.locale,
-                    pending.clone(),
+                    pending,
                     now,
-                )?;
-                queue_confirmation(tx, &p, now)?;
-            }
+                )?),
+            };
+            confirmations.push((confirmation, p.new_subject.is_some()));
         }
+        outcomes.push(SubmissionOutcome {
+            subject_id: p.subject_id.clone(),
+            submission_id: p.submission_id.clone(),
+            form: input.form.key.to_string(),
+            form_version: input.form.version,
+            events: recorded,
+            pending: keys_of(&p.granted, &p.actions),
+            recorded_at: now_utc,
+        });
     }
-    Ok(SubmissionOutcome {
-        subject_id,
-        submission_id,
-        form: input.form.key.to_string(),
-        form_version: input.form.version,
-        events: appended
-            .into_iter()
-            .zip(&states)
-            .map(|(e, state)| RecordedEvent {
-                seq: e.seq,
-                purpose: e.purpose_key,
-                action: e.action,
-                policy_version_id: e.policy_version_id,
-                policy_text_hash: e.policy_text_hash,
-                expires_at: state.expires_at.map(|t| t.and_utc()),
-                hash: e.hash,
-            })
-            .collect(),
-        pending: pending.into_iter().map(|(k, _)| k).collect(),
-        recorded_at: now_utc,
-    })
+    consent::insert_all(tx.conn, &first_states)?;
+    let confirmations: Vec<(&PreparedConfirmation, bool)> = confirmations.iter().map(|(c, new)| (&**c, *new)).collect();
+    queue_confirmations(tx, &confirmations, now)?;
+    Ok(outcomes)
+}
+
+/// The purposes left waiting for confirmation.
+fn keys_of(granted: &[&PublishedPurpose], actions: &[ConsentAction]) -> Vec<String> {
+    granted.iter().zip(actions).filter(|(_, a)| **a == ConsentAction::Pending).map(|(p, _)| p.key.to_string()).collect()
 }
 
 /// Evidence (user agent, IP pseudonym, origin) is personal data: it is sealed under the subject's
@@ -294,38 +535,4 @@ const SEALED_PREFIX: &str = "sealed:";
 /// The associated data binding a ciphertext to its subject and field.
 pub fn value_context(subject_id: &str, field: &str) -> String {
     format!("{subject_id}/{field}")
-}
-
-/// The same address is always the same subject (found through its blind index). The flag says
-/// whether the subject is new.
-fn find_or_create_subject(
-    tx: &mut WriteTx<'_>,
-    keyring: &Keyring,
-    email: &Email,
-    locale: Locale,
-    now: NaiveDateTime,
-    new_id: Option<&str>,
-) -> Result<(String, DataKey, bool), ServiceError> {
-    let index = keyring.email_index(email);
-    if let Some(subject) = subjects::find_by_index(tx.conn, &index)?
-        && let Some(wrapped) = &subject.wrapped_key
-    {
-        let key = keyring.unwrap_data_key(wrapped, &subject.id)?;
-        return Ok((subject.id, key, false));
-    }
-    let id = new_id.map_or_else(crate::db::new_row_id, str::to_owned);
-    let (key, wrapped) = keyring.new_data_key(&id)?;
-    let email_ciphertext = key.encrypt(email.as_str().as_bytes(), &value_context(&id, "email"))?;
-    subjects::insert(
-        tx.conn,
-        &NewSubject {
-            id: &id,
-            email_index: &index,
-            wrapped_key: Some(&wrapped),
-            email_ciphertext: Some(&email_ciphertext),
-            locale: locale.as_str(),
-            created_at: now,
-        },
-    )?;
-    Ok((id, key, true))
 }

@@ -14,7 +14,7 @@ use crate::domain::form::{FieldError, FieldErrorCode, RawSubmission};
 use crate::domain::{Email, Locale, Method, PurposeKey};
 use crate::services::keys;
 use crate::services::lookup::{ConsentView, consent_views, consents_by_email};
-use crate::services::submit::{self, RecordedEvent, SubmissionInput, SubmissionOutcome};
+use crate::services::submit::{RecordedEvent, SubmissionInput, SubmissionOutcome};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -131,7 +131,7 @@ pub(crate) async fn create_submission(
         method: Method::Api,
         mail: state.mail.clone(),
     };
-    let outcome = submit::record(&state.db, state.keyring.clone(), catalog.clone(), input).await?;
+    let outcome = state.submissions.record(catalog.clone(), input).await?;
     if !outcome.pending.is_empty() {
         state.mail_queued.notify_one();
     }

@@ -52,6 +52,8 @@ impl CatalogHandle {
 #[derive(Clone)]
 pub struct AppState {
     pub db: Db,
+    /// Records form submissions (in batches, through the writer).
+    pub submissions: crate::services::submit::Recorder,
     pub keyring: Arc<Keyring>,
     pub catalog: CatalogHandle,
     pub settings: Arc<Settings>,

@@ -17,7 +17,7 @@ use super::{AppState, evidence_of, locale_of};
 use crate::db::catalog::{self, Catalog, PublishedForm};
 use crate::domain::form::{FieldError, RawSubmission};
 use crate::domain::{Locale, Method, origin};
-use crate::services::submit::{self, SubmissionInput};
+use crate::services::submit::SubmissionInput;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/f/{form}").route(web::get().to(show_form)).route(web::post().to(submit_form)))
@@ -97,9 +97,7 @@ async fn submit_form(
         method: Method::Form,
         mail: state.mail.clone(),
     };
-    let outcome = submit::record(&state.db, state.keyring.clone(), catalog.clone(), input)
-        .await
-        .map_err(|e| page_error(e.into()))?;
+    let outcome = state.submissions.record(catalog.clone(), input).await.map_err(|e| page_error(e.into()))?;
     let pending = if outcome.pending.is_empty() {
         ""
     } else {

@@ -28,6 +28,108 @@ on_both_backends! {
         assert_eq!(app.row_counts(), [100, 100, 100, 100, 100]);
     }
 
+    async fn a_burst_mixing_new_returning_and_repeated_people_records_each_exactly_once(app: TestApp) {
+        use assent::db::schema::outbox;
+        use diesel::prelude::*;
+        let hour = || chrono::Utc::now().format("%Y-%m-%dT%H").to_string();
+        let started = hour();
+        let body = |email: &str, name: &str| {
+            form_body(&[
+                ("email", email),
+                ("name", name),
+                ("purpose", "service"),
+                ("purpose", "marketing_email"),
+                ("purpose", "personalisation"),
+            ])
+        };
+        // Ten people who signed up before (their marketing e-mail awaits confirmation).
+        let returning: Vec<String> = (0..10).map(|_| unique_email()).collect();
+        for email in &returning {
+            assert_eq!(app.post_form("/f/newsletter", &body(email, "before")).await.status(), 303);
+        }
+        // Then, all at once: the ten again, ten new people twice each, ten new people once.
+        let twice: Vec<String> = (0..10).map(|_| unique_email()).collect();
+        let once: Vec<String> = (0..10).map(|_| unique_email()).collect();
+        let burst: Vec<String> = returning
+            .iter()
+            .chain(&twice)
+            .chain(&twice)
+            .chain(&once)
+            .enumerate()
+            .map(|(i, email)| body(email, &format!("burst {i}")))
+            .collect();
+        let responses = futures_util::future::join_all(burst.iter().map(|b| app.post_form("/f/newsletter", b))).await;
+        let statuses: Vec<u16> = responses.iter().map(|r| r.status().as_u16()).collect();
+        assert!(statuses.iter().all(|s| *s == 303), "{statuses:?}");
+
+        // 30 people, 50 submissions of two values and three consent events each.
+        let [subjects, submissions, values, events, states] = app.row_counts();
+        assert_eq!(subjects, 30);
+        assert_eq!(submissions, 50);
+        assert_eq!(values, 100);
+        assert_eq!(events, 150);
+        assert_eq!(states, 90);
+        for email in &returning {
+            let mut names = app.stored_values(email, "name");
+            names.sort();
+            assert_eq!(names.len(), 2, "{email}");
+            assert_eq!(names[0], "before");
+            assert!(names[1].starts_with("burst "), "{names:?}");
+        }
+        for email in &twice {
+            assert_eq!(app.stored_values(email, "name").len(), 2, "{email}");
+        }
+        for email in &once {
+            assert_eq!(app.stored_values(email, "email"), vec![email.clone()]);
+        }
+        // One confirmation mail per person per hour, however often they sent the form.
+        let mails: i64 =
+            outbox::table.filter(outbox::kind.eq("confirm_consent")).count().get_result(&mut app.conn()).unwrap();
+        if hour() == started {
+            assert_eq!(mails, 30);
+        } else {
+            assert!((30..=40).contains(&mails), "{mails}");
+        }
+        let out = app.cli(&["ledger", "verify"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    async fn a_submission_that_cannot_be_written_fails_alone_and_its_batch_is_recorded(app: TestApp) {
+        use assent::domain::form::RawSubmission;
+        use assent::domain::{Evidence, Locale, Method};
+        use assent::services::submit::SubmissionInput;
+        let catalog = app.state.catalog.current();
+        let form = catalog.form("newsletter").unwrap().clone();
+        let input = |email: String, version_id: &str| {
+            let mut form = form.clone();
+            form.version_id = version_id.to_owned();
+            let raw = RawSubmission { fields: vec![("email".into(), email)], purposes: vec!["service".into()] };
+            SubmissionInput {
+                accepted: form.definition.accept(&raw, |p| catalog.is_required(p)).unwrap(),
+                form,
+                evidence: Evidence::default(),
+                locale: Locale::En,
+                method: Method::Api,
+                mail: app.state.mail.clone(),
+            }
+        };
+        // 48 submissions at once; the one in the middle names a form version that does not exist,
+        // so the database refuses its row (foreign key) wherever it lands in a batch.
+        let inputs: Vec<SubmissionInput> = (0..48)
+            .map(|i| input(unique_email(), if i == 24 { "no-such-version" } else { form.version_id.as_str() }))
+            .collect();
+        let results = futures_util::future::join_all(
+            inputs.into_iter().map(|i| app.state.submissions.record(catalog.clone(), i)),
+        )
+        .await;
+        for (i, result) in results.iter().enumerate() {
+            assert_eq!(result.is_ok(), i != 24, "submission {i}: {:?}", result.as_ref().err());
+        }
+        assert_eq!(app.row_counts(), [47, 47, 47, 47, 47], "the refused one left nothing behind");
+        let out = app.cli(&["ledger", "verify"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+
     async fn concurrent_grants_and_withdrawals_of_one_purpose_end_in_the_state_of_the_last_event(app: TestApp) {
         use assent::db::schema::{consent_events, consent_state};
         use diesel::prelude::*;

@@ -114,6 +114,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub master_key: String,
     pub keyring: Keyring,
+    /// The running application's state, for stories that call its services directly.
+    pub state: assent::web::AppState,
 }
 
 impl TestApp {
@@ -153,10 +155,11 @@ impl TestApp {
         adjust(&mut settings);
         let app = Application::build(settings).await.expect("application builds");
         let address = format!("http://127.0.0.1:{}", app.port());
+        let state = app.state().clone();
         tokio::spawn(app.run_until_stopped());
         let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
         let keyring = Keyring::load(Some(&master_key), db.dir.path()).unwrap();
-        Some(Self { address, db, client, master_key, keyring })
+        Some(Self { address, db, client, master_key, keyring, state })
     }
 
     pub fn url(&self, path: &str) -> String {
