@@ -37,6 +37,7 @@ WARMUP=${WARMUP:-3s}
 THREADS=${THREADS:-2}
 CONNECTIONS=${CONNECTIONS:-64}
 TARGET=${TARGET:-0.5}
+CONSENT_TARGET=${CONSENT_TARGET:-0.3}
 PROFILE=${PROFILE:-auto}
 QUIET_MAX=${QUIET_MAX:-25}
 QUIET_WAIT=${QUIET_WAIT:-300}
@@ -159,6 +160,7 @@ start_assent() { # name port database_url -> sets LAST_PID
     env -u ASSENT_BASE_URL -u ASSENT_WORKERS -u ASSENT_DB_POOL -u ASSENT_LOG_FORMAT \
         ASSENT_DATABASE_URL="$url" ASSENT_BIND="127.0.0.1:$port" ASSENT_DATA_DIR="$WORK/$name" \
         ASSENT_CONFIG="$ASSENT_CONFIG_FILE" ASSENT_MASTER_KEY="$MASTER_KEY" ASSENT_LOG=warn \
+        ASSENT_SUBMISSIONS_PER_MINUTE=0 \
         "$ASSENT_BIN" serve >"$OUT/$name.log" 2>&1 &
     LAST_PID=$!
     PIDS+=("$LAST_PID")
@@ -206,10 +208,57 @@ expect 200 "GET $LM/form" "$LM/form"
 for ep in submit-sqlite-group submit-sqlite-full submit-pg; do
     expect 201 "POST $LM/$ep" -H 'content-type: application/x-www-form-urlencoded' --data "$LIMIT_BODY" "$LM/$ep"
 done
+expect 200 "GET $LM/hello" "$LM/hello"
+
+# For the reading paths: SEED people (seed.<n>@example.com) to look up, an API key on each server, and
+# a preference-center session (signed in through the e-mailed link, as a person would).
+SEED=${SEED:-200}
+assent_cli() { # name database_url args...
+    local name=$1 url=$2
+    shift 2
+    ASSENT_DATABASE_URL=$url ASSENT_DATA_DIR=$WORK/$name ASSENT_CONFIG=$ASSENT_CONFIG_FILE ASSENT_MASTER_KEY=$MASTER_KEY \
+        ASSENT_LOG=warn "$ASSENT_BIN" "$@"
+}
+seed_people() { # base
+    local n
+    for n in $(seq 1 "$SEED"); do
+        expect 201 "seeding person $n" -H 'content-type: application/json' \
+            --data "{\"fields\":{\"email\":\"seed.$n@example.com\",\"name\":\"Seed $n\",\"phone\":\"010-1234-5678\"},\"purposes\":[\"service\",\"marketing_sms\",\"personalisation\"]}" \
+            "$1/api/v1/forms/newsletter/submissions"
+    done
+}
+me_cookie() { # name base -> "assent_session=…"
+    local name=$1 base=$2 mail token cookie
+    expect 200 "POST $base/me (sign-in link)" -H 'content-type: application/x-www-form-urlencoded' --data 'email=seed.1%40example.com' "$base/me"
+    for _ in $(seq 1 100); do
+        mail=$(grep -l 'seed.1@example.com' "$WORK/$name"/outbox/* 2>/dev/null | xargs -r grep -l '/me/login' | head -1 || true)
+        [ -n "$mail" ] && break
+        sleep 0.1
+    done
+    [ -n "$mail" ] || die "pre-flight: no sign-in mail for seed.1@example.com in $WORK/$name/outbox"
+    token=$(python3 -c 'import quopri, re, sys; t = quopri.decodestring(open(sys.argv[1], "rb").read()).decode("utf-8", "replace"); print(re.search(r"/me/login\?token=([A-Za-z0-9_.=-]+)", t).group(1))' "$mail") \
+        || die "pre-flight: no sign-in link in $mail"
+    cookie=$(curl -s -o /dev/null -D - --data "token=$token" "$base/me/login" | tr -d '\r' | awk -F'[: ;]+' 'tolower($1) == "set-cookie" { print $2; exit }')
+    [ -n "$cookie" ] || die "pre-flight: signing in at $base/me/login set no cookie"
+    expect 200 "GET $base/me (signed in)" -H "Cookie: $cookie" "$base/me"
+    echo "$cookie"
+}
+log "seeding $SEED people on each server for the reading paths"
+seed_people "$AS"
+seed_people "$AP"
+KEY_SQLITE=$(assent_cli assent-sqlite "sqlite://$WORK/assent-sqlite/assent.db" key create --name bench) || die "cannot create an API key (SQLite)"
+KEY_PG=$(assent_cli assent-pg "$PG_BASE/$ASSENT_DB" key create --name bench) || die "cannot create an API key (PostgreSQL)"
+for pair in "$AS $KEY_SQLITE" "$AP $KEY_PG"; do
+    read -r base key <<<"$pair"
+    expect 200 "GET $base/api/v1/consents" -H "Authorization: Bearer $key" "$base/api/v1/consents?email=seed.2%40example.com"
+    grep -q '"status":"granted"' "$OUT/preflight.body" || die "pre-flight: the consent check did not find seed.2"
+done
+COOKIE_SQLITE=$(me_cookie assent-sqlite "$AS")
+COOKIE_PG=$(me_cookie assent-pg "$AP")
 log "pre-flight ok"
 
 # ---------------------------------------------------------------- measuring
-# Scenarios: key|side|server pid|url|script|description
+# Scenarios: key|side|server pid|url|script|description|script arguments after the run tag
 SCEN=(
     "a-form-sqlite|assent|$SQLITE_PID|$AS/f/newsletter|$FORM_LUA|Assent POST /f/newsletter, SQLite"
     "a-form-pg|assent|$PG_PID|$AP/f/newsletter|$FORM_LUA|Assent POST /f/newsletter, PostgreSQL"
@@ -219,7 +268,12 @@ SCEN=(
     "l-sqlite-group|limit|$LIMIT_PID|$LM/submit-sqlite-group|$LIMIT_LUA|limit POST /submit-sqlite-group"
     "l-sqlite-full|limit|$LIMIT_PID|$LM/submit-sqlite-full|$LIMIT_LUA|limit POST /submit-sqlite-full"
     "l-pg|limit|$LIMIT_PID|$LM/submit-pg|$LIMIT_LUA|limit POST /submit-pg"
+    "a-consents-sqlite|assent|$SQLITE_PID|$AS/api/v1/consents|$BENCH_DIR/consents.lua|Assent GET /api/v1/consents?email=…, SQLite|$KEY_SQLITE $SEED"
+    "a-consents-pg|assent|$PG_PID|$AP/api/v1/consents|$BENCH_DIR/consents.lua|Assent GET /api/v1/consents?email=…, PostgreSQL|$KEY_PG $SEED"
+    "a-me-sqlite|assent|$SQLITE_PID|$AS/me|$BENCH_DIR/me.lua|Assent GET /me (signed in), SQLite|$COOKIE_SQLITE"
+    "a-me-pg|assent|$PG_PID|$AP/me|$BENCH_DIR/me.lua|Assent GET /me (signed in), PostgreSQL|$COOKIE_PG"
     "l-get|limit|$LIMIT_PID|$LM/form||limit GET /form"
+    "l-hello|limit|$LIMIT_PID|$LM/hello||limit GET /hello"
 )
 scen() { # key field(1-based over key|side|pid|url|script|desc)
     local s
@@ -235,9 +289,21 @@ PAIRS=(
     "form-sqlite-full|=|l-sqlite-full|(context) same Assent run vs limit /submit-sqlite-full (1 tx per submission)"
     "form-pg|a-form-pg|l-pg|POST /f/newsletter, PostgreSQL vs limit /submit-pg"
     "get|a-get|l-get|GET /f/newsletter vs limit GET /form"
-    "json-sqlite|a-json-sqlite|l-sqlite-group|(extra) JSON API, SQLite FULL vs limit /submit-sqlite-group"
-    "json-pg|a-json-pg|l-pg|(extra) JSON API, PostgreSQL vs limit /submit-pg"
+    "json-sqlite|a-json-sqlite|l-sqlite-group|JSON API, SQLite FULL vs limit /submit-sqlite-group"
+    "json-pg|a-json-pg|l-pg|JSON API, PostgreSQL vs limit /submit-pg"
+    "consents-sqlite|a-consents-sqlite|l-hello|consent check GET /api/v1/consents, SQLite vs limit GET /hello"
+    "consents-pg|a-consents-pg|l-hello|consent check GET /api/v1/consents, PostgreSQL vs limit GET /hello"
+    "me-sqlite|a-me-sqlite|l-get|(context) preference center GET /me, SQLite vs limit GET /form"
+    "me-pg|a-me-pg|l-get|(context) preference center GET /me, PostgreSQL vs limit GET /form"
 )
+# The target of each comparison (rows without one are context).
+row_target() {
+    case $1 in
+        consents-*) echo "$CONSENT_TARGET" ;;
+        form-sqlite-full|me-*) echo "" ;;
+        *) echo "$TARGET" ;;
+    esac
+}
 
 to_ms() { # wrk latency like 850.00us 1.23ms 2.01s 1.50m -> ms
     awk -v v="$1" 'BEGIN {
@@ -307,14 +373,16 @@ printf 'round\tkey\trps\tp50_ms\tp99_ms\trequests\tnon2xx3xx\tsocket_errors\toth
 declare -A SENT # key -> requests counted by wrk (warm-up included), for the row-count check
 
 run_wrk() { # out-file key duration extra-wrk-args...
-    local f=$1 key=$2 dur=$3 url script
+    local f=$1 key=$2 dur=$3 url script script_args
     shift 3
     url=$(scen "$key" 4)
     script=$(scen "$key" 5)
+    script_args=$(scen "$key" 7)
     local args=(-t"$THREADS" -c"$CONNECTIONS" -d"$dur" "$@")
     [ -n "$script" ] && args+=(-s "$script")
     local TIMEFORMAT='%U %S'
-    { time wrk "${args[@]}" "$url" -- "$RUN_TAG" >"$f" 2>&1; } 2>"$f.cpu" || { cat "$f" >&2; die "wrk failed for $key"; }
+    # shellcheck disable=SC2086 # script_args are words on purpose
+    { time wrk "${args[@]}" "$url" -- "$RUN_TAG" $script_args >"$f" 2>&1; } 2>"$f.cpu" || { cat "$f" >&2; die "wrk failed for $key"; }
 }
 
 RUN_ID=$(date +%s)
@@ -393,7 +461,7 @@ fmt2() { awk -v v="$1" 'BEGIN { if (v == "nan") print "n/a"; else printf "%.2f",
 
 declare -A RATIO_MED
 summary_rows() {
-    local pair row akey lkey title prev_akey="" ratios r ar lr
+    local pair row akey lkey title prev_akey="" ratios r ar lr target
     for pair in "${PAIRS[@]}"; do
         IFS='|' read -r row akey lkey title <<<"$pair"
         [ "$akey" = "=" ] && akey=$prev_akey
@@ -408,8 +476,12 @@ summary_rows() {
         rmin=$(echo "$ratios" | tr ' ' '\n' | grep . | sort -g | head -1)
         rmax=$(echo "$ratios" | tr ' ' '\n' | grep . | sort -g | tail -1)
         errs=$(( $(sum_col "$akey" 7) + $(sum_col "$akey" 8) + $(sum_col "$lkey" 7) + $(sum_col "$lkey" 8) ))
-        pass=$(awk -v m="${RATIO_MED[$row]}" -v t="$TARGET" 'BEGIN { print (m >= t) ? "yes" : "**no**" }')
-        case $row in json-*|form-sqlite-full) pass="($pass)" ;; esac
+        target=$(row_target "$row")
+        if [ -n "$target" ]; then
+            pass="≥ $target: $(awk -v m="${RATIO_MED[$row]}" -v t="$target" 'BEGIN { print (m >= t) ? "yes" : "**no**" }')"
+        else
+            pass="(context)"
+        fi
         printf '| %s | %s | %s | %s | %s | %s | %s | **%s** (%s–%s) | %s | %s |\n' "$title" \
             "$(fmt "$(col "$akey" 3 | median)")" "$(fmt2 "$(col "$akey" 4 | median)")" "$(fmt2 "$(col "$akey" 5 | median)")" \
             "$(fmt "$(col "$lkey" 3 | median)")" "$(fmt2 "$(col "$lkey" 4 | median)")" "$(fmt2 "$(col "$lkey" 5 | median)")" \
@@ -422,8 +494,8 @@ summary_rows >"$OUT/summary.md" # not in a subshell: fills RATIO_MED
 count_sqlite() { if command -v sqlite3 >/dev/null; then sqlite3 "$1" "$2" 2>/dev/null || echo "?"; else echo "(no sqlite3)"; fi; }
 ROWS_SQLITE=$(count_sqlite "$WORK/assent-sqlite/assent.db" 'select count(*) from submissions')
 ROWS_PG=$(psql "$PG_BASE/$ASSENT_DB" -qAtc 'select count(*) from submissions' 2>/dev/null || echo "?")
-SENT_SQLITE=$(( ${SENT[a-form-sqlite]} + ${SENT[a-json-sqlite]} + 2 ))
-SENT_PG=$(( ${SENT[a-form-pg]} + ${SENT[a-json-pg]} + 2 ))
+SENT_SQLITE=$(( ${SENT[a-form-sqlite]} + ${SENT[a-json-sqlite]} + 2 + SEED ))
+SENT_PG=$(( ${SENT[a-form-pg]} + ${SENT[a-json-pg]} + 2 + SEED ))
 verify_ledger() { # name database_url
     ASSENT_DATABASE_URL=$2 ASSENT_DATA_DIR=$WORK/$1 ASSENT_CONFIG=$ASSENT_CONFIG_FILE ASSENT_MASTER_KEY=$MASTER_KEY \
         ASSENT_LOG=warn timeout 300 "$ASSENT_BIN" ledger verify >"$OUT/$1.verify.txt" 2>&1 && echo "ok" || echo "FAILED (exit $?, see bench/out/$1.verify.txt)"
@@ -479,7 +551,8 @@ if [ "$PROFILE" != never ]; then
     for pair in "${PAIRS[@]}"; do
         IFS='|' read -r row akey _ _ <<<"$pair"
         [ "$akey" = "=" ] && continue
-        below=$(awk -v m="${RATIO_MED[$row]}" -v t="$TARGET" 'BEGIN { print (m < t) ? 1 : 0 }')
+        target=$(row_target "$row")
+        below=$(awk -v m="${RATIO_MED[$row]}" -v t="${target:-0}" 'BEGIN { print (m < t) ? 1 : 0 }')
         if [ "$PROFILE" = always ] || [ "$below" = 1 ]; then profile "$akey"; fi
     done
 fi
@@ -502,8 +575,8 @@ pgver=$(psql "$PG_BASE/postgres" -qAtc 'show server_version' 2>/dev/null || echo
     echo "- Load: \`wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency\`, each preceded by an unrecorded ${WARMUP} warm-up;"
     echo "  one load at a time on the same 2 cores as the servers (wrk competes with them for CPU, equally on both sides)."
     echo "  $ROUNDS rounds; in each round every comparison is a back-to-back pair (Assent first in odd rounds, limit"
-    echo "  first in even ones). Every request carries a new e-mail address (bench/newsletter.lua,"
-    echo "  bench/newsletter_json.lua; limit's own submit.lua)."
+    echo "  first in even ones). Every submission carries a new e-mail address (bench/newsletter.lua,"
+    echo "  bench/newsletter_json.lua; limit's own submit.lua); reads use bench/consents.lua and bench/me.lua."
     echo "- Servers: Assent \`serve\` with defaults (workers = cores, read pool 8, one writer thread with group commit),"
     echo "  SQLite WAL + synchronous=FULL, and a second instance on PostgreSQL; limit with defaults (workers = cores,"
     echo "  PG pool 16, GROUP_MAX 256). Start-up to first healthy answer: Assent SQLite ${START_SQLITE}s, Assent PG"
@@ -513,11 +586,14 @@ pgver=$(psql "$PG_BASE/postgres" -qAtc 'show server_version' 2>/dev/null || echo
     echo
     echo "## Results (medians over $ROUNDS rounds; latency in ms)"
     echo
-    echo "Ratio = Assent req/s ÷ limit req/s of the same round; median (min–max over rounds). Target: ≥ $TARGET for the"
-    echo "three main rows; rows in parentheses are context/extra. *Errors* = non-2xx/3xx responses + socket errors"
-    echo "over all recorded runs of the pair (a run with errors is not a valid result)."
+    echo "Ratio = Assent req/s ÷ limit req/s of the same round; median (min–max over rounds). Targets: ≥ $TARGET for the"
+    echo "submission paths against limit's durable write path, ≥ $CONSENT_TARGET for the consent check against limit's"
+    echo "\`GET /hello\` (no database); rows marked (context) have none. *Errors* = non-2xx/3xx responses + socket errors"
+    echo "over all recorded runs of the pair (a run with errors is not a valid result). The consent check looks up one"
+    echo "of $SEED seeded people per request (API key, blind index, consent states, policy versions); the preference"
+    echo "center is one signed-in person's page (session, decrypted values, consents, history)."
     echo
-    echo "| comparison | Assent req/s | Assent p50 | Assent p99 | limit req/s | limit p50 | limit p99 | ratio | ≥ $TARGET | errors |"
+    echo "| comparison | Assent req/s | Assent p50 | Assent p99 | limit req/s | limit p50 | limit p99 | ratio | target | errors |"
     echo "|---|---:|---:|---:|---:|---:|---:|---:|:-:|---:|"
     cat "$OUT/summary.md"
     echo

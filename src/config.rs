@@ -53,6 +53,13 @@ pub struct SettingsArgs {
     /// How long `serve` waits, on SIGTERM or Ctrl-C, for requests in flight to finish (`30s`, `2m`).
     #[arg(long, env = "ASSENT_SHUTDOWN_TIMEOUT", default_value = "30s", value_parser = parse_interval, global = true)]
     pub shutdown_timeout: std::time::Duration,
+    /// Form submissions (HTML and JSON) accepted per client IP per minute; 0 turns the limit off.
+    #[arg(long, env = "ASSENT_SUBMISSIONS_PER_MINUTE", default_value_t = 120, global = true)]
+    pub submissions_per_minute: u32,
+    /// Reverse proxies (comma-separated IP addresses) whose `X-Forwarded-For` names the client;
+    /// requests from anyone else are attributed to their own address.
+    #[arg(long, env = "ASSENT_TRUSTED_PROXIES", value_delimiter = ',', global = true)]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// The sender of Assent's mails.
     #[arg(long, env = "ASSENT_MAIL_FROM", default_value = "Assent <no-reply@assent.invalid>", global = true)]
     pub mail_from: String,
@@ -81,6 +88,10 @@ pub struct Settings {
     pub rights_deadline: crate::domain::rights::Deadline,
     /// How long a stopping server lets requests in flight finish.
     pub shutdown_timeout: std::time::Duration,
+    /// Submissions per client IP per minute (0: no limit).
+    pub submissions_per_minute: u32,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Settings {
@@ -113,7 +124,23 @@ impl Settings {
             marketing_notice_interval: args.marketing_notice_interval,
             rights_deadline: args.rights_deadline,
             shutdown_timeout: args.shutdown_timeout,
+            submissions_per_minute: args.submissions_per_minute,
+            trusted_proxies: args.trusted_proxies,
         }
+    }
+
+    /// The client's address: the peer's, unless the peer is a trusted proxy, in which case the
+    /// right-most address in `X-Forwarded-For` that is not itself a trusted proxy.
+    pub fn client_ip(&self, peer: Option<std::net::IpAddr>, forwarded_for: Option<&str>) -> Option<std::net::IpAddr> {
+        let peer = peer?;
+        if !self.trusted_proxies.contains(&peer) {
+            return Some(peer);
+        }
+        let forwarded = forwarded_for.unwrap_or_default().split(',').rev();
+        let client = forwarded
+            .filter_map(|hop| hop.trim().parse::<std::net::IpAddr>().ok())
+            .find(|ip| !self.trusted_proxies.contains(ip));
+        Some(client.unwrap_or(peer))
     }
 
     pub fn is_https(&self) -> bool {
@@ -174,7 +201,39 @@ pub fn parse_interval(raw: &str) -> Result<std::time::Duration, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_interval;
+    use super::{Settings, SettingsArgs, parse_interval};
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        settings: SettingsArgs,
+    }
+
+    fn settings(args: &[&str]) -> Settings {
+        Settings::resolve(Cli::parse_from(std::iter::once("assent").chain(args.iter().copied())).settings)
+    }
+
+    #[test]
+    fn the_client_is_the_peer_unless_the_peer_is_a_trusted_proxy() {
+        let ip = |s: &str| Some(s.parse().unwrap());
+        let direct = settings(&[]);
+        assert_eq!(
+            direct.client_ip(ip("203.0.113.9"), Some("198.51.100.7")),
+            ip("203.0.113.9"),
+            "forged header ignored"
+        );
+        let proxied = settings(&["--trusted-proxies", "10.0.0.1,10.0.0.2"]);
+        assert_eq!(proxied.client_ip(ip("10.0.0.1"), Some("198.51.100.7")), ip("198.51.100.7"));
+        assert_eq!(
+            proxied.client_ip(ip("10.0.0.1"), Some("6.6.6.6, 198.51.100.7, 10.0.0.2")),
+            ip("198.51.100.7"),
+            "the right-most hop not a proxy; what the client itself wrote to the left is not believed"
+        );
+        assert_eq!(proxied.client_ip(ip("10.0.0.1"), Some("garbage")), ip("10.0.0.1"));
+        assert_eq!(proxied.client_ip(ip("10.0.0.1"), None), ip("10.0.0.1"));
+        assert_eq!(proxied.client_ip(None, Some("198.51.100.7")), None);
+    }
 
     #[test]
     fn intervals_take_units() {

@@ -41,12 +41,13 @@ impl Application {
             .context("cannot start the submission recorder")?;
         let state = AppState {
             submissions,
+            api_keys: Arc::default(),
             db,
             keyring,
             catalog: CatalogHandle::new(catalog),
             mail: settings.mail_context(),
             mail_queued: Arc::new(tokio::sync::Notify::new()),
-            limits: Arc::new(RateLimits::default()),
+            limits: Arc::new(RateLimits::new(&settings)),
             settings: settings.clone(),
         };
         let transport = MailTransport::new(settings.smtp_url.as_deref(), &settings.data_dir)?;

@@ -97,6 +97,9 @@ pub struct PublishedForm {
 pub struct Catalog {
     pub purposes: BTreeMap<String, PublishedPurpose>,
     pub forms: BTreeMap<String, PublishedForm>,
+    /// The number of every policy version by id (they never change once published), so reading
+    /// consent state needs no query for them.
+    pub policy_version_numbers: std::collections::HashMap<String, i64>,
 }
 
 impl Catalog {
@@ -142,6 +145,11 @@ impl Catalog {
                 PublishedForm { key, version_id: row.id, version: row.version, definition },
             );
         }
+        catalog.policy_version_numbers = policy_versions::table
+            .select((policy_versions::id, policy_versions::version))
+            .load(conn)?
+            .into_iter()
+            .collect();
         Ok(catalog)
     }
 }

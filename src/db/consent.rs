@@ -60,6 +60,19 @@ pub fn for_subjects(conn: &mut DbConnection, subject_ids: &[String]) -> QueryRes
         .load(conn)
 }
 
+/// The live (not erased) subject with this blind index, and its state rows, in one query.
+pub fn by_email_index(conn: &mut DbConnection, index: &[u8]) -> QueryResult<(Option<String>, Vec<ConsentState>)> {
+    use super::schema::subjects;
+    let rows: Vec<(String, Option<ConsentState>)> = subjects::table
+        .left_join(consent_state::table.on(consent_state::subject_id.eq(subjects::id)))
+        .filter(subjects::email_index.eq(index))
+        .filter(subjects::erased_at.is_null())
+        .select((subjects::id, Option::<ConsentState>::as_select()))
+        .load(conn)?;
+    let subject_id = rows.first().map(|(id, _)| id.clone());
+    Ok((subject_id, rows.into_iter().filter_map(|(_, state)| state).collect()))
+}
+
 pub fn for_subject(conn: &mut DbConnection, subject_id: &str) -> QueryResult<Vec<ConsentState>> {
     consent_state::table
         .filter(consent_state::subject_id.eq(subject_id))

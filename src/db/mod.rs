@@ -44,6 +44,14 @@ pub enum DbConnection {
     Postgres(diesel::PgConnection),
 }
 
+/// Initialises OpenSSL (which libpq uses for TLS) before the first PostgreSQL connection, without
+/// the exit-time cleanup handler: OpenSSL 3 otherwise frees its global state in `atexit` while
+/// pool and writer threads still hold TLS connections, and the process can crash (SIGSEGV in
+/// `OPENSSL_cleanup`) on its way out. Idempotent and cheap; the first initialisation decides.
+pub fn postgres_client_init() {
+    openssl_sys::init();
+}
+
 /// Where the database is, decided by the URL's scheme and never by trial and error.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DbUrl {
@@ -70,6 +78,7 @@ pub enum DbError {
 impl DbUrl {
     pub fn parse(raw: &str) -> Result<Self, DbError> {
         if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
+            postgres_client_init();
             return Ok(Self::Postgres(raw.to_owned()));
         }
         let path = raw.strip_prefix("sqlite://").or_else(|| raw.strip_prefix("sqlite:")).ok_or(DbError::BadUrl)?;

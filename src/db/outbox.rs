@@ -5,23 +5,44 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::DbConnection;
-use super::schema::outbox;
+use super::schema::{outbox, outbox_messages};
 
-#[derive(Debug, Insertable)]
-#[diesel(table_name = outbox)]
+/// A mail to queue: its outbox row and its sealed message.
+#[derive(Debug)]
 pub struct NewMail<'a> {
+    pub row: NewOutboxRow<'a>,
+    pub message: &'a [u8],
+}
+
+#[derive(Debug, Clone, Copy, Insertable)]
+#[diesel(table_name = outbox)]
+pub struct NewOutboxRow<'a> {
     pub id: &'a str,
     pub kind: &'a str,
     pub dedupe_key: &'a str,
     pub subject_id: Option<&'a str>,
-    pub message: &'a [u8],
     pub attempts: i64,
     pub next_attempt_at: NaiveDateTime,
     pub created_at: NaiveDateTime,
 }
 
+#[derive(Debug, Insertable)]
+#[diesel(table_name = outbox_messages)]
+struct NewMessage<'a> {
+    outbox_id: &'a str,
+    message: &'a [u8],
+}
+
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = outbox)]
+struct LeasedRow {
+    id: String,
+    kind: String,
+    attempts: i64,
+}
+
+/// A leased mail with its sealed message (`None` if the message is gone).
+#[derive(Debug, Clone)]
 pub struct LeasedMail {
     pub id: String,
     pub kind: String,
@@ -31,17 +52,21 @@ pub struct LeasedMail {
 
 /// Queues a mail unless one with the same `dedupe_key` exists; says whether it was queued.
 pub fn enqueue(conn: &mut DbConnection, mail: &NewMail<'_>) -> QueryResult<bool> {
-    if exists(conn, mail.dedupe_key)? {
+    if exists(conn, mail.row.dedupe_key)? {
         return Ok(false);
     }
-    diesel::insert_into(outbox::table).values(mail).execute(conn)?;
+    insert_new(conn, std::slice::from_ref(mail))?;
     Ok(true)
 }
 
 /// Queues mails whose dedupe keys are known to be new (e.g. they name a subject created in the
 /// same transaction).
 pub fn insert_new(conn: &mut DbConnection, mails: &[NewMail<'_>]) -> QueryResult<()> {
-    crate::insert_rows!(conn, outbox::table, mails)
+    let rows: Vec<NewOutboxRow<'_>> = mails.iter().map(|m| m.row).collect();
+    crate::insert_rows!(conn, outbox::table, &rows)?;
+    let messages: Vec<NewMessage<'_>> =
+        mails.iter().map(|m| NewMessage { outbox_id: m.row.id, message: m.message }).collect();
+    crate::insert_rows!(conn, outbox_messages::table, &messages)
 }
 
 pub fn exists(conn: &mut DbConnection, dedupe_key: &str) -> QueryResult<bool> {
@@ -76,20 +101,31 @@ pub fn lease_due(
     )
     .set((outbox::lease_until.eq(until), outbox::lease_owner.eq(owner)))
     .execute(conn)?;
-    outbox::table
+    let leased: Vec<LeasedRow> = outbox::table
         .filter(outbox::id.eq_any(&due))
         .filter(outbox::lease_owner.eq(owner))
         .filter(outbox::lease_until.eq(until))
-        .select(LeasedMail::as_select())
-        .load(conn)
+        .select(LeasedRow::as_select())
+        .load(conn)?;
+    let ids: Vec<&str> = leased.iter().map(|m| m.id.as_str()).collect();
+    let mut messages: std::collections::HashMap<String, Vec<u8>> = outbox_messages::table
+        .filter(outbox_messages::outbox_id.eq_any(&ids))
+        .select((outbox_messages::outbox_id, outbox_messages::message))
+        .load::<(String, Vec<u8>)>(conn)?
+        .into_iter()
+        .collect();
+    Ok(leased
+        .into_iter()
+        .map(|m| LeasedMail { message: messages.remove(&m.id), id: m.id, kind: m.kind, attempts: m.attempts })
+        .collect())
 }
 
 /// Delivered: the message (personal data) is dropped, the fact is kept.
 pub fn mark_sent(conn: &mut DbConnection, id: &str, at: NaiveDateTime) -> QueryResult<()> {
+    diesel::delete(outbox_messages::table.find(id)).execute(conn)?;
     diesel::update(outbox::table.find(id))
         .set((
             outbox::sent_at.eq(Some(at)),
-            outbox::message.eq(None::<Vec<u8>>),
             outbox::lease_until.eq(None::<NaiveDateTime>),
             outbox::lease_owner.eq(None::<String>),
             outbox::attempts.eq(outbox::attempts + 1),

@@ -134,12 +134,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    outbox_messages (outbox_id) {
+        outbox_id -> Text,
+        message -> Binary,
+    }
+}
+
+diesel::table! {
     outbox (id) {
         id -> Text,
         kind -> Text,
         dedupe_key -> Text,
         subject_id -> Nullable<Text>,
-        message -> Nullable<Binary>,
         attempts -> BigInt,
         next_attempt_at -> Timestamp,
         lease_until -> Nullable<Timestamp>,
@@ -251,6 +257,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     consent_state,
     api_keys,
     outbox,
+    outbox_messages,
     link_tokens,
     sessions,
     rights_requests,

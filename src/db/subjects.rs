@@ -93,9 +93,11 @@ pub struct StoredValue {
 }
 
 /// Every value held about a subject, oldest first.
+///
+/// Two index lookups rather than a join: on a table that grew fast since PostgreSQL last
+/// analysed it, the planner would otherwise hash-join the whole `submissions` table.
 pub fn values_of(conn: &mut DbConnection, subject_id: &str) -> QueryResult<Vec<StoredValue>> {
-    field_values::table
-        .inner_join(submissions::table.on(submissions::id.eq(field_values::submission_id)))
+    let rows: Vec<(String, String, String, Vec<u8>, NaiveDateTime, String)> = field_values::table
         .filter(field_values::subject_id.eq(subject_id))
         .order((field_values::created_at.asc(), field_values::id.asc()))
         .select((
@@ -105,9 +107,22 @@ pub fn values_of(conn: &mut DbConnection, subject_id: &str) -> QueryResult<Vec<S
             field_values::ciphertext,
             field_values::created_at,
             field_values::submission_id,
-            submissions::form_version_id,
         ))
-        .load(conn)
+        .load(conn)?;
+    let submission_ids: std::collections::BTreeSet<&str> = rows.iter().map(|r| r.5.as_str()).collect();
+    let versions: std::collections::HashMap<String, String> = submissions::table
+        .filter(submissions::id.eq_any(submission_ids))
+        .select((submissions::id, submissions::form_version_id))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .collect();
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, field_key, purposes, ciphertext, created_at, submission_id)| {
+            let form_version_id = versions.get(&submission_id)?.clone();
+            Some(StoredValue { id, field_key, purposes, ciphertext, created_at, submission_id, form_version_id })
+        })
+        .collect())
 }
 
 pub fn delete_values(conn: &mut DbConnection, ids: &[&str]) -> QueryResult<usize> {

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::crypto::Keyring;
 use crate::db::DbConnection;
-use crate::db::outbox::{self, NewMail};
+use crate::db::outbox::{self, NewMail, NewOutboxRow};
 use crate::services::ServiceError;
 
 /// What composing needs to know about this installation.
@@ -168,13 +168,15 @@ pub fn new_sealed<'a>(
 ) -> NewMail<'a> {
     let now = chrono::Utc::now().naive_utc();
     NewMail {
-        id: &mail.id,
-        kind,
-        dedupe_key,
-        subject_id,
+        row: NewOutboxRow {
+            id: &mail.id,
+            kind,
+            dedupe_key,
+            subject_id,
+            attempts: 0,
+            next_attempt_at: now,
+            created_at: now,
+        },
         message: &mail.sealed,
-        attempts: 0,
-        next_attempt_at: now,
-        created_at: now,
     }
 }

@@ -2,6 +2,9 @@
 
 use chrono::Utc;
 use diesel::QueryResult;
+use std::collections::HashMap;
+use std::sync::RwLock;
+use std::time::{Duration, Instant};
 
 use crate::crypto::{random_bytes, sha256_hex};
 use crate::db::DbConnection;
@@ -38,4 +41,53 @@ pub fn authenticate(conn: &mut DbConnection, presented: &str) -> QueryResult<Opt
         return Ok(None);
     }
     api_keys::find_live(conn, &sha256_hex(presented.as_bytes()))
+}
+
+/// How long a key found live is trusted without asking the database again.
+pub const KEY_CACHE_TTL: Duration = Duration::from_secs(5);
+
+/// Keys recently found live (by hash), so that hot read paths such as the consent check do not
+/// query for the key on every request. A key revoked through this process is forgotten at once;
+/// one revoked elsewhere (the CLI, another server on the same PostgreSQL) stops working within
+/// [`KEY_CACHE_TTL`]. Unknown and revoked keys are never cached: each attempt asks the database.
+#[derive(Default)]
+pub struct KeyCache {
+    live: RwLock<HashMap<String, (String, Instant)>>,
+}
+
+/// Keys remembered at most; past it the cache starts again (a workspace has a handful of keys).
+const KEY_CACHE_MAX: usize = 1024;
+
+impl KeyCache {
+    /// [`authenticate`], answered from the cache while the entry is fresh.
+    pub fn authenticate(&self, conn: &mut DbConnection, presented: &str) -> QueryResult<Option<String>> {
+        if !presented.starts_with(PREFIX) || presented.len() > 128 {
+            return Ok(None);
+        }
+        let hash = sha256_hex(presented.as_bytes());
+        if let Some((id, at)) = self.live.read().unwrap_or_else(|e| e.into_inner()).get(&hash)
+            && at.elapsed() < KEY_CACHE_TTL
+        {
+            return Ok(Some(id.clone()));
+        }
+        let found = api_keys::find_live(conn, &hash)?;
+        let mut live = self.live.write().unwrap_or_else(|e| e.into_inner());
+        match &found {
+            Some(id) => {
+                if live.len() >= KEY_CACHE_MAX {
+                    live.clear();
+                }
+                live.insert(hash, (id.clone(), Instant::now()));
+            }
+            None => {
+                live.remove(&hash);
+            }
+        }
+        Ok(found)
+    }
+
+    /// Forgets every key (after a revocation).
+    pub fn forget_all(&self) {
+        self.live.write().unwrap_or_else(|e| e.into_inner()).clear();
+    }
 }

@@ -5,10 +5,11 @@ use diesel::QueryResult;
 use serde::Serialize;
 
 use crate::crypto::Keyring;
+use std::collections::HashMap;
+
 use crate::db::DbConnection;
-use crate::db::catalog::policy_versions_by_id;
+use crate::db::catalog::{Catalog, policy_versions_by_id};
 use crate::db::consent::{self, ConsentState};
-use crate::db::subjects;
 use crate::domain::{ConsentStatus, Email, PurposeKey};
 
 /// The state of one purpose for one person, as the API shows it.
@@ -22,14 +23,26 @@ pub struct ConsentView {
     pub policy_version_id: Option<String>,
 }
 
-/// Views for `purposes` (in that order); a purpose never answered is `never`.
+/// Views for `purposes` (in that order); a purpose never answered is `never`. Policy version
+/// numbers come from the catalogue, or from the database for a version published since it was
+/// loaded.
 pub fn consent_views(
     conn: &mut DbConnection,
+    catalog: &Catalog,
     purposes: &[PurposeKey],
     states: &[ConsentState],
 ) -> QueryResult<Vec<ConsentView>> {
-    let ids: Vec<String> = states.iter().map(|s| s.policy_version_id.clone()).collect();
-    let versions = policy_versions_by_id(conn, &ids)?;
+    let unknown: Vec<String> = states
+        .iter()
+        .filter(|s| !catalog.policy_version_numbers.contains_key(&s.policy_version_id))
+        .map(|s| s.policy_version_id.clone())
+        .collect();
+    let fetched: HashMap<String, i64> = if unknown.is_empty() {
+        HashMap::new()
+    } else {
+        policy_versions_by_id(conn, &unknown)?.into_iter().map(|v| (v.id, v.version)).collect()
+    };
+    let number = |id: &str| catalog.policy_version_numbers.get(id).or_else(|| fetched.get(id)).copied();
     let utc = |t: Option<NaiveDateTime>| t.map(|t| t.and_utc());
     Ok(purposes
         .iter()
@@ -39,7 +52,7 @@ pub fn consent_views(
                 status: ConsentStatus::parse(&s.status),
                 granted_at: utc(s.granted_at),
                 expires_at: utc(s.expires_at),
-                policy_version: versions.iter().find(|v| v.id == s.policy_version_id).map(|v| v.version),
+                policy_version: number(&s.policy_version_id),
                 policy_version_id: Some(s.policy_version_id.clone()),
             },
             None => ConsentView {
@@ -54,18 +67,16 @@ pub fn consent_views(
         .collect())
 }
 
-/// A person's consent state for every purpose in `purposes`, and their subject id; an address
-/// Assent holds nothing for (or erased) has no id and `never` everywhere.
+/// A person's consent state for every purpose in the catalogue, and their subject id; an address
+/// Assent holds nothing for (or erased) has no id and `never` everywhere. One query: this is
+/// the hot read path of integrations that check consent before every message they send.
 pub fn consents_by_email(
     conn: &mut DbConnection,
     keyring: &Keyring,
+    catalog: &Catalog,
     email: &Email,
-    purposes: &[PurposeKey],
 ) -> QueryResult<(Option<String>, Vec<ConsentView>)> {
-    let subject = subjects::find_by_index(conn, &keyring.email_index(email))?.filter(|s| s.erased_at.is_none());
-    let Some(subject) = subject else {
-        return Ok((None, consent_views(conn, purposes, &[])?));
-    };
-    let states = consent::for_subject(conn, &subject.id)?;
-    Ok((Some(subject.id), consent_views(conn, purposes, &states)?))
+    let purposes: Vec<PurposeKey> = catalog.purposes.values().map(|p| p.key.clone()).collect();
+    let (subject_id, states) = consent::by_email_index(conn, &keyring.email_index(email))?;
+    Ok((subject_id, consent_views(conn, catalog, &purposes, &states)?))
 }

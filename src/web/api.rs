@@ -12,7 +12,7 @@ use super::error::{AppError, Problem};
 use super::{AppState, evidence_of};
 use crate::domain::form::{FieldError, FieldErrorCode, RawSubmission};
 use crate::domain::{Email, Locale, Method, PurposeKey};
-use crate::services::keys;
+
 use crate::services::lookup::{ConsentView, consent_views, consents_by_email};
 use crate::services::submit::{RecordedEvent, SubmissionInput, SubmissionOutcome};
 
@@ -99,6 +99,7 @@ pub struct ReceiptEvent {
         (status = 413, description = "`payload_too_large`", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "`unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed`, with every field's own code in `errors`", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited`: too many submissions from this client (`ASSENT_SUBMISSIONS_PER_MINUTE`); nothing was recorded", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "`service_unavailable`: nothing was recorded, try again", body = Problem, content_type = "application/problem+json"),
     ),
 )]
@@ -123,10 +124,11 @@ pub(crate) async fn create_submission(
     let raw = raw_submission(request)?;
     let accepted = form.definition.accept(&raw, |p| catalog.is_required(p)).map_err(AppError::Validation)?;
     let dropped_fields = accepted.dropped.iter().map(ToString::to_string).collect();
+    state.limits.submission(crate::web::client_ip(&req, &state.settings))?;
     let input = SubmissionInput {
         form: form.clone(),
         accepted,
-        evidence: evidence_of(&req, &state.keyring, locale, &form.version_id),
+        evidence: evidence_of(&req, &state, locale, &form.version_id),
         locale,
         method: Method::Api,
         mail: state.mail.clone(),
@@ -148,11 +150,11 @@ async fn subject_consents(
     subject_id: String,
     purposes: Vec<PurposeKey>,
 ) -> Result<Vec<ConsentView>, AppError> {
-    let pool = state.db.pool.clone();
+    let (pool, catalog) = (state.db.pool.clone(), state.catalog.current());
     web::block(move || -> Result<_, AppError> {
         let mut conn = pool.get()?;
         let states = crate::db::consent::for_subject(&mut conn, &subject_id)?;
-        Ok(consent_views(&mut conn, &purposes, &states)?)
+        Ok(consent_views(&mut conn, &catalog, &purposes, &states)?)
     })
     .await?
 }
@@ -251,15 +253,13 @@ pub(crate) async fn get_consents(req: HttpRequest, state: web::Data<AppState>) -
         .ok_or_else(|| field_error("email", FieldErrorCode::Required))
         .and_then(|raw| Email::parse(raw).map_err(|_| field_error("email", FieldErrorCode::InvalidEmail)))?;
     let catalog = state.catalog.current();
-    let purposes: Vec<PurposeKey> = catalog.purposes.values().map(|p| p.key.clone()).collect();
-    let pool = state.db.pool.clone();
-    let keyring = state.keyring.clone();
+    let (pool, keyring, api_keys) = (state.db.pool.clone(), state.keyring.clone(), state.api_keys.clone());
     let (subject_id, consents) = web::block(move || -> Result<_, AppError> {
         let mut conn = pool.get()?;
-        if keys::authenticate(&mut conn, &presented)?.is_none() {
+        if api_keys.authenticate(&mut conn, &presented)?.is_none() {
             return Err(AppError::Unauthorized);
         }
-        Ok(consents_by_email(&mut conn, &keyring, &email, &purposes)?)
+        Ok(consents_by_email(&mut conn, &keyring, &catalog, &email)?)
     })
     .await??;
     Ok(HttpResponse::Ok()
@@ -274,10 +274,10 @@ fn field_error(field: &str, code: FieldErrorCode) -> AppError {
 /// The id of the API key the request presents (`Authorization: Bearer …`), or 401.
 pub async fn authenticate(req: &HttpRequest, state: &AppState) -> Result<String, AppError> {
     let presented = bearer(req).ok_or(AppError::Unauthorized)?.to_owned();
-    let pool = state.db.pool.clone();
+    let (pool, api_keys) = (state.db.pool.clone(), state.api_keys.clone());
     web::block(move || -> Result<_, AppError> {
         let mut conn = pool.get()?;
-        keys::authenticate(&mut conn, &presented)?.ok_or(AppError::Unauthorized)
+        api_keys.authenticate(&mut conn, &presented)?.ok_or(AppError::Unauthorized)
     })
     .await?
 }

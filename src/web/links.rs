@@ -78,7 +78,7 @@ async fn confirm(
     let locale = locale_of(&req);
     let t = Strings::get(locale);
     let token = posted_token(&req, payload, locale).await?;
-    let evidence = evidence_of(&req, &state.keyring, locale, "");
+    let evidence = evidence_of(&req, &state, locale, "");
     let (keyring, catalog) = (state.keyring.clone(), state.catalog.current());
     match state.db.writer.write(move |tx| links::confirm(tx, &keyring, &catalog, &token, &evidence)).await {
         Ok(_) => Ok(render(&page(locale, t.me.confirmed_title, t.me.confirmed_body))),
@@ -104,7 +104,7 @@ async fn unsubscribe(
     let locale = locale_of(&req);
     let t = Strings::get(locale);
     let token = posted_token(&req, payload, locale).await?;
-    let evidence = evidence_of(&req, &state.keyring, locale, "");
+    let evidence = evidence_of(&req, &state, locale, "");
     let (keyring, catalog) = (state.keyring.clone(), state.catalog.current());
     match state.db.writer.write(move |tx| links::unsubscribe(tx, &keyring, &catalog, &token, evidence)).await {
         Ok(_) => Ok(render(&page(locale, t.me.unsubscribed_title, t.me.unsubscribed_body))),
@@ -135,7 +135,7 @@ async fn renewal(
     let locale = locale_of(&req);
     let t = Strings::get(locale);
     let token = posted_token(&req, payload, locale).await?;
-    let evidence = evidence_of(&req, &state.keyring, locale, "");
+    let evidence = evidence_of(&req, &state, locale, "");
     let (keyring, catalog) = (state.keyring.clone(), state.catalog.current());
     match state.db.writer.write(move |tx| links::answer_renewal(tx, &keyring, &catalog, &token, &evidence)).await {
         Ok(links::RenewalAnswer::Extend) => Ok(render(&page(locale, t.me.renewed_title, t.me.renewed_body))),

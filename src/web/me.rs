@@ -124,7 +124,7 @@ async fn request_link(
         };
         return Ok(sign_in_page(locale, raw, Some(t.field_error(&error)), StatusCode::UNPROCESSABLE_ENTITY));
     };
-    let ip = req.peer_addr().map(|a| a.ip());
+    let ip = crate::web::client_ip(&req, &state.settings);
     let index = state.keyring.email_index(&email);
     let limited = ip.is_some_and(|ip| state.limits.sign_in_per_ip.check_key(&ip).is_err())
         || state.limits.sign_in_per_address.check_key(&index).is_err();
@@ -273,7 +273,7 @@ async fn change_consent(
         }
     };
     let purpose = fields.get("purpose").cloned().unwrap_or_default();
-    let evidence = evidence_of(&req, &state.keyring, locale, "");
+    let evidence = evidence_of(&req, &state, locale, "");
     let (keyring, catalog, subject) = (state.keyring.clone(), state.catalog.current(), s.subject_id.clone());
     state
         .db

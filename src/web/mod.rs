@@ -27,6 +27,7 @@ use crate::db::Db;
 use crate::db::catalog::Catalog;
 use crate::domain::{Evidence, Locale};
 use crate::mail::MailContext;
+use crate::web::error::AppError;
 
 /// The shared, current catalogue; replaced whole when the workspace changes.
 #[derive(Clone, Default)]
@@ -54,6 +55,8 @@ pub struct AppState {
     pub db: Db,
     /// Records form submissions (in batches, through the writer).
     pub submissions: crate::services::submit::Recorder,
+    /// API keys recently found live.
+    pub api_keys: Arc<crate::services::keys::KeyCache>,
     pub keyring: Arc<Keyring>,
     pub catalog: CatalogHandle,
     pub settings: Arc<Settings>,
@@ -76,10 +79,12 @@ pub struct RateLimits {
     /// Console sign-in attempts per address (a hash of it): 10 a minute; the lock-out after 5
     /// failures does the rest.
     pub admin_sign_in_per_email: KeyedLimiter<Vec<u8>>,
+    /// Form submissions per client IP (`ASSENT_SUBMISSIONS_PER_MINUTE`; none when 0).
+    pub submissions_per_ip: Option<KeyedLimiter<std::net::IpAddr>>,
 }
 
-impl Default for RateLimits {
-    fn default() -> Self {
+impl RateLimits {
+    pub fn new(settings: &Settings) -> Self {
         use governor::{Quota, RateLimiter};
         use std::num::NonZeroU32;
         let per_hour = |n: u32| Quota::per_hour(NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN));
@@ -89,8 +94,24 @@ impl Default for RateLimits {
             sign_in_per_ip: RateLimiter::keyed(per_hour(30)),
             admin_sign_in_per_ip: RateLimiter::keyed(per_minute(30)),
             admin_sign_in_per_email: RateLimiter::keyed(per_minute(10)),
+            submissions_per_ip: NonZeroU32::new(settings.submissions_per_minute)
+                .map(|n| RateLimiter::keyed(Quota::per_minute(n))),
         }
     }
+
+    /// Counts a submission from this client; `Err(TooManyRequests)` past the limit.
+    pub fn submission(&self, ip: Option<std::net::IpAddr>) -> Result<(), AppError> {
+        match (&self.submissions_per_ip, ip) {
+            (Some(limiter), Some(ip)) if limiter.check_key(&ip).is_err() => Err(AppError::TooManyRequests),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The client address of a request (see [`Settings::client_ip`]).
+pub fn client_ip(req: &HttpRequest, settings: &Settings) -> Option<std::net::IpAddr> {
+    let forwarded = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok());
+    settings.client_ip(req.peer_addr().map(|a| a.ip()), forwarded)
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -116,11 +137,11 @@ struct LangQuery {
 
 /// The proof kept with each consent event: pseudonymised IP, user agent, origin, language and
 /// the Global Privacy Control signal.
-pub fn evidence_of(req: &HttpRequest, keyring: &Keyring, locale: Locale, form_version_id: &str) -> Evidence {
+pub fn evidence_of(req: &HttpRequest, state: &AppState, locale: Locale, form_version_id: &str) -> Evidence {
     let header = |name| req.headers().get(name).and_then(|v: &HeaderValue| v.to_str().ok());
     let clip = |s: &str, n: usize| s.chars().take(n).collect::<String>();
     Evidence {
-        ip_hash: req.peer_addr().map(|a| keyring.ip_pseudonym(&a.ip().to_string())),
+        ip_hash: client_ip(req, &state.settings).map(|ip| state.keyring.ip_pseudonym(&ip.to_string())),
         user_agent: header(header::USER_AGENT).map(|ua| clip(ua, 256)),
         origin: header(header::ORIGIN).or_else(|| header(header::REFERER)).and_then(origin_of),
         locale: locale.as_str().to_owned(),

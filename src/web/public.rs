@@ -89,10 +89,11 @@ async fn submit_form(
             return Ok(response);
         }
     };
+    state.limits.submission(crate::web::client_ip(&req, &state.settings)).map_err(page_error)?;
     let input = SubmissionInput {
         form: form.clone(),
         accepted,
-        evidence: evidence_of(&req, &state.keyring, locale, &form.version_id),
+        evidence: evidence_of(&req, &state, locale, &form.version_id),
         locale,
         method: Method::Form,
         mail: state.mail.clone(),

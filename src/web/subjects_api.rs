@@ -181,7 +181,7 @@ pub(crate) async fn change(
             detail: "source is at most 200 characters.".into(),
         });
     }
-    let mut evidence = evidence_of(&req, &state.keyring, Locale::En, "");
+    let mut evidence = evidence_of(&req, &state, Locale::En, "");
     evidence.source = request.source.clone();
     let change = match request.action {
         ChangeAction::Grant => Change::Grant,
@@ -211,7 +211,7 @@ pub(crate) async fn change(
         let profile = rights::profile(&mut conn, &keyring, &catalog, &subject)?;
         let purposes: Vec<PurposeKey> = catalog.purposes.values().map(|p| p.key.clone()).collect();
         let states = crate::db::consent::for_subject(&mut conn, &subject)?;
-        Ok((profile, consent_views(&mut conn, &purposes, &states)?))
+        Ok((profile, consent_views(&mut conn, &catalog, &purposes, &states)?))
     })
     .await??;
     let receipt = crate::services::export::state_receipt(&state.keyring, &state.settings.base_url, &profile)

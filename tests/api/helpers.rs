@@ -69,6 +69,7 @@ impl TestDb {
                     return None;
                 };
                 let name = format!("assent_test_{}", uuid::Uuid::new_v4().simple());
+                assent::db::postgres_client_init();
                 let mut conn = diesel::PgConnection::establish(&admin).expect("connect to ASSENT_TEST_DATABASE_URL");
                 diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut conn).expect("create test database");
                 let base = admin.rsplit_once('/').map(|(b, _)| b).expect("database URL with a database name");
@@ -150,6 +151,9 @@ impl TestApp {
             marketing_notice_interval: assent::domain::Retention::months(24),
             rights_deadline: assent::domain::rights::Deadline::Gdpr,
             shutdown_timeout: std::time::Duration::from_secs(30),
+            // Stories send many submissions from one address; the limit has its own story.
+            submissions_per_minute: 0,
+            trusted_proxies: Vec::new(),
         };
         let mut settings = settings;
         adjust(&mut settings);

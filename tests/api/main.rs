@@ -28,6 +28,7 @@ mod openapi;
 mod preferences;
 mod privacy;
 mod public_form;
+mod rate_limits;
 mod retention;
 mod subjects_api;
 mod workspace;

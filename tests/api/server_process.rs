@@ -33,7 +33,8 @@ impl Deployment {
             .env("ASSENT_MASTER_KEY", &self.master_key)
             .env("ASSENT_CONFIG", workspace_file())
             .env("ASSENT_BASE_URL", "http://127.0.0.1")
-            .env("ASSENT_LOG", "warn");
+            .env("ASSENT_LOG", "warn")
+            .env("ASSENT_SUBMISSIONS_PER_MINUTE", "0");
         command
     }
 

@@ -101,7 +101,7 @@ async fn login(
     if !problems.is_empty() {
         return Ok(login_form(&req, &state, locale, email, problems, None, StatusCode::UNPROCESSABLE_ENTITY));
     }
-    let ip = req.peer_addr().map(|a| a.ip());
+    let ip = crate::web::client_ip(&req, &state.settings);
     let email_key = sha256_hex(email.to_lowercase().as_bytes()).into_bytes();
     if ip.is_some_and(|ip| state.limits.admin_sign_in_per_ip.check_key(&ip).is_err())
         || state.limits.admin_sign_in_per_email.check_key(&email_key).is_err()

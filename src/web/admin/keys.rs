@@ -136,6 +136,7 @@ async fn revoke(
         })
         .await
         .map_err(|e| AdminError::new(e, who.locale))?;
+    state.api_keys.forget_all();
     if !revoked {
         return Err(AdminError::Refused { status: StatusCode::NOT_FOUND, code: "not_found", locale: who.locale });
     }

@@ -1,0 +1,1 @@
+DROP INDEX rights_requests_subject;

@@ -1,0 +1,3 @@
+ALTER TABLE outbox ADD COLUMN message BLOB;
+UPDATE outbox SET message = (SELECT m.message FROM outbox_messages m WHERE m.outbox_id = outbox.id);
+DROP TABLE outbox_messages;
