@@ -15,7 +15,8 @@ use crate::services::ServiceError;
 
 /// After this many failed attempts a mail is parked (kept, with its last error) for an operator.
 const MAX_ATTEMPTS: i64 = 12;
-const BATCH: i64 = 20;
+/// Mails leased (and recorded as sent) per writer transaction.
+const BATCH: i64 = 100;
 
 pub enum MailTransport {
     Smtp(Box<SmtpTransport>),

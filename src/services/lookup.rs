@@ -42,9 +42,28 @@ pub fn consent_views(
     } else {
         policy_versions_by_id(conn, &unknown)?.into_iter().map(|v| (v.id, v.version)).collect()
     };
+    Ok(views(catalog, &fetched, purposes, states))
+}
+
+/// Views from state rows alone, when the catalogue knows every policy version they name.
+pub fn consent_views_known(
+    catalog: &Catalog,
+    purposes: &[PurposeKey],
+    states: &[ConsentState],
+) -> Option<Vec<ConsentView>> {
+    let known = states.iter().all(|s| catalog.policy_version_numbers.contains_key(&s.policy_version_id));
+    known.then(|| views(catalog, &HashMap::new(), purposes, states))
+}
+
+fn views(
+    catalog: &Catalog,
+    fetched: &HashMap<String, i64>,
+    purposes: &[PurposeKey],
+    states: &[ConsentState],
+) -> Vec<ConsentView> {
     let number = |id: &str| catalog.policy_version_numbers.get(id).or_else(|| fetched.get(id)).copied();
     let utc = |t: Option<NaiveDateTime>| t.map(|t| t.and_utc());
-    Ok(purposes
+    purposes
         .iter()
         .map(|p| match states.iter().find(|s| s.purpose_key == p.as_str()) {
             Some(s) => ConsentView {
@@ -64,7 +83,7 @@ pub fn consent_views(
                 policy_version_id: None,
             },
         })
-        .collect())
+        .collect()
 }
 
 /// A person's consent state for every purpose in the catalogue, and their subject id; an address

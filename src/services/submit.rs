@@ -42,6 +42,9 @@ pub struct SubmissionOutcome {
     pub pending: Vec<String>,
     #[serde(skip)]
     pub recorded_at: DateTime<Utc>,
+    /// The subject's state rows once this submission is recorded (every purpose they hold).
+    #[serde(skip)]
+    pub states: Vec<ConsentState>,
 }
 
 /// One ledger event this submission appended.
@@ -247,6 +250,8 @@ struct Plan<'a> {
     evidence: String,
     granted: Vec<&'a PublishedPurpose>,
     actions: Vec<ConsentAction>,
+    /// The subject's state rows before this submission (none for a new subject).
+    prior: Vec<ConsentState>,
 }
 
 /// Records submissions of distinct addresses with one statement per table (on PostgreSQL; see
@@ -266,15 +271,12 @@ fn record_group(
         .filter(|s| s.wrapped_key.is_some())
         .map(|s| (s.email_index.clone(), s))
         .collect();
-    // Double opt-in: purposes this person has already confirmed are granted straight away.
-    let asks_confirmation: Vec<String> = group
-        .iter()
-        .filter(|(item, _)| item.input.form.definition.double_opt_in)
-        .filter_map(|(_, index)| found.get(*index).map(|s| s.id.clone()))
-        .collect();
+    // What returning people already hold: under double opt-in, purposes they have confirmed are
+    // granted straight away; and the answer reports their whole state after this submission.
+    let returning: Vec<String> = found.values().map(|s| s.id.clone()).collect();
     let mut prior: HashMap<String, Vec<ConsentState>> = HashMap::new();
-    if !asks_confirmation.is_empty() {
-        for state in consent::for_subjects(tx.conn, &asks_confirmation)? {
+    if !returning.is_empty() {
+        for state in consent::for_subjects(tx.conn, &returning)? {
             prior.entry(state.subject_id.clone()).or_default().push(state);
         }
     }
@@ -346,6 +348,7 @@ fn plan<'a>(keyring: &Keyring, item: &'a Item, index: &'a [u8], known: Known) ->
         evidence,
         granted,
         actions,
+        prior,
     })
 }
 
@@ -454,12 +457,15 @@ fn write_plans(
             states.push(state);
         }
         if p.new_subject.is_some() {
-            first_states.append(&mut states);
+            first_states.extend(states.iter().cloned());
         } else {
             for state in &states {
                 consent::put(tx.conn, state)?;
             }
         }
+        let mut after: Vec<ConsentState> =
+            p.prior.iter().filter(|s| !states.iter().any(|n| n.purpose_key == s.purpose_key)).cloned().collect();
+        after.append(&mut states);
         let pending: Vec<(String, String)> = p
             .granted
             .iter()
@@ -495,6 +501,7 @@ fn write_plans(
             events: recorded,
             pending: keys_of(&p.granted, &p.actions),
             recorded_at: now_utc,
+            states: after,
         });
     }
     consent::insert_all(tx.conn, &first_states)?;

@@ -13,7 +13,7 @@ use super::{AppState, evidence_of};
 use crate::domain::form::{FieldError, FieldErrorCode, RawSubmission};
 use crate::domain::{Email, Locale, Method, PurposeKey};
 
-use crate::services::lookup::{ConsentView, consent_views, consents_by_email};
+use crate::services::lookup::{ConsentView, consent_views, consent_views_known, consents_by_email};
 use crate::services::submit::{RecordedEvent, SubmissionInput, SubmissionOutcome};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -138,7 +138,12 @@ pub(crate) async fn create_submission(
         state.mail_queued.notify_one();
     }
     let receipt = sign_receipt(&state, &outcome)?;
-    let consents = subject_consents(&state, outcome.subject_id.clone(), form.definition.purposes.clone()).await?;
+    // The state after the write comes with the outcome; it is read again only when it names a
+    // policy version published since the catalogue was loaded.
+    let consents = match consent_views_known(&catalog, &form.definition.purposes, &outcome.states) {
+        Some(views) => views,
+        None => subject_consents(&state, outcome.subject_id.clone(), form.definition.purposes.clone()).await?,
+    };
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/api/v1/submissions/{}", outcome.submission_id)))
         .json(SubmissionResponse { outcome, consents, dropped_fields, receipt }))
