@@ -157,9 +157,13 @@ impl Db {
     /// Migrates, then opens the pool and starts the writer thread.
     pub fn open(url: DbUrl, pool_size: u32) -> Result<Self, DbError> {
         url.migrate()?;
+        // A PostgreSQL connection is tested (`SELECT 1`) before each use, so one broken by a
+        // server restart is replaced instead of failing a request; an SQLite connection is a file
+        // handle in this process that cannot break that way, and testing it would only cost.
         let pool = r2d2::Pool::builder()
             .max_size(pool_size)
             .connection_timeout(std::time::Duration::from_secs(10))
+            .test_on_check_out(!url.is_sqlite())
             .build(Manager(url.clone()))?;
         let writer = Writer::start(url.clone())?;
         Ok(Self { pool, writer, url })

@@ -257,16 +257,14 @@ pub(crate) async fn get_consents(req: HttpRequest, state: web::Data<AppState>) -
         .as_deref()
         .ok_or_else(|| field_error("email", FieldErrorCode::Required))
         .and_then(|raw| Email::parse(raw).map_err(|_| field_error("email", FieldErrorCode::InvalidEmail)))?;
-    let catalog = state.catalog.current();
-    let (pool, keyring, api_keys) = (state.db.pool.clone(), state.keyring.clone(), state.api_keys.clone());
-    let (subject_id, consents) = web::block(move || -> Result<_, AppError> {
-        let mut conn = pool.get()?;
-        if api_keys.authenticate(&mut conn, &presented)?.is_none() {
+    let (catalog, keyring, api_keys) = (state.catalog.current(), state.keyring.clone(), state.api_keys.clone());
+    let (subject_id, consents) = super::point_read(&state, move |conn| {
+        if api_keys.authenticate(conn, &presented)?.is_none() {
             return Err(AppError::Unauthorized);
         }
-        Ok(consents_by_email(&mut conn, &keyring, &catalog, &email)?)
+        Ok(consents_by_email(conn, &keyring, &catalog, &email)?)
     })
-    .await??;
+    .await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(ConsentsResponse { subject_id, consents }))
