@@ -390,6 +390,10 @@ LAST_OTHER=0
 measure() { # round attempt key
     local round=$1 attempt=$2 key=$3 f line c0 c1 secs
     f=$OUT/$key.r$round.a$attempt
+    # PostgreSQL here runs with autovacuum off (PG_AUTOVACUUM below), so nothing would ever analyse
+    # the tables as the load grows them, and plans cached while they were empty (sequential scans)
+    # would stay: stand in for autovacuum's ANALYZE before each PostgreSQL load, on both sides.
+    case $key in *pg*) for db in "$ASSENT_DB" "$LIMIT_DB"; do psql "$PG_BASE/$db" -qAtc ANALYZE >/dev/null 2>&1 || true; done ;; esac
     RUN_TAG="${RUN_ID}w${round}a${attempt}${key}"
     run_wrk "$f.warmup.txt" "$key" "$WARMUP"
     SENT[$key]=$(( ${SENT[$key]:-0} + $(awk '/requests in/ { print $1 }' "$f.warmup.txt") ))
@@ -562,6 +566,7 @@ cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 mem=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
 fs=$(df -PT "$WORK" | awk 'NR == 2 { print $2 " (" $1 ")" }')
 pgver=$(psql "$PG_BASE/postgres" -qAtc 'show server_version' 2>/dev/null || echo "?")
+PG_AUTOVACUUM=$(psql "$PG_BASE/postgres" -qAtc 'show autovacuum' 2>/dev/null || echo "?")
 {
     echo "# Benchmark results: Assent vs limit"
     echo
@@ -571,7 +576,8 @@ pgver=$(psql "$PG_BASE/postgres" -qAtc 'show server_version' 2>/dev/null || echo
     echo "- Assent commit: \`$GIT_COMMIT\`${GIT_DIRTY:+ (working tree had uncommitted changes in: $GIT_DIRTY)}"
     echo "- limit: \`$(realpath "$LIMIT_DIR")\` (release build, default profile)"
     echo "- Machine: $(nproc) cores, $cpu_model, $mem RAM, kernel $(uname -r); temp dir (SQLite files) on $fs"
-    echo "- $(rustc -V 2>/dev/null), PostgreSQL $pgver on 127.0.0.1:5432, $(wrk -v 2>&1 | head -1 | awk '{ print $1, $2 }')"
+    echo "- $(rustc -V 2>/dev/null), PostgreSQL $pgver on 127.0.0.1:5432 (autovacuum $PG_AUTOVACUUM; the script runs ANALYZE on both"
+    echo "  databases before each PostgreSQL load in its place), $(wrk -v 2>&1 | head -1 | awk '{ print $1, $2 }')"
     echo "- Load: \`wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency\`, each preceded by an unrecorded ${WARMUP} warm-up;"
     echo "  one load at a time on the same 2 cores as the servers (wrk competes with them for CPU, equally on both sides)."
     echo "  $ROUNDS rounds; in each round every comparison is a back-to-back pair (Assent first in odd rounds, limit"

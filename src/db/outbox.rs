@@ -120,10 +120,14 @@ pub fn lease_due(
         .collect())
 }
 
-/// Delivered: the message (personal data) is dropped, the fact is kept.
-pub fn mark_sent(conn: &mut DbConnection, id: &str, at: NaiveDateTime) -> QueryResult<()> {
-    diesel::delete(outbox_messages::table.find(id)).execute(conn)?;
-    diesel::update(outbox::table.find(id))
+/// Delivered: the messages (personal data) are dropped, the fact is kept. Two statements for the
+/// whole batch, whatever its size.
+pub fn mark_sent(conn: &mut DbConnection, ids: &[&str], at: NaiveDateTime) -> QueryResult<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    diesel::delete(outbox_messages::table.filter(outbox_messages::outbox_id.eq_any(ids))).execute(conn)?;
+    diesel::update(outbox::table.filter(outbox::id.eq_any(ids)))
         .set((
             outbox::sent_at.eq(Some(at)),
             outbox::lease_until.eq(None::<NaiveDateTime>),

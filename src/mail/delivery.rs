@@ -99,10 +99,12 @@ pub fn deliver_due(db: &Db, keyring: &Keyring, transport: &MailTransport, owner:
         // One write records the whole batch's outcomes.
         db.writer.write_blocking(move |tx| {
             let now = Utc::now().naive_utc();
+            let sent: Vec<&str> =
+                outcomes.iter().filter(|(_, _, outcome)| outcome.is_ok()).map(|(id, _, _)| id.as_str()).collect();
+            outbox::mark_sent(tx.conn, &sent, now)?;
             for (id, attempts, outcome) in &outcomes {
-                match outcome {
-                    Ok(()) => outbox::mark_sent(tx.conn, id, now)?,
-                    Err(error) => outbox::mark_failed(tx.conn, id, next_attempt(now, *attempts), error)?,
+                if let Err(error) = outcome {
+                    outbox::mark_failed(tx.conn, id, next_attempt(now, *attempts), error)?;
                 }
             }
             Ok::<_, ServiceError>(())
