@@ -369,7 +369,7 @@ wait_quiet() {
 }
 TSV=$OUT/results.tsv
 DISCARDED=$OUT/discarded.tsv
-printf 'round\tkey\trps\tp50_ms\tp99_ms\trequests\tnon2xx3xx\tsocket_errors\tother_cpu_pct\n' | tee "$DISCARDED" >"$TSV"
+printf 'round\tkey\trps\tp50_ms\tp99_ms\trequests\tnon2xx3xx\tsocket_errors\tother_cpu_pct\tpair\n' | tee "$DISCARDED" >"$TSV"
 declare -A SENT # key -> requests counted by wrk (warm-up included), for the row-count check
 
 run_wrk() { # out-file key duration extra-wrk-args...
@@ -408,7 +408,7 @@ measure() { # round attempt key
     LAST_OTHER=$(echo "$c0 $c1 $(cat "$f.txt.cpu") $secs" | awk -v hz="$(getconf CLK_TCK)" \
         '{ o = (($3 - $1) - ($4 - $2)) / hz - ($5 + $6); if (o < 0) o = 0; printf "%.0f", 100 * o / $7 }')
     SENT[$key]=$(( ${SENT[$key]} + $(echo "$line" | awk '{ print $4 }') ))
-    printf '%s\t%s\t%s\t%s\n' "$round" "$key" "$line" "$LAST_OTHER" | tr ' ' '\t' >>"$TSV"
+    printf '%s\t%s\t%s\t%s\t%s\n' "$round" "$key" "$line" "$LAST_OTHER" "$PAIR_ROW" | tr ' ' '\t' >>"$TSV"
     log "round $round $key: $(echo "$line" | awk '{ printf "%s req/s, p50 %s ms, p99 %s ms, non-2xx/3xx %s, socket errors %s", $1, $2, $3, $5, $6 }'), other CPU ${LAST_OTHER}%"
     sleep 0.5
 }
@@ -441,7 +441,7 @@ measure_pair() { # round key... (in order)
 T0=$(date +%s)
 for round in $(seq 1 "$ROUNDS"); do
     for pair in "${PAIRS[@]}"; do
-        IFS='|' read -r _ akey lkey _ <<<"$pair"
+        IFS='|' read -r PAIR_ROW akey lkey _ <<<"$pair"
         if [ "$akey" = "=" ]; then
             measure_pair "$round" "$lkey"
         elif [ $((round % 2)) = 1 ]; then
@@ -456,30 +456,34 @@ log "measurements done in $((T1 - T0))s"
 
 # ---------------------------------------------------------------- summarising
 median() { sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
-col() { # key column(3=rps 4=p50 5=p99 7=non2xx 8=sock) [round]
-    awk -F'\t' -v k="$1" -v c="$2" -v r="${3:-}" 'NR > 1 && $2 == k && (r == "" || $1 == r) { print $c }' "$TSV"
+# A limit endpoint is measured in several pairs of a round (e.g. /submit-pg beside the form and the
+# JSON path), so each value is taken from its own pair.
+col() { # key column(3=rps 4=p50 5=p99 7=non2xx 8=sock) round-or-empty pair
+    awk -F'\t' -v k="$1" -v c="$2" -v r="${3:-}" -v p="$4" 'NR > 1 && $2 == k && $10 == p && (r == "" || $1 == r) { print $c }' "$TSV"
 }
-sum_col() { col "$1" "$2" | awk '{ s += $1 } END { print s + 0 }'; }
+sum_col() { col "$1" "$2" "" "$3" | awk '{ s += $1 } END { print s + 0 }'; }
 fmt() { awk -v v="$1" 'BEGIN { if (v == "nan") print "n/a"; else printf "%.0f", v }'; }
 fmt2() { awk -v v="$1" 'BEGIN { if (v == "nan") print "n/a"; else printf "%.2f", v }'; }
 
 declare -A RATIO_MED
 summary_rows() {
-    local pair row akey lkey title prev_akey="" ratios r ar lr target
+    local pair row arow akey lkey title prev_akey="" prev_row="" ratios r ar lr target
     for pair in "${PAIRS[@]}"; do
         IFS='|' read -r row akey lkey title <<<"$pair"
-        [ "$akey" = "=" ] && akey=$prev_akey
+        arow=$row
+        if [ "$akey" = "=" ]; then akey=$prev_akey; arow=$prev_row; fi
         prev_akey=$akey
+        prev_row=$arow
         ratios=""
         for r in $(seq 1 "$ROUNDS"); do
-            ar=$(col "$akey" 3 "$r"); lr=$(col "$lkey" 3 "$r")
+            ar=$(col "$akey" 3 "$r" "$arow"); lr=$(col "$lkey" 3 "$r" "$row")
             ratios+="$(awk -v a="$ar" -v l="$lr" 'BEGIN { printf "%.3f", a / l }') "
         done
         RATIO_MED[$row]=$(echo "$ratios" | tr ' ' '\n' | grep . | median)
         local rmin rmax errs pass
         rmin=$(echo "$ratios" | tr ' ' '\n' | grep . | sort -g | head -1)
         rmax=$(echo "$ratios" | tr ' ' '\n' | grep . | sort -g | tail -1)
-        errs=$(( $(sum_col "$akey" 7) + $(sum_col "$akey" 8) + $(sum_col "$lkey" 7) + $(sum_col "$lkey" 8) ))
+        errs=$(( $(sum_col "$akey" 7 "$arow") + $(sum_col "$akey" 8 "$arow") + $(sum_col "$lkey" 7 "$row") + $(sum_col "$lkey" 8 "$row") ))
         target=$(row_target "$row")
         if [ -n "$target" ]; then
             pass="≥ $target: $(awk -v m="${RATIO_MED[$row]}" -v t="$target" 'BEGIN { print (m >= t) ? "yes" : "**no**" }')"
@@ -487,8 +491,8 @@ summary_rows() {
             pass="(context)"
         fi
         printf '| %s | %s | %s | %s | %s | %s | %s | **%s** (%s–%s) | %s | %s |\n' "$title" \
-            "$(fmt "$(col "$akey" 3 | median)")" "$(fmt2 "$(col "$akey" 4 | median)")" "$(fmt2 "$(col "$akey" 5 | median)")" \
-            "$(fmt "$(col "$lkey" 3 | median)")" "$(fmt2 "$(col "$lkey" 4 | median)")" "$(fmt2 "$(col "$lkey" 5 | median)")" \
+            "$(fmt "$(col "$akey" 3 "" "$arow" | median)")" "$(fmt2 "$(col "$akey" 4 "" "$arow" | median)")" "$(fmt2 "$(col "$akey" 5 "" "$arow" | median)")" \
+            "$(fmt "$(col "$lkey" 3 "" "$row" | median)")" "$(fmt2 "$(col "$lkey" 4 "" "$row" | median)")" "$(fmt2 "$(col "$lkey" 5 "" "$row" | median)")" \
             "$(fmt2 "${RATIO_MED[$row]}")" "$(fmt2 "$rmin")" "$(fmt2 "$rmax")" "$pass" "$errs"
     done
 }
