@@ -64,10 +64,6 @@ pub fn find_by_indexes(conn: &mut DbConnection, indexes: &[&[u8]]) -> QueryResul
     subjects::table.filter(subjects::email_index.eq_any(indexes)).select(Subject::as_select()).load(conn)
 }
 
-pub fn insert(conn: &mut DbConnection, subject: &NewSubject<'_>) -> QueryResult<()> {
-    insert_many(conn, std::slice::from_ref(subject))
-}
-
 pub fn insert_many(conn: &mut DbConnection, rows: &[NewSubject<'_>]) -> QueryResult<()> {
     crate::insert_rows!(conn, subjects::table, rows)
 }
