@@ -150,24 +150,11 @@ fn main() -> anyhow::Result<()> {
                     events.push(row);
                 }
             }
-            assent::on_each_backend!(conn, |c| {
-                for rows in subject_rows.chunks(500) {
-                    diesel::insert_into(subjects::table).values(rows).execute(c)?;
-                }
-                for rows in submission_rows.chunks(500) {
-                    diesel::insert_into(submissions::table).values(rows).execute(c)?;
-                }
-                for rows in value_rows.chunks(500) {
-                    diesel::insert_into(field_values::table).values(rows).execute(c)?;
-                }
-                for rows in events.chunks(300) {
-                    diesel::insert_into(consent_events::table).values(rows).execute(c)?;
-                }
-                for rows in states.chunks(500) {
-                    diesel::insert_into(consent_state::table).values(rows).execute(c)?;
-                }
-                Ok::<_, diesel::result::Error>(())
-            })?;
+            assent::insert_rows!(&mut *conn, subjects::table, &subject_rows)?;
+            assent::insert_rows!(&mut *conn, submissions::table, &submission_rows)?;
+            assent::insert_rows!(&mut *conn, field_values::table, &value_rows)?;
+            assent::insert_rows!(&mut *conn, consent_events::table, &events)?;
+            assent::insert_rows!(&mut *conn, consent_state::table, &states)?;
             diesel::update(ledger_head::table.find(1i64))
                 .set((ledger_head::seq.eq(head.seq), ledger_head::hash.eq(&head.hash)))
                 .execute(conn)?;

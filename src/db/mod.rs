@@ -170,18 +170,6 @@ impl Db {
     }
 }
 
-/// Runs the same code against the concrete connection, for the few statements (multi-row
-/// inserts) that diesel's `MultiConnection` cannot express but both backends support.
-#[macro_export]
-macro_rules! on_each_backend {
-    ($conn:expr, |$c:ident| $body:expr) => {
-        match $conn {
-            $crate::db::DbConnection::Sqlite($c) => $body,
-            $crate::db::DbConnection::Postgres($c) => $body,
-        }
-    };
-}
-
 /// Inserts a slice of `Insertable` rows into `table`. On SQLite (in-process, no round trips) one
 /// cached prepared statement is stepped per row, which is cheaper than re-preparing a many-row
 /// `VALUES` list of a new length every time; on PostgreSQL, where round trips dominate, up to

@@ -26,10 +26,7 @@ pub struct RightsRequest {
 }
 
 pub fn insert_requests(conn: &mut DbConnection, requests: &[RightsRequest]) -> QueryResult<()> {
-    for chunk in requests.chunks(1000) {
-        crate::on_each_backend!(conn, |c| diesel::insert_into(rights_requests::table).values(chunk).execute(c))?;
-    }
-    Ok(())
+    crate::insert_rows!(conn, rights_requests::table, requests)
 }
 
 pub fn requests_for(conn: &mut DbConnection, subject_id: &str) -> QueryResult<Vec<RightsRequest>> {
@@ -53,8 +50,5 @@ pub struct AuditEntry<'a> {
 }
 
 pub fn audit(conn: &mut DbConnection, entries: &[AuditEntry<'_>]) -> QueryResult<()> {
-    for chunk in entries.chunks(1000) {
-        crate::on_each_backend!(conn, |c| diesel::insert_into(audit_log::table).values(chunk).execute(c))?;
-    }
-    Ok(())
+    crate::insert_rows!(conn, audit_log::table, entries)
 }
