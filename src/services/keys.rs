@@ -37,10 +37,15 @@ pub fn create(conn: &mut DbConnection, name: &str) -> QueryResult<CreatedKey> {
 
 /// The id of the live key matching `presented`, if any.
 pub fn authenticate(conn: &mut DbConnection, presented: &str) -> QueryResult<Option<String>> {
-    if !presented.starts_with(PREFIX) || presented.len() > 128 {
-        return Ok(None);
+    match stored_hash(presented) {
+        Some(hash) => api_keys::find_live(conn, &hash),
+        None => Ok(None),
     }
-    api_keys::find_live(conn, &sha256_hex(presented.as_bytes()))
+}
+
+/// The hash a presented key is stored under, or `None` if it cannot be a key at all.
+fn stored_hash(presented: &str) -> Option<String> {
+    (presented.starts_with(PREFIX) && presented.len() <= 128).then(|| sha256_hex(presented.as_bytes()))
 }
 
 /// How long a key found live is trusted without asking the database again.
@@ -61,10 +66,7 @@ const KEY_CACHE_MAX: usize = 1024;
 impl KeyCache {
     /// [`authenticate`], answered from the cache while the entry is fresh.
     pub fn authenticate(&self, conn: &mut DbConnection, presented: &str) -> QueryResult<Option<String>> {
-        if !presented.starts_with(PREFIX) || presented.len() > 128 {
-            return Ok(None);
-        }
-        let hash = sha256_hex(presented.as_bytes());
+        let Some(hash) = stored_hash(presented) else { return Ok(None) };
         if let Some((id, at)) = self.live.read().unwrap_or_else(|e| e.into_inner()).get(&hash)
             && at.elapsed() < KEY_CACHE_TTL
         {
