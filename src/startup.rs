@@ -39,9 +39,11 @@ impl Application {
         let keyring = Arc::new(keyring);
         let submissions = crate::services::submit::Recorder::start(&db, keyring.clone())
             .context("cannot start the submission recorder")?;
+        let changes = crate::db::changes::Changes::watch(&db).context("cannot watch the database for changes")?;
         let state = AppState {
             submissions,
             api_keys: Arc::default(),
+            consents: Arc::new(crate::services::lookup::ConsentCache::new(changes)),
             db,
             keyring,
             catalog: CatalogHandle::new(catalog),

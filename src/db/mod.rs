@@ -7,6 +7,7 @@ pub mod api_keys;
 pub mod backup;
 pub mod builder;
 pub mod catalog;
+pub mod changes;
 pub mod consent;
 pub mod console;
 pub mod ledger;

@@ -14,7 +14,8 @@
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::r2d2::R2D2Connection;
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, mpsc};
 use std::time::Duration;
 use tokio::sync::oneshot;
 
@@ -113,13 +114,15 @@ where
 pub struct Writer {
     queue: mpsc::Sender<Box<dyn Job>>,
     /// Keeps the SQLite checkpointer running while any handle exists.
-    _alive: std::sync::Arc<()>,
+    _alive: Arc<()>,
+    /// Advanced after each commit, before its work is answered (see [`super::changes`]).
+    generation: Arc<AtomicU64>,
 }
 
 impl Writer {
     pub fn start(url: DbUrl) -> Result<Self, DbError> {
         let mut conn = url.connect()?;
-        let alive = std::sync::Arc::new(());
+        let alive = Arc::new(());
         if url.is_sqlite() {
             // Checkpointing (copying the WAL into the database) happens on its own thread, so
             // the writer only appends to the WAL and fsyncs it.
@@ -128,18 +131,25 @@ impl Writer {
             // pages twice, which at a million people made erasure I/O-bound.
             conn.batch_execute("PRAGMA wal_autocheckpoint = 0; PRAGMA cache_size = -131072;")?;
             let checkpointer = url.connect()?;
-            let weak = std::sync::Arc::downgrade(&alive);
+            let weak = Arc::downgrade(&alive);
             std::thread::Builder::new()
                 .name("assent-checkpoint".into())
                 .spawn(move || checkpoint_loop(checkpointer, weak))
                 .map_err(DbError::Folder)?;
         }
         let (queue, jobs) = mpsc::channel::<Box<dyn Job>>();
+        let generation = Arc::new(AtomicU64::new(0));
+        let advanced = generation.clone();
         std::thread::Builder::new()
             .name("assent-writer".into())
-            .spawn(move || run(url, conn, jobs))
+            .spawn(move || run(url, conn, jobs, &advanced))
             .map_err(DbError::Folder)?;
-        Ok(Self { queue, _alive: alive })
+        Ok(Self { queue, _alive: alive, generation })
+    }
+
+    /// The counter this writer advances after each commit.
+    pub fn generation(&self) -> Arc<AtomicU64> {
+        self.generation.clone()
     }
 
     /// Queues `work` for the next group commit; the receiver answers once it is durable (or failed).
@@ -182,7 +192,7 @@ impl Writer {
     }
 }
 
-fn run(url: DbUrl, mut conn: DbConnection, jobs: mpsc::Receiver<Box<dyn Job>>) {
+fn run(url: DbUrl, mut conn: DbConnection, jobs: mpsc::Receiver<Box<dyn Job>>, generation: &AtomicU64) {
     let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
     while let Ok(first) = jobs.recv() {
         batch.push(first);
@@ -193,8 +203,11 @@ fn run(url: DbUrl, mut conn: DbConnection, jobs: mpsc::Receiver<Box<dyn Job>>) {
             }
         }
         let committed = commit_batch(&mut conn, &mut batch);
-        if let Err(e) = &committed {
-            tracing::error!(error = %e, jobs = batch.len(), "group commit failed");
+        match &committed {
+            Ok(()) => {
+                generation.fetch_add(1, Ordering::AcqRel);
+            }
+            Err(e) => tracing::error!(error = %e, jobs = batch.len(), "group commit failed"),
         }
         for job in batch.drain(..) {
             job.finish(committed.is_ok());

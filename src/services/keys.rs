@@ -67,10 +67,8 @@ impl KeyCache {
     /// [`authenticate`], answered from the cache while the entry is fresh.
     pub fn authenticate(&self, conn: &mut DbConnection, presented: &str) -> QueryResult<Option<String>> {
         let Some(hash) = stored_hash(presented) else { return Ok(None) };
-        if let Some((id, at)) = self.live.read().unwrap_or_else(|e| e.into_inner()).get(&hash)
-            && at.elapsed() < KEY_CACHE_TTL
-        {
-            return Ok(Some(id.clone()));
+        if let Some(id) = self.fresh(&hash) {
+            return Ok(Some(id));
         }
         let found = api_keys::find_live(conn, &hash)?;
         let mut live = self.live.write().unwrap_or_else(|e| e.into_inner());
@@ -86,6 +84,17 @@ impl KeyCache {
             }
         }
         Ok(found)
+    }
+
+    /// The key's id if it was found live less than [`KEY_CACHE_TTL`] ago, without asking the
+    /// database.
+    pub fn cached(&self, presented: &str) -> Option<String> {
+        self.fresh(&stored_hash(presented)?)
+    }
+
+    fn fresh(&self, hash: &str) -> Option<String> {
+        let live = self.live.read().unwrap_or_else(|e| e.into_inner());
+        live.get(hash).filter(|(_, at)| at.elapsed() < KEY_CACHE_TTL).map(|(id, _)| id.clone())
     }
 
     /// Forgets every key (after a revocation).

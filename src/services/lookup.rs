@@ -4,13 +4,14 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::QueryResult;
 use serde::Serialize;
 
-use crate::crypto::Keyring;
 use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 
 use crate::db::DbConnection;
 use crate::db::catalog::{Catalog, policy_versions_by_id};
+use crate::db::changes::Changes;
 use crate::db::consent::{self, ConsentState};
-use crate::domain::{ConsentStatus, Email, PurposeKey};
+use crate::domain::{ConsentStatus, PurposeKey};
 
 /// The state of one purpose for one person, as the API shows it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -86,16 +87,64 @@ fn views(
         .collect()
 }
 
-/// A person's consent state for every purpose in the catalogue, and their subject id; an address
-/// Assent holds nothing for (or erased) has no id and `never` everywhere. One query: this is
-/// the hot read path of integrations that check consent before every message they send.
-pub fn consents_by_email(
-    conn: &mut DbConnection,
-    keyring: &Keyring,
-    catalog: &Catalog,
-    email: &Email,
-) -> QueryResult<(Option<String>, Vec<ConsentView>)> {
-    let purposes: Vec<PurposeKey> = catalog.purposes.values().map(|p| p.key.clone()).collect();
-    let (subject_id, states) = consent::by_email_index(conn, &keyring.email_index(email))?;
-    Ok((subject_id, consent_views(conn, catalog, &purposes, &states)?))
+/// The subject id and consent states of the person with this e-mail blind index (none, and no
+/// states, for an address Assent holds nothing for or has erased).
+pub type StatesByEmail = (Option<String>, Arc<[ConsentState]>);
+
+/// Consent states by e-mail blind index, for the consent check: the hot read path of
+/// integrations that ask before every message they send. An entry is trusted only while the
+/// database's change stamp ([`Changes`]) is the one it was read under, so an answer from here
+/// is never older than the last committed write this process can know of: on SQLite, any
+/// commit by anyone; on PostgreSQL, any commit by this process, and another server's once its
+/// notification arrives (milliseconds). Any write at all empties it in effect, so under a
+/// steady stream of submissions it mostly misses, at the cost of one stamp per look-up.
+/// It holds blind indexes and states, never an address.
+pub struct ConsentCache {
+    changes: Changes,
+    entries: RwLock<HashMap<Vec<u8>, (u64, StatesByEmail)>>,
+}
+
+/// Entries held at most; past it the cache starts again.
+const CONSENT_CACHE_MAX: usize = 100_000;
+
+/// What [`ConsentCache::get`] found.
+pub enum Cached {
+    Hit(StatesByEmail),
+    /// Not cached (or stale); read with [`ConsentCache::read`], passing this stamp on.
+    Miss(Option<u64>),
+}
+
+impl ConsentCache {
+    pub fn new(changes: Changes) -> Self {
+        Self { changes, entries: RwLock::default() }
+    }
+
+    /// What this cache's entries are stamped with.
+    pub fn changes(&self) -> &Changes {
+        &self.changes
+    }
+
+    pub fn get(&self, index: &[u8]) -> Cached {
+        let Some(stamp) = self.changes.stamp() else { return Cached::Miss(None) };
+        let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
+        match entries.get(index) {
+            Some((at, found)) if *at == stamp => Cached::Hit(found.clone()),
+            _ => Cached::Miss(Some(stamp)),
+        }
+    }
+
+    /// Reads from the database and remembers the answer under `stamp`, which must have been
+    /// taken before this read (as [`ConsentCache::get`] does).
+    pub fn read(&self, conn: &mut DbConnection, index: &[u8], stamp: Option<u64>) -> QueryResult<StatesByEmail> {
+        let (subject_id, states) = consent::by_email_index(conn, index)?;
+        let found: StatesByEmail = (subject_id, states.into());
+        if let Some(stamp) = stamp {
+            let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+            if entries.len() >= CONSENT_CACHE_MAX {
+                entries.clear();
+            }
+            entries.insert(index.to_vec(), (stamp, found.clone()));
+        }
+        Ok(found)
+    }
 }

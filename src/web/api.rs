@@ -13,7 +13,7 @@ use super::{AppState, evidence_of};
 use crate::domain::form::{FieldError, FieldErrorCode, RawSubmission};
 use crate::domain::{Email, Locale, Method, PurposeKey};
 
-use crate::services::lookup::{ConsentView, consent_views, consent_views_known, consents_by_email};
+use crate::services::lookup::{Cached, ConsentView, consent_views, consent_views_known};
 use crate::services::submit::{RecordedEvent, SubmissionInput, SubmissionOutcome};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -257,17 +257,38 @@ pub(crate) async fn get_consents(req: HttpRequest, state: web::Data<AppState>) -
         .as_deref()
         .ok_or_else(|| field_error("email", FieldErrorCode::Required))
         .and_then(|raw| Email::parse(raw).map_err(|_| field_error("email", FieldErrorCode::InvalidEmail)))?;
-    let (catalog, keyring, api_keys) = (state.catalog.current(), state.keyring.clone(), state.api_keys.clone());
+    let catalog = state.catalog.current();
+    let purposes: Vec<PurposeKey> = catalog.purposes.values().map(|p| p.key.clone()).collect();
+    let index = state.keyring.email_index(&email);
+    // The common case is answered from memory: a key found live moments ago, and a person whose
+    // states were read since the last write (see `ConsentCache`).
+    let cached = state.consents.get(&index);
+    let key_known = state.api_keys.cached(&presented).is_some();
+    if key_known
+        && let Cached::Hit((subject_id, states)) = &cached
+        && let Some(consents) = consent_views_known(&catalog, &purposes, states)
+    {
+        return Ok(consents_response(subject_id.clone(), consents));
+    }
+    let (api_keys, cache) = (state.api_keys.clone(), state.consents.clone());
     let (subject_id, consents) = super::point_read(&state, move |conn| {
-        if api_keys.authenticate(conn, &presented)?.is_none() {
+        if !key_known && api_keys.authenticate(conn, &presented)?.is_none() {
             return Err(AppError::Unauthorized);
         }
-        Ok(consents_by_email(conn, &keyring, &catalog, &email)?)
+        let (subject_id, states) = match cached {
+            Cached::Hit(found) => found,
+            Cached::Miss(stamp) => cache.read(conn, &index, stamp)?,
+        };
+        Ok((subject_id, consent_views(conn, &catalog, &purposes, &states)?))
     })
     .await?;
-    Ok(HttpResponse::Ok()
+    Ok(consents_response(subject_id, consents))
+}
+
+fn consents_response(subject_id: Option<String>, consents: Vec<ConsentView>) -> HttpResponse {
+    HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(ConsentsResponse { subject_id, consents }))
+        .json(ConsentsResponse { subject_id, consents })
 }
 
 fn field_error(field: &str, code: FieldErrorCode) -> AppError {

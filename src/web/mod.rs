@@ -57,6 +57,8 @@ pub struct AppState {
     pub submissions: crate::services::submit::Recorder,
     /// API keys recently found live.
     pub api_keys: Arc<crate::services::keys::KeyCache>,
+    /// Consent states recently read, for the consent check.
+    pub consents: Arc<crate::services::lookup::ConsentCache>,
     pub keyring: Arc<Keyring>,
     pub catalog: CatalogHandle,
     pub settings: Arc<Settings>,

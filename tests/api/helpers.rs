@@ -109,6 +109,31 @@ pub fn workspace_file() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/assent.toml"))
 }
 
+/// The settings every test server runs with (each story adjusts what it needs).
+fn test_settings(db: &TestDb, master_key: &str) -> Settings {
+    Settings {
+        database_url: db.url.clone(),
+        bind: "127.0.0.1:0".into(),
+        base_url: "http://127.0.0.1".into(),
+        data_dir: db.dir.path().to_path_buf(),
+        config: workspace_file(),
+        master_key: Some(master_key.to_owned()),
+        log_format: LogFormat::Text,
+        pool_size: 4,
+        workers: Some(2),
+        smtp_url: None,
+        mail_from: "Assent <no-reply@assent.test>".into(),
+        retention_interval: std::time::Duration::from_secs(3600),
+        retention_batch: 500,
+        marketing_notice_interval: assent::domain::Retention::months(24),
+        rights_deadline: assent::domain::rights::Deadline::Gdpr,
+        shutdown_timeout: std::time::Duration::from_secs(30),
+        // Stories send many submissions from one address; the limit has its own story.
+        submissions_per_minute: 0,
+        trusted_proxies: Vec::new(),
+    }
+}
+
 pub struct TestApp {
     pub address: String,
     pub db: TestDb,
@@ -134,28 +159,7 @@ impl TestApp {
         assent::telemetry::init(LogFormat::Text);
         let db = TestDb::create(backend)?;
         let master_key = hex::encode(uuid::Uuid::new_v4().as_bytes().repeat(2));
-        let settings = Settings {
-            database_url: db.url.clone(),
-            bind: "127.0.0.1:0".into(),
-            base_url: "http://127.0.0.1".into(),
-            data_dir: db.dir.path().to_path_buf(),
-            config: workspace_file(),
-            master_key: Some(master_key.clone()),
-            log_format: LogFormat::Text,
-            pool_size: 4,
-            workers: Some(2),
-            smtp_url: None,
-            mail_from: "Assent <no-reply@assent.test>".into(),
-            retention_interval: std::time::Duration::from_secs(3600),
-            retention_batch: 500,
-            marketing_notice_interval: assent::domain::Retention::months(24),
-            rights_deadline: assent::domain::rights::Deadline::Gdpr,
-            shutdown_timeout: std::time::Duration::from_secs(30),
-            // Stories send many submissions from one address; the limit has its own story.
-            submissions_per_minute: 0,
-            trusted_proxies: Vec::new(),
-        };
-        let mut settings = settings;
+        let mut settings = test_settings(&db, &master_key);
         adjust(&mut settings);
         let app = Application::build(settings).await.expect("application builds");
         let address = format!("http://127.0.0.1:{}", app.port());
@@ -164,6 +168,15 @@ impl TestApp {
         let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
         let keyring = Keyring::load(Some(&master_key), db.dir.path()).unwrap();
         Some(Self { address, db, client, master_key, keyring, state })
+    }
+
+    /// Starts a second server on this one's database and master key (as a second process of
+    /// a deployment would be) and returns its address.
+    pub async fn another_server(&self) -> String {
+        let app = Application::build(test_settings(&self.db, &self.master_key)).await.expect("second server builds");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        tokio::spawn(app.run_until_stopped());
+        address
     }
 
     pub fn url(&self, path: &str) -> String {

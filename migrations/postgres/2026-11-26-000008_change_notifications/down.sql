@@ -1,0 +1,3 @@
+DROP TRIGGER consent_state_changed ON consent_state;
+DROP TRIGGER subjects_changed ON subjects;
+DROP FUNCTION assent_notify_changed();
