@@ -74,6 +74,19 @@ pub fn exists(conn: &mut DbConnection, dedupe_key: &str) -> QueryResult<bool> {
 }
 
 /// Leases up to `limit` due mails to `owner` until `until`; returns them.
+/// Whether any mail is due and not leased: a read, so that an idle delivery loop costs the writer
+/// nothing (its empty lease would be a commit all the same, and every commit invalidates the
+/// consent cache on PostgreSQL).
+pub fn any_due(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        outbox::table
+            .filter(outbox::sent_at.is_null())
+            .filter(outbox::next_attempt_at.le(now))
+            .filter(outbox::lease_until.is_null().or(outbox::lease_until.lt(now))),
+    ))
+    .get_result(conn)
+}
+
 pub fn lease_due(
     conn: &mut DbConnection,
     owner: &str,

@@ -80,6 +80,10 @@ pub fn deliver_due(db: &Db, keyring: &Keyring, transport: &MailTransport, owner:
     let mut delivered = 0;
     loop {
         let now = Utc::now().naive_utc();
+        let due = outbox::any_due(&mut *db.pool.get().map_err(|_| ServiceError::Unavailable)?, now)?;
+        if !due {
+            return Ok(delivered);
+        }
         let lease_owner = owner.to_owned();
         let leased: Vec<LeasedMail> = db.writer.write_blocking(move |tx| {
             Ok::<_, ServiceError>(outbox::lease_due(tx.conn, &lease_owner, now, now + Duration::minutes(2), BATCH)?)

@@ -48,26 +48,42 @@ fn stored_hash(presented: &str) -> Option<String> {
     (presented.starts_with(PREFIX) && presented.len() <= 128).then(|| sha256_hex(presented.as_bytes()))
 }
 
-/// How long a key found live is trusted without asking the database again.
+/// How long a key found live is trusted without asking the database again, once the database
+/// has changed since (see [`KeyCache`]).
 pub const KEY_CACHE_TTL: Duration = Duration::from_secs(5);
 
 /// Keys recently found live (by hash), so that hot read paths such as the consent check do not
-/// query for the key on every request. A key revoked through this process is forgotten at once;
-/// one revoked elsewhere (the CLI, another server on the same PostgreSQL) stops working within
-/// [`KEY_CACHE_TTL`]. Unknown and revoked keys are never cached: each attempt asks the database.
+/// query for the key on every request. An entry is trusted while the database's change stamp
+/// ([`crate::db::changes::Changes`]) is the one it was found under, since then no revocation
+/// can have been committed; once anything has been committed, for [`KEY_CACHE_TTL`] after it was
+/// found. A key revoked through this process is forgotten at once; one revoked elsewhere (the CLI,
+/// another server on the same database) stops working as soon as the stamp moves, and at the
+/// latest [`KEY_CACHE_TTL`] later. Unknown and revoked keys are never cached.
 #[derive(Default)]
 pub struct KeyCache {
-    live: RwLock<HashMap<String, (String, Instant)>>,
+    live: RwLock<HashMap<String, Live>>,
+}
+
+struct Live {
+    id: String,
+    found_at: Instant,
+    stamp: Option<u64>,
 }
 
 /// Keys remembered at most; past it the cache starts again (a workspace has a handful of keys).
 const KEY_CACHE_MAX: usize = 1024;
 
 impl KeyCache {
-    /// [`authenticate`], answered from the cache while the entry is fresh.
-    pub fn authenticate(&self, conn: &mut DbConnection, presented: &str) -> QueryResult<Option<String>> {
+    /// [`authenticate`], answered from the cache while the entry can be trusted. `stamp` is the
+    /// change stamp taken before this call, if any.
+    pub fn authenticate(
+        &self,
+        conn: &mut DbConnection,
+        presented: &str,
+        stamp: Option<u64>,
+    ) -> QueryResult<Option<String>> {
         let Some(hash) = stored_hash(presented) else { return Ok(None) };
-        if let Some(id) = self.fresh(&hash) {
+        if let Some(id) = self.trusted(&hash, stamp) {
             return Ok(Some(id));
         }
         let found = api_keys::find_live(conn, &hash)?;
@@ -77,7 +93,7 @@ impl KeyCache {
                 if live.len() >= KEY_CACHE_MAX {
                     live.clear();
                 }
-                live.insert(hash, (id.clone(), Instant::now()));
+                live.insert(hash, Live { id: id.clone(), found_at: Instant::now(), stamp });
             }
             None => {
                 live.remove(&hash);
@@ -86,15 +102,16 @@ impl KeyCache {
         Ok(found)
     }
 
-    /// The key's id if it was found live less than [`KEY_CACHE_TTL`] ago, without asking the
-    /// database.
-    pub fn cached(&self, presented: &str) -> Option<String> {
-        self.fresh(&stored_hash(presented)?)
+    /// The key's id if the cache can vouch for it without asking the database.
+    pub fn cached(&self, presented: &str, stamp: Option<u64>) -> Option<String> {
+        self.trusted(&stored_hash(presented)?, stamp)
     }
 
-    fn fresh(&self, hash: &str) -> Option<String> {
+    fn trusted(&self, hash: &str, stamp: Option<u64>) -> Option<String> {
         let live = self.live.read().unwrap_or_else(|e| e.into_inner());
-        live.get(hash).filter(|(_, at)| at.elapsed() < KEY_CACHE_TTL).map(|(id, _)| id.clone())
+        let entry = live.get(hash)?;
+        let unchanged = stamp.is_some() && entry.stamp == stamp;
+        (unchanged || entry.found_at.elapsed() < KEY_CACHE_TTL).then(|| entry.id.clone())
     }
 
     /// Forgets every key (after a revocation).

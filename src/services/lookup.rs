@@ -110,8 +110,8 @@ const CONSENT_CACHE_MAX: usize = 100_000;
 /// What [`ConsentCache::get`] found.
 pub enum Cached {
     Hit(StatesByEmail),
-    /// Not cached (or stale); read with [`ConsentCache::read`], passing this stamp on.
-    Miss(Option<u64>),
+    /// Not cached, or cached under another stamp: read with [`ConsentCache::read`].
+    Miss,
 }
 
 impl ConsentCache {
@@ -124,17 +124,19 @@ impl ConsentCache {
         &self.changes
     }
 
-    pub fn get(&self, index: &[u8]) -> Cached {
-        let Some(stamp) = self.changes.stamp() else { return Cached::Miss(None) };
+    /// The entry for `index` if it was read under `stamp` (the current one, from
+    /// [`Changes::stamp`]).
+    pub fn get(&self, index: &[u8], stamp: Option<u64>) -> Cached {
+        let Some(stamp) = stamp else { return Cached::Miss };
         let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
         match entries.get(index) {
             Some((at, found)) if *at == stamp => Cached::Hit(found.clone()),
-            _ => Cached::Miss(Some(stamp)),
+            _ => Cached::Miss,
         }
     }
 
     /// Reads from the database and remembers the answer under `stamp`, which must have been
-    /// taken before this read (as [`ConsentCache::get`] does).
+    /// taken before this read.
     pub fn read(&self, conn: &mut DbConnection, index: &[u8], stamp: Option<u64>) -> QueryResult<StatesByEmail> {
         let (subject_id, states) = consent::by_email_index(conn, index)?;
         let found: StatesByEmail = (subject_id, states.into());

@@ -262,8 +262,9 @@ pub(crate) async fn get_consents(req: HttpRequest, state: web::Data<AppState>) -
     let index = state.keyring.email_index(&email);
     // The common case is answered from memory: a key found live moments ago, and a person whose
     // states were read since the last write (see `ConsentCache`).
-    let cached = state.consents.get(&index);
-    let key_known = state.api_keys.cached(&presented).is_some();
+    let stamp = state.consents.changes().stamp();
+    let cached = state.consents.get(&index, stamp);
+    let key_known = state.api_keys.cached(&presented, stamp).is_some();
     if key_known
         && let Cached::Hit((subject_id, states)) = &cached
         && let Some(consents) = consent_views_known(&catalog, &purposes, states)
@@ -272,12 +273,12 @@ pub(crate) async fn get_consents(req: HttpRequest, state: web::Data<AppState>) -
     }
     let (api_keys, cache) = (state.api_keys.clone(), state.consents.clone());
     let (subject_id, consents) = super::point_read(&state, move |conn| {
-        if !key_known && api_keys.authenticate(conn, &presented)?.is_none() {
+        if !key_known && api_keys.authenticate(conn, &presented, stamp)?.is_none() {
             return Err(AppError::Unauthorized);
         }
         let (subject_id, states) = match cached {
             Cached::Hit(found) => found,
-            Cached::Miss(stamp) => cache.read(conn, &index, stamp)?,
+            Cached::Miss => cache.read(conn, &index, stamp)?,
         };
         Ok((subject_id, consent_views(conn, &catalog, &purposes, &states)?))
     })
@@ -299,9 +300,10 @@ fn field_error(field: &str, code: FieldErrorCode) -> AppError {
 pub async fn authenticate(req: &HttpRequest, state: &AppState) -> Result<String, AppError> {
     let presented = bearer(req).ok_or(AppError::Unauthorized)?.to_owned();
     let (pool, api_keys) = (state.db.pool.clone(), state.api_keys.clone());
+    let stamp = state.consents.changes().stamp();
     web::block(move || -> Result<_, AppError> {
         let mut conn = pool.get()?;
-        api_keys.authenticate(&mut conn, &presented)?.ok_or(AppError::Unauthorized)
+        api_keys.authenticate(&mut conn, &presented, stamp)?.ok_or(AppError::Unauthorized)
     })
     .await?
 }

@@ -2,7 +2,7 @@
 
 use crate::helpers::*;
 use crate::on_both_backends;
-use diesel::RunQueryDsl;
+use diesel::{ExpressionMethods, RunQueryDsl};
 use serde_json::json;
 
 on_both_backends! {
@@ -75,6 +75,30 @@ on_both_backends! {
         written.unwrap();
         let after = changes.stamp().expect("changes are followed");
         assert_ne!(before, after, "a cached answer from before this commit would still be trusted");
+    }
+
+    async fn a_key_revoked_by_another_process_stops_working(app: TestApp) {
+        let key = app.api_key();
+        let check = || app.client.get(app.url("/api/v1/consents?email=a%40b.example")).bearer_auth(&key).send();
+        assert_eq!(check().await.unwrap().status(), 200);
+        assert_eq!(check().await.unwrap().status(), 200, "now from the key cache");
+        // Revoked behind this server's back, as another server or a database tool would.
+        use assent::db::schema::api_keys;
+        diesel::update(api_keys::table)
+            .set(api_keys::revoked_at.eq(Some(chrono::Utc::now().naive_utc())))
+            .execute(&mut app.conn())
+            .unwrap();
+        // Trusted at most KEY_CACHE_TTL after it was last found live; then never again, even
+        // though nothing else changes in the database (on PostgreSQL the revocation itself
+        // moves the change stamp, through the trigger on api_keys).
+        let deadline = std::time::Instant::now() + assent::services::keys::KEY_CACHE_TTL * 2;
+        while check().await.unwrap().status() != 401 {
+            assert!(std::time::Instant::now() < deadline, "a key revoked elsewhere kept working");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        for _ in 0..3 {
+            assert_eq!(check().await.unwrap().status(), 401);
+        }
     }
 
     async fn the_consent_check_never_answers_from_before_a_change(app: TestApp) {
