@@ -14,7 +14,7 @@
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::r2d2::R2D2Connection;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::Duration;
 use tokio::sync::oneshot;
@@ -123,18 +123,23 @@ impl Writer {
     pub fn start(url: DbUrl) -> Result<Self, DbError> {
         let mut conn = url.connect()?;
         let alive = Arc::new(());
+        let catch_up = Arc::new(AtomicBool::new(false));
         if url.is_sqlite() {
             // Checkpointing (copying the WAL into the database) happens on its own thread, so
-            // the writer only appends to the WAL and fsyncs it.
+            // the writer mostly only appends to the WAL and fsyncs it (see `checkpoint_loop`).
             // The writer's page cache holds a whole batch's dirty pages (128 MiB at most): when
             // they do not fit, SQLite spills them to the WAL mid-transaction and writes many
             // pages twice, which at a million people made erasure I/O-bound.
-            conn.batch_execute("PRAGMA wal_autocheckpoint = 0; PRAGMA cache_size = -131072;")?;
+            // A WAL grown past the limit is cut back to it when SQLite starts it over.
+            conn.batch_execute(&format!(
+                "PRAGMA wal_autocheckpoint = 0; PRAGMA cache_size = -131072; PRAGMA journal_size_limit = {};",
+                WAL_RESTART_FRAMES * 4096
+            ))?;
             let checkpointer = url.connect()?;
-            let weak = Arc::downgrade(&alive);
+            let (weak, wanted) = (Arc::downgrade(&alive), catch_up.clone());
             std::thread::Builder::new()
                 .name("assent-checkpoint".into())
-                .spawn(move || checkpoint_loop(checkpointer, weak))
+                .spawn(move || checkpoint_loop(checkpointer, weak, &wanted))
                 .map_err(DbError::Folder)?;
         }
         let (queue, jobs) = mpsc::channel::<Box<dyn Job>>();
@@ -142,7 +147,7 @@ impl Writer {
         let advanced = generation.clone();
         std::thread::Builder::new()
             .name("assent-writer".into())
-            .spawn(move || run(url, conn, jobs, &advanced))
+            .spawn(move || run(url, conn, jobs, &advanced, &catch_up))
             .map_err(DbError::Folder)?;
         Ok(Self { queue, _alive: alive, generation })
     }
@@ -192,7 +197,13 @@ impl Writer {
     }
 }
 
-fn run(url: DbUrl, mut conn: DbConnection, jobs: mpsc::Receiver<Box<dyn Job>>, generation: &AtomicU64) {
+fn run(
+    url: DbUrl,
+    mut conn: DbConnection,
+    jobs: mpsc::Receiver<Box<dyn Job>>,
+    generation: &AtomicU64,
+    catch_up: &AtomicBool,
+) {
     let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
     while let Ok(first) = jobs.recv() {
         batch.push(first);
@@ -214,6 +225,13 @@ fn run(url: DbUrl, mut conn: DbConnection, jobs: mpsc::Receiver<Box<dyn Job>>, g
         }
         if committed.is_err() && conn.ping().is_err() {
             conn = reconnect(&url);
+        }
+        // Between two batches nothing is being appended: copying the few frames the checkpointer
+        // has not lets the next commit start the WAL over (see `checkpoint_loop`).
+        if catch_up.swap(false, Ordering::AcqRel)
+            && let Err(e) = checkpoint(&mut conn, "PASSIVE")
+        {
+            tracing::warn!(error = %e, "WAL checkpoint failed");
         }
     }
 }
@@ -238,15 +256,43 @@ fn commit_batch(conn: &mut DbConnection, batch: &mut [Box<dyn Job>]) -> QueryRes
     })
 }
 
-/// Copies the WAL into the database every second without blocking the writer (PASSIVE), until
-/// the last writer handle is gone.
-fn checkpoint_loop(mut conn: DbConnection, alive: std::sync::Weak<()>) {
+/// How often the checkpointer copies the WAL into the database.
+const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(100);
+
+/// WAL frames (about 4 KiB each) past which the checkpointer makes SQLite start the WAL over.
+const WAL_RESTART_FRAMES: i64 = 8192;
+
+/// Copies the WAL into the database every second, until the last writer handle is gone.
+///
+/// The copy is PASSIVE: it never blocks the writer, which keeps appending meanwhile. But SQLite
+/// starts the WAL over from its beginning only once every frame in it has been copied, which
+/// under steady load never happens by itself: the WAL grew without bound (1.4 GB in 20 s of
+/// submissions), every append landing in new file space that the kernel must zero first. A
+/// blocking checkpoint from here (RESTART) does not help: it waits for a moment without a
+/// writer, and the writer, starting each batch as the last one commits, leaves none. So when
+/// the WAL has grown past [`WAL_RESTART_FRAMES`], this asks the writer to copy the rest itself
+/// between two batches, when nothing is being appended.
+fn checkpoint_loop(mut conn: DbConnection, alive: std::sync::Weak<()>, catch_up: &AtomicBool) {
     while alive.strong_count() > 0 {
-        std::thread::sleep(Duration::from_secs(1));
-        if let Err(e) = conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE);") {
-            tracing::warn!(error = %e, "WAL checkpoint failed");
+        std::thread::sleep(CHECKPOINT_INTERVAL);
+        match checkpoint(&mut conn, "PASSIVE") {
+            Ok(frames) if frames > WAL_RESTART_FRAMES => catch_up.store(true, Ordering::Release),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed"),
         }
     }
+}
+
+#[derive(QueryableByName)]
+struct Checkpointed {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    log: i64,
+}
+
+/// Runs a checkpoint; answers the frames the WAL held.
+fn checkpoint(conn: &mut DbConnection, mode: &str) -> QueryResult<i64> {
+    let row: Checkpointed = diesel::sql_query(format!("PRAGMA wal_checkpoint({mode})")).get_result(conn)?;
+    Ok(row.log)
 }
 
 fn reconnect(url: &DbUrl) -> DbConnection {
