@@ -1,6 +1,7 @@
 //! Process metrics in the Prometheus text format, served at `/metrics` (see `web::ops`):
 //! requests by route pattern and status class, request latency, submissions, consent events by
-//! action, retention runs; the outbox backlog is read from the database at each scrape.
+//! action, retention runs, consent checks answered from memory or not; the outbox backlog is read
+//! from the database at each scrape.
 //!
 //! Labels are route patterns (`/f/{form}`), classes and actions only: never a path, a query or
 //! anything a person typed. The registry is per process and lives for the process.
@@ -16,6 +17,8 @@ struct Metrics {
     consent_events: IntCounterVec,
     retention_runs: IntCounterVec,
     outbox_backlog: IntGauge,
+    consent_cache_hits: IntCounter,
+    consent_cache_misses: IntCounter,
 }
 
 impl Metrics {
@@ -38,13 +41,31 @@ impl Metrics {
         let retention_runs =
             IntCounterVec::new(Opts::new("assent_retention_runs_total", "Retention runs by outcome"), &["outcome"])?;
         let outbox_backlog = IntGauge::new("assent_outbox_backlog", "Mails queued and not yet sent")?;
+        let consent_cache = IntCounterVec::new(
+            Opts::new(
+                "assent_consent_checks_total",
+                "Consent checks by source: `cache` (memory, exact) or `database` (nothing trustworthy cached)",
+            ),
+            &["source"],
+        )?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(submissions.clone()))?;
         registry.register(Box::new(consent_events.clone()))?;
         registry.register(Box::new(retention_runs.clone()))?;
         registry.register(Box::new(outbox_backlog.clone()))?;
-        Ok(Self { registry, requests, latency, submissions, consent_events, retention_runs, outbox_backlog })
+        registry.register(Box::new(consent_cache.clone()))?;
+        Ok(Self {
+            registry,
+            requests,
+            latency,
+            submissions,
+            consent_events,
+            retention_runs,
+            outbox_backlog,
+            consent_cache_hits: consent_cache.with_label_values(&["cache"]),
+            consent_cache_misses: consent_cache.with_label_values(&["database"]),
+        })
     }
 }
 
@@ -90,6 +111,13 @@ pub fn consent_events<'a>(actions: impl IntoIterator<Item = &'a str>) {
 pub fn retention_run(outcome: &str) {
     if let Some(m) = METRICS.as_ref() {
         m.retention_runs.with_label_values(&[outcome]).inc();
+    }
+}
+
+/// A consent check was answered from the cache (`true`) or from the database.
+pub fn consent_check(from_cache: bool) {
+    if let Some(m) = METRICS.as_ref() {
+        if from_cache { &m.consent_cache_hits } else { &m.consent_cache_misses }.inc();
     }
 }
 

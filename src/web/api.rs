@@ -269,6 +269,7 @@ pub(crate) async fn get_consents(req: HttpRequest, state: web::Data<AppState>) -
         && let Cached::Hit((subject_id, states)) = &cached
         && let Some(consents) = consent_views_known(&catalog, &purposes, states)
     {
+        crate::metrics::consent_check(true);
         return Ok(consents_response(subject_id.clone(), consents));
     }
     let (api_keys, cache) = (state.api_keys.clone(), state.consents.clone());
@@ -283,6 +284,7 @@ pub(crate) async fn get_consents(req: HttpRequest, state: web::Data<AppState>) -
         Ok((subject_id, consent_views(conn, &catalog, &purposes, &states)?))
     })
     .await?;
+    crate::metrics::consent_check(false);
     Ok(consents_response(subject_id, consents))
 }
 

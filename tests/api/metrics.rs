@@ -34,6 +34,30 @@ fn free_port() -> u16 {
 }
 
 on_both_backends! {
+    async fn consent_checks_are_counted_by_where_they_were_answered_from(app: TestApp) {
+        let key = app.api_key();
+        let check = || async {
+            let response = app.client.get(app.url("/api/v1/consents?email=minji%40example.com")).bearer_auth(&key).send().await.unwrap();
+            assert_eq!(response.status(), 200);
+        };
+        let before = scrape(&app).await;
+        check().await;
+        let once = scrape(&app).await;
+        let from = |all: &BTreeMap<String, f64>, source: &str| sample(all, &format!(r#"assent_consent_checks_total{{source="{source}"}}"#));
+        assert_eq!(from(&once, "database") - from(&before, "database"), 1.0, "the first check reads the database");
+        // Asked again with nothing committed since: from memory. (On PostgreSQL once the change
+        // listener is connected; until then every check reads the database.)
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            check().await;
+            if from(&scrape(&app).await, "cache") > from(&once, "cache") {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "no consent check was answered from the cache");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     async fn counters_move_after_a_submission(app: TestApp) {
         let before = scrape(&app).await;
         let email = unique_email();
