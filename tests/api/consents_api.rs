@@ -60,14 +60,8 @@ on_both_backends! {
     async fn a_commit_by_this_server_changes_the_stamp_before_it_is_answered(app: TestApp) {
         let changes = app.state.consents.changes().clone();
         // (On PostgreSQL the listener may still be connecting.)
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        let before = loop {
-            match changes.stamp() {
-                Some(stamp) => break stamp,
-                None => assert!(std::time::Instant::now() < deadline, "the change listener never connected"),
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-        };
+        eventually("the change listener never connected", || async { changes.stamp().is_some() }).await;
+        let before = changes.stamp().expect("changes are followed");
         // A write that touches no subject or consent row: on PostgreSQL no notification comes,
         // so only the writer itself can have moved the stamp.
         let written: Result<_, assent::web::error::AppError> =
@@ -91,11 +85,8 @@ on_both_backends! {
         // Trusted at most KEY_CACHE_TTL after it was last found live; then never again, even
         // though nothing else changes in the database (on PostgreSQL the revocation itself
         // moves the change stamp, through the trigger on api_keys).
-        let deadline = std::time::Instant::now() + assent::services::keys::KEY_CACHE_TTL * 2;
-        while check().await.unwrap().status() != 401 {
-            assert!(std::time::Instant::now() < deadline, "a key revoked elsewhere kept working");
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
+        assert!(assent::services::keys::KEY_CACHE_TTL < std::time::Duration::from_secs(10));
+        eventually("a key revoked elsewhere kept working", || async { check().await.unwrap().status() == 401 }).await;
         for _ in 0..3 {
             assert_eq!(check().await.unwrap().status(), 401);
         }
@@ -109,21 +100,8 @@ on_both_backends! {
             .await;
         assert_eq!(created.status(), 201);
         let subject_id = created.json::<serde_json::Value>().await.unwrap()["subject_id"].as_str().unwrap().to_owned();
-        let client = &app.client;
-        let check = |server: String| {
-            let (key, email) = (key.clone(), email.clone());
-            async move {
-                let url = format!("{server}/api/v1/consents?email={}", email.replace('@', "%40"));
-                let body: serde_json::Value = client.get(url).bearer_auth(&key).send().await.unwrap().json().await.unwrap();
-                let consents = body["consents"].as_array().unwrap().clone();
-                consents.into_iter().find(|c| c["purpose"] == "personalisation").unwrap()["status"].as_str().unwrap().to_owned()
-            }
-        };
-        let change = |server: String, action: &'static str| {
-            let url = format!("{server}/api/v1/subjects/{subject_id}/consents");
-            let request = client.post(url).bearer_auth(&key).json(&json!({ "purpose": "personalisation", "action": action }));
-            async move { assert_eq!(request.send().await.unwrap().status(), 200, "{action}") }
-        };
+        let check = |server: String| personalisation(&app, server, &key, &email);
+        let change = |server: String, action: &'static str| set_personalisation(&app, server, &key, &subject_id, action);
         // Asked twice: the second answer comes from the consent cache.
         assert_eq!(check(app.address.clone()).await, "granted");
         assert_eq!(check(app.address.clone()).await, "granted");
@@ -141,19 +119,17 @@ on_both_backends! {
         if app.db.backend == Backend::Sqlite {
             assert_eq!(check(app.address.clone()).await, "granted");
         }
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while check(app.address.clone()).await != "granted" {
-            assert!(std::time::Instant::now() < deadline, "the first server kept answering from before the change");
-            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-        }
+        eventually("the first server kept answering from before the change", || async {
+            check(app.address.clone()).await == "granted"
+        })
+        .await;
         // And back, through the other server again, while the first one has it cached.
         assert_eq!(check(app.address.clone()).await, "granted");
         change(other.clone(), "withdraw").await;
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while check(app.address.clone()).await != "withdrawn" {
-            assert!(std::time::Instant::now() < deadline, "the first server kept answering from before the withdrawal");
-            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-        }
+        eventually("the first server kept answering from before the withdrawal", || async {
+            check(app.address.clone()).await == "withdrawn"
+        })
+        .await;
     }
 }
 
@@ -173,14 +149,7 @@ async fn the_consent_check_survives_losing_its_change_listener() {
         .await;
     assert_eq!(created.status(), 201);
     let subject_id = created.json::<serde_json::Value>().await.unwrap()["subject_id"].as_str().unwrap().to_owned();
-    let check = || async {
-        let url = app.url(&format!("/api/v1/consents?email={}", email.replace('@', "%40")));
-        let response = app.client.get(url).bearer_auth(&key).send().await.unwrap();
-        assert_eq!(response.status(), 200);
-        let body: serde_json::Value = response.json().await.unwrap();
-        let consents = body["consents"].as_array().unwrap().clone();
-        consents.into_iter().find(|c| c["purpose"] == "personalisation").unwrap()["status"].as_str().unwrap().to_owned()
-    };
+    let check = || personalisation(&app, app.address.clone(), &key, &email);
     assert_eq!(check().await, "granted");
     assert_eq!(check().await, "granted");
 
@@ -207,49 +176,38 @@ async fn the_consent_check_survives_losing_its_change_listener() {
 
     // Another process changes the state while the listener is away or coming back.
     let other = app.another_server().await;
-    let url = format!("{other}/api/v1/subjects/{subject_id}/consents");
-    let withdrawn = app
-        .client
-        .post(url)
-        .bearer_auth(&key)
-        .json(&json!({ "purpose": "personalisation", "action": "withdraw" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(withdrawn.status(), 200);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while check().await != "withdrawn" {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "an answer cached before the listener was lost was trusted after it"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
-    // The listener is back (a new connection), and still follows changes.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
+    set_personalisation(&app, other.clone(), &key, &subject_id, "withdraw").await;
+    eventually("an answer cached before the listener was lost was trusted after it", || async {
+        check().await == "withdrawn"
+    })
+    .await;
+    // The listener is back (a new connection), and still follows changes. Two servers run now;
+    // the first one's listener is the one that is not the second's.
+    let lost = before[0];
+    eventually("the listener did not come back", || {
         let now = listeners(&mut conn);
-        // Two servers run now; the first one's listener is the one that is not the second's.
-        if now.len() == 2 && !now.contains(&before[0]) {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "the listener did not come back: {now:?}");
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+        async move { now.len() == 2 && !now.contains(&lost) }
+    })
+    .await;
     assert_eq!(check().await, "withdrawn");
-    let url = format!("{other}/api/v1/subjects/{subject_id}/consents");
-    let granted = app
-        .client
-        .post(url)
-        .bearer_auth(&key)
-        .json(&json!({ "purpose": "personalisation", "action": "grant" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(granted.status(), 200);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while check().await != "granted" {
-        assert!(std::time::Instant::now() < deadline, "the reconnected listener did not follow the change");
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
+    set_personalisation(&app, other.clone(), &key, &subject_id, "grant").await;
+    eventually("the reconnected listener did not follow the change", || async { check().await == "granted" }).await;
+}
+
+/// The status of `personalisation` for `email`, as the consent check on `server` answers it.
+async fn personalisation(app: &TestApp, server: String, key: &str, email: &str) -> String {
+    let url = format!("{server}/api/v1/consents?email={}", email.replace('@', "%40"));
+    let response = app.client.get(url).bearer_auth(key).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.unwrap();
+    let consents = body["consents"].as_array().unwrap().clone();
+    consents.into_iter().find(|c| c["purpose"] == "personalisation").unwrap()["status"].as_str().unwrap().to_owned()
+}
+
+/// Grants or withdraws `personalisation` through the subject API of `server`.
+async fn set_personalisation(app: &TestApp, server: String, key: &str, subject_id: &str, action: &str) {
+    let url = format!("{server}/api/v1/subjects/{subject_id}/consents");
+    let body = json!({ "purpose": "personalisation", "action": action });
+    let response = app.client.post(url).bearer_auth(key).json(&body).send().await.unwrap();
+    assert_eq!(response.status(), 200, "{action}");
 }

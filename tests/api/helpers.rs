@@ -274,6 +274,21 @@ impl TestApp {
 }
 
 /// Percent-encodes a form body from pairs.
+/// Waits until `condition` holds, asking again every 5 ms for up to 10 s; fails with `what`
+/// if it never does. For what another thread or server does in its own time (a notification
+/// arriving, a connection coming back), never for how fast something is.
+pub async fn eventually<F, Fut>(what: &str, mut condition: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !condition().await {
+        assert!(std::time::Instant::now() < deadline, "{what}");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
+
 pub fn form_body(pairs: &[(&str, &str)]) -> String {
     pairs.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect::<Vec<_>>().join("&")
 }
