@@ -73,20 +73,23 @@ pub fn exists(conn: &mut DbConnection, dedupe_key: &str) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(outbox::table.filter(outbox::dedupe_key.eq(dedupe_key)))).get_result(conn)
 }
 
-/// Leases up to `limit` due mails to `owner` until `until`; returns them.
+/// Unsent, due by `now`, and not leased (or its lease ran out).
+#[diesel::dsl::auto_type]
+fn due_at(now: NaiveDateTime) -> _ {
+    outbox::sent_at
+        .is_null()
+        .and(outbox::next_attempt_at.le(now))
+        .and(outbox::lease_until.is_null().or(outbox::lease_until.lt(now)))
+}
+
 /// Whether any mail is due and not leased: a read, so that an idle delivery loop costs the writer
 /// nothing (its empty lease would be a commit all the same, and every commit invalidates the
 /// consent cache on PostgreSQL).
 pub fn any_due(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(
-        outbox::table
-            .filter(outbox::sent_at.is_null())
-            .filter(outbox::next_attempt_at.le(now))
-            .filter(outbox::lease_until.is_null().or(outbox::lease_until.lt(now))),
-    ))
-    .get_result(conn)
+    diesel::select(diesel::dsl::exists(outbox::table.filter(due_at(now)))).get_result(conn)
 }
 
+/// Leases up to `limit` due mails to `owner` until `until`; returns them.
 pub fn lease_due(
     conn: &mut DbConnection,
     owner: &str,
@@ -95,9 +98,7 @@ pub fn lease_due(
     limit: i64,
 ) -> QueryResult<Vec<LeasedMail>> {
     let due: Vec<String> = outbox::table
-        .filter(outbox::sent_at.is_null())
-        .filter(outbox::next_attempt_at.le(now))
-        .filter(outbox::lease_until.is_null().or(outbox::lease_until.lt(now)))
+        .filter(due_at(now))
         .order(outbox::next_attempt_at.asc())
         .limit(limit)
         .select(outbox::id)

@@ -262,7 +262,8 @@ const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(100);
 /// WAL frames (about 4 KiB each) past which the checkpointer makes SQLite start the WAL over.
 const WAL_RESTART_FRAMES: i64 = 8192;
 
-/// Copies the WAL into the database every second, until the last writer handle is gone.
+/// Copies the WAL into the database every [`CHECKPOINT_INTERVAL`], until the last writer handle
+/// is gone.
 ///
 /// The copy is PASSIVE: it never blocks the writer, which keeps appending meanwhile. But SQLite
 /// starts the WAL over from its beginning only once every frame in it has been copied, which

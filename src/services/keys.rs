@@ -35,14 +35,6 @@ pub fn create(conn: &mut DbConnection, name: &str) -> QueryResult<CreatedKey> {
     Ok(CreatedKey { id, secret })
 }
 
-/// The id of the live key matching `presented`, if any.
-pub fn authenticate(conn: &mut DbConnection, presented: &str) -> QueryResult<Option<String>> {
-    match stored_hash(presented) {
-        Some(hash) => api_keys::find_live(conn, &hash),
-        None => Ok(None),
-    }
-}
-
 /// The hash a presented key is stored under, or `None` if it cannot be a key at all.
 fn stored_hash(presented: &str) -> Option<String> {
     (presented.starts_with(PREFIX) && presented.len() <= 128).then(|| sha256_hex(presented.as_bytes()))
@@ -57,8 +49,8 @@ pub const KEY_CACHE_TTL: Duration = Duration::from_secs(5);
 /// ([`crate::db::changes::Changes`]) is the one it was found under, since then no revocation
 /// can have been committed; once anything has been committed, for [`KEY_CACHE_TTL`] after it was
 /// found. A key revoked through this process is forgotten at once; one revoked elsewhere (the CLI,
-/// another server on the same database) stops working as soon as the stamp moves, and at the
-/// latest [`KEY_CACHE_TTL`] later. Unknown and revoked keys are never cached.
+/// another server on the same database) moves the stamp, and stops working at the latest
+/// [`KEY_CACHE_TTL`] after it was last found live. Unknown and revoked keys are never cached.
 #[derive(Default)]
 pub struct KeyCache {
     live: RwLock<HashMap<String, Live>>,
@@ -74,8 +66,8 @@ struct Live {
 const KEY_CACHE_MAX: usize = 1024;
 
 impl KeyCache {
-    /// [`authenticate`], answered from the cache while the entry can be trusted. `stamp` is the
-    /// change stamp taken before this call, if any.
+    /// The id of the live key matching `presented`, if any; answered from the cache while the
+    /// entry can be trusted. `stamp` is the change stamp taken before this call, if any.
     pub fn authenticate(
         &self,
         conn: &mut DbConnection,

@@ -301,13 +301,13 @@ fn field_error(field: &str, code: FieldErrorCode) -> AppError {
 /// The id of the API key the request presents (`Authorization: Bearer …`), or 401.
 pub async fn authenticate(req: &HttpRequest, state: &AppState) -> Result<String, AppError> {
     let presented = bearer(req).ok_or(AppError::Unauthorized)?.to_owned();
-    let (pool, api_keys) = (state.db.pool.clone(), state.api_keys.clone());
     let stamp = state.consents.changes().stamp();
-    web::block(move || -> Result<_, AppError> {
-        let mut conn = pool.get()?;
-        api_keys.authenticate(&mut conn, &presented, stamp)?.ok_or(AppError::Unauthorized)
-    })
-    .await?
+    if let Some(id) = state.api_keys.cached(&presented, stamp) {
+        return Ok(id);
+    }
+    let api_keys = state.api_keys.clone();
+    super::point_read(state, move |conn| api_keys.authenticate(conn, &presented, stamp)?.ok_or(AppError::Unauthorized))
+        .await
 }
 
 fn bearer(req: &HttpRequest) -> Option<&str> {

@@ -94,12 +94,7 @@ on_both_backends! {
 
     async fn the_consent_check_never_answers_from_before_a_change(app: TestApp) {
         let key = app.api_key();
-        let email = unique_email();
-        let created = app
-            .post_json("/api/v1/forms/newsletter/submissions", &json!({ "fields": { "email": email, "name": "Minji" }, "purposes": ["service", "personalisation"] }))
-            .await;
-        assert_eq!(created.status(), 201);
-        let subject_id = created.json::<serde_json::Value>().await.unwrap()["subject_id"].as_str().unwrap().to_owned();
+        let (email, subject_id) = grant_personalisation(&app).await;
         let check = |server: String| personalisation(&app, server, &key, &email);
         let change = |server: String, action: &'static str| set_personalisation(&app, server, &key, &subject_id, action);
         // Asked twice: the second answer comes from the consent cache.
@@ -140,15 +135,7 @@ on_both_backends! {
 async fn the_consent_check_survives_losing_its_change_listener() {
     let Some(app) = TestApp::spawn_if_available(Backend::Postgres).await else { return };
     let key = app.api_key();
-    let email = unique_email();
-    let created = app
-        .post_json(
-            "/api/v1/forms/newsletter/submissions",
-            &json!({ "fields": { "email": email, "name": "Jisoo" }, "purposes": ["service", "personalisation"] }),
-        )
-        .await;
-    assert_eq!(created.status(), 201);
-    let subject_id = created.json::<serde_json::Value>().await.unwrap()["subject_id"].as_str().unwrap().to_owned();
+    let (email, subject_id) = grant_personalisation(&app).await;
     let check = || personalisation(&app, app.address.clone(), &key, &email);
     assert_eq!(check().await, "granted");
     assert_eq!(check().await, "granted");
@@ -192,6 +179,16 @@ async fn the_consent_check_survives_losing_its_change_listener() {
     assert_eq!(check().await, "withdrawn");
     set_personalisation(&app, other.clone(), &key, &subject_id, "grant").await;
     eventually("the reconnected listener did not follow the change", || async { check().await == "granted" }).await;
+}
+
+/// A new person who granted `personalisation` through the JSON API: their address and subject id.
+async fn grant_personalisation(app: &TestApp) -> (String, String) {
+    let email = unique_email();
+    let body = json!({ "fields": { "email": email, "name": "Minji" }, "purposes": ["service", "personalisation"] });
+    let created = app.post_json("/api/v1/forms/newsletter/submissions", &body).await;
+    assert_eq!(created.status(), 201);
+    let subject_id = created.json::<serde_json::Value>().await.unwrap()["subject_id"].as_str().unwrap().to_owned();
+    (email, subject_id)
 }
 
 /// The status of `personalisation` for `email`, as the consent check on `server` answers it.
