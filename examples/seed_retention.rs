@@ -10,12 +10,13 @@
 
 use assent::crypto::Keyring;
 use assent::db::DbUrl;
-use assent::db::consent::ConsentState;
+use assent::crypto::Bound;
+use assent::db::consent::{StateWrite, Write};
 use assent::db::ledger::NewEvent;
-use assent::db::schema::{consent_events, consent_state, field_values, ledger_head, subjects, submissions};
+use assent::db::schema::{field_values, ledger_head, subjects, submissions};
 use assent::db::subjects::{NewFieldValue, NewSubject, NewSubmission};
 use assent::domain::ledger::ledger_time;
-use assent::services::submit::value_context;
+use assent::domain::lifecycle::Standing;
 use chrono::{Duration, Utc};
 use diesel::prelude::*;
 
@@ -71,18 +72,20 @@ fn main() -> anyhow::Result<()> {
                 let id = assent::db::new_row_id();
                 let email = assent::domain::Email::parse(&format!("person{k}@bench.example"))?;
                 let (key, wrapped) = keyring.new_data_key(&id)?;
-                let email_ct = key.encrypt(email.as_str().as_bytes(), &value_context(&id, "email"))?;
-                let phone_ct = key.encrypt(
-                    format!("010-{:04}-{:04}", k / 10_000 % 10_000, k % 10_000).as_bytes(),
-                    &value_context(&id, "phone"),
-                )?;
+                let index = keyring.email_index(&email);
+                let (email_id, phone_id) = (assent::db::new_row_id(), assent::db::new_row_id());
+                let address_ct = key.seal(email.as_str().as_bytes(), Bound::Email { subject: &id, index: &index })?;
+                let bound = Bound::Value { subject: &id, value_id: &email_id, field: "email" };
+                let email_ct = key.seal(email.as_str().as_bytes(), bound)?;
+                let phone = format!("010-{:04}-{:04}", k / 10_000 % 10_000, k % 10_000);
+                let phone_ct = key.seal(phone.as_bytes(), Bound::Value { subject: &id, value_id: &phone_id, field: "phone" })?;
                 people.push((
                     id,
-                    keyring.email_index(&email),
+                    index,
                     wrapped,
-                    email_ct.clone(),
-                    email_ct,
-                    phone_ct,
+                    address_ct,
+                    (email_id, email_ct),
+                    (phone_id, phone_ct),
                     granted,
                     assent::db::new_row_id(),
                 ));
@@ -109,12 +112,11 @@ fn main() -> anyhow::Result<()> {
                 })
                 .collect();
             let mut value_rows = Vec::with_capacity(n * 2);
-            let mut events = Vec::with_capacity(n * 2);
-            let mut states = Vec::with_capacity(n * 2);
+            let mut writes = Vec::with_capacity(n * 2);
             for p in &people {
-                for (field, purposes, ct) in [("email", "service", &p.4), ("phone", "marketing_sms", &p.5)] {
+                for (field, purposes, (value_id, ct)) in [("email", "service", &p.4), ("phone", "marketing_sms", &p.5)] {
                     value_rows.push(NewFieldValue {
-                        id: assent::db::new_row_id(),
+                        id: value_id.clone(),
                         submission_id: &p.7,
                         subject_id: &p.0,
                         field_key: field,
@@ -135,26 +137,20 @@ fn main() -> anyhow::Result<()> {
                         evidence: "{}",
                         occurred_at: p.6,
                     };
-                    let row = assent::db::ledger::chain(&mut head, std::slice::from_ref(&event)).remove(0);
-                    states.push(ConsentState {
-                        subject_id: p.0.clone(),
-                        purpose_key: purpose.key.to_string(),
-                        status: "granted".into(),
+                    let state = StateWrite::Insert(Standing {
+                        status: assent::domain::ConsentStatus::Granted,
                         policy_version_id: purpose.policy.id.clone(),
                         granted_at: Some(p.6),
                         expires_at: Some(purpose.retention.expires_at(p.6.and_utc()).naive_utc()),
-                        updated_at: p.6,
-                        last_event_seq: row.seq,
                         notice_anchor_at: (purpose.channel != assent::domain::Channel::None).then_some(p.6),
                     });
-                    events.push(row);
+                    writes.push(Write { event, state });
                 }
             }
             assent::insert_rows!(&mut *conn, subjects::table, &subject_rows)?;
             assent::insert_rows!(&mut *conn, submissions::table, &submission_rows)?;
             assent::insert_rows!(&mut *conn, field_values::table, &value_rows)?;
-            assent::insert_rows!(&mut *conn, consent_events::table, &events)?;
-            assent::insert_rows!(&mut *conn, consent_state::table, &states)?;
+            assent::db::consent::record(&mut *conn, &mut head, &writes, &[])?;
             diesel::update(ledger_head::table.find(1i64))
                 .set((ledger_head::seq.eq(head.seq), ledger_head::hash.eq(&head.hash)))
                 .execute(conn)?;

@@ -9,9 +9,11 @@
 
 mod links;
 mod receipts;
+mod sealing;
 
 pub use links::{LinkClaims, LinkError, LinkKind, LinkSigner};
 pub use receipts::{ReceiptSigner, ReceiptVerifyError};
+pub use sealing::{Bound, open_evidence, seal_evidence};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -157,11 +159,11 @@ impl Keyring {
 pub struct DataKey(XChaCha20Poly1305);
 
 impl DataKey {
-    pub fn encrypt(&self, plaintext: &[u8], context: &str) -> Result<Vec<u8>, CryptoError> {
+    fn encrypt(&self, plaintext: &[u8], context: &str) -> Result<Vec<u8>, CryptoError> {
         seal(&self.0, plaintext, context.as_bytes())
     }
 
-    pub fn decrypt(&self, ciphertext: &[u8], context: &str) -> Result<Vec<u8>, CryptoError> {
+    fn decrypt(&self, ciphertext: &[u8], context: &str) -> Result<Vec<u8>, CryptoError> {
         open(&self.0, ciphertext, context.as_bytes())
     }
 }

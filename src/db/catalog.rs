@@ -100,6 +100,8 @@ pub struct Catalog {
     /// The number of every policy version by id (they never change once published), so reading
     /// consent state needs no query for them.
     pub policy_version_numbers: std::collections::HashMap<String, i64>,
+    /// The text hash of every policy version by id, for the ledger events recorded under it.
+    pub policy_text_hashes: std::collections::HashMap<String, String>,
 }
 
 impl Catalog {
@@ -109,6 +111,11 @@ impl Catalog {
 
     pub fn form(&self, key: &str) -> Option<&PublishedForm> {
         self.forms.get(key)
+    }
+
+    /// The text hash of a policy version ("" for none, as on whole-person erasure events).
+    pub fn policy_text_hash(&self, version_id: &str) -> &str {
+        self.policy_text_hashes.get(version_id).map_or("", String::as_str)
     }
 
     pub fn is_required(&self, key: &PurposeKey) -> bool {
@@ -145,11 +152,13 @@ impl Catalog {
                 PublishedForm { key, version_id: row.id, version: row.version, definition },
             );
         }
-        catalog.policy_version_numbers = policy_versions::table
-            .select((policy_versions::id, policy_versions::version))
-            .load(conn)?
-            .into_iter()
-            .collect();
+        let versions: Vec<(String, i64, String)> = policy_versions::table
+            .select((policy_versions::id, policy_versions::version, policy_versions::text_hash))
+            .load(conn)?;
+        for (id, number, hash) in versions {
+            catalog.policy_version_numbers.insert(id.clone(), number);
+            catalog.policy_text_hashes.insert(id, hash);
+        }
         Ok(catalog)
     }
 }

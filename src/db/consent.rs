@@ -1,17 +1,27 @@
 //! The current consent state per (subject, purpose), kept in step with the ledger.
+//!
+//! [`record`] is the only code that writes `consent_events` and `consent_state`, and it writes
+//! both in one call: an event and the state row it leads to cannot be written apart. Only the
+//! consent door (`services::consent`) calls it.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::DbConnection;
+use super::ledger::{self, ConsentEvent, NewEvent};
 use super::schema::consent_state;
+use super::writer::LedgerHead;
+use crate::domain::ConsentStatus;
+use crate::domain::lifecycle::Standing;
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+/// One state row as read.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
 #[diesel(table_name = consent_state)]
 pub struct ConsentState {
     pub subject_id: String,
     pub purpose_key: String,
-    pub status: String,
+    #[diesel(deserialize_as = String)]
+    pub status: ConsentStatus,
     pub policy_version_id: String,
     pub granted_at: Option<NaiveDateTime>,
     pub expires_at: Option<NaiveDateTime>,
@@ -22,34 +32,106 @@ pub struct ConsentState {
     pub notice_anchor_at: Option<NaiveDateTime>,
 }
 
-/// Writes the new state of one purpose (update, or insert the first time). Only the writer
-/// calls this, so the update-then-insert cannot race.
-pub fn put(conn: &mut DbConnection, state: &ConsentState) -> QueryResult<()> {
-    let updated = diesel::update(consent_state::table.find((&state.subject_id, &state.purpose_key)))
-        .set((
-            consent_state::status.eq(&state.status),
-            consent_state::policy_version_id.eq(&state.policy_version_id),
-            consent_state::granted_at.eq(state.granted_at),
-            consent_state::expires_at.eq(state.expires_at),
-            consent_state::updated_at.eq(state.updated_at),
-            consent_state::last_event_seq.eq(state.last_event_seq),
-            consent_state::notice_anchor_at.eq(state.notice_anchor_at),
-        ))
-        .execute(conn)?;
-    if updated == 0 {
-        diesel::insert_into(consent_state::table).values(state).execute(conn)?;
+impl ConsentState {
+    /// The lifecycle's view of this row.
+    pub fn standing(&self) -> Standing {
+        Standing {
+            status: self.status,
+            policy_version_id: self.policy_version_id.clone(),
+            granted_at: self.granted_at,
+            expires_at: self.expires_at,
+            notice_anchor_at: self.notice_anchor_at,
+        }
     }
-    Ok(())
 }
 
-/// Inserts the first states of new subjects.
-pub fn insert_all(conn: &mut DbConnection, states: &[ConsentState]) -> QueryResult<()> {
-    crate::insert_rows!(conn, consent_state::table, states)
+/// The row as written.
+#[derive(Insertable)]
+#[diesel(table_name = consent_state)]
+struct StateRow<'a> {
+    subject_id: &'a str,
+    purpose_key: &'a str,
+    status: &'a str,
+    policy_version_id: &'a str,
+    granted_at: Option<NaiveDateTime>,
+    expires_at: Option<NaiveDateTime>,
+    updated_at: NaiveDateTime,
+    last_event_seq: i64,
+    notice_anchor_at: Option<NaiveDateTime>,
 }
 
-/// Removes the state rows of these subjects (on erasure; the ledger keeps the history).
-pub fn delete_for_many(conn: &mut DbConnection, subject_ids: &[String]) -> QueryResult<()> {
-    diesel::delete(consent_state::table.filter(consent_state::subject_id.eq_any(subject_ids))).execute(conn).map(|_| ())
+/// What one event does to its state row.
+#[derive(Debug, Clone)]
+pub enum StateWrite {
+    /// The first state of this (subject, purpose).
+    Insert(Standing),
+    /// A new state for a row that exists.
+    Update(Standing),
+    /// The event leaves the row as it is (a whole-person erasure event, say).
+    Keep,
+}
+
+/// One ledger event and what it does to its state row.
+pub struct Write<'a> {
+    pub event: NewEvent<'a>,
+    pub state: StateWrite,
+}
+
+/// Appends the events, in order, and writes the state rows they lead to, each pointing at its
+/// event; then removes every state row of `forget` (erased people: the ledger keeps their
+/// history). Returns the appended events.
+pub fn record(
+    conn: &mut DbConnection,
+    head: &mut LedgerHead,
+    writes: &[Write<'_>],
+    forget: &[String],
+) -> QueryResult<Vec<ConsentEvent>> {
+    let events: Vec<NewEvent<'_>> = writes.iter().map(|w| w.event.clone()).collect();
+    let appended = ledger::append(conn, head, &events)?;
+    let mut inserts = Vec::new();
+    for (write, event) in writes.iter().zip(&appended) {
+        let (standing, first) = match &write.state {
+            StateWrite::Insert(s) => (s, true),
+            StateWrite::Update(s) => (s, false),
+            StateWrite::Keep => continue,
+        };
+        let row = StateRow {
+            subject_id: write.event.subject_id,
+            purpose_key: write.event.purpose_key,
+            status: standing.status.as_str(),
+            policy_version_id: &standing.policy_version_id,
+            granted_at: standing.granted_at,
+            expires_at: standing.expires_at,
+            updated_at: event.occurred_at,
+            last_event_seq: event.seq,
+            notice_anchor_at: standing.notice_anchor_at,
+        };
+        if first {
+            inserts.push(row);
+        } else {
+            update(conn, &row)?;
+        }
+    }
+    crate::insert_rows!(conn, consent_state::table, &inserts)?;
+    if !forget.is_empty() {
+        diesel::delete(consent_state::table.filter(consent_state::subject_id.eq_any(forget))).execute(conn)?;
+    }
+    Ok(appended)
+}
+
+fn update(conn: &mut DbConnection, row: &StateRow<'_>) -> QueryResult<()> {
+    diesel::update(consent_state::table.find((row.subject_id, row.purpose_key)))
+        .set((
+            consent_state::status.eq(row.status),
+            consent_state::policy_version_id.eq(row.policy_version_id),
+            consent_state::granted_at.eq(row.granted_at),
+            consent_state::expires_at.eq(row.expires_at),
+            consent_state::updated_at.eq(row.updated_at),
+            consent_state::last_event_seq.eq(row.last_event_seq),
+            consent_state::notice_anchor_at.eq(row.notice_anchor_at),
+        ))
+        .execute(conn)
+        .map(|_| ())
 }
 
 /// The state rows of several subjects at once.
@@ -78,5 +160,22 @@ pub fn for_subject(conn: &mut DbConnection, subject_id: &str) -> QueryResult<Vec
         .filter(consent_state::subject_id.eq(subject_id))
         .order(consent_state::purpose_key.asc())
         .select(ConsentState::as_select())
+        .load(conn)
+}
+
+/// Live subjects none of whose consents is in force (left with nothing: erased by retention).
+pub fn left_with_nothing(conn: &mut DbConnection, limit: i64) -> QueryResult<Vec<String>> {
+    use super::schema::subjects;
+    let in_force = [ConsentStatus::Granted.as_str(), ConsentStatus::Pending.as_str()];
+    subjects::table
+        .filter(subjects::erased_at.is_null())
+        .filter(diesel::dsl::not(diesel::dsl::exists(
+            consent_state::table
+                .filter(consent_state::subject_id.eq(subjects::id))
+                .filter(consent_state::status.eq_any(in_force)),
+        )))
+        .order(subjects::id.asc())
+        .limit(limit)
+        .select(subjects::id)
         .load(conn)
 }

@@ -122,21 +122,24 @@ pub fn submission(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Submi
 }
 
 /// (submission id, field key, ciphertext) of the values of these submissions.
-pub fn values_of_submissions(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<(String, String, Vec<u8>)>> {
+/// (submission id, value id, field key, ciphertext) of the values of these submissions.
+pub type SealedValue = (String, String, String, Vec<u8>);
+
+pub fn values_of_submissions(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<SealedValue>> {
     field_values::table
         .filter(field_values::submission_id.eq_any(ids))
         .order(field_values::id.asc())
-        .select((field_values::submission_id, field_values::field_key, field_values::ciphertext))
+        .select((field_values::submission_id, field_values::id, field_values::field_key, field_values::ciphertext))
         .load(conn)
 }
 
-/// (id, wrapped key, encrypted address) of these subjects.
-pub type SubjectKeys = (String, Option<Vec<u8>>, Option<Vec<u8>>);
+/// (id, blind index, wrapped key, encrypted address) of these subjects.
+pub type SubjectKeys = (String, Vec<u8>, Option<Vec<u8>>, Option<Vec<u8>>);
 
 pub fn subject_keys(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<SubjectKeys>> {
     subjects::table
         .filter(subjects::id.eq_any(ids))
-        .select((subjects::id, subjects::wrapped_key, subjects::email_ciphertext))
+        .select((subjects::id, subjects::email_index, subjects::wrapped_key, subjects::email_ciphertext))
         .load(conn)
 }
 

@@ -12,6 +12,7 @@ pub mod consent;
 pub mod console;
 pub mod ledger;
 pub mod outbox;
+pub mod retention;
 pub mod owners;
 pub mod rights;
 pub mod schema;

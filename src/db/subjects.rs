@@ -128,8 +128,12 @@ pub fn delete_values(conn: &mut DbConnection, ids: &[&str]) -> QueryResult<usize
     diesel::delete(field_values::table.filter(field_values::id.eq_any(ids))).execute(conn)
 }
 
-pub fn replace_value(conn: &mut DbConnection, id: &str, ciphertext: &[u8]) -> QueryResult<()> {
-    diesel::update(field_values::table.find(id)).set(field_values::ciphertext.eq(ciphertext)).execute(conn).map(|_| ())
+/// A rectified value: new ciphertext under a new row id (the ciphertext is bound to its id).
+pub fn replace_value(conn: &mut DbConnection, id: &str, new_id: &str, ciphertext: &[u8]) -> QueryResult<()> {
+    diesel::update(field_values::table.find(id))
+        .set((field_values::id.eq(new_id), field_values::ciphertext.eq(ciphertext)))
+        .execute(conn)
+        .map(|_| ())
 }
 
 pub fn replace_identity(

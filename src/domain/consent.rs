@@ -77,6 +77,23 @@ impl ConsentStatus {
     }
 }
 
+/// A stored state that is none of the known ones (a bug or tampering).
+#[derive(Debug, thiserror::Error)]
+#[error("unknown consent state {0:?}")]
+pub struct UnknownStatus(String);
+
+impl TryFrom<String> for ConsentStatus {
+    type Error = UnknownStatus;
+
+    /// The database mapping: a row always holds one of the four stored states.
+    fn try_from(raw: String) -> Result<Self, Self::Error> {
+        match Self::parse(&raw) {
+            Self::Never => Err(UnknownStatus(raw)),
+            status => Ok(status),
+        }
+    }
+}
+
 /// Through which door a consent event came in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

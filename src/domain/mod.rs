@@ -9,6 +9,7 @@ pub mod email;
 pub mod form;
 pub mod keys;
 pub mod ledger;
+pub mod lifecycle;
 pub mod locale;
 pub mod origin;
 pub mod owner;

@@ -1,3 +1,4 @@
 //! Background jobs: idempotent, batched, safe to kill at any point and run again.
 
+pub mod reminders;
 pub mod retention;

@@ -11,7 +11,7 @@ use super::QueuedMail;
 use crate::crypto::Keyring;
 use crate::db::Db;
 use crate::db::outbox::{self, LeasedMail};
-use crate::services::ServiceError;
+use super::OutboxError;
 
 /// After this many failed attempts a mail is parked (kept, with its last error) for an operator.
 const MAX_ATTEMPTS: i64 = 12;
@@ -76,17 +76,17 @@ pub fn next_attempt(now: NaiveDateTime, attempts: i64) -> NaiveDateTime {
 }
 
 /// Sends what is due; returns how many were delivered. Blocking: run it off the async threads.
-pub fn deliver_due(db: &Db, keyring: &Keyring, transport: &MailTransport, owner: &str) -> Result<usize, ServiceError> {
+pub fn deliver_due(db: &Db, keyring: &Keyring, transport: &MailTransport, owner: &str) -> Result<usize, OutboxError> {
     let mut delivered = 0;
     loop {
         let now = Utc::now().naive_utc();
-        let due = outbox::any_due(&mut *db.pool.get().map_err(|_| ServiceError::Unavailable)?, now)?;
+        let due = outbox::any_due(&mut *db.pool.get().map_err(|_| OutboxError::Unavailable)?, now)?;
         if !due {
             return Ok(delivered);
         }
         let lease_owner = owner.to_owned();
         let leased: Vec<LeasedMail> = db.writer.write_blocking(move |tx| {
-            Ok::<_, ServiceError>(outbox::lease_due(tx.conn, &lease_owner, now, now + Duration::minutes(2), BATCH)?)
+            Ok::<_, OutboxError>(outbox::lease_due(tx.conn, &lease_owner, now, now + Duration::minutes(2), BATCH)?)
         })?;
         if leased.is_empty() {
             return Ok(delivered);
@@ -111,7 +111,7 @@ pub fn deliver_due(db: &Db, keyring: &Keyring, transport: &MailTransport, owner:
                     outbox::mark_failed(tx.conn, id, next_attempt(now, *attempts), error)?;
                 }
             }
-            Ok::<_, ServiceError>(())
+            Ok::<_, OutboxError>(())
         })?;
     }
 }

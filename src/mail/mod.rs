@@ -15,7 +15,6 @@ use serde::{Deserialize, Serialize};
 use crate::crypto::Keyring;
 use crate::db::DbConnection;
 use crate::db::outbox::{self, NewMail, NewOutboxRow};
-use crate::services::ServiceError;
 
 /// What composing needs to know about this installation.
 #[derive(Debug, Clone)]
@@ -150,6 +149,20 @@ pub fn compose(
     Ok(QueuedMail { from: from.email.to_string(), to: to_box.email.to_string(), raw: message.formatted() })
 }
 
+/// What can go wrong queueing or delivering mail (none of it the user's fault).
+#[derive(Debug, thiserror::Error)]
+pub enum OutboxError {
+    #[error("database error")]
+    Storage(#[from] diesel::result::Error),
+    #[error(transparent)]
+    Commit(#[from] crate::db::CommitFailed),
+    #[error("cryptography error")]
+    Crypto(#[from] crate::crypto::CryptoError),
+    /// No connection could be had.
+    #[error("the database is unavailable")]
+    Unavailable,
+}
+
 /// A mail sealed for the outbox (under the outbox key, bound to its row id).
 #[derive(Clone)]
 pub struct SealedMail {
@@ -157,7 +170,7 @@ pub struct SealedMail {
     pub sealed: Vec<u8>,
 }
 
-pub fn seal(keyring: &Keyring, mail: &QueuedMail) -> Result<SealedMail, ServiceError> {
+pub fn seal(keyring: &Keyring, mail: &QueuedMail) -> Result<SealedMail, OutboxError> {
     let id = crate::db::new_row_id();
     let plain = serde_json::to_vec(mail).unwrap_or_default();
     let sealed = keyring.seal_outbox(&plain, &id)?;
@@ -172,7 +185,7 @@ pub fn enqueue(
     dedupe_key: &str,
     subject_id: Option<&str>,
     mail: &QueuedMail,
-) -> Result<bool, ServiceError> {
+) -> Result<bool, OutboxError> {
     enqueue_sealed(conn, kind, dedupe_key, subject_id, &seal(keyring, mail)?)
 }
 
@@ -184,7 +197,7 @@ pub fn enqueue_sealed(
     dedupe_key: &str,
     subject_id: Option<&str>,
     mail: &SealedMail,
-) -> Result<bool, ServiceError> {
+) -> Result<bool, OutboxError> {
     Ok(outbox::enqueue(conn, &new_sealed(kind, dedupe_key, subject_id, mail))?)
 }
 

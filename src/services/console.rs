@@ -6,7 +6,8 @@ use std::collections::HashMap;
 
 use super::ServiceError;
 use super::rights::{Actor, audit_action};
-use super::submit::value_context;
+use super::subject::email_bound;
+use crate::crypto::Bound;
 use crate::crypto::Keyring;
 use crate::db::console::{self, Cursor, Direction, SubmissionFilter, SubmissionRow};
 use crate::db::{Db, DbConnection, consent, subjects};
@@ -49,7 +50,7 @@ pub fn list(
     let subject_ids: Vec<String> = rows.iter().map(|r| r.subject_id.clone()).collect();
     let mut states: HashMap<(String, String), String> = HashMap::new();
     for s in consent::for_subjects(conn, &subject_ids)? {
-        states.insert((s.subject_id, s.purpose_key), s.status);
+        states.insert((s.subject_id, s.purpose_key), s.status.as_str().to_owned());
     }
     let version_ids: Vec<String> = rows.iter().map(|r| r.form_version_id.clone()).collect();
     let asked: HashMap<String, Vec<String>> = subjects::form_definitions(conn, &version_ids)?
@@ -121,7 +122,7 @@ fn read(conn: &mut DbConnection, keyring: &Keyring, id: &str) -> Result<Option<O
     let Some(row) = console::submission(conn, id)? else { return Ok(None) };
     let states = consent::for_subject(conn, &row.subject_id)?
         .into_iter()
-        .map(|s| (s.purpose_key, s.status, s.expires_at.map(|t| t.and_utc())))
+        .map(|s| (s.purpose_key, s.status.as_str().to_owned(), s.expires_at.map(|t| t.and_utc())))
         .collect();
     let definition = subjects::form_definitions(conn, std::slice::from_ref(&row.form_version_id))?
         .into_iter()
@@ -132,17 +133,15 @@ fn read(conn: &mut DbConnection, keyring: &Keyring, id: &str) -> Result<Option<O
         return Ok(Some(Opened { row, email: String::new(), values: Vec::new(), states, erased: true }));
     };
     let key = keyring.unwrap_data_key(&wrapped, &subject.id)?;
-    let text = |sealed: &[u8], field: &str| -> Result<String, ServiceError> {
-        Ok(String::from_utf8_lossy(&key.decrypt(sealed, &value_context(&subject.id, field))?).into_owned())
-    };
     let email = match &subject.email_ciphertext {
-        Some(sealed) => text(sealed, "email")?,
+        Some(sealed) => key.open_text(sealed, email_bound(&subject))?,
         None => String::new(),
     };
     let mut values = Vec::new();
-    for (_, field, sealed) in console::values_of_submissions(conn, std::slice::from_ref(&row.id))? {
+    for (_, value_id, field, sealed) in console::values_of_submissions(conn, std::slice::from_ref(&row.id))? {
         let label = definition.as_ref().and_then(|d| d.field(&field)).map(|f| f.label.clone());
-        values.push((field.clone(), label, text(&sealed, &field)?));
+        let bound = Bound::Value { subject: &subject.id, value_id: &value_id, field: &field };
+        values.push((field.clone(), label, key.open_text(&sealed, bound)?));
     }
     if let Some(d) = &definition {
         values.sort_by_key(|(field, _, _)| d.fields.iter().position(|f| f.key.as_str() == field).unwrap_or(usize::MAX));

@@ -14,7 +14,7 @@ use crate::db::catalog::Catalog;
 use crate::db::console::{self, Direction, SubmissionFilter};
 use crate::db::{DbConnection, Pool, consent};
 use crate::domain::FormDefinition;
-use crate::services::submit::value_context;
+use crate::crypto::Bound;
 
 /// Rows per query.
 pub const BATCH: i64 = 1000;
@@ -66,11 +66,11 @@ fn keys_of(
     ids: &[String],
 ) -> anyhow::Result<HashMap<String, (DataKey, String)>> {
     let mut keys = HashMap::new();
-    for (id, wrapped, email) in console::subject_keys(conn, ids)? {
+    for (id, index, wrapped, email) in console::subject_keys(conn, ids)? {
         let Some(wrapped) = wrapped else { continue };
         let key = keyring.unwrap_data_key(&wrapped, &id)?;
         let email = match email {
-            Some(sealed) => String::from_utf8_lossy(&key.decrypt(&sealed, &value_context(&id, "email"))?).into_owned(),
+            Some(sealed) => key.open_text(&sealed, Bound::Email { subject: &id, index: &index })?,
             None => String::new(),
         };
         keys.insert(id, (key, email));
@@ -119,18 +119,15 @@ fn submissions(
         let mut values: HashMap<&str, BTreeMap<String, String>> = HashMap::new();
         let subject_of: HashMap<&str, &str> = page.iter().map(|s| (s.id.as_str(), s.subject_id.as_str())).collect();
         let sealed = console::values_of_submissions(conn, &ids)?;
-        for (submission, field, ciphertext) in &sealed {
+        for (submission, value_id, field, ciphertext) in &sealed {
             let Some(subject) = subject_of.get(submission.as_str()).copied() else { continue };
             let Some((key, _)) = keys.get(subject) else { continue };
-            let plain = key.decrypt(ciphertext, &value_context(subject, field))?;
-            values
-                .entry(submission.as_str())
-                .or_default()
-                .insert(field.clone(), String::from_utf8_lossy(&plain).into_owned());
+            let plain = key.open_text(ciphertext, Bound::Value { subject, value_id, field })?;
+            values.entry(submission.as_str()).or_default().insert(field.clone(), plain);
         }
         let mut states: HashMap<(String, String), String> = HashMap::new();
         for s in consent::for_subjects(conn, &subject_ids)? {
-            states.insert((s.subject_id, s.purpose_key), s.status);
+            states.insert((s.subject_id, s.purpose_key), s.status.as_str().to_owned());
         }
         let rows: Vec<Vec<String>> = page
             .iter()

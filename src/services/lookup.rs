@@ -69,7 +69,7 @@ fn views(
         .map(|p| match states.iter().find(|s| s.purpose_key == p.as_str()) {
             Some(s) => ConsentView {
                 purpose: p.to_string(),
-                status: ConsentStatus::parse(&s.status),
+                status: s.status,
                 granted_at: utc(s.granted_at),
                 expires_at: utc(s.expires_at),
                 policy_version: number(&s.policy_version_id),

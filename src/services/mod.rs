@@ -1,17 +1,25 @@
 //! Service functions: each owns one transaction and everything that must commit with it.
 
+pub mod audit;
 pub mod builder;
+pub mod confirmations;
+pub mod consent;
 pub mod console;
 pub mod csv_export;
+pub mod erasure;
 pub mod export;
 pub mod keys;
 pub mod links;
 pub mod lookup;
 pub mod owners;
+pub mod profile;
 pub mod purposes;
+pub mod recorder;
 pub mod rights;
 pub mod snippets;
+pub mod subject;
 pub mod submit;
+pub mod tokens;
 pub mod workspace;
 
 use crate::crypto::CryptoError;
@@ -33,4 +41,28 @@ pub enum ServiceError {
     /// No connection could be had, or the blocking task was lost.
     #[error("the database is unavailable")]
     Unavailable,
+}
+
+impl From<crate::mail::OutboxError> for ServiceError {
+    fn from(e: crate::mail::OutboxError) -> Self {
+        use crate::mail::OutboxError as M;
+        match e {
+            M::Storage(e) => Self::Storage(e),
+            M::Commit(e) => Self::Commit(e),
+            M::Crypto(e) => Self::Crypto(e),
+            M::Unavailable => Self::Unavailable,
+        }
+    }
+}
+
+impl From<subject::SubjectError> for ServiceError {
+    fn from(e: subject::SubjectError) -> Self {
+        use subject::SubjectError as S;
+        match e {
+            S::Storage(e) => Self::Storage(e),
+            S::Crypto(e) => Self::Crypto(e),
+            // Callers that can meet an erased or unknown subject map it themselves.
+            S::NotFound | S::Erased => Self::Unavailable,
+        }
+    }
 }

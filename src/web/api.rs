@@ -121,6 +121,12 @@ pub(crate) async fn create_submission(
             detail: "locale must be \"en\" or \"ko\".".into(),
         })?,
     };
+    // An integrator's API key vouches for the person; without one the answer says nothing about
+    // who the address belongs to.
+    let verified = match req.headers().get(header::AUTHORIZATION) {
+        Some(_) => authenticate(&req, &state).await.map(|_| true)?,
+        None => false,
+    };
     let raw = raw_submission(request)?;
     let accepted = form.definition.accept(&raw, |p| catalog.is_required(p)).map_err(AppError::Validation)?;
     let dropped_fields = accepted.dropped.iter().map(ToString::to_string).collect();
@@ -132,6 +138,7 @@ pub(crate) async fn create_submission(
         locale,
         method: Method::Api,
         mail: state.mail.clone(),
+        verified,
     };
     let outcome = state.submissions.record(catalog.clone(), input).await?;
     if !outcome.pending.is_empty() {
@@ -140,9 +147,16 @@ pub(crate) async fn create_submission(
     let receipt = sign_receipt(&state, &outcome)?;
     // The state after the write comes with the outcome; it is read again only when it names a
     // policy version published since the catalogue was loaded.
-    let consents = match consent_views_known(&catalog, &form.definition.purposes, &outcome.states) {
+    let asked: Vec<PurposeKey> = form
+        .definition
+        .purposes
+        .iter()
+        .filter(|p| verified || outcome.states.iter().any(|s| s.purpose_key == p.as_str()))
+        .cloned()
+        .collect();
+    let consents = match consent_views_known(&catalog, &asked, &outcome.states) {
         Some(views) => views,
-        None => subject_consents(&state, outcome.subject_id.clone(), form.definition.purposes.clone()).await?,
+        None => subject_consents(&state, outcome.recorded_for.clone(), asked).await?,
     };
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/api/v1/submissions/{}", outcome.submission_id)))
@@ -198,7 +212,8 @@ fn raw_submission(request: SubmissionRequest) -> Result<RawSubmission, AppError>
 fn sign_receipt(state: &AppState, outcome: &SubmissionOutcome) -> Result<String, AppError> {
     let claims = ReceiptClaims {
         iss: state.settings.base_url.clone(),
-        sub: outcome.subject_id.clone(),
+        // Without an API key the receipt names the submission, not the person.
+        sub: outcome.subject_id.clone().unwrap_or_else(|| format!("submission:{}", outcome.submission_id)),
         iat: outcome.recorded_at.timestamp(),
         jti: outcome.submission_id.clone(),
         form: outcome.form.clone(),

@@ -19,7 +19,7 @@ use crate::db::sessions::Session;
 use crate::domain::rights::RightKind;
 use crate::domain::{ConsentStatus, Email, Locale, Method};
 use crate::services::links;
-use crate::services::rights::{self, Actor, Change, ChangeRequest, Profile, RightsError};
+use crate::services::rights::{self, Actor, Change, ChangeRequest, ErasedBy, Profile, RightsError};
 
 pub const SESSION_COOKIE: &str = "assent_session";
 
@@ -322,12 +322,13 @@ async fn delete(
         return delete_page(req, state).await;
     }
     let (keyring, mail, subject) = (state.keyring.clone(), state.mail.clone(), s.subject_id.clone());
+    let catalog = state.catalog.current();
     state
         .db
         .writer
         .write(move |tx| {
             let actor = Actor::Subject(subject.clone());
-            rights::erase(tx, &keyring, &subject, &actor, Method::PreferenceCenter, Some((&mail, locale)))
+            rights::erase(tx, &keyring, &catalog, &subject, ErasedBy { actor: &actor, method: Method::PreferenceCenter }, Some((&mail, locale)))
         })
         .await
         .map_err(|e| PageError::new(e, locale))?;

@@ -97,6 +97,8 @@ async fn submit_form(
         locale,
         method: Method::Form,
         mail: state.mail.clone(),
+        // A public form cannot tell who is typing the address.
+        verified: false,
     };
     let outcome = state.submissions.record(catalog.clone(), input).await.map_err(|e| page_error(e.into()))?;
     let pending = if outcome.pending.is_empty() {

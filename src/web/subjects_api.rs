@@ -13,7 +13,7 @@ use crate::domain::rights::RightKind;
 use crate::domain::{Locale, Method, PurposeKey};
 use crate::services::links;
 use crate::services::lookup::{ConsentView, consent_views};
-use crate::services::rights::{self, Actor, Change, ChangeOutcome, ChangeRequest, Profile};
+use crate::services::rights::{self, Actor, Change, ChangeOutcome, ChangeRequest, ErasedBy, Profile};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     let not_allowed =
@@ -253,11 +253,12 @@ pub(crate) async fn erase(
 ) -> Result<HttpResponse, AppError> {
     let key_id = authenticate(&req, &state).await?;
     let (keyring, mail, subject) = (state.keyring.clone(), state.mail.clone(), path.clone());
+    let catalog = state.catalog.current();
     state
         .db
         .writer
         .write(move |tx| {
-            rights::erase(tx, &keyring, &subject, &Actor::ApiKey(key_id), Method::Api, Some((&mail, Locale::En)))
+            rights::erase(tx, &keyring, &catalog, &subject, ErasedBy { actor: &Actor::ApiKey(key_id), method: Method::Api }, Some((&mail, Locale::En)))
         })
         .await?;
     state.mail_queued.notify_one();

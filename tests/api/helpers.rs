@@ -252,14 +252,20 @@ impl TestApp {
             return Vec::new();
         };
         let key = self.keyring.unwrap_data_key(subject.wrapped_key.as_ref().unwrap(), &subject.id).unwrap();
-        let sealed: Vec<Vec<u8>> = field_values::table
+        let sealed: Vec<(String, Vec<u8>)> = field_values::table
             .filter(field_values::subject_id.eq(&subject.id))
             .filter(field_values::field_key.eq(field))
-            .select(field_values::ciphertext)
+            .order(field_values::created_at.asc())
+            .select((field_values::id, field_values::ciphertext))
             .load(&mut c)
             .unwrap();
-        let context = assent::services::submit::value_context(&subject.id, field);
-        sealed.iter().map(|s| String::from_utf8(key.decrypt(s, &context).unwrap()).unwrap()).collect()
+        sealed
+            .iter()
+            .map(|(value_id, s)| {
+                let bound = assent::crypto::Bound::Value { subject: &subject.id, value_id, field };
+                key.open_text(s, bound).unwrap()
+            })
+            .collect()
     }
 }
 
@@ -269,7 +275,7 @@ impl TestApp {
         let mut c = self.conn();
         let subject = assent::db::subjects::find(&mut c, &event.subject_id).unwrap().unwrap();
         let key = self.keyring.unwrap_data_key(subject.wrapped_key.as_ref().unwrap(), &subject.id).unwrap();
-        assent::services::submit::open_evidence(Some(&key), &subject.id, &event.evidence).expect("evidence opens")
+        assent::crypto::open_evidence(Some(&key), &subject.id, &event.evidence).expect("evidence opens")
     }
 }
 

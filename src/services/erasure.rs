@@ -1,0 +1,138 @@
+//! Erasure, and what ending a consent leaves behind. Every value that no consent in force needs
+//! goes at once; a person none of whose consents is in force is erased whole (nobody is kept
+//! without a purpose); erasing a person ends each of their consents in force with an `erased`
+//! event through the consent door, then shreds their data (crypto-shredding: the data key goes).
+
+use chrono::NaiveDateTime;
+use std::collections::HashMap;
+
+use super::ServiceError;
+use super::audit::{self, Actor, Done};
+use super::consent::{Change, Door, States, WHOLE_PERSON};
+use crate::db::{DbConnection, WriteTx, outbox, sessions, subjects};
+use crate::domain::consent::erasable;
+use crate::domain::lifecycle::{Transition, in_force, left_with_nothing};
+use crate::domain::rights::RightKind;
+use crate::domain::{Method, PurposeKey};
+
+/// What settling erased.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Settled {
+    /// (subject, field key) of each value erased from people who keep some consent.
+    pub values: Vec<(String, String)>,
+    /// Values that went with people erased whole.
+    pub values_of_erased: usize,
+    /// People erased whole, left with nothing.
+    pub subjects: Vec<String>,
+}
+
+/// Who asked, and through which door: for the ledger and the audit log.
+#[derive(Debug, Clone, Copy)]
+pub struct By<'a> {
+    pub actor: &'a Actor,
+    pub method: Method,
+}
+
+/// After consents of these people ended: erases the values no consent in force needs, and the
+/// people left with nothing, in the same transaction.
+pub fn settle(
+    tx: &mut WriteTx<'_>,
+    door: &Door<'_>,
+    states: &mut States,
+    subject_ids: &[String],
+    by: By<'_>,
+    now: NaiveDateTime,
+) -> Result<Settled, ServiceError> {
+    let (gone, kept): (Vec<String>, Vec<String>) =
+        subject_ids.iter().cloned().partition(|id| left_with_nothing(states.of(id).iter().map(|s| &s.status)));
+    let mut settled = Settled { values: erase_unneeded(tx.conn, states, &kept)?, ..Settled::default() };
+    if !gone.is_empty() {
+        let live = subjects::live_among(tx.conn, &gone)?;
+        settled.values_of_erased = subjects::value_purposes_of(tx.conn, &live)?.len();
+        erase_people(tx, door, states, &live, by, now)?;
+        settled.subjects = live;
+    }
+    Ok(settled)
+}
+
+/// Ends every consent in force of these (live) people with an `erased` event, one event for the
+/// person as a whole ([`WHOLE_PERSON`]) when none was, then removes every personal row and
+/// destroys their data keys.
+pub fn erase_people(
+    tx: &mut WriteTx<'_>,
+    door: &Door<'_>,
+    states: &mut States,
+    subject_ids: &[String],
+    by: By<'_>,
+    now: NaiveDateTime,
+) -> Result<(), ServiceError> {
+    if subject_ids.is_empty() {
+        return Ok(());
+    }
+    let mut ending: Vec<(&str, String)> = Vec::new();
+    for id in subject_ids {
+        let before = ending.len();
+        ending.extend(states.of(id).iter().filter(|s| in_force(s.status)).map(|s| (id.as_str(), s.purpose_key.clone())));
+        if ending.len() == before {
+            ending.push((id, WHOLE_PERSON.to_owned()));
+        }
+    }
+    let changes: Vec<Change<'_>> = ending
+        .iter()
+        .map(|(subject_id, purpose_key)| Change {
+            subject_id,
+            purpose_key,
+            transition: Transition::Erase,
+            method: by.method,
+            source: "erasure",
+            evidence: "{}",
+        })
+        .collect();
+    door.apply_and_forget(tx, states, &changes, subject_ids, now)?;
+    sessions::forget_many(tx.conn, subject_ids)?;
+    outbox::drop_unsent_for_many(tx.conn, subject_ids)?;
+    subjects::shred_many(tx.conn, subject_ids, now)?;
+    let done = Done { actor: by.actor, kind: RightKind::Erasure, method: by.method, detail: "", at: now };
+    audit::record(tx.conn, subject_ids, &done)?;
+    Ok(())
+}
+
+/// Deletes every value of these people that no consent in force needs; returns (subject, field)
+/// of each value erased. A few statements for many people (retention's batches).
+pub fn erase_unneeded(
+    conn: &mut DbConnection,
+    states: &States,
+    subject_ids: &[String],
+) -> Result<Vec<(String, String)>, ServiceError> {
+    if subject_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let stored = subjects::value_purposes_of(conn, subject_ids)?;
+    let mut stored_by: HashMap<&str, Vec<&(String, String, String, String)>> = HashMap::new();
+    for v in &stored {
+        stored_by.entry(v.1.as_str()).or_default().push(v);
+    }
+    let mut doomed: Vec<String> = Vec::new();
+    let mut erased = Vec::new();
+    for subject in subject_ids {
+        let held: Vec<PurposeKey> = states
+            .of(subject)
+            .iter()
+            .filter(|s| in_force(s.status))
+            .filter_map(|s| PurposeKey::parse(&s.purpose_key).ok())
+            .collect();
+        let mine = stored_by.get(subject.as_str()).map_or(&[][..], Vec::as_slice);
+        let serves: Vec<Vec<PurposeKey>> =
+            mine.iter().map(|v| v.3.split(' ').filter_map(|p| PurposeKey::parse(p).ok()).collect()).collect();
+        for id in erasable(mine.iter().zip(&serves).map(|(v, s)| (v.0.as_str(), s.as_slice())), &held) {
+            doomed.push(id.to_owned());
+            if let Some(v) = mine.iter().find(|v| v.0 == id) {
+                erased.push((subject.clone(), v.2.clone()));
+            }
+        }
+    }
+    for chunk in doomed.chunks(1000) {
+        subjects::delete_values(conn, &chunk.iter().map(String::as_str).collect::<Vec<_>>())?;
+    }
+    Ok(erased)
+}

@@ -1,0 +1,157 @@
+//! Everything Assent holds about a person, read and decrypted: the documented export shape, and
+//! what the preference center shows.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::rights::RightsError;
+use super::subject::{Live, live_subject};
+use crate::crypto::{Bound, Keyring, open_evidence};
+use crate::db::catalog::{Catalog, policy_versions_by_id};
+use crate::db::rights::{self, RightsRequest};
+use crate::db::{DbConnection, consent, ledger, subjects};
+use crate::domain::{ConsentStatus, Evidence, FormDefinition};
+
+/// One stored value, decrypted, with its origin.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct HeldValue {
+    pub id: String,
+    pub field: String,
+    pub label: Option<crate::domain::Localized>,
+    pub value: String,
+    pub form: String,
+    pub form_version: i64,
+    pub submitted_at: DateTime<Utc>,
+    pub purposes: Vec<String>,
+}
+
+/// One purpose's state, with the wording that was agreed to.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct HeldConsent {
+    pub purpose: String,
+    pub status: ConsentStatus,
+    pub required: bool,
+    pub since: DateTime<Utc>,
+    pub granted_at: Option<DateTime<Utc>>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub policy_version: i64,
+    pub title: crate::domain::Localized,
+    pub wording: crate::domain::Localized,
+    pub policy_text_hash: String,
+}
+
+/// One ledger event about this person.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct HistoryEntry {
+    pub seq: i64,
+    pub at: DateTime<Utc>,
+    pub purpose: String,
+    pub action: String,
+    pub method: String,
+    pub policy_version_id: String,
+    pub hash: String,
+    pub evidence: Option<Evidence>,
+}
+
+/// Everything Assent holds about a person: the documented export shape.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Profile {
+    pub subject_id: String,
+    pub email: String,
+    pub created_at: DateTime<Utc>,
+    pub exported_at: DateTime<Utc>,
+    pub values: Vec<HeldValue>,
+    pub consents: Vec<HeldConsent>,
+    pub history: Vec<HistoryEntry>,
+    pub rights_requests: Vec<RightsRequest>,
+}
+
+/// Reads (and decrypts) everything held about a subject.
+pub fn profile(
+    conn: &mut DbConnection,
+    keyring: &Keyring,
+    catalog: &Catalog,
+    id: &str,
+) -> Result<Profile, RightsError> {
+    let live = live_subject(conn, keyring, id)?;
+    let email = live.email()?;
+    let values = held_values(conn, &live)?;
+    let consents = held_consents(conn, catalog, id)?;
+    let history = ledger::for_subject(conn, id)?
+        .into_iter()
+        .map(|e| HistoryEntry {
+            seq: e.seq,
+            at: e.occurred_at.and_utc(),
+            evidence: open_evidence(Some(&live.key), id, &e.evidence),
+            purpose: e.purpose_key,
+            action: e.action,
+            method: e.method,
+            policy_version_id: e.policy_version_id,
+            hash: e.hash,
+        })
+        .collect();
+    Ok(Profile {
+        subject_id: id.to_owned(),
+        email,
+        created_at: live.subject.created_at.and_utc(),
+        exported_at: Utc::now(),
+        values,
+        consents,
+        history,
+        rights_requests: rights::requests_for(conn, id)?,
+    })
+}
+
+/// Every stored value, decrypted: oldest submission first; within one, the order of the form's
+/// fields.
+fn held_values(conn: &mut DbConnection, live: &Live) -> Result<Vec<HeldValue>, RightsError> {
+    let id = live.subject.id.as_str();
+    let stored = subjects::values_of(conn, id)?;
+    let version_ids: Vec<String> = stored.iter().map(|v| v.form_version_id.clone()).collect();
+    let forms = subjects::form_definitions(conn, &version_ids)?;
+    let mut ordered = Vec::with_capacity(stored.len());
+    for v in &stored {
+        let form = forms.iter().find(|f| f.0 == v.form_version_id);
+        let definition = form.and_then(|f| serde_json::from_str::<FormDefinition>(&f.3).ok());
+        let position = definition.as_ref().and_then(|d| d.fields.iter().position(|f| f.key.as_str() == v.field_key));
+        let bound = Bound::Value { subject: id, value_id: &v.id, field: &v.field_key };
+        let value = HeldValue {
+            id: v.id.clone(),
+            field: v.field_key.clone(),
+            label: definition.as_ref().and_then(|d| d.field(&v.field_key)).map(|f| f.label.clone()),
+            value: live.key.open_text(&v.ciphertext, bound)?,
+            form: form.map(|f| f.1.clone()).unwrap_or_default(),
+            form_version: form.map(|f| f.2).unwrap_or_default(),
+            submitted_at: v.created_at.and_utc(),
+            purposes: v.purposes.split(' ').filter(|p| !p.is_empty()).map(str::to_owned).collect(),
+        };
+        ordered.push(((v.created_at, v.submission_id.clone(), position.unwrap_or(usize::MAX)), value));
+    }
+    ordered.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(ordered.into_iter().map(|(_, v)| v).collect())
+}
+
+/// Each purpose's state with the wording it rests on.
+fn held_consents(conn: &mut DbConnection, catalog: &Catalog, id: &str) -> Result<Vec<HeldConsent>, RightsError> {
+    let states = consent::for_subject(conn, id)?;
+    let versions =
+        policy_versions_by_id(conn, &states.iter().map(|s| s.policy_version_id.clone()).collect::<Vec<_>>())?;
+    Ok(states
+        .iter()
+        .filter_map(|s| {
+            let v = versions.iter().find(|v| v.id == s.policy_version_id)?;
+            Some(HeldConsent {
+                purpose: s.purpose_key.clone(),
+                status: s.status,
+                required: catalog.purpose(&s.purpose_key).is_some_and(|p| p.required),
+                since: s.updated_at.and_utc(),
+                granted_at: s.granted_at.map(|t| t.and_utc()),
+                expires_at: s.expires_at.map(|t| t.and_utc()),
+                policy_version: v.version,
+                title: v.title(),
+                wording: v.text(),
+                policy_text_hash: v.text_hash.clone(),
+            })
+        })
+        .collect())
+}
