@@ -8,9 +8,9 @@
 //!
 //!     cargo run --release --example seed_retention -- sqlite:///tmp/r.db 1000000 --due-percent 100
 
+use assent::crypto::Bound;
 use assent::crypto::Keyring;
 use assent::db::DbUrl;
-use assent::crypto::Bound;
 use assent::db::consent::{StateWrite, Write};
 use assent::db::ledger::NewEvent;
 use assent::db::schema::{field_values, ledger_head, subjects, submissions};
@@ -78,7 +78,8 @@ fn main() -> anyhow::Result<()> {
                 let bound = Bound::Value { subject: &id, value_id: &email_id, field: "email" };
                 let email_ct = key.seal(email.as_str().as_bytes(), bound)?;
                 let phone = format!("010-{:04}-{:04}", k / 10_000 % 10_000, k % 10_000);
-                let phone_ct = key.seal(phone.as_bytes(), Bound::Value { subject: &id, value_id: &phone_id, field: "phone" })?;
+                let phone_ct =
+                    key.seal(phone.as_bytes(), Bound::Value { subject: &id, value_id: &phone_id, field: "phone" })?;
                 people.push((
                     id,
                     index,
@@ -114,7 +115,8 @@ fn main() -> anyhow::Result<()> {
             let mut value_rows = Vec::with_capacity(n * 2);
             let mut writes = Vec::with_capacity(n * 2);
             for p in &people {
-                for (field, purposes, (value_id, ct)) in [("email", "service", &p.4), ("phone", "marketing_sms", &p.5)] {
+                for (field, purposes, (value_id, ct)) in [("email", "service", &p.4), ("phone", "marketing_sms", &p.5)]
+                {
                     value_rows.push(NewFieldValue {
                         id: value_id.clone(),
                         submission_id: &p.7,

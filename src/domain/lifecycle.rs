@@ -57,6 +57,9 @@ pub enum Transition {
     /// The person agreed, through a door that knows who they are (or under the rules of
     /// [`on_submission`]).
     Grant,
+    /// A caller that vouches for the person (an integrator's API key) says they agreed again to
+    /// the wording already in force: a fresh consent, with a new expiry.
+    Reaffirm,
     /// The person agreed through a door that cannot tell who is asking: it waits for their
     /// confirmation by mail (double opt-in).
     Request,
@@ -197,7 +200,7 @@ pub fn on_submission(previous: Option<&Standing>, terms: &Terms<'_>, who: Submit
     let granted = previous.is_some_and(|p| p.status == ConsentStatus::Granted);
     if who.verified || !who.known_person {
         if granted && previous.is_some_and(|p| p.policy_version_id == terms.policy_version_id) {
-            return None;
+            return who.verified.then_some(Transition::Reaffirm);
         }
         // Under double opt-in, a purpose this person has confirmed before is granted at once.
         return Some(if who.double_opt_in && terms.reaches_person && !granted {
@@ -235,10 +238,15 @@ pub fn next(
     };
     match transition {
         Transition::Grant => {
-            if status == ConsentStatus::Granted && previous.is_some_and(|p| p.policy_version_id == terms.policy_version_id)
+            if status == ConsentStatus::Granted
+                && previous.is_some_and(|p| p.policy_version_id == terms.policy_version_id)
             {
                 return Err(Refusal::AlreadyGranted);
             }
+            Ok(granted(ConsentAction::Granted, terms.policy_version_id, terms, now))
+        }
+        Transition::Reaffirm => {
+            previous.filter(|p| p.status == ConsentStatus::Granted).ok_or(Refusal::NotGranted)?;
             Ok(granted(ConsentAction::Granted, terms.policy_version_id, terms, now))
         }
         Transition::Request => {
@@ -329,7 +337,12 @@ fn granted(action: ConsentAction, version: &str, terms: &Terms<'_>, now: NaiveDa
 }
 
 fn same(previous: &Standing, action: ConsentAction, next: Standing) -> Outcome {
-    Outcome { action, policy_version_id: previous.policy_version_id.clone(), next: Some(next), confirmation_needed: false }
+    Outcome {
+        action,
+        policy_version_id: previous.policy_version_id.clone(),
+        next: Some(next),
+        confirmation_needed: false,
+    }
 }
 
 /// Renewal answers count only while the consent is granted and has not expired yet.
@@ -344,7 +357,13 @@ fn open_for_renewal(previous: Option<&Standing>, now: NaiveDateTime) -> Result<&
 /// The state a ledger event leaves behind, read from the event alone (its action, the policy
 /// version it names and its time), independently of [`next`]: replaying a person's events
 /// through this gives the state rows the door wrote (checked by the property test below).
-pub fn replay(previous: Option<&Standing>, action: ConsentAction, version: &str, terms: &Terms<'_>, at: NaiveDateTime) -> Option<Standing> {
+pub fn replay(
+    previous: Option<&Standing>,
+    action: ConsentAction,
+    version: &str,
+    terms: &Terms<'_>,
+    at: NaiveDateTime,
+) -> Option<Standing> {
     let ended = |status| Standing {
         status,
         policy_version_id: version.to_owned(),

@@ -160,7 +160,10 @@ fn double_opt_in_asks_new_people_to_confirm_purposes_that_reach_them() {
     let granted = standing(ConsentStatus::Granted, "v1");
     assert_eq!(on_submission(Some(&granted), &terms(false, true), vouched), Some(Transition::Grant));
     let current = standing(ConsentStatus::Granted, "v2");
-    assert_eq!(on_submission(Some(&current), &terms(false, true), vouched), None);
+    assert_eq!(on_submission(Some(&current), &terms(false, true), vouched), Some(Transition::Reaffirm));
+    let out = next(Some(&current), Transition::Reaffirm, &terms(false, true), t(9, 0)).unwrap();
+    assert_eq!(out.next.unwrap().granted_at, Some(t(9, 0)));
+    assert_eq!(next(None, Transition::Reaffirm, &terms(false, true), t(9, 0)), Err(Refusal::NotGranted));
 }
 
 #[test]
@@ -179,6 +182,7 @@ fn small_rules() {
 fn any_transition() -> impl Strategy<Value = Transition> {
     prop_oneof![
         Just(Transition::Grant),
+        Just(Transition::Reaffirm),
         Just(Transition::Request),
         Just(Transition::Confirm),
         Just(Transition::Withdraw),

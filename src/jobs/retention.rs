@@ -170,7 +170,8 @@ impl RetentionJob {
             }
             // Decide in memory what needs the writer at all; most scanned consents do not.
             let candidates: Vec<ConsentState> = batch.into_iter().filter(|s| self.needs_work(phase, s, now)).collect();
-            let step = if candidates.is_empty() { RetentionReport::default() } else { self.work(phase, candidates, now)? };
+            let step =
+                if candidates.is_empty() { RetentionReport::default() } else { self.work(phase, candidates, now)? };
             report.add(&step);
             progress(report);
             let progressed = step != RetentionReport::default();
@@ -186,7 +187,12 @@ impl RetentionJob {
     }
 
     /// One batch of a phase's work, in one writer transaction.
-    fn work(&self, phase: Phase, candidates: Vec<ConsentState>, now: NaiveDateTime) -> Result<RetentionReport, RightsError> {
+    fn work(
+        &self,
+        phase: Phase,
+        candidates: Vec<ConsentState>,
+        now: NaiveDateTime,
+    ) -> Result<RetentionReport, RightsError> {
         let (keyring, catalog, mail, interval) =
             (self.keyring.clone(), self.catalog.clone(), self.mail.clone(), self.notice_interval);
         self.db.writer.write_blocking(move |tx| {
@@ -292,7 +298,8 @@ pub fn expire_due(
             }
         }
     }
-    let settled = erasure::settle(tx, door, &mut states, &subject_ids, By { actor: &JOB, method: Method::RetentionJob }, now)?;
+    let settled =
+        erasure::settle(tx, door, &mut states, &subject_ids, By { actor: &JOB, method: Method::RetentionJob }, now)?;
     report.values_erased += settled.values.len() + settled.values_of_erased;
     report.subjects_erased += settled.subjects.len();
     Ok(report)

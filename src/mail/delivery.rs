@@ -7,11 +7,11 @@ use lettre::address::Envelope;
 use lettre::{FileTransport, SmtpTransport, Transport};
 use std::path::Path;
 
+use super::OutboxError;
 use super::QueuedMail;
 use crate::crypto::Keyring;
 use crate::db::Db;
 use crate::db::outbox::{self, LeasedMail};
-use super::OutboxError;
 
 /// After this many failed attempts a mail is parked (kept, with its last error) for an operator.
 const MAX_ATTEMPTS: i64 = 12;

@@ -91,4 +91,3 @@ pub fn queue_confirmations(
     crate::db::outbox::insert_new(tx.conn, &mails)?;
     Ok(())
 }
-

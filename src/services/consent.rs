@@ -170,11 +170,7 @@ impl<'a> Door<'a> {
             };
             let event = appended.next().ok_or(diesel::result::Error::NotFound)?;
             let state = decision.outcome.next.as_ref().map(|s| row(change, s, event.seq, event.occurred_at));
-            results.push(Ok(Applied {
-                event,
-                state,
-                confirmation_needed: decision.outcome.confirmation_needed,
-            }));
+            results.push(Ok(Applied { event, state, confirmation_needed: decision.outcome.confirmation_needed }));
         }
         for result in results.iter().flatten() {
             match &result.state {
@@ -202,7 +198,12 @@ impl<'a> Door<'a> {
         let purpose = self.catalog.purpose(change.purpose_key).ok_or(Refused::UnknownPurpose)?;
         let previous = states.get(change.subject_id, change.purpose_key);
         let existed = previous.is_some();
-        let outcome = lifecycle::next(previous.map(ConsentState::standing).as_ref(), change.transition, &self.terms(purpose), now)?;
+        let outcome = lifecycle::next(
+            previous.map(ConsentState::standing).as_ref(),
+            change.transition,
+            &self.terms(purpose),
+            now,
+        )?;
         // Later changes in the same call see this one (the seq is filled in after writing).
         match &outcome.next {
             Some(s) => states.put(row(change, s, 0, crate::domain::ledger::ledger_time(now))),
@@ -254,4 +255,3 @@ fn row(change: &Change<'_>, s: &Standing, seq: i64, at: NaiveDateTime) -> Consen
         notice_anchor_at: s.notice_anchor_at,
     }
 }
-

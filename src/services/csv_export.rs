@@ -9,12 +9,12 @@ use futures_util::Stream;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use crate::crypto::Bound;
 use crate::crypto::{DataKey, Keyring};
 use crate::db::catalog::Catalog;
 use crate::db::console::{self, Direction, SubmissionFilter};
 use crate::db::{DbConnection, Pool, consent};
 use crate::domain::FormDefinition;
-use crate::crypto::Bound;
 
 /// Rows per query.
 pub const BATCH: i64 = 1000;

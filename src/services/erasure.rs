@@ -72,7 +72,8 @@ pub fn erase_people(
     let mut ending: Vec<(&str, String)> = Vec::new();
     for id in subject_ids {
         let before = ending.len();
-        ending.extend(states.of(id).iter().filter(|s| in_force(s.status)).map(|s| (id.as_str(), s.purpose_key.clone())));
+        ending
+            .extend(states.of(id).iter().filter(|s| in_force(s.status)).map(|s| (id.as_str(), s.purpose_key.clone())));
         if ending.len() == before {
             ending.push((id, WHOLE_PERSON.to_owned()));
         }

@@ -175,4 +175,3 @@ fn record_one_in(
     let mut outcomes = tx.savepoint(|tx| record_group(tx, keyring, &[(item, index)]))?;
     outcomes.pop().ok_or(ServiceError::Unavailable)
 }
-

@@ -251,7 +251,11 @@ fn replace_address(
     value: &str,
 ) -> Result<(), RightsError> {
     let email = Email::parse(value).map_err(|_| {
-        RightsError::Invalid(FieldError { field: field.to_owned(), code: FieldErrorCode::InvalidEmail, max_length: None })
+        RightsError::Invalid(FieldError {
+            field: field.to_owned(),
+            code: FieldErrorCode::InvalidEmail,
+            max_length: None,
+        })
     })?;
     let index = keyring.email_index(&email);
     let subject_id = live.subject.id.as_str();

@@ -320,7 +320,9 @@ fn confirmation_for<'p>(
     }
     let keys: Vec<String> = pending.iter().map(|(k, _)| k.clone()).collect();
     Ok(Some(match &p.item.prepared {
-        Some(prepared) if prepared.confirmation.subject_id == p.subject_id && prepared.confirmation.purposes == keys => {
+        Some(prepared)
+            if prepared.confirmation.subject_id == p.subject_id && prepared.confirmation.purposes == keys =>
+        {
             Cow::Borrowed(&prepared.confirmation)
         }
         _ => Cow::Owned(prepare_confirmation(

@@ -328,7 +328,14 @@ async fn delete(
         .writer
         .write(move |tx| {
             let actor = Actor::Subject(subject.clone());
-            rights::erase(tx, &keyring, &catalog, &subject, ErasedBy { actor: &actor, method: Method::PreferenceCenter }, Some((&mail, locale)))
+            rights::erase(
+                tx,
+                &keyring,
+                &catalog,
+                &subject,
+                ErasedBy { actor: &actor, method: Method::PreferenceCenter },
+                Some((&mail, locale)),
+            )
         })
         .await
         .map_err(|e| PageError::new(e, locale))?;

@@ -258,7 +258,14 @@ pub(crate) async fn erase(
         .db
         .writer
         .write(move |tx| {
-            rights::erase(tx, &keyring, &catalog, &subject, ErasedBy { actor: &Actor::ApiKey(key_id), method: Method::Api }, Some((&mail, Locale::En)))
+            rights::erase(
+                tx,
+                &keyring,
+                &catalog,
+                &subject,
+                ErasedBy { actor: &Actor::ApiKey(key_id), method: Method::Api },
+                Some((&mail, Locale::En)),
+            )
         })
         .await?;
     state.mail_queued.notify_one();

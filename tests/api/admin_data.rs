@@ -71,7 +71,10 @@ async fn console(app: &TestApp, role: Role) -> Console {
 
 async fn submit(app: &TestApp, form: &str, fields: serde_json::Value, purposes: &[&str]) -> serde_json::Value {
     let response = app
-        .post_json(&format!("/api/v1/forms/{form}/submissions"), &json!({ "fields": fields, "purposes": purposes }))
+        .post_json_as_integrator(
+            &format!("/api/v1/forms/{form}/submissions"),
+            &json!({ "fields": fields, "purposes": purposes }),
+        )
         .await;
     assert_eq!(response.status(), 201);
     response.json().await.unwrap()

@@ -7,7 +7,7 @@ on_both_backends! {
     async fn a_json_submission_returns_state_per_purpose_and_a_verifiable_receipt(app: TestApp) {
         let email = unique_email();
         let response = app
-            .post_json(
+            .post_json_as_integrator(
                 "/api/v1/forms/newsletter/submissions",
                 &json!({
                     "fields": { "email": email, "name": "Minji", "phone": "+82 10 1234 5678" },

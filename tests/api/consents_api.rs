@@ -21,7 +21,7 @@ on_both_backends! {
         assert!(key.starts_with("assent_"));
         let email = unique_email();
         let created = app
-            .post_json(
+            .post_json_as_integrator(
                 "/api/v1/forms/newsletter/submissions",
                 &json!({ "fields": { "email": email, "name": "Minji" }, "purposes": ["service", "marketing_email", "personalisation"] }),
             )
@@ -185,7 +185,7 @@ async fn the_consent_check_survives_losing_its_change_listener() {
 async fn grant_personalisation(app: &TestApp) -> (String, String) {
     let email = unique_email();
     let body = json!({ "fields": { "email": email, "name": "Minji" }, "purposes": ["service", "personalisation"] });
-    let created = app.post_json("/api/v1/forms/newsletter/submissions", &body).await;
+    let created = app.post_json_as_integrator("/api/v1/forms/newsletter/submissions", &body).await;
     assert_eq!(created.status(), 201);
     let subject_id = created.json::<serde_json::Value>().await.unwrap()["subject_id"].as_str().unwrap().to_owned();
     (email, subject_id)

@@ -142,6 +142,8 @@ pub struct TestApp {
     pub keyring: Keyring,
     /// The running application's state, for stories that call its services directly.
     pub state: assent::web::AppState,
+    /// An API key made on first use by [`TestApp::post_json_as_integrator`].
+    integrator_key: std::sync::OnceLock<String>,
 }
 
 impl TestApp {
@@ -167,7 +169,7 @@ impl TestApp {
         tokio::spawn(app.run_until_stopped());
         let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
         let keyring = Keyring::load(Some(&master_key), db.dir.path()).unwrap();
-        Some(Self { address, db, client, master_key, keyring, state })
+        Some(Self { address, db, client, master_key, keyring, state, integrator_key: std::sync::OnceLock::new() })
     }
 
     /// Starts a second server on this one's database and master key (as a second process of
@@ -199,6 +201,13 @@ impl TestApp {
 
     pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
         self.client.post(self.url(path)).json(body).send().await.expect("POST")
+    }
+
+    /// POSTs JSON as an integrator would: with an API key, which vouches for the person and gets
+    /// their subject id back.
+    pub async fn post_json_as_integrator(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
+        let key = self.integrator_key.get_or_init(|| self.api_key());
+        self.client.post(self.url(path)).bearer_auth(key).json(body).send().await.expect("POST")
     }
 
     pub async fn post_raw(&self, path: &str, content_type: &str, body: Vec<u8>) -> reqwest::Response {

@@ -10,7 +10,7 @@ use serde_json::json;
 async fn with_sms(app: &TestApp) -> (String, String, DateTime<Utc>) {
     let email = unique_email();
     let response = app
-        .post_json(
+        .post_json_as_integrator(
             "/api/v1/forms/contact/submissions",
             &json!({ "fields": { "email": email, "name": "Park", "message": "Hello", "phone": "010-1212-3434" }, "purposes": ["service", "marketing_sms"], "locale": "en" }),
         )

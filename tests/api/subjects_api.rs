@@ -8,7 +8,7 @@ use serde_json::json;
 async fn subject_with_phone(app: &TestApp) -> (String, String) {
     let email = unique_email();
     let response = app
-        .post_json(
+        .post_json_as_integrator(
             "/api/v1/forms/contact/submissions",
             &json!({ "fields": { "email": email, "name": "Lee", "message": "Hi", "phone": "010-3333-4444" }, "purposes": ["service", "marketing_sms"] }),
         )
