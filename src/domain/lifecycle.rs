@@ -223,19 +223,6 @@ pub fn next(
     now: NaiveDateTime,
 ) -> Result<Outcome, Refusal> {
     let status = previous.map_or(ConsentStatus::Never, |p| p.status);
-    let held_version = || previous.map(|p| p.policy_version_id.clone()).unwrap_or_default();
-    let ended = |action| Outcome {
-        action,
-        policy_version_id: held_version(),
-        next: Some(Standing {
-            status: if action == ConsentAction::Withdrawn { ConsentStatus::Withdrawn } else { ConsentStatus::Expired },
-            policy_version_id: held_version(),
-            granted_at: None,
-            expires_at: None,
-            notice_anchor_at: None,
-        }),
-        confirmation_needed: false,
-    };
     match transition {
         Transition::Grant => {
             if status == ConsentStatus::Granted
@@ -249,23 +236,7 @@ pub fn next(
             previous.filter(|p| p.status == ConsentStatus::Granted).ok_or(Refusal::NotGranted)?;
             Ok(granted(ConsentAction::Granted, terms.policy_version_id, terms, now))
         }
-        Transition::Request => {
-            if status == ConsentStatus::Granted {
-                return Err(Refusal::AlreadyGranted);
-            }
-            Ok(Outcome {
-                action: ConsentAction::Pending,
-                policy_version_id: terms.policy_version_id.to_owned(),
-                next: Some(Standing {
-                    status: ConsentStatus::Pending,
-                    policy_version_id: terms.policy_version_id.to_owned(),
-                    granted_at: None,
-                    expires_at: Some(lapses_at(now)),
-                    notice_anchor_at: None,
-                }),
-                confirmation_needed: true,
-            })
-        }
+        Transition::Request => request(status, terms, now),
         Transition::Confirm => {
             let p = previous.filter(|p| p.status == ConsentStatus::Pending).ok_or(Refusal::NotPending)?;
             if p.expires_at.is_some_and(|e| e <= now) {
@@ -281,7 +252,7 @@ pub fn next(
             if !in_force(status) {
                 return Err(Refusal::NotGranted);
             }
-            Ok(ended(ConsentAction::Withdrawn))
+            Ok(ended(previous, ConsentAction::Withdrawn))
         }
         Transition::Renew => {
             let p = open_for_renewal(previous, now)?;
@@ -290,16 +261,9 @@ pub fn next(
         }
         Transition::DeclineRenewal => {
             open_for_renewal(previous, now)?;
-            Ok(ended(ConsentAction::Expired))
+            Ok(ended(previous, ConsentAction::Expired))
         }
-        Transition::Expire | Transition::Lapse => {
-            let wanted = if transition == Transition::Lapse { ConsentStatus::Pending } else { ConsentStatus::Granted };
-            let p = previous.filter(|p| p.status == wanted).ok_or(Refusal::NotGranted)?;
-            if !due_to_end(p, now) {
-                return Err(Refusal::NotDue);
-            }
-            Ok(ended(ConsentAction::Expired))
-        }
+        Transition::Expire | Transition::Lapse => end_by_retention(previous, transition, now),
         Transition::Notify => {
             let p = previous.filter(|p| p.status == ConsentStatus::Granted).ok_or(Refusal::NotGranted)?;
             if !notice_due(p, terms, now) {
@@ -313,12 +277,64 @@ pub fn next(
             }
             Ok(Outcome {
                 action: ConsentAction::Erased,
-                policy_version_id: held_version(),
+                policy_version_id: held_version(previous),
                 next: None,
                 confirmation_needed: false,
             })
         }
     }
+}
+
+fn held_version(previous: Option<&Standing>) -> String {
+    previous.map(|p| p.policy_version_id.clone()).unwrap_or_default()
+}
+
+/// A consent that ends (withdrawn, expired, lapsed, declined): no expiry, no reminder.
+fn ended(previous: Option<&Standing>, action: ConsentAction) -> Outcome {
+    let status = if action == ConsentAction::Withdrawn { ConsentStatus::Withdrawn } else { ConsentStatus::Expired };
+    Outcome {
+        action,
+        policy_version_id: held_version(previous),
+        next: Some(Standing {
+            status,
+            policy_version_id: held_version(previous),
+            granted_at: None,
+            expires_at: None,
+            notice_anchor_at: None,
+        }),
+        confirmation_needed: false,
+    }
+}
+
+fn request(status: ConsentStatus, terms: &Terms<'_>, now: NaiveDateTime) -> Result<Outcome, Refusal> {
+    if status == ConsentStatus::Granted {
+        return Err(Refusal::AlreadyGranted);
+    }
+    Ok(Outcome {
+        action: ConsentAction::Pending,
+        policy_version_id: terms.policy_version_id.to_owned(),
+        next: Some(Standing {
+            status: ConsentStatus::Pending,
+            policy_version_id: terms.policy_version_id.to_owned(),
+            granted_at: None,
+            expires_at: Some(lapses_at(now)),
+            notice_anchor_at: None,
+        }),
+        confirmation_needed: true,
+    })
+}
+
+fn end_by_retention(
+    previous: Option<&Standing>,
+    transition: Transition,
+    now: NaiveDateTime,
+) -> Result<Outcome, Refusal> {
+    let wanted = if transition == Transition::Lapse { ConsentStatus::Pending } else { ConsentStatus::Granted };
+    let p = previous.filter(|p| p.status == wanted).ok_or(Refusal::NotGranted)?;
+    if !due_to_end(p, now) {
+        return Err(Refusal::NotDue);
+    }
+    Ok(ended(previous, ConsentAction::Expired))
 }
 
 fn granted(action: ConsentAction, version: &str, terms: &Terms<'_>, now: NaiveDateTime) -> Outcome {

@@ -102,6 +102,21 @@ pub fn profile(
     })
 }
 
+/// What is held about someone just erased: nothing but their id.
+pub fn erased(id: &str) -> Profile {
+    let now = Utc::now();
+    Profile {
+        subject_id: id.to_owned(),
+        email: String::new(),
+        created_at: now,
+        exported_at: now,
+        values: Vec::new(),
+        consents: Vec::new(),
+        history: Vec::new(),
+        rights_requests: Vec::new(),
+    }
+}
+
 /// Every stored value, decrypted: oldest submission first; within one, the order of the form's
 /// fields.
 fn held_values(conn: &mut DbConnection, live: &Live) -> Result<Vec<HeldValue>, RightsError> {

@@ -275,7 +275,7 @@ async fn change_consent(
     let purpose = fields.get("purpose").cloned().unwrap_or_default();
     let evidence = evidence_of(&req, &state, locale, "");
     let (keyring, catalog, subject) = (state.keyring.clone(), state.catalog.current(), s.subject_id.clone());
-    state
+    let outcome = state
         .db
         .writer
         .write(move |tx| {
@@ -291,6 +291,11 @@ async fn change_consent(
         })
         .await
         .map_err(|e| PageError::new(e, locale))?;
+    if outcome.subject_erased {
+        // That was the last consent in force: nothing is kept, and the page says so.
+        let t = Strings::get(locale);
+        return Ok(render(&message(locale, t.me.deleted_title, vec![t.me.deleted_body.to_owned()])));
+    }
     Ok(done(locale))
 }
 

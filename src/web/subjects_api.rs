@@ -206,9 +206,15 @@ pub(crate) async fn change(
         .await?;
     let (pool, keyring, catalog, subject) =
         (state.db.pool.clone(), state.keyring.clone(), state.catalog.current(), path.clone());
+    let erased = outcome.subject_erased;
     let (profile, consents) = web::block(move || -> Result<_, AppError> {
         let mut conn = pool.get()?;
-        let profile = rights::profile(&mut conn, &keyring, &catalog, &subject)?;
+        // Left with nothing, the person was erased with this change: the receipt holds no data.
+        let profile = if erased {
+            crate::services::profile::erased(&subject)
+        } else {
+            rights::profile(&mut conn, &keyring, &catalog, &subject)?
+        };
         let purposes: Vec<PurposeKey> = catalog.purposes.values().map(|p| p.key.clone()).collect();
         let states = crate::db::consent::for_subject(&mut conn, &subject)?;
         Ok((profile, consent_views(&mut conn, &catalog, &purposes, &states)?))

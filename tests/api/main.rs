@@ -16,6 +16,7 @@ mod cli;
 mod concurrency;
 mod consents_api;
 mod doi;
+mod door;
 mod durability;
 mod embedding;
 mod export_roundtrip;

@@ -1,0 +1,212 @@
+//! The consent door's locks: what an unauthenticated submission may and may not do, nobody
+//! kept without a purpose, and ciphertexts that cannot be swapped.
+
+use crate::helpers::*;
+use crate::on_both_backends;
+use serde_json::json;
+
+/// A JWT's claims, read without checking the signature (api_submissions checks it).
+fn decode_jwt_claims(jwt: &str) -> serde_json::Value {
+    use base64::Engine as _;
+    let payload = jwt.split('.').nth(1).unwrap();
+    serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+}
+
+fn keys_of(v: &serde_json::Value) -> Vec<String> {
+    let mut keys: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+    keys.sort();
+    keys
+}
+
+async fn contact(app: &TestApp, email: &str, purposes: &[&str], as_integrator: bool) -> serde_json::Value {
+    let body = json!({ "fields": { "email": email, "name": "Lee", "message": "Hi", "phone": "010-5555-6666" }, "purposes": purposes });
+    let path = "/api/v1/forms/contact/submissions";
+    let response =
+        if as_integrator { app.post_json_as_integrator(path, &body).await } else { app.post_json(path, &body).await };
+    assert_eq!(response.status(), 201);
+    response.json().await.unwrap()
+}
+
+fn state_of(app: &TestApp, subject: &str, purpose: &str) -> (String, Option<chrono::NaiveDateTime>) {
+    use assent::db::schema::consent_state;
+    use diesel::prelude::*;
+    consent_state::table
+        .filter(consent_state::subject_id.eq(subject))
+        .filter(consent_state::purpose_key.eq(purpose))
+        .select((consent_state::status, consent_state::expires_at))
+        .first(&mut app.conn())
+        .unwrap()
+}
+
+fn erased(app: &TestApp, subject: &str) -> bool {
+    use assent::db::schema::subjects;
+    use diesel::prelude::*;
+    subjects::table
+        .find(subject)
+        .select(subjects::wrapped_key)
+        .first::<Option<Vec<u8>>>(&mut app.conn())
+        .unwrap()
+        .is_none()
+}
+
+on_both_backends! {
+    async fn an_unauthenticated_submission_for_a_known_address_reveals_nothing_about_the_person(app: TestApp) {
+        let known = unique_email();
+        let first = contact(&app, &known, &["service", "marketing_sms"], true).await;
+        let subject = first["subject_id"].as_str().unwrap().to_owned();
+
+        let fresh = contact(&app, &unique_email(), &["service"], false).await;
+        let again = contact(&app, &known, &["service"], false).await;
+        assert_eq!(keys_of(&again), keys_of(&fresh), "the same fields as for a new address");
+        assert!(again.get("subject_id").is_none() && fresh.get("subject_id").is_none());
+        let text = again.to_string();
+        assert!(!text.contains(&subject), "no existing subject id anywhere in the answer");
+        assert!(!text.contains("marketing_sms"), "no earlier state: {text}");
+        // The receipt names the submission, not the person.
+        let claims = decode_jwt_claims(again["receipt"].as_str().unwrap());
+        assert!(claims["sub"].as_str().unwrap().starts_with("submission:"));
+        // A caller with an API key still gets the subject id.
+        let vouched = contact(&app, &known, &["service"], true).await;
+        assert_eq!(vouched["subject_id"], subject.as_str());
+    }
+
+    async fn an_unauthenticated_submission_cannot_overturn_what_the_person_established(app: TestApp) {
+        let email = unique_email();
+        let first = contact(&app, &email, &["service", "marketing_sms"], true).await;
+        let subject = first["subject_id"].as_str().unwrap().to_owned();
+        let (_, service_expiry) = state_of(&app, &subject, "service");
+        // The person withdraws SMS.
+        let key = app.api_key();
+        let withdrawn = app
+            .client
+            .post(app.url(&format!("/api/v1/subjects/{subject}/consents")))
+            .bearer_auth(&key)
+            .json(&json!({ "purpose": "marketing_sms", "action": "withdraw" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(withdrawn.status(), 200);
+
+        // Someone who knows the address ticks SMS again on the public form (no double opt-in).
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        let body = form_body(&[("email", &email), ("name", "Lee"), ("message", "Hi"), ("phone", "010-0000-0000"), ("purpose", "service"), ("purpose", "marketing_sms")]);
+        assert_eq!(app.post_form("/f/contact", &body).await.status(), 303);
+        assert_eq!(state_of(&app, &subject, "marketing_sms").0, "pending", "waits for the person's confirmation");
+        assert_eq!(state_of(&app, &subject, "service"), ("granted".to_owned(), service_expiry), "its expiry is not pushed out");
+        app.wait_for_mail(&email, "").await;
+    }
+
+    async fn a_person_whose_last_consent_ends_is_erased_at_once(app: TestApp) {
+        let email = unique_email();
+        let body = json!({ "fields": { "email": email }, "purposes": ["service", "marketing_email"] });
+        let sent: serde_json::Value = app.post_json_as_integrator("/api/v1/forms/newsletter/submissions", &body).await.json().await.unwrap();
+        let subject = sent["subject_id"].as_str().unwrap().to_owned();
+        let key = app.api_key();
+        let change = |purpose: &str| {
+            app.client
+                .post(app.url(&format!("/api/v1/subjects/{subject}/consents")))
+                .bearer_auth(&key)
+                .json(&json!({ "purpose": purpose, "action": "withdraw" }))
+                .send()
+        };
+        // `service` is required: withdrawing it is refused (that is erasure), so the person keeps it.
+        assert_eq!(change("service").await.unwrap().status(), 409);
+        let body: serde_json::Value = change("marketing_email").await.unwrap().json().await.unwrap();
+        assert_eq!(body["change"]["subject_erased"], false, "service is still in force");
+        assert!(!erased(&app, &subject));
+    }
+
+    async fn a_form_whose_purposes_are_all_optional_stores_nothing_when_nothing_is_ticked(app: TestApp) {
+        let file = app.db.dir.path().join("optional.toml");
+        let base = std::fs::read_to_string(workspace_file()).unwrap();
+        let extra = r#"
+[[forms]]
+key = "updates"
+kind = "newsletter"
+title = { en = "Product updates", ko = "제품 소식" }
+purposes = ["marketing_email"]
+double_opt_in = false
+allowed_origins = []
+
+[[forms.fields]]
+key = "email"
+type = "email"
+required = true
+purposes = ["marketing_email"]
+label = { en = "Email address", ko = "이메일 주소" }
+"#;
+        std::fs::write(&file, format!("{base}\n{extra}")).unwrap();
+        let out = app.cli(&["apply", file.to_str().unwrap()]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let catalog = assent::db::catalog::Catalog::load(&mut app.conn()).unwrap();
+        app.state.catalog.replace(catalog);
+        let before = app.row_counts();
+
+        let email = unique_email();
+        let response = app.post_json("/api/v1/forms/updates/submissions", &json!({ "fields": { "email": email }, "purposes": [] })).await;
+        assert_eq!(response.status(), 201);
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["stored"], false);
+        assert_eq!(app.row_counts(), before, "no subject, submission, value or event");
+        let page = app.post_form("/f/updates", &form_body(&[("email", &email)])).await;
+        assert_eq!(page.status(), 303);
+        assert_eq!(app.row_counts(), before);
+
+        // Ticked, then withdrawn: the person is left with nothing and erased whole.
+        let sent: serde_json::Value = app.post_json_as_integrator("/api/v1/forms/updates/submissions", &json!({ "fields": { "email": email }, "purposes": ["marketing_email"] })).await.json().await.unwrap();
+        let subject = sent["subject_id"].as_str().unwrap().to_owned();
+        let key = app.api_key();
+        let withdrawn: serde_json::Value = app
+            .client
+            .post(app.url(&format!("/api/v1/subjects/{subject}/consents")))
+            .bearer_auth(&key)
+            .json(&json!({ "purpose": "marketing_email", "action": "withdraw" }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(withdrawn["change"]["subject_erased"], true);
+        assert!(erased(&app, &subject));
+        assert!(app.stored_values(&email, "email").is_empty());
+        let out = app.cli(&["ledger", "verify"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    async fn a_stored_value_cannot_be_swapped_for_an_older_one_of_the_same_field(app: TestApp) {
+        use assent::db::schema::field_values;
+        use diesel::prelude::*;
+        let email = unique_email();
+        let sent = contact(&app, &email, &["service", "marketing_sms"], true).await;
+        let subject = sent["subject_id"].as_str().unwrap().to_owned();
+        let old: (String, Vec<u8>) = field_values::table
+            .filter(field_values::subject_id.eq(&subject))
+            .filter(field_values::field_key.eq("phone"))
+            .select((field_values::id, field_values::ciphertext))
+            .first(&mut app.conn())
+            .unwrap();
+        let (keyring, who) = (app.state.keyring.clone(), subject.clone());
+        app.state
+            .db
+            .writer
+            .write(move |tx| {
+                let actor = assent::services::rights::Actor::Subject(who.clone());
+                assent::services::rights::rectify(tx, &keyring, &who, "phone", "010-7777-8888", &actor, assent::domain::Method::PreferenceCenter)
+            })
+            .await
+            .unwrap();
+        let key = app.api_key();
+        let path = format!("/api/v1/subjects/{subject}");
+        assert_eq!(app.stored_values(&email, "phone"), ["010-7777-8888"]);
+        // Someone with write access to the database puts the old ciphertext back.
+        diesel::update(field_values::table.filter(field_values::subject_id.eq(&subject)).filter(field_values::field_key.eq("phone")))
+            .set(field_values::ciphertext.eq(&old.1))
+            .execute(&mut app.conn())
+            .unwrap();
+        let shown = app.client.get(app.url(&path)).bearer_auth(&key).send().await.unwrap();
+        assert_eq!(shown.status(), 500, "the swapped value does not decrypt: it is not shown as the person's");
+        let shown = shown.text().await.unwrap();
+        assert!(!shown.contains("5555"), "the old number never comes back: {shown}");
+    }
+}
