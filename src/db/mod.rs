@@ -13,6 +13,7 @@ pub mod console;
 pub mod ledger;
 pub mod outbox;
 pub mod owners;
+pub mod pending;
 pub mod retention;
 pub mod rights;
 pub mod schema;

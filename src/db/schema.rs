@@ -83,6 +83,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    pending_values (id) {
+        id -> Text,
+        submission_id -> Text,
+        subject_id -> Text,
+        field_key -> Text,
+        purposes -> Text,
+        ciphertext -> Binary,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     consent_events (seq) {
         seq -> BigInt,
         id -> Text,
@@ -252,6 +265,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     subjects,
     submissions,
     field_values,
+    pending_values,
     consent_events,
     ledger_head,
     consent_state,

@@ -151,7 +151,9 @@ pub fn replace_identity(
 /// Crypto-shredding: the data key, the encrypted address and every value go; each blind index
 /// is replaced by random bytes so the address no longer finds the row. What remains names no one.
 pub fn shred_many(conn: &mut DbConnection, ids: &[String], at: NaiveDateTime) -> QueryResult<()> {
+    use super::schema::pending_values;
     diesel::delete(field_values::table.filter(field_values::subject_id.eq_any(ids))).execute(conn)?;
+    diesel::delete(pending_values::table.filter(pending_values::subject_id.eq_any(ids))).execute(conn)?;
     diesel::delete(submissions::table.filter(submissions::subject_id.eq_any(ids))).execute(conn)?;
     for id in ids {
         diesel::update(subjects::table.find(id))

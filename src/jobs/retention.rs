@@ -60,6 +60,9 @@ pub struct RetentionReport {
     pub lapsed_pending: usize,
     pub values_erased: usize,
     pub subjects_erased: usize,
+    /// New values typed for someone on record that were never confirmed, dropped.
+    #[serde(default)]
+    pub unconfirmed_values_dropped: usize,
 }
 
 impl RetentionReport {
@@ -70,6 +73,7 @@ impl RetentionReport {
         self.lapsed_pending += other.lapsed_pending;
         self.values_erased += other.values_erased;
         self.subjects_erased += other.subjects_erased;
+        self.unconfirmed_values_dropped += other.unconfirmed_values_dropped;
     }
 }
 
@@ -95,6 +99,11 @@ impl RetentionJob {
         for phase in [Phase::Renewal, Phase::Notice, Phase::Expiry, Phase::LeftWithNothing] {
             self.phase(phase, at, &mut report, &mut progress)?;
         }
+        report.unconfirmed_values_dropped += self
+            .db
+            .writer
+            .write_blocking(move |tx| Ok::<_, RightsError>(crate::db::pending::delete_expired(tx.conn, at)?))?;
+        progress(&report);
         Ok(report)
     }
 

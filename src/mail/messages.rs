@@ -34,8 +34,17 @@ pub fn sign_in(locale: Locale, link: &str) -> MailContent {
 }
 
 /// Double opt-in: confirm the purposes just ticked.
-pub fn confirm_consent(locale: Locale, purposes: &[String], link: &str, unsubscribe: &str) -> MailContent {
+/// `changes` are the labels of fields whose held value a form would replace: the new values wait
+/// for this confirmation too.
+pub fn confirm_consent(
+    locale: Locale,
+    purposes: &[String],
+    changes: &[String],
+    link: &str,
+    unsubscribe: &str,
+) -> MailContent {
     let list = purposes.join(", ");
+    let changed = changes.join(", ");
     let (subject, body, action, note) = match locale {
         Locale::En => (
             "Please confirm your subscription".to_owned(),
@@ -54,10 +63,23 @@ pub fn confirm_consent(locale: Locale, purposes: &[String], link: &str, unsubscr
             ),
         ),
     };
+    let mut paragraphs = Vec::with_capacity(3);
+    if !purposes.is_empty() {
+        paragraphs.push(body);
+    }
+    if !changes.is_empty() {
+        paragraphs.push(match locale {
+            Locale::En => format!("New details were entered for you: {changed}. Confirming replaces what we hold."),
+            Locale::Ko => {
+                format!("회원님의 정보가 새로 입력되었습니다: {changed}. 확인하시면 보관 중인 정보가 바뀝니다.")
+            }
+        });
+    }
+    paragraphs.push(note);
     MailContent {
         lang: locale.as_str(),
         subject,
-        paragraphs: vec![body, note],
+        paragraphs,
         action: Some((action.into(), link.into())),
         footer: footer(locale),
     }

@@ -23,16 +23,25 @@ pub struct PreparedConfirmation {
     mail: mail::SealedMail,
 }
 
+/// Whom a confirmation is for and what it asks them to confirm.
+pub struct Asking<'a> {
+    pub subject_id: &'a str,
+    pub email: &'a Email,
+    pub locale: Locale,
+    /// (purpose key, title) of each purpose waiting.
+    pub purposes: Vec<(String, String)>,
+    /// Labels of the fields whose new value waits.
+    pub changes: &'a [String],
+}
+
 /// Signs the link, composes and seals the mail. No IO.
 pub fn prepare_confirmation(
     keyring: &Keyring,
     ctx: &MailContext,
-    subject_id: &str,
-    email: &Email,
-    locale: Locale,
-    purposes: Vec<(String, String)>,
+    asking: Asking<'_>,
     now: NaiveDateTime,
 ) -> Result<PreparedConfirmation, ServiceError> {
+    let Asking { subject_id, email, locale, purposes, changes } = asking;
     let keys: Vec<String> = purposes.iter().map(|(k, _)| k.clone()).collect();
     let titles: Vec<String> = purposes.into_iter().map(|(_, t)| t).collect();
     let token_id = uuid::Uuid::new_v4().to_string();
@@ -46,7 +55,7 @@ pub fn prepare_confirmation(
     })?;
     let link = format!("{}/confirm?token={token}&lang={}", ctx.base_url, locale.as_str());
     let unsubscribe = unsubscribe_url(keyring, ctx, subject_id, keys.clone(), locale)?;
-    let content = messages::confirm_consent(locale, &titles, &link, &unsubscribe);
+    let content = messages::confirm_consent(locale, &titles, changes, &link, &unsubscribe);
     let composed = mail::compose(ctx, email.as_str(), &content, Some(&unsubscribe))
         .map_err(|e| ServiceError::Mail(e.to_string()))?;
     Ok(PreparedConfirmation {

@@ -101,7 +101,8 @@ pub fn current_session(
         .filter(|s| session_alive(s.last_seen_at, s.ended_at.is_some(), now)))
 }
 
-/// Confirms the pending purposes named by a double opt-in link; returns those confirmed.
+/// Confirms the pending purposes named by a double opt-in link, and the new values waiting for
+/// the person's word; returns the purposes confirmed.
 pub fn confirm(
     tx: &mut WriteTx<'_>,
     keyring: &Keyring,
@@ -132,6 +133,7 @@ pub fn confirm(
         })
         .collect();
     let applied = Door::new(catalog).apply(tx, &mut states, &changes, now)?;
+    crate::db::pending::promote(tx.conn, &claims.sub, now)?;
     Ok(applied.into_iter().flatten().map(|a| a.event.purpose_key).collect())
 }
 

@@ -6,7 +6,7 @@ use std::sync::{Arc, mpsc};
 use tokio::sync::oneshot;
 
 use super::ServiceError;
-use super::confirmations::{PreparedConfirmation, prepare_confirmation};
+use super::confirmations::{Asking, PreparedConfirmation, prepare_confirmation};
 use super::consent::{Door, States};
 use super::submit::{SubmissionInput, SubmissionOutcome, confirmation_wanted, record_group};
 use crate::crypto::Keyring;
@@ -127,7 +127,12 @@ async fn prepare(
             return Ok(None);
         }
         let now = Utc::now().naive_utc();
-        let confirmation = prepare_confirmation(&keyring, &ctx, &subject_id, &email, locale, wanted, now)?;
+        let confirmation = prepare_confirmation(
+            &keyring,
+            &ctx,
+            Asking { subject_id: &subject_id, email: &email, locale, purposes: wanted, changes: &[] },
+            now,
+        )?;
         Ok(Some(Prepared { confirmation, for_new_subject: existing.is_none() }))
     })
     .await

@@ -12,16 +12,17 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 
 use super::ServiceError;
-use super::confirmations::{PreparedConfirmation, prepare_confirmation, queue_confirmations};
+use super::confirmations::{Asking, PreparedConfirmation, prepare_confirmation, queue_confirmations};
 use super::consent::{Applied, Change, Door, States};
 use super::recorder::Item;
 use crate::crypto::{Bound, DataKey, Keyring, seal_evidence};
-use crate::db::WriteTx;
 use crate::db::catalog::{PublishedForm, PublishedPurpose};
 use crate::db::consent::ConsentState;
+use crate::db::pending::{self, PendingValue};
 use crate::db::subjects::{self, NewFieldValue, NewSubject, NewSubmission, Subject};
+use crate::db::{DbConnection, WriteTx};
 use crate::domain::ledger::ledger_time;
-use crate::domain::lifecycle::{Submitter, Transition, on_submission};
+use crate::domain::lifecycle::{Submitter, Transition, lapses_at, on_submission};
 use crate::domain::{AcceptedSubmission, Evidence, Locale, Method, PurposeKey};
 use crate::mail::MailContext;
 
@@ -120,6 +121,9 @@ struct Plan<'a> {
     submission_id: String,
     /// (row id, purposes, ciphertext) for each accepted value, in the order of `accepted.values`.
     values: Vec<(String, String, Vec<u8>)>,
+    /// For each value: it would change a value held, and the submitter cannot be told from
+    /// anyone who knows the address, so it waits for the person's confirmation.
+    waits: Vec<bool>,
     evidence: String,
     /// What each ticked purpose does (those that do nothing are left out).
     changes: Vec<(&'a PublishedPurpose, Transition)>,
@@ -156,14 +160,16 @@ pub(super) fn record_group(
     let plans = group
         .iter()
         .map(|&(item, index)| {
-            let known = match found.get(index) {
-                Some(s) => Known::Existing {
-                    id: s.id.clone(),
-                    key: keyring.unwrap_data_key(s.wrapped_key.as_deref().unwrap_or_default(), &s.id)?,
-                },
-                None => Known::New,
+            let (known, held) = match found.get(index) {
+                Some(s) => {
+                    let key = keyring.unwrap_data_key(s.wrapped_key.as_deref().unwrap_or_default(), &s.id)?;
+                    // Only an unauthenticated submission needs what is held, to tell changes apart.
+                    let held = (!item.input.verified).then(|| held_values(tx.conn, &key, &s.id)).transpose()?;
+                    (Known::Existing { id: s.id.clone(), key }, held)
+                }
+                None => (Known::New, None),
             };
-            plan(keyring, &door, &states, item, index, known)
+            plan(keyring, &door, &states, item, index, known, held)
         })
         .collect::<Result<Vec<_>, ServiceError>>()?;
     write_rows(tx, &plans, now)?;
@@ -190,6 +196,7 @@ fn plan<'a>(
     item: &'a Item,
     index: &'a [u8],
     known: Known,
+    held: Option<Vec<(String, String)>>,
 ) -> Result<Plan<'a>, ServiceError> {
     let input = &item.input;
     let known_person = matches!(known, Known::Existing { .. });
@@ -219,9 +226,36 @@ fn plan<'a>(
         })
         .collect();
     let values = seal_values(&key, &subject_id, &input.accepted)?;
+    let waits = match (&held, input.verified) {
+        (Some(held), false) => {
+            input.accepted.values.iter().map(|v| changes_held(held, v.key.as_str(), &v.value)).collect()
+        }
+        _ => vec![false; values.len()],
+    };
     let evidence = seal_evidence(&key, &subject_id, &input.evidence)?;
     let submission_id = crate::db::new_row_id();
-    Ok(Plan { item, subject_id, new_subject, submission_id, values, evidence, changes })
+    Ok(Plan { item, subject_id, new_subject, submission_id, values, waits, evidence, changes })
+}
+
+/// (field key, value) of everything held about a returning person, decrypted.
+fn held_values(
+    conn: &mut DbConnection,
+    key: &DataKey,
+    subject_id: &str,
+) -> Result<Vec<(String, String)>, ServiceError> {
+    subjects::values_of(conn, subject_id)?
+        .into_iter()
+        .map(|v| {
+            let bound = Bound::Value { subject: subject_id, value_id: &v.id, field: &v.field_key };
+            Ok((v.field_key.clone(), key.open_text(&v.ciphertext, bound)?))
+        })
+        .collect()
+}
+
+/// A value for a field that is held, but with none of the held values: a change.
+fn changes_held(held: &[(String, String)], field: &str, value: &str) -> bool {
+    let mut same_field = held.iter().filter(|(f, _)| f == field).peekable();
+    same_field.peek().is_some() && !same_field.any(|(_, v)| v == value)
 }
 
 /// Each accepted value sealed under the subject's key, bound to its own new row id.
@@ -285,7 +319,7 @@ fn write_rows(tx: &mut WriteTx<'_>, plans: &[Plan<'_>], now: NaiveDateTime) -> R
     let values: Vec<NewFieldValue<'_>> = storing
         .iter()
         .flat_map(|p| {
-            p.item.input.accepted.values.iter().zip(&p.values).map(|(v, (id, purposes, ciphertext))| NewFieldValue {
+            values_of(p).filter(|(_, waits, _)| !waits).map(|(v, _, (id, purposes, ciphertext))| NewFieldValue {
                 id: id.clone(),
                 submission_id: &p.submission_id,
                 subject_id: &p.subject_id,
@@ -297,7 +331,30 @@ fn write_rows(tx: &mut WriteTx<'_>, plans: &[Plan<'_>], now: NaiveDateTime) -> R
         })
         .collect();
     subjects::insert_values(tx.conn, &values)?;
+    let waiting: Vec<PendingValue> = storing
+        .iter()
+        .flat_map(|p| {
+            values_of(p).filter(|(_, waits, _)| *waits).map(|(v, _, (id, purposes, ciphertext))| PendingValue {
+                id: id.clone(),
+                submission_id: p.submission_id.clone(),
+                subject_id: p.subject_id.clone(),
+                field_key: v.key.to_string(),
+                purposes: purposes.clone(),
+                ciphertext: ciphertext.clone(),
+                created_at: now,
+                expires_at: lapses_at(now),
+            })
+        })
+        .collect();
+    pending::insert(tx.conn, &waiting)?;
     Ok(())
+}
+
+/// Each accepted value with whether it waits for confirmation and its sealed row.
+fn values_of<'p>(
+    p: &'p Plan<'_>,
+) -> impl Iterator<Item = (&'p crate::domain::form::AcceptedValue, bool, &'p (String, String, Vec<u8>))> {
+    p.item.input.accepted.values.iter().zip(&p.waits).zip(&p.values).map(|((v, waits), row)| (v, *waits, row))
 }
 
 /// The confirmation mail for what this submission left pending: the one composed before the
@@ -315,25 +372,32 @@ fn confirmation_for<'p>(
         .filter_map(|a| p.item.catalog.purpose(&a.event.purpose_key))
         .map(|purpose| (purpose.key.to_string(), purpose.policy.title().get(input.locale).to_owned()))
         .collect();
-    if pending.is_empty() {
+    let changes: Vec<String> = values_of(p)
+        .filter(|(_, waits, _)| *waits)
+        .map(|(v, _, _)| {
+            let field = input.form.definition.field(v.key.as_str());
+            field.map_or_else(|| v.key.to_string(), |f| f.label.get(input.locale).to_owned())
+        })
+        .collect();
+    if pending.is_empty() && changes.is_empty() {
         return Ok(None);
     }
     let keys: Vec<String> = pending.iter().map(|(k, _)| k.clone()).collect();
+    // The mail composed before the write holds when it was for this subject and these purposes,
+    // and no held value is being changed (that is only known here).
+    let guessed = |c: &PreparedConfirmation| c.subject_id == p.subject_id && c.purposes == keys && changes.is_empty();
     Ok(Some(match &p.item.prepared {
-        Some(prepared)
-            if prepared.confirmation.subject_id == p.subject_id && prepared.confirmation.purposes == keys =>
-        {
-            Cow::Borrowed(&prepared.confirmation)
+        Some(prepared) if guessed(&prepared.confirmation) => Cow::Borrowed(&prepared.confirmation),
+        _ => {
+            let asking = Asking {
+                subject_id: &p.subject_id,
+                email: &input.accepted.email,
+                locale: input.locale,
+                purposes: pending,
+                changes: &changes,
+            };
+            Cow::Owned(prepare_confirmation(keyring, &input.mail, asking, now)?)
         }
-        _ => Cow::Owned(prepare_confirmation(
-            keyring,
-            &input.mail,
-            &p.subject_id,
-            &input.accepted.email,
-            input.locale,
-            pending,
-            now,
-        )?),
     }))
 }
 

@@ -96,6 +96,24 @@ on_both_backends! {
         app.wait_for_mail(&email, "").await;
     }
 
+    async fn a_changed_value_typed_for_a_known_address_waits_for_the_persons_confirmation(app: TestApp) {
+        let email = unique_email();
+        contact(&app, &email, &["service"], true).await;
+        assert_eq!(app.stored_values(&email, "name"), ["Lee"]);
+        // Someone who knows the address types another name on the public form.
+        let body = form_body(&[("email", &email), ("name", "Mallory"), ("message", "Hi"), ("purpose", "service")]);
+        assert_eq!(app.post_form("/f/contact?lang=en", &body).await.status(), 303);
+        assert_eq!(app.stored_values(&email, "name"), ["Lee"], "the held name stays until the person confirms");
+        let mail = app.wait_for_mail(&email, "").await;
+        assert!(mail.text.contains("Name"), "the mail says which details would change: {}", mail.text);
+        let token = mail.link("/confirm").split("token=").nth(1).unwrap().split('&').next().unwrap().to_owned();
+        assert_eq!(app.post_form("/confirm?lang=en", &form_body(&[("token", &token)])).await.status(), 200);
+        assert_eq!(app.stored_values(&email, "name"), ["Mallory"], "confirmed, the new name replaces the old");
+        // The same name typed again changes nothing and asks nothing.
+        assert_eq!(app.post_form("/f/contact?lang=en", &body).await.status(), 303);
+        assert_eq!(app.stored_values(&email, "name"), ["Mallory", "Mallory"]);
+    }
+
     async fn a_person_whose_last_consent_ends_is_erased_at_once(app: TestApp) {
         let email = unique_email();
         let body = json!({ "fields": { "email": email }, "purposes": ["service", "marketing_email"] });
