@@ -11,7 +11,7 @@ use super::body::{JSON, read_limited, require_content_type};
 use super::error::{AppError, Problem};
 use super::{AppState, evidence_of};
 use crate::domain::form::{FieldError, FieldErrorCode, RawSubmission};
-use crate::domain::{Email, Locale, Method, PurposeKey};
+use crate::domain::{Email, ErrorCode, Locale, Method, PurposeKey};
 
 use crate::services::lookup::{Cached, ConsentView, consent_views, consent_views_known};
 use crate::services::submit::{RecordedEvent, SubmissionInput, SubmissionOutcome};
@@ -24,7 +24,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(only("/forms/{form}/submissions", "POST", web::post().to(create_submission)))
             .service(only("/consents", "GET", web::get().to(get_consents)))
             .configure(super::subjects_api::routes)
-            .default_service(web::to(|| async { Err::<HttpResponse, _>(AppError::NotFound("not_found")) })),
+            .default_service(web::to(|| async { Err::<HttpResponse, _>(AppError::NotFound(ErrorCode::NotFound)) })),
     );
 }
 
@@ -110,14 +110,14 @@ pub(crate) async fn create_submission(
     payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
     let catalog = state.catalog.current();
-    let form = catalog.form(&path).ok_or(AppError::NotFound("form_not_found"))?;
+    let form = catalog.form(&path).ok_or(AppError::NotFound(ErrorCode::FormNotFound))?;
     require_content_type(&req, JSON)?;
     let body = read_limited(&req, payload).await?;
     let request = parse_json(&body)?;
     let locale = match &request.locale {
         None => Locale::default(),
         Some(tag) => Locale::from_tag(tag).ok_or_else(|| AppError::BadRequest {
-            code: "unsupported_locale",
+            code: ErrorCode::UnsupportedLocale,
             detail: "locale must be \"en\" or \"ko\".".into(),
         })?,
     };
@@ -166,14 +166,19 @@ async fn subject_consents(
 
 fn parse_json(body: &[u8]) -> Result<SubmissionRequest, AppError> {
     if std::str::from_utf8(body).is_err() {
-        return Err(AppError::BadRequest { code: "invalid_utf8", detail: "The body is not valid UTF-8.".into() });
+        return Err(AppError::BadRequest {
+            code: ErrorCode::InvalidUtf8,
+            detail: "The body is not valid UTF-8.".into(),
+        });
     }
     serde_json::from_slice(body).map_err(|e| match e.classify() {
         serde_json::error::Category::Data => AppError::BadRequest {
-            code: "invalid_request",
+            code: ErrorCode::InvalidRequest,
             detail: format!("The JSON does not have the expected shape: {e}"),
         },
-        _ => AppError::BadRequest { code: "malformed_json", detail: format!("The body is not valid JSON: {e}") },
+        _ => {
+            AppError::BadRequest { code: ErrorCode::MalformedJson, detail: format!("The body is not valid JSON: {e}") }
+        }
     })
 }
 
@@ -250,7 +255,7 @@ pub struct ConsentsResponse {
 pub(crate) async fn get_consents(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     let presented = bearer(&req).ok_or(AppError::Unauthorized)?.to_owned();
     let query = web::Query::<ConsentQuery>::from_query(req.query_string())
-        .map_err(|_| AppError::BadRequest { code: "invalid_query", detail: "Use ?email=<address>.".into() })?
+        .map_err(|_| AppError::BadRequest { code: ErrorCode::InvalidQuery, detail: "Use ?email=<address>.".into() })?
         .into_inner();
     let email = query
         .email

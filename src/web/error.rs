@@ -8,8 +8,8 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
 use super::i18n::Strings;
-use crate::domain::Locale;
 use crate::domain::form::FieldError;
+use crate::domain::{ErrorCode, Locale};
 use crate::services::ServiceError;
 
 #[derive(Debug, thiserror::Error)]
@@ -17,7 +17,7 @@ pub enum AppError {
     #[error("the input has errors")]
     Validation(Vec<FieldError>),
     #[error("not found")]
-    NotFound(&'static str),
+    NotFound(ErrorCode),
     #[error("missing or invalid API key")]
     Unauthorized,
     #[error("the body is larger than {0} bytes")]
@@ -25,15 +25,15 @@ pub enum AppError {
     #[error("unsupported content type")]
     UnsupportedMediaType(&'static str),
     #[error("{detail}")]
-    BadRequest { code: &'static str, detail: String },
+    BadRequest { code: ErrorCode, detail: String },
     #[error("the service is temporarily unavailable")]
     Unavailable,
     #[error("conflict: {0}")]
-    Conflict(&'static str),
+    Conflict(ErrorCode),
     #[error("gone: {0}")]
-    Gone(&'static str),
+    Gone(ErrorCode),
     #[error("forbidden: {0}")]
-    Forbidden(&'static str),
+    Forbidden(ErrorCode),
     #[error("too many requests")]
     TooManyRequests,
     /// The path exists but not with this method; the methods it has go in `Allow`.
@@ -57,18 +57,18 @@ impl From<crate::services::rights::RightsError> for AppError {
         use crate::services::links::LinkProblem;
         use crate::services::rights::RightsError as R;
         match e {
-            R::NotFound => Self::NotFound("subject_not_found"),
-            R::Erased => Self::Gone("subject_erased"),
-            R::UnknownPurpose => Self::NotFound("purpose_not_found"),
-            R::NotGranted => Self::Conflict("not_granted"),
-            R::AlreadyGranted => Self::Conflict("already_granted"),
-            R::RequiredPurpose => Self::Conflict("required_purpose"),
-            R::UnknownField => Self::NotFound("field_not_found"),
+            R::NotFound => Self::NotFound(ErrorCode::SubjectNotFound),
+            R::Erased => Self::Gone(ErrorCode::SubjectErased),
+            R::UnknownPurpose => Self::NotFound(ErrorCode::PurposeNotFound),
+            R::NotGranted => Self::Conflict(ErrorCode::NotGranted),
+            R::AlreadyGranted => Self::Conflict(ErrorCode::AlreadyGranted),
+            R::RequiredPurpose => Self::Conflict(ErrorCode::RequiredPurpose),
+            R::UnknownField => Self::NotFound(ErrorCode::FieldNotFound),
             R::Invalid(error) => Self::Validation(vec![error]),
-            R::EmailInUse => Self::Conflict("email_in_use"),
-            R::Link(LinkProblem::Invalid) => Self::BadRequest { code: "link_invalid", detail: String::new() },
-            R::Link(LinkProblem::Expired) => Self::Gone("link_expired"),
-            R::Link(LinkProblem::Used) => Self::Gone("link_used"),
+            R::EmailInUse => Self::Conflict(ErrorCode::EmailInUse),
+            R::Link(LinkProblem::Invalid) => Self::BadRequest { code: ErrorCode::LinkInvalid, detail: String::new() },
+            R::Link(LinkProblem::Expired) => Self::Gone(ErrorCode::LinkExpired),
+            R::Link(LinkProblem::Used) => Self::Gone(ErrorCode::LinkUsed),
             R::Service(e) => e.into(),
         }
     }
@@ -99,19 +99,20 @@ impl From<diesel::r2d2::PoolError> for AppError {
 }
 
 impl AppError {
-    pub fn code(&self) -> &'static str {
+    /// The stable code clients branch on.
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::Validation(_) => "validation_failed",
-            Self::NotFound(code) => code,
-            Self::Unauthorized => "unauthorized",
-            Self::PayloadTooLarge(_) => "payload_too_large",
-            Self::UnsupportedMediaType(_) => "unsupported_media_type",
-            Self::BadRequest { code, .. } => code,
-            Self::Unavailable => "service_unavailable",
-            Self::Conflict(code) | Self::Gone(code) | Self::Forbidden(code) => code,
-            Self::TooManyRequests => "rate_limited",
-            Self::MethodNotAllowed(_) => "method_not_allowed",
-            Self::Internal(_) => "internal_error",
+            Self::Validation(_) => ErrorCode::ValidationFailed,
+            Self::NotFound(code) => *code,
+            Self::Unauthorized => ErrorCode::Unauthorized,
+            Self::PayloadTooLarge(_) => ErrorCode::PayloadTooLarge,
+            Self::UnsupportedMediaType(_) => ErrorCode::UnsupportedMediaType,
+            Self::BadRequest { code, .. } => *code,
+            Self::Unavailable => ErrorCode::ServiceUnavailable,
+            Self::Conflict(code) | Self::Gone(code) | Self::Forbidden(code) => *code,
+            Self::TooManyRequests => ErrorCode::RateLimited,
+            Self::MethodNotAllowed(_) => ErrorCode::MethodNotAllowed,
+            Self::Internal(_) => ErrorCode::InternalError,
         }
     }
 
@@ -141,10 +142,10 @@ impl AppError {
             Self::Unauthorized => t.unauthorized.to_owned(),
             Self::PayloadTooLarge(limit) => t.too_large(*limit),
             Self::UnsupportedMediaType(expected) => t.unsupported_media_type(expected),
-            Self::BadRequest { code, detail } if detail.is_empty() => t.problem(code).to_owned(),
+            Self::BadRequest { code, detail } if detail.is_empty() => t.problem(*code).to_owned(),
             Self::BadRequest { detail, .. } => detail.clone(),
             Self::Unavailable => t.unavailable.to_owned(),
-            Self::Conflict(code) | Self::Gone(code) | Self::Forbidden(code) => t.problem(code).to_owned(),
+            Self::Conflict(code) | Self::Gone(code) | Self::Forbidden(code) => t.problem(*code).to_owned(),
             Self::TooManyRequests => t.rate_limited.to_owned(),
             Self::MethodNotAllowed(_) => t.problem(self.code()).to_owned(),
             Self::Internal(_) => t.internal.to_owned(),
@@ -177,7 +178,8 @@ pub struct Problem {
     pub title: &'static str,
     pub status: u16,
     /// Stable, snake_case: branch on this, not on `title` or `detail`.
-    pub code: &'static str,
+    #[schema(value_type = String)]
+    pub code: ErrorCode,
     pub detail: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldProblem>,

@@ -17,7 +17,7 @@ use super::pages::{
 use super::{AppState, evidence_of, locale_of};
 use crate::db::sessions::Session;
 use crate::domain::rights::RightKind;
-use crate::domain::{ConsentStatus, Email, Locale, Method};
+use crate::domain::{ConsentStatus, Email, ErrorCode, Locale, Method};
 use crate::services::links;
 use crate::services::rights::{self, Actor, Change, ChangeRequest, Profile, RightsError};
 
@@ -68,7 +68,7 @@ async fn require_session(req: &HttpRequest, state: &AppState, locale: Locale) ->
     session(req, state)
         .await
         .map_err(|e| PageError::new(e, locale))?
-        .ok_or_else(|| PageError::new(AppError::Forbidden("session_required"), locale))
+        .ok_or_else(|| PageError::new(AppError::Forbidden(ErrorCode::SessionRequired), locale))
 }
 
 /// Parses a urlencoded POST body and checks its CSRF token against the session.
@@ -83,7 +83,7 @@ async fn form_fields(
         use subtle::ConstantTimeEq;
         let sent = fields.get("_csrf").map(String::as_bytes).unwrap_or_default();
         if !bool::from(sent.ct_eq(s.csrf_token.as_bytes())) {
-            return Err(PageError::new(AppError::Forbidden("csrf_failed"), locale));
+            return Err(PageError::new(AppError::Forbidden(ErrorCode::CsrfFailed), locale));
         }
     }
     Ok(fields)
@@ -269,7 +269,7 @@ async fn change_consent(
         Some("grant") => Change::Grant,
         _ => {
             let detail = "action must be grant or withdraw".to_owned();
-            return Err(PageError::new(AppError::BadRequest { code: "invalid_action", detail }, locale));
+            return Err(PageError::new(AppError::BadRequest { code: ErrorCode::InvalidAction, detail }, locale));
         }
     };
     let purpose = fields.get("purpose").cloned().unwrap_or_default();

@@ -9,6 +9,7 @@ pub mod error;
 pub mod i18n;
 pub mod links;
 pub mod me;
+pub mod messages;
 pub mod openapi;
 pub mod ops;
 pub mod pages;

@@ -16,7 +16,7 @@ use super::pages::{
 use super::{AppState, evidence_of, locale_of};
 use crate::db::catalog::{self, Catalog, PublishedForm};
 use crate::domain::form::{FieldError, RawSubmission};
-use crate::domain::{Locale, Method, origin};
+use crate::domain::{ErrorCode, Locale, Method, origin};
 use crate::services::submit::SubmissionInput;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -58,7 +58,8 @@ async fn show_form(
 ) -> Result<HttpResponse, PageError> {
     let locale = locale_of(&req);
     let catalog = state.catalog.current();
-    let form = catalog.form(&path).ok_or_else(|| PageError::new(AppError::NotFound("form_not_found"), locale))?;
+    let form =
+        catalog.form(&path).ok_or_else(|| PageError::new(AppError::NotFound(ErrorCode::FormNotFound), locale))?;
     Ok(form_response(&catalog, form, locale, &Typed::default()))
 }
 
@@ -71,7 +72,7 @@ async fn submit_form(
     let locale = locale_of(&req);
     let page_error = |e: AppError| PageError::new(e, locale);
     let catalog = state.catalog.current();
-    let form = catalog.form(&path).ok_or_else(|| page_error(AppError::NotFound("form_not_found")))?;
+    let form = catalog.form(&path).ok_or_else(|| page_error(AppError::NotFound(ErrorCode::FormNotFound)))?;
     require_content_type(&req, FORM_URLENCODED).map_err(page_error)?;
     let body = read_limited(&req, payload).await.map_err(page_error)?;
     let mut pairs = parse_urlencoded(&body, locale).map_err(page_error)?;
@@ -116,7 +117,8 @@ async fn thanks(
 ) -> Result<HttpResponse, PageError> {
     let locale = locale_of(&req);
     let catalog = state.catalog.current();
-    let form = catalog.form(&path).ok_or_else(|| PageError::new(AppError::NotFound("form_not_found"), locale))?;
+    let form =
+        catalog.form(&path).ok_or_else(|| PageError::new(AppError::NotFound(ErrorCode::FormNotFound), locale))?;
     let page = ThanksPage {
         t: Strings::get(locale),
         lang: locale.as_str(),
@@ -135,7 +137,7 @@ async fn policy(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, PageError> {
     let locale = locale_of(&req);
-    let not_found = || PageError::new(AppError::NotFound("policy_not_found"), locale);
+    let not_found = || PageError::new(AppError::NotFound(ErrorCode::PolicyNotFound), locale);
     let (purpose, version) = path.into_inner();
     let version: i64 = version.trim_start_matches('v').parse().map_err(|_| not_found())?;
     let pool = state.db.pool.clone();

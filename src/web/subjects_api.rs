@@ -10,7 +10,7 @@ use super::body::{JSON, read_limited, require_content_type};
 use super::error::{AppError, Problem};
 use super::{AppState, evidence_of};
 use crate::domain::rights::RightKind;
-use crate::domain::{Locale, Method, PurposeKey};
+use crate::domain::{ErrorCode, Locale, Method, PurposeKey};
 use crate::services::links;
 use crate::services::lookup::{ConsentView, consent_views};
 use crate::services::rights::{self, Actor, Change, ChangeOutcome, ChangeRequest, Profile};
@@ -170,14 +170,16 @@ pub(crate) async fn change(
     let body = read_limited(&req, payload).await?;
     let request: ChangeBody = serde_json::from_slice(&body).map_err(|e| match e.classify() {
         serde_json::error::Category::Data => AppError::BadRequest {
-            code: "invalid_request",
+            code: ErrorCode::InvalidRequest,
             detail: format!("Expected {{\"purpose\": …, \"action\": \"grant\"|\"withdraw\", \"source\": …}}: {e}"),
         },
-        _ => AppError::BadRequest { code: "malformed_json", detail: format!("The body is not valid JSON: {e}") },
+        _ => {
+            AppError::BadRequest { code: ErrorCode::MalformedJson, detail: format!("The body is not valid JSON: {e}") }
+        }
     })?;
     if request.source.as_ref().is_some_and(|s| s.chars().count() > 200) {
         return Err(AppError::BadRequest {
-            code: "invalid_request",
+            code: ErrorCode::InvalidRequest,
             detail: "source is at most 200 characters.".into(),
         });
     }

@@ -9,7 +9,7 @@ use super::fields::{self, FieldFormView};
 use super::forms::{builder_error, load, text};
 use super::{AdminError, AdminStrings, Chrome, Fields, Problems, SignedIn, refresh_catalog, see_other};
 use crate::db::catalog::Catalog;
-use crate::domain::{FormDefinition, Locale, Localized};
+use crate::domain::{ErrorCode, FormDefinition, Locale, Localized};
 use crate::services::builder::{self, BuilderError, Working};
 use crate::web::AppState;
 use crate::web::error::AppError;
@@ -163,11 +163,11 @@ fn typed_settings(form: &Fields, t: &AdminStrings, catalog: &Catalog, locale: Lo
     let description_ko = form.get("description_ko").trim().to_owned();
     for (name, value) in [("description_en", &description_en), ("description_ko", &description_ko)] {
         if value.chars().count() > 2000 {
-            problems.add(name, t.says("too_long"));
+            problems.add(name, t.says(ErrorCode::TooLong));
         }
     }
     if builder::parse_origins(form.get("allowed_origins")).is_err() {
-        problems.add("allowed_origins", t.says("invalid_origin"));
+        problems.add("allowed_origins", t.says(ErrorCode::InvalidOrigin));
     }
     let asked = form.all("purposes");
     let purposes = catalog

@@ -8,7 +8,7 @@ use super::builder::{Refused, builder_page};
 use super::forms::{builder_error, load};
 use super::{AdminError, AdminStrings, Fields, Problems, SignedIn, see_other};
 use crate::db::catalog::Catalog;
-use crate::domain::{FieldDefinition, FormDefinition, FormKey, Locale};
+use crate::domain::{ErrorCode, FieldDefinition, FormDefinition, FormKey, Locale};
 use crate::services::builder::{self, BuilderError, FIELD_TYPES, FieldInput};
 use crate::web::AppState;
 
@@ -156,7 +156,7 @@ async fn put(
     let input = typed(&fields);
     let parsed = builder::parse_field(&input);
     let work = load(state, &who, &key).await?;
-    let refuse = |codes: Vec<(&'static str, &'static str)>| {
+    let refuse = |codes: Vec<(&'static str, ErrorCode)>| {
         let catalog = state.catalog.current();
         let mut view = view_of(&catalog, who.locale, &key, at, &input, work.draft.fields.len());
         let mut problems = Problems::default();

@@ -7,7 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use super::{AdminError, AdminStrings, Chrome, Fields, Problems, SignedIn, see_other};
-use crate::domain::{FieldDefinition, FieldKey, FieldType, FormDefinition, FormKey, Locale, Localized};
+use crate::domain::{ErrorCode, FieldDefinition, FieldKey, FieldType, FormDefinition, FormKey, Locale, Localized};
 use crate::services::builder::{self, BuilderError, Working};
 use crate::web::AppState;
 use crate::web::error::AppError;
@@ -65,7 +65,9 @@ pub async fn read<T: Send + 'static>(
 
 pub fn builder_error(e: BuilderError, locale: Locale) -> AdminError {
     match e {
-        BuilderError::NotFound => AdminError::Refused { status: StatusCode::NOT_FOUND, code: "not_found", locale },
+        BuilderError::NotFound => {
+            AdminError::Refused { status: StatusCode::NOT_FOUND, code: ErrorCode::NotFound, locale }
+        }
         other => AdminError::new(AppError::Internal(other.into()), locale),
     }
 }
@@ -134,9 +136,9 @@ fn starter(kind: String, title: Localized) -> Option<FormDefinition> {
 pub fn text(problems: &mut Problems, t: &AdminStrings, fields: &Fields, name: &str, max: usize) -> String {
     let value = fields.get(name).trim().to_owned();
     if value.is_empty() {
-        problems.add(name, t.says("required"));
+        problems.add(name, t.says(ErrorCode::Required));
     } else if value.chars().count() > max {
-        problems.add(name, t.says("too_long"));
+        problems.add(name, t.says(ErrorCode::TooLong));
     }
     value
 }
@@ -150,7 +152,8 @@ async fn create(
     let fields = who.owner_form(&req, payload).await?;
     let t = AdminStrings::get(who.locale);
     let mut problems = Problems::default();
-    let key = FormKey::parse(fields.get("key").trim()).map_err(|_| problems.add("key", t.says("invalid_key"))).ok();
+    let key =
+        FormKey::parse(fields.get("key").trim()).map_err(|_| problems.add("key", t.says(ErrorCode::InvalidKey))).ok();
     let kind = text(&mut problems, t, &fields, "kind", 40);
     let title = Localized {
         en: text(&mut problems, t, &fields, "title_en", 200),
@@ -170,7 +173,7 @@ async fn create(
     match created {
         Ok(()) => Ok(see_other(&format!("/admin/forms/{key}?lang={}", who.locale.as_str()))),
         Err(BuilderError::KeyTaken) => {
-            problems.add("key", t.says("key_taken"));
+            problems.add("key", t.says(ErrorCode::KeyTaken));
             list_page(&req, &who, &state, new, problems, StatusCode::UNPROCESSABLE_ENTITY).await
         }
         Err(e) => Err(builder_error(e, who.locale)),
