@@ -7,32 +7,23 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+use super::api_key::bearer;
 use super::body::{JSON, read_limited, require_content_type};
 use super::error::{AppError, Problem};
-use super::{AppState, evidence_of};
+use super::{AppState, evidence_of, only};
 use crate::domain::form::{FieldError, FieldErrorCode, RawSubmission};
 use crate::domain::{Email, ErrorCode, Locale, Method, PurposeKey};
 
 use crate::services::lookup::{Cached, ConsentView, consent_views, consent_views_known};
 use crate::services::submit::{RecordedEvent, SubmissionInput, SubmissionOutcome};
 
+/// This module's resources, inside the `/api/v1` scope (see [`super::api_routes`]).
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::scope("/api/v1")
-            .wrap_fn(super::cors::per_form)
-            .service(only("/openapi.json", "GET", web::get().to(super::openapi::document)))
-            .service(only("/forms/{form}/submissions", "POST", web::post().to(create_submission)))
-            .service(only("/consents", "GET", web::get().to(get_consents)))
-            .configure(super::subjects_api::routes)
-            .default_service(web::to(|| async { Err::<HttpResponse, _>(AppError::NotFound(ErrorCode::NotFound)) })),
-    );
-}
-
-/// A resource with one route; any other method is answered `405 method_not_allowed`.
-pub(crate) fn only(path: &str, allow: &'static str, route: actix_web::Route) -> actix_web::Resource {
-    web::resource(path)
-        .route(route)
-        .default_service(web::to(move || async move { Err::<HttpResponse, _>(AppError::MethodNotAllowed(allow)) }))
+    cfg.service(only("/forms/{form}/submissions", "POST", web::post().to(create_submission))).service(only(
+        "/consents",
+        "GET",
+        web::get().to(get_consents),
+    ));
 }
 
 /// `POST /api/v1/forms/{form}/submissions`.
@@ -301,22 +292,4 @@ fn consents_response(subject_id: Option<String>, consents: Vec<ConsentView>) -> 
 
 fn field_error(field: &str, code: FieldErrorCode) -> AppError {
     AppError::Validation(vec![FieldError { field: field.into(), code, max_length: None }])
-}
-
-/// The id of the API key the request presents (`Authorization: Bearer …`), or 401.
-pub async fn authenticate(req: &HttpRequest, state: &AppState) -> Result<String, AppError> {
-    let presented = bearer(req).ok_or(AppError::Unauthorized)?.to_owned();
-    let stamp = state.consents.changes().stamp();
-    if let Some(id) = state.api_keys.cached(&presented, stamp) {
-        return Ok(id);
-    }
-    let api_keys = state.api_keys.clone();
-    super::point_read(state, move |conn| api_keys.authenticate(conn, &presented, stamp)?.ok_or(AppError::Unauthorized))
-        .await
-}
-
-fn bearer(req: &HttpRequest) -> Option<&str> {
-    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }

@@ -8,6 +8,7 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
 use super::i18n::Strings;
+use super::pages::{ErrorPage, MessagePage, render_with_status};
 use crate::domain::form::FieldError;
 use crate::domain::{ErrorCode, Locale};
 use crate::services::ServiceError;
@@ -152,6 +153,15 @@ impl AppError {
         }
     }
 
+    /// A page saying what went wrong (as an alert), with one way onward.
+    pub fn problem_page(&self, locale: Locale, onward: (String, String)) -> HttpResponse {
+        let t = Strings::get(locale);
+        let mut page = MessagePage::new(locale, t.error_title, vec![self.message(t)]);
+        page.alert = true;
+        page.links = vec![onward];
+        render_with_status(&page, self.status())
+    }
+
     fn log(&self) {
         if let Self::Internal(cause) = self {
             // `{:#}` prints the whole cause chain; causes never include request bodies.
@@ -244,13 +254,13 @@ impl ResponseError for PageError {
     fn error_response(&self) -> HttpResponse {
         self.error.log();
         let t = Strings::get(self.locale);
-        let page = super::pages::ErrorPage {
+        let page = ErrorPage {
             t,
             lang: self.locale.as_str(),
             status: self.error.status().as_u16(),
             message: self.error.message(t),
         };
-        super::pages::render_with_status(&page, self.error.status())
+        render_with_status(&page, self.error.status())
     }
 }
 

@@ -192,7 +192,7 @@ async fn login(req: HttpRequest, state: web::Data<AppState>, payload: web::Paylo
 /// A used, expired or forged link: say so, and offer a new one.
 fn link_problem(locale: Locale, error: AppError) -> HttpResponse {
     let onward = (format!("/me?lang={}", locale.as_str()), Strings::get(locale).me.ask_again.to_owned());
-    MessagePage::problem(locale, &error, onward)
+    error.problem_page(locale, onward)
 }
 
 async fn logout(

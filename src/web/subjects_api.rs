@@ -5,7 +5,7 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
-use super::api::authenticate;
+use super::api_key::authenticate;
 use super::body::{JSON, read_limited, require_content_type};
 use super::error::{AppError, Problem};
 use super::{AppState, evidence_of};
@@ -24,8 +24,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::delete().to(erase))
             .default_service(not_allowed("GET, DELETE")),
     )
-    .service(super::api::only("/subjects/{id}/export", "GET", web::get().to(export)))
-    .service(super::api::only("/subjects/{id}/consents", "POST", web::post().to(change)));
+    .service(super::only("/subjects/{id}/export", "GET", web::get().to(export)))
+    .service(super::only("/subjects/{id}/consents", "POST", web::post().to(change)));
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
