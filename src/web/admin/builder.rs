@@ -5,8 +5,8 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
-use super::fields::{self, FieldFormView};
-use super::forms::{builder_error, load, text};
+use super::drafts::{builder_error, load, text};
+use super::field_views::{self, FieldFormView};
 use super::{AdminError, AdminStrings, Chrome, Fields, Problems, SignedIn, refresh_catalog, see_other};
 use crate::db::catalog::Catalog;
 use crate::domain::{ErrorCode, FormDefinition, Locale, Localized};
@@ -78,8 +78,8 @@ pub fn builder_page(
             .map(|p| (p.key.to_string(), p.policy.title().get(who.locale).to_owned(), d.purposes.contains(&p.key)))
             .collect(),
     });
-    let mut views = fields::views(&catalog, who.locale, &key, d);
-    let mut new_field = fields::new_view(&catalog, who.locale, &key);
+    let mut views = field_views::views(&catalog, who.locale, &key, d);
+    let mut new_field = field_views::new_view(&catalog, who.locale, &key);
     if let Some((at, view)) = refused.field {
         match at {
             Some(i) if i < views.len() => views[i] = view,

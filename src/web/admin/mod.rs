@@ -12,7 +12,9 @@ pub mod builder;
 pub mod charts;
 pub mod dashboard;
 pub mod data_strings;
+mod drafts;
 pub mod embed;
+pub mod field_views;
 pub mod fields;
 pub mod forms;
 pub mod keys;
@@ -47,6 +49,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(keys::routes)
         .configure(purposes::routes)
         .configure(forms::routes)
+        .configure(builder::routes)
+        .configure(fields::routes)
         .route("/admin", web::get().to(dashboard::page))
         .route("/admin/", web::get().to(dashboard::page))
         .configure(submissions::routes)
