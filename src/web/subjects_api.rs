@@ -168,21 +168,7 @@ pub(crate) async fn change(
     let key_id = authenticate(&req, &state).await?;
     require_content_type(&req, JSON)?;
     let body = read_limited(&req, payload).await?;
-    let request: ChangeBody = serde_json::from_slice(&body).map_err(|e| match e.classify() {
-        serde_json::error::Category::Data => AppError::BadRequest {
-            code: ErrorCode::InvalidRequest,
-            detail: format!("Expected {{\"purpose\": …, \"action\": \"grant\"|\"withdraw\", \"source\": …}}: {e}"),
-        },
-        _ => {
-            AppError::BadRequest { code: ErrorCode::MalformedJson, detail: format!("The body is not valid JSON: {e}") }
-        }
-    })?;
-    if request.source.as_ref().is_some_and(|s| s.chars().count() > 200) {
-        return Err(AppError::BadRequest {
-            code: ErrorCode::InvalidRequest,
-            detail: "source is at most 200 characters.".into(),
-        });
-    }
+    let request = change_body(&body)?;
     let mut evidence = evidence_of(&req, &state, Locale::En, "");
     evidence.source = request.source.clone();
     let change = match request.action {
@@ -206,16 +192,7 @@ pub(crate) async fn change(
             rights::change_consent(tx, &keyring, &catalog, &request)
         })
         .await?;
-    let (pool, keyring, catalog, subject) =
-        (state.db.pool.clone(), state.keyring.clone(), state.catalog.current(), path.clone());
-    let (profile, consents) = web::block(move || -> Result<_, AppError> {
-        let mut conn = pool.get()?;
-        let profile = rights::profile(&mut conn, &keyring, &catalog, &subject)?;
-        let purposes: Vec<PurposeKey> = catalog.purposes.values().map(|p| p.key.clone()).collect();
-        let states = crate::db::consent::for_subject(&mut conn, &subject)?;
-        Ok((profile, consent_views(&mut conn, &catalog, &purposes, &states)?))
-    })
-    .await??;
+    let (profile, consents) = state_after(&state, path.clone()).await?;
     let receipt = crate::services::export::state_receipt(&state.keyring, &state.settings.base_url, &profile)
         .map_err(|e| AppError::Internal(e.into()))?;
     Ok(no_store(HttpResponse::Ok()).json(ChangeResponse {
@@ -224,6 +201,39 @@ pub(crate) async fn change(
         consents,
         receipt,
     }))
+}
+
+/// The change asked for, or a 400 saying what is wrong with the body.
+fn change_body(body: &[u8]) -> Result<ChangeBody, AppError> {
+    let request: ChangeBody = serde_json::from_slice(body).map_err(|e| match e.classify() {
+        serde_json::error::Category::Data => AppError::BadRequest {
+            code: ErrorCode::InvalidRequest,
+            detail: format!("Expected {{\"purpose\": …, \"action\": \"grant\"|\"withdraw\", \"source\": …}}: {e}"),
+        },
+        _ => {
+            AppError::BadRequest { code: ErrorCode::MalformedJson, detail: format!("The body is not valid JSON: {e}") }
+        }
+    })?;
+    if request.source.as_ref().is_some_and(|s| s.chars().count() > 200) {
+        return Err(AppError::BadRequest {
+            code: ErrorCode::InvalidRequest,
+            detail: "source is at most 200 characters.".into(),
+        });
+    }
+    Ok(request)
+}
+
+/// The subject's profile and consent states after a change, read through the pool.
+async fn state_after(state: &AppState, subject: String) -> Result<(Profile, Vec<ConsentView>), AppError> {
+    let (pool, keyring, catalog) = (state.db.pool.clone(), state.keyring.clone(), state.catalog.current());
+    web::block(move || -> Result<_, AppError> {
+        let mut conn = pool.get()?;
+        let profile = rights::profile(&mut conn, &keyring, &catalog, &subject)?;
+        let purposes: Vec<PurposeKey> = catalog.purposes.values().map(|p| p.key.clone()).collect();
+        let states = crate::db::consent::for_subject(&mut conn, &subject)?;
+        Ok((profile, consent_views(&mut conn, &catalog, &purposes, &states)?))
+    })
+    .await?
 }
 
 /// The answer to an erasure.
