@@ -162,6 +162,32 @@ impl AppError {
         render_with_status(&page, self.status())
     }
 
+    /// The problem document an API client gets (in English).
+    pub fn problem(&self) -> Problem {
+        let t = Strings::get(Locale::En);
+        let errors = match self {
+            Self::Validation(errors) => errors
+                .iter()
+                .map(|e| FieldProblem {
+                    field: e.field.clone(),
+                    code: e.code.as_str(),
+                    message: t.field_error(e),
+                    max_length: e.max_length,
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        let status = self.status();
+        Problem {
+            kind: format!("urn:assent:problem:{}", self.code()),
+            title: status.canonical_reason().unwrap_or("Error"),
+            status: status.as_u16(),
+            code: self.code(),
+            detail: self.message(t),
+            errors,
+        }
+    }
+
     fn log(&self) {
         if let Self::Internal(cause) = self {
             // `{:#}` prints the whole cause chain; causes never include request bodies.
@@ -202,33 +228,12 @@ impl ResponseError for AppError {
 
     fn error_response(&self) -> HttpResponse {
         self.log();
-        let t = Strings::get(Locale::En);
-        let errors = match self {
-            Self::Validation(errors) => errors
-                .iter()
-                .map(|e| FieldProblem {
-                    field: e.field.clone(),
-                    code: e.code.as_str(),
-                    message: t.field_error(e),
-                    max_length: e.max_length,
-                })
-                .collect(),
-            _ => Vec::new(),
-        };
         let status = self.status();
-        let problem = Problem {
-            kind: format!("urn:assent:problem:{}", self.code()),
-            title: status.canonical_reason().unwrap_or("Error"),
-            status: status.as_u16(),
-            code: self.code(),
-            detail: self.message(t),
-            errors,
-        };
         let mut response = HttpResponse::build(status);
         if let Self::MethodNotAllowed(allow) = self {
             response.insert_header((actix_web::http::header::ALLOW, *allow));
         }
-        response.content_type("application/problem+json").json(problem)
+        response.content_type("application/problem+json").json(self.problem())
     }
 }
 
@@ -267,4 +272,44 @@ impl ResponseError for PageError {
 /// The id of the element a field error is shown in (and referenced by `aria-describedby`).
 pub fn error_anchor(field: &str) -> String {
     format!("{}-error", field.replace('.', "-"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::form::FieldErrorCode;
+
+    fn json(error: &AppError) -> String {
+        serde_json::to_string(&error.problem()).unwrap_or_default()
+    }
+
+    #[test]
+    fn a_problem_carries_its_code_as_the_stable_string() {
+        assert_eq!(
+            json(&AppError::Conflict(ErrorCode::NotGranted)),
+            r#"{"type":"urn:assent:problem:not_granted","title":"Conflict","status":409,"code":"not_granted","detail":"That consent is not currently given, so there is nothing to withdraw."}"#
+        );
+        assert_eq!(
+            json(&AppError::NotFound(ErrorCode::FormNotFound)),
+            r#"{"type":"urn:assent:problem:form_not_found","title":"Not Found","status":404,"code":"form_not_found","detail":"This page does not exist."}"#
+        );
+        let invalid = AppError::BadRequest { code: ErrorCode::InvalidQuery, detail: "Use ?email=<address>.".into() };
+        assert_eq!(
+            json(&invalid),
+            r#"{"type":"urn:assent:problem:invalid_query","title":"Bad Request","status":400,"code":"invalid_query","detail":"Use ?email=<address>."}"#
+        );
+    }
+
+    #[test]
+    fn a_validation_problem_lists_each_field_with_its_own_code() {
+        let error = AppError::Validation(vec![FieldError {
+            field: "name".into(),
+            code: FieldErrorCode::TooLong,
+            max_length: Some(200),
+        }]);
+        assert_eq!(
+            json(&error),
+            r#"{"type":"urn:assent:problem:validation_failed","title":"Unprocessable Entity","status":422,"code":"validation_failed","detail":"Please correct the highlighted fields.","errors":[{"field":"name","code":"too_long","message":"Use at most 200 characters.","max_length":200}]}"#
+        );
+    }
 }
