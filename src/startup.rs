@@ -12,6 +12,7 @@ use crate::config::Settings;
 use crate::crypto::Keyring;
 use crate::db::catalog::Catalog;
 use crate::db::{Db, DbUrl};
+use crate::domain::ErrorCode;
 use crate::mail::delivery::{MailTransport, deliver_due};
 use crate::services::workspace::{self, WorkspaceFile};
 use crate::web::error::{AppError, PageError};
@@ -145,7 +146,7 @@ fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
 }
 
 async fn not_found(req: actix_web::HttpRequest) -> Result<actix_web::HttpResponse, PageError> {
-    Err(PageError::new(AppError::NotFound("not_found"), locale_of(&req)))
+    Err(PageError::new(AppError::NotFound(ErrorCode::NotFound), locale_of(&req)))
 }
 
 async fn refresh_catalog(state: AppState) {

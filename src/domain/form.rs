@@ -186,6 +186,22 @@ pub enum FieldErrorCode {
 }
 
 impl FieldErrorCode {
+    /// Every code (the message catalogue has a sentence for each, in each language).
+    pub const ALL: [FieldErrorCode; 12] = [
+        Self::Required,
+        Self::InvalidEmail,
+        Self::InvalidPhone,
+        Self::InvalidDate,
+        Self::InvalidChoice,
+        Self::TooLong,
+        Self::InvalidCharacters,
+        Self::UnknownField,
+        Self::DuplicateField,
+        Self::UnknownPurpose,
+        Self::PurposeRequired,
+        Self::InvalidType,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Required => "required",
@@ -381,6 +397,15 @@ fn check_value(field: &FieldDefinition, value: &str) -> Result<String, FieldErro
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn field_error_codes_serialise_to_their_strings() {
+        let mut seen = HashSet::new();
+        for code in FieldErrorCode::ALL {
+            assert_eq!(serde_json::to_value(code).ok(), Some(serde_json::Value::from(code.as_str())));
+            assert!(seen.insert(code.as_str()), "{code:?} twice");
+        }
+    }
 
     fn key<T: TryFrom<String>>(raw: &str) -> T
     where

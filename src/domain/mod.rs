@@ -4,6 +4,7 @@
 //! submission is, which values may be stored given the granted purposes, when a consent expires,
 //! and how the ledger chains its events.
 
+pub mod codes;
 pub mod consent;
 pub mod email;
 pub mod form;
@@ -16,6 +17,7 @@ pub mod owner;
 pub mod purpose;
 pub mod rights;
 
+pub use codes::ErrorCode;
 pub use consent::{ConsentAction, ConsentStatus, Evidence, Method};
 pub use email::Email;
 pub use form::{AcceptedSubmission, FieldDefinition, FieldError, FieldType, FormDefinition, Localized};

@@ -8,7 +8,7 @@ use crate::db::DbConnection;
 use crate::db::builder::{self, FormDraft};
 use crate::db::catalog::{self, Catalog};
 use crate::domain::form::{Choice, DefinitionError};
-use crate::domain::{FieldDefinition, FieldKey, FieldType, FormDefinition, FormKey, Localized, PurposeKey};
+use crate::domain::{ErrorCode, FieldDefinition, FieldKey, FieldType, FormDefinition, FormKey, Localized, PurposeKey};
 use crate::services::rights::{Actor, audit_action};
 use crate::services::workspace::{self, ApplyError, WorkspaceFile, WorkspaceInfo};
 
@@ -176,19 +176,19 @@ pub fn field_type_name(kind: FieldType) -> &'static str {
 /// Parses a field; on failure every refused input (`key`, `kind`, `label_en`, `label_ko`,
 /// `max_length`, `choices`) with a message code. A field may be saved without a purpose: the
 /// draft keeps it, and publishing refuses it with the domain's own reason.
-pub fn parse_field(input: &FieldInput) -> Result<FieldDefinition, Vec<(&'static str, &'static str)>> {
+pub fn parse_field(input: &FieldInput) -> Result<FieldDefinition, Vec<(&'static str, ErrorCode)>> {
     let mut problems = Vec::new();
-    let key = FieldKey::parse(input.key.trim()).map_err(|_| problems.push(("key", "invalid_key"))).ok();
+    let key = FieldKey::parse(input.key.trim()).map_err(|_| problems.push(("key", ErrorCode::InvalidKey))).ok();
     let kind = field_type(&input.kind);
     if kind.is_none() {
-        problems.push(("kind", "invalid_choice"));
+        problems.push(("kind", ErrorCode::InvalidChoice));
     }
     let mut label = |field: &'static str, raw: &str| {
         let value = raw.trim().to_owned();
         if value.is_empty() {
-            problems.push((field, "required"));
+            problems.push((field, ErrorCode::Required));
         } else if value.chars().count() > 200 {
-            problems.push((field, "too_long"));
+            problems.push((field, ErrorCode::TooLong));
         }
         value
     };
@@ -198,11 +198,11 @@ pub fn parse_field(input: &FieldInput) -> Result<FieldDefinition, Vec<(&'static 
         raw => raw.parse::<usize>().ok().filter(|n| (1..=10_000).contains(n)).map(Some),
     };
     if max_length.is_none() {
-        problems.push(("max_length", "invalid_length"));
+        problems.push(("max_length", ErrorCode::InvalidLength));
     }
     let choices = parse_choices(&input.choices);
     if choices.is_none() || (kind == Some(FieldType::Select) && choices.as_ref().is_some_and(Vec::is_empty)) {
-        problems.push(("choices", "invalid_choices"));
+        problems.push(("choices", ErrorCode::InvalidChoices));
     }
     let purposes: Vec<PurposeKey> = input.purposes.iter().filter_map(|p| PurposeKey::parse(p).ok()).collect();
     match (key, kind, max_length, choices) {
@@ -239,13 +239,13 @@ pub fn choices_text(field: &FieldDefinition) -> String {
 }
 
 /// Adds (`at` = None) or replaces the field at `at`; refuses a key another field has.
-pub fn put_field(draft: &mut FormDefinition, at: Option<usize>, field: FieldDefinition) -> Result<(), &'static str> {
+pub fn put_field(draft: &mut FormDefinition, at: Option<usize>, field: FieldDefinition) -> Result<(), ErrorCode> {
     if draft.fields.iter().enumerate().any(|(i, f)| f.key == field.key && Some(i) != at) {
-        return Err("key_taken");
+        return Err(ErrorCode::KeyTaken);
     }
     match at {
         Some(i) if i < draft.fields.len() => draft.fields[i] = field,
-        Some(_) => return Err("not_found"),
+        Some(_) => return Err(ErrorCode::NotFound),
         None => draft.fields.push(field),
     }
     Ok(())
@@ -302,7 +302,7 @@ mod tests {
             label_ko: "크기".into(),
             ..FieldInput::default()
         };
-        assert_eq!(parse_field(&input).unwrap_err(), [("choices", "invalid_choices")]);
+        assert_eq!(parse_field(&input).unwrap_err(), [("choices", ErrorCode::InvalidChoices)]);
         let field = parse_field(&FieldInput { choices: "s|Small|작음\nl|Large|큼".into(), ..input }).unwrap();
         assert_eq!(field.choices.len(), 2);
         assert!(field.purposes.is_empty());
@@ -332,7 +332,7 @@ mod tests {
         assert!(!move_field(&mut d, 0, true));
         assert!(move_field(&mut d, 0, false));
         assert_eq!(d.fields[0].key.as_str(), "b");
-        assert_eq!(put_field(&mut d, None, field("a")), Err("key_taken"));
+        assert_eq!(put_field(&mut d, None, field("a")), Err(ErrorCode::KeyTaken));
         assert_eq!(put_field(&mut d, Some(1), field("a")), Ok(()));
     }
 }

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use crate::crypto::Bound;
 use crate::crypto::{DataKey, Keyring};
 use crate::db::catalog::Catalog;
-use crate::db::console::{self, Direction, SubmissionFilter};
+use crate::db::console::{self, Direction, SubmissionFilter, SubmissionRow};
 use crate::db::{DbConnection, Pool, consent};
 use crate::domain::FormDefinition;
 
@@ -113,18 +113,9 @@ fn submissions(
         let page = console::submissions_page(conn, filter, after.as_ref(), Direction::OldestFirst, BATCH)?;
         let Some(last) = page.last() else { return Ok(()) };
         after = Some((last.created_at, last.id.clone()));
-        let ids: Vec<String> = page.iter().map(|s| s.id.clone()).collect();
         let subject_ids: Vec<String> = page.iter().map(|s| s.subject_id.clone()).collect();
         let keys = keys_of(conn, keyring, &subject_ids)?;
-        let mut values: HashMap<&str, BTreeMap<String, String>> = HashMap::new();
-        let subject_of: HashMap<&str, &str> = page.iter().map(|s| (s.id.as_str(), s.subject_id.as_str())).collect();
-        let sealed = console::values_of_submissions(conn, &ids)?;
-        for (submission, value_id, field, ciphertext) in &sealed {
-            let Some(subject) = subject_of.get(submission.as_str()).copied() else { continue };
-            let Some((key, _)) = keys.get(subject) else { continue };
-            let plain = key.open_text(ciphertext, Bound::Value { subject, value_id, field })?;
-            values.entry(submission.as_str()).or_default().insert(field.clone(), plain);
-        }
+        let values = submitted_values(conn, &page, &keys)?;
         let mut states: HashMap<(String, String), String> = HashMap::new();
         for s in consent::for_subjects(conn, &subject_ids)? {
             states.insert((s.subject_id, s.purpose_key), s.status.as_str().to_owned());
@@ -152,6 +143,25 @@ fn submissions(
             return Ok(());
         }
     }
+}
+
+/// The decrypted values of a page of submissions, by submission id and field (values of
+/// erased people, whose key is gone, are left out).
+fn submitted_values<'a>(
+    conn: &mut DbConnection,
+    page: &'a [SubmissionRow],
+    keys: &HashMap<String, (DataKey, String)>,
+) -> anyhow::Result<HashMap<&'a str, BTreeMap<String, String>>> {
+    let ids: Vec<String> = page.iter().map(|s| s.id.clone()).collect();
+    let subject_of: HashMap<&str, &str> = page.iter().map(|s| (s.id.as_str(), s.subject_id.as_str())).collect();
+    let mut values: HashMap<&str, BTreeMap<String, String>> = HashMap::new();
+    for (submission, value_id, field, ciphertext) in &console::values_of_submissions(conn, &ids)? {
+        let Some((&id, &subject)) = subject_of.get_key_value(submission.as_str()) else { continue };
+        let Some((key, _)) = keys.get(subject) else { continue };
+        let plain = key.open_text(ciphertext, Bound::Value { subject, value_id, field })?;
+        values.entry(id).or_default().insert(field.clone(), plain);
+    }
+    Ok(values)
 }
 
 fn consents(conn: &mut DbConnection, keyring: &Keyring, send: &dyn Fn(Chunk) -> bool) -> anyhow::Result<()> {

@@ -4,7 +4,7 @@
 
 use crate::db::DbConnection;
 use crate::db::catalog;
-use crate::domain::{Channel, LegalBasis, Localized, PurposeKey, Retention};
+use crate::domain::{Channel, ErrorCode, LegalBasis, Localized, PurposeKey, Retention};
 use crate::services::rights::{Actor, audit_action};
 use crate::services::workspace::{self, ApplyError, PurposeSpec, WorkspaceFile, WorkspaceInfo};
 
@@ -31,15 +31,15 @@ const MAX_TITLE: usize = 200;
 const MAX_TEXT: usize = 10_000;
 
 /// Parses the input; on failure, every refused field with a message code.
-pub fn parse(input: &PurposeInput) -> Result<PurposeSpec, Vec<(&'static str, &'static str)>> {
+pub fn parse(input: &PurposeInput) -> Result<PurposeSpec, Vec<(&'static str, ErrorCode)>> {
     let mut problems = Vec::new();
-    let key = PurposeKey::parse(input.key.trim()).map_err(|_| problems.push(("key", "invalid_key"))).ok();
+    let key = PurposeKey::parse(input.key.trim()).map_err(|_| problems.push(("key", ErrorCode::InvalidKey))).ok();
     let mut text = |field: &'static str, value: &str, max: usize| {
         let value = value.trim();
         if value.is_empty() {
-            problems.push((field, "required"));
+            problems.push((field, ErrorCode::Required));
         } else if value.chars().count() > max {
-            problems.push((field, "too_long"));
+            problems.push((field, ErrorCode::TooLong));
         }
         value.to_owned()
     };
@@ -51,11 +51,11 @@ pub fn parse(input: &PurposeInput) -> Result<PurposeSpec, Vec<(&'static str, &'s
         Localized { en: text("text_en", &input.text_en, MAX_TEXT), ko: text("text_ko", &input.text_ko, MAX_TEXT) };
     let legal_basis = LegalBasis::parse(&input.legal_basis);
     if legal_basis.is_none() {
-        problems.push(("legal_basis", "invalid_choice"));
+        problems.push(("legal_basis", ErrorCode::InvalidChoice));
     }
     let channel = Channel::parse(&input.channel);
     if channel.is_none() {
-        problems.push(("channel", "invalid_choice"));
+        problems.push(("channel", ErrorCode::InvalidChoice));
     }
     let retention = match input.retention_preset.trim() {
         "" => Retention::parse(&input.retention).ok(),
@@ -63,11 +63,11 @@ pub fn parse(input: &PurposeInput) -> Result<PurposeSpec, Vec<(&'static str, &'s
         _ => None,
     };
     if retention.is_none() {
-        problems.push(("retention", "invalid_retention"));
+        problems.push(("retention", ErrorCode::InvalidRetention));
     }
     let window = input.renewal_window_days.trim().parse::<u32>().ok().filter(|d| *d <= 365);
     if window.is_none() {
-        problems.push(("renewal_window_days", "invalid_number"));
+        problems.push(("renewal_window_days", ErrorCode::InvalidNumber));
     }
     match (key, legal_basis, channel, retention, window) {
         (Some(key), Some(legal_basis), Some(channel), Some(retention), Some(renewal_window_days))
@@ -173,7 +173,7 @@ mod tests {
     #[test]
     fn no_purpose_without_retention() {
         let problems = parse(&PurposeInput { retention: String::new(), ..input() }).unwrap_err();
-        assert_eq!(problems, [("retention", "invalid_retention")]);
+        assert_eq!(problems, [("retention", ErrorCode::InvalidRetention)]);
     }
 
     #[test]

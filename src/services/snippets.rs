@@ -6,7 +6,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::db::catalog::{Catalog, PublishedForm};
-use crate::domain::{FieldType, Locale};
+use crate::domain::{FieldDefinition, FieldType, Locale};
 
 /// The words the HTML snippet shows, in the owner's language (from the web catalogue).
 #[derive(Debug, Clone, Copy)]
@@ -84,46 +84,63 @@ fn html_form(catalog: &Catalog, form: &PublishedForm, base: &str, locale: Locale
         esc(back)
     );
     for f in &def.fields {
-        let id = format!("assent-{}", f.key);
-        let marker = if f.required { words.required } else { words.optional };
-        let required = if f.required { " required" } else { "" };
-        out.push_str(&format!(
-            "  <p>\n    <label for=\"{id}\">{} {}</label><br>\n",
-            esc(f.label.get(locale)),
-            esc(marker)
-        ));
-        match f.kind {
-            FieldType::Textarea => out.push_str(&format!(
-                "    <textarea id=\"{id}\" name=\"{}\" rows=\"5\" maxlength=\"{}\"{required}></textarea>\n",
-                f.key,
-                f.max_length()
-            )),
-            FieldType::Select => {
-                out.push_str(&format!(
-                    "    <select id=\"{id}\" name=\"{}\"{required}>\n      <option value=\"\"></option>\n",
-                    f.key
-                ));
-                for c in &f.choices {
-                    out.push_str(&format!(
-                        "      <option value=\"{}\">{}</option>\n",
-                        esc(&c.value),
-                        esc(c.label.get(locale))
-                    ));
-                }
-                out.push_str("    </select>\n");
-            }
-            kind => out.push_str(&format!(
-                "    <input id=\"{id}\" name=\"{}\" type=\"{}\" maxlength=\"{}\" autocomplete=\"{}\"{required}>\n",
-                f.key,
-                kind.input_type(),
-                f.max_length(),
-                kind.autocomplete(f.key.as_str())
-            )),
-        }
-        out.push_str("  </p>\n");
+        out.push_str(&field_html(f, locale, words));
     }
+    out.push_str(&purposes_html(catalog, form, base, locale, words));
+    out.push_str(&format!("  <button type=\"submit\">{}</button>\n</form>\n", esc(words.submit)));
+    out
+}
+
+/// One field of the HTML snippet: its label and input.
+fn field_html(f: &FieldDefinition, locale: Locale, words: SnippetWords<'_>) -> String {
+    let mut out = String::new();
+    let id = format!("assent-{}", f.key);
+    let marker = if f.required { words.required } else { words.optional };
+    let required = if f.required { " required" } else { "" };
+    out.push_str(&format!("  <p>\n    <label for=\"{id}\">{} {}</label><br>\n", esc(f.label.get(locale)), esc(marker)));
+    match f.kind {
+        FieldType::Textarea => out.push_str(&format!(
+            "    <textarea id=\"{id}\" name=\"{}\" rows=\"5\" maxlength=\"{}\"{required}></textarea>\n",
+            f.key,
+            f.max_length()
+        )),
+        FieldType::Select => {
+            out.push_str(&format!(
+                "    <select id=\"{id}\" name=\"{}\"{required}>\n      <option value=\"\"></option>\n",
+                f.key
+            ));
+            for c in &f.choices {
+                out.push_str(&format!(
+                    "      <option value=\"{}\">{}</option>\n",
+                    esc(&c.value),
+                    esc(c.label.get(locale))
+                ));
+            }
+            out.push_str("    </select>\n");
+        }
+        kind => out.push_str(&format!(
+            "    <input id=\"{id}\" name=\"{}\" type=\"{}\" maxlength=\"{}\" autocomplete=\"{}\"{required}>\n",
+            f.key,
+            kind.input_type(),
+            f.max_length(),
+            kind.autocomplete(f.key.as_str())
+        )),
+    }
+    out.push_str("  </p>\n");
+    out
+}
+
+/// The HTML snippet's consent checkboxes (a fieldset), each with its wording and a link to the full text.
+fn purposes_html(
+    catalog: &Catalog,
+    form: &PublishedForm,
+    base: &str,
+    locale: Locale,
+    words: SnippetWords<'_>,
+) -> String {
+    let mut out = String::new();
     out.push_str(&format!("  <fieldset>\n    <legend>{}</legend>\n", esc(words.legend)));
-    for p in def.purposes.iter().filter_map(|k| catalog.purpose(k.as_str())) {
+    for p in form.definition.purposes.iter().filter_map(|k| catalog.purpose(k.as_str())) {
         let id = format!("assent-purpose-{}", p.key);
         let marker = if p.required { words.required } else { words.optional };
         let policy = format!("{base}/policies/{}/v{}?lang={}", p.key, p.policy.version, locale.as_str());
@@ -139,7 +156,7 @@ fn html_form(catalog: &Catalog, form: &PublishedForm, base: &str, locale: Locale
             esc(words.full_text)
         ));
     }
-    out.push_str(&format!("  </fieldset>\n  <button type=\"submit\">{}</button>\n</form>\n", esc(words.submit)));
+    out.push_str("  </fieldset>\n");
     out
 }
 

@@ -7,32 +7,23 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+use super::api_key::bearer;
 use super::body::{JSON, read_limited, require_content_type};
 use super::error::{AppError, Problem};
-use super::{AppState, evidence_of};
+use super::{AppState, evidence_of, only};
 use crate::domain::form::{FieldError, FieldErrorCode, RawSubmission};
-use crate::domain::{Email, Locale, Method, PurposeKey};
+use crate::domain::{Email, ErrorCode, Locale, Method, PurposeKey};
 
 use crate::services::lookup::{Cached, ConsentView, consent_views, consent_views_known};
 use crate::services::submit::{RecordedEvent, SubmissionInput, SubmissionOutcome};
 
+/// This module's resources, inside the `/api/v1` scope (see [`super::api_routes`]).
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::scope("/api/v1")
-            .wrap_fn(super::cors::per_form)
-            .service(only("/openapi.json", "GET", web::get().to(super::openapi::document)))
-            .service(only("/forms/{form}/submissions", "POST", web::post().to(create_submission)))
-            .service(only("/consents", "GET", web::get().to(get_consents)))
-            .configure(super::subjects_api::routes)
-            .default_service(web::to(|| async { Err::<HttpResponse, _>(AppError::NotFound("not_found")) })),
-    );
-}
-
-/// A resource with one route; any other method is answered `405 method_not_allowed`.
-pub(crate) fn only(path: &str, allow: &'static str, route: actix_web::Route) -> actix_web::Resource {
-    web::resource(path)
-        .route(route)
-        .default_service(web::to(move || async move { Err::<HttpResponse, _>(AppError::MethodNotAllowed(allow)) }))
+    cfg.service(only("/forms/{form}/submissions", "POST", web::post().to(create_submission))).service(only(
+        "/consents",
+        "GET",
+        web::get().to(get_consents),
+    ));
 }
 
 /// `POST /api/v1/forms/{form}/submissions`.
@@ -110,21 +101,21 @@ pub(crate) async fn create_submission(
     payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
     let catalog = state.catalog.current();
-    let form = catalog.form(&path).ok_or(AppError::NotFound("form_not_found"))?;
+    let form = catalog.form(&path).ok_or(AppError::NotFound(ErrorCode::FormNotFound))?;
     require_content_type(&req, JSON)?;
     let body = read_limited(&req, payload).await?;
     let request = parse_json(&body)?;
     let locale = match &request.locale {
         None => Locale::default(),
         Some(tag) => Locale::from_tag(tag).ok_or_else(|| AppError::BadRequest {
-            code: "unsupported_locale",
+            code: ErrorCode::UnsupportedLocale,
             detail: "locale must be \"en\" or \"ko\".".into(),
         })?,
     };
     // An integrator's API key vouches for the person; without one the answer says nothing about
     // who the address belongs to.
     let verified = match req.headers().get(header::AUTHORIZATION) {
-        Some(_) => authenticate(&req, &state).await.map(|_| true)?,
+        Some(_) => super::api_key::authenticate(&req, &state).await.map(|_| true)?,
         None => false,
     };
     let raw = raw_submission(request)?;
@@ -180,14 +171,19 @@ async fn subject_consents(
 
 fn parse_json(body: &[u8]) -> Result<SubmissionRequest, AppError> {
     if std::str::from_utf8(body).is_err() {
-        return Err(AppError::BadRequest { code: "invalid_utf8", detail: "The body is not valid UTF-8.".into() });
+        return Err(AppError::BadRequest {
+            code: ErrorCode::InvalidUtf8,
+            detail: "The body is not valid UTF-8.".into(),
+        });
     }
     serde_json::from_slice(body).map_err(|e| match e.classify() {
         serde_json::error::Category::Data => AppError::BadRequest {
-            code: "invalid_request",
+            code: ErrorCode::InvalidRequest,
             detail: format!("The JSON does not have the expected shape: {e}"),
         },
-        _ => AppError::BadRequest { code: "malformed_json", detail: format!("The body is not valid JSON: {e}") },
+        _ => {
+            AppError::BadRequest { code: ErrorCode::MalformedJson, detail: format!("The body is not valid JSON: {e}") }
+        }
     })
 }
 
@@ -265,7 +261,7 @@ pub struct ConsentsResponse {
 pub(crate) async fn get_consents(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     let presented = bearer(&req).ok_or(AppError::Unauthorized)?.to_owned();
     let query = web::Query::<ConsentQuery>::from_query(req.query_string())
-        .map_err(|_| AppError::BadRequest { code: "invalid_query", detail: "Use ?email=<address>.".into() })?
+        .map_err(|_| AppError::BadRequest { code: ErrorCode::InvalidQuery, detail: "Use ?email=<address>.".into() })?
         .into_inner();
     let email = query
         .email
@@ -311,22 +307,4 @@ fn consents_response(subject_id: Option<String>, consents: Vec<ConsentView>) -> 
 
 fn field_error(field: &str, code: FieldErrorCode) -> AppError {
     AppError::Validation(vec![FieldError { field: field.into(), code, max_length: None }])
-}
-
-/// The id of the API key the request presents (`Authorization: Bearer …`), or 401.
-pub async fn authenticate(req: &HttpRequest, state: &AppState) -> Result<String, AppError> {
-    let presented = bearer(req).ok_or(AppError::Unauthorized)?.to_owned();
-    let stamp = state.consents.changes().stamp();
-    if let Some(id) = state.api_keys.cached(&presented, stamp) {
-        return Ok(id);
-    }
-    let api_keys = state.api_keys.clone();
-    super::point_read(state, move |conn| api_keys.authenticate(conn, &presented, stamp)?.ok_or(AppError::Unauthorized))
-        .await
-}
-
-fn bearer(req: &HttpRequest) -> Option<&str> {
-    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }

@@ -7,7 +7,7 @@ use futures_util::StreamExt;
 
 use super::error::AppError;
 use super::i18n::Strings;
-use crate::domain::Locale;
+use crate::domain::{ErrorCode, Locale};
 
 /// The largest body any endpoint accepts.
 pub const MAX_BODY: usize = 64 * 1024;
@@ -31,8 +31,10 @@ pub async fn read_limited(req: &HttpRequest, mut payload: web::Payload) -> Resul
     }
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk
-            .map_err(|_| AppError::BadRequest { code: "invalid_body", detail: "The body could not be read.".into() })?;
+        let chunk = chunk.map_err(|_| AppError::BadRequest {
+            code: ErrorCode::InvalidBody,
+            detail: "The body could not be read.".into(),
+        })?;
         if body.len() + chunk.len() > MAX_BODY {
             drain(&mut payload).await;
             return Err(AppError::PayloadTooLarge(MAX_BODY));
@@ -81,7 +83,7 @@ pub fn require_content_type(req: &HttpRequest, expected: &'static str) -> Result
 /// valid UTF-8 are refused rather than silently replaced (the lenient decoders turn them into
 /// U+FFFD, which would store something the person never typed).
 pub fn parse_urlencoded(body: &[u8], locale: Locale) -> Result<Vec<(String, String)>, AppError> {
-    let invalid = || AppError::BadRequest { code: "invalid_utf8", detail: Strings::get(locale).invalid_utf8() };
+    let invalid = || AppError::BadRequest { code: ErrorCode::InvalidUtf8, detail: Strings::get(locale).invalid_utf8() };
     let text = std::str::from_utf8(body).map_err(|_| invalid())?;
     let decode = |raw: &str| -> Result<String, AppError> {
         let spaced = raw.replace('+', " ");
@@ -118,7 +120,7 @@ mod tests {
     fn refuses_escapes_that_are_not_utf8() {
         assert!(matches!(
             parse_urlencoded(b"name=%FF%FE", Locale::En),
-            Err(AppError::BadRequest { code: "invalid_utf8", .. })
+            Err(AppError::BadRequest { code: ErrorCode::InvalidUtf8, .. })
         ));
         assert!(parse_urlencoded(&[b'a', b'=', 0xff], Locale::En).is_err());
     }

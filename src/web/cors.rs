@@ -14,6 +14,7 @@ use std::pin::Pin;
 
 use super::AppState;
 use super::error::AppError;
+use crate::domain::ErrorCode;
 use crate::domain::origin;
 
 /// What the request may do across origins.
@@ -38,11 +39,11 @@ where
     match (verdict, preflight) {
         (Verdict::Allowed(origin), true) => Box::pin(std::future::ready(Ok(req.into_response(preflight_ok(origin))))),
         (Verdict::Refused, true) => {
-            let refused = AppError::Forbidden("cors_origin_not_allowed").error_response();
+            let refused = AppError::Forbidden(ErrorCode::CorsOriginNotAllowed).error_response();
             Box::pin(std::future::ready(Ok(req.into_response(with_vary(refused)))))
         }
         (Verdict::UnknownForm, true) => {
-            let missing = AppError::NotFound("form_not_found").error_response();
+            let missing = AppError::NotFound(ErrorCode::FormNotFound).error_response();
             Box::pin(std::future::ready(Ok(req.into_response(missing))))
         }
         (verdict, _) => {

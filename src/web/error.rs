@@ -8,8 +8,9 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
 use super::i18n::Strings;
-use crate::domain::Locale;
+use super::pages::{ErrorPage, MessagePage, render_with_status};
 use crate::domain::form::FieldError;
+use crate::domain::{ErrorCode, Locale};
 use crate::services::ServiceError;
 
 #[derive(Debug, thiserror::Error)]
@@ -17,7 +18,7 @@ pub enum AppError {
     #[error("the input has errors")]
     Validation(Vec<FieldError>),
     #[error("not found")]
-    NotFound(&'static str),
+    NotFound(ErrorCode),
     #[error("missing or invalid API key")]
     Unauthorized,
     #[error("the body is larger than {0} bytes")]
@@ -25,15 +26,15 @@ pub enum AppError {
     #[error("unsupported content type")]
     UnsupportedMediaType(&'static str),
     #[error("{detail}")]
-    BadRequest { code: &'static str, detail: String },
+    BadRequest { code: ErrorCode, detail: String },
     #[error("the service is temporarily unavailable")]
     Unavailable,
     #[error("conflict: {0}")]
-    Conflict(&'static str),
+    Conflict(ErrorCode),
     #[error("gone: {0}")]
-    Gone(&'static str),
+    Gone(ErrorCode),
     #[error("forbidden: {0}")]
-    Forbidden(&'static str),
+    Forbidden(ErrorCode),
     #[error("too many requests")]
     TooManyRequests,
     /// The path exists but not with this method; the methods it has go in `Allow`.
@@ -57,18 +58,18 @@ impl From<crate::services::rights::RightsError> for AppError {
         use crate::services::links::LinkProblem;
         use crate::services::rights::RightsError as R;
         match e {
-            R::NotFound => Self::NotFound("subject_not_found"),
-            R::Erased => Self::Gone("subject_erased"),
-            R::UnknownPurpose => Self::NotFound("purpose_not_found"),
-            R::NotGranted => Self::Conflict("not_granted"),
-            R::AlreadyGranted => Self::Conflict("already_granted"),
-            R::RequiredPurpose => Self::Conflict("required_purpose"),
-            R::UnknownField => Self::NotFound("field_not_found"),
+            R::NotFound => Self::NotFound(ErrorCode::SubjectNotFound),
+            R::Erased => Self::Gone(ErrorCode::SubjectErased),
+            R::UnknownPurpose => Self::NotFound(ErrorCode::PurposeNotFound),
+            R::NotGranted => Self::Conflict(ErrorCode::NotGranted),
+            R::AlreadyGranted => Self::Conflict(ErrorCode::AlreadyGranted),
+            R::RequiredPurpose => Self::Conflict(ErrorCode::RequiredPurpose),
+            R::UnknownField => Self::NotFound(ErrorCode::FieldNotFound),
             R::Invalid(error) => Self::Validation(vec![error]),
-            R::EmailInUse => Self::Conflict("email_in_use"),
-            R::Link(LinkProblem::Invalid) => Self::BadRequest { code: "link_invalid", detail: String::new() },
-            R::Link(LinkProblem::Expired) => Self::Gone("link_expired"),
-            R::Link(LinkProblem::Used) => Self::Gone("link_used"),
+            R::EmailInUse => Self::Conflict(ErrorCode::EmailInUse),
+            R::Link(LinkProblem::Invalid) => Self::BadRequest { code: ErrorCode::LinkInvalid, detail: String::new() },
+            R::Link(LinkProblem::Expired) => Self::Gone(ErrorCode::LinkExpired),
+            R::Link(LinkProblem::Used) => Self::Gone(ErrorCode::LinkUsed),
             R::Service(e) => e.into(),
         }
     }
@@ -99,19 +100,20 @@ impl From<diesel::r2d2::PoolError> for AppError {
 }
 
 impl AppError {
-    pub fn code(&self) -> &'static str {
+    /// The stable code clients branch on.
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::Validation(_) => "validation_failed",
-            Self::NotFound(code) => code,
-            Self::Unauthorized => "unauthorized",
-            Self::PayloadTooLarge(_) => "payload_too_large",
-            Self::UnsupportedMediaType(_) => "unsupported_media_type",
-            Self::BadRequest { code, .. } => code,
-            Self::Unavailable => "service_unavailable",
-            Self::Conflict(code) | Self::Gone(code) | Self::Forbidden(code) => code,
-            Self::TooManyRequests => "rate_limited",
-            Self::MethodNotAllowed(_) => "method_not_allowed",
-            Self::Internal(_) => "internal_error",
+            Self::Validation(_) => ErrorCode::ValidationFailed,
+            Self::NotFound(code) => *code,
+            Self::Unauthorized => ErrorCode::Unauthorized,
+            Self::PayloadTooLarge(_) => ErrorCode::PayloadTooLarge,
+            Self::UnsupportedMediaType(_) => ErrorCode::UnsupportedMediaType,
+            Self::BadRequest { code, .. } => *code,
+            Self::Unavailable => ErrorCode::ServiceUnavailable,
+            Self::Conflict(code) | Self::Gone(code) | Self::Forbidden(code) => *code,
+            Self::TooManyRequests => ErrorCode::RateLimited,
+            Self::MethodNotAllowed(_) => ErrorCode::MethodNotAllowed,
+            Self::Internal(_) => ErrorCode::InternalError,
         }
     }
 
@@ -141,13 +143,48 @@ impl AppError {
             Self::Unauthorized => t.unauthorized.to_owned(),
             Self::PayloadTooLarge(limit) => t.too_large(*limit),
             Self::UnsupportedMediaType(expected) => t.unsupported_media_type(expected),
-            Self::BadRequest { code, detail } if detail.is_empty() => t.problem(code).to_owned(),
+            Self::BadRequest { code, detail } if detail.is_empty() => t.problem(*code).to_owned(),
             Self::BadRequest { detail, .. } => detail.clone(),
             Self::Unavailable => t.unavailable.to_owned(),
-            Self::Conflict(code) | Self::Gone(code) | Self::Forbidden(code) => t.problem(code).to_owned(),
+            Self::Conflict(code) | Self::Gone(code) | Self::Forbidden(code) => t.problem(*code).to_owned(),
             Self::TooManyRequests => t.rate_limited.to_owned(),
             Self::MethodNotAllowed(_) => t.problem(self.code()).to_owned(),
             Self::Internal(_) => t.internal.to_owned(),
+        }
+    }
+
+    /// A page saying what went wrong (as an alert), with one way onward.
+    pub fn problem_page(&self, locale: Locale, onward: (String, String)) -> HttpResponse {
+        let t = Strings::get(locale);
+        let mut page = MessagePage::new(locale, t.error_title, vec![self.message(t)]);
+        page.alert = true;
+        page.links = vec![onward];
+        render_with_status(&page, self.status())
+    }
+
+    /// The problem document an API client gets (in English).
+    pub fn problem(&self) -> Problem {
+        let t = Strings::get(Locale::En);
+        let errors = match self {
+            Self::Validation(errors) => errors
+                .iter()
+                .map(|e| FieldProblem {
+                    field: e.field.clone(),
+                    code: e.code.as_str(),
+                    message: t.field_error(e),
+                    max_length: e.max_length,
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        let status = self.status();
+        Problem {
+            kind: format!("urn:assent:problem:{}", self.code()),
+            title: status.canonical_reason().unwrap_or("Error"),
+            status: status.as_u16(),
+            code: self.code(),
+            detail: self.message(t),
+            errors,
         }
     }
 
@@ -177,7 +214,8 @@ pub struct Problem {
     pub title: &'static str,
     pub status: u16,
     /// Stable, snake_case: branch on this, not on `title` or `detail`.
-    pub code: &'static str,
+    #[schema(value_type = String)]
+    pub code: ErrorCode,
     pub detail: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldProblem>,
@@ -190,33 +228,12 @@ impl ResponseError for AppError {
 
     fn error_response(&self) -> HttpResponse {
         self.log();
-        let t = Strings::get(Locale::En);
-        let errors = match self {
-            Self::Validation(errors) => errors
-                .iter()
-                .map(|e| FieldProblem {
-                    field: e.field.clone(),
-                    code: e.code.as_str(),
-                    message: t.field_error(e),
-                    max_length: e.max_length,
-                })
-                .collect(),
-            _ => Vec::new(),
-        };
         let status = self.status();
-        let problem = Problem {
-            kind: format!("urn:assent:problem:{}", self.code()),
-            title: status.canonical_reason().unwrap_or("Error"),
-            status: status.as_u16(),
-            code: self.code(),
-            detail: self.message(t),
-            errors,
-        };
         let mut response = HttpResponse::build(status);
         if let Self::MethodNotAllowed(allow) = self {
             response.insert_header((actix_web::http::header::ALLOW, *allow));
         }
-        response.content_type("application/problem+json").json(problem)
+        response.content_type("application/problem+json").json(self.problem())
     }
 }
 
@@ -242,17 +259,57 @@ impl ResponseError for PageError {
     fn error_response(&self) -> HttpResponse {
         self.error.log();
         let t = Strings::get(self.locale);
-        let page = super::pages::ErrorPage {
+        let page = ErrorPage {
             t,
             lang: self.locale.as_str(),
             status: self.error.status().as_u16(),
             message: self.error.message(t),
         };
-        super::pages::render_with_status(&page, self.error.status())
+        render_with_status(&page, self.error.status())
     }
 }
 
 /// The id of the element a field error is shown in (and referenced by `aria-describedby`).
 pub fn error_anchor(field: &str) -> String {
     format!("{}-error", field.replace('.', "-"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::form::FieldErrorCode;
+
+    fn json(error: &AppError) -> String {
+        serde_json::to_string(&error.problem()).unwrap_or_default()
+    }
+
+    #[test]
+    fn a_problem_carries_its_code_as_the_stable_string() {
+        assert_eq!(
+            json(&AppError::Conflict(ErrorCode::NotGranted)),
+            r#"{"type":"urn:assent:problem:not_granted","title":"Conflict","status":409,"code":"not_granted","detail":"That consent is not currently given, so there is nothing to withdraw."}"#
+        );
+        assert_eq!(
+            json(&AppError::NotFound(ErrorCode::FormNotFound)),
+            r#"{"type":"urn:assent:problem:form_not_found","title":"Not Found","status":404,"code":"form_not_found","detail":"This page does not exist."}"#
+        );
+        let invalid = AppError::BadRequest { code: ErrorCode::InvalidQuery, detail: "Use ?email=<address>.".into() };
+        assert_eq!(
+            json(&invalid),
+            r#"{"type":"urn:assent:problem:invalid_query","title":"Bad Request","status":400,"code":"invalid_query","detail":"Use ?email=<address>."}"#
+        );
+    }
+
+    #[test]
+    fn a_validation_problem_lists_each_field_with_its_own_code() {
+        let error = AppError::Validation(vec![FieldError {
+            field: "name".into(),
+            code: FieldErrorCode::TooLong,
+            max_length: Some(200),
+        }]);
+        assert_eq!(
+            json(&error),
+            r#"{"type":"urn:assent:problem:validation_failed","title":"Unprocessable Entity","status":422,"code":"validation_failed","detail":"Please correct the highlighted fields.","errors":[{"field":"name","code":"too_long","message":"Use at most 200 characters.","max_length":200}]}"#
+        );
+    }
 }

@@ -1,7 +1,7 @@
-//! Every string a person reads, in Korean and English, in one place.
+//! Every string a person reads, in Korean and English: labels and sentences here, the sentences
+//! for stable codes in `messages.rs`.
 
 use crate::domain::Locale;
-use crate::domain::form::{FieldError, FieldErrorCode};
 
 /// The message catalogue for one language.
 pub struct Strings {
@@ -315,7 +315,7 @@ impl Strings {
         }
     }
 
-    fn is_ko(&self) -> bool {
+    pub(super) fn is_ko(&self) -> bool {
         std::ptr::eq(self, &KO)
     }
 
@@ -332,41 +332,6 @@ impl Strings {
             format!("지원하지 않는 형식입니다. {expected} 형식으로 보내 주세요.")
         } else {
             format!("Unsupported content type: send {expected}.")
-        }
-    }
-
-    /// The sentence for a stable problem code.
-    pub fn problem(&self, code: &str) -> &'static str {
-        let ko = self.is_ko();
-        match (code, ko) {
-            ("subject_erased", false) => "This person's data has been erased.",
-            ("subject_erased", true) => "이 사람의 정보는 삭제되었습니다.",
-            ("not_granted", false) => "That consent is not currently given, so there is nothing to withdraw.",
-            ("not_granted", true) => "현재 동의 상태가 아니어서 철회할 것이 없습니다.",
-            ("already_granted", false) => "That consent is already given.",
-            ("already_granted", true) => "이미 동의한 항목입니다.",
-            ("required_purpose", false) => {
-                "This purpose is needed for the service; withdrawing it means deleting the account."
-            }
-            ("required_purpose", true) => "서비스 제공에 필요한 항목입니다. 철회하려면 탈퇴(삭제)해야 합니다.",
-            ("email_in_use", false) => "Another person already uses that address.",
-            ("email_in_use", true) => "다른 사람이 이미 사용하는 주소입니다.",
-            ("link_invalid", false) => "This link is not valid. Ask for a new one.",
-            ("link_invalid", true) => "유효하지 않은 링크입니다. 새 링크를 요청해 주세요.",
-            ("link_expired", false) => "This link has expired. Ask for a new one.",
-            ("link_expired", true) => "링크가 만료되었습니다. 새 링크를 요청해 주세요.",
-            ("link_used", false) => "This link has already been used. Ask for a new one.",
-            ("link_used", true) => "이미 사용한 링크입니다. 새 링크를 요청해 주세요.",
-            ("csrf_failed", false) => "This page was open too long or came from elsewhere. Reload it and try again.",
-            ("csrf_failed", true) => {
-                "페이지가 오래되었거나 다른 곳에서 전송되었습니다. 새로고침 후 다시 시도해 주세요."
-            }
-            ("session_required", false) => "Please sign in again.",
-            ("session_required", true) => "다시 로그인해 주세요.",
-            ("method_not_allowed", false) => "This address does not answer that method; see the Allow header.",
-            ("method_not_allowed", true) => "이 주소는 해당 메서드를 지원하지 않습니다. Allow 헤더를 확인해 주세요.",
-            (_, false) => "The request could not be completed.",
-            (_, true) => "요청을 처리할 수 없습니다.",
         }
     }
 
@@ -387,57 +352,5 @@ impl Strings {
         } else {
             "The request is not valid UTF-8.".into()
         }
-    }
-
-    /// The message shown next to a refused field.
-    pub fn field_error(&self, error: &FieldError) -> String {
-        use FieldErrorCode as C;
-        let ko = self.is_ko();
-        let text = match (error.code, ko) {
-            (C::Required, false) => "This field is required.",
-            (C::Required, true) => "필수 입력 항목입니다.",
-            (C::InvalidEmail, false) => "Enter an email address like name@example.com.",
-            (C::InvalidEmail, true) => "name@example.com 형식의 이메일 주소를 입력해 주세요.",
-            (C::InvalidPhone, false) => "Enter a phone number of 6 to 20 digits, e.g. 010-1234-5678.",
-            (C::InvalidPhone, true) => "010-1234-5678 처럼 6~20자리 전화번호를 입력해 주세요.",
-            (C::InvalidDate, false) => "Enter a date as YYYY-MM-DD.",
-            (C::InvalidDate, true) => "날짜를 YYYY-MM-DD 형식으로 입력해 주세요.",
-            (C::InvalidChoice, false) => "Choose one of the options.",
-            (C::InvalidChoice, true) => "목록에서 하나를 선택해 주세요.",
-            (C::TooLong, _) => {
-                let max = error.max_length.unwrap_or_default();
-                return if ko {
-                    format!("{max}자 이내로 입력해 주세요.")
-                } else {
-                    format!("Use at most {max} characters.")
-                };
-            }
-            (C::InvalidCharacters, false) => "Remove the control characters from this field.",
-            (C::InvalidCharacters, true) => "허용되지 않는 제어 문자가 있습니다.",
-            (C::UnknownField, false) => "This form has no such field.",
-            (C::UnknownField, true) => "이 양식에 없는 항목입니다.",
-            (C::DuplicateField, false) => "This field was sent more than once.",
-            (C::DuplicateField, true) => "같은 항목이 두 번 이상 전송되었습니다.",
-            (C::UnknownPurpose, false) => "This form does not ask for that purpose.",
-            (C::UnknownPurpose, true) => "이 양식에서 요청하지 않는 동의 항목입니다.",
-            (C::PurposeRequired, false) => "This consent is required to provide the service.",
-            (C::PurposeRequired, true) => "서비스 제공을 위해 필요한 동의입니다.",
-            (C::InvalidType, false) => "This value must be text.",
-            (C::InvalidType, true) => "문자열 값이어야 합니다.",
-        };
-        text.to_owned()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn each_language_has_its_own_messages() {
-        let e = FieldError { field: "name".into(), code: FieldErrorCode::TooLong, max_length: Some(200) };
-        assert_eq!(Strings::get(Locale::En).field_error(&e), "Use at most 200 characters.");
-        assert_eq!(Strings::get(Locale::Ko).field_error(&e), "200자 이내로 입력해 주세요.");
-        assert_eq!(Strings::get(Locale::Ko).required_purpose, "[필수]");
     }
 }

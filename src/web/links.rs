@@ -36,7 +36,7 @@ fn page(locale: Locale, title: &str, body: &str) -> MessagePage {
 }
 
 fn problem_page(locale: Locale, error: AppError) -> HttpResponse {
-    MessagePage::problem(locale, &error, manage_link(locale))
+    error.problem_page(locale, manage_link(locale))
 }
 
 /// A button that POSTs the token: link scanners only GET.

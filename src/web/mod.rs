@@ -3,12 +3,14 @@
 
 pub mod admin;
 pub mod api;
+pub mod api_key;
 pub mod body;
 pub mod cors;
 pub mod error;
 pub mod i18n;
 pub mod links;
 pub mod me;
+pub mod messages;
 pub mod openapi;
 pub mod ops;
 pub mod pages;
@@ -17,7 +19,7 @@ pub mod subjects_api;
 
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::{HttpRequest, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
@@ -25,7 +27,7 @@ use crate::config::Settings;
 use crate::crypto::Keyring;
 use crate::db::Db;
 use crate::db::catalog::Catalog;
-use crate::domain::{Evidence, Locale};
+use crate::domain::{ErrorCode, Evidence, Locale};
 use crate::mail::MailContext;
 use crate::web::error::AppError;
 
@@ -143,9 +145,28 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.configure(public::routes)
         .configure(me::routes)
         .configure(links::routes)
-        .configure(api::routes)
+        .configure(api_routes)
         .configure(admin::routes)
         .configure(ops::routes);
+}
+
+/// The JSON API at `/api/v1` (CORS per form); an unknown path there is a JSON 404.
+fn api_routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/api/v1")
+            .wrap_fn(cors::per_form)
+            .service(only("/openapi.json", "GET", web::get().to(openapi::document)))
+            .configure(api::routes)
+            .configure(subjects_api::routes)
+            .default_service(web::to(|| async { Err::<HttpResponse, _>(AppError::NotFound(ErrorCode::NotFound)) })),
+    );
+}
+
+/// A resource with one route; any other method is answered `405 method_not_allowed`.
+pub(crate) fn only(path: &str, allow: &'static str, route: actix_web::Route) -> actix_web::Resource {
+    web::resource(path)
+        .route(route)
+        .default_service(web::to(move || async move { Err::<HttpResponse, _>(AppError::MethodNotAllowed(allow)) }))
 }
 
 /// The language of this request: `?lang=` first, then `Accept-Language`.

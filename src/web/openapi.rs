@@ -65,3 +65,15 @@ static DOCUMENT: LazyLock<String> =
 pub(crate) async fn document() -> HttpResponse {
     HttpResponse::Ok().content_type("application/json").body(DOCUMENT.as_str())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_problem_code_is_documented_as_a_string() {
+        let doc: serde_json::Value = serde_json::from_str(&DOCUMENT).unwrap_or_default();
+        let code = &doc["components"]["schemas"]["Problem"]["properties"]["code"];
+        assert_eq!(code["type"], "string", "{code}");
+    }
+}

@@ -6,6 +6,7 @@ use diesel::RunQueryDsl;
 
 use super::AppState;
 use super::error::AppError;
+use crate::domain::ErrorCode;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(healthz))
@@ -32,7 +33,7 @@ async fn static_response(name: &str) -> HttpResponse {
             .content_type(*content_type)
             .insert_header(("Cache-Control", "public, max-age=3600"))
             .body(*body),
-        None => AppError::NotFound("not_found").error_response(),
+        None => AppError::NotFound(ErrorCode::NotFound).error_response(),
     }
 }
 
@@ -81,7 +82,7 @@ async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRes
         return Err(if METRICS_TOKEN.is_some() {
             AppError::Unauthorized
         } else {
-            AppError::Forbidden("metrics_forbidden")
+            AppError::Forbidden(ErrorCode::MetricsForbidden)
         });
     }
     let pool = state.db.pool.clone();

@@ -141,19 +141,6 @@ impl MessagePage {
             links: Vec::new(),
         }
     }
-
-    /// A page saying what went wrong (as an alert), with one way onward.
-    pub fn problem(
-        locale: crate::domain::Locale,
-        error: &super::error::AppError,
-        onward: (String, String),
-    ) -> HttpResponse {
-        let t = Strings::get(locale);
-        let mut page = Self::new(locale, t.error_title, vec![error.message(t)]);
-        page.alert = true;
-        page.links = vec![onward];
-        render_with_status(&page, error.status())
-    }
 }
 
 #[derive(Template)]

@@ -16,7 +16,7 @@ use super::pages::{
 use super::{AppState, evidence_of, locale_of};
 use crate::db::catalog::{self, Catalog, PublishedForm};
 use crate::domain::form::{FieldError, RawSubmission};
-use crate::domain::{Locale, Method, origin};
+use crate::domain::{ErrorCode, Locale, Method, origin};
 use crate::services::submit::SubmissionInput;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -58,7 +58,8 @@ async fn show_form(
 ) -> Result<HttpResponse, PageError> {
     let locale = locale_of(&req);
     let catalog = state.catalog.current();
-    let form = catalog.form(&path).ok_or_else(|| PageError::new(AppError::NotFound("form_not_found"), locale))?;
+    let form =
+        catalog.form(&path).ok_or_else(|| PageError::new(AppError::NotFound(ErrorCode::FormNotFound), locale))?;
     Ok(form_response(&catalog, form, locale, &Typed::default()))
 }
 
@@ -71,7 +72,7 @@ async fn submit_form(
     let locale = locale_of(&req);
     let page_error = |e: AppError| PageError::new(e, locale);
     let catalog = state.catalog.current();
-    let form = catalog.form(&path).ok_or_else(|| page_error(AppError::NotFound("form_not_found")))?;
+    let form = catalog.form(&path).ok_or_else(|| page_error(AppError::NotFound(ErrorCode::FormNotFound)))?;
     require_content_type(&req, FORM_URLENCODED).map_err(page_error)?;
     let body = read_limited(&req, payload).await.map_err(page_error)?;
     let mut pairs = parse_urlencoded(&body, locale).map_err(page_error)?;
@@ -118,7 +119,8 @@ async fn thanks(
 ) -> Result<HttpResponse, PageError> {
     let locale = locale_of(&req);
     let catalog = state.catalog.current();
-    let form = catalog.form(&path).ok_or_else(|| PageError::new(AppError::NotFound("form_not_found"), locale))?;
+    let form =
+        catalog.form(&path).ok_or_else(|| PageError::new(AppError::NotFound(ErrorCode::FormNotFound), locale))?;
     let page = ThanksPage {
         t: Strings::get(locale),
         lang: locale.as_str(),
@@ -137,7 +139,7 @@ async fn policy(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, PageError> {
     let locale = locale_of(&req);
-    let not_found = || PageError::new(AppError::NotFound("policy_not_found"), locale);
+    let not_found = || PageError::new(AppError::NotFound(ErrorCode::PolicyNotFound), locale);
     let (purpose, version) = path.into_inner();
     let version: i64 = version.trim_start_matches('v').parse().map_err(|_| not_found())?;
     let pool = state.db.pool.clone();
@@ -184,9 +186,28 @@ fn set_frame_policy(response: &mut HttpResponse, form: &PublishedForm) {
 fn form_page(catalog: &Catalog, form: &PublishedForm, locale: Locale, typed: &Typed<'_>) -> FormPage {
     let t = Strings::get(locale);
     let def = &form.definition;
-    let error_for = |field: &str| typed.errors.iter().find(|e| e.field == field).map(|e| t.field_error(e));
-    let fields = def
-        .fields
+    FormPage {
+        t,
+        lang: locale.as_str(),
+        other_lang: if locale == Locale::Ko { "en" } else { "ko" },
+        form_key: form.key.to_string(),
+        title: def.title.get(locale).to_owned(),
+        description: def.description.as_ref().map(|d| d.get(locale).to_owned()),
+        fields: field_views(def, locale, typed),
+        purposes: purpose_views(catalog, def, locale, typed),
+        errors: error_links(catalog, form, locale, typed),
+        redirect: typed.redirect.map(str::to_owned),
+    }
+}
+
+/// The message for `field` (or `purpose.<key>`), if the typed submission was refused there.
+fn error_for(typed: &Typed<'_>, locale: Locale, field: &str) -> Option<String> {
+    typed.errors.iter().find(|e| e.field == field).map(|e| Strings::get(locale).field_error(e))
+}
+
+/// The form's inputs, with what was typed and any message next to each.
+fn field_views(def: &crate::domain::FormDefinition, locale: Locale, typed: &Typed<'_>) -> Vec<FieldView> {
+    def.fields
         .iter()
         .map(|f| {
             let value =
@@ -206,16 +227,24 @@ fn form_page(catalog: &Catalog, form: &PublishedForm, locale: Locale, typed: &Ty
                     })
                     .collect(),
                 required: f.required,
-                error: error_for(f.key.as_str()),
+                error: error_for(typed, locale, f.key.as_str()),
                 max_length: f.max_length(),
                 autocomplete: f.kind.autocomplete(f.key.as_str()),
                 purposes: f.purposes.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(" "),
                 value,
             }
         })
-        .collect();
-    let purposes = def
-        .purposes
+        .collect()
+}
+
+/// The consent checkboxes, in the form's order.
+fn purpose_views(
+    catalog: &Catalog,
+    def: &crate::domain::FormDefinition,
+    locale: Locale,
+    typed: &Typed<'_>,
+) -> Vec<PurposeView> {
+    def.purposes
         .iter()
         .filter_map(|key| catalog.purpose(key.as_str()))
         .map(|p| PurposeView {
@@ -227,34 +256,27 @@ fn form_page(catalog: &Catalog, form: &PublishedForm, locale: Locale, typed: &Ty
             retention: p.retention.describe(locale),
             policy_url: format!("/policies/{}/v{}?lang={}", p.key, p.policy.version, locale.as_str()),
             policy_version: p.policy.version,
-            error: error_for(&format!("purpose.{}", p.key)),
+            error: error_for(typed, locale, &format!("purpose.{}", p.key)),
         })
-        .collect();
-    let errors = typed
+        .collect()
+}
+
+/// The error summary: each refusal, linked to its input.
+fn error_links(catalog: &Catalog, form: &PublishedForm, locale: Locale, typed: &Typed<'_>) -> Vec<ErrorLink> {
+    let t = Strings::get(locale);
+    typed
         .errors
         .iter()
         .map(|e| ErrorLink {
             anchor: match e.field.as_str() {
                 "purpose" => "purpose-legend".to_owned(),
-                f if def.field(f).is_some() => format!("field-{f}"),
+                f if form.definition.field(f).is_some() => format!("field-{f}"),
                 f if f.starts_with("purpose.") => format!("purpose-{}", &f["purpose.".len()..]),
                 _ => error_anchor(&e.field),
             },
             message: format!("{}: {}", label_of(catalog, form, &e.field, locale), t.field_error(e)),
         })
-        .collect();
-    FormPage {
-        t,
-        lang: locale.as_str(),
-        other_lang: if locale == Locale::Ko { "en" } else { "ko" },
-        form_key: form.key.to_string(),
-        title: def.title.get(locale).to_owned(),
-        description: def.description.as_ref().map(|d| d.get(locale).to_owned()),
-        fields,
-        purposes,
-        errors,
-        redirect: typed.redirect.map(str::to_owned),
-    }
+        .collect()
 }
 
 /// The public form page for a definition that may not be published yet: the form builder's

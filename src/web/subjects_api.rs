@@ -5,12 +5,12 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
-use super::api::authenticate;
+use super::api_key::authenticate;
 use super::body::{JSON, read_limited, require_content_type};
 use super::error::{AppError, Problem};
 use super::{AppState, evidence_of};
 use crate::domain::rights::RightKind;
-use crate::domain::{Locale, Method, PurposeKey};
+use crate::domain::{ErrorCode, Locale, Method, PurposeKey};
 use crate::services::links;
 use crate::services::lookup::{ConsentView, consent_views};
 use crate::services::rights::{self, Actor, Change, ChangeOutcome, ChangeRequest, ErasedBy, Profile};
@@ -24,8 +24,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::delete().to(erase))
             .default_service(not_allowed("GET, DELETE")),
     )
-    .service(super::api::only("/subjects/{id}/export", "GET", web::get().to(export)))
-    .service(super::api::only("/subjects/{id}/consents", "POST", web::post().to(change)));
+    .service(super::only("/subjects/{id}/export", "GET", web::get().to(export)))
+    .service(super::only("/subjects/{id}/consents", "POST", web::post().to(change)));
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -168,19 +168,7 @@ pub(crate) async fn change(
     let key_id = authenticate(&req, &state).await?;
     require_content_type(&req, JSON)?;
     let body = read_limited(&req, payload).await?;
-    let request: ChangeBody = serde_json::from_slice(&body).map_err(|e| match e.classify() {
-        serde_json::error::Category::Data => AppError::BadRequest {
-            code: "invalid_request",
-            detail: format!("Expected {{\"purpose\": …, \"action\": \"grant\"|\"withdraw\", \"source\": …}}: {e}"),
-        },
-        _ => AppError::BadRequest { code: "malformed_json", detail: format!("The body is not valid JSON: {e}") },
-    })?;
-    if request.source.as_ref().is_some_and(|s| s.chars().count() > 200) {
-        return Err(AppError::BadRequest {
-            code: "invalid_request",
-            detail: "source is at most 200 characters.".into(),
-        });
-    }
+    let request = change_body(&body)?;
     let mut evidence = evidence_of(&req, &state, Locale::En, "");
     evidence.source = request.source.clone();
     let change = match request.action {
@@ -204,12 +192,44 @@ pub(crate) async fn change(
             rights::change_consent(tx, &keyring, &catalog, &request)
         })
         .await?;
-    let (pool, keyring, catalog, subject) =
-        (state.db.pool.clone(), state.keyring.clone(), state.catalog.current(), path.clone());
-    let erased = outcome.subject_erased;
-    let (profile, consents) = web::block(move || -> Result<_, AppError> {
+    let (profile, consents) = state_after(&state, path.clone(), outcome.subject_erased).await?;
+    let receipt = crate::services::export::state_receipt(&state.keyring, &state.settings.base_url, &profile)
+        .map_err(|e| AppError::Internal(e.into()))?;
+    Ok(no_store(HttpResponse::Ok()).json(ChangeResponse {
+        subject_id: path.into_inner(),
+        change: outcome,
+        consents,
+        receipt,
+    }))
+}
+
+/// The change asked for, or a 400 saying what is wrong with the body.
+fn change_body(body: &[u8]) -> Result<ChangeBody, AppError> {
+    let request: ChangeBody = serde_json::from_slice(body).map_err(|e| match e.classify() {
+        serde_json::error::Category::Data => AppError::BadRequest {
+            code: ErrorCode::InvalidRequest,
+            detail: format!("Expected {{\"purpose\": …, \"action\": \"grant\"|\"withdraw\", \"source\": …}}: {e}"),
+        },
+        _ => {
+            AppError::BadRequest { code: ErrorCode::MalformedJson, detail: format!("The body is not valid JSON: {e}") }
+        }
+    })?;
+    if request.source.as_ref().is_some_and(|s| s.chars().count() > 200) {
+        return Err(AppError::BadRequest {
+            code: ErrorCode::InvalidRequest,
+            detail: "source is at most 200 characters.".into(),
+        });
+    }
+    Ok(request)
+}
+
+/// The subject's profile and consent states after a change, read through the pool.
+/// `erased`: the change left the person with nothing and erased them, so the receipt holds no
+/// data.
+async fn state_after(state: &AppState, subject: String, erased: bool) -> Result<(Profile, Vec<ConsentView>), AppError> {
+    let (pool, keyring, catalog) = (state.db.pool.clone(), state.keyring.clone(), state.catalog.current());
+    web::block(move || -> Result<_, AppError> {
         let mut conn = pool.get()?;
-        // Left with nothing, the person was erased with this change: the receipt holds no data.
         let profile = if erased {
             crate::services::profile::erased(&subject)
         } else {
@@ -219,15 +239,7 @@ pub(crate) async fn change(
         let states = crate::db::consent::for_subject(&mut conn, &subject)?;
         Ok((profile, consent_views(&mut conn, &catalog, &purposes, &states)?))
     })
-    .await??;
-    let receipt = crate::services::export::state_receipt(&state.keyring, &state.settings.base_url, &profile)
-        .map_err(|e| AppError::Internal(e.into()))?;
-    Ok(no_store(HttpResponse::Ok()).json(ChangeResponse {
-        subject_id: path.into_inner(),
-        change: outcome,
-        consents,
-        receipt,
-    }))
+    .await?
 }
 
 /// The answer to an erasure.

@@ -13,7 +13,7 @@ use chrono::Utc;
 
 use super::{AdminError, COOKIE, Chrome, Fields, Problems, SignedIn, see_other};
 use crate::crypto::{random_bytes, sha256_hex};
-use crate::domain::Locale;
+use crate::domain::{ErrorCode, Locale};
 use crate::services::owners::{self, PasswordCheck, SignIn};
 use crate::web::body::{FORM_URLENCODED, parse_urlencoded, read_limited, require_content_type};
 use crate::web::error::AppError;
@@ -81,22 +81,15 @@ async fn login(
 ) -> Result<HttpResponse, AdminError> {
     let locale = locale_of(&req);
     let t = super::AdminStrings::get(locale);
-    require_content_type(&req, FORM_URLENCODED).map_err(|e| AdminError::new(e, locale))?;
-    let body = read_limited(&req, payload).await.map_err(|e| AdminError::new(e, locale))?;
-    let fields = Fields(parse_urlencoded(&body, locale).map_err(|e| AdminError::new(e, locale))?);
-    let expected = req.cookie(LOGIN_COOKIE).map(|c| c.value().to_owned()).unwrap_or_default();
-    use subtle::ConstantTimeEq;
-    if expected.is_empty() || !bool::from(fields.get("csrf").as_bytes().ct_eq(expected.as_bytes())) {
-        return Err(AdminError::forbidden("csrf_failed", locale));
-    }
+    let fields = login_fields(&req, payload, locale).await?;
     let email = fields.get("email").trim().to_owned();
     let password = fields.get("password").to_owned();
     let mut problems = Problems::default();
     if email.is_empty() {
-        problems.add("email", t.says("email_required"));
+        problems.add("email", t.says(ErrorCode::EmailRequired));
     }
     if password.is_empty() {
-        problems.add("password", t.says("password_required"));
+        problems.add("password", t.says(ErrorCode::PasswordRequired));
     }
     if !problems.is_empty() {
         return Ok(login_form(&req, &state, locale, email, problems, None, StatusCode::UNPROCESSABLE_ENTITY));
@@ -106,24 +99,13 @@ async fn login(
     if ip.is_some_and(|ip| state.limits.admin_sign_in_per_ip.check_key(&ip).is_err())
         || state.limits.admin_sign_in_per_email.check_key(&email_key).is_err()
     {
-        return Err(AdminError::Refused { status: StatusCode::TOO_MANY_REQUESTS, code: "rate_limited", locale });
+        return Err(AdminError::Refused {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            code: ErrorCode::RateLimited,
+            locale,
+        });
     }
-    let now = Utc::now().naive_utc();
-    let pool = state.db.pool.clone();
-    let typed = email.clone();
-    let check = web::block(move || -> Result<PasswordCheck, AppError> {
-        let mut conn = pool.get()?;
-        owners::check_password(&mut conn, &typed, &password, now).map_err(|e| AppError::Internal(e.into()))
-    })
-    .await
-    .map_err(|e| AdminError::new(e, locale))?
-    .map_err(|e| AdminError::new(e, locale))?;
-    let outcome = state
-        .db
-        .writer
-        .write(move |tx| owners::record_sign_in(tx.conn, &check, now).map_err(|e| AppError::Internal(e.into())))
-        .await
-        .map_err(|e| AdminError::new(e, locale))?;
+    let outcome = sign_in(&state, email.clone(), password).await.map_err(|e| AdminError::new(e, locale))?;
     let (code, status) = match outcome {
         SignIn::Opened(session) => {
             let mut response = see_other(&format!("/admin?lang={}", locale.as_str()));
@@ -132,10 +114,39 @@ async fn login(
             let _ = response.add_cookie(&cookie(LOGIN_COOKIE, String::new(), secure, Some(CookieAge::ZERO)));
             return Ok(response);
         }
-        SignIn::Refused => ("bad_credentials", StatusCode::UNAUTHORIZED),
-        SignIn::Locked => ("locked", StatusCode::from_u16(423).unwrap_or(StatusCode::FORBIDDEN)),
+        SignIn::Refused => (ErrorCode::BadCredentials, StatusCode::UNAUTHORIZED),
+        SignIn::Locked => (ErrorCode::Locked, StatusCode::from_u16(423).unwrap_or(StatusCode::FORBIDDEN)),
     };
     Ok(login_form(&req, &state, locale, email, Problems::default(), Some(t.says(code)), status))
+}
+
+/// The sign-in form as sent, once its CSRF token matches the one in its cookie (403 if not).
+async fn login_fields(req: &HttpRequest, payload: web::Payload, locale: Locale) -> Result<Fields, AdminError> {
+    require_content_type(req, FORM_URLENCODED).map_err(|e| AdminError::new(e, locale))?;
+    let body = read_limited(req, payload).await.map_err(|e| AdminError::new(e, locale))?;
+    let fields = Fields(parse_urlencoded(&body, locale).map_err(|e| AdminError::new(e, locale))?);
+    let expected = req.cookie(LOGIN_COOKIE).map(|c| c.value().to_owned()).unwrap_or_default();
+    use subtle::ConstantTimeEq;
+    if expected.is_empty() || !bool::from(fields.get("csrf").as_bytes().ct_eq(expected.as_bytes())) {
+        return Err(AdminError::forbidden(ErrorCode::CsrfFailed, locale));
+    }
+    Ok(fields)
+}
+
+/// Checks the password off the executor, then records the attempt (and opens a session).
+async fn sign_in(state: &AppState, email: String, password: String) -> Result<SignIn, AppError> {
+    let now = Utc::now().naive_utc();
+    let pool = state.db.pool.clone();
+    let check = web::block(move || -> Result<PasswordCheck, AppError> {
+        let mut conn = pool.get()?;
+        owners::check_password(&mut conn, &email, &password, now).map_err(|e| AppError::Internal(e.into()))
+    })
+    .await??;
+    state
+        .db
+        .writer
+        .write(move |tx| owners::record_sign_in(tx.conn, &check, now).map_err(|e| AppError::Internal(e.into())))
+        .await
 }
 
 async fn logout(

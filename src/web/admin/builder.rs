@@ -5,11 +5,11 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
-use super::fields::{self, FieldFormView};
-use super::forms::{builder_error, load, text};
+use super::drafts::{builder_error, load, text};
+use super::field_views::{self, FieldFormView};
 use super::{AdminError, AdminStrings, Chrome, Fields, Problems, SignedIn, refresh_catalog, see_other};
 use crate::db::catalog::Catalog;
-use crate::domain::{FormDefinition, Locale, Localized};
+use crate::domain::{ErrorCode, FormDefinition, Locale, Localized};
 use crate::services::builder::{self, BuilderError, Working};
 use crate::web::AppState;
 use crate::web::error::AppError;
@@ -62,24 +62,10 @@ pub fn builder_page(
 ) -> HttpResponse {
     let t = AdminStrings::get(who.locale);
     let catalog = state.catalog.current();
-    let d = &work.draft;
     let key = work.key.to_string();
-    let settings = refused.settings.unwrap_or_else(|| SettingsView {
-        kind: d.kind.clone(),
-        title_en: d.title.en.clone(),
-        title_ko: d.title.ko.clone(),
-        description_en: d.description.as_ref().map(|x| x.en.clone()).unwrap_or_default(),
-        description_ko: d.description.as_ref().map(|x| x.ko.clone()).unwrap_or_default(),
-        origins: d.allowed_origins.join("\n"),
-        double_opt_in: d.double_opt_in,
-        purposes: catalog
-            .purposes
-            .values()
-            .map(|p| (p.key.to_string(), p.policy.title().get(who.locale).to_owned(), d.purposes.contains(&p.key)))
-            .collect(),
-    });
-    let mut views = fields::views(&catalog, who.locale, &key, d);
-    let mut new_field = fields::new_view(&catalog, who.locale, &key);
+    let settings = refused.settings.unwrap_or_else(|| draft_settings(&work.draft, &catalog, who.locale));
+    let mut views = field_views::views(&catalog, who.locale, &key, &work.draft);
+    let mut new_field = field_views::new_view(&catalog, who.locale, &key);
     if let Some((at, view)) = refused.field {
         match at {
             Some(i) if i < views.len() => views[i] = view,
@@ -91,15 +77,8 @@ pub fn builder_page(
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
-    let settings_inputs = vec![
-        ("kind", t.form_kind, settings.kind.clone(), true),
-        ("title_en", t.title_en, settings.title_en.clone(), true),
-        ("title_ko", t.title_ko, settings.title_ko.clone(), true),
-        ("description_en", t.description_en, settings.description_en.clone(), false),
-        ("description_ko", t.description_ko, settings.description_ko.clone(), false),
-    ];
     let page = BuilderPage {
-        settings_inputs,
+        settings_inputs: settings_inputs(&settings, t),
         c: who.chrome(req, "forms"),
         key,
         published: work.published,
@@ -109,19 +88,49 @@ pub fn builder_page(
         new_field,
         problems: refused.problems,
         publish_error: refused.publish_error,
-        notice: refused.notice.map(|n| {
-            if n == "published" {
-                t.published_now
-            } else if n == "unchanged" {
-                t.nothing_to_publish
-            } else {
-                t.saved
-            }
-        }),
+        notice: refused.notice.map(|n| notice_text(n, t)),
     };
     let mut response = render_with_status(&page, status);
     response.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
     response
+}
+
+/// The settings of a draft as the builder shows them.
+fn draft_settings(d: &FormDefinition, catalog: &Catalog, locale: Locale) -> SettingsView {
+    SettingsView {
+        kind: d.kind.clone(),
+        title_en: d.title.en.clone(),
+        title_ko: d.title.ko.clone(),
+        description_en: d.description.as_ref().map(|x| x.en.clone()).unwrap_or_default(),
+        description_ko: d.description.as_ref().map(|x| x.ko.clone()).unwrap_or_default(),
+        origins: d.allowed_origins.join("\n"),
+        double_opt_in: d.double_opt_in,
+        purposes: catalog
+            .purposes
+            .values()
+            .map(|p| (p.key.to_string(), p.policy.title().get(locale).to_owned(), d.purposes.contains(&p.key)))
+            .collect(),
+    }
+}
+
+/// The settings' text inputs: name, label, value, required.
+fn settings_inputs(settings: &SettingsView, t: &AdminStrings) -> Vec<(&'static str, &'static str, String, bool)> {
+    vec![
+        ("kind", t.form_kind, settings.kind.clone(), true),
+        ("title_en", t.title_en, settings.title_en.clone(), true),
+        ("title_ko", t.title_ko, settings.title_ko.clone(), true),
+        ("description_en", t.description_en, settings.description_en.clone(), false),
+        ("description_ko", t.description_ko, settings.description_ko.clone(), false),
+    ]
+}
+
+/// What the page says after a save or publish (`done=` in the URL).
+fn notice_text(notice: &str, t: &AdminStrings) -> &'static str {
+    match notice {
+        "published" => t.published_now,
+        "unchanged" => t.nothing_to_publish,
+        _ => t.saved,
+    }
 }
 
 /// What a refused builder request puts back on the page.
@@ -163,11 +172,11 @@ fn typed_settings(form: &Fields, t: &AdminStrings, catalog: &Catalog, locale: Lo
     let description_ko = form.get("description_ko").trim().to_owned();
     for (name, value) in [("description_en", &description_en), ("description_ko", &description_ko)] {
         if value.chars().count() > 2000 {
-            problems.add(name, t.says("too_long"));
+            problems.add(name, t.says(ErrorCode::TooLong));
         }
     }
     if builder::parse_origins(form.get("allowed_origins")).is_err() {
-        problems.add("allowed_origins", t.says("invalid_origin"));
+        problems.add("allowed_origins", t.says(ErrorCode::InvalidOrigin));
     }
     let asked = form.all("purposes");
     let purposes = catalog

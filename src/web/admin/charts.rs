@@ -34,14 +34,30 @@ fn esc(raw: &str) -> String {
     raw.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
 }
 
+/// Where things go: the largest value, the plot's height and baseline, and each group's slot.
+struct Frame {
+    max: i64,
+    plot_h: f64,
+    base: f64,
+    slot: f64,
+    bar_w: f64,
+}
+
+impl Frame {
+    fn of(chart: &Chart<'_>) -> Self {
+        let max = chart.groups.iter().flat_map(|(_, v)| v.iter().copied()).max().unwrap_or(0).max(1);
+        let series = chart.series.len().max(1);
+        let plot_w = WIDTH - LEFT - 8.0;
+        let plot_h = HEIGHT - TOP - BOTTOM;
+        let slot = plot_w / chart.groups.len().max(1) as f64;
+        let bar_w = (slot * 0.8 / series as f64).max(1.0);
+        Self { max, plot_h, base: TOP + plot_h, slot, bar_w }
+    }
+}
+
 /// The chart as an HTML fragment (a `<figure>`), safe to insert unescaped.
 pub fn render(chart: &Chart<'_>) -> String {
-    let max = chart.groups.iter().flat_map(|(_, v)| v.iter().copied()).max().unwrap_or(0).max(1);
-    let series = chart.series.len().max(1);
-    let plot_w = WIDTH - LEFT - 8.0;
-    let plot_h = HEIGHT - TOP - BOTTOM;
-    let slot = plot_w / chart.groups.len().max(1) as f64;
-    let bar_w = (slot * 0.8 / series as f64).max(1.0);
+    let frame = Frame::of(chart);
     let mut svg = String::new();
     let title_id = format!("{}-title", chart.id);
     let _ = write!(
@@ -50,11 +66,24 @@ pub fn render(chart: &Chart<'_>) -> String {
         esc(chart.title),
         esc(chart.title)
     );
-    // Axes and the y scale: 0, half and the maximum.
-    let base = TOP + plot_h;
+    axes(&mut svg, chart, &frame);
+    bars(&mut svg, chart, &frame);
+    svg.push_str("</svg>");
+    // A visible heading per chart: the picture's own title is only a tooltip.
+    format!(
+        r#"<h2 class="chart-title" id="{id}-heading">{}</h2><figure class="chart-figure" id="{id}" aria-labelledby="{id}-heading">{svg}{}{}</figure>"#,
+        esc(chart.title),
+        legend(chart),
+        table(chart),
+        id = esc(chart.id)
+    )
+}
+
+/// Axes and the y scale (0, half and the maximum), and the labels under the axis.
+fn axes(svg: &mut String, chart: &Chart<'_>, f: &Frame) {
     let _ = write!(svg, r##"<g aria-hidden="true" font-size="11" fill="#57606a">"##);
-    for tick in [0, max / 2, max] {
-        let y = base - plot_h * tick as f64 / max as f64;
+    for tick in [0, f.max / 2, f.max] {
+        let y = f.base - f.plot_h * tick as f64 / f.max as f64;
         let _ = write!(
             svg,
             r##"<line x1="{LEFT}" x2="{}" y1="{y:.1}" y2="{y:.1}" stroke="#d0d7de"/><text x="{}" y="{:.1}" text-anchor="end">{tick}</text>"##,
@@ -71,19 +100,24 @@ pub fn render(chart: &Chart<'_>) -> String {
         if i != last && (i % every != 0 || (every > 1 && last - i < every.div_ceil(2))) {
             continue;
         }
-        let x = LEFT + slot * (i as f64 + 0.5);
-        let _ = write!(svg, r#"<text x="{x:.1}" y="{:.1}" text-anchor="middle">{}</text>"#, base + 16.0, esc(label));
+        let x = LEFT + f.slot * (i as f64 + 0.5);
+        let _ = write!(svg, r#"<text x="{x:.1}" y="{:.1}" text-anchor="middle">{}</text>"#, f.base + 16.0, esc(label));
     }
     let _ = write!(svg, "</g>");
+}
+
+/// One bar per series in each group, each with its value as a tooltip.
+fn bars(svg: &mut String, chart: &Chart<'_>, f: &Frame) {
     for (i, (label, values)) in chart.groups.iter().enumerate() {
         for (s, value) in values.iter().enumerate() {
-            let h = plot_h * (*value).max(0) as f64 / max as f64;
-            let x = LEFT + slot * i as f64 + slot * 0.1 + bar_w * s as f64;
+            let h = f.plot_h * (*value).max(0) as f64 / f.max as f64;
+            let x = LEFT + f.slot * i as f64 + f.slot * 0.1 + f.bar_w * s as f64;
             let name = chart.series.get(s).copied().unwrap_or_default();
             let _ = write!(
                 svg,
-                r#"<rect class="bar" x="{x:.1}" y="{:.1}" width="{bar_w:.1}" height="{h:.1}" fill="{}"><title>{}: {} {}</title></rect>"#,
-                base - h,
+                r#"<rect class="bar" x="{x:.1}" y="{:.1}" width="{:.1}" height="{h:.1}" fill="{}"><title>{}: {} {}</title></rect>"#,
+                f.base - h,
+                f.bar_w,
                 COLOURS[s % COLOURS.len()],
                 esc(label),
                 esc(name),
@@ -91,15 +125,6 @@ pub fn render(chart: &Chart<'_>) -> String {
             );
         }
     }
-    svg.push_str("</svg>");
-    // A visible heading per chart: the picture's own title is only a tooltip.
-    format!(
-        r#"<h2 class="chart-title" id="{id}-heading">{}</h2><figure class="chart-figure" id="{id}" aria-labelledby="{id}-heading">{svg}{}{}</figure>"#,
-        esc(chart.title),
-        legend(chart),
-        table(chart),
-        id = esc(chart.id)
-    )
 }
 
 fn legend(chart: &Chart<'_>) -> String {

@@ -5,6 +5,7 @@ use askama::Template;
 
 use super::data_strings::DataStrings;
 use super::{AdminError, Chrome, SignedIn};
+use crate::domain::ErrorCode;
 use crate::services::snippets::{self, SnippetWords, Snippets};
 use crate::web::AppState;
 use crate::web::error::AppError;
@@ -29,7 +30,8 @@ pub async fn page(
     path: web::Path<String>,
 ) -> Result<HttpResponse, AdminError> {
     let catalog = state.catalog.current();
-    let form = catalog.form(&path).ok_or_else(|| AdminError::new(AppError::NotFound("form_not_found"), who.locale))?;
+    let form =
+        catalog.form(&path).ok_or_else(|| AdminError::new(AppError::NotFound(ErrorCode::FormNotFound), who.locale))?;
     let t = Strings::get(who.locale);
     let words = SnippetWords {
         required: t.required_purpose,

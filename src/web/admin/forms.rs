@@ -1,22 +1,19 @@
-//! The form builder's list of forms (and creating one), plus what the builder's pages share:
-//! reading off the executor, loading a form's working copy, and errors. The builder itself is in
-//! `builder.rs`, field edits in `fields.rs`.
+//! The form builder's list of forms, and creating one. The builder itself is in `builder.rs`,
+//! field edits in `fields.rs`, what they share in `drafts.rs`.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
-use super::{AdminError, AdminStrings, Chrome, Fields, Problems, SignedIn, see_other};
-use crate::domain::{FieldDefinition, FieldKey, FieldType, FormDefinition, FormKey, Locale, Localized};
-use crate::services::builder::{self, BuilderError, Working};
+use super::drafts::{builder_error, read, text};
+use super::{AdminError, AdminStrings, Chrome, Problems, SignedIn, see_other};
+use crate::domain::{ErrorCode, FieldDefinition, FieldKey, FieldType, FormDefinition, FormKey, Localized};
+use crate::services::builder::{self, BuilderError};
 use crate::web::AppState;
-use crate::web::error::AppError;
 use crate::web::pages::render_with_status;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/admin/forms").route(web::get().to(list)).route(web::post().to(create)))
-        .configure(super::builder::routes)
-        .configure(super::fields::routes);
+    cfg.service(web::resource("/admin/forms").route(web::get().to(list)).route(web::post().to(create)));
 }
 
 struct FormRow {
@@ -44,35 +41,6 @@ struct ListPage {
     /// The "new form" inputs: name, label, value typed.
     new_inputs: Vec<(&'static str, &'static str, String)>,
     problems: Problems,
-}
-
-/// Runs `f` on a pooled connection off the executor.
-pub async fn read<T: Send + 'static>(
-    state: &AppState,
-    locale: Locale,
-    f: impl FnOnce(&mut crate::db::DbConnection) -> Result<T, BuilderError> + Send + 'static,
-) -> Result<T, AdminError> {
-    let pool = state.db.pool.clone();
-    web::block(move || -> Result<Result<T, BuilderError>, AppError> {
-        let mut conn = pool.get()?;
-        Ok(f(&mut conn))
-    })
-    .await
-    .map_err(|e| AdminError::new(e, locale))?
-    .map_err(|e| AdminError::new(e, locale))?
-    .map_err(|e| builder_error(e, locale))
-}
-
-pub fn builder_error(e: BuilderError, locale: Locale) -> AdminError {
-    match e {
-        BuilderError::NotFound => AdminError::Refused { status: StatusCode::NOT_FOUND, code: "not_found", locale },
-        other => AdminError::new(AppError::Internal(other.into()), locale),
-    }
-}
-
-pub async fn load(state: &AppState, who: &SignedIn, key: &str) -> Result<Working, AdminError> {
-    let (catalog, key) = (state.catalog.current(), key.to_owned());
-    read(state, who.locale, move |conn| builder::working(conn, &catalog, &key)).await
 }
 
 async fn list(req: HttpRequest, who: SignedIn, state: web::Data<AppState>) -> Result<HttpResponse, AdminError> {
@@ -131,16 +99,6 @@ fn starter(kind: String, title: Localized) -> Option<FormDefinition> {
     })
 }
 
-pub fn text(problems: &mut Problems, t: &AdminStrings, fields: &Fields, name: &str, max: usize) -> String {
-    let value = fields.get(name).trim().to_owned();
-    if value.is_empty() {
-        problems.add(name, t.says("required"));
-    } else if value.chars().count() > max {
-        problems.add(name, t.says("too_long"));
-    }
-    value
-}
-
 async fn create(
     req: HttpRequest,
     who: SignedIn,
@@ -150,7 +108,8 @@ async fn create(
     let fields = who.owner_form(&req, payload).await?;
     let t = AdminStrings::get(who.locale);
     let mut problems = Problems::default();
-    let key = FormKey::parse(fields.get("key").trim()).map_err(|_| problems.add("key", t.says("invalid_key"))).ok();
+    let key =
+        FormKey::parse(fields.get("key").trim()).map_err(|_| problems.add("key", t.says(ErrorCode::InvalidKey))).ok();
     let kind = text(&mut problems, t, &fields, "kind", 40);
     let title = Localized {
         en: text(&mut problems, t, &fields, "title_en", 200),
@@ -170,7 +129,7 @@ async fn create(
     match created {
         Ok(()) => Ok(see_other(&format!("/admin/forms/{key}?lang={}", who.locale.as_str()))),
         Err(BuilderError::KeyTaken) => {
-            problems.add("key", t.says("key_taken"));
+            problems.add("key", t.says(ErrorCode::KeyTaken));
             list_page(&req, &who, &state, new, problems, StatusCode::UNPROCESSABLE_ENTITY).await
         }
         Err(e) => Err(builder_error(e, who.locale)),

@@ -8,6 +8,7 @@ use chrono::Utc;
 
 use super::{AdminError, Chrome, Problems, SignedIn, see_other};
 use crate::db::api_keys::{self, ApiKeyRow};
+use crate::domain::ErrorCode;
 use crate::services::keys;
 use crate::services::rights::audit_action;
 use crate::web::AppState;
@@ -94,9 +95,9 @@ async fn create(
     let name = fields.get("name").trim().to_owned();
     let mut problems = Problems::default();
     if name.is_empty() {
-        problems.add("name", t.says("required"));
+        problems.add("name", t.says(ErrorCode::Required));
     } else if name.chars().count() > 100 {
-        problems.add("name", t.says("too_long"));
+        problems.add("name", t.says(ErrorCode::TooLong));
     }
     if !problems.is_empty() {
         return page(&req, &state, &who, None, name, problems, StatusCode::UNPROCESSABLE_ENTITY).await;
@@ -138,7 +139,11 @@ async fn revoke(
         .map_err(|e| AdminError::new(e, who.locale))?;
     state.api_keys.forget_all();
     if !revoked {
-        return Err(AdminError::Refused { status: StatusCode::NOT_FOUND, code: "not_found", locale: who.locale });
+        return Err(AdminError::Refused {
+            status: StatusCode::NOT_FOUND,
+            code: ErrorCode::NotFound,
+            locale: who.locale,
+        });
     }
     Ok(see_other(&format!("/admin/keys?lang={}", who.locale.as_str())))
 }

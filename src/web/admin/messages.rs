@@ -2,70 +2,15 @@
 //! and why a form cannot be published (the labels are in `strings.rs`).
 
 use super::strings::AdminStrings;
-use crate::domain::Locale;
+use crate::domain::{ErrorCode, Locale};
+use crate::web::i18n::Strings;
 
 impl AdminStrings {
-    /// The sentence for a stable message code (field errors, notices, refusals).
-    pub fn says(&self, code: &str) -> &'static str {
-        let ko = self.lang == Locale::Ko;
-        match (code, ko) {
-            ("bad_credentials", false) => "The email address or password is not right.",
-            ("bad_credentials", true) => "이메일 주소 또는 비밀번호가 올바르지 않습니다.",
-            ("locked", false) => {
-                "Too many failed attempts: this account is locked for 15 minutes. Please try again later."
-            }
-            ("locked", true) => "로그인에 여러 번 실패하여 계정이 15분 동안 잠겼습니다. 잠시 후 다시 시도해 주세요.",
-            ("email_required", false) => "Enter your email address.",
-            ("email_required", true) => "이메일 주소를 입력해 주세요.",
-            ("password_required", false) => "Enter your password.",
-            ("password_required", true) => "비밀번호를 입력해 주세요.",
-            ("owner_role_required", false) => "Only owners can change this; your account can read only.",
-            ("owner_role_required", true) => "소유자만 변경할 수 있습니다. 이 계정은 읽기 전용입니다.",
-            ("csrf_failed", false) => "This page was open too long or came from elsewhere. Reload it and try again.",
-            ("csrf_failed", true) => {
-                "페이지가 오래되었거나 다른 곳에서 전송되었습니다. 새로고침 후 다시 시도해 주세요."
-            }
-            ("session_required", false) => "Your session has ended. Please sign in again.",
-            ("session_required", true) => "세션이 끝났습니다. 다시 로그인해 주세요.",
-            ("rate_limited", false) => "Too many sign-in attempts. Please wait a while and try again.",
-            ("rate_limited", true) => "로그인 시도가 너무 많습니다. 잠시 후 다시 시도해 주세요.",
-            ("key_taken", false) => "This key is already used.",
-            ("key_taken", true) => "이미 사용 중인 키입니다.",
-            ("invalid_retention", false) => "Enter a period such as 2y, 6m, 90d or 1y6m, or choose a preset.",
-            ("invalid_retention", true) => "2y, 6m, 90d, 1y6m 같은 기간을 입력하거나 법정 기간을 고르세요.",
-            ("invalid_choice", false) => "Choose one of the options.",
-            ("invalid_choice", true) => "목록에서 하나를 선택해 주세요.",
-            ("invalid_number", false) => "Enter a whole number from 0 to 365.",
-            ("invalid_number", true) => "0에서 365 사이의 정수를 입력해 주세요.",
-            ("invalid_length", false) => "Enter a whole number from 1 to 10000, or leave it empty.",
-            ("invalid_length", true) => "1에서 10000 사이의 정수를 입력하거나 비워 두세요.",
-            ("invalid_origin", false) => {
-                "Each line must be an origin like https://shop.example or http://localhost:3000, with no path."
-            }
-            ("invalid_origin", true) => {
-                "각 줄은 https://shop.example 또는 http://localhost:3000 처럼 경로 없는 출처여야 합니다."
-            }
-            ("invalid_choices", false) => "Write each choice as value|English|Korean, with a key-like value.",
-            ("invalid_choices", true) => "선택지는 값|영어|한국어 형식으로, 값은 키 형식으로 적어 주세요.",
-            ("no_purpose", false) => "Choose at least one purpose.",
-            ("no_purpose", true) => "목적을 하나 이상 선택해 주세요.",
-            ("not_found", false) => "There is no such item.",
-            ("not_found", true) => "해당 항목이 없습니다.",
-            ("pii_export_owner_only", false) => {
-                "Exports contain personal data: only owners can download them. Your account can read only."
-            }
-            ("pii_export_owner_only", true) => {
-                "내보내기 파일에는 개인정보가 있어 소유자만 내려받을 수 있습니다. 이 계정은 읽기 전용입니다."
-            }
-            ("required", false) => "This field is required.",
-            ("required", true) => "필수 입력 항목입니다.",
-            ("too_long", false) => "This is too long.",
-            ("too_long", true) => "너무 깁니다.",
-            ("invalid_key", false) => "Use 1 to 64 characters: a-z, 0-9 and _, starting with a letter.",
-            ("invalid_key", true) => "영문 소문자로 시작하는 1~64자의 a-z, 0-9, _ 만 사용할 수 있습니다.",
-            (_, false) => "This value is not valid.",
-            (_, true) => "올바르지 않은 값입니다.",
-        }
+    /// The sentence for a stable code (field errors, refusals); a code the console has no
+    /// sentence of its own for is said as the public pages say it.
+    pub fn says(&self, code: ErrorCode) -> &'static str {
+        let own = if self.lang == Locale::Ko { says_ko(code) } else { says_en(code) };
+        own.unwrap_or_else(|| Strings::get(self.lang).problem(code))
     }
 
     /// Why the builder cannot publish a form, naming the field or purpose concerned.
@@ -104,5 +49,99 @@ impl AdminStrings {
             (D::NoPurposes, false) => "A form must ask for at least one purpose.".into(),
             (D::NoPurposes, true) => "양식은 목적을 하나 이상 물어야 합니다.".into(),
         }
+    }
+}
+
+fn says_en(code: ErrorCode) -> Option<&'static str> {
+    use ErrorCode as C;
+    Some(match code {
+        C::BadCredentials => "The email address or password is not right.",
+        C::Locked => "Too many failed attempts: this account is locked for 15 minutes. Please try again later.",
+        C::EmailRequired => "Enter your email address.",
+        C::PasswordRequired => "Enter your password.",
+        C::OwnerRoleRequired => "Only owners can change this; your account can read only.",
+        C::CsrfFailed => "This page was open too long or came from elsewhere. Reload it and try again.",
+        C::SessionRequired => "Your session has ended. Please sign in again.",
+        C::RateLimited => "Too many sign-in attempts. Please wait a while and try again.",
+        C::KeyTaken => "This key is already used.",
+        C::InvalidRetention => "Enter a period such as 2y, 6m, 90d or 1y6m, or choose a preset.",
+        C::InvalidChoice => "Choose one of the options.",
+        C::InvalidNumber => "Enter a whole number from 0 to 365.",
+        C::InvalidLength => "Enter a whole number from 1 to 10000, or leave it empty.",
+        C::InvalidOrigin => {
+            "Each line must be an origin like https://shop.example or http://localhost:3000, with no path."
+        }
+        C::InvalidChoices => "Write each choice as value|English|Korean, with a key-like value.",
+        C::NotFound => "There is no such item.",
+        C::PiiExportOwnerOnly => {
+            "Exports contain personal data: only owners can download them. Your account can read only."
+        }
+        C::Required => "This field is required.",
+        C::TooLong => "This is too long.",
+        C::InvalidKey => "Use 1 to 64 characters: a-z, 0-9 and _, starting with a letter.",
+        // Not the console's own: said as the public pages say it.
+        C::ValidationFailed | C::Unauthorized | C::PayloadTooLarge | C::UnsupportedMediaType => return None,
+        C::ServiceUnavailable | C::MethodNotAllowed | C::InternalError | C::FormNotFound => return None,
+        C::SubjectNotFound | C::PurposeNotFound | C::FieldNotFound | C::PolicyNotFound => return None,
+        C::SubmissionNotFound | C::SubjectErased | C::NotGranted | C::AlreadyGranted => return None,
+        C::RequiredPurpose | C::EmailInUse | C::LinkInvalid | C::LinkExpired | C::LinkUsed => return None,
+        C::InvalidBody | C::InvalidUtf8 | C::InvalidRequest | C::MalformedJson => return None,
+        C::UnsupportedLocale | C::InvalidQuery | C::InvalidAction | C::MetricsForbidden => return None,
+        C::CorsOriginNotAllowed => return None,
+    })
+}
+
+fn says_ko(code: ErrorCode) -> Option<&'static str> {
+    use ErrorCode as C;
+    Some(match code {
+        C::BadCredentials => "이메일 주소 또는 비밀번호가 올바르지 않습니다.",
+        C::Locked => "로그인에 여러 번 실패하여 계정이 15분 동안 잠겼습니다. 잠시 후 다시 시도해 주세요.",
+        C::EmailRequired => "이메일 주소를 입력해 주세요.",
+        C::PasswordRequired => "비밀번호를 입력해 주세요.",
+        C::OwnerRoleRequired => "소유자만 변경할 수 있습니다. 이 계정은 읽기 전용입니다.",
+        C::CsrfFailed => "페이지가 오래되었거나 다른 곳에서 전송되었습니다. 새로고침 후 다시 시도해 주세요.",
+        C::SessionRequired => "세션이 끝났습니다. 다시 로그인해 주세요.",
+        C::RateLimited => "로그인 시도가 너무 많습니다. 잠시 후 다시 시도해 주세요.",
+        C::KeyTaken => "이미 사용 중인 키입니다.",
+        C::InvalidRetention => "2y, 6m, 90d, 1y6m 같은 기간을 입력하거나 법정 기간을 고르세요.",
+        C::InvalidChoice => "목록에서 하나를 선택해 주세요.",
+        C::InvalidNumber => "0에서 365 사이의 정수를 입력해 주세요.",
+        C::InvalidLength => "1에서 10000 사이의 정수를 입력하거나 비워 두세요.",
+        C::InvalidOrigin => "각 줄은 https://shop.example 또는 http://localhost:3000 처럼 경로 없는 출처여야 합니다.",
+        C::InvalidChoices => "선택지는 값|영어|한국어 형식으로, 값은 키 형식으로 적어 주세요.",
+        C::NotFound => "해당 항목이 없습니다.",
+        C::PiiExportOwnerOnly => {
+            "내보내기 파일에는 개인정보가 있어 소유자만 내려받을 수 있습니다. 이 계정은 읽기 전용입니다."
+        }
+        C::Required => "필수 입력 항목입니다.",
+        C::TooLong => "너무 깁니다.",
+        C::InvalidKey => "영문 소문자로 시작하는 1~64자의 a-z, 0-9, _ 만 사용할 수 있습니다.",
+        // Not the console's own: said as the public pages say it.
+        C::ValidationFailed | C::Unauthorized | C::PayloadTooLarge | C::UnsupportedMediaType => return None,
+        C::ServiceUnavailable | C::MethodNotAllowed | C::InternalError | C::FormNotFound => return None,
+        C::SubjectNotFound | C::PurposeNotFound | C::FieldNotFound | C::PolicyNotFound => return None,
+        C::SubmissionNotFound | C::SubjectErased | C::NotGranted | C::AlreadyGranted => return None,
+        C::RequiredPurpose | C::EmailInUse | C::LinkInvalid | C::LinkExpired | C::LinkUsed => return None,
+        C::InvalidBody | C::InvalidUtf8 | C::InvalidRequest | C::MalformedJson => return None,
+        C::UnsupportedLocale | C::InvalidQuery | C::InvalidAction | C::MetricsForbidden => return None,
+        C::CorsOriginNotAllowed => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_has_a_console_sentence_in_both_languages() {
+        let (en, ko) = (AdminStrings::get(Locale::En), AdminStrings::get(Locale::Ko));
+        for &code in ErrorCode::ALL {
+            let (e, k) = (en.says(code), ko.says(code));
+            assert!(!e.is_empty() && e.is_ascii(), "{code}: {e}");
+            assert!(k.chars().any(|c| ('\u{AC00}'..='\u{D7A3}').contains(&c)), "{code}: {k}");
+        }
+        assert_eq!(en.says(ErrorCode::SessionRequired), "Your session has ended. Please sign in again.");
+        // Codes the console has no sentence for are said as the public pages say them.
+        assert_eq!(en.says(ErrorCode::LinkUsed), Strings::get(Locale::En).problem(ErrorCode::LinkUsed));
     }
 }

@@ -12,7 +12,9 @@ pub mod builder;
 pub mod charts;
 pub mod dashboard;
 pub mod data_strings;
+mod drafts;
 pub mod embed;
+pub mod field_views;
 pub mod fields;
 pub mod forms;
 pub mod keys;
@@ -33,8 +35,8 @@ use super::body::{FORM_URLENCODED, parse_urlencoded, read_limited, require_conte
 use super::error::{AppError, PageError};
 use super::pages::render_with_status;
 use super::{AppState, locale_of};
-use crate::domain::Locale;
 use crate::domain::owner::Role;
+use crate::domain::{ErrorCode, Locale};
 use crate::services::owners::{self, Owner};
 use crate::services::rights::Actor;
 pub use strings::AdminStrings;
@@ -47,6 +49,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(keys::routes)
         .configure(purposes::routes)
         .configure(forms::routes)
+        .configure(builder::routes)
+        .configure(fields::routes)
         .route("/admin", web::get().to(dashboard::page))
         .route("/admin/", web::get().to(dashboard::page))
         .configure(submissions::routes)
@@ -63,7 +67,7 @@ pub enum AdminError {
     SignInRequired(Locale),
     /// Refused with a message from the console catalogue (`AdminStrings::says`).
     #[error("refused: {code}")]
-    Refused { status: StatusCode, code: &'static str, locale: Locale },
+    Refused { status: StatusCode, code: ErrorCode, locale: Locale },
     #[error(transparent)]
     Page(#[from] PageError),
 }
@@ -73,7 +77,7 @@ impl AdminError {
         Self::Page(PageError::new(error, locale))
     }
 
-    pub fn forbidden(code: &'static str, locale: Locale) -> Self {
+    pub fn forbidden(code: ErrorCode, locale: Locale) -> Self {
         Self::Refused { status: StatusCode::FORBIDDEN, code, locale }
     }
 }
@@ -101,7 +105,7 @@ impl ResponseError for AdminError {
             Self::SignInRequired(locale) => see_other(&format!("/admin/login?lang={}", locale.as_str())),
             Self::Refused { status, code, locale } => {
                 let t = AdminStrings::get(*locale);
-                let page = RefusedPage { t, lang: locale.as_str(), status: status.as_u16(), message: t.says(code) };
+                let page = RefusedPage { t, lang: locale.as_str(), status: status.as_u16(), message: t.says(*code) };
                 render_with_status(&page, *status)
             }
             Self::Page(e) => e.error_response(),
@@ -133,7 +137,7 @@ impl SignedIn {
         if self.owner.role.can_write() {
             Ok(())
         } else {
-            Err(AdminError::forbidden("owner_role_required", self.locale))
+            Err(AdminError::forbidden(ErrorCode::OwnerRoleRequired, self.locale))
         }
     }
 
@@ -155,7 +159,7 @@ impl SignedIn {
         let fields = Fields(parse_urlencoded(&body, locale).map_err(|e| AdminError::new(e, locale))?);
         use subtle::ConstantTimeEq;
         if !bool::from(fields.get("csrf").as_bytes().ct_eq(self.csrf.as_bytes())) {
-            return Err(AdminError::forbidden("csrf_failed", locale));
+            return Err(AdminError::forbidden(ErrorCode::CsrfFailed, locale));
         }
         Ok(fields)
     }
@@ -225,7 +229,7 @@ impl FromRequest for SignedIn {
                 None if req.method() == Method::GET || req.method() == Method::HEAD => {
                     Err(AdminError::SignInRequired(locale))
                 }
-                None => Err(AdminError::forbidden("session_required", locale)),
+                None => Err(AdminError::forbidden(ErrorCode::SessionRequired, locale)),
             }
         })
     }

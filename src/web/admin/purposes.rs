@@ -8,7 +8,7 @@ use askama::Template;
 
 use super::{AdminError, AdminStrings, Chrome, Fields, Problems, SignedIn, refresh_catalog, see_other};
 use crate::db::builder::{self, VersionAgreement};
-use crate::domain::Locale;
+use crate::domain::{ErrorCode, Locale};
 use crate::services::purposes::{self, PRESETS, PurposeError, PurposeInput};
 use crate::web::AppState;
 use crate::web::error::AppError;
@@ -163,7 +163,7 @@ async fn edit_page(
 }
 
 fn not_found(locale: Locale) -> AdminError {
-    AdminError::Refused { status: StatusCode::NOT_FOUND, code: "not_found", locale }
+    AdminError::Refused { status: StatusCode::NOT_FOUND, code: ErrorCode::NotFound, locale }
 }
 
 fn input_from(fields: &Fields, key: &str) -> PurposeInput {
@@ -232,7 +232,7 @@ async fn save(
         Ok(version) => version,
         Err(Saved::Purpose(PurposeError::KeyTaken)) => {
             let mut problems = Problems::default();
-            problems.add("key", t.says("key_taken"));
+            problems.add("key", t.says(ErrorCode::KeyTaken));
             return Ok(form_page(req, who, creating, input, problems, StatusCode::UNPROCESSABLE_ENTITY));
         }
         Err(Saved::Purpose(PurposeError::NotFound)) => return Err(not_found(who.locale)),

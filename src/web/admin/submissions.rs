@@ -10,7 +10,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use super::data_strings::DataStrings;
 use super::{AdminError, Chrome, SignedIn};
 use crate::db::console::{Cursor, SubmissionFilter};
-use crate::domain::{Email, Locale};
+use crate::domain::{Email, ErrorCode, Locale};
 use crate::services::console::{self as data, Listed, Opened};
 use crate::services::csv_export::{self, Export};
 use crate::services::rights::audit_action;
@@ -194,7 +194,7 @@ async fn show(
     let opened = data::open(&state.db, state.keyring.clone(), who.actor(), path.into_inner())
         .await
         .map_err(|e| AdminError::new(e, locale))?
-        .ok_or_else(|| AdminError::new(AppError::NotFound("submission_not_found"), locale))?;
+        .ok_or_else(|| AdminError::new(AppError::NotFound(ErrorCode::SubmissionNotFound), locale))?;
     let page = DetailPage { c: who.chrome(&req, "submissions"), d: DataStrings::get(locale), s: opened, locale };
     let mut response = render(&page);
     response.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
@@ -203,7 +203,7 @@ async fn show(
 
 /// Viewers read, but take no personal data away.
 fn require_export(who: &SignedIn) -> Result<(), AdminError> {
-    if who.can_write() { Ok(()) } else { Err(AdminError::forbidden("pii_export_owner_only", who.locale)) }
+    if who.can_write() { Ok(()) } else { Err(AdminError::forbidden(ErrorCode::PiiExportOwnerOnly, who.locale)) }
 }
 
 /// Writes the export's audit row (with the filter used) before anything is sent.

@@ -1,0 +1,135 @@
+//! What a signed-in person changes at `/me`: correcting a value, giving or withdrawing a
+//! consent, and deleting everything. Each is a CSRF-checked POST that ends on the profile page
+//! (or, after a deletion, on a page saying it is done).
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use super::profile::profile_page;
+use super::{done, expired_cookie, form_fields, message, require_session};
+use crate::domain::{ErrorCode, Method};
+use crate::services::rights::{self, Actor, Change, ChangeRequest, ErasedBy, RightsError};
+use crate::web::error::{AppError, PageError};
+use crate::web::i18n::Strings;
+use crate::web::pages::{ButtonForm, render};
+use crate::web::{AppState, evidence_of, locale_of};
+
+pub(super) async fn rectify(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, PageError> {
+    let locale = locale_of(&req);
+    let s = require_session(&req, &state, locale).await?;
+    let fields = form_fields(&req, payload, Some(&s), locale).await?;
+    let field = fields.get("field").cloned().unwrap_or_default();
+    let value = fields.get("value").cloned().unwrap_or_default();
+    let (keyring, subject) = (state.keyring.clone(), s.subject_id.clone());
+    let actor = Actor::Subject(subject.clone());
+    let f = field.clone();
+    let result = state
+        .db
+        .writer
+        .write(move |tx| rights::rectify(tx, &keyring, &subject, &f, &value, &actor, Method::PreferenceCenter))
+        .await;
+    match result {
+        Ok(()) => Ok(done(locale)),
+        Err(RightsError::Invalid(error)) => {
+            let message = Strings::get(locale).field_error(&error);
+            let mut response = profile_page(&req, &state, &s, locale, Some((field, message))).await?;
+            *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(response)
+        }
+        Err(e) => Err(PageError::new(e, locale)),
+    }
+}
+
+pub(super) async fn change_consent(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, PageError> {
+    let locale = locale_of(&req);
+    let s = require_session(&req, &state, locale).await?;
+    let fields = form_fields(&req, payload, Some(&s), locale).await?;
+    let change = match fields.get("action").map(String::as_str) {
+        Some("withdraw") => Change::Withdraw,
+        Some("grant") => Change::Grant,
+        _ => {
+            let detail = "action must be grant or withdraw".to_owned();
+            return Err(PageError::new(AppError::BadRequest { code: ErrorCode::InvalidAction, detail }, locale));
+        }
+    };
+    let purpose = fields.get("purpose").cloned().unwrap_or_default();
+    let evidence = evidence_of(&req, &state, locale, "");
+    let (keyring, catalog, subject) = (state.keyring.clone(), state.catalog.current(), s.subject_id.clone());
+    let outcome = state
+        .db
+        .writer
+        .write(move |tx| {
+            let request = ChangeRequest {
+                subject_id: &subject,
+                purpose: &purpose,
+                change,
+                method: Method::PreferenceCenter,
+                actor: Actor::Subject(subject.clone()),
+                evidence,
+            };
+            rights::change_consent(tx, &keyring, &catalog, &request)
+        })
+        .await
+        .map_err(|e| PageError::new(e, locale))?;
+    if outcome.subject_erased {
+        // That was the last consent in force: nothing is kept, and the page says so.
+        let t = Strings::get(locale);
+        let mut response = render(&message(locale, t.me.deleted_title, vec![t.me.deleted_body.to_owned()]));
+        response.add_cookie(&expired_cookie()).ok();
+        return Ok(response);
+    }
+    Ok(done(locale))
+}
+
+pub(super) async fn delete_page(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
+    let locale = locale_of(&req);
+    let t = Strings::get(locale);
+    let s = require_session(&req, &state, locale).await?;
+    let mut page = message(locale, t.me.delete_title, vec![t.me.delete_body.to_owned()]);
+    page.form = Some(ButtonForm {
+        action: format!("/me/delete?lang={}", locale.as_str()),
+        hidden: vec![("_csrf".into(), s.csrf_token), ("confirm".into(), "yes".into())],
+        button: t.me.delete_button,
+        danger: true,
+    });
+    page.links = vec![(format!("/me?lang={}", locale.as_str()), t.me.cancel.to_owned())];
+    Ok(render(&page))
+}
+
+pub(super) async fn delete(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, PageError> {
+    let locale = locale_of(&req);
+    let t = Strings::get(locale);
+    let s = require_session(&req, &state, locale).await?;
+    let fields = form_fields(&req, payload, Some(&s), locale).await?;
+    if fields.get("confirm").map(String::as_str) != Some("yes") {
+        return delete_page(req, state).await;
+    }
+    let (keyring, mail, subject) = (state.keyring.clone(), state.mail.clone(), s.subject_id.clone());
+    let catalog = state.catalog.current();
+    state
+        .db
+        .writer
+        .write(move |tx| {
+            let actor = Actor::Subject(subject.clone());
+            let by = ErasedBy { actor: &actor, method: Method::PreferenceCenter };
+            rights::erase(tx, &keyring, &catalog, &subject, by, Some((&mail, locale)))
+        })
+        .await
+        .map_err(|e| PageError::new(e, locale))?;
+    state.mail_queued.notify_one();
+    let mut response = render(&message(locale, t.me.deleted_title, vec![t.me.deleted_body.to_owned()]));
+    response.add_cookie(&expired_cookie()).ok();
+    Ok(response)
+}

@@ -1,0 +1,210 @@
+//! What `/me` shows a signed-in person: the profile page (values held, consents, history) and
+//! the downloads of the same data (JSON, CSV, signed receipt). Every read of personal data for
+//! a download is recorded as an access.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::Utc;
+use std::collections::HashMap;
+
+use super::{other, require_session};
+use crate::db::catalog::Catalog;
+use crate::db::sessions::Session;
+use crate::domain::rights::RightKind;
+use crate::domain::{ConsentStatus, Locale, Localized, Method};
+use crate::services::rights::{self, Actor, Profile};
+use crate::web::error::{AppError, PageError};
+use crate::web::i18n::Strings;
+use crate::web::pages::{ConsentRow, EditRow, HistoryRow, ProfilePage, ValueRow, render};
+use crate::web::{AppState, locale_of};
+
+/// Reads the profile (personal data) and records the access.
+async fn load_profile(state: &AppState, subject_id: &str, kind: Option<RightKind>) -> Result<Profile, AppError> {
+    let (pool, keyring, catalog, id) =
+        (state.db.pool.clone(), state.keyring.clone(), state.catalog.current(), subject_id.to_owned());
+    let profile = web::block(move || -> Result<_, AppError> {
+        let mut conn = pool.get()?;
+        Ok(rights::profile(&mut conn, &keyring, &catalog, &id)?)
+    })
+    .await??;
+    if let Some(kind) = kind {
+        let id = subject_id.to_owned();
+        state
+            .db
+            .writer
+            .write(move |tx| {
+                rights::record_access(tx, &Actor::Subject(id.clone()), &id, kind, Method::PreferenceCenter)
+            })
+            .await?;
+    }
+    Ok(profile)
+}
+
+/// The profile page; `edit_error` is a refused correction: the field and its message.
+pub(super) async fn profile_page(
+    req: &HttpRequest,
+    state: &AppState,
+    s: &Session,
+    locale: Locale,
+    edit_error: Option<(String, String)>,
+) -> Result<HttpResponse, PageError> {
+    let t = Strings::get(locale);
+    let profile = load_profile(state, &s.subject_id, None).await.map_err(|e| PageError::new(e, locale))?;
+    let catalog = state.catalog.current();
+    let notice = web::Query::<HashMap<String, String>>::from_query(req.query_string())
+        .ok()
+        .filter(|q| q.contains_key("done"))
+        .map(|_| t.me.done);
+    let page = ProfilePage {
+        t,
+        lang: locale.as_str(),
+        other_lang: other(locale),
+        csrf: s.csrf_token.clone(),
+        notice,
+        problem: None,
+        values: value_rows(&profile, &catalog, locale),
+        edits: edit_rows(&profile, locale, edit_error.as_ref()),
+        consents: consent_rows(&profile, &catalog, locale),
+        history: history_rows(&profile, &catalog, locale),
+        email: profile.email,
+    };
+    let mut response = render(&page);
+    response.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+/// A time as the page shows it (UTC, to the minute).
+fn when(at: chrono::DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M").to_string()
+}
+
+/// A field's label in `locale`, or its key when the form no longer names it.
+fn label(field: &str, l: &Option<Localized>, locale: Locale) -> String {
+    l.as_ref().map(|l| l.get(locale).to_owned()).unwrap_or_else(|| field.to_owned())
+}
+
+/// A purpose's title in `locale`, or its key when the catalogue no longer has it.
+fn purpose_title(catalog: &Catalog, key: &str, locale: Locale) -> String {
+    catalog.purpose(key).map(|p| p.policy.title().get(locale).to_owned()).unwrap_or_else(|| key.to_owned())
+}
+
+/// Every value held, with where it came from and what it is kept for.
+fn value_rows(profile: &Profile, catalog: &Catalog, locale: Locale) -> Vec<ValueRow> {
+    profile
+        .values
+        .iter()
+        .map(|v| ValueRow {
+            label: label(&v.field, &v.label, locale),
+            value: v.value.clone(),
+            source: format!("{} · {}", v.form, when(v.submitted_at)),
+            purposes: v.purposes.iter().map(|p| purpose_title(catalog, p, locale)).collect::<Vec<_>>().join(", "),
+        })
+        .collect()
+}
+
+/// One correction input per field, holding its latest value.
+fn edit_rows(profile: &Profile, locale: Locale, edit_error: Option<&(String, String)>) -> Vec<EditRow> {
+    let mut edits: Vec<EditRow> = Vec::new();
+    for v in profile.values.iter().rev() {
+        if edits.iter().any(|e| e.field == v.field) {
+            continue;
+        }
+        let error = edit_error.filter(|(f, _)| *f == v.field).map(|(_, m)| m.clone());
+        edits.push(EditRow {
+            field: v.field.clone(),
+            label: label(&v.field, &v.label, locale),
+            value: v.value.clone(),
+            input_type: match v.field.as_str() {
+                "email" => "email",
+                "phone" => "tel",
+                _ => "text",
+            },
+            error,
+        });
+    }
+    edits.reverse();
+    edits
+}
+
+/// Every purpose of the catalogue, with the person's consent to it (or none).
+fn consent_rows(profile: &Profile, catalog: &Catalog, locale: Locale) -> Vec<ConsentRow> {
+    let t = Strings::get(locale);
+    catalog
+        .purposes
+        .values()
+        .map(|p| {
+            let held = profile.consents.iter().find(|c| c.purpose == p.key.as_str());
+            let status = held.map_or(ConsentStatus::Never, |c| c.status);
+            let policy_version = held.map_or(p.policy.version, |c| c.policy_version);
+            ConsentRow {
+                purpose: p.key.to_string(),
+                title: held.map_or_else(|| p.policy.title().get(locale).to_owned(), |c| c.title.get(locale).to_owned()),
+                status: t.status(status),
+                status_key: status.as_str(),
+                since: held.map(|c| when(c.since)),
+                expires: held.and_then(|c| c.expires_at).map(when),
+                wording: held
+                    .map_or_else(|| p.policy.text().get(locale).to_owned(), |c| c.wording.get(locale).to_owned()),
+                policy_version,
+                policy_url: format!("/policies/{}/v{}?lang={}", p.key, policy_version, locale.as_str()),
+                required: p.required,
+                can_withdraw: matches!(status, ConsentStatus::Granted | ConsentStatus::Pending),
+            }
+        })
+        .collect()
+}
+
+/// The ledger's events for the person, newest first.
+fn history_rows(profile: &Profile, catalog: &Catalog, locale: Locale) -> Vec<HistoryRow> {
+    profile
+        .history
+        .iter()
+        .rev()
+        .map(|h| HistoryRow {
+            at: when(h.at),
+            at_iso: h.at.to_rfc3339(),
+            purpose: purpose_title(catalog, &h.purpose, locale),
+            action: h.action.clone(),
+            method: h.method.clone(),
+        })
+        .collect()
+}
+
+pub(super) async fn export_json(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
+    let locale = locale_of(&req);
+    let s = require_session(&req, &state, locale).await?;
+    let profile = load_profile(&state, &s.subject_id, Some(RightKind::Portability))
+        .await
+        .map_err(|e| PageError::new(e, locale))?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_DISPOSITION, "attachment; filename=\"my-data.json\""))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(profile))
+}
+
+pub(super) async fn export_csv(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
+    let locale = locale_of(&req);
+    let s = require_session(&req, &state, locale).await?;
+    let profile = load_profile(&state, &s.subject_id, Some(RightKind::Portability))
+        .await
+        .map_err(|e| PageError::new(e, locale))?;
+    let csv = crate::services::export::to_csv(&profile).map_err(|e| PageError::new(AppError::Internal(e), locale))?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((header::CONTENT_DISPOSITION, "attachment; filename=\"my-data.csv\""))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(csv))
+}
+
+pub(super) async fn receipt(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
+    let locale = locale_of(&req);
+    let s = require_session(&req, &state, locale).await?;
+    let profile = load_profile(&state, &s.subject_id, None).await.map_err(|e| PageError::new(e, locale))?;
+    let token = crate::services::export::state_receipt(&state.keyring, &state.settings.base_url, &profile)
+        .map_err(|e| PageError::new(AppError::Internal(e.into()), locale))?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/jwt")
+        .insert_header((header::CONTENT_DISPOSITION, "attachment; filename=\"consent-receipt.jwt\""))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(token))
+}
