@@ -75,4 +75,45 @@ on_both_backends! {
         assert!(!out.status.success());
         assert!(String::from_utf8_lossy(&out.stderr).contains("serves no purpose"));
     }
+
+    async fn a_retention_too_long_to_count_is_refused_and_nothing_is_applied(app: TestApp) {
+        let original = std::fs::read_to_string(workspace_file()).unwrap();
+        for huge in ["99999999999999999999y".to_owned(), format!("{}d", i64::MAX)] {
+            // The SMS purpose gets an impossible period and new wording: neither may be written.
+            let broken = original
+                .replacen("channel = \"sms\"\nretention = \"2y\"", &format!("channel = \"sms\"\nretention = \"{huge}\""), 1)
+                .replace("혜택 문자를 보내 드립니다.", "혜택 문자를 월 4회 이내로 보내 드립니다.");
+            assert!(broken.contains(&huge));
+            let path = app.db.dir.path().join("huge.toml");
+            std::fs::write(&path, broken).unwrap();
+            let out = app.cli(&["apply", path.to_str().unwrap()]);
+            let said = String::from_utf8_lossy(&out.stderr).to_string();
+            assert!(!out.status.success(), "{said}");
+            assert!(said.contains(&format!("retention \"{huge}\" is too long")), "{said}");
+            assert!(!said.contains("panicked"), "{said}");
+        }
+        let out = app.cli(&["apply", workspace_file().to_str().unwrap()]);
+        assert!(String::from_utf8_lossy(&out.stdout).contains("nothing changed"), "the refused files wrote nothing");
+        let html = app.get("/f/newsletter?lang=ko").await.text().await.unwrap();
+        assert!(!html.contains("월 4회") && html.contains(r#"href="/policies/marketing_sms/v1?lang=ko""#));
+    }
+
+    async fn a_required_purpose_resting_on_consent_is_refused_by_name(app: TestApp) {
+        let original = std::fs::read_to_string(workspace_file()).unwrap();
+        let bundled = original.replacen("legal_basis = \"consent\"\nchannel = \"sms\"", "legal_basis = \"consent\"\nrequired = true\nchannel = \"sms\"", 1);
+        assert_ne!(original, bundled);
+        let path = app.db.dir.path().join("bundled.toml");
+        std::fs::write(&path, bundled).unwrap();
+        let out = app.cli(&["apply", path.to_str().unwrap()]);
+        let said = String::from_utf8_lossy(&out.stderr).to_string();
+        assert!(!out.status.success(), "{said}");
+        assert!(said.contains("purpose `marketing_sms` is required, so it cannot rest on consent"), "{said}");
+        assert!(said.contains("PIPA art. 22(5), GDPR art. 7(4)"), "{said}");
+        let required: Vec<bool> = {
+            use assent::db::schema::purposes;
+            use diesel::prelude::*;
+            purposes::table.filter(purposes::key.eq("marketing_sms")).select(purposes::required).load(&mut app.conn()).unwrap()
+        };
+        assert_eq!(required, [false], "nothing was written");
+    }
 }
