@@ -88,7 +88,7 @@ impl Application {
 fn prepare(settings: &Settings) -> anyhow::Result<(Db, Keyring, Catalog)> {
     let keyring = Keyring::load(settings.master_key.as_deref(), &settings.data_dir)?;
     let url = DbUrl::parse(&settings.database_url)?;
-    let db = Db::open(url, settings.pool_size).context("cannot open the database")?;
+    let db = Db::open(url, settings.pool_size, settings.rights_deadline).context("cannot open the database")?;
     let mut conn = db.pool.get().context("cannot get a database connection")?;
     if settings.config.exists() {
         apply_if_changed(&mut conn, &settings.config)?;

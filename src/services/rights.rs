@@ -18,7 +18,7 @@ use crate::db::{CommitFailed, DbConnection, WriteTx, outbox, sessions};
 use crate::domain::consent::erasable;
 use crate::domain::form::{FieldError, FieldErrorCode};
 use crate::domain::ledger::ledger_time;
-use crate::domain::rights::{Deadline, RightKind};
+use crate::domain::rights::RightKind;
 use crate::domain::{
     ConsentAction, ConsentStatus, Email, Evidence, FieldType, FormDefinition, Locale, Method, PurposeKey,
 };
@@ -368,7 +368,7 @@ pub fn change_consent(
     )?;
     let erased_fields = erase_unneeded(tx.conn, req.subject_id)?;
     let kind = if req.change == Change::Withdraw { RightKind::Withdrawal } else { RightKind::Consent };
-    record(tx.conn, &req.actor, req.subject_id, kind, req.method, req.purpose, now)?;
+    record(tx, &req.actor, req.subject_id, kind, req.method, req.purpose, now)?;
     Ok(ChangeOutcome {
         purpose: req.purpose.to_owned(),
         action: event.action,
@@ -440,7 +440,7 @@ fn policy_hash(conn: &mut DbConnection, catalog: &Catalog, version_id: &str) -> 
 
 /// Records a completed rights request and its audit entry.
 fn record(
-    conn: &mut DbConnection,
+    tx: &mut WriteTx<'_>,
     actor: &Actor,
     subject_id: &str,
     kind: RightKind,
@@ -448,12 +448,12 @@ fn record(
     detail: &str,
     now: NaiveDateTime,
 ) -> Result<(), RightsError> {
-    record_many(conn, actor, &[subject_id.to_owned()], kind, method, detail, now)
+    record_many(tx, actor, &[subject_id.to_owned()], kind, method, detail, now)
 }
 
 /// One completed rights request and audit entry per subject, in two statements.
 fn record_many(
-    conn: &mut DbConnection,
+    tx: &mut WriteTx<'_>,
     actor: &Actor,
     subject_ids: &[String],
     kind: RightKind,
@@ -470,14 +470,14 @@ fn record_many(
             channel: method.as_str().to_owned(),
             detail: detail.to_owned(),
             received_at: now,
-            due_at: Deadline::default().due(now.and_utc()).naive_utc(),
+            due_at: tx.rights_deadline.due(now.and_utc()).naive_utc(),
             completed_at: Some(now),
         })
         .collect();
     // Requests are what people (or a CRM on their behalf) ask for; the retention job's erasures
     // are the policy at work, answered by the audit log and the ledger, not the requests list.
     if !matches!(actor, Actor::Job(_)) {
-        rights::insert_requests(conn, &requests)?;
+        rights::insert_requests(tx.conn, &requests)?;
     }
     let (actor_kind, actor_id) = actor.parts();
     let entries: Vec<AuditEntry<'_>> = subject_ids
@@ -492,7 +492,7 @@ fn record_many(
             occurred_at: now,
         })
         .collect();
-    rights::audit(conn, &entries)?;
+    rights::audit(tx.conn, &entries)?;
     Ok(())
 }
 
@@ -505,7 +505,7 @@ pub fn record_access(
     method: Method,
 ) -> Result<(), RightsError> {
     let now = Utc::now().naive_utc();
-    record(tx.conn, actor, subject_id, kind, method, "", now)
+    record(tx, actor, subject_id, kind, method, "", now)
 }
 
 /// Replaces the stored value(s) of one field, validated by the rules of the form it came from.
@@ -549,7 +549,7 @@ pub fn rectify(
         subjects::replace_value(tx.conn, &v.id, &sealed)?;
     }
     let now = Utc::now().naive_utc();
-    record(tx.conn, actor, subject_id, RightKind::Rectification, method, field, now)
+    record(tx, actor, subject_id, RightKind::Rectification, method, field, now)
 }
 
 /// Erases a subject: non-personal `erased` events for every purpose on record, then every
@@ -634,5 +634,5 @@ pub fn erase_many_with(
     sessions::forget_many(tx.conn, subject_ids)?;
     outbox::drop_unsent_for_many(tx.conn, subject_ids)?;
     subjects::shred_many(tx.conn, subject_ids, now)?;
-    record_many(tx.conn, actor, subject_ids, RightKind::Erasure, method, "", now)
+    record_many(tx, actor, subject_ids, RightKind::Erasure, method, "", now)
 }
