@@ -361,6 +361,14 @@ impl Strings {
             ("csrf_failed", true) => {
                 "페이지가 오래되었거나 다른 곳에서 전송되었습니다. 새로고침 후 다시 시도해 주세요."
             }
+            ("cross_site_post", false) => {
+                "This form can only be sent from its own page or from a site its owner allows. Nothing was \
+                 saved: open the form on its own page and send it there."
+            }
+            ("cross_site_post", true) => {
+                "이 양식은 양식 페이지나 운영자가 허용한 사이트에서만 보낼 수 있습니다. 아무것도 저장되지 \
+                 않았습니다. 양식 페이지를 직접 열어 다시 보내 주세요."
+            }
             ("session_required", false) => "Please sign in again.",
             ("session_required", true) => "다시 로그인해 주세요.",
             ("method_not_allowed", false) => "This address does not answer that method; see the Allow header.",

@@ -2,7 +2,8 @@
 //!
 //! A plain HTML form on the owner's own site may post here with a `redirect` field (or
 //! `?redirect=`): after a successful submission the person is sent back there, but only to one of
-//! the form's allowed origins; any other target is ignored and the thank-you page is shown.
+//! the form's allowed origins; any other target is ignored and the thank-you page is shown. A post
+//! from any other site is refused (403) before anything is read: see [`origin::post_allowed`].
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -51,6 +52,16 @@ fn redirect_target(req: &HttpRequest, pairs: &mut Vec<(String, String)>, form: &
         .filter(|url| origin::redirect_allowed(&form.definition.allowed_origins, url))
 }
 
+/// Where the browser says this post came from (a header it sent unreadable counts as untrusted).
+fn post_source(req: &HttpRequest) -> origin::PostSource<'_> {
+    let sent = |name: &str| req.headers().get(name).map(|v| v.to_str().unwrap_or("null"));
+    origin::PostSource {
+        origin: sent(header::ORIGIN.as_str()),
+        sec_fetch_site: sent("sec-fetch-site"),
+        referer: sent(header::REFERER.as_str()),
+    }
+}
+
 async fn show_form(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -72,6 +83,9 @@ async fn submit_form(
     let page_error = |e: AppError| PageError::new(e, locale);
     let catalog = state.catalog.current();
     let form = catalog.form(&path).ok_or_else(|| page_error(AppError::NotFound("form_not_found")))?;
+    if !origin::post_allowed(&state.settings.base_url, &form.definition.allowed_origins, post_source(&req)) {
+        return Err(page_error(AppError::Forbidden("cross_site_post")));
+    }
     require_content_type(&req, FORM_URLENCODED).map_err(page_error)?;
     let body = read_limited(&req, payload).await.map_err(page_error)?;
     let mut pairs = parse_urlencoded(&body, locale).map_err(page_error)?;

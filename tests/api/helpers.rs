@@ -236,6 +236,22 @@ impl TestApp {
     }
 
     /// Creates an API key through the CLI and returns it.
+    /// Lets `origin` embed and post the newsletter form (`assent apply` of the demo file so
+    /// edited), and waits until this server serves it.
+    pub async fn allow_origin(&self, origin: &str) {
+        let original = std::fs::read_to_string(workspace_file()).unwrap();
+        let edited = original.replacen("allowed_origins = []", &format!("allowed_origins = [\"{origin}\"]"), 1);
+        let path = self.db.dir.path().join("allowed.toml");
+        std::fs::write(&path, edited).unwrap();
+        let out = self.cli(&["apply", path.to_str().unwrap()]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        eventually("the server picks up the allowed origin", || async {
+            let response = self.get("/f/newsletter").await;
+            response.headers()["content-security-policy"].to_str().unwrap().contains(origin)
+        })
+        .await;
+    }
+
     pub fn api_key(&self) -> String {
         let out = self.cli(&["key", "create", "--name", "crm"]);
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
