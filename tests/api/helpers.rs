@@ -293,12 +293,22 @@ impl TestApp {
 /// Waits until `condition` holds, asking again every 5 ms for up to 10 s; fails with `what`
 /// if it never does. For what another thread or server does in its own time (a notification
 /// arriving, a connection coming back), never for how fast something is.
-pub async fn eventually<F, Fut>(what: &str, mut condition: F)
+pub async fn eventually<F, Fut>(what: &str, condition: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    eventually_within(what, std::time::Duration::from_secs(10), condition).await
+}
+
+/// [`eventually`] with a deadline of its own, for what the system promises to do within a bound
+/// ("within seconds"): a deadline, not a measurement.
+pub async fn eventually_within<F, Fut>(what: &str, within: std::time::Duration, mut condition: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + within;
     while !condition().await {
         assert!(std::time::Instant::now() < deadline, "{what}");
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;

@@ -2,6 +2,7 @@
 
 use crate::helpers::*;
 use crate::on_both_backends;
+use assent::domain::owner::Role;
 use serde_json::json;
 
 /// The demo file with one purpose's Korean wording changed.
@@ -46,13 +47,11 @@ on_both_backends! {
         assert!(!said.contains("purpose service"), "unchanged purposes get no new version: {said}");
 
         // The running server picks the new wording up from the database.
-        let html = loop {
-            let html = app.get("/f/newsletter?lang=ko").await.text().await.unwrap();
-            if html.contains("월 4회") {
-                break html;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-        };
+        eventually("the running server serves the new wording", || async {
+            app.get("/f/newsletter?lang=ko").await.text().await.unwrap().contains("월 4회")
+        })
+        .await;
+        let html = app.get("/f/newsletter?lang=ko").await.text().await.unwrap();
         assert!(html.contains(r#"href="/policies/marketing_sms/v2?lang=ko""#));
 
         let after = unique_email();
@@ -115,5 +114,56 @@ on_both_backends! {
             purposes::table.filter(purposes::key.eq("marketing_sms")).select(purposes::required).load(&mut app.conn()).unwrap()
         };
         assert_eq!(required, [false], "nothing was written");
+    }
+
+    async fn a_change_through_the_console_or_apply_reaches_every_running_server_within_seconds(app: TestApp) {
+        let other = app.another_server().await;
+        let client = app.client.clone();
+        let form_on = |server: String| {
+            let client = client.clone();
+            async move { client.get(format!("{server}/f/newsletter?lang=en")).send().await.unwrap().text().await.unwrap() }
+        };
+        let sms_version_on = |server: String| {
+            let client = client.clone();
+            async move {
+                let body = json!({ "fields": { "email": unique_email(), "phone": "010-1234-5678" }, "purposes": ["service", "marketing_sms"] });
+                let response = client.post(format!("{server}/api/v1/forms/newsletter/submissions")).json(&body).send().await.unwrap();
+                assert_eq!(response.status(), 201);
+                let body: serde_json::Value = response.json().await.unwrap();
+                body["consents"].as_array().unwrap().iter().find(|c| c["purpose"] == "marketing_sms").unwrap()["policy_version"].as_i64().unwrap()
+            }
+        };
+        assert!(form_on(other.clone()).await.contains("We send you offers by text message"));
+        assert_eq!(sms_version_on(other.clone()).await, 1);
+        let within = std::time::Duration::from_secs(5);
+
+        // The console of the first server changes the wording: the other one serves it and records
+        // against it, without a restart.
+        let console = app.signed_in(Role::Owner).await;
+        let pairs = [
+            ("title_en", "News and offers by text message"), ("title_ko", "문자(SMS) 광고성 정보 수신"),
+            ("text_en", "Offers by text message, at most once a week (console)."), ("text_ko", "주 1회 이내로 혜택 문자를 보내 드립니다 (콘솔)."),
+            ("legal_basis", "consent"), ("channel", "sms"), ("retention", "2y"), ("renewal_window_days", "30"),
+        ];
+        assert_eq!(console.submit("/admin/purposes/marketing_sms?lang=en", &pairs).await.status(), 303);
+        eventually_within("the other server serves the console's wording", within, || async {
+            form_on(other.clone()).await.contains("at most once a week (console)")
+        })
+        .await;
+        assert!(form_on(other.clone()).await.contains(r#"href="/policies/marketing_sms/v2?lang=en""#));
+        assert_eq!(sms_version_on(other.clone()).await, 2, "recorded against the wording it now shows");
+
+        // `assent apply` in a process of its own: both servers follow.
+        let file = edited_workspace(app.db.dir.path());
+        let out = app.cli(&["apply", file.to_str().unwrap()]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        for server in [app.address.clone(), other.clone()] {
+            eventually_within("every server serves the applied wording", within, || async {
+                form_on(server.clone()).await.contains(r#"href="/policies/marketing_sms/v3?lang=en""#)
+            })
+            .await;
+            assert!(form_on(server.clone()).await.contains("We send you offers by text message"));
+            assert_eq!(sms_version_on(server.clone()).await, 3);
+        }
     }
 }
