@@ -16,7 +16,7 @@ use super::pages::{
 };
 use super::{AppState, evidence_of, locale_of};
 use crate::db::catalog::{self, Catalog, PublishedForm};
-use crate::domain::form::{FieldError, RawSubmission};
+use crate::domain::form::{FieldDefinition, FieldError, RawSubmission};
 use crate::domain::{Locale, Method, origin};
 use crate::services::submit::SubmissionInput;
 
@@ -104,6 +104,8 @@ async fn submit_form(
         }
     };
     state.limits.submission(crate::web::client_ip(&req, &state.settings)).map_err(page_error)?;
+    // Field keys only (never what was typed), for the thank-you page to name by their labels.
+    let dropped: String = accepted.dropped.iter().map(|k| format!("&dropped={k}")).collect();
     let input = SubmissionInput {
         form: form.clone(),
         accepted,
@@ -119,7 +121,8 @@ async fn submit_form(
         state.mail_queued.notify_one();
         "&pending=1"
     };
-    let location = redirect.unwrap_or_else(|| format!("/f/{}/thanks?lang={}{pending}", form.key, locale.as_str()));
+    let location =
+        redirect.unwrap_or_else(|| format!("/f/{}/thanks?lang={}{pending}{dropped}", form.key, locale.as_str()));
     Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, location)).finish())
 }
 
@@ -131,12 +134,24 @@ async fn thanks(
     let locale = locale_of(&req);
     let catalog = state.catalog.current();
     let form = catalog.form(&path).ok_or_else(|| PageError::new(AppError::NotFound("form_not_found"), locale))?;
+    let query: Vec<&str> = req.query_string().split('&').collect();
+    // Only keys of this form's fields are named, each once: the query cannot put words on the page.
+    let mut dropped: Vec<String> = Vec::new();
+    for key in query.iter().filter_map(|p| p.strip_prefix("dropped=")) {
+        if let Some(field) = form.definition.field(key) {
+            let label = field.label.get(locale).to_owned();
+            if !dropped.contains(&label) {
+                dropped.push(label);
+            }
+        }
+    }
     let page = ThanksPage {
         t: Strings::get(locale),
         lang: locale.as_str(),
         title: form.definition.title.get(locale).to_owned(),
         form_key: form.key.to_string(),
-        pending: req.query_string().split('&').any(|p| p == "pending=1"),
+        pending: query.contains(&"pending=1"),
+        dropped,
     };
     let mut response = render(&page);
     set_frame_policy(&mut response, form);
@@ -197,35 +212,7 @@ fn form_page(catalog: &Catalog, form: &PublishedForm, locale: Locale, typed: &Ty
     let t = Strings::get(locale);
     let def = &form.definition;
     let error_for = |field: &str| typed.errors.iter().find(|e| e.field == field).map(|e| t.field_error(e));
-    let fields = def
-        .fields
-        .iter()
-        .map(|f| {
-            let value =
-                typed.fields.iter().find(|(k, _)| k == f.key.as_str()).map(|(_, v)| v.clone()).unwrap_or_default();
-            FieldView {
-                key: f.key.to_string(),
-                label: f.label.get(locale).to_owned(),
-                input_type: f.kind.input_type(),
-                textarea: f.kind == crate::domain::FieldType::Textarea,
-                choices: f
-                    .choices
-                    .iter()
-                    .map(|c| ChoiceView {
-                        value: c.value.clone(),
-                        label: c.label.get(locale).to_owned(),
-                        selected: c.value == value,
-                    })
-                    .collect(),
-                required: f.required,
-                error: error_for(f.key.as_str()),
-                max_length: f.max_length(),
-                autocomplete: f.kind.autocomplete(f.key.as_str()),
-                purposes: f.purposes.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(" "),
-                value,
-            }
-        })
-        .collect();
+    let fields = def.fields.iter().map(|f| field_view(catalog, f, locale, typed)).collect();
     let purposes = def
         .purposes
         .iter()
@@ -266,6 +253,51 @@ fn form_page(catalog: &Catalog, form: &PublishedForm, locale: Locale, typed: &Ty
         purposes,
         errors,
         redirect: typed.redirect.map(str::to_owned),
+    }
+}
+
+/// One field of the public form: what was typed, its error, and the purposes it serves (named
+/// under its label and tied to the control with `aria-describedby`, after the error).
+fn field_view(catalog: &Catalog, f: &FieldDefinition, locale: Locale, typed: &Typed<'_>) -> FieldView {
+    let t = Strings::get(locale);
+    let key = f.key.as_str();
+    let value = typed.fields.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()).unwrap_or_default();
+    let error = typed.errors.iter().find(|e| e.field == key).map(|e| t.field_error(e));
+    let titles: Vec<String> = f
+        .purposes
+        .iter()
+        .filter_map(|p| catalog.purpose(p.as_str()))
+        .map(|p| p.policy.title().get(locale).to_owned())
+        .collect();
+    let mut described_by = Vec::new();
+    if error.is_some() {
+        described_by.push(error_anchor(key));
+    }
+    if !titles.is_empty() {
+        described_by.push(format!("field-{key}-purposes"));
+    }
+    FieldView {
+        key: key.to_owned(),
+        label: f.label.get(locale).to_owned(),
+        input_type: f.kind.input_type(),
+        textarea: f.kind == crate::domain::FieldType::Textarea,
+        choices: f
+            .choices
+            .iter()
+            .map(|c| ChoiceView {
+                value: c.value.clone(),
+                label: c.label.get(locale).to_owned(),
+                selected: c.value == value,
+            })
+            .collect(),
+        required: f.required,
+        error,
+        max_length: f.max_length(),
+        autocomplete: f.kind.autocomplete(key),
+        purposes: f.purposes.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(" "),
+        used_for: titles.join(", "),
+        described_by: described_by.join(" "),
+        value,
     }
 }
 

@@ -139,7 +139,10 @@ describe('keyboard only', () => {
     const email = page.locator('#field-email');
     assert.equal(await email.getAttribute('aria-invalid'), 'true');
     const describedBy = await email.getAttribute('aria-describedby');
-    assert.ok(describedBy && (await page.locator(`#${describedBy}`).innerText()).length > 0, 'the field is described by its error');
+    // The error first, then the note naming the purposes the field serves.
+    const [errorId, purposesId] = (describedBy ?? '').split(' ');
+    assert.ok(errorId && (await page.locator(`#${errorId}`).innerText()).length > 0, 'the field is described by its error');
+    assert.match(await page.locator(`#${purposesId}`).innerText(), /^Used for: /, 'and by the purposes it serves');
 
     // Correct it by keyboard and send again.
     await page.keyboard.type(uniqueEmail('fixed'));
