@@ -305,7 +305,7 @@ fn retention_report(
 
 fn retention(settings: &Settings, now: chrono::DateTime<chrono::Utc>) -> anyhow::Result<i32> {
     let url = DbUrl::parse(&settings.database_url)?;
-    let db = crate::db::Db::open(url, 2)?;
+    let db = crate::db::Db::open(url, 2, settings.rights_deadline)?;
     let Some(_lock) = crate::db::JobLock::try_acquire(&db.url, "retention")? else {
         eprintln!("another process is running retention now; nothing done");
         return Ok(3);

@@ -47,7 +47,8 @@ pub struct SettingsArgs {
     /// How often marketing consents are re-confirmed by notice (정보통신망법: every 2 years).
     #[arg(long, env = "ASSENT_MARKETING_NOTICE_INTERVAL", default_value = "2y", value_parser = parse_retention, global = true)]
     pub marketing_notice_interval: crate::domain::Retention,
-    /// Deadline regime for rights requests in the console: `gdpr` (one month) or `pipa` (ten days).
+    /// Deadline regime for rights requests, recorded with each request and shown in the console,
+    /// exports and API: `gdpr` (one month) or `pipa` (ten days).
     #[arg(long, env = "ASSENT_RIGHTS_DEADLINE", default_value = "gdpr", value_parser = parse_deadline, global = true)]
     pub rights_deadline: crate::domain::rights::Deadline,
     /// How long `serve` waits, on SIGTERM or Ctrl-C, for requests in flight to finish (`30s`, `2m`).

@@ -18,14 +18,17 @@ use crate::services::workspace::{self, WorkspaceFile};
 use crate::web::error::{AppError, PageError};
 use crate::web::{AppState, CatalogHandle, RateLimits, locale_of, log_request, routes, security_headers};
 
-/// How often a running server re-reads the catalogue (to pick up `assent apply` from elsewhere).
-const CATALOG_REFRESH: Duration = Duration::from_secs(10);
+/// How often a running server looks whether the catalogue changed (`assent apply` or the console
+/// of another server): a stamp compared in memory, then, only if the database changed at all,
+/// one single-row read of the catalogue's version; the catalogue is reloaded only when that moved.
+const CATALOG_CHECK: Duration = Duration::from_millis(250);
 
 pub struct Application {
     port: u16,
     server: Server,
     state: AppState,
     transport: Arc<MailTransport>,
+    changes: crate::db::changes::Changes,
 }
 
 impl Application {
@@ -44,7 +47,7 @@ impl Application {
         let state = AppState {
             submissions,
             api_keys: Arc::default(),
-            consents: Arc::new(crate::services::lookup::ConsentCache::new(changes)),
+            consents: Arc::new(crate::services::lookup::ConsentCache::new(changes.clone())),
             db,
             keyring,
             catalog: CatalogHandle::new(catalog),
@@ -58,7 +61,7 @@ impl Application {
             TcpListener::bind(&settings.bind).with_context(|| format!("cannot listen on {}", settings.bind))?;
         let port = listener.local_addr()?.port();
         let server = serve(listener, state.clone())?;
-        Ok(Self { port, server, state, transport: Arc::new(transport) })
+        Ok(Self { port, server, state, transport: Arc::new(transport), changes })
     }
 
     pub fn port(&self) -> u16 {
@@ -73,7 +76,7 @@ impl Application {
     /// lets requests in flight finish (up to `ASSENT_SHUTDOWN_TIMEOUT`), then waits for the
     /// writer to commit what is queued before returning.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let refresher = tokio::spawn(refresh_catalog(self.state.clone()));
+        let refresher = tokio::spawn(refresh_catalog(self.state.clone(), self.changes.clone()));
         let mailer = tokio::spawn(deliver_mail(self.state.clone(), self.transport.clone()));
         let retention = tokio::spawn(run_retention(self.state.clone()));
         let result = self.server.await;
@@ -89,7 +92,7 @@ impl Application {
 fn prepare(settings: &Settings) -> anyhow::Result<(Db, Keyring, Catalog)> {
     let keyring = Keyring::load(settings.master_key.as_deref(), &settings.data_dir)?;
     let url = DbUrl::parse(&settings.database_url)?;
-    let db = Db::open(url, settings.pool_size).context("cannot open the database")?;
+    let db = Db::open(url, settings.pool_size, settings.rights_deadline).context("cannot open the database")?;
     let mut conn = db.pool.get().context("cannot get a database connection")?;
     if settings.config.exists() {
         apply_if_changed(&mut conn, &settings.config)?;
@@ -149,19 +152,38 @@ async fn not_found(req: actix_web::HttpRequest) -> Result<actix_web::HttpRespons
     Err(PageError::new(AppError::NotFound(ErrorCode::NotFound), locale_of(&req)))
 }
 
-async fn refresh_catalog(state: AppState) {
-    let mut interval = tokio::time::interval(CATALOG_REFRESH);
-    interval.tick().await;
+/// Keeps the catalogue this server serves and records against the one in the database: every
+/// [`CATALOG_CHECK`], if the database changed since the last look (or changes cannot be followed
+/// right now), reads the catalogue's version and reloads the catalogue when it moved.
+///
+/// The stamp is taken before the version is read, so a change committed after that read moves
+/// the stamp and is looked at next time; the first look always reloads (the catalogue loaded at
+/// start-up may predate a change made meanwhile).
+async fn refresh_catalog(state: AppState, changes: crate::db::changes::Changes) {
+    let (mut seen_stamp, mut seen_version) = (None, None);
     loop {
-        interval.tick().await;
+        tokio::time::sleep(CATALOG_CHECK).await;
+        let stamp = changes.stamp();
+        if stamp.is_some() && stamp == seen_stamp {
+            continue;
+        }
         let pool = state.db.pool.clone();
-        let loaded = tokio::task::spawn_blocking(move || -> anyhow::Result<Catalog> {
+        let known = seen_version;
+        let looked = tokio::task::spawn_blocking(move || -> anyhow::Result<(i64, Option<Catalog>)> {
             let mut conn = pool.get()?;
-            Ok(Catalog::load(&mut conn)?)
+            let version = crate::db::catalog::version(&mut conn)?;
+            let reloaded = if known == Some(version) { None } else { Some(Catalog::load(&mut conn)?) };
+            Ok((version, reloaded))
         })
         .await;
-        match loaded {
-            Ok(Ok(catalog)) => state.catalog.replace(catalog),
+        match looked {
+            Ok(Ok((version, reloaded))) => {
+                if let Some(catalog) = reloaded {
+                    state.catalog.replace(catalog);
+                    tracing::debug!(version, "catalogue reloaded");
+                }
+                (seen_stamp, seen_version) = (stamp, Some(version));
+            }
             Ok(Err(e)) => tracing::warn!(error = %e, "could not refresh the catalogue"),
             Err(e) => tracing::warn!(error = %e, "catalogue refresh task failed"),
         }

@@ -163,6 +163,13 @@ impl Catalog {
     }
 }
 
+/// The catalogue's version, which every committed change to purposes, policy versions, forms or
+/// form versions advances (database triggers, migration 9): equal versions, same catalogue.
+pub fn version(conn: &mut DbConnection) -> QueryResult<i64> {
+    use super::schema::catalog_version;
+    catalog_version::table.find(1i64).select(catalog_version::version).first(conn)
+}
+
 /// A stored row that the code cannot read back is a bug or tampering, not a user mistake.
 fn corrupt(e: impl std::fmt::Display) -> diesel::result::Error {
     diesel::result::Error::DeserializationError(format!("corrupt catalogue row: {e}").into())

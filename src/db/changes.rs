@@ -11,7 +11,8 @@
 //! - **PostgreSQL**: the stamp is a counter. This process's writer advances it after each commit,
 //!   before anyone is told the write is done; a listener thread advances it on every
 //!   `assent_changed` notification, which a trigger (migration 8) sends from each transaction that
-//!   changes `subjects` or `consent_state`, whoever commits it. A commit by another process is
+//!   changes `subjects`, `consent_state` or `api_keys`, and another (migration 9) from each that
+//!   changes the catalogue (purposes, forms and their versions), whoever commits it. A commit by another process is
 //!   therefore seen once its notification arrives (the listener looks every
 //!   [`LISTEN_POLL`]). While the listener is not connected there is no stamp, and callers read
 //!   the database.

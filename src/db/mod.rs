@@ -157,8 +157,9 @@ pub struct Db {
 }
 
 impl Db {
-    /// Migrates, then opens the pool and starts the writer thread.
-    pub fn open(url: DbUrl, pool_size: u32) -> Result<Self, DbError> {
+    /// Migrates, then opens the pool and starts the writer thread (rights requests it records
+    /// fall due under `rights_deadline`).
+    pub fn open(url: DbUrl, pool_size: u32, rights_deadline: crate::domain::rights::Deadline) -> Result<Self, DbError> {
         url.migrate()?;
         // A PostgreSQL connection is tested (`SELECT 1`) before each use, so one broken by a
         // server restart is replaced instead of failing a request; an SQLite connection is a file
@@ -168,7 +169,7 @@ impl Db {
             .connection_timeout(std::time::Duration::from_secs(10))
             .test_on_check_out(!url.is_sqlite())
             .build(Manager(url.clone()))?;
-        let writer = Writer::start(url.clone())?;
+        let writer = Writer::start(url.clone(), rights_deadline)?;
         Ok(Self { pool, writer, url })
     }
 }

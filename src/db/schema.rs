@@ -257,6 +257,13 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    catalog_version (id) {
+        id -> BigInt,
+        version -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     purposes,
     policy_versions,
@@ -280,4 +287,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     owner_sessions,
     form_drafts,
     workspace_applied,
+    catalog_version,
 );

@@ -21,6 +21,7 @@ use tokio::sync::oneshot;
 
 use super::schema::ledger_head;
 use super::{DbConnection, DbError, DbUrl};
+use crate::domain::rights::Deadline;
 
 /// The most pieces of work committed together.
 pub const MAX_BATCH: usize = 256;
@@ -32,10 +33,13 @@ pub struct LedgerHead {
     pub hash: String,
 }
 
-/// What a piece of work gets: the connection (inside its savepoint) and the ledger head.
+/// What a piece of work gets: the connection (inside its savepoint), the ledger head, and the
+/// deadline regime this server was configured with (`ASSENT_RIGHTS_DEADLINE`), so that every
+/// rights request recorded here falls due under it.
 pub struct WriteTx<'a> {
     pub conn: &'a mut DbConnection,
     pub head: &'a mut LedgerHead,
+    pub rights_deadline: Deadline,
 }
 
 impl WriteTx<'_> {
@@ -45,9 +49,10 @@ impl WriteTx<'_> {
     where
         E: From<diesel::result::Error>,
     {
-        let WriteTx { conn, head } = self;
+        let WriteTx { conn, head, rights_deadline } = self;
         let before = head.clone();
-        let result = conn.transaction(|conn| work(&mut WriteTx { conn, head }));
+        let rights_deadline = *rights_deadline;
+        let result = conn.transaction(|conn| work(&mut WriteTx { conn, head, rights_deadline }));
         if result.is_err() {
             **head = before;
         }
@@ -120,7 +125,7 @@ pub struct Writer {
 }
 
 impl Writer {
-    pub fn start(url: DbUrl) -> Result<Self, DbError> {
+    pub fn start(url: DbUrl, rights_deadline: Deadline) -> Result<Self, DbError> {
         let mut conn = url.connect()?;
         let alive = Arc::new(());
         let catch_up = Arc::new(AtomicBool::new(false));
@@ -147,7 +152,7 @@ impl Writer {
         let advanced = generation.clone();
         std::thread::Builder::new()
             .name("assent-writer".into())
-            .spawn(move || run(url, conn, jobs, &advanced, &catch_up))
+            .spawn(move || run(url, conn, jobs, &advanced, &catch_up, rights_deadline))
             .map_err(DbError::Folder)?;
         Ok(Self { queue, _alive: alive, generation })
     }
@@ -203,6 +208,7 @@ fn run(
     jobs: mpsc::Receiver<Box<dyn Job>>,
     generation: &AtomicU64,
     catch_up: &AtomicBool,
+    rights_deadline: Deadline,
 ) {
     let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
     while let Ok(first) = jobs.recv() {
@@ -213,7 +219,7 @@ fn run(
                 Err(_) => break,
             }
         }
-        let committed = commit_batch(&mut conn, &mut batch);
+        let committed = commit_batch(&mut conn, &mut batch, rights_deadline);
         match &committed {
             Ok(()) => {
                 generation.fetch_add(1, Ordering::AcqRel);
@@ -236,7 +242,7 @@ fn run(
     }
 }
 
-fn commit_batch(conn: &mut DbConnection, batch: &mut [Box<dyn Job>]) -> QueryResult<()> {
+fn commit_batch(conn: &mut DbConnection, batch: &mut [Box<dyn Job>], rights_deadline: Deadline) -> QueryResult<()> {
     conn.transaction(|conn| {
         // Taking the row lock first serialises ledger appends across processes (PostgreSQL).
         diesel::update(ledger_head::table.find(1i64)).set(ledger_head::seq.eq(ledger_head::seq)).execute(conn)?;
@@ -245,7 +251,7 @@ fn commit_batch(conn: &mut DbConnection, batch: &mut [Box<dyn Job>]) -> QueryRes
         let mut head = LedgerHead { seq, hash };
         let start = head.clone();
         for job in batch.iter_mut() {
-            job.run(&mut WriteTx { conn, head: &mut head });
+            job.run(&mut WriteTx { conn, head: &mut head, rights_deadline });
         }
         if head != start {
             diesel::update(ledger_head::table.find(1i64))

@@ -72,6 +72,8 @@ error_codes! {
     SessionRequired = "session_required",
     MetricsForbidden = "metrics_forbidden",
     CorsOriginNotAllowed = "cors_origin_not_allowed",
+    /// A browser posted a public form from a site neither Assent nor the form allows.
+    CrossSitePost = "cross_site_post",
     // The console: refusals and the messages next to its form inputs.
     BadCredentials = "bad_credentials",
     Locked = "locked",
@@ -82,6 +84,8 @@ error_codes! {
     KeyTaken = "key_taken",
     InvalidKey = "invalid_key",
     InvalidRetention = "invalid_retention",
+    /// A required purpose resting on consent (PIPA art. 22(5), GDPR art. 7(4)).
+    BundledConsent = "bundled_consent",
     InvalidChoice = "invalid_choice",
     InvalidNumber = "invalid_number",
     InvalidLength = "invalid_length",
@@ -139,6 +143,7 @@ mod tests {
         (C::SessionRequired, "session_required"),
         (C::MetricsForbidden, "metrics_forbidden"),
         (C::CorsOriginNotAllowed, "cors_origin_not_allowed"),
+        (C::CrossSitePost, "cross_site_post"),
         (C::BadCredentials, "bad_credentials"),
         (C::Locked, "locked"),
         (C::EmailRequired, "email_required"),
@@ -148,6 +153,7 @@ mod tests {
         (C::KeyTaken, "key_taken"),
         (C::InvalidKey, "invalid_key"),
         (C::InvalidRetention, "invalid_retention"),
+        (C::BundledConsent, "bundled_consent"),
         (C::InvalidChoice, "invalid_choice"),
         (C::InvalidNumber, "invalid_number"),
         (C::InvalidLength, "invalid_length"),

@@ -23,4 +23,4 @@ pub use email::Email;
 pub use form::{AcceptedSubmission, FieldDefinition, FieldError, FieldType, FormDefinition, Localized};
 pub use keys::{FieldKey, FormKey, PurposeKey};
 pub use locale::Locale;
-pub use purpose::{Channel, LegalBasis, Retention};
+pub use purpose::{BundledConsent, Channel, LegalBasis, Retention};

@@ -33,6 +33,21 @@ impl LegalBasis {
     }
 }
 
+/// A purpose the person cannot refuse that still claims to rest on their consent: consent that is
+/// a condition of the service is not freely given (PIPA art. 22(5), GDPR art. 7(4)).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "purpose `{0}` is required, so it cannot rest on consent (PIPA art. 22(5), GDPR art. 7(4)): \
+     give it another legal basis (contract, legal_obligation, legitimate_interest) or make it optional"
+)]
+pub struct BundledConsent(pub String);
+
+/// Refuses bundled consent: a `required` purpose must rest on a basis other than consent, since
+/// a person who must tick it to be served has no free choice.
+pub fn check_unbundled(key: &str, required: bool, legal_basis: LegalBasis) -> Result<(), BundledConsent> {
+    if required && legal_basis == LegalBasis::Consent { Err(BundledConsent(key.to_owned())) } else { Ok(()) }
+}
+
 /// How a purpose reaches the person, if it does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
@@ -68,12 +83,22 @@ pub struct Retention {
     days: u32,
 }
 
+/// The longest period a purpose may keep data for: 100 years (or 36 500 days).
+const MAX_MONTHS: u64 = 1200;
+const MAX_DAYS: u64 = 36_500;
+
+/// Why a retention period was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "retention must be a period such as \"3y\", \"6m\", \"90d\" or \"1y6m\", or a preset: \
-     payment_records, contract_records, disputes, advertising_records, marketing"
-)]
-pub struct InvalidRetention;
+pub enum InvalidRetention {
+    #[error(
+        "retention must be a period such as \"3y\", \"6m\", \"90d\" or \"1y6m\", or a preset: \
+         payment_records, contract_records, disputes, advertising_records, marketing"
+    )]
+    Malformed,
+    /// A number too large to be a period at all (it would overflow) or longer than the cap.
+    #[error("retention \"{0}\" is too long: at most 100 years (1200 months or 36500 days)")]
+    TooLong(String),
+}
 
 impl Retention {
     pub const fn months(months: u32) -> Self {
@@ -93,41 +118,45 @@ impl Retention {
     }
 
     /// Parses `3y`, `18m`, `90d`, `1y6m`, `1y6m15d`, or a preset name. Zero is refused: nothing
-    /// is kept without a period.
+    /// is kept without a period; so is anything past 100 years, however many digits it has (the
+    /// arithmetic is checked, so no input can overflow it).
     pub fn parse(raw: &str) -> Result<Self, InvalidRetention> {
         let raw = raw.trim();
         if let Some(preset) = Self::preset(raw) {
             return Ok(preset);
         }
-        let (mut months, mut days, mut digits) = (0u32, 0u32, String::new());
+        let too_long = || InvalidRetention::TooLong(raw.to_owned());
+        let (mut months, mut days, mut digits) = (0u64, 0u64, String::new());
         let mut last_unit = 0;
         for c in raw.chars() {
             if c.is_ascii_digit() {
                 digits.push(c);
                 continue;
             }
-            let n: u32 = digits.parse().map_err(|_| InvalidRetention)?;
-            digits.clear();
             let unit = match c {
                 'y' => 1,
                 'm' => 2,
                 'd' => 3,
-                _ => return Err(InvalidRetention),
+                _ => return Err(InvalidRetention::Malformed),
             };
-            if unit <= last_unit {
-                return Err(InvalidRetention);
+            if unit <= last_unit || digits.is_empty() {
+                return Err(InvalidRetention::Malformed);
             }
             last_unit = unit;
-            match c {
-                'y' => months += n.checked_mul(12).ok_or(InvalidRetention)?,
-                'm' => months += n,
-                _ => days += n,
-            }
+            // Only ASCII digits were collected, so the only way to fail is a number past u64.
+            let n: u64 = digits.parse().map_err(|_| too_long())?;
+            digits.clear();
+            let (total, by) = if c == 'd' { (&mut days, 1) } else { (&mut months, if c == 'y' { 12 } else { 1 }) };
+            *total = n.checked_mul(by).and_then(|n| total.checked_add(n)).ok_or_else(too_long)?;
         }
-        if !digits.is_empty() || (months == 0 && days == 0) || months > 1200 || days > 36_500 {
-            return Err(InvalidRetention);
+        if !digits.is_empty() || (months == 0 && days == 0) {
+            return Err(InvalidRetention::Malformed);
         }
-        Ok(Self { months, days })
+        if months > MAX_MONTHS || days > MAX_DAYS {
+            return Err(too_long());
+        }
+        let narrow = |n: u64| u32::try_from(n).map_err(|_| too_long());
+        Ok(Self { months: narrow(months)?, days: narrow(days)? })
     }
 
     /// When data granted (or renewed) at `from` must be gone.
@@ -223,6 +252,18 @@ mod tests {
     }
 
     #[test]
+    fn a_required_purpose_cannot_rest_on_consent() {
+        let refused = check_unbundled("service", true, LegalBasis::Consent).unwrap_err();
+        assert_eq!(refused, BundledConsent("service".into()));
+        let said = refused.to_string();
+        assert!(said.contains("`service`") && said.contains("PIPA art. 22(5)") && said.contains("GDPR art. 7(4)"));
+        for basis in [LegalBasis::Contract, LegalBasis::LegalObligation, LegalBasis::LegitimateInterest] {
+            assert_eq!(check_unbundled("service", true, basis), Ok(()), "{basis:?}");
+        }
+        assert_eq!(check_unbundled("marketing", false, LegalBasis::Consent), Ok(()), "optional consent is fine");
+    }
+
+    #[test]
     fn parses_periods_and_presets() {
         assert_eq!(Retention::parse("3y").unwrap(), Retention::months(36));
         assert_eq!(Retention::parse("1y6m").unwrap(), Retention::months(18));
@@ -235,9 +276,31 @@ mod tests {
 
     #[test]
     fn refuses_zero_missing_or_malformed_periods() {
-        for bad in ["", "0y", "forever", "3", "y", "6m1y", "3w", "-1y", "99999999999y"] {
-            assert!(Retention::parse(bad).is_err(), "{bad}");
+        for bad in ["", "0y", "forever", "3", "y", "6m1y", "3w", "-1y", "1yd"] {
+            assert_eq!(Retention::parse(bad), Err(InvalidRetention::Malformed), "{bad}");
         }
+    }
+
+    #[test]
+    fn numbers_that_would_overflow_are_refused_as_too_long() {
+        let huge = [
+            "99999999999999999999y".to_owned(),
+            "99999999999y".to_owned(),
+            format!("{}d", i64::MAX),
+            format!("{}d", u64::MAX),
+            format!("{}y", u64::MAX / 12 + 1),
+            format!("1y{}m", u32::MAX),
+            format!("{}m", u64::MAX),
+            "101y".to_owned(),
+            "36501d".to_owned(),
+            "100y1m".to_owned(),
+        ];
+        for raw in &huge {
+            assert_eq!(Retention::parse(raw), Err(InvalidRetention::TooLong(raw.clone())), "{raw}");
+        }
+        assert!(Retention::parse(&huge[0]).unwrap_err().to_string().contains("too long"));
+        assert_eq!(Retention::parse("100y").unwrap(), Retention::months(1200));
+        assert_eq!(Retention::parse("36500d").unwrap().to_string(), "36500d");
     }
 
     #[test]

@@ -3,10 +3,10 @@
 
 use chrono::{NaiveDateTime, Utc};
 
-use crate::db::DbConnection;
 use crate::db::rights::{self, AuditEntry, RightsRequest};
+use crate::db::{DbConnection, WriteTx};
 use crate::domain::Method;
-use crate::domain::rights::{Deadline, RightKind};
+use crate::domain::rights::RightKind;
 
 /// Who acts: recorded in the audit log.
 #[derive(Debug, Clone)]
@@ -63,8 +63,11 @@ pub struct Done<'a> {
     pub at: NaiveDateTime,
 }
 
-/// One completed rights request and audit entry per subject, in two statements.
-pub fn record(conn: &mut DbConnection, subject_ids: &[String], done: &Done<'_>) -> diesel::QueryResult<()> {
+/// One completed rights request and audit entry per subject, in two statements. Requests fall
+/// due under the configured regime (`ASSENT_RIGHTS_DEADLINE`), which the writer hands to each
+/// write.
+pub fn record(tx: &mut WriteTx<'_>, subject_ids: &[String], done: &Done<'_>) -> diesel::QueryResult<()> {
+    let (conn, deadline) = (&mut *tx.conn, tx.rights_deadline);
     let requests: Vec<RightsRequest> = subject_ids
         .iter()
         .map(|subject_id| RightsRequest {
@@ -74,7 +77,7 @@ pub fn record(conn: &mut DbConnection, subject_ids: &[String], done: &Done<'_>) 
             channel: done.method.as_str().to_owned(),
             detail: done.detail.to_owned(),
             received_at: done.at,
-            due_at: Deadline::default().due(done.at.and_utc()).naive_utc(),
+            due_at: deadline.due(done.at.and_utc()).naive_utc(),
             completed_at: Some(done.at),
         })
         .collect();

@@ -94,7 +94,7 @@ pub fn erase_people(
     outbox::drop_unsent_for_many(tx.conn, subject_ids)?;
     subjects::shred_many(tx.conn, subject_ids, now)?;
     let done = Done { actor: by.actor, kind: RightKind::Erasure, method: by.method, detail: "", at: now };
-    audit::record(tx.conn, subject_ids, &done)?;
+    audit::record(tx, subject_ids, &done)?;
     Ok(())
 }
 

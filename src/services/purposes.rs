@@ -4,6 +4,7 @@
 
 use crate::db::DbConnection;
 use crate::db::catalog;
+use crate::domain::purpose::check_unbundled;
 use crate::domain::{Channel, ErrorCode, LegalBasis, Localized, PurposeKey, Retention};
 use crate::services::rights::{Actor, audit_action};
 use crate::services::workspace::{self, ApplyError, PurposeSpec, WorkspaceFile, WorkspaceInfo};
@@ -64,6 +65,9 @@ pub fn parse(input: &PurposeInput) -> Result<PurposeSpec, Vec<(&'static str, Err
     };
     if retention.is_none() {
         problems.push(("retention", ErrorCode::InvalidRetention));
+    }
+    if legal_basis.is_some_and(|basis| check_unbundled(input.key.trim(), input.required, basis).is_err()) {
+        problems.push(("legal_basis", ErrorCode::BundledConsent));
     }
     let window = input.renewal_window_days.trim().parse::<u32>().ok().filter(|d| *d <= 365);
     if window.is_none() {
@@ -174,6 +178,13 @@ mod tests {
     fn no_purpose_without_retention() {
         let problems = parse(&PurposeInput { retention: String::new(), ..input() }).unwrap_err();
         assert_eq!(problems, [("retention", ErrorCode::InvalidRetention)]);
+    }
+
+    #[test]
+    fn a_required_purpose_on_consent_is_refused_at_its_legal_basis() {
+        let problems = parse(&PurposeInput { required: true, ..input() }).unwrap_err();
+        assert_eq!(problems, [("legal_basis", ErrorCode::BundledConsent)]);
+        assert!(parse(&PurposeInput { required: true, legal_basis: "contract".into(), ..input() }).is_ok());
     }
 
     #[test]

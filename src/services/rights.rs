@@ -155,7 +155,7 @@ pub fn change_consent(
     let applied = door.apply(tx, &mut states, &[change], now)?.pop().ok_or(ServiceError::Unavailable)??;
     let kind = if req.change == Change::Withdraw { RightKind::Withdrawal } else { RightKind::Consent };
     let done = Done { actor: &req.actor, kind, method: req.method, detail: req.purpose, at: now };
-    audit::record(tx.conn, &subject_ids, &done)?;
+    audit::record(tx, &subject_ids, &done)?;
     let by = By { actor: &req.actor, method: req.method };
     let settled = erasure::settle(tx, &door, &mut states, &subject_ids, by, now)?;
     let mut erased_fields: Vec<String> = settled.values.into_iter().map(|(_, f)| f).collect();
@@ -179,7 +179,7 @@ pub fn record_access(
     method: Method,
 ) -> Result<(), RightsError> {
     let done = Done { actor, kind, method, detail: "", at: Utc::now().naive_utc() };
-    Ok(audit::record(tx.conn, &[subject_id.to_owned()], &done)?)
+    Ok(audit::record(tx, &[subject_id.to_owned()], &done)?)
 }
 
 /// Erases a subject: non-personal `erased` events for every purpose in force, then every
@@ -239,7 +239,7 @@ pub fn rectify(
         subjects::replace_value(tx.conn, &v.id, &id, &sealed)?;
     }
     let done = Done { actor, kind: RightKind::Rectification, method, detail: field, at: Utc::now().naive_utc() };
-    Ok(audit::record(tx.conn, &[subject_id.to_owned()], &done)?)
+    Ok(audit::record(tx, &[subject_id.to_owned()], &done)?)
 }
 
 /// A new address for the person: their blind index and sealed address change together.

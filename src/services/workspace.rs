@@ -14,7 +14,10 @@ use crate::crypto::sha256_hex;
 use crate::db::DbConnection;
 use crate::db::catalog::{self, Catalog, FormVersionRow, NewPurpose, PolicyVersion};
 use crate::domain::form::DefinitionError;
-use crate::domain::{Channel, FieldDefinition, FormDefinition, FormKey, LegalBasis, Localized, PurposeKey, Retention};
+use crate::domain::purpose::check_unbundled;
+use crate::domain::{
+    BundledConsent, Channel, FieldDefinition, FormDefinition, FormKey, LegalBasis, Localized, PurposeKey, Retention,
+};
 
 /// The whole file.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -95,6 +98,8 @@ pub enum ApplyError {
     Parse { path: String, message: String },
     #[error("purpose `{0}` is defined twice")]
     DuplicatePurpose(String),
+    #[error(transparent)]
+    Bundled(#[from] BundledConsent),
     #[error("form `{0}` is defined twice")]
     DuplicateForm(String),
     #[error("form `{form}`: {source}")]
@@ -133,6 +138,7 @@ impl WorkspaceFile {
             if !keys.insert(p.key.as_str()) {
                 return Err(ApplyError::DuplicatePurpose(p.key.to_string()));
             }
+            check_unbundled(p.key.as_str(), p.required, p.legal_basis)?;
         }
         let mut forms = HashSet::new();
         for f in &self.forms {
@@ -323,6 +329,15 @@ mod tests {
         "#;
         let err = toml::from_str::<WorkspaceFile>(text).unwrap_err();
         assert!(err.to_string().contains("retention"), "{err}");
+    }
+
+    #[test]
+    fn a_required_purpose_resting_on_consent_is_refused_by_name() {
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/assent.toml")).unwrap();
+        let mut file: WorkspaceFile = toml::from_str(&text).unwrap();
+        file.purposes[2].required = true;
+        let err = file.check().unwrap_err();
+        assert!(matches!(&err, ApplyError::Bundled(BundledConsent(key)) if key == "marketing_sms"), "{err}");
     }
 
     #[test]

@@ -31,6 +31,10 @@ pub struct Strings {
     pub select_placeholder: &'static str,
     pub rate_limited: &'static str,
     pub thanks_pending: &'static str,
+    /// Before the labels of values typed but not kept (none of their purposes was agreed to).
+    pub thanks_dropped: &'static str,
+    /// Before the purposes a form field serves ("Used for: …").
+    pub used_for: &'static str,
     pub me: MeStrings,
 }
 
@@ -134,6 +138,8 @@ static EN: Strings = Strings {
     select_placeholder: "Choose…",
     rate_limited: "Too many requests. Please wait a while and try again.",
     thanks_pending: "We have sent you an email: please click the link in it to confirm your subscription. Until you do, nothing will be sent to you.",
+    thanks_dropped: "You filled these in, but did not agree to any purpose they are used for, so we did not keep them:",
+    used_for: "Used for:",
     me: MeStrings {
         title: "Your data and consents",
         intro: "See, correct, export or delete the data we hold about you, and choose what you agree to. No password needed: we send a sign-in link to your email address.",
@@ -234,6 +240,8 @@ static KO: Strings = Strings {
     select_placeholder: "선택하세요…",
     rate_limited: "요청이 너무 많습니다. 잠시 후 다시 시도해 주세요.",
     thanks_pending: "확인 메일을 보내 드렸습니다. 메일의 링크를 눌러 수신 동의를 확인해 주세요. 확인 전에는 아무것도 발송되지 않습니다.",
+    thanks_dropped: "아래 항목은 입력하셨지만 이용 목적에 동의하지 않으셔서 저장하지 않았습니다:",
+    used_for: "이용 목적:",
     me: MeStrings {
         title: "내 정보와 동의 관리",
         intro: "보관 중인 내 정보를 확인, 수정, 내려받기, 삭제하고 동의 항목을 선택할 수 있습니다. 비밀번호 없이 이메일로 로그인 링크를 보내 드립니다.",

@@ -33,6 +33,11 @@ fn problem_en(code: ErrorCode) -> &'static str {
         C::LinkExpired => "This link has expired. Ask for a new one.",
         C::LinkUsed => "This link has already been used. Ask for a new one.",
         C::CsrfFailed => "This page was open too long or came from elsewhere. Reload it and try again.",
+        C::CrossSitePost => {
+            "This form can only be sent from its own page or from a site its owner allows. Nothing was \
+             saved: open the form on its own page and send it there."
+        }
+        C::BundledConsent => "A purpose needed for the service cannot rest on consent.",
         C::SessionRequired => "Please sign in again.",
         C::MethodNotAllowed => "This address does not answer that method; see the Allow header.",
         // Said by their own sentence in `Strings` or by the problem's detail, or console codes
@@ -65,6 +70,11 @@ fn problem_ko(code: ErrorCode) -> &'static str {
         C::LinkExpired => "링크가 만료되었습니다. 새 링크를 요청해 주세요.",
         C::LinkUsed => "이미 사용한 링크입니다. 새 링크를 요청해 주세요.",
         C::CsrfFailed => "페이지가 오래되었거나 다른 곳에서 전송되었습니다. 새로고침 후 다시 시도해 주세요.",
+        C::CrossSitePost => {
+            "이 양식은 양식 페이지나 운영자가 허용한 사이트에서만 보낼 수 있습니다. 아무것도 저장되지 \
+             않았습니다. 양식 페이지를 직접 열어 다시 보내 주세요."
+        }
+        C::BundledConsent => "서비스 제공에 필요한 목적은 동의를 근거로 할 수 없습니다.",
         C::SessionRequired => "다시 로그인해 주세요.",
         C::MethodNotAllowed => "이 주소는 해당 메서드를 지원하지 않습니다. Allow 헤더를 확인해 주세요.",
         C::ValidationFailed | C::Unauthorized | C::PayloadTooLarge | C::UnsupportedMediaType => GENERAL_KO,

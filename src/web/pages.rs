@@ -43,6 +43,10 @@ pub struct FieldView {
     pub max_length: usize,
     pub autocomplete: &'static str,
     pub purposes: String,
+    /// The titles of the purposes the field serves, in the page's language ("Used for: …").
+    pub used_for: String,
+    /// The ids of the error and the purposes note, for `aria-describedby` (empty: none).
+    pub described_by: String,
 }
 
 pub struct ChoiceView {
@@ -94,6 +98,8 @@ pub struct ThanksPage {
     pub form_key: String,
     /// Double opt-in: a confirmation mail is on its way.
     pub pending: bool,
+    /// Labels of the values typed but not kept, because none of their purposes was agreed to.
+    pub dropped: Vec<String>,
 }
 
 #[derive(Template)]

@@ -2,7 +2,8 @@
 //!
 //! A plain HTML form on the owner's own site may post here with a `redirect` field (or
 //! `?redirect=`): after a successful submission the person is sent back there, but only to one of
-//! the form's allowed origins; any other target is ignored and the thank-you page is shown.
+//! the form's allowed origins; any other target is ignored and the thank-you page is shown. A post
+//! from any other site is refused (403) before anything is read: see [`origin::post_allowed`].
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -15,7 +16,7 @@ use super::pages::{
 };
 use super::{AppState, evidence_of, locale_of};
 use crate::db::catalog::{self, Catalog, PublishedForm};
-use crate::domain::form::{FieldError, RawSubmission};
+use crate::domain::form::{FieldDefinition, FieldError, RawSubmission};
 use crate::domain::{ErrorCode, Locale, Method, origin};
 use crate::services::submit::SubmissionInput;
 
@@ -51,6 +52,16 @@ fn redirect_target(req: &HttpRequest, pairs: &mut Vec<(String, String)>, form: &
         .filter(|url| origin::redirect_allowed(&form.definition.allowed_origins, url))
 }
 
+/// Where the browser says this post came from (a header it sent unreadable counts as untrusted).
+fn post_source(req: &HttpRequest) -> origin::PostSource<'_> {
+    let sent = |name: &str| req.headers().get(name).map(|v| v.to_str().unwrap_or("null"));
+    origin::PostSource {
+        origin: sent(header::ORIGIN.as_str()),
+        sec_fetch_site: sent("sec-fetch-site"),
+        referer: sent(header::REFERER.as_str()),
+    }
+}
+
 async fn show_form(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -73,6 +84,9 @@ async fn submit_form(
     let page_error = |e: AppError| PageError::new(e, locale);
     let catalog = state.catalog.current();
     let form = catalog.form(&path).ok_or_else(|| page_error(AppError::NotFound(ErrorCode::FormNotFound)))?;
+    if !origin::post_allowed(&state.settings.base_url, &form.definition.allowed_origins, post_source(&req)) {
+        return Err(page_error(AppError::Forbidden(ErrorCode::CrossSitePost)));
+    }
     require_content_type(&req, FORM_URLENCODED).map_err(page_error)?;
     let body = read_limited(&req, payload).await.map_err(page_error)?;
     let mut pairs = parse_urlencoded(&body, locale).map_err(page_error)?;
@@ -91,6 +105,8 @@ async fn submit_form(
         }
     };
     state.limits.submission(crate::web::client_ip(&req, &state.settings)).map_err(page_error)?;
+    // Field keys only (never what was typed), for the thank-you page to name by their labels.
+    let dropped: String = accepted.dropped.iter().map(|k| format!("&dropped={k}")).collect();
     let input = SubmissionInput {
         form: form.clone(),
         accepted,
@@ -108,7 +124,8 @@ async fn submit_form(
         state.mail_queued.notify_one();
         "&pending=1"
     };
-    let location = redirect.unwrap_or_else(|| format!("/f/{}/thanks?lang={}{pending}", form.key, locale.as_str()));
+    let location =
+        redirect.unwrap_or_else(|| format!("/f/{}/thanks?lang={}{pending}{dropped}", form.key, locale.as_str()));
     Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, location)).finish())
 }
 
@@ -121,16 +138,33 @@ async fn thanks(
     let catalog = state.catalog.current();
     let form =
         catalog.form(&path).ok_or_else(|| PageError::new(AppError::NotFound(ErrorCode::FormNotFound), locale))?;
+    let query: Vec<&str> = req.query_string().split('&').collect();
     let page = ThanksPage {
         t: Strings::get(locale),
         lang: locale.as_str(),
         title: form.definition.title.get(locale).to_owned(),
         form_key: form.key.to_string(),
-        pending: req.query_string().split('&').any(|p| p == "pending=1"),
+        pending: query.contains(&"pending=1"),
+        dropped: dropped_labels(form, &query, locale),
     };
     let mut response = render(&page);
     set_frame_policy(&mut response, form);
     Ok(response)
+}
+
+/// The labels of the fields the query names as dropped. Only keys of this form's fields are
+/// named, each once: the query cannot put words on the page.
+fn dropped_labels(form: &PublishedForm, query: &[&str], locale: Locale) -> Vec<String> {
+    let mut dropped: Vec<String> = Vec::new();
+    for key in query.iter().filter_map(|p| p.strip_prefix("dropped=")) {
+        if let Some(field) = form.definition.field(key) {
+            let label = field.label.get(locale).to_owned();
+            if !dropped.contains(&label) {
+                dropped.push(label);
+            }
+        }
+    }
+    dropped
 }
 
 async fn policy(
@@ -193,7 +227,7 @@ fn form_page(catalog: &Catalog, form: &PublishedForm, locale: Locale, typed: &Ty
         form_key: form.key.to_string(),
         title: def.title.get(locale).to_owned(),
         description: def.description.as_ref().map(|d| d.get(locale).to_owned()),
-        fields: field_views(def, locale, typed),
+        fields: field_views(catalog, def, locale, typed),
         purposes: purpose_views(catalog, def, locale, typed),
         errors: error_links(catalog, form, locale, typed),
         redirect: typed.redirect.map(str::to_owned),
@@ -206,35 +240,57 @@ fn error_for(typed: &Typed<'_>, locale: Locale, field: &str) -> Option<String> {
 }
 
 /// The form's inputs, with what was typed and any message next to each.
-fn field_views(def: &crate::domain::FormDefinition, locale: Locale, typed: &Typed<'_>) -> Vec<FieldView> {
-    def.fields
+fn field_views(
+    catalog: &Catalog,
+    def: &crate::domain::FormDefinition,
+    locale: Locale,
+    typed: &Typed<'_>,
+) -> Vec<FieldView> {
+    def.fields.iter().map(|f| field_view(catalog, f, locale, typed)).collect()
+}
+
+/// One field of the public form: what was typed, its error, and the purposes it serves (named
+/// under its label and tied to the control with `aria-describedby`, after the error).
+fn field_view(catalog: &Catalog, f: &FieldDefinition, locale: Locale, typed: &Typed<'_>) -> FieldView {
+    let key = f.key.as_str();
+    let value = typed.fields.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()).unwrap_or_default();
+    let error = error_for(typed, locale, key);
+    let titles: Vec<String> = f
+        .purposes
         .iter()
-        .map(|f| {
-            let value =
-                typed.fields.iter().find(|(k, _)| k == f.key.as_str()).map(|(_, v)| v.clone()).unwrap_or_default();
-            FieldView {
-                key: f.key.to_string(),
-                label: f.label.get(locale).to_owned(),
-                input_type: f.kind.input_type(),
-                textarea: f.kind == crate::domain::FieldType::Textarea,
-                choices: f
-                    .choices
-                    .iter()
-                    .map(|c| ChoiceView {
-                        value: c.value.clone(),
-                        label: c.label.get(locale).to_owned(),
-                        selected: c.value == value,
-                    })
-                    .collect(),
-                required: f.required,
-                error: error_for(typed, locale, f.key.as_str()),
-                max_length: f.max_length(),
-                autocomplete: f.kind.autocomplete(f.key.as_str()),
-                purposes: f.purposes.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(" "),
-                value,
-            }
-        })
-        .collect()
+        .filter_map(|p| catalog.purpose(p.as_str()))
+        .map(|p| p.policy.title().get(locale).to_owned())
+        .collect();
+    let mut described_by = Vec::new();
+    if error.is_some() {
+        described_by.push(error_anchor(key));
+    }
+    if !titles.is_empty() {
+        described_by.push(format!("field-{key}-purposes"));
+    }
+    FieldView {
+        key: key.to_owned(),
+        label: f.label.get(locale).to_owned(),
+        input_type: f.kind.input_type(),
+        textarea: f.kind == crate::domain::FieldType::Textarea,
+        choices: f
+            .choices
+            .iter()
+            .map(|c| ChoiceView {
+                value: c.value.clone(),
+                label: c.label.get(locale).to_owned(),
+                selected: c.value == value,
+            })
+            .collect(),
+        required: f.required,
+        error,
+        max_length: f.max_length(),
+        autocomplete: f.kind.autocomplete(key),
+        purposes: f.purposes.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(" "),
+        used_for: titles.join(", "),
+        described_by: described_by.join(" "),
+        value,
+    }
 }
 
 /// The consent checkboxes, in the form's order.

@@ -224,4 +224,33 @@ on_both_backends! {
         assert!(restarted.state().catalog.current().purpose("marketing_email").unwrap().policy.text_en.contains("once a month"));
         assert_eq!(policy_versions(&app, "marketing_email"), [1, 2, 3]);
     }
+
+    async fn the_console_refuses_a_required_purpose_resting_on_consent(app: TestApp) {
+        let console = app.signed_in(Role::Owner).await;
+        let mut pairs = vec![
+            ("title_en", "News by email"), ("title_ko", "이메일 소식"), ("text_en", "Offers by email."), ("text_ko", "이메일 혜택."),
+            ("legal_basis", "consent"), ("required", "1"), ("channel", "email"), ("retention", "2y"), ("renewal_window_days", "30"),
+        ];
+        for (lang, says) in [("en", "Purpose \u{201c}marketing_email\u{201d} is required, so it cannot rest on consent"), ("ko", "‘marketing_email’ 목적은 필수이므로 동의를 근거로 할 수 없습니다")] {
+            let bad = console.submit(&format!("/admin/purposes/marketing_email?lang={lang}"), &pairs).await;
+            assert_eq!(bad.status(), 422);
+            let html = bad.text().await.unwrap();
+            assert!(html.contains(r#"<p class="error" id="field-legal_basis-error">"#) && html.contains(says), "{html}");
+            assert!(html.contains(r#"aria-invalid="true" aria-describedby="field-legal_basis-error""#));
+            assert_unique_ids(&html);
+        }
+        assert_eq!(policy_versions(&app, "marketing_email"), [1], "a refused edit publishes nothing");
+        let created = console
+            .submit("/admin/purposes?lang=en", &[("key", "terms"), ("title_en", "T"), ("title_ko", "T"), ("text_en", "T"), ("text_ko", "T"), ("legal_basis", "consent"), ("required", "1"), ("channel", "none"), ("retention", "1y"), ("renewal_window_days", "30")])
+            .await;
+        assert_eq!(created.status(), 422);
+        assert!(created.text().await.unwrap().contains("Purpose \u{201c}terms\u{201d} is required"));
+        assert!(policy_versions(&app, "terms").is_empty());
+
+        // The same purpose on another basis is saved.
+        pairs.retain(|(k, _)| *k != "legal_basis");
+        pairs.push(("legal_basis", "contract"));
+        assert_eq!(console.submit("/admin/purposes/marketing_email?lang=en", &pairs).await.status(), 303);
+        assert_eq!(policy_versions(&app, "marketing_email"), [1, 2]);
+    }
 }

@@ -52,6 +52,20 @@ async fn preflight(app: &TestApp, origin: &str) -> reqwest::Response {
         .unwrap()
 }
 
+/// A form post as a browser sends it: with whichever of `Origin`, `Sec-Fetch-Site` and `Referer`
+/// are given.
+async fn browser_post(app: &TestApp, path: &str, headers: &[(&str, &str)], email: &str) -> reqwest::Response {
+    let mut request = app
+        .client
+        .post(app.url(path))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form_body(&[("email", email), ("purpose", "service")]));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request.send().await.unwrap()
+}
+
 fn cors_headers(response: &reqwest::Response) -> Vec<String> {
     response.headers().keys().map(|k| k.as_str().to_owned()).filter(|k| k.starts_with("access-control-")).collect()
 }
@@ -146,5 +160,56 @@ on_both_backends! {
         assert!(form.contains(r#"<script src="/static/frame.js" defer></script>"#));
         let thanks = app.get("/f/newsletter/thanks").await.text().await.unwrap();
         assert!(thanks.contains(r#"<script src="/static/frame.js" defer></script>"#));
+    }
+
+    async fn a_form_post_from_another_site_is_refused_with_a_page_and_writes_nothing(app: TestApp) {
+        allow_shop(&app).await;
+        let before = app.row_counts();
+        let refused: [&[(&str, &str)]; 6] = [
+            &[("origin", "http://evil.example"), ("sec-fetch-site", "cross-site"), ("referer", "http://evil.example/win")],
+            &[("origin", "http://evil.example")],
+            &[("origin", "null"), ("sec-fetch-site", "cross-site")],
+            &[("origin", "http://shop.example")],
+            &[("referer", "http://evil.example/page")],
+            &[("sec-fetch-site", "cross-site")],
+        ];
+        for headers in refused {
+            let response = browser_post(&app, "/f/newsletter?lang=en", headers, &unique_email()).await;
+            assert_eq!(response.status(), 403, "{headers:?}");
+            assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/html"), "{headers:?}");
+            let html = response.text().await.unwrap();
+            assert!(html.contains(r#"<html lang="en""#) && html.contains("This form can only be sent from its own page"), "{html}");
+        }
+        let korean = browser_post(&app, "/f/newsletter?lang=ko", refused[0], &unique_email()).await;
+        assert_eq!(korean.status(), 403);
+        assert!(korean.text().await.unwrap().contains("이 양식은 양식 페이지나 운영자가 허용한 사이트에서만 보낼 수 있습니다"));
+        // The contact form allows no other site at all.
+        let contact = browser_post(&app, "/f/contact?lang=en", &[("origin", SHOP), ("sec-fetch-site", "cross-site")], &unique_email()).await;
+        assert_eq!(contact.status(), 403);
+        assert_eq!(app.row_counts(), before, "a refused post writes nothing");
+    }
+
+    async fn the_form_page_the_iframe_and_the_snippet_on_an_allowed_site_may_post(app: TestApp) {
+        allow_shop(&app).await;
+        let own = app.address.clone();
+        let accepted: [&[(&str, &str)]; 6] = [
+            // The form page or the embedded iframe, both served by Assent (the test server's base
+            // URL is http://127.0.0.1, its address has a port: the browser's word decides).
+            &[("origin", &own), ("sec-fetch-site", "same-origin"), ("referer", &own)],
+            &[("origin", "http://127.0.0.1")],
+            // The plain HTML snippet on the shop's own page.
+            &[("origin", SHOP), ("sec-fetch-site", "cross-site"), ("referer", "http://shop.example:8000/signup")],
+            // An older browser that sends only a Referer.
+            &[("referer", "http://shop.example:8000/signup")],
+            // Not a browser at all (curl, a server-side integration).
+            &[],
+            &[("sec-fetch-site", "none")],
+        ];
+        for headers in accepted {
+            let email = unique_email();
+            let response = browser_post(&app, "/f/newsletter?lang=en", headers, &email).await;
+            assert_eq!(response.status(), 303, "{headers:?}");
+            assert_eq!(app.stored_values(&email, "email"), std::slice::from_ref(&email), "{headers:?}");
+        }
     }
 }

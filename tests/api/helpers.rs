@@ -245,6 +245,22 @@ impl TestApp {
     }
 
     /// Creates an API key through the CLI and returns it.
+    /// Lets `origin` embed and post the newsletter form (`assent apply` of the demo file so
+    /// edited), and waits until this server serves it.
+    pub async fn allow_origin(&self, origin: &str) {
+        let original = std::fs::read_to_string(workspace_file()).unwrap();
+        let edited = original.replacen("allowed_origins = []", &format!("allowed_origins = [\"{origin}\"]"), 1);
+        let path = self.db.dir.path().join("allowed.toml");
+        std::fs::write(&path, edited).unwrap();
+        let out = self.cli(&["apply", path.to_str().unwrap()]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        eventually("the server picks up the allowed origin", || async {
+            let response = self.get("/f/newsletter").await;
+            response.headers()["content-security-policy"].to_str().unwrap().contains(origin)
+        })
+        .await;
+    }
+
     pub fn api_key(&self) -> String {
         let out = self.cli(&["key", "create", "--name", "crm"]);
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -292,12 +308,22 @@ impl TestApp {
 /// Waits until `condition` holds, asking again every 5 ms for up to 10 s; fails with `what`
 /// if it never does. For what another thread or server does in its own time (a notification
 /// arriving, a connection coming back), never for how fast something is.
-pub async fn eventually<F, Fut>(what: &str, mut condition: F)
+pub async fn eventually<F, Fut>(what: &str, condition: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    eventually_within(what, std::time::Duration::from_secs(10), condition).await
+}
+
+/// [`eventually`] with a deadline of its own, for what the system promises to do within a bound
+/// ("within seconds"): a deadline, not a measurement.
+pub async fn eventually_within<F, Fut>(what: &str, within: std::time::Duration, mut condition: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + within;
     while !condition().await {
         assert!(std::time::Instant::now() < deadline, "{what}");
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;

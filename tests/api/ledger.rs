@@ -24,7 +24,9 @@ fn drop_append_only_guard(app: &TestApp) {
     }
 }
 
+/// Three form posts from the shop's own site (an allowed origin, so its `Origin` is recorded).
 async fn three_submissions(app: &TestApp) {
+    app.allow_origin("https://shop.example").await;
     for purposes in [&["service"][..], &["service", "marketing_email"], &["service", "personalisation"]] {
         let mut pairs = vec![("email", unique_email())];
         pairs.extend(purposes.iter().map(|p| ("purpose", p.to_string())));

@@ -15,6 +15,7 @@ mod bad_input;
 mod cli;
 mod concurrency;
 mod consents_api;
+mod deadlines;
 mod doi;
 mod door;
 mod durability;

@@ -90,7 +90,7 @@ on_both_backends! {
         assert!(html.contains(r#"value="call me""#), "typed phone kept");
         assert!(html.contains("value=\"&#60;b&#62;민지&#60;/b&#62;\""), "markup is escaped, not rendered");
         assert!(html.contains(r#"<p class="error" id="email-error">Enter an email address like name@example.com.</p>"#));
-        assert!(html.contains(r#"aria-invalid="true" aria-describedby="email-error""#));
+        assert!(html.contains(r#"aria-invalid="true" aria-describedby="email-error field-email-purposes""#), "the error first, then the purposes");
         assert!(html.contains(r#"<p class="error" id="phone-error">"#));
         assert!(html.contains(r#"<p class="error" id="purpose-service-error">This consent is required to provide the service.</p>"#));
         assert!(html.contains(r#"id="purpose-marketing_sms" name="purpose" value="marketing_sms" checked"#), "ticked box kept");
@@ -135,5 +135,48 @@ on_both_backends! {
         assert_eq!(css.headers()["x-content-type-options"], "nosniff");
         assert_eq!(app.get("/embed.js").await.status(), 200);
         assert_eq!(app.get("/static/nope.js").await.status(), 404);
+    }
+
+    async fn each_field_names_the_purposes_it_serves_and_is_described_by_them(app: TestApp) {
+        let html = app.get("/f/newsletter?lang=en").await.text().await.unwrap();
+        for (field, used_for) in [
+            ("email", "Used for: Providing the service, News and offers by email"),
+            ("name", "Used for: Personalised greetings"),
+            ("phone", "Used for: News and offers by text message"),
+        ] {
+            assert!(html.contains(&format!(r#"<p class="hint" id="field-{field}-purposes">{used_for}</p>"#)), "{field}: {html}");
+            assert!(html.contains(&format!(r#"aria-describedby="field-{field}-purposes""#)), "{field} is tied to its purposes");
+        }
+        let mut ids = std::collections::HashSet::new();
+        for part in html.split(" id=\"").skip(1) {
+            assert!(ids.insert(part.split('"').next().unwrap().to_owned()), "ids are unique");
+        }
+        let html = app.get("/f/newsletter?lang=ko").await.text().await.unwrap();
+        assert!(html.contains(r#"<p class="hint" id="field-phone-purposes">이용 목적: 문자(SMS) 광고성 정보 수신</p>"#), "{html}");
+    }
+
+    async fn the_thank_you_page_names_the_values_not_kept_because_their_purpose_was_not_ticked(app: TestApp) {
+        let email = unique_email();
+        let body = form_body(&[("email", &email), ("name", "김민지"), ("phone", "010-1234-5678"), ("purpose", "service")]);
+        let response = app.post_form("/f/newsletter?lang=en", &body).await;
+        assert_eq!(response.status(), 303);
+        let location = response.headers()["location"].to_str().unwrap().to_owned();
+        assert_eq!(location, "/f/newsletter/thanks?lang=en&dropped=name&dropped=phone");
+        assert!(!location.contains("010") && !location.contains("%EA"), "only field keys travel, never what was typed");
+        let html = app.get(&location).await.text().await.unwrap();
+        assert!(html.contains("did not agree to any purpose they are used for, so we did not keep them"), "{html}");
+        assert!(html.contains("<li>Name</li>") && html.contains("<li>Mobile phone</li>"), "{html}");
+        let html = app.get(&location.replace("lang=en", "lang=ko")).await.text().await.unwrap();
+        assert!(html.contains("이용 목적에 동의하지 않으셔서 저장하지 않았습니다") && html.contains("<li>휴대전화 번호</li>") && html.contains("<li>이름</li>"), "{html}");
+        assert!(app.stored_values(&email, "phone").is_empty() && app.stored_values(&email, "name").is_empty());
+
+        // Nothing dropped, nothing said; and the query cannot name anything but the form's fields.
+        let body = form_body(&[("email", &unique_email()), ("name", "Kim"), ("purpose", "service"), ("purpose", "personalisation")]);
+        let location = app.post_form("/f/newsletter?lang=en", &body).await.headers()["location"].to_str().unwrap().to_owned();
+        assert_eq!(location, "/f/newsletter/thanks?lang=en");
+        assert!(!app.get(&location).await.text().await.unwrap().contains("dropped-fields"));
+        let forged = app.get("/f/newsletter/thanks?lang=en&dropped=%3Cscript%3E&dropped=ssn&dropped=phone&dropped=phone").await.text().await.unwrap();
+        assert_eq!(forged.matches("<li>").count(), 1, "{forged}");
+        assert!(forged.contains("<li>Mobile phone</li>") && !forged.contains("&#60;script") && !forged.contains("ssn"));
     }
 }

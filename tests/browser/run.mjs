@@ -139,7 +139,10 @@ describe('keyboard only', () => {
     const email = page.locator('#field-email');
     assert.equal(await email.getAttribute('aria-invalid'), 'true');
     const describedBy = await email.getAttribute('aria-describedby');
-    assert.ok(describedBy && (await page.locator(`#${describedBy}`).innerText()).length > 0, 'the field is described by its error');
+    // The error first, then the note naming the purposes the field serves.
+    const [errorId, purposesId] = (describedBy ?? '').split(' ');
+    assert.ok(errorId && (await page.locator(`#${errorId}`).innerText()).length > 0, 'the field is described by its error');
+    assert.match(await page.locator(`#${purposesId}`).innerText(), /^Used for: /, 'and by the purposes it serves');
 
     // Correct it by keyboard and send again.
     await page.keyboard.type(uniqueEmail('fixed'));
@@ -188,7 +191,9 @@ async function embedSnippet(t) {
     assert.match(snippet, new RegExp(`<iframe [^>]*src="[^"]+/f/${formKey}(\\?[^"]*)?"[^>]*data-assent-form`));
     assert.match(snippet, /<script [^>]*src="[^"]+\/embed\.js"/);
     assert.ok(snippet.includes(env.base), `the snippet points at this server (${env.base}): ${snippet}`);
-    embedded = { formKey, snippet };
+    const html = await page.locator('section[aria-labelledby="snip-html"] pre').innerText();
+    assert.match(html, new RegExp(`<form method="post" action="[^"]+/f/${formKey}`));
+    embedded = { formKey, snippet, html };
   }
   return embedded;
 }
@@ -412,6 +417,29 @@ describe('embedding across origins', () => {
     const frame = await (await iframe.elementHandle()).contentFrame();
     assert.ok(!frame.url().startsWith(env.base), `the frame did not load Assent (${frame.url()})`);
     assert.equal(await frame.locator('#field-email').count(), 0, 'no form inside the refused frame');
+  });
+
+  test('the plain HTML snippet posts from the shop and is sent back there; from another site it is refused with a page', async (t) => {
+    const { html } = await embedSnippet(t);
+    const fillAndSend = async (origin) => {
+      const page = await newPage(t);
+      await page.goto(embedder.page(origin, html));
+      await page.fill('#assent-email', uniqueEmail('snippet'));
+      for (const box of await page.locator('input[name=purpose][required]').all()) {
+        await box.check();
+      }
+      const [response] = await Promise.all([page.waitForNavigation(), page.click('form button[type=submit]')]);
+      return { page, response };
+    };
+    // The browser sends the shop's Origin: allowed, so Assent records it and sends the person back.
+    const shop = await fillAndSend(embedder.shop);
+    assert.equal(new URL(shop.page.url()).origin, embedder.shop, `sent back to the shop (${shop.page.url()})`);
+    // The same snippet copied onto a stranger's site: a cross-site post, refused, nothing saved.
+    const stranger = await fillAndSend(embedder.stranger);
+    assert.equal(stranger.response.status(), 403);
+    assert.ok(stranger.page.url().startsWith(env.base), stranger.page.url());
+    assert.match(await stranger.page.locator('[role=alert]').innerText(), /can only be sent from its own page/);
+    await assertAccessible(stranger.page, 'the refused cross-site post page');
   });
 });
 

@@ -50,6 +50,21 @@ impl AdminStrings {
             (D::NoPurposes, true) => "양식은 목적을 하나 이상 물어야 합니다.".into(),
         }
     }
+
+    /// Why a required purpose cannot rest on consent, naming it (PIPA art. 22(5), GDPR art. 7(4)).
+    pub fn bundled_consent(&self, purpose: &str) -> String {
+        if self.lang == Locale::Ko {
+            format!(
+                "‘{purpose}’ 목적은 필수이므로 동의를 근거로 할 수 없습니다(개인정보 보호법 제22조 제5항, GDPR 제7조 제4항). \
+                 계약 이행, 법적 의무 등 다른 법적 근거를 고르거나 선택 항목으로 바꿔 주세요."
+            )
+        } else {
+            format!(
+                "Purpose \u{201c}{purpose}\u{201d} is required, so it cannot rest on consent (PIPA art. 22(5), GDPR art. 7(4)): \
+                 choose another legal basis (contract, legal obligation, …) or make it optional."
+            )
+        }
+    }
 }
 
 fn says_en(code: ErrorCode) -> Option<&'static str> {
@@ -87,7 +102,9 @@ fn says_en(code: ErrorCode) -> Option<&'static str> {
         C::RequiredPurpose | C::EmailInUse | C::LinkInvalid | C::LinkExpired | C::LinkUsed => return None,
         C::InvalidBody | C::InvalidUtf8 | C::InvalidRequest | C::MalformedJson => return None,
         C::UnsupportedLocale | C::InvalidQuery | C::InvalidAction | C::MetricsForbidden => return None,
-        C::CorsOriginNotAllowed => return None,
+        C::CorsOriginNotAllowed | C::CrossSitePost => return None,
+        // Named with its purpose: see `bundled_consent`.
+        C::BundledConsent => return None,
     })
 }
 
@@ -124,7 +141,8 @@ fn says_ko(code: ErrorCode) -> Option<&'static str> {
         C::RequiredPurpose | C::EmailInUse | C::LinkInvalid | C::LinkExpired | C::LinkUsed => return None,
         C::InvalidBody | C::InvalidUtf8 | C::InvalidRequest | C::MalformedJson => return None,
         C::UnsupportedLocale | C::InvalidQuery | C::InvalidAction | C::MetricsForbidden => return None,
-        C::CorsOriginNotAllowed => return None,
+        C::CorsOriginNotAllowed | C::CrossSitePost => return None,
+        C::BundledConsent => return None,
     })
 }
 

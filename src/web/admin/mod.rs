@@ -324,7 +324,7 @@ impl Problems {
 }
 
 /// Reloads the catalogue after a change made here, so public pages serve it at once (other
-/// processes pick it up within their refresh interval).
+/// processes see the catalogue's version move and reload within a fraction of a second).
 pub async fn refresh_catalog(state: &AppState) -> Result<(), AppError> {
     let pool = state.db.pool.clone();
     let catalog = web::block(move || -> Result<_, AppError> {

@@ -220,7 +220,10 @@ async fn save(
         Err(refused) => {
             let mut problems = Problems::default();
             for (field, code) in refused {
-                problems.add(field, t.says(code));
+                match code {
+                    ErrorCode::BundledConsent => problems.add(field, t.bundled_consent(input.key.trim())),
+                    _ => problems.add(field, t.says(code)),
+                }
             }
             return Ok(form_page(req, who, creating, input, problems, StatusCode::UNPROCESSABLE_ENTITY));
         }

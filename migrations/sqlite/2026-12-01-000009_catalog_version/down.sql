@@ -1,0 +1,13 @@
+DROP TRIGGER purposes_insert_advances_catalog;
+DROP TRIGGER purposes_update_advances_catalog;
+DROP TRIGGER purposes_delete_advances_catalog;
+DROP TRIGGER policy_versions_insert_advances_catalog;
+DROP TRIGGER policy_versions_update_advances_catalog;
+DROP TRIGGER policy_versions_delete_advances_catalog;
+DROP TRIGGER forms_insert_advances_catalog;
+DROP TRIGGER forms_update_advances_catalog;
+DROP TRIGGER forms_delete_advances_catalog;
+DROP TRIGGER form_versions_insert_advances_catalog;
+DROP TRIGGER form_versions_update_advances_catalog;
+DROP TRIGGER form_versions_delete_advances_catalog;
+DROP TABLE catalog_version;
