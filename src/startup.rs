@@ -41,7 +41,7 @@ impl Application {
         };
         let (db, keyring, catalog) = prepared;
         let keyring = Arc::new(keyring);
-        let submissions = crate::services::submit::Recorder::start(&db, keyring.clone())
+        let submissions = crate::services::recorder::Recorder::start(&db, keyring.clone())
             .context("cannot start the submission recorder")?;
         let changes = crate::db::changes::Changes::watch(&db).context("cannot watch the database for changes")?;
         let state = AppState {

@@ -237,14 +237,7 @@ pub fn next(
             Ok(granted(ConsentAction::Granted, terms.policy_version_id, terms, now))
         }
         Transition::Request => request(status, terms, now),
-        Transition::Confirm => {
-            let p = previous.filter(|p| p.status == ConsentStatus::Pending).ok_or(Refusal::NotPending)?;
-            if p.expires_at.is_some_and(|e| e <= now) {
-                return Err(Refusal::Ended);
-            }
-            // The wording confirmed is the wording the request was made under.
-            Ok(granted(ConsentAction::Confirmed, &p.policy_version_id, terms, now))
-        }
+        Transition::Confirm => confirm(previous, terms, now),
         Transition::Withdraw => {
             if terms.required {
                 return Err(Refusal::RequiredPurpose);
@@ -264,13 +257,7 @@ pub fn next(
             Ok(ended(previous, ConsentAction::Expired))
         }
         Transition::Expire | Transition::Lapse => end_by_retention(previous, transition, now),
-        Transition::Notify => {
-            let p = previous.filter(|p| p.status == ConsentStatus::Granted).ok_or(Refusal::NotGranted)?;
-            if !notice_due(p, terms, now) {
-                return Err(Refusal::NotDue);
-            }
-            Ok(same(p, ConsentAction::Notified, Standing { notice_anchor_at: Some(now), ..p.clone() }))
-        }
+        Transition::Notify => notify(previous, terms, now),
         Transition::Erase => {
             if !in_force(status) {
                 return Err(Refusal::NotGranted);
@@ -283,6 +270,23 @@ pub fn next(
             })
         }
     }
+}
+
+fn confirm(previous: Option<&Standing>, terms: &Terms<'_>, now: NaiveDateTime) -> Result<Outcome, Refusal> {
+    let p = previous.filter(|p| p.status == ConsentStatus::Pending).ok_or(Refusal::NotPending)?;
+    if p.expires_at.is_some_and(|e| e <= now) {
+        return Err(Refusal::Ended);
+    }
+    // The wording confirmed is the wording the request was made under.
+    Ok(granted(ConsentAction::Confirmed, &p.policy_version_id, terms, now))
+}
+
+fn notify(previous: Option<&Standing>, terms: &Terms<'_>, now: NaiveDateTime) -> Result<Outcome, Refusal> {
+    let p = previous.filter(|p| p.status == ConsentStatus::Granted).ok_or(Refusal::NotGranted)?;
+    if !notice_due(p, terms, now) {
+        return Err(Refusal::NotDue);
+    }
+    Ok(same(p, ConsentAction::Notified, Standing { notice_anchor_at: Some(now), ..p.clone() }))
 }
 
 fn held_version(previous: Option<&Standing>) -> String {

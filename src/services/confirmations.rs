@@ -13,7 +13,7 @@ use crate::domain::{Email, Locale};
 use crate::mail::{self, MailContext, messages};
 
 /// A double opt-in mail ready to queue: composed, signed and sealed outside the write
-/// transaction (see `submit::Recorder`), so the single writer only inserts two rows.
+/// transaction (see `recorder::Recorder`), so the single writer only inserts two rows.
 #[derive(Clone)]
 pub struct PreparedConfirmation {
     pub subject_id: String,

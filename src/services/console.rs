@@ -12,7 +12,7 @@ use crate::crypto::Keyring;
 use crate::db::console::{self, Cursor, Direction, SubmissionFilter, SubmissionRow};
 use crate::db::{Db, DbConnection, consent, subjects};
 use crate::domain::rights::Deadline;
-use crate::domain::{Email, FormDefinition, Localized};
+use crate::domain::{ConsentAction, Email, FormDefinition, Localized};
 
 /// Submissions per console page.
 pub const PAGE: i64 = 50;
@@ -204,13 +204,13 @@ pub fn dashboard(conn: &mut DbConnection, purposes: &[String], now: DateTime<Utc
     }
     let since = midnight(today - Duration::days(29));
     let counts = console::event_counts(conn, since)?;
-    let count = |purpose: &str, actions: &[&str]| -> i64 {
-        counts.iter().filter(|(p, a, _)| p == purpose && actions.contains(&a.as_str())).map(|(_, _, n)| n).sum()
+    let count = |purpose: &str, actions: &[ConsentAction]| -> i64 {
+        let counted = |a: &str| actions.iter().any(|x| x.as_str() == a);
+        counts.iter().filter(|(p, a, _)| p == purpose && counted(a)).map(|(_, _, n)| n).sum()
     };
-    let per_purpose = purposes
-        .iter()
-        .map(|p| (p.clone(), count(p, &["granted", "confirmed", "renewed"]), count(p, &["withdrawn"])))
-        .collect();
+    let given = [ConsentAction::Granted, ConsentAction::Confirmed, ConsentAction::Renewed];
+    let per_purpose =
+        purposes.iter().map(|p| (p.clone(), count(p, &given), count(p, &[ConsentAction::Withdrawn]))).collect();
     let mut expiring = Vec::with_capacity(12);
     for week in 0..12 {
         let start = now.naive_utc() + Duration::weeks(week);

@@ -19,6 +19,7 @@ pub mod rights;
 pub mod snippets;
 pub mod subject;
 pub mod submit;
+pub mod submitted_values;
 pub mod tokens;
 pub mod workspace;
 

@@ -4,8 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::rights::RightsError;
-use super::subject::{Live, live_subject};
+use super::subject::{Live, SubjectError, live_subject};
 use crate::crypto::{Bound, Keyring, open_evidence};
 use crate::db::catalog::{Catalog, policy_versions_by_id};
 use crate::db::rights::{self, RightsRequest};
@@ -67,12 +66,7 @@ pub struct Profile {
 }
 
 /// Reads (and decrypts) everything held about a subject.
-pub fn profile(
-    conn: &mut DbConnection,
-    keyring: &Keyring,
-    catalog: &Catalog,
-    id: &str,
-) -> Result<Profile, RightsError> {
+pub fn read(conn: &mut DbConnection, keyring: &Keyring, catalog: &Catalog, id: &str) -> Result<Profile, SubjectError> {
     let live = live_subject(conn, keyring, id)?;
     let email = live.email()?;
     let values = held_values(conn, &live)?;
@@ -119,7 +113,7 @@ pub fn erased(id: &str) -> Profile {
 
 /// Every stored value, decrypted: oldest submission first; within one, the order of the form's
 /// fields.
-fn held_values(conn: &mut DbConnection, live: &Live) -> Result<Vec<HeldValue>, RightsError> {
+fn held_values(conn: &mut DbConnection, live: &Live) -> Result<Vec<HeldValue>, SubjectError> {
     let id = live.subject.id.as_str();
     let stored = subjects::values_of(conn, id)?;
     let version_ids: Vec<String> = stored.iter().map(|v| v.form_version_id.clone()).collect();
@@ -147,7 +141,7 @@ fn held_values(conn: &mut DbConnection, live: &Live) -> Result<Vec<HeldValue>, R
 }
 
 /// Each purpose's state with the wording it rests on.
-fn held_consents(conn: &mut DbConnection, catalog: &Catalog, id: &str) -> Result<Vec<HeldConsent>, RightsError> {
+fn held_consents(conn: &mut DbConnection, catalog: &Catalog, id: &str) -> Result<Vec<HeldConsent>, SubjectError> {
     let states = consent::for_subject(conn, id)?;
     let versions =
         policy_versions_by_id(conn, &states.iter().map(|s| s.policy_version_id.clone()).collect::<Vec<_>>())?;

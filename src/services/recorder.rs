@@ -6,9 +6,9 @@ use std::sync::{Arc, mpsc};
 use tokio::sync::oneshot;
 
 use super::ServiceError;
-use super::confirmations::{Asking, PreparedConfirmation, prepare_confirmation};
+use super::confirmations::{Asking, prepare_confirmation};
 use super::consent::{Door, States};
-use super::submit::{SubmissionInput, SubmissionOutcome, confirmation_wanted, record_group};
+use super::submit::{Item, Prepared, SubmissionInput, SubmissionOutcome, confirmation_wanted, record_group};
 use crate::crypto::Keyring;
 use crate::db::catalog::Catalog;
 use crate::db::consent;
@@ -29,20 +29,6 @@ pub struct Recorder {
 struct Queued {
     item: Item,
     reply: oneshot::Sender<Result<SubmissionOutcome, ServiceError>>,
-}
-
-/// One submission with what was prepared for it outside the writer.
-pub(super) struct Item {
-    pub(super) catalog: Arc<Catalog>,
-    pub(super) input: SubmissionInput,
-    pub(super) prepared: Option<Prepared>,
-}
-
-/// The double opt-in mail composed before the write, and the subject it was composed for.
-pub(super) struct Prepared {
-    pub(super) confirmation: PreparedConfirmation,
-    /// Whether the subject did not exist yet (its id was then chosen here).
-    pub(super) for_new_subject: bool,
 }
 
 /// The most submissions recorded in one batch.

@@ -25,7 +25,7 @@ use crate::mail::{self, MailContext, messages};
 
 pub use super::audit::{Actor, audit_action};
 pub use super::erasure::By as ErasedBy;
-pub use super::profile::{HeldConsent, HeldValue, HistoryEntry, Profile, profile};
+pub use super::profile::{HeldConsent, HeldValue, HistoryEntry, Profile};
 pub use super::subject::live_subject;
 
 #[derive(Debug, thiserror::Error)]
@@ -97,6 +97,16 @@ impl From<Refused> for RightsError {
             Refused::Lifecycle(_) => Self::NotGranted,
         }
     }
+}
+
+/// Reads (and decrypts) everything held about a subject: the documented export shape.
+pub fn profile(
+    conn: &mut DbConnection,
+    keyring: &Keyring,
+    catalog: &Catalog,
+    id: &str,
+) -> Result<Profile, RightsError> {
+    Ok(super::profile::read(conn, keyring, catalog, id)?)
 }
 
 /// Grant or withdraw.

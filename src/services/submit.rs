@@ -10,23 +10,22 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Serialize;
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use super::ServiceError;
 use super::confirmations::{Asking, PreparedConfirmation, prepare_confirmation, queue_confirmations};
 use super::consent::{Applied, Change, Door, States};
-use super::recorder::Item;
+use super::submitted_values::{changes_held, held_values, seal_values};
 use crate::crypto::{Bound, DataKey, Keyring, seal_evidence};
-use crate::db::catalog::{PublishedForm, PublishedPurpose};
+use crate::db::WriteTx;
+use crate::db::catalog::{Catalog, PublishedForm, PublishedPurpose};
 use crate::db::consent::ConsentState;
 use crate::db::pending::{self, PendingValue};
 use crate::db::subjects::{self, NewFieldValue, NewSubject, NewSubmission, Subject};
-use crate::db::{DbConnection, WriteTx};
 use crate::domain::ledger::ledger_time;
 use crate::domain::lifecycle::{Submitter, Transition, lapses_at, on_submission};
 use crate::domain::{AcceptedSubmission, Evidence, Locale, Method, PurposeKey};
 use crate::mail::MailContext;
-
-pub use super::recorder::Recorder;
 
 /// Everything needed to record one accepted submission.
 pub struct SubmissionInput {
@@ -84,6 +83,20 @@ pub struct RecordedEvent {
     pub policy_text_hash: String,
     pub expires_at: Option<DateTime<Utc>>,
     pub hash: String,
+}
+
+/// One submission with what was prepared for it outside the writer.
+pub(super) struct Item {
+    pub(super) catalog: Arc<Catalog>,
+    pub(super) input: SubmissionInput,
+    pub(super) prepared: Option<Prepared>,
+}
+
+/// The double opt-in mail composed before the write, and the subject it was composed for.
+pub(super) struct Prepared {
+    pub(super) confirmation: PreparedConfirmation,
+    /// Whether the subject did not exist yet (its id was then chosen here).
+    pub(super) for_new_subject: bool,
 }
 
 /// The ticked purposes that will wait for confirmation by mail, with their titles.
@@ -235,46 +248,6 @@ fn plan<'a>(
     let evidence = seal_evidence(&key, &subject_id, &input.evidence)?;
     let submission_id = crate::db::new_row_id();
     Ok(Plan { item, subject_id, new_subject, submission_id, values, waits, evidence, changes })
-}
-
-/// (field key, value) of everything held about a returning person, decrypted.
-fn held_values(
-    conn: &mut DbConnection,
-    key: &DataKey,
-    subject_id: &str,
-) -> Result<Vec<(String, String)>, ServiceError> {
-    subjects::values_of(conn, subject_id)?
-        .into_iter()
-        .map(|v| {
-            let bound = Bound::Value { subject: subject_id, value_id: &v.id, field: &v.field_key };
-            Ok((v.field_key.clone(), key.open_text(&v.ciphertext, bound)?))
-        })
-        .collect()
-}
-
-/// A value for a field that is held, but with none of the held values: a change.
-fn changes_held(held: &[(String, String)], field: &str, value: &str) -> bool {
-    let mut same_field = held.iter().filter(|(f, _)| f == field).peekable();
-    same_field.peek().is_some() && !same_field.any(|(_, v)| v == value)
-}
-
-/// Each accepted value sealed under the subject's key, bound to its own new row id.
-fn seal_values(
-    key: &DataKey,
-    subject_id: &str,
-    accepted: &AcceptedSubmission,
-) -> Result<Vec<(String, String, Vec<u8>)>, ServiceError> {
-    accepted
-        .values
-        .iter()
-        .map(|v| {
-            let id = crate::db::new_row_id();
-            let purposes = v.purposes.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(" ");
-            let bound = Bound::Value { subject: subject_id, value_id: &id, field: v.key.as_str() };
-            let ciphertext = key.seal(v.value.as_bytes(), bound)?;
-            Ok((id, purposes, ciphertext))
-        })
-        .collect()
 }
 
 fn changes_of<'p>(p: &'p Plan<'_>) -> impl Iterator<Item = Change<'p>> {

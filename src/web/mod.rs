@@ -56,7 +56,7 @@ impl CatalogHandle {
 pub struct AppState {
     pub db: Db,
     /// Records form submissions (in batches, through the writer).
-    pub submissions: crate::services::submit::Recorder,
+    pub submissions: crate::services::recorder::Recorder,
     /// API keys recently found live.
     pub api_keys: Arc<crate::services::keys::KeyCache>,
     /// Consent states recently read, for the consent check.

@@ -1,7 +1,7 @@
 //! The words of the console's data pages (dashboard, submissions, rights, audit, embedding),
 //! in Korean and English. Kept beside `strings.rs` (the console's shell) so each part owns its words.
 
-use crate::domain::Locale;
+use crate::domain::{ConsentStatus, Locale};
 
 /// The data pages' catalogue for one language.
 pub struct DataStrings {
@@ -250,19 +250,19 @@ impl DataStrings {
     }
 
     /// A consent state in words.
-    pub fn status(&self, status: &str) -> &'static str {
+    pub fn status(&self, status: ConsentStatus) -> &'static str {
         let ko = std::ptr::eq(self, &KO);
         match (status, ko) {
-            ("granted", false) => "granted",
-            ("granted", true) => "동의",
-            ("pending", false) => "pending (awaiting confirmation)",
-            ("pending", true) => "대기(확인 전)",
-            ("withdrawn", false) => "withdrawn",
-            ("withdrawn", true) => "철회",
-            ("expired", false) => "expired",
-            ("expired", true) => "만료",
-            (_, false) => "never given",
-            (_, true) => "동의한 적 없음",
+            (ConsentStatus::Granted, false) => "granted",
+            (ConsentStatus::Granted, true) => "동의",
+            (ConsentStatus::Pending, false) => "pending (awaiting confirmation)",
+            (ConsentStatus::Pending, true) => "대기(확인 전)",
+            (ConsentStatus::Withdrawn, false) => "withdrawn",
+            (ConsentStatus::Withdrawn, true) => "철회",
+            (ConsentStatus::Expired, false) => "expired",
+            (ConsentStatus::Expired, true) => "만료",
+            (ConsentStatus::Never, false) => "never given",
+            (ConsentStatus::Never, true) => "동의한 적 없음",
         }
     }
 }

@@ -10,7 +10,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use super::data_strings::DataStrings;
 use super::{AdminError, Chrome, SignedIn};
 use crate::db::console::{Cursor, SubmissionFilter};
-use crate::domain::{Email, ErrorCode, Locale};
+use crate::domain::{ConsentStatus, Email, ErrorCode, Locale};
 use crate::services::console::{self as data, Listed, Opened};
 use crate::services::csv_export::{self, Export};
 use crate::services::rights::audit_action;
@@ -44,7 +44,8 @@ pub struct Query {
     pub before: String,
 }
 
-const STATES: [&str; 4] = ["granted", "pending", "withdrawn", "expired"];
+const STATES: [ConsentStatus; 4] =
+    [ConsentStatus::Granted, ConsentStatus::Pending, ConsentStatus::Withdrawn, ConsentStatus::Expired];
 
 impl Query {
     fn read(req: &HttpRequest) -> Self {
@@ -66,7 +67,7 @@ impl Query {
         };
         let from = date(&self.from, 0);
         let until = date(&self.until, 1);
-        let state = text(&self.state).filter(|s| STATES.contains(&s.as_str()));
+        let state = text(&self.state).filter(|s| STATES.iter().any(|known| known.as_str() == s));
         ignored |= !self.state.trim().is_empty() && state.is_none();
         let email = text(&self.email).and_then(|raw| {
             let parsed = Email::parse(&raw).ok();
@@ -133,7 +134,7 @@ struct ListPage {
 
 impl ListPage {
     fn status(&self, status: &str) -> &'static str {
-        self.d.status(status)
+        self.d.status(ConsentStatus::parse(status))
     }
 }
 
@@ -157,7 +158,7 @@ async fn list(req: HttpRequest, who: SignedIn, state: web::Data<AppState>) -> Re
         q,
         forms: catalog.forms.keys().cloned().collect(),
         purposes: catalog.purposes.keys().cloned().collect(),
-        states: STATES,
+        states: STATES.map(ConsentStatus::as_str),
         rows,
         next: next.as_ref().map(encode_cursor),
         ignored,
@@ -180,7 +181,7 @@ impl DetailPage {
     }
 
     fn status(&self, status: &str) -> &'static str {
-        self.d.status(status)
+        self.d.status(ConsentStatus::parse(status))
     }
 }
 
