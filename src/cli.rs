@@ -313,6 +313,7 @@ fn retention(settings: &Settings, now: chrono::DateTime<chrono::Utc>) -> anyhow:
     let keyring =
         std::sync::Arc::new(crate::crypto::Keyring::load(settings.master_key.as_deref(), &settings.data_dir)?);
     let mut conn = db.pool.get()?;
+    crate::services::reseal::legacy_ciphertexts(&mut conn, &keyring)?;
     let catalog = std::sync::Arc::new(crate::db::catalog::Catalog::load(&mut conn)?);
     drop(conn);
     let job = settings.retention_job(db, keyring, catalog);

@@ -94,6 +94,7 @@ fn prepare(settings: &Settings) -> anyhow::Result<(Db, Keyring, Catalog)> {
     let url = DbUrl::parse(&settings.database_url)?;
     let db = Db::open(url, settings.pool_size, settings.rights_deadline).context("cannot open the database")?;
     let mut conn = db.pool.get().context("cannot get a database connection")?;
+    crate::services::reseal::legacy_ciphertexts(&mut conn, &keyring).context("cannot re-seal old ciphertexts")?;
     if settings.config.exists() {
         apply_if_changed(&mut conn, &settings.config)?;
     } else {

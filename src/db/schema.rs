@@ -96,6 +96,12 @@ diesel::table! {
 }
 
 diesel::table! {
+    reseal_pending (id) {
+        id -> BigInt,
+    }
+}
+
+diesel::table! {
     consent_events (seq) {
         seq -> BigInt,
         id -> Text,
@@ -273,6 +279,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     submissions,
     field_values,
     pending_values,
+    reseal_pending,
     consent_events,
     ledger_head,
     consent_state,

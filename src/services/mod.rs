@@ -15,6 +15,7 @@ pub mod owners;
 pub mod profile;
 pub mod purposes;
 pub mod recorder;
+pub mod reseal;
 pub mod rights;
 pub mod snippets;
 pub mod subject;

@@ -228,3 +228,34 @@ label = { en = "Email address", ko = "이메일 주소" }
         assert!(!shown.contains("5555"), "the old number never comes back: {shown}");
     }
 }
+
+on_both_backends! {
+    async fn ciphertexts_written_before_they_were_bound_to_their_rows_are_resealed_at_start(app: TestApp) {
+        use assent::crypto::Bound;
+        use assent::db::schema::{field_values, reseal_pending, subjects};
+        use diesel::prelude::*;
+        let email = unique_email();
+        let sent = contact(&app, &email, &["service", "marketing_sms"], true).await;
+        let subject = sent["subject_id"].as_str().unwrap().to_owned();
+        // Make the rows what an older version wrote: sealed as `subject/field`.
+        let mut c = app.conn();
+        let wrapped: Option<Vec<u8>> = subjects::table.find(&subject).select(subjects::wrapped_key).first(&mut c).unwrap();
+        let key = app.keyring.unwrap_data_key(&wrapped.unwrap(), &subject).unwrap();
+        let old = |plain: &str, field: &str| key.seal(plain.as_bytes(), Bound::Legacy { subject: &subject, field }).unwrap();
+        diesel::update(subjects::table.find(&subject)).set(subjects::email_ciphertext.eq(Some(old(&email, "email")))).execute(&mut c).unwrap();
+        diesel::update(field_values::table.filter(field_values::subject_id.eq(&subject)).filter(field_values::field_key.eq("phone")))
+            .set(field_values::ciphertext.eq(old("010-5555-6666", "phone")))
+            .execute(&mut c)
+            .unwrap();
+        diesel::insert_into(reseal_pending::table).values(reseal_pending::id.eq(1i64)).execute(&mut c).unwrap();
+
+        // The next server to start re-seals them once.
+        app.another_server().await;
+        assert_eq!(reseal_pending::table.count().get_result::<i64>(&mut c).unwrap(), 0);
+        assert_eq!(app.stored_values(&email, "phone"), ["010-5555-6666"]);
+        let key_header = app.api_key();
+        let shown: serde_json::Value =
+            app.client.get(app.url(&format!("/api/v1/subjects/{subject}"))).bearer_auth(&key_header).send().await.unwrap().json().await.unwrap();
+        assert_eq!(shown["email"], email.as_str());
+    }
+}
