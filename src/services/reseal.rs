@@ -10,6 +10,7 @@ use diesel::prelude::*;
 use super::ServiceError;
 use crate::crypto::{Bound, DataKey, Keyring};
 use crate::db::DbConnection;
+use crate::db::console::SubjectKeys;
 use crate::db::schema::{field_values, reseal_pending, subjects};
 
 /// People per transaction.
@@ -23,7 +24,7 @@ pub fn legacy_ciphertexts(conn: &mut DbConnection, keyring: &Keyring) -> Result<
     let mut resealed = 0;
     let mut after = String::new();
     loop {
-        let page: Vec<(String, Vec<u8>, Option<Vec<u8>>, Option<Vec<u8>>)> = subjects::table
+        let page: Vec<SubjectKeys> = subjects::table
             .filter(subjects::id.gt(&after))
             .filter(subjects::wrapped_key.is_not_null())
             .order(subjects::id.asc())
