@@ -1,6 +1,6 @@
 //! Assent: a self-hosted, consent-first form backend.
 //!
-//! See `ARCHITECTURE.md` in the shared folder for the shape of the code; in short: `domain` holds
+//! See `ARCHITECTURE.md` at the root of the repository for the shape of the code; in short: `domain` holds
 //! the rules (no IO), `db` the storage, `crypto` the keys, `services` the transactions, `web` the
 //! HTTP surface, and `startup` puts them together.
 

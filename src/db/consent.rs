@@ -67,7 +67,9 @@ pub enum StateWrite {
     Insert(Standing),
     /// A new state for a row that exists.
     Update(Standing),
-    /// The event leaves the row as it is (a whole-person erasure event, say).
+    /// The event ends the row (erasure: the ledger keeps the history).
+    Remove,
+    /// The event has no row (a whole-person erasure event).
     Keep,
 }
 
@@ -93,6 +95,11 @@ pub fn record(
         let (standing, first) = match &write.state {
             StateWrite::Insert(s) => (s, true),
             StateWrite::Update(s) => (s, false),
+            StateWrite::Remove => {
+                let row = consent_state::table.find((write.event.subject_id, write.event.purpose_key));
+                diesel::delete(row).execute(conn)?;
+                continue;
+            }
             StateWrite::Keep => continue,
         };
         let row = StateRow {

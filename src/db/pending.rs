@@ -37,15 +37,22 @@ pub fn insert(conn: &mut DbConnection, rows: &[PendingValue]) -> QueryResult<()>
     crate::insert_rows!(conn, pending_values::table, rows)
 }
 
-/// Confirmed: every unexpired pending value of the subject replaces the values it holds for the
-/// same fields (keeping its row id, which its ciphertext is bound to). Returns the field keys.
-pub fn promote(conn: &mut DbConnection, subject_id: &str, now: NaiveDateTime) -> QueryResult<Vec<String>> {
+/// Confirmed: every unexpired pending value of the subject that `needed` keeps (it serves a
+/// consent in force) replaces the values it holds for the same fields, keeping its row id, which
+/// its ciphertext is bound to; the others go. Returns the field keys replaced.
+pub fn promote(
+    conn: &mut DbConnection,
+    subject_id: &str,
+    now: NaiveDateTime,
+    needed: impl Fn(&str) -> bool,
+) -> QueryResult<Vec<String>> {
     let waiting: Vec<PendingValue> = pending_values::table
         .filter(pending_values::subject_id.eq(subject_id))
         .filter(pending_values::expires_at.gt(now))
         .order(pending_values::created_at.asc())
         .select(PendingValue::as_select())
         .load(conn)?;
+    let waiting: Vec<PendingValue> = waiting.into_iter().filter(|v| needed(&v.purposes)).collect();
     let mut fields: Vec<String> = waiting.iter().map(|v| v.field_key.clone()).collect();
     fields.sort();
     fields.dedup();
@@ -72,6 +79,18 @@ pub fn promote(conn: &mut DbConnection, subject_id: &str, now: NaiveDateTime) ->
     }
     diesel::delete(pending_values::table.filter(pending_values::subject_id.eq(subject_id))).execute(conn)?;
     Ok(fields)
+}
+
+/// (id, subject, purposes) of the values waiting for these people.
+pub fn purposes_of(conn: &mut DbConnection, subject_ids: &[String]) -> QueryResult<Vec<(String, String, String)>> {
+    pending_values::table
+        .filter(pending_values::subject_id.eq_any(subject_ids))
+        .select((pending_values::id, pending_values::subject_id, pending_values::purposes))
+        .load(conn)
+}
+
+pub fn delete(conn: &mut DbConnection, ids: &[String]) -> QueryResult<usize> {
+    diesel::delete(pending_values::table.filter(pending_values::id.eq_any(ids))).execute(conn)
 }
 
 /// Drops the values whose confirmation lapsed; returns how many.

@@ -1,6 +1,6 @@
 //! Retention: nothing is kept past its purpose's period, with no human in the loop.
 //!
-//! A run has three phases, all as of one `now`:
+//! A run has four phases, all as of one `now`:
 //! 1. **Renewal**: each granted consent inside its purpose's renewal window gets one mail per
 //!    (subject, purpose, expiry) offering Extend or Don't extend (the outbox's de-duplication
 //!    key makes "once" hold across runs, crashes and processes).

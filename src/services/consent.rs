@@ -4,7 +4,7 @@
 //!
 //! The door loads the previous state, asks the pure lifecycle (`domain::lifecycle::next`) what
 //! the transition leads to, and hands events and state rows together to the one writer
-//! (`db::consent::record`). Consequences follow in the same transaction ([`Door::settle`]):
+//! (`db::consent::record`). Consequences follow in the same transaction (`erasure::settle`):
 //! values that no consent in force needs are erased, and a person left with nothing is erased
 //! whole (see `services::erasure`).
 
@@ -217,7 +217,8 @@ impl<'a> Door<'a> {
         let state = match (&decision.outcome.next, decision.existed) {
             (Some(s), true) => StateWrite::Update(s.clone()),
             (Some(s), false) => StateWrite::Insert(s.clone()),
-            (None, _) => StateWrite::Keep,
+            (None, true) => StateWrite::Remove,
+            (None, false) => StateWrite::Keep,
         };
         Write {
             event: NewEvent {

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use super::ServiceError;
 use super::audit::{self, Actor, Done};
 use super::consent::{Change, Door, States, WHOLE_PERSON};
-use crate::db::{DbConnection, WriteTx, outbox, sessions, subjects};
+use crate::db::{DbConnection, WriteTx, outbox, pending, sessions, subjects};
 use crate::domain::consent::erasable;
 use crate::domain::lifecycle::{Transition, in_force, left_with_nothing};
 use crate::domain::rights::RightKind;
@@ -135,5 +135,22 @@ pub fn erase_unneeded(
     for chunk in doomed.chunks(1000) {
         subjects::delete_values(conn, &chunk.iter().map(String::as_str).collect::<Vec<_>>())?;
     }
+    drop_unneeded_waiting(conn, states, subject_ids)?;
     Ok(erased)
+}
+
+/// New values still waiting for confirmation go too once no consent they serve is in force.
+fn drop_unneeded_waiting(conn: &mut DbConnection, states: &States, subject_ids: &[String]) -> Result<(), ServiceError> {
+    let doomed: Vec<String> = pending::purposes_of(conn, subject_ids)?
+        .into_iter()
+        .filter(|(_, subject, purposes)| {
+            let held = states.of(subject);
+            !purposes.split(' ').any(|p| held.iter().any(|s| s.purpose_key == p && in_force(s.status)))
+        })
+        .map(|(id, _, _)| id)
+        .collect();
+    for chunk in doomed.chunks(1000) {
+        pending::delete(conn, chunk)?;
+    }
+    Ok(())
 }

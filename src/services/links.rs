@@ -16,7 +16,7 @@ use crate::db::catalog::Catalog;
 use crate::db::sessions::{self, Session};
 use crate::db::{DbConnection, WriteTx, subjects};
 use crate::domain::ledger::ledger_time;
-use crate::domain::lifecycle::{Transition, session_alive};
+use crate::domain::lifecycle::{Transition, in_force, session_alive};
 use crate::domain::rights::RightKind;
 use crate::domain::{ConsentStatus, Email, Evidence, Locale, Method};
 use crate::mail::{self, MailContext, messages};
@@ -133,7 +133,12 @@ pub fn confirm(
         })
         .collect();
     let applied = Door::new(catalog).apply(tx, &mut states, &changes, now)?;
-    crate::db::pending::promote(tx.conn, &claims.sub, now)?;
+    // A new value is kept only while a consent it serves is in force (the person may have
+    // withdrawn it since the value was typed).
+    let held: Vec<&str> =
+        states.of(&claims.sub).iter().filter(|s| in_force(s.status)).map(|s| s.purpose_key.as_str()).collect();
+    let needed = |purposes: &str| purposes.split(' ').any(|p| held.contains(&p));
+    crate::db::pending::promote(tx.conn, &claims.sub, now, needed)?;
     Ok(applied.into_iter().flatten().map(|a| a.event.purpose_key).collect())
 }
 

@@ -114,6 +114,32 @@ on_both_backends! {
         assert_eq!(app.stored_values(&email, "name"), ["Mallory", "Mallory"]);
     }
 
+    async fn a_waiting_value_whose_consent_is_withdrawn_meanwhile_is_never_kept(app: TestApp) {
+        use assent::db::schema::pending_values;
+        use diesel::prelude::*;
+        let email = unique_email();
+        let sent = contact(&app, &email, &["service", "marketing_sms"], true).await;
+        let subject = sent["subject_id"].as_str().unwrap().to_owned();
+        let body = form_body(&[("email", &email), ("name", "Lee"), ("message", "Hi"), ("phone", "010-9999-0000"), ("purpose", "service"), ("purpose", "marketing_sms")]);
+        assert_eq!(app.post_form("/f/contact?lang=en", &body).await.status(), 303);
+        let mail = app.wait_for_mail(&email, "").await;
+        let key = app.api_key();
+        let withdrawn = app
+            .client
+            .post(app.url(&format!("/api/v1/subjects/{subject}/consents")))
+            .bearer_auth(&key)
+            .json(&json!({ "purpose": "marketing_sms", "action": "withdraw" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(withdrawn.status(), 200);
+        let waiting: i64 = pending_values::table.count().get_result(&mut app.conn()).unwrap();
+        assert_eq!(waiting, 0, "the waiting phone number went with the consent it served");
+        let token = mail.link("/confirm").split("token=").nth(1).unwrap().split('&').next().unwrap().to_owned();
+        assert_eq!(app.post_form("/confirm?lang=en", &form_body(&[("token", &token)])).await.status(), 200);
+        assert!(app.stored_values(&email, "phone").is_empty(), "confirming later keeps no phone without SMS consent");
+    }
+
     async fn a_person_whose_last_consent_ends_is_erased_at_once(app: TestApp) {
         let email = unique_email();
         let body = json!({ "fields": { "email": email }, "purposes": ["service", "marketing_email"] });
