@@ -16,7 +16,7 @@ pub use receipts::{ReceiptSigner, ReceiptVerifyError};
 pub use sealing::{Bound, open_evidence, seal_evidence};
 
 use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as B64;
+use base64::engine::general_purpose::{STANDARD as B64, URL_SAFE_NO_PAD as B64URL};
 use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng, Payload, rand_core::RngCore};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use hkdf::Hkdf;
@@ -55,6 +55,7 @@ pub struct Keyring {
     links: LinkSigner,
     email_index_key: [u8; 32],
     ip_key: [u8; 32],
+    shown_key: [u8; 32],
     receipts: ReceiptSigner,
 }
 
@@ -79,6 +80,7 @@ impl Keyring {
             links: LinkSigner::new(&derive("link-tokens-hs256")),
             email_index_key: derive("email-blind-index"),
             ip_key: derive("ip-pseudonym"),
+            shown_key: derive("shown-wording"),
             receipts: ReceiptSigner::from_seed(&derive("receipt-signing-ed25519")),
         }
     }
@@ -119,6 +121,22 @@ impl Keyring {
     /// A stable pseudonym for an IP address, kept as consent evidence.
     pub fn ip_pseudonym(&self, ip: &str) -> String {
         hex::encode(&hmac(&self.ip_key, ip.as_bytes())[..16])
+    }
+
+    /// What a form displayed, signed so that it can travel in the form and come back unchanged.
+    pub fn sign_shown(&self, shown: &crate::domain::wording::Shown) -> String {
+        let text = shown.encode();
+        format!("{}.{}", B64URL.encode(&text), hex::encode(hmac(&self.shown_key, text.as_bytes())))
+    }
+
+    /// The wording a form says it displayed, if its signature holds (checked in constant time).
+    pub fn open_shown(&self, token: &str) -> Option<crate::domain::wording::Shown> {
+        let (text, tag) = token.split_once('.')?;
+        let text = String::from_utf8(B64URL.decode(text).ok()?).ok()?;
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.shown_key).ok()?;
+        mac.update(text.as_bytes());
+        mac.verify_slice(&hex::decode(tag).ok()?).ok()?;
+        crate::domain::wording::Shown::decode(&text)
     }
 
     /// A fresh data key for a new subject, and its form wrapped under the master key.

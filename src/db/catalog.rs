@@ -113,6 +113,20 @@ impl Catalog {
         self.forms.get(key)
     }
 
+    /// What `form` displays now: its version and each purpose's policy version.
+    pub fn shown(&self, form: &PublishedForm) -> crate::domain::wording::Shown {
+        crate::domain::wording::Shown {
+            form_version_id: form.version_id.clone(),
+            policies: form
+                .definition
+                .purposes
+                .iter()
+                .filter_map(|p| self.purpose(p.as_str()))
+                .map(|p| (p.key.to_string(), p.policy.id.clone()))
+                .collect(),
+        }
+    }
+
     /// The text hash of a policy version ("" for none, as on whole-person erasure events).
     pub fn policy_text_hash(&self, version_id: &str) -> &str {
         self.policy_text_hashes.get(version_id).map_or("", String::as_str)

@@ -183,11 +183,13 @@ pub enum FieldErrorCode {
     UnknownPurpose,
     PurposeRequired,
     InvalidType,
+    /// The wording of this purpose (or the form) changed since it was shown: read it again.
+    WordingChanged,
 }
 
 impl FieldErrorCode {
     /// Every code (the message catalogue has a sentence for each, in each language).
-    pub const ALL: [FieldErrorCode; 12] = [
+    pub const ALL: [FieldErrorCode; 13] = [
         Self::Required,
         Self::InvalidEmail,
         Self::InvalidPhone,
@@ -200,6 +202,7 @@ impl FieldErrorCode {
         Self::UnknownPurpose,
         Self::PurposeRequired,
         Self::InvalidType,
+        Self::WordingChanged,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -215,6 +218,7 @@ impl FieldErrorCode {
             Self::DuplicateField => "duplicate_field",
             Self::UnknownPurpose => "unknown_purpose",
             Self::PurposeRequired => "purpose_required",
+            Self::WordingChanged => "wording_changed",
             Self::InvalidType => "invalid_type",
         }
     }
@@ -230,7 +234,7 @@ pub struct FieldError {
 }
 
 impl FieldError {
-    fn new(field: impl Into<String>, code: FieldErrorCode) -> Self {
+    pub fn new(field: impl Into<String>, code: FieldErrorCode) -> Self {
         Self { field: field.into(), code, max_length: None }
     }
 }

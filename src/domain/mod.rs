@@ -16,6 +16,7 @@ pub mod origin;
 pub mod owner;
 pub mod purpose;
 pub mod rights;
+pub mod wording;
 
 pub use codes::ErrorCode;
 pub use consent::{ConsentAction, ConsentStatus, Evidence, Method};

@@ -50,6 +50,7 @@ pub fn for_form(
     base_url: &str,
     locale: Locale,
     words: SnippetWords<'_>,
+    shown: &str,
 ) -> Snippets {
     let base = base_url.trim_end_matches('/');
     let title = form.definition.title.get(locale);
@@ -64,24 +65,35 @@ pub fn for_form(
     );
     Snippets {
         iframe,
-        html_form: html_form(catalog, form, base, locale, words),
+        html_form: html_form(catalog, form, base, locale, words, shown),
         fetch: fetch(form, base, locale),
         curl: curl(form, base, locale),
     }
 }
 
-fn html_form(catalog: &Catalog, form: &PublishedForm, base: &str, locale: Locale, words: SnippetWords<'_>) -> String {
+/// `shown` is the signed wording this snippet displays (`Keyring::sign_shown`): once the wording
+/// changes, a post from the snippet is answered with the new wording instead of being recorded.
+fn html_form(
+    catalog: &Catalog,
+    form: &PublishedForm,
+    base: &str,
+    locale: Locale,
+    words: SnippetWords<'_>,
+    shown: &str,
+) -> String {
     let def = &form.definition;
     let back = def.allowed_origins.first().map_or("https://your-site.example", |o| o.trim_end_matches('/'));
     let mut out = format!(
         "<!-- After a successful post Assent sends the person to `redirect`, if it is on one of the\n     \
          form's allowed origins; otherwise it shows its own thank-you page. -->\n\
          <form method=\"post\" action=\"{}/f/{}?lang={}\" accept-charset=\"utf-8\">\n  \
-         <input type=\"hidden\" name=\"redirect\" value=\"{}/thanks\">\n",
+         <input type=\"hidden\" name=\"redirect\" value=\"{}/thanks\">\n  \
+         <input type=\"hidden\" name=\"_shown\" value=\"{}\">\n",
         esc(base),
         form.key,
         locale.as_str(),
-        esc(back)
+        esc(back),
+        esc(shown)
     );
     for f in &def.fields {
         out.push_str(&field_html(f, locale, words));
@@ -259,7 +271,7 @@ mod tests {
 
     fn snippets() -> Snippets {
         let (catalog, form) = catalog_and_form();
-        for_form(&catalog, &form, "https://assent.example/", Locale::En, words())
+        for_form(&catalog, &form, "https://assent.example/", Locale::En, words(), "shown-token")
     }
 
     #[test]

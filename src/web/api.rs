@@ -39,6 +39,12 @@ pub struct SubmissionRequest {
     /// `en` (the default) or `ko`.
     #[serde(default)]
     pub locale: Option<String>,
+    /// The policy version (its number, as in `/p/{purpose}/v{n}`) of the wording you displayed
+    /// for each purpose. When given, a ticked purpose displayed under another version (or not
+    /// named) is refused with `wording_changed` (422) and nothing is recorded.
+    #[serde(default)]
+    #[schema(example = json!({"service": 1, "marketing_email": 1}))]
+    pub policy_versions: Option<BTreeMap<String, i64>>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -118,8 +124,18 @@ pub(crate) async fn create_submission(
         Some(_) => super::api_key::authenticate(&req, &state).await.map(|_| true)?,
         None => false,
     };
+    let displayed = request.policy_versions.clone();
     let raw = raw_submission(request)?;
     let accepted = form.definition.accept(&raw, |p| catalog.is_required(p)).map_err(AppError::Validation)?;
+    if let Some(displayed) = &displayed {
+        let in_force = accepted.granted.iter().filter_map(|p| catalog.purpose(p.as_str())).map(|p| {
+            (p.key.to_string(), catalog.policy_version_numbers.get(&p.policy.id).copied().unwrap_or(p.policy.version))
+        });
+        let stale = crate::domain::wording::displayed_versions_hold(displayed, in_force);
+        if !stale.is_empty() {
+            return Err(AppError::Validation(stale));
+        }
+    }
     let dropped_fields = accepted.dropped.iter().map(ToString::to_string).collect();
     state.limits.submission(crate::web::client_ip(&req, &state.settings))?;
     let input = SubmissionInput {

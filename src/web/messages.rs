@@ -105,6 +105,9 @@ fn field_en(code: FieldErrorCode) -> &'static str {
         C::DuplicateField => "This field was sent more than once.",
         C::UnknownPurpose => "This form does not ask for that purpose.",
         C::PurposeRequired => "This consent is required to provide the service.",
+        C::WordingChanged => {
+            "This wording changed while the form was open. Please read it again and send the form again."
+        }
         C::InvalidType => "This value must be text.",
     }
 }
@@ -123,6 +126,7 @@ fn field_ko(code: FieldErrorCode) -> &'static str {
         C::DuplicateField => "같은 항목이 두 번 이상 전송되었습니다.",
         C::UnknownPurpose => "이 양식에서 요청하지 않는 동의 항목입니다.",
         C::PurposeRequired => "서비스 제공을 위해 필요한 동의입니다.",
+        C::WordingChanged => "양식을 여신 사이 안내 문구가 바뀌었습니다. 다시 읽어 보시고 양식을 다시 보내 주세요.",
         C::InvalidType => "문자열 값이어야 합니다.",
     }
 }

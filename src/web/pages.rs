@@ -87,6 +87,8 @@ pub struct FormPage {
     pub errors: Vec<ErrorLink>,
     /// A checked `redirect` target, carried through a re-rendered form.
     pub redirect: Option<String>,
+    /// The signed wording this page displays (`Keyring::sign_shown`); none in the builder preview.
+    pub shown: Option<String>,
 }
 
 #[derive(Template)]

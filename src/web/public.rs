@@ -15,6 +15,7 @@ use super::pages::{
     ChoiceView, ErrorLink, FieldView, FormPage, PolicyPage, PurposeView, ThanksPage, render, render_with_status,
 };
 use super::{AppState, evidence_of, locale_of};
+use crate::crypto::Keyring;
 use crate::db::catalog::{self, Catalog, PublishedForm};
 use crate::domain::form::{FieldDefinition, FieldError, RawSubmission};
 use crate::domain::{ErrorCode, Locale, Method, origin};
@@ -52,6 +53,24 @@ fn redirect_target(req: &HttpRequest, pairs: &mut Vec<(String, String)>, form: &
         .filter(|url| origin::redirect_allowed(&form.definition.allowed_origins, url))
 }
 
+/// Takes the signed wording a form says it displayed out of the post, and says where it differs
+/// from the wording in force (an unreadable or forged one differs as a whole). A post without it
+/// (a script, an old snippet) was shown nothing by Assent and is taken at the wording in force.
+fn stale_wording(
+    keyring: &Keyring,
+    catalog: &Catalog,
+    form: &PublishedForm,
+    pairs: &mut Vec<(String, String)>,
+) -> Vec<FieldError> {
+    let sent = pairs.iter().rev().find(|(k, _)| k == "_shown").map(|(_, v)| v.clone());
+    pairs.retain(|(k, _)| k != "_shown");
+    let Some(token) = sent else { return Vec::new() };
+    match keyring.open_shown(&token) {
+        Some(shown) => shown.stale_against(&catalog.shown(form)),
+        None => vec![FieldError::new("purpose", crate::domain::form::FieldErrorCode::WordingChanged)],
+    }
+}
+
 /// Where the browser says this post came from (a header it sent unreadable counts as untrusted).
 fn post_source(req: &HttpRequest) -> origin::PostSource<'_> {
     let sent = |name: &str| req.headers().get(name).map(|v| v.to_str().unwrap_or("null"));
@@ -71,7 +90,7 @@ async fn show_form(
     let catalog = state.catalog.current();
     let form =
         catalog.form(&path).ok_or_else(|| PageError::new(AppError::NotFound(ErrorCode::FormNotFound), locale))?;
-    Ok(form_response(&catalog, form, locale, &Typed::default()))
+    Ok(form_response(&state.keyring, &catalog, form, locale, &Typed::default()))
 }
 
 async fn submit_form(
@@ -91,15 +110,25 @@ async fn submit_form(
     let body = read_limited(&req, payload).await.map_err(page_error)?;
     let mut pairs = parse_urlencoded(&body, locale).map_err(page_error)?;
     let redirect = redirect_target(&req, &mut pairs, form);
+    let stale = stale_wording(&state.keyring, &catalog, form, &mut pairs);
 
     let (purposes, fields): (Vec<_>, Vec<_>) = pairs.into_iter().partition(|(k, _)| k == "purpose");
     let raw = RawSubmission { fields, purposes: purposes.into_iter().map(|(_, v)| v).collect() };
     let accepted = match form.definition.accept(&raw, |p| catalog.is_required(p)) {
-        Ok(accepted) => accepted,
-        Err(errors) => {
+        Ok(accepted) if stale.is_empty() => accepted,
+        outcome => {
+            let mut errors = stale;
+            errors.extend(outcome.err().unwrap_or_default());
+            // A purpose whose wording changed is shown unticked: the person reads it again.
+            let ticked: Vec<String> = raw
+                .purposes
+                .iter()
+                .filter(|p| !errors.iter().any(|e| e.field == format!("purpose.{p}")))
+                .cloned()
+                .collect();
             let typed =
-                Typed { fields: &raw.fields, purposes: &raw.purposes, errors: &errors, redirect: redirect.as_deref() };
-            let mut response = form_response(&catalog, form, locale, &typed);
+                Typed { fields: &raw.fields, purposes: &ticked, errors: &errors, redirect: redirect.as_deref() };
+            let mut response = form_response(&state.keyring, &catalog, form, locale, &typed);
             *response.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
             return Ok(response);
         }
@@ -196,8 +225,15 @@ async fn policy(
     }))
 }
 
-fn form_response(catalog: &Catalog, form: &PublishedForm, locale: Locale, typed: &Typed<'_>) -> HttpResponse {
-    let page = form_page(catalog, form, locale, typed);
+fn form_response(
+    keyring: &Keyring,
+    catalog: &Catalog,
+    form: &PublishedForm,
+    locale: Locale,
+    typed: &Typed<'_>,
+) -> HttpResponse {
+    let mut page = form_page(catalog, form, locale, typed);
+    page.shown = Some(keyring.sign_shown(&catalog.shown(form)));
     let mut response = render_with_status(&page, actix_web::http::StatusCode::OK);
     set_frame_policy(&mut response, form);
     response
@@ -231,6 +267,7 @@ fn form_page(catalog: &Catalog, form: &PublishedForm, locale: Locale, typed: &Ty
         purposes: purpose_views(catalog, def, locale, typed),
         errors: error_links(catalog, form, locale, typed),
         redirect: typed.redirect.map(str::to_owned),
+        shown: None,
     }
 }
 

@@ -285,3 +285,69 @@ on_both_backends! {
         assert_eq!(shown["email"], email.as_str());
     }
 }
+
+/// Publishes a new wording of `marketing_sms` (as `assent apply` would) and has the server use it.
+fn reword_sms(app: &TestApp) {
+    let file = app.db.dir.path().join("reworded.toml");
+    let base = std::fs::read_to_string(workspace_file()).unwrap();
+    let reworded = base.replace(
+        "We send you offers by text message to the phone number you give.",
+        "We send you offers and reminders by text message to the phone number you give.",
+    );
+    assert_ne!(base, reworded, "the fixture's wording was found");
+    std::fs::write(&file, reworded).unwrap();
+    let out = app.cli(&["apply", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    app.state.catalog.replace(assent::db::catalog::Catalog::load(&mut app.conn()).unwrap());
+}
+
+fn shown_in(page: &str) -> String {
+    let at = page.find("name=\"_shown\" value=\"").expect("the form carries the wording it shows") + 21;
+    page[at..].split('"').next().unwrap().to_owned()
+}
+
+on_both_backends! {
+    async fn a_form_sent_after_its_wording_changed_shows_the_new_wording_and_records_nothing(app: TestApp) {
+        let page = app.get("/f/contact?lang=en").await.text().await.unwrap();
+        let shown = shown_in(&page);
+        reword_sms(&app);
+        let before = app.row_counts();
+        let email = unique_email();
+        let body = |shown: &str| {
+            form_body(&[("email", &email), ("name", "Lee"), ("message", "Hi"), ("purpose", "service"), ("purpose", "marketing_sms"), ("_shown", shown)])
+        };
+        let stale = app.post_form("/f/contact?lang=en", &body(&shown)).await;
+        assert_eq!(stale.status(), 422);
+        let again = stale.text().await.unwrap();
+        assert!(again.contains("offers and reminders by text message"), "the person sees the new wording");
+        assert!(again.contains("This wording changed while the form was open"), "with a notice");
+        assert_eq!(app.row_counts(), before, "nothing recorded against text they never saw");
+        // A forged token is no better than a stale one.
+        let forged = app.post_form("/f/contact?lang=en", &body("Zm9v.00")).await;
+        assert_eq!(forged.status(), 422);
+        assert_eq!(app.row_counts(), before);
+        // Sent again from the page just shown, it is recorded under the new wording.
+        let fresh = shown_in(&again);
+        assert_eq!(app.post_form("/f/contact?lang=en", &body(&fresh)).await.status(), 303);
+        assert_ne!(app.row_counts(), before);
+    }
+
+    async fn an_integrator_naming_the_wording_it_displayed_is_refused_when_it_changed(app: TestApp) {
+        reword_sms(&app);
+        let before = app.row_counts();
+        let app = &app;
+        let post = |versions: serde_json::Value| {
+            let body = json!({ "fields": { "email": unique_email(), "name": "Lee", "message": "Hi" }, "purposes": ["service", "marketing_sms"], "policy_versions": versions });
+            async move { app.post_json("/api/v1/forms/contact/submissions", &body).await }
+        };
+        let stale = post(json!({ "service": 1, "marketing_sms": 1 })).await;
+        assert_eq!(stale.status(), 422);
+        let problem = problem(stale).await;
+        assert_eq!(problem["errors"][0]["field"], "purpose.marketing_sms");
+        assert_eq!(problem["errors"][0]["code"], "wording_changed");
+        let unnamed = post(json!({ "service": 1 })).await;
+        assert_eq!(unnamed.status(), 422, "a ticked purpose whose displayed wording is not named");
+        assert_eq!(app.row_counts(), before);
+        assert_eq!(post(json!({ "service": 1, "marketing_sms": 2 })).await.status(), 201);
+    }
+}

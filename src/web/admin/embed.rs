@@ -40,7 +40,8 @@ pub async fn page(
         submit: t.submit,
         full_text: t.policy_link,
     };
-    let s = snippets::for_form(&catalog, form, &state.settings.base_url, who.locale, words);
+    let shown = state.keyring.sign_shown(&catalog.shown(form));
+    let s = snippets::for_form(&catalog, form, &state.settings.base_url, who.locale, words, &shown);
     let page = EmbedPage {
         c: who.chrome(&req, "forms"),
         d: DataStrings::get(who.locale),
