@@ -11,6 +11,7 @@ use super::api_key::bearer;
 use super::body::{JSON, read_limited, require_content_type};
 use super::error::{AppError, Problem};
 use super::{AppState, evidence_of, only};
+use crate::db::catalog::Catalog;
 use crate::domain::form::{FieldError, FieldErrorCode, RawSubmission};
 use crate::domain::{Email, ErrorCode, Locale, Method, PurposeKey};
 
@@ -86,16 +87,20 @@ pub struct ReceiptEvent {
     post,
     path = "/api/v1/forms/{form}/submissions",
     tag = "submissions",
+    description = "Records a submission. Without an API key the answer names no one: no subject id, only what this submission wrote, and an address already on record cannot overturn what its owner established (it waits for their confirmation by mail). An integrator's API key vouches for the person: the answer then carries the subject id and every purpose's state.",
+    // The key is optional: anyone may submit a public form.
+    security((), ("api_key" = [])),
     params(("form" = String, Path, description = "The form's key", example = "newsletter")),
     request_body(content = SubmissionRequest, content_type = "application/json"),
     responses(
         (status = 201, description = "Recorded: the consent state per purpose and a signed receipt", body = SubmissionResponse,
             headers(("location" = String, description = "The submission's URL"))),
         (status = 400, description = "`malformed_json`, `invalid_utf8`, `invalid_request`, `invalid_body` or `unsupported_locale`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthorized`: an Authorization header was sent with a key that is not valid", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`form_not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "`payload_too_large`", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "`unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed`, with every field's own code in `errors`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`, with every field's own code in `errors` (`wording_changed` for a purpose displayed under another policy version than `policy_versions` names)", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "`rate_limited`: too many submissions from this client (`ASSENT_SUBMISSIONS_PER_MINUTE`); nothing was recorded", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "`service_unavailable`: nothing was recorded, try again", body = Problem, content_type = "application/problem+json"),
     ),
@@ -111,13 +116,7 @@ pub(crate) async fn create_submission(
     require_content_type(&req, JSON)?;
     let body = read_limited(&req, payload).await?;
     let request = parse_json(&body)?;
-    let locale = match &request.locale {
-        None => Locale::default(),
-        Some(tag) => Locale::from_tag(tag).ok_or_else(|| AppError::BadRequest {
-            code: ErrorCode::UnsupportedLocale,
-            detail: "locale must be \"en\" or \"ko\".".into(),
-        })?,
-    };
+    let locale = locale_of_request(&request)?;
     // An integrator's API key vouches for the person; without one the answer says nothing about
     // who the address belongs to.
     let verified = match req.headers().get(header::AUTHORIZATION) {
@@ -128,13 +127,7 @@ pub(crate) async fn create_submission(
     let raw = raw_submission(request)?;
     let accepted = form.definition.accept(&raw, |p| catalog.is_required(p)).map_err(AppError::Validation)?;
     if let Some(displayed) = &displayed {
-        let in_force = accepted.granted.iter().filter_map(|p| catalog.purpose(p.as_str())).map(|p| {
-            (p.key.to_string(), catalog.policy_version_numbers.get(&p.policy.id).copied().unwrap_or(p.policy.version))
-        });
-        let stale = crate::domain::wording::displayed_versions_hold(displayed, in_force);
-        if !stale.is_empty() {
-            return Err(AppError::Validation(stale));
-        }
+        wording_displayed(&catalog, &accepted, displayed)?;
     }
     let dropped_fields = accepted.dropped.iter().map(ToString::to_string).collect();
     state.limits.submission(crate::web::client_ip(&req, &state.settings))?;
@@ -168,6 +161,29 @@ pub(crate) async fn create_submission(
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/api/v1/submissions/{}", outcome.submission_id)))
         .json(SubmissionResponse { outcome, consents, dropped_fields, receipt }))
+}
+
+fn locale_of_request(request: &SubmissionRequest) -> Result<Locale, AppError> {
+    match &request.locale {
+        None => Ok(Locale::default()),
+        Some(tag) => Locale::from_tag(tag).ok_or_else(|| AppError::BadRequest {
+            code: ErrorCode::UnsupportedLocale,
+            detail: "locale must be \"en\" or \"ko\".".into(),
+        }),
+    }
+}
+
+/// Every ticked purpose must have been displayed under the version in force (422 otherwise).
+fn wording_displayed(
+    catalog: &Catalog,
+    accepted: &crate::domain::AcceptedSubmission,
+    displayed: &BTreeMap<String, i64>,
+) -> Result<(), AppError> {
+    let in_force = accepted.granted.iter().filter_map(|p| catalog.purpose(p.as_str())).map(|p| {
+        (p.key.to_string(), catalog.policy_version_numbers.get(&p.policy.id).copied().unwrap_or(p.policy.version))
+    });
+    let stale = crate::domain::wording::displayed_versions_hold(displayed, in_force);
+    if stale.is_empty() { Ok(()) } else { Err(AppError::Validation(stale)) }
 }
 
 /// Read after the commit, through the pool: the writer thread only writes.

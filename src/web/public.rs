@@ -119,18 +119,8 @@ async fn submit_form(
         outcome => {
             let mut errors = stale;
             errors.extend(outcome.err().unwrap_or_default());
-            // A purpose whose wording changed is shown unticked: the person reads it again.
-            let ticked: Vec<String> = raw
-                .purposes
-                .iter()
-                .filter(|p| !errors.iter().any(|e| e.field == format!("purpose.{p}")))
-                .cloned()
-                .collect();
-            let typed =
-                Typed { fields: &raw.fields, purposes: &ticked, errors: &errors, redirect: redirect.as_deref() };
-            let mut response = form_response(&state.keyring, &catalog, form, locale, &typed);
-            *response.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
-            return Ok(response);
+            let again = Refused { raw: &raw, errors: &errors, redirect: redirect.as_deref() };
+            return Ok(form_again(&state.keyring, &catalog, form, locale, again));
         }
     };
     state.limits.submission(crate::web::client_ip(&req, &state.settings)).map_err(page_error)?;
@@ -156,6 +146,35 @@ async fn submit_form(
     let location =
         redirect.unwrap_or_else(|| format!("/f/{}/thanks?lang={}{pending}{dropped}", form.key, locale.as_str()));
     Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, location)).finish())
+}
+
+/// A post that cannot be recorded, as it came.
+struct Refused<'a> {
+    raw: &'a RawSubmission,
+    errors: &'a [FieldError],
+    redirect: Option<&'a str>,
+}
+
+/// The form again (422) with what was typed and a message next to each problem. A purpose whose
+/// wording changed is shown unticked: the person reads it again.
+fn form_again(
+    keyring: &Keyring,
+    catalog: &Catalog,
+    form: &PublishedForm,
+    locale: Locale,
+    r: Refused<'_>,
+) -> HttpResponse {
+    let ticked: Vec<String> = r
+        .raw
+        .purposes
+        .iter()
+        .filter(|p| !r.errors.iter().any(|e| e.field == format!("purpose.{p}")))
+        .cloned()
+        .collect();
+    let typed = Typed { fields: &r.raw.fields, purposes: &ticked, errors: r.errors, redirect: r.redirect };
+    let mut response = form_response(keyring, catalog, form, locale, &typed);
+    *response.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
+    response
 }
 
 async fn thanks(
