@@ -152,7 +152,7 @@ fn main() -> anyhow::Result<()> {
             assent::insert_rows!(&mut *conn, subjects::table, &subject_rows)?;
             assent::insert_rows!(&mut *conn, submissions::table, &submission_rows)?;
             assent::insert_rows!(&mut *conn, field_values::table, &value_rows)?;
-            assent::db::consent::record(&mut *conn, &mut head, &writes, &[])?;
+            assent::db::consent::record(&mut *conn, &mut head, &writes, &[] as &[&str])?;
             diesel::update(ledger_head::table.find(1i64))
                 .set((ledger_head::seq.eq(head.seq), ledger_head::hash.eq(&head.hash)))
                 .execute(conn)?;

@@ -11,14 +11,15 @@ use super::DbConnection;
 use super::ledger::{self, ConsentEvent, NewEvent};
 use super::schema::consent_state;
 use super::writer::LedgerHead;
-use crate::domain::ConsentStatus;
 use crate::domain::lifecycle::Standing;
+use crate::domain::{ConsentStatus, SubjectId};
 
 /// One state row as read.
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
 #[diesel(table_name = consent_state)]
 pub struct ConsentState {
-    pub subject_id: String,
+    #[diesel(deserialize_as = String)]
+    pub subject_id: SubjectId,
     pub purpose_key: String,
     #[diesel(deserialize_as = String)]
     pub status: ConsentStatus,
@@ -86,7 +87,7 @@ pub fn record(
     conn: &mut DbConnection,
     head: &mut LedgerHead,
     writes: &[Write<'_>],
-    forget: &[String],
+    forget: &[impl AsRef<str>],
 ) -> QueryResult<Vec<ConsentEvent>> {
     let events: Vec<NewEvent<'_>> = writes.iter().map(|w| w.event.clone()).collect();
     let appended = ledger::append(conn, head, &events)?;
@@ -121,6 +122,7 @@ pub fn record(
     }
     crate::insert_rows!(conn, consent_state::table, &inserts)?;
     if !forget.is_empty() {
+        let forget: Vec<&str> = forget.iter().map(AsRef::as_ref).collect();
         diesel::delete(consent_state::table.filter(consent_state::subject_id.eq_any(forget))).execute(conn)?;
     }
     Ok(appended)
@@ -142,7 +144,8 @@ fn update(conn: &mut DbConnection, row: &StateRow<'_>) -> QueryResult<()> {
 }
 
 /// The state rows of several subjects at once.
-pub fn for_subjects(conn: &mut DbConnection, subject_ids: &[String]) -> QueryResult<Vec<ConsentState>> {
+pub fn for_subjects(conn: &mut DbConnection, subject_ids: &[impl AsRef<str>]) -> QueryResult<Vec<ConsentState>> {
+    let subject_ids: Vec<&str> = subject_ids.iter().map(AsRef::as_ref).collect();
     consent_state::table
         .filter(consent_state::subject_id.eq_any(subject_ids))
         .select(ConsentState::as_select())

@@ -171,7 +171,8 @@ pub fn backlog(conn: &mut DbConnection) -> QueryResult<i64> {
 }
 
 /// Drops unsent mail to these subjects (on erasure, before any confirmation is queued).
-pub fn drop_unsent_for_many(conn: &mut DbConnection, subject_ids: &[String]) -> QueryResult<()> {
+pub fn drop_unsent_for_many(conn: &mut DbConnection, subject_ids: &[impl AsRef<str>]) -> QueryResult<()> {
+    let subject_ids: Vec<&str> = subject_ids.iter().map(AsRef::as_ref).collect();
     diesel::delete(outbox::table.filter(outbox::subject_id.eq_any(subject_ids)).filter(outbox::sent_at.is_null()))
         .execute(conn)
         .map(|_| ())

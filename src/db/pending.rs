@@ -82,7 +82,11 @@ pub fn promote(
 }
 
 /// (id, subject, purposes) of the values waiting for these people.
-pub fn purposes_of(conn: &mut DbConnection, subject_ids: &[String]) -> QueryResult<Vec<(String, String, String)>> {
+pub fn purposes_of(
+    conn: &mut DbConnection,
+    subject_ids: &[impl AsRef<str>],
+) -> QueryResult<Vec<(String, String, String)>> {
+    let subject_ids: Vec<&str> = subject_ids.iter().map(AsRef::as_ref).collect();
     pending_values::table
         .filter(pending_values::subject_id.eq_any(subject_ids))
         .select((pending_values::id, pending_values::subject_id, pending_values::purposes))

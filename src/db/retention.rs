@@ -47,7 +47,7 @@ pub fn by_expiry(
 
 /// The cursor after this row.
 pub fn cursor_of(state: &ConsentState) -> Cursor {
-    state.expires_at.map(|t| (t, state.subject_id.clone(), state.purpose_key.clone()))
+    state.expires_at.map(|t| (t, state.subject_id.to_string(), state.purpose_key.clone()))
 }
 
 /// Granted consents of these purposes whose reminder anchor is at or before `anchored_by` and

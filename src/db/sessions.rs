@@ -77,8 +77,9 @@ pub fn end_session(conn: &mut DbConnection, id_hash: &str, at: NaiveDateTime) ->
 }
 
 /// Removes every session and link token of these subjects (on erasure).
-pub fn forget_many(conn: &mut DbConnection, subject_ids: &[String]) -> QueryResult<()> {
-    diesel::delete(sessions::table.filter(sessions::subject_id.eq_any(subject_ids))).execute(conn)?;
+pub fn forget_many(conn: &mut DbConnection, subject_ids: &[impl AsRef<str>]) -> QueryResult<()> {
+    let subject_ids: Vec<&str> = subject_ids.iter().map(AsRef::as_ref).collect();
+    diesel::delete(sessions::table.filter(sessions::subject_id.eq_any(subject_ids.clone()))).execute(conn)?;
     diesel::delete(link_tokens::table.filter(link_tokens::subject_id.eq_any(subject_ids))).execute(conn)?;
     Ok(())
 }

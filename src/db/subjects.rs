@@ -150,11 +150,12 @@ pub fn replace_identity(
 
 /// Crypto-shredding: the data key, the encrypted address and every value go; each blind index
 /// is replaced by random bytes so the address no longer finds the row. What remains names no one.
-pub fn shred_many(conn: &mut DbConnection, ids: &[String], at: NaiveDateTime) -> QueryResult<()> {
+pub fn shred_many(conn: &mut DbConnection, ids: &[impl AsRef<str>], at: NaiveDateTime) -> QueryResult<()> {
     use super::schema::pending_values;
-    diesel::delete(field_values::table.filter(field_values::subject_id.eq_any(ids))).execute(conn)?;
-    diesel::delete(pending_values::table.filter(pending_values::subject_id.eq_any(ids))).execute(conn)?;
-    diesel::delete(submissions::table.filter(submissions::subject_id.eq_any(ids))).execute(conn)?;
+    let ids: Vec<&str> = ids.iter().map(AsRef::as_ref).collect();
+    diesel::delete(field_values::table.filter(field_values::subject_id.eq_any(ids.clone()))).execute(conn)?;
+    diesel::delete(pending_values::table.filter(pending_values::subject_id.eq_any(ids.clone()))).execute(conn)?;
+    diesel::delete(submissions::table.filter(submissions::subject_id.eq_any(ids.clone()))).execute(conn)?;
     for id in ids {
         diesel::update(subjects::table.find(id))
             .set((
@@ -176,7 +177,8 @@ fn erased_index(id: &str) -> Vec<u8> {
 }
 
 /// Those of `ids` whose data still exists (not yet erased).
-pub fn live_among(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<String>> {
+pub fn live_among(conn: &mut DbConnection, ids: &[impl AsRef<str>]) -> QueryResult<Vec<String>> {
+    let ids: Vec<&str> = ids.iter().map(AsRef::as_ref).collect();
     subjects::table
         .filter(subjects::id.eq_any(ids))
         .filter(subjects::wrapped_key.is_not_null())
@@ -187,8 +189,9 @@ pub fn live_among(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<St
 /// (value id, subject id, field key, purposes) of every value held about these subjects.
 pub fn value_purposes_of(
     conn: &mut DbConnection,
-    ids: &[String],
+    ids: &[impl AsRef<str>],
 ) -> QueryResult<Vec<(String, String, String, String)>> {
+    let ids: Vec<&str> = ids.iter().map(AsRef::as_ref).collect();
     field_values::table
         .filter(field_values::subject_id.eq_any(ids))
         .order((field_values::created_at.asc(), field_values::id.asc()))

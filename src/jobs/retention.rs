@@ -32,7 +32,7 @@ use crate::db::consent::{self, ConsentState};
 use crate::db::retention::{self as queries, Cursor};
 use crate::db::{Db, DbConnection, WriteTx};
 use crate::domain::lifecycle::{due_to_end, ending_transition, renewal_window_days};
-use crate::domain::{Channel, ConsentAction, ConsentStatus, Method, Retention};
+use crate::domain::{Channel, ConsentAction, ConsentStatus, Method, Retention, SubjectId};
 use crate::mail::MailContext;
 use crate::services::audit::Actor;
 use crate::services::consent::{Change, Door, States};
@@ -235,7 +235,7 @@ impl RetentionJob {
         loop {
             let ids = {
                 let mut conn = self.db.pool.get().map_err(|_| crate::db::CommitFailed)?;
-                consent::left_with_nothing(&mut conn, self.batch)?
+                consent::left_with_nothing(&mut conn, self.batch)?.into_iter().map(SubjectId::from).collect::<Vec<_>>()
             };
             if ids.is_empty() {
                 return Ok(());
@@ -272,11 +272,11 @@ pub fn expire_due(
     candidates: &[ConsentState],
     now: NaiveDateTime,
 ) -> Result<RetentionReport, RightsError> {
-    let mut subject_ids: Vec<String> = candidates.iter().map(|s| s.subject_id.clone()).collect();
+    let mut subject_ids: Vec<SubjectId> = candidates.iter().map(|s| s.subject_id.clone()).collect();
     subject_ids.sort();
     subject_ids.dedup();
     let mut states = States::load(tx.conn, &subject_ids)?;
-    let due: Vec<(String, String, ConsentStatus)> = subject_ids
+    let due: Vec<(SubjectId, String, ConsentStatus)> = subject_ids
         .iter()
         .flat_map(|id| states.of(id).iter())
         .filter(|s| due_to_end(&s.standing(), now))

@@ -5,13 +5,13 @@ use chrono::{NaiveDateTime, Utc};
 
 use crate::db::rights::{self, AuditEntry, RightsRequest};
 use crate::db::{DbConnection, WriteTx};
-use crate::domain::Method;
 use crate::domain::rights::RightKind;
+use crate::domain::{Method, SubjectId};
 
 /// Who acts: recorded in the audit log.
 #[derive(Debug, Clone)]
 pub enum Actor {
-    Subject(String),
+    Subject(SubjectId),
     ApiKey(String),
     Job(&'static str),
     /// A site owner in the console (their id, never their address).
@@ -66,13 +66,13 @@ pub struct Done<'a> {
 /// One completed rights request and audit entry per subject, in two statements. Requests fall
 /// due under the configured regime (`ASSENT_RIGHTS_DEADLINE`), which the writer hands to each
 /// write.
-pub fn record(tx: &mut WriteTx<'_>, subject_ids: &[String], done: &Done<'_>) -> diesel::QueryResult<()> {
+pub fn record(tx: &mut WriteTx<'_>, subject_ids: &[SubjectId], done: &Done<'_>) -> diesel::QueryResult<()> {
     let (conn, deadline) = (&mut *tx.conn, tx.rights_deadline);
     let requests: Vec<RightsRequest> = subject_ids
         .iter()
         .map(|subject_id| RightsRequest {
             id: crate::db::new_row_id(),
-            subject_id: subject_id.clone(),
+            subject_id: subject_id.to_string(),
             kind: done.kind.as_str().to_owned(),
             channel: done.method.as_str().to_owned(),
             detail: done.detail.to_owned(),

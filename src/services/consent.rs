@@ -17,7 +17,7 @@ use crate::db::catalog::{Catalog, PublishedPurpose};
 use crate::db::consent::{self, ConsentState, StateWrite, Write};
 use crate::db::ledger::{ConsentEvent, NewEvent};
 use crate::domain::lifecycle::{self, Refusal, Standing, Terms, Transition};
-use crate::domain::{Channel, Method, Retention};
+use crate::domain::{Channel, Method, Retention, SubjectId};
 
 /// What the door knows besides the catalogue.
 #[derive(Clone, Copy)]
@@ -37,7 +37,7 @@ pub const DEFAULT_NOTICE_INTERVAL: Retention = Retention::months(24);
 /// One consent change asked of the door.
 #[derive(Debug, Clone, Copy)]
 pub struct Change<'a> {
-    pub subject_id: &'a str,
+    pub subject_id: &'a SubjectId,
     pub purpose_key: &'a str,
     pub transition: Transition,
     pub method: Method,
@@ -68,15 +68,15 @@ pub enum Refused {
 /// The consent states of the people a piece of work touches, as they are inside its
 /// transaction (the door keeps it current as it changes them).
 #[derive(Debug, Default, Clone)]
-pub struct States(HashMap<String, Vec<ConsentState>>);
+pub struct States(HashMap<SubjectId, Vec<ConsentState>>);
 
 impl States {
-    pub fn load(conn: &mut DbConnection, subject_ids: &[String]) -> diesel::QueryResult<Self> {
+    pub fn load(conn: &mut DbConnection, subject_ids: &[impl AsRef<str>]) -> diesel::QueryResult<Self> {
         Ok(Self::from_rows(consent::for_subjects(conn, subject_ids)?))
     }
 
     pub fn from_rows(rows: impl IntoIterator<Item = ConsentState>) -> Self {
-        let mut by_subject: HashMap<String, Vec<ConsentState>> = HashMap::new();
+        let mut by_subject: HashMap<SubjectId, Vec<ConsentState>> = HashMap::new();
         for row in rows {
             by_subject.entry(row.subject_id.clone()).or_default().push(row);
         }
@@ -146,7 +146,7 @@ impl<'a> Door<'a> {
         tx: &mut WriteTx<'_>,
         states: &mut States,
         changes: &[Change<'_>],
-        forget: &[String],
+        forget: &[SubjectId],
         now: NaiveDateTime,
     ) -> diesel::QueryResult<Vec<Result<Applied, Refused>>> {
         let mut decided = Vec::with_capacity(changes.len());
@@ -245,7 +245,7 @@ struct Decision {
 
 fn row(change: &Change<'_>, s: &Standing, seq: i64, at: NaiveDateTime) -> ConsentState {
     ConsentState {
-        subject_id: change.subject_id.to_owned(),
+        subject_id: change.subject_id.clone(),
         purpose_key: change.purpose_key.to_owned(),
         status: s.status,
         policy_version_id: s.policy_version_id.clone(),

@@ -50,7 +50,7 @@ pub fn list(
     let subject_ids: Vec<String> = rows.iter().map(|r| r.subject_id.clone()).collect();
     let mut states: HashMap<(String, String), String> = HashMap::new();
     for s in consent::for_subjects(conn, &subject_ids)? {
-        states.insert((s.subject_id, s.purpose_key), s.status.as_str().to_owned());
+        states.insert((s.subject_id.to_string(), s.purpose_key), s.status.as_str().to_owned());
     }
     let version_ids: Vec<String> = rows.iter().map(|r| r.form_version_id.clone()).collect();
     let asked: HashMap<String, Vec<String>> = subjects::form_definitions(conn, &version_ids)?

@@ -118,7 +118,7 @@ fn submissions(
         let values = submitted_values(conn, &page, &keys)?;
         let mut states: HashMap<(String, String), String> = HashMap::new();
         for s in consent::for_subjects(conn, &subject_ids)? {
-            states.insert((s.subject_id, s.purpose_key), s.status.as_str().to_owned());
+            states.insert((s.subject_id.to_string(), s.purpose_key), s.status.as_str().to_owned());
         }
         let rows: Vec<Vec<String>> = page
             .iter()

@@ -13,17 +13,17 @@ use crate::db::{DbConnection, WriteTx, outbox, pending, sessions, subjects};
 use crate::domain::consent::erasable;
 use crate::domain::lifecycle::{Transition, in_force, left_with_nothing};
 use crate::domain::rights::RightKind;
-use crate::domain::{Method, PurposeKey};
+use crate::domain::{Method, PurposeKey, SubjectId};
 
 /// What settling erased.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Settled {
     /// (subject, field key) of each value erased from people who keep some consent.
-    pub values: Vec<(String, String)>,
+    pub values: Vec<(SubjectId, String)>,
     /// Values that went with people erased whole.
     pub values_of_erased: usize,
     /// People erased whole, left with nothing.
-    pub subjects: Vec<String>,
+    pub subjects: Vec<SubjectId>,
 }
 
 /// Who asked, and through which door: for the ledger and the audit log.
@@ -39,15 +39,15 @@ pub fn settle(
     tx: &mut WriteTx<'_>,
     door: &Door<'_>,
     states: &mut States,
-    subject_ids: &[String],
+    subject_ids: &[SubjectId],
     by: By<'_>,
     now: NaiveDateTime,
 ) -> Result<Settled, ServiceError> {
-    let (gone, kept): (Vec<String>, Vec<String>) =
+    let (gone, kept): (Vec<SubjectId>, Vec<SubjectId>) =
         subject_ids.iter().cloned().partition(|id| left_with_nothing(states.of(id).iter().map(|s| &s.status)));
     let mut settled = Settled { values: erase_unneeded(tx.conn, states, &kept)?, ..Settled::default() };
     if !gone.is_empty() {
-        let live = subjects::live_among(tx.conn, &gone)?;
+        let live: Vec<SubjectId> = subjects::live_among(tx.conn, &gone)?.into_iter().map(SubjectId::from).collect();
         settled.values_of_erased = subjects::value_purposes_of(tx.conn, &live)?.len();
         erase_people(tx, door, states, &live, by, now)?;
         settled.subjects = live;
@@ -62,18 +62,17 @@ pub fn erase_people(
     tx: &mut WriteTx<'_>,
     door: &Door<'_>,
     states: &mut States,
-    subject_ids: &[String],
+    subject_ids: &[SubjectId],
     by: By<'_>,
     now: NaiveDateTime,
 ) -> Result<(), ServiceError> {
     if subject_ids.is_empty() {
         return Ok(());
     }
-    let mut ending: Vec<(&str, String)> = Vec::new();
+    let mut ending: Vec<(&SubjectId, String)> = Vec::new();
     for id in subject_ids {
         let before = ending.len();
-        ending
-            .extend(states.of(id).iter().filter(|s| in_force(s.status)).map(|s| (id.as_str(), s.purpose_key.clone())));
+        ending.extend(states.of(id).iter().filter(|s| in_force(s.status)).map(|s| (id, s.purpose_key.clone())));
         if ending.len() == before {
             ending.push((id, WHOLE_PERSON.to_owned()));
         }
@@ -103,8 +102,8 @@ pub fn erase_people(
 pub fn erase_unneeded(
     conn: &mut DbConnection,
     states: &States,
-    subject_ids: &[String],
-) -> Result<Vec<(String, String)>, ServiceError> {
+    subject_ids: &[SubjectId],
+) -> Result<Vec<(SubjectId, String)>, ServiceError> {
     if subject_ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -140,7 +139,11 @@ pub fn erase_unneeded(
 }
 
 /// New values still waiting for confirmation go too once no consent they serve is in force.
-fn drop_unneeded_waiting(conn: &mut DbConnection, states: &States, subject_ids: &[String]) -> Result<(), ServiceError> {
+fn drop_unneeded_waiting(
+    conn: &mut DbConnection,
+    states: &States,
+    subject_ids: &[SubjectId],
+) -> Result<(), ServiceError> {
     let doomed: Vec<String> = pending::purposes_of(conn, subject_ids)?
         .into_iter()
         .filter(|(_, subject, purposes)| {

@@ -18,7 +18,7 @@ use crate::db::{DbConnection, WriteTx, subjects};
 use crate::domain::ledger::ledger_time;
 use crate::domain::lifecycle::{Transition, in_force, session_alive};
 use crate::domain::rights::RightKind;
-use crate::domain::{ConsentStatus, Email, Evidence, Locale, Method};
+use crate::domain::{ConsentStatus, Email, Evidence, Locale, Method, SubjectId};
 use crate::mail::{self, MailContext, messages};
 
 pub use super::tokens::{LinkProblem, issue_link, unsubscribe_url};
@@ -71,8 +71,8 @@ pub fn sign_in(tx: &mut WriteTx<'_>, keyring: &Keyring, token: &str) -> Result<O
     let claims = redeemed(tx, keyring, token, LinkKind::SignIn, now)?;
     live_subject(tx.conn, keyring, &claims.sub)?;
     // Signing in to see one's data is an exercise of the right of access.
-    let actor = Actor::Subject(claims.sub.clone());
-    record_access(tx, &actor, &claims.sub, RightKind::Access, Method::PreferenceCenter)?;
+    let actor = Actor::Subject(SubjectId::from(claims.sub.clone()));
+    record_access(tx, &actor, &SubjectId::from(claims.sub.clone()), RightKind::Access, Method::PreferenceCenter)?;
     let cookie = base64url(&random_bytes::<32>());
     sessions::insert_session(
         tx.conn,
@@ -114,7 +114,8 @@ pub fn confirm(
     let claims = redeemed(tx, keyring, token, LinkKind::ConfirmConsent, now)?;
     let live = live_subject(tx.conn, keyring, &claims.sub)?;
     let sealed = seal_evidence(&live.key, &claims.sub, evidence)?;
-    let mut states = States::load(tx.conn, std::slice::from_ref(&claims.sub))?;
+    let subject = SubjectId::from(claims.sub.clone());
+    let mut states = States::load(tx.conn, std::slice::from_ref(&subject))?;
     let pending: Vec<String> = states
         .of(&claims.sub)
         .iter()
@@ -124,7 +125,7 @@ pub fn confirm(
     let changes: Vec<DoorChange<'_>> = pending
         .iter()
         .map(|purpose_key| DoorChange {
-            subject_id: &claims.sub,
+            subject_id: &subject,
             purpose_key,
             transition: Transition::Confirm,
             method: Method::EmailLink,
@@ -156,14 +157,15 @@ pub fn unsubscribe(
     evidence: Evidence,
 ) -> Result<Vec<String>, RightsError> {
     let claims = unsubscribe_claims(keyring, token)?;
+    let subject = SubjectId::from(claims.sub.clone());
     let mut withdrawn = Vec::new();
     for purpose in &claims.purposes {
         let request = ChangeRequest {
-            subject_id: &claims.sub,
+            subject_id: &subject,
             purpose,
             change: Change::Withdraw,
             method: Method::EmailLink,
-            actor: Actor::Subject(claims.sub.clone()),
+            actor: Actor::Subject(SubjectId::from(claims.sub.clone())),
             evidence: evidence.clone(),
         };
         match change_consent(tx, keyring, catalog, &request) {
@@ -213,11 +215,11 @@ pub fn answer_renewal(
     let live = live_subject(tx.conn, keyring, &claims.sub)?;
     let sealed = seal_evidence(&live.key, &claims.sub, evidence)?;
     let door = Door::new(catalog);
-    let subject_ids = [claims.sub.clone()];
+    let subject_ids = [SubjectId::from(claims.sub.clone())];
     let mut states = States::load(tx.conn, &subject_ids)?;
     let transition = if answer == RenewalAnswer::Extend { Transition::Renew } else { Transition::DeclineRenewal };
     let change = DoorChange {
-        subject_id: &claims.sub,
+        subject_id: &subject_ids[0],
         purpose_key,
         transition,
         method: Method::EmailLink,
@@ -228,7 +230,7 @@ pub fn answer_renewal(
     // A consent that ended meanwhile (or a purpose gone) makes the link stale.
     applied.map_err(|_| RightsError::Link(LinkProblem::Expired))?;
     if answer == RenewalAnswer::DontExtend {
-        let actor = Actor::Subject(claims.sub.clone());
+        let actor = Actor::Subject(SubjectId::from(claims.sub.clone()));
         erasure::settle(tx, &door, &mut states, &subject_ids, By { actor: &actor, method: Method::EmailLink }, now)?;
     }
     Ok(answer)

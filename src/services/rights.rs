@@ -20,7 +20,7 @@ use crate::domain::form::{FieldError, FieldErrorCode};
 use crate::domain::ledger::ledger_time;
 use crate::domain::lifecycle::{Refusal, Transition};
 use crate::domain::rights::RightKind;
-use crate::domain::{Email, Evidence, FieldType, FormDefinition, Locale, Method};
+use crate::domain::{Email, Evidence, FieldType, FormDefinition, Locale, Method, SubjectId};
 use crate::mail::{self, MailContext, messages};
 
 pub use super::audit::{Actor, audit_action};
@@ -130,7 +130,7 @@ pub struct ChangeOutcome {
 
 /// The context of one request that changes consent.
 pub struct ChangeRequest<'a> {
-    pub subject_id: &'a str,
+    pub subject_id: &'a SubjectId,
     pub purpose: &'a str,
     pub change: Change,
     pub method: Method,
@@ -151,7 +151,7 @@ pub fn change_consent(
     let door = Door::new(catalog);
     let now = ledger_time(Utc::now().naive_utc());
     let evidence = seal_evidence(&live.key, req.subject_id, &req.evidence)?;
-    let subject_ids = [req.subject_id.to_owned()];
+    let subject_ids = [req.subject_id.clone()];
     let mut states = States::load(tx.conn, &subject_ids)?;
     let transition = if req.change == Change::Grant { Transition::Grant } else { Transition::Withdraw };
     let change = DoorChange {
@@ -184,12 +184,12 @@ pub fn change_consent(
 pub fn record_access(
     tx: &mut WriteTx<'_>,
     actor: &Actor,
-    subject_id: &str,
+    subject_id: &SubjectId,
     kind: RightKind,
     method: Method,
 ) -> Result<(), RightsError> {
     let done = Done { actor, kind, method, detail: "", at: Utc::now().naive_utc() };
-    Ok(audit::record(tx, &[subject_id.to_owned()], &done)?)
+    Ok(audit::record(tx, std::slice::from_ref(subject_id), &done)?)
 }
 
 /// Erases a subject: non-personal `erased` events for every purpose in force, then every
@@ -199,14 +199,14 @@ pub fn erase(
     tx: &mut WriteTx<'_>,
     keyring: &Keyring,
     catalog: &Catalog,
-    subject_id: &str,
+    subject_id: &SubjectId,
     by: By<'_>,
     notify: Option<(&MailContext, Locale)>,
 ) -> Result<(), RightsError> {
     let live = live_subject(tx.conn, keyring, subject_id)?;
     let email = live.email()?;
     let now = ledger_time(Utc::now().naive_utc());
-    let subject_ids = [subject_id.to_owned()];
+    let subject_ids = [subject_id.clone()];
     let mut states = States::load(tx.conn, &subject_ids)?;
     erasure::erase_people(tx, &Door::new(catalog), &mut states, &subject_ids, by, now)?;
     if let Some((ctx, locale)) = notify {
@@ -223,7 +223,7 @@ pub fn erase(
 pub fn rectify(
     tx: &mut WriteTx<'_>,
     keyring: &Keyring,
-    subject_id: &str,
+    subject_id: &SubjectId,
     field: &str,
     new_value: &str,
     actor: &Actor,
@@ -249,7 +249,7 @@ pub fn rectify(
         subjects::replace_value(tx.conn, &v.id, &id, &sealed)?;
     }
     let done = Done { actor, kind: RightKind::Rectification, method, detail: field, at: Utc::now().naive_utc() };
-    Ok(audit::record(tx, &[subject_id.to_owned()], &done)?)
+    Ok(audit::record(tx, std::slice::from_ref(subject_id), &done)?)
 }
 
 /// A new address for the person: their blind index and sealed address change together.

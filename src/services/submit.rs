@@ -24,7 +24,7 @@ use crate::db::pending::{self, PendingValue};
 use crate::db::subjects::{self, NewFieldValue, NewSubject, NewSubmission, Subject};
 use crate::domain::ledger::ledger_time;
 use crate::domain::lifecycle::{Submitter, Transition, lapses_at, on_submission};
-use crate::domain::{AcceptedSubmission, Evidence, Locale, Method, PurposeKey};
+use crate::domain::{AcceptedSubmission, Evidence, Locale, Method, PurposeKey, SubjectId};
 use crate::mail::MailContext;
 
 /// Everything needed to record one accepted submission.
@@ -53,7 +53,8 @@ pub struct SubmissionOutcome {
     /// Only for a caller with an API key: an unauthenticated answer says nothing about who the
     /// address belongs to.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub subject_id: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub subject_id: Option<SubjectId>,
     pub submission_id: String,
     /// Whether anything was stored (nothing is, when no purpose was ticked and none is needed).
     pub stored: bool,
@@ -70,7 +71,8 @@ pub struct SubmissionOutcome {
     pub states: Vec<ConsentState>,
     /// The subject the submission was recorded for (never serialised: see `subject_id`).
     #[serde(skip)]
-    pub recorded_for: String,
+    #[schema(value_type = String)]
+    pub recorded_for: SubjectId,
 }
 
 /// One ledger event this submission appended.
@@ -121,14 +123,14 @@ pub fn confirmation_wanted(
 
 /// The subject a submission is for, as found (or not) before writing.
 enum Known {
-    Existing { id: String, key: DataKey },
+    Existing { id: SubjectId, key: DataKey },
     New,
 }
 
 /// Everything one submission writes, decided before writing.
 struct Plan<'a> {
     item: &'a Item,
-    subject_id: String,
+    subject_id: SubjectId,
     /// For a new subject: its blind index, wrapped key and encrypted address.
     new_subject: Option<(&'a [u8], Vec<u8>, Vec<u8>)>,
     submission_id: String,
@@ -178,7 +180,7 @@ pub(super) fn record_group(
                     let key = keyring.unwrap_data_key(s.wrapped_key.as_deref().unwrap_or_default(), &s.id)?;
                     // Only an unauthenticated submission needs what is held, to tell changes apart.
                     let held = (!item.input.verified).then(|| held_values(tx.conn, &key, &s.id)).transpose()?;
-                    (Known::Existing { id: s.id.clone(), key }, held)
+                    (Known::Existing { id: SubjectId::from(s.id.clone()), key }, held)
                 }
                 None => (Known::New, None),
             };
@@ -217,10 +219,10 @@ fn plan<'a>(
         Known::Existing { id, key } => (id, key, None),
         Known::New => {
             // The id the confirmation mail was composed for, when it was composed for a new subject.
-            let id = match &item.prepared {
+            let id = SubjectId::from(match &item.prepared {
                 Some(p) if p.for_new_subject => p.confirmation.subject_id.clone(),
                 _ => crate::db::new_row_id(),
-            };
+            });
             let (key, wrapped) = keyring.new_data_key(&id)?;
             let bound = Bound::Email { subject: &id, index };
             let email = key.seal(input.accepted.email.as_str().as_bytes(), bound)?;
@@ -310,7 +312,7 @@ fn write_rows(tx: &mut WriteTx<'_>, plans: &[Plan<'_>], now: NaiveDateTime) -> R
             values_of(p).filter(|(_, waits, _)| *waits).map(|(v, _, (id, purposes, ciphertext))| PendingValue {
                 id: id.clone(),
                 submission_id: p.submission_id.clone(),
-                subject_id: p.subject_id.clone(),
+                subject_id: p.subject_id.to_string(),
                 field_key: v.key.to_string(),
                 purposes: purposes.clone(),
                 ciphertext: ciphertext.clone(),
@@ -358,7 +360,8 @@ fn confirmation_for<'p>(
     let keys: Vec<String> = pending.iter().map(|(k, _)| k.clone()).collect();
     // The mail composed before the write holds when it was for this subject and these purposes,
     // and no held value is being changed (that is only known here).
-    let guessed = |c: &PreparedConfirmation| c.subject_id == p.subject_id && c.purposes == keys && changes.is_empty();
+    let guessed =
+        |c: &PreparedConfirmation| c.subject_id == p.subject_id.as_str() && c.purposes == keys && changes.is_empty();
     Ok(Some(match &p.item.prepared {
         Some(prepared) if guessed(&prepared.confirmation) => Cow::Borrowed(&prepared.confirmation),
         _ => {

@@ -156,7 +156,7 @@ pub(crate) async fn create_submission(
         .collect();
     let consents = match consent_views_known(&catalog, &asked, &outcome.states) {
         Some(views) => views,
-        None => subject_consents(&state, outcome.recorded_for.clone(), asked).await?,
+        None => subject_consents(&state, outcome.recorded_for.to_string(), asked).await?,
     };
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/api/v1/submissions/{}", outcome.submission_id)))
@@ -241,7 +241,10 @@ fn sign_receipt(state: &AppState, outcome: &SubmissionOutcome) -> Result<String,
     let claims = ReceiptClaims {
         iss: state.settings.base_url.clone(),
         // Without an API key the receipt names the submission, not the person.
-        sub: outcome.subject_id.clone().unwrap_or_else(|| format!("submission:{}", outcome.submission_id)),
+        sub: outcome
+            .subject_id
+            .as_ref()
+            .map_or_else(|| format!("submission:{}", outcome.submission_id), ToString::to_string),
         iat: outcome.recorded_at.timestamp(),
         jti: outcome.submission_id.clone(),
         form: outcome.form.clone(),

@@ -10,7 +10,7 @@ use super::body::{JSON, read_limited, require_content_type};
 use super::error::{AppError, Problem};
 use super::{AppState, evidence_of};
 use crate::domain::rights::RightKind;
-use crate::domain::{ErrorCode, Locale, Method, PurposeKey};
+use crate::domain::{ErrorCode, Locale, Method, PurposeKey, SubjectId};
 use crate::services::links;
 use crate::services::lookup::{ConsentView, consent_views};
 use crate::services::rights::{self, Actor, Change, ChangeOutcome, ChangeRequest, ErasedBy, Profile};
@@ -45,7 +45,7 @@ async fn read(state: &AppState, key_id: &str, id: &str, kind: RightKind) -> Resu
     })
     .await??;
     // Reading personal data is audited.
-    let (actor, subject) = (Actor::ApiKey(key_id.to_owned()), id.to_owned());
+    let (actor, subject) = (Actor::ApiKey(key_id.to_owned()), SubjectId::from(id));
     state.db.writer.write(move |tx| rights::record_access(tx, &actor, &subject, kind, Method::Api)).await?;
     Ok(profile)
 }
@@ -175,7 +175,7 @@ pub(crate) async fn change(
         ChangeAction::Grant => Change::Grant,
         ChangeAction::Withdraw => Change::Withdraw,
     };
-    let (keyring, catalog, subject) = (state.keyring.clone(), state.catalog.current(), path.clone());
+    let (keyring, catalog, subject) = (state.keyring.clone(), state.catalog.current(), SubjectId::from(path.clone()));
     let purpose = request.purpose.clone();
     let outcome = state
         .db
@@ -270,7 +270,7 @@ pub(crate) async fn erase(
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let key_id = authenticate(&req, &state).await?;
-    let (keyring, mail, subject) = (state.keyring.clone(), state.mail.clone(), path.clone());
+    let (keyring, mail, subject) = (state.keyring.clone(), state.mail.clone(), SubjectId::from(path.clone()));
     let catalog = state.catalog.current();
     state
         .db

@@ -230,7 +230,7 @@ label = { en = "Email address", ko = "이메일 주소" }
             .select((field_values::id, field_values::ciphertext))
             .first(&mut app.conn())
             .unwrap();
-        let (keyring, who) = (app.state.keyring.clone(), subject.clone());
+        let (keyring, who) = (app.state.keyring.clone(), assent::domain::SubjectId::from(subject.clone()));
         app.state
             .db
             .writer

@@ -7,7 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::profile::profile_page;
 use super::{done, expired_cookie, form_fields, message, require_session};
-use crate::domain::{ErrorCode, Method};
+use crate::domain::{ErrorCode, Method, SubjectId};
 use crate::services::rights::{self, Actor, Change, ChangeRequest, ErasedBy, RightsError};
 use crate::web::error::{AppError, PageError};
 use crate::web::i18n::Strings;
@@ -24,7 +24,7 @@ pub(super) async fn rectify(
     let fields = form_fields(&req, payload, Some(&s), locale).await?;
     let field = fields.get("field").cloned().unwrap_or_default();
     let value = fields.get("value").cloned().unwrap_or_default();
-    let (keyring, subject) = (state.keyring.clone(), s.subject_id.clone());
+    let (keyring, subject) = (state.keyring.clone(), SubjectId::from(s.subject_id.clone()));
     let actor = Actor::Subject(subject.clone());
     let f = field.clone();
     let result = state
@@ -62,7 +62,8 @@ pub(super) async fn change_consent(
     };
     let purpose = fields.get("purpose").cloned().unwrap_or_default();
     let evidence = evidence_of(&req, &state, locale, "");
-    let (keyring, catalog, subject) = (state.keyring.clone(), state.catalog.current(), s.subject_id.clone());
+    let (keyring, catalog, subject) =
+        (state.keyring.clone(), state.catalog.current(), SubjectId::from(s.subject_id.clone()));
     let outcome = state
         .db
         .writer
@@ -116,7 +117,7 @@ pub(super) async fn delete(
     if fields.get("confirm").map(String::as_str) != Some("yes") {
         return delete_page(req, state).await;
     }
-    let (keyring, mail, subject) = (state.keyring.clone(), state.mail.clone(), s.subject_id.clone());
+    let (keyring, mail, subject) = (state.keyring.clone(), state.mail.clone(), SubjectId::from(s.subject_id.clone()));
     let catalog = state.catalog.current();
     state
         .db

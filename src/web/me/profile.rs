@@ -11,7 +11,7 @@ use super::{other, require_session};
 use crate::db::catalog::Catalog;
 use crate::db::sessions::Session;
 use crate::domain::rights::RightKind;
-use crate::domain::{ConsentStatus, Locale, Localized, Method};
+use crate::domain::{ConsentStatus, Locale, Localized, Method, SubjectId};
 use crate::services::rights::{self, Actor, Profile};
 use crate::web::error::{AppError, PageError};
 use crate::web::i18n::Strings;
@@ -33,6 +33,7 @@ async fn load_profile(state: &AppState, subject_id: &str, kind: Option<RightKind
             .db
             .writer
             .write(move |tx| {
+                let id = SubjectId::from(id);
                 rights::record_access(tx, &Actor::Subject(id.clone()), &id, kind, Method::PreferenceCenter)
             })
             .await?;
