@@ -102,6 +102,9 @@ pub struct Catalog {
     pub policy_version_numbers: std::collections::HashMap<String, i64>,
     /// The text hash of every policy version by id, for the ledger events recorded under it.
     pub policy_text_hashes: std::collections::HashMap<String, String>,
+    /// The signed token of what each form shows (see [`Catalog::shown`]), made once per
+    /// catalogue: the public form page carries it on every view.
+    shown_tokens: std::sync::OnceLock<std::collections::HashMap<String, String>>,
 }
 
 impl Catalog {
@@ -125,6 +128,15 @@ impl Catalog {
                 .map(|p| (p.key.to_string(), p.policy.id.clone()))
                 .collect(),
         }
+    }
+
+    /// The signed token of what `form` shows, signed with `sign` once per catalogue.
+    pub fn shown_token(&self, form: &PublishedForm, sign: impl Fn(&crate::domain::wording::Shown) -> String) -> String {
+        let tokens = self
+            .shown_tokens
+            .get_or_init(|| self.forms.values().map(|f| (f.version_id.clone(), sign(&self.shown(f)))).collect());
+        // A form not of this catalogue (none is served so) is signed on the spot.
+        tokens.get(&form.version_id).cloned().unwrap_or_else(|| sign(&self.shown(form)))
     }
 
     /// The text hash of a policy version ("" for none, as on whole-person erasure events).

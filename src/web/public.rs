@@ -252,7 +252,7 @@ fn form_response(
     typed: &Typed<'_>,
 ) -> HttpResponse {
     let mut page = form_page(catalog, form, locale, typed);
-    page.shown = Some(keyring.sign_shown(&catalog.shown(form)));
+    page.shown = Some(catalog.shown_token(form, |shown| keyring.sign_shown(shown)));
     let mut response = render_with_status(&page, actix_web::http::StatusCode::OK);
     set_frame_policy(&mut response, form);
     response
