@@ -105,6 +105,8 @@ pub struct Catalog {
     /// The signed token of what each form shows (see [`Catalog::shown`]), made once per
     /// catalogue: the public form page carries it on every view.
     shown_tokens: std::sync::OnceLock<std::collections::HashMap<String, String>>,
+    /// Every purpose's key, in key order (the consent check answers for each).
+    pub purpose_keys: Vec<PurposeKey>,
 }
 
 impl Catalog {
@@ -178,6 +180,7 @@ impl Catalog {
                 PublishedForm { key, version_id: row.id, version: row.version, definition },
             );
         }
+        catalog.purpose_keys = catalog.purposes.values().map(|p| p.key.clone()).collect();
         let versions: Vec<(String, i64, String)> = policy_versions::table
             .select((policy_versions::id, policy_versions::version, policy_versions::text_hash))
             .load(conn)?;

@@ -304,7 +304,6 @@ pub(crate) async fn get_consents(req: HttpRequest, state: web::Data<AppState>) -
         .ok_or_else(|| field_error("email", FieldErrorCode::Required))
         .and_then(|raw| Email::parse(raw).map_err(|_| field_error("email", FieldErrorCode::InvalidEmail)))?;
     let catalog = state.catalog.current();
-    let purposes: Vec<PurposeKey> = catalog.purposes.values().map(|p| p.key.clone()).collect();
     let index = state.keyring.email_index(&email);
     // The common case is answered from memory: a key found live moments ago, and a person whose
     // states were read since the last write (see `ConsentCache`).
@@ -313,7 +312,7 @@ pub(crate) async fn get_consents(req: HttpRequest, state: web::Data<AppState>) -
     let key_known = state.api_keys.cached(&presented, stamp).is_some();
     if key_known
         && let Cached::Hit((subject_id, states)) = &cached
-        && let Some(consents) = consent_views_known(&catalog, &purposes, states)
+        && let Some(consents) = consent_views_known(&catalog, &catalog.purpose_keys, states)
     {
         crate::metrics::consent_check(true);
         return Ok(consents_response(subject_id.clone(), consents));
@@ -327,7 +326,7 @@ pub(crate) async fn get_consents(req: HttpRequest, state: web::Data<AppState>) -
             Cached::Hit(found) => found,
             Cached::Miss => cache.read(conn, &index, stamp)?,
         };
-        Ok((subject_id, consent_views(conn, &catalog, &purposes, &states)?))
+        Ok((subject_id, consent_views(conn, &catalog, &catalog.purpose_keys, &states)?))
     })
     .await?;
     crate::metrics::consent_check(false);
