@@ -58,7 +58,7 @@ pub struct NewEvent<'a> {
 }
 
 /// Turns events into chained rows after `head`, advancing it (no IO).
-pub fn chain(head: &mut LedgerHead, events: &[NewEvent<'_>]) -> Vec<ConsentEvent> {
+pub(super) fn chain(head: &mut LedgerHead, events: &[NewEvent<'_>]) -> Vec<ConsentEvent> {
     events
         .iter()
         .map(|e| {
@@ -85,8 +85,9 @@ pub fn chain(head: &mut LedgerHead, events: &[NewEvent<'_>]) -> Vec<ConsentEvent
         .collect()
 }
 
-/// Appends events in order, advancing `head` (which the writer persists at commit).
-pub fn append(
+/// Appends events in order, advancing `head` (which the writer persists at commit). Only
+/// `db::consent::record` calls it: an event is never written without its state row.
+pub(super) fn append(
     conn: &mut DbConnection,
     head: &mut LedgerHead,
     events: &[NewEvent<'_>],
