@@ -27,6 +27,18 @@ async fn contact(app: &TestApp, email: &str, purposes: &[&str], as_integrator: b
     response.json().await.unwrap()
 }
 
+/// Withdraws `purpose` for `subject` through the subject API, as a CRM would.
+async fn withdraw(app: &TestApp, subject: &str, purpose: &str) -> reqwest::Response {
+    let key = app.integrator_key();
+    app.client
+        .post(app.url(&format!("/api/v1/subjects/{subject}/consents")))
+        .bearer_auth(key)
+        .json(&json!({ "purpose": purpose, "action": "withdraw" }))
+        .send()
+        .await
+        .unwrap()
+}
+
 fn state_of(app: &TestApp, subject: &str, purpose: &str) -> (String, Option<chrono::NaiveDateTime>) {
     use assent::db::schema::consent_state;
     use diesel::prelude::*;
@@ -76,16 +88,7 @@ on_both_backends! {
         let subject = first["subject_id"].as_str().unwrap().to_owned();
         let (_, service_expiry) = state_of(&app, &subject, "service");
         // The person withdraws SMS.
-        let key = app.api_key();
-        let withdrawn = app
-            .client
-            .post(app.url(&format!("/api/v1/subjects/{subject}/consents")))
-            .bearer_auth(&key)
-            .json(&json!({ "purpose": "marketing_sms", "action": "withdraw" }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(withdrawn.status(), 200);
+        assert_eq!(withdraw(&app, &subject, "marketing_sms").await.status(), 200);
 
         // Someone who knows the address ticks SMS again on the public form (no double opt-in).
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
@@ -123,16 +126,7 @@ on_both_backends! {
         let body = form_body(&[("email", &email), ("name", "Lee"), ("message", "Hi"), ("phone", "010-9999-0000"), ("purpose", "service"), ("purpose", "marketing_sms")]);
         assert_eq!(app.post_form("/f/contact?lang=en", &body).await.status(), 303);
         let mail = app.wait_for_mail(&email, "").await;
-        let key = app.api_key();
-        let withdrawn = app
-            .client
-            .post(app.url(&format!("/api/v1/subjects/{subject}/consents")))
-            .bearer_auth(&key)
-            .json(&json!({ "purpose": "marketing_sms", "action": "withdraw" }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(withdrawn.status(), 200);
+        assert_eq!(withdraw(&app, &subject, "marketing_sms").await.status(), 200);
         let waiting: i64 = pending_values::table.count().get_result(&mut app.conn()).unwrap();
         assert_eq!(waiting, 0, "the waiting phone number went with the consent it served");
         let token = mail.link("/confirm").split("token=").nth(1).unwrap().split('&').next().unwrap().to_owned();
@@ -145,17 +139,9 @@ on_both_backends! {
         let body = json!({ "fields": { "email": email }, "purposes": ["service", "marketing_email"] });
         let sent: serde_json::Value = app.post_json_as_integrator("/api/v1/forms/newsletter/submissions", &body).await.json().await.unwrap();
         let subject = sent["subject_id"].as_str().unwrap().to_owned();
-        let key = app.api_key();
-        let change = |purpose: &str| {
-            app.client
-                .post(app.url(&format!("/api/v1/subjects/{subject}/consents")))
-                .bearer_auth(&key)
-                .json(&json!({ "purpose": purpose, "action": "withdraw" }))
-                .send()
-        };
         // `service` is required: withdrawing it is refused (that is erasure), so the person keeps it.
-        assert_eq!(change("service").await.unwrap().status(), 409);
-        let body: serde_json::Value = change("marketing_email").await.unwrap().json().await.unwrap();
+        assert_eq!(withdraw(&app, &subject, "service").await.status(), 409);
+        let body: serde_json::Value = withdraw(&app, &subject, "marketing_email").await.json().await.unwrap();
         assert_eq!(body["change"]["subject_erased"], false, "service is still in force");
         assert!(!erased(&app, &subject));
     }
@@ -199,18 +185,7 @@ label = { en = "Email address", ko = "이메일 주소" }
         // Ticked, then withdrawn: the person is left with nothing and erased whole.
         let sent: serde_json::Value = app.post_json_as_integrator("/api/v1/forms/updates/submissions", &json!({ "fields": { "email": email }, "purposes": ["marketing_email"] })).await.json().await.unwrap();
         let subject = sent["subject_id"].as_str().unwrap().to_owned();
-        let key = app.api_key();
-        let withdrawn: serde_json::Value = app
-            .client
-            .post(app.url(&format!("/api/v1/subjects/{subject}/consents")))
-            .bearer_auth(&key)
-            .json(&json!({ "purpose": "marketing_email", "action": "withdraw" }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let withdrawn: serde_json::Value = withdraw(&app, &subject, "marketing_email").await.json().await.unwrap();
         assert_eq!(withdrawn["change"]["subject_erased"], true);
         assert!(erased(&app, &subject));
         assert!(app.stored_values(&email, "email").is_empty());

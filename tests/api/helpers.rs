@@ -206,8 +206,13 @@ impl TestApp {
     /// POSTs JSON as an integrator would: with an API key, which vouches for the person and gets
     /// their subject id back.
     pub async fn post_json_as_integrator(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
-        let key = self.integrator_key.get_or_init(|| self.api_key());
+        let key = self.integrator_key();
         self.client.post(self.url(path)).bearer_auth(key).json(body).send().await.expect("POST")
+    }
+
+    /// The integrator's API key, made on first use.
+    pub fn integrator_key(&self) -> &str {
+        self.integrator_key.get_or_init(|| self.api_key())
     }
 
     pub async fn post_raw(&self, path: &str, content_type: &str, body: Vec<u8>) -> reqwest::Response {
