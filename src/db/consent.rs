@@ -93,12 +93,22 @@ pub fn record(
     let appended = ledger::append(conn, head, &events)?;
     let mut inserts = Vec::new();
     for (write, event) in writes.iter().zip(&appended) {
+        // A row inserted earlier in this call is not in the table yet (inserts go in one
+        // statement at the end): a later write to it changes the pending insert instead.
+        let pending = inserts.iter().position(|r: &StateRow<'_>| {
+            r.subject_id == write.event.subject_id && r.purpose_key == write.event.purpose_key
+        });
         let (standing, first) = match &write.state {
             StateWrite::Insert(s) => (s, true),
-            StateWrite::Update(s) => (s, false),
+            StateWrite::Update(s) => (s, pending.is_some()),
             StateWrite::Remove => {
-                let row = consent_state::table.find((write.event.subject_id, write.event.purpose_key));
-                diesel::delete(row).execute(conn)?;
+                match pending {
+                    Some(i) => drop(inserts.remove(i)),
+                    None => {
+                        let row = consent_state::table.find((write.event.subject_id, write.event.purpose_key));
+                        diesel::delete(row).execute(conn)?;
+                    }
+                }
                 continue;
             }
             StateWrite::Keep => continue,
@@ -114,10 +124,10 @@ pub fn record(
             last_event_seq: event.seq,
             notice_anchor_at: standing.notice_anchor_at,
         };
-        if first {
-            inserts.push(row);
-        } else {
-            update(conn, &row)?;
+        match (first, pending) {
+            (true, Some(i)) => inserts[i] = row,
+            (true, None) => inserts.push(row),
+            (false, _) => update(conn, &row)?,
         }
     }
     crate::insert_rows!(conn, consent_state::table, &inserts)?;

@@ -326,3 +326,41 @@ on_both_backends! {
         assert_eq!(post(json!({ "service": 1, "marketing_sms": 2 })).await.status(), 201);
     }
 }
+
+on_both_backends! {
+    async fn changes_to_one_purpose_in_one_call_end_in_the_state_of_the_last(app: TestApp) {
+        use assent::domain::SubjectId;
+        use assent::domain::lifecycle::Transition;
+        use assent::services::consent::{Change, Door, States};
+        let email = unique_email();
+        let sent = contact(&app, &email, &["service"], true).await;
+        let subject = SubjectId::from(sent["subject_id"].as_str().unwrap());
+        // A purpose this person has no state for yet: granted, then withdrawn, in one write.
+        let catalog = app.state.catalog.current();
+        let who = subject.clone();
+        app.state
+            .db
+            .writer
+            .write(move |tx| {
+                let door = Door::new(&catalog);
+                let mut states = States::load(tx.conn, std::slice::from_ref(&who))?;
+                let change = |transition| Change {
+                    subject_id: &who,
+                    purpose_key: "marketing_sms",
+                    transition,
+                    method: assent::domain::Method::Api,
+                    source: "test",
+                    evidence: "{}",
+                };
+                let now = chrono::Utc::now().naive_utc();
+                let done = door.apply(tx, &mut states, &[change(Transition::Grant), change(Transition::Withdraw)], now)?;
+                assert!(done.iter().all(Result::is_ok));
+                Ok::<_, assent::services::ServiceError>(())
+            })
+            .await
+            .unwrap();
+        assert_eq!(state_of(&app, &subject, "marketing_sms").0, "withdrawn", "the row holds the last change");
+        let out = app.cli(&["ledger", "verify"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+}
