@@ -7,7 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::profile::profile_page;
 use super::{done, expired_cookie, form_fields, message, require_session};
-use crate::domain::{ErrorCode, Method, SubjectId};
+use crate::domain::{ErrorCode, Locale, Method, SubjectId};
 use crate::services::rights::{self, Actor, Change, ChangeRequest, ErasedBy, RightsError};
 use crate::web::error::{AppError, PageError};
 use crate::web::i18n::Strings;
@@ -82,10 +82,7 @@ pub(super) async fn change_consent(
         .map_err(|e| PageError::new(e, locale))?;
     if outcome.subject_erased {
         // That was the last consent in force: nothing is kept, and the page says so.
-        let t = Strings::get(locale);
-        let mut response = render(&message(locale, t.me.deleted_title, vec![t.me.deleted_body.to_owned()]));
-        response.add_cookie(&expired_cookie()).ok();
-        return Ok(response);
+        return Ok(erased_page(locale));
     }
     Ok(done(locale))
 }
@@ -111,7 +108,6 @@ pub(super) async fn delete(
     payload: web::Payload,
 ) -> Result<HttpResponse, PageError> {
     let locale = locale_of(&req);
-    let t = Strings::get(locale);
     let s = require_session(&req, &state, locale).await?;
     let fields = form_fields(&req, payload, Some(&s), locale).await?;
     if fields.get("confirm").map(String::as_str) != Some("yes") {
@@ -130,7 +126,13 @@ pub(super) async fn delete(
         .await
         .map_err(|e| PageError::new(e, locale))?;
     state.mail_queued.notify_one();
+    Ok(erased_page(locale))
+}
+
+/// The page after the person's data is gone: it says so, and the session cookie goes too.
+fn erased_page(locale: Locale) -> HttpResponse {
+    let t = Strings::get(locale);
     let mut response = render(&message(locale, t.me.deleted_title, vec![t.me.deleted_body.to_owned()]));
     response.add_cookie(&expired_cookie()).ok();
-    Ok(response)
+    response
 }
