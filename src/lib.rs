@@ -10,6 +10,7 @@ pub mod crypto;
 pub mod db;
 pub mod domain;
 pub mod jobs;
+pub mod i18n;
 pub mod mail;
 pub mod metrics;
 pub mod services;

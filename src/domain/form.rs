@@ -17,9 +17,9 @@ pub struct Localized {
 
 impl Localized {
     pub fn get(&self, locale: Locale) -> &str {
-        match locale {
-            Locale::En => &self.en,
-            Locale::Ko => &self.ko,
+        match locale.legacy() {
+            crate::domain::locale::Legacy::En => &self.en,
+            crate::domain::locale::Legacy::Ko => &self.ko,
         }
     }
 }

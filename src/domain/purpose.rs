@@ -183,8 +183,8 @@ impl Retention {
     pub fn describe(self, locale: Locale) -> String {
         let (years, months) = (self.months / 12, self.months % 12);
         let mut parts = Vec::new();
-        match locale {
-            Locale::En => {
+        match locale.legacy() {
+            crate::domain::locale::Legacy::En => {
                 let unit = |n: u32, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
                 if years > 0 {
                     parts.push(unit(years, "year", "years"));
@@ -196,7 +196,7 @@ impl Retention {
                     parts.push(unit(self.days, "day", "days"));
                 }
             }
-            Locale::Ko => {
+            crate::domain::locale::Legacy::Ko => {
                 if years > 0 {
                     parts.push(format!("{years}년"));
                 }
@@ -352,8 +352,8 @@ mod tests {
     #[test]
     fn describes_itself_in_both_languages() {
         let r = Retention::parse("1y6m").unwrap();
-        assert_eq!(r.describe(Locale::En), "1 year 6 months");
-        assert_eq!(r.describe(Locale::Ko), "1년 6개월");
-        assert_eq!(Retention::months(36).describe(Locale::En), "3 years");
+        assert_eq!(r.describe(Locale::EN), "1 year 6 months");
+        assert_eq!(r.describe(Locale::KO), "1년 6개월");
+        assert_eq!(Retention::months(36).describe(Locale::EN), "3 years");
     }
 }

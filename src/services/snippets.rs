@@ -271,7 +271,7 @@ mod tests {
 
     fn snippets() -> Snippets {
         let (catalog, form) = catalog_and_form();
-        for_form(&catalog, &form, "https://assent.example/", Locale::En, words(), "shown-token")
+        for_form(&catalog, &form, "https://assent.example/", Locale::EN, words(), "shown-token")
     }
 
     #[test]

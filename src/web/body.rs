@@ -105,7 +105,7 @@ mod tests {
     #[test]
     fn decodes_plus_percent_and_korean() {
         let pairs =
-            parse_urlencoded(b"name=%EA%B9%80+%EB%AF%BC%EC%A7%80&purpose=service&purpose=a%2Bb", Locale::En).unwrap();
+            parse_urlencoded(b"name=%EA%B9%80+%EB%AF%BC%EC%A7%80&purpose=service&purpose=a%2Bb", Locale::EN).unwrap();
         assert_eq!(
             pairs,
             vec![
@@ -119,9 +119,9 @@ mod tests {
     #[test]
     fn refuses_escapes_that_are_not_utf8() {
         assert!(matches!(
-            parse_urlencoded(b"name=%FF%FE", Locale::En),
+            parse_urlencoded(b"name=%FF%FE", Locale::EN),
             Err(AppError::BadRequest { code: ErrorCode::InvalidUtf8, .. })
         ));
-        assert!(parse_urlencoded(&[b'a', b'=', 0xff], Locale::En).is_err());
+        assert!(parse_urlencoded(&[b'a', b'=', 0xff], Locale::EN).is_err());
     }
 }

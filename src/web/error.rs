@@ -164,7 +164,7 @@ impl AppError {
 
     /// The problem document an API client gets (in English).
     pub fn problem(&self) -> Problem {
-        let t = Strings::get(Locale::En);
+        let t = Strings::get(Locale::EN);
         let errors = match self {
             Self::Validation(errors) => errors
                 .iter()

@@ -317,9 +317,9 @@ static KO: Strings = Strings {
 
 impl Strings {
     pub fn get(locale: Locale) -> &'static Strings {
-        match locale {
-            Locale::En => &EN,
-            Locale::Ko => &KO,
+        match locale.legacy() {
+            crate::domain::locale::Legacy::En => &EN,
+            crate::domain::locale::Legacy::Ko => &KO,
         }
     }
 

@@ -142,7 +142,7 @@ mod tests {
 
     #[test]
     fn every_problem_code_has_a_sentence_in_both_languages() {
-        let (en, ko) = (Strings::get(Locale::En), Strings::get(Locale::Ko));
+        let (en, ko) = (Strings::get(Locale::EN), Strings::get(Locale::KO));
         for &code in ErrorCode::ALL {
             let (e, k) = (en.problem(code), ko.problem(code));
             assert!(!e.is_empty() && !hangul(e), "{code}: {e}");
@@ -156,7 +156,7 @@ mod tests {
 
     #[test]
     fn every_field_code_has_a_message_in_both_languages() {
-        let (en, ko) = (Strings::get(Locale::En), Strings::get(Locale::Ko));
+        let (en, ko) = (Strings::get(Locale::EN), Strings::get(Locale::KO));
         for code in FieldErrorCode::ALL {
             let error = FieldError { field: "name".into(), code, max_length: Some(7) };
             let (e, k) = (en.field_error(&error), ko.field_error(&error));
@@ -168,8 +168,8 @@ mod tests {
     #[test]
     fn each_language_has_its_own_messages() {
         let e = FieldError { field: "name".into(), code: FieldErrorCode::TooLong, max_length: Some(200) };
-        assert_eq!(Strings::get(Locale::En).field_error(&e), "Use at most 200 characters.");
-        assert_eq!(Strings::get(Locale::Ko).field_error(&e), "200자 이내로 입력해 주세요.");
-        assert_eq!(Strings::get(Locale::Ko).required_purpose, "[필수]");
+        assert_eq!(Strings::get(Locale::EN).field_error(&e), "Use at most 200 characters.");
+        assert_eq!(Strings::get(Locale::KO).field_error(&e), "200자 이내로 입력해 주세요.");
+        assert_eq!(Strings::get(Locale::KO).required_purpose, "[필수]");
     }
 }

@@ -173,7 +173,8 @@ pub(crate) fn only(path: &str, allow: &'static str, route: actix_web::Route) -> 
 pub fn locale_of(req: &HttpRequest) -> Locale {
     let explicit = web::Query::<LangQuery>::from_query(req.query_string()).ok().and_then(|q| q.0.lang);
     let header = req.headers().get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
-    Locale::negotiate(explicit.as_deref(), header)
+    let offered: Vec<Locale> = Locale::shipped().collect();
+    Locale::negotiate(explicit.as_deref(), header, &offered, Locale::EN)
 }
 
 #[derive(serde::Deserialize)]

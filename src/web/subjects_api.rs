@@ -75,7 +75,7 @@ pub(crate) async fn show(
     let catalog = state.catalog.current();
     for c in profile.consents.iter().filter(|c| !c.required) {
         if catalog.purpose(&c.purpose).is_some_and(|p| p.channel != crate::domain::Channel::None) {
-            let url = links::unsubscribe_url(&state.keyring, &state.mail, &path, vec![c.purpose.clone()], Locale::En)?;
+            let url = links::unsubscribe_url(&state.keyring, &state.mail, &path, vec![c.purpose.clone()], Locale::EN)?;
             unsubscribe_urls.insert(c.purpose.clone(), url);
         }
     }
@@ -169,7 +169,7 @@ pub(crate) async fn change(
     require_content_type(&req, JSON)?;
     let body = read_limited(&req, payload).await?;
     let request = change_body(&body)?;
-    let mut evidence = evidence_of(&req, &state, Locale::En, "");
+    let mut evidence = evidence_of(&req, &state, Locale::EN, "");
     evidence.source = request.source.clone();
     let change = match request.action {
         ChangeAction::Grant => Change::Grant,
@@ -282,7 +282,7 @@ pub(crate) async fn erase(
                 &catalog,
                 &subject,
                 ErasedBy { actor: &Actor::ApiKey(key_id), method: Method::Api },
-                Some((&mail, Locale::En)),
+                Some((&mail, Locale::EN)),
             )
         })
         .await?;

@@ -111,7 +111,7 @@ on_both_backends! {
                 accepted: form.definition.accept(&raw, |p| catalog.is_required(p)).unwrap(),
                 form,
                 evidence: Evidence::default(),
-                locale: Locale::En,
+                locale: Locale::EN,
                 method: Method::Api,
                 mail: app.state.mail.clone(),
                 verified: true,

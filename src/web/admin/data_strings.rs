@@ -243,9 +243,9 @@ static KO: DataStrings = DataStrings {
 
 impl DataStrings {
     pub fn get(locale: Locale) -> &'static DataStrings {
-        match locale {
-            Locale::En => &EN,
-            Locale::Ko => &KO,
+        match locale.legacy() {
+            crate::domain::locale::Legacy::En => &EN,
+            crate::domain::locale::Legacy::Ko => &KO,
         }
     }
 

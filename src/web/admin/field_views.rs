@@ -87,7 +87,7 @@ pub fn view_of(
         first: at == Some(0),
         last: at.is_some_and(|i| i + 1 == count),
         is_new: at.is_none(),
-        title: if locale == Locale::Ko { input.label_ko.clone() } else { input.label_en.clone() },
+        title: if locale == Locale::KO { input.label_ko.clone() } else { input.label_en.clone() },
     }
 }
 

@@ -9,14 +9,14 @@ impl AdminStrings {
     /// The sentence for a stable code (field errors, refusals); a code the console has no
     /// sentence of its own for is said as the public pages say it.
     pub fn says(&self, code: ErrorCode) -> &'static str {
-        let own = if self.lang == Locale::Ko { says_ko(code) } else { says_en(code) };
+        let own = if self.lang == Locale::KO { says_ko(code) } else { says_en(code) };
         own.unwrap_or_else(|| Strings::get(self.lang).problem(code))
     }
 
     /// Why the builder cannot publish a form, naming the field or purpose concerned.
     pub fn definition_error(&self, e: &crate::domain::form::DefinitionError) -> String {
         use crate::domain::form::DefinitionError as D;
-        let ko = self.lang == Locale::Ko;
+        let ko = self.lang == Locale::KO;
         match (e, ko) {
             (D::FieldWithoutPurpose(f), false) => {
                 format!("Field \u{201c}{f}\u{201d} serves no purpose: choose at least one purpose for every field.")
@@ -53,7 +53,7 @@ impl AdminStrings {
 
     /// Why a required purpose cannot rest on consent, naming it (PIPA art. 22(5), GDPR art. 7(4)).
     pub fn bundled_consent(&self, purpose: &str) -> String {
-        if self.lang == Locale::Ko {
+        if self.lang == Locale::KO {
             format!(
                 "‘{purpose}’ 목적은 필수이므로 동의를 근거로 할 수 없습니다(개인정보 보호법 제22조 제5항, GDPR 제7조 제4항). \
                  계약 이행, 법적 의무 등 다른 법적 근거를 고르거나 선택 항목으로 바꿔 주세요."
@@ -152,7 +152,7 @@ mod tests {
 
     #[test]
     fn every_code_has_a_console_sentence_in_both_languages() {
-        let (en, ko) = (AdminStrings::get(Locale::En), AdminStrings::get(Locale::Ko));
+        let (en, ko) = (AdminStrings::get(Locale::EN), AdminStrings::get(Locale::KO));
         for &code in ErrorCode::ALL {
             let (e, k) = (en.says(code), ko.says(code));
             assert!(!e.is_empty() && e.is_ascii(), "{code}: {e}");
@@ -160,6 +160,6 @@ mod tests {
         }
         assert_eq!(en.says(ErrorCode::SessionRequired), "Your session has ended. Please sign in again.");
         // Codes the console has no sentence for are said as the public pages say them.
-        assert_eq!(en.says(ErrorCode::LinkUsed), Strings::get(Locale::En).problem(ErrorCode::LinkUsed));
+        assert_eq!(en.says(ErrorCode::LinkUsed), Strings::get(Locale::EN).problem(ErrorCode::LinkUsed));
     }
 }

@@ -190,7 +190,7 @@ impl SignedIn {
 }
 
 fn other(locale: Locale) -> &'static str {
-    if locale == Locale::Ko { "en" } else { "ko" }
+    if locale == Locale::KO { "en" } else { "ko" }
 }
 
 /// Form fields in order, repeated names kept (checkbox groups).

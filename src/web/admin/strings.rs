@@ -126,7 +126,7 @@ pub struct AdminStrings {
 }
 
 static EN: AdminStrings = AdminStrings {
-    lang: Locale::En,
+    lang: Locale::EN,
     other_lang_label: "한국어",
     console: "Assent console",
     skip_link: "Skip to content",
@@ -247,7 +247,7 @@ static EN: AdminStrings = AdminStrings {
 };
 
 static KO: AdminStrings = AdminStrings {
-    lang: Locale::Ko,
+    lang: Locale::KO,
     other_lang_label: "English",
     console: "Assent 관리 콘솔",
     skip_link: "본문으로 건너뛰기",
@@ -369,9 +369,9 @@ static KO: AdminStrings = AdminStrings {
 
 impl AdminStrings {
     pub fn get(locale: Locale) -> &'static AdminStrings {
-        match locale {
-            Locale::En => &EN,
-            Locale::Ko => &KO,
+        match locale.legacy() {
+            crate::domain::locale::Legacy::En => &EN,
+            crate::domain::locale::Legacy::Ko => &KO,
         }
     }
 

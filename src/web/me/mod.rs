@@ -39,7 +39,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 fn other(locale: Locale) -> &'static str {
-    if locale == Locale::Ko { "en" } else { "ko" }
+    if locale == Locale::KO { "en" } else { "ko" }
 }
 
 /// The session behind the request's cookie, if it is live; refreshes its idle timer.

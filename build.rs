@@ -1,0 +1,32 @@
+//! Embeds every interface catalogue under `locales/` (`<tag>.ftl`): adding a language is adding
+//! a file there, nothing in the code.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+fn main() {
+    println!("cargo:rerun-if-changed=locales");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("locales");
+    let mut tags: Vec<(String, String)> = std::fs::read_dir(&dir)
+        .expect("locales/ holds the interface catalogues")
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| path.extension().is_some_and(|e| e == "ftl"))
+        .map(|path| {
+            println!("cargo:rerun-if-changed={}", path.display());
+            let tag = path.file_stem().and_then(|s| s.to_str()).expect("a catalogue is named <tag>.ftl").to_owned();
+            (tag, path.display().to_string())
+        })
+        .collect();
+    // English first: it is the last fallback of every other catalogue.
+    tags.sort_by(|a, b| (a.0 != "en", &a.0).cmp(&(b.0 != "en", &b.0)));
+    assert!(tags.first().is_some_and(|t| t.0 == "en"), "locales/en.ftl must exist");
+    let mut out = String::from("/// Every shipped catalogue: its language tag and its Fluent source.\n");
+    out.push_str("pub(crate) static CATALOGUES: &[(&str, &str)] = &[\n");
+    for (tag, path) in &tags {
+        writeln!(out, "    ({tag:?}, include_str!({path:?})),").expect("writing to a String");
+    }
+    out.push_str("];\n");
+    let target = Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("catalogues.rs");
+    std::fs::write(target, out).expect("OUT_DIR is writable");
+}
