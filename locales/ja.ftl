@@ -13,3 +13,24 @@ month-9 = 9月
 month-10 = 10月
 month-11 = 11月
 month-12 = 12月
+
+## Workspace texts in the console: one row per offered language
+texts-title = タイトル
+texts-wording = 同意文言
+texts-description = 説明
+texts-label = ラベル
+texts-default-hint = ワークスペースの既定の言語です。入力は必須です。
+texts-optional-hint = 任意です。
+texts-untranslated-hint = まだ翻訳されていません。この言語で閲覧する人には { $default } の文言が表示されます。
+texts-choices-hint = 1行に選択肢1つ: 値|ラベル。ラベルはこの順に書きます: { $order }（空欄は未翻訳として扱います）。
+texts-email-label = メールアドレス
+
+## Policy pages: the wording in each published language
+policy-shown-hash = このページに表示された文言のフィンガープリント（SHA-256）
+policy-published-in = 公開されている言語
+
+## Retention periods ("1 year 6 months")
+retention-years = { $count }年
+retention-months = { $count }か月
+retention-days = { $count }日
+retention-separator = { "" }

@@ -13,3 +13,24 @@ month-9 = 9월
 month-10 = 10월
 month-11 = 11월
 month-12 = 12월
+
+## Workspace texts in the console: one row per offered language
+texts-title = 제목
+texts-wording = 동의 문구
+texts-description = 설명
+texts-label = 라벨
+texts-default-hint = 워크스페이스의 기본 언어입니다. 반드시 입력해야 합니다.
+texts-optional-hint = 선택 사항입니다.
+texts-untranslated-hint = 아직 번역되지 않았습니다. 이 언어로 보는 사람에게는 { $default } 문구가 표시됩니다.
+texts-choices-hint = 한 줄에 선택지 하나: 값|라벨. 라벨은 이 순서로 적습니다: { $order } (비워 두면 번역되지 않은 것으로 봅니다).
+texts-email-label = 이메일 주소
+
+## Policy pages: the wording in each published language
+policy-shown-hash = 이 화면에 표시된 문구의 지문 (SHA-256)
+policy-published-in = 게시된 언어
+
+## Retention periods ("1 year 6 months")
+retention-years = { $count }년
+retention-months = { $count }개월
+retention-days = { $count }일
+retention-separator = { " " }

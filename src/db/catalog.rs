@@ -5,8 +5,8 @@ use diesel::prelude::*;
 use std::collections::BTreeMap;
 
 use super::DbConnection;
-use super::schema::{form_versions, forms, policy_versions, purposes};
-use crate::domain::{Channel, FormDefinition, FormKey, LegalBasis, Localized, PurposeKey, Retention};
+use super::schema::{form_versions, forms, policy_texts, policy_versions, purposes, workspace_locales};
+use crate::domain::{Channel, FormDefinition, FormKey, LegalBasis, Locale, Locales, Localized, PurposeKey, Retention};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = purposes)]
@@ -36,28 +36,98 @@ pub struct NewPurpose<'a> {
     pub updated_at: NaiveDateTime,
 }
 
-/// One published wording of a purpose. Never changed once written.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = policy_versions)]
+/// One published wording of a purpose, in every language it was published in. Never changed
+/// once written.
+#[derive(Debug, Clone, PartialEq)]
 pub struct PolicyVersion {
     pub id: String,
     pub purpose_key: String,
     pub version: i64,
-    pub title_en: String,
-    pub title_ko: String,
-    pub text_en: String,
-    pub text_ko: String,
+    pub title: Localized,
+    pub text: Localized,
+    /// The hash of the wording in all its languages (`services::workspace::wording_hash`): the
+    /// version's identity.
     pub text_hash: String,
     pub created_at: NaiveDateTime,
 }
 
 impl PolicyVersion {
-    pub fn title(&self) -> Localized {
-        Localized { en: self.title_en.clone(), ko: self.title_ko.clone() }
+    pub fn title(&self) -> &Localized {
+        &self.title
     }
-    pub fn text(&self) -> Localized {
-        Localized { en: self.text_en.clone(), ko: self.text_ko.clone() }
+    pub fn text(&self) -> &Localized {
+        &self.text
     }
+
+    /// The hash of the wording a reader of `locale` is shown (see [`shown_wording_hash`]): what a
+    /// consent given in that language agreed to.
+    pub fn shown_hash(&self, locale: Locale, default: Locale) -> String {
+        let (tag, title) = self.title.resolve(locale, default).unwrap_or(("", ""));
+        let text = Locale::from_tag(tag).map_or("", |l| self.text.get(l, default));
+        shown_wording_hash(tag, title, text)
+    }
+}
+
+/// The hash of one language's wording: SHA-256 of `{"locale":…,"text":…,"title":…}` (compact
+/// JSON, keys in that order), the fingerprint a consent event records for what was shown.
+pub fn shown_wording_hash(locale: &str, title: &str, text: &str) -> String {
+    let canonical = serde_json::json!({ "locale": locale, "text": text, "title": title }).to_string();
+    crate::crypto::sha256_hex(canonical.as_bytes())
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = policy_versions)]
+struct PolicyVersionRow {
+    id: String,
+    purpose_key: String,
+    version: i64,
+    text_hash: String,
+    created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = policy_texts)]
+struct PolicyText {
+    policy_version_id: String,
+    locale: String,
+    title: String,
+    text: String,
+}
+
+/// Attaches each version's texts (one query for all of them).
+fn with_texts(conn: &mut DbConnection, rows: Vec<PolicyVersionRow>) -> QueryResult<Vec<PolicyVersion>> {
+    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    let mut texts: std::collections::HashMap<String, (Localized, Localized)> = std::collections::HashMap::new();
+    for chunk in ids.chunks(500) {
+        let found: Vec<PolicyText> = policy_texts::table
+            .filter(policy_texts::policy_version_id.eq_any(chunk))
+            .select(PolicyText::as_select())
+            .load(conn)?;
+        for t in found {
+            let entry = texts.entry(t.policy_version_id).or_default();
+            entry.0.0.insert(t.locale.clone(), t.title);
+            entry.1.0.insert(t.locale, t.text);
+        }
+    }
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let (title, text) = texts.remove(&r.id).unwrap_or_default();
+            PolicyVersion {
+                id: r.id,
+                purpose_key: r.purpose_key,
+                version: r.version,
+                title,
+                text,
+                text_hash: r.text_hash,
+                created_at: r.created_at,
+            }
+        })
+        .collect())
+}
+
+fn with_text(conn: &mut DbConnection, row: Option<PolicyVersionRow>) -> QueryResult<Option<PolicyVersion>> {
+    Ok(with_texts(conn, row.into_iter().collect())?.pop())
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -100,8 +170,11 @@ pub struct Catalog {
     /// The number of every policy version by id (they never change once published), so reading
     /// consent state needs no query for them.
     pub policy_version_numbers: std::collections::HashMap<String, i64>,
-    /// The text hash of every policy version by id, for the ledger events recorded under it.
-    pub policy_text_hashes: std::collections::HashMap<String, String>,
+    /// Every policy version's hashes by id, for the ledger events recorded under it: of the
+    /// whole wording, and of each language's.
+    pub policy_text_hashes: std::collections::HashMap<String, PolicyHashes>,
+    /// The languages the workspace offers, and its default.
+    pub locales: Locales,
     /// The signed token of what each form shows (see [`Catalog::shown`]), made once per
     /// catalogue: the public form page carries it on every view.
     shown_tokens: std::sync::OnceLock<std::collections::HashMap<String, String>>,
@@ -141,9 +214,26 @@ impl Catalog {
         tokens.get(&form.version_id).cloned().unwrap_or_else(|| sign(&self.shown(form)))
     }
 
-    /// The text hash of a policy version ("" for none, as on whole-person erasure events).
-    pub fn policy_text_hash(&self, version_id: &str) -> &str {
-        self.policy_text_hashes.get(version_id).map_or("", String::as_str)
+    /// The text hash of a policy version ("" for none, as on whole-person erasure events): of
+    /// the wording in the language `shown` to the person (as [`Localized::get`] picks it), or of
+    /// the whole wording for a change nobody was shown anything for (expiry, erasure).
+    pub fn policy_text_hash(&self, version_id: &str, shown: Option<Locale>) -> &str {
+        let Some(hashes) = self.policy_text_hashes.get(version_id) else {
+            return "";
+        };
+        let Some(locale) = shown else {
+            return &hashes.whole;
+        };
+        [locale, self.locales.default_locale(), Locale::EN]
+            .iter()
+            .find_map(|l| hashes.by_locale.get(l.as_str()))
+            .or_else(|| hashes.by_locale.values().next())
+            .map_or(&hashes.whole, String::as_str)
+    }
+
+    /// The default language of the workspace (what a text missing in a language falls back to).
+    pub fn default_locale(&self) -> Locale {
+        self.locales.default_locale()
     }
 
     pub fn is_required(&self, key: &PurposeKey) -> bool {
@@ -151,12 +241,25 @@ impl Catalog {
     }
 
     pub fn load(conn: &mut DbConnection) -> QueryResult<Self> {
-        let rows: Vec<(PurposeRow, PolicyVersion)> = purposes::table
-            .inner_join(policy_versions::table.on(policy_versions::id.eq(purposes::current_version_id)))
-            .select((PurposeRow::as_select(), PolicyVersion::as_select()))
-            .load(conn)?;
-        let mut catalog = Catalog::default();
-        for (row, policy) in rows {
+        let mut catalog = Catalog { locales: workspace_locales(conn)?, ..Catalog::default() };
+        let rows = policy_versions::table.select(PolicyVersionRow::as_select()).load(conn)?;
+        let versions = with_texts(conn, rows)?;
+        let default = catalog.locales.default_locale();
+        for v in &versions {
+            catalog.policy_version_numbers.insert(v.id.clone(), v.version);
+            let by_locale = v
+                .title
+                .tags()
+                .filter_map(Locale::from_tag)
+                .map(|l| (l.as_str().to_owned(), v.shown_hash(l, default)))
+                .collect();
+            catalog.policy_text_hashes.insert(v.id.clone(), PolicyHashes { whole: v.text_hash.clone(), by_locale });
+        }
+        let mut by_id: std::collections::HashMap<String, PolicyVersion> =
+            versions.into_iter().map(|v| (v.id.clone(), v)).collect();
+        let rows: Vec<PurposeRow> = purposes::table.select(PurposeRow::as_select()).load(conn)?;
+        for row in rows {
+            let policy = by_id.remove(&row.current_version_id).ok_or_else(|| corrupt("current policy version"))?;
             let published = PublishedPurpose {
                 key: PurposeKey::parse(&row.key).map_err(corrupt)?,
                 legal_basis: LegalBasis::parse(&row.legal_basis).ok_or_else(|| corrupt("legal basis"))?,
@@ -181,15 +284,45 @@ impl Catalog {
             );
         }
         catalog.purpose_keys = catalog.purposes.values().map(|p| p.key.clone()).collect();
-        let versions: Vec<(String, i64, String)> = policy_versions::table
-            .select((policy_versions::id, policy_versions::version, policy_versions::text_hash))
-            .load(conn)?;
-        for (id, number, hash) in versions {
-            catalog.policy_version_numbers.insert(id.clone(), number);
-            catalog.policy_text_hashes.insert(id, hash);
-        }
         Ok(catalog)
     }
+}
+
+/// A policy version's hashes: of its whole wording, and of each language's.
+#[derive(Debug, Clone, Default)]
+pub struct PolicyHashes {
+    pub whole: String,
+    pub by_locale: BTreeMap<String, String>,
+}
+
+/// The languages the workspace offers, in its order, with its default (migration 12 seeds
+/// English and Korean, what every workspace spoke before). A tag no catalogue ships is skipped.
+pub fn workspace_locales(conn: &mut DbConnection) -> QueryResult<Locales> {
+    let rows: Vec<(String, bool)> = workspace_locales::table
+        .order(workspace_locales::position)
+        .select((workspace_locales::locale, workspace_locales::is_default))
+        .load(conn)?;
+    let offered: Vec<Locale> = rows.iter().filter_map(|(tag, _)| Locale::from_tag(tag)).collect();
+    let default = rows.iter().find(|(_, d)| *d).and_then(|(tag, _)| Locale::from_tag(tag));
+    Ok(default.and_then(|d| Locales::new(offered, d).ok()).unwrap_or_default())
+}
+
+/// Makes `locales` the workspace's languages (in their order, with their default).
+pub fn set_workspace_locales(conn: &mut DbConnection, locales: &Locales) -> QueryResult<()> {
+    if workspace_locales(conn)? == *locales {
+        return Ok(());
+    }
+    diesel::delete(workspace_locales::table).execute(conn)?;
+    for (position, locale) in locales.offered().iter().enumerate() {
+        diesel::insert_into(workspace_locales::table)
+            .values((
+                workspace_locales::locale.eq(locale.as_str()),
+                workspace_locales::position.eq(position as i64),
+                workspace_locales::is_default.eq(*locale == locales.default_locale()),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
 }
 
 /// The catalogue's version, which every committed change to purposes, policy versions, forms or
@@ -205,16 +338,18 @@ fn corrupt(e: impl std::fmt::Display) -> diesel::result::Error {
 }
 
 pub fn policy_version(conn: &mut DbConnection, purpose: &str, version: i64) -> QueryResult<Option<PolicyVersion>> {
-    policy_versions::table
+    let row = policy_versions::table
         .filter(policy_versions::purpose_key.eq(purpose))
         .filter(policy_versions::version.eq(version))
-        .select(PolicyVersion::as_select())
+        .select(PolicyVersionRow::as_select())
         .first(conn)
-        .optional()
+        .optional()?;
+    with_text(conn, row)
 }
 
 pub fn policy_versions_by_id(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<PolicyVersion>> {
-    policy_versions::table.filter(policy_versions::id.eq_any(ids)).select(PolicyVersion::as_select()).load(conn)
+    let rows = policy_versions::table.filter(policy_versions::id.eq_any(ids)).select(PolicyVersionRow::as_select()).load(conn)?;
+    with_texts(conn, rows)
 }
 
 pub fn find_purpose(conn: &mut DbConnection, key: &str) -> QueryResult<Option<PurposeRow>> {
@@ -222,12 +357,13 @@ pub fn find_purpose(conn: &mut DbConnection, key: &str) -> QueryResult<Option<Pu
 }
 
 pub fn latest_policy(conn: &mut DbConnection, purpose: &str) -> QueryResult<Option<PolicyVersion>> {
-    policy_versions::table
+    let row = policy_versions::table
         .filter(policy_versions::purpose_key.eq(purpose))
         .order(policy_versions::version.desc())
-        .select(PolicyVersion::as_select())
+        .select(PolicyVersionRow::as_select())
         .first(conn)
-        .optional()
+        .optional()?;
+    with_text(conn, row)
 }
 
 pub fn insert_purpose(conn: &mut DbConnection, purpose: &NewPurpose<'_>) -> QueryResult<()> {
@@ -249,8 +385,26 @@ pub fn update_purpose(conn: &mut DbConnection, purpose: &NewPurpose<'_>) -> Quer
         .map(|_| ())
 }
 
+/// Publishes a policy version with its wording in each of its languages.
 pub fn insert_policy_version(conn: &mut DbConnection, version: &PolicyVersion) -> QueryResult<()> {
-    diesel::insert_into(policy_versions::table).values(version).execute(conn).map(|_| ())
+    let row = PolicyVersionRow {
+        id: version.id.clone(),
+        purpose_key: version.purpose_key.clone(),
+        version: version.version,
+        text_hash: version.text_hash.clone(),
+        created_at: version.created_at,
+    };
+    diesel::insert_into(policy_versions::table).values(&row).execute(conn)?;
+    for (locale, title) in &version.title.0 {
+        let text = PolicyText {
+            policy_version_id: version.id.clone(),
+            locale: locale.clone(),
+            title: title.clone(),
+            text: version.text.0.get(locale).cloned().unwrap_or_default(),
+        };
+        diesel::insert_into(policy_texts::table).values(&text).execute(conn)?;
+    }
+    Ok(())
 }
 
 pub fn latest_form_version(conn: &mut DbConnection, form: &str) -> QueryResult<Option<FormVersionRow>> {

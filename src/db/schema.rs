@@ -19,12 +19,25 @@ diesel::table! {
         id -> Text,
         purpose_key -> Text,
         version -> BigInt,
-        title_en -> Text,
-        title_ko -> Text,
-        text_en -> Text,
-        text_ko -> Text,
         text_hash -> Text,
         created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    policy_texts (policy_version_id, locale) {
+        policy_version_id -> Text,
+        locale -> Text,
+        title -> Text,
+        text -> Text,
+    }
+}
+
+diesel::table! {
+    workspace_locales (locale) {
+        locale -> Text,
+        position -> BigInt,
+        is_default -> Bool,
     }
 }
 

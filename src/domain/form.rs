@@ -6,23 +6,8 @@ use std::collections::HashSet;
 
 use super::consent::may_store;
 use super::email::{Email, EmailError};
-use super::{FieldKey, Locale, PurposeKey};
-
-/// A text in each language Assent speaks.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Localized {
-    pub en: String,
-    pub ko: String,
-}
-
-impl Localized {
-    pub fn get(&self, locale: Locale) -> &str {
-        match locale.legacy() {
-            crate::domain::locale::Legacy::En => &self.en,
-            crate::domain::locale::Legacy::Ko => &self.ko,
-        }
-    }
-}
+pub use super::texts::Localized;
+use super::{FieldKey, PurposeKey};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -164,6 +149,27 @@ impl FormDefinition {
 
     pub fn field(&self, key: &str) -> Option<&FieldDefinition> {
         self.fields.iter().find(|f| f.key.as_str() == key)
+    }
+
+    /// Every text the form shows, each with where it is (`title`, `field email label`, …).
+    pub fn texts(&self) -> Vec<(String, &Localized)> {
+        let mut texts = vec![("title".to_owned(), &self.title)];
+        if let Some(d) = &self.description {
+            texts.push(("description".to_owned(), d));
+        }
+        for f in &self.fields {
+            texts.push((format!("field `{}` label", f.key), &f.label));
+            for c in &f.choices {
+                texts.push((format!("field `{}` choice `{}`", f.key, c.value), &c.label));
+            }
+        }
+        texts
+    }
+
+    /// Every text fits the workspace's languages (see [`Localized::check`]): the first that
+    /// does not, named.
+    pub fn check_texts(&self, locales: &super::Locales) -> Result<(), (String, super::texts::TextProblem)> {
+        self.texts().into_iter().try_for_each(|(place, text)| text.check(locales).map_err(|e| (place, e)))
     }
 }
 
@@ -422,7 +428,7 @@ mod tests {
         FieldDefinition {
             key: key(k),
             kind,
-            label: Localized { en: k.into(), ko: k.into() },
+            label: Localized::new([(crate::domain::Locale::EN, k), (crate::domain::Locale::KO, k)]),
             required,
             purposes: purposes.iter().map(|p| key(p)).collect(),
             max_length: None,
@@ -433,7 +439,7 @@ mod tests {
     fn newsletter() -> FormDefinition {
         FormDefinition {
             kind: "signup".into(),
-            title: Localized { en: "News".into(), ko: "소식".into() },
+            title: Localized::new([(crate::domain::Locale::EN, "News"), (crate::domain::Locale::KO, "소식")]),
             description: None,
             double_opt_in: false,
             purposes: ["service", "marketing_email", "marketing_sms", "personalisation"].map(key).to_vec(),

@@ -91,6 +91,69 @@ impl Locale {
     }
 }
 
+/// The languages a workspace offers the people filling its forms, in its order, and the one
+/// every text is written in and falls back to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Locales {
+    offered: Vec<Locale>,
+    default: Locale,
+}
+
+/// Why a set of languages cannot be a workspace's.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LocalesError {
+    #[error("a workspace offers at least one language")]
+    Empty,
+    #[error("`{0}` is offered twice")]
+    Duplicate(Locale),
+    #[error("the default language `{0}` is not among the offered ones")]
+    DefaultNotOffered(Locale),
+}
+
+impl Default for Locales {
+    /// What every workspace spoke before languages were data: English (the default) and Korean.
+    fn default() -> Self {
+        Self { offered: vec![Locale::EN, Locale::KO], default: Locale::EN }
+    }
+}
+
+impl Locales {
+    pub fn new(offered: Vec<Locale>, default: Locale) -> Result<Self, LocalesError> {
+        if offered.is_empty() {
+            return Err(LocalesError::Empty);
+        }
+        if let Some(twice) = offered.iter().enumerate().find_map(|(i, l)| offered[..i].contains(l).then_some(*l)) {
+            return Err(LocalesError::Duplicate(twice));
+        }
+        if !offered.contains(&default) {
+            return Err(LocalesError::DefaultNotOffered(default));
+        }
+        Ok(Self { offered, default })
+    }
+
+    pub fn offered(&self) -> &[Locale] {
+        &self.offered
+    }
+
+    pub fn default_locale(&self) -> Locale {
+        self.default
+    }
+
+    pub fn offers(&self, locale: Locale) -> bool {
+        self.offered.contains(&locale)
+    }
+
+    /// [`Locale::negotiate`] over these languages.
+    pub fn negotiate(&self, explicit: Option<&str>, accept_language: Option<&str>) -> Locale {
+        Locale::negotiate(explicit, accept_language, &self.offered, self.default)
+    }
+
+    /// The language a person's recorded tag names, among these; else the default.
+    pub fn of_person(&self, recorded: &str) -> Locale {
+        Locale::find(recorded, self.offered.iter().copied()).unwrap_or(self.default)
+    }
+}
+
 impl fmt::Debug for Locale {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.0)
@@ -159,6 +222,17 @@ mod tests {
         assert_eq!(Locale::negotiate(Some("ja"), Some("ja"), &offered, Locale::KO), Locale::KO);
         assert_eq!(Locale::negotiate(Some("xx"), Some("de, fr, *"), &OFFERED, Locale::EN), Locale::EN);
         assert_eq!(Locale::negotiate(None, None, &OFFERED, Locale::JA), Locale::JA);
+    }
+
+    #[test]
+    fn a_workspace_offers_its_default_once() {
+        assert_eq!(Locales::new(vec![], Locale::EN), Err(LocalesError::Empty));
+        assert_eq!(Locales::new(vec![Locale::EN, Locale::EN], Locale::EN), Err(LocalesError::Duplicate(Locale::EN)));
+        assert_eq!(Locales::new(vec![Locale::KO], Locale::EN), Err(LocalesError::DefaultNotOffered(Locale::EN)));
+        let ko_first = Locales::new(vec![Locale::KO, Locale::JA], Locale::KO).expect("valid");
+        assert_eq!(ko_first.negotiate(None, Some("en")), Locale::KO);
+        assert_eq!(ko_first.of_person("ja"), Locale::JA);
+        assert_eq!(ko_first.of_person("en"), Locale::KO);
     }
 
     #[test]

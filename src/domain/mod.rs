@@ -16,6 +16,7 @@ pub mod locale;
 pub mod origin;
 pub mod owner;
 pub mod purpose;
+pub mod texts;
 pub mod rights;
 pub mod wording;
 
@@ -25,5 +26,5 @@ pub use email::Email;
 pub use form::{AcceptedSubmission, FieldDefinition, FieldError, FieldType, FormDefinition, Localized};
 pub use ids::SubjectId;
 pub use keys::{FieldKey, FormKey, PurposeKey};
-pub use locale::Locale;
+pub use locale::{Locale, Locales};
 pub use purpose::{BundledConsent, Channel, LegalBasis, Retention};

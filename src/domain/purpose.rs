@@ -179,36 +179,17 @@ impl Retention {
         now >= opens && now < expires_at
     }
 
-    /// "2 years", "6 months", "1 year 6 months", "2년", "6개월" …
+    /// "2 years", "6 months", "1 year 6 months", "2년", "6개월", "1年6か月" … (the units and
+    /// their plurals are the catalogue's: `retention-years`, `-months`, `-days`).
     pub fn describe(self, locale: Locale) -> String {
+        let words = crate::i18n::catalogue(locale);
         let (years, months) = (self.months / 12, self.months % 12);
-        let mut parts = Vec::new();
-        match locale.legacy() {
-            crate::domain::locale::Legacy::En => {
-                let unit = |n: u32, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
-                if years > 0 {
-                    parts.push(unit(years, "year", "years"));
-                }
-                if months > 0 {
-                    parts.push(unit(months, "month", "months"));
-                }
-                if self.days > 0 {
-                    parts.push(unit(self.days, "day", "days"));
-                }
-            }
-            crate::domain::locale::Legacy::Ko => {
-                if years > 0 {
-                    parts.push(format!("{years}년"));
-                }
-                if months > 0 {
-                    parts.push(format!("{months}개월"));
-                }
-                if self.days > 0 {
-                    parts.push(format!("{}일", self.days));
-                }
-            }
-        }
-        parts.join(" ")
+        let parts: Vec<String> = [("retention-years", years), ("retention-months", months), ("retention-days", self.days)]
+            .into_iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(id, n)| words.format(id, &[("count", fluent_bundle::FluentValue::from(n))]))
+            .collect();
+        parts.join(&words.text("retention-separator"))
     }
 }
 
@@ -355,5 +336,7 @@ mod tests {
         assert_eq!(r.describe(Locale::EN), "1 year 6 months");
         assert_eq!(r.describe(Locale::KO), "1년 6개월");
         assert_eq!(Retention::months(36).describe(Locale::EN), "3 years");
+        assert_eq!(r.describe(Locale::JA), "1年6か月");
+        assert_eq!(Retention::parse("1d").map(|r| r.describe(Locale::EN)).ok().as_deref(), Some("1 day"));
     }
 }

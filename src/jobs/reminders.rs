@@ -84,8 +84,8 @@ pub fn ask_renewal(
     let lang = to.locale.as_str();
     let (title, text) = (purpose.policy.title(), purpose.policy.text());
     let facts = messages::ConsentFacts {
-        purpose: title.get(to.locale),
-        wording: text.get(to.locale),
+        purpose: title.get(to.locale, door.catalog.default_locale()),
+        wording: text.get(to.locale, door.catalog.default_locale()),
         held: &to.held,
         since: &state.granted_at.map(day).unwrap_or_default(),
         until: &day(expires),
@@ -130,8 +130,8 @@ pub fn send_notice(
     let withdraw = unsubscribe_url(keyring, ctx, &state.subject_id, vec![state.purpose_key.clone()], to.locale)?;
     let (title, text) = (purpose.policy.title(), purpose.policy.text());
     let facts = messages::ConsentFacts {
-        purpose: title.get(to.locale),
-        wording: text.get(to.locale),
+        purpose: title.get(to.locale, door.catalog.default_locale()),
+        wording: text.get(to.locale, door.catalog.default_locale()),
         held: &to.held,
         since: &day(granted),
         until: &state.expires_at.map(day).unwrap_or_default(),
@@ -148,6 +148,8 @@ pub fn send_notice(
         method: Method::RetentionJob,
         source: "marketing_notice",
         evidence: "{}",
+        // The notice mail quoted the wording in the person's language.
+        shown_in: Some(to.locale),
     };
     door.apply(tx, &mut states, &[change], now)?;
     Ok(1)

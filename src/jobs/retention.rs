@@ -295,6 +295,7 @@ pub fn expire_due(
             method: Method::RetentionJob,
             source: "retention",
             evidence: "{}",
+            shown_in: None,
         })
         .collect();
     let applied = door.apply(tx, &mut states, &changes, now)?;

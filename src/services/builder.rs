@@ -8,7 +8,10 @@ use crate::db::DbConnection;
 use crate::db::builder::{self, FormDraft};
 use crate::db::catalog::{self, Catalog};
 use crate::domain::form::{Choice, DefinitionError};
-use crate::domain::{ErrorCode, FieldDefinition, FieldKey, FieldType, FormDefinition, FormKey, Localized, PurposeKey};
+use crate::domain::texts::typed;
+use crate::domain::{
+    ErrorCode, FieldDefinition, FieldKey, FieldType, FormDefinition, FormKey, Locales, Localized, PurposeKey,
+};
 use crate::services::rights::{Actor, audit_action};
 use crate::services::workspace::{self, ApplyError, WorkspaceFile, WorkspaceInfo};
 
@@ -147,11 +150,12 @@ fn spec_of(key: &FormKey, d: &FormDefinition) -> workspace::FormSpec {
 pub struct FieldInput {
     pub key: String,
     pub kind: String,
-    pub label_en: String,
-    pub label_ko: String,
+    /// As typed, one entry per language row (`label_<tag>`).
+    pub label: Localized,
     pub required: bool,
     pub max_length: String,
-    /// One choice a line: `value|English|Korean`.
+    /// One choice a line: `value|label|label…`, a label per offered language in the workspace's
+    /// order (an empty one: not translated).
     pub choices: String,
     pub purposes: Vec<String>,
 }
@@ -173,36 +177,28 @@ pub fn field_type_name(kind: FieldType) -> &'static str {
     }
 }
 
-/// Parses a field; on failure every refused input (`key`, `kind`, `label_en`, `label_ko`,
-/// `max_length`, `choices`) with a message code. A field may be saved without a purpose: the
-/// draft keeps it, and publishing refuses it with the domain's own reason.
-pub fn parse_field(input: &FieldInput) -> Result<FieldDefinition, Vec<(&'static str, ErrorCode)>> {
+/// Parses a field against the workspace's languages; on failure every refused input (`key`,
+/// `kind`, `label_<tag>`, `max_length`, `choices`) with a message code. A field may be saved
+/// without a purpose: the draft keeps it, and publishing refuses it with the domain's own reason.
+pub fn parse_field(input: &FieldInput, locales: &Locales) -> Result<FieldDefinition, Vec<(String, ErrorCode)>> {
     let mut problems = Vec::new();
-    let key = FieldKey::parse(input.key.trim()).map_err(|_| problems.push(("key", ErrorCode::InvalidKey))).ok();
+    let key =
+        FieldKey::parse(input.key.trim()).map_err(|_| problems.push(("key".into(), ErrorCode::InvalidKey))).ok();
     let kind = field_type(&input.kind);
     if kind.is_none() {
-        problems.push(("kind", ErrorCode::InvalidChoice));
+        problems.push(("kind".into(), ErrorCode::InvalidChoice));
     }
-    let mut label = |field: &'static str, raw: &str| {
-        let value = raw.trim().to_owned();
-        if value.is_empty() {
-            problems.push((field, ErrorCode::Required));
-        } else if value.chars().count() > 200 {
-            problems.push((field, ErrorCode::TooLong));
-        }
-        value
-    };
-    let label = Localized { en: label("label_en", &input.label_en), ko: label("label_ko", &input.label_ko) };
+    let label = typed("label", &input.label, locales, 200, &mut problems);
     let max_length = match input.max_length.trim() {
         "" => Some(None),
         raw => raw.parse::<usize>().ok().filter(|n| (1..=10_000).contains(n)).map(Some),
     };
     if max_length.is_none() {
-        problems.push(("max_length", ErrorCode::InvalidLength));
+        problems.push(("max_length".into(), ErrorCode::InvalidLength));
     }
-    let choices = parse_choices(&input.choices);
+    let choices = parse_choices(&input.choices, locales);
     if choices.is_none() || (kind == Some(FieldType::Select) && choices.as_ref().is_some_and(Vec::is_empty)) {
-        problems.push(("choices", ErrorCode::InvalidChoices));
+        problems.push(("choices".into(), ErrorCode::InvalidChoices));
     }
     let purposes: Vec<PurposeKey> = input.purposes.iter().filter_map(|p| PurposeKey::parse(p).ok()).collect();
     match (key, kind, max_length, choices) {
@@ -219,23 +215,34 @@ pub fn parse_field(input: &FieldInput) -> Result<FieldDefinition, Vec<(&'static 
     }
 }
 
-fn parse_choices(raw: &str) -> Option<Vec<Choice>> {
+fn parse_choices(raw: &str, locales: &Locales) -> Option<Vec<Choice>> {
     raw.lines()
         .map(str::trim)
         .filter(|l| !l.is_empty())
         .map(|line| {
             let mut parts = line.split('|').map(str::trim);
-            let (value, en, ko) = (parts.next()?, parts.next()?, parts.next()?);
-            let ok =
-                parts.next().is_none() && crate::domain::keys::is_valid_key(value) && !en.is_empty() && !ko.is_empty();
-            ok.then(|| Choice { value: value.to_owned(), label: Localized { en: en.to_owned(), ko: ko.to_owned() } })
+            let value = parts.next()?;
+            let labels: Vec<&str> = parts.collect();
+            if labels.len() > locales.offered().len() || !crate::domain::keys::is_valid_key(value) {
+                return None;
+            }
+            let label = Localized::new(locales.offered().iter().copied().zip(labels)).tidy();
+            label.check(locales).is_ok().then(|| Choice { value: value.to_owned(), label })
         })
         .collect()
 }
 
 /// The choices of a field as the builder shows them (the inverse of parsing).
-pub fn choices_text(field: &FieldDefinition) -> String {
-    field.choices.iter().map(|c| format!("{}|{}|{}", c.value, c.label.en, c.label.ko)).collect::<Vec<_>>().join("\n")
+pub fn choices_text(field: &FieldDefinition, locales: &Locales) -> String {
+    field
+        .choices
+        .iter()
+        .map(|c| {
+            let labels: Vec<&str> = locales.offered().iter().map(|l| c.label.exactly(*l).unwrap_or("")).collect();
+            format!("{}|{}", c.value, labels.join("|")).trim_end_matches('|').to_owned()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Adds (`at` = None) or replaces the field at `at`; refuses a key another field has.
@@ -283,6 +290,7 @@ pub fn parse_origins(raw: &str) -> Result<Vec<String>, Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::Locale;
 
     #[test]
     fn origins_are_exact_scheme_host_port() {
@@ -298,15 +306,19 @@ mod tests {
         let input = FieldInput {
             key: "size".into(),
             kind: "select".into(),
-            label_en: "Size".into(),
-            label_ko: "크기".into(),
+            label: Localized::new([(Locale::EN, "Size"), (Locale::KO, "크기")]),
             ..FieldInput::default()
         };
-        assert_eq!(parse_field(&input).unwrap_err(), [("choices", ErrorCode::InvalidChoices)]);
-        let field = parse_field(&FieldInput { choices: "s|Small|작음\nl|Large|큼".into(), ..input }).unwrap();
+        let locales = Locales::default();
+        assert_eq!(parse_field(&input, &locales).unwrap_err(), [("choices".to_owned(), ErrorCode::InvalidChoices)]);
+        let typed = FieldInput { choices: "s|Small|작음\nl|Large".into(), ..input };
+        let field = parse_field(&typed, &locales).unwrap();
         assert_eq!(field.choices.len(), 2);
+        assert_eq!(field.choices[1].label.exactly(Locale::KO), None, "untranslated, not refused");
         assert!(field.purposes.is_empty());
-        assert_eq!(choices_text(&field), "s|Small|작음\nl|Large|큼");
+        assert_eq!(choices_text(&field, &locales), "s|Small|작음\nl|Large");
+        let too_many = FieldInput { choices: "s|Small|작음|小".into(), ..typed };
+        assert!(parse_field(&too_many, &locales).is_err());
     }
 
     #[test]
@@ -314,7 +326,7 @@ mod tests {
         let field = |k: &str| FieldDefinition {
             key: FieldKey::parse(k).unwrap(),
             kind: FieldType::Text,
-            label: Localized { en: k.into(), ko: k.into() },
+            label: Localized::new([(Locale::EN, k)]),
             required: false,
             purposes: Vec::new(),
             max_length: None,
@@ -322,7 +334,7 @@ mod tests {
         };
         let mut d = FormDefinition {
             kind: "signup".into(),
-            title: Localized { en: "T".into(), ko: "T".into() },
+            title: Localized::new([(Locale::EN, "T")]),
             description: None,
             double_opt_in: false,
             purposes: Vec::new(),

@@ -17,7 +17,7 @@ use crate::db::catalog::{Catalog, PublishedPurpose};
 use crate::db::consent::{self, ConsentState, StateWrite, Write};
 use crate::db::ledger::{ConsentEvent, NewEvent};
 use crate::domain::lifecycle::{self, Refusal, Standing, Terms, Transition};
-use crate::domain::{Channel, Method, Retention, SubjectId};
+use crate::domain::{Channel, Locale, Method, Retention, SubjectId};
 
 /// What the door knows besides the catalogue.
 #[derive(Clone, Copy)]
@@ -45,6 +45,9 @@ pub struct Change<'a> {
     pub source: &'a str,
     /// Sealed evidence (`crypto::seal_evidence`), or `{}` for the system's own changes.
     pub evidence: &'a str,
+    /// The language the person read the wording in (`None`: nobody was shown anything, as on
+    /// expiry): the event's text hash is of the wording in that language.
+    pub shown_in: Option<Locale>,
 }
 
 /// A change the door made.
@@ -209,7 +212,7 @@ impl<'a> Door<'a> {
             Some(s) => states.put(row(change, s, 0, crate::domain::ledger::ledger_time(now))),
             None => states.remove(change.subject_id, change.purpose_key),
         }
-        let text_hash = self.catalog.policy_text_hash(&outcome.policy_version_id).to_owned();
+        let text_hash = self.catalog.policy_text_hash(&outcome.policy_version_id, change.shown_in).to_owned();
         Ok(Decision { outcome, existed, text_hash })
     }
 

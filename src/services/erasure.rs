@@ -86,6 +86,7 @@ pub fn erase_people(
             method: by.method,
             source: "erasure",
             evidence: "{}",
+            shown_in: None,
         })
         .collect();
     door.apply_and_forget(tx, states, &changes, subject_ids, now)?;

@@ -131,6 +131,7 @@ pub fn confirm(
             method: Method::EmailLink,
             source: &claims.jti,
             evidence: &sealed,
+            shown_in: Locale::from_tag(&evidence.locale),
         })
         .collect();
     let applied = Door::new(catalog).apply(tx, &mut states, &changes, now)?;
@@ -225,6 +226,7 @@ pub fn answer_renewal(
         method: Method::EmailLink,
         source: &claims.jti,
         evidence: &sealed,
+        shown_in: Locale::from_tag(&evidence.locale),
     };
     let applied = door.apply(tx, &mut states, &[change], now)?.pop().ok_or(ServiceError::Unavailable)?;
     // A consent that ended meanwhile (or a purpose gone) makes the link stale.

@@ -157,8 +157,8 @@ fn held_consents(conn: &mut DbConnection, catalog: &Catalog, id: &str) -> Result
                 granted_at: s.granted_at.map(|t| t.and_utc()),
                 expires_at: s.expires_at.map(|t| t.and_utc()),
                 policy_version: v.version,
-                title: v.title(),
-                wording: v.text(),
+                title: v.title().clone(),
+                wording: v.text().clone(),
                 policy_text_hash: v.text_hash.clone(),
             })
         })

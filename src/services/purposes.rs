@@ -5,7 +5,8 @@
 use crate::db::DbConnection;
 use crate::db::catalog;
 use crate::domain::purpose::check_unbundled;
-use crate::domain::{Channel, ErrorCode, LegalBasis, Localized, PurposeKey, Retention};
+use crate::domain::texts::typed;
+use crate::domain::{Channel, ErrorCode, LegalBasis, Locales, Localized, PurposeKey, Retention};
 use crate::services::rights::{Actor, audit_action};
 use crate::services::workspace::{self, ApplyError, PurposeSpec, WorkspaceFile, WorkspaceInfo};
 
@@ -13,10 +14,9 @@ use crate::services::workspace::{self, ApplyError, PurposeSpec, WorkspaceFile, W
 #[derive(Debug, Clone, Default)]
 pub struct PurposeInput {
     pub key: String,
-    pub title_en: String,
-    pub title_ko: String,
-    pub text_en: String,
-    pub text_ko: String,
+    /// As typed, one entry per language row of the form.
+    pub title: Localized,
+    pub text: Localized,
     pub legal_basis: String,
     pub required: bool,
     pub channel: String,
@@ -31,32 +31,21 @@ pub const PRESETS: [&str; 4] = ["payment_records", "disputes", "advertising_reco
 const MAX_TITLE: usize = 200;
 const MAX_TEXT: usize = 10_000;
 
-/// Parses the input; on failure, every refused field with a message code.
-pub fn parse(input: &PurposeInput) -> Result<PurposeSpec, Vec<(&'static str, ErrorCode)>> {
+/// Parses the input against the workspace's languages; on failure, every refused field with a
+/// message code (a text's inputs are `title_<tag>`, `text_<tag>`).
+pub fn parse(input: &PurposeInput, locales: &Locales) -> Result<PurposeSpec, Vec<(String, ErrorCode)>> {
     let mut problems = Vec::new();
-    let key = PurposeKey::parse(input.key.trim()).map_err(|_| problems.push(("key", ErrorCode::InvalidKey))).ok();
-    let mut text = |field: &'static str, value: &str, max: usize| {
-        let value = value.trim();
-        if value.is_empty() {
-            problems.push((field, ErrorCode::Required));
-        } else if value.chars().count() > max {
-            problems.push((field, ErrorCode::TooLong));
-        }
-        value.to_owned()
-    };
-    let title = Localized {
-        en: text("title_en", &input.title_en, MAX_TITLE),
-        ko: text("title_ko", &input.title_ko, MAX_TITLE),
-    };
-    let wording =
-        Localized { en: text("text_en", &input.text_en, MAX_TEXT), ko: text("text_ko", &input.text_ko, MAX_TEXT) };
+    let key =
+        PurposeKey::parse(input.key.trim()).map_err(|_| problems.push(("key".into(), ErrorCode::InvalidKey))).ok();
+    let title = typed("title", &input.title, locales, MAX_TITLE, &mut problems);
+    let wording = typed("text", &input.text, locales, MAX_TEXT, &mut problems);
     let legal_basis = LegalBasis::parse(&input.legal_basis);
     if legal_basis.is_none() {
-        problems.push(("legal_basis", ErrorCode::InvalidChoice));
+        problems.push(("legal_basis".into(), ErrorCode::InvalidChoice));
     }
     let channel = Channel::parse(&input.channel);
     if channel.is_none() {
-        problems.push(("channel", ErrorCode::InvalidChoice));
+        problems.push(("channel".into(), ErrorCode::InvalidChoice));
     }
     let retention = match input.retention_preset.trim() {
         "" => Retention::parse(&input.retention).ok(),
@@ -64,14 +53,14 @@ pub fn parse(input: &PurposeInput) -> Result<PurposeSpec, Vec<(&'static str, Err
         _ => None,
     };
     if retention.is_none() {
-        problems.push(("retention", ErrorCode::InvalidRetention));
+        problems.push(("retention".into(), ErrorCode::InvalidRetention));
     }
     if legal_basis.is_some_and(|basis| check_unbundled(input.key.trim(), input.required, basis).is_err()) {
-        problems.push(("legal_basis", ErrorCode::BundledConsent));
+        problems.push(("legal_basis".into(), ErrorCode::BundledConsent));
     }
     let window = input.renewal_window_days.trim().parse::<u32>().ok().filter(|d| *d <= 365);
     if window.is_none() {
-        problems.push(("renewal_window_days", ErrorCode::InvalidNumber));
+        problems.push(("renewal_window_days".into(), ErrorCode::InvalidNumber));
     }
     match (key, legal_basis, channel, retention, window) {
         (Some(key), Some(legal_basis), Some(channel), Some(retention), Some(renewal_window_days))
@@ -135,10 +124,8 @@ pub fn save(
 pub fn input_of(p: &catalog::PublishedPurpose) -> PurposeInput {
     PurposeInput {
         key: p.key.to_string(),
-        title_en: p.policy.title_en.clone(),
-        title_ko: p.policy.title_ko.clone(),
-        text_en: p.policy.text_en.clone(),
-        text_ko: p.policy.text_ko.clone(),
+        title: p.policy.title().clone(),
+        text: p.policy.text().clone(),
         legal_basis: p.legal_basis.as_str().to_owned(),
         required: p.required,
         channel: p.channel.as_str().to_owned(),
@@ -151,14 +138,13 @@ pub fn input_of(p: &catalog::PublishedPurpose) -> PurposeInput {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::Locale;
 
     fn input() -> PurposeInput {
         PurposeInput {
             key: "analytics".into(),
-            title_en: "Analytics".into(),
-            title_ko: "분석".into(),
-            text_en: "We count visits.".into(),
-            text_ko: "방문을 셉니다.".into(),
+            title: Localized::new([(Locale::EN, "Analytics"), (Locale::KO, "분석")]),
+            text: Localized::new([(Locale::EN, "We count visits."), (Locale::KO, "방문을 셉니다.")]),
             legal_basis: "consent".into(),
             required: false,
             channel: "none".into(),
@@ -166,6 +152,10 @@ mod tests {
             retention_preset: String::new(),
             renewal_window_days: "30".into(),
         }
+    }
+
+    fn parse(input: &PurposeInput) -> Result<PurposeSpec, Vec<(String, ErrorCode)>> {
+        super::parse(input, &Locales::default())
     }
 
     #[test]
@@ -177,13 +167,13 @@ mod tests {
     #[test]
     fn no_purpose_without_retention() {
         let problems = parse(&PurposeInput { retention: String::new(), ..input() }).unwrap_err();
-        assert_eq!(problems, [("retention", ErrorCode::InvalidRetention)]);
+        assert_eq!(problems, [("retention".to_owned(), ErrorCode::InvalidRetention)]);
     }
 
     #[test]
     fn a_required_purpose_on_consent_is_refused_at_its_legal_basis() {
         let problems = parse(&PurposeInput { required: true, ..input() }).unwrap_err();
-        assert_eq!(problems, [("legal_basis", ErrorCode::BundledConsent)]);
+        assert_eq!(problems, [("legal_basis".to_owned(), ErrorCode::BundledConsent)]);
         assert!(parse(&PurposeInput { required: true, legal_basis: "contract".into(), ..input() }).is_ok());
     }
 
@@ -191,12 +181,12 @@ mod tests {
     fn every_bad_field_is_named() {
         let bad = PurposeInput {
             key: "Bad Key".into(),
-            title_ko: " ".into(),
+            title: Localized::new([(Locale::EN, " ")]),
             legal_basis: "whim".into(),
             renewal_window_days: "-1".into(),
             ..input()
         };
         let fields: Vec<_> = parse(&bad).unwrap_err().into_iter().map(|(f, _)| f).collect();
-        assert_eq!(fields, ["key", "title_ko", "legal_basis", "renewal_window_days"]);
+        assert_eq!(fields, ["key", "title_en", "legal_basis", "renewal_window_days"]);
     }
 }

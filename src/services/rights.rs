@@ -161,6 +161,7 @@ pub fn change_consent(
         method: req.method,
         source: req.method.as_str(),
         evidence: &evidence,
+        shown_in: crate::domain::Locale::from_tag(&req.evidence.locale),
     };
     let applied = door.apply(tx, &mut states, &[change], now)?.pop().ok_or(ServiceError::Unavailable)??;
     let kind = if req.change == Change::Withdraw { RightKind::Withdrawal } else { RightKind::Consent };

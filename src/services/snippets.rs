@@ -53,7 +53,7 @@ pub fn for_form(
     shown: &str,
 ) -> Snippets {
     let base = base_url.trim_end_matches('/');
-    let title = form.definition.title.get(locale);
+    let title = form.definition.title.get(locale, catalog.default_locale());
     let form_url = format!("{base}/f/{}", form.key);
     let iframe = format!(
         "<iframe src=\"{}?lang={}\" data-assent-form title=\"{}\" style=\"width:100%;border:0\"></iframe>\n\
@@ -96,7 +96,7 @@ fn html_form(
         esc(shown)
     );
     for f in &def.fields {
-        out.push_str(&field_html(f, locale, words));
+        out.push_str(&field_html(f, locale, catalog.default_locale(), words));
     }
     out.push_str(&purposes_html(catalog, form, base, locale, words));
     out.push_str(&format!("  <button type=\"submit\">{}</button>\n</form>\n", esc(words.submit)));
@@ -104,12 +104,12 @@ fn html_form(
 }
 
 /// One field of the HTML snippet: its label and input.
-fn field_html(f: &FieldDefinition, locale: Locale, words: SnippetWords<'_>) -> String {
+fn field_html(f: &FieldDefinition, locale: Locale, default: Locale, words: SnippetWords<'_>) -> String {
     let mut out = String::new();
     let id = format!("assent-{}", f.key);
     let marker = if f.required { words.required } else { words.optional };
     let required = if f.required { " required" } else { "" };
-    out.push_str(&format!("  <p>\n    <label for=\"{id}\">{} {}</label><br>\n", esc(f.label.get(locale)), esc(marker)));
+    out.push_str(&format!("  <p>\n    <label for=\"{id}\">{} {}</label><br>\n", esc(f.label.get(locale, default)), esc(marker)));
     match f.kind {
         FieldType::Textarea => out.push_str(&format!(
             "    <textarea id=\"{id}\" name=\"{}\" rows=\"5\" maxlength=\"{}\"{required}></textarea>\n",
@@ -125,7 +125,7 @@ fn field_html(f: &FieldDefinition, locale: Locale, words: SnippetWords<'_>) -> S
                 out.push_str(&format!(
                     "      <option value=\"{}\">{}</option>\n",
                     esc(&c.value),
-                    esc(c.label.get(locale))
+                    esc(c.label.get(locale, default))
                 ));
             }
             out.push_str("    </select>\n");
@@ -162,8 +162,8 @@ fn purposes_html(
             p.key,
             if p.required { " required" } else { "" },
             esc(marker),
-            esc(p.policy.title().get(locale)),
-            esc(p.policy.text().get(locale)),
+            esc(p.policy.title().get(locale, catalog.default_locale())),
+            esc(p.policy.text().get(locale, catalog.default_locale())),
             esc(&policy),
             esc(words.full_text)
         ));
@@ -181,7 +181,7 @@ fn example_body(form: &PublishedForm, locale: Locale) -> Value {
             FieldType::Tel => "010-1234-5678".to_owned(),
             FieldType::Date => "2000-01-31".to_owned(),
             FieldType::Select => f.choices.first().map(|c| c.value.clone()).unwrap_or_default(),
-            FieldType::Text | FieldType::Textarea => f.label.get(locale).to_owned(),
+            FieldType::Text | FieldType::Textarea => f.label.get(locale, locale).to_owned(),
         };
         fields.insert(f.key.to_string(), Value::String(value));
     }
@@ -229,10 +229,8 @@ mod tests {
                 id: "v".into(),
                 purpose_key: p.key.to_string(),
                 version: 3,
-                title_en: p.title.en.clone(),
-                title_ko: p.title.ko.clone(),
-                text_en: p.text.en.clone(),
-                text_ko: p.text.ko.clone(),
+                title: p.title.clone(),
+                text: p.text.clone(),
                 text_hash: String::new(),
                 created_at: chrono::NaiveDateTime::default(),
             };
@@ -248,7 +246,7 @@ mod tests {
             catalog.purposes.insert(p.key.to_string(), purpose);
         }
         let mut definition: FormDefinition = file.forms[0].definition();
-        definition.title.en = "News & \"offers\" <now>".into();
+        definition.title.set(Locale::EN, "News & \"offers\" <now>");
         definition.allowed_origins = vec!["https://shop.example".into()];
         let form = PublishedForm {
             key: FormKey::parse("newsletter").unwrap(),

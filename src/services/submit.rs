@@ -117,7 +117,7 @@ pub fn confirmation_wanted(
             let previous = states.get(subject_id, p.key.as_str()).map(ConsentState::standing);
             on_submission(previous.as_ref(), &door.terms(p), submitter) == Some(Transition::Request)
         })
-        .map(|p| (p.key.to_string(), p.policy.title().get(locale).to_owned()))
+        .map(|p| (p.key.to_string(), p.policy.title().get(locale, door.catalog.default_locale()).to_owned()))
         .collect()
 }
 
@@ -260,6 +260,7 @@ fn changes_of<'p>(p: &'p Plan<'_>) -> impl Iterator<Item = Change<'p>> {
         method: p.item.input.method,
         source: &p.submission_id,
         evidence: &p.evidence,
+        shown_in: Some(p.item.input.locale),
     })
 }
 
@@ -345,13 +346,16 @@ fn confirmation_for<'p>(
         .iter()
         .filter(|a| a.confirmation_needed)
         .filter_map(|a| p.item.catalog.purpose(&a.event.purpose_key))
-        .map(|purpose| (purpose.key.to_string(), purpose.policy.title().get(input.locale).to_owned()))
+        .map(|purpose| {
+            let title = purpose.policy.title().get(input.locale, p.item.catalog.default_locale());
+            (purpose.key.to_string(), title.to_owned())
+        })
         .collect();
     let changes: Vec<String> = values_of(p)
         .filter(|(_, waits, _)| *waits)
         .map(|(v, _, _)| {
             let field = input.form.definition.field(v.key.as_str());
-            field.map_or_else(|| v.key.to_string(), |f| f.label.get(input.locale).to_owned())
+            field.map_or_else(|| v.key.to_string(), |f| f.label.get(input.locale, p.item.catalog.default_locale()).to_owned())
         })
         .collect();
     if pending.is_empty() && changes.is_empty() {

@@ -15,8 +15,11 @@ use crate::db::DbConnection;
 use crate::db::catalog::{self, Catalog, FormVersionRow, NewPurpose, PolicyVersion};
 use crate::domain::form::DefinitionError;
 use crate::domain::purpose::check_unbundled;
+use crate::domain::locale::LocalesError;
+use crate::domain::texts::TextProblem;
 use crate::domain::{
-    BundledConsent, Channel, FieldDefinition, FormDefinition, FormKey, LegalBasis, Localized, PurposeKey, Retention,
+    BundledConsent, Channel, FieldDefinition, FormDefinition, FormKey, LegalBasis, Locale, Locales, Localized,
+    PurposeKey, Retention,
 };
 
 /// The whole file.
@@ -36,6 +39,27 @@ pub struct WorkspaceFile {
 pub struct WorkspaceInfo {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub name: String,
+    /// The languages offered to the people filling the forms, in order (`["en", "ko", "ja"]`);
+    /// absent: the workspace keeps the ones it has.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub locales: Vec<Locale>,
+    /// The language every text is written in and falls back to (default: the first offered).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_locale: Option<Locale>,
+}
+
+impl WorkspaceInfo {
+    /// The languages the file declares, if it declares any.
+    pub fn declared_locales(&self) -> Result<Option<Locales>, ApplyError> {
+        if self.locales.is_empty() {
+            return match self.default_locale {
+                Some(_) => Err(ApplyError::Locales(LocalesError::Empty)),
+                None => Ok(None),
+            };
+        }
+        let default = self.default_locale.unwrap_or(self.locales[0]);
+        Locales::new(self.locales.clone(), default).map(Some).map_err(ApplyError::Locales)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -104,6 +128,10 @@ pub enum ApplyError {
     DuplicateForm(String),
     #[error("form `{form}`: {source}")]
     Form { form: String, source: DefinitionError },
+    #[error("[workspace] locales: {0}")]
+    Locales(LocalesError),
+    #[error("{place}: {source}")]
+    Text { place: String, source: TextProblem },
     #[error("database error while applying: {0}")]
     Storage(#[from] diesel::result::Error),
 }
@@ -127,27 +155,37 @@ impl WorkspaceFile {
         let text = std::fs::read_to_string(path).map_err(|source| ApplyError::Read { path: shown.clone(), source })?;
         let file: Self =
             toml::from_str(&text).map_err(|e| ApplyError::Parse { path: shown, message: e.to_string() })?;
-        file.check()?;
+        file.check(&file.workspace.declared_locales()?.unwrap_or_default())?;
         Ok(file)
     }
 
-    /// The rules the whole file obeys before anything is written.
-    pub fn check(&self) -> Result<(), ApplyError> {
+    /// The rules the whole file obeys before anything is written, every text fitting `locales`
+    /// (the ones the file declares, else the workspace's).
+    pub fn check(&self, locales: &Locales) -> Result<(), ApplyError> {
+        self.workspace.declared_locales()?;
         let mut keys = HashSet::new();
         for p in &self.purposes {
             if !keys.insert(p.key.as_str()) {
                 return Err(ApplyError::DuplicatePurpose(p.key.to_string()));
             }
             check_unbundled(p.key.as_str(), p.required, p.legal_basis)?;
+            for (what, text) in [("title", &p.title), ("text", &p.text)] {
+                text.check(locales)
+                    .map_err(|source| ApplyError::Text { place: format!("purpose `{}` {what}", p.key), source })?;
+            }
         }
         let mut forms = HashSet::new();
         for f in &self.forms {
             if !forms.insert(f.key.as_str()) {
                 return Err(ApplyError::DuplicateForm(f.key.to_string()));
             }
-            f.definition()
+            let definition = f.definition();
+            definition
                 .check(|p| keys.contains(p.as_str()))
                 .map_err(|source| ApplyError::Form { form: f.key.to_string(), source })?;
+            definition
+                .check_texts(locales)
+                .map_err(|(place, source)| ApplyError::Text { place: format!("form `{}` {place}", f.key), source })?;
         }
         Ok(())
     }
@@ -166,8 +204,8 @@ impl WorkspaceFile {
             .values()
             .map(|p| PurposeSpec {
                 key: p.key.clone(),
-                title: p.policy.title(),
-                text: p.policy.text(),
+                title: p.policy.title().clone(),
+                text: p.policy.text().clone(),
                 legal_basis: p.legal_basis,
                 required: p.required,
                 channel: p.channel,
@@ -192,7 +230,12 @@ impl WorkspaceFile {
                 }
             })
             .collect();
-        Self { workspace: WorkspaceInfo::default(), purposes, forms }
+        let workspace = WorkspaceInfo {
+            name: String::new(),
+            locales: catalog.locales.offered().to_vec(),
+            default_locale: Some(catalog.locales.default_locale()),
+        };
+        Self { workspace, purposes, forms }
     }
 
     /// The file as TOML, in the shape [`WorkspaceFile::read`] parses.
@@ -209,9 +252,14 @@ pub fn wording_hash(title: &Localized, text: &Localized) -> String {
 
 /// Applies the file in one transaction.
 pub fn apply(conn: &mut DbConnection, file: &WorkspaceFile) -> Result<ApplyReport, ApplyError> {
-    file.check()?;
     conn.transaction(|conn| {
         crate::db::catalog::lock_for_publishing(conn)?;
+        let locales = match file.workspace.declared_locales()? {
+            Some(declared) => declared,
+            None => catalog::workspace_locales(conn)?,
+        };
+        file.check(&locales)?;
+        catalog::set_workspace_locales(conn, &locales)?;
         let now = Utc::now().naive_utc();
         let mut report = ApplyReport::default();
         for spec in &file.purposes {
@@ -230,7 +278,7 @@ pub fn apply(conn: &mut DbConnection, file: &WorkspaceFile) -> Result<ApplyRepor
 
 fn apply_purpose(conn: &mut DbConnection, spec: &PurposeSpec, now: NaiveDateTime) -> Result<Option<i64>, ApplyError> {
     let key = spec.key.as_str();
-    let hash = wording_hash(&spec.title, &spec.text);
+    let hash = wording_hash(&spec.title.clone().tidy(), &spec.text.clone().tidy());
     let existing = catalog::find_purpose(conn, key)?;
     let latest = catalog::latest_policy(conn, key)?;
     let (version_id, published) = match &latest {
@@ -271,10 +319,8 @@ fn apply_purpose(conn: &mut DbConnection, spec: &PurposeSpec, now: NaiveDateTime
                 id: version_id,
                 purpose_key: key.to_owned(),
                 version,
-                title_en: spec.title.en.clone(),
-                title_ko: spec.title.ko.clone(),
-                text_en: spec.text.en.clone(),
-                text_ko: spec.text.ko.clone(),
+                title: spec.title.clone().tidy(),
+                text: spec.text.clone().tidy(),
                 text_hash: hash,
                 created_at: now,
             },
@@ -313,7 +359,7 @@ mod tests {
     fn the_demo_workspace_file_is_valid() {
         let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/assent.toml")).unwrap();
         let file: WorkspaceFile = toml::from_str(&text).unwrap();
-        file.check().unwrap();
+        file.check(&file.workspace.declared_locales().unwrap().unwrap_or_default()).unwrap();
         let keys: Vec<_> = file.purposes.iter().map(|p| p.key.as_str()).collect();
         assert_eq!(keys, ["service", "marketing_email", "marketing_sms", "personalisation"]);
     }
@@ -336,7 +382,7 @@ mod tests {
         let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/assent.toml")).unwrap();
         let mut file: WorkspaceFile = toml::from_str(&text).unwrap();
         file.purposes[2].required = true;
-        let err = file.check().unwrap_err();
+        let err = file.check(&Locales::default()).unwrap_err();
         assert!(matches!(&err, ApplyError::Bundled(BundledConsent(key)) if key == "marketing_sms"), "{err}");
     }
 
@@ -346,7 +392,7 @@ mod tests {
         let file: WorkspaceFile = toml::from_str(&text).unwrap();
         let exported = file.to_toml().unwrap();
         let again: WorkspaceFile = toml::from_str(&exported).unwrap();
-        again.check().unwrap();
+        again.check(&again.workspace.declared_locales().unwrap().unwrap_or_default()).unwrap();
         assert_eq!(again.to_toml().unwrap(), exported);
         assert_eq!(again.forms[0].definition(), file.forms[0].definition());
         assert_eq!(again.purposes[1].retention, file.purposes[1].retention);
@@ -354,10 +400,13 @@ mod tests {
 
     #[test]
     fn wording_hash_changes_with_any_language() {
-        let title = Localized { en: "A".into(), ko: "가".into() };
-        let text = Localized { en: "B".into(), ko: "나".into() };
-        let other = Localized { en: "B".into(), ko: "다".into() };
+        let title = Localized::new([(Locale::EN, "A"), (Locale::KO, "가")]);
+        let text = Localized::new([(Locale::EN, "B"), (Locale::KO, "나")]);
+        let other = Localized::new([(Locale::EN, "B"), (Locale::KO, "다")]);
         assert_ne!(wording_hash(&title, &text), wording_hash(&title, &other));
         assert_eq!(wording_hash(&title, &text), wording_hash(&title, &text));
+        // Stored hashes made when the wording was two fixed fields still match.
+        let before = serde_json::json!({"title": {"en": "A", "ko": "가"}, "text": {"en": "B", "ko": "나"}}).to_string();
+        assert_eq!(wording_hash(&title, &text), sha256_hex(before.as_bytes()));
     }
 }

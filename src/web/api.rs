@@ -13,7 +13,7 @@ use super::error::{AppError, Problem};
 use super::{AppState, evidence_of, only};
 use crate::db::catalog::Catalog;
 use crate::domain::form::{FieldError, FieldErrorCode, RawSubmission};
-use crate::domain::{Email, ErrorCode, Locale, Method, PurposeKey};
+use crate::domain::{Email, ErrorCode, Locale, Locales, Method, PurposeKey};
 
 use crate::services::lookup::{Cached, ConsentView, consent_views, consent_views_known};
 use crate::services::submit::{RecordedEvent, SubmissionInput, SubmissionOutcome};
@@ -116,7 +116,7 @@ pub(crate) async fn create_submission(
     require_content_type(&req, JSON)?;
     let body = read_limited(&req, payload).await?;
     let request = parse_json(&body)?;
-    let locale = locale_of_request(&request)?;
+    let locale = locale_of_request(&request, &catalog.locales)?;
     // An integrator's API key vouches for the person; without one the answer says nothing about
     // who the address belongs to.
     let verified = match req.headers().get(header::AUTHORIZATION) {
@@ -163,13 +163,18 @@ pub(crate) async fn create_submission(
         .json(SubmissionResponse { outcome, consents, dropped_fields, receipt }))
 }
 
-fn locale_of_request(request: &SubmissionRequest) -> Result<Locale, AppError> {
+/// The language the integrator displayed the form in: one the workspace offers (its default
+/// when not named).
+fn locale_of_request(request: &SubmissionRequest, locales: &Locales) -> Result<Locale, AppError> {
     match &request.locale {
-        None => Ok(Locale::default()),
-        Some(tag) => Locale::from_tag(tag).ok_or_else(|| AppError::BadRequest {
-            code: ErrorCode::UnsupportedLocale,
-            detail: "locale must be \"en\" or \"ko\".".into(),
-        }),
+        None => Ok(locales.default_locale()),
+        Some(tag) => Locale::find(tag, locales.offered().iter().copied()).ok_or_else(|| {
+            let offered: Vec<String> = locales.offered().iter().map(|l| format!("\"{l}\"")).collect();
+            AppError::BadRequest {
+                code: ErrorCode::UnsupportedLocale,
+                detail: format!("locale must be one of the workspace's languages: {}.", offered.join(", ")),
+            }
+        })
     }
 }
 

@@ -169,12 +169,27 @@ pub(crate) fn only(path: &str, allow: &'static str, route: actix_web::Route) -> 
         .default_service(web::to(move || async move { Err::<HttpResponse, _>(AppError::MethodNotAllowed(allow)) }))
 }
 
-/// The language of this request: `?lang=` first, then `Accept-Language`.
+/// The language of a public page (forms, `/me`, policies, mail links): `?lang=` first, then
+/// `Accept-Language`, over the languages the workspace offers; else its default.
 pub fn locale_of(req: &HttpRequest) -> Locale {
+    let (explicit, header) = asked_language(req);
+    match req.app_data::<web::Data<AppState>>() {
+        Some(state) => state.catalog.current().locales.negotiate(explicit.as_deref(), header),
+        None => Locale::negotiate(explicit.as_deref(), header, &[Locale::EN], Locale::EN),
+    }
+}
+
+/// The language of a console page: any language Assent ships (the console is the staff's, not
+/// the workspace's audience), English by default.
+pub fn console_locale_of(req: &HttpRequest) -> Locale {
+    let (explicit, header) = asked_language(req);
+    let shipped: Vec<Locale> = Locale::shipped().collect();
+    Locale::negotiate(explicit.as_deref(), header, &shipped, Locale::EN)
+}
+
+fn asked_language(req: &HttpRequest) -> (Option<String>, Option<&str>) {
     let explicit = web::Query::<LangQuery>::from_query(req.query_string()).ok().and_then(|q| q.0.lang);
-    let header = req.headers().get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
-    let offered: Vec<Locale> = Locale::shipped().collect();
-    Locale::negotiate(explicit.as_deref(), header, &offered, Locale::EN)
+    (explicit, req.headers().get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()))
 }
 
 #[derive(serde::Deserialize)]

@@ -114,6 +114,14 @@ pub struct PolicyPage {
     pub version: i64,
     pub published: String,
     pub hash: String,
+    /// The language the wording is shown in (the page's, or the default where it was not
+    /// published in the page's), and the hash of the wording in it.
+    pub shown_lang: String,
+    pub shown_hash: String,
+    /// Every language this version was published in: tag, name, link.
+    pub published_in: Vec<(String, String, String)>,
+    pub policy_shown_hash_label: String,
+    pub policy_published_in_label: String,
 }
 
 /// A form with one button on a message page.

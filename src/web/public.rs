@@ -190,10 +190,10 @@ async fn thanks(
     let page = ThanksPage {
         t: Strings::get(locale),
         lang: locale.as_str(),
-        title: form.definition.title.get(locale).to_owned(),
+        title: form.definition.title.get(locale, catalog.default_locale()).to_owned(),
         form_key: form.key.to_string(),
         pending: query.contains(&"pending=1"),
-        dropped: dropped_labels(form, &query, locale),
+        dropped: dropped_labels(form, &query, locale, catalog.default_locale()),
     };
     let mut response = render(&page);
     set_frame_policy(&mut response, form);
@@ -202,11 +202,11 @@ async fn thanks(
 
 /// The labels of the fields the query names as dropped. Only keys of this form's fields are
 /// named, each once: the query cannot put words on the page.
-fn dropped_labels(form: &PublishedForm, query: &[&str], locale: Locale) -> Vec<String> {
+fn dropped_labels(form: &PublishedForm, query: &[&str], locale: Locale, default: Locale) -> Vec<String> {
     let mut dropped: Vec<String> = Vec::new();
     for key in query.iter().filter_map(|p| p.strip_prefix("dropped=")) {
         if let Some(field) = form.definition.field(key) {
-            let label = field.label.get(locale).to_owned();
+            let label = field.label.get(locale, default).to_owned();
             if !dropped.contains(&label) {
                 dropped.push(label);
             }
@@ -233,13 +233,28 @@ async fn policy(
     .map_err(|e| PageError::new(e, locale))?
     .map_err(|e| PageError::new(e, locale))?
     .ok_or_else(not_found)?;
+    let default = state.catalog.current().default_locale();
+    let published_in = found
+        .title()
+        .tags()
+        .filter_map(Locale::from_tag)
+        .map(|l| {
+            let link = format!("/policies/{}/v{}?lang={l}", found.purpose_key, found.version);
+            (l.as_str().to_owned(), crate::i18n::catalogue(l).text("lang-name"), link)
+        })
+        .collect();
     Ok(render(&PolicyPage {
         t: Strings::get(locale),
         lang: locale.as_str(),
-        title: found.title().get(locale).to_owned(),
-        text: found.text().get(locale).to_owned(),
+        title: found.title().get(locale, default).to_owned(),
+        text: found.text().get(locale, default).to_owned(),
         version: found.version,
         published: found.created_at.and_utc().format("%Y-%m-%d %H:%M UTC").to_string(),
+        shown_lang: found.title().resolve(locale, default).map_or("", |(tag, _)| tag).to_owned(),
+        shown_hash: found.shown_hash(locale, default),
+        published_in,
+        policy_shown_hash_label: crate::i18n::catalogue(locale).text("policy-shown-hash"),
+        policy_published_in_label: crate::i18n::catalogue(locale).text("policy-published-in"),
         hash: found.text_hash,
     }))
 }
@@ -280,8 +295,8 @@ fn form_page(catalog: &Catalog, form: &PublishedForm, locale: Locale, typed: &Ty
         lang: locale.as_str(),
         other_lang: if locale == Locale::KO { "en" } else { "ko" },
         form_key: form.key.to_string(),
-        title: def.title.get(locale).to_owned(),
-        description: def.description.as_ref().map(|d| d.get(locale).to_owned()),
+        title: def.title.get(locale, catalog.default_locale()).to_owned(),
+        description: def.description.as_ref().map(|d| d.get(locale, catalog.default_locale()).to_owned()),
         fields: field_views(catalog, def, locale, typed),
         purposes: purpose_views(catalog, def, locale, typed),
         errors: error_links(catalog, form, locale, typed),
@@ -315,7 +330,7 @@ fn field_view(catalog: &Catalog, f: &FieldDefinition, locale: Locale, typed: &Ty
         .purposes
         .iter()
         .filter_map(|p| catalog.purpose(p.as_str()))
-        .map(|p| p.policy.title().get(locale).to_owned())
+        .map(|p| p.policy.title().get(locale, catalog.default_locale()).to_owned())
         .collect();
     let mut described_by = Vec::new();
     if error.is_some() {
@@ -326,7 +341,7 @@ fn field_view(catalog: &Catalog, f: &FieldDefinition, locale: Locale, typed: &Ty
     }
     FieldView {
         key: key.to_owned(),
-        label: f.label.get(locale).to_owned(),
+        label: f.label.get(locale, catalog.default_locale()).to_owned(),
         input_type: f.kind.input_type(),
         textarea: f.kind == crate::domain::FieldType::Textarea,
         choices: f
@@ -334,7 +349,7 @@ fn field_view(catalog: &Catalog, f: &FieldDefinition, locale: Locale, typed: &Ty
             .iter()
             .map(|c| ChoiceView {
                 value: c.value.clone(),
-                label: c.label.get(locale).to_owned(),
+                label: c.label.get(locale, catalog.default_locale()).to_owned(),
                 selected: c.value == value,
             })
             .collect(),
@@ -361,8 +376,8 @@ fn purpose_views(
         .filter_map(|key| catalog.purpose(key.as_str()))
         .map(|p| PurposeView {
             key: p.key.to_string(),
-            title: p.policy.title().get(locale).to_owned(),
-            text: p.policy.text().get(locale).to_owned(),
+            title: p.policy.title().get(locale, catalog.default_locale()).to_owned(),
+            text: p.policy.text().get(locale, catalog.default_locale()).to_owned(),
             required: p.required,
             checked: typed.purposes.iter().any(|t| t == p.key.as_str()),
             retention: p.retention.describe(locale),
@@ -407,10 +422,10 @@ pub fn preview_page(
 /// How a field (or purpose) is named in the error summary.
 fn label_of(catalog: &Catalog, form: &PublishedForm, field: &str, locale: Locale) -> String {
     if let Some(f) = form.definition.field(field) {
-        return f.label.get(locale).to_owned();
+        return f.label.get(locale, catalog.default_locale()).to_owned();
     }
     if let Some(p) = field.strip_prefix("purpose.").and_then(|k| catalog.purpose(k)) {
-        return p.policy.title().get(locale).to_owned();
+        return p.policy.title().get(locale, catalog.default_locale()).to_owned();
     }
     if field == "purpose" {
         return Strings::get(locale).purposes_legend.to_owned();

@@ -3,6 +3,7 @@
 
 use crate::helpers::*;
 use crate::on_both_backends;
+use assent::domain::Locale;
 use assent::domain::owner::Role;
 use diesel::prelude::*;
 
@@ -211,7 +212,7 @@ on_both_backends! {
         let (settings, _data) = restart(workspace_file());
         let restarted = assent::startup::Application::build(settings).await.unwrap();
         let current = restarted.state().catalog.current();
-        assert_eq!(current.purpose("marketing_email").unwrap().policy.text_en, "Edited in the console.", "the same file is not re-applied");
+        assert_eq!(current.purpose("marketing_email").unwrap().policy.text.get(Locale::EN, Locale::EN), "Edited in the console.", "the same file is not re-applied");
         assert_eq!(policy_versions(&app, "marketing_email"), [1, 2]);
 
         // A changed file is applied at the next start.
@@ -221,7 +222,7 @@ on_both_backends! {
         std::fs::write(&changed, text).unwrap();
         let (settings, _data) = restart(changed);
         let restarted = assent::startup::Application::build(settings).await.unwrap();
-        assert!(restarted.state().catalog.current().purpose("marketing_email").unwrap().policy.text_en.contains("once a month"));
+        assert!(restarted.state().catalog.current().purpose("marketing_email").unwrap().policy.text.get(Locale::EN, Locale::EN).contains("once a month"));
         assert_eq!(policy_versions(&app, "marketing_email"), [1, 2, 3]);
     }
 

@@ -351,6 +351,7 @@ on_both_backends! {
                     method: assent::domain::Method::Api,
                     source: "test",
                     evidence: "{}",
+                    shown_in: None,
                 };
                 let now = chrono::Utc::now().naive_utc();
                 let done = door.apply(tx, &mut states, &[change(Transition::Grant), change(Transition::Withdraw)], now)?;

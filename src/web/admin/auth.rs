@@ -18,7 +18,7 @@ use crate::services::owners::{self, PasswordCheck, SignIn};
 use crate::web::body::{FORM_URLENCODED, parse_urlencoded, read_limited, require_content_type};
 use crate::web::error::AppError;
 use crate::web::pages::render_with_status;
-use crate::web::{AppState, locale_of};
+use crate::web::{AppState, console_locale_of};
 
 /// Holds the sign-in form's CSRF token until the form is sent.
 const LOGIN_COOKIE: &str = "assent_admin_login";
@@ -71,7 +71,7 @@ fn login_form(
 }
 
 async fn login_page(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    login_form(&req, &state, locale_of(&req), String::new(), Problems::default(), None, StatusCode::OK)
+    login_form(&req, &state, console_locale_of(&req), String::new(), Problems::default(), None, StatusCode::OK)
 }
 
 async fn login(
@@ -79,7 +79,7 @@ async fn login(
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, AdminError> {
-    let locale = locale_of(&req);
+    let locale = console_locale_of(&req);
     let t = super::AdminStrings::get(locale);
     let fields = login_fields(&req, payload, locale).await?;
     let email = fields.get("email").trim().to_owned();

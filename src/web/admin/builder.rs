@@ -5,7 +5,8 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
-use super::drafts::{builder_error, load, text};
+use super::drafts::{builder_error, load, localized, text};
+use super::texts::{TextKind, TextRow, rows};
 use super::field_views::{self, FieldFormView};
 use super::{AdminError, AdminStrings, Chrome, Fields, Problems, SignedIn, refresh_catalog, see_other};
 use crate::db::catalog::Catalog;
@@ -25,10 +26,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 /// Form settings as shown (and as typed back on a refused save).
 pub struct SettingsView {
     pub kind: String,
-    pub title_en: String,
-    pub title_ko: String,
-    pub description_en: String,
-    pub description_ko: String,
+    /// As stored or typed, one entry per language.
+    pub title: Localized,
+    pub description: Localized,
     pub origins: String,
     pub double_opt_in: bool,
     /// Every purpose: key, title, asked by this form.
@@ -45,6 +45,8 @@ pub struct BuilderPage {
     pub settings: SettingsView,
     /// The settings' text inputs: name, label, value, required.
     pub settings_inputs: Vec<(&'static str, &'static str, String, bool)>,
+    /// The title and description, a row per offered language.
+    pub texts: Vec<TextRow>,
     pub fields: Vec<FieldFormView>,
     pub new_field: FieldFormView,
     pub problems: Problems,
@@ -79,6 +81,7 @@ pub fn builder_page(
     };
     let page = BuilderPage {
         settings_inputs: settings_inputs(&settings, t),
+        texts: settings_texts(&settings, &catalog, who.locale),
         c: who.chrome(req, "forms"),
         key,
         published: work.published,
@@ -99,29 +102,36 @@ pub fn builder_page(
 fn draft_settings(d: &FormDefinition, catalog: &Catalog, locale: Locale) -> SettingsView {
     SettingsView {
         kind: d.kind.clone(),
-        title_en: d.title.en.clone(),
-        title_ko: d.title.ko.clone(),
-        description_en: d.description.as_ref().map(|x| x.en.clone()).unwrap_or_default(),
-        description_ko: d.description.as_ref().map(|x| x.ko.clone()).unwrap_or_default(),
+        title: d.title.clone(),
+        description: d.description.clone().unwrap_or_default(),
         origins: d.allowed_origins.join("\n"),
         double_opt_in: d.double_opt_in,
         purposes: catalog
             .purposes
             .values()
-            .map(|p| (p.key.to_string(), p.policy.title().get(locale).to_owned(), d.purposes.contains(&p.key)))
+            .map(|p| {
+                let title = p.policy.title().get(locale, catalog.default_locale()).to_owned();
+                (p.key.to_string(), title, d.purposes.contains(&p.key))
+            })
             .collect(),
     }
 }
 
 /// The settings' text inputs: name, label, value, required.
 fn settings_inputs(settings: &SettingsView, t: &AdminStrings) -> Vec<(&'static str, &'static str, String, bool)> {
-    vec![
-        ("kind", t.form_kind, settings.kind.clone(), true),
-        ("title_en", t.title_en, settings.title_en.clone(), true),
-        ("title_ko", t.title_ko, settings.title_ko.clone(), true),
-        ("description_en", t.description_en, settings.description_en.clone(), false),
-        ("description_ko", t.description_ko, settings.description_ko.clone(), false),
-    ]
+    vec![("kind", t.form_kind, settings.kind.clone(), true)]
+}
+
+/// The title and description, a row per offered language.
+fn settings_texts(settings: &SettingsView, catalog: &Catalog, locale: Locale) -> Vec<TextRow> {
+    let mut texts = rows("title", TextKind::Title, &settings.title, &catalog.locales, locale);
+    let mut description = rows("description", TextKind::Description, &settings.description, &catalog.locales, locale);
+    for row in &mut description {
+        // The description as a whole is optional; written at all, it needs the default language.
+        row.required = false;
+    }
+    texts.extend(description);
+    texts
 }
 
 /// What the page says after a save or publish (`done=` in the URL).
@@ -166,14 +176,11 @@ async fn show(
 fn typed_settings(form: &Fields, t: &AdminStrings, catalog: &Catalog, locale: Locale) -> (SettingsView, Problems) {
     let mut problems = Problems::default();
     let kind = text(&mut problems, t, form, "kind", 40);
-    let title_en = text(&mut problems, t, form, "title_en", 200);
-    let title_ko = text(&mut problems, t, form, "title_ko", 200);
-    let description_en = form.get("description_en").trim().to_owned();
-    let description_ko = form.get("description_ko").trim().to_owned();
-    for (name, value) in [("description_en", &description_en), ("description_ko", &description_ko)] {
-        if value.chars().count() > 2000 {
-            problems.add(name, t.says(ErrorCode::TooLong));
-        }
+    let locales = &catalog.locales;
+    localized(&mut problems, t, form, "title", locales, 200);
+    let description = form.text("description", locales);
+    if description.tags().any(|tag| description.0.get(tag).is_some_and(|d| !d.trim().is_empty())) {
+        localized(&mut problems, t, form, "description", locales, 2000);
     }
     if builder::parse_origins(form.get("allowed_origins")).is_err() {
         problems.add("allowed_origins", t.says(ErrorCode::InvalidOrigin));
@@ -182,14 +189,15 @@ fn typed_settings(form: &Fields, t: &AdminStrings, catalog: &Catalog, locale: Lo
     let purposes = catalog
         .purposes
         .values()
-        .map(|p| (p.key.to_string(), p.policy.title().get(locale).to_owned(), asked.contains(&p.key.as_str())))
+        .map(|p| {
+            let title = p.policy.title().get(locale, catalog.default_locale()).to_owned();
+            (p.key.to_string(), title, asked.contains(&p.key.as_str()))
+        })
         .collect();
     let view = SettingsView {
         kind,
-        title_en,
-        title_ko,
-        description_en,
-        description_ko,
+        title: form.text("title", locales),
+        description,
         origins: form.get("allowed_origins").to_owned(),
         double_opt_in: form.get("double_opt_in") == "1",
         purposes,
@@ -201,9 +209,9 @@ fn typed_settings(form: &Fields, t: &AdminStrings, catalog: &Catalog, locale: Lo
 /// lists them as the purposes page does.
 fn with_settings(mut draft: FormDefinition, s: SettingsView, catalog: &Catalog) -> FormDefinition {
     draft.kind = s.kind;
-    draft.title = Localized { en: s.title_en, ko: s.title_ko };
-    let described = !s.description_en.is_empty() || !s.description_ko.is_empty();
-    draft.description = described.then_some(Localized { en: s.description_en, ko: s.description_ko });
+    draft.title = s.title.tidy();
+    let description = s.description.tidy();
+    draft.description = (!description.0.is_empty()).then_some(description);
     let asked: Vec<&str> = s.purposes.iter().filter(|(_, _, on)| *on).map(|(k, _, _)| k.as_str()).collect();
     draft.purposes =
         catalog.purposes.values().filter(|p| asked.contains(&p.key.as_str())).map(|p| p.key.clone()).collect();

@@ -44,6 +44,24 @@ pub async fn load(state: &AppState, who: &SignedIn, key: &str) -> Result<Working
 }
 
 /// The trimmed value of a required text input of at most `max` characters; a problem if not.
+/// A text typed in one input per offered language (`<prefix>_<tag>`), checked as
+/// [`crate::domain::texts::typed`] does, each problem added next to its input.
+pub fn localized(
+    problems: &mut Problems,
+    t: &AdminStrings,
+    fields: &Fields,
+    prefix: &str,
+    locales: &crate::domain::Locales,
+    max: usize,
+) -> crate::domain::Localized {
+    let mut refused = Vec::new();
+    let text = crate::domain::texts::typed(prefix, &fields.text(prefix, locales), locales, max, &mut refused);
+    for (name, code) in refused {
+        problems.add(name, t.says(code));
+    }
+    text
+}
+
 pub fn text(problems: &mut Problems, t: &AdminStrings, fields: &Fields, name: &str, max: usize) -> String {
     let value = fields.get(name).trim().to_owned();
     if value.is_empty() {

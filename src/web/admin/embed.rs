@@ -46,7 +46,7 @@ pub async fn page(
         c: who.chrome(&req, "forms"),
         d: DataStrings::get(who.locale),
         form_key: form.key.to_string(),
-        title: form.definition.title.get(who.locale).to_owned(),
+        title: form.definition.title.get(who.locale, catalog.default_locale()).to_owned(),
         origins: form.definition.allowed_origins.clone(),
         s,
     };

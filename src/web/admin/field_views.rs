@@ -2,6 +2,7 @@
 //! filled from the draft or from what was typed back on a refused edit.
 
 use super::AdminStrings;
+use super::texts::{TextKind, TextRow, rows};
 use crate::db::catalog::Catalog;
 use crate::domain::{FieldDefinition, FormDefinition, Locale};
 use crate::services::builder::{self, FIELD_TYPES, FieldInput};
@@ -11,8 +12,8 @@ use crate::services::builder::{self, FIELD_TYPES, FieldInput};
 pub struct FieldErrors {
     pub key: Option<String>,
     pub kind: Option<String>,
-    pub label_en: Option<String>,
-    pub label_ko: Option<String>,
+    /// By input name (`label_<tag>`).
+    pub labels: Vec<(String, String)>,
     pub max_length: Option<String>,
     pub choices: Option<String>,
 }
@@ -25,8 +26,10 @@ pub struct FieldFormView {
     pub action: String,
     pub key: String,
     pub kind: String,
-    pub label_en: String,
-    pub label_ko: String,
+    /// The label, a row per offered language.
+    pub labels: Vec<TextRow>,
+    /// How the choices are written (`value|label|…`, labels in the workspace's language order).
+    pub choices_hint: String,
     pub required: bool,
     pub max_length: String,
     pub choices: String,
@@ -47,7 +50,8 @@ fn purposes_of(catalog: &Catalog, locale: Locale, served: &[String]) -> Vec<(Str
         .purposes
         .values()
         .map(|p| {
-            (p.key.to_string(), p.policy.title().get(locale).to_owned(), served.iter().any(|s| s == p.key.as_str()))
+            let title = p.policy.title().get(locale, catalog.default_locale()).to_owned();
+            (p.key.to_string(), title, served.iter().any(|s| s == p.key.as_str()))
         })
         .collect()
 }
@@ -76,8 +80,8 @@ pub fn view_of(
         action,
         key: input.key.clone(),
         kind: input.kind.clone(),
-        label_en: input.label_en.clone(),
-        label_ko: input.label_ko.clone(),
+        labels: rows("label", TextKind::Label, &input.label, &catalog.locales, locale),
+        choices_hint: choices_hint(catalog, locale),
         required: input.required,
         max_length: input.max_length.clone(),
         choices: input.choices.clone(),
@@ -87,19 +91,26 @@ pub fn view_of(
         first: at == Some(0),
         last: at.is_some_and(|i| i + 1 == count),
         is_new: at.is_none(),
-        title: if locale == Locale::KO { input.label_ko.clone() } else { input.label_en.clone() },
+        title: input.label.get(locale, catalog.default_locale()).to_owned(),
     }
 }
 
-fn input_of(f: &FieldDefinition) -> FieldInput {
+/// `value|English|한국어|…`: the order of a choice's labels.
+fn choices_hint(catalog: &Catalog, locale: Locale) -> String {
+    let names: Vec<String> =
+        catalog.locales.offered().iter().map(|l| crate::i18n::catalogue(*l).text("lang-name")).collect();
+    crate::i18n::catalogue(locale)
+        .format("texts-choices-hint", &[("order", fluent_bundle::FluentValue::from(names.join("|")))])
+}
+
+fn input_of(catalog: &Catalog, f: &FieldDefinition) -> FieldInput {
     FieldInput {
         key: f.key.to_string(),
         kind: builder::field_type_name(f.kind).to_owned(),
-        label_en: f.label.en.clone(),
-        label_ko: f.label.ko.clone(),
+        label: f.label.clone(),
         required: f.required,
         max_length: f.max_length.map(|n| n.to_string()).unwrap_or_default(),
-        choices: builder::choices_text(f),
+        choices: builder::choices_text(f, &catalog.locales),
         purposes: f.purposes.iter().map(ToString::to_string).collect(),
     }
 }
@@ -107,11 +118,18 @@ fn input_of(f: &FieldDefinition) -> FieldInput {
 /// The forms of every field of the draft.
 pub fn views(catalog: &Catalog, locale: Locale, form: &str, d: &FormDefinition) -> Vec<FieldFormView> {
     let n = d.fields.len();
-    d.fields.iter().enumerate().map(|(i, f)| view_of(catalog, locale, form, Some(i), &input_of(f), n)).collect()
+    d.fields.iter().enumerate().map(|(i, f)| view_of(catalog, locale, form, Some(i), &input_of(catalog, f), n)).collect()
 }
 
 /// The empty "add field" form.
 pub fn new_view(catalog: &Catalog, locale: Locale, form: &str) -> FieldFormView {
     let input = FieldInput { kind: "text".into(), ..FieldInput::default() };
     view_of(catalog, locale, form, None, &input, 0)
+}
+
+impl FieldFormView {
+    /// The message next to one language's label input, if refused.
+    pub fn label_error(&self, name: &str) -> Option<&str> {
+        self.errors.labels.iter().find(|(n, _)| n == name).map(|(_, m)| m.as_str())
+    }
 }

@@ -19,12 +19,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/admin/forms/{key}/fields/{index}/remove", web::post().to(remove));
 }
 
-fn typed(fields: &Fields) -> FieldInput {
+fn typed(fields: &Fields, locales: &crate::domain::Locales) -> FieldInput {
     FieldInput {
         key: fields.get("key").to_owned(),
         kind: fields.get("kind").to_owned(),
-        label_en: fields.get("label_en").to_owned(),
-        label_ko: fields.get("label_ko").to_owned(),
+        label: fields.text("label", locales),
         required: fields.get("required") == "1",
         max_length: fields.get("max_length").to_owned(),
         choices: fields.get("choices").to_owned(),
@@ -43,23 +42,25 @@ async fn put(
 ) -> Result<HttpResponse, AdminError> {
     let fields = who.owner_form(&req, payload).await?;
     let t = AdminStrings::get(who.locale);
-    let input = typed(&fields);
-    let parsed = builder::parse_field(&input);
+    let catalog = state.catalog.current();
+    let input = typed(&fields, &catalog.locales);
+    let parsed = builder::parse_field(&input, &catalog.locales);
     let work = load(state, &who, &key).await?;
-    let refuse = |codes: Vec<(&'static str, ErrorCode)>| {
-        let catalog = state.catalog.current();
+    let refuse = |codes: Vec<(String, ErrorCode)>| {
         let mut view = view_of(&catalog, who.locale, &key, at, &input, work.draft.fields.len());
         let mut problems = Problems::default();
         for (name, code) in codes {
             let message = t.says(code).to_owned();
             problems.add(format!("{}-{name}", view.prefix), message.clone());
-            let slot = match name {
+            let slot = match name.as_str() {
                 "key" => &mut view.errors.key,
                 "kind" => &mut view.errors.kind,
-                "label_en" => &mut view.errors.label_en,
-                "label_ko" => &mut view.errors.label_ko,
                 "max_length" => &mut view.errors.max_length,
-                _ => &mut view.errors.choices,
+                "choices" => &mut view.errors.choices,
+                _ => {
+                    view.errors.labels.push((name, message));
+                    continue;
+                }
             };
             *slot = Some(message);
         }
@@ -71,7 +72,7 @@ async fn put(
     };
     let mut draft = work.draft.clone();
     if let Err(code) = builder::put_field(&mut draft, at, field) {
-        return Ok(refuse(vec![("key", code)]));
+        return Ok(refuse(vec![("key".to_owned(), code)]));
     }
     save(&who, state, &work.key, draft).await
 }

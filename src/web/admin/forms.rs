@@ -5,9 +5,11 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
-use super::drafts::{builder_error, read, text};
+use super::drafts::{builder_error, localized, read, text};
+use super::texts::{TextKind, TextRow, rows};
+use crate::i18n::catalogue;
 use super::{AdminError, AdminStrings, Chrome, Problems, SignedIn, see_other};
-use crate::domain::{ErrorCode, FieldDefinition, FieldKey, FieldType, FormDefinition, FormKey, Localized};
+use crate::domain::{ErrorCode, FieldDefinition, FieldKey, FieldType, FormDefinition, FormKey, Locales, Localized};
 use crate::services::builder::{self, BuilderError};
 use crate::web::AppState;
 use crate::web::pages::render_with_status;
@@ -29,8 +31,7 @@ struct FormRow {
 struct NewForm {
     key: String,
     kind: String,
-    title_en: String,
-    title_ko: String,
+    title: Localized,
 }
 
 #[derive(Template)]
@@ -40,6 +41,8 @@ struct ListPage {
     forms: Vec<FormRow>,
     /// The "new form" inputs: name, label, value typed.
     new_inputs: Vec<(&'static str, &'static str, String)>,
+    /// The new form's title, a row per offered language.
+    texts: Vec<TextRow>,
     problems: Problems,
 }
 
@@ -56,12 +59,14 @@ async fn list_page(
     status: StatusCode,
 ) -> Result<HttpResponse, AdminError> {
     let catalog = state.catalog.current();
+    let locales = catalog.locales.clone();
+    let texts = rows("title", TextKind::Title, &new.title, &locales, who.locale);
     let all = read(state, who.locale, move |conn| builder::all(conn, &catalog)).await?;
     let forms = all
         .into_iter()
         .map(|w| FormRow {
             key: w.key.to_string(),
-            title: w.draft.title.get(who.locale).to_owned(),
+            title: w.draft.title.get(who.locale, locales.default_locale()).to_owned(),
             kind: w.draft.kind,
             published: w.published,
             changes: w.unpublished_changes,
@@ -71,18 +76,18 @@ async fn list_page(
     let new_inputs = vec![
         ("key", t.key_label, new.key),
         ("kind", t.form_kind, new.kind),
-        ("title_en", t.title_en, new.title_en),
-        ("title_ko", t.title_ko, new.title_ko),
     ];
-    Ok(render_with_status(&ListPage { c: who.chrome(req, "forms"), forms, new_inputs, problems }, status))
+    Ok(render_with_status(&ListPage { c: who.chrome(req, "forms"), forms, new_inputs, texts, problems }, status))
 }
 
 /// A new form starts with the one field every form needs: the person's e-mail address.
-fn starter(kind: String, title: Localized) -> Option<FormDefinition> {
+/// Its label is the interface's own "email address" in each offered language.
+fn starter(kind: String, title: Localized, locales: &Locales) -> Option<FormDefinition> {
+    let label = locales.offered().iter().map(|l| (*l, catalogue(*l).text("texts-email-label"))).collect::<Vec<_>>();
     let email = FieldDefinition {
         key: FieldKey::parse("email").ok()?,
         kind: FieldType::Email,
-        label: Localized { en: "Email address".into(), ko: "이메일 주소".into() },
+        label: Localized::new(label.iter().map(|(l, t)| (*l, t.as_str()))),
         required: true,
         purposes: Vec::new(),
         max_length: None,
@@ -111,17 +116,10 @@ async fn create(
     let key =
         FormKey::parse(fields.get("key").trim()).map_err(|_| problems.add("key", t.says(ErrorCode::InvalidKey))).ok();
     let kind = text(&mut problems, t, &fields, "kind", 40);
-    let title = Localized {
-        en: text(&mut problems, t, &fields, "title_en", 200),
-        ko: text(&mut problems, t, &fields, "title_ko", 200),
-    };
-    let new = NewForm {
-        key: fields.get("key").to_owned(),
-        kind: kind.clone(),
-        title_en: title.en.clone(),
-        title_ko: title.ko.clone(),
-    };
-    let (Some(key), Some(draft), true) = (key, starter(kind, title), problems.is_empty()) else {
+    let locales = state.catalog.current().locales.clone();
+    let title = localized(&mut problems, t, &fields, "title", &locales, 200);
+    let new = NewForm { key: fields.get("key").to_owned(), kind: kind.clone(), title: fields.text("title", &locales) };
+    let (Some(key), Some(draft), true) = (key, starter(kind, title, &locales), problems.is_empty()) else {
         return list_page(&req, &who, &state, new, problems, StatusCode::UNPROCESSABLE_ENTITY).await;
     };
     let (actor, k) = (who.actor(), key.clone());

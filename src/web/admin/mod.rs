@@ -23,6 +23,7 @@ pub mod purposes;
 pub mod rights;
 pub mod strings;
 pub mod submissions;
+pub mod texts;
 
 use actix_web::http::{Method, StatusCode, header};
 use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, web};
@@ -34,7 +35,7 @@ use std::pin::Pin;
 use super::body::{FORM_URLENCODED, parse_urlencoded, read_limited, require_content_type};
 use super::error::{AppError, PageError};
 use super::pages::render_with_status;
-use super::{AppState, locale_of};
+use super::{AppState, console_locale_of};
 use crate::domain::owner::Role;
 use crate::domain::{ErrorCode, Locale};
 use crate::services::owners::{self, Owner};
@@ -211,6 +212,15 @@ impl Fields {
     pub fn has(&self, name: &str) -> bool {
         self.0.iter().any(|(k, _)| k == name)
     }
+
+    /// A text typed in one input per offered language (`<prefix>_<tag>`), as typed.
+    pub fn text(&self, prefix: &str, locales: &crate::domain::Locales) -> crate::domain::Localized {
+        let mut text = crate::domain::Localized::default();
+        for locale in locales.offered() {
+            text.set(*locale, self.get(&format!("{prefix}_{locale}")));
+        }
+        text
+    }
 }
 
 impl FromRequest for SignedIn {
@@ -220,7 +230,7 @@ impl FromRequest for SignedIn {
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move {
-            let locale = locale_of(&req);
+            let locale = console_locale_of(&req);
             let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
                 return Err(AdminError::new(AppError::Unavailable, locale));
             };

@@ -8,7 +8,9 @@ use askama::Template;
 
 use super::{AdminError, AdminStrings, Chrome, Fields, Problems, SignedIn, refresh_catalog, see_other};
 use crate::db::builder::{self, VersionAgreement};
-use crate::domain::{ErrorCode, Locale};
+use super::texts::{TextKind, TextRow, rows};
+use crate::db::catalog::Catalog;
+use crate::domain::{ErrorCode, Locale, Locales};
 use crate::services::purposes::{self, PRESETS, PurposeError, PurposeInput};
 use crate::web::AppState;
 use crate::web::error::AppError;
@@ -51,8 +53,8 @@ struct FormPage {
     bases: Vec<(&'static str, &'static str)>,
     channels: Vec<(&'static str, &'static str)>,
     presets: Vec<(&'static str, &'static str)>,
-    /// Titles and wordings: name, label, value, multi-line.
-    texts: Vec<(&'static str, &'static str, String, bool)>,
+    /// The title and the wording, a row per offered language.
+    texts: Vec<TextRow>,
 }
 
 pub fn basis_label(t: &AdminStrings, basis: &str) -> &'static str {
@@ -90,7 +92,7 @@ async fn list(req: HttpRequest, who: SignedIn, state: web::Data<AppState>) -> Re
         .values()
         .map(|p| PurposeView {
             key: p.key.to_string(),
-            title: p.policy.title().get(locale).to_owned(),
+            title: p.policy.title().get(locale, catalog.default_locale()).to_owned(),
             version: p.policy.version,
             legal_basis: basis_label(t, p.legal_basis.as_str()),
             required: p.required,
@@ -112,6 +114,7 @@ async fn list(req: HttpRequest, who: SignedIn, state: web::Data<AppState>) -> Re
 fn form_page(
     req: &HttpRequest,
     who: &SignedIn,
+    catalog: &Catalog,
     creating: bool,
     input: PurposeInput,
     problems: Problems,
@@ -129,18 +132,15 @@ fn form_page(
     let channels = ["none", "email", "sms", "push"].map(|c| (c, channel_label(t, c))).to_vec();
     let labels = [t.preset_payment, t.preset_disputes, t.preset_advertising, t.preset_marketing];
     let presets = PRESETS.iter().copied().zip(labels).collect();
-    let texts = vec![
-        ("title_en", t.title_en, input.title_en.clone(), false),
-        ("title_ko", t.title_ko, input.title_ko.clone(), false),
-        ("text_en", t.text_en, input.text_en.clone(), true),
-        ("text_ko", t.text_ko, input.text_ko.clone(), true),
-    ];
+    let locales = &catalog.locales;
+    let mut texts = rows("title", TextKind::Title, &input.title, locales, who.locale);
+    texts.extend(rows("text", TextKind::Wording, &input.text, locales, who.locale));
     let c = who.chrome(req, "purposes");
     let page = FormPage { c, creating, action, input, problems, bases, channels, presets, texts };
     render_with_status(&page, status)
 }
 
-async fn new_page(req: HttpRequest, who: SignedIn) -> Result<HttpResponse, AdminError> {
+async fn new_page(req: HttpRequest, who: SignedIn, state: web::Data<AppState>) -> Result<HttpResponse, AdminError> {
     who.require_owner_role()?;
     let input = PurposeInput {
         legal_basis: "consent".into(),
@@ -148,7 +148,7 @@ async fn new_page(req: HttpRequest, who: SignedIn) -> Result<HttpResponse, Admin
         renewal_window_days: "30".into(),
         ..PurposeInput::default()
     };
-    Ok(form_page(&req, &who, true, input, Problems::default(), StatusCode::OK))
+    Ok(form_page(&req, &who, &state.catalog.current(), true, input, Problems::default(), StatusCode::OK))
 }
 
 async fn edit_page(
@@ -159,20 +159,18 @@ async fn edit_page(
 ) -> Result<HttpResponse, AdminError> {
     let catalog = state.catalog.current();
     let Some(purpose) = catalog.purpose(&path) else { return Err(not_found(who.locale)) };
-    Ok(form_page(&req, &who, false, purposes::input_of(purpose), Problems::default(), StatusCode::OK))
+    Ok(form_page(&req, &who, &catalog, false, purposes::input_of(purpose), Problems::default(), StatusCode::OK))
 }
 
 fn not_found(locale: Locale) -> AdminError {
     AdminError::Refused { status: StatusCode::NOT_FOUND, code: ErrorCode::NotFound, locale }
 }
 
-fn input_from(fields: &Fields, key: &str) -> PurposeInput {
+fn input_from(fields: &Fields, key: &str, locales: &Locales) -> PurposeInput {
     PurposeInput {
         key: key.to_owned(),
-        title_en: fields.get("title_en").to_owned(),
-        title_ko: fields.get("title_ko").to_owned(),
-        text_en: fields.get("text_en").to_owned(),
-        text_ko: fields.get("text_ko").to_owned(),
+        title: fields.text("title", locales),
+        text: fields.text("text", locales),
         legal_basis: fields.get("legal_basis").to_owned(),
         required: fields.get("required") == "1",
         channel: fields.get("channel").to_owned(),
@@ -189,7 +187,7 @@ async fn create(
     payload: web::Payload,
 ) -> Result<HttpResponse, AdminError> {
     let fields = who.owner_form(&req, payload).await?;
-    let input = input_from(&fields, fields.get("key").trim());
+    let input = input_from(&fields, fields.get("key").trim(), &state.catalog.current().locales);
     save(&req, &who, &state, input, true).await
 }
 
@@ -201,10 +199,11 @@ async fn update(
     payload: web::Payload,
 ) -> Result<HttpResponse, AdminError> {
     let fields = who.owner_form(&req, payload).await?;
-    if state.catalog.current().purpose(&path).is_none() {
+    let catalog = state.catalog.current();
+    if catalog.purpose(&path).is_none() {
         return Err(not_found(who.locale));
     }
-    save(&req, &who, &state, input_from(&fields, &path), false).await
+    save(&req, &who, &state, input_from(&fields, &path, &catalog.locales), false).await
 }
 
 async fn save(
@@ -215,7 +214,8 @@ async fn save(
     creating: bool,
 ) -> Result<HttpResponse, AdminError> {
     let t = AdminStrings::get(who.locale);
-    let spec = match purposes::parse(&input) {
+    let catalog = state.catalog.current();
+    let spec = match purposes::parse(&input, &catalog.locales) {
         Ok(spec) => spec,
         Err(refused) => {
             let mut problems = Problems::default();
@@ -225,7 +225,7 @@ async fn save(
                     _ => problems.add(field, t.says(code)),
                 }
             }
-            return Ok(form_page(req, who, creating, input, problems, StatusCode::UNPROCESSABLE_ENTITY));
+            return Ok(form_page(req, who, &catalog, creating, input, problems, StatusCode::UNPROCESSABLE_ENTITY));
         }
     };
     let actor = who.actor();
@@ -236,7 +236,7 @@ async fn save(
         Err(Saved::Purpose(PurposeError::KeyTaken)) => {
             let mut problems = Problems::default();
             problems.add("key", t.says(ErrorCode::KeyTaken));
-            return Ok(form_page(req, who, creating, input, problems, StatusCode::UNPROCESSABLE_ENTITY));
+            return Ok(form_page(req, who, &catalog, creating, input, problems, StatusCode::UNPROCESSABLE_ENTITY));
         }
         Err(Saved::Purpose(PurposeError::NotFound)) => return Err(not_found(who.locale)),
         Err(Saved::Purpose(e)) => return Err(AdminError::new(AppError::Internal(e.into()), who.locale)),

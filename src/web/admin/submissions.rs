@@ -173,11 +173,13 @@ struct DetailPage {
     d: &'static DataStrings,
     s: Opened,
     locale: Locale,
+    /// The workspace's default language (labels not written in the console's fall back to it).
+    default: Locale,
 }
 
 impl DetailPage {
     fn label(&self, field: &str, label: &Option<crate::domain::Localized>) -> String {
-        label.as_ref().map_or_else(|| field.to_owned(), |l| l.get(self.locale).to_owned())
+        label.as_ref().map_or_else(|| field.to_owned(), |l| l.get(self.locale, self.default).to_owned())
     }
 
     fn status(&self, status: &str) -> &'static str {
@@ -196,7 +198,7 @@ async fn show(
         .await
         .map_err(|e| AdminError::new(e, locale))?
         .ok_or_else(|| AdminError::new(AppError::NotFound(ErrorCode::SubmissionNotFound), locale))?;
-    let page = DetailPage { c: who.chrome(&req, "submissions"), d: DataStrings::get(locale), s: opened, locale };
+    let page = DetailPage { c: who.chrome(&req, "submissions"), d: DataStrings::get(locale), s: opened, locale, default: state.catalog.current().default_locale() };
     let mut response = render(&page);
     response.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
     Ok(response)

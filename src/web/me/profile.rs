@@ -64,7 +64,7 @@ pub(super) async fn profile_page(
         notice,
         problem: None,
         values: value_rows(&profile, &catalog, locale),
-        edits: edit_rows(&profile, locale, edit_error.as_ref()),
+        edits: edit_rows(&profile, locale, catalog.default_locale(), edit_error.as_ref()),
         consents: consent_rows(&profile, &catalog, locale),
         history: history_rows(&profile, &catalog, locale),
         email: profile.email,
@@ -80,13 +80,13 @@ fn when(at: chrono::DateTime<Utc>) -> String {
 }
 
 /// A field's label in `locale`, or its key when the form no longer names it.
-fn label(field: &str, l: &Option<Localized>, locale: Locale) -> String {
-    l.as_ref().map(|l| l.get(locale).to_owned()).unwrap_or_else(|| field.to_owned())
+fn label(field: &str, l: &Option<Localized>, locale: Locale, default: Locale) -> String {
+    l.as_ref().map(|l| l.get(locale, default).to_owned()).unwrap_or_else(|| field.to_owned())
 }
 
 /// A purpose's title in `locale`, or its key when the catalogue no longer has it.
 fn purpose_title(catalog: &Catalog, key: &str, locale: Locale) -> String {
-    catalog.purpose(key).map(|p| p.policy.title().get(locale).to_owned()).unwrap_or_else(|| key.to_owned())
+    catalog.purpose(key).map(|p| p.policy.title().get(locale, catalog.default_locale()).to_owned()).unwrap_or_else(|| key.to_owned())
 }
 
 /// Every value held, with where it came from and what it is kept for.
@@ -95,7 +95,7 @@ fn value_rows(profile: &Profile, catalog: &Catalog, locale: Locale) -> Vec<Value
         .values
         .iter()
         .map(|v| ValueRow {
-            label: label(&v.field, &v.label, locale),
+            label: label(&v.field, &v.label, locale, catalog.default_locale()),
             value: v.value.clone(),
             source: format!("{} · {}", v.form, when(v.submitted_at)),
             purposes: v.purposes.iter().map(|p| purpose_title(catalog, p, locale)).collect::<Vec<_>>().join(", "),
@@ -104,7 +104,7 @@ fn value_rows(profile: &Profile, catalog: &Catalog, locale: Locale) -> Vec<Value
 }
 
 /// One correction input per field, holding its latest value.
-fn edit_rows(profile: &Profile, locale: Locale, edit_error: Option<&(String, String)>) -> Vec<EditRow> {
+fn edit_rows(profile: &Profile, locale: Locale, default: Locale, edit_error: Option<&(String, String)>) -> Vec<EditRow> {
     let mut edits: Vec<EditRow> = Vec::new();
     for v in profile.values.iter().rev() {
         if edits.iter().any(|e| e.field == v.field) {
@@ -113,7 +113,7 @@ fn edit_rows(profile: &Profile, locale: Locale, edit_error: Option<&(String, Str
         let error = edit_error.filter(|(f, _)| *f == v.field).map(|(_, m)| m.clone());
         edits.push(EditRow {
             field: v.field.clone(),
-            label: label(&v.field, &v.label, locale),
+            label: label(&v.field, &v.label, locale, default),
             value: v.value.clone(),
             input_type: match v.field.as_str() {
                 "email" => "email",
@@ -139,13 +139,13 @@ fn consent_rows(profile: &Profile, catalog: &Catalog, locale: Locale) -> Vec<Con
             let policy_version = held.map_or(p.policy.version, |c| c.policy_version);
             ConsentRow {
                 purpose: p.key.to_string(),
-                title: held.map_or_else(|| p.policy.title().get(locale).to_owned(), |c| c.title.get(locale).to_owned()),
+                title: held.map_or_else(|| p.policy.title().get(locale, catalog.default_locale()).to_owned(), |c| c.title.get(locale, catalog.default_locale()).to_owned()),
                 status: t.status(status),
                 status_key: status.as_str(),
                 since: held.map(|c| when(c.since)),
                 expires: held.and_then(|c| c.expires_at).map(when),
                 wording: held
-                    .map_or_else(|| p.policy.text().get(locale).to_owned(), |c| c.wording.get(locale).to_owned()),
+                    .map_or_else(|| p.policy.text().get(locale, catalog.default_locale()).to_owned(), |c| c.wording.get(locale, catalog.default_locale()).to_owned()),
                 policy_version,
                 policy_url: format!("/policies/{}/v{}?lang={}", p.key, policy_version, locale.as_str()),
                 required: p.required,
