@@ -115,6 +115,34 @@ impl DbUrl {
         }
     }
 
+    /// Runs the pending migrations up to and including the one whose version starts with
+    /// `last` (e.g. `2026-12-01-000011`): a database as an older release left it, for upgrade
+    /// tests.
+    #[doc(hidden)]
+    pub fn migrate_through(&self, last: &str) -> Result<(), DbError> {
+        fn run<C: MigrationHarness<B>, B: diesel::backend::Backend>(
+            conn: &mut C,
+            source: EmbeddedMigrations,
+            last: &str,
+        ) -> diesel::migration::Result<()> {
+            let digits = |s: &str| s.chars().filter(char::is_ascii_digit).collect::<String>();
+            let last = digits(last);
+            for migration in conn.pending_migrations(source)? {
+                let version = digits(&migration.name().version().to_string());
+                if version[..last.len().min(version.len())] > *last.as_str() {
+                    break;
+                }
+                conn.run_migration(&migration)?;
+            }
+            Ok(())
+        }
+        let result = match self.connect()? {
+            DbConnection::Sqlite(mut c) => run(&mut c, SQLITE_MIGRATIONS, last),
+            DbConnection::Postgres(mut c) => run(&mut c, POSTGRES_MIGRATIONS, last),
+        };
+        result.map_err(|e| DbError::Migrate(e.to_string()))
+    }
+
     /// Brings the schema up to date.
     pub fn migrate(&self) -> Result<(), DbError> {
         let result = match self.connect()? {

@@ -382,7 +382,7 @@ mod tests {
         let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/assent.toml")).unwrap();
         let mut file: WorkspaceFile = toml::from_str(&text).unwrap();
         file.purposes[2].required = true;
-        let err = file.check(&Locales::default()).unwrap_err();
+        let err = file.check(&file.workspace.declared_locales().unwrap().unwrap_or_default()).unwrap_err();
         assert!(matches!(&err, ApplyError::Bundled(BundledConsent(key)) if key == "marketing_sms"), "{err}");
     }
 

@@ -157,9 +157,13 @@ impl TestApp {
 
     /// Spawns with adjusted settings (e.g. an SMTP server).
     pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> Option<Self> {
+        Some(Self::spawn_on(TestDb::create(backend)?, adjust).await)
+    }
+
+    /// Spawns on a database made beforehand (e.g. one an older release left).
+    pub async fn spawn_on(db: TestDb, adjust: impl FnOnce(&mut Settings)) -> Self {
         // Server logs go to the test's captured output (shown when a story fails).
         assent::telemetry::init(LogFormat::Text);
-        let db = TestDb::create(backend)?;
         let master_key = hex::encode(uuid::Uuid::new_v4().as_bytes().repeat(2));
         let mut settings = test_settings(&db, &master_key);
         adjust(&mut settings);
@@ -169,7 +173,7 @@ impl TestApp {
         tokio::spawn(app.run_until_stopped());
         let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
         let keyring = Keyring::load(Some(&master_key), db.dir.path()).unwrap();
-        Some(Self { address, db, client, master_key, keyring, state, integrator_key: std::sync::OnceLock::new() })
+        Self { address, db, client, master_key, keyring, state, integrator_key: std::sync::OnceLock::new() }
     }
 
     /// Starts a second server on this one's database and master key (as a second process of

@@ -22,6 +22,7 @@ mod durability;
 mod embedding;
 mod export_roundtrip;
 mod headers;
+mod languages;
 mod hostile;
 mod ledger;
 mod logs;
