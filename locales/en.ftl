@@ -43,3 +43,23 @@ retention-days = { $count ->
    *[other] { $count } days
 }
 retention-separator = { " " }
+
+## The workspace's languages (console)
+nav-languages = Languages
+languages-title = Languages
+languages-intro = The languages your forms, preference center and mails are offered in. People get the one their browser asks for (or the one they choose); every text falls back to the default language where it is not translated.
+languages-col-language = Language
+languages-col-tag = Tag
+languages-col-default = Default
+languages-make-default = Make default
+languages-remove = Stop offering
+languages-add = Offer this language
+languages-add-label = Add a language
+languages-untranslated-title = Not translated yet
+languages-untranslated-none = Every text is written in every offered language.
+languages-col-text = Text
+languages-col-missing = Missing in
+languages-saved = The languages are saved.
+languages-purpose-title = Purpose { $purpose }: title
+languages-purpose-wording = Purpose { $purpose }: wording
+languages-form-text = Form { $form }: { $place }

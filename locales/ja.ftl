@@ -34,3 +34,23 @@ retention-years = { $count }年
 retention-months = { $count }か月
 retention-days = { $count }日
 retention-separator = { "" }
+
+## The workspace's languages (console)
+nav-languages = 言語
+languages-title = 言語
+languages-intro = フォーム、設定ページ、メールを提供する言語です。閲覧する人には、ブラウザが求める言語（または本人が選んだ言語）で表示し、翻訳されていない文言は既定の言語で表示します。
+languages-col-language = 言語
+languages-col-tag = タグ
+languages-col-default = 既定
+languages-make-default = 既定の言語にする
+languages-remove = 提供をやめる
+languages-add = この言語を提供する
+languages-add-label = 言語を追加
+languages-untranslated-title = まだ翻訳されていない文言
+languages-untranslated-none = すべての文言が、提供中のすべての言語で書かれています。
+languages-col-text = 文言
+languages-col-missing = 足りない言語
+languages-saved = 言語の設定を保存しました。
+languages-purpose-title = 目的 { $purpose }: タイトル
+languages-purpose-wording = 目的 { $purpose }: 同意文言
+languages-form-text = フォーム { $form }: { $place }

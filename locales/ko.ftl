@@ -34,3 +34,23 @@ retention-years = { $count }년
 retention-months = { $count }개월
 retention-days = { $count }일
 retention-separator = { " " }
+
+## The workspace's languages (console)
+nav-languages = 언어
+languages-title = 언어
+languages-intro = 양식, 내 정보 관리 페이지, 메일을 제공할 언어입니다. 방문자에게는 브라우저가 요청하는 언어(또는 직접 고른 언어)로 보여 주며, 번역되지 않은 문구는 기본 언어로 표시합니다.
+languages-col-language = 언어
+languages-col-tag = 태그
+languages-col-default = 기본
+languages-make-default = 기본 언어로 지정
+languages-remove = 제공 중지
+languages-add = 이 언어 제공
+languages-add-label = 언어 추가
+languages-untranslated-title = 아직 번역되지 않은 문구
+languages-untranslated-none = 모든 문구가 제공 중인 모든 언어로 작성되어 있습니다.
+languages-col-text = 문구
+languages-col-missing = 빠진 언어
+languages-saved = 언어 설정을 저장했습니다.
+languages-purpose-title = 목적 { $purpose }: 제목
+languages-purpose-wording = 목적 { $purpose }: 동의 문구
+languages-form-text = 양식 { $form }: { $place }

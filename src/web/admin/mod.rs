@@ -18,6 +18,7 @@ pub mod field_views;
 pub mod fields;
 pub mod forms;
 pub mod keys;
+pub mod languages;
 mod messages;
 pub mod purposes;
 pub mod rights;
@@ -48,6 +49,7 @@ pub const COOKIE: &str = "assent_admin";
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.configure(auth::routes)
         .configure(keys::routes)
+        .configure(languages::routes)
         .configure(purposes::routes)
         .configure(forms::routes)
         .configure(builder::routes)
