@@ -132,7 +132,7 @@ impl Catalogue {
             grouped.push('-');
         }
         for (i, c) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i) % 3 == 0 {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
                 grouped.push_str(&separator);
             }
             grouped.push(c);

@@ -23,6 +23,7 @@ mod embedding;
 mod export_roundtrip;
 mod headers;
 mod hostile;
+mod japanese;
 mod ledger;
 mod logs;
 mod metrics;
