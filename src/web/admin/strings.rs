@@ -170,6 +170,40 @@ mod tests {
     }
 
     #[test]
+    fn every_legal_basis_and_channel_is_said_in_every_catalogue() {
+        use crate::domain::purpose::{Channel, LegalBasis};
+        // Exhaustive: a new variant fails to compile here until it is listed.
+        let bases =
+            [LegalBasis::Consent, LegalBasis::Contract, LegalBasis::LegalObligation, LegalBasis::LegitimateInterest];
+        for b in bases {
+            match b {
+                LegalBasis::Consent
+                | LegalBasis::Contract
+                | LegalBasis::LegalObligation
+                | LegalBasis::LegitimateInterest => {}
+            }
+        }
+        let channels = [Channel::None, Channel::Email, Channel::Sms, Channel::Push];
+        for c in channels {
+            match c {
+                Channel::None | Channel::Email | Channel::Sms | Channel::Push => {}
+            }
+        }
+        let ids = bases
+            .iter()
+            .map(|b| format!("console-basis-{}", crate::i18n::kebab(b.as_str())))
+            .chain(channels.iter().map(|c| format!("console-channel-{}", c.as_str())));
+        for id in ids {
+            for locale in Locale::shipped() {
+                assert!(catalogue(locale).has(&id), "{locale} lacks {id}");
+            }
+        }
+        let en = AdminStrings::get(Locale::EN);
+        assert_eq!(super::super::purposes::basis_label(en, "legal_obligation"), "Legal obligation");
+        assert_eq!(super::super::purposes::channel_label(en, "sms"), "Text message");
+    }
+
+    #[test]
     fn people_are_counted_in_the_plural_the_language_uses() {
         let en = AdminStrings::get(Locale::EN);
         assert_eq!((en.people(&1), en.people(&2), en.people(&0)), ("person".into(), "people".into(), "people".into()));
