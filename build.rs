@@ -6,7 +6,10 @@ use std::path::Path;
 
 fn main() {
     println!("cargo:rerun-if-changed=locales");
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("locales");
+    // Read at run time, not with `env!`: a build script compiled for one checkout (a copied
+    // target/, a worktree) must still embed the catalogues of the checkout it builds.
+    let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let dir = Path::new(&manifest_dir).join("locales");
     let mut tags: Vec<(String, String)> = std::fs::read_dir(&dir)
         .expect("locales/ holds the interface catalogues")
         .filter_map(Result::ok)

@@ -132,13 +132,69 @@ impl Catalogue {
             grouped.push('-');
         }
         for (i, c) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i) % 3 == 0 {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
                 grouped.push_str(&separator);
             }
             grouped.push(c);
         }
         grouped
     }
+}
+
+/// Declares a struct of `&'static str` fields read from the catalogues: each field IS a typed
+/// message id (`prefix` + the field's name in kebab case: `me-status-granted` for `status_granted`
+/// with prefix `"me-"`). `get(locale)` fills it once per shipped language (the texts are leaked,
+/// a bounded once-per-language cost) and `ids()` lists what it asks for, for a test to check.
+/// `extra` fields are computed from the locale (`lang`, a nested struct).
+macro_rules! message_struct {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident($prefix:literal) {
+            $($(#[$field_meta:meta])* $field:ident,)*
+        }
+        $(extra($locale:ident) { $($(#[$extra_meta:meta])* $extra:ident: $extra_ty:ty = $extra_init:expr,)* })?
+    ) => {
+        $(#[$meta])*
+        pub struct $name {
+            $($($(#[$extra_meta])* pub $extra: $extra_ty,)*)?
+            $($(#[$field_meta])* pub $field: &'static str,)*
+        }
+
+        impl $name {
+            /// This struct's words in `locale` (English for a language not shipped).
+            pub fn get(locale: $crate::domain::Locale) -> &'static $name {
+                static TABLE: std::sync::LazyLock<std::collections::HashMap<$crate::domain::Locale, $name>> =
+                    std::sync::LazyLock::new(|| $crate::domain::Locale::shipped().map(|l| (l, $name::load(l))).collect());
+                TABLE.get(&locale).or_else(|| TABLE.get(&$crate::domain::Locale::EN)).expect("English is shipped")
+            }
+
+            /// The message ids this struct reads.
+            pub fn ids() -> Vec<String> {
+                [$(stringify!($field)),*].iter().map(|f| $crate::i18n::field_id($prefix, f)).collect()
+            }
+
+            #[allow(unused_variables)]
+            fn load(locale: $crate::domain::Locale) -> $name {
+                let c = $crate::i18n::catalogue(locale);
+                $(let $locale = locale;)?
+                $name {
+                    $($($extra: $extra_init,)*)?
+                    $($field: c.text(&$crate::i18n::field_id($prefix, stringify!($field))).leak(),)*
+                }
+            }
+        }
+    };
+}
+pub(crate) use message_struct;
+
+/// The message id of a struct field: `prefix` + the field's name with `_` as `-`.
+pub fn field_id(prefix: &str, field: &str) -> String {
+    format!("{prefix}{}", field.replace('_', "-"))
+}
+
+/// The id part of a wire string (`payload_too_large` → `payload-too-large`).
+pub fn kebab(wire: &str) -> String {
+    wire.replace('_', "-")
 }
 
 #[cfg(test)]
@@ -149,6 +205,15 @@ mod tests {
     fn every_shipped_catalogue_parses() {
         for locale in Locale::shipped() {
             assert_eq!(syntax_errors(locale), Vec::<String>::new());
+        }
+    }
+
+    #[test]
+    fn no_catalogue_defines_a_message_twice() {
+        for locale in Locale::shipped() {
+            let ids = catalogue(locale).ids();
+            let unique: std::collections::HashSet<&String> = ids.iter().collect();
+            assert_eq!(unique.len(), ids.len(), "{locale} defines a message twice");
         }
     }
 

@@ -67,7 +67,12 @@ impl Locale {
     /// An explicit choice (`?lang=`) wins when it is offered; otherwise the highest-weighted
     /// offered language in `Accept-Language` (RFC 9110 §12.5.4: `q=0` refuses, ties keep the
     /// header's order); otherwise `default`.
-    pub fn negotiate(explicit: Option<&str>, accept_language: Option<&str>, offered: &[Locale], default: Locale) -> Self {
+    pub fn negotiate(
+        explicit: Option<&str>,
+        accept_language: Option<&str>,
+        offered: &[Locale],
+        default: Locale,
+    ) -> Self {
         if let Some(locale) = explicit.and_then(|tag| Self::find(tag, offered.iter().copied())) {
             return locale;
         }

@@ -42,10 +42,6 @@ fn recipient(
     Ok(Recipient { email, locale, held })
 }
 
-fn day(t: NaiveDateTime) -> String {
-    t.format("%Y-%m-%d").to_string()
-}
-
 /// The state as it is now, inside the transaction, if it is still granted.
 fn still_granted(tx: &mut WriteTx<'_>, state: &ConsentState) -> diesel::QueryResult<Option<(States, ConsentState)>> {
     let states = States::load(tx.conn, std::slice::from_ref(&state.subject_id))?;
@@ -87,8 +83,8 @@ pub fn ask_renewal(
         purpose: title.get(to.locale, door.catalog.default_locale()),
         wording: text.get(to.locale, door.catalog.default_locale()),
         held: &to.held,
-        since: &state.granted_at.map(day).unwrap_or_default(),
-        until: &day(expires),
+        since: state.granted_at.map(|t| t.date()),
+        until: Some(expires.date()),
     };
     let content = messages::renewal(
         to.locale,
@@ -133,8 +129,8 @@ pub fn send_notice(
         purpose: title.get(to.locale, door.catalog.default_locale()),
         wording: text.get(to.locale, door.catalog.default_locale()),
         held: &to.held,
-        since: &day(granted),
-        until: &state.expires_at.map(day).unwrap_or_default(),
+        since: Some(granted.date()),
+        until: state.expires_at.map(|t| t.date()),
     };
     let sender = ctx.from.split('<').next().unwrap_or(&ctx.from).trim();
     let content = messages::marketing_notice(to.locale, sender, &facts, &withdraw);

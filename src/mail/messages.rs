@@ -1,36 +1,25 @@
-//! The words of every mail Assent sends, in Korean and English.
+//! The words of every mail Assent sends, read from the catalogues (`mail-…` ids); dates read as
+//! the recipient's language writes them (`Catalogue::date`).
 
 use super::MailContent;
 use crate::domain::Locale;
+use crate::i18n::{Catalogue, catalogue};
+use chrono::NaiveDate;
+use fluent_bundle::FluentValue;
 
-fn footer(locale: Locale) -> String {
-    match locale.legacy() {
-        crate::domain::locale::Legacy::En => "You receive this because this address was entered in a form that uses Assent. If that was not you, ignore this mail: nothing happens without your click.".into(),
-        crate::domain::locale::Legacy::Ko => "이 주소가 Assent를 사용하는 양식에 입력되어 발송된 메일입니다. 본인이 아니라면 이 메일을 무시하세요. 클릭하지 않으면 아무 일도 일어나지 않습니다.".into(),
-    }
+fn content(c: &Catalogue, subject: String, paragraphs: Vec<String>, action: Option<(String, String)>) -> MailContent {
+    MailContent { lang: c.locale().as_str(), subject, paragraphs, action, footer: c.text("mail-footer") }
+}
+
+fn arg<'a>(name: &'static str, value: &'a str) -> (&'static str, FluentValue<'a>) {
+    (name, FluentValue::from(value))
 }
 
 /// The magic sign-in link for the preference center.
 pub fn sign_in(locale: Locale, link: &str) -> MailContent {
-    let (subject, body, action) = match locale.legacy() {
-        crate::domain::locale::Legacy::En => (
-            "Your link to manage your data",
-            "Use this link to see, change, export or delete the data we hold about you and your consents. It works once and for 15 minutes.",
-            "Open my privacy settings",
-        ),
-        crate::domain::locale::Legacy::Ko => (
-            "내 정보 관리 링크",
-            "아래 링크에서 보관 중인 내 정보와 동의 내역을 확인, 수정, 내려받기, 삭제할 수 있습니다. 링크는 15분 동안 한 번만 사용할 수 있습니다.",
-            "내 개인정보 설정 열기",
-        ),
-    };
-    MailContent {
-        lang: locale.as_str(),
-        subject: subject.into(),
-        paragraphs: vec![body.into()],
-        action: Some((action.into(), link.into())),
-        footer: footer(locale),
-    }
+    let c = catalogue(locale);
+    let action = Some((c.text("mail-sign-in-action"), link.to_owned()));
+    content(c, c.text("mail-sign-in-subject"), vec![c.text("mail-sign-in-body")], action)
 }
 
 /// Double opt-in: confirm the purposes just ticked.
@@ -43,67 +32,23 @@ pub fn confirm_consent(
     link: &str,
     unsubscribe: &str,
 ) -> MailContent {
-    let list = purposes.join(", ");
-    let changed = changes.join(", ");
-    let (subject, body, action, note) = match locale.legacy() {
-        crate::domain::locale::Legacy::En => (
-            "Please confirm your subscription".to_owned(),
-            format!("Please confirm that you want to receive: {list}."),
-            "Yes, I confirm",
-            format!(
-                "If you do nothing, nothing is sent and the details you entered for this are deleted after 7 days. Not you? Cancel here: {unsubscribe}"
-            ),
-        ),
-        crate::domain::locale::Legacy::Ko => (
-            "수신 동의를 확인해 주세요".to_owned(),
-            format!("다음 항목의 수신에 동의하시는지 확인해 주세요: {list}."),
-            "네, 동의합니다",
-            format!(
-                "확인하지 않으면 아무것도 발송되지 않으며, 이를 위해 입력하신 정보는 7일 후 삭제됩니다. 본인이 아니라면 여기에서 취소하세요: {unsubscribe}"
-            ),
-        ),
-    };
+    let c = catalogue(locale);
     let mut paragraphs = Vec::with_capacity(3);
     if !purposes.is_empty() {
-        paragraphs.push(body);
+        paragraphs.push(c.format("mail-confirm-body", &[arg("list", &purposes.join(", "))]));
     }
     if !changes.is_empty() {
-        paragraphs.push(match locale.legacy() {
-            crate::domain::locale::Legacy::En => format!("New details were entered for you: {changed}. Confirming replaces what we hold."),
-            crate::domain::locale::Legacy::Ko => {
-                format!("회원님의 정보가 새로 입력되었습니다: {changed}. 확인하시면 보관 중인 정보가 바뀝니다.")
-            }
-        });
+        paragraphs.push(c.format("mail-confirm-changes", &[arg("list", &changes.join(", "))]));
     }
-    paragraphs.push(note);
-    MailContent {
-        lang: locale.as_str(),
-        subject,
-        paragraphs,
-        action: Some((action.into(), link.into())),
-        footer: footer(locale),
-    }
+    paragraphs.push(c.format("mail-confirm-note", &[arg("unsubscribe", unsubscribe)]));
+    let action = Some((c.text("mail-confirm-action"), link.to_owned()));
+    content(c, c.text("mail-confirm-subject"), paragraphs, action)
 }
 
 /// Sent to the address just before it is forgotten.
 pub fn erased(locale: Locale) -> MailContent {
-    let (subject, body) = match locale.legacy() {
-        crate::domain::locale::Legacy::En => (
-            "Your data has been deleted",
-            "As you asked, we have deleted all the personal data we held about you and destroyed the key that protected it. We keep only a record, naming no one, that a deletion took place. This is the last mail you receive from us at this address.",
-        ),
-        crate::domain::locale::Legacy::Ko => (
-            "개인정보가 삭제되었습니다",
-            "요청하신 대로 보관 중이던 개인정보를 모두 삭제하고 이를 보호하던 암호화 키를 파기했습니다. 누구인지 알 수 없는 삭제 기록만 남습니다. 이 주소로 보내는 마지막 메일입니다.",
-        ),
-    };
-    MailContent {
-        lang: locale.as_str(),
-        subject: subject.into(),
-        paragraphs: vec![body.into()],
-        action: None,
-        footer: footer(locale),
-    }
+    let c = catalogue(locale);
+    content(c, c.text("mail-erased-subject"), vec![c.text("mail-erased-body")], None)
 }
 
 /// What a renewal or notice mail says about one consent.
@@ -111,73 +56,100 @@ pub struct ConsentFacts<'a> {
     pub purpose: &'a str,
     pub wording: &'a str,
     pub held: &'a [String],
-    pub since: &'a str,
-    pub until: &'a str,
+    pub since: Option<NaiveDate>,
+    pub until: Option<NaiveDate>,
+}
+
+impl ConsentFacts<'_> {
+    /// The arguments every consent sentence may use: `$purpose`, `$wording`, `$held`, and the
+    /// dates `$since` and `$until` as `c`'s language writes them.
+    fn args(&self, c: &Catalogue) -> Vec<(&'static str, FluentValue<'_>)> {
+        let held = if self.held.is_empty() { "-".to_owned() } else { self.held.join(", ") };
+        let day = |d: Option<NaiveDate>| d.map(|d| c.date(d)).unwrap_or_default();
+        vec![
+            arg("purpose", self.purpose),
+            arg("wording", self.wording),
+            ("held", FluentValue::from(held)),
+            ("since", FluentValue::from(day(self.since))),
+            ("until", FluentValue::from(day(self.until))),
+        ]
+    }
 }
 
 /// Before a consent expires: keep it or let it go (and the data with it).
 pub fn renewal(locale: Locale, facts: &ConsentFacts<'_>, extend: &str, decline: &str) -> MailContent {
-    let held = if facts.held.is_empty() { "-".to_owned() } else { facts.held.join(", ") };
-    let (subject, lines, action) = match locale.legacy() {
-        crate::domain::locale::Legacy::En => (
-            format!("Keep \"{}\"? Your consent ends on {}", facts.purpose, facts.until),
-            vec![
-                format!("On {} you agreed to: {} ({})", facts.since, facts.purpose, facts.wording),
-                format!("For this we hold: {held}. This consent ends on {}.", facts.until),
-                "If you do nothing, it ends on that date and the data kept only for it is deleted automatically."
-                    .to_owned(),
-                format!("Don't extend (end it now and delete that data): {decline}"),
-            ],
-            "Extend for another period",
-        ),
-        crate::domain::locale::Legacy::Ko => (
-            format!("\"{}\" 동의를 연장하시겠어요? {}에 만료됩니다", facts.purpose, facts.until),
-            vec![
-                format!("{}에 다음에 동의하셨습니다: {} ({})", facts.since, facts.purpose, facts.wording),
-                format!("이를 위해 보관 중인 정보: {held}. 동의는 {}에 만료됩니다.", facts.until),
-                "아무것도 하지 않으면 그날 동의가 끝나고 이 목적으로만 보관하던 정보는 자동으로 삭제됩니다.".to_owned(),
-                format!("연장하지 않기 (지금 종료하고 정보 삭제): {decline}"),
-            ],
-            "한 번 더 연장하기",
-        ),
-    };
-    MailContent {
-        lang: locale.as_str(),
-        subject,
-        paragraphs: lines,
-        action: Some((action.into(), extend.into())),
-        footer: footer(locale),
-    }
+    let c = catalogue(locale);
+    let args = facts.args(c);
+    let mut decline_args = args.clone();
+    decline_args.push(arg("decline", decline));
+    let paragraphs = vec![
+        c.format("mail-renewal-agreed", &args),
+        c.format("mail-renewal-held", &args),
+        c.text("mail-renewal-lapse"),
+        c.format("mail-renewal-decline", &decline_args),
+    ];
+    let action = Some((c.text("mail-renewal-action"), extend.to_owned()));
+    content(c, c.format("mail-renewal-subject", &args), paragraphs, action)
 }
 
 /// The periodic reminder of a marketing consent (정보통신망법 art. 50(8)): sender, date, what was
 /// agreed, and how to withdraw.
 pub fn marketing_notice(locale: Locale, sender: &str, facts: &ConsentFacts<'_>, withdraw: &str) -> MailContent {
-    let (subject, lines, action) = match locale.legacy() {
-        crate::domain::locale::Legacy::En => (
-            format!("Reminder: you agree to receive \"{}\"", facts.purpose),
-            vec![
-                format!("Sender: {sender}"),
-                format!("On {} you agreed to: {} ({}).", facts.since, facts.purpose, facts.wording),
-                "You can withdraw at any time, with one click:".to_owned(),
-            ],
-            "Withdraw this consent",
-        ),
-        crate::domain::locale::Legacy::Ko => (
-            format!("[안내] 광고성 정보 수신 동의 내역: {}", facts.purpose),
-            vec![
-                format!("전송자: {sender}"),
-                format!("수신 동의 일자: {} · 동의 내용: {} ({})", facts.since, facts.purpose, facts.wording),
-                "수신을 원하지 않으시면 언제든지 한 번의 클릭으로 철회할 수 있습니다:".to_owned(),
-            ],
-            "수신 동의 철회하기",
-        ),
-    };
-    MailContent {
-        lang: locale.as_str(),
-        subject,
-        paragraphs: lines,
-        action: Some((action.into(), withdraw.into())),
-        footer: footer(locale),
+    let c = catalogue(locale);
+    let mut args = facts.args(c);
+    args.push(arg("sender", sender));
+    let paragraphs = vec![
+        c.format("mail-notice-sender", &args),
+        c.format("mail-notice-agreed", &args),
+        c.text("mail-notice-withdraw"),
+    ];
+    let action = Some((c.text("mail-notice-action"), withdraw.to_owned()));
+    content(c, c.format("mail-notice-subject", &args), paragraphs, action)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts(held: &[String]) -> ConsentFacts<'_> {
+        ConsentFacts {
+            purpose: "News",
+            wording: "We send news.",
+            held,
+            since: NaiveDate::from_ymd_opt(2025, 12, 1),
+            until: NaiveDate::from_ymd_opt(2027, 12, 1),
+        }
+    }
+
+    #[test]
+    fn every_mail_is_written_in_every_shipped_language() {
+        let held = vec!["Email".to_owned()];
+        for locale in Locale::shipped() {
+            let mails = [
+                sign_in(locale, "L"),
+                confirm_consent(locale, &["News".into()], &["Name".into()], "L", "U"),
+                erased(locale),
+                renewal(locale, &facts(&held), "E", "D"),
+                marketing_notice(locale, "Shop", &facts(&held), "W"),
+            ];
+            for mail in mails {
+                assert_eq!(mail.lang, locale.as_str());
+                for text in mail.paragraphs.iter().chain([&mail.subject, &mail.footer]) {
+                    assert!(!text.is_empty() && !text.contains("mail-") && !text.contains('{'), "{locale}: {text}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn dates_in_mails_read_as_the_language_writes_them() {
+        let held = vec![];
+        let en = renewal(Locale::EN, &facts(&held), "E", "D");
+        assert_eq!(en.subject, "Keep \"News\"? Your consent ends on 1 December 2027");
+        assert_eq!(en.paragraphs[1], "For this we hold: -. This consent ends on 1 December 2027.");
+        let ko = marketing_notice(Locale::KO, "Shop", &facts(&held), "W");
+        assert_eq!(ko.paragraphs[1], "수신 동의 일자: 2025년 12월 1일 · 동의 내용: News (We send news.)");
+        let ja = renewal(Locale::JA, &facts(&held), "E", "D");
+        assert!(ja.subject.contains("2027年12月1日"), "{}", ja.subject);
     }
 }

@@ -1,364 +1,233 @@
-//! Every string a person reads, in Korean and English: labels and sentences here, the sentences
-//! for stable codes in `messages.rs`.
+//! Every string a person reads on the public pages and `/me`: the typed views of the
+//! catalogues (`locales/<tag>.ftl`, see `crate::i18n`); the sentences for stable codes are in
+//! `messages.rs`.
 
-use crate::domain::Locale;
+use crate::domain::{ConsentStatus, Locale};
+use crate::i18n::{catalogue, message_struct};
+use fluent_bundle::FluentValue;
 
-/// The message catalogue for one language.
-pub struct Strings {
-    pub lang_name: &'static str,
-    pub other_lang_label: &'static str,
-    pub required_marker: &'static str,
-    pub optional_marker: &'static str,
-    pub required_purpose: &'static str,
-    pub optional_purpose: &'static str,
-    pub purposes_legend: &'static str,
-    pub purposes_hint: &'static str,
-    pub retention_label: &'static str,
-    pub policy_link: &'static str,
-    pub submit: &'static str,
-    pub error_summary: &'static str,
-    pub thanks_title: &'static str,
-    pub thanks_body: &'static str,
-    pub thanks_back: &'static str,
-    pub not_found: &'static str,
-    pub unauthorized: &'static str,
-    pub unavailable: &'static str,
-    pub internal: &'static str,
-    pub error_title: &'static str,
-    pub policy_title: &'static str,
-    pub policy_published: &'static str,
-    pub policy_hash: &'static str,
-    pub select_placeholder: &'static str,
-    pub rate_limited: &'static str,
-    pub thanks_pending: &'static str,
-    /// Before the labels of values typed but not kept (none of their purposes was agreed to).
-    pub thanks_dropped: &'static str,
-    /// Before the purposes a form field serves ("Used for: …").
-    pub used_for: &'static str,
-    pub me: MeStrings,
+message_struct! {
+    /// The public pages' words in one language (ids `page-<field>`).
+    pub struct Strings("page-") {
+        required_marker,
+        optional_marker,
+        required_purpose,
+        optional_purpose,
+        purposes_legend,
+        purposes_hint,
+        retention_label,
+        policy_link,
+        submit,
+        error_summary,
+        thanks_title,
+        thanks_body,
+        thanks_back,
+        not_found,
+        unauthorized,
+        unavailable,
+        internal,
+        error_title,
+        policy_title,
+        policy_published,
+        policy_hash,
+        select_placeholder,
+        rate_limited,
+        thanks_pending,
+        /// Before the labels of values typed but not kept (none of their purposes was agreed to).
+        thanks_dropped,
+        /// Before the purposes a form field serves ("Used for: …").
+        used_for,
+    }
+    extra(locale) {
+        locale: Locale = locale,
+        /// This language's own name (`lang-name`).
+        lang_name: &'static str = catalogue(locale).text("lang-name").leak(),
+        /// The label of the language switcher.
+        languages_label: &'static str = catalogue(locale).text("languages-label").leak(),
+        me: &'static MeStrings = MeStrings::get(locale),
+    }
 }
 
-/// The preference center's words.
-pub struct MeStrings {
-    pub title: &'static str,
-    pub intro: &'static str,
-    pub email_label: &'static str,
-    pub send_link: &'static str,
-    pub sent_title: &'static str,
-    pub sent_body: &'static str,
-    pub continue_title: &'static str,
-    pub continue_body: &'static str,
-    pub continue_button: &'static str,
-    pub ask_again: &'static str,
-    pub held_title: &'static str,
-    pub held_none: &'static str,
-    pub col_field: &'static str,
-    pub col_value: &'static str,
-    pub col_source: &'static str,
-    pub col_purposes: &'static str,
-    pub save: &'static str,
-    pub consents_title: &'static str,
-    pub status_granted: &'static str,
-    pub status_withdrawn: &'static str,
-    pub status_pending: &'static str,
-    pub status_expired: &'static str,
-    pub status_never: &'static str,
-    pub since: &'static str,
-    pub expires: &'static str,
-    pub version: &'static str,
-    pub withdraw: &'static str,
-    pub grant: &'static str,
-    pub close_account: &'static str,
-    pub required_note: &'static str,
-    pub history_title: &'static str,
-    pub col_when: &'static str,
-    pub col_purpose: &'static str,
-    pub col_action: &'static str,
-    pub col_how: &'static str,
-    pub export_title: &'static str,
-    pub export_json: &'static str,
-    pub export_csv: &'static str,
-    pub receipt: &'static str,
-    pub delete_title: &'static str,
-    pub delete_body: &'static str,
-    pub delete_button: &'static str,
-    pub delete_link: &'static str,
-    pub cancel: &'static str,
-    pub deleted_title: &'static str,
-    pub deleted_body: &'static str,
-    pub sign_out: &'static str,
-    pub done: &'static str,
-    pub confirm_title: &'static str,
-    pub confirm_body: &'static str,
-    pub confirm_button: &'static str,
-    pub confirmed_title: &'static str,
-    pub confirmed_body: &'static str,
-    pub unsubscribe_title: &'static str,
-    pub unsubscribe_body: &'static str,
-    pub unsubscribe_button: &'static str,
-    pub unsubscribed_title: &'static str,
-    pub unsubscribed_body: &'static str,
-    pub manage_link: &'static str,
-    pub renew_title: &'static str,
-    pub renew_body: &'static str,
-    pub renew_button: &'static str,
-    pub decline_title: &'static str,
-    pub decline_body: &'static str,
-    pub decline_button: &'static str,
-    pub renewed_title: &'static str,
-    pub renewed_body: &'static str,
-    pub declined_title: &'static str,
-    pub declined_body: &'static str,
+message_struct! {
+    /// The preference center's words (ids `me-<field>`).
+    pub struct MeStrings("me-") {
+        title,
+        intro,
+        email_label,
+        send_link,
+        sent_title,
+        sent_body,
+        continue_title,
+        continue_body,
+        continue_button,
+        ask_again,
+        held_title,
+        held_none,
+        col_field,
+        col_value,
+        col_source,
+        col_purposes,
+        save,
+        consents_title,
+        status_granted,
+        status_withdrawn,
+        status_pending,
+        status_expired,
+        status_never,
+        version,
+        withdraw,
+        grant,
+        close_account,
+        required_note,
+        history_title,
+        col_when,
+        col_purpose,
+        col_action,
+        col_how,
+        export_title,
+        export_json,
+        export_csv,
+        receipt,
+        delete_title,
+        delete_body,
+        delete_button,
+        delete_link,
+        cancel,
+        deleted_title,
+        deleted_body,
+        sign_out,
+        done,
+        confirm_title,
+        confirm_body,
+        confirm_button,
+        confirmed_title,
+        confirmed_body,
+        unsubscribe_title,
+        unsubscribe_body,
+        unsubscribe_button,
+        unsubscribed_title,
+        unsubscribed_body,
+        manage_link,
+        renew_title,
+        renew_body,
+        renew_button,
+        decline_title,
+        decline_body,
+        decline_button,
+        renewed_title,
+        renewed_body,
+        declined_title,
+        declined_body,
+    }
 }
-
-static EN: Strings = Strings {
-    lang_name: "English",
-    other_lang_label: "한국어",
-    required_marker: "required",
-    optional_marker: "optional",
-    required_purpose: "[Required]",
-    optional_purpose: "[Optional]",
-    purposes_legend: "How we may use your information",
-    purposes_hint: "Tick what you agree to. Optional items can be left unticked; you will still get the service, and you can change your mind at any time.",
-    retention_label: "Kept for",
-    policy_link: "Full text",
-    submit: "Submit",
-    error_summary: "Please correct the highlighted fields.",
-    thanks_title: "Thank you",
-    thanks_body: "We have received your submission and recorded your choices.",
-    thanks_back: "Back to the form",
-    not_found: "This page does not exist.",
-    unauthorized: "A valid API key is required (Authorization: Bearer …).",
-    unavailable: "The service is briefly unavailable and nothing was saved. Please try again in a moment.",
-    internal: "Something went wrong on our side and nothing was saved. Please try again.",
-    error_title: "Sorry",
-    policy_title: "Policy",
-    policy_published: "Published",
-    policy_hash: "Fingerprint (SHA-256)",
-    select_placeholder: "Choose…",
-    rate_limited: "Too many requests. Please wait a while and try again.",
-    thanks_pending: "We have sent you an email: please click the link in it to confirm your subscription. Until you do, nothing will be sent to you.",
-    thanks_dropped: "You filled these in, but did not agree to any purpose they are used for, so we did not keep them:",
-    used_for: "Used for:",
-    me: MeStrings {
-        title: "Your data and consents",
-        intro: "See, correct, export or delete the data we hold about you, and choose what you agree to. No password needed: we send a sign-in link to your email address.",
-        email_label: "Email address",
-        send_link: "Send me a sign-in link",
-        sent_title: "Check your inbox",
-        sent_body: "If we hold data for this address, a sign-in link is on its way. It works once, for 15 minutes.",
-        continue_title: "Sign in",
-        continue_body: "Continue to see and manage the data we hold about you.",
-        continue_button: "Continue",
-        ask_again: "Ask for a new link",
-        held_title: "What we hold about you",
-        held_none: "We hold no values about you.",
-        col_field: "Information",
-        col_value: "Value",
-        col_source: "Given on",
-        col_purposes: "Kept for",
-        save: "Save",
-        consents_title: "What you agreed to",
-        status_granted: "Agreed",
-        status_withdrawn: "Withdrawn",
-        status_pending: "Waiting for your confirmation",
-        status_expired: "Expired",
-        status_never: "Not given",
-        since: "since",
-        expires: "until",
-        version: "wording version",
-        withdraw: "Withdraw",
-        grant: "Agree",
-        close_account: "Close my account and delete my data",
-        required_note: "Needed to provide the service: withdrawing it closes your account.",
-        history_title: "History",
-        col_when: "When (UTC)",
-        col_purpose: "Purpose",
-        col_action: "What happened",
-        col_how: "How",
-        export_title: "Take your data with you",
-        export_json: "Download as JSON",
-        export_csv: "Download as CSV",
-        receipt: "Download your consent receipt (signed)",
-        delete_title: "Delete everything",
-        delete_body: "This deletes all the data we hold about you and destroys the key that protects it. It cannot be undone. We keep only a record, naming no one, that a deletion took place, and send one last mail to confirm.",
-        delete_button: "Yes, delete everything",
-        delete_link: "Delete all my data",
-        cancel: "Cancel",
-        deleted_title: "Your data has been deleted",
-        deleted_body: "Everything we held about you is gone. A confirmation is on its way to your address.",
-        sign_out: "Sign out",
-        done: "Saved. Your updated consent receipt is ready to download.",
-        confirm_title: "Confirm your subscription",
-        confirm_body: "Confirm that you want to receive what you ticked.",
-        confirm_button: "Yes, I confirm",
-        confirmed_title: "Thank you, confirmed",
-        confirmed_body: "Your subscription is confirmed. You can withdraw at any time.",
-        unsubscribe_title: "Unsubscribe",
-        unsubscribe_body: "Stop receiving these messages? Your other choices stay as they are.",
-        unsubscribe_button: "Unsubscribe",
-        unsubscribed_title: "You are unsubscribed",
-        unsubscribed_body: "You will not receive these messages any more.",
-        manage_link: "Manage all your data and consents",
-        renew_title: "Extend your consent",
-        renew_body: "Keep this consent, and the data it covers, for another period?",
-        renew_button: "Yes, extend",
-        decline_title: "Let your consent end",
-        decline_body: "End this consent now? The data kept only for it will be deleted.",
-        decline_button: "End it and delete that data",
-        renewed_title: "Extended",
-        renewed_body: "Thank you. Your consent now runs for another period.",
-        declined_title: "Ended",
-        declined_body: "Your consent has ended and the data kept only for it has been deleted.",
-    },
-};
-
-static KO: Strings = Strings {
-    lang_name: "한국어",
-    other_lang_label: "English",
-    required_marker: "필수",
-    optional_marker: "선택",
-    required_purpose: "[필수]",
-    optional_purpose: "[선택]",
-    purposes_legend: "개인정보 수집·이용 동의",
-    purposes_hint: "동의하는 항목에 체크해 주세요. 선택 항목에 동의하지 않아도 서비스를 이용할 수 있으며, 언제든지 동의를 철회할 수 있습니다.",
-    retention_label: "보유 기간",
-    policy_link: "전문 보기",
-    submit: "제출",
-    error_summary: "표시된 항목을 확인해 주세요.",
-    thanks_title: "감사합니다",
-    thanks_body: "제출하신 내용과 동의 선택을 기록했습니다.",
-    thanks_back: "양식으로 돌아가기",
-    not_found: "페이지를 찾을 수 없습니다.",
-    unauthorized: "유효한 API 키가 필요합니다 (Authorization: Bearer …).",
-    unavailable: "일시적으로 서비스를 이용할 수 없으며 아무것도 저장되지 않았습니다. 잠시 후 다시 시도해 주세요.",
-    internal: "처리 중 문제가 발생했으며 아무것도 저장되지 않았습니다. 다시 시도해 주세요.",
-    error_title: "죄송합니다",
-    policy_title: "동의 문구",
-    policy_published: "게시일",
-    policy_hash: "지문 (SHA-256)",
-    select_placeholder: "선택하세요…",
-    rate_limited: "요청이 너무 많습니다. 잠시 후 다시 시도해 주세요.",
-    thanks_pending: "확인 메일을 보내 드렸습니다. 메일의 링크를 눌러 수신 동의를 확인해 주세요. 확인 전에는 아무것도 발송되지 않습니다.",
-    thanks_dropped: "아래 항목은 입력하셨지만 이용 목적에 동의하지 않으셔서 저장하지 않았습니다:",
-    used_for: "이용 목적:",
-    me: MeStrings {
-        title: "내 정보와 동의 관리",
-        intro: "보관 중인 내 정보를 확인, 수정, 내려받기, 삭제하고 동의 항목을 선택할 수 있습니다. 비밀번호 없이 이메일로 로그인 링크를 보내 드립니다.",
-        email_label: "이메일 주소",
-        send_link: "로그인 링크 받기",
-        sent_title: "메일함을 확인해 주세요",
-        sent_body: "이 주소로 보관 중인 정보가 있다면 로그인 링크를 보내 드렸습니다. 링크는 15분 동안 한 번만 사용할 수 있습니다.",
-        continue_title: "로그인",
-        continue_body: "계속하면 보관 중인 내 정보를 확인하고 관리할 수 있습니다.",
-        continue_button: "계속",
-        ask_again: "새 링크 요청하기",
-        held_title: "보관 중인 내 정보",
-        held_none: "보관 중인 정보가 없습니다.",
-        col_field: "항목",
-        col_value: "값",
-        col_source: "제공일",
-        col_purposes: "이용 목적",
-        save: "저장",
-        consents_title: "동의 내역",
-        status_granted: "동의함",
-        status_withdrawn: "철회함",
-        status_pending: "확인 대기 중",
-        status_expired: "만료됨",
-        status_never: "동의하지 않음",
-        since: "부터",
-        expires: "까지",
-        version: "문구 버전",
-        withdraw: "동의 철회",
-        grant: "동의하기",
-        close_account: "탈퇴하고 내 정보 삭제하기",
-        required_note: "서비스 제공에 필요한 항목입니다. 철회하면 탈퇴 처리됩니다.",
-        history_title: "변경 이력",
-        col_when: "일시 (UTC)",
-        col_purpose: "목적",
-        col_action: "내용",
-        col_how: "경로",
-        export_title: "내 정보 내려받기",
-        export_json: "JSON으로 내려받기",
-        export_csv: "CSV로 내려받기",
-        receipt: "동의 확인서 내려받기 (전자서명)",
-        delete_title: "모두 삭제하기",
-        delete_body: "보관 중인 모든 정보를 삭제하고 이를 보호하던 암호화 키를 파기합니다. 되돌릴 수 없습니다. 누구인지 알 수 없는 삭제 기록만 남기며, 확인 메일을 한 번 보내 드립니다.",
-        delete_button: "네, 모두 삭제합니다",
-        delete_link: "내 정보 모두 삭제하기",
-        cancel: "취소",
-        deleted_title: "개인정보가 삭제되었습니다",
-        deleted_body: "보관 중이던 정보를 모두 삭제했습니다. 확인 메일을 보내 드렸습니다.",
-        sign_out: "로그아웃",
-        done: "저장했습니다. 갱신된 동의 확인서를 내려받을 수 있습니다.",
-        confirm_title: "수신 동의 확인",
-        confirm_body: "선택하신 항목의 수신에 동의하시는지 확인해 주세요.",
-        confirm_button: "네, 동의합니다",
-        confirmed_title: "확인되었습니다",
-        confirmed_body: "수신 동의가 확인되었습니다. 언제든지 철회할 수 있습니다.",
-        unsubscribe_title: "수신 거부",
-        unsubscribe_body: "이 메시지를 더 이상 받지 않으시겠어요? 다른 선택은 그대로 유지됩니다.",
-        unsubscribe_button: "수신 거부",
-        unsubscribed_title: "수신 거부되었습니다",
-        unsubscribed_body: "더 이상 이 메시지를 받지 않습니다.",
-        manage_link: "내 정보와 동의 전체 관리하기",
-        renew_title: "동의 연장",
-        renew_body: "이 동의와 관련 정보를 한 기간 더 유지하시겠어요?",
-        renew_button: "네, 연장합니다",
-        decline_title: "동의 종료",
-        decline_body: "지금 이 동의를 종료하시겠어요? 이 목적으로만 보관하던 정보는 삭제됩니다.",
-        decline_button: "종료하고 정보 삭제하기",
-        renewed_title: "연장되었습니다",
-        renewed_body: "감사합니다. 동의 기간이 한 기간 더 연장되었습니다.",
-        declined_title: "종료되었습니다",
-        declined_body: "동의가 종료되었고 이 목적으로만 보관하던 정보는 삭제되었습니다.",
-    },
-};
 
 impl Strings {
-    pub fn get(locale: Locale) -> &'static Strings {
-        match locale.legacy() {
-            crate::domain::locale::Legacy::En => &EN,
-            crate::domain::locale::Legacy::Ko => &KO,
-        }
-    }
-
-    pub(super) fn is_ko(&self) -> bool {
-        std::ptr::eq(self, &KO)
-    }
-
     pub fn too_large(&self, limit: usize) -> String {
-        if self.is_ko() {
-            format!("요청이 너무 큽니다 (최대 {} KiB).", limit / 1024)
-        } else {
-            format!("The request is too large (at most {} KiB).", limit / 1024)
-        }
+        catalogue(self.locale).format("page-too-large", &[("kib", FluentValue::from(limit / 1024))])
     }
 
     pub fn unsupported_media_type(&self, expected: &str) -> String {
-        if self.is_ko() {
-            format!("지원하지 않는 형식입니다. {expected} 형식으로 보내 주세요.")
-        } else {
-            format!("Unsupported content type: send {expected}.")
-        }
+        catalogue(self.locale).format("page-unsupported-media-type", &[("expected", FluentValue::from(expected))])
     }
 
-    pub fn status(&self, status: crate::domain::ConsentStatus) -> &'static str {
-        use crate::domain::ConsentStatus as S;
+    pub fn status(&self, status: ConsentStatus) -> &'static str {
         match status {
-            S::Granted => self.me.status_granted,
-            S::Withdrawn => self.me.status_withdrawn,
-            S::Pending => self.me.status_pending,
-            S::Expired => self.me.status_expired,
-            S::Never => self.me.status_never,
+            ConsentStatus::Granted => self.me.status_granted,
+            ConsentStatus::Withdrawn => self.me.status_withdrawn,
+            ConsentStatus::Pending => self.me.status_pending,
+            ConsentStatus::Expired => self.me.status_expired,
+            ConsentStatus::Never => self.me.status_never,
         }
     }
 
     pub fn invalid_utf8(&self) -> String {
-        if self.is_ko() {
-            "요청이 올바른 UTF-8이 아닙니다.".into()
-        } else {
-            "The request is not valid UTF-8.".into()
+        catalogue(self.locale).text("page-invalid-utf8")
+    }
+
+    /// "since 1 May 2026": the day a consent took its state.
+    pub fn since(&self, day: chrono::NaiveDate) -> String {
+        let c = catalogue(self.locale);
+        c.format("me-since", &[("date", FluentValue::from(c.date(day)))])
+    }
+
+    /// "until 1 May 2027": the day a consent ends.
+    pub fn until(&self, day: chrono::NaiveDate) -> String {
+        let c = catalogue(self.locale);
+        c.format("me-until", &[("date", FluentValue::from(c.date(day)))])
+    }
+}
+
+/// One entry of a page's language switcher.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LanguageLink {
+    /// The language's tag, for `?lang=`, `lang` and `hreflang`.
+    pub tag: &'static str,
+    /// The language's name in itself (its catalogue's `lang-name`).
+    pub name: &'static str,
+    /// The page is shown in this language (marked `aria-current`, not a link).
+    pub current: bool,
+}
+
+/// The switcher of a page shown in `current`, one entry per language `offered` (in that order).
+pub fn languages(current: Locale, offered: &[Locale]) -> Vec<LanguageLink> {
+    offered
+        .iter()
+        .map(|&l| LanguageLink { tag: l.as_str(), name: Strings::get(l).lang_name, current: l == current })
+        .collect()
+}
+
+/// Every shipped language: what public pages and the console offer until a workspace chooses.
+pub fn shipped_languages(current: Locale) -> Vec<LanguageLink> {
+    languages(current, &Locale::shipped().collect::<Vec<_>>())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_id_the_structs_ask_for_is_in_english() {
+        let english = catalogue(Locale::EN);
+        for id in Strings::ids().iter().chain(&MeStrings::ids()) {
+            assert!(english.has(id), "locales/en.ftl lacks {id}");
         }
+        for id in ["lang-name", "languages-label", "page-too-large", "page-unsupported-media-type"] {
+            assert!(english.has(id), "{id}");
+        }
+    }
+
+    #[test]
+    fn every_consent_state_has_words() {
+        for status in [
+            ConsentStatus::Granted,
+            ConsentStatus::Withdrawn,
+            ConsentStatus::Pending,
+            ConsentStatus::Expired,
+            ConsentStatus::Never,
+        ] {
+            for locale in Locale::shipped() {
+                assert!(catalogue(locale).has(&format!("me-status-{}", status.as_str())), "{locale} {status:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_switcher_marks_the_current_language() {
+        let links = languages(Locale::KO, &[Locale::EN, Locale::KO, Locale::JA]);
+        let names: Vec<_> = links.iter().map(|l| (l.tag, l.name, l.current)).collect();
+        assert_eq!(names, [("en", "English", false), ("ko", "한국어", true), ("ja", "日本語", false)]);
+        assert_eq!(languages(Locale::EN, &[Locale::EN]).len(), 1);
+    }
+
+    #[test]
+    fn sentences_take_their_arguments() {
+        let (en, ko) = (Strings::get(Locale::EN), Strings::get(Locale::KO));
+        assert_eq!(en.too_large(64 * 1024), "The request is too large (at most 64 KiB).");
+        assert_eq!(ko.unsupported_media_type("JSON"), "지원하지 않는 형식입니다. JSON 형식으로 보내 주세요.");
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 5, 1).expect("a date");
+        assert_eq!(en.since(day), "since 1 May 2026");
+        assert_eq!(ko.until(day), "2026년 5월 1일까지");
+        assert_eq!(en.submit, "Submit");
+        assert_eq!(ko.me.title, "내 정보와 동의 관리");
     }
 }

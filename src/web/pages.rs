@@ -78,7 +78,8 @@ pub struct ErrorLink {
 pub struct FormPage {
     pub t: &'static Strings,
     pub lang: &'static str,
-    pub other_lang: &'static str,
+    /// The language switcher (`web::i18n::languages`).
+    pub languages: Vec<crate::web::i18n::LanguageLink>,
     pub form_key: String,
     pub title: String,
     pub description: Option<String>,
@@ -164,7 +165,8 @@ impl MessagePage {
 pub struct SignInPage {
     pub t: &'static Strings,
     pub lang: &'static str,
-    pub other_lang: &'static str,
+    /// The language switcher (`web::i18n::languages`).
+    pub languages: Vec<crate::web::i18n::LanguageLink>,
     pub email: String,
     pub error: Option<String>,
 }
@@ -211,7 +213,8 @@ pub struct HistoryRow {
 pub struct ProfilePage {
     pub t: &'static Strings,
     pub lang: &'static str,
-    pub other_lang: &'static str,
+    /// The language switcher (`web::i18n::languages`).
+    pub languages: Vec<crate::web::i18n::LanguageLink>,
     pub csrf: String,
     pub email: String,
     pub notice: Option<&'static str>,

@@ -24,6 +24,7 @@ mod export_roundtrip;
 mod headers;
 mod languages;
 mod hostile;
+mod japanese;
 mod ledger;
 mod logs;
 mod metrics;

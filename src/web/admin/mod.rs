@@ -181,7 +181,7 @@ impl SignedIn {
         Chrome {
             t,
             lang: self.locale.as_str(),
-            other_lang: other(self.locale),
+            languages: crate::web::i18n::shipped_languages(self.locale),
             path: req.path().to_owned(),
             active,
             email: Some(self.owner.email.clone()),
@@ -190,10 +190,6 @@ impl SignedIn {
             csrf: self.csrf.clone(),
         }
     }
-}
-
-fn other(locale: Locale) -> &'static str {
-    if locale == Locale::KO { "en" } else { "ko" }
 }
 
 /// Form fields in order, repeated names kept (checkbox groups).
@@ -274,7 +270,8 @@ async fn signed_in(req: &HttpRequest, state: &AppState, locale: Locale) -> Resul
 pub struct Chrome {
     pub t: &'static AdminStrings,
     pub lang: &'static str,
-    pub other_lang: &'static str,
+    /// The language switcher (`web::i18n::languages`).
+    pub languages: Vec<crate::web::i18n::LanguageLink>,
     /// This page's path, for the language switch.
     pub path: String,
     /// The navigation entry to mark as current.
@@ -293,7 +290,7 @@ impl Chrome {
         Self {
             t,
             lang: locale.as_str(),
-            other_lang: other(locale),
+            languages: crate::web::i18n::shipped_languages(locale),
             path: req.path().to_owned(),
             active: "",
             email: None,

@@ -38,10 +38,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/me/receipt", web::get().to(receipt));
 }
 
-fn other(locale: Locale) -> &'static str {
-    if locale == Locale::KO { "en" } else { "ko" }
-}
-
 /// The session behind the request's cookie, if it is live; refreshes its idle timer.
 async fn session(req: &HttpRequest, state: &AppState) -> Result<Option<Session>, AppError> {
     let Some(cookie) = req.cookie(SESSION_COOKIE) else { return Ok(None) };
@@ -105,7 +101,13 @@ async fn home(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRespon
 }
 
 fn sign_in_page(locale: Locale, email: String, error: Option<String>, status: StatusCode) -> HttpResponse {
-    let page = SignInPage { t: Strings::get(locale), lang: locale.as_str(), other_lang: other(locale), email, error };
+    let page = SignInPage {
+        t: Strings::get(locale),
+        lang: locale.as_str(),
+        languages: crate::web::i18n::shipped_languages(locale),
+        email,
+        error,
+    };
     render_with_status(&page, status)
 }
 

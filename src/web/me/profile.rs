@@ -7,7 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
 use std::collections::HashMap;
 
-use super::{other, require_session};
+use super::require_session;
 use crate::db::catalog::Catalog;
 use crate::db::sessions::Session;
 use crate::domain::rights::RightKind;
@@ -59,7 +59,7 @@ pub(super) async fn profile_page(
     let page = ProfilePage {
         t,
         lang: locale.as_str(),
-        other_lang: other(locale),
+        languages: crate::web::i18n::shipped_languages(locale),
         csrf: s.csrf_token.clone(),
         notice,
         problem: None,
@@ -142,8 +142,8 @@ fn consent_rows(profile: &Profile, catalog: &Catalog, locale: Locale) -> Vec<Con
                 title: held.map_or_else(|| p.policy.title().get(locale, catalog.default_locale()).to_owned(), |c| c.title.get(locale, catalog.default_locale()).to_owned()),
                 status: t.status(status),
                 status_key: status.as_str(),
-                since: held.map(|c| when(c.since)),
-                expires: held.and_then(|c| c.expires_at).map(when),
+                since: held.map(|c| t.since(c.since.date_naive())),
+                expires: held.and_then(|c| c.expires_at).map(|at| t.until(at.date_naive())),
                 wording: held
                     .map_or_else(|| p.policy.text().get(locale, catalog.default_locale()).to_owned(), |c| c.wording.get(locale, catalog.default_locale()).to_owned()),
                 policy_version,
