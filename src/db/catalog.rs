@@ -348,7 +348,10 @@ pub fn policy_version(conn: &mut DbConnection, purpose: &str, version: i64) -> Q
 }
 
 pub fn policy_versions_by_id(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<PolicyVersion>> {
-    let rows = policy_versions::table.filter(policy_versions::id.eq_any(ids)).select(PolicyVersionRow::as_select()).load(conn)?;
+    let rows = policy_versions::table
+        .filter(policy_versions::id.eq_any(ids))
+        .select(PolicyVersionRow::as_select())
+        .load(conn)?;
     with_texts(conn, rows)
 }
 

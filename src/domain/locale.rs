@@ -248,17 +248,3 @@ mod tests {
         assert_eq!(serde_json::from_str::<Locale>("\"ko\"").ok(), Some(Locale::KO));
     }
 }
-
-/// TEMPORARY bridge while the string tables move to the catalogues: the two languages the old
-/// tables know (Japanese reads English until then).
-#[derive(Clone, Copy)]
-pub enum Legacy {
-    En,
-    Ko,
-}
-
-impl Locale {
-    pub fn legacy(self) -> Legacy {
-        if self == Self::KO { Legacy::Ko } else { Legacy::En }
-    }
-}

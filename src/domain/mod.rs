@@ -16,8 +16,8 @@ pub mod locale;
 pub mod origin;
 pub mod owner;
 pub mod purpose;
-pub mod texts;
 pub mod rights;
+pub mod texts;
 pub mod wording;
 
 pub use codes::ErrorCode;

@@ -184,11 +184,12 @@ impl Retention {
     pub fn describe(self, locale: Locale) -> String {
         let words = crate::i18n::catalogue(locale);
         let (years, months) = (self.months / 12, self.months % 12);
-        let parts: Vec<String> = [("retention-years", years), ("retention-months", months), ("retention-days", self.days)]
-            .into_iter()
-            .filter(|(_, n)| *n > 0)
-            .map(|(id, n)| words.format(id, &[("count", fluent_bundle::FluentValue::from(n))]))
-            .collect();
+        let parts: Vec<String> =
+            [("retention-years", years), ("retention-months", months), ("retention-days", self.days)]
+                .into_iter()
+                .filter(|(_, n)| *n > 0)
+                .map(|(id, n)| words.format(id, &[("count", fluent_bundle::FluentValue::from(n))]))
+                .collect();
         parts.join(&words.text("retention-separator"))
     }
 }

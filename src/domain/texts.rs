@@ -63,9 +63,13 @@ impl Localized {
     /// The text holds for `locales`: written in the default language, and only in offered ones.
     /// Languages left empty count as not written (see [`Localized::tidy`]).
     pub fn check(&self, locales: &Locales) -> Result<(), TextProblem> {
-        if let Some(tag) = self.0.iter().filter(|(_, t)| !t.trim().is_empty()).map(|(tag, _)| tag).find(|tag| {
-            !locales.offered().iter().any(|l| l.as_str() == tag.as_str())
-        }) {
+        if let Some(tag) = self
+            .0
+            .iter()
+            .filter(|(_, t)| !t.trim().is_empty())
+            .map(|(tag, _)| tag)
+            .find(|tag| !locales.offered().iter().any(|l| l.as_str() == tag.as_str()))
+        {
             return Err(TextProblem::NotOffered(tag.clone()));
         }
         match self.exactly(locales.default_locale()) {

@@ -182,8 +182,7 @@ pub fn field_type_name(kind: FieldType) -> &'static str {
 /// without a purpose: the draft keeps it, and publishing refuses it with the domain's own reason.
 pub fn parse_field(input: &FieldInput, locales: &Locales) -> Result<FieldDefinition, Vec<(String, ErrorCode)>> {
     let mut problems = Vec::new();
-    let key =
-        FieldKey::parse(input.key.trim()).map_err(|_| problems.push(("key".into(), ErrorCode::InvalidKey))).ok();
+    let key = FieldKey::parse(input.key.trim()).map_err(|_| problems.push(("key".into(), ErrorCode::InvalidKey))).ok();
     let kind = field_type(&input.kind);
     if kind.is_none() {
         problems.push(("kind".into(), ErrorCode::InvalidChoice));

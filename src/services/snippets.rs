@@ -109,7 +109,11 @@ fn field_html(f: &FieldDefinition, locale: Locale, default: Locale, words: Snipp
     let id = format!("assent-{}", f.key);
     let marker = if f.required { words.required } else { words.optional };
     let required = if f.required { " required" } else { "" };
-    out.push_str(&format!("  <p>\n    <label for=\"{id}\">{} {}</label><br>\n", esc(f.label.get(locale, default)), esc(marker)));
+    out.push_str(&format!(
+        "  <p>\n    <label for=\"{id}\">{} {}</label><br>\n",
+        esc(f.label.get(locale, default)),
+        esc(marker)
+    ));
     match f.kind {
         FieldType::Textarea => out.push_str(&format!(
             "    <textarea id=\"{id}\" name=\"{}\" rows=\"5\" maxlength=\"{}\"{required}></textarea>\n",

@@ -355,7 +355,10 @@ fn confirmation_for<'p>(
         .filter(|(_, waits, _)| *waits)
         .map(|(v, _, _)| {
             let field = input.form.definition.field(v.key.as_str());
-            field.map_or_else(|| v.key.to_string(), |f| f.label.get(input.locale, p.item.catalog.default_locale()).to_owned())
+            field.map_or_else(
+                || v.key.to_string(),
+                |f| f.label.get(input.locale, p.item.catalog.default_locale()).to_owned(),
+            )
         })
         .collect();
     if pending.is_empty() && changes.is_empty() {

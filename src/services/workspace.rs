@@ -14,8 +14,8 @@ use crate::crypto::sha256_hex;
 use crate::db::DbConnection;
 use crate::db::catalog::{self, Catalog, FormVersionRow, NewPurpose, PolicyVersion};
 use crate::domain::form::DefinitionError;
-use crate::domain::purpose::check_unbundled;
 use crate::domain::locale::LocalesError;
+use crate::domain::purpose::check_unbundled;
 use crate::domain::texts::TextProblem;
 use crate::domain::{
     BundledConsent, Channel, FieldDefinition, FormDefinition, FormKey, LegalBasis, Locale, Locales, Localized,

@@ -174,7 +174,7 @@ fn locale_of_request(request: &SubmissionRequest, locales: &Locales) -> Result<L
                 code: ErrorCode::UnsupportedLocale,
                 detail: format!("locale must be one of the workspace's languages: {}.", offered.join(", ")),
             }
-        })
+        }),
     }
 }
 

@@ -293,7 +293,7 @@ fn form_page(catalog: &Catalog, form: &PublishedForm, locale: Locale, typed: &Ty
     FormPage {
         t,
         lang: locale.as_str(),
-        languages: crate::web::i18n::shipped_languages(locale),
+        languages: crate::web::i18n::languages(locale, catalog.locales.offered()),
         form_key: form.key.to_string(),
         title: def.title.get(locale, catalog.default_locale()).to_owned(),
         description: def.description.as_ref().map(|d| d.get(locale, catalog.default_locale()).to_owned()),

@@ -60,12 +60,14 @@ async fn an_old_database_and_an_old_file_upgrade_in_place(backend: Backend) {
     assert!(policy.contains("옛 소식") && policy.contains("전에 쓴 글입니다."), "{policy}");
     let stored = texts(&app, "SELECT text_hash AS value FROM policy_versions WHERE id = 'pv-legacy'");
     assert!(policy.contains(&stored[0]), "the page shows the version's own fingerprint");
-    let locales = texts(&app, "SELECT locale AS value FROM policy_texts WHERE policy_version_id = 'pv-legacy' ORDER BY locale");
+    let locales =
+        texts(&app, "SELECT locale AS value FROM policy_texts WHERE policy_version_id = 'pv-legacy' ORDER BY locale");
     assert_eq!(locales, ["en", "ko"]);
 
     // The file of the previous release (texts in en and ko, no [workspace] locales) applies as
     // it did: nothing republished, the workspace still speaks English (default) and Korean.
-    let versions = texts(&app, "SELECT CAST(version AS TEXT) AS value FROM policy_versions WHERE purpose_key = 'service'");
+    let versions =
+        texts(&app, "SELECT CAST(version AS TEXT) AS value FROM policy_versions WHERE purpose_key = 'service'");
     assert_eq!(versions, ["1"]);
     let korean = app.get("/f/newsletter?lang=ko").await.text().await.unwrap();
     assert!(korean.contains(r#"<html lang="ko">"#) && korean.contains("뉴스레터 구독"));
@@ -75,7 +77,10 @@ async fn an_old_database_and_an_old_file_upgrade_in_place(backend: Backend) {
     // Applying today's demo file adds Japanese: each purpose's wording gets a new version.
     let out = app.cli(&["apply", workspace_file().to_str().unwrap()]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let versions = texts(&app, "SELECT CAST(version AS TEXT) AS value FROM policy_versions WHERE purpose_key = 'service' ORDER BY version");
+    let versions = texts(
+        &app,
+        "SELECT CAST(version AS TEXT) AS value FROM policy_versions WHERE purpose_key = 'service' ORDER BY version",
+    );
     assert_eq!(versions, ["1", "2"]);
     eventually("the server serves the file's Japanese", || async {
         app.get("/f/newsletter?lang=ja").await.text().await.unwrap().contains(r#"<html lang="ja">"#)

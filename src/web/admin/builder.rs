@@ -6,8 +6,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use super::drafts::{builder_error, load, localized, text};
-use super::texts::{TextKind, TextRow, rows};
 use super::field_views::{self, FieldFormView};
+use super::texts::{TextKind, TextRow, rows};
 use super::{AdminError, AdminStrings, Chrome, Fields, Problems, SignedIn, refresh_catalog, see_other};
 use crate::db::catalog::Catalog;
 use crate::domain::{ErrorCode, FormDefinition, Locale, Localized};

@@ -118,7 +118,11 @@ fn input_of(catalog: &Catalog, f: &FieldDefinition) -> FieldInput {
 /// The forms of every field of the draft.
 pub fn views(catalog: &Catalog, locale: Locale, form: &str, d: &FormDefinition) -> Vec<FieldFormView> {
     let n = d.fields.len();
-    d.fields.iter().enumerate().map(|(i, f)| view_of(catalog, locale, form, Some(i), &input_of(catalog, f), n)).collect()
+    d.fields
+        .iter()
+        .enumerate()
+        .map(|(i, f)| view_of(catalog, locale, form, Some(i), &input_of(catalog, f), n))
+        .collect()
 }
 
 /// The empty "add field" form.

@@ -7,9 +7,9 @@ use askama::Template;
 
 use super::drafts::{builder_error, localized, read, text};
 use super::texts::{TextKind, TextRow, rows};
-use crate::i18n::catalogue;
 use super::{AdminError, AdminStrings, Chrome, Problems, SignedIn, see_other};
 use crate::domain::{ErrorCode, FieldDefinition, FieldKey, FieldType, FormDefinition, FormKey, Locales, Localized};
+use crate::i18n::catalogue;
 use crate::services::builder::{self, BuilderError};
 use crate::web::AppState;
 use crate::web::pages::render_with_status;
@@ -73,10 +73,7 @@ async fn list_page(
         })
         .collect();
     let t = AdminStrings::get(who.locale);
-    let new_inputs = vec![
-        ("key", t.key_label, new.key),
-        ("kind", t.form_kind, new.kind),
-    ];
+    let new_inputs = vec![("key", t.key_label, new.key), ("kind", t.form_kind, new.kind)];
     Ok(render_with_status(&ListPage { c: who.chrome(req, "forms"), forms, new_inputs, texts, problems }, status))
 }
 

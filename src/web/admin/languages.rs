@@ -115,10 +115,16 @@ fn page(req: &HttpRequest, who: &SignedIn, state: &AppState, problems: Problems,
     let offered = locales
         .offered()
         .iter()
-        .map(|l| Offered { tag: l.as_str(), name: catalogue(*l).text("lang-name"), default: *l == locales.default_locale() })
+        .map(|l| Offered {
+            tag: l.as_str(),
+            name: catalogue(*l).text("lang-name"),
+            default: *l == locales.default_locale(),
+        })
         .collect();
-    let addable =
-        Locale::shipped().filter(|l| !locales.offers(*l)).map(|l| (l.as_str(), catalogue(l).text("lang-name"))).collect();
+    let addable = Locale::shipped()
+        .filter(|l| !locales.offers(*l))
+        .map(|l| (l.as_str(), catalogue(l).text("lang-name")))
+        .collect();
     let query = web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string()).ok();
     let notice = query.filter(|q| q.contains_key("saved")).map(|_| words.text("languages-saved"));
     let page = LanguagesPage {
@@ -207,7 +213,10 @@ mod tests {
         assert_eq!(changed(&added, "add", Some(Locale::JA)), Err(ErrorCode::InvalidChoice));
         assert_eq!(changed(&added, "remove", Some(Locale::EN)), Err(ErrorCode::InvalidChoice), "the default");
         let korean = changed(&added, "default", Some(Locale::KO)).expect("any offered one");
-        assert_eq!(changed(&korean, "remove", Some(Locale::EN)).expect("now it may go").offered(), [Locale::KO, Locale::JA]);
+        assert_eq!(
+            changed(&korean, "remove", Some(Locale::EN)).expect("now it may go").offered(),
+            [Locale::KO, Locale::JA]
+        );
         assert_eq!(changed(&now, "default", None), Err(ErrorCode::InvalidChoice));
     }
 }

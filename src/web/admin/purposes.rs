@@ -6,9 +6,9 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
+use super::texts::{TextKind, TextRow, rows};
 use super::{AdminError, AdminStrings, Chrome, Fields, Problems, SignedIn, refresh_catalog, see_other};
 use crate::db::builder::{self, VersionAgreement};
-use super::texts::{TextKind, TextRow, rows};
 use crate::db::catalog::Catalog;
 use crate::domain::{ErrorCode, Locale, Locales};
 use crate::services::purposes::{self, PRESETS, PurposeError, PurposeInput};

@@ -198,7 +198,13 @@ async fn show(
         .await
         .map_err(|e| AdminError::new(e, locale))?
         .ok_or_else(|| AdminError::new(AppError::NotFound(ErrorCode::SubmissionNotFound), locale))?;
-    let page = DetailPage { c: who.chrome(&req, "submissions"), d: DataStrings::get(locale), s: opened, locale, default: state.catalog.current().default_locale() };
+    let page = DetailPage {
+        c: who.chrome(&req, "submissions"),
+        d: DataStrings::get(locale),
+        s: opened,
+        locale,
+        default: state.catalog.current().default_locale(),
+    };
     let mut response = render(&page);
     response.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
     Ok(response)

@@ -96,15 +96,21 @@ async fn home(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRespon
     let locale = locale_of(&req);
     match session(&req, &state).await.map_err(|e| PageError::new(e, locale))? {
         Some(s) => profile_page(&req, &state, &s, locale, None).await,
-        None => Ok(sign_in_page(locale, String::new(), None, StatusCode::OK)),
+        None => Ok(sign_in_page(&state, locale, String::new(), None, StatusCode::OK)),
     }
 }
 
-fn sign_in_page(locale: Locale, email: String, error: Option<String>, status: StatusCode) -> HttpResponse {
+fn sign_in_page(
+    state: &AppState,
+    locale: Locale,
+    email: String,
+    error: Option<String>,
+    status: StatusCode,
+) -> HttpResponse {
     let page = SignInPage {
         t: Strings::get(locale),
         lang: locale.as_str(),
-        languages: crate::web::i18n::shipped_languages(locale),
+        languages: crate::web::i18n::languages(locale, state.catalog.current().locales.offered()),
         email,
         error,
     };
@@ -127,7 +133,7 @@ async fn request_link(
             code: crate::domain::form::FieldErrorCode::InvalidEmail,
             max_length: None,
         };
-        return Ok(sign_in_page(locale, raw, Some(t.field_error(&error)), StatusCode::UNPROCESSABLE_ENTITY));
+        return Ok(sign_in_page(&state, locale, raw, Some(t.field_error(&error)), StatusCode::UNPROCESSABLE_ENTITY));
     };
     let ip = crate::web::client_ip(&req, &state.settings);
     let index = state.keyring.email_index(&email);

@@ -59,7 +59,7 @@ pub(super) async fn profile_page(
     let page = ProfilePage {
         t,
         lang: locale.as_str(),
-        languages: crate::web::i18n::shipped_languages(locale),
+        languages: crate::web::i18n::languages(locale, state.catalog.current().locales.offered()),
         csrf: s.csrf_token.clone(),
         notice,
         problem: None,
@@ -86,7 +86,10 @@ fn label(field: &str, l: &Option<Localized>, locale: Locale, default: Locale) ->
 
 /// A purpose's title in `locale`, or its key when the catalogue no longer has it.
 fn purpose_title(catalog: &Catalog, key: &str, locale: Locale) -> String {
-    catalog.purpose(key).map(|p| p.policy.title().get(locale, catalog.default_locale()).to_owned()).unwrap_or_else(|| key.to_owned())
+    catalog
+        .purpose(key)
+        .map(|p| p.policy.title().get(locale, catalog.default_locale()).to_owned())
+        .unwrap_or_else(|| key.to_owned())
 }
 
 /// Every value held, with where it came from and what it is kept for.
@@ -104,7 +107,12 @@ fn value_rows(profile: &Profile, catalog: &Catalog, locale: Locale) -> Vec<Value
 }
 
 /// One correction input per field, holding its latest value.
-fn edit_rows(profile: &Profile, locale: Locale, default: Locale, edit_error: Option<&(String, String)>) -> Vec<EditRow> {
+fn edit_rows(
+    profile: &Profile,
+    locale: Locale,
+    default: Locale,
+    edit_error: Option<&(String, String)>,
+) -> Vec<EditRow> {
     let mut edits: Vec<EditRow> = Vec::new();
     for v in profile.values.iter().rev() {
         if edits.iter().any(|e| e.field == v.field) {
@@ -139,13 +147,18 @@ fn consent_rows(profile: &Profile, catalog: &Catalog, locale: Locale) -> Vec<Con
             let policy_version = held.map_or(p.policy.version, |c| c.policy_version);
             ConsentRow {
                 purpose: p.key.to_string(),
-                title: held.map_or_else(|| p.policy.title().get(locale, catalog.default_locale()).to_owned(), |c| c.title.get(locale, catalog.default_locale()).to_owned()),
+                title: held.map_or_else(
+                    || p.policy.title().get(locale, catalog.default_locale()).to_owned(),
+                    |c| c.title.get(locale, catalog.default_locale()).to_owned(),
+                ),
                 status: t.status(status),
                 status_key: status.as_str(),
                 since: held.map(|c| t.since(c.since.date_naive())),
                 expires: held.and_then(|c| c.expires_at).map(|at| t.until(at.date_naive())),
-                wording: held
-                    .map_or_else(|| p.policy.text().get(locale, catalog.default_locale()).to_owned(), |c| c.wording.get(locale, catalog.default_locale()).to_owned()),
+                wording: held.map_or_else(
+                    || p.policy.text().get(locale, catalog.default_locale()).to_owned(),
+                    |c| c.wording.get(locale, catalog.default_locale()).to_owned(),
+                ),
                 policy_version,
                 policy_url: format!("/policies/{}/v{}?lang={}", p.key, policy_version, locale.as_str()),
                 required: p.required,
