@@ -28,8 +28,14 @@ async function newPage(t, options = {}) {
   return context.newPage();
 }
 
+/** What the keyboard tests read on the page, in each language they run in. */
+const WORDS = {
+  en: { thanks: 'Thank you', usedFor: /^Used for: / },
+  ja: { thanks: 'ありがとうございます', usedFor: /^利用目的: / },
+};
+
 describe('accessibility (axe-core: no serious or critical violations)', () => {
-  for (const lang of ['en', 'ko']) {
+  for (const lang of ['en', 'ko', 'ja']) {
     test(`public form /f/newsletter?lang=${lang}`, async (t) => {
       const page = await newPage(t);
       const response = await page.goto(url(`/f/newsletter?lang=${lang}`));
@@ -56,8 +62,11 @@ describe('accessibility (axe-core: no serious or critical violations)', () => {
     await page.check('#purpose-service');
     await Promise.all([page.waitForURL(/\/f\/newsletter\/thanks/), page.click('button[type=submit]')]);
     await assertAccessible(page, 'the thanks page');
-    await page.goto(url('/policies/service/v1?lang=ko'));
-    await assertAccessible(page, 'a policy page (ko)');
+    for (const lang of ['ko', 'ja']) {
+      await page.goto(url(`/policies/service/v1?lang=${lang}`));
+      assert.equal(await page.getAttribute('html', 'lang'), lang);
+      await assertAccessible(page, `a policy page (${lang})`);
+    }
   });
 
   test('preference center /me: sign-in page, and the signed-in page', async (t) => {
@@ -71,7 +80,7 @@ describe('accessibility (axe-core: no serious or critical violations)', () => {
     await page.check('#purpose-personalisation');
     await Promise.all([page.waitForURL(/\/thanks/), page.click('button[type=submit]')]);
 
-    for (const lang of ['en', 'ko']) {
+    for (const lang of ['en', 'ko', 'ja']) {
       await page.goto(url(`/me?lang=${lang}`));
       await assertAccessible(page, `the /me sign-in page (${lang})`);
     }
@@ -90,9 +99,11 @@ describe('accessibility (axe-core: no serious or critical violations)', () => {
 });
 
 describe('keyboard only', () => {
-  test('the public form is filled and submitted with Tab, typing, Space and Enter', async (t) => {
+  for (const lang of ['en', 'ja']) {
+  test(`the public form (${lang}) is filled and submitted with Tab, typing, Space and Enter`, async (t) => {
     const page = await newPage(t);
-    await page.goto(url('/f/newsletter?lang=en'));
+    await page.goto(url(`/f/newsletter?lang=${lang}`));
+    assert.equal(await page.getAttribute('html', 'lang'), lang);
     const email = uniqueEmail('keys');
 
     const toEmail = await tabTo(page, '#field-email');
@@ -114,12 +125,12 @@ describe('keyboard only', () => {
 
     await tabTo(page, 'button[type=submit]');
     await Promise.all([page.waitForURL(/\/f\/newsletter\/thanks/), page.keyboard.press('Enter')]);
-    assert.equal(await page.locator('h1').innerText(), 'Thank you');
+    assert.equal(await page.locator('h1').innerText(), WORDS[lang].thanks);
   });
 
-  test('after a mistake, focus moves to the error summary (role=alert) whose links lead to the fields', async (t) => {
+  test(`after a mistake (${lang}), focus moves to the error summary (role=alert) whose links lead to the fields`, async (t) => {
     const page = await newPage(t);
-    await page.goto(url('/f/newsletter?lang=en'));
+    await page.goto(url(`/f/newsletter?lang=${lang}`));
     await tabTo(page, 'button[type=submit]');
     await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST' && r.status() === 422), page.keyboard.press('Enter')]);
     await page.waitForLoadState('load');
@@ -142,7 +153,7 @@ describe('keyboard only', () => {
     // The error first, then the note naming the purposes the field serves.
     const [errorId, purposesId] = (describedBy ?? '').split(' ');
     assert.ok(errorId && (await page.locator(`#${errorId}`).innerText()).length > 0, 'the field is described by its error');
-    assert.match(await page.locator(`#${purposesId}`).innerText(), /^Used for: /, 'and by the purposes it serves');
+    assert.match(await page.locator(`#${purposesId}`).innerText(), WORDS[lang].usedFor, 'and by the purposes it serves');
 
     // Correct it by keyboard and send again.
     await page.keyboard.type(uniqueEmail('fixed'));
@@ -150,7 +161,9 @@ describe('keyboard only', () => {
     await page.keyboard.press('Space');
     await tabTo(page, 'button[type=submit]');
     await Promise.all([page.waitForURL(/\/thanks/), page.keyboard.press('Enter')]);
+    await assertAccessible(page, `the thanks page after a keyboard submission (${lang})`);
   });
+  }
 });
 
 /** Signs the site owner in at /admin/login in `page`'s context. */
@@ -201,7 +214,7 @@ async function embedSnippet(t) {
 describe('site owner console', () => {
   test('sign-in page (en, ko), a wrong password, then the dashboard', async (t) => {
     const page = await newPage(t);
-    for (const lang of ['en', 'ko']) {
+    for (const lang of ['en', 'ko', 'ja']) {
       const response = await page.goto(url(`/admin/login?lang=${lang}`));
       assert.equal(response.status(), 200);
       await assertAccessible(page, `/admin/login (${lang})`);
@@ -289,8 +302,9 @@ describe('site owner console', () => {
     ['/admin/rights', 'rights requests'],
     ['/admin/audit', 'audit log'],
     ['/admin/keys', 'API keys'],
+    ['/admin/languages', 'languages'],
   ];
-  for (const lang of ['en', 'ko']) {
+  for (const lang of ['en', 'ko', 'ja']) {
     test(`console pages (${lang}): ${pages.map(([, name]) => name).join(', ')}`, async (t) => {
       const page = await ownerPage(t);
       const failures = [];
