@@ -123,6 +123,18 @@ impl Catalogue {
         )
     }
 
+    /// A retention period: "2 years", "1 year 6 months", "2년", "1年6か月" … (the units and their
+    /// plurals are the catalogue's: `retention-years`, `-months`, `-days`).
+    pub fn retention(&self, period: crate::domain::Retention) -> String {
+        let (years, months, days) = period.parts();
+        let parts: Vec<String> = [("retention-years", years), ("retention-months", months), ("retention-days", days)]
+            .into_iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(id, n)| self.format(id, &[("count", FluentValue::from(n))]))
+            .collect();
+        parts.join(&self.text("retention-separator"))
+    }
+
     /// A whole number with this language's digit grouping (`number-group-separator`).
     pub fn number(&self, n: i64) -> String {
         let separator = self.text("number-group-separator");
@@ -237,5 +249,18 @@ mod tests {
         assert_eq!(catalogue(Locale::EN).number(1_234_567), "1,234,567");
         assert_eq!(catalogue(Locale::EN).number(-999), "-999");
         assert_eq!(catalogue(Locale::EN).number(1000), "1,000");
+    }
+
+    #[test]
+    fn retention_periods_read_naturally_in_each_language() {
+        let r = crate::domain::Retention::parse("1y6m").unwrap();
+        assert_eq!(catalogue(Locale::EN).retention(r), "1 year 6 months");
+        assert_eq!(catalogue(Locale::KO).retention(r), "1년 6개월");
+        assert_eq!(catalogue(Locale::EN).retention(crate::domain::Retention::months(36)), "3 years");
+        assert_eq!(catalogue(Locale::JA).retention(r), "1年6か月");
+        assert_eq!(
+            crate::domain::Retention::parse("1d").map(|r| catalogue(Locale::EN).retention(r)).ok().as_deref(),
+            Some("1 day")
+        );
     }
 }

@@ -14,6 +14,7 @@ pub mod ledger;
 pub mod outbox;
 pub mod owners;
 pub mod pending;
+pub mod policies;
 pub mod retention;
 pub mod rights;
 pub mod schema;

@@ -4,8 +4,6 @@ use chrono::{DateTime, Days, Months, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-use super::Locale;
-
 /// The lawful ground on which a purpose rests (GDPR art. 6, PIPA art. 15).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -179,18 +177,9 @@ impl Retention {
         now >= opens && now < expires_at
     }
 
-    /// "2 years", "6 months", "1 year 6 months", "2년", "6개월", "1年6か月" … (the units and
-    /// their plurals are the catalogue's: `retention-years`, `-months`, `-days`).
-    pub fn describe(self, locale: Locale) -> String {
-        let words = crate::i18n::catalogue(locale);
-        let (years, months) = (self.months / 12, self.months % 12);
-        let parts: Vec<String> =
-            [("retention-years", years), ("retention-months", months), ("retention-days", self.days)]
-                .into_iter()
-                .filter(|(_, n)| *n > 0)
-                .map(|(id, n)| words.format(id, &[("count", fluent_bundle::FluentValue::from(n))]))
-                .collect();
-        parts.join(&words.text("retention-separator"))
+    /// Whole years, the months left over, and days (for describing the period).
+    pub fn parts(self) -> (u32, u32, u32) {
+        (self.months / 12, self.months % 12, self.days)
     }
 }
 
@@ -329,15 +318,5 @@ mod tests {
         let two_years = Retention::months(24);
         assert_eq!(two_years.before(utc(2026, 2, 28)), utc(2024, 2, 28));
         assert_eq!(two_years.before(two_years.expires_at(utc(2024, 3, 1))), utc(2024, 3, 1));
-    }
-
-    #[test]
-    fn describes_itself_in_both_languages() {
-        let r = Retention::parse("1y6m").unwrap();
-        assert_eq!(r.describe(Locale::EN), "1 year 6 months");
-        assert_eq!(r.describe(Locale::KO), "1년 6개월");
-        assert_eq!(Retention::months(36).describe(Locale::EN), "3 years");
-        assert_eq!(r.describe(Locale::JA), "1年6か月");
-        assert_eq!(Retention::parse("1d").map(|r| r.describe(Locale::EN)).ok().as_deref(), Some("1 day"));
     }
 }

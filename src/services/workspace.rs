@@ -204,8 +204,8 @@ impl WorkspaceFile {
             .values()
             .map(|p| PurposeSpec {
                 key: p.key.clone(),
-                title: p.policy.title().clone(),
-                text: p.policy.text().clone(),
+                title: offered_only(p.policy.title(), &catalog.locales),
+                text: offered_only(p.policy.text(), &catalog.locales),
                 legal_basis: p.legal_basis,
                 required: p.required,
                 channel: p.channel,
@@ -242,6 +242,17 @@ impl WorkspaceFile {
     pub fn to_toml(&self) -> Result<String, toml::ser::Error> {
         Ok(format!("{EXPORT_HEADER}{}", toml::to_string(self)?))
     }
+}
+
+/// A text without the languages the workspace stopped offering (so an export applies as is).
+fn offered_only(text: &Localized, locales: &Locales) -> Localized {
+    Localized(
+        text.0
+            .iter()
+            .filter(|(tag, _)| Locale::from_tag(tag).is_some_and(|l| locales.offers(l)))
+            .map(|(t, v)| (t.clone(), v.clone()))
+            .collect(),
+    )
 }
 
 /// Hash of a purpose's wording: what a consent under this version agreed to.

@@ -14,6 +14,7 @@ pub mod messages;
 pub mod openapi;
 pub mod ops;
 pub mod pages;
+mod policy;
 pub mod public;
 pub mod subjects_api;
 

@@ -11,12 +11,10 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use super::body::{FORM_URLENCODED, parse_urlencoded, read_limited, require_content_type};
 use super::error::{AppError, PageError, error_anchor};
 use super::i18n::Strings;
-use super::pages::{
-    ChoiceView, ErrorLink, FieldView, FormPage, PolicyPage, PurposeView, ThanksPage, render, render_with_status,
-};
+use super::pages::{ChoiceView, ErrorLink, FieldView, FormPage, PurposeView, ThanksPage, render, render_with_status};
 use super::{AppState, evidence_of, locale_of};
 use crate::crypto::Keyring;
-use crate::db::catalog::{self, Catalog, PublishedForm};
+use crate::db::catalog::{Catalog, PublishedForm};
 use crate::domain::form::{FieldDefinition, FieldError, RawSubmission};
 use crate::domain::{ErrorCode, Locale, Method, origin};
 use crate::services::submit::SubmissionInput;
@@ -24,7 +22,7 @@ use crate::services::submit::SubmissionInput;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/f/{form}").route(web::get().to(show_form)).route(web::post().to(submit_form)))
         .route("/f/{form}/thanks", web::get().to(thanks))
-        .route("/policies/{purpose}/{version}", web::get().to(policy));
+        .route("/policies/{purpose}/{version}", web::get().to(super::policy::policy));
 }
 
 /// What the person typed and ticked, to show again after a mistake.
@@ -215,50 +213,6 @@ fn dropped_labels(form: &PublishedForm, query: &[&str], locale: Locale, default:
     dropped
 }
 
-async fn policy(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
-) -> Result<HttpResponse, PageError> {
-    let locale = locale_of(&req);
-    let not_found = || PageError::new(AppError::NotFound(ErrorCode::PolicyNotFound), locale);
-    let (purpose, version) = path.into_inner();
-    let version: i64 = version.trim_start_matches('v').parse().map_err(|_| not_found())?;
-    let pool = state.db.pool.clone();
-    let found = web::block(move || -> Result<_, AppError> {
-        let mut conn = pool.get()?;
-        Ok(catalog::policy_version(&mut conn, &purpose, version)?)
-    })
-    .await
-    .map_err(|e| PageError::new(e, locale))?
-    .map_err(|e| PageError::new(e, locale))?
-    .ok_or_else(not_found)?;
-    let default = state.catalog.current().default_locale();
-    let published_in = found
-        .title()
-        .tags()
-        .filter_map(Locale::from_tag)
-        .map(|l| {
-            let link = format!("/policies/{}/v{}?lang={l}", found.purpose_key, found.version);
-            (l.as_str().to_owned(), crate::i18n::catalogue(l).text("lang-name"), link)
-        })
-        .collect();
-    Ok(render(&PolicyPage {
-        t: Strings::get(locale),
-        lang: locale.as_str(),
-        title: found.title().get(locale, default).to_owned(),
-        text: found.text().get(locale, default).to_owned(),
-        version: found.version,
-        published: found.created_at.and_utc().format("%Y-%m-%d %H:%M UTC").to_string(),
-        shown_lang: found.title().resolve(locale, default).map_or("", |(tag, _)| tag).to_owned(),
-        shown_hash: found.shown_hash(locale, default),
-        published_in,
-        policy_shown_hash_label: crate::i18n::catalogue(locale).text("policy-shown-hash"),
-        policy_published_in_label: crate::i18n::catalogue(locale).text("policy-published-in"),
-        hash: found.text_hash,
-    }))
-}
-
 fn form_response(
     keyring: &Keyring,
     catalog: &Catalog,
@@ -380,7 +334,7 @@ fn purpose_views(
             text: p.policy.text().get(locale, catalog.default_locale()).to_owned(),
             required: p.required,
             checked: typed.purposes.iter().any(|t| t == p.key.as_str()),
-            retention: p.retention.describe(locale),
+            retention: crate::i18n::catalogue(locale).retention(p.retention),
             policy_url: format!("/policies/{}/v{}?lang={}", p.key, p.policy.version, locale.as_str()),
             policy_version: p.policy.version,
             error: error_for(typed, locale, &format!("purpose.{}", p.key)),

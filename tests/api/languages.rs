@@ -115,7 +115,7 @@ on_both_backends! {
         let catalog = app.state.catalog.current();
         let policy = &catalog.purpose("service").unwrap().policy;
         let ja = shown_wording_hash("ja", policy.title.get(Locale::JA, Locale::EN), policy.text.get(Locale::JA, Locale::EN));
-        assert_eq!(recorded, [ja.clone()], "the hash is of the Japanese wording the person read");
+        assert_eq!(recorded, std::slice::from_ref(&ja), "the hash is of the Japanese wording the person read");
         assert_ne!(ja, policy.text_hash, "not of the version in all its languages");
         assert!(policy.title.get(Locale::JA, Locale::EN).contains("サービス"));
 
@@ -181,4 +181,48 @@ fn strip_language(text: &str, tag: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+on_both_backends! {
+    async fn the_console_edits_a_text_per_language_and_manages_the_languages(app: TestApp) {
+        use assent::domain::owner::Role;
+        let console = app.signed_in(Role::Owner).await;
+
+        // The purpose form has a row per offered language; only the default is required.
+        let form = console.page("/admin/purposes/service?lang=en").await;
+        for tag in ["en", "ko", "ja"] {
+            assert!(form.contains(&format!(r#"name="title_{tag}" lang="{tag}""#)), "a title row for {tag}");
+        }
+        assert!(form.contains(r#"id="field-title_en" name="title_en" lang="en" type="text""#));
+        let pairs = |title_en: &'static str, title_ja: &'static str| {
+            vec![("title_en", title_en), ("title_ko", ""), ("title_ja", title_ja), ("text_en", "We provide the service."), ("text_ko", ""), ("text_ja", ""),
+                 ("legal_basis", "contract"), ("required", "1"), ("channel", "none"), ("retention", "3y"), ("renewal_window_days", "30")]
+        };
+        let refused = console.submit("/admin/purposes/service?lang=en", &pairs("", "サービス")).await;
+        assert_eq!(refused.status(), 422);
+        let html = refused.text().await.unwrap();
+        assert!(html.contains(r#"id="field-title_en-error""#) && html.contains("サービス"), "the default is required, and nothing typed is lost");
+        let saved = console.submit("/admin/purposes/service?lang=en", &pairs("Service", "サービス")).await;
+        assert_eq!(saved.status(), 303);
+
+        // Korean is left untranslated: its readers get the English text, and the console says so.
+        let page = app.get("/policies/service/v2?lang=ko").await.text().await.unwrap();
+        assert!(page.contains("We provide the service.") && page.contains(r#"lang="en""#), "{page}");
+        let languages = console.page("/admin/languages?lang=en").await;
+        assert!(languages.contains("Purpose service: wording") && languages.contains("한국어, 日本語"), "{languages}");
+
+        // Languages: the default cannot go; another may become the default; one may be added back.
+        let refused = console.submit("/admin/languages?lang=en", &[("action", "remove"), ("locale", "en")]).await;
+        assert_eq!(refused.status(), 422);
+        assert_eq!(console.submit("/admin/languages?lang=en", &[("action", "remove"), ("locale", "ja")]).await.status(), 303);
+        let public = app.get("/f/newsletter?lang=ja").await.text().await.unwrap();
+        assert!(public.contains(r#"<html lang="en">"#), "Japanese is no longer offered");
+        assert!(!public.contains(r#"hreflang="ja""#), "nor in the switcher");
+        assert_eq!(console.submit("/admin/languages?lang=en", &[("action", "add"), ("locale", "ja")]).await.status(), 303);
+        assert_eq!(console.submit("/admin/languages?lang=en", &[("action", "default"), ("locale", "ko")]).await.status(), 303);
+        let public = app.get("/f/newsletter").await.text().await.unwrap();
+        assert!(public.contains(r#"<html lang="ko">"#), "Korean is now the default");
+        let audit = texts(&app, "SELECT detail AS value FROM audit_log WHERE action = 'workspace_locales_changed' ORDER BY occurred_at");
+        assert_eq!(audit.last().map(String::as_str), Some("en,ko*,ja"));
+    }
 }

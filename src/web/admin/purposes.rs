@@ -97,7 +97,7 @@ async fn list(req: HttpRequest, who: SignedIn, state: web::Data<AppState>) -> Re
             legal_basis: basis_label(t, p.legal_basis.as_str()),
             required: p.required,
             channel: channel_label(t, p.channel.as_str()),
-            retention: p.retention.describe(locale),
+            retention: crate::i18n::catalogue(locale).retention(p.retention),
             renewal_window_days: p.renewal_window_days,
             agreements: counts
                 .iter()
