@@ -458,3 +458,19 @@ mail-notice-sender = Sender: { $sender }
 mail-notice-agreed = On { $since } you agreed to: { $purpose } ({ $wording }).
 mail-notice-withdraw = You can withdraw at any time, with one click:
 mail-notice-action = Withdraw this consent
+
+## /me history: what happened, and how
+me-action-granted = Agreed
+me-action-withdrawn = Withdrawn
+me-action-renewed = Extended
+me-action-expired = Expired
+me-action-erased = Deleted
+me-action-pending = Waiting for confirmation
+me-action-confirmed = Confirmed
+me-action-notified = Reminder sent
+me-method-form = Form
+me-method-api = The site, on your behalf
+me-method-preference-center = This page
+me-method-email-link = Link in an email
+me-method-retention-job = Automatically, at the end of the period
+me-method-admin = By the site's staff

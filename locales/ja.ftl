@@ -449,3 +449,19 @@ mail-notice-sender = 送信者: { $sender }
 mail-notice-agreed = 同意日: { $since } · 同意内容: { $purpose } ({ $wording })
 mail-notice-withdraw = 受信を希望されない場合は、いつでもワンクリックで撤回できます (韓国「情報通信網法」第50条):
 mail-notice-action = 受信の同意を撤回する
+
+## /me history: what happened, and how
+me-action-granted = 同意
+me-action-withdrawn = 撤回
+me-action-renewed = 延長
+me-action-expired = 期限切れ
+me-action-erased = 削除
+me-action-pending = 確認待ち
+me-action-confirmed = 確認済み
+me-action-notified = 確認のお知らせを送信
+me-method-form = フォーム
+me-method-api = サイトが代わりに送信
+me-method-preference-center = このページ
+me-method-email-link = メールのリンク
+me-method-retention-job = 保管期間の終了時に自動で
+me-method-admin = サイトの担当者

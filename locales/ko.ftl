@@ -448,3 +448,19 @@ mail-notice-sender = 전송자: { $sender }
 mail-notice-agreed = 수신 동의 일자: { $since } · 동의 내용: { $purpose } ({ $wording })
 mail-notice-withdraw = 수신을 원하지 않으시면 언제든지 한 번의 클릭으로 철회할 수 있습니다:
 mail-notice-action = 수신 동의 철회하기
+
+## /me history: what happened, and how
+me-action-granted = 동의
+me-action-withdrawn = 철회
+me-action-renewed = 연장
+me-action-expired = 만료
+me-action-erased = 삭제
+me-action-pending = 확인 대기
+me-action-confirmed = 확인 완료
+me-action-notified = 수신 동의 안내 발송
+me-method-form = 양식
+me-method-api = 사이트가 대신 전달
+me-method-preference-center = 이 페이지
+me-method-email-link = 메일의 링크
+me-method-retention-job = 보관 기간 종료 시 자동
+me-method-admin = 사이트 담당자

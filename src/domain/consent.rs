@@ -20,6 +20,18 @@ pub enum ConsentAction {
 }
 
 impl ConsentAction {
+    /// Every action (the catalogue tests walk them).
+    pub const ALL: [ConsentAction; 8] = [
+        Self::Granted,
+        Self::Withdrawn,
+        Self::Renewed,
+        Self::Expired,
+        Self::Erased,
+        Self::Pending,
+        Self::Confirmed,
+        Self::Notified,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Granted => "granted",
@@ -107,6 +119,10 @@ pub enum Method {
 }
 
 impl Method {
+    /// Every method (the catalogue tests walk them).
+    pub const ALL: [Method; 6] =
+        [Self::Form, Self::Api, Self::PreferenceCenter, Self::EmailLink, Self::RetentionJob, Self::Admin];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Form => "form",

@@ -55,7 +55,7 @@ on_both_backends! {
 
         // View: every value with its source, every purpose with its state and wording, the history.
         let html = browser.get("/me?lang=en").await.text().await.unwrap();
-        for expected in ["Minji Kim", "010-2222-3333", &email, "newsletter", "Agreed", "Not given", "confirmed", "pending"] {
+        for expected in ["Minji Kim", "010-2222-3333", &email, "newsletter", "Agreed", "Not given", "Confirmed", "Waiting for confirmation", "Link in an email"] {
             assert!(html.contains(expected), "the profile shows {expected}");
         }
         assert!(html.contains("We send you offers by text message"), "the wording agreed to is shown");
