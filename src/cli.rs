@@ -6,11 +6,14 @@ use std::io::Write as _;
 use std::path::PathBuf;
 
 use crate::config::{Settings, SettingsArgs};
+use crate::crypto::Keyring;
 use crate::db::DbUrl;
 use crate::db::ledger::{self, Verification};
 use crate::services::keys;
+use crate::services::transparency::{self, TreeCheck};
 use crate::services::workspace::{self, WorkspaceFile};
 use crate::startup::Application;
+use diesel::Connection;
 
 #[derive(Debug, Parser)]
 #[command(name = "assent", version, about = "Self-hosted, consent-first form backend")]
@@ -114,8 +117,12 @@ pub enum OwnerCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum LedgerCommand {
-    /// Re-compute the hash chain; exits non-zero naming the first bad event.
+    /// Re-compute the hash chain and the Merkle tree, and check them against every signed tree
+    /// head and the witness; exits non-zero naming the first problem.
     Verify,
+    /// Sign a tree head over every event now in the ledger (the server does this every minute
+    /// while events arrive, and at shutdown), and append it to the witness.
+    Sign,
 }
 
 /// Runs a command; the `Ok` value is the process exit code.
@@ -139,6 +146,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::Backup { file } => blocking(move || backup(&settings, &file)).await,
         Command::Ledger { command: LedgerCommand::Verify } => blocking(move || verify(&settings)).await,
+        Command::Ledger { command: LedgerCommand::Sign } => blocking(move || sign_head(&settings)).await,
         Command::Retention { command: RetentionCommand::Run { dry_run, now } } => {
             let now = now.unwrap_or_else(chrono::Utc::now);
             if dry_run {
@@ -260,16 +268,40 @@ fn backup(settings: &Settings, file: &std::path::Path) -> anyhow::Result<i32> {
 }
 
 fn verify(settings: &Settings) -> anyhow::Result<i32> {
-    match ledger::verify(&mut connect(settings)?)? {
-        Verification::Intact { events } => {
-            println!("ledger intact: {events} events verified");
+    let mut conn = connect(settings)?;
+    match ledger::verify(&mut conn)? {
+        Verification::Intact { events } => println!("ledger intact: {events} events verified"),
+        Verification::Broken(fault) => {
+            eprintln!("ledger BROKEN: {fault}");
+            return Ok(1);
+        }
+    }
+    let keyring = Keyring::load(settings.master_key.as_deref(), &settings.data_dir)?;
+    let witness = transparency::witness_path(&settings.data_dir);
+    match transparency::verify(&mut conn, &keyring, &witness)? {
+        TreeCheck::Holds { heads, witnessed } => {
+            println!("tree intact: {heads} signed heads verified, {witnessed} witnessed ({})", witness.display());
             Ok(0)
         }
-        Verification::Broken(fault) => {
+        TreeCheck::Broken(fault) => {
             eprintln!("ledger BROKEN: {fault}");
             Ok(1)
         }
     }
+}
+
+fn sign_head(settings: &Settings) -> anyhow::Result<i32> {
+    let mut conn = connect(settings)?;
+    let keyring = Keyring::load(settings.master_key.as_deref(), &settings.data_dir)?;
+    let signed = conn.transaction(|conn| transparency::sign_head(conn, &keyring))?;
+    match signed {
+        Some(head) => {
+            transparency::witness(&transparency::witness_path(&settings.data_dir), &head)?;
+            println!("signed tree head: {} events, root {}", head.size, head.root);
+        }
+        None => println!("the newest signed head already covers every event"),
+    }
+    Ok(0)
 }
 
 fn retention_report(

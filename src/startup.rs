@@ -79,11 +79,15 @@ impl Application {
         let refresher = tokio::spawn(refresh_catalog(self.state.clone(), self.changes.clone()));
         let mailer = tokio::spawn(deliver_mail(self.state.clone(), self.transport.clone()));
         let retention = tokio::spawn(run_retention(self.state.clone()));
+        let heads = tokio::spawn(sign_tree_heads(self.state.clone()));
         let result = self.server.await;
         refresher.abort();
         mailer.abort();
         retention.abort();
+        heads.abort();
         self.state.db.writer.drain().await;
+        // The last head covers every event this process wrote.
+        sign_tree_head(&self.state).await;
         tracing::info!("stopped");
         result
     }
@@ -208,6 +212,36 @@ async fn deliver_mail(state: AppState, transport: Arc<MailTransport>) {
             () = state.mail_queued.notified() => {}
             () = tokio::time::sleep(Duration::from_secs(5)) => {}
         }
+    }
+}
+
+/// Signs a tree head every minute while events arrive (see `services::transparency`).
+async fn sign_tree_heads(state: AppState) {
+    let mut interval = tokio::time::interval(crate::services::transparency::INTERVAL);
+    loop {
+        interval.tick().await;
+        sign_tree_head(&state).await;
+    }
+}
+
+/// Signs a head over the ledger if it grew, stores it and appends it to the witness.
+async fn sign_tree_head(state: &AppState) {
+    let (pool, keyring, dir) = (state.db.pool.clone(), state.keyring.clone(), state.settings.data_dir.clone());
+    let outcome = tokio::task::spawn_blocking(move || -> anyhow::Result<Option<u64>> {
+        use diesel::Connection;
+        let mut conn = pool.get()?;
+        let Some(head) = conn.transaction(|c| crate::services::transparency::sign_head(c, &keyring))? else {
+            return Ok(None);
+        };
+        crate::services::transparency::witness(&crate::services::transparency::witness_path(&dir), &head)?;
+        Ok(Some(head.size))
+    })
+    .await;
+    match outcome {
+        Ok(Ok(Some(size))) => tracing::info!(size, "signed tree head"),
+        Ok(Ok(None)) => {}
+        Ok(Err(e)) => tracing::warn!(error = %e, "could not sign a tree head"),
+        Err(e) => tracing::warn!(error = %e, "tree head task failed"),
     }
 }
 

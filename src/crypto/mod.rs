@@ -10,10 +10,12 @@
 mod links;
 mod receipts;
 mod sealing;
+pub mod tree_heads;
 
 pub use links::{LinkClaims, LinkError, LinkKind, LinkSigner};
 pub use receipts::{ReceiptSigner, ReceiptVerifyError};
 pub use sealing::{Bound, open_evidence, seal_evidence};
+pub use tree_heads::TreeSigner;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD as B64, URL_SAFE_NO_PAD as B64URL};
@@ -57,6 +59,7 @@ pub struct Keyring {
     ip_key: [u8; 32],
     shown_key: [u8; 32],
     receipts: ReceiptSigner,
+    tree_heads: TreeSigner,
 }
 
 impl std::fmt::Debug for Keyring {
@@ -82,6 +85,7 @@ impl Keyring {
             ip_key: derive("ip-pseudonym"),
             shown_key: derive("shown-wording"),
             receipts: ReceiptSigner::from_seed(&derive("receipt-signing-ed25519")),
+            tree_heads: TreeSigner::from_seed(&derive("tree-head-signing-ed25519")),
         }
     }
 
@@ -154,6 +158,11 @@ impl Keyring {
 
     pub fn receipts(&self) -> &ReceiptSigner {
         &self.receipts
+    }
+
+    /// Signs the consent ledger's tree heads.
+    pub fn tree_heads(&self) -> &TreeSigner {
+        &self.tree_heads
     }
 
     /// Signs and checks the tokens in e-mailed links.

@@ -20,6 +20,7 @@ pub mod rights;
 pub mod schema;
 pub mod sessions;
 pub mod subjects;
+pub mod tree_heads;
 mod writer;
 
 pub use writer::{CommitFailed, LedgerHead, WriteTx, Writer};

@@ -42,6 +42,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    tree_heads (size) {
+        size -> BigInt,
+        root -> Text,
+        signed_at -> Timestamp,
+        key_id -> Text,
+        signature -> Text,
+    }
+}
+
+diesel::table! {
     forms (key) {
         key -> Text,
         current_version_id -> Text,

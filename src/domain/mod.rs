@@ -13,11 +13,13 @@ pub mod keys;
 pub mod ledger;
 pub mod lifecycle;
 pub mod locale;
+pub mod merkle;
 pub mod origin;
 pub mod owner;
 pub mod purpose;
 pub mod rights;
 pub mod texts;
+pub mod tree_head;
 pub mod wording;
 
 pub use codes::ErrorCode;

@@ -1,4 +1,4 @@
-//! Mail: composing messages (Korean or English, text and HTML parts), sealing them into the
+//! Mail: composing messages (in the person's language, text and HTML parts), sealing them into the
 //! outbox in the same transaction as the change that causes them, and delivering them later.
 //!
 //! Delivery uses lettre: SMTP when `ASSENT_SMTP_URL` is set, otherwise a file transport that
@@ -77,6 +77,22 @@ impl Header for ListUnsubscribePost {
     }
 }
 
+/// RFC 3282 `Content-Language`: the language the mail is written in (the person's).
+#[derive(Clone)]
+struct ContentLanguage(&'static str);
+
+impl Header for ContentLanguage {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("Content-Language")
+    }
+    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(Self("en"))
+    }
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), self.0.to_owned())
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum MailError {
     #[error("invalid address")]
@@ -135,7 +151,11 @@ pub fn compose(
     let to_box: Mailbox = to.parse().map_err(|_| MailError::Address)?;
     let text = TextPart { c: content }.render()?;
     let html = HtmlPart { c: content }.render()?;
-    let mut builder = lettre::Message::builder().from(from.clone()).to(to_box.clone()).subject(content.subject.clone());
+    let mut builder = lettre::Message::builder()
+        .from(from.clone())
+        .to(to_box.clone())
+        .subject(content.subject.clone())
+        .header(ContentLanguage(content.lang));
     if let Some(url) = unsubscribe {
         builder = builder.header(ListUnsubscribe(format!("<{url}>"))).header(ListUnsubscribePost);
     }

@@ -22,6 +22,7 @@ pub mod subject;
 pub mod submit;
 pub mod submitted_values;
 pub mod tokens;
+pub mod transparency;
 pub mod workspace;
 
 use crate::crypto::CryptoError;

@@ -37,7 +37,8 @@ pub struct SubmissionRequest {
     /// The purposes the person agrees to (every required one must be there).
     #[serde(default)]
     pub purposes: Vec<String>,
-    /// `en` (the default) or `ko`.
+    /// The language the form was displayed in: one the workspace offers (`en`, `ko`, `ja` in the
+    /// demo); the workspace's default when absent.
     #[serde(default)]
     pub locale: Option<String>,
     /// The policy version (its number, as in `/p/{purpose}/v{n}`) of the wording you displayed

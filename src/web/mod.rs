@@ -17,6 +17,7 @@ pub mod pages;
 mod policy;
 pub mod public;
 pub mod subjects_api;
+mod transparency;
 
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
@@ -148,7 +149,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(links::routes)
         .configure(api_routes)
         .configure(admin::routes)
-        .configure(ops::routes);
+        .configure(ops::routes)
+        .configure(transparency::routes);
 }
 
 /// The JSON API at `/api/v1` (CORS per form); an unknown path there is a JSON 404.

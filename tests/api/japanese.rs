@@ -1,5 +1,5 @@
 //! A person who reads Japanese: the interface speaks it on the public form, `/me`, the console
-//! and in mail (the workspace's own texts stay English or Korean until it translates them).
+//! and in mail, and so do the demo workspace's own texts.
 
 use crate::helpers::*;
 use crate::on_both_backends;
@@ -19,6 +19,7 @@ on_both_backends! {
         assert!(form.contains("個人情報の利用目的への同意"), "{form}");
         assert!(form.contains("[必須]") && form.contains("(任意)"), "{form}");
         assert!(form.contains(">送信</button>"), "{form}");
+        assert!(form.contains("ニュースレターの購読") && form.contains("お名前"), "the workspace's texts too: {form}");
         assert_switcher(&form, "/f/newsletter");
 
         let me = app.get("/me?lang=ja").await.text().await.unwrap();
@@ -38,5 +39,7 @@ on_both_backends! {
         assert!(mail.text.contains("次の内容の受け取りに同意されるかご確認ください"), "{}", mail.text);
         assert!(mail.text.contains("7日後に削除されます"), "{}", mail.text);
         assert!(mail.html.contains(r#"lang="ja""#), "{}", mail.html);
+        assert!(mail.raw.contains("Content-Language: ja"), "RFC 3282: {}", mail.raw);
+        assert!(mail.text.contains("メールでのお知らせ・特典の受け取り"), "the purpose's Japanese title: {}", mail.text);
     }
 }

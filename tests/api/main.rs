@@ -35,4 +35,5 @@ mod public_form;
 mod rate_limits;
 mod retention;
 mod subjects_api;
+mod transparency;
 mod workspace;

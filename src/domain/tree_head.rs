@@ -1,0 +1,146 @@
+//! Signed tree heads: what the server commits to about the consent ledger at a moment (how many
+//! events, and the Merkle root over them), and the rules a history must meet against the heads
+//! stored beside it and those a witness kept outside the database.
+
+use chrono::NaiveDateTime;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+use super::merkle::{Hash, LedgerTree};
+
+/// A signed tree head.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TreeHead {
+    pub size: u64,
+    /// The RFC 6962 root, hex.
+    pub root: String,
+    /// UTC, to the microsecond.
+    pub signed_at: NaiveDateTime,
+    pub key_id: String,
+    /// Ed25519 over [`TreeHead::message`], base64.
+    pub signature: String,
+}
+
+impl TreeHead {
+    /// The bytes signed: `assent-tree-head/v1`, the size, the root (hex) and the time
+    /// (RFC 3339, microseconds), each on its own line.
+    pub fn message(size: u64, root: &str, signed_at: NaiveDateTime) -> Vec<u8> {
+        format!("assent-tree-head/v1\n{size}\n{root}\n{}\n", signed_at.format("%Y-%m-%dT%H:%M:%S%.6fZ")).into_bytes()
+    }
+
+    pub fn signed_message(&self) -> Vec<u8> {
+        Self::message(self.size, &self.root, self.signed_at)
+    }
+}
+
+/// Why the ledger does not match its signed heads or its witness (the first problem found).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TreeFault {
+    #[error("signed head of size {size}: its signature does not verify (the head was replaced or forged)")]
+    BadSignature { size: u64 },
+    #[error("signed head of size {size}: the ledger holds only {events} events (events were removed)")]
+    Shortened { size: u64, events: u64 },
+    #[error("signed head of size {size}: the ledger's first {size} events have another root (history was rewritten)")]
+    Rewritten { size: u64 },
+    #[error("the witness saw a head of size {size} that the database does not hold as it was signed")]
+    WitnessDisagrees { size: u64 },
+}
+
+/// Checks every head (the stored ones and the witness's) against the tree of the ledger as it
+/// is now: each signature holds (`verify(head)`), no head is longer than the ledger, each
+/// root is the root of that many events, and every witnessed head is stored unchanged. Returns
+/// how many distinct heads were checked.
+pub fn check_heads(
+    tree: &LedgerTree,
+    stored: &[TreeHead],
+    witnessed: &[TreeHead],
+    verify: impl Fn(&TreeHead) -> bool,
+) -> Result<usize, TreeFault> {
+    let by_size: BTreeMap<u64, &TreeHead> = stored.iter().map(|h| (h.size, h)).collect();
+    for head in witnessed {
+        if by_size.get(&head.size).is_none_or(|s| *s != head) {
+            return Err(TreeFault::WitnessDisagrees { size: head.size });
+        }
+    }
+    let roots = roots_at(tree, by_size.keys().copied());
+    for head in by_size.values() {
+        if !verify(head) {
+            return Err(TreeFault::BadSignature { size: head.size });
+        }
+        let Some(root) = roots.get(&head.size) else {
+            return Err(TreeFault::Shortened { size: head.size, events: tree.size() });
+        };
+        if hex::encode(root) != head.root {
+            return Err(TreeFault::Rewritten { size: head.size });
+        }
+    }
+    Ok(by_size.len())
+}
+
+/// The root of the tree's first `size` leaves for each size asked (one pass).
+fn roots_at(tree: &LedgerTree, sizes: impl IntoIterator<Item = u64>) -> BTreeMap<u64, Hash> {
+    let mut wanted: Vec<u64> = sizes.into_iter().filter(|s| *s <= tree.size()).collect();
+    wanted.sort_unstable();
+    let mut roots = BTreeMap::new();
+    let mut growing = LedgerTree::default();
+    for size in wanted {
+        while growing.size() < size {
+            let Some(leaf) = tree.leaf(growing.size()) else { break };
+            growing.push(leaf);
+        }
+        roots.insert(size, growing.root());
+    }
+    roots
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sha2::Digest;
+
+    fn leaf(i: u64) -> Hash {
+        sha2::Sha256::digest(i.to_be_bytes()).into()
+    }
+
+    fn head(tree: &LedgerTree, size: u64) -> TreeHead {
+        TreeHead {
+            size,
+            root: hex::encode(tree.prefix(size).expect("prefix").root()),
+            signed_at: NaiveDateTime::default(),
+            key_id: "k".into(),
+            signature: format!("sig-{size}"),
+        }
+    }
+
+    fn genuine(h: &TreeHead) -> bool {
+        h.signature == format!("sig-{}", h.size)
+    }
+
+    #[test]
+    fn an_intact_history_meets_its_heads_and_its_witness() {
+        let tree = LedgerTree::from_leaves((0..10).map(leaf));
+        let heads = [head(&tree, 3), head(&tree, 7), head(&tree, 10)];
+        assert_eq!(check_heads(&tree, &heads, &heads[..2], genuine), Ok(3));
+    }
+
+    #[test]
+    fn each_rewrite_of_the_history_is_caught() {
+        let tree = LedgerTree::from_leaves((0..10).map(leaf));
+        let heads = vec![head(&tree, 3), head(&tree, 7), head(&tree, 10)];
+        // An event edited (every hash recomputed): the root at every later head differs.
+        let edited = LedgerTree::from_leaves((0..10).map(|i| if i == 5 { leaf(99) } else { leaf(i) }));
+        assert_eq!(check_heads(&edited, &heads, &[], genuine), Err(TreeFault::Rewritten { size: 7 }));
+        // The last events deleted, and the newest heads with them: the witness still has one.
+        let shortened = LedgerTree::from_leaves((0..6).map(leaf));
+        assert_eq!(check_heads(&shortened, &heads[..1], &heads, genuine), Err(TreeFault::WitnessDisagrees { size: 7 }));
+        assert_eq!(check_heads(&shortened, &heads, &[], genuine), Err(TreeFault::Shortened { size: 7, events: 6 }));
+        // Two events swapped.
+        let swapped = LedgerTree::from_leaves((0..10).map(|i| leaf([0, 2, 1].get(i as usize).copied().unwrap_or(i))));
+        assert_eq!(check_heads(&swapped, &heads, &[], genuine), Err(TreeFault::Rewritten { size: 3 }));
+        // A head replaced by one the key did not sign.
+        let mut forged = heads.clone();
+        forged[1] = head(&edited, 7);
+        forged[1].signature = "made up".into();
+        assert_eq!(check_heads(&edited, &forged, &[], genuine), Err(TreeFault::BadSignature { size: 7 }));
+    }
+}

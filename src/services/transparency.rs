@@ -1,0 +1,118 @@
+//! The consent ledger as a transparency log: signing tree heads, keeping a witness of them
+//! outside the database, proving consistency, and verifying the whole against both.
+//!
+//! A head is signed at most once a minute while events arrive (and at shutdown), stored in
+//! `tree_heads`, and appended to the witness file (`data/witness.jsonl`, one JSON head a line,
+//! synced to disk). Someone who can rewrite the database but not the witness cannot make an edited,
+//! reordered or shortened history verify: every stored head's root must be the root of the
+//! ledger's first `size` events, and every witnessed head must still be stored unchanged.
+
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+
+use chrono::Utc;
+
+use crate::crypto::{Keyring, tree_heads};
+use crate::db::DbConnection;
+use crate::db::tree_heads as stored;
+use crate::domain::ledger::ledger_time;
+use crate::domain::merkle::{Hash, LedgerTree};
+use crate::domain::tree_head::{TreeFault, TreeHead, check_heads};
+
+/// How often a new head is signed while events arrive.
+pub const INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The witness file in a data folder.
+pub fn witness_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("witness.jsonl")
+}
+
+/// The ledger's tree as it is now.
+pub fn tree(conn: &mut DbConnection) -> diesel::QueryResult<LedgerTree> {
+    Ok(LedgerTree::from_leaves(stored::leaves_after(conn, 0)?))
+}
+
+/// Signs and stores a head over every event now in the ledger, unless the newest head already
+/// covers them all. Run it inside the writer (or alone): the head row lock keeps appends out.
+pub fn sign_head(conn: &mut DbConnection, keyring: &Keyring) -> diesel::QueryResult<Option<TreeHead>> {
+    crate::db::catalog::lock_for_publishing(conn)?;
+    let tree = tree(conn)?;
+    let latest = stored::latest(conn)?;
+    if tree.size() == 0 || latest.as_ref().is_some_and(|h| h.size >= tree.size()) {
+        return Ok(None);
+    }
+    let head = signed(keyring, tree.size(), &tree.root());
+    stored::insert(conn, &head)?;
+    Ok(Some(head))
+}
+
+fn signed(keyring: &Keyring, size: u64, root: &Hash) -> TreeHead {
+    let signer = keyring.tree_heads();
+    let root = hex::encode(root);
+    let signed_at = ledger_time(Utc::now().naive_utc());
+    let signature = signer.sign(&TreeHead::message(size, &root, signed_at));
+    TreeHead { size, root, signed_at, key_id: signer.key_id().to_owned(), signature }
+}
+
+/// Appends a head to the witness (after its transaction committed: the witness never holds a
+/// head the database did not).
+pub fn witness(path: &Path, head: &TreeHead) -> std::io::Result<()> {
+    let mut line = serde_json::to_vec(head).map_err(std::io::Error::other)?;
+    line.push(b'\n');
+    let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+    file.write_all(&line)?;
+    file.sync_data()
+}
+
+/// Every head the witness holds (none when it has no file yet).
+pub fn witnessed(path: &Path) -> std::io::Result<Vec<TreeHead>> {
+    let file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut heads = Vec::new();
+    for line in std::io::BufReader::new(file).lines() {
+        let line = line?;
+        if !line.trim().is_empty() {
+            heads.push(serde_json::from_str(&line).map_err(std::io::Error::other)?);
+        }
+    }
+    Ok(heads)
+}
+
+/// What a tree check found.
+#[derive(Debug)]
+pub enum TreeCheck {
+    Holds { heads: usize, witnessed: usize },
+    Broken(TreeFault),
+}
+
+/// Checks the ledger's tree against every stored head and every witnessed one.
+pub fn verify(conn: &mut DbConnection, keyring: &Keyring, witness: &Path) -> anyhow::Result<TreeCheck> {
+    let tree = tree(conn)?;
+    let heads = stored::all(conn)?;
+    let seen = witnessed(witness)?;
+    let signer = keyring.tree_heads();
+    let genuine = |h: &TreeHead| {
+        h.key_id == signer.key_id() && tree_heads::verify(&signer.public_key(), &h.signed_message(), &h.signature)
+    };
+    Ok(match check_heads(&tree, &heads, &seen, genuine) {
+        Ok(n) => TreeCheck::Holds { heads: n, witnessed: seen.len() },
+        Err(fault) => TreeCheck::Broken(fault),
+    })
+}
+
+/// A consistency proof between the ledger's first `from` and first `to` events, with both roots.
+pub struct Consistency {
+    pub from_root: Hash,
+    pub to_root: Hash,
+    pub proof: Vec<Hash>,
+}
+
+pub fn consistency(conn: &mut DbConnection, from: u64, to: u64) -> diesel::QueryResult<Option<Consistency>> {
+    let tree = tree(conn)?;
+    let (Some(old), Some(new)) = (tree.prefix(from), tree.prefix(to)) else { return Ok(None) };
+    let Some(proof) = (from <= to).then(|| new.consistency(from)).flatten() else { return Ok(None) };
+    Ok(Some(Consistency { from_root: old.root(), to_root: new.root(), proof }))
+}
