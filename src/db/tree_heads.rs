@@ -80,3 +80,12 @@ pub fn leaves_after(conn: &mut DbConnection, after: i64) -> QueryResult<Vec<Hash
         }
     }
 }
+
+/// The seq and chain hash of every event recorded with `source` (a submission id), in order.
+pub fn events_of_source(conn: &mut DbConnection, source: &str) -> QueryResult<Vec<(i64, String)>> {
+    consent_events::table
+        .filter(consent_events::source.eq(source))
+        .order(consent_events::seq.asc())
+        .select((consent_events::seq, consent_events::hash))
+        .load(conn)
+}

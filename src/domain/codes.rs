@@ -50,6 +50,7 @@ error_codes! {
     FieldNotFound = "field_not_found",
     PolicyNotFound = "policy_not_found",
     SubmissionNotFound = "submission_not_found",
+    ReceiptNotFound = "receipt_not_found",
     // A person's data and mail links.
     SubjectErased = "subject_erased",
     NotGranted = "not_granted",
@@ -124,6 +125,7 @@ mod tests {
         (C::FieldNotFound, "field_not_found"),
         (C::PolicyNotFound, "policy_not_found"),
         (C::SubmissionNotFound, "submission_not_found"),
+        (C::ReceiptNotFound, "receipt_not_found"),
         (C::SubjectErased, "subject_erased"),
         (C::NotGranted, "not_granted"),
         (C::AlreadyGranted, "already_granted"),

@@ -116,3 +116,53 @@ pub fn consistency(conn: &mut DbConnection, from: u64, to: u64) -> diesel::Query
     let Some(proof) = (from <= to).then(|| new.consistency(from)).flatten() else { return Ok(None) };
     Ok(Some(Consistency { from_root: old.root(), to_root: new.root(), proof }))
 }
+
+/// One event of a receipt, with its audit path in the head's tree.
+pub struct ProvenEvent {
+    pub seq: i64,
+    pub leaf_index: u64,
+    pub hash: Hash,
+    pub proof: Vec<Hash>,
+}
+
+/// A receipt's events proven against a signed head; `signed_now` when the head had to be signed
+/// for them (the caller witnesses it after commit).
+pub struct ReceiptProof {
+    pub head: TreeHead,
+    pub signed_now: bool,
+    pub events: Vec<ProvenEvent>,
+}
+
+/// Inclusion proofs of the events a receipt names (those recorded with `receipt_id` as their
+/// source), against the latest signed head, signed first if it does not cover them yet. Run it
+/// inside a transaction (the writer's). `None`: no event has that source.
+pub fn receipt_proof(
+    conn: &mut DbConnection,
+    keyring: &Keyring,
+    receipt_id: &str,
+) -> diesel::QueryResult<Option<ReceiptProof>> {
+    let events = stored::events_of_source(conn, receipt_id)?;
+    let Some(last) = events.iter().map(|(seq, _)| *seq).max() else { return Ok(None) };
+    let (head, signed_now) = match stored::latest(conn)? {
+        Some(head) if i64::try_from(head.size).unwrap_or(i64::MAX) >= last => (head, false),
+        _ => match sign_head(conn, keyring)? {
+            Some(head) => (head, true),
+            None => return Ok(None),
+        },
+    };
+    let Some(tree) = tree(conn)?.prefix(head.size) else { return Ok(None) };
+    let proven = events
+        .into_iter()
+        .filter_map(|(seq, hash)| {
+            let leaf_index = u64::try_from(seq - 1).ok()?;
+            let proof = tree.inclusion(leaf_index)?;
+            Some(ProvenEvent {
+                seq,
+                leaf_index,
+                hash: tree.leaf(leaf_index).filter(|l| hex::encode(l) == hash)?,
+                proof,
+            })
+        })
+        .collect();
+    Ok(Some(ReceiptProof { head, signed_now, events: proven }))
+}

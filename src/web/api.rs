@@ -76,6 +76,9 @@ pub struct ReceiptClaims {
 #[derive(Debug, Serialize, Deserialize)]
 pub struct ReceiptEvent {
     pub seq: i64,
+    /// The event's leaf in the ledger's Merkle tree (`seq − 1`); prove it with
+    /// `GET /api/v1/receipts/{jti}/proof`.
+    pub leaf_index: i64,
     pub purpose: String,
     pub action: String,
     pub policy_version_id: String,
@@ -260,6 +263,7 @@ fn sign_receipt(state: &AppState, outcome: &SubmissionOutcome) -> Result<String,
             .iter()
             .map(|e: &RecordedEvent| ReceiptEvent {
                 seq: e.seq,
+                leaf_index: e.seq - 1,
                 purpose: e.purpose.clone(),
                 action: e.action.clone(),
                 policy_version_id: e.policy_version_id.clone(),

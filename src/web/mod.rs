@@ -17,7 +17,7 @@ pub mod pages;
 mod policy;
 pub mod public;
 pub mod subjects_api;
-mod transparency;
+pub(crate) mod transparency;
 
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
@@ -161,6 +161,7 @@ fn api_routes(cfg: &mut web::ServiceConfig) {
             .service(only("/openapi.json", "GET", web::get().to(openapi::document)))
             .configure(api::routes)
             .configure(subjects_api::routes)
+            .service(only("/receipts/{receipt_id}/proof", "GET", web::get().to(transparency::receipt_proof)))
             .default_service(web::to(|| async { Err::<HttpResponse, _>(AppError::NotFound(ErrorCode::NotFound)) })),
     );
 }

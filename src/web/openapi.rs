@@ -24,7 +24,8 @@ use super::{api, subjects_api};
         subjects_api::show,
         subjects_api::export,
         subjects_api::change,
-        subjects_api::erase
+        subjects_api::erase,
+        super::transparency::receipt_proof
     ),
     components(schemas(Problem, FieldProblem)),
     modifiers(&ApiKeyScheme),

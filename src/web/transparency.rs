@@ -12,6 +12,7 @@ use crate::domain::ErrorCode;
 use crate::domain::tree_head::TreeHead;
 use crate::services::transparency;
 
+/// The well-known endpoints (the receipt proof is an API route, under `/api/v1`).
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/.well-known/assent/tree-head", web::get().to(tree_head))
         .route("/.well-known/assent/consistency", web::get().to(consistency));
@@ -76,4 +77,71 @@ async fn consistency(state: web::Data<AppState>, query: web::Query<Sizes>) -> Re
         to_root: hex::encode(found.to_root),
         proof: found.proof.iter().map(hex::encode).collect(),
     }))
+}
+
+/// A receipt's events proven to be in the ledger.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ReceiptProofResponse {
+    /// The signed tree head the proofs are against.
+    #[schema(value_type = Object)]
+    pub tree_head: serde_json::Value,
+    pub events: Vec<EventProof>,
+}
+
+/// One event: its leaf (its chain hash) at `leaf_index` (= seq − 1) and the audit path to the
+/// head's root (RFC 9162 §2.1.3), nearest sibling first.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct EventProof {
+    pub seq: i64,
+    pub leaf_index: u64,
+    pub hash: String,
+    pub proof: Vec<String>,
+}
+
+/// `GET /api/v1/receipts/{receipt_id}/proof`: inclusion proofs of a submission receipt's events
+/// (its `jti`) against the latest signed tree head (signed now if it does not cover them yet).
+/// Only hashes: no one else's events, no personal data.
+#[utoipa::path(
+    get,
+    path = "/api/v1/receipts/{receipt_id}/proof",
+    tag = "submissions",
+    params(("receipt_id" = String, Path, description = "The receipt's `jti` (the submission id)")),
+    responses(
+        (status = 200, description = "Each event's inclusion proof against the signed head", body = ReceiptProofResponse),
+        (status = 404, description = "`receipt_not_found`: no event was recorded under this receipt", body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`service_unavailable`", body = super::error::Problem, content_type = "application/problem+json"),
+    ),
+)]
+pub(crate) async fn receipt_proof(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let receipt_id = path.into_inner();
+    let keyring = state.keyring.clone();
+    let found = state
+        .db
+        .writer
+        .write(move |tx| -> Result<_, AppError> { Ok(transparency::receipt_proof(tx.conn, &keyring, &receipt_id)?) })
+        .await?
+        .ok_or(AppError::NotFound(ErrorCode::ReceiptNotFound))?;
+    if found.signed_now
+        && let Err(e) = transparency::witness(&transparency::witness_path(&state.settings.data_dir), &found.head)
+    {
+        tracing::warn!(error = %e, "could not append the tree head to the witness");
+    }
+    let message = String::from_utf8_lossy(&found.head.signed_message()).into_owned();
+    let public_key = state.keyring.tree_heads().public_key();
+    let tree_head = serde_json::to_value(SignedHead { head: found.head, message, public_key })
+        .map_err(|e| AppError::Internal(e.into()))?;
+    let events = found
+        .events
+        .into_iter()
+        .map(|e| EventProof {
+            seq: e.seq,
+            leaf_index: e.leaf_index,
+            hash: hex::encode(e.hash),
+            proof: e.proof.iter().map(hex::encode).collect(),
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(ReceiptProofResponse { tree_head, events }))
 }

@@ -14,6 +14,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("delete", "/api/v1/subjects/{id}"),
     ("get", "/api/v1/subjects/{id}/export"),
     ("post", "/api/v1/subjects/{id}/consents"),
+    ("get", "/api/v1/receipts/{receipt_id}/proof"),
 ];
 
 /// A request to the route with placeholders filled in.

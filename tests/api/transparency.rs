@@ -7,7 +7,7 @@ use crate::on_both_backends;
 use assent::db::ledger::ConsentEvent;
 use assent::db::schema::{consent_events, ledger_head};
 use assent::domain::ledger::{GENESIS_HASH, chain_hash};
-use assent::domain::merkle::{Hash, verify_consistency};
+use assent::domain::merkle::{Hash, verify_consistency, verify_inclusion};
 use diesel::prelude::*;
 use serde_json::{Value, json};
 
@@ -165,5 +165,39 @@ on_both_backends! {
         diesel::sql_query(format!("UPDATE tree_heads SET root = '{root}'")).execute(&mut app.conn()).unwrap();
         std::fs::remove_file(app.db.dir.path().join("witness.jsonl")).unwrap();
         chain_holds_but_tree_does_not(&app, "signature does not verify");
+    }
+
+    async fn a_receipt_proves_its_own_events_are_in_the_signed_tree(app: TestApp) {
+        submissions(&app, 2).await;
+        let body = json!({ "fields": { "email": unique_email(), "name": "Minji" }, "purposes": ["service", "personalisation"] });
+        let response: Value = app.post_json("/api/v1/forms/newsletter/submissions", &body).await.json().await.unwrap();
+        submissions(&app, 1).await;
+        let claims: Value = app.state.keyring.receipts().verify(response["receipt"].as_str().unwrap()).unwrap();
+        let jti = claims["jti"].as_str().unwrap();
+        let receipt_events = claims["events"].as_array().unwrap();
+        assert_eq!(receipt_events.len(), 2);
+
+        // No head covers them yet: asking for the proof signs one (and witnesses it).
+        let proof: Value = app.get(&format!("/api/v1/receipts/{jti}/proof")).await.json().await.unwrap();
+        let head = &proof["tree_head"];
+        let key = head["public_key"].as_str().unwrap_or_else(|| panic!("{proof}"));
+        assert!(assent::crypto::tree_heads::verify(key, head["message"].as_str().unwrap().as_bytes(), head["signature"].as_str().unwrap()));
+        let (root, size) = (hash(head["root"].as_str().unwrap()), head["size"].as_u64().unwrap());
+        let proven = proof["events"].as_array().unwrap();
+        assert_eq!(proven.len(), 2);
+        for (event, claimed) in proven.iter().zip(receipt_events) {
+            assert_eq!(event["hash"], claimed["hash"], "the receipt's own event");
+            assert_eq!(event["leaf_index"], claimed["leaf_index"]);
+            let path: Vec<Hash> = event["proof"].as_array().unwrap().iter().map(|h| hash(h.as_str().unwrap())).collect();
+            let leaf = hash(claimed["hash"].as_str().unwrap());
+            let index = claimed["leaf_index"].as_u64().unwrap();
+            assert!(verify_inclusion(&root, size, index, &leaf, &path), "event {index} is in the signed tree");
+            assert!(!verify_inclusion(&root, size, index + 1, &leaf, &path));
+        }
+        assert!(!proof.to_string().contains("Minji") && !proof.to_string().contains("@"), "hashes only");
+        let witness = std::fs::read_to_string(app.db.dir.path().join("witness.jsonl")).unwrap();
+        assert!(witness.contains(head["root"].as_str().unwrap()));
+        assert_eq!(app.get("/api/v1/receipts/no-such-receipt/proof").await.status(), 404);
+        assert!(verify(&app).0);
     }
 }

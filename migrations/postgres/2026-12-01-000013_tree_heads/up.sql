@@ -9,3 +9,6 @@ CREATE TABLE tree_heads (
     key_id TEXT NOT NULL,
     signature TEXT NOT NULL
 );
+
+-- Receipts name their events by the submission (the events' source): found without a scan.
+CREATE INDEX consent_events_by_source ON consent_events (source);

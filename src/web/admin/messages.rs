@@ -23,7 +23,7 @@ pub fn console_has_own_sentence(code: ErrorCode) -> bool {
         C::ValidationFailed | C::Unauthorized | C::PayloadTooLarge | C::UnsupportedMediaType => false,
         C::ServiceUnavailable | C::MethodNotAllowed | C::InternalError | C::FormNotFound => false,
         C::SubjectNotFound | C::PurposeNotFound | C::FieldNotFound | C::PolicyNotFound => false,
-        C::SubmissionNotFound | C::SubjectErased | C::NotGranted | C::AlreadyGranted => false,
+        C::SubmissionNotFound | C::ReceiptNotFound | C::SubjectErased | C::NotGranted | C::AlreadyGranted => false,
         C::RequiredPurpose | C::EmailInUse | C::LinkInvalid | C::LinkExpired | C::LinkUsed => false,
         C::InvalidBody | C::InvalidUtf8 | C::InvalidRequest | C::MalformedJson => false,
         C::UnsupportedLocale | C::InvalidQuery | C::InvalidAction | C::MetricsForbidden => false,
