@@ -107,9 +107,10 @@ impl DbUrl {
                 }
                 let mut conn = diesel::SqliteConnection::establish(path)?;
                 // WAL lets readers run beside the one writer; FULL makes every commit durable
-                // across power loss; busy_timeout covers a second process (e.g. `assent apply`).
+                // across power loss; busy_timeout covers a second process (e.g. `assent apply`);
+                // secure_delete zeroes what a delete or update frees, so erased bytes do not linger.
                 conn.batch_execute(
-                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON; \
                      PRAGMA busy_timeout = 10000; PRAGMA cache_size = -32768;",
                 )?;
                 Ok(DbConnection::Sqlite(conn))

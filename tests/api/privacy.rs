@@ -62,3 +62,32 @@ on_both_backends! {
         }
     }
 }
+
+/// SQLite: after an erasure and a checkpoint, no byte of the person's wrapped key is left in
+/// the database file or its write-ahead log (`PRAGMA secure_delete`).
+#[tokio::test]
+async fn an_erased_persons_key_leaves_no_bytes_behind_in_sqlite() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let email = unique_email();
+    let body = serde_json::json!({ "fields": { "email": email, "name": "Erasable" }, "purposes": ["service", "personalisation"] });
+    let response: serde_json::Value =
+        app.post_json_as_integrator("/api/v1/forms/newsletter/submissions", &body).await.json().await.unwrap();
+    let subject = response["subject_id"].as_str().unwrap().to_owned();
+    use assent::db::schema::subjects;
+    let wrapped: Vec<u8> = subjects::table
+        .find(&subject)
+        .select(subjects::wrapped_key)
+        .first::<Option<Vec<u8>>>(&mut app.conn())
+        .unwrap()
+        .unwrap();
+    assert!(wrapped.len() >= 32);
+    let found = |bytes: &[u8]| bytes.windows(wrapped.len()).any(|w| w == wrapped.as_slice());
+    diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&mut app.conn()).unwrap();
+    assert!(found(&app.db.sqlite_bytes()), "the key is there before");
+
+    let erased =
+        app.client.delete(app.url(&format!("/api/v1/subjects/{subject}"))).bearer_auth(app.integrator_key()).send().await.unwrap();
+    assert!(erased.status().is_success(), "{}", erased.status());
+    diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&mut app.conn()).unwrap();
+    assert!(!found(&app.db.sqlite_bytes()), "no byte of the wrapped key survives the erasure");
+}
