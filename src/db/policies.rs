@@ -21,6 +21,11 @@ pub struct PolicyVersion {
     /// version's identity.
     pub text_hash: String,
     pub created_at: NaiveDateTime,
+    /// The terms shown with the wording (canonical JSON, `services::workspace::Terms`); empty
+    /// for versions published before notices were snapshotted.
+    pub terms: String,
+    /// SHA-256 of the wording's hash and the terms: the whole notice. Empty as `terms` is.
+    pub notice_hash: String,
 }
 
 impl PolicyVersion {
@@ -55,6 +60,8 @@ pub(super) struct PolicyVersionRow {
     version: i64,
     text_hash: String,
     created_at: NaiveDateTime,
+    terms: String,
+    notice_hash: String,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -93,6 +100,8 @@ pub(super) fn with_texts(conn: &mut DbConnection, rows: Vec<PolicyVersionRow>) -
                 text,
                 text_hash: r.text_hash,
                 created_at: r.created_at,
+                terms: r.terms,
+                notice_hash: r.notice_hash,
             }
         })
         .collect())
@@ -138,6 +147,8 @@ pub fn insert_policy_version(conn: &mut DbConnection, version: &PolicyVersion) -
         version: version.version,
         text_hash: version.text_hash.clone(),
         created_at: version.created_at,
+        terms: version.terms.clone(),
+        notice_hash: version.notice_hash.clone(),
     };
     diesel::insert_into(policy_versions::table).values(&row).execute(conn)?;
     for (locale, title) in &version.title.0 {

@@ -21,6 +21,8 @@ diesel::table! {
         version -> BigInt,
         text_hash -> Text,
         created_at -> Timestamp,
+        terms -> Text,
+        notice_hash -> Text,
     }
 }
 

@@ -236,6 +236,8 @@ mod tests {
                 title: p.title.clone(),
                 text: p.text.clone(),
                 text_hash: String::new(),
+                terms: String::new(),
+                notice_hash: String::new(),
                 created_at: chrono::NaiveDateTime::default(),
             };
             let purpose = PublishedPurpose {

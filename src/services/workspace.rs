@@ -255,6 +255,43 @@ fn offered_only(text: &Localized, locales: &Locales) -> Localized {
     )
 }
 
+fn terms_of_spec(spec: &PurposeSpec) -> Terms<'_> {
+    Terms {
+        required: spec.required,
+        legal_basis: spec.legal_basis.as_str(),
+        channel: spec.channel.as_str(),
+        retention: spec.retention.to_string(),
+        renewal_window_days: i64::from(spec.renewal_window_days),
+    }
+}
+
+/// Whether the published version `v` is the notice the spec describes: the same wording and the
+/// same terms (a version from before notices were snapshotted was shown with the purpose's).
+fn shows_the_same(
+    v: &PolicyVersion,
+    purpose: Option<&catalog::PurposeRow>,
+    wording: &str,
+    terms: &str,
+    notice: &str,
+) -> bool {
+    let same_terms = if v.notice_hash.is_empty() {
+        purpose.is_some_and(|p| terms == terms_of(p).canonical())
+    } else {
+        v.notice_hash == notice
+    };
+    v.text_hash == wording && same_terms
+}
+
+fn terms_of(p: &catalog::PurposeRow) -> Terms<'_> {
+    Terms {
+        required: p.required,
+        legal_basis: &p.legal_basis,
+        channel: &p.channel,
+        retention: p.retention.clone(),
+        renewal_window_days: p.renewal_window_days,
+    }
+}
+
 /// Hash of a purpose's wording: what a consent under this version agreed to.
 pub fn wording_hash(title: &Localized, text: &Localized) -> String {
     let canonical = serde_json::json!({ "title": title, "text": text }).to_string();
@@ -287,13 +324,37 @@ pub fn apply(conn: &mut DbConnection, file: &WorkspaceFile) -> Result<ApplyRepor
     })
 }
 
+/// The terms a purpose is shown with, beside its wording: part of its notice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Terms<'a> {
+    pub required: bool,
+    pub legal_basis: &'a str,
+    pub channel: &'a str,
+    pub retention: String,
+    pub renewal_window_days: i64,
+}
+
+impl Terms<'_> {
+    /// Canonical JSON (field order fixed).
+    pub fn canonical(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+/// Hash of a whole notice: the wording's hash and the terms' canonical JSON.
+pub fn notice_hash(wording_hash: &str, terms: &str) -> String {
+    sha256_hex(serde_json::json!({ "terms": terms, "wording": wording_hash }).to_string().as_bytes())
+}
+
 fn apply_purpose(conn: &mut DbConnection, spec: &PurposeSpec, now: NaiveDateTime) -> Result<Option<i64>, ApplyError> {
     let key = spec.key.as_str();
     let hash = wording_hash(&spec.title.clone().tidy(), &spec.text.clone().tidy());
     let existing = catalog::find_purpose(conn, key)?;
     let latest = catalog::latest_policy(conn, key)?;
+    let terms = terms_of_spec(spec).canonical();
+    let notice = notice_hash(&hash, &terms);
     let (version_id, published) = match &latest {
-        Some(v) if v.text_hash == hash => (v.id.clone(), None),
+        Some(v) if shows_the_same(v, existing.as_ref(), &hash, &terms, &notice) => (v.id.clone(), None),
         _ => {
             let version = latest.as_ref().map_or(1, |v| v.version + 1);
             (uuid::Uuid::new_v4().to_string(), Some(version))
@@ -334,6 +395,8 @@ fn apply_purpose(conn: &mut DbConnection, spec: &PurposeSpec, now: NaiveDateTime
                 text: spec.text.clone().tidy(),
                 text_hash: hash,
                 created_at: now,
+                terms,
+                notice_hash: notice,
             },
         )?;
     }

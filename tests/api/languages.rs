@@ -74,6 +74,27 @@ async fn an_old_database_and_an_old_file_upgrade_in_place(backend: Backend) {
     let japanese = app.get("/f/newsletter?lang=ja").await.text().await.unwrap();
     assert!(japanese.contains(r#"<html lang="en">"#), "Japanese is not offered yet: the default stands in");
 
+    // A version from before notices were snapshotted is not republished for the same terms, and
+    // is for new ones (the notice now includes them).
+    let legacy = |retention: &str| {
+        format!(
+            "[[purposes]]\nkey = \"legacy_news\"\nlegal_basis = \"consent\"\nchannel = \"email\"\nretention = \"{retention}\"\n\
+             title = {{ en = \"Old news\", ko = \"옛 소식\" }}\ntext = {{ en = \"We wrote this before.\", ko = \"전에 쓴 글입니다.\" }}\n"
+        )
+    };
+    let file = app.db.dir.path().join("legacy.toml");
+    std::fs::write(&file, legacy("2y")).unwrap();
+    assert!(app.cli(&["apply", file.to_str().unwrap()]).status.success());
+    let versions =
+        texts(&app, "SELECT CAST(version AS TEXT) AS value FROM policy_versions WHERE purpose_key = 'legacy_news'");
+    assert_eq!(versions, ["1"], "same wording, same terms: nothing new");
+    std::fs::write(&file, legacy("1y")).unwrap();
+    assert!(app.cli(&["apply", file.to_str().unwrap()]).status.success());
+    let terms =
+        texts(&app, "SELECT terms AS value FROM policy_versions WHERE purpose_key = 'legacy_news' ORDER BY version");
+    assert_eq!(terms.len(), 2, "a shorter retention is a new notice");
+    assert!(terms[1].contains(r#""retention":"1y""#) && terms[1].contains(r#""legal_basis":"consent""#), "{terms:?}");
+
     // Applying today's demo file adds Japanese: each purpose's wording gets a new version.
     let out = app.cli(&["apply", workspace_file().to_str().unwrap()]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

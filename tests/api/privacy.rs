@@ -85,8 +85,13 @@ async fn an_erased_persons_key_leaves_no_bytes_behind_in_sqlite() {
     diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&mut app.conn()).unwrap();
     assert!(found(&app.db.sqlite_bytes()), "the key is there before");
 
-    let erased =
-        app.client.delete(app.url(&format!("/api/v1/subjects/{subject}"))).bearer_auth(app.integrator_key()).send().await.unwrap();
+    let erased = app
+        .client
+        .delete(app.url(&format!("/api/v1/subjects/{subject}")))
+        .bearer_auth(app.integrator_key())
+        .send()
+        .await
+        .unwrap();
     assert!(erased.status().is_success(), "{}", erased.status());
     diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&mut app.conn()).unwrap();
     assert!(!found(&app.db.sqlite_bytes()), "no byte of the wrapped key survives the erasure");
