@@ -131,14 +131,7 @@ impl Catalog {
         let Some(hashes) = self.policy_text_hashes.get(version_id) else {
             return "";
         };
-        let Some(locale) = shown else {
-            return &hashes.whole;
-        };
-        [locale, self.locales.default_locale(), Locale::EN]
-            .iter()
-            .find_map(|l| hashes.by_locale.get(l.as_str()))
-            .or_else(|| hashes.by_locale.values().next())
-            .map_or(&hashes.whole, String::as_str)
+        shown.and_then(|l| hashes.by_locale.get(&l)).unwrap_or(&hashes.whole)
     }
 
     /// The default language of the workspace (what a text missing in a language falls back to).
@@ -157,12 +150,9 @@ impl Catalog {
         let default = catalog.locales.default_locale();
         for v in &versions {
             catalog.policy_version_numbers.insert(v.id.clone(), v.version);
-            let by_locale = v
-                .title
-                .tags()
-                .filter_map(Locale::from_tag)
-                .map(|l| (l.as_str().to_owned(), v.shown_hash(l, default)))
-                .collect();
+            // For every language a reader may have, the hash of what they were shown (the
+            // fallback to the default is `shown_hash`'s, as the pages apply it).
+            let by_locale = Locale::shipped().map(|l| (l, v.shown_hash(l, default))).collect();
             catalog.policy_text_hashes.insert(v.id.clone(), PolicyHashes { whole: v.text_hash.clone(), by_locale });
         }
         let mut by_id: std::collections::HashMap<String, PolicyVersion> =
@@ -198,11 +188,12 @@ impl Catalog {
     }
 }
 
-/// A policy version's hashes: of its whole wording, and of each language's.
+/// A policy version's hashes: of its whole wording, and of what a reader of each shipped
+/// language is shown.
 #[derive(Debug, Clone, Default)]
 pub struct PolicyHashes {
     pub whole: String,
-    pub by_locale: BTreeMap<String, String>,
+    pub by_locale: std::collections::HashMap<Locale, String>,
 }
 
 /// The languages the workspace offers, in its order, with its default (migration 12 seeds
