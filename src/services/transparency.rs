@@ -37,6 +37,11 @@ pub fn tree(conn: &mut DbConnection) -> diesel::QueryResult<LedgerTree> {
 pub fn sign_head(conn: &mut DbConnection, keyring: &Keyring) -> diesel::QueryResult<Option<TreeHead>> {
     crate::db::catalog::lock_for_publishing(conn)?;
     let tree = tree(conn)?;
+    sign_over(conn, keyring, &tree)
+}
+
+/// [`sign_head`] over a tree already read under the lock.
+fn sign_over(conn: &mut DbConnection, keyring: &Keyring, tree: &LedgerTree) -> diesel::QueryResult<Option<TreeHead>> {
     let latest = stored::latest(conn)?;
     if tree.size() == 0 || latest.as_ref().is_some_and(|h| h.size >= tree.size()) {
         return Ok(None);
@@ -143,14 +148,16 @@ pub fn receipt_proof(
 ) -> diesel::QueryResult<Option<ReceiptProof>> {
     let events = stored::events_of_source(conn, receipt_id)?;
     let Some(last) = events.iter().map(|(seq, _)| *seq).max() else { return Ok(None) };
+    crate::db::catalog::lock_for_publishing(conn)?;
+    let whole = tree(conn)?;
     let (head, signed_now) = match stored::latest(conn)? {
         Some(head) if i64::try_from(head.size).unwrap_or(i64::MAX) >= last => (head, false),
-        _ => match sign_head(conn, keyring)? {
+        _ => match sign_over(conn, keyring, &whole)? {
             Some(head) => (head, true),
             None => return Ok(None),
         },
     };
-    let Some(tree) = tree(conn)?.prefix(head.size) else { return Ok(None) };
+    let Some(tree) = whole.prefix(head.size) else { return Ok(None) };
     let proven = events
         .into_iter()
         .filter_map(|(seq, hash)| {
