@@ -9,7 +9,7 @@ use fluent_bundle::FluentValue;
 use super::{AdminError, Chrome, Problems, SignedIn, refresh_catalog, see_other};
 use crate::db::catalog::{self, Catalog};
 use crate::domain::{ErrorCode, Locale, Locales, Localized};
-use crate::i18n::{Catalogue, catalogue};
+use crate::i18n::{Catalogue, catalogue, message_struct};
 use crate::services::rights::audit_action;
 use crate::web::AppState;
 use crate::web::error::AppError;
@@ -36,49 +36,32 @@ struct Untranslated {
 #[template(path = "admin/languages.html")]
 struct LanguagesPage {
     c: Chrome,
-    w: Words,
+    w: &'static LanguageWords,
     offered: Vec<Offered>,
     /// Shipped languages the workspace does not offer yet: tag, name.
     addable: Vec<(&'static str, String)>,
     untranslated: Vec<Untranslated>,
-    notice: Option<String>,
+    notice: Option<&'static str>,
     problems: Problems,
 }
 
-/// The page's words, from the console language's catalogue.
-struct Words {
-    title: String,
-    intro: String,
-    col_language: String,
-    col_tag: String,
-    col_default: String,
-    make_default: String,
-    remove: String,
-    add: String,
-    add_label: String,
-    untranslated_title: String,
-    untranslated_none: String,
-    col_text: String,
-    col_missing: String,
-}
-
-impl Words {
-    fn of(c: &Catalogue) -> Self {
-        Self {
-            title: c.text("languages-title"),
-            intro: c.text("languages-intro"),
-            col_language: c.text("languages-col-language"),
-            col_tag: c.text("languages-col-tag"),
-            col_default: c.text("languages-col-default"),
-            make_default: c.text("languages-make-default"),
-            remove: c.text("languages-remove"),
-            add: c.text("languages-add"),
-            add_label: c.text("languages-add-label"),
-            untranslated_title: c.text("languages-untranslated-title"),
-            untranslated_none: c.text("languages-untranslated-none"),
-            col_text: c.text("languages-col-text"),
-            col_missing: c.text("languages-col-missing"),
-        }
+message_struct! {
+    /// The page's words in one language (ids `languages-<field>`).
+    pub struct LanguageWords("languages-") {
+        title,
+        intro,
+        col_language,
+        col_tag,
+        col_default,
+        make_default,
+        remove,
+        add,
+        add_label,
+        untranslated_title,
+        untranslated_none,
+        col_text,
+        col_missing,
+        saved,
     }
 }
 
@@ -126,10 +109,11 @@ fn page(req: &HttpRequest, who: &SignedIn, state: &AppState, problems: Problems,
         .map(|l| (l.as_str(), catalogue(l).text("lang-name")))
         .collect();
     let query = web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string()).ok();
-    let notice = query.filter(|q| q.contains_key("saved")).map(|_| words.text("languages-saved"));
+    let w = LanguageWords::get(who.locale);
+    let notice = query.filter(|q| q.contains_key("saved")).map(|_| w.saved);
     let page = LanguagesPage {
         c: who.chrome(req, "languages"),
-        w: Words::of(words),
+        w,
         offered,
         addable,
         untranslated: untranslated(&catalog, words),
@@ -197,13 +181,20 @@ async fn change(
 impl Chrome {
     /// The navigation entry of this page, in the console's language.
     pub fn nav_languages(&self) -> String {
-        catalogue(Locale::from_tag(self.lang).unwrap_or_default()).text("nav-languages")
+        catalogue(self.t.lang).text("nav-languages")
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_word_of_the_page_is_in_english() {
+        for id in LanguageWords::ids() {
+            assert!(catalogue(Locale::EN).has(&id), "{id}");
+        }
+    }
 
     #[test]
     fn the_default_stays_offered_and_a_language_is_offered_once() {

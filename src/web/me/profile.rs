@@ -187,7 +187,7 @@ fn history_rows(profile: &Profile, catalog: &Catalog, locale: Locale) -> Vec<His
 /// A ledger action or method in the page's words (`<prefix>-<wire string>`); one the catalogue
 /// does not know (none ships so: a test walks them all) as written.
 fn in_words(locale: Locale, prefix: &str, wire: &str) -> String {
-    let id = format!("{prefix}-{}", wire.replace('_', "-"));
+    let id = format!("{prefix}-{}", crate::i18n::kebab(wire));
     let words = crate::i18n::catalogue(locale);
     if words.has(&id) || crate::i18n::catalogue(Locale::EN).has(&id) { words.text(&id) } else { wire.to_owned() }
 }
@@ -241,10 +241,16 @@ mod tests {
         for locale in Locale::shipped() {
             let words = crate::i18n::catalogue(locale);
             for action in ConsentAction::ALL {
-                assert!(words.has(&format!("me-action-{}", action.as_str().replace('_', "-"))), "{locale} {action:?}");
+                assert!(
+                    words.has(&format!("me-action-{}", crate::i18n::kebab(action.as_str()))),
+                    "{locale} {action:?}"
+                );
             }
             for method in Method::ALL {
-                assert!(words.has(&format!("me-method-{}", method.as_str().replace('_', "-"))), "{locale} {method:?}");
+                assert!(
+                    words.has(&format!("me-method-{}", crate::i18n::kebab(method.as_str()))),
+                    "{locale} {method:?}"
+                );
             }
         }
         assert_eq!(in_words(Locale::JA, "me-action", "withdrawn"), "撤回");
