@@ -13,7 +13,6 @@ use crate::services::keys;
 use crate::services::transparency::{self, TreeCheck};
 use crate::services::workspace::{self, WorkspaceFile};
 use crate::startup::Application;
-use diesel::Connection;
 
 #[derive(Debug, Parser)]
 #[command(name = "assent", version, about = "Self-hosted, consent-first form backend")]
@@ -293,12 +292,8 @@ fn verify(settings: &Settings) -> anyhow::Result<i32> {
 fn sign_head(settings: &Settings) -> anyhow::Result<i32> {
     let mut conn = connect(settings)?;
     let keyring = Keyring::load(settings.master_key.as_deref(), &settings.data_dir)?;
-    let signed = conn.transaction(|conn| transparency::sign_head(conn, &keyring))?;
-    match signed {
-        Some(head) => {
-            transparency::witness(&transparency::witness_path(&settings.data_dir), &head)?;
-            println!("signed tree head: {} events, root {}", head.size, head.root);
-        }
+    match transparency::sign_and_witness(&mut conn, &keyring, &settings.data_dir)? {
+        Some(head) => println!("signed tree head: {} events, root {}", head.size, head.root),
         None => println!("the newest signed head already covers every event"),
     }
     Ok(0)

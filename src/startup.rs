@@ -228,13 +228,8 @@ async fn sign_tree_heads(state: AppState) {
 async fn sign_tree_head(state: &AppState) {
     let (pool, keyring, dir) = (state.db.pool.clone(), state.keyring.clone(), state.settings.data_dir.clone());
     let outcome = tokio::task::spawn_blocking(move || -> anyhow::Result<Option<u64>> {
-        use diesel::Connection;
         let mut conn = pool.get()?;
-        let Some(head) = conn.transaction(|c| crate::services::transparency::sign_head(c, &keyring))? else {
-            return Ok(None);
-        };
-        crate::services::transparency::witness(&crate::services::transparency::witness_path(&dir), &head)?;
-        Ok(Some(head.size))
+        Ok(crate::services::transparency::sign_and_witness(&mut conn, &keyring, &dir)?.map(|h| h.size))
     })
     .await;
     match outcome {

@@ -40,6 +40,19 @@ pub fn sign_head(conn: &mut DbConnection, keyring: &Keyring) -> diesel::QueryRes
     sign_over(conn, keyring, &tree)
 }
 
+/// [`sign_head`] in a transaction of its own, then the witness: what the server's job and
+/// `assent ledger sign` do.
+pub fn sign_and_witness(
+    conn: &mut DbConnection,
+    keyring: &Keyring,
+    data_dir: &Path,
+) -> anyhow::Result<Option<TreeHead>> {
+    use diesel::Connection;
+    let Some(head) = conn.transaction(|c| sign_head(c, keyring))? else { return Ok(None) };
+    witness(&witness_path(data_dir), &head)?;
+    Ok(Some(head))
+}
+
 /// [`sign_head`] over a tree already read under the lock.
 fn sign_over(conn: &mut DbConnection, keyring: &Keyring, tree: &LedgerTree) -> diesel::QueryResult<Option<TreeHead>> {
     let latest = stored::latest(conn)?;
