@@ -9,8 +9,10 @@ pub use super::policies::{
     PolicyVersion, insert_policy_version, latest_policy, policy_version, policy_versions_by_id, shown_wording_hash,
 };
 use super::policies::{PolicyVersionRow, with_texts};
-use super::schema::{form_versions, forms, policy_versions, purposes, workspace_locales};
-use crate::domain::{Channel, FormDefinition, FormKey, LegalBasis, Locale, Locales, PurposeKey, Retention};
+use super::schema::{form_versions, forms, policy_versions, purposes, workspace_locales, workspace_profile};
+use crate::domain::{
+    Channel, Controller, FormDefinition, FormKey, LegalBasis, Locale, Locales, PurposeCategory, PurposeKey, Retention,
+};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = purposes)]
@@ -24,6 +26,30 @@ pub struct PurposeRow {
     pub current_version_id: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// A [`PurposeCategory`]'s wire name, or empty: implied by the legal basis and channel.
+    pub category: String,
+    /// The third parties, a JSON array of names.
+    pub third_parties: String,
+    pub sensitive: bool,
+}
+
+impl PurposeRow {
+    /// Whether the row already holds what `row` would write (but its timestamps).
+    pub fn is(&self, row: &NewPurpose<'_>) -> bool {
+        self.legal_basis == row.legal_basis
+            && self.required == row.required
+            && self.channel == row.channel
+            && self.retention == row.retention
+            && self.renewal_window_days == row.renewal_window_days
+            && self.category == row.category
+            && self.third_parties == row.third_parties
+            && self.sensitive == row.sensitive
+            && self.current_version_id == row.current_version_id
+    }
+
+    pub fn third_parties(&self) -> Vec<String> {
+        serde_json::from_str(&self.third_parties).unwrap_or_default()
+    }
 }
 
 #[derive(Debug, Insertable, AsChangeset)]
@@ -38,6 +64,9 @@ pub struct NewPurpose<'a> {
     pub current_version_id: &'a str,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub category: &'a str,
+    pub third_parties: String,
+    pub sensitive: bool,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -60,7 +89,19 @@ pub struct PublishedPurpose {
     pub channel: Channel,
     pub retention: Retention,
     pub renewal_window_days: i64,
+    /// As declared (`None`: implied, see [`PublishedPurpose::category`]).
+    pub declared_category: Option<PurposeCategory>,
+    pub third_parties: Vec<String>,
+    pub sensitive: bool,
     pub policy: PolicyVersion,
+}
+
+impl PublishedPurpose {
+    /// The purpose's category: the declared one, or the one its terms imply.
+    pub fn category(&self) -> PurposeCategory {
+        self.declared_category
+            .unwrap_or_else(|| PurposeCategory::implied(self.legal_basis, self.channel, !self.third_parties.is_empty()))
+    }
 }
 
 /// A form's current published version.
@@ -85,6 +126,8 @@ pub struct Catalog {
     pub policy_text_hashes: std::collections::HashMap<String, PolicyHashes>,
     /// The languages the workspace offers, and its default.
     pub locales: Locales,
+    /// Who controls the data, as receipts name them (the workspace file's `[workspace.controller]`).
+    pub controller: Option<Controller>,
     /// The signed token of what each form shows (see [`Catalog::shown`]), made once per
     /// catalogue: the public form page carries it on every view.
     shown_tokens: std::sync::OnceLock<std::collections::HashMap<String, String>>,
@@ -144,7 +187,8 @@ impl Catalog {
     }
 
     pub fn load(conn: &mut DbConnection) -> QueryResult<Self> {
-        let mut catalog = Catalog { locales: workspace_locales(conn)?, ..Catalog::default() };
+        let mut catalog =
+            Catalog { locales: workspace_locales(conn)?, controller: controller(conn)?, ..Catalog::default() };
         let rows = policy_versions::table.select(PolicyVersionRow::as_select()).load(conn)?;
         let versions = with_texts(conn, rows)?;
         let default = catalog.locales.default_locale();
@@ -167,6 +211,12 @@ impl Catalog {
                 channel: Channel::parse(&row.channel).ok_or_else(|| corrupt("channel"))?,
                 retention: Retention::parse(&row.retention).map_err(corrupt)?,
                 renewal_window_days: row.renewal_window_days,
+                declared_category: match row.category.as_str() {
+                    "" => None,
+                    raw => Some(PurposeCategory::parse(raw).ok_or_else(|| corrupt("purpose category"))?),
+                },
+                third_parties: row.third_parties(),
+                sensitive: row.sensitive,
                 policy,
             };
             catalog.purposes.insert(row.key, published);
@@ -206,6 +256,33 @@ pub fn workspace_locales(conn: &mut DbConnection) -> QueryResult<Locales> {
     let offered: Vec<Locale> = rows.iter().filter_map(|(tag, _)| Locale::from_tag(tag)).collect();
     let default = rows.iter().find(|(_, d)| *d).and_then(|(tag, _)| Locale::from_tag(tag));
     Ok(default.and_then(|d| Locales::new(offered, d).ok()).unwrap_or_default())
+}
+
+/// The controller the workspace file declared, if it did.
+pub fn controller(conn: &mut DbConnection) -> QueryResult<Option<Controller>> {
+    let document: Option<String> =
+        workspace_profile::table.find(1i64).select(workspace_profile::document).first(conn).optional()?;
+    Ok(document.and_then(|d| serde_json::from_str::<Profile>(&d).ok()).and_then(|p| p.controller))
+}
+
+/// Makes `controller` the workspace's (unless it already is).
+pub fn set_controller(conn: &mut DbConnection, declared: &Controller) -> QueryResult<()> {
+    if controller(conn)?.as_ref() == Some(declared) {
+        return Ok(());
+    }
+    let document = serde_json::to_string(&Profile { controller: Some(declared.clone()) }).unwrap_or_default();
+    diesel::delete(workspace_profile::table).execute(conn)?;
+    diesel::insert_into(workspace_profile::table)
+        .values((workspace_profile::id.eq(1i64), workspace_profile::document.eq(document)))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// The workspace's profile document (`workspace_profile`).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Profile {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    controller: Option<Controller>,
 }
 
 /// Makes `locales` the workspace's languages (in their order, with their default).
@@ -256,6 +333,9 @@ pub fn update_purpose(conn: &mut DbConnection, purpose: &NewPurpose<'_>) -> Quer
             purposes::renewal_window_days.eq(purpose.renewal_window_days),
             purposes::current_version_id.eq(purpose.current_version_id),
             purposes::updated_at.eq(purpose.updated_at),
+            purposes::category.eq(purpose.category),
+            purposes::third_parties.eq(&purpose.third_parties),
+            purposes::sensitive.eq(purpose.sensitive),
         ))
         .execute(conn)
         .map(|_| ())

@@ -11,6 +11,9 @@ diesel::table! {
         current_version_id -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        category -> Text,
+        third_parties -> Text,
+        sensitive -> Bool,
     }
 }
 
@@ -289,6 +292,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    workspace_profile (id) {
+        id -> BigInt,
+        document -> Text,
+    }
+}
+
+diesel::table! {
     catalog_version (id) {
         id -> BigInt,
         version -> BigInt,
@@ -320,4 +330,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     form_drafts,
     workspace_applied,
     catalog_version,
+    workspace_profile,
 );

@@ -35,6 +35,11 @@ impl LedgerTree {
         self.0.get(usize::try_from(index).ok()?).copied()
     }
 
+    /// The index of the first leaf equal to `leaf`.
+    pub fn position(&self, leaf: &Hash) -> Option<u64> {
+        self.0.items().iter().position(|l| l == leaf).and_then(|i| u64::try_from(i).ok())
+    }
+
     /// How many events the tree holds.
     pub fn size(&self) -> u64 {
         self.0.len()

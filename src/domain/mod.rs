@@ -6,6 +6,7 @@
 
 pub mod codes;
 pub mod consent;
+pub mod disclosure;
 pub mod email;
 pub mod form;
 pub mod ids;
@@ -24,6 +25,7 @@ pub mod wording;
 
 pub use codes::ErrorCode;
 pub use consent::{ConsentAction, ConsentStatus, Evidence, Method};
+pub use disclosure::{Controller, PurposeCategory};
 pub use email::Email;
 pub use form::{AcceptedSubmission, FieldDefinition, FieldError, FieldType, FormDefinition, Localized};
 pub use ids::SubjectId;

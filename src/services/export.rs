@@ -1,57 +1,7 @@
-//! Export formats for a person's data: CSV beside the JSON [`Profile`], and the signed receipt
-//! of their current consent state.
-
-use chrono::Utc;
-use serde::{Deserialize, Serialize};
+//! Export formats for a person's data: CSV beside the JSON [`Profile`] (the signed receipt of
+//! their consent state is `receipts::Issuer::state`).
 
 use super::rights::Profile;
-use crate::crypto::Keyring;
-
-/// A receipt of someone's whole consent state at one moment, signed like submission receipts.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct StateReceipt {
-    pub iss: String,
-    pub sub: String,
-    pub iat: i64,
-    pub jti: String,
-    pub consents: Vec<ReceiptConsent>,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-pub struct ReceiptConsent {
-    pub purpose: String,
-    pub status: String,
-    pub policy_version: i64,
-    pub policy_text_hash: String,
-    pub granted_at: Option<chrono::DateTime<Utc>>,
-    pub expires_at: Option<chrono::DateTime<Utc>>,
-    /// Hash of the last ledger event for this purpose: ties the receipt to the ledger.
-    pub event_hash: Option<String>,
-}
-
-pub fn state_receipt(keyring: &Keyring, iss: &str, profile: &Profile) -> Result<String, jsonwebtoken::errors::Error> {
-    let consents = profile
-        .consents
-        .iter()
-        .map(|c| ReceiptConsent {
-            purpose: c.purpose.clone(),
-            status: c.status.as_str().to_owned(),
-            policy_version: c.policy_version,
-            policy_text_hash: c.policy_text_hash.clone(),
-            granted_at: c.granted_at,
-            expires_at: c.expires_at,
-            event_hash: profile.history.iter().rev().find(|h| h.purpose == c.purpose).map(|h| h.hash.clone()),
-        })
-        .collect();
-    let claims = StateReceipt {
-        iss: iss.to_owned(),
-        sub: profile.subject_id.clone(),
-        iat: Utc::now().timestamp(),
-        jti: uuid::Uuid::new_v4().to_string(),
-        consents,
-    };
-    keyring.receipts().sign(&claims)
-}
 
 /// Cells that a spreadsheet would run as a formula are prefixed with `'` (CSV injection).
 fn cell(value: &str) -> String {

@@ -6,7 +6,8 @@ use crate::db::DbConnection;
 use crate::db::catalog;
 use crate::domain::purpose::check_unbundled;
 use crate::domain::texts::typed;
-use crate::domain::{Channel, ErrorCode, LegalBasis, Locales, Localized, PurposeKey, Retention};
+use crate::domain::{Channel, ErrorCode, LegalBasis, Locales, Localized, PurposeCategory, PurposeKey, Retention};
+use crate::services::notice;
 use crate::services::rights::{Actor, audit_action};
 use crate::services::workspace::{self, ApplyError, PurposeSpec, WorkspaceFile, WorkspaceInfo};
 
@@ -23,6 +24,11 @@ pub struct PurposeInput {
     pub retention: String,
     pub retention_preset: String,
     pub renewal_window_days: String,
+    /// A purpose category's wire name, or empty: implied by the legal basis and channel.
+    pub category: String,
+    /// One third party a line.
+    pub third_parties: String,
+    pub sensitive: bool,
 }
 
 /// The statutory presets offered, by the name `Retention::parse` accepts.
@@ -62,11 +68,14 @@ pub fn parse(input: &PurposeInput, locales: &Locales) -> Result<PurposeSpec, Vec
     if window.is_none() {
         problems.push(("renewal_window_days".into(), ErrorCode::InvalidNumber));
     }
-    match (key, legal_basis, channel, retention, window) {
-        (Some(key), Some(legal_basis), Some(channel), Some(retention), Some(renewal_window_days))
+    let category = category_of(&input.category, &mut problems);
+    let third_parties: Vec<String> =
+        input.third_parties.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect();
+    match (key, legal_basis, channel, retention, window, category) {
+        (Some(key), Some(legal_basis), Some(channel), Some(retention), Some(renewal_window_days), Some(category))
             if problems.is_empty() =>
         {
-            Ok(PurposeSpec {
+            let spec = PurposeSpec {
                 key,
                 title,
                 text: wording,
@@ -75,10 +84,28 @@ pub fn parse(input: &PurposeInput, locales: &Locales) -> Result<PurposeSpec, Vec
                 channel,
                 retention,
                 renewal_window_days,
-            })
+                category,
+                third_parties,
+                sensitive: input.sensitive,
+            };
+            notice::check_third_parties(&spec.third_parties)
+                .map_err(|_| vec![("third_parties".into(), ErrorCode::TooLong)])?;
+            Ok(spec)
         }
         _ => Err(problems),
     }
+}
+
+/// The category chosen (`Some(None)`: implied), or `None` with the problem noted.
+fn category_of(raw: &str, problems: &mut Vec<(String, ErrorCode)>) -> Option<Option<PurposeCategory>> {
+    let category = match raw.trim() {
+        "" => Some(None),
+        raw => PurposeCategory::parse(raw).map(Some),
+    };
+    if category.is_none() {
+        problems.push(("category".into(), ErrorCode::InvalidChoice));
+    }
+    category
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -132,6 +159,9 @@ pub fn input_of(p: &catalog::PublishedPurpose) -> PurposeInput {
         retention: p.retention.to_string(),
         retention_preset: String::new(),
         renewal_window_days: p.renewal_window_days.to_string(),
+        category: p.declared_category.map(|c| c.as_str().to_owned()).unwrap_or_default(),
+        third_parties: p.third_parties.join("\n"),
+        sensitive: p.sensitive,
     }
 }
 
@@ -151,6 +181,7 @@ mod tests {
             retention: "1y".into(),
             retention_preset: String::new(),
             renewal_window_days: "30".into(),
+            ..PurposeInput::default()
         }
     }
 

@@ -247,6 +247,9 @@ mod tests {
                 channel: Channel::None,
                 retention: Retention::months(12),
                 renewal_window_days: 30,
+                declared_category: None,
+                third_parties: Vec::new(),
+                sensitive: false,
                 policy,
             };
             catalog.purposes.insert(p.key.to_string(), purpose);

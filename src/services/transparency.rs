@@ -160,12 +160,41 @@ pub fn receipt_proof(
     receipt_id: &str,
 ) -> diesel::QueryResult<Option<ReceiptProof>> {
     let events = stored::events_of_source(conn, receipt_id)?;
-    let Some(last) = events.iter().map(|(seq, _)| *seq).max() else { return Ok(None) };
+    if events.is_empty() {
+        return Ok(None);
+    }
     crate::db::catalog::lock_for_publishing(conn)?;
     let whole = tree(conn)?;
+    prove(conn, keyring, &whole, events)
+}
+
+/// The inclusion proof of the one event whose chain hash (its leaf) is `hash` (RFC 9162's
+/// get-proof-by-hash), as [`receipt_proof`]. A hash reveals nothing of the event it names, and
+/// only someone holding it (its receipt) can ask.
+pub fn proof_by_hash(
+    conn: &mut DbConnection,
+    keyring: &Keyring,
+    hash: &Hash,
+) -> diesel::QueryResult<Option<ReceiptProof>> {
+    crate::db::catalog::lock_for_publishing(conn)?;
+    let whole = tree(conn)?;
+    let Some(index) = whole.position(hash) else { return Ok(None) };
+    let seq = i64::try_from(index).map_or(i64::MAX, |i| i + 1);
+    prove(conn, keyring, &whole, vec![(seq, hex::encode(hash))])
+}
+
+/// Proves `events` (seq, chain hash) against the latest head, signing one first if it does not
+/// cover them yet.
+fn prove(
+    conn: &mut DbConnection,
+    keyring: &Keyring,
+    whole: &LedgerTree,
+    events: Vec<(i64, String)>,
+) -> diesel::QueryResult<Option<ReceiptProof>> {
+    let Some(last) = events.iter().map(|(seq, _)| *seq).max() else { return Ok(None) };
     let (head, signed_now) = match stored::latest(conn)? {
         Some(head) if i64::try_from(head.size).unwrap_or(i64::MAX) >= last => (head, false),
-        _ => match sign_over(conn, keyring, &whole)? {
+        _ => match sign_over(conn, keyring, whole)? {
             Some(head) => (head, true),
             None => return Ok(None),
         },

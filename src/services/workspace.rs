@@ -10,16 +10,19 @@ use diesel::Connection;
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 
+use super::notice;
+pub use super::notice::{Terms, notice_hash, wording_hash};
 use crate::crypto::sha256_hex;
 use crate::db::DbConnection;
 use crate::db::catalog::{self, Catalog, FormVersionRow, NewPurpose, PolicyVersion};
+use crate::domain::disclosure::ControllerError;
 use crate::domain::form::DefinitionError;
 use crate::domain::locale::LocalesError;
 use crate::domain::purpose::check_unbundled;
 use crate::domain::texts::TextProblem;
 use crate::domain::{
-    BundledConsent, Channel, FieldDefinition, FormDefinition, FormKey, LegalBasis, Locale, Locales, Localized,
-    PurposeKey, Retention,
+    BundledConsent, Channel, Controller, FieldDefinition, FormDefinition, FormKey, LegalBasis, Locale, Locales,
+    Localized, PurposeCategory, PurposeKey, Retention,
 };
 
 /// The whole file.
@@ -46,6 +49,9 @@ pub struct WorkspaceInfo {
     /// The language every text is written in and falls back to (default: the first offered).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_locale: Option<Locale>,
+    /// Who controls the data, as receipts name them; absent: the workspace keeps the one it has.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub controller: Option<Controller>,
 }
 
 impl WorkspaceInfo {
@@ -78,6 +84,16 @@ pub struct PurposeSpec {
     /// Days before expiry when the person is asked to extend (default 30).
     #[serde(default = "default_renewal_window")]
     pub renewal_window_days: u32,
+    /// What the purpose is, as receipts classify it (Kantara purpose categories); absent: the
+    /// one its legal basis and channel imply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<PurposeCategory>,
+    /// Who the data bound to this purpose is provided to (third-party provision), shown with it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub third_parties: Vec<String>,
+    /// Whether it processes sensitive data (GDPR art. 9, PIPA art. 23).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sensitive: bool,
 }
 
 fn default_renewal_window() -> u32 {
@@ -132,6 +148,10 @@ pub enum ApplyError {
     Locales(LocalesError),
     #[error("{place}: {source}")]
     Text { place: String, source: TextProblem },
+    #[error(transparent)]
+    Controller(#[from] ControllerError),
+    #[error("purpose `{purpose}` third_parties: {problem}")]
+    ThirdParties { purpose: String, problem: &'static str },
     #[error("database error while applying: {0}")]
     Storage(#[from] diesel::result::Error),
 }
@@ -163,12 +183,17 @@ impl WorkspaceFile {
     /// (the ones the file declares, else the workspace's).
     pub fn check(&self, locales: &Locales) -> Result<(), ApplyError> {
         self.workspace.declared_locales()?;
+        if let Some(controller) = &self.workspace.controller {
+            controller.clone().checked()?;
+        }
         let mut keys = HashSet::new();
         for p in &self.purposes {
             if !keys.insert(p.key.as_str()) {
                 return Err(ApplyError::DuplicatePurpose(p.key.to_string()));
             }
             check_unbundled(p.key.as_str(), p.required, p.legal_basis)?;
+            notice::check_third_parties(&p.third_parties)
+                .map_err(|problem| ApplyError::ThirdParties { purpose: p.key.to_string(), problem })?;
             for (what, text) in [("title", &p.title), ("text", &p.text)] {
                 text.check(locales)
                     .map_err(|source| ApplyError::Text { place: format!("purpose `{}` {what}", p.key), source })?;
@@ -211,6 +236,9 @@ impl WorkspaceFile {
                 channel: p.channel,
                 retention: p.retention,
                 renewal_window_days: u32::try_from(p.renewal_window_days).unwrap_or(u32::MAX),
+                category: p.declared_category,
+                third_parties: p.third_parties.clone(),
+                sensitive: p.sensitive,
             })
             .collect();
         let forms = catalog
@@ -234,6 +262,7 @@ impl WorkspaceFile {
             name: String::new(),
             locales: catalog.locales.offered().to_vec(),
             default_locale: Some(catalog.locales.default_locale()),
+            controller: catalog.controller.clone(),
         };
         Self { workspace, purposes, forms }
     }
@@ -255,49 +284,6 @@ fn offered_only(text: &Localized, locales: &Locales) -> Localized {
     )
 }
 
-fn terms_of_spec(spec: &PurposeSpec) -> Terms<'_> {
-    Terms {
-        required: spec.required,
-        legal_basis: spec.legal_basis.as_str(),
-        channel: spec.channel.as_str(),
-        retention: spec.retention.to_string(),
-        renewal_window_days: i64::from(spec.renewal_window_days),
-    }
-}
-
-/// Whether the published version `v` is the notice the spec describes: the same wording and the
-/// same terms (a version from before notices were snapshotted was shown with the purpose's).
-fn shows_the_same(
-    v: &PolicyVersion,
-    purpose: Option<&catalog::PurposeRow>,
-    wording: &str,
-    terms: &str,
-    notice: &str,
-) -> bool {
-    let same_terms = if v.notice_hash.is_empty() {
-        purpose.is_some_and(|p| terms == terms_of(p).canonical())
-    } else {
-        v.notice_hash == notice
-    };
-    v.text_hash == wording && same_terms
-}
-
-fn terms_of(p: &catalog::PurposeRow) -> Terms<'_> {
-    Terms {
-        required: p.required,
-        legal_basis: &p.legal_basis,
-        channel: &p.channel,
-        retention: p.retention.clone(),
-        renewal_window_days: p.renewal_window_days,
-    }
-}
-
-/// Hash of a purpose's wording: what a consent under this version agreed to.
-pub fn wording_hash(title: &Localized, text: &Localized) -> String {
-    let canonical = serde_json::json!({ "title": title, "text": text }).to_string();
-    sha256_hex(canonical.as_bytes())
-}
-
 /// Applies the file in one transaction.
 pub fn apply(conn: &mut DbConnection, file: &WorkspaceFile) -> Result<ApplyReport, ApplyError> {
     conn.transaction(|conn| {
@@ -308,6 +294,9 @@ pub fn apply(conn: &mut DbConnection, file: &WorkspaceFile) -> Result<ApplyRepor
         };
         file.check(&locales)?;
         catalog::set_workspace_locales(conn, &locales)?;
+        if let Some(controller) = &file.workspace.controller {
+            catalog::set_controller(conn, &controller.clone().checked()?)?;
+        }
         let now = Utc::now().naive_utc();
         let mut report = ApplyReport::default();
         for spec in &file.purposes {
@@ -324,28 +313,6 @@ pub fn apply(conn: &mut DbConnection, file: &WorkspaceFile) -> Result<ApplyRepor
     })
 }
 
-/// The terms a purpose is shown with, beside its wording: part of its notice.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Terms<'a> {
-    pub required: bool,
-    pub legal_basis: &'a str,
-    pub channel: &'a str,
-    pub retention: String,
-    pub renewal_window_days: i64,
-}
-
-impl Terms<'_> {
-    /// Canonical JSON (field order fixed).
-    pub fn canonical(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
-    }
-}
-
-/// Hash of a whole notice: the wording's hash and the terms' canonical JSON.
-pub fn notice_hash(wording_hash: &str, terms: &str) -> String {
-    sha256_hex(serde_json::json!({ "terms": terms, "wording": wording_hash }).to_string().as_bytes())
-}
-
 fn apply_purpose(conn: &mut DbConnection, spec: &PurposeSpec, now: NaiveDateTime) -> Result<Option<i64>, ApplyError> {
     let key = spec.key.as_str();
     let hash = wording_hash(&spec.title.clone().tidy(), &spec.text.clone().tidy());
@@ -354,7 +321,7 @@ fn apply_purpose(conn: &mut DbConnection, spec: &PurposeSpec, now: NaiveDateTime
     let terms = terms_of_spec(spec).canonical();
     let notice = notice_hash(&hash, &terms);
     let (version_id, published) = match &latest {
-        Some(v) if shows_the_same(v, existing.as_ref(), &hash, &terms, &notice) => (v.id.clone(), None),
+        Some(v) if notice::shows_the_same(v, existing.as_ref(), &hash, &terms, &notice) => (v.id.clone(), None),
         _ => {
             let version = latest.as_ref().map_or(1, |v| v.version + 1);
             (uuid::Uuid::new_v4().to_string(), Some(version))
@@ -367,18 +334,14 @@ fn apply_purpose(conn: &mut DbConnection, spec: &PurposeSpec, now: NaiveDateTime
         channel: spec.channel.as_str(),
         retention: spec.retention.to_string(),
         renewal_window_days: i64::from(spec.renewal_window_days),
+        category: spec.category.map_or("", PurposeCategory::as_str),
+        third_parties: serde_json::to_string(&spec.third_parties).unwrap_or_else(|_| "[]".into()),
+        sensitive: spec.sensitive,
         current_version_id: &version_id,
         created_at: existing.as_ref().map_or(now, |p| p.created_at),
         updated_at: now,
     };
-    let unchanged = existing.as_ref().is_some_and(|p| {
-        p.legal_basis == row.legal_basis
-            && p.required == row.required
-            && p.channel == row.channel
-            && p.retention == row.retention
-            && p.renewal_window_days == row.renewal_window_days
-            && p.current_version_id == version_id
-    });
+    let unchanged = existing.as_ref().is_some_and(|p| p.is(&row));
     match existing {
         None => catalog::insert_purpose(conn, &row)?,
         Some(_) if !unchanged => catalog::update_purpose(conn, &row)?,
@@ -401,6 +364,18 @@ fn apply_purpose(conn: &mut DbConnection, spec: &PurposeSpec, now: NaiveDateTime
         )?;
     }
     Ok(published)
+}
+
+fn terms_of_spec(spec: &PurposeSpec) -> Terms<'_> {
+    Terms {
+        required: spec.required,
+        legal_basis: spec.legal_basis.as_str(),
+        channel: spec.channel.as_str(),
+        retention: spec.retention.to_string(),
+        renewal_window_days: i64::from(spec.renewal_window_days),
+        third_parties: spec.third_parties.clone(),
+        sensitive: spec.sensitive,
+    }
 }
 
 fn apply_form(conn: &mut DbConnection, spec: &FormSpec, now: NaiveDateTime) -> Result<Option<i64>, ApplyError> {

@@ -3,7 +3,6 @@
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -16,7 +15,8 @@ use crate::domain::form::{FieldError, FieldErrorCode, RawSubmission};
 use crate::domain::{Email, ErrorCode, Locale, Locales, Method, PurposeKey};
 
 use crate::services::lookup::{Cached, ConsentView, consent_views, consent_views_known};
-use crate::services::submit::{RecordedEvent, SubmissionInput, SubmissionOutcome};
+use crate::services::receipts::Issuer;
+use crate::services::submit::{SubmissionInput, SubmissionOutcome};
 
 /// This module's resources, inside the `/api/v1` scope (see [`super::api_routes`]).
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -59,32 +59,6 @@ pub struct SubmissionResponse {
     pub dropped_fields: Vec<String>,
     /// A JWT (EdDSA) proving what was recorded; verify it with `/.well-known/jwks.json`.
     pub receipt: String,
-}
-
-/// The signed claims of a consent receipt.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct ReceiptClaims {
-    pub iss: String,
-    pub sub: String,
-    pub iat: i64,
-    pub jti: String,
-    pub form: String,
-    pub form_version: i64,
-    pub events: Vec<ReceiptEvent>,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-pub struct ReceiptEvent {
-    pub seq: i64,
-    /// The event's leaf in the ledger's Merkle tree (`seq − 1`); prove it with
-    /// `GET /api/v1/receipts/{jti}/proof`.
-    pub leaf_index: i64,
-    pub purpose: String,
-    pub action: String,
-    pub policy_version_id: String,
-    pub policy_text_hash: String,
-    pub expires_at: Option<DateTime<Utc>>,
-    pub hash: String,
 }
 
 #[utoipa::path(
@@ -148,7 +122,7 @@ pub(crate) async fn create_submission(
     if !outcome.pending.is_empty() {
         state.mail_queued.notify_one();
     }
-    let receipt = sign_receipt(&state, &outcome)?;
+    let receipt = sign_receipt(&state, &catalog, &outcome, locale)?;
     // The state after the write comes with the outcome; it is read again only when it names a
     // policy version published since the catalogue was loaded.
     let asked: Vec<PurposeKey> = form
@@ -246,34 +220,14 @@ fn raw_submission(request: SubmissionRequest) -> Result<RawSubmission, AppError>
     }
 }
 
-fn sign_receipt(state: &AppState, outcome: &SubmissionOutcome) -> Result<String, AppError> {
-    let claims = ReceiptClaims {
-        iss: state.settings.base_url.clone(),
-        // Without an API key the receipt names the submission, not the person.
-        sub: outcome
-            .subject_id
-            .as_ref()
-            .map_or_else(|| format!("submission:{}", outcome.submission_id), ToString::to_string),
-        iat: outcome.recorded_at.timestamp(),
-        jti: outcome.submission_id.clone(),
-        form: outcome.form.clone(),
-        form_version: outcome.form_version,
-        events: outcome
-            .events
-            .iter()
-            .map(|e: &RecordedEvent| ReceiptEvent {
-                seq: e.seq,
-                leaf_index: e.seq - 1,
-                purpose: e.purpose.clone(),
-                action: e.action.clone(),
-                policy_version_id: e.policy_version_id.clone(),
-                policy_text_hash: e.policy_text_hash.clone(),
-                expires_at: e.expires_at,
-                hash: e.hash.clone(),
-            })
-            .collect(),
-    };
-    state.keyring.receipts().sign(&claims).map_err(|e| AppError::Internal(e.into()))
+fn sign_receipt(
+    state: &AppState,
+    catalog: &Catalog,
+    outcome: &SubmissionOutcome,
+    locale: Locale,
+) -> Result<String, AppError> {
+    let issuer = Issuer { keyring: &state.keyring, catalog, base_url: &state.settings.base_url };
+    issuer.submission(outcome, Method::Api, locale).map_err(|e| AppError::Internal(e.into()))
 }
 
 #[derive(Debug, Deserialize)]

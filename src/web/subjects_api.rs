@@ -13,6 +13,7 @@ use crate::domain::rights::RightKind;
 use crate::domain::{ErrorCode, Locale, Method, PurposeKey, SubjectId};
 use crate::services::links;
 use crate::services::lookup::{ConsentView, consent_views};
+use crate::services::receipts::Issuer;
 use crate::services::rights::{self, Actor, Change, ChangeOutcome, ChangeRequest, ErasedBy, Profile};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -193,8 +194,9 @@ pub(crate) async fn change(
         })
         .await?;
     let (profile, consents) = state_after(&state, path.clone(), outcome.subject_erased).await?;
-    let receipt = crate::services::export::state_receipt(&state.keyring, &state.settings.base_url, &profile)
-        .map_err(|e| AppError::Internal(e.into()))?;
+    let catalog = state.catalog.current();
+    let issuer = Issuer { keyring: &state.keyring, catalog: &catalog, base_url: &state.settings.base_url };
+    let receipt = issuer.state(&profile, Method::Api, Locale::EN).map_err(|e| AppError::Internal(e.into()))?;
     Ok(no_store(HttpResponse::Ok()).json(ChangeResponse {
         subject_id: path.into_inner(),
         change: outcome,

@@ -15,7 +15,17 @@ use crate::services::transparency;
 /// The well-known endpoints (the receipt proof is an API route, under `/api/v1`).
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/.well-known/assent/tree-head", web::get().to(tree_head))
-        .route("/.well-known/assent/consistency", web::get().to(consistency));
+        .route("/.well-known/assent/consistency", web::get().to(consistency))
+        .route("/.well-known/assent/proof-by-hash", web::get().to(proof_by_hash))
+        .route("/.well-known/assent/receipt.schema.json", web::get().to(receipt_schema));
+}
+
+/// The JSON Schema of a receipt's claims (`docs/receipt.schema.json`).
+async fn receipt_schema() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/schema+json")
+        .insert_header(("Cache-Control", "public, max-age=3600"))
+        .body(include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/receipt.schema.json")))
 }
 
 /// The latest signed head, with the key that signed it.
@@ -124,6 +134,34 @@ pub(crate) async fn receipt_proof(
         .write(move |tx| -> Result<_, AppError> { Ok(transparency::receipt_proof(tx.conn, &keyring, &receipt_id)?) })
         .await?
         .ok_or(AppError::NotFound(ErrorCode::ReceiptNotFound))?;
+    proof_response(&state, found)
+}
+
+#[derive(Deserialize)]
+struct ByHash {
+    hash: String,
+}
+
+/// `GET /.well-known/assent/proof-by-hash?hash=H`: the inclusion proof of the event whose chain
+/// hash is `H` (any receipt's event, state receipts included), as RFC 9162's get-proof-by-hash.
+async fn proof_by_hash(state: web::Data<AppState>, query: web::Query<ByHash>) -> Result<HttpResponse, AppError> {
+    let hash: crate::domain::merkle::Hash =
+        hex::decode(&query.hash).ok().and_then(|h| h.try_into().ok()).ok_or_else(|| AppError::BadRequest {
+            code: ErrorCode::InvalidQuery,
+            detail: "Use ?hash= with an event's chain hash: 64 hexadecimal digits.".into(),
+        })?;
+    let keyring = state.keyring.clone();
+    let found = state
+        .db
+        .writer
+        .write(move |tx| -> Result<_, AppError> { Ok(transparency::proof_by_hash(tx.conn, &keyring, &hash)?) })
+        .await?
+        .ok_or(AppError::NotFound(ErrorCode::ReceiptNotFound))?;
+    proof_response(&state, found)
+}
+
+/// The proofs with their head (witnessed first, when the head was signed for them).
+fn proof_response(state: &AppState, found: transparency::ReceiptProof) -> Result<HttpResponse, AppError> {
     if found.signed_now
         && let Err(e) = transparency::witness(&transparency::witness_path(&state.settings.data_dir), &found.head)
     {
@@ -143,5 +181,5 @@ pub(crate) async fn receipt_proof(
             proof: e.proof.iter().map(hex::encode).collect(),
         })
         .collect();
-    Ok(HttpResponse::Ok().json(ReceiptProofResponse { tree_head, events }))
+    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(ReceiptProofResponse { tree_head, events }))
 }

@@ -10,7 +10,7 @@ use super::texts::{TextKind, TextRow, rows};
 use super::{AdminError, AdminStrings, Chrome, Fields, Problems, SignedIn, refresh_catalog, see_other};
 use crate::db::builder::{self, VersionAgreement};
 use crate::db::catalog::Catalog;
-use crate::domain::{ErrorCode, Locale, Locales};
+use crate::domain::{ErrorCode, Locale, Locales, PurposeCategory};
 use crate::services::purposes::{self, PRESETS, PurposeError, PurposeInput};
 use crate::web::AppState;
 use crate::web::error::AppError;
@@ -53,6 +53,8 @@ struct FormPage {
     bases: Vec<(&'static str, &'static str)>,
     channels: Vec<(&'static str, &'static str)>,
     presets: Vec<(&'static str, &'static str)>,
+    /// Every purpose category: its wire name and label.
+    categories: Vec<(&'static str, String)>,
     /// The title and the wording, a row per offered language.
     texts: Vec<TextRow>,
 }
@@ -73,6 +75,11 @@ pub fn channel_label(t: &AdminStrings, channel: &str) -> &'static str {
         "push" => t.channel_push,
         _ => t.channel_none,
     }
+}
+
+/// A purpose category in words (`purpose-category-<name>`).
+pub fn category_label(locale: Locale, category: PurposeCategory) -> String {
+    crate::i18n::catalogue(locale).text(&format!("purpose-category-{}", crate::i18n::kebab(category.as_str())))
 }
 
 async fn list(req: HttpRequest, who: SignedIn, state: web::Data<AppState>) -> Result<HttpResponse, AdminError> {
@@ -136,7 +143,8 @@ fn form_page(
     let mut texts = rows("title", TextKind::Title, &input.title, locales, who.locale);
     texts.extend(rows("text", TextKind::Wording, &input.text, locales, who.locale));
     let c = who.chrome(req, "purposes");
-    let page = FormPage { c, creating, action, input, problems, bases, channels, presets, texts };
+    let categories = PurposeCategory::ALL.iter().map(|c| (c.as_str(), category_label(who.locale, *c))).collect();
+    let page = FormPage { c, creating, action, input, problems, bases, channels, presets, categories, texts };
     render_with_status(&page, status)
 }
 
@@ -177,6 +185,9 @@ fn input_from(fields: &Fields, key: &str, locales: &Locales) -> PurposeInput {
         retention: fields.get("retention").to_owned(),
         retention_preset: fields.get("retention_preset").to_owned(),
         renewal_window_days: fields.get("renewal_window_days").to_owned(),
+        category: fields.get("category").to_owned(),
+        third_parties: fields.get("third_parties").to_owned(),
+        sensitive: fields.get("sensitive") == "1",
     }
 }
 

@@ -12,6 +12,7 @@ use crate::db::catalog::Catalog;
 use crate::db::sessions::Session;
 use crate::domain::rights::RightKind;
 use crate::domain::{ConsentStatus, Locale, Localized, Method, SubjectId};
+use crate::services::receipts::Issuer;
 use crate::services::rights::{self, Actor, Profile};
 use crate::web::error::{AppError, PageError};
 use crate::web::i18n::Strings;
@@ -222,7 +223,10 @@ pub(super) async fn receipt(req: HttpRequest, state: web::Data<AppState>) -> Res
     let locale = locale_of(&req);
     let s = require_session(&req, &state, locale).await?;
     let profile = load_profile(&state, &s.subject_id, None).await.map_err(|e| PageError::new(e, locale))?;
-    let token = crate::services::export::state_receipt(&state.keyring, &state.settings.base_url, &profile)
+    let catalog = state.catalog.current();
+    let issuer = Issuer { keyring: &state.keyring, catalog: &catalog, base_url: &state.settings.base_url };
+    let token = issuer
+        .state(&profile, Method::PreferenceCenter, locale)
         .map_err(|e| PageError::new(AppError::Internal(e.into()), locale))?;
     Ok(HttpResponse::Ok()
         .content_type("application/jwt")
