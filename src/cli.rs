@@ -122,6 +122,12 @@ pub enum LedgerCommand {
     /// Sign a tree head over every event now in the ledger (the server does this every minute
     /// while events arrive, and at shutdown), and append it to the witness.
     Sign,
+    /// Write an offline bundle for auditors (events without personal data, signed heads, the
+    /// witness, public keys) into a new folder; check it with `tools/verify_bundle.py`.
+    Export {
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 /// Runs a command; the `Ok` value is the process exit code.
@@ -146,6 +152,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Backup { file } => blocking(move || backup(&settings, &file)).await,
         Command::Ledger { command: LedgerCommand::Verify } => blocking(move || verify(&settings)).await,
         Command::Ledger { command: LedgerCommand::Sign } => blocking(move || sign_head(&settings)).await,
+        Command::Ledger { command: LedgerCommand::Export { out } } => {
+            blocking(move || export_bundle(&settings, &out)).await
+        }
         Command::Retention { command: RetentionCommand::Run { dry_run, now } } => {
             let now = now.unwrap_or_else(chrono::Utc::now);
             if dry_run {
@@ -296,6 +305,20 @@ fn sign_head(settings: &Settings) -> anyhow::Result<i32> {
         Some(head) => println!("signed tree head: {} events, root {}", head.size, head.root),
         None => println!("the newest signed head already covers every event"),
     }
+    Ok(0)
+}
+
+fn export_bundle(settings: &Settings, out: &std::path::Path) -> anyhow::Result<i32> {
+    let mut conn = connect(settings)?;
+    let keyring = Keyring::load(settings.master_key.as_deref(), &settings.data_dir)?;
+    let done = crate::services::bundle::export(&mut conn, &keyring, &settings.data_dir, &settings.base_url, out)?;
+    let witness = if done.witnessed { "with the witness" } else { "no witness file found" };
+    println!(
+        "ledger bundle written to {}: {} events, {} signed heads, {witness}; check it with tools/verify_bundle.py",
+        done.dir.display(),
+        done.events,
+        done.heads
+    );
     Ok(0)
 }
 

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod builder;
+pub mod bundle;
 pub mod confirmations;
 pub mod consent;
 pub mod console;

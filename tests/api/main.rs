@@ -12,6 +12,7 @@ mod admin_data;
 mod api_submissions;
 mod backup;
 mod bad_input;
+mod bundle;
 mod cli;
 mod concurrency;
 mod consents_api;
