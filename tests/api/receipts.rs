@@ -21,6 +21,30 @@ async fn verified_claims(app: &TestApp, receipt: &str) -> Value {
     jsonwebtoken::decode::<Value>(receipt, &key, &validation).unwrap().claims
 }
 
+/// The claims meet `docs/receipt.schema.json`, as a standard validator (Python's `jsonschema`,
+/// Draft 2020-12, formats checked) reads it.
+fn assert_meets_the_schema(claims: &Value) {
+    let check = r#"
+import json, sys, jsonschema
+schema = json.load(open(sys.argv[1]))
+jsonschema.Draft202012Validator.check_schema(schema)
+validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+errors = [e.message for e in validator.iter_errors(json.loads(sys.stdin.read()))]
+print("\n".join(errors)); sys.exit(1 if errors else 0)
+"#;
+    let mut child = std::process::Command::new("python3")
+        .args(["-c", check, concat!(env!("CARGO_MANIFEST_DIR"), "/docs/receipt.schema.json")])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 runs (with the jsonschema package)");
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(claims.to_string().as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+}
+
 fn purpose<'a>(claims: &'a Value, key: &str) -> &'a Value {
     claims["purposes"]
         .as_array()
@@ -59,6 +83,7 @@ on_both_backends! {
         });
         let response: Value = app.post_json_as_integrator("/api/v1/forms/newsletter/submissions", &body).await.json().await.unwrap();
         let claims = verified_claims(&app, response["receipt"].as_str().unwrap()).await;
+        assert_meets_the_schema(&claims);
         assert_eq!(claims["version"], "assent-receipt/2");
         assert_eq!(claims["kind"], "submission");
         assert_eq!(claims["sub"], response["subject_id"], "a pseudonymous principal id");
@@ -118,6 +143,7 @@ on_both_backends! {
             .await
             .unwrap();
         let claims = verified_claims(&app, changed["receipt"].as_str().unwrap()).await;
+        assert_meets_the_schema(&claims);
         assert_eq!(claims["version"], "assent-receipt/2");
         assert_eq!(claims["kind"], "state");
         assert_eq!(claims["sub"], subject);
@@ -179,6 +205,7 @@ on_both_backends! {
         let body = json!({ "fields": { "email": unique_email(), "phone": "010-1111-2222", "name": "Lee", "message": "Hi" }, "purposes": ["service", "marketing_sms"] });
         let response: Value = app.post_json_as_integrator("/api/v1/forms/contact/submissions", &body).await.json().await.unwrap();
         let claims = verified_claims(&app, response["receipt"].as_str().unwrap()).await;
+        assert_meets_the_schema(&claims);
         let sms = purpose(&claims, "marketing_sms");
         assert_eq!(sms["purpose_category"], "sharing_for_marketing");
         assert_eq!(sms["third_party_disclosure"], true);
