@@ -10,6 +10,7 @@ use crate::crypto::Keyring;
 use crate::db::DbUrl;
 use crate::db::ledger::{self, Verification};
 use crate::services::keys;
+use crate::services::remote_witness::RemoteWitness;
 use crate::services::transparency::{self, TreeCheck};
 use crate::services::workspace::{self, WorkspaceFile};
 use crate::startup::Application;
@@ -151,7 +152,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::Backup { file } => blocking(move || backup(&settings, &file)).await,
         Command::Ledger { command: LedgerCommand::Verify } => blocking(move || verify(&settings)).await,
-        Command::Ledger { command: LedgerCommand::Sign } => blocking(move || sign_head(&settings)).await,
+        Command::Ledger { command: LedgerCommand::Sign } => sign_head(settings).await,
         Command::Ledger { command: LedgerCommand::Export { out } } => {
             blocking(move || export_bundle(&settings, &out)).await
         }
@@ -298,12 +299,21 @@ fn verify(settings: &Settings) -> anyhow::Result<i32> {
     }
 }
 
-fn sign_head(settings: &Settings) -> anyhow::Result<i32> {
-    let mut conn = connect(settings)?;
-    let keyring = Keyring::load(settings.master_key.as_deref(), &settings.data_dir)?;
-    match transparency::sign_and_witness(&mut conn, &keyring, &settings.data_dir)? {
-        Some(head) => println!("signed tree head: {} events, root {}", head.size, head.root),
-        None => println!("the newest signed head already covers every event"),
+async fn sign_head(settings: Settings) -> anyhow::Result<i32> {
+    let witness = settings.witness_url.as_deref().map(RemoteWitness::new).transpose()?;
+    let task = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+        let mut conn = connect(&settings)?;
+        let keyring = Keyring::load(settings.master_key.as_deref(), &settings.data_dir)?;
+        match transparency::sign_and_witness(&mut conn, &keyring, &settings.data_dir)? {
+            Some(head) => println!("signed tree head: {} events, root {}", head.size, head.root),
+            None => println!("the newest signed head already covers every event"),
+        }
+        Ok((crate::db::tree_heads::latest(&mut conn)?, keyring.tree_heads().public_key()))
+    });
+    let (latest, public_key) = task.await.context("command task failed")??;
+    if let (Some(witness), Some(head)) = (witness, latest) {
+        witness.deliver(&head, &public_key).await?;
+        println!("delivered the head of size {} to the remote witness", head.size);
     }
     Ok(0)
 }

@@ -61,6 +61,10 @@ pub struct SettingsArgs {
     /// requests from anyone else are attributed to their own address.
     #[arg(long, env = "ASSENT_TRUSTED_PROXIES", value_delimiter = ',', global = true)]
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// A witness that receives every signed tree head by POST (JSON, as
+    /// `/.well-known/assent/tree-head` answers), besides the witness file in the data folder.
+    #[arg(long, env = "ASSENT_WITNESS_URL", global = true)]
+    pub witness_url: Option<String>,
     /// The sender of Assent's mails.
     #[arg(long, env = "ASSENT_MAIL_FROM", default_value = "Assent <no-reply@assent.invalid>", global = true)]
     pub mail_from: String,
@@ -93,6 +97,8 @@ pub struct Settings {
     pub submissions_per_minute: u32,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// A remote witness for signed tree heads (`services::remote_witness`).
+    pub witness_url: Option<String>,
 }
 
 impl Settings {
@@ -127,6 +133,7 @@ impl Settings {
             shutdown_timeout: args.shutdown_timeout,
             submissions_per_minute: args.submissions_per_minute,
             trusted_proxies: args.trusted_proxies,
+            witness_url: args.witness_url.filter(|u| !u.trim().is_empty()),
         }
     }
 

@@ -13,7 +13,9 @@ use crate::crypto::Keyring;
 use crate::db::catalog::Catalog;
 use crate::db::{Db, DbUrl};
 use crate::domain::ErrorCode;
+use crate::domain::tree_head::TreeHead;
 use crate::mail::delivery::{MailTransport, deliver_due};
+use crate::services::remote_witness::RemoteWitness;
 use crate::services::workspace::{self, WorkspaceFile};
 use crate::web::error::{AppError, PageError};
 use crate::web::{AppState, CatalogHandle, RateLimits, locale_of, log_request, routes, security_headers};
@@ -29,6 +31,7 @@ pub struct Application {
     state: AppState,
     transport: Arc<MailTransport>,
     changes: crate::db::changes::Changes,
+    witness: Option<Arc<RemoteWitness>>,
 }
 
 impl Application {
@@ -57,11 +60,12 @@ impl Application {
             settings: settings.clone(),
         };
         let transport = MailTransport::new(settings.smtp_url.as_deref(), &settings.data_dir)?;
+        let witness = settings.witness_url.as_deref().map(RemoteWitness::new).transpose()?.map(Arc::new);
         let listener =
             TcpListener::bind(&settings.bind).with_context(|| format!("cannot listen on {}", settings.bind))?;
         let port = listener.local_addr()?.port();
         let server = serve(listener, state.clone())?;
-        Ok(Self { port, server, state, transport: Arc::new(transport), changes })
+        Ok(Self { port, server, state, transport: Arc::new(transport), changes, witness })
     }
 
     pub fn port(&self) -> u16 {
@@ -79,7 +83,7 @@ impl Application {
         let refresher = tokio::spawn(refresh_catalog(self.state.clone(), self.changes.clone()));
         let mailer = tokio::spawn(deliver_mail(self.state.clone(), self.transport.clone()));
         let retention = tokio::spawn(run_retention(self.state.clone()));
-        let heads = tokio::spawn(sign_tree_heads(self.state.clone()));
+        let heads = tokio::spawn(sign_tree_heads(self.state.clone(), self.witness.clone()));
         let result = self.server.await;
         refresher.abort();
         mailer.abort();
@@ -87,7 +91,7 @@ impl Application {
         heads.abort();
         self.state.db.writer.drain().await;
         // The last head covers every event this process wrote.
-        sign_tree_head(&self.state).await;
+        sign_tree_head(&self.state, self.witness.as_deref()).await;
         tracing::info!("stopped");
         result
     }
@@ -216,27 +220,48 @@ async fn deliver_mail(state: AppState, transport: Arc<MailTransport>) {
 }
 
 /// Signs a tree head every minute while events arrive (see `services::transparency`).
-async fn sign_tree_heads(state: AppState) {
+async fn sign_tree_heads(state: AppState, witness: Option<Arc<RemoteWitness>>) {
     let mut interval = tokio::time::interval(crate::services::transparency::INTERVAL);
     loop {
         interval.tick().await;
-        sign_tree_head(&state).await;
+        sign_tree_head(&state, witness.as_deref()).await;
     }
 }
 
-/// Signs a head over the ledger if it grew, stores it and appends it to the witness.
-async fn sign_tree_head(state: &AppState) {
+/// Signs a head over the ledger if it grew, stores it and appends it to the witness file; then
+/// hands the newest head to the remote witness, if there is one and it does not have it yet.
+async fn sign_tree_head(state: &AppState, witness: Option<&RemoteWitness>) {
     let (pool, keyring, dir) = (state.db.pool.clone(), state.keyring.clone(), state.settings.data_dir.clone());
-    let outcome = tokio::task::spawn_blocking(move || -> anyhow::Result<Option<u64>> {
+    let outcome = tokio::task::spawn_blocking(move || -> anyhow::Result<(Option<u64>, Option<TreeHead>)> {
         let mut conn = pool.get()?;
-        Ok(crate::services::transparency::sign_and_witness(&mut conn, &keyring, &dir)?.map(|h| h.size))
+        let signed = crate::services::transparency::sign_and_witness(&mut conn, &keyring, &dir)?.map(|h| h.size);
+        Ok((signed, crate::db::tree_heads::latest(&mut conn)?))
     })
     .await;
-    match outcome {
-        Ok(Ok(Some(size))) => tracing::info!(size, "signed tree head"),
-        Ok(Ok(None)) => {}
-        Ok(Err(e)) => tracing::warn!(error = %e, "could not sign a tree head"),
-        Err(e) => tracing::warn!(error = %e, "tree head task failed"),
+    let latest = match outcome {
+        Ok(Ok((signed, latest))) => {
+            if let Some(size) = signed {
+                tracing::info!(size, "signed tree head");
+            }
+            latest
+        }
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "could not sign a tree head");
+            None
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "tree head task failed");
+            None
+        }
+    };
+    if let (Some(witness), Some(head)) = (witness, latest) {
+        match witness.deliver(&head, &state.keyring.tree_heads().public_key()).await {
+            Ok(true) => tracing::info!(size = head.size, "tree head delivered to the remote witness"),
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, size = head.size, "tree head not delivered to the remote witness (retried next minute)")
+            }
+        }
     }
 }
 

@@ -18,6 +18,7 @@ pub mod profile;
 pub mod purposes;
 pub mod receipts;
 pub mod recorder;
+pub mod remote_witness;
 pub mod reseal;
 pub mod rights;
 pub mod snippets;

@@ -38,4 +38,5 @@ mod receipts;
 mod retention;
 mod subjects_api;
 mod transparency;
+mod witness;
 mod workspace;

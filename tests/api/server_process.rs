@@ -40,7 +40,12 @@ impl Deployment {
 
     /// Runs an `assent` command against this deployment.
     pub fn cli(&self, args: &[&str]) -> Output {
-        self.command().args(args).output().expect("run assent")
+        self.cli_with(args, &[])
+    }
+
+    /// Runs an `assent` command with more environment variables.
+    pub fn cli_with(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        self.command().args(args).envs(env.iter().copied()).output().expect("run assent")
     }
 
     /// Asserts that `assent ledger verify` passes.
@@ -60,6 +65,11 @@ impl Deployment {
 
     /// Starts `assent serve` on a free port and waits until `/healthz` answers.
     pub async fn serve(&self) -> ServerProcess {
+        self.serve_with(&[]).await
+    }
+
+    /// [`Deployment::serve`] with more environment variables.
+    pub async fn serve_with(&self, env: &[(&str, &str)]) -> ServerProcess {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let log = self.data_dir.join(format!("serve-{port}.log"));
         let child = self
@@ -67,6 +77,7 @@ impl Deployment {
             .arg("serve")
             .env("ASSENT_BIND", format!("127.0.0.1:{port}"))
             .env("ASSENT_WORKERS", "2")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
