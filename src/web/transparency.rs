@@ -30,15 +30,16 @@ struct SignedHead {
 }
 
 async fn tree_head(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
-    let pool = state.db.pool.clone();
-    let head = web::block(move || -> Result<_, AppError> {
+    let (pool, keyring) = (state.db.pool.clone(), state.keyring.clone());
+    let (head, public_key) = web::block(move || -> Result<_, AppError> {
         let mut conn = pool.get()?;
-        Ok(tree_heads::latest(&mut conn)?)
+        let Some(head) = tree_heads::latest(&mut conn)? else { return Ok(None) };
+        let key = crate::services::keyring::tree_head_key(&mut conn, &keyring, &head.key_id)?;
+        Ok(Some((head, key.unwrap_or_default())))
     })
     .await??
     .ok_or(AppError::NotFound(ErrorCode::NotFound))?;
     let message = String::from_utf8_lossy(&head.signed_message()).into_owned();
-    let public_key = state.keyring.tree_heads().public_key();
     Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-cache")).json(SignedHead { head, message, public_key }))
 }
 
@@ -130,7 +131,19 @@ pub(crate) async fn receipt_proof(
         tracing::warn!(error = %e, "could not append the tree head to the witness");
     }
     let message = String::from_utf8_lossy(&found.head.signed_message()).into_owned();
-    let public_key = state.keyring.tree_heads().public_key();
+    // Signed now by this process, or earlier by a key this process loaded or another created.
+    let public_key = match state.keyring.tree_head_key(&found.head.key_id) {
+        Some(key) => key.to_owned(),
+        None => {
+            let (pool, keyring, key_id) = (state.db.pool.clone(), state.keyring.clone(), found.head.key_id.clone());
+            web::block(move || -> Result<_, AppError> {
+                let mut conn = pool.get()?;
+                Ok(crate::services::keyring::tree_head_key(&mut conn, &keyring, &key_id)?)
+            })
+            .await??
+            .unwrap_or_default()
+        }
+    };
     let tree_head = serde_json::to_value(SignedHead { head: found.head, message, public_key })
         .map_err(|e| AppError::Internal(e.into()))?;
     let events = found

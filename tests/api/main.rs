@@ -24,6 +24,7 @@ mod export_roundtrip;
 mod headers;
 mod hostile;
 mod japanese;
+mod keys;
 mod languages;
 mod ledger;
 mod logs;

@@ -58,12 +58,23 @@ impl Deployment {
         self.data_dir.join("outbox")
     }
 
+    /// Runs an `assent` command with extra environment (e.g. `ASSENT_MASTER_KEY_PREVIOUS`).
+    pub fn cli_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        self.command().args(args).envs(env.iter().copied()).output().expect("run assent")
+    }
+
     /// Starts `assent serve` on a free port and waits until `/healthz` answers.
     pub async fn serve(&self) -> ServerProcess {
+        self.serve_with_env(&[]).await
+    }
+
+    /// [`Deployment::serve`] with extra environment.
+    pub async fn serve_with_env(&self, env: &[(&str, &str)]) -> ServerProcess {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let log = self.data_dir.join(format!("serve-{port}.log"));
         let child = self
             .command()
+            .envs(env.iter().copied())
             .arg("serve")
             .env("ASSENT_BIND", format!("127.0.0.1:{port}"))
             .env("ASSENT_WORKERS", "2")
