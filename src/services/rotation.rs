@@ -80,17 +80,27 @@ fn rewrap_stored_keys(conn: &mut DbConnection, keyring: &Keyring) -> Result<usiz
         let name = format!("{RETIRED_LINK_KEY}{kid}");
         key_store::insert_secret(conn, &name, &crypto::wrap_secret(masters, &name, &key)?, Utc::now().naive_utc())?;
     }
+    // Read first, then only compare-and-swap writes in the transaction (its first statement takes
+    // SQLite's write lock, so a server committing meanwhile cannot make it fail).
+    let mut secrets = Vec::new();
+    for (name, wrapped) in key_store::secrets(conn)? {
+        if let Some(new) = crypto::rewrap_secret(masters, &name, &wrapped)? {
+            secrets.push((name, wrapped, new));
+        }
+    }
+    let mut seeds = Vec::new();
+    for (row, trusted) in checked_keys(conn, masters)? {
+        if let Some(new) = trusted.map(|t| signing::rewrap_seed(masters, &t.stored)).transpose()?.flatten() {
+            seeds.push((row.key_id, row.wrapped_seed, new));
+        }
+    }
     conn.transaction(|conn| {
         let mut n = 0;
-        for (name, wrapped) in key_store::secrets(conn)? {
-            if let Some(new) = crypto::rewrap_secret(masters, &name, &wrapped)? {
-                n += key_store::swap_secret(conn, &name, &wrapped, &new)?;
-            }
+        for (name, old, new) in &secrets {
+            n += key_store::swap_secret(conn, name, old, new)?;
         }
-        for (row, trusted) in checked_keys(conn, masters)? {
-            if let Some(new) = trusted.map(|t| signing::rewrap_seed(masters, &t.stored)).transpose()?.flatten() {
-                n += key_store::swap_seed(conn, &row.key_id, &row.wrapped_seed, &new)?;
-            }
+        for (key_id, old, new) in &seeds {
+            n += key_store::swap_seed(conn, key_id, old, new)?;
         }
         Ok(n)
     })
