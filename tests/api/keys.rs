@@ -235,6 +235,44 @@ async fn an_interrupted_rotation_is_finished_by_the_next_run(backend: Backend) {
     assert!(String::from_utf8_lossy(&out.stderr).contains("neither"), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
+/// `assent` in development mode: no `ASSENT_MASTER_KEY`, the key files in the data folder.
+fn development_cli(db: &TestDb, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_assent"))
+        .args(args)
+        .env("ASSENT_DATABASE_URL", &db.url)
+        .env("ASSENT_DATA_DIR", db.dir.path())
+        .env("ASSENT_CONFIG", workspace_file())
+        .env_remove("ASSENT_MASTER_KEY")
+        .env_remove("ASSENT_MASTER_KEY_PREVIOUS")
+        .output()
+        .expect("run assent")
+}
+
+async fn in_development_the_rotation_makes_the_new_key_itself(backend: Backend) {
+    let Some(db) = TestDb::create(backend) else { return };
+    ok(&development_cli(&db, &["keys", "status"]));
+    let key_file = |name: &str| std::fs::read_to_string(db.dir.path().join(name)).unwrap().trim().to_owned();
+    let mut deployment = Deployment { master_key: key_file("master.key"), ..Deployment::on(&db) };
+    let api_key = api_key(&deployment);
+    let mut server = deployment.serve().await;
+    let person = submit(&client(), &server.address, &api_key).await.expect("submitted");
+    server.terminate().await;
+
+    let said = ok(&development_cli(&db, &["keys", "rotate", "--new-key"]));
+    assert!(said.contains("master.key.previous"), "{said}");
+    assert_eq!(key_file("master.key.previous"), deployment.master_key, "the old key is kept aside");
+    let again = development_cli(&db, &["keys", "rotate", "--new-key"]);
+    assert!(!again.status.success(), "no second new key while the first rotation is not closed");
+    assert!(String::from_utf8_lossy(&again.stderr).contains("not finished"));
+    let status = ok(&development_cli(&db, &["keys", "status"]));
+    assert!(status.contains("under an old key: 0"), "{status}");
+
+    std::fs::remove_file(db.dir.path().join("master.key.previous")).unwrap();
+    deployment.master_key = key_file("master.key");
+    let server = deployment.serve().await;
+    assert_readable(&server, &api_key, &person.0, &person.1).await;
+}
+
 mod master_rotation {
     use super::*;
 
@@ -246,6 +284,16 @@ mod master_rotation {
     #[tokio::test]
     async fn postgres_under_load() {
         rotating_under_load_leaves_everything_readable_with_only_the_new_key(Backend::Postgres).await
+    }
+
+    #[tokio::test]
+    async fn sqlite_in_development() {
+        in_development_the_rotation_makes_the_new_key_itself(Backend::Sqlite).await
+    }
+
+    #[tokio::test]
+    async fn postgres_in_development() {
+        in_development_the_rotation_makes_the_new_key_itself(Backend::Postgres).await
     }
 
     #[tokio::test]
