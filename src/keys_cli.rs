@@ -111,7 +111,10 @@ fn rotate(settings: &Settings, pace: Pace) -> anyhow::Result<i32> {
             "The previous key ({p}) is no longer needed: once every server runs with the new key, delete {}.",
             master::previous_key_path(&settings.data_dir).display()
         ),
-        None => {}
+        None => println!(
+            "To rotate the master key: set ASSENT_MASTER_KEY to a new key and ASSENT_MASTER_KEY_PREVIOUS to \
+             this one, restart the servers, then run `assent keys rotate` (development: `assent keys rotate --new-key`)."
+        ),
     }
     Ok(0)
 }
