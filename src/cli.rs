@@ -6,7 +6,6 @@ use std::io::Write as _;
 use std::path::PathBuf;
 
 use crate::config::{Settings, SettingsArgs};
-use crate::crypto::Keyring;
 use crate::db::DbUrl;
 use crate::db::ledger::{self, Verification};
 use crate::services::keys;
@@ -42,6 +41,11 @@ pub enum Command {
     Key {
         #[command(subcommand)]
         command: KeyCommand,
+    },
+    /// Rotate the master key or the signing keys; see where keys stand.
+    Keys {
+        #[command(subcommand)]
+        command: crate::keys_cli::KeysCommand,
     },
     /// Manage site owners (console accounts).
     Owner {
@@ -147,6 +151,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Apply { file } => blocking(move || apply(&settings, &file)).await,
         Command::Export { output } => blocking(move || export(&settings, output.as_deref())).await,
         Command::Key { command: KeyCommand::Create { name } } => blocking(move || create_key(&settings, &name)).await,
+        Command::Keys { command } => blocking(move || crate::keys_cli::run(&settings, command)).await,
         Command::Owner { command: OwnerCommand::Create { email, role } } => {
             blocking(move || create_owner(&settings, &email, &role)).await
         }
@@ -285,7 +290,7 @@ fn verify(settings: &Settings) -> anyhow::Result<i32> {
             return Ok(1);
         }
     }
-    let keyring = Keyring::load(settings.master_key.as_deref(), &settings.data_dir)?;
+    let keyring = crate::keys_cli::keyring(settings, &mut conn)?;
     let witness = transparency::witness_path(&settings.data_dir);
     match transparency::verify(&mut conn, &keyring, &witness)? {
         TreeCheck::Holds { heads, witnessed } => {
@@ -303,12 +308,17 @@ async fn sign_head(settings: Settings) -> anyhow::Result<i32> {
     let witness = settings.witness_url.as_deref().map(RemoteWitness::new).transpose()?;
     let task = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
         let mut conn = connect(&settings)?;
-        let keyring = Keyring::load(settings.master_key.as_deref(), &settings.data_dir)?;
+        let keyring = crate::keys_cli::keyring(&settings, &mut conn)?;
         match transparency::sign_and_witness(&mut conn, &keyring, &settings.data_dir)? {
             Some(head) => println!("signed tree head: {} events, root {}", head.size, head.root),
             None => println!("the newest signed head already covers every event"),
         }
-        Ok((crate::db::tree_heads::latest(&mut conn)?, keyring.tree_heads().public_key()))
+        let latest = crate::db::tree_heads::latest(&mut conn)?;
+        let public_key = match &latest {
+            Some(head) => crate::services::keyring::tree_head_key(&mut conn, &keyring, &head.key_id)?,
+            None => None,
+        };
+        Ok((latest, public_key.unwrap_or_default()))
     });
     let (latest, public_key) = task.await.context("command task failed")??;
     if let (Some(witness), Some(head)) = (witness, latest) {
@@ -320,7 +330,7 @@ async fn sign_head(settings: Settings) -> anyhow::Result<i32> {
 
 fn export_bundle(settings: &Settings, out: &std::path::Path) -> anyhow::Result<i32> {
     let mut conn = connect(settings)?;
-    let keyring = Keyring::load(settings.master_key.as_deref(), &settings.data_dir)?;
+    let keyring = crate::keys_cli::keyring(settings, &mut conn)?;
     let done = crate::services::bundle::export(&mut conn, &keyring, &settings.data_dir, &settings.base_url, out)?;
     let witness = if done.witnessed { "with the witness" } else { "no witness file found" };
     println!(
@@ -370,9 +380,8 @@ fn retention(settings: &Settings, now: chrono::DateTime<chrono::Utc>) -> anyhow:
         eprintln!("another process is running retention now; nothing done");
         return Ok(3);
     };
-    let keyring =
-        std::sync::Arc::new(crate::crypto::Keyring::load(settings.master_key.as_deref(), &settings.data_dir)?);
     let mut conn = db.pool.get()?;
+    let keyring = std::sync::Arc::new(crate::keys_cli::keyring(settings, &mut conn)?);
     crate::services::reseal::legacy_ciphertexts(&mut conn, &keyring)?;
     let catalog = std::sync::Arc::new(crate::db::catalog::Catalog::load(&mut conn)?);
     drop(conn);

@@ -80,6 +80,8 @@ pub struct Settings {
     pub data_dir: PathBuf,
     pub config: PathBuf,
     pub master_key: Option<String>,
+    /// `ASSENT_MASTER_KEY_PREVIOUS`: during a master key rotation, the key being replaced.
+    pub master_key_previous: Option<String>,
     pub log_format: LogFormat,
     pub pool_size: u32,
     pub workers: Option<usize>,
@@ -120,6 +122,7 @@ impl Settings {
             data_dir: args.data_dir,
             config: args.config,
             master_key: std::env::var("ASSENT_MASTER_KEY").ok().filter(|k| !k.trim().is_empty()),
+            master_key_previous: std::env::var("ASSENT_MASTER_KEY_PREVIOUS").ok().filter(|k| !k.trim().is_empty()),
             log_format: args.log_format,
             pool_size: args.pool_size.max(1),
             workers: args.workers,
@@ -170,6 +173,11 @@ impl Settings {
             notice_interval: self.marketing_notice_interval,
             batch: self.retention_batch,
         }
+    }
+
+    /// The master keys (current, and previous during a rotation): `crypto::MasterKeys::load`.
+    pub fn master_keys(&self) -> Result<crate::crypto::MasterKeys, crate::crypto::MasterKeyError> {
+        crate::crypto::MasterKeys::load(self.master_key.as_deref(), self.master_key_previous.as_deref(), &self.data_dir)
     }
 
     pub fn mail_context(&self) -> crate::mail::MailContext {

@@ -11,6 +11,7 @@ pub mod db;
 pub mod domain;
 pub mod i18n;
 pub mod jobs;
+pub mod keys_cli;
 pub mod mail;
 pub mod metrics;
 pub mod services;

@@ -98,10 +98,11 @@ impl Application {
 }
 
 fn prepare(settings: &Settings) -> anyhow::Result<(Db, Keyring, Catalog)> {
-    let keyring = Keyring::load(settings.master_key.as_deref(), &settings.data_dir)?;
+    let masters = settings.master_keys()?;
     let url = DbUrl::parse(&settings.database_url)?;
     let db = Db::open(url, settings.pool_size, settings.rights_deadline).context("cannot open the database")?;
     let mut conn = db.pool.get().context("cannot get a database connection")?;
+    let keyring = crate::services::keyring::load(&mut conn, masters).context("cannot load the keys")?;
     crate::services::reseal::legacy_ciphertexts(&mut conn, &keyring).context("cannot re-seal old ciphertexts")?;
     if settings.config.exists() {
         apply_if_changed(&mut conn, &settings.config)?;
@@ -255,7 +256,8 @@ async fn sign_tree_head(state: &AppState, witness: Option<&RemoteWitness>) {
         }
     };
     if let (Some(witness), Some(head)) = (witness, latest) {
-        match witness.deliver(&head, &state.keyring.tree_heads().public_key()).await {
+        let public_key = state.keyring.tree_head_key(&head.key_id).unwrap_or_default().to_owned();
+        match witness.deliver(&head, &public_key).await {
             Ok(true) => tracing::info!(size = head.size, "tree head delivered to the remote witness"),
             Ok(false) => {}
             Err(e) => {

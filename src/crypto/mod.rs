@@ -1,27 +1,36 @@
 //! Keys and ciphers: envelope encryption of personal data, blind indexes, and signed receipts.
 //!
 //! One 32-byte master key (env `ASSENT_MASTER_KEY`, or `$ASSENT_DATA_DIR/master.key` in
-//! development) is the root. HKDF-SHA256 derives from it, each under its own label: the key that
-//! wraps every subject's data key, the HMAC key of the e-mail blind index, the HMAC key that
-//! pseudonymises IP addresses, and the Ed25519 seed that signs consent receipts. Each subject's
-//! values are encrypted under that subject's own random data key (XChaCha20-Poly1305), so
-//! destroying the wrapped key erases every copy of them, backups included.
+//! development) is the root; during a rotation a previous one opens what is still under it
+//! (`master`). Each subject's values are encrypted under that subject's own random data key
+//! (XChaCha20-Poly1305), wrapped under the master key, so destroying the wrapped key erases every
+//! copy of them, backups included. Queued mail is wrapped under the master key too, and link tokens
+//! are signed with a key derived from it; all three carry the master key's id.
+//!
+//! What must not change when the master key does lives in the database wrapped under it
+//! (`key_secrets`): the HMAC keys of the e-mail blind index, of IP pseudonyms and of the shown
+//! wording (first initialised from today's HKDF derivation, so existing indexes keep matching), and
+//! the link keys of earlier master keys (links in sent mails stay valid). The receipt and tree-head
+//! signing keys are stored the same way (`signing`) and rotate on their own.
 
 mod links;
+pub mod master;
 mod receipts;
 mod sealing;
+pub mod signing;
 pub mod tree_heads;
 
 pub use links::{LinkClaims, LinkError, LinkKind, LinkSigner};
-pub use receipts::{ReceiptSigner, ReceiptVerifyError};
+pub use master::{KeyId, MasterKey, MasterKeys, Wrapped};
+pub use receipts::{ReceiptSigner, ReceiptVerifyError, jwks_of};
 pub use sealing::{Bound, open_evidence, seal_evidence};
+pub use signing::{SigningPurpose, StoredSigningKey, TrustedKey};
 pub use tree_heads::TreeSigner;
 
 use base64::Engine as _;
-use base64::engine::general_purpose::{STANDARD as B64, URL_SAFE_NO_PAD as B64URL};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng, Payload, rand_core::RngCore};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
-use hkdf::Hkdf;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use std::path::Path;
@@ -38,28 +47,90 @@ pub enum CryptoError {
     Malformed,
     #[error("encryption failed")]
     Encrypt,
+    #[error("wrapped under master key {0}, which is neither ASSENT_MASTER_KEY nor ASSENT_MASTER_KEY_PREVIOUS")]
+    UnknownKey(String),
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum MasterKeyError {
     #[error("ASSENT_MASTER_KEY must be 32 bytes, base64- or hex-encoded")]
     BadEnv,
+    #[error("ASSENT_MASTER_KEY_PREVIOUS must be 32 bytes, base64- or hex-encoded")]
+    BadPreviousEnv,
     #[error("{path} must hold a 32-byte base64 key")]
     BadFile { path: String },
     #[error("could not read or create the master key file {path}: {source}")]
     Io { path: String, source: std::io::Error },
+    #[error(
+        "{path} exists: a rotation is not finished (run `assent keys rotate` until it says the previous key can go)"
+    )]
+    RotationUnfinished { path: String },
 }
 
-/// All keys derived from the master key. Cheap to share behind an `Arc`.
+/// The stored secrets that stay the same across master key rotations.
+pub const STABLE_SECRETS: [&str; 3] = ["email-blind-index", "ip-pseudonym", "shown-wording"];
+
+/// Stored link keys of earlier master keys are named this prefix and the key's id.
+pub const RETIRED_LINK_KEY: &str = "link-tokens-hs256/";
+
+/// The HMAC keys that must not change with the master key.
+pub struct StableSecrets {
+    pub email_index: [u8; 32],
+    pub ip: [u8; 32],
+    pub shown: [u8; 32],
+}
+
+impl StableSecrets {
+    /// What the master key in use before rotation derived (the first value of each).
+    pub fn derived(masters: &MasterKeys) -> Self {
+        let old = masters.oldest();
+        Self {
+            email_index: old.derive(STABLE_SECRETS[0]),
+            ip: old.derive(STABLE_SECRETS[1]),
+            shown: old.derive(STABLE_SECRETS[2]),
+        }
+    }
+
+    /// Each secret by its stored name.
+    pub fn named(&self) -> [(&'static str, &[u8; 32]); 3] {
+        [(STABLE_SECRETS[0], &self.email_index), (STABLE_SECRETS[1], &self.ip), (STABLE_SECRETS[2], &self.shown)]
+    }
+}
+
+fn secret_aad(name: &str) -> Vec<u8> {
+    format!("assent/secret\0{name}").into_bytes()
+}
+
+/// A stored secret wrapped under the current master key, bound to its name.
+pub fn wrap_secret(masters: &MasterKeys, name: &str, secret: &[u8; 32]) -> Result<Vec<u8>, CryptoError> {
+    masters.wrap(Wrapped::Secret, secret, &secret_aad(name))
+}
+
+pub fn unwrap_secret(masters: &MasterKeys, name: &str, wrapped: &[u8]) -> Result<[u8; 32], CryptoError> {
+    masters.unwrap(Wrapped::Secret, wrapped, &secret_aad(name))?.try_into().map_err(|_| CryptoError::Malformed)
+}
+
+/// A stored secret wrapped again under the current key; `None` if it already is.
+pub fn rewrap_secret(masters: &MasterKeys, name: &str, wrapped: &[u8]) -> Result<Option<Vec<u8>>, CryptoError> {
+    masters.rewrap(Wrapped::Secret, wrapped, &secret_aad(name))
+}
+
+/// The link key a master key derives, by that key's id.
+pub fn link_key_of(master: &MasterKey) -> (String, [u8; 32]) {
+    (master.id().to_string(), master.derive("link-tokens-hs256"))
+}
+
+/// Every key in use. Cheap to share behind an `Arc`.
 pub struct Keyring {
-    wrapping: XChaCha20Poly1305,
-    outbox: XChaCha20Poly1305,
+    masters: MasterKeys,
     links: LinkSigner,
     email_index_key: [u8; 32],
     ip_key: [u8; 32],
     shown_key: [u8; 32],
     receipts: ReceiptSigner,
     tree_heads: TreeSigner,
+    /// Every trusted signing key, the active one of each purpose first.
+    signing_keys: Vec<StoredSigningKey>,
 }
 
 impl std::fmt::Debug for Keyring {
@@ -68,52 +139,82 @@ impl std::fmt::Debug for Keyring {
     }
 }
 
+#[derive(Debug, thiserror::Error)]
+#[error("no trusted {0} signing key")]
+pub struct NoSigningKey(pub &'static str);
+
 impl Keyring {
+    /// Everything derived from one master key, as before keys were stored (tests, tools).
     pub fn from_master(master: &[u8; 32]) -> Self {
-        let hkdf = Hkdf::<Sha256>::new(Some(b"assent/v1"), master);
-        let derive = |label: &str| {
-            let mut out = [0u8; 32];
-            // 32 bytes is far below HKDF-SHA256's 8160-byte limit, so expand cannot fail.
-            hkdf.expand(label.as_bytes(), &mut out).unwrap_or_default();
-            out
-        };
-        Self {
-            wrapping: XChaCha20Poly1305::new(&derive("data-key-wrapping").into()),
-            outbox: XChaCha20Poly1305::new(&derive("outbox-sealing").into()),
-            links: LinkSigner::new(&derive("link-tokens-hs256")),
-            email_index_key: derive("email-blind-index"),
-            ip_key: derive("ip-pseudonym"),
-            shown_key: derive("shown-wording"),
-            receipts: ReceiptSigner::from_seed(&derive("receipt-signing-ed25519")),
-            tree_heads: TreeSigner::from_seed(&derive("tree-head-signing-ed25519")),
-        }
+        Self::derived(MasterKeys::new(*master, None))
     }
 
-    /// Reads the master key from `ASSENT_MASTER_KEY`; failing that, from `data_dir/master.key`,
-    /// creating it (mode 0600) with a warning the first time.
+    /// Everything derived from the master keys alone: what `services::keyring::load` starts from
+    /// on a database that stores no keys yet.
+    pub fn derived(masters: MasterKeys) -> Self {
+        let secrets = StableSecrets::derived(&masters);
+        let keys: Vec<TrustedKey> = SigningPurpose::ALL
+            .into_iter()
+            .filter_map(|p| signing::initial_signing_key(&masters, p).ok())
+            .filter_map(|k| signing::trust(&masters, k).ok())
+            .collect();
+        // Both initial keys open under the master that wrapped them a moment ago.
+        Self::assemble(masters, &secrets, Vec::new(), keys).unwrap_or_else(|_| unreachable!())
+    }
+
+    /// The keyring from stored secrets and trusted signing keys (active of each purpose first).
+    pub fn assemble(
+        masters: MasterKeys,
+        secrets: &StableSecrets,
+        retired_links: Vec<(String, [u8; 32])>,
+        signing_keys: Vec<TrustedKey>,
+    ) -> Result<Self, NoSigningKey> {
+        let first = |p: SigningPurpose| signing_keys.iter().find(|k| k.stored.purpose == p).map(|k| k.seed);
+        let receipts = ReceiptSigner::from_seed(&first(SigningPurpose::Receipts).ok_or(NoSigningKey("receipt"))?);
+        let tree_heads = TreeSigner::from_seed(&first(SigningPurpose::TreeHeads).ok_or(NoSigningKey("tree-head"))?);
+        let (kid, key) = link_key_of(masters.current());
+        let mut links = LinkSigner::new(&kid, &key);
+        for (kid, key) in masters.previous().map(link_key_of).into_iter().chain(retired_links) {
+            links = links.accepting(&kid, &key);
+        }
+        Ok(Self {
+            links,
+            email_index_key: secrets.email_index,
+            ip_key: secrets.ip,
+            shown_key: secrets.shown,
+            receipts,
+            tree_heads,
+            signing_keys: signing_keys.into_iter().map(|k| k.stored).collect(),
+            masters,
+        })
+    }
+
+    /// Reads the master key (`master::MasterKeys::load`) and derives every key from it, without the
+    /// database (tests and tools; the server loads through `services::keyring::load`).
     pub fn load(env_key: Option<&str>, data_dir: &Path) -> Result<Self, MasterKeyError> {
-        if let Some(raw) = env_key {
-            return decode_key(raw).map(|k| Self::from_master(&k)).ok_or(MasterKeyError::BadEnv);
-        }
-        let path = data_dir.join("master.key");
-        let shown = path.display().to_string();
-        let io = |source| MasterKeyError::Io { path: shown.clone(), source };
-        if path.exists() {
-            let raw = std::fs::read_to_string(&path).map_err(io)?;
-            return decode_key(raw.trim())
-                .map(|k| Self::from_master(&k))
-                .ok_or_else(|| MasterKeyError::BadFile { path: shown.clone() });
-        }
-        std::fs::create_dir_all(data_dir).map_err(io)?;
-        let mut key = [0u8; 32];
-        OsRng.fill_bytes(&mut key);
-        write_private(&path, format!("{}\n", B64.encode(key)).as_bytes()).map_err(io)?;
-        tracing::warn!(
-            path = %shown,
-            "ASSENT_MASTER_KEY is not set: generated a development master key. Set ASSENT_MASTER_KEY in \
-             production and keep it apart from database backups; losing it makes all personal data unreadable."
-        );
-        Ok(Self::from_master(&key))
+        Ok(Self::derived(MasterKeys::load(env_key, None, data_dir)?))
+    }
+
+    pub fn masters(&self) -> &MasterKeys {
+        &self.masters
+    }
+
+    /// Every trusted signing key, the active one of each purpose first.
+    pub fn signing_keys(&self) -> &[StoredSigningKey] {
+        &self.signing_keys
+    }
+
+    /// The public key (base64) of a trusted tree-head key, by id.
+    pub fn tree_head_key(&self, key_id: &str) -> Option<&str> {
+        self.signing_keys
+            .iter()
+            .find(|k| k.purpose == SigningPurpose::TreeHeads && k.key_id == key_id)
+            .map(|k| k.public_key.as_str())
+    }
+
+    /// The JSON Web Key Set of every trusted receipt key.
+    pub fn jwks(&self) -> serde_json::Value {
+        jwks_of(self.signing_keys.iter().filter(|k| k.purpose == SigningPurpose::Receipts))
     }
 
     /// The blind index of an address: equal addresses give equal indexes, and the index reveals
@@ -146,12 +247,12 @@ impl Keyring {
     /// A fresh data key for a new subject, and its form wrapped under the master key.
     pub fn new_data_key(&self, subject_id: &str) -> Result<(DataKey, Vec<u8>), CryptoError> {
         let key = XChaCha20Poly1305::generate_key(&mut OsRng);
-        let wrapped = seal(&self.wrapping, &key, subject_id.as_bytes())?;
+        let wrapped = self.masters.wrap(Wrapped::DataKey, &key, subject_id.as_bytes())?;
         Ok((DataKey(XChaCha20Poly1305::new(&key)), wrapped))
     }
 
     pub fn unwrap_data_key(&self, wrapped: &[u8], subject_id: &str) -> Result<DataKey, CryptoError> {
-        let key = open(&self.wrapping, wrapped, subject_id.as_bytes())?;
+        let key = self.masters.unwrap(Wrapped::DataKey, wrapped, subject_id.as_bytes())?;
         let key: [u8; 32] = key.try_into().map_err(|_| CryptoError::Malformed)?;
         Ok(DataKey(XChaCha20Poly1305::new(&key.into())))
     }
@@ -173,11 +274,11 @@ impl Keyring {
     /// Seals a queued mail: it must stay deliverable after its subject's key is destroyed (the
     /// erasure confirmation), so it is not under the subject key.
     pub fn seal_outbox(&self, message: &[u8], id: &str) -> Result<Vec<u8>, CryptoError> {
-        seal(&self.outbox, message, id.as_bytes())
+        self.masters.wrap(Wrapped::Outbox, message, id.as_bytes())
     }
 
     pub fn open_outbox(&self, sealed: &[u8], id: &str) -> Result<Vec<u8>, CryptoError> {
-        open(&self.outbox, sealed, id.as_bytes())
+        self.masters.unwrap(Wrapped::Outbox, sealed, id.as_bytes())
     }
 }
 
@@ -232,29 +333,10 @@ fn open(cipher: &XChaCha20Poly1305, sealed: &[u8], aad: &[u8]) -> Result<Vec<u8>
     cipher.decrypt(XNonce::from_slice(nonce), Payload { msg: ciphertext, aad }).map_err(|_| CryptoError::Decrypt)
 }
 
-fn decode_key(raw: &str) -> Option<[u8; 32]> {
-    let raw = raw.trim();
-    let bytes = if raw.len() == 64 { hex::decode(raw).ok()? } else { B64.decode(raw).ok()? };
-    bytes.try_into().ok()
-}
-
-#[cfg(unix)]
-fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
-    file.write_all(contents)?;
-    file.sync_all()
-}
-
-#[cfg(not(unix))]
-fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
-    std::fs::write(path, contents)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::engine::general_purpose::STANDARD as B64;
 
     fn keyring() -> Keyring {
         Keyring::from_master(&[7u8; 32])

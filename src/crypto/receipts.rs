@@ -46,19 +46,29 @@ impl ReceiptSigner {
         Ok(jsonwebtoken::decode::<T>(token, &self.decoding, &validation)?.claims)
     }
 
+    /// The id receipts signed with this key carry (`kid`).
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
     /// The JSON Web Key Set with the public key (RFC 8037 OKP key).
     pub fn jwks(&self) -> serde_json::Value {
-        serde_json::json!({
-            "keys": [{
-                "kty": "OKP",
-                "crv": "Ed25519",
-                "alg": "EdDSA",
-                "use": "sig",
-                "kid": self.kid,
-                "x": self.public_x,
-            }]
-        })
+        serde_json::json!({ "keys": [jwk(&self.kid, &self.public_x)] })
     }
+}
+
+fn jwk(kid: &str, x: &str) -> serde_json::Value {
+    serde_json::json!({ "kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "use": "sig", "kid": kid, "x": x })
+}
+
+/// The JSON Web Key Set of these keys (raw public keys, base64), each with its `kid`.
+pub fn jwks_of<'a>(keys: impl IntoIterator<Item = &'a super::StoredSigningKey>) -> serde_json::Value {
+    use base64::engine::general_purpose::STANDARD;
+    let keys: Vec<serde_json::Value> = keys
+        .into_iter()
+        .filter_map(|k| Some(jwk(&k.key_id, &B64URL.encode(STANDARD.decode(&k.public_key).ok()?))))
+        .collect();
+    serde_json::json!({ "keys": keys })
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod changes;
 pub mod consent;
 pub mod console;
+pub mod key_store;
 pub mod ledger;
 pub mod outbox;
 pub mod owners;

@@ -305,6 +305,25 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    key_secrets (name) {
+        name -> Text,
+        wrapped -> Binary,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    signing_keys (key_id) {
+        key_id -> Text,
+        purpose -> Text,
+        public_key -> Text,
+        wrapped_seed -> Binary,
+        created_at -> Timestamp,
+        retired_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     purposes,
     policy_versions,

@@ -108,11 +108,13 @@ pub fn export(
         std::fs::copy(&witness, dir.join("witness.jsonl"))?;
         files.insert("witness.jsonl".into(), digest(&dir.join("witness.jsonl"))?.into());
     }
-    let signer = keyring.tree_heads();
-    let keys = serde_json::json!({
-        "tree_head_keys": [{ "key_id": signer.key_id(), "public_key": signer.public_key() }],
-        "jwks": keyring.receipts().jwks(),
-    });
+    let tree_head_keys: Vec<serde_json::Value> = keyring
+        .signing_keys()
+        .iter()
+        .filter(|k| k.purpose == crate::crypto::SigningPurpose::TreeHeads)
+        .map(|k| serde_json::json!({ "key_id": k.key_id, "public_key": k.public_key }))
+        .collect();
+    let keys = serde_json::json!({ "tree_head_keys": tree_head_keys, "jwks": keyring.jwks() });
     std::fs::write(dir.join("keys.json"), serde_json::to_vec_pretty(&keys)?)?;
     files.insert("keys.json".into(), digest(&dir.join("keys.json"))?.into());
     let manifest = serde_json::json!({

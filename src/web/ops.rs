@@ -99,8 +99,19 @@ async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRes
         .body(crate::metrics::render(backlog)))
 }
 
+/// Every trusted receipt key, read from the database (a key another process created since this
+/// one started is listed too); what this process loaded if the database cannot answer.
 async fn jwks(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok().insert_header(("Cache-Control", "public, max-age=300")).json(state.keyring.receipts().jwks())
+    let (pool, keyring) = (state.db.pool.clone(), state.keyring.clone());
+    let stored = web::block(move || -> Option<serde_json::Value> {
+        let mut conn = pool.get().ok()?;
+        crate::services::keyring::jwks(&mut conn, &keyring).ok()
+    })
+    .await
+    .ok()
+    .flatten();
+    let keys = stored.unwrap_or_else(|| state.keyring.jwks());
+    HttpResponse::Ok().insert_header(("Cache-Control", "public, max-age=300")).json(keys)
 }
 
 #[cfg(test)]

@@ -40,15 +40,16 @@ struct SignedHead {
 }
 
 async fn tree_head(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
-    let pool = state.db.pool.clone();
-    let head = web::block(move || -> Result<_, AppError> {
+    let (pool, keyring) = (state.db.pool.clone(), state.keyring.clone());
+    let (head, public_key) = web::block(move || -> Result<_, AppError> {
         let mut conn = pool.get()?;
-        Ok(tree_heads::latest(&mut conn)?)
+        let Some(head) = tree_heads::latest(&mut conn)? else { return Ok(None) };
+        let key = crate::services::keyring::tree_head_key(&mut conn, &keyring, &head.key_id)?;
+        Ok(Some((head, key.unwrap_or_default())))
     })
     .await??
     .ok_or(AppError::NotFound(ErrorCode::NotFound))?;
     let message = String::from_utf8_lossy(&head.signed_message()).into_owned();
-    let public_key = state.keyring.tree_heads().public_key();
     Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-cache")).json(SignedHead { head, message, public_key }))
 }
 
@@ -134,7 +135,7 @@ pub(crate) async fn receipt_proof(
         .write(move |tx| -> Result<_, AppError> { Ok(transparency::receipt_proof(tx.conn, &keyring, &receipt_id)?) })
         .await?
         .ok_or(AppError::NotFound(ErrorCode::ReceiptNotFound))?;
-    proof_response(&state, found)
+    proof_response(&state, found).await
 }
 
 #[derive(Deserialize)]
@@ -157,18 +158,30 @@ async fn proof_by_hash(state: web::Data<AppState>, query: web::Query<ByHash>) ->
         .write(move |tx| -> Result<_, AppError> { Ok(transparency::proof_by_hash(tx.conn, &keyring, &hash)?) })
         .await?
         .ok_or(AppError::NotFound(ErrorCode::ReceiptNotFound))?;
-    proof_response(&state, found)
+    proof_response(&state, found).await
 }
 
 /// The proofs with their head (witnessed first, when the head was signed for them).
-fn proof_response(state: &AppState, found: transparency::ReceiptProof) -> Result<HttpResponse, AppError> {
+async fn proof_response(state: &AppState, found: transparency::ReceiptProof) -> Result<HttpResponse, AppError> {
     if found.signed_now
         && let Err(e) = transparency::witness(&transparency::witness_path(&state.settings.data_dir), &found.head)
     {
         tracing::warn!(error = %e, "could not append the tree head to the witness");
     }
     let message = String::from_utf8_lossy(&found.head.signed_message()).into_owned();
-    let public_key = state.keyring.tree_heads().public_key();
+    // Signed now by this process, or earlier by a key this process loaded or another created.
+    let public_key = match state.keyring.tree_head_key(&found.head.key_id) {
+        Some(key) => key.to_owned(),
+        None => {
+            let (pool, keyring, key_id) = (state.db.pool.clone(), state.keyring.clone(), found.head.key_id.clone());
+            web::block(move || -> Result<_, AppError> {
+                let mut conn = pool.get()?;
+                Ok(crate::services::keyring::tree_head_key(&mut conn, &keyring, &key_id)?)
+            })
+            .await??
+            .unwrap_or_default()
+        }
+    };
     let tree_head = serde_json::to_value(SignedHead { head: found.head, message, public_key })
         .map_err(|e| AppError::Internal(e.into()))?;
     let events = found

@@ -206,7 +206,9 @@ on_both_backends! {
         let restart = |config: std::path::PathBuf| {
             let data = tempfile::tempdir().unwrap();
             let args = ["assent", "--database-url", &app.db.url, "--bind", "127.0.0.1:0", "--data-dir", data.path().to_str().unwrap(), "--config", config.to_str().unwrap(), "serve"];
-            let settings = assent::config::Settings::resolve(assent::cli::Cli::try_parse_from(args).unwrap().settings);
+            let mut settings = assent::config::Settings::resolve(assent::cli::Cli::try_parse_from(args).unwrap().settings);
+            // The same master key: a server refuses a database whose stored keys it cannot open.
+            settings.master_key = Some(app.master_key.clone());
             (settings, data)
         };
         let (settings, _data) = restart(workspace_file());

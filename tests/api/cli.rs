@@ -10,13 +10,15 @@ fn free_port() -> u16 {
 
 on_both_backends! {
     async fn serve_prints_the_demo_form_url_and_never_logs_personal_data(app: TestApp) {
-        // A second server process on the same database: start-up migrates and applies idempotently.
+        // A server process without a master key, on a database of its own (on this app's, whose
+        // stored keys are under another master key, it would refuse to start: tests/api/keys.rs).
+        let fresh = TestDb::create(app.db.backend).expect("a second database");
         let port = free_port();
-        let log_path = app.db.dir.path().join("serve.log");
+        let log_path = fresh.dir.path().join("serve.log");
         let mut child = Command::new(env!("CARGO_BIN_EXE_assent"))
             .arg("serve")
-            .env("ASSENT_DATABASE_URL", &app.db.url)
-            .env("ASSENT_DATA_DIR", app.db.dir.path())
+            .env("ASSENT_DATABASE_URL", &fresh.url)
+            .env("ASSENT_DATA_DIR", fresh.dir.path())
             .env("ASSENT_BIND", format!("127.0.0.1:{port}"))
             .env("ASSENT_CONFIG", workspace_file())
             .env("ASSENT_LOG", "debug")
@@ -50,7 +52,7 @@ on_both_backends! {
         let log = std::fs::read_to_string(&log_path).unwrap();
         assert!(log.contains("/f/newsletter"), "requests are logged: {log}");
         assert!(log.contains("development master key"), "a missing master key is warned about");
-        assert!(app.db.dir.path().join("master.key").exists());
+        assert!(fresh.dir.path().join("master.key").exists());
         for secret in [email.as_str(), email.split('@').next().unwrap(), phone, "Logname", "Canary"] {
             assert!(!log.contains(secret), "{secret} appeared in the log");
         }

@@ -118,6 +118,7 @@ fn test_settings(db: &TestDb, master_key: &str) -> Settings {
         data_dir: db.dir.path().to_path_buf(),
         config: workspace_file(),
         master_key: Some(master_key.to_owned()),
+        master_key_previous: None,
         log_format: LogFormat::Text,
         pool_size: 4,
         workers: Some(2),

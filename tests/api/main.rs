@@ -25,6 +25,7 @@ mod export_roundtrip;
 mod headers;
 mod hostile;
 mod japanese;
+mod keys;
 mod languages;
 mod ledger;
 mod logs;

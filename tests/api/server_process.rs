@@ -40,12 +40,7 @@ impl Deployment {
 
     /// Runs an `assent` command against this deployment.
     pub fn cli(&self, args: &[&str]) -> Output {
-        self.cli_with(args, &[])
-    }
-
-    /// Runs an `assent` command with more environment variables.
-    pub fn cli_with(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
-        self.command().args(args).envs(env.iter().copied()).output().expect("run assent")
+        self.cli_with_env(args, &[])
     }
 
     /// Asserts that `assent ledger verify` passes.
@@ -63,13 +58,18 @@ impl Deployment {
         self.data_dir.join("outbox")
     }
 
-    /// Starts `assent serve` on a free port and waits until `/healthz` answers.
-    pub async fn serve(&self) -> ServerProcess {
-        self.serve_with(&[]).await
+    /// Runs an `assent` command with extra environment (e.g. `ASSENT_MASTER_KEY_PREVIOUS`).
+    pub fn cli_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        self.command().args(args).envs(env.iter().copied()).output().expect("run assent")
     }
 
-    /// [`Deployment::serve`] with more environment variables.
-    pub async fn serve_with(&self, env: &[(&str, &str)]) -> ServerProcess {
+    /// Starts `assent serve` on a free port and waits until `/healthz` answers.
+    pub async fn serve(&self) -> ServerProcess {
+        self.serve_with_env(&[]).await
+    }
+
+    /// [`Deployment::serve`] with extra environment.
+    pub async fn serve_with_env(&self, env: &[(&str, &str)]) -> ServerProcess {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let log = self.data_dir.join(format!("serve-{port}.log"));
         let child = self

@@ -60,9 +60,9 @@ fn genuine(head: &Value) -> bool {
 
 on_both_backends! {
     async fn the_server_hands_its_heads_to_a_remote_witness_down_to_the_last(app: TestApp) {
-        let deployment = Deployment::on(&app.db);
+        let deployment = Deployment { master_key: app.master_key.clone(), ..Deployment::on(&app.db) };
         let witness = Witness::start(204);
-        let mut server = deployment.serve_with(&[("ASSENT_WITNESS_URL", &witness.url)]).await;
+        let mut server = deployment.serve_with_env(&[("ASSENT_WITNESS_URL", &witness.url)]).await;
         let client = reqwest::Client::new();
         for _ in 0..3 {
             let body = json!({ "fields": { "email": unique_email() }, "purposes": ["service"] });
@@ -86,16 +86,16 @@ on_both_backends! {
         assert_eq!(app.post_json("/api/v1/forms/newsletter/submissions", &body).await.status(), 201);
         let deployment = Deployment { master_key: app.master_key.clone(), ..Deployment::on(&app.db) };
         let witness = Witness::start(200);
-        let out = deployment.cli_with(&["ledger", "sign"], &[("ASSENT_WITNESS_URL", &witness.url)]);
+        let out = deployment.cli_with_env(&["ledger", "sign"], &[("ASSENT_WITNESS_URL", &witness.url)]);
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         assert!(String::from_utf8_lossy(&out.stdout).contains("delivered the head of size 1"));
         assert!(witness.heads().first().is_some_and(genuine));
 
         let refusing = Witness::start(503);
-        let out = deployment.cli_with(&["ledger", "sign"], &[("ASSENT_WITNESS_URL", &refusing.url)]);
+        let out = deployment.cli_with_env(&["ledger", "sign"], &[("ASSENT_WITNESS_URL", &refusing.url)]);
         assert!(!out.status.success());
         assert!(String::from_utf8_lossy(&out.stderr).contains("the witness refused the head: HTTP 503"), "{}", String::from_utf8_lossy(&out.stderr));
-        let out = deployment.cli_with(&["ledger", "sign"], &[("ASSENT_WITNESS_URL", "ftp://witness.example")]);
+        let out = deployment.cli_with_env(&["ledger", "sign"], &[("ASSENT_WITNESS_URL", "ftp://witness.example")]);
         assert!(!out.status.success());
         assert!(String::from_utf8_lossy(&out.stderr).contains("must be an absolute http(s) URL"));
     }
