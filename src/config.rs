@@ -61,6 +61,10 @@ pub struct SettingsArgs {
     /// requests from anyone else are attributed to their own address.
     #[arg(long, env = "ASSENT_TRUSTED_PROXIES", value_delimiter = ',', global = true)]
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// How long access records (개인정보의 안전성 확보조치 기준 art. 8) are kept before retention
+    /// prunes them: at least two years (`2y`, `3y`, `30m`, …).
+    #[arg(long, env = "ASSENT_ACCESS_RETENTION", default_value = "2y", value_parser = parse_access_retention, global = true)]
+    pub access_retention: crate::domain::Retention,
     /// The sender of Assent's mails.
     #[arg(long, env = "ASSENT_MAIL_FROM", default_value = "Assent <no-reply@assent.invalid>", global = true)]
     pub mail_from: String,
@@ -93,6 +97,8 @@ pub struct Settings {
     pub submissions_per_minute: u32,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// How long access records are kept (two years at least).
+    pub access_retention: crate::domain::Retention,
 }
 
 impl Settings {
@@ -127,6 +133,7 @@ impl Settings {
             shutdown_timeout: args.shutdown_timeout,
             submissions_per_minute: args.submissions_per_minute,
             trusted_proxies: args.trusted_proxies,
+            access_retention: args.access_retention,
         }
     }
 
@@ -168,6 +175,15 @@ impl Settings {
     pub fn mail_context(&self) -> crate::mail::MailContext {
         crate::mail::MailContext { base_url: self.base_url.clone(), from: self.mail_from.clone() }
     }
+}
+
+fn parse_access_retention(raw: &str) -> Result<crate::domain::Retention, String> {
+    let period = parse_retention(raw)?;
+    let now = chrono::Utc::now();
+    if period.before(now) > crate::services::access::MIN_RETENTION.before(now) {
+        return Err(format!("access records are kept at least two years (2y); {raw} is shorter"));
+    }
+    Ok(period)
 }
 
 fn parse_deadline(raw: &str) -> Result<crate::domain::rights::Deadline, String> {

@@ -44,6 +44,8 @@ impl Application {
         let submissions = crate::services::recorder::Recorder::start(&db, keyring.clone())
             .context("cannot start the submission recorder")?;
         let changes = crate::db::changes::Changes::watch(&db).context("cannot watch the database for changes")?;
+        let access = crate::services::access::AccessLog::start(db.writer.clone())
+            .context("cannot start the access-record writer")?;
         let state = AppState {
             submissions,
             api_keys: Arc::default(),
@@ -55,6 +57,7 @@ impl Application {
             mail_queued: Arc::new(tokio::sync::Notify::new()),
             limits: Arc::new(RateLimits::new(&settings)),
             settings: settings.clone(),
+            access,
         };
         let transport = MailTransport::new(settings.smtp_url.as_deref(), &settings.data_dir)?;
         let listener =
@@ -85,6 +88,8 @@ impl Application {
         mailer.abort();
         retention.abort();
         heads.abort();
+        // Access records still queued are written before the writer drains.
+        self.state.access.flush().await;
         self.state.db.writer.drain().await;
         // The last head covers every event this process wrote.
         sign_tree_head(&self.state).await;
@@ -247,9 +252,15 @@ async fn run_retention(state: AppState) {
         interval.tick().await;
         let (db, keyring, catalog) = (state.db.clone(), state.keyring.clone(), state.catalog.current());
         let job = state.settings.retention_job(db, keyring, catalog);
+        let keep_access = state.settings.access_retention;
         let outcome = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
             let Some(_lock) = crate::db::JobLock::try_acquire(&job.db.url, "retention")? else { return Ok(None) };
-            Ok(Some(job.run(chrono::Utc::now(), |_| {})?))
+            let report = job.run(chrono::Utc::now(), |_| {})?;
+            let pruned = crate::services::access::prune(&job.db.writer, keep_access, chrono::Utc::now())?;
+            if pruned > 0 {
+                tracing::info!(pruned, "access records past retention pruned");
+            }
+            Ok(Some(report))
         })
         .await;
         crate::metrics::retention_run(match &outcome {

@@ -44,12 +44,40 @@ diesel::table! {
 }
 
 diesel::table! {
-    tree_heads (size) {
+    tree_heads (size, access_size) {
         size -> BigInt,
         root -> Text,
         signed_at -> Timestamp,
         key_id -> Text,
         signature -> Text,
+        access_size -> BigInt,
+        access_hash -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    access_records (seq) {
+        seq -> BigInt,
+        occurred_at -> Timestamp,
+        actor_kind -> Text,
+        actor_id -> Text,
+        ip_pseudonym -> Nullable<Text>,
+        subject_id -> Nullable<Text>,
+        action -> Text,
+        path -> Text,
+        prev_hash -> Text,
+        hash -> Text,
+    }
+}
+
+diesel::table! {
+    access_head (id) {
+        id -> BigInt,
+        seq -> BigInt,
+        hash -> Text,
+        pruned_seq -> BigInt,
+        pruned_hash -> Text,
+        pruned_at -> Nullable<Timestamp>,
     }
 }
 
@@ -320,4 +348,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     form_drafts,
     workspace_applied,
     catalog_version,
+    access_records,
+    access_head,
 );

@@ -131,6 +131,7 @@ fn test_settings(db: &TestDb, master_key: &str) -> Settings {
         // Stories send many submissions from one address; the limit has its own story.
         submissions_per_minute: 0,
         trusted_proxies: Vec::new(),
+        access_retention: assent::domain::Retention::months(24),
     }
 }
 
