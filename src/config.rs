@@ -218,7 +218,7 @@ pub fn parse_interval(raw: &str) -> Result<std::time::Duration, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Settings, SettingsArgs, parse_interval};
+    use super::{Settings, SettingsArgs, parse_access_retention, parse_interval};
     use clap::Parser;
 
     #[derive(Parser)]
@@ -260,5 +260,14 @@ mod tests {
         assert!(parse_interval("0").is_err());
         assert!(parse_interval("1w").is_err());
         assert!(parse_interval("soon").is_err());
+    }
+
+    #[test]
+    fn access_records_are_kept_at_least_two_years() {
+        assert_eq!(parse_access_retention("2y"), Ok(crate::domain::Retention::months(24)));
+        assert_eq!(parse_access_retention("30m"), Ok(crate::domain::Retention::months(30)));
+        assert!(parse_access_retention("1y").unwrap_err().contains("at least two years"));
+        assert!(parse_access_retention("700d").is_err());
+        assert_eq!(settings(&[]).access_retention, crate::domain::Retention::months(24));
     }
 }

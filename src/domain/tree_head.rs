@@ -213,4 +213,27 @@ mod tests {
         forged[1].signature = "made up".into();
         assert_eq!(check_heads(&edited, &forged, &[], genuine), Err(TreeFault::BadSignature { size: 7 }));
     }
+
+    #[test]
+    fn v2_heads_sign_the_access_records_and_are_checked_against_them() {
+        let tree = LedgerTree::from_leaves((0..3).map(leaf));
+        let mut v2 = head(&tree, 3);
+        v2.access = Some(AccessHead { size: 2, hash: "h2".into() });
+        assert_eq!(v2.version(), 2);
+        let message = String::from_utf8(v2.signed_message()).unwrap();
+        assert!(message.starts_with("assent-tree-head/v2\n3\n") && message.contains("\n2\nh2\n"), "{message}");
+        let v1 = head(&tree, 3);
+        assert!(String::from_utf8(v1.signed_message()).unwrap().starts_with("assent-tree-head/v1\n"));
+        let heads = [v1, v2];
+        let held = |seq: u64| (seq == 2).then(|| "h2".to_owned());
+        assert_eq!(check_access_heads(&heads, 2, held), Ok(()));
+        assert_eq!(
+            check_access_heads(&heads, 1, held),
+            Err(TreeFault::AccessShortened { size: 3, access: 2, records: 1 })
+        );
+        let rewritten = |_: u64| Some("other".to_owned());
+        assert_eq!(check_access_heads(&heads, 2, rewritten), Err(TreeFault::AccessRewritten { size: 3, access: 2 }));
+        // Pruned before the anchor: what the chain from the anchor on checks.
+        assert_eq!(check_access_heads(&heads, 2, |_| None), Ok(()));
+    }
 }

@@ -127,7 +127,9 @@ fn run(writer: &Writer, queued: &mpsc::Receiver<Message>) {
             }
         }
         if !batch.is_empty() {
-            due.get_or_insert_with(|| Instant::now() + FLUSH_INTERVAL);
+            // Under a steady stream the channel is never empty long enough to time out.
+            let at = *due.get_or_insert_with(|| Instant::now() + FLUSH_INTERVAL);
+            write_now |= Instant::now() >= at;
         }
         if write_now || batch.len() >= MAX_QUEUED {
             write(writer, &mut batch);

@@ -125,10 +125,7 @@ pub(crate) async fn create_submission(
     let locale = locale_of_request(&request, &catalog.locales)?;
     // An integrator's API key vouches for the person; without one the answer says nothing about
     // who the address belongs to.
-    let key_id = match req.headers().get(header::AUTHORIZATION) {
-        Some(_) => Some(super::api_key::authenticate(&req, &state).await?),
-        None => None,
-    };
+    let key_id = vouching_key(&req, &state).await?;
     let verified = key_id.is_some();
     let displayed = request.policy_versions.clone();
     let raw = raw_submission(request)?;
@@ -282,6 +279,15 @@ fn sign_receipt(state: &AppState, outcome: &SubmissionOutcome) -> Result<String,
             .collect(),
     };
     state.keyring.receipts().sign(&claims).map_err(|e| AppError::Internal(e.into()))
+}
+
+/// The API key an integrator vouches for the person with (`None`: no `Authorization` header; a
+/// bad key is a 401, never a silent downgrade).
+async fn vouching_key(req: &HttpRequest, state: &AppState) -> Result<Option<String>, AppError> {
+    match req.headers().get(header::AUTHORIZATION) {
+        Some(_) => Ok(Some(super::api_key::authenticate(req, state).await?)),
+        None => Ok(None),
+    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -196,11 +196,12 @@ on_both_backends! {
 
         // "Who looked at this person's data?": the page, filtered by the person, in every language.
         let html = console.page(&format!("/admin/access?lang=en&subject={sb}")).await;
-        assert!(html.contains("Access records") && html.contains(&email) && html.contains("view_submission"), "{html}");
+        assert!(html.contains("Access records") && html.contains(&email) && html.contains("<code>view_submission</code>"), "{html}");
         assert!(html.contains(&key_id(&app)), "the API key's check of the same person");
         assert!(!html.contains(&sa), "only the person asked about");
         let by_key = console.page(&format!("/admin/access?lang=ko&actor={}", key_id(&app))).await;
-        assert!(by_key.contains("접속기록") && by_key.contains("consent_check") && !by_key.contains("view_submission"));
+        assert!(by_key.contains("접속기록") && by_key.contains("<code>consent_check</code>"));
+        assert!(!by_key.contains("<code>view_submission</code>"), "only the key's records");
         assert!(console.page("/admin/access?lang=ja&action=csv_consents").await.contains("アクセス記録"));
         // And from the command line, as JSON lines.
         let out = app.cli(&["access", "list", "--subject", &sb]);
@@ -223,7 +224,6 @@ on_both_backends! {
         let (ok, out) = verify(&app);
         assert!(!ok && out.contains("access record #2: content does not match its hash"), "{out}");
         rechain(&app);
-        assert!(verify(&app).0, "no head covers them yet: the chain alone is fooled");
         diesel::sql_query("DELETE FROM access_records WHERE seq = 3").execute(&mut app.conn()).unwrap();
         let (ok, out) = verify(&app);
         assert!(!ok && out.contains("the access records end at #2 but their head records #3"), "{out}");
@@ -283,9 +283,16 @@ on_both_backends! {
         three_checks(&app).await;
         sign(&app);
         let (ok, out) = verify(&app);
-        assert!(ok && out.contains("2 signed heads verified"), "{out}");
+        assert!(ok, "{out}");
         let stored = assent::db::tree_heads::all(&mut app.conn()).unwrap();
-        assert_eq!(stored.iter().map(|h| h.version()).collect::<Vec<_>>(), [1, 2]);
+        assert_eq!(stored.first().map(|h| h.version()), Some(1), "the v1 head is still there");
+        assert_eq!(stored.last().map(|h| h.version()), Some(2));
+        // A v1 head is checked as v1: one claimed to be v2 no longer verifies.
+        diesel::sql_query(format!("UPDATE tree_heads SET access_hash = '{GENESIS_HASH}' WHERE access_hash IS NULL"))
+            .execute(&mut app.conn())
+            .unwrap();
+        let (ok, out) = verify(&app);
+        assert!(!ok && out.contains("signature does not verify"), "{out}");
     }
 
     async fn pruning_past_retention_keeps_the_chain_verifiable(app: TestApp) {
@@ -309,7 +316,10 @@ on_both_backends! {
         .await
         .unwrap()
         .unwrap();
-        assert_eq!(pruned, 2);
+        // The server's own retention run (at start) may have pruned them first: either way, once.
+        assert!(pruned == 0 || pruned == 2, "{pruned}");
+        let anchor: i64 = access_head::table.select(access_head::pruned_seq).first(&mut app.conn()).unwrap();
+        assert_eq!(anchor, 2);
         assert_eq!(records(&app).iter().map(|r| r.seq).collect::<Vec<_>>(), [3]);
         let (ok, out) = verify(&app);
         assert!(ok && out.contains("access records intact: 1 verified (2 pruned"), "{out}");
