@@ -83,7 +83,9 @@ impl Application {
         let mailer = tokio::spawn(deliver_mail(self.state.clone(), self.transport.clone()));
         let retention = tokio::spawn(run_retention(self.state.clone()));
         let heads = tokio::spawn(sign_tree_heads(self.state.clone()));
+        let pruning = tokio::spawn(prune_access_records(self.state.clone()));
         let result = self.server.await;
+        pruning.abort();
         refresher.abort();
         mailer.abort();
         retention.abort();
@@ -245,6 +247,26 @@ async fn sign_tree_head(state: &AppState) {
     }
 }
 
+/// Prunes access records past `ASSENT_ACCESS_RETENTION` every `ASSENT_RETENTION_INTERVAL`, the
+/// first time one interval after start (nothing is two years old at a start that matters).
+async fn prune_access_records(state: AppState) {
+    let every = state.settings.retention_interval;
+    let mut interval = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    loop {
+        interval.tick().await;
+        let (writer, keep) = (state.db.writer.clone(), state.settings.access_retention);
+        let pruned =
+            tokio::task::spawn_blocking(move || crate::services::access::prune(&writer, keep, chrono::Utc::now()))
+                .await;
+        match pruned {
+            Ok(Ok(0)) => {}
+            Ok(Ok(pruned)) => tracing::info!(pruned, "access records past retention pruned"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "could not prune access records"),
+            Err(e) => tracing::warn!(error = %e, "access record pruning task failed"),
+        }
+    }
+}
+
 /// Runs retention every `ASSENT_RETENTION_INTERVAL` (one process at a time per database).
 async fn run_retention(state: AppState) {
     let mut interval = tokio::time::interval(state.settings.retention_interval);
@@ -252,15 +274,9 @@ async fn run_retention(state: AppState) {
         interval.tick().await;
         let (db, keyring, catalog) = (state.db.clone(), state.keyring.clone(), state.catalog.current());
         let job = state.settings.retention_job(db, keyring, catalog);
-        let keep_access = state.settings.access_retention;
         let outcome = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
             let Some(_lock) = crate::db::JobLock::try_acquire(&job.db.url, "retention")? else { return Ok(None) };
-            let report = job.run(chrono::Utc::now(), |_| {})?;
-            let pruned = crate::services::access::prune(&job.db.writer, keep_access, chrono::Utc::now())?;
-            if pruned > 0 {
-                tracing::info!(pruned, "access records past retention pruned");
-            }
-            Ok(Some(report))
+            Ok(Some(job.run(chrono::Utc::now(), |_| {})?))
         })
         .await;
         crate::metrics::retention_run(match &outcome {
