@@ -47,6 +47,10 @@ pub struct SettingsArgs {
     /// How often marketing consents are re-confirmed by notice (정보통신망법: every 2 years).
     #[arg(long, env = "ASSENT_MARKETING_NOTICE_INTERVAL", default_value = "2y", value_parser = parse_retention, global = true)]
     pub marketing_notice_interval: crate::domain::Retention,
+    /// How long access records (개인정보의 안전성 확보조치 기준 art. 8) are kept before retention
+    /// prunes them: at least two years (`2y`, `3y`, `30m`, …).
+    #[arg(long, env = "ASSENT_ACCESS_RETENTION", default_value = "2y", value_parser = parse_access_retention, global = true)]
+    pub access_retention: crate::domain::Retention,
     /// Deadline regime for rights requests, recorded with each request and shown in the console,
     /// exports and API: `gdpr` (one month) or `pipa` (ten days).
     #[arg(long, env = "ASSENT_RIGHTS_DEADLINE", default_value = "gdpr", value_parser = parse_deadline, global = true)]
@@ -61,10 +65,6 @@ pub struct SettingsArgs {
     /// requests from anyone else are attributed to their own address.
     #[arg(long, env = "ASSENT_TRUSTED_PROXIES", value_delimiter = ',', global = true)]
     pub trusted_proxies: Vec<std::net::IpAddr>,
-    /// How long access records (개인정보의 안전성 확보조치 기준 art. 8) are kept before retention
-    /// prunes them: at least two years (`2y`, `3y`, `30m`, …).
-    #[arg(long, env = "ASSENT_ACCESS_RETENTION", default_value = "2y", value_parser = parse_access_retention, global = true)]
-    pub access_retention: crate::domain::Retention,
     /// The sender of Assent's mails.
     #[arg(long, env = "ASSENT_MAIL_FROM", default_value = "Assent <no-reply@assent.invalid>", global = true)]
     pub mail_from: String,
@@ -89,6 +89,8 @@ pub struct Settings {
     pub retention_interval: std::time::Duration,
     pub retention_batch: i64,
     pub marketing_notice_interval: crate::domain::Retention,
+    /// How long access records are kept (two years at least).
+    pub access_retention: crate::domain::Retention,
     /// How long a controller has to answer a rights request (shown in the console).
     pub rights_deadline: crate::domain::rights::Deadline,
     /// How long a stopping server lets requests in flight finish.
@@ -97,8 +99,6 @@ pub struct Settings {
     pub submissions_per_minute: u32,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<std::net::IpAddr>,
-    /// How long access records are kept (two years at least).
-    pub access_retention: crate::domain::Retention,
 }
 
 impl Settings {
@@ -129,11 +129,11 @@ impl Settings {
             retention_interval: args.retention_interval,
             retention_batch: args.retention_batch.clamp(1, 100_000),
             marketing_notice_interval: args.marketing_notice_interval,
+            access_retention: args.access_retention,
             rights_deadline: args.rights_deadline,
             shutdown_timeout: args.shutdown_timeout,
             submissions_per_minute: args.submissions_per_minute,
             trusted_proxies: args.trusted_proxies,
-            access_retention: args.access_retention,
         }
     }
 

@@ -335,6 +335,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     reseal_pending,
     consent_events,
     ledger_head,
+    access_records,
+    access_head,
     consent_state,
     api_keys,
     outbox,
@@ -348,6 +350,4 @@ diesel::allow_tables_to_appear_in_same_query!(
     form_drafts,
     workspace_applied,
     catalog_version,
-    access_records,
-    access_head,
 );
