@@ -81,8 +81,8 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let refresher = tokio::spawn(refresh_catalog(self.state.clone(), self.changes.clone()));
         let mailer = tokio::spawn(deliver_mail(self.state.clone(), self.transport.clone()));
-        let retention = tokio::spawn(run_retention(self.state.clone()));
         let pruning = tokio::spawn(prune_access_records(self.state.clone()));
+        let retention = tokio::spawn(run_retention(self.state.clone()));
         let heads = tokio::spawn(sign_tree_heads(self.state.clone()));
         let result = self.server.await;
         pruning.abort();
