@@ -90,6 +90,10 @@ pub enum TreeFault {
         "signed head of size {size}: access record #{access} does not have the hash the head signed (access records were rewritten)"
     )]
     AccessRewritten { size: u64, access: u64 },
+    #[error(
+        "signed head of size {size}: access records after #{access} were written after it, less than two years ago, yet they were pruned"
+    )]
+    AccessPrunedEarly { size: u64, access: u64 },
 }
 
 /// Checks every head (the stored ones and the witness's) against the tree of the ledger as it

@@ -196,8 +196,24 @@ pub fn head_for_signing(conn: &mut DbConnection) -> diesel::QueryResult<AccessHe
     Ok(AccessHead { size: u64::try_from(tip.seq).unwrap_or_default(), hash: tip.hash })
 }
 
-/// Checks every v2 head against the access records held now (see [`check_access_heads`]).
+/// How much older than the head that preceded it a record may be (it waited in the queue, or
+/// for a writer that was retrying).
+const QUEUE_SLACK: chrono::TimeDelta = chrono::TimeDelta::days(1);
+
+/// Checks every v2 head against the access records held now (see [`check_access_heads`]), and
+/// that pruning took nothing a recent head says came after it: records after a head's size were
+/// written after it was signed, so a head signed less than the minimum retention ago whose size
+/// is below the pruning anchor means records younger than that were deleted (an anchor moved
+/// with a back-dated time).
 pub fn check_heads(conn: &mut DbConnection, heads: &[TreeHead]) -> diesel::QueryResult<Result<(), TreeFault>> {
+    let anchor = stored::head(conn)?.anchor;
+    let bound = oldest_prunable(Utc::now()) + QUEUE_SLACK;
+    for head in heads {
+        let Some(access) = &head.access else { continue };
+        if i64::try_from(access.size).unwrap_or(i64::MAX) < anchor.seq && head.signed_at > bound {
+            return Ok(Err(TreeFault::AccessPrunedEarly { size: head.size, access: access.size }));
+        }
+    }
     let seqs: Vec<i64> =
         heads.iter().filter_map(|h| h.access.as_ref()).filter_map(|a| i64::try_from(a.size).ok()).collect();
     let (last, found) = stored::hashes_at(conn, &seqs)?;

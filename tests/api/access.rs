@@ -332,6 +332,30 @@ on_both_backends! {
     }
 }
 
+on_both_backends! {
+    async fn records_pruned_under_a_back_dated_anchor_are_caught_by_the_heads(app: TestApp) {
+        let key = three_checks(&app).await;
+        sign(&app);
+        for _ in 0..2 {
+            check(&app, &key, "someone@example.com").await;
+        }
+        app.state.access.flush().await;
+        // Records 1 to 4 "pruned", the anchor dated three years back so the chain alone agrees.
+        let kept = records(&app);
+        let (seq, hash) = (kept[3].seq, kept[3].hash.clone());
+        drop_guards(&app);
+        let old = chrono::Utc::now().naive_utc() - chrono::Duration::days(3 * 365);
+        diesel::update(access_head::table)
+            .set((access_head::pruned_seq.eq(seq), access_head::pruned_hash.eq(&hash), access_head::pruned_at.eq(old)))
+            .execute(&mut app.conn())
+            .unwrap();
+        diesel::delete(access_records::table.filter(access_records::seq.le(seq))).execute(&mut app.conn()).unwrap();
+        let (ok, out) = verify(&app);
+        assert!(!ok && out.contains("access records intact: 1 verified (4 pruned"), "{out}");
+        assert!(out.contains("access records after #3 were written after it"), "{out}");
+    }
+}
+
 /// Records queued when the server is stopped are written before it exits.
 async fn records_survive_a_restart(backend: Backend) {
     let Some(db) = TestDb::create(backend) else { return };
