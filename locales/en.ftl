@@ -275,6 +275,31 @@ console-type-tel = Phone
 console-type-date = Date
 console-type-select = Choice list
 
+## Console: access records (개인정보의 안전성 확보조치 기준 art. 8)
+
+nav-access = Access records
+access-title = Access records
+access-intro = Every time a console account or an API key read or acted on a person's data: who, when, from where (an IP pseudonym), whose data (their id) and what. Kept at least two years, hash-chained and covered by the signed tree heads.
+access-filter-legend = Filter
+access-filter-subject = Person (subject id)
+access-filter-actor = Account or API key (id)
+access-filter-action = Action
+access-filter-from = From
+access-filter-until = Until
+access-any = Any
+access-apply-filter = Apply
+access-invalid-filter = Some filters were not understood and were ignored.
+access-col-seq = No.
+access-col-when = When (UTC)
+access-col-actor = Who
+access-col-action = Action
+access-col-subject = Whose data
+access-col-ip = From (IP pseudonym)
+access-col-path = Route
+access-nobody = Nobody named
+access-none = No access records match.
+access-next-rows = Older records
+
 ## Console: dashboard, submissions, rights, audit, embedding
 data-dash-per-day = Submissions per day, last 30 days
 data-dash-per-purpose = Consents given and withdrawn per purpose, last 30 days

@@ -266,6 +266,31 @@ console-type-tel = 電話番号
 console-type-date = 日付
 console-type-select = 選択リスト
 
+## Console: access records (개인정보의 안전성 확보조치 기준 art. 8)
+
+nav-access = アクセス記録
+access-title = アクセス記録
+access-intro = コンソールのアカウントやAPIキーが個人のデータを閲覧・処理するたびに残る記録です。誰が、いつ、どこから（IPの仮名）、誰のデータ（ID）に、何をしたか。少なくとも2年間保管され、ハッシュチェーンで連結され、署名付きツリーヘッドで保証されます。
+access-filter-legend = 絞り込み
+access-filter-subject = 本人（ID）
+access-filter-actor = アカウントまたはAPIキー（ID）
+access-filter-action = 操作
+access-filter-from = 開始日
+access-filter-until = 終了日
+access-any = すべて
+access-apply-filter = 適用
+access-invalid-filter = 解釈できない条件は無視しました。
+access-col-seq = 番号
+access-col-when = 日時（UTC）
+access-col-actor = 誰が
+access-col-action = 操作
+access-col-subject = 誰のデータ
+access-col-ip = 接続元（IPの仮名）
+access-col-path = ルート
+access-nobody = 特定なし
+access-none = 条件に合うアクセス記録はありません。
+access-next-rows = 古い記録
+
 ## Console: dashboard, submissions, rights, audit, embedding
 data-dash-per-day = 直近30日間の日別送信数
 data-dash-per-purpose = 直近30日間の目的別の同意・撤回数

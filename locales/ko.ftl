@@ -266,6 +266,31 @@ console-type-tel = 전화번호
 console-type-date = 날짜
 console-type-select = 선택 목록
 
+## Console: access records (개인정보의 안전성 확보조치 기준 art. 8)
+
+nav-access = 접속기록
+access-title = 개인정보 접속기록
+access-intro = 콘솔 계정이나 API 키가 개인정보를 조회하거나 처리할 때마다 남는 기록입니다: 누가, 언제, 어디서(IP 가명), 누구의 정보(식별자)를, 무엇을 했는지. 최소 2년간 보관하며 해시 체인으로 연결되고 서명된 트리 헤드가 이를 보증합니다.
+access-filter-legend = 필터
+access-filter-subject = 정보주체 (식별자)
+access-filter-actor = 계정 또는 API 키 (식별자)
+access-filter-action = 행위
+access-filter-from = 시작일
+access-filter-until = 종료일
+access-any = 전체
+access-apply-filter = 적용
+access-invalid-filter = 이해할 수 없는 필터는 무시했습니다.
+access-col-seq = 번호
+access-col-when = 일시 (UTC)
+access-col-actor = 접속자
+access-col-action = 행위
+access-col-subject = 정보주체
+access-col-ip = 접속지 (IP 가명)
+access-col-path = 경로
+access-nobody = 특정되지 않음
+access-none = 조건에 맞는 접속기록이 없습니다.
+access-next-rows = 이전 기록
+
 ## Console: dashboard, submissions, rights, audit, embedding
 data-dash-per-day = 최근 30일 일별 제출 수
 data-dash-per-purpose = 최근 30일 목적별 동의·철회 수

@@ -1,4 +1,5 @@
-//! The `assent` command line: serve, migrate, apply, key create, owner create, backup, ledger verify.
+//! The `assent` command line: serve, migrate, apply, key create, owner create, backup, ledger verify,
+//! access list.
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -56,6 +57,11 @@ pub enum Command {
     Ledger {
         #[command(subcommand)]
         command: LedgerCommand,
+    },
+    /// Read the access records (who read or acted on whose personal data).
+    Access {
+        #[command(subcommand)]
+        command: crate::access_cli::AccessCommand,
     },
     /// Write a consistent copy of the SQLite database to a new file, safe while `serve` runs
     /// (PostgreSQL: use pg_dump -Fc). The master key is not in it: back it up separately.
@@ -156,6 +162,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             blocking(move || create_owner(&settings, &email, &role)).await
         }
         Command::Backup { file } => blocking(move || backup(&settings, &file)).await,
+        Command::Access { command } => blocking(move || crate::access_cli::run(&settings, command)).await,
         Command::Ledger { command: LedgerCommand::Verify } => blocking(move || verify(&settings)).await,
         Command::Ledger { command: LedgerCommand::Sign } => sign_head(settings).await,
         Command::Ledger { command: LedgerCommand::Export { out } } => {
@@ -290,6 +297,9 @@ fn verify(settings: &Settings) -> anyhow::Result<i32> {
             return Ok(1);
         }
     }
+    if !crate::access_cli::verify_chain(&mut conn)? {
+        return Ok(1);
+    }
     let keyring = crate::keys_cli::keyring(settings, &mut conn)?;
     let witness = transparency::witness_path(&settings.data_dir);
     match transparency::verify(&mut conn, &keyring, &witness)? {
@@ -400,6 +410,9 @@ fn retention(settings: &Settings, now: chrono::DateTime<chrono::Utc>) -> anyhow:
         );
     })?;
     eprintln!();
+    // Access records are pruned by the real clock, whatever `--now` rehearses.
+    let pruned = crate::services::access::prune(&job.db.writer, settings.access_retention, chrono::Utc::now())?;
+    println!("access records pruned (older than {}): {pruned}", settings.access_retention);
     println!(
         "retention as of {now}: {} renewal mails, {} notices, {} expired, {} unconfirmed lapsed, {} values erased, {} people erased",
         report.renewal_mails,

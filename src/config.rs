@@ -47,6 +47,10 @@ pub struct SettingsArgs {
     /// How often marketing consents are re-confirmed by notice (정보통신망법: every 2 years).
     #[arg(long, env = "ASSENT_MARKETING_NOTICE_INTERVAL", default_value = "2y", value_parser = parse_retention, global = true)]
     pub marketing_notice_interval: crate::domain::Retention,
+    /// How long access records (개인정보의 안전성 확보조치 기준 art. 8) are kept before retention
+    /// prunes them: at least two years (`2y`, `3y`, `30m`, …).
+    #[arg(long, env = "ASSENT_ACCESS_RETENTION", default_value = "2y", value_parser = parse_access_retention, global = true)]
+    pub access_retention: crate::domain::Retention,
     /// Deadline regime for rights requests, recorded with each request and shown in the console,
     /// exports and API: `gdpr` (one month) or `pipa` (ten days).
     #[arg(long, env = "ASSENT_RIGHTS_DEADLINE", default_value = "gdpr", value_parser = parse_deadline, global = true)]
@@ -91,6 +95,8 @@ pub struct Settings {
     pub retention_interval: std::time::Duration,
     pub retention_batch: i64,
     pub marketing_notice_interval: crate::domain::Retention,
+    /// How long access records are kept (two years at least).
+    pub access_retention: crate::domain::Retention,
     /// How long a controller has to answer a rights request (shown in the console).
     pub rights_deadline: crate::domain::rights::Deadline,
     /// How long a stopping server lets requests in flight finish.
@@ -132,6 +138,7 @@ impl Settings {
             retention_interval: args.retention_interval,
             retention_batch: args.retention_batch.clamp(1, 100_000),
             marketing_notice_interval: args.marketing_notice_interval,
+            access_retention: args.access_retention,
             rights_deadline: args.rights_deadline,
             shutdown_timeout: args.shutdown_timeout,
             submissions_per_minute: args.submissions_per_minute,
@@ -185,6 +192,15 @@ impl Settings {
     }
 }
 
+fn parse_access_retention(raw: &str) -> Result<crate::domain::Retention, String> {
+    let period = parse_retention(raw)?;
+    let now = chrono::Utc::now();
+    if period.before(now) > crate::services::access::MIN_RETENTION.before(now) {
+        return Err(format!("access records are kept at least two years (2y); {raw} is shorter"));
+    }
+    Ok(period)
+}
+
 fn parse_deadline(raw: &str) -> Result<crate::domain::rights::Deadline, String> {
     match raw.trim().to_ascii_lowercase().as_str() {
         "gdpr" => Ok(crate::domain::rights::Deadline::Gdpr),
@@ -217,7 +233,7 @@ pub fn parse_interval(raw: &str) -> Result<std::time::Duration, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Settings, SettingsArgs, parse_interval};
+    use super::{Settings, SettingsArgs, parse_access_retention, parse_interval};
     use clap::Parser;
 
     #[derive(Parser)]
@@ -259,5 +275,14 @@ mod tests {
         assert!(parse_interval("0").is_err());
         assert!(parse_interval("1w").is_err());
         assert!(parse_interval("soon").is_err());
+    }
+
+    #[test]
+    fn access_records_are_kept_at_least_two_years() {
+        assert_eq!(parse_access_retention("2y"), Ok(crate::domain::Retention::months(24)));
+        assert_eq!(parse_access_retention("30m"), Ok(crate::domain::Retention::months(30)));
+        assert!(parse_access_retention("1y").unwrap_err().contains("at least two years"));
+        assert!(parse_access_retention("700d").is_err());
+        assert_eq!(settings(&[]).access_retention, crate::domain::Retention::months(24));
     }
 }

@@ -4,6 +4,7 @@
 //! the rules (no IO), `db` the storage, `crypto` the keys, `services` the transactions, `web` the
 //! HTTP surface, and `startup` puts them together.
 
+pub mod access_cli;
 pub mod cli;
 pub mod config;
 pub mod crypto;

@@ -47,6 +47,8 @@ impl Application {
         let submissions = crate::services::recorder::Recorder::start(&db, keyring.clone())
             .context("cannot start the submission recorder")?;
         let changes = crate::db::changes::Changes::watch(&db).context("cannot watch the database for changes")?;
+        let access = crate::services::access::AccessLog::start(db.writer.clone())
+            .context("cannot start the access-record writer")?;
         let state = AppState {
             submissions,
             api_keys: Arc::default(),
@@ -58,6 +60,7 @@ impl Application {
             mail_queued: Arc::new(tokio::sync::Notify::new()),
             limits: Arc::new(RateLimits::new(&settings)),
             settings: settings.clone(),
+            access,
         };
         let transport = MailTransport::new(settings.smtp_url.as_deref(), &settings.data_dir)?;
         let witness = settings.witness_url.as_deref().map(RemoteWitness::new).transpose()?.map(Arc::new);
@@ -82,13 +85,17 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let refresher = tokio::spawn(refresh_catalog(self.state.clone(), self.changes.clone()));
         let mailer = tokio::spawn(deliver_mail(self.state.clone(), self.transport.clone()));
+        let pruning = tokio::spawn(prune_access_records(self.state.clone()));
         let retention = tokio::spawn(run_retention(self.state.clone()));
         let heads = tokio::spawn(sign_tree_heads(self.state.clone(), self.witness.clone()));
         let result = self.server.await;
+        pruning.abort();
         refresher.abort();
         mailer.abort();
         retention.abort();
         heads.abort();
+        // Access records still queued are written before the writer drains.
+        self.state.access.flush().await;
         self.state.db.writer.drain().await;
         // The last head covers every event this process wrote.
         sign_tree_head(&self.state, self.witness.as_deref()).await;
@@ -263,6 +270,26 @@ async fn sign_tree_head(state: &AppState, witness: Option<&RemoteWitness>) {
             Err(e) => {
                 tracing::warn!(error = %e, size = head.size, "tree head not delivered to the remote witness (retried next minute)")
             }
+        }
+    }
+}
+
+/// Prunes access records past `ASSENT_ACCESS_RETENTION` every `ASSENT_RETENTION_INTERVAL`, the
+/// first time one interval after start (nothing is two years old at a start that matters).
+async fn prune_access_records(state: AppState) {
+    let every = state.settings.retention_interval;
+    let mut interval = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    loop {
+        interval.tick().await;
+        let (writer, keep) = (state.db.writer.clone(), state.settings.access_retention);
+        let pruned =
+            tokio::task::spawn_blocking(move || crate::services::access::prune(&writer, keep, chrono::Utc::now()))
+                .await;
+        match pruned {
+            Ok(Ok(0)) => {}
+            Ok(Ok(pruned)) => tracing::info!(pruned, "access records past retention pruned"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "could not prune access records"),
+            Err(e) => tracing::warn!(error = %e, "access record pruning task failed"),
         }
     }
 }

@@ -130,8 +130,18 @@ def verify_inclusion(root, size, index, leaf, path):
 
 
 def head_message(head):
-    """The bytes a tree head's signature covers."""
-    return ("assent-tree-head/v1\n%d\n%s\n%s\n" % (head["size"], head["root"], time_of(head["signed_at"]))).encode()
+    """The bytes a tree head's signature covers: v2 heads also commit to the access records
+    (their count and chain head hash), v1 heads (signed before those existed) do not."""
+    access = head.get("access")
+    if access is None:
+        return ("assent-tree-head/v1\n%d\n%s\n%s\n" % (head["size"], head["root"], time_of(head["signed_at"]))).encode()
+    return ("assent-tree-head/v2\n%d\n%s\n%d\n%s\n%s\n"
+            % (head["size"], head["root"], access["size"], access["hash"], time_of(head["signed_at"]))).encode()
+
+
+def order_key(head):
+    """Heads are told apart by the ledger's size and the access records' size."""
+    return (head["size"], (head.get("access") or {}).get("size", 0))
 
 
 def time_of(signed_at):
@@ -184,31 +194,31 @@ def check_events(events):
 
 
 def check_heads(heads, witnessed, leaves, tree_keys):
-    by_size = {}
+    by_key = {}
     for head in heads:
-        by_size[head["size"]] = head
+        by_key[order_key(head)] = head
     restored_from = [r for r in witnessed if r.get("kind") == "restore"]
     set_aside = set()
     for record in restored_from:
         set_aside.update(record.get("discarded_sizes", []))
     for head in (w for w in witnessed if w.get("kind", "head") == "head"):
-        stored = by_size.get(head["size"])
+        stored = by_key.get(order_key(head))
         if head["size"] in set_aside:
             if not head_is_signed(head, tree_keys):
                 raise Problem("witness.jsonl: the head of size %d it kept is not signed by a trusted key" % head["size"])
             continue
-        if stored is None or any(stored.get(k) != head.get(k) for k in ("root", "signature", "key_id", "size")):
+        if stored is None or any(stored.get(k) != head.get(k) for k in ("root", "signature", "key_id", "size", "access")):
             raise Problem("witness.jsonl: the witness saw a head of size %d that heads.jsonl does not hold as signed" % head["size"])
-    roots = roots_at(leaves, by_size.keys())
-    for size in sorted(by_size):
-        head = by_size[size]
+    roots = roots_at(leaves, [size for size, _ in by_key])
+    for key in sorted(by_key):
+        head, size = by_key[key], key[0]
         if not head_is_signed(head, tree_keys):
             raise Problem("heads.jsonl: the head of size %d is not signed by a trusted key (replaced or forged)" % size)
         if size > len(leaves):
             raise Problem("heads.jsonl: the head of size %d covers more events than the bundle's %d (events were removed)" % (size, len(leaves)))
         if roots[size].hex() != head["root"]:
             raise Problem("heads.jsonl: the head of size %d has another root than the bundle's first %d events (history was rewritten)" % (size, size))
-    return len(by_size)
+    return len(by_key)
 
 
 def check_receipt(token, events, jwks):

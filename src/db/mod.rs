@@ -3,6 +3,7 @@
 //! Reads go through an r2d2 pool; every write goes through the [`Writer`], one thread that owns one
 //! connection and commits queued work in groups (see `writer.rs` for why).
 
+pub mod access;
 pub mod api_keys;
 pub mod backup;
 pub mod builder;

@@ -47,12 +47,40 @@ diesel::table! {
 }
 
 diesel::table! {
-    tree_heads (size) {
+    tree_heads (size, access_size) {
         size -> BigInt,
         root -> Text,
         signed_at -> Timestamp,
         key_id -> Text,
         signature -> Text,
+        access_size -> BigInt,
+        access_hash -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    access_records (seq) {
+        seq -> BigInt,
+        occurred_at -> Timestamp,
+        actor_kind -> Text,
+        actor_id -> Text,
+        ip_pseudonym -> Nullable<Text>,
+        subject_id -> Nullable<Text>,
+        action -> Text,
+        path -> Text,
+        prev_hash -> Text,
+        hash -> Text,
+    }
+}
+
+diesel::table! {
+    access_head (id) {
+        id -> BigInt,
+        seq -> BigInt,
+        hash -> Text,
+        pruned_seq -> BigInt,
+        pruned_hash -> Text,
+        pruned_at -> Nullable<Timestamp>,
     }
 }
 
@@ -336,6 +364,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     reseal_pending,
     consent_events,
     ledger_head,
+    access_records,
+    access_head,
     consent_state,
     api_keys,
     outbox,

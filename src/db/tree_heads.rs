@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use super::DbConnection;
 use super::schema::{consent_events, tree_heads};
 use crate::domain::merkle::Hash;
-use crate::domain::tree_head::TreeHead;
+use crate::domain::tree_head::{AccessHead, TreeHead};
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = tree_heads)]
@@ -16,6 +16,9 @@ struct Row {
     signed_at: NaiveDateTime,
     key_id: String,
     signature: String,
+    /// 0 for a v1 head (`access_hash` NULL).
+    access_size: i64,
+    access_hash: Option<String>,
 }
 
 impl From<Row> for TreeHead {
@@ -26,6 +29,9 @@ impl From<Row> for TreeHead {
             signed_at: r.signed_at,
             key_id: r.key_id,
             signature: r.signature,
+            access: r
+                .access_hash
+                .map(|hash| AccessHead { size: u64::try_from(r.access_size).unwrap_or_default(), hash }),
         }
     }
 }
@@ -37,24 +43,38 @@ pub fn insert(conn: &mut DbConnection, head: &TreeHead) -> QueryResult<()> {
         signed_at: head.signed_at,
         key_id: head.key_id.clone(),
         signature: head.signature.clone(),
+        access_size: head.access.as_ref().map_or(0, |a| i64::try_from(a.size).unwrap_or(i64::MAX)),
+        access_hash: head.access.as_ref().map(|a| a.hash.clone()),
     };
     diesel::insert_into(tree_heads::table).values(&row).execute(conn).map(|_| ())
 }
 
 pub fn latest(conn: &mut DbConnection) -> QueryResult<Option<TreeHead>> {
-    let row: Option<Row> =
-        tree_heads::table.order(tree_heads::size.desc()).select(Row::as_select()).first(conn).optional()?;
+    let row: Option<Row> = tree_heads::table
+        .order((tree_heads::size.desc(), tree_heads::access_size.desc()))
+        .select(Row::as_select())
+        .first(conn)
+        .optional()?;
     Ok(row.map(TreeHead::from))
 }
 
 pub fn of_size(conn: &mut DbConnection, size: u64) -> QueryResult<Option<TreeHead>> {
     let size = i64::try_from(size).unwrap_or(i64::MAX);
-    let row: Option<Row> = tree_heads::table.find(size).select(Row::as_select()).first(conn).optional()?;
+    // The newest head over that many events (after it, only the access records grew).
+    let row: Option<Row> = tree_heads::table
+        .filter(tree_heads::size.eq(size))
+        .order(tree_heads::access_size.desc())
+        .select(Row::as_select())
+        .first(conn)
+        .optional()?;
     Ok(row.map(TreeHead::from))
 }
 
 pub fn all(conn: &mut DbConnection) -> QueryResult<Vec<TreeHead>> {
-    let rows: Vec<Row> = tree_heads::table.order(tree_heads::size.asc()).select(Row::as_select()).load(conn)?;
+    let rows: Vec<Row> = tree_heads::table
+        .order((tree_heads::size.asc(), tree_heads::access_size.asc()))
+        .select(Row::as_select())
+        .load(conn)?;
     Ok(rows.into_iter().map(TreeHead::from).collect())
 }
 

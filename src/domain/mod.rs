@@ -4,6 +4,7 @@
 //! submission is, which values may be stored given the granted purposes, when a consent expires,
 //! and how the ledger chains its events.
 
+pub mod access;
 pub mod codes;
 pub mod consent;
 pub mod disclosure;

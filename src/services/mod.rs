@@ -1,5 +1,6 @@
 //! Service functions: each owns one transaction and everything that must commit with it.
 
+pub mod access;
 pub mod audit;
 pub mod builder;
 pub mod bundle;

@@ -7,7 +7,7 @@
 //! signing tick (every minute while the server runs), and only the newest head is sent, since
 //! it commits to every earlier one (the witness can ask for a consistency proof).
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::domain::tree_head::TreeHead;
@@ -18,8 +18,9 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 pub struct RemoteWitness {
     client: reqwest::Client,
     url: reqwest::Url,
-    /// The size of the newest head the witness accepted.
-    delivered: AtomicU64,
+    /// The newest head the witness accepted, by [`TreeHead::order_key`] (the ledger's size, then
+    /// the access records').
+    delivered: Mutex<(u64, u64)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -49,20 +50,21 @@ impl RemoteWitness {
             .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
             .ok_or_else(|| WitnessError::BadUrl(url.to_owned()))?;
         let client = reqwest::Client::builder().timeout(TIMEOUT).build()?;
-        Ok(Self { client, url: parsed, delivered: AtomicU64::new(0) })
+        Ok(Self { client, url: parsed, delivered: Mutex::new((0, 0)) })
     }
 
-    /// Posts `head` unless the witness already accepted one at least as large; `true` when this
-    /// call delivered it.
+    /// Posts `head` unless the witness already accepted it or a later one; `true` when this call
+    /// delivered it.
     pub async fn deliver(&self, head: &TreeHead, public_key: &str) -> Result<bool, WitnessError> {
-        if head.size <= self.delivered.load(Ordering::Acquire) {
+        if head.order_key() <= *self.delivered.lock().unwrap_or_else(|e| e.into_inner()) {
             return Ok(false);
         }
         let response = self.client.post(self.url.clone()).json(&published(head, public_key)).send().await?;
         if !response.status().is_success() {
             return Err(WitnessError::Refused(response.status().as_u16()));
         }
-        self.delivered.fetch_max(head.size, Ordering::AcqRel);
+        let mut delivered = self.delivered.lock().unwrap_or_else(|e| e.into_inner());
+        *delivered = (*delivered).max(head.order_key());
         Ok(true)
     }
 }

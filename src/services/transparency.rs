@@ -17,7 +17,7 @@ use crate::db::DbConnection;
 use crate::db::tree_heads as stored;
 use crate::domain::ledger::ledger_time;
 use crate::domain::merkle::{Hash, LedgerTree};
-use crate::domain::tree_head::{TreeFault, TreeHead, check_heads};
+use crate::domain::tree_head::{AccessHead, TreeFault, TreeHead, check_heads};
 
 /// How often a new head is signed while events arrive.
 pub const INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
@@ -53,23 +53,29 @@ pub fn sign_and_witness(
     Ok(Some(head))
 }
 
-/// [`sign_head`] over a tree already read under the lock.
+/// [`sign_head`] over a tree already read under the lock: a v2 head, when the ledger or the
+/// access records grew since the newest head.
 fn sign_over(conn: &mut DbConnection, keyring: &Keyring, tree: &LedgerTree) -> diesel::QueryResult<Option<TreeHead>> {
     let latest = stored::latest(conn)?;
-    if tree.size() == 0 || latest.as_ref().is_some_and(|h| h.size >= tree.size()) {
+    let access = crate::services::access::head_for_signing(conn)?;
+    let grew = latest.as_ref().is_none_or(|h| {
+        let (events, records) = h.order_key();
+        events < tree.size() || records < access.size
+    });
+    if (tree.size() == 0 && access.size == 0) || !grew {
         return Ok(None);
     }
-    let head = signed(keyring, tree.size(), &tree.root());
+    let head = signed(keyring, tree.size(), &tree.root(), access);
     stored::insert(conn, &head)?;
     Ok(Some(head))
 }
 
-fn signed(keyring: &Keyring, size: u64, root: &Hash) -> TreeHead {
+fn signed(keyring: &Keyring, size: u64, root: &Hash, access: AccessHead) -> TreeHead {
     let signer = keyring.tree_heads();
     let root = hex::encode(root);
     let signed_at = ledger_time(Utc::now().naive_utc());
-    let signature = signer.sign(&TreeHead::message(size, &root, signed_at));
-    TreeHead { size, root, signed_at, key_id: signer.key_id().to_owned(), signature }
+    let signature = signer.sign(&TreeHead::message_v2(size, &root, &access, signed_at));
+    TreeHead { size, root, signed_at, key_id: signer.key_id().to_owned(), signature, access: Some(access) }
 }
 
 /// Appends a head to the witness (after its transaction committed: the witness never holds a
@@ -116,7 +122,9 @@ pub fn verify(conn: &mut DbConnection, keyring: &Keyring, witness: &Path) -> any
     let genuine = |h: &TreeHead| {
         keyring.tree_head_key(&h.key_id).is_some_and(|key| tree_heads::verify(key, &h.signed_message(), &h.signature))
     };
-    Ok(match check_heads(&tree, &heads, &seen, genuine) {
+    let access = crate::services::access::check_heads(conn, &heads)?;
+    let checked = check_heads(&tree, &heads, &seen, genuine).and_then(|n| access.map(|()| n));
+    Ok(match checked {
         Ok(n) => TreeCheck::Holds { heads: n, witnessed: seen.len() },
         Err(fault) => TreeCheck::Broken(fault),
     })

@@ -6,11 +6,13 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+use super::access;
 use super::api_key::bearer;
 use super::body::{JSON, read_limited, require_content_type};
 use super::error::{AppError, Problem};
 use super::{AppState, evidence_of, only};
 use crate::db::catalog::Catalog;
+use crate::domain::access::AccessAction;
 use crate::domain::form::{FieldError, FieldErrorCode, RawSubmission};
 use crate::domain::{Email, ErrorCode, Locale, Locales, Method, PurposeKey};
 
@@ -97,10 +99,8 @@ pub(crate) async fn create_submission(
     let locale = locale_of_request(&request, &catalog.locales)?;
     // An integrator's API key vouches for the person; without one the answer says nothing about
     // who the address belongs to.
-    let verified = match req.headers().get(header::AUTHORIZATION) {
-        Some(_) => super::api_key::authenticate(&req, &state).await.map(|_| true)?,
-        None => false,
-    };
+    let key_id = vouching_key(&req, &state).await?;
+    let verified = key_id.is_some();
     let displayed = request.policy_versions.clone();
     let raw = raw_submission(request)?;
     let accepted = form.definition.accept(&raw, |p| catalog.is_required(p)).map_err(AppError::Validation)?;
@@ -119,6 +119,11 @@ pub(crate) async fn create_submission(
         verified,
     };
     let outcome = state.submissions.record(catalog.clone(), input).await?;
+    if let Some(key_id) = &key_id {
+        // The answer names the person and every purpose's state: an access by the key.
+        let subject = outcome.subject_id.as_ref().map(ToString::to_string);
+        access::by_api_key(&req, &state, key_id, AccessAction::VerifiedSubmission, subject.as_deref());
+    }
     if !outcome.pending.is_empty() {
         state.mail_queued.notify_one();
     }
@@ -230,6 +235,15 @@ fn sign_receipt(
     issuer.submission(outcome, Method::Api, locale).map_err(|e| AppError::Internal(e.into()))
 }
 
+/// The API key an integrator vouches for the person with (`None`: no `Authorization` header; a
+/// bad key is a 401, never a silent downgrade).
+async fn vouching_key(req: &HttpRequest, state: &AppState) -> Result<Option<String>, AppError> {
+    match req.headers().get(header::AUTHORIZATION) {
+        Some(_) => Ok(Some(super::api_key::authenticate(req, state).await?)),
+        None => Ok(None),
+    }
+}
+
 #[derive(Debug, Deserialize)]
 struct ConsentQuery {
     email: Option<String>,
@@ -273,27 +287,31 @@ pub(crate) async fn get_consents(req: HttpRequest, state: web::Data<AppState>) -
     // states were read since the last write (see `ConsentCache`).
     let stamp = state.consents.changes().stamp();
     let cached = state.consents.get(&index, stamp);
-    let key_known = state.api_keys.cached(&presented, stamp).is_some();
-    if key_known
+    let known_key = state.api_keys.cached(&presented, stamp);
+    if let Some(key_id) = &known_key
         && let Cached::Hit((subject_id, states)) = &cached
         && let Some(consents) = consent_views_known(&catalog, &catalog.purpose_keys, states)
     {
         crate::metrics::consent_check(true);
+        // Every check is an access record (art. 8), queued: the answer does not wait for it.
+        access::by_api_key(&req, &state, key_id, AccessAction::ConsentCheck, subject_id.as_deref());
         return Ok(consents_response(subject_id.clone(), consents));
     }
     let (api_keys, cache) = (state.api_keys.clone(), state.consents.clone());
-    let (subject_id, consents) = super::point_read(&state, move |conn| {
-        if !key_known && api_keys.authenticate(conn, &presented, stamp)?.is_none() {
-            return Err(AppError::Unauthorized);
-        }
+    let (key_id, subject_id, consents) = super::point_read(&state, move |conn| {
+        let key_id = match known_key {
+            Some(id) => id,
+            None => api_keys.authenticate(conn, &presented, stamp)?.ok_or(AppError::Unauthorized)?,
+        };
         let (subject_id, states) = match cached {
             Cached::Hit(found) => found,
             Cached::Miss => cache.read(conn, &index, stamp)?,
         };
-        Ok((subject_id, consent_views(conn, &catalog, &catalog.purpose_keys, &states)?))
+        Ok((key_id, subject_id, consent_views(conn, &catalog, &catalog.purpose_keys, &states)?))
     })
     .await?;
     crate::metrics::consent_check(false);
+    access::by_api_key(&req, &state, &key_id, AccessAction::ConsentCheck, subject_id.as_deref());
     Ok(consents_response(subject_id, consents))
 }
 

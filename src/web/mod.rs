@@ -1,6 +1,7 @@
 //! HTTP: one module per audience (public forms, JSON API, operations), plus the cross-cutting
 //! pieces (errors, body reading, localisation, security headers, request logging).
 
+pub mod access;
 pub mod admin;
 pub mod api;
 pub mod api_key;
@@ -70,6 +71,8 @@ pub struct AppState {
     /// Wakes the mail delivery loop after something was queued.
     pub mail_queued: Arc<tokio::sync::Notify>,
     pub limits: Arc<RateLimits>,
+    /// Access records (art. 8), queued and written in batches.
+    pub access: crate::services::access::AccessLog,
 }
 
 type KeyedLimiter<K> = governor::DefaultKeyedRateLimiter<K>;

@@ -9,6 +9,7 @@ use super::api_key::authenticate;
 use super::body::{JSON, read_limited, require_content_type};
 use super::error::{AppError, Problem};
 use super::{AppState, evidence_of};
+use crate::domain::access::AccessAction;
 use crate::domain::rights::RightKind;
 use crate::domain::{ErrorCode, Locale, Method, PurposeKey, SubjectId};
 use crate::services::links;
@@ -37,7 +38,13 @@ pub(crate) struct SubjectResponse {
     unsubscribe_urls: std::collections::BTreeMap<String, String>,
 }
 
-async fn read(state: &AppState, key_id: &str, id: &str, kind: RightKind) -> Result<Profile, AppError> {
+async fn read(
+    req: &HttpRequest,
+    state: &AppState,
+    key_id: &str,
+    id: &str,
+    kind: RightKind,
+) -> Result<Profile, AppError> {
     let (pool, keyring, catalog, subject) =
         (state.db.pool.clone(), state.keyring.clone(), state.catalog.current(), id.to_owned());
     let profile = web::block(move || -> Result<_, AppError> {
@@ -48,6 +55,8 @@ async fn read(state: &AppState, key_id: &str, id: &str, kind: RightKind) -> Resu
     // Reading personal data is audited.
     let (actor, subject) = (Actor::ApiKey(key_id.to_owned()), SubjectId::from(id));
     state.db.writer.write(move |tx| rights::record_access(tx, &actor, &subject, kind, Method::Api)).await?;
+    let action = if kind == RightKind::Portability { AccessAction::ExportPerson } else { AccessAction::ViewPerson };
+    super::access::by_api_key(req, state, key_id, action, Some(id));
     Ok(profile)
 }
 
@@ -71,7 +80,7 @@ pub(crate) async fn show(
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let key_id = authenticate(&req, &state).await?;
-    let profile = read(&state, &key_id, &path, RightKind::Access).await?;
+    let profile = read(&req, &state, &key_id, &path, RightKind::Access).await?;
     let mut unsubscribe_urls = std::collections::BTreeMap::new();
     let catalog = state.catalog.current();
     for c in profile.consents.iter().filter(|c| !c.required) {
@@ -103,7 +112,7 @@ pub(crate) async fn export(
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let key_id = authenticate(&req, &state).await?;
-    let profile = read(&state, &key_id, &path, RightKind::Portability).await?;
+    let profile = read(&req, &state, &key_id, &path, RightKind::Portability).await?;
     Ok(no_store(HttpResponse::Ok())
         .insert_header((header::CONTENT_DISPOSITION, "attachment; filename=\"subject-export.json\""))
         .json(profile))
@@ -178,6 +187,7 @@ pub(crate) async fn change(
     };
     let (keyring, catalog, subject) = (state.keyring.clone(), state.catalog.current(), SubjectId::from(path.clone()));
     let purpose = request.purpose.clone();
+    let actor_key = key_id.clone();
     let outcome = state
         .db
         .writer
@@ -193,6 +203,7 @@ pub(crate) async fn change(
             rights::change_consent(tx, &keyring, &catalog, &request)
         })
         .await?;
+    super::access::by_api_key(&req, &state, &actor_key, AccessAction::ChangeConsent, Some(&path));
     let (profile, consents) = state_after(&state, path.clone(), outcome.subject_erased).await?;
     let catalog = state.catalog.current();
     let issuer = Issuer { keyring: &state.keyring, catalog: &catalog, base_url: &state.settings.base_url };
@@ -272,6 +283,7 @@ pub(crate) async fn erase(
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let key_id = authenticate(&req, &state).await?;
+    let actor_key = key_id.clone();
     let (keyring, mail, subject) = (state.keyring.clone(), state.mail.clone(), SubjectId::from(path.clone()));
     let catalog = state.catalog.current();
     state
@@ -288,6 +300,7 @@ pub(crate) async fn erase(
             )
         })
         .await?;
+    super::access::by_api_key(&req, &state, &actor_key, AccessAction::ErasePerson, Some(&path));
     state.mail_queued.notify_one();
     Ok(HttpResponse::Ok().json(Erased { subject_id: path.into_inner(), erased: true }))
 }

@@ -127,6 +127,7 @@ fn test_settings(db: &TestDb, master_key: &str) -> Settings {
         retention_interval: std::time::Duration::from_secs(3600),
         retention_batch: 500,
         marketing_notice_interval: assent::domain::Retention::months(24),
+        access_retention: assent::domain::Retention::months(24),
         rights_deadline: assent::domain::rights::Deadline::Gdpr,
         shutdown_timeout: std::time::Duration::from_secs(30),
         // Stories send many submissions from one address; the limit has its own story.

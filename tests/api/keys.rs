@@ -415,7 +415,7 @@ on_both_backends! {
         let message = assent::domain::tree_head::TreeHead::message(size, &root, signed_at);
         let signature = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, planted_heads.sign(&message).to_bytes());
         let key_id = assent::crypto::signing::identity(&planted_heads.to_bytes()).0;
-        let forged = assent::domain::tree_head::TreeHead { size, root, signed_at, key_id, signature };
+        let forged = assent::domain::tree_head::TreeHead { size, root, signed_at, key_id, signature, access: None };
         diesel::delete(tree_heads::table.filter(tree_heads::size.eq(newest.unwrap()))).execute(&mut app.conn()).unwrap();
         assent::db::tree_heads::insert(&mut app.conn(), &forged).unwrap();
         let witness = app.db.dir.path().join("witness.jsonl");

@@ -6,6 +6,7 @@ mod admin_helpers;
 mod helpers;
 mod server_process;
 
+mod access;
 mod admin_auth;
 mod admin_builder;
 mod admin_data;

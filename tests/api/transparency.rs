@@ -85,7 +85,7 @@ on_both_backends! {
         let first: Value = app.get("/.well-known/assent/tree-head").await.json().await.unwrap();
         assert_eq!(first["size"].as_i64(), Some(events(&app)));
         let message = first["message"].as_str().unwrap();
-        assert!(message.starts_with("assent-tree-head/v1\n"));
+        assert!(message.starts_with("assent-tree-head/v2\n"), "heads commit to the access records too");
         let key = first["public_key"].as_str().unwrap();
         assert!(assent::crypto::tree_heads::verify(key, message.as_bytes(), first["signature"].as_str().unwrap()));
 

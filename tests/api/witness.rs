@@ -74,7 +74,7 @@ on_both_backends! {
         let last = heads.last().unwrap_or_else(|| panic!("the witness got no head; log:\n{}", server.log_text()));
         assert_eq!(last["size"], 3, "the head signed at shutdown covers every event");
         assert!(genuine(last), "a head the witness can check on its own: {last}");
-        assert!(last["message"].as_str().unwrap().starts_with("assent-tree-head/v1\n3\n"));
+        assert!(last["message"].as_str().unwrap().starts_with("assent-tree-head/v2\n3\n"));
         let file = std::fs::read_to_string(deployment.data_dir.join("witness.jsonl")).unwrap();
         let kept: Value = serde_json::from_str(file.lines().last().unwrap()).unwrap();
         assert_eq!((&kept["root"], &kept["signature"]), (&last["root"], &last["signature"]), "the same head as the file");

@@ -6,6 +6,7 @@
 //! AdminError>`; a GET without a session is sent to `/admin/login` (303), a POST without one
 //! is refused (403).
 
+pub mod access;
 pub mod audit;
 pub mod auth;
 pub mod builder;
@@ -59,6 +60,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(submissions::routes)
         .route("/admin/rights", web::get().to(rights::page))
         .route("/admin/audit", web::get().to(audit::page))
+        .route("/admin/access", web::get().to(access::page))
         .route("/admin/forms/{key}/embed", web::get().to(embed::page));
 }
 

@@ -10,13 +10,14 @@ use chrono::{NaiveDate, NaiveDateTime};
 use super::data_strings::DataStrings;
 use super::{AdminError, Chrome, SignedIn};
 use crate::db::console::{Cursor, SubmissionFilter};
+use crate::domain::access::{AccessAction, ActorKind};
 use crate::domain::{ConsentStatus, Email, ErrorCode, Locale};
 use crate::services::console::{self as data, Listed, Opened};
 use crate::services::csv_export::{self, Export};
 use crate::services::rights::audit_action;
-use crate::web::AppState;
 use crate::web::error::AppError;
 use crate::web::pages::render;
+use crate::web::{AppState, access};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/admin/submissions", web::get().to(list))
@@ -141,6 +142,7 @@ impl ListPage {
 async fn list(req: HttpRequest, who: SignedIn, state: web::Data<AppState>) -> Result<HttpResponse, AdminError> {
     let q = Query::read(&req);
     let (filter, email, ignored) = q.parse();
+    let searched = email.is_some();
     let before = decode_cursor(&q.before);
     let (pool, keyring) = (state.db.pool.clone(), state.keyring.clone());
     let (rows, next) = web::block(move || -> Result<_, AppError> {
@@ -150,6 +152,7 @@ async fn list(req: HttpRequest, who: SignedIn, state: web::Data<AppState>) -> Re
     .await
     .map_err(|e| AdminError::new(e, who.locale))?
     .map_err(|e| AdminError::new(e, who.locale))?;
+    record_listed(&req, &state, &who, &rows, searched);
     let catalog = state.catalog.current();
     let page = ListPage {
         c: who.chrome(&req, "submissions"),
@@ -164,6 +167,20 @@ async fn list(req: HttpRequest, who: SignedIn, state: web::Data<AppState>) -> Re
         ignored,
     };
     Ok(render(&page))
+}
+
+/// One access record per person shown (their consent states are on the page); a search by
+/// address records whom it found, or that it found no one.
+fn record_listed(req: &HttpRequest, state: &AppState, who: &SignedIn, rows: &[Listed], searched: bool) {
+    let accessor = access::accessor(req, state, ActorKind::Owner, &who.owner.id);
+    let path = access::path_of(req);
+    let mut shown: Vec<&str> = rows.iter().map(|r| r.row.subject_id.as_str()).collect();
+    shown.sort_unstable();
+    shown.dedup();
+    if searched {
+        state.access.record(&accessor, AccessAction::Search, shown.first().copied(), &path);
+    }
+    state.access.record_each(&accessor, AccessAction::ListSubmissions, shown, &path);
 }
 
 #[derive(Template)]
@@ -198,6 +215,7 @@ async fn show(
         .await
         .map_err(|e| AdminError::new(e, locale))?
         .ok_or_else(|| AdminError::new(AppError::NotFound(ErrorCode::SubmissionNotFound), locale))?;
+    access::by_owner(&req, &state, &who.owner.id, AccessAction::ViewSubmission, Some(&opened.row.subject_id));
     let page = DetailPage {
         c: who.chrome(&req, "submissions"),
         d: DataStrings::get(locale),
@@ -272,6 +290,9 @@ async fn submissions_csv(
         filter.subject_id.as_deref().unwrap_or("-")
     );
     audit_export(&state, &who, "export_submissions", detail).await?;
+    // One record per export: the person when it was filtered to one, nobody named otherwise.
+    let one = filter.subject_id.as_deref().filter(|s| *s != "-");
+    access::by_owner(&req, &state, &who.owner.id, AccessAction::CsvSubmissions, one);
     let stream = csv_export::stream(
         state.db.pool.clone(),
         state.keyring.clone(),
@@ -281,9 +302,10 @@ async fn submissions_csv(
     Ok(csv_response("submissions.csv", stream))
 }
 
-async fn consents_csv(who: SignedIn, state: web::Data<AppState>) -> Result<HttpResponse, AdminError> {
+async fn consents_csv(req: HttpRequest, who: SignedIn, state: web::Data<AppState>) -> Result<HttpResponse, AdminError> {
     require_export(&who)?;
     audit_export(&state, &who, "export_consents", "filter: none (current state of everyone)".into()).await?;
+    access::by_owner(&req, &state, &who.owner.id, AccessAction::CsvConsents, None);
     let stream =
         csv_export::stream(state.db.pool.clone(), state.keyring.clone(), state.catalog.current(), Export::Consents);
     Ok(csv_response("consents.csv", stream))

@@ -1,0 +1,223 @@
+//! Access records, off the hot path: a request hands its record to [`AccessLog::record`] (a
+//! channel send, no IO), and the `assent-access` thread writes whatever has queued as **one**
+//! piece of writer work at least every [`FLUSH_INTERVAL`], sooner when [`MAX_QUEUED`] records
+//! wait, and at shutdown ([`AccessLog::flush`]). So the consent check never waits for a write, and
+//! a crash loses at most the records of the last second, which were not yet committed.
+
+use std::sync::{Arc, mpsc};
+use std::time::{Duration, Instant};
+
+use chrono::{NaiveDateTime, Utc};
+use tokio::sync::oneshot;
+
+use crate::db::access::{self as stored, NewAccess};
+use crate::db::{CommitFailed, DbConnection, Writer};
+use crate::domain::Retention;
+use crate::domain::access::{AccessAction, ActorKind};
+use crate::domain::tree_head::{AccessHead, TreeFault, TreeHead, check_access_heads};
+
+/// The longest a record waits in memory before it is written.
+pub const FLUSH_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Records written together at the most; more queued than this are written at once.
+pub const MAX_QUEUED: usize = 20_000;
+
+/// How long access records are kept at least (개인정보의 안전성 확보조치 기준 art. 8(1)): two
+/// years, the default and the minimum of `ASSENT_ACCESS_RETENTION`.
+pub const MIN_RETENTION: Retention = Retention::months(24);
+
+/// Records pruned per piece of writer work.
+const PRUNE_BATCH: i64 = 10_000;
+
+/// Who accessed, as recorded.
+#[derive(Debug, Clone)]
+pub struct Accessor {
+    pub kind: ActorKind,
+    /// The console account's or the API key's id (never an address).
+    pub id: String,
+    pub ip_pseudonym: Option<String>,
+}
+
+enum Message {
+    Record(NewAccess),
+    Many(Vec<NewAccess>),
+    Flush(oneshot::Sender<()>),
+}
+
+/// A handle to the access-record thread; cheap to clone.
+#[derive(Clone)]
+pub struct AccessLog {
+    queue: mpsc::Sender<Message>,
+}
+
+impl AccessLog {
+    pub fn start(writer: Writer) -> std::io::Result<Self> {
+        let (queue, queued) = mpsc::channel();
+        std::thread::Builder::new().name("assent-access".into()).spawn(move || run(&writer, &queued))?;
+        Ok(Self { queue })
+    }
+
+    /// Queues one record: `who` did `action` to `subject_id`'s data (`None`: nobody named, e.g.
+    /// a consent check for an unknown address) through the route `path` (its template).
+    pub fn record(&self, who: &Accessor, action: AccessAction, subject_id: Option<&str>, path: &str) {
+        let _ = self.queue.send(Message::Record(entry(who, action, subject_id, path, Utc::now().naive_utc())));
+    }
+
+    /// Queues one record per person.
+    pub fn record_each<'a>(
+        &self,
+        who: &Accessor,
+        action: AccessAction,
+        subject_ids: impl IntoIterator<Item = &'a str>,
+        path: &str,
+    ) {
+        let at = Utc::now().naive_utc();
+        let many: Vec<NewAccess> = subject_ids.into_iter().map(|s| entry(who, action, Some(s), path, at)).collect();
+        if !many.is_empty() {
+            let _ = self.queue.send(Message::Many(many));
+        }
+    }
+
+    /// Writes everything queued before this call and waits until it is committed (shutdown,
+    /// tests).
+    pub async fn flush(&self) {
+        let (done, wait) = oneshot::channel();
+        if self.queue.send(Message::Flush(done)).is_ok() {
+            let _ = wait.await;
+        }
+    }
+}
+
+fn entry(who: &Accessor, action: AccessAction, subject_id: Option<&str>, path: &str, at: NaiveDateTime) -> NewAccess {
+    NewAccess {
+        occurred_at: at,
+        actor_kind: who.kind.as_str(),
+        actor_id: who.id.clone(),
+        ip_pseudonym: who.ip_pseudonym.clone(),
+        subject_id: subject_id.map(str::to_owned),
+        action: action.as_str(),
+        path: path.to_owned(),
+    }
+}
+
+/// Collects records until the oldest has waited [`FLUSH_INTERVAL`] (or enough are queued, or a
+/// flush is asked for), then writes them in one piece of writer work. Ends when every handle is
+/// gone, after writing what is left.
+fn run(writer: &Writer, queued: &mpsc::Receiver<Message>) {
+    let mut batch: Vec<NewAccess> = Vec::new();
+    let mut waiting: Vec<oneshot::Sender<()>> = Vec::new();
+    let mut due: Option<Instant> = None;
+    loop {
+        let received = match due {
+            None => queued.recv().map_err(|_| mpsc::RecvTimeoutError::Disconnected),
+            Some(at) => queued.recv_timeout(at.saturating_duration_since(Instant::now())),
+        };
+        let mut write_now = false;
+        match received {
+            Ok(Message::Record(one)) => batch.push(one),
+            Ok(Message::Many(many)) => batch.extend(many),
+            Ok(Message::Flush(done)) => {
+                waiting.push(done);
+                write_now = true;
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => write_now = true,
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                write(writer, &mut batch);
+                return;
+            }
+        }
+        if !batch.is_empty() {
+            // Under a steady stream the channel is never empty long enough to time out.
+            let at = *due.get_or_insert_with(|| Instant::now() + FLUSH_INTERVAL);
+            write_now |= Instant::now() >= at;
+        }
+        if write_now || batch.len() >= MAX_QUEUED {
+            write(writer, &mut batch);
+            due = (!batch.is_empty()).then(|| Instant::now() + FLUSH_INTERVAL);
+            for done in waiting.drain(..) {
+                let _ = done.send(());
+            }
+        }
+    }
+}
+
+/// Writes the batch; on failure keeps it for the next attempt (up to a bound, past which the
+/// oldest are dropped, loudly: memory must not grow without end while the database is down).
+fn write(writer: &Writer, batch: &mut Vec<NewAccess>) {
+    if batch.is_empty() {
+        return;
+    }
+    let records = Arc::new(std::mem::take(batch));
+    let shared = records.clone();
+    let written = writer.write_blocking(move |tx| -> Result<(), Failed> { Ok(stored::append(tx.conn, &shared)?) });
+    if let Err(e) = written {
+        let mut kept = Arc::try_unwrap(records).unwrap_or_else(|r| (*r).clone());
+        let excess = kept.len().saturating_sub(10 * MAX_QUEUED);
+        kept.drain(..excess);
+        tracing::error!(error = %e, kept = kept.len(), dropped = excess, "could not write access records; retrying");
+        *batch = kept;
+    }
+}
+
+/// Why a batch of access records was not written.
+#[derive(Debug, thiserror::Error)]
+enum Failed {
+    #[error(transparent)]
+    Db(#[from] diesel::result::Error),
+    #[error(transparent)]
+    Commit(#[from] CommitFailed),
+}
+
+/// Deletes the records older than `retention` (never less than [`MIN_RETENTION`]) at `now`, in
+/// pieces of writer work of [`PRUNE_BATCH`]; the anchor keeps the chain verifiable. Returns how
+/// many were deleted.
+pub fn prune(writer: &Writer, retention: Retention, now: chrono::DateTime<Utc>) -> anyhow::Result<i64> {
+    let before = retention.before(now).min(MIN_RETENTION.before(now)).naive_utc();
+    let mut total = 0;
+    loop {
+        let deleted = writer
+            .write_blocking(move |tx| -> Result<i64, Failed> { Ok(stored::prune(tx.conn, before, PRUNE_BATCH)?) })?;
+        total += deleted;
+        if deleted < PRUNE_BATCH {
+            return Ok(total);
+        }
+    }
+}
+
+/// The oldest time a pruned record may have at `now` (verification's bound).
+pub fn oldest_prunable(now: chrono::DateTime<Utc>) -> NaiveDateTime {
+    MIN_RETENTION.before(now).naive_utc()
+}
+
+/// The access records' size and chain head hash, as a v2 tree head commits to them (read in the
+/// signing transaction).
+pub fn head_for_signing(conn: &mut DbConnection) -> diesel::QueryResult<AccessHead> {
+    let tip = stored::head(conn)?;
+    Ok(AccessHead { size: u64::try_from(tip.seq).unwrap_or_default(), hash: tip.hash })
+}
+
+/// How much older than the head that preceded it a record may be (it waited in the queue, or
+/// for a writer that was retrying).
+const QUEUE_SLACK: chrono::TimeDelta = chrono::TimeDelta::days(1);
+
+/// Checks every v2 head against the access records held now (see [`check_access_heads`]), and
+/// that pruning took nothing a recent head says came after it: records after a head's size were
+/// written after it was signed, so a head signed less than the minimum retention ago whose size
+/// is below the pruning anchor means records younger than that were deleted (an anchor moved
+/// with a back-dated time).
+pub fn check_heads(conn: &mut DbConnection, heads: &[TreeHead]) -> diesel::QueryResult<Result<(), TreeFault>> {
+    let anchor = stored::head(conn)?.anchor;
+    let bound = oldest_prunable(Utc::now()) + QUEUE_SLACK;
+    for head in heads {
+        let Some(access) = &head.access else { continue };
+        if i64::try_from(access.size).unwrap_or(i64::MAX) < anchor.seq && head.signed_at > bound {
+            return Ok(Err(TreeFault::AccessPrunedEarly { size: head.size, access: access.size }));
+        }
+    }
+    let seqs: Vec<i64> =
+        heads.iter().filter_map(|h| h.access.as_ref()).filter_map(|a| i64::try_from(a.size).ok()).collect();
+    let (last, found) = stored::hashes_at(conn, &seqs)?;
+    let found: std::collections::HashMap<u64, String> =
+        found.into_iter().filter_map(|(seq, hash)| Some((u64::try_from(seq).ok()?, hash))).collect();
+    Ok(check_access_heads(heads, u64::try_from(last).unwrap_or_default(), |seq| found.get(&seq).cloned()))
+}
