@@ -1,4 +1,7 @@
-//! The `assent` command line: serve, migrate, apply, key create, owner create, backup, ledger verify.
+//! The `assent` command line: serve, migrate, apply, key create, owner create, backup, restore,
+//! ledger verify.
+
+mod restore;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -55,6 +58,17 @@ pub enum Command {
     /// Write a consistent copy of the SQLite database to a new file, safe while `serve` runs
     /// (PostgreSQL: use pg_dump -Fc). The master key is not in it: back it up separately.
     Backup { file: PathBuf },
+    /// Put an `assent backup` file back as the SQLite database (with no server running), or with
+    /// --reconcile finish a restore made with pg_restore; then erase again everyone erased since
+    /// the backup (the erasure journal) and record the restore in the witness.
+    #[command(group(clap::ArgGroup::new("what").required(true).args(["backup", "reconcile"])))]
+    Restore {
+        /// The `assent backup` file (SQLite).
+        backup: Option<PathBuf>,
+        /// The database is already in place (PostgreSQL after pg_restore, or SQLite copied by hand).
+        #[arg(long)]
+        reconcile: bool,
+    },
     /// Expire consents past their retention period and erase what they no longer justify.
     Retention {
         #[command(subcommand)]
@@ -144,6 +158,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             blocking(move || create_owner(&settings, &email, &role)).await
         }
         Command::Backup { file } => blocking(move || backup(&settings, &file)).await,
+        Command::Restore { backup, .. } => blocking(move || restore::run(&settings, backup.as_deref())).await,
         Command::Ledger { command: LedgerCommand::Verify } => blocking(move || verify(&settings)).await,
         Command::Ledger { command: LedgerCommand::Sign } => blocking(move || sign_head(&settings)).await,
         Command::Retention { command: RetentionCommand::Run { dry_run, now } } => {
@@ -280,9 +295,14 @@ fn verify(settings: &Settings) -> anyhow::Result<i32> {
     match transparency::verify(&mut conn, &keyring, &witness)? {
         TreeCheck::Holds { heads, witnessed } => {
             println!("tree intact: {heads} signed heads verified, {witnessed} witnessed ({})", witness.display());
+            restore::print_restores(&witness)?;
             Ok(0)
         }
         TreeCheck::Broken(fault) => {
+            eprintln!("ledger BROKEN: {fault}");
+            Ok(1)
+        }
+        TreeCheck::RestoreBroken(fault) => {
             eprintln!("ledger BROKEN: {fault}");
             Ok(1)
         }
@@ -331,8 +351,7 @@ fn retention_report(
 }
 
 fn retention(settings: &Settings, now: chrono::DateTime<chrono::Utc>) -> anyhow::Result<i32> {
-    let url = DbUrl::parse(&settings.database_url)?;
-    let db = crate::db::Db::open(url, 2, settings.rights_deadline)?;
+    let db = settings.open_db(2)?;
     let Some(_lock) = crate::db::JobLock::try_acquire(&db.url, "retention")? else {
         eprintln!("another process is running retention now; nothing done");
         return Ok(3);

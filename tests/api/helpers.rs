@@ -131,6 +131,8 @@ fn test_settings(db: &TestDb, master_key: &str) -> Settings {
         // Stories send many submissions from one address; the limit has its own story.
         submissions_per_minute: 0,
         trusted_proxies: Vec::new(),
+        mail_file_retention: std::time::Duration::from_secs(7 * 86_400),
+        erasure_journal: db.dir.path().join("erasures.jsonl"),
     }
 }
 
