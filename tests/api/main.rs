@@ -33,6 +33,7 @@ mod preferences;
 mod privacy;
 mod public_form;
 mod rate_limits;
+mod restore;
 mod retention;
 mod subjects_api;
 mod transparency;
