@@ -97,8 +97,9 @@ fn check_backup(path: &Path) -> Result<(), &'static str> {
     }
     let path = path.to_str().ok_or("its path is not UTF-8")?;
     let mut conn = diesel::SqliteConnection::establish(path).map_err(|_| "it cannot be opened")?;
-    let check: Vec<Text> =
-        diesel::sql_query("PRAGMA quick_check").load(&mut conn).map_err(|_| "not an SQLite database")?;
+    let check: Vec<Text> = diesel::sql_query("SELECT quick_check AS value FROM pragma_quick_check()")
+        .load(&mut conn)
+        .map_err(|_| "not an SQLite database")?;
     if check.first().is_none_or(|c| c.value != "ok") {
         return Err("the file is damaged");
     }
