@@ -291,3 +291,34 @@ async fn mail_files_go_after_their_retention_sqlite() {
 async fn mail_files_go_after_their_retention_postgres() {
     mail_files_go_after_their_retention(Backend::Postgres).await;
 }
+
+/// A database copied back by hand, without `assent restore`: `serve` still erases again at start
+/// whoever the journal holds; the ledger fails verification (the witness saw a longer history)
+/// until `assent restore --reconcile` records the restore.
+#[tokio::test]
+async fn a_database_copied_back_by_hand_loses_no_erasure_and_verifies_once_reconciled() {
+    let db = TestDb::create(Backend::Sqlite).unwrap();
+    let dep = Deployment::on(&db);
+    let mut server = dep.serve().await;
+    let key = String::from_utf8(ok_out(dep.cli(&["key", "create", "--name", "crm"]))).unwrap().trim().to_owned();
+    let email = unique_email();
+    let id = sign_up(&server, &key, &email).await;
+    let Some(backup) = back_up(&dep, &db) else { return };
+    let erased = reqwest::Client::new().delete(server.url(&format!("/api/v1/subjects/{id}"))).bearer_auth(&key);
+    assert!(erased.send().await.unwrap().status().is_success());
+    sign_up(&server, &key, &unique_email()).await;
+    ok(dep.cli(&["ledger", "sign"]));
+    assert!(server.terminate().await.success());
+
+    for stale in ["assent.db-wal", "assent.db-shm"] {
+        let _ = std::fs::remove_file(db.dir.path().join(stale));
+    }
+    std::fs::copy(&backup, db.dir.path().join("assent.db")).unwrap();
+    let mut server = dep.serve().await;
+    assert!(consent_states(&server, &key, &email).await.iter().all(|s| s == "never"), "erased again at start");
+    assert!(server.terminate().await.success());
+    let unreconciled = dep.cli(&["ledger", "verify"]);
+    assert!(!unreconciled.status.success(), "no restore record yet: {}", text(&unreconciled));
+    assert!(ok(dep.cli(&["restore", "--reconcile"])).contains("restore recorded"));
+    dep.assert_ledger_intact();
+}
