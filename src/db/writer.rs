@@ -227,29 +227,38 @@ fn run(
     on_erased: Option<&ErasureHook>,
 ) {
     let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
-    while let Ok(first) = jobs.recv() {
-        batch.push(first);
-        while batch.len() < MAX_BATCH {
-            match jobs.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
+    // Set after a commit that erased people, on SQLite: see `scrub_wal`.
+    let mut scrub = false;
+    while let Some(first) = next_job(&jobs, scrub) {
+        // Only once the writer has been idle for a moment: never between two batches of a burst.
+        if first.is_none() {
+            scrub = !scrub_wal(&mut conn);
         }
-        let committed = commit_batch(&mut conn, &mut batch, rights_deadline);
-        match &committed {
-            Ok(erased) => {
-                generation.fetch_add(1, Ordering::AcqRel);
-                if let Some(hook) = on_erased.filter(|_| !erased.is_empty()) {
-                    hook(erased);
+        if let Some(first) = first {
+            batch.push(first);
+            while batch.len() < MAX_BATCH {
+                match jobs.try_recv() {
+                    Ok(job) => batch.push(job),
+                    Err(_) => break,
                 }
             }
-            Err(e) => tracing::error!(error = %e, jobs = batch.len(), "group commit failed"),
-        }
-        for job in batch.drain(..) {
-            job.finish(committed.is_ok());
-        }
-        if committed.is_err() && conn.ping().is_err() {
-            conn = reconnect(&url);
+            let committed = commit_batch(&mut conn, &mut batch, rights_deadline);
+            match &committed {
+                Ok(erased) => {
+                    generation.fetch_add(1, Ordering::AcqRel);
+                    if let Some(hook) = on_erased.filter(|_| !erased.is_empty()) {
+                        hook(erased);
+                    }
+                    scrub |= url.is_sqlite() && !erased.is_empty();
+                }
+                Err(e) => tracing::error!(error = %e, jobs = batch.len(), "group commit failed"),
+            }
+            for job in batch.drain(..) {
+                job.finish(committed.is_ok());
+            }
+            if committed.is_err() && conn.ping().is_err() {
+                conn = reconnect(&url);
+            }
         }
         // Between two batches nothing is being appended: copying the few frames the checkpointer
         // has not lets the next commit start the WAL over (see `checkpoint_loop`).
@@ -259,6 +268,42 @@ fn run(
             tracing::warn!(error = %e, "WAL checkpoint failed");
         }
     }
+}
+
+/// The next piece of work (`None` once every handle is gone); while a scrub is pending, waits at
+/// most [`SCRUB_RETRY`] (`Some(None)`: nothing came, the writer is idle).
+fn next_job(jobs: &mpsc::Receiver<Box<dyn Job>>, scrub: bool) -> Option<Option<Box<dyn Job>>> {
+    if !scrub {
+        return jobs.recv().ok().map(Some);
+    }
+    match jobs.recv_timeout(SCRUB_RETRY) {
+        Ok(job) => Some(Some(job)),
+        Err(mpsc::RecvTimeoutError::Timeout) => Some(None),
+        Err(mpsc::RecvTimeoutError::Disconnected) => None,
+    }
+}
+
+/// How often the writer, while idle, tries again to truncate a WAL that held erased people.
+const SCRUB_RETRY: Duration = Duration::from_millis(200);
+
+/// After an erasure the database's pages are zeroed (`secure_delete`), but frames the WAL wrote
+/// before still hold what was erased until SQLite happens to reuse that part of the file. Once the
+/// writer has had nothing to do for [`SCRUB_RETRY`], this copies every frame into the database
+/// and truncates the WAL to nothing, without waiting (`busy_timeout = 0`): if a reader still
+/// holds an old snapshot it answers false and is tried again at the next idle moment.
+fn scrub_wal(conn: &mut DbConnection) -> bool {
+    #[derive(QueryableByName)]
+    struct Truncated {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        busy: i32,
+    }
+    let done = conn
+        .batch_execute("PRAGMA busy_timeout = 0")
+        .and_then(|()| diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)").get_result::<Truncated>(conn));
+    if let Err(e) = conn.batch_execute("PRAGMA busy_timeout = 10000") {
+        tracing::warn!(error = %e, "could not restore the writer's busy timeout");
+    }
+    done.is_ok_and(|t| t.busy == 0)
 }
 
 /// Runs the batch in one transaction; answers the people it erased once it committed.
