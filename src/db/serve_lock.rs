@@ -22,7 +22,7 @@ pub struct ServeLock {
 diesel::define_sql_function!(fn pg_try_advisory_lock_shared(key: diesel::sql_types::BigInt) -> diesel::sql_types::Bool);
 diesel::define_sql_function!(fn pg_try_advisory_lock(key: diesel::sql_types::BigInt) -> diesel::sql_types::Bool);
 
-/// The advisory lock's key: the first 8 bytes of SHA-256 of `assent-serve`.
+/// The advisory lock's key: the first 60 bits of SHA-256 of `assent-serve`.
 fn key() -> i64 {
     let digest = crate::crypto::sha256_hex(b"assent-serve");
     i64::from_str_radix(&digest[..15], 16).unwrap_or(0x0a55_e47e)
