@@ -167,10 +167,24 @@ on_both_backends! {
         ask_for_link(&server, &gone).await;
         ask_for_link(&server, &kept).await;
         wait_for_mail_in(&restored.outbox_dir(), &kept, "Your link to manage your data").await;
+        assert_eq!(links_mailed_to(&restored, &gone), 0, "/me does not know them: no link, and the old one went with them");
+        let api = reqwest::Client::new().get(server.url(&format!("/api/v1/subjects/{gone_id}"))).bearer_auth(&key);
+        assert_eq!(api.send().await.unwrap().status(), 410, "the API says erased");
         drop(server);
         restored.assert_ledger_intact();
         tampering_after_a_restore_is_still_caught(&restored);
     }
+}
+
+/// Sign-in mails to `to` in the deployment's outbox.
+fn links_mailed_to(dep: &Deployment, to: &str) -> usize {
+    std::fs::read_dir(dep.outbox_dir())
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter_map(|e| std::fs::read(e.path()).ok())
+        .map(|raw| Mail::parse(&raw))
+        .filter(|m| m.raw.contains(to) && m.subject.contains("Your link to manage your data"))
+        .count()
 }
 
 fn ok_out(out: Output) -> Vec<u8> {
