@@ -57,9 +57,11 @@ impl ErasureJournal {
         if erased.is_empty() {
             return Ok(());
         }
-        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        let dir = self.path.parent().filter(|d| !d.as_os_str().is_empty());
+        if let Some(dir) = dir {
             std::fs::create_dir_all(dir)?;
         }
+        let created = !self.path.exists();
         let mut file = std::fs::OpenOptions::new().create(true).read(true).append(true).open(&self.path)?;
         let mut text = Vec::with_capacity(erased.len() * 80);
         if file.seek(SeekFrom::End(0))? > 0 {
@@ -76,7 +78,12 @@ impl ErasureJournal {
             text.push(b'\n');
         }
         file.write_all(&text)?;
-        file.sync_data()
+        file.sync_data()?;
+        // A new file's name must reach the disk too.
+        match dir.filter(|_| created) {
+            Some(dir) => std::fs::File::open(dir)?.sync_all(),
+            None => Ok(()),
+        }
     }
 
     /// Every subject id the journal holds (none when it has no file yet), and the lines that
