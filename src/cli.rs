@@ -1,5 +1,8 @@
-//! The `assent` command line: serve, migrate, apply, key create, owner create, backup, ledger verify,
-//! access list.
+//! The `assent` command line: serve, migrate, apply, key create, owner create, keys, backup,
+//! restore, ledger verify/sign/export, access list.
+
+mod ledger_cmd;
+mod restore;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -8,10 +11,7 @@ use std::path::PathBuf;
 
 use crate::config::{Settings, SettingsArgs};
 use crate::db::DbUrl;
-use crate::db::ledger::{self, Verification};
 use crate::services::keys;
-use crate::services::remote_witness::RemoteWitness;
-use crate::services::transparency::{self, TreeCheck};
 use crate::services::workspace::{self, WorkspaceFile};
 use crate::startup::Application;
 
@@ -66,6 +66,17 @@ pub enum Command {
     /// Write a consistent copy of the SQLite database to a new file, safe while `serve` runs
     /// (PostgreSQL: use pg_dump -Fc). The master key is not in it: back it up separately.
     Backup { file: PathBuf },
+    /// Put an `assent backup` file back as the SQLite database (with no server running), or with
+    /// --reconcile finish a restore made with pg_restore; then erase again everyone erased since
+    /// the backup (the erasure journal) and record the restore in the witness.
+    #[command(group(clap::ArgGroup::new("what").required(true).args(["backup", "reconcile"])))]
+    Restore {
+        /// The `assent backup` file (SQLite).
+        backup: Option<PathBuf>,
+        /// The database is already in place (PostgreSQL after pg_restore, or SQLite copied by hand).
+        #[arg(long)]
+        reconcile: bool,
+    },
     /// Expire consents past their retention period and erase what they no longer justify.
     Retention {
         #[command(subcommand)]
@@ -163,10 +174,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::Backup { file } => blocking(move || backup(&settings, &file)).await,
         Command::Access { command } => blocking(move || crate::access_cli::run(&settings, command)).await,
-        Command::Ledger { command: LedgerCommand::Verify } => blocking(move || verify(&settings)).await,
-        Command::Ledger { command: LedgerCommand::Sign } => sign_head(settings).await,
+        Command::Restore { backup, .. } => blocking(move || restore::run(&settings, backup.as_deref())).await,
+        Command::Ledger { command: LedgerCommand::Verify } => blocking(move || ledger_cmd::verify(&settings)).await,
+        Command::Ledger { command: LedgerCommand::Sign } => ledger_cmd::sign_head(settings).await,
         Command::Ledger { command: LedgerCommand::Export { out } } => {
-            blocking(move || export_bundle(&settings, &out)).await
+            blocking(move || ledger_cmd::export_bundle(&settings, &out)).await
         }
         Command::Retention { command: RetentionCommand::Run { dry_run, now } } => {
             let now = now.unwrap_or_else(chrono::Utc::now);
@@ -288,70 +300,6 @@ fn backup(settings: &Settings, file: &std::path::Path) -> anyhow::Result<i32> {
     Ok(0)
 }
 
-fn verify(settings: &Settings) -> anyhow::Result<i32> {
-    let mut conn = connect(settings)?;
-    match ledger::verify(&mut conn)? {
-        Verification::Intact { events } => println!("ledger intact: {events} events verified"),
-        Verification::Broken(fault) => {
-            eprintln!("ledger BROKEN: {fault}");
-            return Ok(1);
-        }
-    }
-    if !crate::access_cli::verify_chain(&mut conn)? {
-        return Ok(1);
-    }
-    let keyring = crate::keys_cli::keyring(settings, &mut conn)?;
-    let witness = transparency::witness_path(&settings.data_dir);
-    match transparency::verify(&mut conn, &keyring, &witness)? {
-        TreeCheck::Holds { heads, witnessed } => {
-            println!("tree intact: {heads} signed heads verified, {witnessed} witnessed ({})", witness.display());
-            Ok(0)
-        }
-        TreeCheck::Broken(fault) => {
-            eprintln!("ledger BROKEN: {fault}");
-            Ok(1)
-        }
-    }
-}
-
-async fn sign_head(settings: Settings) -> anyhow::Result<i32> {
-    let witness = settings.witness_url.as_deref().map(RemoteWitness::new).transpose()?;
-    let task = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-        let mut conn = connect(&settings)?;
-        let keyring = crate::keys_cli::keyring(&settings, &mut conn)?;
-        match transparency::sign_and_witness(&mut conn, &keyring, &settings.data_dir)? {
-            Some(head) => println!("signed tree head: {} events, root {}", head.size, head.root),
-            None => println!("the newest signed head already covers every event"),
-        }
-        let latest = crate::db::tree_heads::latest(&mut conn)?;
-        let public_key = match &latest {
-            Some(head) => crate::services::keyring::tree_head_key(&mut conn, &keyring, &head.key_id)?,
-            None => None,
-        };
-        Ok((latest, public_key.unwrap_or_default()))
-    });
-    let (latest, public_key) = task.await.context("command task failed")??;
-    if let (Some(witness), Some(head)) = (witness, latest) {
-        witness.deliver(&head, &public_key).await?;
-        println!("delivered the head of size {} to the remote witness", head.size);
-    }
-    Ok(0)
-}
-
-fn export_bundle(settings: &Settings, out: &std::path::Path) -> anyhow::Result<i32> {
-    let mut conn = connect(settings)?;
-    let keyring = crate::keys_cli::keyring(settings, &mut conn)?;
-    let done = crate::services::bundle::export(&mut conn, &keyring, &settings.data_dir, &settings.base_url, out)?;
-    let witness = if done.witnessed { "with the witness" } else { "no witness file found" };
-    println!(
-        "ledger bundle written to {}: {} events, {} signed heads, {witness}; check it with tools/verify_bundle.py",
-        done.dir.display(),
-        done.events,
-        done.heads
-    );
-    Ok(0)
-}
-
 fn retention_report(
     settings: &Settings,
     now: chrono::DateTime<chrono::Utc>,
@@ -384,8 +332,7 @@ fn retention_report(
 }
 
 fn retention(settings: &Settings, now: chrono::DateTime<chrono::Utc>) -> anyhow::Result<i32> {
-    let url = DbUrl::parse(&settings.database_url)?;
-    let db = crate::db::Db::open(url, 2, settings.rights_deadline)?;
+    let db = settings.open_db(2)?;
     let Some(_lock) = crate::db::JobLock::try_acquire(&db.url, "retention")? else {
         eprintln!("another process is running retention now; nothing done");
         return Ok(3);

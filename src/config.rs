@@ -72,6 +72,12 @@ pub struct SettingsArgs {
     /// The sender of Assent's mails.
     #[arg(long, env = "ASSENT_MAIL_FROM", default_value = "Assent <no-reply@assent.invalid>", global = true)]
     pub mail_from: String,
+    /// Without SMTP: how long delivered `.eml` files are kept under the data folder (`7d`, `12h`).
+    #[arg(long, env = "ASSENT_MAIL_FILE_RETENTION", default_value = "7d", value_parser = parse_interval, global = true)]
+    pub mail_file_retention: std::time::Duration,
+    /// The erasure journal, kept outside the database [default: $ASSENT_DATA_DIR/erasures.jsonl]
+    #[arg(long, env = "ASSENT_ERASURE_JOURNAL", global = true)]
+    pub erasure_journal: Option<PathBuf>,
 }
 
 /// Resolved settings. The master key is read from `ASSENT_MASTER_KEY` only (never a flag, which
@@ -107,6 +113,10 @@ pub struct Settings {
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// A remote witness for signed tree heads (`services::remote_witness`).
     pub witness_url: Option<String>,
+    /// How long the file mailer keeps delivered `.eml` files.
+    pub mail_file_retention: std::time::Duration,
+    /// Where every erasure is journaled, outside the database.
+    pub erasure_journal: PathBuf,
 }
 
 impl Settings {
@@ -121,6 +131,10 @@ impl Settings {
             .unwrap_or_else(|| format!("http://{}", args.bind))
             .trim_end_matches('/')
             .to_owned();
+        let erasure_journal = args
+            .erasure_journal
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or_else(|| args.data_dir.join("erasures.jsonl"));
         Self {
             database_url,
             bind: args.bind,
@@ -144,6 +158,8 @@ impl Settings {
             submissions_per_minute: args.submissions_per_minute,
             trusted_proxies: args.trusted_proxies,
             witness_url: args.witness_url.filter(|u| !u.trim().is_empty()),
+            mail_file_retention: args.mail_file_retention,
+            erasure_journal,
         }
     }
 
@@ -185,6 +201,28 @@ impl Settings {
     /// The master keys (current, and previous during a rotation): `crypto::MasterKeys::load`.
     pub fn master_keys(&self) -> Result<crate::crypto::MasterKeys, crate::crypto::MasterKeyError> {
         crate::crypto::MasterKeys::load(self.master_key.as_deref(), self.master_key_previous.as_deref(), &self.data_dir)
+    }
+
+    /// The erasure journal (`ASSENT_ERASURE_JOURNAL`).
+    pub fn erasure_journal(&self) -> crate::services::erasure_journal::ErasureJournal {
+        crate::services::erasure_journal::ErasureJournal::at(&self.erasure_journal)
+    }
+
+    /// What the writer does after a commit that erased people: journal them, and without SMTP
+    /// remove the mail files delivered to them.
+    pub fn erasure_hook(&self) -> crate::db::ErasureHook {
+        let files = if self.smtp_url.is_none() {
+            crate::mail::files::MailFiles::in_data_dir(&self.data_dir).ok()
+        } else {
+            None
+        };
+        crate::services::erasure_journal::hook(self.erasure_journal(), files)
+    }
+
+    /// Opens the database with the erasure hook (every process that may erase people).
+    pub fn open_db(&self, pool_size: u32) -> Result<crate::db::Db, crate::db::DbError> {
+        let url = crate::db::DbUrl::parse(&self.database_url)?;
+        crate::db::Db::open_with(url, pool_size, self.rights_deadline, Some(self.erasure_hook()))
     }
 
     pub fn mail_context(&self) -> crate::mail::MailContext {

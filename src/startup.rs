@@ -32,6 +32,8 @@ pub struct Application {
     transport: Arc<MailTransport>,
     changes: crate::db::changes::Changes,
     witness: Option<Arc<RemoteWitness>>,
+    /// Held while serving: `assent restore` refuses meanwhile.
+    _serving: crate::db::ServeLock,
 }
 
 impl Application {
@@ -42,7 +44,7 @@ impl Application {
             let settings = settings.clone();
             tokio::task::spawn_blocking(move || prepare(&settings)).await.context("start-up task failed")??
         };
-        let (db, keyring, catalog) = prepared;
+        let (db, keyring, catalog, serving) = prepared;
         let keyring = Arc::new(keyring);
         let submissions = crate::services::recorder::Recorder::start(&db, keyring.clone())
             .context("cannot start the submission recorder")?;
@@ -68,7 +70,7 @@ impl Application {
             TcpListener::bind(&settings.bind).with_context(|| format!("cannot listen on {}", settings.bind))?;
         let port = listener.local_addr()?.port();
         let server = serve(listener, state.clone())?;
-        Ok(Self { port, server, state, transport: Arc::new(transport), changes, witness })
+        Ok(Self { port, server, state, transport: Arc::new(transport), changes, witness, _serving: serving })
     }
 
     pub fn port(&self) -> u16 {
@@ -88,8 +90,10 @@ impl Application {
         let pruning = tokio::spawn(prune_access_records(self.state.clone()));
         let retention = tokio::spawn(run_retention(self.state.clone()));
         let heads = tokio::spawn(sign_tree_heads(self.state.clone(), self.witness.clone()));
+        let mail_files = tokio::spawn(expire_mail_files(self.state.clone(), self.transport.clone()));
         let result = self.server.await;
         pruning.abort();
+        mail_files.abort();
         refresher.abort();
         mailer.abort();
         retention.abort();
@@ -104,10 +108,14 @@ impl Application {
     }
 }
 
-fn prepare(settings: &Settings) -> anyhow::Result<(Db, Keyring, Catalog)> {
+fn prepare(settings: &Settings) -> anyhow::Result<(Db, Keyring, Catalog, crate::db::ServeLock)> {
     let masters = settings.master_keys()?;
     let url = DbUrl::parse(&settings.database_url)?;
-    let db = Db::open(url, settings.pool_size, settings.rights_deadline).context("cannot open the database")?;
+    let Some(serving) = crate::db::ServeLock::shared(&url).context("cannot lock the database")? else {
+        anyhow::bail!("assent restore is running on this database; start the server once it has finished");
+    };
+    let db = settings.open_db(settings.pool_size).context("cannot open the database")?;
+    replay_erasures(settings, &db)?;
     let mut conn = db.pool.get().context("cannot get a database connection")?;
     let keyring = crate::services::keyring::load(&mut conn, masters).context("cannot load the keys")?;
     crate::services::reseal::legacy_ciphertexts(&mut conn, &keyring).context("cannot re-seal old ciphertexts")?;
@@ -117,7 +125,28 @@ fn prepare(settings: &Settings) -> anyhow::Result<(Db, Keyring, Catalog)> {
         tracing::warn!(path = %settings.config.display(), "no workspace file; serving what the database holds");
     }
     let catalog = Catalog::load(&mut conn).context("cannot load the catalogue")?;
-    Ok((db, keyring, catalog))
+    Ok((db, keyring, catalog, serving))
+}
+
+/// Erases again anyone the erasure journal holds whom the database knows alive (a backup put
+/// back), before anything is served.
+fn replay_erasures(settings: &Settings, db: &Db) -> anyhow::Result<()> {
+    let journal = settings.erasure_journal();
+    let replayed = crate::services::restore::replay_erasures(db, &journal)
+        .with_context(|| format!("cannot replay the erasure journal {}", journal.path().display()))?;
+    if replayed.erased_again > 0 {
+        tracing::warn!(
+            people = replayed.erased_again,
+            "people erased after this database's backup were erased again (erasure journal); run `assent restore --reconcile` to record the restore in the witness"
+        );
+    }
+    if replayed.caught_up > 0 {
+        tracing::info!(people = replayed.caught_up, "erasures added to the erasure journal from the database");
+    }
+    if !replayed.damaged_lines.is_empty() {
+        tracing::warn!(lines = ?replayed.damaged_lines, "erasure journal lines could not be read and were skipped");
+    }
+    Ok(())
 }
 
 /// Applies the workspace file if its content differs from the file applied at the last start,
@@ -290,6 +319,30 @@ async fn prune_access_records(state: AppState) {
             Ok(Ok(pruned)) => tracing::info!(pruned, "access records past retention pruned"),
             Ok(Err(e)) => tracing::warn!(error = %e, "could not prune access records"),
             Err(e) => tracing::warn!(error = %e, "access record pruning task failed"),
+        }
+    }
+}
+
+/// Without SMTP: removes delivered `.eml` files older than `ASSENT_MAIL_FILE_RETENTION`, at start
+/// and then every hour (or every retention period, if shorter).
+async fn expire_mail_files(state: AppState, transport: Arc<MailTransport>) {
+    if transport.files().is_none() {
+        return;
+    }
+    let retention = state.settings.mail_file_retention;
+    let mut interval = tokio::time::interval(retention.min(Duration::from_secs(3600)));
+    loop {
+        interval.tick().await;
+        let transport = transport.clone();
+        let expired = tokio::task::spawn_blocking(move || {
+            transport.files().map_or(Ok(0), |files| files.expire(retention, std::time::SystemTime::now()))
+        })
+        .await;
+        match expired {
+            Ok(Ok(0)) => {}
+            Ok(Ok(removed)) => tracing::info!(removed, "removed delivered mail files past their retention"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "could not remove old mail files"),
+            Err(e) => tracing::warn!(error = %e, "mail file task failed"),
         }
     }
 }

@@ -20,12 +20,14 @@ pub mod policies;
 pub mod retention;
 pub mod rights;
 pub mod schema;
+pub mod serve_lock;
 pub mod sessions;
 pub mod subjects;
 pub mod tree_heads;
 mod writer;
 
-pub use writer::{CommitFailed, LedgerHead, WriteTx, Writer};
+pub use serve_lock::ServeLock;
+pub use writer::{CommitFailed, Erasure, ErasureHook, LedgerHead, WriteTx, Writer};
 
 /// A new row id: a UUIDv7, time-ordered, so rows written together sit together in every index
 /// keyed by id (random v4 ids scatter each insert, and later each delete, over the whole B-tree,
@@ -191,8 +193,19 @@ pub struct Db {
 
 impl Db {
     /// Migrates, then opens the pool and starts the writer thread (rights requests it records
-    /// fall due under `rights_deadline`).
+    /// fall due under `rights_deadline`). Erasures are told to no one: processes that may erase
+    /// people use [`Db::open_with`] and the erasure journal (`Settings::erasure_hook`).
     pub fn open(url: DbUrl, pool_size: u32, rights_deadline: crate::domain::rights::Deadline) -> Result<Self, DbError> {
+        Self::open_with(url, pool_size, rights_deadline, None)
+    }
+
+    /// [`Db::open`], with a hook the writer calls after each commit that erased people.
+    pub fn open_with(
+        url: DbUrl,
+        pool_size: u32,
+        rights_deadline: crate::domain::rights::Deadline,
+        on_erased: Option<ErasureHook>,
+    ) -> Result<Self, DbError> {
         url.migrate()?;
         // A PostgreSQL connection is tested (`SELECT 1`) before each use, so one broken by a
         // server restart is replaced instead of failing a request; an SQLite connection is a file
@@ -202,7 +215,7 @@ impl Db {
             .connection_timeout(std::time::Duration::from_secs(10))
             .test_on_check_out(!url.is_sqlite())
             .build(Manager(url.clone()))?;
-        let writer = Writer::start(url.clone(), rights_deadline)?;
+        let writer = Writer::start(url.clone(), rights_deadline, on_erased)?;
         Ok(Self { pool, writer, url })
     }
 }

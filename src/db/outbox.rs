@@ -39,6 +39,7 @@ struct LeasedRow {
     id: String,
     kind: String,
     attempts: i64,
+    subject_id: Option<String>,
 }
 
 /// A leased mail with its sealed message (`None` if the message is gone).
@@ -48,6 +49,8 @@ pub struct LeasedMail {
     pub kind: String,
     pub message: Option<Vec<u8>>,
     pub attempts: i64,
+    /// Whose mail it is (the file mailer names its files by it).
+    pub subject_id: Option<String>,
 }
 
 /// Queues a mail unless one with the same `dedupe_key` exists; says whether it was queued.
@@ -130,7 +133,13 @@ pub fn lease_due(
         .collect();
     Ok(leased
         .into_iter()
-        .map(|m| LeasedMail { message: messages.remove(&m.id), id: m.id, kind: m.kind, attempts: m.attempts })
+        .map(|m| LeasedMail {
+            message: messages.remove(&m.id),
+            id: m.id,
+            kind: m.kind,
+            attempts: m.attempts,
+            subject_id: m.subject_id,
+        })
         .collect())
 }
 

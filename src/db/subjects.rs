@@ -207,3 +207,12 @@ pub fn form_definitions(conn: &mut DbConnection, ids: &[String]) -> QueryResult<
         .select((form_versions::id, form_versions::form_key, form_versions::version, form_versions::definition))
         .load(conn)
 }
+
+/// (id, when) of every person erased: what the erasure journal must hold.
+pub fn erased_all(conn: &mut DbConnection) -> QueryResult<Vec<(String, NaiveDateTime)>> {
+    let rows: Vec<(String, Option<NaiveDateTime>)> = subjects::table
+        .filter(subjects::erased_at.is_not_null())
+        .select((subjects::id, subjects::erased_at))
+        .load(conn)?;
+    Ok(rows.into_iter().filter_map(|(id, at)| Some((id, at?))).collect())
+}

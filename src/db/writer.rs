@@ -40,7 +40,21 @@ pub struct WriteTx<'a> {
     pub conn: &'a mut DbConnection,
     pub head: &'a mut LedgerHead,
     pub rights_deadline: Deadline,
+    /// The people this work erased: told to the [`ErasureHook`] once the commit is durable.
+    pub erased: &'a mut Vec<Erasure>,
 }
+
+/// A person erased by a committed piece of work (an id and a time: nothing personal).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Erasure {
+    pub subject_id: String,
+    pub at: chrono::NaiveDateTime,
+}
+
+/// Called by the writer thread after each commit that erased someone, before anyone is answered:
+/// the erasure journal kept outside the database, and the file mailer's clean-up. Its failures
+/// are its own to report (the commit stands).
+pub type ErasureHook = Arc<dyn Fn(&[Erasure]) + Send + Sync>;
 
 impl WriteTx<'_> {
     /// Runs `work` inside its own savepoint: if it fails, its rows and its ledger events are
@@ -49,12 +63,13 @@ impl WriteTx<'_> {
     where
         E: From<diesel::result::Error>,
     {
-        let WriteTx { conn, head, rights_deadline } = self;
-        let before = head.clone();
+        let WriteTx { conn, head, rights_deadline, erased } = self;
+        let (before, erased_before) = (head.clone(), erased.len());
         let rights_deadline = *rights_deadline;
-        let result = conn.transaction(|conn| work(&mut WriteTx { conn, head, rights_deadline }));
+        let result = conn.transaction(|conn| work(&mut WriteTx { conn, head, rights_deadline, erased }));
         if result.is_err() {
             **head = before;
+            erased.truncate(erased_before);
         }
         result
     }
@@ -125,7 +140,7 @@ pub struct Writer {
 }
 
 impl Writer {
-    pub fn start(url: DbUrl, rights_deadline: Deadline) -> Result<Self, DbError> {
+    pub fn start(url: DbUrl, rights_deadline: Deadline, on_erased: Option<ErasureHook>) -> Result<Self, DbError> {
         let mut conn = url.connect()?;
         let alive = Arc::new(());
         let catch_up = Arc::new(AtomicBool::new(false));
@@ -152,7 +167,7 @@ impl Writer {
         let advanced = generation.clone();
         std::thread::Builder::new()
             .name("assent-writer".into())
-            .spawn(move || run(url, conn, jobs, &advanced, &catch_up, rights_deadline))
+            .spawn(move || run(url, conn, jobs, &advanced, &catch_up, rights_deadline, on_erased.as_ref()))
             .map_err(DbError::Folder)?;
         Ok(Self { queue, _alive: alive, generation })
     }
@@ -209,28 +224,41 @@ fn run(
     generation: &AtomicU64,
     catch_up: &AtomicBool,
     rights_deadline: Deadline,
+    on_erased: Option<&ErasureHook>,
 ) {
     let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
-    while let Ok(first) = jobs.recv() {
-        batch.push(first);
-        while batch.len() < MAX_BATCH {
-            match jobs.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
+    // Set after a commit that erased people, on SQLite: see `scrub_wal`.
+    let mut scrub = false;
+    while let Some(first) = next_job(&jobs, scrub) {
+        // Only once the writer has been idle for a moment: never between two batches of a burst.
+        if first.is_none() {
+            scrub = !scrub_wal(&mut conn);
+        }
+        if let Some(first) = first {
+            batch.push(first);
+            while batch.len() < MAX_BATCH {
+                match jobs.try_recv() {
+                    Ok(job) => batch.push(job),
+                    Err(_) => break,
+                }
             }
-        }
-        let committed = commit_batch(&mut conn, &mut batch, rights_deadline);
-        match &committed {
-            Ok(()) => {
-                generation.fetch_add(1, Ordering::AcqRel);
+            let committed = commit_batch(&mut conn, &mut batch, rights_deadline);
+            match &committed {
+                Ok(erased) => {
+                    generation.fetch_add(1, Ordering::AcqRel);
+                    if let Some(hook) = on_erased.filter(|_| !erased.is_empty()) {
+                        hook(erased);
+                    }
+                    scrub |= url.is_sqlite() && !erased.is_empty();
+                }
+                Err(e) => tracing::error!(error = %e, jobs = batch.len(), "group commit failed"),
             }
-            Err(e) => tracing::error!(error = %e, jobs = batch.len(), "group commit failed"),
-        }
-        for job in batch.drain(..) {
-            job.finish(committed.is_ok());
-        }
-        if committed.is_err() && conn.ping().is_err() {
-            conn = reconnect(&url);
+            for job in batch.drain(..) {
+                job.finish(committed.is_ok());
+            }
+            if committed.is_err() && conn.ping().is_err() {
+                conn = reconnect(&url);
+            }
         }
         // Between two batches nothing is being appended: copying the few frames the checkpointer
         // has not lets the next commit start the WAL over (see `checkpoint_loop`).
@@ -242,7 +270,48 @@ fn run(
     }
 }
 
-fn commit_batch(conn: &mut DbConnection, batch: &mut [Box<dyn Job>], rights_deadline: Deadline) -> QueryResult<()> {
+/// The next piece of work (`None` once every handle is gone); while a scrub is pending, waits at
+/// most [`SCRUB_RETRY`] (`Some(None)`: nothing came, the writer is idle).
+fn next_job(jobs: &mpsc::Receiver<Box<dyn Job>>, scrub: bool) -> Option<Option<Box<dyn Job>>> {
+    if !scrub {
+        return jobs.recv().ok().map(Some);
+    }
+    match jobs.recv_timeout(SCRUB_RETRY) {
+        Ok(job) => Some(Some(job)),
+        Err(mpsc::RecvTimeoutError::Timeout) => Some(None),
+        Err(mpsc::RecvTimeoutError::Disconnected) => None,
+    }
+}
+
+/// How often the writer, while idle, tries again to truncate a WAL that held erased people.
+const SCRUB_RETRY: Duration = Duration::from_millis(200);
+
+/// After an erasure the database's pages are zeroed (`secure_delete`), but frames the WAL wrote
+/// before still hold what was erased until SQLite happens to reuse that part of the file. Once the
+/// writer has had nothing to do for [`SCRUB_RETRY`], this copies every frame into the database
+/// and truncates the WAL to nothing, without waiting (`busy_timeout = 0`): if a reader still
+/// holds an old snapshot it answers false and is tried again at the next idle moment.
+fn scrub_wal(conn: &mut DbConnection) -> bool {
+    #[derive(QueryableByName)]
+    struct Truncated {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        busy: i32,
+    }
+    let done = conn
+        .batch_execute("PRAGMA busy_timeout = 0")
+        .and_then(|()| diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)").get_result::<Truncated>(conn));
+    if let Err(e) = conn.batch_execute("PRAGMA busy_timeout = 10000") {
+        tracing::warn!(error = %e, "could not restore the writer's busy timeout");
+    }
+    done.is_ok_and(|t| t.busy == 0)
+}
+
+/// Runs the batch in one transaction; answers the people it erased once it committed.
+fn commit_batch(
+    conn: &mut DbConnection,
+    batch: &mut [Box<dyn Job>],
+    rights_deadline: Deadline,
+) -> QueryResult<Vec<Erasure>> {
     conn.transaction(|conn| {
         // Taking the row lock first serialises ledger appends across processes (PostgreSQL).
         diesel::update(ledger_head::table.find(1i64)).set(ledger_head::seq.eq(ledger_head::seq)).execute(conn)?;
@@ -250,15 +319,16 @@ fn commit_batch(conn: &mut DbConnection, batch: &mut [Box<dyn Job>], rights_dead
             ledger_head::table.find(1i64).select((ledger_head::seq, ledger_head::hash)).first::<(i64, String)>(conn)?;
         let mut head = LedgerHead { seq, hash };
         let start = head.clone();
+        let mut erased = Vec::new();
         for job in batch.iter_mut() {
-            job.run(&mut WriteTx { conn, head: &mut head, rights_deadline });
+            job.run(&mut WriteTx { conn, head: &mut head, rights_deadline, erased: &mut erased });
         }
         if head != start {
             diesel::update(ledger_head::table.find(1i64))
                 .set((ledger_head::seq.eq(head.seq), ledger_head::hash.eq(&head.hash)))
                 .execute(conn)?;
         }
-        Ok(())
+        Ok(erased)
     })
 }
 

@@ -19,6 +19,7 @@ pub mod merkle;
 pub mod origin;
 pub mod owner;
 pub mod purpose;
+pub mod restore;
 pub mod rights;
 pub mod texts;
 pub mod tree_head;

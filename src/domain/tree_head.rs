@@ -151,7 +151,7 @@ pub fn check_access_heads(
 }
 
 /// The root of the tree's first `size` leaves for each size asked (one pass).
-fn roots_at(tree: &LedgerTree, sizes: impl IntoIterator<Item = u64>) -> BTreeMap<u64, Hash> {
+pub(crate) fn roots_at(tree: &LedgerTree, sizes: impl IntoIterator<Item = u64>) -> BTreeMap<u64, Hash> {
     let mut wanted: Vec<u64> = sizes.into_iter().filter(|s| *s <= tree.size()).collect();
     wanted.sort_unstable();
     let mut roots = BTreeMap::new();

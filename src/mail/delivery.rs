@@ -4,11 +4,12 @@
 
 use chrono::{Duration, NaiveDateTime, Utc};
 use lettre::address::Envelope;
-use lettre::{FileTransport, SmtpTransport, Transport};
+use lettre::{SmtpTransport, Transport};
 use std::path::Path;
 
 use super::OutboxError;
 use super::QueuedMail;
+use super::files::MailFiles;
 use crate::crypto::Keyring;
 use crate::db::Db;
 use crate::db::outbox::{self, LeasedMail};
@@ -20,24 +21,28 @@ const BATCH: i64 = 100;
 
 pub enum MailTransport {
     Smtp(Box<SmtpTransport>),
-    File(FileTransport),
+    File(MailFiles),
 }
 
 impl MailTransport {
     /// SMTP from a URL such as `smtp://user:pass@host:587?tls=required` or `smtps://host`;
-    /// otherwise `.eml` files in `data_dir/outbox`.
+    /// otherwise `.eml` files in `data_dir/outbox` (see [`MailFiles`]).
     pub fn new(smtp_url: Option<&str>, data_dir: &Path) -> anyhow::Result<Self> {
         match smtp_url {
             Some(url) => Ok(Self::Smtp(Box::new(SmtpTransport::from_url(url)?.build()))),
-            None => {
-                let dir = data_dir.join("outbox");
-                std::fs::create_dir_all(&dir)?;
-                Ok(Self::File(FileTransport::new(dir)))
-            }
+            None => Ok(Self::File(MailFiles::in_data_dir(data_dir)?)),
         }
     }
 
-    fn send(&self, mail: &QueuedMail) -> Result<(), String> {
+    /// The file mailer's folder, when mail goes to files.
+    pub fn files(&self) -> Option<&MailFiles> {
+        match self {
+            Self::File(files) => Some(files),
+            Self::Smtp(_) => None,
+        }
+    }
+
+    fn send(&self, leased: &LeasedMail, mail: &QueuedMail) -> Result<(), String> {
         let envelope = Envelope::new(
             Some(mail.from.parse().map_err(|_| "bad sender".to_owned())?),
             vec![mail.to.parse().map_err(|_| "bad recipient".to_owned())?],
@@ -46,9 +51,10 @@ impl MailTransport {
         // Errors are reduced to their kind: an SMTP reply may quote the recipient's address.
         match self {
             Self::Smtp(t) => t.send_raw(&envelope, &mail.raw).map(|_| ()).map_err(|e| smtp_error_kind(&e)),
-            Self::File(t) => {
-                t.send_raw(&envelope, &mail.raw).map(|_| ()).map_err(|_| "file transport error".to_owned())
-            }
+            Self::File(files) => files
+                .deliver(leased.subject_id.as_deref(), &leased.id, &mail.raw)
+                .map(|_| ())
+                .map_err(|_| "file transport error".to_owned()),
         }
     }
 }
@@ -93,7 +99,7 @@ pub fn deliver_due(db: &Db, keyring: &Keyring, transport: &MailTransport, owner:
         }
         let mut outcomes = Vec::with_capacity(leased.len());
         for mail in leased {
-            let outcome = open(keyring, &mail).and_then(|m| transport.send(&m));
+            let outcome = open(keyring, &mail).and_then(|m| transport.send(&mail, &m));
             if let Err(error) = &outcome {
                 tracing::warn!(mail = %mail.id, kind = %mail.kind, attempts = mail.attempts + 1, %error, "mail delivery failed");
             }

@@ -5,6 +5,7 @@
 //! writes `.eml` files under `$ASSENT_DATA_DIR/outbox/` (the development default).
 
 pub mod delivery;
+pub mod files;
 pub mod messages;
 
 use askama::Template;

@@ -1,7 +1,8 @@
 //! Erasure, and what ending a consent leaves behind. Every value that no consent in force needs
 //! goes at once; a person none of whose consents is in force is erased whole (nobody is kept
 //! without a purpose); erasing a person ends each of their consents in force with an `erased`
-//! event through the consent door, then shreds their data (crypto-shredding: the data key goes).
+//! event through the consent door, then shreds their data (crypto-shredding: the data key goes)
+//! and tells the writer, which journals the erasure outside the database after the commit.
 
 use chrono::NaiveDateTime;
 use std::collections::HashMap;
@@ -9,7 +10,7 @@ use std::collections::HashMap;
 use super::ServiceError;
 use super::audit::{self, Actor, Done};
 use super::consent::{Change, Door, States, WHOLE_PERSON};
-use crate::db::{DbConnection, WriteTx, outbox, pending, sessions, subjects};
+use crate::db::{DbConnection, Erasure, WriteTx, outbox, pending, sessions, subjects};
 use crate::domain::consent::erasable;
 use crate::domain::lifecycle::{Transition, in_force, left_with_nothing};
 use crate::domain::rights::RightKind;
@@ -93,6 +94,8 @@ pub fn erase_people(
     sessions::forget_many(tx.conn, subject_ids)?;
     outbox::drop_unsent_for_many(tx.conn, subject_ids)?;
     subjects::shred_many(tx.conn, subject_ids, now)?;
+    // For the erasure journal, once this commits: a restored backup must not bring them back.
+    tx.erased.extend(subject_ids.iter().map(|id| Erasure { subject_id: id.as_str().to_owned(), at: now }));
     let done = Done { actor: by.actor, kind: RightKind::Erasure, method: by.method, detail: "", at: now };
     audit::record(tx, subject_ids, &done)?;
     Ok(())

@@ -6,6 +6,8 @@
 //! synced to disk). Someone who can rewrite the database but not the witness cannot make an edited,
 //! reordered or shortened history verify: every stored head's root must be the root of the
 //! ledger's first `size` events, and every witnessed head must still be stored unchanged.
+//! A restore of a backup is recorded in the witness by a signed restore record
+//! (`domain::restore`), which sets aside the heads of the history the restore discarded.
 
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
@@ -17,6 +19,7 @@ use crate::db::DbConnection;
 use crate::db::tree_heads as stored;
 use crate::domain::ledger::ledger_time;
 use crate::domain::merkle::{Hash, LedgerTree};
+use crate::domain::restore::{Claim, RestoreFault, RestoreRecord, WitnessEntry, Witnessed};
 use crate::domain::tree_head::{AccessHead, TreeFault, TreeHead, check_heads};
 
 /// How often a new head is signed while events arrive.
@@ -81,51 +84,101 @@ fn signed(keyring: &Keyring, size: u64, root: &Hash, access: AccessHead) -> Tree
 /// Appends a head to the witness (after its transaction committed: the witness never holds a
 /// head the database did not).
 pub fn witness(path: &Path, head: &TreeHead) -> std::io::Result<()> {
-    let mut line = serde_json::to_vec(head).map_err(std::io::Error::other)?;
+    witness_line(path, head)
+}
+
+/// Appends a restore record to the witness (`{"restore": …}`).
+pub fn witness_restore(path: &Path, record: &RestoreRecord) -> std::io::Result<()> {
+    witness_line(path, &WitnessEntry::Restore { restore: record.clone() })
+}
+
+fn witness_line(path: &Path, entry: &impl serde::Serialize) -> std::io::Result<()> {
+    let mut line = serde_json::to_vec(entry).map_err(std::io::Error::other)?;
     line.push(b'\n');
     let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
     file.write_all(&line)?;
     file.sync_data()
 }
 
-/// Every head the witness holds (none when it has no file yet).
+/// Every head the witness holds (none when it has no file yet), restore records left out.
 pub fn witnessed(path: &Path) -> std::io::Result<Vec<TreeHead>> {
+    let entries = witness_entries(path)?;
+    Ok(entries
+        .into_iter()
+        .filter_map(|e| match e {
+            WitnessEntry::Head(head) => Some(head),
+            WitnessEntry::Restore { .. } => None,
+        })
+        .collect())
+}
+
+/// Every line of the witness, heads and restore records, in order.
+pub fn witness_entries(path: &Path) -> std::io::Result<Vec<WitnessEntry>> {
     let file = match std::fs::File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(e),
     };
-    let mut heads = Vec::new();
+    let mut entries = Vec::new();
     for line in std::io::BufReader::new(file).lines() {
         let line = line?;
         if !line.trim().is_empty() {
-            heads.push(serde_json::from_str(&line).map_err(std::io::Error::other)?);
+            entries.push(serde_json::from_str(&line).map_err(std::io::Error::other)?);
         }
     }
-    Ok(heads)
+    Ok(entries)
 }
 
-/// What a tree check found.
+/// A restore record over a ledger of `size` events with this root, signed now.
+pub fn signed_restore(keyring: &Keyring, size: u64, root: &Hash, set_aside: Vec<Claim>) -> RestoreRecord {
+    let signer = keyring.tree_heads();
+    let root = hex::encode(root);
+    let restored_at = ledger_time(Utc::now().naive_utc());
+    let signature = signer.sign(&RestoreRecord::message(size, &root, restored_at, &set_aside));
+    RestoreRecord { size, root, restored_at, set_aside, key_id: signer.key_id().to_owned(), signature }
+}
+
+/// Whether a trusted tree-head key (the one the record names) signed this restore record.
+pub fn genuine_restore(keyring: &Keyring, record: &RestoreRecord) -> bool {
+    keyring
+        .tree_head_key(&record.key_id)
+        .is_some_and(|key| tree_heads::verify(key, &record.signed_message(), &record.signature))
+}
+
+/// What a tree check found. (`witnessed` counts the witnessed heads in force: those of histories
+/// a restore discarded are set aside, see [`restores`].)
 #[derive(Debug)]
 pub enum TreeCheck {
     Holds { heads: usize, witnessed: usize },
     Broken(TreeFault),
+    RestoreBroken(RestoreFault),
+}
+
+/// The witness with its restore records applied (signatures not checked: [`verify`] does).
+pub fn restores(witness: &Path) -> anyhow::Result<Witnessed> {
+    Ok(Witnessed::fold(&witness_entries(witness)?, |_| true)?)
 }
 
 /// Checks the ledger's tree against every stored head and every witnessed one.
 pub fn verify(conn: &mut DbConnection, keyring: &Keyring, witness: &Path) -> anyhow::Result<TreeCheck> {
     let tree = tree(conn)?;
     let heads = stored::all(conn)?;
-    let seen = witnessed(witness)?;
+    let seen = match Witnessed::fold(&witness_entries(witness)?, |r| genuine_restore(keyring, r)) {
+        Ok(seen) => seen,
+        Err(fault) => return Ok(TreeCheck::RestoreBroken(fault)),
+    };
     // Each head under the trusted key it names (`Keyring::tree_head_key`): heads signed before a
     // signing rotation keep verifying, and a key planted in the database is not trusted.
     let genuine = |h: &TreeHead| {
         keyring.tree_head_key(&h.key_id).is_some_and(|key| tree_heads::verify(key, &h.signed_message(), &h.signature))
     };
     let access = crate::services::access::check_heads(conn, &heads)?;
-    let checked = check_heads(&tree, &heads, &seen, genuine).and_then(|n| access.map(|()| n));
+    let checked = check_heads(&tree, &heads, &seen.heads, genuine).and_then(|n| access.map(|()| n));
     Ok(match checked {
-        Ok(n) => TreeCheck::Holds { heads: n, witnessed: seen.len() },
+        Ok(n) => match seen.check_restores(&tree) {
+            Ok(()) => TreeCheck::Holds { heads: n, witnessed: seen.heads.len() },
+            Err(fault) => TreeCheck::RestoreBroken(fault),
+        },
         Err(fault) => TreeCheck::Broken(fault),
     })
 }

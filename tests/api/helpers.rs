@@ -134,6 +134,8 @@ fn test_settings(db: &TestDb, master_key: &str) -> Settings {
         submissions_per_minute: 0,
         trusted_proxies: Vec::new(),
         witness_url: None,
+        mail_file_retention: std::time::Duration::from_secs(7 * 86_400),
+        erasure_journal: db.dir.path().join("erasures.jsonl"),
     }
 }
 

@@ -37,6 +37,7 @@ mod privacy;
 mod public_form;
 mod rate_limits;
 mod receipts;
+mod restore;
 mod retention;
 mod subjects_api;
 mod transparency;
