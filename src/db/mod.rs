@@ -61,6 +61,20 @@ pub fn postgres_client_init() {
     openssl_sys::init();
 }
 
+/// The URL with `gssencmode=disable` unless it says otherwise: libpq otherwise probes Kerberos for
+/// GSSAPI encryption on every connect, and the Kerberos library's global mutexes are torn down at
+/// process exit while a background thread may still be reconnecting (an assertion aborts the
+/// process). A deployment that wants GSSAPI encryption names `gssencmode` in its URL.
+fn without_gss_probe(raw: &str) -> String {
+    if raw.contains("gssencmode=") {
+        raw.to_owned()
+    } else if raw.contains('?') {
+        format!("{raw}&gssencmode=disable")
+    } else {
+        format!("{raw}?gssencmode=disable")
+    }
+}
+
 /// Where the database is, decided by the URL's scheme and never by trial and error.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DbUrl {
@@ -88,7 +102,7 @@ impl DbUrl {
     pub fn parse(raw: &str) -> Result<Self, DbError> {
         if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
             postgres_client_init();
-            return Ok(Self::Postgres(raw.to_owned()));
+            return Ok(Self::Postgres(without_gss_probe(raw)));
         }
         let path = raw.strip_prefix("sqlite://").or_else(|| raw.strip_prefix("sqlite:")).ok_or(DbError::BadUrl)?;
         if path.is_empty() {
@@ -270,5 +284,21 @@ impl JobLock {
             i64::from_be_bytes(crate::crypto::sha256_hex(job.as_bytes()).as_bytes()[..8].try_into().unwrap_or([0; 8]));
         let held: bool = diesel::select(pg_try_advisory_lock(key)).get_result(&mut conn)?;
         Ok(held.then_some(Self { _session: Some(conn) }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DbUrl;
+
+    #[test]
+    fn postgres_urls_skip_the_kerberos_probe_unless_they_ask_for_it() {
+        let url = |raw: &str| match DbUrl::parse(raw).unwrap() {
+            DbUrl::Postgres(u) => u,
+            DbUrl::Sqlite(_) => unreachable!(),
+        };
+        assert_eq!(url("postgres://u@h/db"), "postgres://u@h/db?gssencmode=disable");
+        assert_eq!(url("postgres://u@h/db?sslmode=require"), "postgres://u@h/db?sslmode=require&gssencmode=disable");
+        assert_eq!(url("postgres://u@h/db?gssencmode=require"), "postgres://u@h/db?gssencmode=require");
     }
 }
