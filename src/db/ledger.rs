@@ -113,10 +113,15 @@ pub enum Verification {
     Broken(LedgerFault),
 }
 
-/// Re-computes every hash in `seq` order, in pages so memory stays flat on large ledgers.
-pub fn verify(conn: &mut DbConnection) -> QueryResult<Verification> {
-    const PAGE: i64 = 5_000;
-    let mut verifier = Verifier::default();
+/// Events per page when walking the whole ledger.
+const PAGE: i64 = 5_000;
+
+/// Hands every event to `each` in `seq` order, a page at a time so memory stays flat on large
+/// ledgers; stops early when `each` breaks, with its value.
+pub fn each_event<B>(
+    conn: &mut DbConnection,
+    mut each: impl FnMut(&ConsentEvent) -> std::ops::ControlFlow<B>,
+) -> QueryResult<Option<B>> {
     let mut after = 0i64;
     loop {
         let page: Vec<ConsentEvent> = consent_events::table
@@ -126,14 +131,26 @@ pub fn verify(conn: &mut DbConnection) -> QueryResult<Verification> {
             .select(ConsentEvent::as_select())
             .load(conn)?;
         for event in &page {
-            if let Err(fault) = verifier.check(&event.content(), &event.prev_hash, &event.hash) {
-                return Ok(Verification::Broken(fault));
+            if let std::ops::ControlFlow::Break(b) = each(event) {
+                return Ok(Some(b));
             }
         }
         match page.last() {
             Some(last) if page.len() as i64 == PAGE => after = last.seq,
-            _ => break,
+            _ => return Ok(None),
         }
+    }
+}
+
+/// Re-computes every hash in `seq` order.
+pub fn verify(conn: &mut DbConnection) -> QueryResult<Verification> {
+    let mut verifier = Verifier::default();
+    let broken = each_event(conn, |event| match verifier.check(&event.content(), &event.prev_hash, &event.hash) {
+        Ok(()) => std::ops::ControlFlow::Continue(()),
+        Err(fault) => std::ops::ControlFlow::Break(fault),
+    })?;
+    if let Some(fault) = broken {
+        return Ok(Verification::Broken(fault));
     }
     let (seq, hash) =
         ledger_head::table.find(1i64).select((ledger_head::seq, ledger_head::hash)).first::<(i64, String)>(conn)?;

@@ -13,21 +13,16 @@
 //! `tools/verify_bundle.py` checks a bundle (and receipts with their proofs) with Python's
 //! standard library and `cryptography` alone.
 
-use diesel::prelude::*;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
 use crate::crypto::{Keyring, sha256_hex};
 use crate::db::DbConnection;
 use crate::db::ledger::ConsentEvent;
-use crate::db::schema::consent_events;
 use crate::db::tree_heads as stored;
 
 /// The bundle format written now.
 pub const FORMAT: &str = "assent-ledger-bundle/1";
-
-/// Events per query, so memory stays flat on a large ledger.
-const PAGE: i64 = 5_000;
 
 /// One event as the bundle holds it: everything but personal data.
 #[derive(Serialize)]
@@ -133,23 +128,19 @@ pub fn export(
 fn write_events(conn: &mut DbConnection, path: &Path) -> Result<u64, BundleError> {
     use std::io::Write;
     let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
-    let (mut after, mut count) = (0i64, 0u64);
-    loop {
-        let page: Vec<ConsentEvent> = consent_events::table
-            .filter(consent_events::seq.gt(after))
-            .order(consent_events::seq.asc())
-            .limit(PAGE)
-            .select(ConsentEvent::as_select())
-            .load(conn)?;
-        for event in &page {
-            serde_json::to_writer(&mut out, &BundleEvent::from(event))?;
-            out.write_all(b"\n")?;
-            count += 1;
+    let mut count = 0u64;
+    let failed = crate::db::ledger::each_event(conn, |event| {
+        let written = serde_json::to_writer(&mut out, &BundleEvent::from(event))
+            .map_err(BundleError::from)
+            .and_then(|()| Ok(out.write_all(b"\n")?));
+        count += 1;
+        match written {
+            Ok(()) => std::ops::ControlFlow::Continue(()),
+            Err(e) => std::ops::ControlFlow::Break(e),
         }
-        match page.last() {
-            Some(last) if page.len() as i64 == PAGE => after = last.seq,
-            _ => break,
-        }
+    })?;
+    if let Some(e) = failed {
+        return Err(e);
     }
     out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
     Ok(count)
