@@ -5,7 +5,6 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use chrono::NaiveDate;
 
 use super::{AdminError, Chrome, SignedIn};
 use crate::db::access::{AccessFilter, AccessRecord, page as records_page};
@@ -79,15 +78,7 @@ struct AccessPage {
 fn filter_of(q: &Query) -> (AccessFilter, bool) {
     let text = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
     let mut ignored = false;
-    let mut date = |s: &str, days: i64| {
-        let s = s.trim();
-        if s.is_empty() {
-            return None;
-        }
-        let parsed = NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
-        ignored |= parsed.is_none();
-        parsed.and_then(|d| d.checked_add_signed(chrono::Duration::days(days))).and_then(|d| d.and_hms_opt(0, 0, 0))
-    };
+    let mut date = |s: &str, days: i64| super::day_filter(s, days, &mut ignored);
     let (from, until) = (date(&q.from, 0), date(&q.until, 1));
     let action = text(&q.action);
     ignored |= action.as_deref().is_some_and(|a| AccessAction::parse(a).is_none());

@@ -3,7 +3,6 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use chrono::NaiveDate;
 
 use super::data_strings::DataStrings;
 use super::submissions::{decode_cursor, encode_cursor};
@@ -50,15 +49,7 @@ struct AuditPage {
 fn filter_of(q: &Query) -> (AuditFilter, bool) {
     let text = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
     let mut ignored = false;
-    let mut date = |s: &str, days: i64| {
-        let s = s.trim();
-        if s.is_empty() {
-            return None;
-        }
-        let parsed = NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
-        ignored |= parsed.is_none();
-        parsed.and_then(|d| d.checked_add_signed(chrono::Duration::days(days))).and_then(|d| d.and_hms_opt(0, 0, 0))
-    };
+    let mut date = |s: &str, days: i64| super::day_filter(s, days, &mut ignored);
     let filter = AuditFilter {
         actor_kind: text(&q.actor).filter(|k| ACTOR_KINDS.contains(&k.as_str())),
         action: text(&q.action),

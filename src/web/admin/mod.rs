@@ -346,3 +346,16 @@ pub async fn refresh_catalog(state: &AppState) -> Result<(), AppError> {
     state.catalog.replace(catalog);
     Ok(())
 }
+
+/// A list filter's `YYYY-MM-DD` input as the start (UTC) of that day plus `days` (`1` for an
+/// inclusive "until"); `None` when empty, and when not a date, which also sets `ignored` (the page
+/// says a filter was not understood).
+pub(crate) fn day_filter(raw: &str, days: i64, ignored: &mut bool) -> Option<chrono::NaiveDateTime> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return None;
+    }
+    let parsed = chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d").ok();
+    *ignored |= parsed.is_none();
+    parsed.and_then(|d| d.checked_add_signed(chrono::Duration::days(days))).and_then(|d| d.and_hms_opt(0, 0, 0))
+}

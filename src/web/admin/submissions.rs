@@ -5,7 +5,7 @@
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::NaiveDateTime;
 
 use super::data_strings::DataStrings;
 use super::{AdminError, Chrome, SignedIn};
@@ -57,15 +57,7 @@ impl Query {
     fn parse(&self) -> (SubmissionFilter, Option<Email>, bool) {
         let mut ignored = false;
         let text = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
-        let mut date = |s: &str, days: i64| -> Option<NaiveDateTime> {
-            let s = s.trim();
-            if s.is_empty() {
-                return None;
-            }
-            let parsed = NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
-            ignored |= parsed.is_none();
-            parsed.and_then(|d| d.checked_add_signed(chrono::Duration::days(days))).and_then(|d| d.and_hms_opt(0, 0, 0))
-        };
+        let mut date = |s: &str, days: i64| super::day_filter(s, days, &mut ignored);
         let from = date(&self.from, 0);
         let until = date(&self.until, 1);
         let state = text(&self.state).filter(|s| STATES.iter().any(|known| known.as_str() == s));
