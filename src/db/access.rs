@@ -19,6 +19,10 @@ pub struct NewAccess {
     pub subject_id: Option<String>,
     pub action: &'static str,
     pub path: String,
+    /// How many identical accesses this stands for (1: one; see `services::access`).
+    pub times: i64,
+    /// When the last of them was (`None` for one access).
+    pub last_at: Option<NaiveDateTime>,
 }
 
 /// A stored access record.
@@ -35,6 +39,8 @@ pub struct AccessRecord {
     pub path: String,
     pub prev_hash: String,
     pub hash: String,
+    pub times: i64,
+    pub last_at: Option<NaiveDateTime>,
 }
 
 impl AccessRecord {
@@ -48,6 +54,8 @@ impl AccessRecord {
             subject_id: self.subject_id.as_deref(),
             action: &self.action,
             path: &self.path,
+            times: self.times,
+            last_at: self.last_at,
         }
     }
 }
@@ -105,6 +113,8 @@ pub fn append(conn: &mut DbConnection, entries: &[NewAccess]) -> QueryResult<()>
                 path: e.path.clone(),
                 prev_hash: tip.hash.clone(),
                 hash: String::new(),
+                times: e.times,
+                last_at: e.last_at.map(ledger_time),
             };
             row.hash = access_hash(&row.prev_hash, &row.content());
             tip.seq = row.seq;

@@ -70,6 +70,8 @@ diesel::table! {
         path -> Text,
         prev_hash -> Text,
         hash -> Text,
+        times -> BigInt,
+        last_at -> Nullable<Timestamp>,
     }
 }
 

@@ -88,22 +88,36 @@ pub struct AccessContent<'a> {
     pub action: &'a str,
     /// The route's template (`/api/v1/subjects/{id}`), never the path itself or a query.
     pub path: &'a str,
+    /// How many identical accesses this record stands for (the same actor, IP pseudonym, person,
+    /// action and route within one UTC second are written as one record); 1 for one.
+    pub times: i64,
+    /// When the last of them was (`None` for a single access).
+    pub last_at: Option<NaiveDateTime>,
 }
 
-/// `hex(SHA-256(prev_hash ‖ "\n" ‖ canonical JSON of the record))`.
+/// `hex(SHA-256(prev_hash ‖ "\n" ‖ canonical JSON of the record))`. A single access is an
+/// `assent-access/v1` array (as before coalescing existed); a coalesced one is
+/// `assent-access/v2`, the same array followed by `times` and `last_at`. Which form applies
+/// follows from the content, so turning a coalesced record into a single one breaks its hash.
 pub fn access_hash(prev_hash: &str, record: &AccessContent<'_>) -> String {
-    let canonical = serde_json::to_vec(&(
-        "assent-access/v1",
-        record.seq,
-        record.occurred_at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
-        record.actor_kind,
-        record.actor_id,
-        record.ip_pseudonym,
-        record.subject_id,
-        record.action,
-        record.path,
-    ))
-    .unwrap_or_default();
+    use serde_json::json;
+    let time = |t: NaiveDateTime| t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
+    let single = record.times == 1 && record.last_at.is_none();
+    let mut fields = vec![
+        json!(if single { "assent-access/v1" } else { "assent-access/v2" }),
+        json!(record.seq),
+        json!(time(record.occurred_at)),
+        json!(record.actor_kind),
+        json!(record.actor_id),
+        json!(record.ip_pseudonym),
+        json!(record.subject_id),
+        json!(record.action),
+        json!(record.path),
+    ];
+    if !single {
+        fields.extend([json!(record.times), json!(record.last_at.map(time))]);
+    }
+    let canonical = serde_json::to_vec(&fields).unwrap_or_default();
     let mut hasher = Sha256::new();
     hasher.update(prev_hash.as_bytes());
     hasher.update(b"\n");
@@ -212,6 +226,8 @@ mod tests {
             subject_id: subject,
             action: "consent_check",
             path: "/api/v1/consents",
+            times: 1,
+            last_at: None,
         }
     }
 
@@ -264,6 +280,25 @@ mod tests {
             AccessVerifier::after(&anchor, at(1_000_000_000)).unwrap_err(),
             AccessFault::PrunedTooEarly { seq: 2, pruned_at: records[1].occurred_at }
         );
+    }
+
+    #[test]
+    fn a_single_access_keeps_the_v1_hash_and_a_coalesced_one_commits_to_its_count() {
+        // The v1 form, byte for byte as records were hashed before coalescing existed.
+        let one = record(1, Some("s1"));
+        let v1 = r#"["assent-access/v1",1,"2023-11-14T22:13:21.123456Z","api_key","key-1","ip","s1","consent_check","/api/v1/consents"]"#;
+        let mut expected = Sha256::new();
+        expected.update(format!("{GENESIS_HASH}\n{v1}").as_bytes());
+        assert_eq!(access_hash(GENESIS_HASH, &one), hex::encode(expected.finalize()));
+        // A coalesced record: its count and last time are covered, and it cannot pass as single.
+        let many = AccessContent { times: 40, last_at: Some(at(1_700_000_001)), ..one.clone() };
+        let hash = access_hash(GENESIS_HASH, &many);
+        let mut v = AccessVerifier::after(&Anchor::default(), at(0)).unwrap();
+        v.check(&many, GENESIS_HASH, &hash).unwrap();
+        for forged in [AccessContent { times: 1, last_at: None, ..many.clone() }, AccessContent { times: 39, ..many }] {
+            let mut v = AccessVerifier::after(&Anchor::default(), at(0)).unwrap();
+            assert_eq!(v.check(&forged, GENESIS_HASH, &hash), Err(AccessFault::Tampered { seq: 1 }));
+        }
     }
 
     #[test]

@@ -3,7 +3,14 @@
 //! piece of writer work at least every [`FLUSH_INTERVAL`], sooner when [`MAX_QUEUED`] records
 //! wait, and at shutdown ([`AccessLog::flush`]). So the consent check never waits for a write, and
 //! a crash loses at most the records of the last second, which were not yet committed.
+//!
+//! Identical accesses (the same actor, IP pseudonym, person, action and route) within the same
+//! UTC second are written as **one** record that says how many there were (`times`) and when the
+//! first and the last was. Every access stays accounted for, while a client checking the same
+//! few people thousands of times a second writes a few hundred rows a second, not tens of
+//! thousands.
 
+use std::collections::HashMap;
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
@@ -97,6 +104,57 @@ fn entry(who: &Accessor, action: AccessAction, subject_id: Option<&str>, path: &
         subject_id: subject_id.map(str::to_owned),
         action: action.as_str(),
         path: path.to_owned(),
+        times: 1,
+        last_at: None,
+    }
+}
+
+/// What makes two accesses identical, down to the UTC second they happened in.
+type Identity = (i64, &'static str, String, Option<String>, Option<String>, &'static str, String);
+
+/// Records waiting to be written, identical accesses within one second folded into the first.
+#[derive(Default)]
+struct Batch {
+    records: Vec<NewAccess>,
+    slots: HashMap<Identity, usize>,
+}
+
+impl Batch {
+    fn push(&mut self, one: NewAccess) {
+        let identity: Identity = (
+            one.occurred_at.and_utc().timestamp(),
+            one.actor_kind,
+            one.actor_id.clone(),
+            one.ip_pseudonym.clone(),
+            one.subject_id.clone(),
+            one.action,
+            one.path.clone(),
+        );
+        match self.slots.get(&identity) {
+            Some(&at) => {
+                let first = &mut self.records[at];
+                let last = one.last_at.unwrap_or(one.occurred_at);
+                first.times += one.times;
+                first.last_at = Some(first.last_at.unwrap_or(first.occurred_at).max(last));
+            }
+            None => {
+                self.slots.insert(identity, self.records.len());
+                self.records.push(one);
+            }
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    fn take(&mut self) -> Vec<NewAccess> {
+        self.slots.clear();
+        std::mem::take(&mut self.records)
     }
 }
 
@@ -104,7 +162,7 @@ fn entry(who: &Accessor, action: AccessAction, subject_id: Option<&str>, path: &
 /// flush is asked for), then writes them in one piece of writer work. Ends when every handle is
 /// gone, after writing what is left.
 fn run(writer: &Writer, queued: &mpsc::Receiver<Message>) {
-    let mut batch: Vec<NewAccess> = Vec::new();
+    let mut batch = Batch::default();
     let mut waiting: Vec<oneshot::Sender<()>> = Vec::new();
     let mut due: Option<Instant> = None;
     loop {
@@ -115,7 +173,7 @@ fn run(writer: &Writer, queued: &mpsc::Receiver<Message>) {
         let mut write_now = false;
         match received {
             Ok(Message::Record(one)) => batch.push(one),
-            Ok(Message::Many(many)) => batch.extend(many),
+            Ok(Message::Many(many)) => many.into_iter().for_each(|one| batch.push(one)),
             Ok(Message::Flush(done)) => {
                 waiting.push(done);
                 write_now = true;
@@ -143,11 +201,11 @@ fn run(writer: &Writer, queued: &mpsc::Receiver<Message>) {
 
 /// Writes the batch; on failure keeps it for the next attempt (up to a bound, past which the
 /// oldest are dropped, loudly: memory must not grow without end while the database is down).
-fn write(writer: &Writer, batch: &mut Vec<NewAccess>) {
+fn write(writer: &Writer, batch: &mut Batch) {
     if batch.is_empty() {
         return;
     }
-    let records = Arc::new(std::mem::take(batch));
+    let records = Arc::new(batch.take());
     let shared = records.clone();
     let written = writer.write_blocking(move |tx| -> Result<(), Failed> { Ok(stored::append(tx.conn, &shared)?) });
     if let Err(e) = written {
@@ -155,7 +213,7 @@ fn write(writer: &Writer, batch: &mut Vec<NewAccess>) {
         let excess = kept.len().saturating_sub(10 * MAX_QUEUED);
         kept.drain(..excess);
         tracing::error!(error = %e, kept = kept.len(), dropped = excess, "could not write access records; retrying");
-        *batch = kept;
+        kept.into_iter().for_each(|one| batch.push(one));
     }
 }
 
@@ -220,4 +278,39 @@ pub fn check_heads(conn: &mut DbConnection, heads: &[TreeHead]) -> diesel::Query
     let found: std::collections::HashMap<u64, String> =
         found.into_iter().filter_map(|(seq, hash)| Some((u64::try_from(seq).ok()?, hash))).collect();
     Ok(check_access_heads(heads, u64::try_from(last).unwrap_or_default(), |seq| found.get(&seq).cloned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::DateTime;
+
+    fn check(subject: &str, secs: i64, micros: u32) -> NewAccess {
+        let who = Accessor { kind: ActorKind::ApiKey, id: "key-1".into(), ip_pseudonym: Some("ip".into()) };
+        let at = DateTime::from_timestamp(secs, micros * 1000).unwrap().naive_utc();
+        entry(&who, AccessAction::ConsentCheck, Some(subject), "/api/v1/consents", at)
+    }
+
+    #[test]
+    fn identical_accesses_within_a_second_are_one_record_with_a_count() {
+        let mut batch = Batch::default();
+        for one in [check("a", 10, 1), check("b", 10, 2), check("a", 10, 900_000), check("a", 11, 5), check("a", 10, 3)]
+        {
+            batch.push(one);
+        }
+        let records = batch.take();
+        let summary: Vec<_> = records
+            .iter()
+            .map(|r| (r.subject_id.as_deref().unwrap(), r.occurred_at.and_utc().timestamp_micros(), r.times, r.last_at))
+            .collect();
+        let micros = |secs: i64, us: u32| DateTime::from_timestamp(secs, us * 1000).unwrap().naive_utc();
+        assert_eq!(
+            summary,
+            [("a", 10_000_001, 3, Some(micros(10, 900_000))), ("b", 10_000_002, 1, None), ("a", 11_000_005, 1, None),]
+        );
+        // Another second, actor or action is another record; a taken batch starts afresh.
+        assert!(batch.is_empty());
+        batch.push(check("a", 10, 1));
+        assert_eq!(batch.len(), 1);
+    }
 }

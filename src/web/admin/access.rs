@@ -38,6 +38,8 @@ message_struct! {
         col_subject,
         col_ip,
         col_path,
+        col_times,
+        last,
         nobody,
         none,
         next_rows,
