@@ -223,6 +223,13 @@ impl Keyring {
         hmac(&self.email_index_key, email.as_str().as_bytes()).to_vec()
     }
 
+    /// The blind index of an external id: an HMAC under the address index's (stable) key, of a
+    /// message no address can be (it starts with a tag and a NUL), so the two never collide.
+    pub fn external_index(&self, external_id: &str) -> Vec<u8> {
+        hmac(&self.email_index_key, [b"assent/external-id\0".as_slice(), external_id.as_bytes()].concat().as_slice())
+            .to_vec()
+    }
+
     /// A stable pseudonym for an IP address, kept as consent evidence.
     pub fn ip_pseudonym(&self, ip: &str) -> String {
         hex::encode(&hmac(&self.ip_key, ip.as_bytes())[..16])

@@ -21,6 +21,8 @@ pub enum Bound<'a> {
     Value { subject: &'a str, value_id: &'a str, field: &'a str },
     /// The evidence of a consent event.
     Evidence { subject: &'a str },
+    /// The integrator's id for the person (`external_ids`).
+    External { subject: &'a str },
     /// How every ciphertext was bound before tags (`subject/field`): read only, to open old
     /// evidence (the ledger cannot be re-sealed) and to re-seal old values once.
     Legacy { subject: &'a str, field: &'a str },
@@ -33,6 +35,7 @@ impl Bound<'_> {
             Self::Email { subject, index } => format!("assent/email\0{subject}\0{}", hex::encode(index)),
             Self::Value { subject, value_id, field } => format!("assent/value\0{subject}\0{value_id}\0{field}"),
             Self::Evidence { subject } => format!("assent/evidence\0{subject}"),
+            Self::External { subject } => format!("assent/external-id\0{subject}"),
             Self::Legacy { subject, field } => format!("{subject}/{field}"),
         }
     }

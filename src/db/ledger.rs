@@ -106,6 +106,16 @@ pub fn for_subject(conn: &mut DbConnection, subject_id: &str) -> QueryResult<Vec
         .load(conn)
 }
 
+/// Up to `limit` events after `seq`, in order (the event feed).
+pub fn after(conn: &mut DbConnection, seq: i64, limit: i64) -> QueryResult<Vec<ConsentEvent>> {
+    consent_events::table
+        .filter(consent_events::seq.gt(seq))
+        .order(consent_events::seq.asc())
+        .limit(limit)
+        .select(ConsentEvent::as_select())
+        .load(conn)
+}
+
 /// The outcome of verifying the whole ledger.
 #[derive(Debug)]
 pub enum Verification {

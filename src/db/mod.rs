@@ -11,6 +11,7 @@ pub mod catalog;
 pub mod changes;
 pub mod consent;
 pub mod console;
+pub mod external_ids;
 pub mod key_store;
 pub mod ledger;
 pub mod outbox;

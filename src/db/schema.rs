@@ -76,6 +76,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    external_ids (subject_id) {
+        subject_id -> Text,
+        external_index -> Binary,
+        ciphertext -> Binary,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     access_head (id) {
         id -> BigInt,
         seq -> BigInt,
@@ -368,6 +377,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     ledger_head,
     access_records,
     access_head,
+    external_ids,
     consent_state,
     api_keys,
     outbox,

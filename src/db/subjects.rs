@@ -148,6 +148,16 @@ pub fn replace_identity(
         .map(|_| ())
 }
 
+/// (id, wrapped data key) of those of `ids` not erased.
+pub fn wrapped_keys(conn: &mut DbConnection, ids: &[&str]) -> QueryResult<Vec<(String, Vec<u8>)>> {
+    let rows: Vec<(String, Option<Vec<u8>>)> = subjects::table
+        .filter(subjects::id.eq_any(ids))
+        .filter(subjects::wrapped_key.is_not_null())
+        .select((subjects::id, subjects::wrapped_key))
+        .load(conn)?;
+    Ok(rows.into_iter().filter_map(|(id, key)| Some((id, key?))).collect())
+}
+
 /// Crypto-shredding: the data key, the encrypted address and every value go; each blind index
 /// is replaced by random bytes so the address no longer finds the row. What remains names no one.
 pub fn shred_many(conn: &mut DbConnection, ids: &[impl AsRef<str>], at: NaiveDateTime) -> QueryResult<()> {
@@ -156,6 +166,7 @@ pub fn shred_many(conn: &mut DbConnection, ids: &[impl AsRef<str>], at: NaiveDat
     diesel::delete(field_values::table.filter(field_values::subject_id.eq_any(ids.clone()))).execute(conn)?;
     diesel::delete(pending_values::table.filter(pending_values::subject_id.eq_any(ids.clone()))).execute(conn)?;
     diesel::delete(submissions::table.filter(submissions::subject_id.eq_any(ids.clone()))).execute(conn)?;
+    super::external_ids::delete_many(conn, &ids)?;
     for id in ids {
         diesel::update(subjects::table.find(id))
             .set((

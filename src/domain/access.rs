@@ -62,6 +62,11 @@ wire_enum! {
         CsvSubmissions = "csv_submissions",
         /// The console's consents CSV: everyone's current state (one record per export).
         CsvConsents = "csv_consents",
+        /// A page of the event feed (`GET /api/v1/events`): one record per person it names.
+        ReadEvents = "read_events",
+        /// An external id attached to or removed from the person (`PUT`/`DELETE
+        /// /api/v1/subjects/{id}/external-id`).
+        SetExternalId = "set_external_id",
     }
 }
 

@@ -13,6 +13,9 @@ pub fn to_csv(profile: &Profile) -> anyhow::Result<String> {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(["section", "key", "value", "detail", "at"])?;
     w.write_record(["subject", "email", &cell(&profile.email), &profile.subject_id, &profile.created_at.to_rfc3339()])?;
+    if let Some(external_id) = &profile.external_id {
+        w.write_record(["subject", "external_id", &cell(external_id), &profile.subject_id, ""])?;
+    }
     for v in &profile.values {
         let detail = format!("form {} v{}; purposes: {}", v.form, v.form_version, v.purposes.join(" "));
         w.write_record(["value", &v.field, &cell(&v.value), &detail, &v.submitted_at.to_rfc3339()])?;

@@ -7,6 +7,8 @@ use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
+use super::ServiceError;
+use crate::crypto::Keyring;
 use crate::db::DbConnection;
 use crate::db::catalog::{Catalog, policy_versions_by_id};
 use crate::db::changes::Changes;
@@ -89,7 +91,9 @@ fn views(
 
 /// The subject id and consent states of the person with this e-mail blind index (none, and no
 /// states, for an address Assent holds nothing for or has erased).
-pub type StatesByEmail = (Option<String>, Arc<[ConsentState]>);
+/// (subject id, states, external id) of the person an address names; `None` and nothing when
+/// it names nobody.
+pub type StatesByEmail = (Option<String>, Arc<[ConsentState]>, Option<String>);
 
 /// Consent states by e-mail blind index, for the consent check: the hot read path of
 /// integrations that ask before every message they send. An entry is trusted only while the
@@ -137,9 +141,19 @@ impl ConsentCache {
 
     /// Reads from the database and remembers the answer under `stamp`, which must have been
     /// taken before this read.
-    pub fn read(&self, conn: &mut DbConnection, index: &[u8], stamp: Option<u64>) -> QueryResult<StatesByEmail> {
+    pub fn read(
+        &self,
+        conn: &mut DbConnection,
+        keyring: &Keyring,
+        index: &[u8],
+        stamp: Option<u64>,
+    ) -> Result<StatesByEmail, ServiceError> {
         let (subject_id, states) = consent::by_email_index(conn, index)?;
-        let found: StatesByEmail = (subject_id, states.into());
+        let external_id = match &subject_id {
+            Some(id) => super::external_ids::of(conn, keyring, &[id.as_str()])?.remove(id),
+            None => None,
+        };
+        let found: StatesByEmail = (subject_id, states.into(), external_id);
         if let Some(stamp) = stamp {
             let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
             if entries.len() >= CONSENT_CACHE_MAX {

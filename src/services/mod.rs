@@ -11,6 +11,8 @@ pub mod csv_export;
 pub mod erasure;
 pub mod erasure_journal;
 pub mod export;
+pub mod external_ids;
+pub mod feed;
 pub mod keyring;
 pub mod keys;
 pub mod links;

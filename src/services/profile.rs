@@ -57,6 +57,8 @@ pub struct HistoryEntry {
 pub struct Profile {
     pub subject_id: String,
     pub email: String,
+    /// The id an integrator attached to the person (`PUT /api/v1/subjects/{id}/external-id`).
+    pub external_id: Option<String>,
     pub created_at: DateTime<Utc>,
     pub exported_at: DateTime<Utc>,
     pub values: Vec<HeldValue>,
@@ -84,9 +86,14 @@ pub fn read(conn: &mut DbConnection, keyring: &Keyring, catalog: &Catalog, id: &
             hash: e.hash,
         })
         .collect();
+    let external_id = match crate::db::external_ids::sealed_of(conn, &[id])?.pop() {
+        Some((_, sealed)) => Some(live.key.open_text(&sealed, crate::crypto::Bound::External { subject: id })?),
+        None => None,
+    };
     Ok(Profile {
         subject_id: id.to_owned(),
         email,
+        external_id,
         created_at: live.subject.created_at.and_utc(),
         exported_at: Utc::now(),
         values,
@@ -102,6 +109,7 @@ pub fn erased(id: &str) -> Profile {
     Profile {
         subject_id: id.to_owned(),
         email: String::new(),
+        external_id: None,
         created_at: now,
         exported_at: now,
         values: Vec::new(),

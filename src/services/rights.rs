@@ -48,6 +48,8 @@ pub enum RightsError {
     Invalid(FieldError),
     #[error("another subject uses that address")]
     EmailInUse,
+    #[error("another subject has that external id")]
+    ExternalIdTaken,
     #[error(transparent)]
     Link(#[from] LinkProblem),
     #[error(transparent)]

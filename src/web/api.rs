@@ -247,27 +247,56 @@ async fn vouching_key(req: &HttpRequest, state: &AppState) -> Result<Option<Stri
 #[derive(Debug, Deserialize)]
 struct ConsentQuery {
     email: Option<String>,
+    external_id: Option<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ConsentsResponse {
-    /// `null` when Assent holds nothing for this address.
+    /// `null` when Assent holds nothing for this address (or external id).
     pub subject_id: Option<String>,
+    /// Your id for the person, when one is attached (`PUT /api/v1/subjects/{id}/external-id`).
+    pub external_id: Option<String>,
     pub consents: Vec<ConsentView>,
 }
 
-/// `GET /api/v1/consents?email=…` (API key): the state of every purpose for that person.
+/// Whom a consent check asks about.
+enum Asked {
+    Email(Email),
+    External(String),
+}
+
+fn asked(query: ConsentQuery) -> Result<Asked, AppError> {
+    match (query.email, query.external_id) {
+        (Some(raw), None) => {
+            Email::parse(&raw).map(Asked::Email).map_err(|_| field_error("email", FieldErrorCode::InvalidEmail))
+        }
+        (None, Some(raw)) => Ok(Asked::External(
+            crate::services::external_ids::check(&raw).map_err(|e| AppError::Validation(vec![e]))?.to_owned(),
+        )),
+        (None, None) => Err(field_error("email", FieldErrorCode::Required)),
+        (Some(_), Some(_)) => Err(AppError::BadRequest {
+            code: ErrorCode::InvalidQuery,
+            detail: "Use ?email=<address> or ?external_id=<id>, not both.".into(),
+        }),
+    }
+}
+
+/// `GET /api/v1/consents?email=…` or `?external_id=…` (API key): the state of every purpose for
+/// that person.
 #[utoipa::path(
     get,
     path = "/api/v1/consents",
     tag = "consents",
-    params(("email" = String, Query, description = "The person's address", example = "minji@example.com")),
+    params(
+        ("email" = Option<String>, Query, description = "The person's address (this or `external_id`)", example = "minji@example.com"),
+        ("external_id" = Option<String>, Query, description = "Your id for the person (this or `email`)"),
+    ),
     security(("api_key" = [])),
     responses(
-        (status = 200, description = "The state of every purpose; `subject_id` is null when nobody has this address", body = ConsentsResponse),
+        (status = 200, description = "The state of every purpose; `subject_id` is null when nobody has this address or external id", body = ConsentsResponse),
         (status = 400, description = "`invalid_query`", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`unauthorized`: missing or invalid API key", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed` (`email`: `required` or `invalid_email`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed` (`email`: `required` or `invalid_email`; `external_id`: `required`, `too_long` or `invalid_characters`)", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "`service_unavailable`", body = Problem, content_type = "application/problem+json"),
     ),
 )]
@@ -276,49 +305,82 @@ pub(crate) async fn get_consents(req: HttpRequest, state: web::Data<AppState>) -
     let query = web::Query::<ConsentQuery>::from_query(req.query_string())
         .map_err(|_| AppError::BadRequest { code: ErrorCode::InvalidQuery, detail: "Use ?email=<address>.".into() })?
         .into_inner();
-    let email = query
-        .email
-        .as_deref()
-        .ok_or_else(|| field_error("email", FieldErrorCode::Required))
-        .and_then(|raw| Email::parse(raw).map_err(|_| field_error("email", FieldErrorCode::InvalidEmail)))?;
+    match asked(query)? {
+        Asked::Email(email) => by_email(&req, &state, presented, &email).await,
+        Asked::External(external_id) => by_external_id(&req, &state, external_id).await,
+    }
+}
+
+async fn by_email(
+    req: &HttpRequest,
+    state: &AppState,
+    presented: String,
+    email: &Email,
+) -> Result<HttpResponse, AppError> {
     let catalog = state.catalog.current();
-    let index = state.keyring.email_index(&email);
+    let index = state.keyring.email_index(email);
     // The common case is answered from memory: a key found live moments ago, and a person whose
     // states were read since the last write (see `ConsentCache`).
     let stamp = state.consents.changes().stamp();
     let cached = state.consents.get(&index, stamp);
     let known_key = state.api_keys.cached(&presented, stamp);
     if let Some(key_id) = &known_key
-        && let Cached::Hit((subject_id, states)) = &cached
+        && let Cached::Hit((subject_id, states, external_id)) = &cached
         && let Some(consents) = consent_views_known(&catalog, &catalog.purpose_keys, states)
     {
         crate::metrics::consent_check(true);
         // Every check is an access record (art. 8), queued: the answer does not wait for it.
-        access::by_api_key(&req, &state, key_id, AccessAction::ConsentCheck, subject_id.as_deref());
-        return Ok(consents_response(subject_id.clone(), consents));
+        access::by_api_key(req, state, key_id, AccessAction::ConsentCheck, subject_id.as_deref());
+        return Ok(consents_response(subject_id.clone(), external_id.clone(), consents));
     }
-    let (api_keys, cache) = (state.api_keys.clone(), state.consents.clone());
-    let (key_id, subject_id, consents) = super::point_read(&state, move |conn| {
+    let (api_keys, cache, keyring) = (state.api_keys.clone(), state.consents.clone(), state.keyring.clone());
+    let (key_id, (subject_id, _, external_id), consents) = super::point_read(state, move |conn| {
         let key_id = match known_key {
             Some(id) => id,
             None => api_keys.authenticate(conn, &presented, stamp)?.ok_or(AppError::Unauthorized)?,
         };
-        let (subject_id, states) = match cached {
+        let found = match cached {
             Cached::Hit(found) => found,
-            Cached::Miss => cache.read(conn, &index, stamp)?,
+            Cached::Miss => cache.read(conn, &keyring, &index, stamp)?,
         };
-        Ok((key_id, subject_id, consent_views(conn, &catalog, &catalog.purpose_keys, &states)?))
+        let consents = consent_views(conn, &catalog, &catalog.purpose_keys, &found.1)?;
+        Ok((key_id, found, consents))
     })
     .await?;
     crate::metrics::consent_check(false);
-    access::by_api_key(&req, &state, &key_id, AccessAction::ConsentCheck, subject_id.as_deref());
-    Ok(consents_response(subject_id, consents))
+    access::by_api_key(req, state, &key_id, AccessAction::ConsentCheck, subject_id.as_deref());
+    Ok(consents_response(subject_id, external_id, consents))
 }
 
-fn consents_response(subject_id: Option<String>, consents: Vec<ConsentView>) -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(ConsentsResponse { subject_id, consents })
+/// The check by external id: not cached (integrations that know their own ids are few).
+async fn by_external_id(req: &HttpRequest, state: &AppState, external_id: String) -> Result<HttpResponse, AppError> {
+    let key_id = super::api_key::authenticate(req, state).await?;
+    let (catalog, keyring, asked) = (state.catalog.current(), state.keyring.clone(), external_id.clone());
+    let (subject_id, consents) = super::point_read(state, move |conn| {
+        let subject_id = crate::services::external_ids::subject_of(conn, &keyring, &asked)?;
+        let states = match &subject_id {
+            Some(id) => crate::db::consent::for_subject(conn, id)?,
+            None => Vec::new(),
+        };
+        Ok((subject_id, consent_views(conn, &catalog, &catalog.purpose_keys, &states)?))
+    })
+    .await?;
+    crate::metrics::consent_check(false);
+    access::by_api_key(req, state, &key_id, AccessAction::ConsentCheck, subject_id.as_deref());
+    let external_id = subject_id.as_ref().map(|_| external_id);
+    Ok(consents_response(subject_id, external_id, consents))
+}
+
+fn consents_response(
+    subject_id: Option<String>,
+    external_id: Option<String>,
+    consents: Vec<ConsentView>,
+) -> HttpResponse {
+    HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(ConsentsResponse {
+        subject_id,
+        external_id,
+        consents,
+    })
 }
 
 fn field_error(field: &str, code: FieldErrorCode) -> AppError {

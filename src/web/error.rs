@@ -67,6 +67,7 @@ impl From<crate::services::rights::RightsError> for AppError {
             R::UnknownField => Self::NotFound(ErrorCode::FieldNotFound),
             R::Invalid(error) => Self::Validation(vec![error]),
             R::EmailInUse => Self::Conflict(ErrorCode::EmailInUse),
+            R::ExternalIdTaken => Self::Conflict(ErrorCode::ExternalIdTaken),
             R::Link(LinkProblem::Invalid) => Self::BadRequest { code: ErrorCode::LinkInvalid, detail: String::new() },
             R::Link(LinkProblem::Expired) => Self::Gone(ErrorCode::LinkExpired),
             R::Link(LinkProblem::Used) => Self::Gone(ErrorCode::LinkUsed),

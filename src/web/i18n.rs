@@ -63,6 +63,7 @@ message_struct! {
         ask_again,
         held_title,
         held_none,
+        external_id,
         col_field,
         col_value,
         col_source,

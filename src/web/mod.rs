@@ -9,6 +9,7 @@ pub mod body;
 pub mod cors;
 pub mod error;
 pub mod i18n;
+pub mod integration_api;
 pub mod links;
 pub mod me;
 pub mod messages;
@@ -164,6 +165,7 @@ fn api_routes(cfg: &mut web::ServiceConfig) {
             .service(only("/openapi.json", "GET", web::get().to(openapi::document)))
             .configure(api::routes)
             .configure(subjects_api::routes)
+            .configure(integration_api::routes)
             .service(only("/receipts/{receipt_id}/proof", "GET", web::get().to(transparency::receipt_proof)))
             .default_service(web::to(|| async { Err::<HttpResponse, _>(AppError::NotFound(ErrorCode::NotFound)) })),
     );

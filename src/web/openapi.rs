@@ -25,6 +25,9 @@ use super::{api, subjects_api};
         subjects_api::export,
         subjects_api::change,
         subjects_api::erase,
+        super::integration_api::put_external_id,
+        super::integration_api::delete_external_id,
+        super::integration_api::events,
         super::transparency::receipt_proof
     ),
     components(schemas(Problem, FieldProblem)),
@@ -33,6 +36,7 @@ use super::{api, subjects_api};
         (name = "submissions", description = "Submitting a form from your own front end (no key; CORS per form)"),
         (name = "consents", description = "May I contact this person? (API key)"),
         (name = "subjects", description = "A person's data and consents, with the preference center's effects (API key)"),
+        (name = "events", description = "Every consent event in ledger order, for keeping a CRM in step (API key)"),
         (name = "meta", description = "This document")
     )
 )]

@@ -217,6 +217,8 @@ pub struct ProfilePage {
     pub languages: Vec<crate::web::i18n::LanguageLink>,
     pub csrf: String,
     pub email: String,
+    /// The id an integrator attached, shown so the person sees everything held.
+    pub external_id: Option<String>,
     pub notice: Option<&'static str>,
     pub problem: Option<String>,
     pub values: Vec<ValueRow>,

@@ -25,6 +25,7 @@ mod embedding;
 mod export_roundtrip;
 mod headers;
 mod hostile;
+mod integration;
 mod japanese;
 mod keys;
 mod languages;

@@ -14,6 +14,9 @@ const ROUTES: &[(&str, &str)] = &[
     ("delete", "/api/v1/subjects/{id}"),
     ("get", "/api/v1/subjects/{id}/export"),
     ("post", "/api/v1/subjects/{id}/consents"),
+    ("put", "/api/v1/subjects/{id}/external-id"),
+    ("delete", "/api/v1/subjects/{id}/external-id"),
+    ("get", "/api/v1/events"),
     ("get", "/api/v1/receipts/{receipt_id}/proof"),
 ];
 
@@ -61,6 +64,8 @@ on_both_backends! {
             ("PUT", "/api/v1/consents", "GET"),
             ("GET", "/api/v1/forms/newsletter/submissions", "POST"),
             ("PATCH", "/api/v1/subjects/someone", "GET, DELETE"),
+            ("GET", "/api/v1/subjects/someone/external-id", "PUT, DELETE"),
+            ("POST", "/api/v1/events", "GET"),
             ("TRACE", "/api/v1/openapi.json", "GET"),
         ] {
             let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();

@@ -69,6 +69,7 @@ pub(super) async fn profile_page(
         consents: consent_rows(&profile, &catalog, locale),
         history: history_rows(&profile, &catalog, locale),
         email: profile.email,
+        external_id: profile.external_id,
     };
     let mut response = render(&page);
     response.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
