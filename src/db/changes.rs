@@ -2,26 +2,30 @@
 //! exact rather than merely recent.
 //!
 //! [`Changes::stamp`] hands out a number; two equal stamps mean that no write was committed in
-//! between, by this process or any other.
+//! between by this process's writer, nor (as far as the watcher has looked) by anyone else. The
+//! stamp is a counter, read with one atomic load, so asking costs nothing on the hot path:
 //!
-//! - **SQLite**: the stamp is `PRAGMA data_version` on a connection of its own, which SQLite
-//!   changes whenever any *other* connection commits: this process's writer, or another process
-//!   on the same file (`assent apply`, `assent retention run`). Asking reads SQLite's
-//!   shared-memory WAL index; there is no I/O.
-//! - **PostgreSQL**: the stamp is a counter. This process's writer advances it after each commit,
-//!   before anyone is told the write is done; a listener thread advances it on every
-//!   `assent_changed` notification, which a trigger (migration 8) sends from each transaction that
-//!   changes `subjects`, `consent_state` or `api_keys`, and another (migration 9) from each that
-//!   changes the catalogue (purposes, forms and their versions), whoever commits it. A commit by another process is
-//!   therefore seen once its notification arrives (the listener looks every
-//!   [`LISTEN_POLL`]). While the listener is not connected there is no stamp, and callers read
-//!   the database.
+//! - This process's writer advances it after each commit, before anyone is told the write is
+//!   done: a change made through this server is seen at once.
+//! - A watcher thread advances it when another process commits:
+//!   - **SQLite**: it reads `PRAGMA data_version` on a connection of its own every
+//!     [`LISTEN_POLL`]; SQLite changes it whenever any *other* connection commits (this
+//!     process's writer, or `assent apply`, `assent retention run` on the same file). Asking
+//!     reads SQLite's shared-memory WAL index; there is no I/O.
+//!   - **PostgreSQL**: it listens on [`CHANNEL`], which a trigger (migration 8) notifies from
+//!     each transaction that changes `subjects`, `consent_state` or `api_keys`, another
+//!     (migration 9) from each that changes the catalogue, and another (migration 20) from each
+//!     that changes `external_ids`, whoever commits it; it collects notifications every
+//!     [`LISTEN_POLL`].
+//!
+//! So another process's commit is seen within a few milliseconds. While the watcher cannot
+//! follow (its connection was lost) there is no stamp, and callers read the database.
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use super::{Db, DbConnection, DbError, DbUrl};
@@ -32,7 +36,8 @@ pub const CHANNEL: &str = "assent_changed";
 /// The listener connection's `application_name` (as `pg_stat_activity` shows it).
 pub const LISTENER_NAME: &str = "assent-listener";
 
-/// How often the PostgreSQL listener collects notifications (a non-blocking read of its socket).
+/// How often the watcher looks: the SQLite one reads `data_version`, the PostgreSQL listener
+/// collects notifications (a non-blocking read of its socket).
 pub const LISTEN_POLL: Duration = Duration::from_millis(2);
 
 /// How often the listener proves its connection alive with a round trip, so that a connection
@@ -43,48 +48,74 @@ const LISTEN_HEARTBEAT: Duration = Duration::from_secs(1);
 #[derive(Clone)]
 pub struct Changes(Arc<Inner>);
 
-enum Inner {
-    Sqlite(Mutex<diesel::SqliteConnection>),
-    Postgres {
-        /// Shared with the writer, which advances it after each commit.
-        generation: Arc<AtomicU64>,
-        /// Whether the listener is connected and listening.
-        listening: AtomicBool,
-    },
+struct Inner {
+    /// Shared with the writer, which advances it after each commit.
+    generation: Arc<AtomicU64>,
+    /// Whether the watcher is following other processes' commits.
+    following: AtomicBool,
+}
+
+impl Inner {
+    /// Another commit was seen (or may have been missed): nothing stamped before is trusted.
+    fn advance(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+    }
 }
 
 impl Changes {
-    /// Starts watching `db`: on SQLite opens the watching connection; on PostgreSQL starts the
-    /// listener thread, which ends when the last clone of the returned value is dropped.
+    /// Starts watching `db`: starts the watcher thread, which ends when the last clone of the
+    /// returned value is dropped. On SQLite the watching connection is opened here (so a file
+    /// that cannot be opened fails now) and the stamp is on from the start.
     pub fn watch(db: &Db) -> Result<Self, DbError> {
-        match &db.url {
-            DbUrl::Sqlite(_) => match db.url.connect()? {
-                DbConnection::Sqlite(conn) => Ok(Self(Arc::new(Inner::Sqlite(Mutex::new(conn))))),
-                DbConnection::Postgres(_) => unreachable!("an SQLite URL opens an SQLite connection"),
-            },
-            url => {
-                let inner =
-                    Arc::new(Inner::Postgres { generation: db.writer.generation(), listening: AtomicBool::new(false) });
-                let (url, weak) = (url.clone(), Arc::downgrade(&inner));
-                std::thread::Builder::new()
-                    .name("assent-listener".into())
-                    .spawn(move || listen(url, weak))
-                    .map_err(DbError::Folder)?;
-                Ok(Self(inner))
+        let inner = Arc::new(Inner { generation: db.writer.generation(), following: AtomicBool::new(false) });
+        let weak = Arc::downgrade(&inner);
+        let spawned = match &db.url {
+            DbUrl::Sqlite(_) => {
+                let DbConnection::Sqlite(mut conn) = db.url.connect()? else {
+                    unreachable!("an SQLite URL opens an SQLite connection")
+                };
+                let seen = data_version(&mut conn)?;
+                inner.following.store(true, Ordering::Release);
+                std::thread::Builder::new().name("assent-changes".into()).spawn(move || poll_sqlite(conn, seen, weak))
             }
-        }
+            url => {
+                let url = url.clone();
+                std::thread::Builder::new().name("assent-listener".into()).spawn(move || listen(url, weak))
+            }
+        };
+        spawned.map_err(DbError::Folder)?;
+        Ok(Self(inner))
     }
 
     /// The current stamp, or `None` when changes cannot be followed right now (then nothing
     /// may be answered from a cache).
     pub fn stamp(&self) -> Option<u64> {
-        match &*self.0 {
-            Inner::Sqlite(conn) => {
-                let mut conn = conn.lock().unwrap_or_else(|e| e.into_inner());
-                data_version(&mut conn).ok()
+        self.0.following.load(Ordering::Acquire).then(|| self.0.generation.load(Ordering::Acquire))
+    }
+}
+
+/// The SQLite watcher: advances the generation whenever `data_version` moved. A failed read
+/// switches the stamp off until one succeeds again (which advances it: a commit may have been
+/// missed meanwhile).
+fn poll_sqlite(mut conn: diesel::SqliteConnection, mut seen: u64, inner: Weak<Inner>) {
+    loop {
+        std::thread::sleep(LISTEN_POLL);
+        let Some(inner) = inner.upgrade() else { return };
+        match data_version(&mut conn) {
+            Ok(now) => {
+                let was_following = inner.following.load(Ordering::Acquire);
+                if now != seen || !was_following {
+                    seen = now;
+                    inner.advance();
+                }
+                if !was_following {
+                    inner.following.store(true, Ordering::Release);
+                }
             }
-            Inner::Postgres { generation, listening } => {
-                listening.load(Ordering::Acquire).then(|| generation.load(Ordering::Acquire))
+            Err(e) => {
+                if inner.following.swap(false, Ordering::AcqRel) {
+                    tracing::warn!(error = %e, "cannot read the database's change counter; the consent cache is off");
+                }
             }
         }
     }
@@ -147,12 +178,10 @@ fn follow(conn: &mut diesel::PgConnection, inner: &Weak<Inner>) -> Followed {
     // advance it before turning the stamp on, so nothing cached earlier is trusted.
     let step = |up: bool| {
         let Some(inner) = inner.upgrade() else { return false };
-        if let Inner::Postgres { generation, listening } = &*inner {
-            if up {
-                generation.fetch_add(1, Ordering::AcqRel);
-            }
-            listening.store(up, Ordering::Release);
+        if up {
+            inner.advance();
         }
+        inner.following.store(up, Ordering::Release);
         true
     };
     if !step(true) {
@@ -162,7 +191,6 @@ fn follow(conn: &mut diesel::PgConnection, inner: &Weak<Inner>) -> Followed {
     loop {
         std::thread::sleep(LISTEN_POLL);
         let Some(strong) = inner.upgrade() else { return Followed::Dropped };
-        let Inner::Postgres { generation, .. } = &*strong else { return Followed::Dropped };
         let mut heard = false;
         let mut lost = None;
         for notification in conn.notifications_iter() {
@@ -179,7 +207,7 @@ fn follow(conn: &mut diesel::PgConnection, inner: &Weak<Inner>) -> Followed {
             lost = conn.batch_execute("SELECT 1").err();
         }
         if heard {
-            generation.fetch_add(1, Ordering::AcqRel);
+            strong.advance();
         }
         // Notifications missed while the connection was down are covered by the advance that
         // comes with the next `LISTEN`.

@@ -1,5 +1,6 @@
-//! Access records, off the hot path: a request hands its record to [`AccessLog::record`] (a
-//! channel send, no IO), and the `assent-access` thread writes whatever has queued as **one**
+//! Access records, off the hot path: a request hands its record to [`AccessLog::record`] (it is
+//! added to a queue under a mutex: no IO, and no thread woken), and the `assent-access` thread,
+//! which sleeps until the oldest queued record is due, writes whatever has queued as **one**
 //! piece of writer work at least every [`FLUSH_INTERVAL`], sooner when [`MAX_QUEUED`] records
 //! wait, and at shutdown ([`AccessLog::flush`]). So the consent check never waits for a write, and
 //! a crash loses at most the records of the last second, which were not yet committed.
@@ -11,7 +12,7 @@
 //! thousands.
 
 use std::collections::HashMap;
-use std::sync::{Arc, mpsc};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use chrono::{NaiveDateTime, Utc};
@@ -45,29 +46,78 @@ pub struct Accessor {
     pub ip_pseudonym: Option<String>,
 }
 
-enum Message {
-    Record(NewAccess),
-    Many(Vec<NewAccess>),
-    Flush(oneshot::Sender<()>),
+/// A handle to the access-record thread; cheap to clone. When the last one is dropped the
+/// thread writes what is left and ends.
+#[derive(Clone)]
+pub struct AccessLog(Arc<Handle>);
+
+/// Closes the queue when the last [`AccessLog`] goes.
+struct Handle(Arc<Shared>);
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        self.0.lock().closed = true;
+        self.0.wake.notify_one();
+    }
 }
 
-/// A handle to the access-record thread; cheap to clone.
-#[derive(Clone)]
-pub struct AccessLog {
-    queue: mpsc::Sender<Message>,
+/// What requests and the thread share.
+#[derive(Default)]
+struct Shared {
+    queue: Mutex<Queue>,
+    /// Wakes the thread: asked to flush, the queue is full, or closed.
+    wake: Condvar,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[derive(Default)]
+struct Queue {
+    batch: Batch,
+    /// When the oldest queued record must be written.
+    due: Option<Instant>,
+    /// Callers of [`AccessLog::flush`] waiting for what was queued before them.
+    flushes: Vec<oneshot::Sender<()>>,
+    closed: bool,
+}
+
+impl Queue {
+    /// Whether the thread must write now.
+    fn ready(&self, now: Instant) -> bool {
+        self.closed || !self.flushes.is_empty() || self.batch.len() >= MAX_QUEUED || self.due.is_some_and(|d| now >= d)
+    }
 }
 
 impl AccessLog {
     pub fn start(writer: Writer) -> std::io::Result<Self> {
-        let (queue, queued) = mpsc::channel();
-        std::thread::Builder::new().name("assent-access".into()).spawn(move || run(&writer, &queued))?;
-        Ok(Self { queue })
+        let shared = Arc::new(Shared::default());
+        let theirs = shared.clone();
+        std::thread::Builder::new().name("assent-access".into()).spawn(move || run(&writer, &theirs))?;
+        Ok(Self(Arc::new(Handle(shared))))
+    }
+
+    fn push(&self, records: impl IntoIterator<Item = NewAccess>) {
+        let shared = &self.0.0;
+        let mut queue = shared.lock();
+        records.into_iter().for_each(|one| queue.batch.push(one));
+        if queue.due.is_none() && !queue.batch.is_empty() {
+            queue.due = Some(Instant::now() + FLUSH_INTERVAL);
+        }
+        let full = queue.batch.len() >= MAX_QUEUED;
+        drop(queue);
+        if full {
+            shared.wake.notify_one();
+        }
     }
 
     /// Queues one record: `who` did `action` to `subject_id`'s data (`None`: nobody named, e.g.
     /// a consent check for an unknown address) through the route `path` (its template).
     pub fn record(&self, who: &Accessor, action: AccessAction, subject_id: Option<&str>, path: &str) {
-        let _ = self.queue.send(Message::Record(entry(who, action, subject_id, path, Utc::now().naive_utc())));
+        self.push([entry(who, action, subject_id, path, Utc::now().naive_utc())]);
     }
 
     /// Queues one record per person.
@@ -79,19 +129,16 @@ impl AccessLog {
         path: &str,
     ) {
         let at = Utc::now().naive_utc();
-        let many: Vec<NewAccess> = subject_ids.into_iter().map(|s| entry(who, action, Some(s), path, at)).collect();
-        if !many.is_empty() {
-            let _ = self.queue.send(Message::Many(many));
-        }
+        self.push(subject_ids.into_iter().map(|s| entry(who, action, Some(s), path, at)));
     }
 
     /// Writes everything queued before this call and waits until it is committed (shutdown,
     /// tests).
     pub async fn flush(&self) {
         let (done, wait) = oneshot::channel();
-        if self.queue.send(Message::Flush(done)).is_ok() {
-            let _ = wait.await;
-        }
+        self.0.0.lock().flushes.push(done);
+        self.0.0.wake.notify_one();
+        let _ = wait.await;
     }
 }
 
@@ -156,65 +203,63 @@ impl Batch {
         self.slots.clear();
         std::mem::take(&mut self.records)
     }
+
+    /// Puts `older` (a batch that could not be written) before what is queued.
+    fn prepend(&mut self, older: Vec<NewAccess>) {
+        let newer = self.take();
+        older.into_iter().chain(newer).for_each(|one| self.push(one));
+    }
 }
 
-/// Collects records until the oldest has waited [`FLUSH_INTERVAL`] (or enough are queued, or a
-/// flush is asked for), then writes them in one piece of writer work. Ends when every handle is
-/// gone, after writing what is left.
-fn run(writer: &Writer, queued: &mpsc::Receiver<Message>) {
-    let mut batch = Batch::default();
-    let mut waiting: Vec<oneshot::Sender<()>> = Vec::new();
-    let mut due: Option<Instant> = None;
+/// Sleeps until the oldest queued record has waited [`FLUSH_INTERVAL`] (or enough are queued, or
+/// a flush is asked for), then writes the queue in one piece of writer work. Ends when the last
+/// handle is gone, after writing what is left.
+fn run(writer: &Writer, shared: &Shared) {
     loop {
-        let received = match due {
-            None => queued.recv().map_err(|_| mpsc::RecvTimeoutError::Disconnected),
-            Some(at) => queued.recv_timeout(at.saturating_duration_since(Instant::now())),
-        };
-        let mut write_now = false;
-        match received {
-            Ok(Message::Record(one)) => batch.push(one),
-            Ok(Message::Many(many)) => many.into_iter().for_each(|one| batch.push(one)),
-            Ok(Message::Flush(done)) => {
-                waiting.push(done);
-                write_now = true;
-            }
-            Err(mpsc::RecvTimeoutError::Timeout) => write_now = true,
-            Err(mpsc::RecvTimeoutError::Disconnected) => {
-                write(writer, &mut batch);
-                return;
-            }
+        let mut queue = shared.lock();
+        while !queue.ready(Instant::now()) {
+            queue = match queue.due {
+                None => shared.wake.wait(queue).unwrap_or_else(|e| e.into_inner()),
+                Some(at) => {
+                    let left = at.saturating_duration_since(Instant::now());
+                    shared.wake.wait_timeout(queue, left).unwrap_or_else(|e| e.into_inner()).0
+                }
+            };
         }
-        if !batch.is_empty() {
-            // Under a steady stream the channel is never empty long enough to time out.
-            let at = *due.get_or_insert_with(|| Instant::now() + FLUSH_INTERVAL);
-            write_now |= Instant::now() >= at;
+        let records = queue.batch.take();
+        let flushes = std::mem::take(&mut queue.flushes);
+        let closed = queue.closed;
+        queue.due = None;
+        drop(queue);
+        if let Some(kept) = write(writer, records) {
+            let mut queue = shared.lock();
+            queue.batch.prepend(kept);
+            queue.due = Some(Instant::now() + FLUSH_INTERVAL);
         }
-        if write_now || batch.len() >= MAX_QUEUED {
-            write(writer, &mut batch);
-            due = (!batch.is_empty()).then(|| Instant::now() + FLUSH_INTERVAL);
-            for done in waiting.drain(..) {
-                let _ = done.send(());
-            }
+        for done in flushes {
+            let _ = done.send(());
+        }
+        if closed {
+            return;
         }
     }
 }
 
-/// Writes the batch; on failure keeps it for the next attempt (up to a bound, past which the
+/// Writes the records; on failure gives back what to retry (up to a bound, past which the
 /// oldest are dropped, loudly: memory must not grow without end while the database is down).
-fn write(writer: &Writer, batch: &mut Batch) {
-    if batch.is_empty() {
-        return;
+fn write(writer: &Writer, records: Vec<NewAccess>) -> Option<Vec<NewAccess>> {
+    if records.is_empty() {
+        return None;
     }
-    let records = Arc::new(batch.take());
+    let records = Arc::new(records);
     let shared = records.clone();
     let written = writer.write_blocking(move |tx| -> Result<(), Failed> { Ok(stored::append(tx.conn, &shared)?) });
-    if let Err(e) = written {
-        let mut kept = Arc::try_unwrap(records).unwrap_or_else(|r| (*r).clone());
-        let excess = kept.len().saturating_sub(10 * MAX_QUEUED);
-        kept.drain(..excess);
-        tracing::error!(error = %e, kept = kept.len(), dropped = excess, "could not write access records; retrying");
-        kept.into_iter().for_each(|one| batch.push(one));
-    }
+    let e = written.err()?;
+    let mut kept = Arc::try_unwrap(records).unwrap_or_else(|r| (*r).clone());
+    let excess = kept.len().saturating_sub(10 * MAX_QUEUED);
+    kept.drain(..excess);
+    tracing::error!(error = %e, kept = kept.len(), dropped = excess, "could not write access records; retrying");
+    Some(kept)
 }
 
 /// Why a batch of access records was not written.

@@ -98,10 +98,10 @@ pub type StatesByEmail = (Option<String>, Arc<[ConsentState]>, Option<String>);
 /// Consent states by e-mail blind index, for the consent check: the hot read path of
 /// integrations that ask before every message they send. An entry is trusted only while the
 /// database's change stamp ([`Changes`]) is the one it was read under, so an answer from here
-/// is never older than the last committed write this process can know of: on SQLite, any
-/// commit by anyone; on PostgreSQL, any commit by this process, and another server's once its
-/// notification arrives (milliseconds). Any write at all empties it in effect, so under a
-/// steady stream of submissions it mostly misses, at the cost of one stamp per look-up.
+/// is never older than the last committed write this process can know of: any commit by this
+/// process at once, and another process's within milliseconds (once the watcher has seen it).
+/// Any write at all empties it in effect, so under a steady stream of submissions it mostly
+/// misses; a stamp costs one atomic load.
 /// It holds blind indexes and states, never an address.
 pub struct ConsentCache {
     changes: Changes,
