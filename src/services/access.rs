@@ -104,12 +104,15 @@ impl AccessLog {
         let shared = &self.0.0;
         let mut queue = shared.lock();
         records.into_iter().for_each(|one| queue.batch.push(one));
-        if queue.due.is_none() && !queue.batch.is_empty() {
+        // The first record of a batch starts the thread's clock (it sleeps without one while the
+        // queue is empty): one wake-up a batch, not one a record.
+        let first = queue.due.is_none() && !queue.batch.is_empty();
+        if first {
             queue.due = Some(Instant::now() + FLUSH_INTERVAL);
         }
         let full = queue.batch.len() >= MAX_QUEUED;
         drop(queue);
-        if full {
+        if first || full {
             shared.wake.notify_one();
         }
     }

@@ -155,6 +155,15 @@ on_both_backends! {
         assert!(ok && out.contains("access records intact: 7 verified"), "{out}");
     }
 
+    async fn records_are_written_within_a_second_without_being_asked(app: TestApp) {
+        let key = app.api_key();
+        check(&app, &key, "nobody-yet@example.com").await;
+        eventually_within("the access record was written without a flush", std::time::Duration::from_secs(5), || async {
+            !records(&app).is_empty()
+        })
+        .await;
+    }
+
     async fn console_reads_are_recorded_per_person_and_listed_for_the_privacy_officer(app: TestApp) {
         let (a, b) = (person(&app).await, person(&app).await);
         let key = app.api_key();
