@@ -196,15 +196,7 @@ fn parse_json(body: &[u8]) -> Result<SubmissionRequest, AppError> {
             detail: "The body is not valid UTF-8.".into(),
         });
     }
-    serde_json::from_slice(body).map_err(|e| match e.classify() {
-        serde_json::error::Category::Data => AppError::BadRequest {
-            code: ErrorCode::InvalidRequest,
-            detail: format!("The JSON does not have the expected shape: {e}"),
-        },
-        _ => {
-            AppError::BadRequest { code: ErrorCode::MalformedJson, detail: format!("The body is not valid JSON: {e}") }
-        }
-    })
+    super::body::json(body, "The JSON does not have the expected shape")
 }
 
 /// JSON values must be strings (a `null` counts as absent); anything else is a field error.

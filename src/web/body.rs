@@ -19,6 +19,19 @@ pub const JSON: &str = "application/json";
 /// client (a browser mid-upload) receives the answer instead of a reset connection.
 const DRAIN_LIMIT: usize = 1024 * 1024;
 
+/// A JSON body as `T`: `400 malformed_json` when it is not JSON, `400 invalid_request` (its detail
+/// `"{shape}: {serde's message}"`) when it is JSON of another shape.
+pub fn json<T: serde::de::DeserializeOwned>(body: &[u8], shape: &str) -> Result<T, AppError> {
+    serde_json::from_slice(body).map_err(|e| match e.classify() {
+        serde_json::error::Category::Data => {
+            AppError::BadRequest { code: ErrorCode::InvalidRequest, detail: format!("{shape}: {e}") }
+        }
+        _ => {
+            AppError::BadRequest { code: ErrorCode::MalformedJson, detail: format!("The body is not valid JSON: {e}") }
+        }
+    })
+}
+
 /// Reads the whole body, refusing more than [`MAX_BODY`] bytes.
 pub async fn read_limited(req: &HttpRequest, mut payload: web::Payload) -> Result<web::Bytes, AppError> {
     let declared =

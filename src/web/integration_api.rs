@@ -121,15 +121,7 @@ pub(crate) async fn put_external_id(
     let key_id = authenticate(&req, &state).await?;
     require_content_type(&req, JSON)?;
     let body = read_limited(&req, payload).await?;
-    let request: ExternalIdBody = serde_json::from_slice(&body).map_err(|e| match e.classify() {
-        serde_json::error::Category::Data => AppError::BadRequest {
-            code: ErrorCode::InvalidRequest,
-            detail: format!("Expected {{\"external_id\": \"…\"}}: {e}"),
-        },
-        _ => {
-            AppError::BadRequest { code: ErrorCode::MalformedJson, detail: format!("The body is not valid JSON: {e}") }
-        }
-    })?;
+    let request: ExternalIdBody = super::body::json(&body, r#"Expected {"external_id": "…"}"#)?;
     let external_id = external_ids::check(&request.external_id).map_err(|e| AppError::Validation(vec![e]))?.to_owned();
     let (keyring, subject, actor) =
         (state.keyring.clone(), SubjectId::from(path.clone()), Actor::ApiKey(key_id.clone()));

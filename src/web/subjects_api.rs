@@ -218,15 +218,8 @@ pub(crate) async fn change(
 
 /// The change asked for, or a 400 saying what is wrong with the body.
 fn change_body(body: &[u8]) -> Result<ChangeBody, AppError> {
-    let request: ChangeBody = serde_json::from_slice(body).map_err(|e| match e.classify() {
-        serde_json::error::Category::Data => AppError::BadRequest {
-            code: ErrorCode::InvalidRequest,
-            detail: format!("Expected {{\"purpose\": …, \"action\": \"grant\"|\"withdraw\", \"source\": …}}: {e}"),
-        },
-        _ => {
-            AppError::BadRequest { code: ErrorCode::MalformedJson, detail: format!("The body is not valid JSON: {e}") }
-        }
-    })?;
+    let request: ChangeBody =
+        super::body::json(body, r#"Expected {"purpose": …, "action": "grant"|"withdraw", "source": …}"#)?;
     if request.source.as_ref().is_some_and(|s| s.chars().count() > 200) {
         return Err(AppError::BadRequest {
             code: ErrorCode::InvalidRequest,
