@@ -49,3 +49,11 @@ pub fn sealed_of(conn: &mut DbConnection, ids: &[&str]) -> QueryResult<Vec<(Stri
 pub fn delete_many(conn: &mut DbConnection, ids: &[&str]) -> QueryResult<usize> {
     diesel::delete(external_ids::table.filter(external_ids::subject_id.eq_any(ids))).execute(conn)
 }
+
+/// (blind index, subject id) of every external id among these blind indexes.
+pub fn subjects_of(conn: &mut DbConnection, indexes: &[&[u8]]) -> QueryResult<Vec<(Vec<u8>, String)>> {
+    external_ids::table
+        .filter(external_ids::external_index.eq_any(indexes))
+        .select((external_ids::external_index, external_ids::subject_id))
+        .load(conn)
+}

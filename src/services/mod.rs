@@ -3,6 +3,7 @@
 pub mod access;
 pub mod audit;
 pub mod builder;
+pub mod bulk_check;
 pub mod bundle;
 pub mod confirmations;
 pub mod consent;

@@ -33,14 +33,20 @@ pub fn json<T: serde::de::DeserializeOwned>(body: &[u8], shape: &str) -> Result<
 }
 
 /// Reads the whole body, refusing more than [`MAX_BODY`] bytes.
-pub async fn read_limited(req: &HttpRequest, mut payload: web::Payload) -> Result<web::Bytes, AppError> {
+pub async fn read_limited(req: &HttpRequest, payload: web::Payload) -> Result<web::Bytes, AppError> {
+    read_at_most(req, payload, MAX_BODY).await
+}
+
+/// Reads the whole body, refusing more than `limit` bytes (an endpoint that takes more than
+/// [`MAX_BODY`], such as the bulk consent check).
+pub async fn read_at_most(req: &HttpRequest, mut payload: web::Payload, limit: usize) -> Result<web::Bytes, AppError> {
     let declared =
         req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY) {
+    if declared.is_some_and(|n| n > limit) {
         if declared.is_some_and(|n| n <= DRAIN_LIMIT) {
             drain(&mut payload).await;
         }
-        return Err(AppError::PayloadTooLarge(MAX_BODY));
+        return Err(AppError::PayloadTooLarge(limit));
     }
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
@@ -48,9 +54,9 @@ pub async fn read_limited(req: &HttpRequest, mut payload: web::Payload) -> Resul
             code: ErrorCode::InvalidBody,
             detail: "The body could not be read.".into(),
         })?;
-        if body.len() + chunk.len() > MAX_BODY {
+        if body.len() + chunk.len() > limit {
             drain(&mut payload).await;
-            return Err(AppError::PayloadTooLarge(MAX_BODY));
+            return Err(AppError::PayloadTooLarge(limit));
         }
         body.extend_from_slice(&chunk);
     }

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod api;
 pub mod api_key;
 pub mod body;
+pub mod bulk_api;
 pub mod cors;
 pub mod error;
 pub mod i18n;
@@ -166,6 +167,7 @@ fn api_routes(cfg: &mut web::ServiceConfig) {
             .configure(api::routes)
             .configure(subjects_api::routes)
             .configure(integration_api::routes)
+            .configure(bulk_api::routes)
             .service(only("/receipts/{receipt_id}/proof", "GET", web::get().to(transparency::receipt_proof)))
             .default_service(web::to(|| async { Err::<HttpResponse, _>(AppError::NotFound(ErrorCode::NotFound)) })),
     );

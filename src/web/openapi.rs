@@ -28,6 +28,7 @@ use super::{api, subjects_api};
         super::integration_api::put_external_id,
         super::integration_api::delete_external_id,
         super::integration_api::events,
+        super::bulk_api::query,
         super::transparency::receipt_proof
     ),
     components(schemas(Problem, FieldProblem)),

@@ -13,6 +13,7 @@ mod admin_data;
 mod api_submissions;
 mod backup;
 mod bad_input;
+mod bulk_check;
 mod bundle;
 mod cli;
 mod concurrency;

@@ -10,6 +10,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/openapi.json"),
     ("post", "/api/v1/forms/{form}/submissions"),
     ("get", "/api/v1/consents"),
+    ("post", "/api/v1/consents/query"),
     ("get", "/api/v1/subjects/{id}"),
     ("delete", "/api/v1/subjects/{id}"),
     ("get", "/api/v1/subjects/{id}/export"),
@@ -66,6 +67,7 @@ on_both_backends! {
             ("PATCH", "/api/v1/subjects/someone", "GET, DELETE"),
             ("GET", "/api/v1/subjects/someone/external-id", "PUT, DELETE"),
             ("POST", "/api/v1/events", "GET"),
+            ("GET", "/api/v1/consents/query", "POST"),
             ("TRACE", "/api/v1/openapi.json", "GET"),
         ] {
             let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
