@@ -138,6 +138,7 @@ fn main() -> anyhow::Result<()> {
                         source: &p.7,
                         evidence: "{}",
                         occurred_at: p.6,
+                        recorded_at: None,
                     };
                     let state = StateWrite::Insert(Standing {
                         status: assent::domain::ConsentStatus::Granted,

@@ -23,6 +23,8 @@ pub struct ConsentEvent {
     pub occurred_at: NaiveDateTime,
     pub prev_hash: String,
     pub hash: String,
+    /// When the ledger learnt of an event recorded after it happened (an import); `None`: then.
+    pub recorded_at: Option<NaiveDateTime>,
 }
 
 impl ConsentEvent {
@@ -39,6 +41,7 @@ impl ConsentEvent {
             source: &self.source,
             evidence: &self.evidence,
             occurred_at: self.occurred_at,
+            recorded_at: self.recorded_at,
         }
     }
 }
@@ -55,6 +58,7 @@ pub struct NewEvent<'a> {
     pub source: &'a str,
     pub evidence: &'a str,
     pub occurred_at: NaiveDateTime,
+    pub recorded_at: Option<NaiveDateTime>,
 }
 
 /// Turns events into chained rows after `head`, advancing it (no IO).
@@ -76,6 +80,7 @@ pub(super) fn chain(head: &mut LedgerHead, events: &[NewEvent<'_>]) -> Vec<Conse
                 occurred_at: ledger_time(e.occurred_at),
                 prev_hash: head.hash.clone(),
                 hash: String::new(),
+                recorded_at: e.recorded_at.map(ledger_time),
             };
             row.hash = chain_hash(&row.prev_hash, &row.content());
             head.seq = row.seq;

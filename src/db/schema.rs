@@ -76,6 +76,23 @@ diesel::table! {
 }
 
 diesel::table! {
+    imports (id) {
+        id -> Text,
+        form_key -> Text,
+        file_name -> Text,
+        file_sha256 -> Text,
+        dry_run -> Bool,
+        status -> Text,
+        actor -> Text,
+        parameters -> Text,
+        totals -> Text,
+        report -> Text,
+        started_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     external_ids (subject_id) {
         subject_id -> Text,
         external_index -> Binary,
@@ -183,6 +200,7 @@ diesel::table! {
         occurred_at -> Timestamp,
         prev_hash -> Text,
         hash -> Text,
+        recorded_at -> Nullable<Timestamp>,
     }
 }
 
@@ -378,6 +396,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     access_records,
     access_head,
     external_ids,
+    imports,
     consent_state,
     api_keys,
     outbox,

@@ -23,6 +23,9 @@ pub struct EventContent<'a> {
     pub evidence: &'a str,
     /// UTC, in microseconds: both databases store exactly this precision.
     pub occurred_at: NaiveDateTime,
+    /// When the ledger learnt of it, if not when it happened (an import of an earlier consent).
+    /// `None` hashes exactly as events did before the column existed.
+    pub recorded_at: Option<NaiveDateTime>,
 }
 
 /// Timestamps are cut to microseconds before they are stored or hashed, so that what is read back
@@ -31,9 +34,11 @@ pub fn ledger_time(t: NaiveDateTime) -> NaiveDateTime {
     t.trunc_subsecs(6)
 }
 
-/// `hex(SHA-256(prev_hash ‖ "\n" ‖ canonical JSON of the event))`.
+/// `hex(SHA-256(prev_hash ‖ "\n" ‖ canonical JSON of the event))`: a JSON array of the fields in
+/// order, with `recorded_at` as a twelfth element only when the event has one.
 pub fn chain_hash(prev_hash: &str, event: &EventContent<'_>) -> String {
-    let canonical = serde_json::to_vec(&(
+    let time = |t: NaiveDateTime| t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
+    let fields = (
         event.seq,
         event.id,
         event.subject_id,
@@ -44,8 +49,15 @@ pub fn chain_hash(prev_hash: &str, event: &EventContent<'_>) -> String {
         event.method,
         event.source,
         event.evidence,
-        event.occurred_at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
-    ))
+        time(event.occurred_at),
+    );
+    let canonical = match event.recorded_at {
+        None => serde_json::to_vec(&fields),
+        Some(at) => {
+            let (a, b, c, d, e, f, g, h, i, j, k) = fields;
+            serde_json::to_vec(&(a, b, c, d, e, f, g, h, i, j, k, time(at)))
+        }
+    }
     .unwrap_or_default();
     let mut hasher = Sha256::new();
     hasher.update(prev_hash.as_bytes());
@@ -129,7 +141,21 @@ mod tests {
             source: "sub",
             evidence: "{}",
             occurred_at: DateTime::from_timestamp(1_700_000_000, 123_456_789).unwrap().naive_utc(),
+            recorded_at: None,
         }
+    }
+
+    #[test]
+    fn a_recorded_time_is_covered_only_when_there_is_one() {
+        let plain = event(1, "granted");
+        let before = chain_hash(GENESIS_HASH, &plain);
+        assert_eq!(before.len(), 64);
+        let later = DateTime::from_timestamp(1_800_000_000, 0).unwrap().naive_utc();
+        let imported = EventContent { recorded_at: Some(later), ..plain.clone() };
+        let with_time = chain_hash(GENESIS_HASH, &imported);
+        assert_ne!(with_time, before, "recorded_at is covered");
+        let edited = EventContent { recorded_at: Some(later + chrono::Duration::seconds(1)), ..plain };
+        assert_ne!(chain_hash(GENESIS_HASH, &edited), with_time, "editing it breaks the hash");
     }
 
     fn chain(events: &[EventContent<'static>]) -> Vec<(String, String)> {

@@ -146,6 +146,8 @@ pub fn send_notice(
         evidence: "{}",
         // The notice mail quoted the wording in the person's language.
         shown_in: Some(to.locale),
+        occurred_at: None,
+        wording: None,
     };
     door.apply(tx, &mut states, &[change], now)?;
     Ok(1)

@@ -296,6 +296,8 @@ pub fn expire_due(
             source: "retention",
             evidence: "{}",
             shown_in: None,
+            occurred_at: None,
+            wording: None,
         })
         .collect();
     let applied = door.apply(tx, &mut states, &changes, now)?;

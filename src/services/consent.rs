@@ -48,6 +48,12 @@ pub struct Change<'a> {
     /// The language the person read the wording in (`None`: nobody was shown anything, as on
     /// expiry): the event's text hash is of the wording in that language.
     pub shown_in: Option<Locale>,
+    /// When it happened, if before this piece of work (an imported consent): the lifecycle
+    /// decides as of then and the event's `occurred_at` is then; its `recorded_at` is now.
+    pub occurred_at: Option<NaiveDateTime>,
+    /// The policy version agreed to, if not the purpose's current one (an import under the
+    /// wording in force then).
+    pub wording: Option<&'a str>,
 }
 
 /// A change the door made.
@@ -201,15 +207,12 @@ impl<'a> Door<'a> {
         let purpose = self.catalog.purpose(change.purpose_key).ok_or(Refused::UnknownPurpose)?;
         let previous = states.get(change.subject_id, change.purpose_key);
         let existed = previous.is_some();
-        let outcome = lifecycle::next(
-            previous.map(ConsentState::standing).as_ref(),
-            change.transition,
-            &self.terms(purpose),
-            now,
-        )?;
+        let at = change.occurred_at.unwrap_or(now);
+        let terms = Terms { policy_version_id: change.wording.unwrap_or(&purpose.policy.id), ..self.terms(purpose) };
+        let outcome = lifecycle::next(previous.map(ConsentState::standing).as_ref(), change.transition, &terms, at)?;
         // Later changes in the same call see this one (the seq is filled in after writing).
         match &outcome.next {
-            Some(s) => states.put(row(change, s, 0, crate::domain::ledger::ledger_time(now))),
+            Some(s) => states.put(row(change, s, 0, crate::domain::ledger::ledger_time(at))),
             None => states.remove(change.subject_id, change.purpose_key),
         }
         let text_hash = self.catalog.policy_text_hash(&outcome.policy_version_id, change.shown_in).to_owned();
@@ -233,7 +236,8 @@ impl<'a> Door<'a> {
                 method: change.method.as_str(),
                 source: change.source,
                 evidence: change.evidence,
-                occurred_at: now,
+                occurred_at: change.occurred_at.unwrap_or(now),
+                recorded_at: change.occurred_at.map(|_| now),
             },
             state,
         }

@@ -88,6 +88,8 @@ pub fn erase_people(
             source: "erasure",
             evidence: "{}",
             shown_in: None,
+            occurred_at: None,
+            wording: None,
         })
         .collect();
     door.apply_and_forget(tx, states, &changes, subject_ids, now)?;

@@ -132,6 +132,8 @@ pub fn confirm(
             source: &claims.jti,
             evidence: &sealed,
             shown_in: Locale::from_tag(&evidence.locale),
+            occurred_at: None,
+            wording: None,
         })
         .collect();
     let applied = Door::new(catalog).apply(tx, &mut states, &changes, now)?;
@@ -227,6 +229,8 @@ pub fn answer_renewal(
         source: &claims.jti,
         evidence: &sealed,
         shown_in: Locale::from_tag(&evidence.locale),
+        occurred_at: None,
+        wording: None,
     };
     let applied = door.apply(tx, &mut states, &[change], now)?.pop().ok_or(ServiceError::Unavailable)?;
     // A consent that ended meanwhile (or a purpose gone) makes the link stale.

@@ -164,6 +164,8 @@ pub fn change_consent(
         source: req.method.as_str(),
         evidence: &evidence,
         shown_in: crate::domain::Locale::from_tag(&req.evidence.locale),
+        occurred_at: None,
+        wording: None,
     };
     let applied = door.apply(tx, &mut states, &[change], now)?.pop().ok_or(ServiceError::Unavailable)??;
     let kind = if req.change == Change::Withdraw { RightKind::Withdrawal } else { RightKind::Consent };

@@ -261,6 +261,8 @@ fn changes_of<'p>(p: &'p Plan<'_>) -> impl Iterator<Item = Change<'p>> {
         source: &p.submission_id,
         evidence: &p.evidence,
         shown_in: Some(p.item.input.locale),
+        occurred_at: None,
+        wording: None,
     })
 }
 

@@ -352,6 +352,8 @@ on_both_backends! {
                     source: "test",
                     evidence: "{}",
                     shown_in: None,
+                    occurred_at: None,
+                    wording: None,
                 };
                 let now = chrono::Utc::now().naive_utc();
                 let done = door.apply(tx, &mut states, &[change(Transition::Grant), change(Transition::Withdraw)], now)?;

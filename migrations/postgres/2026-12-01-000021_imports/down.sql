@@ -1,0 +1,2 @@
+DROP TABLE imports;
+ALTER TABLE consent_events DROP COLUMN recorded_at;
