@@ -406,6 +406,7 @@ fn check_value(field: &FieldDefinition, value: &str) -> Result<String, FieldErro
 
 #[cfg(test)]
 mod tests {
+    use super::fixtures::*;
     use super::*;
 
     #[test]
@@ -414,41 +415,6 @@ mod tests {
         for code in FieldErrorCode::ALL {
             assert_eq!(serde_json::to_value(code).ok(), Some(serde_json::Value::from(code.as_str())));
             assert!(seen.insert(code.as_str()), "{code:?} twice");
-        }
-    }
-
-    fn key<T: TryFrom<String>>(raw: &str) -> T
-    where
-        T::Error: std::fmt::Debug,
-    {
-        T::try_from(raw.to_owned()).unwrap()
-    }
-
-    fn field(k: &str, kind: FieldType, required: bool, purposes: &[&str]) -> FieldDefinition {
-        FieldDefinition {
-            key: key(k),
-            kind,
-            label: Localized::new([(crate::domain::Locale::EN, k), (crate::domain::Locale::KO, k)]),
-            required,
-            purposes: purposes.iter().map(|p| key(p)).collect(),
-            max_length: None,
-            choices: vec![],
-        }
-    }
-
-    fn newsletter() -> FormDefinition {
-        FormDefinition {
-            kind: "signup".into(),
-            title: Localized::new([(crate::domain::Locale::EN, "News"), (crate::domain::Locale::KO, "소식")]),
-            description: None,
-            double_opt_in: false,
-            purposes: ["service", "marketing_email", "marketing_sms", "personalisation"].map(key).to_vec(),
-            allowed_origins: vec![],
-            fields: vec![
-                field("email", FieldType::Email, true, &["service", "marketing_email"]),
-                field("name", FieldType::Text, false, &["personalisation"]),
-                field("phone", FieldType::Tel, false, &["marketing_sms"]),
-            ],
         }
     }
 
@@ -553,5 +519,46 @@ mod tests {
         let input = raw(&[("email", "a@b.example"), ("name", name)], &["service", "personalisation"]);
         let accepted = newsletter().accept(&input, required).unwrap();
         assert!(accepted.values.iter().any(|v| v.value == name));
+    }
+}
+
+/// Forms for unit tests elsewhere in `domain`.
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use super::*;
+
+    pub(crate) fn key<T: TryFrom<String>>(raw: &str) -> T
+    where
+        T::Error: std::fmt::Debug,
+    {
+        T::try_from(raw.to_owned()).unwrap()
+    }
+
+    pub(crate) fn field(k: &str, kind: FieldType, required: bool, purposes: &[&str]) -> FieldDefinition {
+        FieldDefinition {
+            key: key(k),
+            kind,
+            label: Localized::new([(crate::domain::Locale::EN, k), (crate::domain::Locale::KO, k)]),
+            required,
+            purposes: purposes.iter().map(|p| key(p)).collect(),
+            max_length: None,
+            choices: vec![],
+        }
+    }
+
+    pub(crate) fn newsletter() -> FormDefinition {
+        FormDefinition {
+            kind: "signup".into(),
+            title: Localized::new([(crate::domain::Locale::EN, "News"), (crate::domain::Locale::KO, "소식")]),
+            description: None,
+            double_opt_in: false,
+            purposes: ["service", "marketing_email", "marketing_sms", "personalisation"].map(key).to_vec(),
+            allowed_origins: vec![],
+            fields: vec![
+                field("email", FieldType::Email, true, &["service", "marketing_email"]),
+                field("name", FieldType::Text, false, &["personalisation"]),
+                field("phone", FieldType::Tel, false, &["marketing_sms"]),
+            ],
+        }
     }
 }

@@ -5,6 +5,25 @@ use serde::{Deserialize, Serialize};
 use std::borrow::Borrow;
 use std::fmt;
 
+/// The longest external id accepted, in characters.
+pub const MAX_EXTERNAL_ID_CHARS: usize = 200;
+
+/// An external id as given: 1 to [`MAX_EXTERNAL_ID_CHARS`] characters, not only spaces, no control
+/// characters; kept exactly as sent.
+pub fn check_external_id(raw: &str) -> Result<&str, super::form::FieldError> {
+    let refuse = |code, max_length| super::form::FieldError { field: "external_id".into(), code, max_length };
+    if raw.trim().is_empty() {
+        return Err(refuse(super::form::FieldErrorCode::Required, None));
+    }
+    if raw.chars().count() > MAX_EXTERNAL_ID_CHARS {
+        return Err(refuse(super::form::FieldErrorCode::TooLong, Some(MAX_EXTERNAL_ID_CHARS)));
+    }
+    if raw.chars().any(char::is_control) {
+        return Err(refuse(super::form::FieldErrorCode::InvalidCharacters, None));
+    }
+    Ok(raw)
+}
+
 /// The id of a subject: the person whose data is held.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]

@@ -11,6 +11,7 @@ pub mod disclosure;
 pub mod email;
 pub mod form;
 pub mod ids;
+pub mod import;
 pub mod keys;
 pub mod ledger;
 pub mod lifecycle;

@@ -14,29 +14,11 @@ use super::rights::RightsError;
 use super::subject::live_subject;
 use crate::crypto::{Bound, Keyring};
 use crate::db::{DbConnection, WriteTx, external_ids as stored, subjects};
-use crate::domain::form::{FieldError, FieldErrorCode};
 use crate::domain::ledger::ledger_time;
 use crate::domain::rights::RightKind;
 use crate::domain::{Method, SubjectId};
 
-/// The longest external id accepted, in characters.
-pub const MAX_CHARS: usize = 200;
-
-/// An external id as given: 1 to [`MAX_CHARS`] characters, not only spaces, no control
-/// characters; kept exactly as sent.
-pub fn check(raw: &str) -> Result<&str, FieldError> {
-    let refuse = |code, max_length| FieldError { field: "external_id".into(), code, max_length };
-    if raw.trim().is_empty() {
-        return Err(refuse(FieldErrorCode::Required, None));
-    }
-    if raw.chars().count() > MAX_CHARS {
-        return Err(refuse(FieldErrorCode::TooLong, Some(MAX_CHARS)));
-    }
-    if raw.chars().any(char::is_control) {
-        return Err(refuse(FieldErrorCode::InvalidCharacters, None));
-    }
-    Ok(raw)
-}
+pub use crate::domain::ids::{MAX_EXTERNAL_ID_CHARS as MAX_CHARS, check_external_id as check};
 
 /// Attaches `external_id` to the person (replacing the one they had); audited. Refused when
 /// another person has it.
