@@ -27,9 +27,13 @@ impl Zone {
         let named = match raw.trim() {
             "Asia/Seoul" | "Asia/Tokyo" => hours(9),
             "UTC" | "Etc/UTC" | "Z" => hours(0),
-            other => DateTime::parse_from_rfc3339(&format!("2000-01-01T00:00:00{other}")).ok().map(|t| Self(*t.offset())),
+            other => {
+                DateTime::parse_from_rfc3339(&format!("2000-01-01T00:00:00{other}")).ok().map(|t| Self(*t.offset()))
+            }
         };
-        named.ok_or_else(|| format!("unknown time zone {raw:?}: use Asia/Seoul, Asia/Tokyo, UTC or an offset such as +09:00"))
+        named.ok_or_else(|| {
+            format!("unknown time zone {raw:?}: use Asia/Seoul, Asia/Tokyo, UTC or an offset such as +09:00")
+        })
     }
 
     pub fn offset(self) -> FixedOffset {
@@ -123,7 +127,9 @@ mod tests {
     #[test]
     fn what_is_not_a_date_is_refused() {
         let seoul = Zone::default();
-        for typed in ["", "yesterday", "2024-13-01", "2024-02-30", "24-03-05", "05/03/2024", "2024-03", "2024-03-05 25:00"] {
+        for typed in
+            ["", "yesterday", "2024-13-01", "2024-02-30", "24-03-05", "05/03/2024", "2024-03", "2024-03-05 25:00"]
+        {
             assert_eq!(parse(typed, seoul, false), None, "{typed}");
         }
     }

@@ -1,5 +1,7 @@
 use super::*;
+use crate::domain::form::FieldErrorCode;
 use crate::domain::form::fixtures::newsletter;
+use chrono::NaiveDateTime;
 
 fn required(p: &PurposeKey) -> bool {
     p.as_str() == "service"
@@ -46,7 +48,8 @@ fn at(s: &str) -> NaiveDateTime {
 #[test]
 fn headers_equal_to_keys_need_no_mapping() {
     let form = newsletter();
-    let headers = strings(&["email", "name", "service", "marketing_email", "marketing_email_at", "consented_at", "note"]);
+    let headers =
+        strings(&["email", "name", "service", "marketing_email", "marketing_email_at", "consented_at", "note"]);
     let layout = Layout::resolve(&headers, &Mapping::default(), &form, required).unwrap();
     assert_eq!(layout.ignored, ["note"]);
     let cells = strings(&["a@example.com", "Kim", "Y", "동의", "2024. 3. 5.", "2023-01-02", "ignored text"]);
@@ -55,7 +58,11 @@ fn headers_equal_to_keys_need_no_mapping() {
     assert_eq!(
         row.consents,
         [
-            ImportedConsent { purpose: "service".to_owned().try_into().unwrap(), granted_at: at("2023-01-02"), withdrawn_at: None },
+            ImportedConsent {
+                purpose: "service".to_owned().try_into().unwrap(),
+                granted_at: at("2023-01-02"),
+                withdrawn_at: None
+            },
             ImportedConsent {
                 purpose: "marketing_email".to_owned().try_into().unwrap(),
                 granted_at: at("2024-03-05"),
@@ -118,7 +125,10 @@ fn every_mistake_of_a_row_is_named_by_its_header() {
     assert_eq!(problems, [RowProblem { column: "마케팅(문자)".into(), code: RowCode::WithdrawnBeforeGranted }]);
     let no_service = strings(&["d@example.com", "", "", "", "Y", "2020-01-01", "", ""]);
     let problems = layout.row(&no_service, &rules(&form)).unwrap_err();
-    assert_eq!(problems, [RowProblem { column: "서비스 동의".into(), code: RowCode::Field(FieldErrorCode::PurposeRequired) }]);
+    assert_eq!(
+        problems,
+        [RowProblem { column: "서비스 동의".into(), code: RowCode::Field(FieldErrorCode::PurposeRequired) }]
+    );
     let withdrawn_service = strings(&["d@example.com", "", "", "N", "", "2020-01-01", "2021-01-01", ""]);
     let problems = layout.row(&withdrawn_service, &rules(&form)).unwrap_err();
     assert_eq!(problems[0], RowProblem { column: "서비스 동의".into(), code: RowCode::RequiredWithdrawn });
@@ -127,7 +137,8 @@ fn every_mistake_of_a_row_is_named_by_its_header() {
 #[test]
 fn headers_that_cannot_be_imported_are_refused_before_any_row() {
     let form = newsletter();
-    let wrong = Mapping::parse("[columns]\n\"이메일\" = \"e-mail\"\n[constants]\nservice = \"Y\"\nnothing = \"1\"").unwrap();
+    let wrong =
+        Mapping::parse("[columns]\n\"이메일\" = \"e-mail\"\n[constants]\nservice = \"Y\"\nnothing = \"1\"").unwrap();
     let problems = Layout::resolve(&strings(&["이메일", "service"]), &wrong, &form, required).unwrap_err();
     let named: Vec<(&str, HeaderCode)> = problems.iter().map(|p| (p.column.as_str(), p.code)).collect();
     assert_eq!(
@@ -140,7 +151,10 @@ fn headers_that_cannot_be_imported_are_refused_before_any_row() {
         ]
     );
     let problems = Layout::resolve(&strings(&["email", "name"]), &Mapping::default(), &form, required).unwrap_err();
-    assert_eq!(problems.iter().map(|p| p.code).collect::<Vec<_>>(), [HeaderCode::MissingColumn, HeaderCode::NoConsentColumn]);
+    assert_eq!(
+        problems.iter().map(|p| p.code).collect::<Vec<_>>(),
+        [HeaderCode::MissingColumn, HeaderCode::NoConsentColumn]
+    );
     assert!(Mapping::parse("[colums]\na = \"b\"").is_err(), "a misspelt table is an error, not an empty mapping");
 }
 
