@@ -508,6 +508,7 @@ me-method-preference-center = This page
 me-method-email-link = Link in an email
 me-method-retention-job = Automatically, at the end of the period
 me-method-admin = By the site's staff
+me-method-import = Brought in from the site's earlier records
 
 ## Purpose categories (Kantara Consent Receipt), named in receipts and the console
 purpose-category-core-function = Core function of the service

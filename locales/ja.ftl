@@ -499,6 +499,7 @@ me-method-preference-center = このページ
 me-method-email-link = メールのリンク
 me-method-retention-job = 保管期間の終了時に自動で
 me-method-admin = サイトの担当者
+me-method-import = サイトの以前の記録から取り込み
 
 ## Purpose categories (Kantara Consent Receipt), named in receipts and the console
 purpose-category-core-function = サービスの中核機能

@@ -498,6 +498,7 @@ me-method-preference-center = 이 페이지
 me-method-email-link = 메일의 링크
 me-method-retention-job = 보관 기간 종료 시 자동
 me-method-admin = 사이트 담당자
+me-method-import = 사이트의 기존 기록에서 가져옴
 
 ## Purpose categories (Kantara Consent Receipt), named in receipts and the console
 purpose-category-core-function = 서비스의 핵심 기능

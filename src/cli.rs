@@ -1,6 +1,7 @@
 //! The `assent` command line: serve, migrate, apply, key create, owner create, keys, backup,
 //! restore, ledger verify/sign/export, access list.
 
+mod import_cmd;
 mod ledger_cmd;
 mod restore;
 
@@ -77,6 +78,9 @@ pub enum Command {
         #[arg(long)]
         reconcile: bool,
     },
+    /// Import people from a spreadsheet (CSV in UTF-8 or CP949, or XLSX) with their real
+    /// consent dates, through the same rules as the form; `--dry-run` first.
+    Import(import_cmd::ImportArgs),
     /// Expire consents past their retention period and erase what they no longer justify.
     Retention {
         #[command(subcommand)]
@@ -173,6 +177,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             blocking(move || create_owner(&settings, &email, &role)).await
         }
         Command::Backup { file } => blocking(move || backup(&settings, &file)).await,
+        Command::Import(args) => blocking(move || import_cmd::run(&settings, args)).await,
         Command::Access { command } => blocking(move || crate::access_cli::run(&settings, command)).await,
         Command::Restore { backup, .. } => blocking(move || restore::run(&settings, backup.as_deref())).await,
         Command::Ledger { command: LedgerCommand::Verify } => blocking(move || ledger_cmd::verify(&settings)).await,

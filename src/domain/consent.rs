@@ -116,12 +116,14 @@ pub enum Method {
     EmailLink,
     RetentionJob,
     Admin,
+    /// Brought in from a spreadsheet (`assent import`, the console's import).
+    Import,
 }
 
 impl Method {
     /// Every method (the catalogue tests walk them).
-    pub const ALL: [Method; 6] =
-        [Self::Form, Self::Api, Self::PreferenceCenter, Self::EmailLink, Self::RetentionJob, Self::Admin];
+    pub const ALL: [Method; 7] =
+        [Self::Form, Self::Api, Self::PreferenceCenter, Self::EmailLink, Self::RetentionJob, Self::Admin, Self::Import];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -131,6 +133,7 @@ impl Method {
             Self::EmailLink => "email_link",
             Self::RetentionJob => "retention_job",
             Self::Admin => "admin",
+            Self::Import => "import",
         }
     }
 }
@@ -150,6 +153,19 @@ pub struct Evidence {
     /// What the integrator says the change came from (API calls).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
+    /// Where an imported consent came from: the import, the file and the line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub import: Option<ImportEvidence>,
+}
+
+/// An imported consent's provenance (never a value from the file).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ImportEvidence {
+    pub import_id: String,
+    /// SHA-256 of the file as imported, in hex.
+    pub file_sha256: String,
+    /// The row's line in the file (the header is line 1).
+    pub line: u64,
 }
 
 /// A value may be stored only while at least one purpose it serves is granted.

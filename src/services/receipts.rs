@@ -288,7 +288,7 @@ fn collection_method(method: Method) -> &'static str {
         Method::Form => "form",
         Method::Api => "api",
         Method::PreferenceCenter | Method::EmailLink => "preference_center",
-        Method::Admin | Method::RetentionJob => "controller",
+        Method::Admin | Method::RetentionJob | Method::Import => "controller",
     }
 }
 

@@ -221,6 +221,7 @@ pub fn evidence_of(req: &HttpRequest, state: &AppState, locale: Locale, form_ver
         gpc: header(header::HeaderName::from_static("sec-gpc")).is_some_and(|v| v.trim() == "1"),
         form_version_id: (!form_version_id.is_empty()).then(|| form_version_id.to_owned()),
         source: None,
+        import: None,
     }
 }
 

@@ -93,15 +93,19 @@ impl Serialize for RowCode {
     }
 }
 
+/// A consent cell that is none of the accepted spellings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotAChoice;
+
 /// A consent cell: `Some(true)` agreed, `Some(false)` refused or withdrawn, `None` not asked.
-pub fn parse_choice(raw: &str) -> Result<Option<bool>, ()> {
+pub fn parse_choice(raw: &str) -> Result<Option<bool>, NotAChoice> {
     match raw.trim().to_lowercase().as_str() {
         "" => Ok(None),
         "y" | "yes" | "true" | "1" | "o" | "동의" | "granted" | "agreed" => Ok(Some(true)),
         "n" | "no" | "false" | "0" | "x" | "미동의" | "비동의" | "거부" | "withdrawn" | "refused" => {
             Ok(Some(false))
         }
-        _ => Err(()),
+        _ => Err(NotAChoice),
     }
 }
 

@@ -19,15 +19,22 @@ pub enum Plan {
     KeptNewer,
 }
 
-/// `previous`: the consent's status and the time of its last change, if Assent holds one.
-pub fn plan(previous: Option<(ConsentStatus, NaiveDateTime)>, imported: &ImportedConsent) -> Plan {
+/// `previous`: the consent's status and the time of its last change, if Assent holds one;
+/// `ends_at`: when the imported grant's retention period ends.
+pub fn plan(
+    previous: Option<(ConsentStatus, NaiveDateTime)>,
+    imported: &ImportedConsent,
+    ends_at: NaiveDateTime,
+) -> Plan {
     let withdraw = imported.withdrawn_at.map(|at| (Transition::Withdraw, at));
     let latest = imported.withdrawn_at.unwrap_or(imported.granted_at);
     let Some((status, changed_at)) = previous else {
         return Plan::Steps([(Transition::Grant, imported.granted_at)].into_iter().chain(withdraw).collect());
     };
     if changed_at > latest {
-        return Plan::KeptNewer;
+        // Expired since, when this very grant's period ran out: what the import itself led to.
+        let its_own_end = status == ConsentStatus::Expired && imported.withdrawn_at.is_none() && changed_at >= ends_at;
+        return if its_own_end { Plan::Unchanged } else { Plan::KeptNewer };
     }
     if changed_at == latest {
         return Plan::Unchanged;
@@ -52,6 +59,8 @@ mod tests {
         NaiveDate::from_ymd_opt(2024, 1, d).unwrap().and_hms_opt(0, 0, 0).unwrap()
     }
 
+    const FAR: NaiveDateTime = NaiveDateTime::MAX;
+
     fn consent(granted: u32, withdrawn: Option<u32>) -> ImportedConsent {
         ImportedConsent {
             purpose: "marketing_sms".to_owned().try_into().unwrap(),
@@ -62,41 +71,52 @@ mod tests {
 
     #[test]
     fn someone_new_is_granted_then_withdrawn_as_the_sheet_says() {
-        assert_eq!(plan(None, &consent(2, None)), Plan::Steps(vec![(Transition::Grant, day(2))]));
+        assert_eq!(plan(None, &consent(2, None), FAR), Plan::Steps(vec![(Transition::Grant, day(2))]));
         assert_eq!(
-            plan(None, &consent(2, Some(5))),
+            plan(None, &consent(2, Some(5)), FAR),
             Plan::Steps(vec![(Transition::Grant, day(2)), (Transition::Withdraw, day(5))])
         );
     }
 
     #[test]
     fn the_same_file_again_changes_nothing() {
-        assert_eq!(plan(Some((ConsentStatus::Granted, day(2))), &consent(2, None)), Plan::Unchanged);
-        assert_eq!(plan(Some((ConsentStatus::Withdrawn, day(5))), &consent(2, Some(5))), Plan::Unchanged);
+        assert_eq!(plan(Some((ConsentStatus::Granted, day(2))), &consent(2, None), FAR), Plan::Unchanged);
+        assert_eq!(plan(Some((ConsentStatus::Withdrawn, day(5))), &consent(2, Some(5)), FAR), Plan::Unchanged);
     }
 
     #[test]
     fn a_choice_made_in_assent_after_the_imported_date_stands() {
-        assert_eq!(plan(Some((ConsentStatus::Withdrawn, day(9))), &consent(2, None)), Plan::KeptNewer);
-        assert_eq!(plan(Some((ConsentStatus::Granted, day(9))), &consent(2, Some(5))), Plan::KeptNewer);
+        assert_eq!(plan(Some((ConsentStatus::Withdrawn, day(9))), &consent(2, None), FAR), Plan::KeptNewer);
+        assert_eq!(plan(Some((ConsentStatus::Granted, day(9))), &consent(2, Some(5)), FAR), Plan::KeptNewer);
+    }
+
+    #[test]
+    fn an_expiry_the_import_itself_led_to_is_not_a_later_choice() {
+        let ended = day(20);
+        assert_eq!(plan(Some((ConsentStatus::Expired, day(25))), &consent(2, None), ended), Plan::Unchanged);
+        assert_eq!(
+            plan(Some((ConsentStatus::Expired, day(9))), &consent(2, None), ended),
+            Plan::KeptNewer,
+            "renewal declined"
+        );
     }
 
     #[test]
     fn a_newer_export_applies_only_what_differs() {
         assert_eq!(
-            plan(Some((ConsentStatus::Granted, day(2))), &consent(7, None)),
+            plan(Some((ConsentStatus::Granted, day(2))), &consent(7, None), FAR),
             Plan::Steps(vec![(Transition::Reaffirm, day(7))]),
             "agreed again later: a fresh period"
         );
         assert_eq!(
-            plan(Some((ConsentStatus::Expired, day(2))), &consent(7, None)),
+            plan(Some((ConsentStatus::Expired, day(2))), &consent(7, None), FAR),
             Plan::Steps(vec![(Transition::Grant, day(7))])
         );
         assert_eq!(
-            plan(Some((ConsentStatus::Granted, day(2))), &consent(2, Some(6))),
+            plan(Some((ConsentStatus::Granted, day(2))), &consent(2, Some(6)), FAR),
             Plan::Steps(vec![(Transition::Withdraw, day(6))]),
             "withdrawn since the last export"
         );
-        assert_eq!(plan(Some((ConsentStatus::Withdrawn, day(4))), &consent(2, Some(6))), Plan::Unchanged);
+        assert_eq!(plan(Some((ConsentStatus::Withdrawn, day(4))), &consent(2, Some(6)), FAR), Plan::Unchanged);
     }
 }

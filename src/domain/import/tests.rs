@@ -167,5 +167,5 @@ fn consent_cells_in_every_accepted_spelling() {
         assert_eq!(parse_choice(no), Ok(Some(false)), "{no}");
     }
     assert_eq!(parse_choice("  "), Ok(None));
-    assert_eq!(parse_choice("maybe"), Err(()));
+    assert_eq!(parse_choice("maybe"), Err(row::NotAChoice));
 }

@@ -1,0 +1,69 @@
+//! The record of each import and dry run: parameters, totals and the report (line numbers,
+//! outcomes and problem codes, never a value from the file).
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::DbConnection;
+use super::schema::imports;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = imports)]
+pub struct ImportRecord {
+    pub id: String,
+    pub form_key: String,
+    pub file_name: String,
+    pub file_sha256: String,
+    pub dry_run: bool,
+    pub status: String,
+    pub actor: String,
+    pub parameters: String,
+    pub totals: String,
+    pub report: String,
+    pub started_at: NaiveDateTime,
+    pub finished_at: Option<NaiveDateTime>,
+}
+
+pub fn insert(conn: &mut DbConnection, record: &ImportRecord) -> QueryResult<()> {
+    diesel::insert_into(imports::table).values(record).execute(conn).map(|_| ())
+}
+
+/// Records how an import ended.
+pub fn finish(
+    conn: &mut DbConnection,
+    id: &str,
+    status: &str,
+    totals: &str,
+    report: &str,
+    at: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::update(imports::table.find(id))
+        .set((
+            imports::status.eq(status),
+            imports::totals.eq(totals),
+            imports::report.eq(report),
+            imports::finished_at.eq(Some(at)),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<ImportRecord>> {
+    imports::table.find(id).select(ImportRecord::as_select()).first(conn).optional()
+}
+
+/// The most recent imports first.
+pub fn recent(conn: &mut DbConnection, limit: i64) -> QueryResult<Vec<ImportRecord>> {
+    imports::table.order(imports::started_at.desc()).limit(limit).select(ImportRecord::as_select()).load(conn)
+}
+
+/// Whether a file with this SHA-256 was imported (for real, to the end) before.
+pub fn completed_with(conn: &mut DbConnection, file_sha256: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        imports::table
+            .filter(imports::file_sha256.eq(file_sha256))
+            .filter(imports::dry_run.eq(false))
+            .filter(imports::status.eq("done")),
+    ))
+    .get_result(conn)
+}

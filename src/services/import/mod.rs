@@ -1,0 +1,444 @@
+//! Importing people from a spreadsheet (issue 16): the customer lists Assent replaces, with the
+//! date each person agreed. Every row goes through the same rules as the form it is imported
+//! into (`domain::import`) and every consent through the consent door, at its original time,
+//! with evidence naming the import, the file's SHA-256 and the line.
+//!
+//! A dry run decides every row exactly as the real run would (`plan::plan_chunk` reads only) and
+//! writes nothing but its own record. The real run writes chunk by chunk, each row whole or not
+//! at all (rows are checked completely before anything is written); `all_or_nothing` makes the
+//! file one transaction, written only if no row is refused.
+
+mod plan;
+pub mod read;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use chrono::{Duration, NaiveDateTime, Utc};
+use serde::Serialize;
+
+use self::plan::{Parsed, Planned, Seen, Written};
+use self::read::{Encoding, ReadError, Row, Table};
+use super::ServiceError;
+use super::audit::Actor;
+use crate::crypto::Keyring;
+use crate::db::catalog::{Catalog, PublishedForm};
+use crate::db::imports::{self, ImportRecord};
+use crate::db::{Db, DbConnection};
+use crate::domain::import::{Column, HeaderProblem, Layout, Mapping, RowCode, RowProblem, RowRules, Zone};
+use crate::domain::ledger::ledger_time;
+
+/// Rows decided and written together.
+const CHUNK: usize = 1000;
+
+/// Rows kept in the stored report beyond the totals (refused, updated, or keeping a newer choice).
+const REPORTED_ROWS: usize = 10_000;
+
+/// What to import and how.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub form: String,
+    pub file: PathBuf,
+    pub dry_run: bool,
+    pub mapping: Mapping,
+    pub encoding: Option<Encoding>,
+    pub sheet: Option<String>,
+    /// The policy version (its number) every imported consent was given under; the current
+    /// one when `None`.
+    pub wording_version: Option<i64>,
+    pub zone: Zone,
+    pub all_or_nothing: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Created,
+    Updated,
+    /// Assent already holds what the row says (or the row records nothing).
+    Unchanged,
+    Refused,
+}
+
+impl Outcome {
+    fn writes(self) -> bool {
+        matches!(self, Self::Created | Self::Updated)
+    }
+}
+
+/// What one row did (or, in a dry run, would do). No value from the file.
+#[derive(Debug, Clone, Serialize)]
+pub struct RowReport {
+    pub line: u64,
+    pub outcome: Outcome,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<RowProblem>,
+    /// Purposes for which a choice the person made in Assent after the imported date stands.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub kept: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Totals {
+    pub rows: u64,
+    pub created: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub refused: u64,
+    /// Ledger events written (0 in a dry run).
+    pub events: u64,
+    /// Consents already past their retention, recorded and expired at once.
+    pub expired: u64,
+    /// The file's rows, estimated from its line count (for the ETA).
+    #[serde(skip)]
+    pub expected: u64,
+}
+
+impl Totals {
+    fn add(&mut self, report: &RowReport) {
+        self.rows += 1;
+        match report.outcome {
+            Outcome::Created => self.created += 1,
+            Outcome::Updated => self.updated += 1,
+            Outcome::Unchanged => self.unchanged += 1,
+            Outcome::Refused => self.refused += 1,
+        }
+    }
+}
+
+/// The whole import's report, as kept (without personal data) and as printed.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub id: String,
+    pub form: String,
+    pub file_sha256: String,
+    /// `utf-8`, `cp949` or `xlsx`.
+    pub read_as: String,
+    pub dry_run: bool,
+    pub all_or_nothing: bool,
+    /// Whether anything was written.
+    pub written: bool,
+    /// Headers no name matched (not read).
+    pub ignored_columns: Vec<String>,
+    /// Why the file could not be imported at all (then there are no rows).
+    pub header_problems: Vec<HeaderProblem>,
+    pub totals: Totals,
+    /// Every row that was refused, updated or kept a newer choice (up to 10 000).
+    pub rows: Vec<RowReport>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("there is no form {0:?}")]
+    UnknownForm(String),
+    #[error("purpose {purpose:?} has no policy version {version}")]
+    UnknownWording { purpose: String, version: i64 },
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+}
+
+impl From<diesel::result::Error> for ImportError {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::Service(e.into())
+    }
+}
+
+impl From<crate::db::CommitFailed> for ImportError {
+    fn from(e: crate::db::CommitFailed) -> Self {
+        Self::Service(e.into())
+    }
+}
+
+/// What every chunk of one import shares.
+pub(super) struct Context {
+    keyring: Arc<Keyring>,
+    catalog: Arc<Catalog>,
+    form: PublishedForm,
+    /// Purpose key → the policy version id consents are recorded under (`--wording-version`).
+    wording: HashMap<String, String>,
+    import_id: String,
+    file_sha256: String,
+    dry_run: bool,
+    /// A file with the same SHA-256 was imported before (not a dry run).
+    reimport: bool,
+    now: NaiveDateTime,
+    actor: Actor,
+    /// The header of the external-id column (for its problems).
+    header_of_external: String,
+}
+
+/// Runs an import (or a dry run), calling `progress` after each chunk with the totals so far
+/// and that chunk's rows.
+pub fn run(
+    db: &Db,
+    keyring: Arc<Keyring>,
+    catalog: Arc<Catalog>,
+    options: &Options,
+    actor: Actor,
+    mut progress: impl FnMut(&Totals, &[RowReport]),
+) -> Result<Report, ImportError> {
+    let form = catalog.form(&options.form).cloned().ok_or_else(|| ImportError::UnknownForm(options.form.clone()))?;
+    let (file_sha256, lines) = read::sha256_of(&options.file)?;
+    let table = read::open(&options.file, options.encoding, options.sheet.as_deref())?;
+    let mut conn = db.pool.get().map_err(|_| ServiceError::Unavailable)?;
+    let wording = wording(&mut conn, &form, options.wording_version)?;
+    let reimport = imports::completed_with(&mut conn, &file_sha256)?;
+    drop(conn);
+    let now = ledger_time(Utc::now().naive_utc());
+    let required = |p: &crate::domain::PurposeKey| catalog.is_required(p);
+    let layout = Layout::resolve(&table.headers, &options.mapping, &form.definition, required);
+    let header_of_external = table.headers.iter().find(|h| is_external(h, options, &form)).cloned();
+    let ctx = Arc::new(Context {
+        keyring,
+        catalog: catalog.clone(),
+        form,
+        wording,
+        import_id: crate::db::new_row_id(),
+        file_sha256,
+        dry_run: options.dry_run,
+        reimport,
+        now,
+        actor,
+        header_of_external: header_of_external.unwrap_or_else(|| "external_id".into()),
+    });
+    let mut report = Report {
+        id: ctx.import_id.clone(),
+        form: options.form.clone(),
+        file_sha256: ctx.file_sha256.clone(),
+        read_as: table.read_as.to_owned(),
+        dry_run: options.dry_run,
+        all_or_nothing: options.all_or_nothing,
+        written: false,
+        ignored_columns: Vec::new(),
+        header_problems: Vec::new(),
+        totals: Totals { expected: lines.saturating_sub(1), ..Totals::default() },
+        rows: Vec::new(),
+    };
+    start_record(db, &ctx, options)?;
+    let outcome = match layout {
+        Err(problems) => {
+            report.header_problems = problems;
+            Ok(())
+        }
+        Ok(layout) => {
+            report.ignored_columns.clone_from(&layout.ignored);
+            import_rows(db, &ctx, &layout, table, options, &mut report, &mut progress)
+        }
+    };
+    finish_record(db, &ctx, &report, outcome.is_ok())?;
+    outcome.map(|()| report)
+}
+
+fn is_external(header: &str, options: &Options, form: &PublishedForm) -> bool {
+    let name = options.mapping.columns.get(header.trim()).map_or(header.trim(), String::as_str);
+    crate::domain::import::column_named(name, &form.definition) == Some(Column::ExternalId)
+}
+
+/// The policy version ids of `version` for each of the form's purposes.
+fn wording(
+    conn: &mut DbConnection,
+    form: &PublishedForm,
+    version: Option<i64>,
+) -> Result<HashMap<String, String>, ImportError> {
+    let Some(version) = version else { return Ok(HashMap::new()) };
+    let mut ids = HashMap::new();
+    for purpose in &form.definition.purposes {
+        let found = crate::db::policies::policy_version(conn, purpose.as_str(), version)?;
+        let found = found.ok_or_else(|| ImportError::UnknownWording { purpose: purpose.to_string(), version })?;
+        ids.insert(purpose.to_string(), found.id);
+    }
+    Ok(ids)
+}
+
+fn import_rows(
+    db: &Db,
+    ctx: &Arc<Context>,
+    layout: &Layout,
+    table: Table,
+    options: &Options,
+    report: &mut Report,
+    progress: &mut impl FnMut(&Totals, &[RowReport]),
+) -> Result<(), ImportError> {
+    let latest = ctx.now + Duration::days(1);
+    let catalog = ctx.catalog.clone();
+    let required = move |p: &crate::domain::PurposeKey| catalog.is_required(p);
+    let rules = RowRules {
+        form: &ctx.form.definition,
+        required: &required,
+        zone: options.zone,
+        serial_dates: table.serial_dates,
+        latest,
+    };
+    let mut seen = Seen::default();
+    let mut rows = table.rows;
+    // All or nothing: decide the whole file first; write it (in one transaction) only if no
+    // row is refused.
+    let whole = options.all_or_nothing && !options.dry_run;
+    let mut held: Vec<Vec<Parsed>> = Vec::new();
+    loop {
+        let chunk: Vec<Row> = rows.by_ref().take(CHUNK).collect::<Result<_, _>>()?;
+        if chunk.is_empty() {
+            break;
+        }
+        let parsed: Vec<Parsed> =
+            chunk.into_iter().map(|(line, cells)| parse(ctx, layout, &rules, &mut seen, line, &cells)).collect();
+        if whole {
+            held.push(parsed);
+            continue;
+        }
+        let planned = decide_and_write(db, ctx, parsed)?;
+        report.written |= !ctx.dry_run && planned.0.iter().any(|p| p.report.outcome.writes());
+        tally(report, planned, progress);
+    }
+    if whole {
+        write_whole(db, ctx, held, report, progress)?;
+    }
+    Ok(())
+}
+
+fn parse(ctx: &Context, layout: &Layout, rules: &RowRules<'_>, seen: &mut Seen, line: u64, cells: &[String]) -> Parsed {
+    let row = layout.row(cells, rules);
+    let index = match &row {
+        Ok(r) => ctx.keyring.email_index(&r.accepted.email),
+        // A refused row's address, if it has one, still counts as seen.
+        Err(_) => Vec::new(),
+    };
+    let row = match row {
+        Ok(r) => {
+            let external = r.external_id.as_deref().map(|id| ctx.keyring.external_index(id));
+            match seen.again(&index, external.as_deref()) {
+                (true, _) => {
+                    Err(vec![RowProblem { column: email_header(layout, ctx), code: RowCode::DuplicatePerson }])
+                }
+                (false, true) => {
+                    Err(vec![RowProblem { column: ctx.header_of_external.clone(), code: RowCode::ExternalIdTaken }])
+                }
+                (false, false) => Ok(r),
+            }
+        }
+        Err(problems) => Err(problems),
+    };
+    Parsed { line, index, row }
+}
+
+fn email_header(layout: &Layout, ctx: &Context) -> String {
+    let key = ctx.form.definition.fields.iter().find(|f| f.kind == crate::domain::FieldType::Email && f.required);
+    let key = key.map_or("email", |f| f.key.as_str());
+    layout.headers().iter().find(|h| h.as_str() == key).cloned().unwrap_or_else(|| key.to_owned())
+}
+
+/// Decides a chunk (and writes it, unless this is a dry run).
+fn decide_and_write(db: &Db, ctx: &Arc<Context>, parsed: Vec<Parsed>) -> Result<(Vec<Planned>, Written), ImportError> {
+    if ctx.dry_run {
+        let mut conn = db.pool.get().map_err(|_| ServiceError::Unavailable)?;
+        return Ok((plan::plan_chunk(&mut conn, ctx, parsed)?, Written::default()));
+    }
+    let ctx = ctx.clone();
+    Ok(db.writer.write_blocking(move |tx| {
+        let planned = plan::plan_chunk(tx.conn, &ctx, parsed)?;
+        let written = plan::write_chunk(tx, &ctx, &planned)?;
+        Ok::<_, ServiceError>((planned, written))
+    })?)
+}
+
+fn write_whole(
+    db: &Db,
+    ctx: &Arc<Context>,
+    held: Vec<Vec<Parsed>>,
+    report: &mut Report,
+    progress: &mut impl FnMut(&Totals, &[RowReport]),
+) -> Result<(), ImportError> {
+    let shared = ctx.clone();
+    let (chunks, any_refused) = db.writer.write_blocking(move |tx| {
+        let mut chunks = Vec::with_capacity(held.len());
+        let mut any_refused = false;
+        for parsed in held {
+            let planned = plan::plan_chunk(tx.conn, &shared, parsed)?;
+            any_refused |= planned.iter().any(|p| p.report.outcome == Outcome::Refused);
+            chunks.push(planned);
+        }
+        if any_refused {
+            // Nothing is written: the caller reports every row as decided.
+            return Ok::<_, ServiceError>((
+                chunks.into_iter().map(|c| (c, Written::default())).collect::<Vec<_>>(),
+                true,
+            ));
+        }
+        let mut done = Vec::with_capacity(chunks.len());
+        for planned in chunks {
+            let written = plan::write_chunk(tx, &shared, &planned)?;
+            done.push((planned, written));
+        }
+        Ok((done, false))
+    })?;
+    report.written = !any_refused && chunks.iter().any(|(c, _)| c.iter().any(|p| p.report.outcome.writes()));
+    for chunk in chunks {
+        tally(report, chunk, progress);
+    }
+    Ok(())
+}
+
+fn tally(
+    report: &mut Report,
+    (planned, written): (Vec<Planned>, Written),
+    progress: &mut impl FnMut(&Totals, &[RowReport]),
+) {
+    let rows: Vec<RowReport> = planned.into_iter().map(|p| p.report).collect();
+    for row in &rows {
+        report.totals.add(row);
+        let notable = row.outcome == Outcome::Refused || row.outcome == Outcome::Updated || !row.kept.is_empty();
+        if notable && report.rows.len() < REPORTED_ROWS {
+            report.rows.push(row.clone());
+        }
+    }
+    report.totals.events += written.events;
+    report.totals.expired += written.expired;
+    progress(&report.totals, &rows);
+}
+
+fn start_record(db: &Db, ctx: &Context, options: &Options) -> Result<(), ImportError> {
+    let parameters = serde_json::json!({
+        "encoding": options.encoding.map(Encoding::as_str),
+        "sheet": options.sheet,
+        "mapping": options.mapping,
+        "wording_version": options.wording_version,
+        "time_zone_offset_seconds": options.zone.offset().local_minus_utc(),
+        "all_or_nothing": options.all_or_nothing,
+    });
+    let record = ImportRecord {
+        id: ctx.import_id.clone(),
+        form_key: options.form.clone(),
+        file_name: options.file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        file_sha256: ctx.file_sha256.clone(),
+        dry_run: options.dry_run,
+        status: "running".into(),
+        actor: actor_label(&ctx.actor),
+        parameters: parameters.to_string(),
+        totals: "{}".into(),
+        report: "{}".into(),
+        started_at: ctx.now,
+        finished_at: None,
+    };
+    db.writer.write_blocking(move |tx| imports::insert(tx.conn, &record).map_err(ServiceError::from))?;
+    Ok(())
+}
+
+fn finish_record(db: &Db, ctx: &Context, report: &Report, ok: bool) -> Result<(), ImportError> {
+    let (id, totals) = (ctx.import_id.clone(), serde_json::to_string(&report.totals).unwrap_or_default());
+    let body = serde_json::to_string(report).unwrap_or_default();
+    let status = if ok { "done" } else { "failed" };
+    let at = ledger_time(Utc::now().naive_utc());
+    db.writer.write_blocking(move |tx| {
+        imports::finish(tx.conn, &id, status, &totals, &body, at).map_err(ServiceError::from)
+    })?;
+    tracing::info!(import = %ctx.import_id, status, rows = report.totals.rows, refused = report.totals.refused, "import finished");
+    Ok(())
+}
+
+fn actor_label(actor: &Actor) -> String {
+    let (kind, id) = actor.parts();
+    format!("{kind}:{id}")
+}

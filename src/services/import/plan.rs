@@ -1,0 +1,347 @@
+//! One chunk of an import: what each row would do, decided against what Assent holds (reads
+//! only, so a dry run is the same decision), then written in one transaction through the door.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::NaiveDateTime;
+
+use super::{Context, Outcome, RowReport};
+use crate::crypto::{Bound, seal_evidence};
+use crate::db::consent::ConsentState;
+use crate::db::subjects::{self, NewFieldValue, NewSubject, NewSubmission};
+use crate::db::{DbConnection, WriteTx, external_ids};
+use crate::domain::import::steps::{self, Plan};
+use crate::domain::import::{ImportedConsent, ImportedRow, RowCode, RowProblem};
+use crate::domain::lifecycle::{Transition, in_force};
+use crate::domain::{ConsentStatus, Evidence, Method, PurposeKey, SubjectId};
+use crate::domain::{consent::ImportEvidence, consent::may_store};
+use crate::services::ServiceError;
+use crate::services::consent::{Change, Door, States};
+use crate::services::erasure::{self, By};
+use crate::services::submitted_values::{held_values, seal_values};
+
+/// A row read from the file: its line, the address's blind index, and what it says.
+pub(super) struct Parsed {
+    pub line: u64,
+    pub index: Vec<u8>,
+    pub row: Result<ImportedRow, Vec<RowProblem>>,
+}
+
+/// What one row does.
+pub(super) struct Planned {
+    pub report: RowReport,
+    write: Option<RowWrite>,
+}
+
+/// Everything a row writes, sealed before the write.
+struct RowWrite {
+    subject: SubjectId,
+    /// For someone new: the blind index, wrapped key and sealed address.
+    new_subject: Option<(Vec<u8>, Vec<u8>, Vec<u8>)>,
+    /// (row id, field, purposes, ciphertext).
+    values: Vec<(String, String, String, Vec<u8>)>,
+    steps: Vec<(PurposeKey, Transition, NaiveDateTime)>,
+    external: Option<(Vec<u8>, Vec<u8>)>,
+    evidence: String,
+}
+
+/// What the chunk wrote.
+#[derive(Debug, Default, Clone, Copy)]
+pub(super) struct Written {
+    pub events: u64,
+    pub expired: u64,
+}
+
+/// Decides every row of the chunk (reads only).
+pub(super) fn plan_chunk(
+    conn: &mut DbConnection,
+    ctx: &Context,
+    parsed: Vec<Parsed>,
+) -> Result<Vec<Planned>, ServiceError> {
+    let indexes: Vec<&[u8]> = parsed.iter().filter(|p| p.row.is_ok()).map(|p| p.index.as_slice()).collect();
+    let found: HashMap<Vec<u8>, (String, Vec<u8>)> = if indexes.is_empty() {
+        HashMap::new()
+    } else {
+        subjects::find_by_indexes(conn, &indexes)?
+            .into_iter()
+            .filter_map(|s| s.wrapped_key.map(|key| (s.email_index, (s.id, key))))
+            .collect()
+    };
+    let existing: Vec<&str> = found.values().map(|(id, _)| id.as_str()).collect();
+    let states = States::load(conn, &existing)?;
+    let external_indexes: Vec<Vec<u8>> = parsed
+        .iter()
+        .filter_map(|p| p.row.as_ref().ok()?.external_id.as_deref().map(|id| ctx.keyring.external_index(id)))
+        .collect();
+    let holders: HashMap<Vec<u8>, String> = if external_indexes.is_empty() {
+        HashMap::new()
+    } else {
+        let refs: Vec<&[u8]> = external_indexes.iter().map(Vec::as_slice).collect();
+        external_ids::subjects_of(conn, &refs)?.into_iter().collect()
+    };
+    let mut planned = Vec::with_capacity(parsed.len());
+    for p in parsed {
+        let line = p.line;
+        let row = match p.row {
+            Ok(row) => row,
+            Err(problems) => {
+                planned.push(refused(line, problems));
+                continue;
+            }
+        };
+        let known = found.get(&p.index);
+        planned.push(plan_row(conn, ctx, &states, &holders, line, p.index, row, known)?);
+    }
+    Ok(planned)
+}
+
+fn refused(line: u64, problems: Vec<RowProblem>) -> Planned {
+    Planned { report: RowReport { line, outcome: Outcome::Refused, problems, kept: Vec::new() }, write: None }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn plan_row(
+    conn: &mut DbConnection,
+    ctx: &Context,
+    states: &States,
+    holders: &HashMap<Vec<u8>, String>,
+    line: u64,
+    index: Vec<u8>,
+    row: ImportedRow,
+    known: Option<&(String, Vec<u8>)>,
+) -> Result<Planned, ServiceError> {
+    let (subject, key, held, wrapped) = match known {
+        Some((id, wrapped)) => {
+            let key = ctx.keyring.unwrap_data_key(wrapped, id)?;
+            let held = held_values(conn, &key, id)?;
+            (SubjectId::from(id.clone()), key, Some(held), None)
+        }
+        None => {
+            let id = SubjectId::from(crate::db::new_row_id());
+            let (key, wrapped) = ctx.keyring.new_data_key(&id)?;
+            (id, key, None, Some(wrapped))
+        }
+    };
+    // The external id: refused when someone else has it, nothing to do when this person does.
+    let external_index = row.external_id.as_deref().map(|id| ctx.keyring.external_index(id));
+    let holder = external_index.as_ref().and_then(|i| holders.get(i));
+    if holder.is_some_and(|h| h != subject.as_str()) {
+        let column = ctx.header_of_external.clone();
+        return Ok(refused(line, vec![RowProblem { column, code: RowCode::ExternalIdTaken }]));
+    }
+    let mut kept = Vec::new();
+    let mut steps_taken = Vec::new();
+    let mut in_force_after: Vec<PurposeKey> = states
+        .of(&subject)
+        .iter()
+        .filter(|s| in_force(s.status))
+        .filter_map(|s| ctx.form.definition.purposes.iter().find(|p| p.as_str() == s.purpose_key).cloned())
+        .collect();
+    // Someone new all of whose imported consents ended before today is recorded (and erased at
+    // once); when this same file was imported before, that has been done.
+    if known.is_none()
+        && ctx.reimport
+        && row.consents.iter().all(|c| c.withdrawn_at.is_some() || ends_at(ctx, c) <= ctx.now)
+    {
+        return Ok(Planned {
+            report: RowReport { line, outcome: Outcome::Unchanged, problems: vec![], kept: vec![] },
+            write: None,
+        });
+    }
+    for consent in &row.consents {
+        let previous = states.get(&subject, consent.purpose.as_str()).map(|s: &ConsentState| (s.status, s.updated_at));
+        match steps::plan(previous, consent, ends_at(ctx, consent)) {
+            Plan::Steps(steps) => {
+                let ends_in_force = steps.last().is_some_and(|(t, _)| *t != Transition::Withdraw);
+                in_force_after.retain(|p| *p != consent.purpose);
+                if ends_in_force {
+                    in_force_after.push(consent.purpose.clone());
+                }
+                steps_taken.extend(steps.into_iter().map(|(t, at)| (consent.purpose.clone(), t, at)));
+            }
+            Plan::Unchanged => {}
+            Plan::KeptNewer => kept.push(consent.purpose.to_string()),
+        }
+    }
+    let mut accepted = row.accepted;
+    accepted.values.retain(|v| {
+        may_store(&v.purposes, &in_force_after)
+            && !held.as_ref().is_some_and(|h| h.iter().any(|(f, value)| f == v.key.as_str() && *value == v.value))
+    });
+    let external = match (external_index, holder) {
+        (Some(index), None) => {
+            let id = row.external_id.as_deref().unwrap_or_default();
+            Some((index, key.seal(id.as_bytes(), Bound::External { subject: &subject })?))
+        }
+        _ => None,
+    };
+    let changes_anything = !steps_taken.is_empty() || !accepted.values.is_empty() || external.is_some();
+    let outcome = match (known, changes_anything) {
+        (_, false) => Outcome::Unchanged,
+        (None, true) => Outcome::Created,
+        (Some(_), true) => Outcome::Updated,
+    };
+    let report = RowReport { line, outcome, problems: Vec::new(), kept };
+    if !changes_anything || ctx.dry_run {
+        return Ok(Planned { report, write: None });
+    }
+    let new_subject = match wrapped {
+        Some(wrapped) => {
+            let sealed =
+                key.seal(accepted.email.as_str().as_bytes(), Bound::Email { subject: &subject, index: &index })?;
+            Some((index, wrapped, sealed))
+        }
+        None => None,
+    };
+    let values = seal_values(&key, &subject, &accepted)?
+        .into_iter()
+        .zip(&accepted.values)
+        .map(|((id, purposes, ciphertext), v)| (id, v.key.to_string(), purposes, ciphertext))
+        .collect();
+    let evidence = Evidence {
+        locale: ctx.catalog.default_locale().as_str().to_owned(),
+        form_version_id: Some(ctx.form.version_id.clone()),
+        source: row.source,
+        import: Some(ImportEvidence { import_id: ctx.import_id.clone(), file_sha256: ctx.file_sha256.clone(), line }),
+        ..Evidence::default()
+    };
+    let evidence = seal_evidence(&key, &subject, &evidence)?;
+    let write = RowWrite { subject, new_subject, values, steps: steps_taken, external, evidence };
+    Ok(Planned { report, write: Some(write) })
+}
+
+/// When an imported grant's retention period ends.
+fn ends_at(ctx: &Context, consent: &ImportedConsent) -> NaiveDateTime {
+    ctx.catalog
+        .purpose(consent.purpose.as_str())
+        .map_or(NaiveDateTime::MAX, |p| p.retention.expires_at(consent.granted_at.and_utc()).naive_utc())
+}
+
+/// Writes the chunk's rows, their consents through the door (each at its original time), then
+/// expires what was already past its retention and erases what nothing in force justifies.
+pub(super) fn write_chunk(tx: &mut WriteTx<'_>, ctx: &Context, planned: &[Planned]) -> Result<Written, ServiceError> {
+    let now = ctx.now;
+    let writes: Vec<&RowWrite> = planned.iter().filter_map(|p| p.write.as_ref()).collect();
+    if writes.is_empty() {
+        return Ok(Written::default());
+    }
+    write_rows(tx, ctx, &writes)?;
+    let ids: Vec<SubjectId> = writes.iter().map(|w| w.subject.clone()).collect();
+    let mut states = States::load(tx.conn, &ids)?;
+    let door = Door::new(&ctx.catalog);
+    let changes: Vec<Change<'_>> = writes
+        .iter()
+        .flat_map(|w| {
+            w.steps.iter().map(move |(purpose, transition, at)| Change {
+                subject_id: &w.subject,
+                purpose_key: purpose.as_str(),
+                transition: *transition,
+                method: Method::Import,
+                source: &ctx.import_id,
+                evidence: &w.evidence,
+                shown_in: None,
+                occurred_at: Some(*at),
+                wording: ctx.wording.get(purpose.as_str()).map(String::as_str),
+            })
+        })
+        .collect();
+    let events = door.apply(tx, &mut states, &changes, now)?.iter().filter(|r| r.is_ok()).count() as u64;
+    // Consents whose period ended before today are recorded and end now, as retention would.
+    let due: Vec<(SubjectId, String)> = ids
+        .iter()
+        .flat_map(|id| states.of(id).iter())
+        .filter(|s| s.status == ConsentStatus::Granted && s.expires_at.is_some_and(|e| e <= now))
+        .map(|s| (s.subject_id.clone(), s.purpose_key.clone()))
+        .collect();
+    let expiries: Vec<Change<'_>> = due
+        .iter()
+        .map(|(subject_id, purpose_key)| Change {
+            subject_id,
+            purpose_key,
+            transition: Transition::Expire,
+            method: Method::Import,
+            source: &ctx.import_id,
+            evidence: "{}",
+            shown_in: None,
+            occurred_at: None,
+            wording: None,
+        })
+        .collect();
+    let expired = door.apply(tx, &mut states, &expiries, now)?.iter().filter(|r| r.is_ok()).count() as u64;
+    erasure::settle(tx, &door, &mut states, &ids, By { actor: &ctx.actor, method: Method::Import }, now)?;
+    Ok(Written { events: events + expired, expired })
+}
+
+fn write_rows(tx: &mut WriteTx<'_>, ctx: &Context, writes: &[&RowWrite]) -> Result<(), ServiceError> {
+    let now = ctx.now;
+    let locale = ctx.catalog.default_locale();
+    let new_subjects: Vec<NewSubject<'_>> = writes
+        .iter()
+        .filter_map(|w| {
+            w.new_subject.as_ref().map(|(index, wrapped, email)| NewSubject {
+                id: &w.subject,
+                email_index: index,
+                wrapped_key: Some(wrapped),
+                email_ciphertext: Some(email),
+                locale: locale.as_str(),
+                created_at: now,
+            })
+        })
+        .collect();
+    subjects::insert_many(tx.conn, &new_subjects)?;
+    let with_values: Vec<(&RowWrite, String)> =
+        writes.iter().filter(|w| !w.values.is_empty()).map(|w| (*w, crate::db::new_row_id())).collect();
+    let submissions: Vec<NewSubmission<'_>> = with_values
+        .iter()
+        .map(|(w, id)| NewSubmission {
+            id,
+            subject_id: &w.subject,
+            form_version_id: &ctx.form.version_id,
+            locale: locale.as_str(),
+            created_at: now,
+        })
+        .collect();
+    subjects::insert_submissions(tx.conn, &submissions)?;
+    let values: Vec<NewFieldValue<'_>> = with_values
+        .iter()
+        .flat_map(|(w, submission)| {
+            w.values.iter().map(move |(id, field, purposes, ciphertext)| NewFieldValue {
+                id: id.clone(),
+                submission_id: submission,
+                subject_id: &w.subject,
+                field_key: field,
+                purposes: purposes.clone(),
+                ciphertext: ciphertext.clone(),
+                created_at: now,
+            })
+        })
+        .collect();
+    subjects::insert_values(tx.conn, &values)?;
+    for w in writes {
+        if let Some((index, sealed)) = &w.external {
+            external_ids::set(tx.conn, &w.subject, index, sealed, now)?;
+        }
+    }
+    Ok(())
+}
+
+/// Blind indexes seen earlier in the file: a person is imported from one row only.
+#[derive(Default)]
+pub(super) struct Seen {
+    people: HashSet<[u8; 16]>,
+    external: HashSet<[u8; 16]>,
+}
+
+impl Seen {
+    /// Whether this address (or external id) came before; remembers it.
+    pub fn again(&mut self, index: &[u8], external: Option<&[u8]>) -> (bool, bool) {
+        let short = |i: &[u8]| {
+            let mut s = [0u8; 16];
+            s.iter_mut().zip(i).for_each(|(d, b)| *d = *b);
+            s
+        };
+        let person = !self.people.insert(short(index));
+        let id = external.is_some_and(|e| !self.external.insert(short(e)));
+        (person, id)
+    }
+}

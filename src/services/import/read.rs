@@ -1,0 +1,181 @@
+//! Reading a spreadsheet as rows of text: CSV in UTF-8 (with or without a byte-order mark) or
+//! CP949/EUC-KR (what Korean Excel saves), streamed; or an XLSX workbook's sheet. Nothing here
+//! knows what the columns mean.
+
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::Path;
+
+use calamine::{Data, Reader as _};
+use sha2::{Digest, Sha256};
+
+/// The text encodings a CSV may be in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Encoding {
+    Utf8,
+    /// Windows code page 949 (a superset of EUC-KR).
+    Cp949,
+}
+
+impl Encoding {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        match raw.to_ascii_lowercase().replace(['-', '_'], "").as_str() {
+            "utf8" => Ok(Self::Utf8),
+            "cp949" | "euckr" | "windows949" | "uhc" => Ok(Self::Cp949),
+            _ => Err(format!("unknown encoding {raw:?}: use utf-8 or cp949")),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Utf8 => "utf-8",
+            Self::Cp949 => "cp949",
+        }
+    }
+
+    fn codec(self) -> &'static encoding_rs::Encoding {
+        match self {
+            Self::Utf8 => encoding_rs::UTF_8,
+            Self::Cp949 => encoding_rs::EUC_KR,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("cannot read {0}: {1}")]
+    Io(String, std::io::Error),
+    #[error("line {line}: {message}")]
+    Csv { line: u64, message: String },
+    #[error("the workbook cannot be read: {0}")]
+    Workbook(String),
+    #[error("the workbook has no sheet named {0:?}")]
+    NoSuchSheet(String),
+    #[error("the file has no header row")]
+    Empty,
+}
+
+/// One data row: its line in the file (the header is line 1) and its cells.
+pub type Row = (u64, Vec<String>);
+
+/// A file opened for reading: its headers, and its rows one at a time.
+pub struct Table {
+    pub headers: Vec<String>,
+    /// `utf-8` or `cp949` for a CSV, `xlsx` for a workbook.
+    pub read_as: &'static str,
+    /// Numbers in date columns are Excel serial dates (a workbook).
+    pub serial_dates: bool,
+    pub rows: Box<dyn Iterator<Item = Result<Row, ReadError>> + Send>,
+}
+
+/// The file's SHA-256 in hex, and its number of line breaks (read once, in full, before
+/// anything is imported).
+pub fn sha256_of(path: &Path) -> Result<(String, u64), ReadError> {
+    let io = |e| ReadError::Io(path.display().to_string(), e);
+    let mut file = File::open(path).map_err(io)?;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0; 1 << 16];
+    let mut lines = 0u64;
+    loop {
+        let n = file.read(&mut buffer).map_err(io)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buffer[..n]);
+        lines += buffer[..n].iter().filter(|b| **b == b'\n').count() as u64;
+    }
+    Ok((hex::encode(hasher.finalize()), lines))
+}
+
+/// Opens `path`: a workbook if its name ends in `.xlsx` (or it starts like one), else a CSV in
+/// `encoding` (detected when `None`).
+pub fn open(path: &Path, encoding: Option<Encoding>, sheet: Option<&str>) -> Result<Table, ReadError> {
+    let io = |e| ReadError::Io(path.display().to_string(), e);
+    let mut start = [0u8; 4];
+    let read = File::open(path).and_then(|mut f| f.read(&mut start)).map_err(io)?;
+    let named_xlsx = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("xlsx") || e.eq_ignore_ascii_case("xlsm"));
+    if named_xlsx || (read == 4 && start == *b"PK\x03\x04") {
+        return open_xlsx(path, sheet);
+    }
+    let encoding = match encoding {
+        Some(e) => e,
+        None => detect(path)?,
+    };
+    open_csv(path, encoding)
+}
+
+/// UTF-8 when the first 64 KiB are UTF-8 (a byte-order mark, or plain ASCII, included), else CP949.
+pub fn detect(path: &Path) -> Result<Encoding, ReadError> {
+    let io = |e| ReadError::Io(path.display().to_string(), e);
+    let mut head = Vec::with_capacity(1 << 16);
+    File::open(path).map_err(io)?.take(1 << 16).read_to_end(&mut head).map_err(io)?;
+    Ok(match std::str::from_utf8(&head) {
+        Ok(_) => Encoding::Utf8,
+        // Cut in the middle of a character at the 64 KiB mark: still UTF-8.
+        Err(e) if e.error_len().is_none() => Encoding::Utf8,
+        Err(_) => Encoding::Cp949,
+    })
+}
+
+fn open_csv(path: &Path, encoding: Encoding) -> Result<Table, ReadError> {
+    let file = File::open(path).map_err(|e| ReadError::Io(path.display().to_string(), e))?;
+    // The decoder strips a byte-order mark and turns the text into UTF-8 as it streams.
+    let decoded = encoding_rs_io::DecodeReaderBytesBuilder::new()
+        .encoding(Some(encoding.codec()))
+        .bom_sniffing(true)
+        .build(BufReader::with_capacity(1 << 16, file));
+    let mut reader = csv::ReaderBuilder::new().flexible(true).has_headers(true).from_reader(decoded);
+    let csv_error = |e: csv::Error| {
+        let line = e.position().map_or(0, csv::Position::line);
+        ReadError::Csv { line, message: e.to_string() }
+    };
+    let headers: Vec<String> = reader.headers().map_err(csv_error)?.iter().map(str::to_owned).collect();
+    if headers.iter().all(|h| h.trim().is_empty()) {
+        return Err(ReadError::Empty);
+    }
+    let rows = reader.into_records().filter_map(move |record| match record {
+        Ok(r) if r.iter().all(|c| c.trim().is_empty()) => None,
+        Ok(r) => Some(Ok((r.position().map_or(0, csv::Position::line), r.iter().map(str::to_owned).collect()))),
+        Err(e) => Some(Err(csv_error(e))),
+    });
+    Ok(Table { headers, read_as: encoding.as_str(), serial_dates: false, rows: Box::new(rows) })
+}
+
+fn open_xlsx(path: &Path, sheet: Option<&str>) -> Result<Table, ReadError> {
+    let mut book: calamine::Xlsx<_> =
+        calamine::open_workbook(path).map_err(|e: calamine::XlsxError| ReadError::Workbook(e.to_string()))?;
+    let name = match sheet {
+        Some(name) => name.to_owned(),
+        None => book.sheet_names().first().cloned().ok_or(ReadError::Empty)?,
+    };
+    if !book.sheet_names().contains(&name) {
+        return Err(ReadError::NoSuchSheet(name));
+    }
+    let range = book.worksheet_range(&name).map_err(|e| ReadError::Workbook(e.to_string()))?;
+    let first_row = u64::from(range.start().map_or(0, |(row, _)| row));
+    let mut rows = range.rows().map(|cells| cells.iter().map(cell_text).collect::<Vec<String>>());
+    let headers = rows.next().ok_or(ReadError::Empty)?;
+    let data: Vec<Row> = rows
+        .enumerate()
+        .filter(|(_, cells)| cells.iter().any(|c| !c.trim().is_empty()))
+        .map(|(i, cells)| (first_row + i as u64 + 2, cells))
+        .collect();
+    Ok(Table { headers, read_as: "xlsx", serial_dates: true, rows: Box::new(data.into_iter().map(Ok)) })
+}
+
+/// A cell as the text a person would see; a date cell as a local `YYYY-MM-DD HH:MM:SS`.
+fn cell_text(cell: &Data) -> String {
+    match cell {
+        Data::Empty | Data::Error(_) => String::new(),
+        Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
+        Data::Int(i) => i.to_string(),
+        Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+        Data::Float(f) => f.to_string(),
+        Data::Bool(b) => b.to_string(),
+        Data::DateTime(d) => match d.as_datetime() {
+            Some(t) => t.format("%Y-%m-%d %H:%M:%S").to_string(),
+            None => d.as_f64().to_string(),
+        },
+    }
+}
