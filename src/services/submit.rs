@@ -1,10 +1,8 @@
 //! Recording a form submission: the subject, the submission, its encrypted values, and its
-//! consent changes (through the consent door) commit together or not at all.
-//!
-//! What each ticked purpose does is the lifecycle's rule (`domain::lifecycle::on_submission`):
-//! a submission that cannot tell who is asking cannot overturn what the person established.
-//! What the answer says is only what this submission wrote; who the person is (their subject id
-//! and earlier states) goes only to a caller with an API key.
+//! consent changes (through the consent door) commit together or not at all. What each ticked
+//! purpose does is the lifecycle's rule (`domain::lifecycle::on_submission`): a submission that
+//! cannot tell who is asking cannot overturn what the person established. The answer says only
+//! what this submission wrote; who the person is goes only to a caller with an API key.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Serialize;

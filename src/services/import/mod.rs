@@ -10,15 +10,17 @@
 
 mod plan;
 pub mod read;
+mod report;
+
+pub use report::{Outcome, Report, RowReport, Totals};
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use chrono::{Duration, NaiveDateTime, Utc};
-use serde::Serialize;
+use chrono::{Duration, Utc};
 
-use self::plan::{Parsed, Planned, Seen, Written};
+use self::plan::{Context, Parsed, Planned, Seen, Written};
 use self::read::{Encoding, ReadError, Row, Table};
 use super::ServiceError;
 use super::audit::Actor;
@@ -26,7 +28,7 @@ use crate::crypto::Keyring;
 use crate::db::catalog::{Catalog, PublishedForm};
 use crate::db::imports::{self, ImportRecord};
 use crate::db::{Db, DbConnection};
-use crate::domain::import::{Column, HeaderProblem, Layout, Mapping, RowCode, RowProblem, RowRules, Zone};
+use crate::domain::import::{Column, Layout, Mapping, RowCode, RowProblem, RowRules, Zone};
 use crate::domain::ledger::ledger_time;
 
 /// Rows decided and written together.
@@ -51,83 +53,6 @@ pub struct Options {
     pub all_or_nothing: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    Created,
-    Updated,
-    /// Assent already holds what the row says (or the row records nothing).
-    Unchanged,
-    Refused,
-}
-
-impl Outcome {
-    fn writes(self) -> bool {
-        matches!(self, Self::Created | Self::Updated)
-    }
-}
-
-/// What one row did (or, in a dry run, would do). No value from the file.
-#[derive(Debug, Clone, Serialize)]
-pub struct RowReport {
-    pub line: u64,
-    pub outcome: Outcome,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub problems: Vec<RowProblem>,
-    /// Purposes for which a choice the person made in Assent after the imported date stands.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub kept: Vec<String>,
-}
-
-#[derive(Debug, Clone, Copy, Default, Serialize)]
-pub struct Totals {
-    pub rows: u64,
-    pub created: u64,
-    pub updated: u64,
-    pub unchanged: u64,
-    pub refused: u64,
-    /// Ledger events written (0 in a dry run).
-    pub events: u64,
-    /// Consents already past their retention, recorded and expired at once.
-    pub expired: u64,
-    /// The file's rows, estimated from its line count (for the ETA).
-    #[serde(skip)]
-    pub expected: u64,
-}
-
-impl Totals {
-    fn add(&mut self, report: &RowReport) {
-        self.rows += 1;
-        match report.outcome {
-            Outcome::Created => self.created += 1,
-            Outcome::Updated => self.updated += 1,
-            Outcome::Unchanged => self.unchanged += 1,
-            Outcome::Refused => self.refused += 1,
-        }
-    }
-}
-
-/// The whole import's report, as kept (without personal data) and as printed.
-#[derive(Debug, Clone, Serialize)]
-pub struct Report {
-    pub id: String,
-    pub form: String,
-    pub file_sha256: String,
-    /// `utf-8`, `cp949` or `xlsx`.
-    pub read_as: String,
-    pub dry_run: bool,
-    pub all_or_nothing: bool,
-    /// Whether anything was written.
-    pub written: bool,
-    /// Headers no name matched (not read).
-    pub ignored_columns: Vec<String>,
-    /// Why the file could not be imported at all (then there are no rows).
-    pub header_problems: Vec<HeaderProblem>,
-    pub totals: Totals,
-    /// Every row that was refused, updated or kept a newer choice (up to 10 000).
-    pub rows: Vec<RowReport>,
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
     #[error("there is no form {0:?}")]
@@ -150,24 +75,6 @@ impl From<crate::db::CommitFailed> for ImportError {
     fn from(e: crate::db::CommitFailed) -> Self {
         Self::Service(e.into())
     }
-}
-
-/// What every chunk of one import shares.
-pub(super) struct Context {
-    keyring: Arc<Keyring>,
-    catalog: Arc<Catalog>,
-    form: PublishedForm,
-    /// Purpose key → the policy version id consents are recorded under (`--wording-version`).
-    wording: HashMap<String, String>,
-    import_id: String,
-    file_sha256: String,
-    dry_run: bool,
-    /// A file with the same SHA-256 was imported before (not a dry run).
-    reimport: bool,
-    now: NaiveDateTime,
-    actor: Actor,
-    /// The header of the external-id column (for its problems).
-    header_of_external: String,
 }
 
 /// Runs an import (or a dry run), calling `progress` after each chunk with the totals so far

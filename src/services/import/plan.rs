@@ -2,11 +2,13 @@
 //! only, so a dry run is the same decision), then written in one transaction through the door.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use chrono::NaiveDateTime;
 
-use super::{Context, Outcome, RowReport};
-use crate::crypto::{Bound, seal_evidence};
+use super::report::{Outcome, RowReport};
+use crate::crypto::{Bound, Keyring, seal_evidence};
+use crate::db::catalog::{Catalog, PublishedForm};
 use crate::db::consent::ConsentState;
 use crate::db::subjects::{self, NewFieldValue, NewSubject, NewSubmission};
 use crate::db::{DbConnection, WriteTx, external_ids};
@@ -16,9 +18,28 @@ use crate::domain::lifecycle::{Transition, in_force};
 use crate::domain::{ConsentStatus, Evidence, Method, PurposeKey, SubjectId};
 use crate::domain::{consent::ImportEvidence, consent::may_store};
 use crate::services::ServiceError;
+use crate::services::audit::Actor;
 use crate::services::consent::{Change, Door, States};
 use crate::services::erasure::{self, By};
 use crate::services::submitted_values::{held_values, seal_values};
+
+/// What every chunk of one import shares.
+pub(crate) struct Context {
+    pub(super) keyring: Arc<Keyring>,
+    pub(super) catalog: Arc<Catalog>,
+    pub(super) form: PublishedForm,
+    /// Purpose key → the policy version id consents are recorded under (`--wording-version`).
+    pub(super) wording: HashMap<String, String>,
+    pub(super) import_id: String,
+    pub(super) file_sha256: String,
+    pub(super) dry_run: bool,
+    /// A file with the same SHA-256 was imported before (not a dry run).
+    pub(super) reimport: bool,
+    pub(super) now: NaiveDateTime,
+    pub(super) actor: Actor,
+    /// The header of the external-id column (for its problems).
+    pub(super) header_of_external: String,
+}
 
 /// A row read from the file: its line, the address's blind index, and what it says.
 pub(super) struct Parsed {
@@ -110,18 +131,7 @@ fn plan_row(
     row: ImportedRow,
     known: Option<&(String, Vec<u8>)>,
 ) -> Result<Planned, ServiceError> {
-    let (subject, key, held, wrapped) = match known {
-        Some((id, wrapped)) => {
-            let key = ctx.keyring.unwrap_data_key(wrapped, id)?;
-            let held = held_values(conn, &key, id)?;
-            (SubjectId::from(id.clone()), key, Some(held), None)
-        }
-        None => {
-            let id = SubjectId::from(crate::db::new_row_id());
-            let (key, wrapped) = ctx.keyring.new_data_key(&id)?;
-            (id, key, None, Some(wrapped))
-        }
-    };
+    let (subject, key, held, wrapped) = person(conn, ctx, known)?;
     // The external id: refused when someone else has it, nothing to do when this person does.
     let external_index = row.external_id.as_deref().map(|id| ctx.keyring.external_index(id));
     let holder = external_index.as_ref().and_then(|i| holders.get(i));
@@ -129,14 +139,6 @@ fn plan_row(
         let column = ctx.header_of_external.clone();
         return Ok(refused(line, vec![RowProblem { column, code: RowCode::ExternalIdTaken }]));
     }
-    let mut kept = Vec::new();
-    let mut steps_taken = Vec::new();
-    let mut in_force_after: Vec<PurposeKey> = states
-        .of(&subject)
-        .iter()
-        .filter(|s| in_force(s.status))
-        .filter_map(|s| ctx.form.definition.purposes.iter().find(|p| p.as_str() == s.purpose_key).cloned())
-        .collect();
     // Someone new all of whose imported consents ended before today is recorded (and erased at
     // once); when this same file was imported before, that has been done.
     if known.is_none()
@@ -148,21 +150,7 @@ fn plan_row(
             write: None,
         });
     }
-    for consent in &row.consents {
-        let previous = states.get(&subject, consent.purpose.as_str()).map(|s: &ConsentState| (s.status, s.updated_at));
-        match steps::plan(previous, consent, ends_at(ctx, consent)) {
-            Plan::Steps(steps) => {
-                let ends_in_force = steps.last().is_some_and(|(t, _)| *t != Transition::Withdraw);
-                in_force_after.retain(|p| *p != consent.purpose);
-                if ends_in_force {
-                    in_force_after.push(consent.purpose.clone());
-                }
-                steps_taken.extend(steps.into_iter().map(|(t, at)| (consent.purpose.clone(), t, at)));
-            }
-            Plan::Unchanged => {}
-            Plan::KeptNewer => kept.push(consent.purpose.to_string()),
-        }
-    }
+    let Decided { steps: steps_taken, kept, in_force_after } = decide(ctx, states, &subject, &row.consents);
     let mut accepted = row.accepted;
     accepted.values.retain(|v| {
         may_store(&v.purposes, &in_force_after)
@@ -185,29 +173,113 @@ fn plan_row(
     if !changes_anything || ctx.dry_run {
         return Ok(Planned { report, write: None });
     }
-    let new_subject = match wrapped {
-        Some(wrapped) => {
-            let sealed =
-                key.seal(accepted.email.as_str().as_bytes(), Bound::Email { subject: &subject, index: &index })?;
-            Some((index, wrapped, sealed))
-        }
-        None => None,
-    };
-    let values = seal_values(&key, &subject, &accepted)?
-        .into_iter()
-        .zip(&accepted.values)
-        .map(|((id, purposes, ciphertext), v)| (id, v.key.to_string(), purposes, ciphertext))
-        .collect();
-    let evidence = Evidence {
-        locale: ctx.catalog.default_locale().as_str().to_owned(),
-        form_version_id: Some(ctx.form.version_id.clone()),
-        source: row.source,
-        import: Some(ImportEvidence { import_id: ctx.import_id.clone(), file_sha256: ctx.file_sha256.clone(), line }),
-        ..Evidence::default()
-    };
-    let evidence = seal_evidence(&key, &subject, &evidence)?;
-    let write = RowWrite { subject, new_subject, values, steps: steps_taken, external, evidence };
+    let sealed = Sealing { ctx, subject: &subject, key: &key, line };
+    let write = sealed.write(wrapped.map(|w| (index, w)), &accepted, row.source, steps_taken, external)?;
     Ok(Planned { report, write: Some(write) })
+}
+
+/// The person a row is for: their id and key, what is held about them, and (someone new) their
+/// wrapped key.
+#[allow(clippy::type_complexity)]
+fn person(
+    conn: &mut DbConnection,
+    ctx: &Context,
+    known: Option<&(String, Vec<u8>)>,
+) -> Result<(SubjectId, crate::crypto::DataKey, Option<Vec<(String, String)>>, Option<Vec<u8>>), ServiceError> {
+    Ok(match known {
+        Some((id, wrapped)) => {
+            let key = ctx.keyring.unwrap_data_key(wrapped, id)?;
+            let held = held_values(conn, &key, id)?;
+            (SubjectId::from(id.clone()), key, Some(held), None)
+        }
+        None => {
+            let id = SubjectId::from(crate::db::new_row_id());
+            let (key, wrapped) = ctx.keyring.new_data_key(&id)?;
+            (id, key, None, Some(wrapped))
+        }
+    })
+}
+
+/// What a row's consents do.
+struct Decided {
+    steps: Vec<(PurposeKey, Transition, NaiveDateTime)>,
+    /// Purposes where the person's later choice stands.
+    kept: Vec<String>,
+    /// The form's purposes in force once the steps are taken (what values may be kept for).
+    in_force_after: Vec<PurposeKey>,
+}
+
+fn decide(ctx: &Context, states: &States, subject: &SubjectId, consents: &[ImportedConsent]) -> Decided {
+    let mut decided = Decided {
+        steps: Vec::new(),
+        kept: Vec::new(),
+        in_force_after: states
+            .of(subject)
+            .iter()
+            .filter(|s| in_force(s.status))
+            .filter_map(|s| ctx.form.definition.purposes.iter().find(|p| p.as_str() == s.purpose_key).cloned())
+            .collect(),
+    };
+    for consent in consents {
+        let previous = states.get(subject, consent.purpose.as_str()).map(|s: &ConsentState| (s.status, s.updated_at));
+        match steps::plan(previous, consent, ends_at(ctx, consent)) {
+            Plan::Steps(steps) => {
+                let ends_in_force = steps.last().is_some_and(|(t, _)| *t != Transition::Withdraw);
+                decided.in_force_after.retain(|p| *p != consent.purpose);
+                if ends_in_force {
+                    decided.in_force_after.push(consent.purpose.clone());
+                }
+                decided.steps.extend(steps.into_iter().map(|(t, at)| (consent.purpose.clone(), t, at)));
+            }
+            Plan::Unchanged => {}
+            Plan::KeptNewer => decided.kept.push(consent.purpose.to_string()),
+        }
+    }
+    decided
+}
+
+/// Sealing what a row writes under the person's key.
+struct Sealing<'a> {
+    ctx: &'a Context,
+    subject: &'a SubjectId,
+    key: &'a crate::crypto::DataKey,
+    line: u64,
+}
+
+impl Sealing<'_> {
+    fn write(
+        &self,
+        new: Option<(Vec<u8>, Vec<u8>)>,
+        accepted: &crate::domain::AcceptedSubmission,
+        source: Option<String>,
+        steps: Vec<(PurposeKey, Transition, NaiveDateTime)>,
+        external: Option<(Vec<u8>, Vec<u8>)>,
+    ) -> Result<RowWrite, ServiceError> {
+        let (ctx, subject, key) = (self.ctx, self.subject, self.key);
+        let new_subject = match new {
+            Some((index, wrapped)) => {
+                let sealed = key.seal(accepted.email.as_str().as_bytes(), Bound::Email { subject, index: &index })?;
+                Some((index, wrapped, sealed))
+            }
+            None => None,
+        };
+        let values = seal_values(key, subject, accepted)?
+            .into_iter()
+            .zip(&accepted.values)
+            .map(|((id, purposes, ciphertext), v)| (id, v.key.to_string(), purposes, ciphertext))
+            .collect();
+        let import =
+            ImportEvidence { import_id: ctx.import_id.clone(), file_sha256: ctx.file_sha256.clone(), line: self.line };
+        let evidence = Evidence {
+            locale: ctx.catalog.default_locale().as_str().to_owned(),
+            form_version_id: Some(ctx.form.version_id.clone()),
+            source,
+            import: Some(import),
+            ..Evidence::default()
+        };
+        let evidence = seal_evidence(key, subject, &evidence)?;
+        Ok(RowWrite { subject: subject.clone(), new_subject, values, steps, external, evidence })
+    }
 }
 
 /// When an imported grant's retention period ends.
