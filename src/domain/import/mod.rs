@@ -186,6 +186,11 @@ impl Layout {
         }
     }
 
+    /// The header of the file's column for `column`, if it has one.
+    pub fn header_for(&self, column: &Column) -> Option<&str> {
+        self.headers.iter().zip(&self.columns).find(|(_, c)| *c == column).map(|(h, _)| h.as_str())
+    }
+
     /// The headers as read (trimmed, without a byte-order mark).
     pub fn headers(&self) -> &[String] {
         &self.headers

@@ -196,9 +196,18 @@ impl<'r> RowReader<'r> {
                 Some(false) if withdrawn_at.is_none() => continue,
                 Some(false) => withdrawn_at,
             };
+            let own_cell = self.cell(&Column::ConsentAt(purpose.clone())).is_some();
             let own = self.date(&Column::ConsentAt(purpose.clone()));
             let Some(granted_at) = own.or(consented_at) else {
-                self.problem(&header, RowCode::MissingDate);
+                // A date that is there but wrong is named once, by its own cell.
+                let wrong_date = own_cell || self.cell(&Column::ConsentedAt).is_some();
+                if !wrong_date {
+                    self.problem(&header, RowCode::MissingDate);
+                }
+                // Agreed all the same: the form's rules need not say so again.
+                if withdrawn.is_none() {
+                    granted.push(purpose.to_string());
+                }
                 continue;
             };
             if let Some(w) = withdrawn {

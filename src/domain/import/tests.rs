@@ -111,7 +111,6 @@ fn every_mistake_of_a_row_is_named_by_its_header() {
         [
             ("가입일", "invalid_date"),
             ("서비스 동의", "invalid_consent"),
-            ("마케팅(문자)", "missing_date"),
             ("이메일", "invalid_email"),
             ("휴대폰", "invalid_phone"),
         ]

@@ -233,15 +233,17 @@ fn parse(ctx: &Context, layout: &Layout, rules: &RowRules<'_>, seen: &mut Seen, 
 
 fn email_header(layout: &Layout, ctx: &Context) -> String {
     let key = ctx.form.definition.fields.iter().find(|f| f.kind == crate::domain::FieldType::Email && f.required);
-    let key = key.map_or("email", |f| f.key.as_str());
-    layout.headers().iter().find(|h| h.as_str() == key).cloned().unwrap_or_else(|| key.to_owned())
+    let Some(field) = key else { return "email".into() };
+    layout.header_for(&Column::Field(field.key.clone())).unwrap_or(field.key.as_str()).to_owned()
 }
 
 /// Decides a chunk (and writes it, unless this is a dry run).
 fn decide_and_write(db: &Db, ctx: &Arc<Context>, parsed: Vec<Parsed>) -> Result<(Vec<Planned>, Written), ImportError> {
     if ctx.dry_run {
         let mut conn = db.pool.get().map_err(|_| ServiceError::Unavailable)?;
-        return Ok((plan::plan_chunk(&mut conn, ctx, parsed)?, Written::default()));
+        let planned = plan::plan_chunk(&mut conn, ctx, parsed)?;
+        let expired = planned.iter().map(|p| p.expiring).sum();
+        return Ok((planned, Written { events: 0, expired }));
     }
     let ctx = ctx.clone();
     Ok(db.writer.write_blocking(move |tx| {

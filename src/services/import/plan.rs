@@ -52,6 +52,8 @@ pub(super) struct Parsed {
 pub(super) struct Planned {
     pub report: RowReport,
     write: Option<RowWrite>,
+    /// Consents it grants that are already past their retention (expired at once).
+    pub expiring: u64,
 }
 
 /// Everything a row writes, sealed before the write.
@@ -117,7 +119,7 @@ pub(super) fn plan_chunk(
 }
 
 fn refused(line: u64, problems: Vec<RowProblem>) -> Planned {
-    Planned { report: RowReport { line, outcome: Outcome::Refused, problems, kept: Vec::new() }, write: None }
+    Planned { report: RowReport { line, outcome: Outcome::Refused, problems, kept: Vec::new() }, write: None, expiring: 0 }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -148,9 +150,10 @@ fn plan_row(
         return Ok(Planned {
             report: RowReport { line, outcome: Outcome::Unchanged, problems: vec![], kept: vec![] },
             write: None,
+            expiring: 0,
         });
     }
-    let Decided { steps: steps_taken, kept, in_force_after } = decide(ctx, states, &subject, &row.consents);
+    let Decided { steps: steps_taken, kept, in_force_after, expiring } = decide(ctx, states, &subject, &row.consents);
     let mut accepted = row.accepted;
     accepted.values.retain(|v| {
         may_store(&v.purposes, &in_force_after)
@@ -171,11 +174,11 @@ fn plan_row(
     };
     let report = RowReport { line, outcome, problems: Vec::new(), kept };
     if !changes_anything || ctx.dry_run {
-        return Ok(Planned { report, write: None });
+        return Ok(Planned { report, write: None, expiring });
     }
     let sealed = Sealing { ctx, subject: &subject, key: &key, line };
     let write = sealed.write(wrapped.map(|w| (index, w)), &accepted, row.source, steps_taken, external)?;
-    Ok(Planned { report, write: Some(write) })
+    Ok(Planned { report, write: Some(write), expiring })
 }
 
 /// The person a row is for: their id and key, what is held about them, and (someone new) their
@@ -207,6 +210,8 @@ struct Decided {
     kept: Vec<String>,
     /// The form's purposes in force once the steps are taken (what values may be kept for).
     in_force_after: Vec<PurposeKey>,
+    /// Grants among the steps already past their retention.
+    expiring: u64,
 }
 
 fn decide(ctx: &Context, states: &States, subject: &SubjectId, consents: &[ImportedConsent]) -> Decided {
@@ -219,6 +224,7 @@ fn decide(ctx: &Context, states: &States, subject: &SubjectId, consents: &[Impor
             .filter(|s| in_force(s.status))
             .filter_map(|s| ctx.form.definition.purposes.iter().find(|p| p.as_str() == s.purpose_key).cloned())
             .collect(),
+        expiring: 0,
     };
     for consent in consents {
         let previous = states.get(subject, consent.purpose.as_str()).map(|s: &ConsentState| (s.status, s.updated_at));
@@ -228,6 +234,7 @@ fn decide(ctx: &Context, states: &States, subject: &SubjectId, consents: &[Impor
                 decided.in_force_after.retain(|p| *p != consent.purpose);
                 if ends_in_force {
                     decided.in_force_after.push(consent.purpose.clone());
+                    decided.expiring += u64::from(ends_at(ctx, consent) <= ctx.now);
                 }
                 decided.steps.extend(steps.into_iter().map(|(t, at)| (consent.purpose.clone(), t, at)));
             }
