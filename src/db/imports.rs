@@ -15,6 +15,7 @@ pub struct ImportRecord {
     pub file_name: String,
     pub file_sha256: String,
     pub dry_run: bool,
+    pub written: bool,
     pub status: String,
     pub actor: String,
     pub parameters: String,
@@ -33,6 +34,7 @@ pub fn finish(
     conn: &mut DbConnection,
     id: &str,
     status: &str,
+    written: bool,
     totals: &str,
     report: &str,
     at: NaiveDateTime,
@@ -40,6 +42,7 @@ pub fn finish(
     diesel::update(imports::table.find(id))
         .set((
             imports::status.eq(status),
+            imports::written.eq(written),
             imports::totals.eq(totals),
             imports::report.eq(report),
             imports::finished_at.eq(Some(at)),
@@ -57,12 +60,12 @@ pub fn recent(conn: &mut DbConnection, limit: i64) -> QueryResult<Vec<ImportReco
     imports::table.order(imports::started_at.desc()).limit(limit).select(ImportRecord::as_select()).load(conn)
 }
 
-/// Whether a file with this SHA-256 was imported (for real, to the end) before.
+/// Whether a file with this SHA-256 was imported (to the end, writing) before.
 pub fn completed_with(conn: &mut DbConnection, file_sha256: &str) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(
         imports::table
             .filter(imports::file_sha256.eq(file_sha256))
-            .filter(imports::dry_run.eq(false))
+            .filter(imports::written.eq(true))
             .filter(imports::status.eq("done")),
     ))
     .get_result(conn)

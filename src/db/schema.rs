@@ -82,6 +82,7 @@ diesel::table! {
         file_name -> Text,
         file_sha256 -> Text,
         dry_run -> Bool,
+        written -> Bool,
         status -> Text,
         actor -> Text,
         parameters -> Text,

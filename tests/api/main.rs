@@ -26,6 +26,7 @@ mod embedding;
 mod export_roundtrip;
 mod headers;
 mod hostile;
+mod import;
 mod integration;
 mod japanese;
 mod keys;

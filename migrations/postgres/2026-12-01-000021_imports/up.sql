@@ -11,6 +11,8 @@ CREATE TABLE imports (
     file_name TEXT NOT NULL,
     file_sha256 TEXT NOT NULL,
     dry_run BOOLEAN NOT NULL,
+    -- Whether anything was written (a dry run, or all-or-nothing with a refused row: never).
+    written BOOLEAN NOT NULL DEFAULT FALSE,
     status TEXT NOT NULL CHECK (status IN ('running', 'done', 'failed')),
     actor TEXT NOT NULL,
     parameters TEXT NOT NULL,

@@ -323,6 +323,7 @@ fn start_record(db: &Db, ctx: &Context, options: &Options) -> Result<(), ImportE
         file_name: options.file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
         file_sha256: ctx.file_sha256.clone(),
         dry_run: options.dry_run,
+        written: false,
         status: "running".into(),
         actor: actor_label(&ctx.actor),
         parameters: parameters.to_string(),
@@ -339,9 +340,10 @@ fn finish_record(db: &Db, ctx: &Context, report: &Report, ok: bool) -> Result<()
     let (id, totals) = (ctx.import_id.clone(), serde_json::to_string(&report.totals).unwrap_or_default());
     let body = serde_json::to_string(report).unwrap_or_default();
     let status = if ok { "done" } else { "failed" };
+    let written = report.written;
     let at = ledger_time(Utc::now().naive_utc());
     db.writer.write_blocking(move |tx| {
-        imports::finish(tx.conn, &id, status, &totals, &body, at).map_err(ServiceError::from)
+        imports::finish(tx.conn, &id, status, written, &totals, &body, at).map_err(ServiceError::from)
     })?;
     tracing::info!(import = %ctx.import_id, status, rows = report.totals.rows, refused = report.totals.refused, "import finished");
     Ok(())

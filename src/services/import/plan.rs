@@ -119,7 +119,11 @@ pub(super) fn plan_chunk(
 }
 
 fn refused(line: u64, problems: Vec<RowProblem>) -> Planned {
-    Planned { report: RowReport { line, outcome: Outcome::Refused, problems, kept: Vec::new() }, write: None, expiring: 0 }
+    Planned {
+        report: RowReport { line, outcome: Outcome::Refused, problems, kept: Vec::new() },
+        write: None,
+        expiring: 0,
+    }
 }
 
 #[allow(clippy::too_many_arguments)]

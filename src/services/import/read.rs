@@ -125,7 +125,9 @@ fn open_csv(path: &Path, encoding: Encoding) -> Result<Table, ReadError> {
         .encoding(Some(encoding.codec()))
         .bom_sniffing(true)
         .build(BufReader::with_capacity(1 << 16, file));
-    let mut reader = csv::ReaderBuilder::new().flexible(true).has_headers(true).from_reader(decoded);
+    // Line ends as LF: the csv crate counts lines wrongly after CRLF (BurntSushi/rust-csv#395),
+    // and Excel writes CRLF.
+    let mut reader = csv::ReaderBuilder::new().flexible(true).has_headers(true).from_reader(LfLines::new(decoded));
     let csv_error = |e: csv::Error| {
         let line = e.position().map_or(0, csv::Position::line);
         ReadError::Csv { line, message: e.to_string() }
@@ -177,5 +179,107 @@ fn cell_text(cell: &Data) -> String {
             Some(t) => t.format("%Y-%m-%d %H:%M:%S").to_string(),
             None => d.as_f64().to_string(),
         },
+    }
+}
+
+/// A reader that turns each CRLF into LF (a lone CR is kept).
+struct LfLines<R> {
+    inner: R,
+    buffer: Vec<u8>,
+    start: usize,
+    end: usize,
+    /// The last byte read was a CR, not yet passed on.
+    held_cr: bool,
+}
+
+impl<R: Read> LfLines<R> {
+    fn new(inner: R) -> Self {
+        Self { inner, buffer: vec![0; 1 << 16], start: 0, end: 0, held_cr: false }
+    }
+}
+
+impl<R: Read> Read for LfLines<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        if out.is_empty() {
+            return Ok(0);
+        }
+        // Zero means the end: a read that only held back a CR reads on.
+        loop {
+            let n = self.read_some(out)?;
+            if n > 0 || (self.end == 0 && !self.held_cr) {
+                return Ok(n);
+            }
+        }
+    }
+}
+
+impl<R: Read> LfLines<R> {
+    fn read_some(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        if self.start == self.end {
+            self.start = 0;
+            self.end = self.inner.read(&mut self.buffer)?;
+            if self.end == 0 {
+                // The end: a CR held back is passed on.
+                if std::mem::take(&mut self.held_cr) {
+                    out[0] = b'\r';
+                    return Ok(1);
+                }
+                return Ok(0);
+            }
+        }
+        let mut written = 0;
+        if self.held_cr {
+            self.held_cr = false;
+            if self.buffer[self.start] != b'\n' {
+                out[0] = b'\r';
+                written = 1;
+            }
+        }
+        while self.start < self.end && written < out.len() {
+            let byte = self.buffer[self.start];
+            self.start += 1;
+            if byte == b'\r' {
+                match self.buffer[self.start..self.end].first() {
+                    Some(b'\n') => continue,
+                    Some(_) => {}
+                    None => {
+                        self.held_cr = true;
+                        break;
+                    }
+                }
+            }
+            out[written] = byte;
+            written += 1;
+        }
+        Ok(written)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn through(input: &[u8], chunk: usize) -> Vec<u8> {
+        struct Trickle<'a>(&'a [u8], usize);
+        impl Read for Trickle<'_> {
+            fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+                let n = self.1.min(out.len()).min(self.0.len());
+                out[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        let mut out = Vec::new();
+        LfLines::new(Trickle(input, chunk)).read_to_end(&mut out).unwrap();
+        out
+    }
+
+    #[test]
+    fn crlf_becomes_lf_wherever_the_reads_split_it() {
+        for chunk in [1, 2, 3, 64] {
+            assert_eq!(through(b"a,b\r\nc,d\r\n", chunk), b"a,b\nc,d\n", "{chunk}");
+            assert_eq!(through(b"a\rb\r", chunk), b"a\rb\r", "a lone CR stays ({chunk})");
+            assert_eq!(through(b"\r\r\n", chunk), b"\r\n");
+        }
     }
 }
