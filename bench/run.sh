@@ -270,6 +270,8 @@ SCEN=(
     "l-pg|limit|$LIMIT_PID|$LM/submit-pg|$LIMIT_LUA|limit POST /submit-pg"
     "a-consents-sqlite|assent|$SQLITE_PID|$AS/api/v1/consents|$BENCH_DIR/consents.lua|Assent GET /api/v1/consents?email=…, SQLite|$KEY_SQLITE $SEED"
     "a-consents-pg|assent|$PG_PID|$AP/api/v1/consents|$BENCH_DIR/consents.lua|Assent GET /api/v1/consents?email=…, PostgreSQL|$KEY_PG $SEED"
+    "a-bulk-sqlite|assent|$SQLITE_PID|$AS/api/v1/consents/query|$BENCH_DIR/bulk.lua|Assent POST /api/v1/consents/query (100 people each), SQLite|$KEY_SQLITE $SEED"
+    "a-bulk-pg|assent|$PG_PID|$AP/api/v1/consents/query|$BENCH_DIR/bulk.lua|Assent POST /api/v1/consents/query (100 people each), PostgreSQL|$KEY_PG $SEED"
     "a-me-sqlite|assent|$SQLITE_PID|$AS/me|$BENCH_DIR/me.lua|Assent GET /me (signed in), SQLite|$COOKIE_SQLITE"
     "a-me-pg|assent|$PG_PID|$AP/me|$BENCH_DIR/me.lua|Assent GET /me (signed in), PostgreSQL|$COOKIE_PG"
     "l-get|limit|$LIMIT_PID|$LM/form||limit GET /form"
@@ -293,6 +295,8 @@ PAIRS=(
     "json-pg|a-json-pg|l-pg|JSON API, PostgreSQL vs limit /submit-pg"
     "consents-sqlite|a-consents-sqlite|l-hello|consent check GET /api/v1/consents, SQLite vs limit GET /hello"
     "consents-pg|a-consents-pg|l-hello|consent check GET /api/v1/consents, PostgreSQL vs limit GET /hello"
+    "bulk-sqlite|a-bulk-sqlite|l-hello|(context) bulk check, 100 people per request (lookups/s = req/s x 100), SQLite vs limit GET /hello"
+    "bulk-pg|a-bulk-pg|l-hello|(context) bulk check, 100 people per request (lookups/s = req/s x 100), PostgreSQL vs limit GET /hello"
     "me-sqlite|a-me-sqlite|l-get|(context) preference center GET /me, SQLite vs limit GET /form"
     "me-pg|a-me-pg|l-get|(context) preference center GET /me, PostgreSQL vs limit GET /form"
 )
@@ -300,7 +304,7 @@ PAIRS=(
 row_target() {
     case $1 in
         consents-*) echo "$CONSENT_TARGET" ;;
-        form-sqlite-full|me-*) echo "" ;;
+        form-sqlite-full|me-*|bulk-*) echo "" ;;
         *) echo "$TARGET" ;;
     esac
 }

@@ -404,3 +404,21 @@ mod tests {
         assert!(matches!(Keyring::load(Some("short"), dir.path()), Err(MasterKeyError::BadEnv)));
     }
 }
+
+/// Pseudonyms for one de-identified export: HMAC-SHA256 of a subject id under a key drawn for
+/// this export alone and never stored, so two exports' pseudonyms cannot be joined, nor traced
+/// back to a subject id, a blind index or an address.
+pub struct Pseudonyms([u8; 32]);
+
+impl Pseudonyms {
+    pub fn for_one_export() -> Self {
+        let mut key = [0u8; 32];
+        OsRng.fill_bytes(&mut key);
+        Self(key)
+    }
+
+    /// 128 bits of the HMAC, in hex.
+    pub fn of(&self, subject_id: &str) -> String {
+        hex::encode(&hmac(&self.0, subject_id.as_bytes())[..16])
+    }
+}

@@ -1,5 +1,5 @@
-//! The record of each import and dry run: parameters, totals and the report (line numbers,
-//! outcomes and problem codes, never a value from the file).
+//! The record of each import and dry run (parameters, totals and the report: line numbers,
+//! outcomes and problem codes, never a value from the file), and of each de-identified export.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -69,4 +69,31 @@ pub fn completed_with(conn: &mut DbConnection, file_sha256: &str) -> QueryResult
             .filter(imports::status.eq("done")),
     ))
     .get_result(conn)
+}
+
+/// Records a de-identified export (its parameters and counts, never its rows).
+#[allow(clippy::too_many_arguments)]
+pub fn record_deidentified_export(
+    conn: &mut DbConnection,
+    id: &str,
+    actor: &str,
+    k: i64,
+    rows: i64,
+    suppressed: i64,
+    parameters: &str,
+    at: NaiveDateTime,
+) -> QueryResult<()> {
+    use super::schema::deidentified_exports as d;
+    diesel::insert_into(d::table)
+        .values((
+            d::id.eq(id),
+            d::actor.eq(actor),
+            d::k.eq(k),
+            d::rows_exported.eq(rows),
+            d::suppressed.eq(suppressed),
+            d::parameters.eq(parameters),
+            d::created_at.eq(at),
+        ))
+        .execute(conn)
+        .map(|_| ())
 }

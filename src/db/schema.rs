@@ -76,6 +76,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    deidentified_exports (id) {
+        id -> Text,
+        actor -> Text,
+        k -> BigInt,
+        rows_exported -> BigInt,
+        suppressed -> BigInt,
+        parameters -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     imports (id) {
         id -> Text,
         form_key -> Text,
@@ -398,6 +410,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     access_head,
     external_ids,
     imports,
+    deidentified_exports,
     consent_state,
     api_keys,
     outbox,

@@ -227,3 +227,32 @@ pub fn erased_all(conn: &mut DbConnection) -> QueryResult<Vec<(String, NaiveDate
         .load(conn)?;
     Ok(rows.into_iter().filter_map(|(id, at)| Some((id, at?))).collect())
 }
+
+/// (id, wrapped key, created at) of up to `limit` live subjects with ids after `after`, in id order.
+pub fn live_after(
+    conn: &mut DbConnection,
+    after: &str,
+    limit: i64,
+) -> QueryResult<Vec<(String, Option<Vec<u8>>, NaiveDateTime)>> {
+    subjects::table
+        .filter(subjects::id.gt(after))
+        .filter(subjects::wrapped_key.is_not_null())
+        .order(subjects::id.asc())
+        .limit(limit)
+        .select((subjects::id, subjects::wrapped_key, subjects::created_at))
+        .load(conn)
+}
+
+/// (value id, subject id, field key, ciphertext) of these subjects' values of these fields, oldest first.
+pub fn values_of_fields(
+    conn: &mut DbConnection,
+    ids: &[&str],
+    fields: &[&str],
+) -> QueryResult<Vec<(String, String, String, Vec<u8>)>> {
+    field_values::table
+        .filter(field_values::subject_id.eq_any(ids))
+        .filter(field_values::field_key.eq_any(fields))
+        .order((field_values::created_at.asc(), field_values::id.asc()))
+        .select((field_values::id, field_values::subject_id, field_values::field_key, field_values::ciphertext))
+        .load(conn)
+}

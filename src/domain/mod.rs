@@ -7,6 +7,7 @@
 pub mod access;
 pub mod codes;
 pub mod consent;
+pub mod deidentify;
 pub mod disclosure;
 pub mod email;
 pub mod form;

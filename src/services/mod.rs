@@ -9,6 +9,7 @@ pub mod confirmations;
 pub mod consent;
 pub mod console;
 pub mod csv_export;
+pub mod deidentified;
 pub mod erasure;
 pub mod erasure_journal;
 pub mod export;

@@ -19,6 +19,7 @@ mod cli;
 mod concurrency;
 mod consents_api;
 mod deadlines;
+mod deidentified;
 mod doi;
 mod door;
 mod durability;

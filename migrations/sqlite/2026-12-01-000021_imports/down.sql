@@ -1,2 +1,3 @@
+DROP TABLE deidentified_exports;
 DROP TABLE imports;
 ALTER TABLE consent_events DROP COLUMN recorded_at;

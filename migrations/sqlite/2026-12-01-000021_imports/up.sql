@@ -22,3 +22,14 @@ CREATE TABLE imports (
     finished_at TIMESTAMP
 );
 CREATE INDEX imports_by_file ON imports (file_sha256);
+
+-- Each de-identified export (PIPA art. 28-2): who made it and with what parameters; never its rows.
+CREATE TABLE deidentified_exports (
+    id TEXT PRIMARY KEY NOT NULL,
+    actor TEXT NOT NULL,
+    k BIGINT NOT NULL,
+    rows_exported BIGINT NOT NULL,
+    suppressed BIGINT NOT NULL,
+    parameters TEXT NOT NULL,
+    created_at TIMESTAMP NOT NULL
+);
