@@ -340,6 +340,24 @@ fn open(cipher: &XChaCha20Poly1305, sealed: &[u8], aad: &[u8]) -> Result<Vec<u8>
     cipher.decrypt(XNonce::from_slice(nonce), Payload { msg: ciphertext, aad }).map_err(|_| CryptoError::Decrypt)
 }
 
+/// Pseudonyms for one de-identified export: HMAC-SHA256 of a subject id under a key drawn for
+/// this export alone and never stored, so two exports' pseudonyms cannot be joined, nor traced
+/// back to a subject id, a blind index or an address.
+pub struct Pseudonyms([u8; 32]);
+
+impl Pseudonyms {
+    pub fn for_one_export() -> Self {
+        let mut key = [0u8; 32];
+        OsRng.fill_bytes(&mut key);
+        Self(key)
+    }
+
+    /// 128 bits of the HMAC, in hex.
+    pub fn of(&self, subject_id: &str) -> String {
+        hex::encode(&hmac(&self.0, subject_id.as_bytes())[..16])
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -402,23 +420,5 @@ mod tests {
         assert!(Keyring::load(Some(&"ab".repeat(32)), dir.path()).is_ok());
         assert!(Keyring::load(Some(&B64.encode([1u8; 32])), dir.path()).is_ok());
         assert!(matches!(Keyring::load(Some("short"), dir.path()), Err(MasterKeyError::BadEnv)));
-    }
-}
-
-/// Pseudonyms for one de-identified export: HMAC-SHA256 of a subject id under a key drawn for
-/// this export alone and never stored, so two exports' pseudonyms cannot be joined, nor traced
-/// back to a subject id, a blind index or an address.
-pub struct Pseudonyms([u8; 32]);
-
-impl Pseudonyms {
-    pub fn for_one_export() -> Self {
-        let mut key = [0u8; 32];
-        OsRng.fill_bytes(&mut key);
-        Self(key)
-    }
-
-    /// 128 bits of the HMAC, in hex.
-    pub fn of(&self, subject_id: &str) -> String {
-        hex::encode(&hmac(&self.0, subject_id.as_bytes())[..16])
     }
 }

@@ -228,12 +228,11 @@ pub fn erased_all(conn: &mut DbConnection) -> QueryResult<Vec<(String, NaiveDate
     Ok(rows.into_iter().filter_map(|(id, at)| Some((id, at?))).collect())
 }
 
-/// (id, wrapped key, created at) of up to `limit` live subjects with ids after `after`, in id order.
-pub fn live_after(
-    conn: &mut DbConnection,
-    after: &str,
-    limit: i64,
-) -> QueryResult<Vec<(String, Option<Vec<u8>>, NaiveDateTime)>> {
+/// A live subject as a listing reads it: (id, wrapped key, created at).
+pub type LiveSubject = (String, Option<Vec<u8>>, NaiveDateTime);
+
+/// Up to `limit` live subjects with ids after `after`, in id order.
+pub fn live_after(conn: &mut DbConnection, after: &str, limit: i64) -> QueryResult<Vec<LiveSubject>> {
     subjects::table
         .filter(subjects::id.gt(after))
         .filter(subjects::wrapped_key.is_not_null())

@@ -90,7 +90,7 @@ fn exportable_fields(catalog: &Catalog) -> BTreeMap<String, FieldType> {
     fields
 }
 
-type Page = [(String, Option<Vec<u8>>, NaiveDateTime)];
+type Page = [subjects::LiveSubject];
 
 fn page_records(
     conn: &mut DbConnection,
