@@ -242,12 +242,11 @@ pub fn live_after(conn: &mut DbConnection, after: &str, limit: i64) -> QueryResu
         .load(conn)
 }
 
-/// (value id, subject id, field key, ciphertext) of these subjects' values of these fields, oldest first.
-pub fn values_of_fields(
-    conn: &mut DbConnection,
-    ids: &[&str],
-    fields: &[&str],
-) -> QueryResult<Vec<(String, String, String, Vec<u8>)>> {
+/// A sealed value as a listing reads it: (value id, subject id, field key, ciphertext).
+pub type SealedValue = (String, String, String, Vec<u8>);
+
+/// These subjects' values of these fields, oldest first.
+pub fn values_of_fields(conn: &mut DbConnection, ids: &[&str], fields: &[&str]) -> QueryResult<Vec<SealedValue>> {
     field_values::table
         .filter(field_values::subject_id.eq_any(ids))
         .filter(field_values::field_key.eq_any(fields))
