@@ -78,6 +78,20 @@ pub struct SettingsArgs {
     /// The erasure journal, kept outside the database [default: $ASSENT_DATA_DIR/erasures.jsonl]
     #[arg(long, env = "ASSENT_ERASURE_JOURNAL", global = true)]
     pub erasure_journal: Option<PathBuf>,
+    /// Deliver webhooks to private, loopback and link-local addresses too (`1`; tests, intranets).
+    #[arg(long, env = "ASSENT_WEBHOOK_ALLOW_PRIVATE", default_value_t = false, action = clap::ArgAction::Set, value_parser = parse_flag, global = true)]
+    pub webhook_allow_private: bool,
+    /// Divides every wait between webhook attempts (tests only).
+    #[arg(long, env = "ASSENT_WEBHOOK_RETRY_SPEEDUP", default_value_t = 1, hide = true, global = true)]
+    pub webhook_retry_speedup: u32,
+}
+
+fn parse_flag(raw: &str) -> Result<bool, String> {
+    match raw.trim() {
+        "1" | "true" | "yes" => Ok(true),
+        "0" | "false" | "no" | "" => Ok(false),
+        other => Err(format!("expected 1 or 0, not {other:?}")),
+    }
 }
 
 /// Resolved settings. The master key is read from `ASSENT_MASTER_KEY` only (never a flag, which
@@ -117,6 +131,9 @@ pub struct Settings {
     pub mail_file_retention: std::time::Duration,
     /// Where every erasure is journaled, outside the database.
     pub erasure_journal: PathBuf,
+    /// `ASSENT_WEBHOOK_ALLOW_PRIVATE`.
+    pub webhook_allow_private: bool,
+    pub webhook_retry_speedup: u32,
 }
 
 impl Settings {
@@ -158,6 +175,8 @@ impl Settings {
             submissions_per_minute: args.submissions_per_minute,
             trusted_proxies: args.trusted_proxies,
             witness_url: args.witness_url.filter(|u| !u.trim().is_empty()),
+            webhook_allow_private: args.webhook_allow_private,
+            webhook_retry_speedup: args.webhook_retry_speedup.max(1),
             mail_file_retention: args.mail_file_retention,
             erasure_journal,
         }

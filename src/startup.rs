@@ -32,6 +32,8 @@ pub struct Application {
     transport: Arc<MailTransport>,
     changes: crate::db::changes::Changes,
     witness: Option<Arc<RemoteWitness>>,
+    /// The webhook endpoints the workspace file declares.
+    webhooks: Vec<crate::services::webhooks::Endpoint>,
     /// Held while serving: `assent restore` refuses meanwhile.
     _serving: crate::db::ServeLock,
 }
@@ -69,8 +71,9 @@ impl Application {
         let listener =
             TcpListener::bind(&settings.bind).with_context(|| format!("cannot listen on {}", settings.bind))?;
         let port = listener.local_addr()?.port();
+        let webhooks = declared_webhooks(&settings)?;
         let server = serve(listener, state.clone())?;
-        Ok(Self { port, server, state, transport: Arc::new(transport), changes, witness, _serving: serving })
+        Ok(Self { port, server, state, transport: Arc::new(transport), changes, witness, webhooks, _serving: serving })
     }
 
     pub fn port(&self) -> u16 {
@@ -91,7 +94,9 @@ impl Application {
         let retention = tokio::spawn(run_retention(self.state.clone()));
         let heads = tokio::spawn(sign_tree_heads(self.state.clone(), self.witness.clone()));
         let mail_files = tokio::spawn(expire_mail_files(self.state.clone(), self.transport.clone()));
+        let webhooks = tokio::spawn(deliver_webhooks(self.state.clone(), self.webhooks.clone()));
         let result = self.server.await;
+        webhooks.abort();
         pruning.abort();
         mail_files.abort();
         refresher.abort();
@@ -106,6 +111,49 @@ impl Application {
         tracing::info!("stopped");
         result
     }
+}
+
+/// The webhook endpoints the workspace file declares, checked (a bad one stops the start).
+fn declared_webhooks(settings: &Settings) -> anyhow::Result<Vec<crate::services::webhooks::Endpoint>> {
+    if !settings.config.exists() {
+        return Ok(Vec::new());
+    }
+    let file = WorkspaceFile::read(&settings.config)?;
+    let mut names = std::collections::HashSet::new();
+    file.webhooks
+        .iter()
+        .map(|spec| {
+            anyhow::ensure!(names.insert(spec.name.clone()), "webhook {}: declared twice", spec.name);
+            spec.endpoint().map_err(anyhow::Error::msg)
+        })
+        .collect()
+}
+
+/// Delivers webhooks, in one process at a time (on PostgreSQL, an advisory lock).
+async fn deliver_webhooks(state: AppState, endpoints: Vec<crate::services::webhooks::Endpoint>) {
+    if endpoints.is_empty() {
+        return;
+    }
+    let url = state.db.url.clone();
+    let lock = loop {
+        let url = url.clone();
+        match tokio::task::spawn_blocking(move || crate::db::JobLock::try_acquire(&url, "webhooks")).await {
+            Ok(Ok(Some(lock))) => break lock,
+            Ok(Err(e)) => tracing::warn!(error = %e, "cannot take the webhook lock"),
+            _ => {}
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    };
+    let dispatcher = crate::services::webhooks::Dispatcher {
+        db: state.db.clone(),
+        keyring: state.keyring.clone(),
+        endpoints,
+        client: reqwest::Client::new(),
+        allow_private: state.settings.webhook_allow_private,
+        speedup: state.settings.webhook_retry_speedup,
+    };
+    dispatcher.run().await;
+    drop(lock);
 }
 
 fn prepare(settings: &Settings) -> anyhow::Result<(Db, Keyring, Catalog, crate::db::ServeLock)> {

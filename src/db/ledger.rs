@@ -174,3 +174,8 @@ pub fn verify(conn: &mut DbConnection) -> QueryResult<Verification> {
         Err(fault) => Verification::Broken(fault),
     })
 }
+
+/// The sequence number of the last event appended (0 for an empty ledger).
+pub fn head_seq(conn: &mut DbConnection) -> QueryResult<i64> {
+    Ok(ledger_head::table.find(1i64).select(ledger_head::seq).first(conn).optional()?.unwrap_or(0))
+}

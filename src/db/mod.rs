@@ -26,6 +26,7 @@ pub mod serve_lock;
 pub mod sessions;
 pub mod subjects;
 pub mod tree_heads;
+pub mod webhooks;
 mod writer;
 
 pub use serve_lock::ServeLock;

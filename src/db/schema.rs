@@ -76,6 +76,37 @@ diesel::table! {
 }
 
 diesel::table! {
+    webhook_endpoints (name) {
+        name -> Text,
+        url -> Text,
+        cursor -> BigInt,
+        enabled -> Bool,
+        disabled_reason -> Nullable<Text>,
+        secret_fingerprint -> Text,
+        previous_fingerprint -> Nullable<Text>,
+        rotated_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Text,
+        endpoint -> Text,
+        seq -> BigInt,
+        event_type -> Text,
+        status -> Text,
+        attempts -> BigInt,
+        response_status -> Nullable<BigInt>,
+        latency_ms -> Nullable<BigInt>,
+        next_attempt_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        delivered_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     deidentified_exports (id) {
         id -> Text,
         actor -> Text,
@@ -411,6 +442,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     external_ids,
     imports,
     deidentified_exports,
+    webhook_endpoints,
+    webhook_deliveries,
     consent_state,
     api_keys,
     outbox,

@@ -15,6 +15,7 @@ pub mod ids;
 pub mod import;
 pub mod keys;
 pub mod ledger;
+pub mod webhooks;
 pub mod lifecycle;
 pub mod locale;
 pub mod merkle;

@@ -120,6 +120,7 @@ pub fn publish(conn: &mut DbConnection, key: &str, actor: &Actor) -> Result<Opti
         workspace: WorkspaceInfo::default(),
         purposes: file.purposes,
         forms: vec![spec_of(&work.key, &work.draft)],
+        webhooks: Vec::new(),
     };
     let report = workspace::apply(conn, &single)?;
     // Published, the draft is the version in force: dropping it lets a later `assent apply`

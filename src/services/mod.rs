@@ -37,6 +37,7 @@ pub mod submit;
 pub mod submitted_values;
 pub mod tokens;
 pub mod transparency;
+pub mod webhooks;
 pub mod workspace;
 
 use crate::crypto::CryptoError;

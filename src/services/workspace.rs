@@ -35,6 +35,9 @@ pub struct WorkspaceFile {
     pub purposes: Vec<PurposeSpec>,
     #[serde(default)]
     pub forms: Vec<FormSpec>,
+    /// Webhook endpoints (read by `serve` at start; never exported: they hold secrets).
+    #[serde(default, skip_serializing)]
+    pub webhooks: Vec<super::webhooks::WebhookSpec>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -264,7 +267,7 @@ impl WorkspaceFile {
             default_locale: Some(catalog.locales.default_locale()),
             controller: catalog.controller.clone(),
         };
-        Self { workspace, purposes, forms }
+        Self { workspace, purposes, forms, webhooks: Vec::new() }
     }
 
     /// The file as TOML, in the shape [`WorkspaceFile::read`] parses.

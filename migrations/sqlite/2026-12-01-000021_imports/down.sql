@@ -1,3 +1,5 @@
+DROP TABLE webhook_deliveries;
+DROP TABLE webhook_endpoints;
 DROP TABLE deidentified_exports;
 DROP TABLE imports;
 ALTER TABLE consent_events DROP COLUMN recorded_at;

@@ -33,3 +33,33 @@ CREATE TABLE deidentified_exports (
     parameters TEXT NOT NULL,
     created_at TIMESTAMP NOT NULL
 );
+
+-- Webhooks (issue 16): each declared endpoint's place in the ledger (the last sequence number
+-- handed to it) and its state; its deliveries, one per event it wanted. The ledger is the queue.
+CREATE TABLE webhook_endpoints (
+    name TEXT PRIMARY KEY NOT NULL,
+    url TEXT NOT NULL,
+    cursor BIGINT NOT NULL,
+    enabled BOOLEAN NOT NULL,
+    disabled_reason TEXT,
+    secret_fingerprint TEXT NOT NULL,
+    previous_fingerprint TEXT,
+    rotated_at TIMESTAMP,
+    created_at TIMESTAMP NOT NULL,
+    updated_at TIMESTAMP NOT NULL
+);
+CREATE TABLE webhook_deliveries (
+    id TEXT PRIMARY KEY NOT NULL,
+    endpoint TEXT NOT NULL REFERENCES webhook_endpoints (name),
+    seq BIGINT NOT NULL,
+    event_type TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
+    attempts BIGINT NOT NULL,
+    response_status BIGINT,
+    latency_ms BIGINT,
+    next_attempt_at TIMESTAMP,
+    created_at TIMESTAMP NOT NULL,
+    delivered_at TIMESTAMP
+);
+CREATE INDEX webhook_deliveries_pending ON webhook_deliveries (endpoint, status, seq);
+CREATE INDEX webhook_deliveries_recent ON webhook_deliveries (created_at);

@@ -1,0 +1,414 @@
+//! Webhooks: every consent change, POSTed to the endpoints declared in the workspace file
+//! (`[[webhooks]]`), signed per the Standard Webhooks specification.
+//!
+//! The ledger is the queue. Each endpoint has a cursor (the last ledger sequence number handed to
+//! it); a change is queued for every endpoint by the append that records it, in the same
+//! transaction, and nothing else has to be written on the submission path. Deliveries go one at a
+//! time per endpoint, in ledger order (so in order per person): at least once (an attempt whose
+//! outcome was not recorded is made again, with the same `webhook-id`), retried with back-off for
+//! more than three days (`domain::webhooks::retry_after`), after which the endpoint is disabled
+//! and the failure logged for the owners. Endpoints on private, loopback or link-local addresses
+//! are refused unless `ASSENT_WEBHOOK_ALLOW_PRIVATE=1`.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use chrono::{NaiveDateTime, Utc};
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+
+use super::ServiceError;
+use crate::crypto::Keyring;
+use crate::db::ledger::ConsentEvent;
+use crate::db::webhooks::{self as stored, Delivery, EndpointState};
+use crate::db::{Db, DbConnection};
+use crate::domain::ledger::ledger_time;
+use crate::domain::webhooks::{self as rules, event_type, wants};
+
+/// How long both secrets sign after a rotation.
+pub const ROTATION_OVERLAP: chrono::Duration = chrono::Duration::hours(24);
+
+/// Events read from the ledger per endpoint and pass.
+const PAGE: i64 = 100;
+
+/// An endpoint as the workspace file declares it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSpec {
+    /// A name of your choosing, unique in the file (the endpoint's identity across restarts).
+    pub name: String,
+    pub url: String,
+    /// Event types or patterns: `consent.*`, `consent.withdrawn`, `subject.erased`, `*`.
+    pub events: Vec<String>,
+    /// `whsec_…`, or `env:NAME` for the environment variable that holds it (keep secrets out of
+    /// the file).
+    pub secret: String,
+    /// The secret being rotated out: both sign for 24 hours after the server first sees a new one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_secret: Option<String>,
+    /// Put the person's address in each event (off: subject id and external id only).
+    #[serde(default)]
+    pub include_email: bool,
+}
+
+/// An endpoint ready to deliver to.
+#[derive(Clone)]
+pub struct Endpoint {
+    pub name: String,
+    pub url: reqwest::Url,
+    pub events: Vec<String>,
+    secret: Vec<u8>,
+    previous: Option<Vec<u8>>,
+    pub include_email: bool,
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Endpoint").field("name", &self.name).field("url", &self.url.as_str()).finish_non_exhaustive()
+    }
+}
+
+impl WebhookSpec {
+    /// Checks the declaration and resolves its secrets.
+    pub fn endpoint(&self) -> Result<Endpoint, String> {
+        let url = reqwest::Url::parse(&self.url).map_err(|e| format!("webhook {}: url: {e}", self.name))?;
+        if !matches!(url.scheme(), "https" | "http") || url.host_str().is_none() {
+            return Err(format!("webhook {}: the url must be http(s)://host/…", self.name));
+        }
+        if self.events.is_empty() || !self.events.iter().all(|p| rules::is_known_pattern(p)) {
+            return Err(format!("webhook {}: events must name known types ({})", self.name, rules::EVENT_TYPES.join(", ")));
+        }
+        let secret = |raw: &str| -> Result<Vec<u8>, String> {
+            let value = match raw.strip_prefix("env:") {
+                Some(var) => std::env::var(var).map_err(|_| format!("webhook {}: {var} is not set", self.name))?,
+                None => raw.to_owned(),
+            };
+            rules::parse_secret(&value).map_err(|e| format!("webhook {}: {e}", self.name))
+        };
+        Ok(Endpoint {
+            name: self.name.clone(),
+            url,
+            events: self.events.clone(),
+            secret: secret(&self.secret)?,
+            previous: self.previous_secret.as_deref().map(secret).transpose()?,
+            include_email: self.include_email,
+        })
+    }
+}
+
+/// Delivers to the declared endpoints.
+pub struct Dispatcher {
+    pub db: Db,
+    pub keyring: std::sync::Arc<Keyring>,
+    pub endpoints: Vec<Endpoint>,
+    pub client: reqwest::Client,
+    pub allow_private: bool,
+    /// Divides every wait between attempts (tests; 1 in production).
+    pub speedup: u32,
+}
+
+/// One event as POSTed.
+#[derive(Debug, Serialize)]
+struct Payload<'a> {
+    #[serde(rename = "type")]
+    kind: &'a str,
+    timestamp: String,
+    data: EventData<'a>,
+}
+
+#[derive(Debug, Serialize)]
+struct EventData<'a> {
+    seq: i64,
+    event_id: &'a str,
+    subject_id: &'a str,
+    external_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email: Option<String>,
+    purpose: &'a str,
+    action: &'a str,
+    occurred_at: String,
+    policy_version_id: &'a str,
+    method: &'a str,
+}
+
+impl Dispatcher {
+    /// Declares every endpoint (a new one starts at the ledger's end), then delivers forever.
+    pub async fn run(self) {
+        if let Err(e) = self.declare().await {
+            tracing::error!(error = %e, "webhook endpoints could not be declared; no webhook is delivered");
+            return;
+        }
+        loop {
+            let mut busy = false;
+            for endpoint in &self.endpoints {
+                match self.pass(endpoint).await {
+                    Ok(delivered) => busy |= delivered,
+                    Err(e) => tracing::warn!(endpoint = %endpoint.name, error = %e, "webhook pass failed"),
+                }
+            }
+            if !busy {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
+
+    async fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut DbConnection) -> Result<T, ServiceError> + Send + 'static,
+    ) -> Result<T, ServiceError> {
+        let pool = self.db.pool.clone();
+        tokio::task::spawn_blocking(move || work(&mut *pool.get().map_err(|_| ServiceError::Unavailable)?))
+            .await
+            .map_err(|_| ServiceError::Unavailable)?
+    }
+
+    async fn declare(&self) -> Result<(), ServiceError> {
+        let now = ledger_time(Utc::now().naive_utc());
+        let declared: Vec<(String, String, String)> =
+            self.endpoints.iter().map(|e| (e.name.clone(), e.url.to_string(), fingerprint(&e.secret))).collect();
+        let writer = self.db.writer.clone();
+        self.blocking(move |_| {
+            writer.write_blocking(move |tx| {
+                let head = crate::db::ledger::head_seq(tx.conn)?;
+                for (name, url, print) in declared {
+                    match stored::endpoint(tx.conn, &name)? {
+                        None => stored::insert_endpoint(tx.conn, &EndpointState {
+                            name,
+                            url,
+                            cursor: head,
+                            enabled: true,
+                            disabled_reason: None,
+                            secret_fingerprint: print,
+                            previous_fingerprint: None,
+                            rotated_at: None,
+                            created_at: now,
+                            updated_at: now,
+                        })?,
+                        Some(state) => {
+                            let rotated = (state.secret_fingerprint != print).then_some((state.secret_fingerprint.as_str(), now));
+                            stored::redeclare(tx.conn, &name, &url, &print, rotated, now)?;
+                        }
+                    }
+                }
+                Ok::<_, ServiceError>(())
+            })
+        })
+        .await
+    }
+
+    /// One step for one endpoint: its due delivery, or the next events after its cursor.
+    /// Answers whether anything was sent.
+    async fn pass(&self, endpoint: &Endpoint) -> Result<bool, ServiceError> {
+        let name = endpoint.name.clone();
+        let (state, pending) = self
+            .blocking(move |conn| Ok((stored::endpoint(conn, &name)?, stored::pending(conn, &name)?)))
+            .await?;
+        let Some(state) = state.filter(|s| s.enabled) else { return Ok(false) };
+        let now = Utc::now().naive_utc();
+        if let Some(delivery) = pending {
+            if delivery.next_attempt_at.is_some_and(|at| at > now) {
+                return Ok(false);
+            }
+            self.attempt(endpoint, &state, delivery).await?;
+            return Ok(true);
+        }
+        let cursor = state.cursor;
+        let events = self.blocking(move |conn| Ok(crate::db::ledger::after(conn, cursor, PAGE)?)).await?;
+        let Some(last) = events.last().map(|e| e.seq) else { return Ok(false) };
+        match events.iter().find(|e| wants(&endpoint.events, &event_type(&e.action, &e.purpose_key))) {
+            Some(event) => {
+                // Skip what it does not want up to this event, then hand it over.
+                let (name, seq, kind) = (endpoint.name.clone(), event.seq, event_type(&event.action, &event.purpose_key));
+                let delivery = Delivery {
+                    id: format!("msg_{}", event.id),
+                    endpoint: name.clone(),
+                    seq,
+                    event_type: kind,
+                    status: "pending".into(),
+                    attempts: 0,
+                    response_status: None,
+                    latency_ms: None,
+                    next_attempt_at: None,
+                    created_at: ledger_time(now),
+                    delivered_at: None,
+                };
+                let (writer, queued) = (self.db.writer.clone(), delivery.clone());
+                self.blocking(move |_| {
+                    writer.write_blocking(move |tx| {
+                        stored::advance(tx.conn, &name, seq - 1, queued.created_at)?;
+                        stored::insert_delivery(tx.conn, &queued)?;
+                        Ok::<_, ServiceError>(())
+                    })
+                })
+                .await?;
+                self.attempt(endpoint, &state, delivery).await?;
+                Ok(true)
+            }
+            None => {
+                let (writer, name, at) = (self.db.writer.clone(), endpoint.name.clone(), ledger_time(now));
+                self.blocking(move |_| writer.write_blocking(move |tx| Ok(stored::advance(tx.conn, &name, last, at)?))).await?;
+                Ok(false)
+            }
+        }
+    }
+
+    async fn attempt(&self, endpoint: &Endpoint, state: &EndpointState, mut delivery: Delivery) -> Result<(), ServiceError> {
+        let (seq, keyring, include_email) = (delivery.seq, self.keyring.clone(), endpoint.include_email);
+        let body = self.blocking(move |conn| payload(conn, &keyring, seq, include_email)).await?;
+        let started = Instant::now();
+        let outcome = match body {
+            Some((kind, body)) => self.post(endpoint, state, &delivery.id, &kind, body).await,
+            // The event is gone (never: the ledger is append-only); nothing to deliver.
+            None => Ok(200),
+        };
+        let now = ledger_time(Utc::now().naive_utc());
+        delivery.attempts += 1;
+        delivery.latency_ms = Some(i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX));
+        let mut disable = None;
+        match outcome {
+            Ok(status) if (200..300).contains(&status) => {
+                delivery.status = "delivered".into();
+                delivery.response_status = Some(i64::from(status));
+                delivery.delivered_at = Some(now);
+                delivery.next_attempt_at = None;
+            }
+            failed => {
+                delivery.response_status = failed.as_ref().ok().map(|s| i64::from(*s));
+                let attempts = u32::try_from(delivery.attempts).unwrap_or(u32::MAX);
+                match rules::retry_after(attempts) {
+                    Some(wait) => delivery.next_attempt_at = Some(now + wait / i32::try_from(self.speedup.max(1)).unwrap_or(1)),
+                    None => {
+                        delivery.status = "failed".into();
+                        disable = Some(format!("{} attempts over more than three days failed", delivery.attempts));
+                    }
+                }
+                let reason = match &failed {
+                    Ok(status) => format!("HTTP {status}"),
+                    Err(e) => e.clone(),
+                };
+                tracing::warn!(endpoint = %endpoint.name, delivery = %delivery.id, attempts = delivery.attempts, reason, "webhook delivery failed");
+            }
+        }
+        let (writer, name) = (self.db.writer.clone(), endpoint.name.clone());
+        let done = delivery.clone();
+        self.blocking(move |_| {
+            writer.write_blocking(move |tx| {
+                stored::record_attempt(tx.conn, &done)?;
+                if done.status == "delivered" {
+                    stored::advance(tx.conn, &name, done.seq, now)?;
+                }
+                if let Some(reason) = &disable {
+                    stored::disable(tx.conn, &name, reason, now)?;
+                    tracing::error!(endpoint = %name, reason, "webhook endpoint disabled: owners, fix it and restart to resume");
+                }
+                Ok::<_, ServiceError>(())
+            })
+        })
+        .await
+    }
+
+    /// POSTs one signed message; the response status, or why there was none.
+    async fn post(
+        &self,
+        endpoint: &Endpoint,
+        state: &EndpointState,
+        id: &str,
+        kind: &str,
+        body: Vec<u8>,
+    ) -> Result<u16, String> {
+        if !self.allow_private {
+            let host = endpoint.url.host_str().unwrap_or_default().to_owned();
+            let port = endpoint.url.port_or_known_default().unwrap_or(443);
+            let addresses: Vec<std::net::SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), port)).await.map_err(|_| "the host does not resolve".to_owned())?.collect();
+            if addresses.is_empty() || addresses.iter().any(|a| !rules::is_public(a.ip())) {
+                return Err("the host resolves to a private, loopback or link-local address (ASSENT_WEBHOOK_ALLOW_PRIVATE=1 allows it)".into());
+            }
+        }
+        let timestamp = Utc::now().timestamp();
+        let signature = self.signature(endpoint, state, id, timestamp, &body);
+        let response = self
+            .client
+            .post(endpoint.url.clone())
+            .header("content-type", "application/json")
+            .header("webhook-id", id)
+            .header("webhook-timestamp", timestamp.to_string())
+            .header("webhook-signature", signature)
+            .header("user-agent", concat!("Assent-Webhooks/", env!("CARGO_PKG_VERSION")))
+            .header("x-assent-event", kind)
+            .timeout(Duration::from_secs(15))
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| if e.is_timeout() { "timed out".to_owned() } else { "no connection".to_owned() })?;
+        Ok(response.status().as_u16())
+    }
+
+    /// `v1,<base64 HMAC-SHA256>` under the secret, and under the previous one too during the 24
+    /// hours after a rotation.
+    fn signature(&self, endpoint: &Endpoint, state: &EndpointState, id: &str, timestamp: i64, body: &[u8]) -> String {
+        let content = rules::signed_content(id, timestamp, body);
+        let sign = |secret: &[u8]| {
+            let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret).unwrap_or_else(|_| unreachable!("any key length"));
+            mac.update(&content);
+            format!("v1,{}", base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes()))
+        };
+        let mut signatures = vec![sign(&endpoint.secret)];
+        let overlapping = state.rotated_at.is_some_and(|at| Utc::now().naive_utc() < at + ROTATION_OVERLAP);
+        if let (true, Some(previous)) = (overlapping, &endpoint.previous) {
+            signatures.push(sign(previous));
+        }
+        signatures.join(" ")
+    }
+}
+
+/// A secret's fingerprint (to notice a rotation without storing the secret).
+fn fingerprint(secret: &[u8]) -> String {
+    crate::crypto::sha256_hex(secret)[..16].to_owned()
+}
+
+/// The JSON body for the event at `seq`: its type and bytes.
+fn payload(
+    conn: &mut DbConnection,
+    keyring: &Keyring,
+    seq: i64,
+    include_email: bool,
+) -> Result<Option<(String, Vec<u8>)>, ServiceError> {
+    let Some(event) = crate::db::ledger::after(conn, seq - 1, 1)?.into_iter().next().filter(|e| e.seq == seq) else {
+        return Ok(None);
+    };
+    let external: HashMap<String, String> = super::external_ids::of(conn, keyring, &[event.subject_id.as_str()])?;
+    let email = if include_email { email_of(conn, keyring, &event)? } else { None };
+    let kind = event_type(&event.action, &event.purpose_key);
+    let body = Payload {
+        kind: &kind,
+        timestamp: rfc3339(Utc::now().naive_utc()),
+        data: EventData {
+            seq: event.seq,
+            event_id: &event.id,
+            subject_id: &event.subject_id,
+            external_id: external.get(&event.subject_id).cloned(),
+            email,
+            purpose: &event.purpose_key,
+            action: &event.action,
+            occurred_at: rfc3339(event.occurred_at),
+            policy_version_id: &event.policy_version_id,
+            method: &event.method,
+        },
+    };
+    Ok(Some((kind.clone(), serde_json::to_vec(&body).unwrap_or_default())))
+}
+
+fn email_of(conn: &mut DbConnection, keyring: &Keyring, event: &ConsentEvent) -> Result<Option<String>, ServiceError> {
+    let Some(subject) = crate::db::subjects::find(conn, &event.subject_id)? else { return Ok(None) };
+    let (Some(wrapped), Some(sealed)) = (subject.wrapped_key, subject.email_ciphertext) else { return Ok(None) };
+    let key = keyring.unwrap_data_key(&wrapped, &subject.id)?;
+    let bound = crate::crypto::Bound::Email { subject: &subject.id, index: &subject.email_index };
+    Ok(Some(key.open_text(&sealed, bound)?))
+}
+
+fn rfc3339(t: NaiveDateTime) -> String {
+    t.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
