@@ -40,7 +40,8 @@ run() { # backend url dir
   ASSENT_DATABASE_URL="$url" ASSENT_DATA_DIR="$dir" "$BIN" apply assent.toml > /dev/null
   read -r secs rss < <(measure env ASSENT_DATABASE_URL="$url" ASSENT_DATA_DIR="$dir" "$BIN" import --form newsletter "$csv")
   local verify events
-  verify=$(ASSENT_DATABASE_URL="$url" ASSENT_DATA_DIR="$dir" "$BIN" ledger verify 2>&1 | head -n 1)
+  verify=$(ASSENT_DATABASE_URL="$url" ASSENT_DATA_DIR="$dir" "$BIN" ledger verify 2>/dev/null || true)
+  verify=${verify%%$'\n'*}
   events=$(echo "$verify" | grep -o '[0-9]* events' | cut -d' ' -f1)
   echo "| $backend | $N | $secs | $(python3 -c "print(round($N / $secs))") | $rss | ${events:-?} | $verify |" >> "$report"
   echo "[import] $backend: $secs s, $rss MiB" >&2

@@ -72,6 +72,13 @@ impl Application {
             TcpListener::bind(&settings.bind).with_context(|| format!("cannot listen on {}", settings.bind))?;
         let port = listener.local_addr()?.port();
         let webhooks = declared_webhooks(&settings)?;
+        if !webhooks.is_empty() {
+            let (writer, declared) = (state.db.writer.clone(), webhooks.clone());
+            tokio::task::spawn_blocking(move || crate::services::webhooks::declare(&writer, &declared))
+                .await
+                .context("start-up task failed")?
+                .context("cannot record the webhook endpoints")?;
+        }
         let server = serve(listener, state.clone())?;
         Ok(Self { port, server, state, transport: Arc::new(transport), changes, witness, webhooks, _serving: serving })
     }
@@ -152,6 +159,7 @@ async fn deliver_webhooks(state: AppState, endpoints: Vec<crate::services::webho
         allow_private: state.settings.webhook_allow_private,
         speedup: state.settings.webhook_retry_speedup,
     };
+    tracing::info!(endpoints = dispatcher.endpoints.len(), "delivering webhooks");
     dispatcher.run().await;
     drop(lock);
 }

@@ -15,7 +15,6 @@ pub mod ids;
 pub mod import;
 pub mod keys;
 pub mod ledger;
-pub mod webhooks;
 pub mod lifecycle;
 pub mod locale;
 pub mod merkle;
@@ -26,6 +25,7 @@ pub mod restore;
 pub mod rights;
 pub mod texts;
 pub mod tree_head;
+pub mod webhooks;
 pub mod wording;
 
 pub use codes::ErrorCode;

@@ -16,7 +16,9 @@ pub fn event_type(action: &str, purpose_key: &str) -> String {
 /// `<group>.*` (e.g. `consent.*`) or `*`.
 pub fn wants(patterns: &[String], event_type: &str) -> bool {
     patterns.iter().any(|p| {
-        p == "*" || p == event_type || p.strip_suffix(".*").is_some_and(|group| event_type.split('.').next() == Some(group))
+        p == "*"
+            || p == event_type
+            || p.strip_suffix(".*").is_some_and(|group| event_type.split('.').next() == Some(group))
     })
 }
 
@@ -57,7 +59,9 @@ pub fn signed_content(message_id: &str, timestamp: i64, body: &[u8]) -> Vec<u8> 
 pub fn parse_secret(raw: &str) -> Result<Vec<u8>, String> {
     use base64::Engine as _;
     let encoded = raw.strip_prefix("whsec_").ok_or("a webhook secret starts with whsec_")?;
-    let bytes = base64::engine::general_purpose::STANDARD.decode(encoded).map_err(|_| "a webhook secret is whsec_ and base64")?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .map_err(|_| "a webhook secret is whsec_ and base64")?;
     if !(24..=64).contains(&bytes.len()) {
         return Err("a webhook secret holds 24 to 64 bytes".into());
     }
@@ -108,7 +112,9 @@ mod tests {
         assert!(!wants(&["consent.withdrawn".to_owned()], "consent.granted"));
         assert!(wants(&["*".to_owned()], "subject.erased"));
         assert!(!wants(&["consent".to_owned()], "consent.granted"));
-        assert!(is_known_pattern("consent.*") && is_known_pattern("subject.erased") && !is_known_pattern("consent.maybe"));
+        assert!(
+            is_known_pattern("consent.*") && is_known_pattern("subject.erased") && !is_known_pattern("consent.maybe")
+        );
     }
 
     #[test]
@@ -130,7 +136,19 @@ mod tests {
 
     #[test]
     fn private_loopback_and_link_local_addresses_are_not_public() {
-        for private in ["127.0.0.1", "10.1.2.3", "192.168.0.1", "172.16.5.4", "169.254.169.254", "100.64.0.1", "0.0.0.0", "::1", "fe80::1", "fd00::1", "::ffff:127.0.0.1"] {
+        for private in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "192.168.0.1",
+            "172.16.5.4",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "::1",
+            "fe80::1",
+            "fd00::1",
+            "::ffff:127.0.0.1",
+        ] {
             assert!(!is_public(private.parse().unwrap()), "{private}");
         }
         for public in ["93.184.216.34", "8.8.8.8", "2606:4700::1111"] {

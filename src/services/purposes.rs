@@ -136,8 +136,12 @@ pub fn save(
         return Err(PurposeError::NotFound);
     }
     let key = spec.key.to_string();
-    let file =
-        WorkspaceFile { workspace: WorkspaceInfo::default(), purposes: vec![spec], forms: Vec::new(), webhooks: Vec::new() };
+    let file = WorkspaceFile {
+        workspace: WorkspaceInfo::default(),
+        purposes: vec![spec],
+        forms: Vec::new(),
+        webhooks: Vec::new(),
+    };
     let report = workspace::apply(conn, &file)?;
     let version = report.policy_versions.first().map(|(_, v)| *v);
     let detail = match version {

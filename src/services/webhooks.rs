@@ -78,7 +78,11 @@ impl WebhookSpec {
             return Err(format!("webhook {}: the url must be http(s)://host/…", self.name));
         }
         if self.events.is_empty() || !self.events.iter().all(|p| rules::is_known_pattern(p)) {
-            return Err(format!("webhook {}: events must name known types ({})", self.name, rules::EVENT_TYPES.join(", ")));
+            return Err(format!(
+                "webhook {}: events must name known types ({})",
+                self.name,
+                rules::EVENT_TYPES.join(", ")
+            ));
         }
         let secret = |raw: &str| -> Result<Vec<u8>, String> {
             let value = match raw.strip_prefix("env:") {
@@ -134,12 +138,8 @@ struct EventData<'a> {
 }
 
 impl Dispatcher {
-    /// Declares every endpoint (a new one starts at the ledger's end), then delivers forever.
+    /// Delivers forever (the endpoints were declared at start: [`declare`]).
     pub async fn run(self) {
-        if let Err(e) = self.declare().await {
-            tracing::error!(error = %e, "webhook endpoints could not be declared; no webhook is delivered");
-            return;
-        }
         loop {
             let mut busy = false;
             for endpoint in &self.endpoints {
@@ -164,47 +164,12 @@ impl Dispatcher {
             .map_err(|_| ServiceError::Unavailable)?
     }
 
-    async fn declare(&self) -> Result<(), ServiceError> {
-        let now = ledger_time(Utc::now().naive_utc());
-        let declared: Vec<(String, String, String)> =
-            self.endpoints.iter().map(|e| (e.name.clone(), e.url.to_string(), fingerprint(&e.secret))).collect();
-        let writer = self.db.writer.clone();
-        self.blocking(move |_| {
-            writer.write_blocking(move |tx| {
-                let head = crate::db::ledger::head_seq(tx.conn)?;
-                for (name, url, print) in declared {
-                    match stored::endpoint(tx.conn, &name)? {
-                        None => stored::insert_endpoint(tx.conn, &EndpointState {
-                            name,
-                            url,
-                            cursor: head,
-                            enabled: true,
-                            disabled_reason: None,
-                            secret_fingerprint: print,
-                            previous_fingerprint: None,
-                            rotated_at: None,
-                            created_at: now,
-                            updated_at: now,
-                        })?,
-                        Some(state) => {
-                            let rotated = (state.secret_fingerprint != print).then_some((state.secret_fingerprint.as_str(), now));
-                            stored::redeclare(tx.conn, &name, &url, &print, rotated, now)?;
-                        }
-                    }
-                }
-                Ok::<_, ServiceError>(())
-            })
-        })
-        .await
-    }
-
     /// One step for one endpoint: its due delivery, or the next events after its cursor.
     /// Answers whether anything was sent.
     async fn pass(&self, endpoint: &Endpoint) -> Result<bool, ServiceError> {
         let name = endpoint.name.clone();
-        let (state, pending) = self
-            .blocking(move |conn| Ok((stored::endpoint(conn, &name)?, stored::pending(conn, &name)?)))
-            .await?;
+        let (state, pending) =
+            self.blocking(move |conn| Ok((stored::endpoint(conn, &name)?, stored::pending(conn, &name)?))).await?;
         let Some(state) = state.filter(|s| s.enabled) else { return Ok(false) };
         let now = Utc::now().naive_utc();
         if let Some(delivery) = pending {
@@ -220,7 +185,8 @@ impl Dispatcher {
         match events.iter().find(|e| wants(&endpoint.events, &event_type(&e.action, &e.purpose_key))) {
             Some(event) => {
                 // Skip what it does not want up to this event, then hand it over.
-                let (name, seq, kind) = (endpoint.name.clone(), event.seq, event_type(&event.action, &event.purpose_key));
+                let (name, seq, kind) =
+                    (endpoint.name.clone(), event.seq, event_type(&event.action, &event.purpose_key));
                 let delivery = Delivery {
                     id: format!("msg_{}", event.id),
                     endpoint: name.clone(),
@@ -248,13 +214,19 @@ impl Dispatcher {
             }
             None => {
                 let (writer, name, at) = (self.db.writer.clone(), endpoint.name.clone(), ledger_time(now));
-                self.blocking(move |_| writer.write_blocking(move |tx| Ok(stored::advance(tx.conn, &name, last, at)?))).await?;
+                self.blocking(move |_| writer.write_blocking(move |tx| Ok(stored::advance(tx.conn, &name, last, at)?)))
+                    .await?;
                 Ok(false)
             }
         }
     }
 
-    async fn attempt(&self, endpoint: &Endpoint, state: &EndpointState, mut delivery: Delivery) -> Result<(), ServiceError> {
+    async fn attempt(
+        &self,
+        endpoint: &Endpoint,
+        state: &EndpointState,
+        mut delivery: Delivery,
+    ) -> Result<(), ServiceError> {
         let (seq, keyring, include_email) = (delivery.seq, self.keyring.clone(), endpoint.include_email);
         let body = self.blocking(move |conn| payload(conn, &keyring, seq, include_email)).await?;
         let started = Instant::now();
@@ -278,7 +250,9 @@ impl Dispatcher {
                 delivery.response_status = failed.as_ref().ok().map(|s| i64::from(*s));
                 let attempts = u32::try_from(delivery.attempts).unwrap_or(u32::MAX);
                 match rules::retry_after(attempts) {
-                    Some(wait) => delivery.next_attempt_at = Some(now + wait / i32::try_from(self.speedup.max(1)).unwrap_or(1)),
+                    Some(wait) => {
+                        delivery.next_attempt_at = Some(now + wait / i32::try_from(self.speedup.max(1)).unwrap_or(1))
+                    }
                     None => {
                         delivery.status = "failed".into();
                         disable = Some(format!("{} attempts over more than three days failed", delivery.attempts));
@@ -321,8 +295,10 @@ impl Dispatcher {
         if !self.allow_private {
             let host = endpoint.url.host_str().unwrap_or_default().to_owned();
             let port = endpoint.url.port_or_known_default().unwrap_or(443);
-            let addresses: Vec<std::net::SocketAddr> =
-                tokio::net::lookup_host((host.as_str(), port)).await.map_err(|_| "the host does not resolve".to_owned())?.collect();
+            let addresses: Vec<std::net::SocketAddr> = tokio::net::lookup_host((host.as_str(), port))
+                .await
+                .map_err(|_| "the host does not resolve".to_owned())?
+                .collect();
             if addresses.is_empty() || addresses.iter().any(|a| !rules::is_public(a.ip())) {
                 return Err("the host resolves to a private, loopback or link-local address (ASSENT_WEBHOOK_ALLOW_PRIVATE=1 allows it)".into());
             }
@@ -351,7 +327,8 @@ impl Dispatcher {
     fn signature(&self, endpoint: &Endpoint, state: &EndpointState, id: &str, timestamp: i64, body: &[u8]) -> String {
         let content = rules::signed_content(id, timestamp, body);
         let sign = |secret: &[u8]| {
-            let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret).unwrap_or_else(|_| unreachable!("any key length"));
+            let mut mac =
+                <Hmac<Sha256> as Mac>::new_from_slice(secret).unwrap_or_else(|_| unreachable!("any key length"));
             mac.update(&content);
             format!("v1,{}", base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes()))
         };
@@ -362,6 +339,42 @@ impl Dispatcher {
         }
         signatures.join(" ")
     }
+}
+
+/// Records the declared endpoints before anything is served: a new one starts at the ledger's
+/// end as it is now (it is sent what happens from now on), and a changed secret is a rotation.
+pub fn declare(writer: &crate::db::Writer, endpoints: &[Endpoint]) -> Result<(), ServiceError> {
+    let now = ledger_time(Utc::now().naive_utc());
+    let declared: Vec<(String, String, String)> =
+        endpoints.iter().map(|e| (e.name.clone(), e.url.to_string(), fingerprint(&e.secret))).collect();
+    writer.write_blocking(move |tx| {
+        let head = crate::db::ledger::head_seq(tx.conn)?;
+        for (name, url, print) in declared {
+            match stored::endpoint(tx.conn, &name)? {
+                None => stored::insert_endpoint(
+                    tx.conn,
+                    &EndpointState {
+                        name,
+                        url,
+                        cursor: head,
+                        enabled: true,
+                        disabled_reason: None,
+                        secret_fingerprint: print,
+                        previous_fingerprint: None,
+                        rotated_at: None,
+                        created_at: now,
+                        updated_at: now,
+                    },
+                )?,
+                Some(state) => {
+                    let rotated =
+                        (state.secret_fingerprint != print).then_some((state.secret_fingerprint.as_str(), now));
+                    stored::redeclare(tx.conn, &name, &url, &print, rotated, now)?;
+                }
+            }
+        }
+        Ok::<_, ServiceError>(())
+    })
 }
 
 /// A secret's fingerprint (to notice a rotation without storing the secret).

@@ -45,5 +45,6 @@ mod restore;
 mod retention;
 mod subjects_api;
 mod transparency;
+mod webhooks;
 mod witness;
 mod workspace;

@@ -1,0 +1,177 @@
+//! Webhooks as a CRM receives them: every consent change, signed per Standard Webhooks and
+//! checked with the `standardwebhooks` package, in ledger order, nothing lost when the receiver
+//! dies mid-stream; private addresses refused unless allowed; an endpoint that keeps failing
+//! is given up on.
+
+// Every receiver is reaped by `Receiver`'s drop, which the lint cannot see.
+#![allow(clippy::zombie_processes)]
+
+use crate::helpers::*;
+use assent::db::schema::{consent_events, webhook_deliveries, webhook_endpoints};
+use diesel::prelude::*;
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+
+const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn receiver(port: u16, out: &Path) -> Child {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/webhooks/receiver.py");
+    let child =
+        Command::new("python3").arg(script).arg(port.to_string()).arg(SECRET).arg(out).spawn().expect("python3");
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return child;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("the receiver did not start (is `standardwebhooks` installed? .ci/run installs it)");
+}
+
+fn received(out: &Path) -> Vec<Value> {
+    std::fs::read_to_string(out).unwrap_or_default().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+/// The demo workspace with one webhook endpoint.
+fn workspace_with_hook(dir: &Path, port: u16, extra: &str) -> PathBuf {
+    let mut text = std::fs::read_to_string(workspace_file()).unwrap();
+    text.push_str(&format!(
+        "\n[[webhooks]]\nname = \"crm\"\nurl = \"http://127.0.0.1:{port}/hook\"\nevents = [\"consent.*\", \"subject.erased\"]\nsecret = \"{SECRET}\"\n{extra}"
+    ));
+    let path = dir.join("with-hook.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+async fn person(app: &TestApp) -> String {
+    let body = json!({ "fields": { "email": unique_email(), "name": "Han", "message": "Hi", "phone": "010-2222-3333" },
+        "purposes": ["service", "marketing_sms"] });
+    let response = app.post_json_as_integrator("/api/v1/forms/contact/submissions", &body).await;
+    assert_eq!(response.status(), 201);
+    response.json::<Value>().await.unwrap()["subject_id"].as_str().unwrap().to_owned()
+}
+
+async fn story(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let (port, out) = (free_port(), dir.path().join("received.jsonl"));
+    let live = receiver(port, &out);
+    let config = workspace_with_hook(dir.path(), port, "include_email = true\n");
+    let Some(app) = TestApp::spawn_with(backend, |s| {
+        s.config = config.clone();
+        s.webhook_allow_private = true;
+        s.webhook_retry_speedup = 1000;
+    })
+    .await
+    else {
+        return;
+    };
+    let a = person(&app).await;
+    eventually("the first events arrive", || async { received(&out).len() >= 2 }).await;
+
+    // The receiver dies; changes go on.
+    drop(live);
+    let withdraw = app
+        .client
+        .post(app.url(&format!("/api/v1/subjects/{a}/consents")))
+        .bearer_auth(app.integrator_key())
+        .json(&json!({ "purpose": "marketing_sms", "action": "withdraw" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(withdraw.status(), 200);
+    let b = person(&app).await;
+    let erase = app.client.delete(app.url(&format!("/api/v1/subjects/{a}"))).bearer_auth(app.integrator_key());
+    assert!(erase.send().await.unwrap().status().is_success());
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    let back = receiver(port, &out);
+
+    let ledger: Vec<i64> = consent_events::table
+        .order(consent_events::seq.asc())
+        .select(consent_events::seq)
+        .load(&mut app.conn())
+        .unwrap();
+    eventually("every event arrives once the receiver is back", || async {
+        let mut seqs: Vec<i64> = received(&out).iter().filter_map(|l| l["seq"].as_i64()).collect();
+        seqs.dedup();
+        seqs == ledger
+    })
+    .await;
+    drop(back);
+    let lines = received(&out);
+    assert!(lines.iter().all(|l| l.get("bad").is_none()), "every signature verifies: {lines:?}");
+    let seqs: Vec<i64> = lines.iter().map(|l| l["seq"].as_i64().unwrap()).collect();
+    assert!(seqs.windows(2).all(|w| w[0] <= w[1]), "in ledger order, a repeat at most: {seqs:?}");
+    let types: Vec<&str> = lines.iter().map(|l| l["type"].as_str().unwrap()).collect();
+    assert!(types.contains(&"consent.withdrawn") && types.contains(&"consent.erased"), "{types:?}");
+    assert!(
+        lines.iter().any(|l| l["subject_id"] == b.as_str() && l["email"].as_str().is_some_and(|e| e.contains('@')))
+    );
+    let retried: i64 = webhook_deliveries::table
+        .filter(webhook_deliveries::attempts.gt(1))
+        .count()
+        .get_result(&mut app.conn())
+        .unwrap();
+    assert!(retried > 0, "the deliveries during the outage were retried");
+    let pending: i64 = webhook_deliveries::table
+        .filter(webhook_deliveries::status.ne("delivered"))
+        .count()
+        .get_result(&mut app.conn())
+        .unwrap();
+    assert_eq!(pending, 0);
+}
+
+async fn private_story(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let (port, out) = (free_port(), dir.path().join("received.jsonl"));
+    let live = receiver(port, &out);
+    let config = workspace_with_hook(dir.path(), port, "");
+    let Some(app) = TestApp::spawn_with(backend, |s| {
+        s.config = config.clone();
+        s.webhook_retry_speedup = 100_000_000;
+    })
+    .await
+    else {
+        return;
+    };
+    person(&app).await;
+    eventually("an endpoint on a loopback address is refused until it is given up on", || async {
+        let enabled: bool =
+            webhook_endpoints::table.find("crm").select(webhook_endpoints::enabled).first(&mut app.conn()).unwrap();
+        !enabled
+    })
+    .await;
+    drop(live);
+    assert!(received(&out).is_empty(), "nothing reached the loopback address");
+    let (status, attempts): (String, i64) = webhook_deliveries::table
+        .select((webhook_deliveries::status, webhook_deliveries::attempts))
+        .first(&mut app.conn())
+        .unwrap();
+    assert_eq!((status.as_str(), attempts), ("failed", 11));
+    let reason: Option<String> =
+        webhook_endpoints::table.find("crm").select(webhook_endpoints::disabled_reason).first(&mut app.conn()).unwrap();
+    assert!(reason.unwrap().contains("more than three days"));
+}
+
+#[tokio::test]
+async fn every_change_reaches_the_receiver_signed_and_in_order_through_an_outage_sqlite() {
+    story(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn every_change_reaches_the_receiver_signed_and_in_order_through_an_outage_postgres() {
+    story(Backend::Postgres).await;
+}
+
+#[tokio::test]
+async fn a_private_address_is_refused_and_a_failing_endpoint_disabled_sqlite() {
+    private_story(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn a_private_address_is_refused_and_a_failing_endpoint_disabled_postgres() {
+    private_story(Backend::Postgres).await;
+}
