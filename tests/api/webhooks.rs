@@ -19,13 +19,29 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-fn receiver(port: u16, out: &Path) -> Child {
+/// The receiver process; stopped (killed and reaped) when dropped.
+struct Receiver(Child);
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The Python interpreter itself (a `python3` on PATH may be a shim).
+fn python() -> String {
+    let out = Command::new("python3").args(["-c", "import sys; print(sys.executable)"]).output().expect("python3");
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+fn receiver(port: u16, out: &Path) -> Receiver {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/webhooks/receiver.py");
-    let child =
-        Command::new("python3").arg(script).arg(port.to_string()).arg(SECRET).arg(out).spawn().expect("python3");
+    let child = Command::new(python()).arg(script).arg(port.to_string()).arg(SECRET).arg(out).spawn().expect("python3");
+    let started = Receiver(child);
     for _ in 0..100 {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return child;
+            return started;
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
@@ -74,6 +90,7 @@ async fn story(backend: Backend) {
 
     // The receiver dies; changes go on.
     drop(live);
+    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err(), "the receiver is down");
     let withdraw = app
         .client
         .post(app.url(&format!("/api/v1/subjects/{a}/consents")))
@@ -115,7 +132,17 @@ async fn story(backend: Backend) {
         .count()
         .get_result(&mut app.conn())
         .unwrap();
-    assert!(retried > 0, "the deliveries during the outage were retried");
+    let all: Vec<(i64, String, i64, Option<i64>)> = webhook_deliveries::table
+        .order(webhook_deliveries::seq.asc())
+        .select((
+            webhook_deliveries::seq,
+            webhook_deliveries::status,
+            webhook_deliveries::attempts,
+            webhook_deliveries::response_status,
+        ))
+        .load(&mut app.conn())
+        .unwrap();
+    assert!(retried > 0, "the deliveries during the outage were retried: {all:?}");
     let pending: i64 = webhook_deliveries::table
         .filter(webhook_deliveries::status.ne("delivered"))
         .count()
