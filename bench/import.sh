@@ -61,3 +61,28 @@ else
   echo "| PostgreSQL | $N | - | - | - | - | no server at $PG_BASE |" >> "$report"
 fi
 cat "$report"
+
+# Into bench/RESULTS.md, replacing the section an earlier run wrote (bench/run.sh keeps it).
+results=bench/RESULTS.md
+section=$(mktemp)
+{
+  echo "<!-- import:begin -->"
+  echo "## Import (bench/import.sh)"
+  echo
+  echo "Run on $(date -u '+%Y-%m-%d %H:%M UTC') at \`$(git rev-parse --short HEAD)\`: \`assent import\` of $N people (email, name,"
+  echo "phone; service, marketing_sms and personalisation each with its own date) into a fresh database."
+  echo "Target: SQLite under 120 s and 300 MiB peak RSS for 1 000 000 rows on this 2-core machine."
+  echo
+  cat "$report"
+  echo "<!-- import:end -->"
+} > "$section"
+if grep -q '^<!-- import:begin -->$' "$results" 2>/dev/null; then
+  python3 - "$results" "$section" <<'PY'
+import re, sys
+text, new = open(sys.argv[1]).read(), open(sys.argv[2]).read()
+open(sys.argv[1], "w").write(re.sub(r"<!-- import:begin -->.*?<!-- import:end -->\n", lambda _: new, text, flags=re.S))
+PY
+else
+  { echo; cat "$section"; } >> "$results"
+fi
+rm -f "$section"

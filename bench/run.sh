@@ -49,6 +49,7 @@ ASSENT_SQLITE_PORT=${ASSENT_SQLITE_PORT:-18081}
 ASSENT_PG_PORT=${ASSENT_PG_PORT:-18082}
 LIMIT_PORT=${LIMIT_PORT:-8088}
 RESULTS=${RESULTS:-$BENCH_DIR/RESULTS.md}
+KEPT_IMPORT=$( [ -f "$RESULTS" ] && sed -n '/^<!-- import:begin -->$/,/^<!-- import:end -->$/p' "$RESULTS" || true)
 ASSENT_DB=assent_bench
 LIMIT_DB=limit_bench
 OUT=$BENCH_DIR/out
@@ -679,5 +680,7 @@ PG_AUTOVACUUM=$(psql "$PG_BASE/postgres" -qAtc 'show autovacuum' 2>/dev/null || 
     echo "## Analysis"
     echo
     echo "(to be written after the run)"
+    # bench/import.sh's section is its own: kept across runs of this script.
+    if [ -n "$KEPT_IMPORT" ]; then echo; printf '%s\n' "$KEPT_IMPORT"; fi
 } >"$RESULTS"
 log "wrote $RESULTS"

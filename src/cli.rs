@@ -1,6 +1,7 @@
 //! The `assent` command line: serve, migrate, apply, key create, owner create, keys, backup,
 //! restore, ledger verify/sign/export, access list.
 
+mod deidentified_cmd;
 mod import_cmd;
 mod ledger_cmd;
 mod restore;
@@ -179,7 +180,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::Apply { file } => blocking(move || apply(&settings, &file)).await,
         Command::Export { output, deidentified: true, k } => {
-            blocking(move || deidentified_export(&settings, output.as_deref(), k)).await
+            blocking(move || deidentified_cmd::run(&settings, output.as_deref(), k)).await
         }
         Command::Export { output, .. } => blocking(move || export(&settings, output.as_deref())).await,
         Command::Key { command: KeyCommand::Create { name } } => blocking(move || create_key(&settings, &name)).await,
@@ -262,41 +263,6 @@ fn apply(settings: &Settings, file: &std::path::Path) -> anyhow::Result<i32> {
     for (form, version) in &report.form_versions {
         println!("form {form}: published version {version}");
     }
-    Ok(0)
-}
-
-fn deidentified_export(settings: &Settings, output: Option<&std::path::Path>, k: usize) -> anyhow::Result<i32> {
-    anyhow::ensure!(k >= 2, "--k must be at least 2");
-    let db = settings.open_db(2)?;
-    let mut conn = db.pool.get()?;
-    let keyring = crate::keys_cli::keyring(settings, &mut conn)?;
-    let catalog = crate::db::catalog::Catalog::load(&mut conn)?;
-    let (csv, summary) = crate::services::deidentified::export(&mut conn, &keyring, &catalog, k)?;
-    drop(conn);
-    match output {
-        Some(path) => std::fs::write(path, &csv).with_context(|| format!("cannot write {}", path.display()))?,
-        None => std::io::stdout().write_all(&csv)?,
-    }
-    let parameters = serde_json::json!({
-        "quasi_identifiers": summary.quasi_identifiers,
-        "attributes": summary.attributes,
-        "output": output.map(|p| p.display().to_string()),
-    })
-    .to_string();
-    let s = summary.clone();
-    db.writer.write_blocking(move |tx| {
-        let (k, rows, suppressed) = (s.k as i64, s.rows as i64, s.suppressed as i64);
-        crate::db::imports::record_deidentified_export(tx.conn, &s.id, "cli", k, rows, suppressed, &parameters, s.at)
-            .map_err(crate::services::ServiceError::from)
-    })?;
-    eprintln!(
-        "de-identified export {}: {} people, {} suppressed (k = {}), quasi-identifiers: {}",
-        summary.id,
-        summary.rows,
-        summary.suppressed,
-        summary.k,
-        summary.quasi_identifiers.join(", ")
-    );
     Ok(0)
 }
 

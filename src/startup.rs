@@ -71,7 +71,7 @@ impl Application {
         let listener =
             TcpListener::bind(&settings.bind).with_context(|| format!("cannot listen on {}", settings.bind))?;
         let port = listener.local_addr()?.port();
-        let webhooks = declared_webhooks(&settings)?;
+        let webhooks = crate::services::webhooks::declared(&settings.config)?;
         if !webhooks.is_empty() {
             let (writer, declared) = (state.db.writer.clone(), webhooks.clone());
             tokio::task::spawn_blocking(move || crate::services::webhooks::declare(&writer, &declared))
@@ -120,37 +120,8 @@ impl Application {
     }
 }
 
-/// The webhook endpoints the workspace file declares, checked (a bad one stops the start).
-fn declared_webhooks(settings: &Settings) -> anyhow::Result<Vec<crate::services::webhooks::Endpoint>> {
-    if !settings.config.exists() {
-        return Ok(Vec::new());
-    }
-    let file = WorkspaceFile::read(&settings.config)?;
-    let mut names = std::collections::HashSet::new();
-    file.webhooks
-        .iter()
-        .map(|spec| {
-            anyhow::ensure!(names.insert(spec.name.clone()), "webhook {}: declared twice", spec.name);
-            spec.endpoint().map_err(anyhow::Error::msg)
-        })
-        .collect()
-}
-
-/// Delivers webhooks, in one process at a time (on PostgreSQL, an advisory lock).
+/// Delivers webhooks to the endpoints the workspace file declares.
 async fn deliver_webhooks(state: AppState, endpoints: Vec<crate::services::webhooks::Endpoint>) {
-    if endpoints.is_empty() {
-        return;
-    }
-    let url = state.db.url.clone();
-    let lock = loop {
-        let url = url.clone();
-        match tokio::task::spawn_blocking(move || crate::db::JobLock::try_acquire(&url, "webhooks")).await {
-            Ok(Ok(Some(lock))) => break lock,
-            Ok(Err(e)) => tracing::warn!(error = %e, "cannot take the webhook lock"),
-            _ => {}
-        }
-        tokio::time::sleep(std::time::Duration::from_secs(5)).await;
-    };
     let dispatcher = crate::services::webhooks::Dispatcher {
         db: state.db.clone(),
         keyring: state.keyring.clone(),
@@ -159,9 +130,7 @@ async fn deliver_webhooks(state: AppState, endpoints: Vec<crate::services::webho
         allow_private: state.settings.webhook_allow_private,
         speedup: state.settings.webhook_retry_speedup,
     };
-    tracing::info!(endpoints = dispatcher.endpoints.len(), "delivering webhooks");
-    dispatcher.run().await;
-    drop(lock);
+    dispatcher.run_when_alone().await;
 }
 
 fn prepare(settings: &Settings) -> anyhow::Result<(Db, Keyring, Catalog, crate::db::ServeLock)> {

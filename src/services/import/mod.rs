@@ -11,6 +11,7 @@
 mod plan;
 pub mod read;
 mod report;
+mod write;
 
 pub use report::{Outcome, Report, RowReport, Totals};
 
@@ -248,7 +249,7 @@ fn decide_and_write(db: &Db, ctx: &Arc<Context>, parsed: Vec<Parsed>) -> Result<
     let ctx = ctx.clone();
     Ok(db.writer.write_blocking(move |tx| {
         let planned = plan::plan_chunk(tx.conn, &ctx, parsed)?;
-        let written = plan::write_chunk(tx, &ctx, &planned)?;
+        let written = write::write_chunk(tx, &ctx, &planned)?;
         Ok::<_, ServiceError>((planned, written))
     })?)
 }
@@ -278,7 +279,7 @@ fn write_whole(
         }
         let mut done = Vec::with_capacity(chunks.len());
         for planned in chunks {
-            let written = plan::write_chunk(tx, &shared, &planned)?;
+            let written = write::write_chunk(tx, &shared, &planned)?;
             done.push((planned, written));
         }
         Ok((done, false))

@@ -10,17 +10,16 @@ use super::report::{Outcome, RowReport};
 use crate::crypto::{Bound, Keyring, seal_evidence};
 use crate::db::catalog::{Catalog, PublishedForm};
 use crate::db::consent::ConsentState;
-use crate::db::subjects::{self, NewFieldValue, NewSubject, NewSubmission};
-use crate::db::{DbConnection, WriteTx, external_ids};
+use crate::db::subjects;
+use crate::db::{DbConnection, external_ids};
 use crate::domain::import::steps::{self, Plan};
 use crate::domain::import::{ImportedConsent, ImportedRow, RowCode, RowProblem};
 use crate::domain::lifecycle::{Transition, in_force};
-use crate::domain::{ConsentStatus, Evidence, Method, PurposeKey, SubjectId};
+use crate::domain::{Evidence, PurposeKey, SubjectId};
 use crate::domain::{consent::ImportEvidence, consent::may_store};
 use crate::services::ServiceError;
 use crate::services::audit::Actor;
-use crate::services::consent::{Change, Door, States};
-use crate::services::erasure::{self, By};
+use crate::services::consent::States;
 use crate::services::submitted_values::{held_values, seal_values};
 
 /// What every chunk of one import shares.
@@ -51,21 +50,21 @@ pub(super) struct Parsed {
 /// What one row does.
 pub(super) struct Planned {
     pub report: RowReport,
-    write: Option<RowWrite>,
+    pub(super) write: Option<RowWrite>,
     /// Consents it grants that are already past their retention (expired at once).
     pub expiring: u64,
 }
 
 /// Everything a row writes, sealed before the write.
-struct RowWrite {
-    subject: SubjectId,
+pub(super) struct RowWrite {
+    pub(super) subject: SubjectId,
     /// For someone new: the blind index, wrapped key and sealed address.
-    new_subject: Option<(Vec<u8>, Vec<u8>, Vec<u8>)>,
+    pub(super) new_subject: Option<(Vec<u8>, Vec<u8>, Vec<u8>)>,
     /// (row id, field, purposes, ciphertext).
-    values: Vec<(String, String, String, Vec<u8>)>,
-    steps: Vec<(PurposeKey, Transition, NaiveDateTime)>,
-    external: Option<(Vec<u8>, Vec<u8>)>,
-    evidence: String,
+    pub(super) values: Vec<(String, String, String, Vec<u8>)>,
+    pub(super) steps: Vec<(PurposeKey, Transition, NaiveDateTime)>,
+    pub(super) external: Option<(Vec<u8>, Vec<u8>)>,
+    pub(super) evidence: String,
 }
 
 /// What the chunk wrote.
@@ -298,114 +297,6 @@ fn ends_at(ctx: &Context, consent: &ImportedConsent) -> NaiveDateTime {
     ctx.catalog
         .purpose(consent.purpose.as_str())
         .map_or(NaiveDateTime::MAX, |p| p.retention.expires_at(consent.granted_at.and_utc()).naive_utc())
-}
-
-/// Writes the chunk's rows, their consents through the door (each at its original time), then
-/// expires what was already past its retention and erases what nothing in force justifies.
-pub(super) fn write_chunk(tx: &mut WriteTx<'_>, ctx: &Context, planned: &[Planned]) -> Result<Written, ServiceError> {
-    let now = ctx.now;
-    let writes: Vec<&RowWrite> = planned.iter().filter_map(|p| p.write.as_ref()).collect();
-    if writes.is_empty() {
-        return Ok(Written::default());
-    }
-    write_rows(tx, ctx, &writes)?;
-    let ids: Vec<SubjectId> = writes.iter().map(|w| w.subject.clone()).collect();
-    let mut states = States::load(tx.conn, &ids)?;
-    let door = Door::new(&ctx.catalog);
-    let changes: Vec<Change<'_>> = writes
-        .iter()
-        .flat_map(|w| {
-            w.steps.iter().map(move |(purpose, transition, at)| Change {
-                subject_id: &w.subject,
-                purpose_key: purpose.as_str(),
-                transition: *transition,
-                method: Method::Import,
-                source: &ctx.import_id,
-                evidence: &w.evidence,
-                shown_in: None,
-                occurred_at: Some(*at),
-                wording: ctx.wording.get(purpose.as_str()).map(String::as_str),
-            })
-        })
-        .collect();
-    let events = door.apply(tx, &mut states, &changes, now)?.iter().filter(|r| r.is_ok()).count() as u64;
-    // Consents whose period ended before today are recorded and end now, as retention would.
-    let due: Vec<(SubjectId, String)> = ids
-        .iter()
-        .flat_map(|id| states.of(id).iter())
-        .filter(|s| s.status == ConsentStatus::Granted && s.expires_at.is_some_and(|e| e <= now))
-        .map(|s| (s.subject_id.clone(), s.purpose_key.clone()))
-        .collect();
-    let expiries: Vec<Change<'_>> = due
-        .iter()
-        .map(|(subject_id, purpose_key)| Change {
-            subject_id,
-            purpose_key,
-            transition: Transition::Expire,
-            method: Method::Import,
-            source: &ctx.import_id,
-            evidence: "{}",
-            shown_in: None,
-            occurred_at: None,
-            wording: None,
-        })
-        .collect();
-    let expired = door.apply(tx, &mut states, &expiries, now)?.iter().filter(|r| r.is_ok()).count() as u64;
-    erasure::settle(tx, &door, &mut states, &ids, By { actor: &ctx.actor, method: Method::Import }, now)?;
-    Ok(Written { events: events + expired, expired })
-}
-
-fn write_rows(tx: &mut WriteTx<'_>, ctx: &Context, writes: &[&RowWrite]) -> Result<(), ServiceError> {
-    let now = ctx.now;
-    let locale = ctx.catalog.default_locale();
-    let new_subjects: Vec<NewSubject<'_>> = writes
-        .iter()
-        .filter_map(|w| {
-            w.new_subject.as_ref().map(|(index, wrapped, email)| NewSubject {
-                id: &w.subject,
-                email_index: index,
-                wrapped_key: Some(wrapped),
-                email_ciphertext: Some(email),
-                locale: locale.as_str(),
-                created_at: now,
-            })
-        })
-        .collect();
-    subjects::insert_many(tx.conn, &new_subjects)?;
-    let with_values: Vec<(&RowWrite, String)> =
-        writes.iter().filter(|w| !w.values.is_empty()).map(|w| (*w, crate::db::new_row_id())).collect();
-    let submissions: Vec<NewSubmission<'_>> = with_values
-        .iter()
-        .map(|(w, id)| NewSubmission {
-            id,
-            subject_id: &w.subject,
-            form_version_id: &ctx.form.version_id,
-            locale: locale.as_str(),
-            created_at: now,
-        })
-        .collect();
-    subjects::insert_submissions(tx.conn, &submissions)?;
-    let values: Vec<NewFieldValue<'_>> = with_values
-        .iter()
-        .flat_map(|(w, submission)| {
-            w.values.iter().map(move |(id, field, purposes, ciphertext)| NewFieldValue {
-                id: id.clone(),
-                submission_id: submission,
-                subject_id: &w.subject,
-                field_key: field,
-                purposes: purposes.clone(),
-                ciphertext: ciphertext.clone(),
-                created_at: now,
-            })
-        })
-        .collect();
-    subjects::insert_values(tx.conn, &values)?;
-    for w in writes {
-        if let Some((index, sealed)) = &w.external {
-            external_ids::set(tx.conn, &w.subject, index, sealed, now)?;
-        }
-    }
-    Ok(())
 }
 
 /// Blind indexes seen earlier in the file: a person is imported from one row only.

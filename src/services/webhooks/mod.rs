@@ -16,8 +16,12 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use chrono::{NaiveDateTime, Utc};
 use hmac::{Hmac, Mac};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sha2::Sha256;
+
+mod spec;
+
+pub use spec::{Endpoint, WebhookSpec, declare, declared};
 
 use super::ServiceError;
 use crate::crypto::Keyring;
@@ -32,75 +36,6 @@ pub const ROTATION_OVERLAP: chrono::Duration = chrono::Duration::hours(24);
 
 /// Events read from the ledger per endpoint and pass.
 const PAGE: i64 = 100;
-
-/// An endpoint as the workspace file declares it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct WebhookSpec {
-    /// A name of your choosing, unique in the file (the endpoint's identity across restarts).
-    pub name: String,
-    pub url: String,
-    /// Event types or patterns: `consent.*`, `consent.withdrawn`, `subject.erased`, `*`.
-    pub events: Vec<String>,
-    /// `whsec_…`, or `env:NAME` for the environment variable that holds it (keep secrets out of
-    /// the file).
-    pub secret: String,
-    /// The secret being rotated out: both sign for 24 hours after the server first sees a new one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub previous_secret: Option<String>,
-    /// Put the person's address in each event (off: subject id and external id only).
-    #[serde(default)]
-    pub include_email: bool,
-}
-
-/// An endpoint ready to deliver to.
-#[derive(Clone)]
-pub struct Endpoint {
-    pub name: String,
-    pub url: reqwest::Url,
-    pub events: Vec<String>,
-    secret: Vec<u8>,
-    previous: Option<Vec<u8>>,
-    pub include_email: bool,
-}
-
-impl std::fmt::Debug for Endpoint {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Endpoint").field("name", &self.name).field("url", &self.url.as_str()).finish_non_exhaustive()
-    }
-}
-
-impl WebhookSpec {
-    /// Checks the declaration and resolves its secrets.
-    pub fn endpoint(&self) -> Result<Endpoint, String> {
-        let url = reqwest::Url::parse(&self.url).map_err(|e| format!("webhook {}: url: {e}", self.name))?;
-        if !matches!(url.scheme(), "https" | "http") || url.host_str().is_none() {
-            return Err(format!("webhook {}: the url must be http(s)://host/…", self.name));
-        }
-        if self.events.is_empty() || !self.events.iter().all(|p| rules::is_known_pattern(p)) {
-            return Err(format!(
-                "webhook {}: events must name known types ({})",
-                self.name,
-                rules::EVENT_TYPES.join(", ")
-            ));
-        }
-        let secret = |raw: &str| -> Result<Vec<u8>, String> {
-            let value = match raw.strip_prefix("env:") {
-                Some(var) => std::env::var(var).map_err(|_| format!("webhook {}: {var} is not set", self.name))?,
-                None => raw.to_owned(),
-            };
-            rules::parse_secret(&value).map_err(|e| format!("webhook {}: {e}", self.name))
-        };
-        Ok(Endpoint {
-            name: self.name.clone(),
-            url,
-            events: self.events.clone(),
-            secret: secret(&self.secret)?,
-            previous: self.previous_secret.as_deref().map(secret).transpose()?,
-            include_email: self.include_email,
-        })
-    }
-}
 
 /// Delivers to the declared endpoints.
 pub struct Dispatcher {
@@ -138,8 +73,27 @@ struct EventData<'a> {
 }
 
 impl Dispatcher {
-    /// Delivers forever (the endpoints were declared at start: [`declare`]).
-    pub async fn run(self) {
+    /// Waits until no other process delivers (on PostgreSQL, an advisory lock), then delivers
+    /// forever (the endpoints were declared at start: [`declare`]).
+    pub async fn run_when_alone(self) {
+        if self.endpoints.is_empty() {
+            return;
+        }
+        let lock = loop {
+            let url = self.db.url.clone();
+            match tokio::task::spawn_blocking(move || crate::db::JobLock::try_acquire(&url, "webhooks")).await {
+                Ok(Ok(Some(lock))) => break lock,
+                Ok(Err(e)) => tracing::warn!(error = %e, "cannot take the webhook lock"),
+                _ => {}
+            }
+            tokio::time::sleep(Duration::from_secs(5)).await;
+        };
+        tracing::info!(endpoints = self.endpoints.len(), "delivering webhooks");
+        self.run().await;
+        drop(lock);
+    }
+
+    async fn run(&self) {
         loop {
             let mut busy = false;
             for endpoint in &self.endpoints {
@@ -236,34 +190,14 @@ impl Dispatcher {
             None => Ok(200),
         };
         let now = ledger_time(Utc::now().naive_utc());
-        delivery.attempts += 1;
         delivery.latency_ms = Some(i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX));
-        let mut disable = None;
-        match outcome {
-            Ok(status) if (200..300).contains(&status) => {
-                delivery.status = "delivered".into();
-                delivery.response_status = Some(i64::from(status));
-                delivery.delivered_at = Some(now);
-                delivery.next_attempt_at = None;
-            }
-            failed => {
-                delivery.response_status = failed.as_ref().ok().map(|s| i64::from(*s));
-                let attempts = u32::try_from(delivery.attempts).unwrap_or(u32::MAX);
-                match rules::retry_after(attempts) {
-                    Some(wait) => {
-                        delivery.next_attempt_at = Some(now + wait / i32::try_from(self.speedup.max(1)).unwrap_or(1))
-                    }
-                    None => {
-                        delivery.status = "failed".into();
-                        disable = Some(format!("{} attempts over more than three days failed", delivery.attempts));
-                    }
-                }
-                let reason = match &failed {
-                    Ok(status) => format!("HTTP {status}"),
-                    Err(e) => e.clone(),
-                };
-                tracing::warn!(endpoint = %endpoint.name, delivery = %delivery.id, attempts = delivery.attempts, reason, "webhook delivery failed");
-            }
+        let reason = match &outcome {
+            Ok(status) => format!("HTTP {status}"),
+            Err(e) => e.clone(),
+        };
+        let disable = settle(&mut delivery, outcome, now, self.speedup);
+        if delivery.status != "delivered" {
+            tracing::warn!(endpoint = %endpoint.name, delivery = %delivery.id, attempts = delivery.attempts, reason, "webhook delivery failed");
         }
         let (writer, name) = (self.db.writer.clone(), endpoint.name.clone());
         let done = delivery.clone();
@@ -341,45 +275,30 @@ impl Dispatcher {
     }
 }
 
-/// Records the declared endpoints before anything is served: a new one starts at the ledger's
-/// end as it is now (it is sent what happens from now on), and a changed secret is a rotation.
-pub fn declare(writer: &crate::db::Writer, endpoints: &[Endpoint]) -> Result<(), ServiceError> {
-    let now = ledger_time(Utc::now().naive_utc());
-    let declared: Vec<(String, String, String)> =
-        endpoints.iter().map(|e| (e.name.clone(), e.url.to_string(), fingerprint(&e.secret))).collect();
-    writer.write_blocking(move |tx| {
-        let head = crate::db::ledger::head_seq(tx.conn)?;
-        for (name, url, print) in declared {
-            match stored::endpoint(tx.conn, &name)? {
-                None => stored::insert_endpoint(
-                    tx.conn,
-                    &EndpointState {
-                        name,
-                        url,
-                        cursor: head,
-                        enabled: true,
-                        disabled_reason: None,
-                        secret_fingerprint: print,
-                        previous_fingerprint: None,
-                        rotated_at: None,
-                        created_at: now,
-                        updated_at: now,
-                    },
-                )?,
-                Some(state) => {
-                    let rotated =
-                        (state.secret_fingerprint != print).then_some((state.secret_fingerprint.as_str(), now));
-                    stored::redeclare(tx.conn, &name, &url, &print, rotated, now)?;
-                }
-            }
+/// Records one attempt's outcome in `delivery`; answers why to disable the endpoint, when this
+/// was the last attempt there will be.
+fn settle(delivery: &mut Delivery, outcome: Result<u16, String>, now: NaiveDateTime, speedup: u32) -> Option<String> {
+    delivery.attempts += 1;
+    if let Ok(status) = outcome
+        && (200..300).contains(&status)
+    {
+        delivery.status = "delivered".into();
+        delivery.response_status = Some(i64::from(status));
+        delivery.delivered_at = Some(now);
+        delivery.next_attempt_at = None;
+        return None;
+    }
+    delivery.response_status = outcome.as_ref().ok().map(|s| i64::from(*s));
+    match rules::retry_after(u32::try_from(delivery.attempts).unwrap_or(u32::MAX)) {
+        Some(wait) => {
+            delivery.next_attempt_at = Some(now + wait / i32::try_from(speedup.max(1)).unwrap_or(1));
+            None
         }
-        Ok::<_, ServiceError>(())
-    })
-}
-
-/// A secret's fingerprint (to notice a rotation without storing the secret).
-fn fingerprint(secret: &[u8]) -> String {
-    crate::crypto::sha256_hex(secret)[..16].to_owned()
+        None => {
+            delivery.status = "failed".into();
+            Some(format!("{} attempts over more than three days failed", delivery.attempts))
+        }
+    }
 }
 
 /// The JSON body for the event at `seq`: its type and bytes.

@@ -1,0 +1,62 @@
+//! The tables of migration 21: imports, de-identified exports, webhook endpoints and deliveries.
+
+diesel::table! {
+    imports (id) {
+        id -> Text,
+        form_key -> Text,
+        file_name -> Text,
+        file_sha256 -> Text,
+        dry_run -> Bool,
+        written -> Bool,
+        status -> Text,
+        actor -> Text,
+        parameters -> Text,
+        totals -> Text,
+        report -> Text,
+        started_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    deidentified_exports (id) {
+        id -> Text,
+        actor -> Text,
+        k -> BigInt,
+        rows_exported -> BigInt,
+        suppressed -> BigInt,
+        parameters -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Text,
+        endpoint -> Text,
+        seq -> BigInt,
+        event_type -> Text,
+        status -> Text,
+        attempts -> BigInt,
+        response_status -> Nullable<BigInt>,
+        latency_ms -> Nullable<BigInt>,
+        next_attempt_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        delivered_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    webhook_endpoints (name) {
+        name -> Text,
+        url -> Text,
+        cursor -> BigInt,
+        enabled -> Bool,
+        disabled_reason -> Nullable<Text>,
+        secret_fingerprint -> Text,
+        previous_fingerprint -> Nullable<Text>,
+        rotated_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}

@@ -1,0 +1,122 @@
+//! Writing a decided chunk: its rows, then every consent through the door at its own time, then
+//! what was already past its retention expired and what nothing in force justifies erased.
+
+use super::plan::{Planned, RowWrite, Written};
+use crate::db::WriteTx;
+use crate::db::external_ids;
+use crate::db::subjects::{self, NewFieldValue, NewSubject, NewSubmission};
+use crate::domain::lifecycle::Transition;
+use crate::domain::{ConsentStatus, Method, SubjectId};
+use crate::services::ServiceError;
+use crate::services::consent::{Change, Door, States};
+use crate::services::erasure::{self, By};
+
+use super::plan::Context;
+
+/// Writes the chunk's rows, their consents through the door (each at its original time), then
+/// expires what was already past its retention and erases what nothing in force justifies.
+pub(super) fn write_chunk(tx: &mut WriteTx<'_>, ctx: &Context, planned: &[Planned]) -> Result<Written, ServiceError> {
+    let now = ctx.now;
+    let writes: Vec<&RowWrite> = planned.iter().filter_map(|p| p.write.as_ref()).collect();
+    if writes.is_empty() {
+        return Ok(Written::default());
+    }
+    write_rows(tx, ctx, &writes)?;
+    let ids: Vec<SubjectId> = writes.iter().map(|w| w.subject.clone()).collect();
+    let mut states = States::load(tx.conn, &ids)?;
+    let door = Door::new(&ctx.catalog);
+    let changes: Vec<Change<'_>> = writes
+        .iter()
+        .flat_map(|w| {
+            w.steps.iter().map(move |(purpose, transition, at)| Change {
+                subject_id: &w.subject,
+                purpose_key: purpose.as_str(),
+                transition: *transition,
+                method: Method::Import,
+                source: &ctx.import_id,
+                evidence: &w.evidence,
+                shown_in: None,
+                occurred_at: Some(*at),
+                wording: ctx.wording.get(purpose.as_str()).map(String::as_str),
+            })
+        })
+        .collect();
+    let events = door.apply(tx, &mut states, &changes, now)?.iter().filter(|r| r.is_ok()).count() as u64;
+    // Consents whose period ended before today are recorded and end now, as retention would.
+    let due: Vec<(SubjectId, String)> = ids
+        .iter()
+        .flat_map(|id| states.of(id).iter())
+        .filter(|s| s.status == ConsentStatus::Granted && s.expires_at.is_some_and(|e| e <= now))
+        .map(|s| (s.subject_id.clone(), s.purpose_key.clone()))
+        .collect();
+    let expiries: Vec<Change<'_>> = due
+        .iter()
+        .map(|(subject_id, purpose_key)| Change {
+            subject_id,
+            purpose_key,
+            transition: Transition::Expire,
+            method: Method::Import,
+            source: &ctx.import_id,
+            evidence: "{}",
+            shown_in: None,
+            occurred_at: None,
+            wording: None,
+        })
+        .collect();
+    let expired = door.apply(tx, &mut states, &expiries, now)?.iter().filter(|r| r.is_ok()).count() as u64;
+    erasure::settle(tx, &door, &mut states, &ids, By { actor: &ctx.actor, method: Method::Import }, now)?;
+    Ok(Written { events: events + expired, expired })
+}
+
+fn write_rows(tx: &mut WriteTx<'_>, ctx: &Context, writes: &[&RowWrite]) -> Result<(), ServiceError> {
+    let now = ctx.now;
+    let locale = ctx.catalog.default_locale();
+    let new_subjects: Vec<NewSubject<'_>> = writes
+        .iter()
+        .filter_map(|w| {
+            w.new_subject.as_ref().map(|(index, wrapped, email)| NewSubject {
+                id: &w.subject,
+                email_index: index,
+                wrapped_key: Some(wrapped),
+                email_ciphertext: Some(email),
+                locale: locale.as_str(),
+                created_at: now,
+            })
+        })
+        .collect();
+    subjects::insert_many(tx.conn, &new_subjects)?;
+    let with_values: Vec<(&RowWrite, String)> =
+        writes.iter().filter(|w| !w.values.is_empty()).map(|w| (*w, crate::db::new_row_id())).collect();
+    let submissions: Vec<NewSubmission<'_>> = with_values
+        .iter()
+        .map(|(w, id)| NewSubmission {
+            id,
+            subject_id: &w.subject,
+            form_version_id: &ctx.form.version_id,
+            locale: locale.as_str(),
+            created_at: now,
+        })
+        .collect();
+    subjects::insert_submissions(tx.conn, &submissions)?;
+    let values: Vec<NewFieldValue<'_>> = with_values
+        .iter()
+        .flat_map(|(w, submission)| {
+            w.values.iter().map(move |(id, field, purposes, ciphertext)| NewFieldValue {
+                id: id.clone(),
+                submission_id: submission,
+                subject_id: &w.subject,
+                field_key: field,
+                purposes: purposes.clone(),
+                ciphertext: ciphertext.clone(),
+                created_at: now,
+            })
+        })
+        .collect();
+    subjects::insert_values(tx.conn, &values)?;
+    for w in writes {
+        if let Some((index, sealed)) = &w.external {
+            external_ids::set(tx.conn, &w.subject, index, sealed, now)?;
+        }
+    }
+    Ok(())
+}
