@@ -20,14 +20,7 @@ csv="$OUT/people-$N.csv"
 [ -f "$csv" ] || python3 bench/make_import.py "$N" "$csv"
 
 # Runs a command; prints "elapsed_s max_rss_mib" (the child's peak RSS from getrusage).
-measure() { python3 - "$@" <<'PY'
-import resource, subprocess, sys, time
-t = time.monotonic()
-subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-print(f"{time.monotonic() - t:.1f} {rss:.0f}")
-PY
-}
+measure() { python3 bench/measure.py "$@"; }
 
 report="$OUT/import.md"
 {

@@ -16,15 +16,8 @@ cargo build --release --target-dir "$TARGET" --bin assent --example seed_retenti
 BIN="$TARGET/release/assent"; SEED="$TARGET/release/examples/seed_retention"
 export ASSENT_MASTER_KEY="$(python3 -c 'import secrets; print(secrets.token_hex(32))')"
 
-# Runs a command; prints "elapsed_s max_rss_mib" (children's peak RSS from getrusage).
-measure() { python3 - "$@" <<'PY'
-import resource, subprocess, sys, time
-t = time.monotonic()
-subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-print(f"{time.monotonic() - t:.1f} {rss:.0f}")
-PY
-}
+# Runs a command; prints "elapsed_s max_rss_mib" (the child's peak RSS from getrusage).
+measure() { python3 bench/measure.py "$@"; }
 
 report="$OUT/retention.md"
 {
