@@ -81,7 +81,9 @@ fn parse(asked: &[IdentifierBody]) -> Result<Vec<Identifier>, AppError> {
                 Ok(email) => parsed.push(Identifier::Email(email)),
                 Err(_) => errors.push(refuse(at(".email"), FieldErrorCode::InvalidEmail)),
             },
-            (None, Some(id), None) if !id.trim().is_empty() && id.len() <= 64 => {
+            // Subject ids are UUIDs: nothing longer, and no control characters (PostgreSQL
+            // text cannot hold NUL).
+            (None, Some(id), None) if !id.trim().is_empty() && id.len() <= 64 && !id.chars().any(char::is_control) => {
                 parsed.push(Identifier::Subject(id.clone()));
             }
             (None, Some(_), None) => errors.push(refuse(at(".subject_id"), FieldErrorCode::InvalidCharacters)),

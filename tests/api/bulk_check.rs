@@ -99,7 +99,7 @@ on_both_backends! {
 
         let mistakes = query(&app, &json!({ "identifiers": [
             { "email": "not an address" }, { "email": email }, {}, { "email": email, "subject_id": id },
-            { "external_id": " " },
+            { "external_id": " " }, { "subject_id": "a\u{0}b" }, { "external_id": "a\u{0}b" },
         ] })).await;
         assert_eq!(mistakes.status(), 422);
         let errors: Vec<(String, String)> = problem(mistakes).await["errors"].as_array().unwrap().iter()
@@ -109,6 +109,8 @@ on_both_backends! {
             ("identifiers[2]".to_owned(), "required".to_owned()),
             ("identifiers[3]".to_owned(), "invalid_type".to_owned()),
             ("identifiers[4].external_id".to_owned(), "required".to_owned()),
+            ("identifiers[5].subject_id".to_owned(), "invalid_characters".to_owned()),
+            ("identifiers[6].external_id".to_owned(), "invalid_characters".to_owned()),
         ]);
 
         for (body, code) in [(json!({ "people": [] }), "invalid_request"), (json!({ "identifiers": [{ "phone": "1" }] }), "invalid_request")] {
