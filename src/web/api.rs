@@ -49,6 +49,12 @@ pub struct SubmissionRequest {
     #[serde(default)]
     #[schema(example = json!({"service": 1, "marketing_email": 1}))]
     pub policy_versions: Option<BTreeMap<String, i64>>,
+    /// Your own id for the person (with an API key only), attached as `PUT
+    /// /api/v1/subjects/{id}/external-id` attaches it; `409 external_id_taken`, with nothing
+    /// recorded, when another person has it.
+    #[serde(default)]
+    #[schema(max_length = 200, example = "CUST-000123")]
+    pub external_id: Option<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -78,9 +84,10 @@ pub struct SubmissionResponse {
         (status = 400, description = "`malformed_json`, `invalid_utf8`, `invalid_request`, `invalid_body` or `unsupported_locale`", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`unauthorized`: an Authorization header was sent with a key that is not valid", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`form_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`external_id_taken`: another person has the `external_id` sent; nothing was recorded", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "`payload_too_large`", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "`unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed`, with every field's own code in `errors` (`wording_changed` for a purpose displayed under another policy version than `policy_versions` names)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`, with every field's own code in `errors` (`wording_changed` for a purpose displayed under another policy version than `policy_versions` names; `external_id`: `unknown_field` without an API key, `required`, `too_long` or `invalid_characters`)", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "`rate_limited`: too many submissions from this client (`ASSENT_SUBMISSIONS_PER_MINUTE`); nothing was recorded", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "`service_unavailable`: nothing was recorded, try again", body = Problem, content_type = "application/problem+json"),
     ),
@@ -102,8 +109,11 @@ pub(crate) async fn create_submission(
     let key_id = vouching_key(&req, &state).await?;
     let verified = key_id.is_some();
     let displayed = request.policy_versions.clone();
+    let external_id = request.external_id.clone();
     let raw = raw_submission(request)?;
     let accepted = form.definition.accept(&raw, |p| catalog.is_required(p)).map_err(AppError::Validation)?;
+    let external_id =
+        super::integration_api::submitted_external_id(&state, verified, external_id, &accepted.email).await?;
     if let Some(displayed) = &displayed {
         wording_displayed(&catalog, &accepted, displayed)?;
     }
@@ -119,6 +129,9 @@ pub(crate) async fn create_submission(
         verified,
     };
     let outcome = state.submissions.record(catalog.clone(), input).await?;
+    if let (Some(key_id), Some(id), true) = (&key_id, external_id, outcome.stored) {
+        super::integration_api::attach(&state, key_id, &outcome.recorded_for, id).await?;
+    }
     if let Some(key_id) = &key_id {
         // The answer names the person and every purpose's state: an access by the key.
         let subject = outcome.subject_id.as_ref().map(ToString::to_string);
@@ -128,22 +141,31 @@ pub(crate) async fn create_submission(
         state.mail_queued.notify_one();
     }
     let receipt = sign_receipt(&state, &catalog, &outcome, locale)?;
-    // The state after the write comes with the outcome; it is read again only when it names a
-    // policy version published since the catalogue was loaded.
-    let asked: Vec<PurposeKey> = form
-        .definition
-        .purposes
+    let consents = answered_consents(&state, &catalog, &form.definition.purposes, verified, &outcome).await?;
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/api/v1/submissions/{}", outcome.submission_id)))
+        .json(SubmissionResponse { outcome, consents, dropped_fields, receipt }))
+}
+
+/// The states a submission's answer shows: every purpose of the form for a verified caller, else
+/// only those it wrote. They come with the outcome; they are read again only when one names a
+/// policy version published since the catalogue was loaded.
+async fn answered_consents(
+    state: &AppState,
+    catalog: &Catalog,
+    purposes: &[PurposeKey],
+    verified: bool,
+    outcome: &SubmissionOutcome,
+) -> Result<Vec<ConsentView>, AppError> {
+    let asked: Vec<PurposeKey> = purposes
         .iter()
         .filter(|p| verified || outcome.states.iter().any(|s| s.purpose_key == p.as_str()))
         .cloned()
         .collect();
-    let consents = match consent_views_known(&catalog, &asked, &outcome.states) {
-        Some(views) => views,
-        None => subject_consents(&state, outcome.recorded_for.to_string(), asked).await?,
-    };
-    Ok(HttpResponse::Created()
-        .insert_header((header::LOCATION, format!("/api/v1/submissions/{}", outcome.submission_id)))
-        .json(SubmissionResponse { outcome, consents, dropped_fields, receipt }))
+    match consent_views_known(catalog, &asked, &outcome.states) {
+        Some(views) => Ok(views),
+        None => subject_consents(state, outcome.recorded_for.to_string(), asked).await,
+    }
 }
 
 /// The language the integrator displayed the form in: one the workspace offers (its default

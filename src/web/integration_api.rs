@@ -11,6 +11,7 @@ use super::api_key::authenticate;
 use super::body::{JSON, read_limited, require_content_type};
 use super::error::{AppError, Problem};
 use crate::domain::access::AccessAction;
+use crate::domain::form::{FieldError, FieldErrorCode};
 use crate::domain::{ErrorCode, Method, SubjectId};
 use crate::services::external_ids;
 use crate::services::feed::{self, FeedPage};
@@ -156,4 +157,39 @@ pub(crate) async fn delete_external_id(
     state.db.writer.write(move |tx| external_ids::remove(tx, &keyring, &subject, &actor, Method::Api)).await?;
     super::access::by_api_key(&req, &state, &key_id, AccessAction::SetExternalId, Some(&path));
     Ok(HttpResponse::Ok().json(ExternalIdResponse { subject_id: path.into_inner(), external_id: None }))
+}
+
+/// The `external_id` of a submission, checked before anything is recorded: only with an API key,
+/// well formed, and not another person's (the person being the one the address names).
+pub(crate) async fn submitted_external_id(
+    state: &AppState,
+    vouched: bool,
+    raw: Option<String>,
+    email: &crate::domain::Email,
+) -> Result<Option<String>, AppError> {
+    let Some(raw) = raw else { return Ok(None) };
+    let field = |code| AppError::Validation(vec![FieldError { field: "external_id".into(), code, max_length: None }]);
+    if !vouched {
+        return Err(field(FieldErrorCode::UnknownField));
+    }
+    let id = external_ids::check(&raw).map_err(|e| AppError::Validation(vec![e]))?.to_owned();
+    let (keyring, asked, index) = (state.keyring.clone(), id.clone(), state.keyring.email_index(email));
+    let taken = super::point_read(state, move |conn| {
+        let holder = external_ids::subject_of(conn, &keyring, &asked)?;
+        let person =
+            crate::db::subjects::find_by_index(conn, &index)?.filter(|s| s.wrapped_key.is_some()).map(|s| s.id);
+        Ok(holder.is_some_and(|h| Some(h) != person))
+    })
+    .await?;
+    if taken {
+        return Err(crate::services::rights::RightsError::ExternalIdTaken.into());
+    }
+    Ok(Some(id))
+}
+
+/// Attaches a submission's external id to the person it was recorded for.
+pub(crate) async fn attach(state: &AppState, key_id: &str, subject: &SubjectId, id: String) -> Result<(), AppError> {
+    let (keyring, subject, actor) = (state.keyring.clone(), subject.clone(), Actor::ApiKey(key_id.to_owned()));
+    state.db.writer.write(move |tx| external_ids::set(tx, &keyring, &subject, &id, &actor, Method::Api)).await?;
+    Ok(())
 }

@@ -183,4 +183,34 @@ on_both_backends! {
             .select(access_records::subject_id).distinct().load(&mut app.conn()).unwrap();
         assert!(named.contains(&Some(a.clone())) && named.contains(&Some(b.clone())), "{named:?}");
     }
+
+    async fn a_submission_with_an_api_key_attaches_its_external_id_and_refuses_anothers(app: TestApp) {
+        let email = unique_email();
+        let body = json!({ "fields": { "email": email, "name": "Yoon", "message": "Hi" }, "purposes": ["service"],
+            "external_id": "CRM-100" });
+        let made = app.post_json_as_integrator("/api/v1/forms/contact/submissions", &body).await;
+        assert_eq!(made.status(), 201);
+        let id = made.json::<Value>().await.unwrap()["subject_id"].as_str().unwrap().to_owned();
+        let found: Value = check(&app, "external_id=CRM-100").await.json().await.unwrap();
+        assert_eq!(found["subject_id"], json!(id));
+        // The same person again with the same id is fine.
+        let again = app.post_json_as_integrator("/api/v1/forms/contact/submissions", &body).await;
+        assert_eq!(again.status(), 201);
+
+        // Another person with it: refused, nothing recorded.
+        let before = app.row_counts();
+        let other = json!({ "fields": { "email": unique_email(), "name": "Jang", "message": "Hi" }, "purposes": ["service"],
+            "external_id": "CRM-100" });
+        let taken = app.post_json_as_integrator("/api/v1/forms/contact/submissions", &other).await;
+        assert_eq!((taken.status().as_u16(), problem(taken).await["code"].clone()), (409, json!("external_id_taken")));
+        assert_eq!(app.row_counts(), before);
+        // Without a key nobody may attach one.
+        let anonymous = app.client.post(app.url("/api/v1/forms/contact/submissions")).json(&other).send().await.unwrap();
+        assert_eq!(field_problem(anonymous).await, (422, "external_id".into(), "unknown_field".into()));
+        assert_eq!(app.row_counts(), before);
+        let bad = json!({ "fields": { "email": unique_email(), "name": "Jang", "message": "Hi" }, "purposes": ["service"],
+            "external_id": "a\u{7}b" });
+        let refused = app.post_json_as_integrator("/api/v1/forms/contact/submissions", &bad).await;
+        assert_eq!(field_problem(refused).await, (422, "external_id".into(), "invalid_characters".into()));
+    }
 }
