@@ -129,6 +129,11 @@ async fn deliver_webhooks(state: AppState, endpoints: Vec<crate::services::webho
         client: reqwest::Client::new(),
         allow_private: state.settings.webhook_allow_private,
         speedup: state.settings.webhook_retry_speedup,
+        notice: crate::services::webhooks::OwnerNotice {
+            mail: state.mail.clone(),
+            locale: state.catalog.current().default_locale(),
+        },
+        mail_queued: state.mail_queued.clone(),
     };
     dispatcher.run_when_alone().await;
 }

@@ -44,6 +44,16 @@ pub fn find_by_email(conn: &mut DbConnection, email: &str) -> QueryResult<Option
     owners::table.filter(owners::email.eq(email)).select(OwnerRow::as_select()).first(conn).optional()
 }
 
+/// The console accounts in `role` that are not disabled.
+pub fn active_with_role(conn: &mut DbConnection, role: &str) -> QueryResult<Vec<OwnerRow>> {
+    owners::table
+        .filter(owners::role.eq(role))
+        .filter(owners::disabled_at.is_null())
+        .order(owners::created_at.asc())
+        .select(OwnerRow::as_select())
+        .load(conn)
+}
+
 pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<OwnerRow>> {
     owners::table.find(id).select(OwnerRow::as_select()).first(conn).optional()
 }

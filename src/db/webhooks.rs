@@ -13,6 +13,9 @@ use super::schema::{webhook_deliveries, webhook_endpoints};
 pub struct EndpointState {
     pub name: String,
     pub url: String,
+    /// The declared event patterns, comma-separated.
+    pub events: String,
+    pub include_email: bool,
     pub cursor: i64,
     pub enabled: bool,
     pub disabled_reason: Option<String>,
@@ -47,31 +50,81 @@ pub fn insert_endpoint(conn: &mut DbConnection, state: &EndpointState) -> QueryR
     diesel::insert_into(webhook_endpoints::table).values(state).execute(conn).map(|_| ())
 }
 
-/// Records a declared endpoint's URL and secret (a rotation when the fingerprint changed).
+/// Every endpoint recorded, by name.
+pub fn all_endpoints(conn: &mut DbConnection) -> QueryResult<Vec<EndpointState>> {
+    webhook_endpoints::table.order(webhook_endpoints::name.asc()).select(EndpointState::as_select()).load(conn)
+}
+
+/// Records a declared endpoint's URL, events and secret (a rotation when the fingerprint changed).
 pub fn redeclare(
     conn: &mut DbConnection,
-    name: &str,
-    url: &str,
-    fingerprint: &str,
+    declared: &EndpointState,
     rotated: Option<(&str, NaiveDateTime)>,
-    at: NaiveDateTime,
 ) -> QueryResult<()> {
-    let target = webhook_endpoints::table.find(name);
+    let target = webhook_endpoints::table.find(&declared.name);
+    let at = declared.updated_at;
+    let described = (
+        webhook_endpoints::url.eq(&declared.url),
+        webhook_endpoints::events.eq(&declared.events),
+        webhook_endpoints::include_email.eq(declared.include_email),
+        webhook_endpoints::updated_at.eq(at),
+    );
     match rotated {
         Some((previous, when)) => diesel::update(target)
             .set((
-                webhook_endpoints::url.eq(url),
-                webhook_endpoints::secret_fingerprint.eq(fingerprint),
+                described,
+                webhook_endpoints::secret_fingerprint.eq(&declared.secret_fingerprint),
                 webhook_endpoints::previous_fingerprint.eq(Some(previous)),
                 webhook_endpoints::rotated_at.eq(Some(when)),
-                webhook_endpoints::updated_at.eq(at),
             ))
             .execute(conn),
-        None => diesel::update(target)
-            .set((webhook_endpoints::url.eq(url), webhook_endpoints::updated_at.eq(at)))
-            .execute(conn),
+        None => diesel::update(target).set(described).execute(conn),
     }
     .map(|_| ())
+}
+
+/// Turns a disabled endpoint back on and puts its failed deliveries back in the queue, from
+/// their first attempt; answers whether the endpoint was disabled.
+pub fn resume(conn: &mut DbConnection, name: &str, at: NaiveDateTime) -> QueryResult<bool> {
+    let resumed = diesel::update(webhook_endpoints::table.find(name).filter(webhook_endpoints::enabled.eq(false)))
+        .set((
+            webhook_endpoints::enabled.eq(true),
+            webhook_endpoints::disabled_reason.eq(None::<String>),
+            webhook_endpoints::updated_at.eq(at),
+        ))
+        .execute(conn)?;
+    diesel::update(
+        webhook_deliveries::table
+            .filter(webhook_deliveries::endpoint.eq(name))
+            .filter(webhook_deliveries::status.eq("failed")),
+    )
+    .set(requeued())
+    .execute(conn)?;
+    Ok(resumed == 1)
+}
+
+/// What a delivery put back in the queue is: due now, from its first attempt.
+#[allow(clippy::type_complexity)]
+fn requeued() -> (
+    diesel::dsl::Eq<webhook_deliveries::status, &'static str>,
+    diesel::dsl::Eq<webhook_deliveries::attempts, i64>,
+    diesel::dsl::Eq<webhook_deliveries::next_attempt_at, Option<NaiveDateTime>>,
+) {
+    (
+        webhook_deliveries::status.eq("pending"),
+        webhook_deliveries::attempts.eq(0),
+        webhook_deliveries::next_attempt_at.eq(None),
+    )
+}
+
+/// Puts one delivery back in the queue (a resend, with the same `webhook-id`); answers whether
+/// there was such a delivery.
+pub fn requeue(conn: &mut DbConnection, endpoint: &str, id: &str) -> QueryResult<bool> {
+    diesel::update(webhook_deliveries::table.find((endpoint, id))).set(requeued()).execute(conn).map(|n| n == 1)
+}
+
+pub fn delivery(conn: &mut DbConnection, endpoint: &str, id: &str) -> QueryResult<Option<Delivery>> {
+    webhook_deliveries::table.find((endpoint, id)).select(Delivery::as_select()).first(conn).optional()
 }
 
 pub fn advance(conn: &mut DbConnection, name: &str, cursor: i64, at: NaiveDateTime) -> QueryResult<()> {
@@ -109,7 +162,7 @@ pub fn insert_delivery(conn: &mut DbConnection, delivery: &Delivery) -> QueryRes
 
 /// Records an attempt's outcome.
 pub fn record_attempt(conn: &mut DbConnection, d: &Delivery) -> QueryResult<()> {
-    diesel::update(webhook_deliveries::table.find(&d.id))
+    diesel::update(webhook_deliveries::table.find((&d.endpoint, &d.id)))
         .set((
             webhook_deliveries::status.eq(&d.status),
             webhook_deliveries::attempts.eq(d.attempts),
@@ -122,10 +175,14 @@ pub fn record_attempt(conn: &mut DbConnection, d: &Delivery) -> QueryResult<()> 
         .map(|_| ())
 }
 
-/// The latest deliveries, newest first (the console's list).
-pub fn recent(conn: &mut DbConnection, limit: i64) -> QueryResult<Vec<Delivery>> {
-    webhook_deliveries::table
-        .order(webhook_deliveries::created_at.desc())
+/// The latest deliveries, newest first (the console's list), of one endpoint or of all.
+pub fn recent(conn: &mut DbConnection, endpoint: Option<&str>, limit: i64) -> QueryResult<Vec<Delivery>> {
+    let mut query = webhook_deliveries::table.into_boxed();
+    if let Some(name) = endpoint {
+        query = query.filter(webhook_deliveries::endpoint.eq(name.to_owned()));
+    }
+    query
+        .order((webhook_deliveries::created_at.desc(), webhook_deliveries::seq.desc()))
         .limit(limit)
         .select(Delivery::as_select())
         .load(conn)

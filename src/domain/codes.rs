@@ -51,6 +51,8 @@ error_codes! {
     PolicyNotFound = "policy_not_found",
     SubmissionNotFound = "submission_not_found",
     ReceiptNotFound = "receipt_not_found",
+    WebhookNotFound = "webhook_not_found",
+    DeliveryNotFound = "delivery_not_found",
     // A person's data and mail links.
     SubjectErased = "subject_erased",
     NotGranted = "not_granted",
@@ -127,6 +129,8 @@ mod tests {
         (C::PolicyNotFound, "policy_not_found"),
         (C::SubmissionNotFound, "submission_not_found"),
         (C::ReceiptNotFound, "receipt_not_found"),
+        (C::WebhookNotFound, "webhook_not_found"),
+        (C::DeliveryNotFound, "delivery_not_found"),
         (C::SubjectErased, "subject_erased"),
         (C::NotGranted, "not_granted"),
         (C::AlreadyGranted, "already_granted"),

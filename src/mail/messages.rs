@@ -51,6 +51,15 @@ pub fn erased(locale: Locale) -> MailContent {
     content(c, c.text("mail-erased-subject"), vec![c.text("mail-erased-body")], None)
 }
 
+/// To the console's owners: a webhook endpoint kept failing and was given up on.
+pub fn webhook_disabled(locale: Locale, endpoint: &str, reason: &str, link: &str) -> MailContent {
+    let c = catalogue(locale);
+    let subject = c.format("mail-webhook-disabled-subject", &[arg("endpoint", endpoint)]);
+    let body = c.format("mail-webhook-disabled-body", &[arg("endpoint", endpoint), arg("reason", reason)]);
+    let action = Some((c.text("mail-webhook-disabled-action"), link.to_owned()));
+    content(c, subject, vec![body], action)
+}
+
 /// What a renewal or notice mail says about one consent.
 pub struct ConsentFacts<'a> {
     pub purpose: &'a str,

@@ -21,6 +21,7 @@ mod policy;
 pub mod public;
 pub mod subjects_api;
 pub(crate) mod transparency;
+pub mod webhooks_api;
 
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
@@ -168,6 +169,7 @@ fn api_routes(cfg: &mut web::ServiceConfig) {
             .configure(subjects_api::routes)
             .configure(integration_api::routes)
             .configure(bulk_api::routes)
+            .configure(webhooks_api::routes)
             .service(only("/receipts/{receipt_id}/proof", "GET", web::get().to(transparency::receipt_proof)))
             .default_service(web::to(|| async { Err::<HttpResponse, _>(AppError::NotFound(ErrorCode::NotFound)) })),
     );

@@ -29,6 +29,10 @@ use super::{api, subjects_api};
         super::integration_api::delete_external_id,
         super::integration_api::events,
         super::bulk_api::query,
+        super::webhooks_api::list,
+        super::webhooks_api::show,
+        super::webhooks_api::resume,
+        super::webhooks_api::resend,
         super::transparency::receipt_proof
     ),
     components(schemas(Problem, FieldProblem)),
@@ -37,6 +41,7 @@ use super::{api, subjects_api};
         (name = "submissions", description = "Submitting a form from your own front end (no key; CORS per form)"),
         (name = "consents", description = "May I contact this person? (API key)"),
         (name = "subjects", description = "A person's data and consents, with the preference center's effects (API key)"),
+        (name = "webhooks", description = "The webhook endpoints' state and deliveries; resend one, resume an endpoint (API key)"),
         (name = "events", description = "Every consent event in ledger order, for keeping a CRM in step (API key)"),
         (name = "meta", description = "This document")
     )

@@ -72,7 +72,7 @@ fn sqlite_path(url: &str) -> &std::path::Path {
 
 /// Signs in at /me through the mailed link and returns the page.
 async fn sign_in_and_view(server: &ServerProcess, outbox: &std::path::Path, email: &str) -> String {
-    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let client = http_client().build().unwrap();
     let asked = post_form(&client, server.url("/me?lang=en"), &[("email", email)]).await;
     assert_eq!(asked.status(), 200);
     let mail = wait_for_mail_in(outbox, email, "Your link to manage your data").await;

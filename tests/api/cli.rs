@@ -35,7 +35,7 @@ on_both_backends! {
             .expect("serve prints the demo form's URL");
         assert_eq!(demo, format!("http://127.0.0.1:{port}/f/newsletter"));
 
-        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let client = crate::helpers::http_client().build().unwrap();
         assert_eq!(client.get(&demo).send().await.unwrap().status(), 200);
         let email = unique_email();
         let phone = "010-5555-7777";

@@ -51,7 +51,7 @@ struct Outcome {
 /// they arrive. Connection errors (the server is gone) are neither acknowledged nor refused.
 fn burst(address: &str, total: usize, acks: Arc<AtomicUsize>) -> Vec<tokio::task::JoinHandle<Outcome>> {
     let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(120)).build().unwrap();
+    let client = http_client().timeout(Duration::from_secs(120)).build().unwrap();
     let url = format!("{address}/api/v1/forms/newsletter/submissions");
     (0..CLIENTS)
         .map(|c| {

@@ -178,7 +178,7 @@ impl TestApp {
         let address = format!("http://127.0.0.1:{}", app.port());
         let state = app.state().clone();
         tokio::spawn(app.run_until_stopped());
-        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let client = http_client().build().unwrap();
         let keyring = Keyring::load(Some(&master_key), db.dir.path()).unwrap();
         Self { address, db, client, master_key, keyring, state, integrator_key: std::sync::OnceLock::new() }
     }
@@ -344,6 +344,14 @@ where
         assert!(std::time::Instant::now() < deadline, "{what}");
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
+}
+
+/// The tests' HTTP client: no redirects followed, and an idle connection dropped before the
+/// server's keep-alive (actix's 5 s) can close it under a request (hyper's IncompleteMessage).
+pub fn http_client() -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_idle_timeout(std::time::Duration::from_secs(2))
 }
 
 pub fn form_body(pairs: &[(&str, &str)]) -> String {

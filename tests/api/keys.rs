@@ -36,7 +36,7 @@ fn key_id(master_hex: &str) -> String {
 }
 
 fn client() -> reqwest::Client {
-    reqwest::Client::builder().user_agent(AGENT).redirect(reqwest::redirect::Policy::none()).build().unwrap()
+    http_client().user_agent(AGENT).build().unwrap()
 }
 
 /// Submits one person through the API; their address and subject id.

@@ -32,7 +32,7 @@ on_both_backends! {
             assert!(stdout.read_line(&mut banner).unwrap() > 0, "serve exited early: {banner}");
         }
         let base = format!("http://127.0.0.1:{port}");
-        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let client = crate::helpers::http_client().build().unwrap();
 
         let email = unique_email();
         let phone = "010-4444-8888";

@@ -6,8 +6,10 @@
 // Every receiver is reaped by `Receiver`'s drop, which the lint cannot see.
 #![allow(clippy::zombie_processes)]
 
+use crate::admin_helpers::PASSWORD;
 use crate::helpers::*;
 use assent::db::schema::{consent_events, webhook_deliveries, webhook_endpoints};
+use assent::domain::owner::Role;
 use diesel::prelude::*;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -48,11 +50,21 @@ fn receiver(port: u16, out: &Path) -> Receiver {
     panic!("the receiver did not start (is `standardwebhooks` installed? .ci/run installs it)");
 }
 
+/// What the receiver got at `/hook` (the `crm` endpoint).
 fn received(out: &Path) -> Vec<Value> {
-    std::fs::read_to_string(out).unwrap_or_default().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    received_at(out, "/hook")
 }
 
-/// The demo workspace with one webhook endpoint.
+fn received_at(out: &Path, path: &str) -> Vec<Value> {
+    std::fs::read_to_string(out)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|l| l["path"] == path)
+        .collect()
+}
+
+/// The demo workspace with one webhook endpoint (`crm`, at `/hook`), and `extra` after it.
 fn workspace_with_hook(dir: &Path, port: u16, extra: &str) -> PathBuf {
     let mut text = std::fs::read_to_string(workspace_file()).unwrap();
     text.push_str(&format!(
@@ -75,7 +87,11 @@ async fn story(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let (port, out) = (free_port(), dir.path().join("received.jsonl"));
     let live = receiver(port, &out);
-    let config = workspace_with_hook(dir.path(), port, "include_email = true\n");
+    // A second endpoint, for withdrawals only, gets the same events under the same ids.
+    let second = format!(
+        "include_email = true\n\n[[webhooks]]\nname = \"mailing\"\nurl = \"http://127.0.0.1:{port}/mailing\"\nevents = [\"consent.withdrawn\"]\nsecret = \"{SECRET}\"\n"
+    );
+    let config = workspace_with_hook(dir.path(), port, &second);
     let Some(app) = TestApp::spawn_with(backend, |s| {
         s.config = config.clone();
         s.webhook_allow_private = true;
@@ -117,7 +133,12 @@ async fn story(backend: Backend) {
         seqs == ledger
     })
     .await;
-    drop(back);
+    eventually("the withdrawal reaches the second endpoint", || async { !received_at(&out, "/mailing").is_empty() })
+        .await;
+    let withdrawn = received_at(&out, "/mailing");
+    assert!(withdrawn.iter().all(|l| l["type"] == "consent.withdrawn"), "only what it asked for: {withdrawn:?}");
+    let crm_ids: Vec<Value> = received(&out).iter().map(|l| l["id"].clone()).collect();
+    assert!(crm_ids.contains(&withdrawn[0]["id"]), "the same event has the same webhook-id at both endpoints");
     let lines = received(&out);
     assert!(lines.iter().all(|l| l.get("bad").is_none()), "every signature verifies: {lines:?}");
     let seqs: Vec<i64> = lines.iter().map(|l| l["seq"].as_i64().unwrap()).collect();
@@ -153,6 +174,64 @@ async fn story(backend: Backend) {
         .load(&mut app.conn())
         .unwrap();
     assert!(retried > 0, "the deliveries during the outage were retried: {all:?}");
+    resend_and_look(&app, &out).await;
+    drop(back);
+}
+
+/// The console and the API show the deliveries; a resend goes again with the same id.
+async fn resend_and_look(app: &TestApp, out: &Path) {
+    eventually("the deliveries are recorded", || async {
+        webhook_deliveries::table
+            .filter(webhook_deliveries::status.ne("delivered"))
+            .count()
+            .get_result::<i64>(&mut app.conn())
+            .unwrap()
+            == 0
+    })
+    .await;
+    let console = app.signed_in(Role::Owner).await;
+    let page = console.page("/admin/webhooks?lang=en").await;
+    assert!(page.contains("<h2 id=\"endpoint-1\">crm</h2>") && page.contains(">mailing</h2>"), "{page}");
+    assert!(page.contains("Delivered") && page.contains("consent.withdrawn"), "{page}");
+    let first: String = webhook_deliveries::table
+        .filter(webhook_deliveries::endpoint.eq("crm"))
+        .order(webhook_deliveries::seq.asc())
+        .select(webhook_deliveries::id)
+        .first(&mut app.conn())
+        .unwrap();
+    let before = received(out).iter().filter(|l| l["id"] == first.as_str()).count();
+    let resent = console.submit(&format!("/admin/webhooks/crm/deliveries/{first}/resend?lang=en"), &[]).await;
+    assert_eq!(resent.status(), 303);
+    eventually("the resent delivery arrives again, under the same id", || async {
+        received(out).iter().filter(|l| l["id"] == first.as_str()).count() > before
+    })
+    .await;
+    let audit: i64 = assent::db::schema::audit_log::table
+        .filter(assent::db::schema::audit_log::action.eq("webhook_resent"))
+        .count()
+        .get_result(&mut app.conn())
+        .unwrap();
+    assert_eq!(audit, 1, "the resend is audited");
+
+    // The API: the same view, and stable codes for what does not exist.
+    let key = app.integrator_key();
+    let listed: Value =
+        app.client.get(app.url("/api/v1/webhooks")).bearer_auth(key).send().await.unwrap().json().await.unwrap();
+    let names: Vec<&str> =
+        listed["endpoints"].as_array().unwrap().iter().map(|e| e["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["crm", "mailing"]);
+    let crm = &listed["endpoints"][0];
+    assert_eq!(crm["events"], json!(["consent.*", "subject.erased"]));
+    assert!(crm["deliveries"].as_array().unwrap().iter().all(|d| d["status"].is_string() && d["attempts"].is_i64()));
+    let missing = app.client.post(app.url("/api/v1/webhooks/crm/deliveries/msg_nothing/resend")).bearer_auth(key);
+    let missing = missing.send().await.unwrap();
+    assert_eq!(missing.status(), 404);
+    assert_eq!(problem(missing).await["code"], "delivery_not_found");
+    let unknown = app.client.get(app.url("/api/v1/webhooks/nobody")).bearer_auth(key).send().await.unwrap();
+    assert_eq!(unknown.status(), 404);
+    assert_eq!(problem(unknown).await["code"], "webhook_not_found");
+    let anonymous = app.client.get(app.url("/api/v1/webhooks")).send().await.unwrap();
+    assert_eq!(anonymous.status(), 401);
 }
 
 async fn private_story(backend: Backend) {
@@ -168,6 +247,7 @@ async fn private_story(backend: Backend) {
     else {
         return;
     };
+    let owner = app.owner(Role::Owner);
     person(&app).await;
     eventually("an endpoint on a loopback address is refused until it is given up on", || async {
         let enabled: bool =
@@ -185,6 +265,25 @@ async fn private_story(backend: Backend) {
     let reason: Option<String> =
         webhook_endpoints::table.find("crm").select(webhook_endpoints::disabled_reason).first(&mut app.conn()).unwrap();
     assert!(reason.unwrap().contains("more than three days"));
+
+    // The owners are told by mail, with the way back.
+    let mail = app.wait_for_mail(&owner, "Webhook endpoint “crm” was stopped").await;
+    assert!(mail.link("/admin/webhooks").contains("/admin/webhooks"));
+    let console = app.console();
+    assert_eq!(console.sign_in(&owner, PASSWORD).await.status(), 303);
+    let page = console.page("/admin/webhooks?lang=en").await;
+    assert!(page.contains("Stopped") && page.contains("Resume sending"), "{page}");
+    let resumed = console.submit("/admin/webhooks/crm/resume?lang=en", &[]).await;
+    assert_eq!(resumed.status(), 303);
+    let audit: i64 = assent::db::schema::audit_log::table
+        .filter(assent::db::schema::audit_log::action.eq("webhook_resumed"))
+        .count()
+        .get_result(&mut app.conn())
+        .unwrap();
+    assert_eq!(audit, 1, "the resume is audited");
+    let unknown = app.client.post(app.url("/api/v1/webhooks/nobody/resume")).bearer_auth(app.integrator_key());
+    let unknown = unknown.send().await.unwrap();
+    assert_eq!(problem(unknown).await["code"], "webhook_not_found");
 }
 
 #[tokio::test]

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A webhook receiver for the tests: verifies every request with the `standardwebhooks` package
 (the Standard Webhooks reference implementation, from PyPI) and appends one JSON line per request
-to OUT: the message id, type and ledger sequence number when the signature verifies, or
+to OUT: the path, the message id, type and ledger sequence number when the signature verifies, or
 {"bad": reason} when it does not (answered 400).
 
     python3 tests/webhooks/receiver.py PORT SECRET OUT
@@ -23,11 +23,11 @@ class Handler(BaseHTTPRequestHandler):
         headers = {k.lower(): v for k, v in self.headers.items()}
         try:
             event = HOOK.verify(body, headers)
-            line = {"id": headers["webhook-id"], "type": event["type"], "seq": event["data"]["seq"],
+            line = {"path": self.path, "id": headers["webhook-id"], "type": event["type"], "seq": event["data"]["seq"],
                     "subject_id": event["data"]["subject_id"], "email": event["data"].get("email")}
             status = 204
         except Exception as e:  # noqa: BLE001 - any failure is a bad delivery
-            line, status = {"bad": str(e)}, 400
+            line, status = {"path": self.path, "bad": str(e)}, 400
         with open(OUT, "a", encoding="utf-8") as out:
             out.write(json.dumps(line) + "\n")
         self.send_response(status)

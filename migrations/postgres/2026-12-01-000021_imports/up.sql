@@ -39,6 +39,9 @@ CREATE TABLE deidentified_exports (
 CREATE TABLE webhook_endpoints (
     name TEXT PRIMARY KEY NOT NULL,
     url TEXT NOT NULL,
+    -- The event patterns declared, comma-separated (shown in the console and the API).
+    events TEXT NOT NULL,
+    include_email BOOLEAN NOT NULL,
     cursor BIGINT NOT NULL,
     enabled BOOLEAN NOT NULL,
     disabled_reason TEXT,
@@ -48,8 +51,10 @@ CREATE TABLE webhook_endpoints (
     created_at TIMESTAMP NOT NULL,
     updated_at TIMESTAMP NOT NULL
 );
+-- The same event goes to every endpoint that wants it under the same webhook-id: a delivery is
+-- one event to one endpoint.
 CREATE TABLE webhook_deliveries (
-    id TEXT PRIMARY KEY NOT NULL,
+    id TEXT NOT NULL,
     endpoint TEXT NOT NULL REFERENCES webhook_endpoints (name),
     seq BIGINT NOT NULL,
     event_type TEXT NOT NULL,
@@ -59,7 +64,8 @@ CREATE TABLE webhook_deliveries (
     latency_ms BIGINT,
     next_attempt_at TIMESTAMP,
     created_at TIMESTAMP NOT NULL,
-    delivered_at TIMESTAMP
+    delivered_at TIMESTAMP,
+    PRIMARY KEY (endpoint, id)
 );
 CREATE INDEX webhook_deliveries_pending ON webhook_deliveries (endpoint, status, seq);
 CREATE INDEX webhook_deliveries_recent ON webhook_deliveries (created_at);

@@ -31,7 +31,7 @@ diesel::table! {
 }
 
 diesel::table! {
-    webhook_deliveries (id) {
+    webhook_deliveries (endpoint, id) {
         id -> Text,
         endpoint -> Text,
         seq -> BigInt,
@@ -50,6 +50,8 @@ diesel::table! {
     webhook_endpoints (name) {
         name -> Text,
         url -> Text,
+        events -> Text,
+        include_email -> Bool,
         cursor -> BigInt,
         enabled -> Bool,
         disabled_reason -> Nullable<Text>,

@@ -19,8 +19,10 @@ use hmac::{Hmac, Mac};
 use serde::Serialize;
 use sha2::Sha256;
 
+mod manage;
 mod spec;
 
+pub use manage::{DeliveryView, EndpointView, OwnerNotice, one, overview, resend, resume};
 pub use spec::{Endpoint, WebhookSpec, declare, declared};
 
 use super::ServiceError;
@@ -46,6 +48,10 @@ pub struct Dispatcher {
     pub allow_private: bool,
     /// Divides every wait between attempts (tests; 1 in production).
     pub speedup: u32,
+    /// The owners are told when an endpoint is given up on.
+    pub notice: OwnerNotice,
+    /// Wakes the mail delivery loop.
+    pub mail_queued: std::sync::Arc<tokio::sync::Notify>,
 }
 
 /// One event as POSTed.
@@ -199,22 +205,27 @@ impl Dispatcher {
         if delivery.status != "delivered" {
             tracing::warn!(endpoint = %endpoint.name, delivery = %delivery.id, attempts = delivery.attempts, reason, "webhook delivery failed");
         }
-        let (writer, name) = (self.db.writer.clone(), endpoint.name.clone());
-        let done = delivery.clone();
-        self.blocking(move |_| {
-            writer.write_blocking(move |tx| {
-                stored::record_attempt(tx.conn, &done)?;
-                if done.status == "delivered" {
-                    stored::advance(tx.conn, &name, done.seq, now)?;
-                }
-                if let Some(reason) = &disable {
+        let (writer, name, keyring) = (self.db.writer.clone(), endpoint.name.clone(), self.keyring.clone());
+        let (done, notice) = (delivery.clone(), self.notice.clone());
+        let told = self
+            .blocking(move |_| {
+                writer.write_blocking(move |tx| {
+                    stored::record_attempt(tx.conn, &done)?;
+                    if done.status == "delivered" {
+                        stored::advance(tx.conn, &name, done.seq, now)?;
+                    }
+                    let Some(reason) = &disable else { return Ok::<_, ServiceError>(0) };
                     stored::disable(tx.conn, &name, reason, now)?;
-                    tracing::error!(endpoint = %name, reason, "webhook endpoint disabled: owners, fix it and restart to resume");
-                }
-                Ok::<_, ServiceError>(())
+                    let told = notice.tell(tx.conn, &keyring, &name, reason, &done.id)?;
+                    tracing::error!(endpoint = %name, reason, owners_told = told, "webhook endpoint disabled: resume it in the console once the receiver works");
+                    Ok(told)
+                })
             })
-        })
-        .await
+            .await?;
+        if told > 0 {
+            self.mail_queued.notify_one();
+        }
+        Ok(())
     }
 
     /// POSTs one signed message; the response status, or why there was none.
@@ -333,12 +344,14 @@ fn payload(
     Ok(Some((kind.clone(), serde_json::to_vec(&body).unwrap_or_default())))
 }
 
+/// The person's address, unless they were erased.
 fn email_of(conn: &mut DbConnection, keyring: &Keyring, event: &ConsentEvent) -> Result<Option<String>, ServiceError> {
-    let Some(subject) = crate::db::subjects::find(conn, &event.subject_id)? else { return Ok(None) };
-    let (Some(wrapped), Some(sealed)) = (subject.wrapped_key, subject.email_ciphertext) else { return Ok(None) };
-    let key = keyring.unwrap_data_key(&wrapped, &subject.id)?;
-    let bound = crate::crypto::Bound::Email { subject: &subject.id, index: &subject.email_index };
-    Ok(Some(key.open_text(&sealed, bound)?))
+    use crate::services::subject::{SubjectError, live_subject};
+    match live_subject(conn, keyring, &event.subject_id).and_then(|live| live.email()) {
+        Ok(email) => Ok(Some(email)),
+        Err(SubjectError::NotFound | SubjectError::Erased) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
 }
 
 fn rfc3339(t: NaiveDateTime) -> String {

@@ -81,31 +81,32 @@ impl WebhookSpec {
 /// end as it is now (it is sent what happens from now on), and a changed secret is a rotation.
 pub fn declare(writer: &crate::db::Writer, endpoints: &[Endpoint]) -> Result<(), ServiceError> {
     let now = ledger_time(Utc::now().naive_utc());
-    let declared: Vec<(String, String, String)> =
-        endpoints.iter().map(|e| (e.name.clone(), e.url.to_string(), fingerprint(&e.secret))).collect();
+    let declared: Vec<EndpointState> = endpoints
+        .iter()
+        .map(|e| EndpointState {
+            name: e.name.clone(),
+            url: e.url.to_string(),
+            events: e.events.join(","),
+            include_email: e.include_email,
+            cursor: 0,
+            enabled: true,
+            disabled_reason: None,
+            secret_fingerprint: fingerprint(&e.secret),
+            previous_fingerprint: None,
+            rotated_at: None,
+            created_at: now,
+            updated_at: now,
+        })
+        .collect();
     writer.write_blocking(move |tx| {
         let head = crate::db::ledger::head_seq(tx.conn)?;
-        for (name, url, print) in declared {
-            match stored::endpoint(tx.conn, &name)? {
-                None => stored::insert_endpoint(
-                    tx.conn,
-                    &EndpointState {
-                        name,
-                        url,
-                        cursor: head,
-                        enabled: true,
-                        disabled_reason: None,
-                        secret_fingerprint: print,
-                        previous_fingerprint: None,
-                        rotated_at: None,
-                        created_at: now,
-                        updated_at: now,
-                    },
-                )?,
+        for endpoint in declared {
+            match stored::endpoint(tx.conn, &endpoint.name)? {
+                None => stored::insert_endpoint(tx.conn, &EndpointState { cursor: head, ..endpoint })?,
                 Some(state) => {
-                    let rotated =
-                        (state.secret_fingerprint != print).then_some((state.secret_fingerprint.as_str(), now));
-                    stored::redeclare(tx.conn, &name, &url, &print, rotated, now)?;
+                    let rotated = (state.secret_fingerprint != endpoint.secret_fingerprint)
+                        .then_some((state.secret_fingerprint.as_str(), now));
+                    stored::redeclare(tx.conn, &endpoint, rotated)?;
                 }
             }
         }

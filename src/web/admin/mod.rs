@@ -26,6 +26,7 @@ pub mod rights;
 pub mod strings;
 pub mod submissions;
 pub mod texts;
+pub mod webhooks;
 
 use actix_web::http::{Method, StatusCode, header};
 use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, web};
@@ -50,6 +51,7 @@ pub const COOKIE: &str = "assent_admin";
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.configure(auth::routes)
         .configure(keys::routes)
+        .configure(webhooks::routes)
         .configure(languages::routes)
         .configure(purposes::routes)
         .configure(forms::routes)

@@ -1,0 +1,150 @@
+//! The webhook endpoints through the API: their state and latest deliveries, a resend, a
+//! resume. (They are declared in the workspace file; see `services::webhooks`.)
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Serialize;
+
+use super::AppState;
+use super::api_key::authenticate;
+use super::error::{AppError, Problem};
+use crate::domain::ErrorCode;
+use crate::services::rights::Actor;
+use crate::services::webhooks::{self, EndpointView};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(super::only("/webhooks", "GET", web::get().to(list)))
+        .service(super::only("/webhooks/{name}", "GET", web::get().to(show)))
+        .service(super::only("/webhooks/{name}/resume", "POST", web::post().to(resume)))
+        .service(super::only("/webhooks/{name}/deliveries/{id}/resend", "POST", web::post().to(resend)));
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct EndpointList {
+    /// Every endpoint declared (by name), each with its 50 latest deliveries.
+    endpoints: Vec<EndpointView>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct Resumed {
+    name: String,
+    /// `false` when it was not stopped (nothing changed).
+    resumed: bool,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct Resent {
+    /// The `webhook-id` it goes with again.
+    id: String,
+    status: &'static str,
+}
+
+fn no_store(body: &impl Serialize) -> HttpResponse {
+    HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(body)
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/webhooks",
+    tag = "webhooks",
+    security(("api_key" = [])),
+    responses(
+        (status = 200, description = "The endpoints and their latest deliveries", body = EndpointList),
+        (status = 401, description = "`unauthorized`: missing or invalid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`service_unavailable`", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+pub(crate) async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    authenticate(&req, &state).await?;
+    let endpoints = super::point_read(&state, |conn| Ok(webhooks::overview(conn)?)).await?;
+    Ok(no_store(&EndpointList { endpoints }))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/webhooks/{name}",
+    tag = "webhooks",
+    security(("api_key" = [])),
+    params(("name" = String, Path, description = "The endpoint's name in the workspace file")),
+    responses(
+        (status = 200, description = "The endpoint and its latest deliveries", body = EndpointView),
+        (status = 401, description = "`unauthorized`: missing or invalid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`webhook_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`service_unavailable`", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+pub(crate) async fn show(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    authenticate(&req, &state).await?;
+    let name = path.into_inner();
+    let endpoint = super::point_read(&state, move |conn| Ok(webhooks::one(conn, &name)?)).await?;
+    Ok(no_store(&endpoint.ok_or(AppError::NotFound(ErrorCode::WebhookNotFound))?))
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/webhooks/{name}/resume",
+    tag = "webhooks",
+    security(("api_key" = [])),
+    params(("name" = String, Path, description = "The endpoint's name in the workspace file")),
+    responses(
+        (status = 200, description = "Sending again: its failed deliveries first, then everything since, in order", body = Resumed),
+        (status = 401, description = "`unauthorized`: missing or invalid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`webhook_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`service_unavailable`", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+pub(crate) async fn resume(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let key_id = authenticate(&req, &state).await?;
+    let (writer, name) = (state.db.writer.clone(), path.into_inner());
+    let actor = Actor::ApiKey(key_id);
+    let asked = name.clone();
+    let resumed = web::block(move || webhooks::resume(&writer, &actor, &asked)).await??;
+    let resumed = resumed.ok_or(AppError::NotFound(ErrorCode::WebhookNotFound))?;
+    Ok(no_store(&Resumed { name, resumed }))
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/webhooks/{name}/deliveries/{id}/resend",
+    tag = "webhooks",
+    security(("api_key" = [])),
+    params(
+        ("name" = String, Path, description = "The endpoint's name in the workspace file"),
+        ("id" = String, Path, description = "The delivery's `webhook-id`"),
+    ),
+    responses(
+        (status = 200, description = "Queued again, ahead of the rest, with the same `webhook-id`", body = Resent),
+        (status = 401, description = "`unauthorized`: missing or invalid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`webhook_not_found` or `delivery_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`service_unavailable`", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+pub(crate) async fn resend(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let key_id = authenticate(&req, &state).await?;
+    let (name, id) = path.into_inner();
+    let (writer, actor, asked) = (state.db.writer.clone(), Actor::ApiKey(key_id), id.clone());
+    let known = {
+        let name = name.clone();
+        super::point_read(&state, move |conn| Ok(crate::db::webhooks::endpoint(conn, &name)?.is_some())).await?
+    };
+    if !known {
+        return Err(AppError::NotFound(ErrorCode::WebhookNotFound));
+    }
+    let found = web::block(move || webhooks::resend(&writer, &actor, &name, &asked)).await??;
+    if !found {
+        return Err(AppError::NotFound(ErrorCode::DeliveryNotFound));
+    }
+    Ok(no_store(&Resent { id, status: "pending" }))
+}
