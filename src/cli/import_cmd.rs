@@ -58,7 +58,7 @@ pub fn run(settings: &Settings, args: ImportArgs) -> anyhow::Result<i32> {
     };
     let options = Options {
         form: args.form.clone(),
-        file: args.file.clone(),
+        source: import::Source::File(args.file.clone()),
         dry_run: args.dry_run,
         mapping,
         encoding: args.encoding,

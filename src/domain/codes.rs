@@ -53,6 +53,7 @@ error_codes! {
     ReceiptNotFound = "receipt_not_found",
     WebhookNotFound = "webhook_not_found",
     DeliveryNotFound = "delivery_not_found",
+    ImportNotFound = "import_not_found",
     // A person's data and mail links.
     SubjectErased = "subject_erased",
     NotGranted = "not_granted",
@@ -131,6 +132,7 @@ mod tests {
         (C::ReceiptNotFound, "receipt_not_found"),
         (C::WebhookNotFound, "webhook_not_found"),
         (C::DeliveryNotFound, "delivery_not_found"),
+        (C::ImportNotFound, "import_not_found"),
         (C::SubjectErased, "subject_erased"),
         (C::NotGranted, "not_granted"),
         (C::AlreadyGranted, "already_granted"),

@@ -30,7 +30,7 @@ pub fn has_own_sentence(code: ErrorCode) -> bool {
         C::MalformedJson | C::UnsupportedLocale | C::InvalidQuery | C::InvalidAction => false,
         C::NotFound | C::FormNotFound | C::SubjectNotFound | C::PurposeNotFound => false,
         C::FieldNotFound | C::PolicyNotFound | C::SubmissionNotFound | C::ReceiptNotFound => false,
-        C::WebhookNotFound | C::DeliveryNotFound => false,
+        C::WebhookNotFound | C::DeliveryNotFound | C::ImportNotFound => false,
         C::BadCredentials | C::Locked | C::EmailRequired | C::PasswordRequired => false,
         C::OwnerRoleRequired | C::PiiExportOwnerOnly | C::KeyTaken | C::InvalidKey => false,
         C::InvalidRetention | C::InvalidChoice | C::InvalidNumber | C::InvalidLength => false,

@@ -10,6 +10,7 @@ pub mod bulk_api;
 pub mod cors;
 pub mod error;
 pub mod i18n;
+pub mod imports_api;
 pub mod integration_api;
 pub mod links;
 pub mod me;
@@ -170,6 +171,7 @@ fn api_routes(cfg: &mut web::ServiceConfig) {
             .configure(integration_api::routes)
             .configure(bulk_api::routes)
             .configure(webhooks_api::routes)
+            .configure(imports_api::routes)
             .service(only("/receipts/{receipt_id}/proof", "GET", web::get().to(transparency::receipt_proof)))
             .default_service(web::to(|| async { Err::<HttpResponse, _>(AppError::NotFound(ErrorCode::NotFound)) })),
     );

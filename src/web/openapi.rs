@@ -33,6 +33,9 @@ use super::{api, subjects_api};
         super::webhooks_api::show,
         super::webhooks_api::resume,
         super::webhooks_api::resend,
+        super::imports_api::create,
+        super::imports_api::list,
+        super::imports_api::show,
         super::transparency::receipt_proof
     ),
     components(schemas(Problem, FieldProblem)),
@@ -41,6 +44,7 @@ use super::{api, subjects_api};
         (name = "submissions", description = "Submitting a form from your own front end (no key; CORS per form)"),
         (name = "consents", description = "May I contact this person? (API key)"),
         (name = "subjects", description = "A person's data and consents, with the preference center's effects (API key)"),
+        (name = "imports", description = "Bringing people in from a spreadsheet with their real consent dates; a dry run by default (API key)"),
         (name = "webhooks", description = "The webhook endpoints' state and deliveries; resend one, resume an endpoint (API key)"),
         (name = "events", description = "Every consent event in ledger order, for keeping a CRM in step (API key)"),
         (name = "meta", description = "This document")

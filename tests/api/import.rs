@@ -179,3 +179,73 @@ on_both_backends! {
         assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("there is no form"));
     }
 }
+
+/// `column.<header>=<name>` for every column of the example's mapping file.
+fn mapping_query() -> String {
+    let text = std::fs::read_to_string(example("customers-mapping.toml")).unwrap();
+    let mapping = assent::domain::import::Mapping::parse(&text).unwrap();
+    let encode = |s: &str| percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string();
+    mapping.columns.iter().map(|(header, name)| format!("&column.{}={}", encode(header), encode(name))).collect()
+}
+
+async fn upload(app: &TestApp, query: &str, content_type: &str, body: Vec<u8>) -> reqwest::Response {
+    let request = app.client.post(app.url(&format!("/api/v1/imports?{query}"))).bearer_auth(app.integrator_key());
+    request.header("content-type", content_type).body(body).send().await.unwrap()
+}
+
+on_both_backends! {
+    async fn the_api_dry_runs_by_default_imports_when_asked_and_keeps_the_report(app: TestApp) {
+        let sheet = std::fs::read(example("customers-cp949.csv")).unwrap();
+        let query = format!("form=newsletter&name=customers.csv{}", mapping_query());
+        let before = app.row_counts();
+
+        let dry = upload(&app, &query, "text/csv; charset=cp949", sheet.clone()).await;
+        assert_eq!(dry.status(), 200);
+        let dry: Value = dry.json().await.unwrap();
+        assert_eq!((&dry["dry_run"], &dry["read_as"], &dry["totals"]["created"], &dry["totals"]["refused"]),
+            (&json!(true), &json!("cp949"), &json!(192), &json!(8)), "{dry}");
+        assert_eq!(app.row_counts(), before, "a dry run unless asked otherwise");
+
+        let done = upload(&app, &format!("{query}&dry_run=false"), "text/csv", sheet).await;
+        assert_eq!(done.status(), 200);
+        let done: Value = done.json().await.unwrap();
+        assert_eq!((&done["written"], &done["totals"]["created"]), (&json!(true), &json!(192)));
+        let (_, recent) = sheet_rows().into_iter().find(|(l, r)| r[8].starts_with("2026") && r[5] == "동의"
+            && ![12, 27, 42, 57, 72, 87, 102, 122].contains(l)).unwrap();
+        assert_eq!(status_of(&consents_of(&app, &recent[1]).await, "marketing_email")["status"], "granted");
+
+        // The record: listed, and read back with its report (no personal data).
+        let key = app.integrator_key();
+        let listed: Value = app.client.get(app.url("/api/v1/imports")).bearer_auth(key).send().await.unwrap().json().await.unwrap();
+        let listed = listed["imports"].as_array().unwrap();
+        assert_eq!(listed.len(), 2);
+        assert!(listed.iter().all(|i| i["file_name"] == "customers.csv" && i["actor"].as_str().unwrap().starts_with("api_key")), "{listed:?}");
+        let id = done["id"].as_str().unwrap();
+        let one: Value = app.client.get(app.url(&format!("/api/v1/imports/{id}"))).bearer_auth(key).send().await.unwrap().json().await.unwrap();
+        assert_eq!((&one["status"], &one["report"]["totals"]["created"]), (&json!("done"), &json!(192)));
+        assert!(!one.to_string().contains("@example.com"), "no personal data in the record");
+
+        // Mistakes: each a stable code, nothing written.
+        let counts = app.row_counts();
+        let bad = upload(&app, "dry_run=maybe&wording_version=x&colour=blue", "text/csv", b"email\n".to_vec()).await;
+        assert_eq!(bad.status(), 422);
+        let fields: Vec<(String, String)> = problem(bad).await["errors"].as_array().unwrap().iter()
+            .map(|e| (e["field"].as_str().unwrap().to_owned(), e["code"].as_str().unwrap().to_owned())).collect();
+        for expected in [("dry_run", "invalid_type"), ("wording_version", "invalid_type"), ("colour", "unknown_field"), ("form", "required")] {
+            assert!(fields.contains(&(expected.0.to_owned(), expected.1.to_owned())), "{fields:?}");
+        }
+        let unknown = upload(&app, "form=nope", "text/csv", b"email\n".to_vec()).await;
+        assert_eq!((unknown.status().as_u16(), problem(unknown).await["code"].clone()), (404, json!("form_not_found")));
+        let pdf = upload(&app, "form=newsletter", "application/pdf", b"%PDF".to_vec()).await;
+        assert_eq!(pdf.status(), 415);
+        let broken = upload(&app, "form=newsletter", XLSX_TYPE, b"PK\x03\x04 not a workbook".to_vec()).await;
+        assert_eq!((broken.status().as_u16(), problem(broken).await["code"].clone()), (400, json!("invalid_body")));
+        let missing = app.client.get(app.url("/api/v1/imports/nothing")).bearer_auth(key).send().await.unwrap();
+        assert_eq!((missing.status().as_u16(), problem(missing).await["code"].clone()), (404, json!("import_not_found")));
+        let anonymous = app.client.post(app.url("/api/v1/imports?form=newsletter")).header("content-type", "text/csv").body("email\n").send().await.unwrap();
+        assert_eq!(anonymous.status(), 401);
+        assert_eq!(app.row_counts(), counts);
+    }
+}
+
+const XLSX_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";

@@ -19,11 +19,20 @@ const ROUTES: &[(&str, &str)] = &[
     ("delete", "/api/v1/subjects/{id}/external-id"),
     ("get", "/api/v1/events"),
     ("get", "/api/v1/receipts/{receipt_id}/proof"),
+    ("get", "/api/v1/webhooks"),
+    ("get", "/api/v1/webhooks/{name}"),
+    ("post", "/api/v1/webhooks/{name}/resume"),
+    ("post", "/api/v1/webhooks/{name}/deliveries/{id}/resend"),
+    ("post", "/api/v1/imports"),
+    ("get", "/api/v1/imports"),
+    ("get", "/api/v1/imports/{id}"),
 ];
 
 /// A request to the route with placeholders filled in.
 async fn call(app: &TestApp, method: &str, path: &str) -> reqwest::Response {
-    let url = app.url(&path.replace("{form}", "newsletter").replace("{id}", "no-such-subject"));
+    let url = app.url(
+        &path.replace("{form}", "newsletter").replace("{id}", "no-such-subject").replace("{name}", "no-such-endpoint"),
+    );
     let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
     app.client.request(method, url).send().await.unwrap()
 }

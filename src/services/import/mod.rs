@@ -16,12 +16,12 @@ mod write;
 pub use report::{Outcome, Report, RowReport, Totals};
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use chrono::{Duration, Utc};
 
 use self::plan::{Context, Parsed, Planned, Seen, Written};
+pub use self::read::Source;
 use self::read::{Encoding, ReadError, Row, Table};
 use super::ServiceError;
 use super::audit::Actor;
@@ -42,7 +42,7 @@ const REPORTED_ROWS: usize = 10_000;
 #[derive(Debug, Clone)]
 pub struct Options {
     pub form: String,
-    pub file: PathBuf,
+    pub source: Source,
     pub dry_run: bool,
     pub mapping: Mapping,
     pub encoding: Option<Encoding>,
@@ -89,8 +89,8 @@ pub fn run(
     mut progress: impl FnMut(&Totals, &[RowReport]),
 ) -> Result<Report, ImportError> {
     let form = catalog.form(&options.form).cloned().ok_or_else(|| ImportError::UnknownForm(options.form.clone()))?;
-    let (file_sha256, lines) = read::sha256_of(&options.file)?;
-    let table = read::open(&options.file, options.encoding, options.sheet.as_deref())?;
+    let (file_sha256, lines) = read::sha256_of(&options.source)?;
+    let table = read::open(&options.source, options.encoding, options.sheet.as_deref())?;
     let mut conn = db.pool.get().map_err(|_| ServiceError::Unavailable)?;
     let wording = wording(&mut conn, &form, options.wording_version)?;
     let reimport = imports::completed_with(&mut conn, &file_sha256)?;
@@ -321,7 +321,7 @@ fn start_record(db: &Db, ctx: &Context, options: &Options) -> Result<(), ImportE
     let record = ImportRecord {
         id: ctx.import_id.clone(),
         form_key: options.form.clone(),
-        file_name: options.file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        file_name: options.source.name(),
         file_sha256: ctx.file_sha256.clone(),
         dry_run: options.dry_run,
         written: false,

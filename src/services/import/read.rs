@@ -3,8 +3,9 @@
 //! knows what the columns mean.
 
 use std::fs::File;
-use std::io::{BufReader, Read};
-use std::path::Path;
+use std::io::{BufReader, Cursor, Read};
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use calamine::{Data, Reader as _};
 use sha2::{Digest, Sha256};
@@ -69,16 +70,54 @@ pub struct Table {
     pub rows: Box<dyn Iterator<Item = Result<Row, ReadError>> + Send>,
 }
 
+/// Where the rows come from: a file on disk (the command), or an upload held in memory (the
+/// API and the console: an upload is never written to disk in the clear).
+#[derive(Debug, Clone)]
+pub enum Source {
+    File(PathBuf),
+    Upload { name: String, bytes: Arc<[u8]>, xlsx: bool },
+}
+
+impl Source {
+    /// The file's name as recorded with the import.
+    pub fn name(&self) -> String {
+        match self {
+            Self::File(path) => path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+            Self::Upload { name, .. } => name.clone(),
+        }
+    }
+
+    fn reader(&self) -> Result<Box<dyn Read + Send>, ReadError> {
+        match self {
+            Self::File(path) => Ok(Box::new(File::open(path).map_err(|e| self.io(e))?)),
+            Self::Upload { bytes, .. } => Ok(Box::new(Cursor::new(bytes.clone()))),
+        }
+    }
+
+    fn io(&self, e: std::io::Error) -> ReadError {
+        ReadError::Io(self.name(), e)
+    }
+
+    /// Named or declared as a workbook.
+    fn says_xlsx(&self) -> bool {
+        match self {
+            Self::File(path) => {
+                path.extension().is_some_and(|e| e.eq_ignore_ascii_case("xlsx") || e.eq_ignore_ascii_case("xlsm"))
+            }
+            Self::Upload { xlsx, .. } => *xlsx,
+        }
+    }
+}
+
 /// The file's SHA-256 in hex, and its number of line breaks (read once, in full, before
 /// anything is imported).
-pub fn sha256_of(path: &Path) -> Result<(String, u64), ReadError> {
-    let io = |e| ReadError::Io(path.display().to_string(), e);
-    let mut file = File::open(path).map_err(io)?;
+pub fn sha256_of(source: &Source) -> Result<(String, u64), ReadError> {
+    let mut file = source.reader()?;
     let mut hasher = Sha256::new();
     let mut buffer = vec![0; 1 << 16];
     let mut lines = 0u64;
     loop {
-        let n = file.read(&mut buffer).map_err(io)?;
+        let n = file.read(&mut buffer).map_err(|e| source.io(e))?;
         if n == 0 {
             break;
         }
@@ -88,28 +127,25 @@ pub fn sha256_of(path: &Path) -> Result<(String, u64), ReadError> {
     Ok((hex::encode(hasher.finalize()), lines))
 }
 
-/// Opens `path`: a workbook if its name ends in `.xlsx` (or it starts like one), else a CSV in
-/// `encoding` (detected when `None`).
-pub fn open(path: &Path, encoding: Option<Encoding>, sheet: Option<&str>) -> Result<Table, ReadError> {
-    let io = |e| ReadError::Io(path.display().to_string(), e);
+/// Opens `source`: a workbook if it is named or declared one (or starts like one), else a CSV
+/// in `encoding` (detected when `None`).
+pub fn open(source: &Source, encoding: Option<Encoding>, sheet: Option<&str>) -> Result<Table, ReadError> {
     let mut start = [0u8; 4];
-    let read = File::open(path).and_then(|mut f| f.read(&mut start)).map_err(io)?;
-    let named_xlsx = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("xlsx") || e.eq_ignore_ascii_case("xlsm"));
-    if named_xlsx || (read == 4 && start == *b"PK\x03\x04") {
-        return open_xlsx(path, sheet);
+    let read = source.reader()?.read(&mut start).map_err(|e| source.io(e))?;
+    if source.says_xlsx() || (read == 4 && start == *b"PK\x03\x04") {
+        return open_xlsx(source, sheet);
     }
     let encoding = match encoding {
         Some(e) => e,
-        None => detect(path)?,
+        None => detect(source)?,
     };
-    open_csv(path, encoding)
+    open_csv(source, encoding)
 }
 
 /// UTF-8 when the first 64 KiB are UTF-8 (a byte-order mark, or plain ASCII, included), else CP949.
-pub fn detect(path: &Path) -> Result<Encoding, ReadError> {
-    let io = |e| ReadError::Io(path.display().to_string(), e);
+pub fn detect(source: &Source) -> Result<Encoding, ReadError> {
     let mut head = Vec::with_capacity(1 << 16);
-    File::open(path).map_err(io)?.take(1 << 16).read_to_end(&mut head).map_err(io)?;
+    source.reader()?.take(1 << 16).read_to_end(&mut head).map_err(|e| source.io(e))?;
     Ok(match std::str::from_utf8(&head) {
         Ok(_) => Encoding::Utf8,
         // Cut in the middle of a character at the 64 KiB mark: still UTF-8.
@@ -118,8 +154,8 @@ pub fn detect(path: &Path) -> Result<Encoding, ReadError> {
     })
 }
 
-fn open_csv(path: &Path, encoding: Encoding) -> Result<Table, ReadError> {
-    let file = File::open(path).map_err(|e| ReadError::Io(path.display().to_string(), e))?;
+fn open_csv(source: &Source, encoding: Encoding) -> Result<Table, ReadError> {
+    let file = source.reader()?;
     // The decoder strips a byte-order mark and turns the text into UTF-8 as it streams.
     let decoded = encoding_rs_io::DecodeReaderBytesBuilder::new()
         .encoding(Some(encoding.codec()))
@@ -144,9 +180,17 @@ fn open_csv(path: &Path, encoding: Encoding) -> Result<Table, ReadError> {
     Ok(Table { headers, read_as: encoding.as_str(), serial_dates: false, rows: Box::new(rows) })
 }
 
-fn open_xlsx(path: &Path, sheet: Option<&str>) -> Result<Table, ReadError> {
-    let mut book: calamine::Xlsx<_> =
-        calamine::open_workbook(path).map_err(|e: calamine::XlsxError| ReadError::Workbook(e.to_string()))?;
+fn open_xlsx(source: &Source, sheet: Option<&str>) -> Result<Table, ReadError> {
+    let workbook = |e: calamine::XlsxError| ReadError::Workbook(e.to_string());
+    match source {
+        Source::File(path) => rows_of(calamine::open_workbook(path).map_err(workbook)?, sheet),
+        Source::Upload { bytes, .. } => {
+            rows_of(calamine::Xlsx::new(Cursor::new(bytes.clone())).map_err(workbook)?, sheet)
+        }
+    }
+}
+
+fn rows_of<R: Read + std::io::Seek>(mut book: calamine::Xlsx<R>, sheet: Option<&str>) -> Result<Table, ReadError> {
     let name = match sheet {
         Some(name) => name.to_owned(),
         None => book.sheet_names().first().cloned().ok_or(ReadError::Empty)?,

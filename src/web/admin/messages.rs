@@ -28,7 +28,7 @@ pub fn console_has_own_sentence(code: ErrorCode) -> bool {
         C::InvalidBody | C::InvalidUtf8 | C::InvalidRequest | C::MalformedJson => false,
         C::UnsupportedLocale | C::InvalidQuery | C::InvalidAction | C::MetricsForbidden => false,
         C::CorsOriginNotAllowed | C::CrossSitePost | C::ExternalIdTaken => false,
-        C::WebhookNotFound | C::DeliveryNotFound => false,
+        C::WebhookNotFound | C::DeliveryNotFound | C::ImportNotFound => false,
         // Named with its purpose: see `bundled_consent`.
         C::BundledConsent => false,
     }

@@ -64,9 +64,9 @@ struct WebhooksPage {
 impl WebhooksPage {
     fn status_word(&self, status: &str) -> &'static str {
         match status {
-            "delivered" => &self.w.status_delivered,
-            "failed" => &self.w.status_failed,
-            _ => &self.w.status_pending,
+            "delivered" => self.w.status_delivered,
+            "failed" => self.w.status_failed,
+            _ => self.w.status_pending,
         }
     }
 }
