@@ -287,6 +287,17 @@ impl Keyring {
     pub fn open_outbox(&self, sealed: &[u8], id: &str) -> Result<Vec<u8>, CryptoError> {
         self.masters.unwrap(Wrapped::Outbox, sealed, id.as_bytes())
     }
+
+    /// Seals a sheet checked in the console while it waits (a day at most) to be imported: like
+    /// queued mail it belongs to no subject yet. Bound to its import, under its own label, so
+    /// it can be neither moved nor taken for a mail.
+    pub fn seal_upload(&self, sheet: &[u8], import_id: &str) -> Result<Vec<u8>, CryptoError> {
+        self.masters.wrap(Wrapped::Outbox, sheet, format!("import-upload:{import_id}").as_bytes())
+    }
+
+    pub fn open_upload(&self, sealed: &[u8], import_id: &str) -> Result<Vec<u8>, CryptoError> {
+        self.masters.unwrap(Wrapped::Outbox, sealed, format!("import-upload:{import_id}").as_bytes())
+    }
 }
 
 /// One subject's data key. Each ciphertext is bound (as associated data) to what it is, so a

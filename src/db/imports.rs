@@ -5,7 +5,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::DbConnection;
-use super::schema::imports;
+use super::schema::{import_uploads, imports};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = imports)]
@@ -69,6 +69,33 @@ pub fn completed_with(conn: &mut DbConnection, file_sha256: &str) -> QueryResult
             .filter(imports::status.eq("done")),
     ))
     .get_result(conn)
+}
+
+/// Keeps a checked sheet (sealed) until its owner says go.
+pub fn stage(conn: &mut DbConnection, import_id: &str, sealed: &[u8], at: NaiveDateTime) -> QueryResult<()> {
+    diesel::insert_into(import_uploads::table)
+        .values((
+            import_uploads::import_id.eq(import_id),
+            import_uploads::sealed.eq(sealed),
+            import_uploads::created_at.eq(at),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// The sealed sheet a dry run checked, if it is still kept.
+pub fn staged(conn: &mut DbConnection, import_id: &str) -> QueryResult<Option<Vec<u8>>> {
+    import_uploads::table.find(import_id).select(import_uploads::sealed).first(conn).optional()
+}
+
+/// Forgets a checked sheet; answers whether it was kept (so that only one request imports it).
+pub fn unstage(conn: &mut DbConnection, import_id: &str) -> QueryResult<bool> {
+    diesel::delete(import_uploads::table.find(import_id)).execute(conn).map(|n| n == 1)
+}
+
+/// Forgets every checked sheet kept since before `before`.
+pub fn purge_staged(conn: &mut DbConnection, before: NaiveDateTime) -> QueryResult<usize> {
+    diesel::delete(import_uploads::table.filter(import_uploads::created_at.lt(before))).execute(conn)
 }
 
 /// Records a de-identified export (its parameters and counts, never its rows).

@@ -152,7 +152,7 @@ impl From<ImportError> for AppError {
         ("time_zone" = Option<String>, Query, description = "The zone of dates written without one (`Asia/Seoul` by default, or an offset such as `+09:00`)"),
         ("name" = Option<String>, Query, description = "The file's name, recorded with the import"),
     ),
-    request_body(content = String, description = "The spreadsheet: a CSV (`text/csv`) or an XLSX workbook. Headers that are not a field or purpose key are mapped with `column.<header>=<name>` query parameters (as a mapping file's `[columns]`), values every row has with `constant.<name>=<value>`.", content_type = "text/csv"),
+    request_body(content = serde_json::Value, description = "The spreadsheet (any bytes: a CSV is text in UTF-8 or CP949, a workbook is binary): a CSV (`text/csv`) or an XLSX workbook. Headers that are not a field or purpose key are mapped with `column.<header>=<name>` query parameters (as a mapping file's `[columns]`), values every row has with `constant.<name>=<value>`.", content_type = "text/csv"),
     responses(
         (status = 200, description = "The report: totals, and every refused, updated or kept row by its line with stable codes (as `assent import --json`)", body = Object),
         (status = 400, description = "`invalid_body`: the file cannot be read as a CSV or a workbook", body = Problem, content_type = "application/problem+json"),

@@ -92,6 +92,43 @@ impl Console {
         response
     }
 
+    /// POSTs `multipart/form-data` (an upload): text `fields` and `files` as (name, file name,
+    /// bytes), with the page's CSRF token added.
+    pub async fn upload(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        files: &[(&str, &str, &[u8])],
+    ) -> reqwest::Response {
+        let boundary = format!("assent-test-{}", uuid::Uuid::new_v4().simple());
+        let csrf = self.csrf().await;
+        let mut body = Vec::new();
+        for (name, value) in fields.iter().chain([&("csrf", csrf.as_str())]) {
+            let part = format!("--{boundary}\r\ncontent-disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n");
+            body.extend_from_slice(part.as_bytes());
+        }
+        for (name, file_name, bytes) in files {
+            let head = format!(
+                "--{boundary}\r\ncontent-disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\ncontent-type: application/octet-stream\r\n\r\n"
+            );
+            body.extend_from_slice(head.as_bytes());
+            body.extend_from_slice(bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        let response = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+            .header("cookie", self.cookie_header())
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        self.remember(&response);
+        response
+    }
+
     /// POSTs with the page's CSRF token added.
     pub async fn submit(&self, path: &str, pairs: &[(&str, &str)]) -> reqwest::Response {
         let csrf = self.csrf().await;

@@ -28,6 +28,7 @@ mod export_roundtrip;
 mod headers;
 mod hostile;
 mod import;
+mod import_console;
 mod integration;
 mod japanese;
 mod keys;

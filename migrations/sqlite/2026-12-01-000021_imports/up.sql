@@ -23,6 +23,14 @@ CREATE TABLE imports (
 );
 CREATE INDEX imports_by_file ON imports (file_sha256);
 
+-- A sheet checked (dry-run) in the console and waiting for its owner's go-ahead: sealed under the
+-- master key, never in the clear; deleted once imported, or after a day.
+CREATE TABLE import_uploads (
+    import_id TEXT PRIMARY KEY NOT NULL REFERENCES imports (id),
+    sealed BLOB NOT NULL,
+    created_at TIMESTAMP NOT NULL
+);
+
 -- Each de-identified export (PIPA art. 28-2): who made it and with what parameters; never its rows.
 CREATE TABLE deidentified_exports (
     id TEXT PRIMARY KEY NOT NULL,

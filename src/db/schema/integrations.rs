@@ -1,6 +1,14 @@
 //! The tables of migration 21: imports, de-identified exports, webhook endpoints and deliveries.
 
 diesel::table! {
+    import_uploads (import_id) {
+        import_id -> Text,
+        sealed -> Binary,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     imports (id) {
         id -> Text,
         form_key -> Text,

@@ -36,6 +36,11 @@ impl Zone {
         })
     }
 
+    /// The zone `seconds` east of UTC (as recorded with an import).
+    pub fn from_offset_seconds(seconds: i32) -> Option<Self> {
+        FixedOffset::east_opt(seconds).map(Self)
+    }
+
     pub fn offset(self) -> FixedOffset {
         self.0
     }

@@ -11,6 +11,7 @@
 mod plan;
 pub mod read;
 mod report;
+pub mod staged;
 mod write;
 
 pub use report::{Outcome, Report, RowReport, Totals};

@@ -18,6 +18,7 @@ pub mod embed;
 pub mod field_views;
 pub mod fields;
 pub mod forms;
+pub mod imports;
 pub mod keys;
 pub mod languages;
 mod messages;
@@ -52,6 +53,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.configure(auth::routes)
         .configure(keys::routes)
         .configure(webhooks::routes)
+        .configure(imports::routes)
         .configure(languages::routes)
         .configure(purposes::routes)
         .configure(forms::routes)
@@ -164,11 +166,19 @@ impl SignedIn {
         require_content_type(req, FORM_URLENCODED).map_err(|e| AdminError::new(e, locale))?;
         let body = read_limited(req, payload).await.map_err(|e| AdminError::new(e, locale))?;
         let fields = Fields(parse_urlencoded(&body, locale).map_err(|e| AdminError::new(e, locale))?);
-        use subtle::ConstantTimeEq;
-        if !bool::from(fields.get("csrf").as_bytes().ct_eq(self.csrf.as_bytes())) {
-            return Err(AdminError::forbidden(ErrorCode::CsrfFailed, locale));
-        }
+        self.check_csrf(fields.get("csrf"))?;
         Ok(fields)
+    }
+
+    /// Checks a form's `csrf` field against the session's token in constant time (403 on a
+    /// mismatch).
+    pub fn check_csrf(&self, token: &str) -> Result<(), AdminError> {
+        use subtle::ConstantTimeEq;
+        if bool::from(token.as_bytes().ct_eq(self.csrf.as_bytes())) {
+            Ok(())
+        } else {
+            Err(AdminError::forbidden(ErrorCode::CsrfFailed, self.locale))
+        }
     }
 
     /// A POST that changes something: the CSRF-checked form of a signed-in `owner` (viewers

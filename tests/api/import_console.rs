@@ -1,0 +1,94 @@
+//! Importing through the console: the example sheet uploaded with its mapping and checked
+//! (nothing written, every mistake by line), imported from its report with one click (once),
+//! mistakes in the upload form shown next to their fields, viewers kept out.
+
+use crate::admin_helpers::PASSWORD;
+use crate::helpers::*;
+use crate::on_both_backends;
+use assent::db::schema::import_uploads;
+use assent::domain::owner::Role;
+use diesel::prelude::*;
+use serde_json::Value;
+use std::path::PathBuf;
+
+fn example(name: &str) -> Vec<u8> {
+    std::fs::read(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples").join(name)).unwrap()
+}
+
+/// Where a 303 points, without its query.
+fn location(response: &reqwest::Response) -> String {
+    let to = response.headers()["location"].to_str().unwrap();
+    to.split('?').next().unwrap().to_owned()
+}
+
+on_both_backends! {
+    async fn an_owner_checks_the_sheet_then_imports_it_from_its_report(app: TestApp) {
+        let console = app.signed_in(Role::Owner).await;
+        let page = console.page("/admin/imports?lang=en").await;
+        assert!(page.contains(r#"enctype="multipart/form-data""#) && page.contains(r#"<label for="field-file">"#), "{page}");
+        let mapping = String::from_utf8(example("customers-mapping.toml")).unwrap();
+        let sheet = example("customers-cp949.csv");
+        let before = app.row_counts();
+
+        // Mistakes come back next to their fields, with what was typed.
+        let refused = console.upload("/admin/imports?lang=en", &[("form", "newsletter"), ("mapping", "[columns\n"), ("time_zone", "Mars/Olympus")], &[]).await;
+        assert_eq!(refused.status(), 422);
+        let html = refused.text().await.unwrap();
+        for field in ["file", "mapping", "time_zone"] {
+            assert!(html.contains(&format!(r#"id="field-{field}-error""#)), "{field}: {html}");
+        }
+        assert!(html.contains("Mars/Olympus"), "nothing typed is lost");
+
+        // The check: nothing written, every outcome and mistake by line.
+        let fields = [("form", "newsletter"), ("mapping", mapping.as_str()), ("time_zone", "Asia/Seoul")];
+        let checked = console.upload("/admin/imports?lang=en", &fields, &[("file", "customers.csv", &sheet)]).await;
+        assert_eq!(checked.status(), 303);
+        let report_path = location(&checked);
+        let report = console.page(&format!("{report_path}?lang=en")).await;
+        assert!(report.contains("<dt>People created</dt><dd>192</dd>") && report.contains("<dt>Rows refused</dt><dd>8</dd>"), "{report}");
+        assert!(report.contains("<th scope=\"row\">12</th>") && report.contains("<code>invalid_email</code>"), "line 12's address");
+        assert!(report.contains("<code>duplicate_person</code>") && report.contains("The same person as an earlier row"), "said, and coded");
+        assert!(report.contains("Import this sheet"));
+        assert_eq!(app.row_counts(), before, "a check writes nothing");
+        let kept: i64 = import_uploads::table.count().get_result(&mut app.conn()).unwrap();
+        assert_eq!(kept, 1, "the checked sheet is kept (sealed) for its import");
+        let sealed: Vec<u8> = import_uploads::table.select(import_uploads::sealed).first(&mut app.conn()).unwrap();
+        assert!(!sealed.windows(6).any(|w| w == b"@examp"), "never in the clear");
+
+        // One click imports it, with the mapping it was checked with; a second click does nothing.
+        let run = format!("{report_path}/run?lang=en");
+        let imported = console.submit(&run, &[]).await;
+        assert_eq!(imported.status(), 303);
+        let done_path = location(&imported);
+        assert_ne!(done_path, report_path);
+        let done = console.page(&format!("{done_path}?lang=en")).await;
+        assert!(done.contains("<dt>People created</dt><dd>192</dd>") && done.contains("written"), "{done}");
+        let counts = app.row_counts();
+        assert!(counts[0] > before[0] + 150, "the people are in: {counts:?}");
+        let again = console.submit(&run, &[]).await;
+        assert_eq!((again.status().as_u16(), location(&again)), (303, report_path.clone()));
+        assert_eq!(app.row_counts(), counts, "imported once");
+        let after = console.page(&format!("{report_path}?lang=en")).await;
+        assert!(after.contains("no longer kept") && !after.contains("Import this sheet"));
+        let kept: i64 = import_uploads::table.count().get_result(&mut app.conn()).unwrap();
+        assert_eq!(kept, 0, "the sheet is forgotten once imported");
+
+        // Listed, and the people are there with their ids.
+        let list = console.page("/admin/imports?lang=en").await;
+        assert_eq!(list.matches("customers.csv").count(), 2, "the check and the import");
+        let listed: Value = app.client.get(app.url("/api/v1/imports")).bearer_auth(app.integrator_key()).send().await.unwrap().json().await.unwrap();
+        assert!(listed["imports"].as_array().unwrap().iter().all(|i| i["actor"].as_str().unwrap().starts_with("owner:")));
+    }
+
+    async fn viewers_see_the_imports_but_cannot_upload(app: TestApp) {
+        let viewer = app.console();
+        let email = app.owner(Role::Viewer);
+        assert_eq!(viewer.sign_in(&email, PASSWORD).await.status(), 303);
+        let page = viewer.page("/admin/imports?lang=en").await;
+        assert!(!page.contains(r#"name="file""#), "no upload form for a viewer");
+        let refused = viewer.upload("/admin/imports?lang=en", &[("form", "newsletter")], &[("file", "a.csv", b"email\na@b.example\n")]).await;
+        assert_eq!(refused.status(), 403);
+        let kept: i64 = import_uploads::table.count().get_result(&mut app.conn()).unwrap();
+        assert_eq!(kept, 0);
+    }
+}
