@@ -74,15 +74,15 @@ fn resolve(
             Identifier::Subject(_) => None,
         })
         .collect();
-    let of_kind = |email: bool| -> Vec<&[u8]> {
-        asked
-            .iter()
-            .zip(&indexes)
-            .filter(|(a, _)| matches!(a, Identifier::Email(_)) == email && !matches!(a, Identifier::Subject(_)))
-            .filter_map(|(_, index)| index.as_deref())
-            .collect()
-    };
-    let (emails, externals) = (of_kind(true), of_kind(false));
+    // Addresses and external ids, each looked up in one query.
+    let (mut emails, mut externals): (Vec<&[u8]>, Vec<&[u8]>) = (Vec::new(), Vec::new());
+    for (a, index) in asked.iter().zip(&indexes) {
+        match (a, index.as_deref()) {
+            (Identifier::Email(_), Some(index)) => emails.push(index),
+            (Identifier::External(_), Some(index)) => externals.push(index),
+            _ => {}
+        }
+    }
     let by_email: HashMap<Vec<u8>, String> = if emails.is_empty() {
         HashMap::new()
     } else {

@@ -116,7 +116,8 @@ fn page_records(
         }
         let Some(key) = opened.get(subject.as_str()) else { continue };
         let text = key.open_text(ciphertext, Bound::Value { subject, value_id, field })?;
-        if let (Some(coarse), Some(id)) = (deidentify::coarsen(*kind, &text), ids.iter().find(|i| **i == subject)) {
+        if let (Some(coarse), Some((id, _))) = (deidentify::coarsen(*kind, &text), keys.get_key_value(subject.as_str()))
+        {
             // Oldest first: the latest value wins.
             values.entry(id).or_default().insert(field.clone(), coarse);
         }

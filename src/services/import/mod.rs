@@ -99,7 +99,9 @@ pub fn run(
     let now = ledger_time(Utc::now().naive_utc());
     let required = |p: &crate::domain::PurposeKey| catalog.is_required(p);
     let layout = Layout::resolve(&table.headers, &options.mapping, &form.definition, required);
-    let header_of_external = table.headers.iter().find(|h| is_external(h, options, &form)).cloned();
+    let header_of = |column: &Column| layout.as_ref().ok().and_then(|l| l.header_for(column)).map(str::to_owned);
+    let header_of_external = header_of(&Column::ExternalId);
+    let header_of_email = email_field(&form).and_then(|key| header_of(&Column::Field(key)));
     let ctx = Arc::new(Context {
         keyring,
         catalog: catalog.clone(),
@@ -112,6 +114,7 @@ pub fn run(
         now,
         actor,
         header_of_external: header_of_external.unwrap_or_else(|| "external_id".into()),
+        header_of_email: header_of_email.unwrap_or_else(|| "email".into()),
     });
     let mut report = Report {
         id: ctx.import_id.clone(),
@@ -141,9 +144,10 @@ pub fn run(
     outcome.map(|()| report)
 }
 
-fn is_external(header: &str, options: &Options, form: &PublishedForm) -> bool {
-    let name = options.mapping.columns.get(header.trim()).map_or(header.trim(), String::as_str);
-    crate::domain::import::column_named(name, &form.definition) == Some(Column::ExternalId)
+/// The form's required e-mail field: the person's identity in a sheet.
+fn email_field(form: &PublishedForm) -> Option<crate::domain::FieldKey> {
+    let field = form.definition.fields.iter().find(|f| f.kind == crate::domain::FieldType::Email && f.required)?;
+    Some(field.key.clone())
 }
 
 /// The policy version ids of `version` for each of the form's purposes.
@@ -220,7 +224,7 @@ fn parse(ctx: &Context, layout: &Layout, rules: &RowRules<'_>, seen: &mut Seen, 
             let external = r.external_id.as_deref().map(|id| ctx.keyring.external_index(id));
             match seen.again(&index, external.as_deref()) {
                 (true, _) => {
-                    Err(vec![RowProblem { column: email_header(layout, ctx), code: RowCode::DuplicatePerson }])
+                    Err(vec![RowProblem { column: ctx.header_of_email.clone(), code: RowCode::DuplicatePerson }])
                 }
                 (false, true) => {
                     Err(vec![RowProblem { column: ctx.header_of_external.clone(), code: RowCode::ExternalIdTaken }])
@@ -231,12 +235,6 @@ fn parse(ctx: &Context, layout: &Layout, rules: &RowRules<'_>, seen: &mut Seen, 
         Err(problems) => Err(problems),
     };
     Parsed { line, index, row }
-}
-
-fn email_header(layout: &Layout, ctx: &Context) -> String {
-    let key = ctx.form.definition.fields.iter().find(|f| f.kind == crate::domain::FieldType::Email && f.required);
-    let Some(field) = key else { return "email".into() };
-    layout.header_for(&Column::Field(field.key.clone())).unwrap_or(field.key.as_str()).to_owned()
 }
 
 /// Decides a chunk (and writes it, unless this is a dry run).

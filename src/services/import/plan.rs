@@ -38,6 +38,8 @@ pub(crate) struct Context {
     pub(super) actor: Actor,
     /// The header of the external-id column (for its problems).
     pub(super) header_of_external: String,
+    /// The header of the address column (named when a row repeats an earlier person).
+    pub(super) header_of_email: String,
 }
 
 /// A row read from the file: its line, the address's blind index, and what it says.
