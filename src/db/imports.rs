@@ -23,32 +23,47 @@ pub struct ImportRecord {
     pub report: String,
     pub started_at: NaiveDateTime,
     pub finished_at: Option<NaiveDateTime>,
+    pub ledger_seq: Option<i64>,
 }
 
 pub fn insert(conn: &mut DbConnection, record: &ImportRecord) -> QueryResult<()> {
     diesel::insert_into(imports::table).values(record).execute(conn).map(|_| ())
 }
 
+/// How an import ended.
+pub struct Finished<'a> {
+    pub status: &'a str,
+    pub written: bool,
+    pub totals: &'a str,
+    pub report: &'a str,
+    pub at: NaiveDateTime,
+    pub ledger_seq: i64,
+}
+
 /// Records how an import ended.
-pub fn finish(
-    conn: &mut DbConnection,
-    id: &str,
-    status: &str,
-    written: bool,
-    totals: &str,
-    report: &str,
-    at: NaiveDateTime,
-) -> QueryResult<()> {
+pub fn finish(conn: &mut DbConnection, id: &str, f: &Finished<'_>) -> QueryResult<()> {
     diesel::update(imports::table.find(id))
         .set((
-            imports::status.eq(status),
-            imports::written.eq(written),
-            imports::totals.eq(totals),
-            imports::report.eq(report),
-            imports::finished_at.eq(Some(at)),
+            imports::status.eq(f.status),
+            imports::written.eq(f.written),
+            imports::totals.eq(f.totals),
+            imports::report.eq(f.report),
+            imports::finished_at.eq(Some(f.at)),
+            imports::ledger_seq.eq(Some(f.ledger_seq)),
         ))
         .execute(conn)
         .map(|_| ())
+}
+
+/// The first real import (not a dry run) that finished after `after`.
+pub fn next_finished(conn: &mut DbConnection, after: NaiveDateTime) -> QueryResult<Option<ImportRecord>> {
+    imports::table
+        .filter(imports::dry_run.eq(false))
+        .filter(imports::finished_at.gt(after))
+        .order((imports::finished_at.asc(), imports::id.asc()))
+        .select(ImportRecord::as_select())
+        .first(conn)
+        .optional()
 }
 
 pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<ImportRecord>> {

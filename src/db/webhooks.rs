@@ -17,6 +17,8 @@ pub struct EndpointState {
     pub events: String,
     pub include_email: bool,
     pub cursor: i64,
+    /// When the last import announced (or passed over) finished.
+    pub imports_cursor: NaiveDateTime,
     pub enabled: bool,
     pub disabled_reason: Option<String>,
     pub secret_fingerprint: String,
@@ -81,6 +83,15 @@ pub fn redeclare(
         None => diesel::update(target).set(described).execute(conn),
     }
     .map(|_| ())
+}
+
+/// Records that the imports finished up to `at` have been announced to (or passed over for)
+/// the endpoint.
+pub fn advance_imports(conn: &mut DbConnection, name: &str, at: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(webhook_endpoints::table.find(name).filter(webhook_endpoints::imports_cursor.lt(at)))
+        .set(webhook_endpoints::imports_cursor.eq(at))
+        .execute(conn)
+        .map(|_| ())
 }
 
 /// Turns a disabled endpoint back on and puts its failed deliveries back in the queue, from

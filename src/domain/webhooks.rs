@@ -33,7 +33,11 @@ pub const EVENT_TYPES: &[&str] = &[
     "consent.expired",
     "consent.erased",
     "subject.erased",
+    IMPORT_COMPLETED,
 ];
+
+/// An import (not a dry run) finished: announced once everything it recorded has been.
+pub const IMPORT_COMPLETED: &str = "import.completed";
 
 /// Whether a pattern names at least one event type.
 pub fn is_known_pattern(pattern: &str) -> bool {

@@ -286,6 +286,61 @@ async fn private_story(backend: Backend) {
     assert_eq!(problem(unknown).await["code"], "webhook_not_found");
 }
 
+/// An import is announced once, after the consents it recorded, with its id and totals.
+async fn import_story(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let (port, out) = (free_port(), dir.path().join("received.jsonl"));
+    let _live = receiver(port, &out);
+    let mut text = std::fs::read_to_string(workspace_file()).unwrap();
+    text.push_str(&format!(
+        "\n[[webhooks]]\nname = \"crm\"\nurl = \"http://127.0.0.1:{port}/hook\"\nevents = [\"consent.granted\", \"import.completed\"]\nsecret = \"{SECRET}\"\n"
+    ));
+    let config = dir.path().join("imports-hook.toml");
+    std::fs::write(&config, text).unwrap();
+    let Some(app) = TestApp::spawn_with(backend, |s| {
+        s.config = config.clone();
+        s.webhook_allow_private = true;
+    })
+    .await
+    else {
+        return;
+    };
+    let sheet = format!(
+        "email,service,marketing_email,consented_at\n{},Y,Y,2026-03-05\n{},Y,N,2026-04-01\nnot-an-address,Y,Y,2026-04-02\n",
+        unique_email(),
+        unique_email()
+    );
+    let run =
+        app.client.post(app.url("/api/v1/imports?form=newsletter&dry_run=false")).bearer_auth(app.integrator_key());
+    let report: Value = run.header("content-type", "text/csv").body(sheet).send().await.unwrap().json().await.unwrap();
+    assert_eq!(report["totals"]["created"], 2, "{report}");
+    let dry = app.client.post(app.url("/api/v1/imports?form=newsletter")).bearer_auth(app.integrator_key());
+    assert_eq!(dry.header("content-type", "text/csv").body("email,service\n").send().await.unwrap().status(), 200);
+    eventually("the import is announced", || async { received(&out).iter().any(|l| l["type"] == "import.completed") })
+        .await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let lines = received(&out);
+    assert!(lines.iter().all(|l| l.get("bad").is_none()), "{lines:?}");
+    let announced: Vec<&Value> = lines.iter().filter(|l| l["type"] == "import.completed").collect();
+    assert_eq!(announced.len(), 1, "once, and not for the dry run: {lines:?}");
+    assert_eq!(announced[0]["import_id"], report["id"]);
+    assert_eq!((&announced[0]["totals"]["created"], &announced[0]["totals"]["refused"]), (&json!(2), &json!(1)));
+    assert_eq!(announced[0]["id"], format!("msg_import_{}", report["id"].as_str().unwrap()));
+    let last = lines.iter().rposition(|l| l["type"] == "consent.granted").unwrap();
+    let first_announcement = lines.iter().position(|l| l["type"] == "import.completed").unwrap();
+    assert!(first_announcement > last, "after the consents it recorded: {lines:?}");
+}
+
+#[tokio::test]
+async fn an_import_is_announced_after_its_consents_sqlite() {
+    import_story(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn an_import_is_announced_after_its_consents_postgres() {
+    import_story(Backend::Postgres).await;
+}
+
 #[tokio::test]
 async fn every_change_reaches_the_receiver_signed_and_in_order_through_an_outage_sqlite() {
     story(Backend::Sqlite).await;

@@ -23,8 +23,10 @@ class Handler(BaseHTTPRequestHandler):
         headers = {k.lower(): v for k, v in self.headers.items()}
         try:
             event = HOOK.verify(body, headers)
-            line = {"path": self.path, "id": headers["webhook-id"], "type": event["type"], "seq": event["data"]["seq"],
-                    "subject_id": event["data"]["subject_id"], "email": event["data"].get("email")}
+            data = event["data"]
+            line = {"path": self.path, "id": headers["webhook-id"], "type": event["type"], "seq": data["seq"],
+                    "subject_id": data.get("subject_id"), "email": data.get("email"),
+                    "import_id": data.get("import_id"), "totals": data.get("totals")}
             status = 204
         except Exception as e:  # noqa: BLE001 - any failure is a bad delivery
             line, status = {"path": self.path, "bad": str(e)}, 400

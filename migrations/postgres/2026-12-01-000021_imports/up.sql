@@ -19,9 +19,13 @@ CREATE TABLE imports (
     totals TEXT NOT NULL,
     report TEXT NOT NULL,
     started_at TIMESTAMP NOT NULL,
-    finished_at TIMESTAMP
+    finished_at TIMESTAMP,
+    -- The ledger's last sequence number when it finished: its completion is announced to a
+    -- webhook endpoint once everything it recorded has been.
+    ledger_seq BIGINT
 );
 CREATE INDEX imports_by_file ON imports (file_sha256);
+CREATE INDEX imports_finished ON imports (finished_at);
 
 -- A sheet checked (dry-run) in the console and waiting for its owner's go-ahead: sealed under the
 -- master key, never in the clear; deleted once imported, or after a day.
@@ -51,6 +55,8 @@ CREATE TABLE webhook_endpoints (
     events TEXT NOT NULL,
     include_email BOOLEAN NOT NULL,
     cursor BIGINT NOT NULL,
+    -- The finishing time of the last import announced (import.completed) or passed over.
+    imports_cursor TIMESTAMP NOT NULL,
     enabled BOOLEAN NOT NULL,
     disabled_reason TEXT,
     secret_fingerprint TEXT NOT NULL,

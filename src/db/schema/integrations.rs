@@ -23,6 +23,7 @@ diesel::table! {
         report -> Text,
         started_at -> Timestamp,
         finished_at -> Nullable<Timestamp>,
+        ledger_seq -> Nullable<BigInt>,
     }
 }
 
@@ -61,6 +62,7 @@ diesel::table! {
         events -> Text,
         include_email -> Bool,
         cursor -> BigInt,
+        imports_cursor -> Timestamp,
         enabled -> Bool,
         disabled_reason -> Nullable<Text>,
         secret_fingerprint -> Text,

@@ -331,6 +331,7 @@ fn start_record(db: &Db, ctx: &Context, options: &Options) -> Result<(), ImportE
         report: "{}".into(),
         started_at: ctx.now,
         finished_at: None,
+        ledger_seq: None,
     };
     db.writer.write_blocking(move |tx| imports::insert(tx.conn, &record).map_err(ServiceError::from))?;
     Ok(())
@@ -343,7 +344,9 @@ fn finish_record(db: &Db, ctx: &Context, report: &Report, ok: bool) -> Result<()
     let written = report.written;
     let at = ledger_time(Utc::now().naive_utc());
     db.writer.write_blocking(move |tx| {
-        imports::finish(tx.conn, &id, status, written, &totals, &body, at).map_err(ServiceError::from)
+        let ledger_seq = crate::db::ledger::head_seq(tx.conn)?;
+        let finished = imports::Finished { status, written, totals: &totals, report: &body, at, ledger_seq };
+        imports::finish(tx.conn, &id, &finished).map_err(ServiceError::from)
     })?;
     tracing::info!(import = %ctx.import_id, status, rows = report.totals.rows, refused = report.totals.refused, "import finished");
     Ok(())

@@ -19,6 +19,7 @@ use hmac::{Hmac, Mac};
 use serde::Serialize;
 use sha2::Sha256;
 
+mod imports;
 mod manage;
 mod spec;
 
@@ -56,11 +57,11 @@ pub struct Dispatcher {
 
 /// One event as POSTed.
 #[derive(Debug, Serialize)]
-struct Payload<'a> {
+struct Payload<'a, D: Serialize> {
     #[serde(rename = "type")]
     kind: &'a str,
     timestamp: String,
-    data: EventData<'a>,
+    data: D,
 }
 
 #[derive(Debug, Serialize)]
@@ -139,6 +140,14 @@ impl Dispatcher {
             self.attempt(endpoint, &state, delivery).await?;
             return Ok(true);
         }
+        if wants(&endpoint.events, rules::IMPORT_COMPLETED) {
+            let (writer, seen) = (self.db.writer.clone(), state.clone());
+            let at = ledger_time(now);
+            if let Some(delivery) = self.blocking(move |conn| imports::queue_next(&writer, conn, &seen, at)).await? {
+                self.attempt(endpoint, &state, delivery).await?;
+                return Ok(true);
+            }
+        }
         let cursor = state.cursor;
         let events = self.blocking(move |conn| Ok(crate::db::ledger::after(conn, cursor, PAGE)?)).await?;
         let Some(last) = events.last().map(|e| e.seq) else { return Ok(false) };
@@ -188,7 +197,15 @@ impl Dispatcher {
         mut delivery: Delivery,
     ) -> Result<(), ServiceError> {
         let (seq, keyring, include_email) = (delivery.seq, self.keyring.clone(), endpoint.include_email);
-        let body = self.blocking(move |conn| payload(conn, &keyring, seq, include_email)).await?;
+        let announced = delivery.clone();
+        let body = self
+            .blocking(move |conn| match announced.event_type.as_str() {
+                rules::IMPORT_COMPLETED => {
+                    Ok(imports::payload(conn, &announced)?.map(|body| (rules::IMPORT_COMPLETED.to_owned(), body)))
+                }
+                _ => payload(conn, &keyring, seq, include_email),
+            })
+            .await?;
         let started = Instant::now();
         let outcome = match body {
             Some((kind, body)) => self.post(endpoint, state, &delivery.id, &kind, body).await,
