@@ -44,6 +44,25 @@ pub struct Delivery {
     pub delivered_at: Option<NaiveDateTime>,
 }
 
+impl Delivery {
+    /// A delivery about to be made for the first time.
+    pub fn queued(endpoint: &str, id: String, seq: i64, event_type: String, at: NaiveDateTime) -> Self {
+        Self {
+            id,
+            endpoint: endpoint.to_owned(),
+            seq,
+            event_type,
+            status: "pending".into(),
+            attempts: 0,
+            response_status: None,
+            latency_ms: None,
+            next_attempt_at: None,
+            created_at: at,
+            delivered_at: None,
+        }
+    }
+}
+
 pub fn endpoint(conn: &mut DbConnection, name: &str) -> QueryResult<Option<EndpointState>> {
     webhook_endpoints::table.find(name).select(EndpointState::as_select()).first(conn).optional()
 }

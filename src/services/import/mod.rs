@@ -116,19 +116,7 @@ pub fn run(
         header_of_external: header_of_external.unwrap_or_else(|| "external_id".into()),
         header_of_email: header_of_email.unwrap_or_else(|| "email".into()),
     });
-    let mut report = Report {
-        id: ctx.import_id.clone(),
-        form: options.form.clone(),
-        file_sha256: ctx.file_sha256.clone(),
-        read_as: table.read_as.to_owned(),
-        dry_run: options.dry_run,
-        all_or_nothing: options.all_or_nothing,
-        written: false,
-        ignored_columns: Vec::new(),
-        header_problems: Vec::new(),
-        totals: Totals { expected: lines.saturating_sub(1), ..Totals::default() },
-        rows: Vec::new(),
-    };
+    let mut report = Report::empty(&ctx.import_id, options, &ctx.file_sha256, table.read_as, lines);
     start_record(db, &ctx, options)?;
     let outcome = match layout {
         Err(problems) => {

@@ -80,3 +80,22 @@ pub struct Report {
     /// Every row that was refused, updated or kept a newer choice (up to 10 000).
     pub rows: Vec<RowReport>,
 }
+
+impl Report {
+    /// The report of a run just starting: nothing decided yet (`lines` estimates the rows).
+    pub(super) fn empty(id: &str, options: &super::Options, sha256: &str, read_as: &str, lines: u64) -> Self {
+        Self {
+            id: id.to_owned(),
+            form: options.form.clone(),
+            file_sha256: sha256.to_owned(),
+            read_as: read_as.to_owned(),
+            dry_run: options.dry_run,
+            all_or_nothing: options.all_or_nothing,
+            written: false,
+            ignored_columns: Vec::new(),
+            header_problems: Vec::new(),
+            totals: Totals { expected: lines.saturating_sub(1), ..Totals::default() },
+            rows: Vec::new(),
+        }
+    }
+}

@@ -30,19 +30,7 @@ pub(super) fn queue_next(
     if seq > state.cursor {
         return Ok(None);
     }
-    let delivery = Delivery {
-        id: message_id(&import.id),
-        endpoint: state.name.clone(),
-        seq,
-        event_type: IMPORT_COMPLETED.into(),
-        status: "pending".into(),
-        attempts: 0,
-        response_status: None,
-        latency_ms: None,
-        next_attempt_at: None,
-        created_at: now,
-        delivered_at: None,
-    };
+    let delivery = Delivery::queued(&state.name, message_id(&import.id), seq, IMPORT_COMPLETED.into(), now);
     let queued = delivery.clone();
     writer.write_blocking(move |tx| {
         stored::advance_imports(tx.conn, &queued.endpoint, finished)?;

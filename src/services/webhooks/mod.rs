@@ -156,19 +156,7 @@ impl Dispatcher {
                 // Skip what it does not want up to this event, then hand it over.
                 let (name, seq, kind) =
                     (endpoint.name.clone(), event.seq, event_type(&event.action, &event.purpose_key));
-                let delivery = Delivery {
-                    id: format!("msg_{}", event.id),
-                    endpoint: name.clone(),
-                    seq,
-                    event_type: kind,
-                    status: "pending".into(),
-                    attempts: 0,
-                    response_status: None,
-                    latency_ms: None,
-                    next_attempt_at: None,
-                    created_at: ledger_time(now),
-                    delivered_at: None,
-                };
+                let delivery = Delivery::queued(&name, format!("msg_{}", event.id), seq, kind, ledger_time(now));
                 let (writer, queued) = (self.db.writer.clone(), delivery.clone());
                 self.blocking(move |_| {
                     writer.write_blocking(move |tx| {
