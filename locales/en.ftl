@@ -426,6 +426,7 @@ data-next-rows = More (older)
 data-exports = Export (CSV)
 data-export-submissions = Submissions with these filters
 data-export-consents = Current consent state of everyone
+data-export-deidentified = For analysis, without identifying anyone: consent states and coarse values under pseudonyms, rare combinations suppressed (k = 5)
 data-export-owner-only = Exports contain personal data: only owners can download them, and each download is recorded in the audit log.
 data-detail-title = Submission
 data-detail-audited = Opening this page was recorded in the audit log, with your account and this person's id.

@@ -417,6 +417,7 @@ data-next-rows = さらに表示 (以前)
 data-exports = エクスポート (CSV)
 data-export-submissions = この条件の送信履歴
 data-export-consents = 全員の現在の同意状態
+data-export-deidentified = 分析用 (誰も特定しない): 仮名のもとでの同意状態と粗くした値、まれな組み合わせは秘匿 (k = 5)
 data-export-owner-only = エクスポートには個人情報が含まれるため、オーナーのみダウンロードできます。ダウンロードのたびに監査ログに記録されます。
 data-detail-title = 送信の詳細
 data-detail-audited = このページを開いたことが、あなたのアカウントとこの方の ID とともに監査ログに記録されました。

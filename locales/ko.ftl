@@ -417,6 +417,7 @@ data-next-rows = 더 보기(이전)
 data-exports = 내보내기(CSV)
 data-export-submissions = 이 조건의 제출 내역
 data-export-consents = 전체 현재 동의 상태
+data-export-deidentified = 분석용 가명 데이터: 가명 아래 동의 상태와 거칠게 만든 값, 드문 조합은 가림 (k = 5)
 data-export-owner-only = 내보내기 파일에는 개인정보가 포함되어 있어 소유자만 내려받을 수 있으며, 내려받을 때마다 감사 로그에 기록됩니다.
 data-detail-title = 제출 상세
 data-detail-audited = 이 페이지를 연 사실이 계정과 정보주체 ID와 함께 감사 로그에 기록되었습니다.

@@ -17,18 +17,8 @@ pub fn run(settings: &Settings, output: Option<&std::path::Path>, k: usize) -> a
         Some(path) => std::fs::write(path, &csv).with_context(|| format!("cannot write {}", path.display()))?,
         None => std::io::stdout().write_all(&csv)?,
     }
-    let parameters = serde_json::json!({
-        "quasi_identifiers": summary.quasi_identifiers,
-        "attributes": summary.attributes,
-        "output": output.map(|p| p.display().to_string()),
-    })
-    .to_string();
-    let s = summary.clone();
-    db.writer.write_blocking(move |tx| {
-        let (k, rows, suppressed) = (s.k as i64, s.rows as i64, s.suppressed as i64);
-        crate::db::imports::record_deidentified_export(tx.conn, &s.id, "cli", k, rows, suppressed, &parameters, s.at)
-            .map_err(crate::services::ServiceError::from)
-    })?;
+    let actor = crate::services::audit::Actor::Job("cli");
+    crate::services::deidentified::record(&db.writer, &summary, &actor, output.map(|p| p.display().to_string()))?;
     eprintln!(
         "de-identified export {}: {} people, {} suppressed (k = {}), quasi-identifiers: {}",
         summary.id,

@@ -33,6 +33,32 @@ pub struct Summary {
     pub at: NaiveDateTime,
 }
 
+/// Records an export (its parameters and counts, never its rows) and audits it, for `actor`
+/// (`cli`, `owner:<id>`); `output` is where the command wrote it.
+pub fn record(
+    writer: &crate::db::Writer,
+    summary: &Summary,
+    actor: &crate::services::audit::Actor,
+    output: Option<String>,
+) -> Result<(), ServiceError> {
+    let parameters = serde_json::json!({
+        "quasi_identifiers": summary.quasi_identifiers,
+        "attributes": summary.attributes,
+        "output": output,
+    })
+    .to_string();
+    let (s, actor) = (summary.clone(), actor.clone());
+    writer.write_blocking(move |tx| {
+        let (k, rows, suppressed) = (s.k as i64, s.rows as i64, s.suppressed as i64);
+        let (kind, id) = actor.parts();
+        let label = if kind == "job" { id.to_owned() } else { format!("{kind}:{id}") };
+        crate::db::imports::record_deidentified_export(tx.conn, &s.id, &label, k, rows, suppressed, &parameters, s.at)?;
+        let detail = format!("{} k={k} rows={rows} suppressed={suppressed}", s.id);
+        crate::services::audit::audit_action(tx.conn, &actor, "export_deidentified", None, &detail)?;
+        Ok(())
+    })
+}
+
 /// The export as CSV bytes, and its summary.
 pub fn export(
     conn: &mut DbConnection,

@@ -3,7 +3,8 @@
 
 use crate::helpers::*;
 use crate::on_both_backends;
-use assent::db::schema::deidentified_exports;
+use assent::db::schema::{audit_log, deidentified_exports};
+use assent::domain::owner::Role;
 use diesel::prelude::*;
 use serde_json::{Value, json};
 use std::collections::HashSet;
@@ -67,5 +68,23 @@ on_both_backends! {
         assert!(recorded[0].3.contains("first_seen") && !recorded[0].3.contains('@'));
         let refused = app.cli(&["export", "--k", "5"]);
         assert!(!refused.status.success(), "--k only with --deidentified");
+
+        // The console's download: the same export, recorded and audited as the owner's; viewers
+        // and a k below 2 are refused.
+        let console = app.signed_in(Role::Owner).await;
+        assert!(console.page("/admin/submissions?lang=en").await.contains(r#"href="/admin/deidentified.csv?k=5""#));
+        let download = console.get("/admin/deidentified.csv?k=5").await;
+        assert_eq!(download.status(), 200);
+        assert!(download.headers()["content-disposition"].to_str().unwrap().starts_with("attachment; filename=\"deidentified-"));
+        let body = download.text().await.unwrap();
+        assert!(body.starts_with("pseudonym,first_seen") && body.lines().count() == 8 && !body.contains('@'), "{body}");
+        let actors: Vec<String> = deidentified_exports::table.order(deidentified_exports::created_at.asc())
+            .select(deidentified_exports::actor).load(&mut app.conn()).unwrap();
+        assert!(actors[0] == "cli" && actors[3].starts_with("owner:"), "{actors:?}");
+        let audited: i64 = audit_log::table.filter(audit_log::action.eq("export_deidentified")).count().get_result(&mut app.conn()).unwrap();
+        assert_eq!(audited, 4);
+        assert_eq!(console.get("/admin/deidentified.csv?k=1").await.status(), 400);
+        let viewer = app.signed_in(Role::Viewer).await;
+        assert_eq!(viewer.get("/admin/deidentified.csv?k=5").await.status(), 403);
     }
 }

@@ -40,6 +40,7 @@ message_struct! {
         exports,
         export_submissions,
         export_consents,
+        export_deidentified,
         export_owner_only,
         detail_title,
         detail_audited,

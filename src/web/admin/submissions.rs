@@ -23,6 +23,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/admin/submissions", web::get().to(list))
         .route("/admin/submissions.csv", web::get().to(submissions_csv))
         .route("/admin/consents.csv", web::get().to(consents_csv))
+        .route("/admin/deidentified.csv", web::get().to(deidentified_csv))
         .route("/admin/submissions/{id}", web::get().to(show));
 }
 
@@ -301,6 +302,50 @@ async fn consents_csv(req: HttpRequest, who: SignedIn, state: web::Data<AppState
     let stream =
         csv_export::stream(state.db.pool.clone(), state.keyring.clone(), state.catalog.current(), Export::Consents);
     Ok(csv_response("consents.csv", stream))
+}
+
+#[derive(serde::Deserialize)]
+struct DeidentifiedQuery {
+    #[serde(default = "default_k")]
+    k: usize,
+}
+
+fn default_k() -> usize {
+    5
+}
+
+/// Consent states and coarse field values under per-export pseudonyms, k-anonymous (PIPA art.
+/// 28-2): recorded and audited, never an access to anyone's data in the clear.
+async fn deidentified_csv(
+    who: SignedIn,
+    state: web::Data<AppState>,
+    query: Result<web::Query<DeidentifiedQuery>, actix_web::Error>,
+) -> Result<HttpResponse, AdminError> {
+    require_export(&who)?;
+    let k = query.ok().map_or(0, |q| q.k);
+    if !(2..=1000).contains(&k) {
+        return Err(AdminError::Refused {
+            status: actix_web::http::StatusCode::BAD_REQUEST,
+            code: ErrorCode::InvalidQuery,
+            locale: who.locale,
+        });
+    }
+    let (pool, keyring, catalog, writer, actor) =
+        (state.db.pool.clone(), state.keyring.clone(), state.catalog.current(), state.db.writer.clone(), who.actor());
+    let csv = web::block(move || -> Result<_, AppError> {
+        let (csv, summary) = crate::services::deidentified::export(&mut *pool.get()?, &keyring, &catalog, k)?;
+        crate::services::deidentified::record(&writer, &summary, &actor, None)?;
+        Ok(csv)
+    })
+    .await
+    .map_err(|e| AdminError::new(e, who.locale))?
+    .map_err(|e| AdminError::new(e, who.locale))?;
+    let name = format!("deidentified-{}.csv", chrono::Utc::now().format("%Y-%m-%d"));
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(csv))
 }
 
 #[cfg(test)]
