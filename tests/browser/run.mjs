@@ -2,6 +2,8 @@
 // the site owner's console. Started by tests/browser.rs (`cargo nextest run`), which runs Assent
 // on a fresh database and passes its address in the environment (see lib.mjs).
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { activeId, assertAccessible, env, launch, linkIn, tabTo, uniqueEmail, url, waitForMail } from './lib.mjs';
 import { startEmbedder } from './embedder.mjs';
@@ -289,6 +291,24 @@ describe('site owner console', () => {
     built = true;
   });
 
+  test('the owner imports the example sheet: checks it with its mapping, reads the report, imports it with one click', async (t) => {
+    const page = await ownerPage(t);
+    await page.goto(url('/admin/imports?lang=en'));
+    await assertAccessible(page, 'the imports page');
+    const examples = new URL('../../examples/', import.meta.url);
+    await page.selectOption('#field-form', 'newsletter');
+    await page.fill('#field-mapping', readFileSync(new URL('customers-mapping.toml', examples), 'utf8'));
+    await page.setInputFiles('#field-file', fileURLToPath(new URL('customers-cp949.csv', examples)));
+    await Promise.all([page.waitForURL(/\/admin\/imports\/[^/?]+\?/), page.locator('main form button[type=submit]').click()]);
+    assert.match(await page.locator('#totals').innerText(), /People created\s+192/);
+    await assertAccessible(page, 'an import check\'s report');
+    const checked = page.url();
+    await Promise.all([page.waitForURL((u) => u.href !== checked && /\/admin\/imports\/[^/?]+$/.test(u.pathname)), page.getByRole('button', { name: 'Import this sheet' }).click()]);
+    assert.match(await page.locator('h1').innerText(), /customers-cp949\.csv/);
+    assert.match(await page.locator('main').innerText(), /written/);
+    await assertAccessible(page, 'an import\'s report');
+  });
+
   const pages = [
     ['/admin', 'dashboard'],
     ['/admin/purposes', 'purposes'],
@@ -303,6 +323,8 @@ describe('site owner console', () => {
     ['/admin/audit', 'audit log'],
     ['/admin/keys', 'API keys'],
     ['/admin/languages', 'languages'],
+    ['/admin/imports', 'imports'],
+    ['/admin/webhooks', 'webhooks'],
   ];
   for (const lang of ['en', 'ko', 'ja']) {
     test(`console pages (${lang}): ${pages.map(([, name]) => name).join(', ')}`, async (t) => {
