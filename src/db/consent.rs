@@ -91,19 +91,22 @@ pub fn record(
 ) -> QueryResult<Vec<ConsentEvent>> {
     let events: Vec<NewEvent<'_>> = writes.iter().map(|w| w.event.clone()).collect();
     let appended = ledger::append(conn, head, &events)?;
-    let mut inserts = Vec::new();
+    // A row inserted earlier in this call is not in the table yet (inserts go in one statement
+    // at the end): a later write to it changes the pending insert instead (found by its key).
+    let mut inserts: Vec<Option<StateRow<'_>>> = Vec::new();
+    let mut pending_at: std::collections::HashMap<(&str, &str), usize> = std::collections::HashMap::new();
     for (write, event) in writes.iter().zip(&appended) {
-        // A row inserted earlier in this call is not in the table yet (inserts go in one
-        // statement at the end): a later write to it changes the pending insert instead.
-        let pending = inserts.iter().position(|r: &StateRow<'_>| {
-            r.subject_id == write.event.subject_id && r.purpose_key == write.event.purpose_key
-        });
+        let key = (write.event.subject_id, write.event.purpose_key);
+        let pending = pending_at.get(&key).copied();
         let (standing, first) = match &write.state {
             StateWrite::Insert(s) => (s, true),
             StateWrite::Update(s) => (s, pending.is_some()),
             StateWrite::Remove => {
                 match pending {
-                    Some(i) => drop(inserts.remove(i)),
+                    Some(i) => {
+                        inserts[i] = None;
+                        pending_at.remove(&key);
+                    }
                     None => {
                         let row = consent_state::table.find((write.event.subject_id, write.event.purpose_key));
                         diesel::delete(row).execute(conn)?;
@@ -125,11 +128,15 @@ pub fn record(
             notice_anchor_at: standing.notice_anchor_at,
         };
         match (first, pending) {
-            (true, Some(i)) => inserts[i] = row,
-            (true, None) => inserts.push(row),
+            (true, Some(i)) => inserts[i] = Some(row),
+            (true, None) => {
+                pending_at.insert(key, inserts.len());
+                inserts.push(Some(row));
+            }
             (false, _) => update(conn, &row)?,
         }
     }
+    let inserts: Vec<StateRow<'_>> = inserts.into_iter().flatten().collect();
     crate::insert_rows!(conn, consent_state::table, &inserts)?;
     if !forget.is_empty() {
         let forget: Vec<&str> = forget.iter().map(AsRef::as_ref).collect();
