@@ -57,6 +57,7 @@ pub fn run(settings: &Settings, args: ImportArgs) -> anyhow::Result<i32> {
         None => Mapping::default(),
     };
     let options = Options {
+        id: None,
         form: args.form.clone(),
         source: import::Source::File(args.file.clone()),
         dry_run: args.dry_run,

@@ -30,6 +30,14 @@ pub fn insert(conn: &mut DbConnection, record: &ImportRecord) -> QueryResult<()>
     diesel::insert_into(imports::table).values(record).execute(conn).map(|_| ())
 }
 
+/// The totals of a run still going.
+pub fn progress(conn: &mut DbConnection, id: &str, totals: &str) -> QueryResult<()> {
+    diesel::update(imports::table.find(id).filter(imports::status.eq("running")))
+        .set(imports::totals.eq(totals))
+        .execute(conn)
+        .map(|_| ())
+}
+
 /// How an import ended.
 pub struct Finished<'a> {
     pub status: &'a str,

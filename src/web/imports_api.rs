@@ -174,6 +174,7 @@ pub(crate) async fn create(
     let (xlsx, charset) = kind_of(&req)?;
     let bytes = read_at_most(&req, payload, MAX_UPLOAD).await?;
     let options = Options {
+        id: None,
         form: asked.form,
         source: Source::Upload { name: asked.name, bytes: Arc::from(bytes.as_ref()), xlsx },
         dry_run: asked.dry_run,

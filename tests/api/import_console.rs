@@ -61,6 +61,13 @@ on_both_backends! {
         assert_eq!(imported.status(), 303);
         let done_path = location(&imported);
         assert_ne!(done_path, report_path);
+        // It runs on its own; its page shows how far it got, then the report.
+        let first = console.page(&format!("{done_path}?lang=en")).await;
+        assert!(first.contains("Importing, rows done so far") || first.contains("<dt>People created</dt><dd>192</dd>"), "{first}");
+        eventually("the import ends", || async {
+            !console.page(&format!("{done_path}?lang=en")).await.contains("Importing, rows done so far")
+        })
+        .await;
         let done = console.page(&format!("{done_path}?lang=en")).await;
         assert!(done.contains("<dt>People created</dt><dd>192</dd>") && done.contains("written"), "{done}");
         let counts = app.row_counts();

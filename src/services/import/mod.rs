@@ -42,6 +42,9 @@ const REPORTED_ROWS: usize = 10_000;
 /// What to import and how.
 #[derive(Debug, Clone)]
 pub struct Options {
+    /// The import's id (drawn when `None`): the console draws it to point at the run's page
+    /// before it ends.
+    pub id: Option<String>,
     pub form: String,
     pub source: Source,
     pub dry_run: bool,
@@ -107,7 +110,7 @@ pub fn run(
         catalog: catalog.clone(),
         form,
         wording,
-        import_id: crate::db::new_row_id(),
+        import_id: options.id.clone().unwrap_or_else(crate::db::new_row_id),
         file_sha256,
         dry_run: options.dry_run,
         reimport,
@@ -118,6 +121,8 @@ pub fn run(
     });
     let mut report = Report::empty(&ctx.import_id, options, &ctx.file_sha256, table.read_as, lines);
     start_record(db, &ctx, options)?;
+    // Started: the record exists (the console waits for this to show the run's page).
+    progress(&report.totals, &[]);
     let outcome = match layout {
         Err(problems) => {
             report.header_problems = problems;
@@ -193,6 +198,7 @@ fn import_rows(
         let planned = decide_and_write(db, ctx, parsed)?;
         report.written |= !ctx.dry_run && planned.0.iter().any(|p| p.report.outcome.writes());
         tally(report, planned, progress);
+        record_progress(db, ctx, &report.totals)?;
     }
     if whole {
         write_whole(db, ctx, held, report, progress)?;
@@ -322,6 +328,15 @@ fn start_record(db: &Db, ctx: &Context, options: &Options) -> Result<(), ImportE
         ledger_seq: None,
     };
     db.writer.write_blocking(move |tx| imports::insert(tx.conn, &record).map_err(ServiceError::from))?;
+    Ok(())
+}
+
+/// The totals so far, kept on the import's record while it runs (with the rows expected).
+fn record_progress(db: &Db, ctx: &Context, totals: &Totals) -> Result<(), ImportError> {
+    let mut so_far = serde_json::to_value(totals).unwrap_or_default();
+    so_far["expected"] = totals.expected.into();
+    let (id, text) = (ctx.import_id.clone(), so_far.to_string());
+    db.writer.write_blocking(move |tx| imports::progress(tx.conn, &id, &text).map_err(ServiceError::from))?;
     Ok(())
 }
 

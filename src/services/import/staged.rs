@@ -64,15 +64,10 @@ struct Recorded {
     all_or_nothing: bool,
 }
 
-/// Imports the sheet checked as `checked`, with its options, and forgets it: `None` when it is
-/// no longer kept (imported already, or older than a day).
-pub fn import_checked(
-    db: &Db,
-    keyring: Arc<Keyring>,
-    catalog: Arc<Catalog>,
-    checked: &str,
-    actor: Actor,
-) -> Result<Option<Report>, ImportError> {
+/// Claims the sheet checked as `checked` for its import and forgets it: the options to import
+/// it with (under a new import id), exactly as it was checked; `None` when it is no longer
+/// kept (imported already, or older than a day). Of two claims, one gets it.
+pub fn claim(db: &Db, keyring: &Keyring, checked: &str) -> Result<Option<Options>, ImportError> {
     let mut conn = db.pool.get().map_err(|_| ServiceError::Unavailable)?;
     if !is_kept(&mut conn, checked)? {
         return Ok(None);
@@ -83,13 +78,13 @@ pub fn import_checked(
     };
     drop(conn);
     let id = checked.to_owned();
-    // Claimed by removing it: of two clicks, one imports.
     if !db.writer.write_blocking(move |tx| imports::unstage(tx.conn, &id).map_err(ServiceError::from))? {
         return Ok(None);
     }
     let bytes = keyring.open_upload(&sealed, checked).map_err(ServiceError::from)?;
     let recorded: Recorded = serde_json::from_str(&record.parameters).map_err(|_| ServiceError::Unavailable)?;
-    let options = Options {
+    Ok(Some(Options {
+        id: Some(crate::db::new_row_id()),
         form: record.form_key,
         source: Source::Upload { xlsx: is_workbook(&record.file_name), name: record.file_name, bytes: bytes.into() },
         dry_run: false,
@@ -99,8 +94,7 @@ pub fn import_checked(
         wording_version: recorded.wording_version,
         zone: Zone::from_offset_seconds(recorded.time_zone_offset_seconds).unwrap_or_default(),
         all_or_nothing: recorded.all_or_nothing,
-    };
-    run(db, keyring, catalog, &options, actor, |_, _| {}).map(Some)
+    }))
 }
 
 /// A name ending in `.xlsx` (the bytes are looked at too: see `read::open`).

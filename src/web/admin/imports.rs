@@ -82,6 +82,8 @@ message_struct! {
         bad_mapping,
         unknown_form,
         unknown_wording,
+        running,
+        reload,
     }
 }
 
@@ -105,6 +107,8 @@ struct ImportPage {
     report: ReportView,
     /// The sheet is kept and may be imported now (a check by an owner, within a day).
     can_import: bool,
+    /// While it runs: the totals so far and the rows expected.
+    running: Option<(u64, u64)>,
 }
 
 /// What the upload form said (shown again with its mistakes; the file itself cannot be).
@@ -225,6 +229,7 @@ fn options_of(upload: &Upload, asked: &Asked, t: &ImportStrings, state: &AppStat
     });
     let Some((name, bytes)) = file.filter(|_| problems.is_empty()) else { return Err(problems) };
     Ok(Options {
+        id: None,
         form: asked.form.clone(),
         source: Source::Upload {
             xlsx: staged::is_workbook(name),
@@ -305,11 +310,15 @@ async fn show(
         });
     };
     let report = ReportView::parse(&record.report, who.locale);
+    let running = (record.status == "running").then(|| report::progress_of(&record.totals));
     let i = ImportStrings::get(who.locale);
     let can_import = kept && who.can_write() && report.totals.created + report.totals.updated > 0;
     let c = who.chrome(&req, "imports");
-    Ok(render_with_status(&ImportPage { c, i, record, report, can_import }, StatusCode::OK))
+    Ok(render_with_status(&ImportPage { c, i, record, report, can_import, running }, StatusCode::OK))
 }
+
+/// How long the console waits for a claimed import to start before showing its page.
+const START_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 async fn import_now(
     req: HttpRequest,
@@ -320,18 +329,32 @@ async fn import_now(
 ) -> Result<HttpResponse, AdminError> {
     who.owner_form(&req, payload).await?;
     let checked = path.into_inner();
-    let (db, keyring, catalog, actor) = (state.db.clone(), state.keyring.clone(), state.catalog.current(), who.actor());
-    let asked = checked.clone();
-    let done = web::block(move || staged::import_checked(&db, keyring, catalog, &asked, actor))
+    let lang = who.locale.as_str();
+    let (db, keyring, asked) = (state.db.clone(), state.keyring.clone(), checked.clone());
+    let claimed = web::block(move || staged::claim(&db, &keyring, &asked))
         .await
         .map_err(|e| AdminError::new(e, who.locale))?
         .map_err(|e| AdminError::new(AppError::from(e), who.locale))?;
-    let lang = who.locale.as_str();
-    match done {
-        Some(report) => Ok(see_other(&format!("/admin/imports/{}?lang={lang}", report.id))),
-        // Imported already, or no longer kept: the check's page says so.
-        None => Ok(see_other(&format!("/admin/imports/{checked}?lang={lang}"))),
-    }
+    // Imported already, or no longer kept: the check's page says so.
+    let Some(options) = claimed else { return Ok(see_other(&format!("/admin/imports/{checked}?lang={lang}"))) };
+    let id = options.id.clone().unwrap_or_default();
+    // The import runs on its own (a large sheet takes minutes); its page shows how far it got.
+    let (started, has_started) = std::sync::mpsc::channel::<()>();
+    let (db, keyring, catalog, actor) = (state.db.clone(), state.keyring.clone(), state.catalog.current(), who.actor());
+    tokio::task::spawn_blocking(move || {
+        let mut started = Some(started);
+        let ran = crate::services::import::run(&db, keyring, catalog, &options, actor, |_, _| {
+            if let Some(started) = started.take() {
+                let _ = started.send(());
+            }
+        });
+        if let Err(e) = ran {
+            tracing::error!(import = %options.id.unwrap_or_default(), error = %e, "an import from the console failed");
+        }
+    });
+    let began = web::block(move || has_started.recv_timeout(START_WAIT).is_ok()).await.unwrap_or(false);
+    let to = if began { id } else { checked };
+    Ok(see_other(&format!("/admin/imports/{to}?lang={lang}")))
 }
 
 impl Chrome {

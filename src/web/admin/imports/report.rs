@@ -40,6 +40,18 @@ pub fn code_sentence(locale: Locale, code: &str) -> String {
     code.to_owned()
 }
 
+/// The rows done and expected of a run still going (its record's totals).
+pub fn progress_of(totals: &str) -> (u64, u64) {
+    #[derive(Deserialize, Default)]
+    #[serde(default)]
+    struct SoFar {
+        rows: u64,
+        expected: u64,
+    }
+    let so_far: SoFar = serde_json::from_str(totals).unwrap_or_default();
+    (so_far.rows, so_far.expected)
+}
+
 #[derive(Debug, Default, Clone, Copy, Deserialize)]
 #[serde(default)]
 pub struct TotalsView {
