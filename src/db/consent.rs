@@ -116,17 +116,7 @@ pub fn record(
             }
             StateWrite::Keep => continue,
         };
-        let row = StateRow {
-            subject_id: write.event.subject_id,
-            purpose_key: write.event.purpose_key,
-            status: standing.status.as_str(),
-            policy_version_id: &standing.policy_version_id,
-            granted_at: standing.granted_at,
-            expires_at: standing.expires_at,
-            updated_at: event.occurred_at,
-            last_event_seq: event.seq,
-            notice_anchor_at: standing.notice_anchor_at,
-        };
+        let row = state_row(write, standing, event);
         match (first, pending) {
             (true, Some(i)) => inserts[i] = Some(row),
             (true, None) => {
@@ -143,6 +133,21 @@ pub fn record(
         diesel::delete(consent_state::table.filter(consent_state::subject_id.eq_any(forget))).execute(conn)?;
     }
     Ok(appended)
+}
+
+/// The state row a write leaves, as of its event.
+fn state_row<'a>(write: &Write<'a>, standing: &'a Standing, event: &ConsentEvent) -> StateRow<'a> {
+    StateRow {
+        subject_id: write.event.subject_id,
+        purpose_key: write.event.purpose_key,
+        status: standing.status.as_str(),
+        policy_version_id: &standing.policy_version_id,
+        granted_at: standing.granted_at,
+        expires_at: standing.expires_at,
+        updated_at: event.occurred_at,
+        last_event_seq: event.seq,
+        notice_anchor_at: standing.notice_anchor_at,
+    }
 }
 
 fn update(conn: &mut DbConnection, row: &StateRow<'_>) -> QueryResult<()> {

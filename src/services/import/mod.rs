@@ -119,7 +119,8 @@ pub fn run(
         header_of_external: header_of_external.unwrap_or_else(|| "external_id".into()),
         header_of_email: header_of_email.unwrap_or_else(|| "email".into()),
     });
-    let mut report = Report::empty(&ctx.import_id, options, &ctx.file_sha256, table.read_as, lines);
+    let kind = (options.dry_run, options.all_or_nothing);
+    let mut report = Report::empty(&ctx.import_id, &options.form, kind, &ctx.file_sha256, table.read_as, lines);
     start_record(db, &ctx, options)?;
     // Started: the record exists (the console waits for this to show the run's page).
     progress(&report.totals, &[]);

@@ -82,15 +82,23 @@ pub struct Report {
 }
 
 impl Report {
-    /// The report of a run just starting: nothing decided yet (`lines` estimates the rows).
-    pub(super) fn empty(id: &str, options: &super::Options, sha256: &str, read_as: &str, lines: u64) -> Self {
+    /// The report of a run just starting (a dry run? all or nothing?): nothing decided yet
+    /// (`lines` estimates the rows).
+    pub(super) fn empty(
+        id: &str,
+        form: &str,
+        (dry_run, all_or_nothing): (bool, bool),
+        sha256: &str,
+        read_as: &str,
+        lines: u64,
+    ) -> Self {
         Self {
             id: id.to_owned(),
-            form: options.form.clone(),
+            form: form.to_owned(),
             file_sha256: sha256.to_owned(),
             read_as: read_as.to_owned(),
-            dry_run: options.dry_run,
-            all_or_nothing: options.all_or_nothing,
+            dry_run,
+            all_or_nothing,
             written: false,
             ignored_columns: Vec::new(),
             header_problems: Vec::new(),
