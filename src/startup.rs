@@ -334,7 +334,8 @@ async fn sign_tree_head(state: &AppState, witness: Option<&RemoteWitness>) {
 }
 
 /// Prunes access records past `ASSENT_ACCESS_RETENTION` every `ASSENT_RETENTION_INTERVAL`, the
-/// first time one interval after start (nothing is two years old at a start that matters).
+/// first time one interval after start (nothing is two years old at a start that matters), and
+/// forgets the checked import sheets nobody imported within their day.
 async fn prune_access_records(state: AppState) {
     let every = state.settings.retention_interval;
     let mut interval = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
@@ -349,6 +350,13 @@ async fn prune_access_records(state: AppState) {
             Ok(Ok(pruned)) => tracing::info!(pruned, "access records past retention pruned"),
             Ok(Err(e)) => tracing::warn!(error = %e, "could not prune access records"),
             Err(e) => tracing::warn!(error = %e, "access record pruning task failed"),
+        }
+        let writer = state.db.writer.clone();
+        match tokio::task::spawn_blocking(move || crate::services::import::staged::forget_expired(&writer)).await {
+            Ok(Ok(0)) => {}
+            Ok(Ok(forgotten)) => tracing::info!(forgotten, "checked import sheets past their day forgotten"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "could not forget checked import sheets"),
+            Err(e) => tracing::warn!(error = %e, "import sheet pruning task failed"),
         }
     }
 }

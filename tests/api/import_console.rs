@@ -87,6 +87,27 @@ on_both_backends! {
         assert!(listed["imports"].as_array().unwrap().iter().all(|i| i["actor"].as_str().unwrap().starts_with("owner:")));
     }
 
+    async fn a_checked_sheet_nobody_imports_is_forgotten_after_a_day(app: TestApp) {
+        let console = app.signed_in(Role::Owner).await;
+        let sheet = format!("email,service,consented_at\n{},Y,2026-03-05\n", unique_email());
+        let checked = console.upload("/admin/imports?lang=en", &[("form", "newsletter"), ("time_zone", "UTC")], &[("file", "one.csv", sheet.as_bytes())]).await;
+        assert_eq!(checked.status(), 303);
+        let report_path = location(&checked);
+        let writer = app.state.db.writer.clone();
+        let forget = || {
+            let writer = writer.clone();
+            async move { tokio::task::spawn_blocking(move || assent::services::import::staged::forget_expired(&writer).unwrap()).await.unwrap() }
+        };
+        assert_eq!(forget().await, 0, "kept within its day");
+        let two_days_ago = chrono::Utc::now().naive_utc() - chrono::Duration::days(2);
+        diesel::update(import_uploads::table).set(import_uploads::created_at.eq(two_days_ago)).execute(&mut app.conn()).unwrap();
+        assert_eq!(forget().await, 1);
+        let kept: i64 = import_uploads::table.count().get_result(&mut app.conn()).unwrap();
+        assert_eq!(kept, 0);
+        let page = console.page(&format!("{report_path}?lang=en")).await;
+        assert!(page.contains("no longer kept") && !page.contains("Import this sheet"), "{page}");
+    }
+
     async fn viewers_see_the_imports_but_cannot_upload(app: TestApp) {
         let viewer = app.console();
         let email = app.owner(Role::Viewer);

@@ -44,6 +44,13 @@ pub fn check(
     Ok(report)
 }
 
+/// Forgets every checked sheet kept longer than a day (the server does this with its other
+/// periodic pruning, so a sheet nobody imports does not outstay its day).
+pub fn forget_expired(writer: &crate::db::Writer) -> Result<usize, ServiceError> {
+    let cutoff = Utc::now().naive_utc() - KEPT_FOR;
+    writer.write_blocking(move |tx| imports::purge_staged(tx.conn, cutoff).map_err(ServiceError::from))
+}
+
 /// Whether the sheet checked as `checked` is still kept (and so can be imported).
 pub fn is_kept(conn: &mut DbConnection, checked: &str) -> Result<bool, ServiceError> {
     let cutoff = Utc::now().naive_utc() - KEPT_FOR;
