@@ -96,7 +96,11 @@ impl From<CommitFailed> for Drained {
 }
 
 trait Job: Send {
-    fn run(&mut self, tx: &mut WriteTx<'_>);
+    /// Runs the work; answers whether it failed. Alone in its batch it runs in the batch's own
+    /// transaction (the batch is rolled back if it fails); beside others, in a savepoint of its
+    /// own, so that its failure undoes it alone. (A savepoint makes SQLite journal every page the
+    /// work first touches: for an import chunk of a thousand people, a twentieth of its time.)
+    fn run(&mut self, tx: &mut WriteTx<'_>, alone: bool) -> bool;
     fn finish(self: Box<Self>, committed: bool);
 }
 
@@ -112,9 +116,12 @@ where
     T: Send,
     E: From<diesel::result::Error> + From<CommitFailed> + Send,
 {
-    fn run(&mut self, tx: &mut WriteTx<'_>) {
-        let Some(work) = self.work.take() else { return };
-        self.result = Some(tx.savepoint(work));
+    fn run(&mut self, tx: &mut WriteTx<'_>, alone: bool) -> bool {
+        let Some(work) = self.work.take() else { return false };
+        let result = if alone { work(tx) } else { tx.savepoint(work) };
+        let failed = result.is_err();
+        self.result = Some(result);
+        failed
     }
 
     fn finish(self: Box<Self>, committed: bool) {
@@ -251,6 +258,8 @@ fn run(
                     }
                     scrub |= url.is_sqlite() && !erased.is_empty();
                 }
+                // A job alone that failed by itself: rolled back, and answered with its own error.
+                Err(diesel::result::Error::RollbackTransaction) => {}
                 Err(e) => tracing::error!(error = %e, jobs = batch.len(), "group commit failed"),
             }
             for job in batch.drain(..) {
@@ -320,8 +329,13 @@ fn commit_batch(
         let mut head = LedgerHead { seq, hash };
         let start = head.clone();
         let mut erased = Vec::new();
+        let alone = batch.len() == 1;
         for job in batch.iter_mut() {
-            job.run(&mut WriteTx { conn, head: &mut head, rights_deadline, erased: &mut erased });
+            let failed = job.run(&mut WriteTx { conn, head: &mut head, rights_deadline, erased: &mut erased }, alone);
+            if failed && alone {
+                // Its own failure, with no savepoint to undo it: undo the batch (it is all of it).
+                return Err(diesel::result::Error::RollbackTransaction);
+            }
         }
         if head != start {
             diesel::update(ledger_head::table.find(1i64))

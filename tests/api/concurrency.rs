@@ -230,3 +230,34 @@ async fn the_sqlite_wal_stays_bounded_under_sustained_submissions() {
     assert_eq!(subjects, 4000);
     assert!(largest <= 64 << 20, "the WAL reached {} MiB", largest >> 20);
 }
+
+on_both_backends! {
+    async fn a_write_alone_that_fails_leaves_nothing_and_is_answered_with_its_own_error(app: TestApp) {
+        use assent::db::schema::audit_log;
+        use assent::services::ServiceError;
+        use assent::services::audit::{Actor, audit_action};
+        use diesel::prelude::*;
+        let failed = app
+            .state
+            .db
+            .writer
+            .write(|tx| {
+                audit_action(tx.conn, &Actor::Job("test"), "written_then_failed", None, "-")?;
+                Err::<(), _>(ServiceError::Unavailable)
+            })
+            .await;
+        assert!(matches!(failed, Err(ServiceError::Unavailable)), "its own error, not a failed commit: {failed:?}");
+        let kept: i64 =
+            audit_log::table.filter(audit_log::action.eq("written_then_failed")).count().get_result(&mut app.conn()).unwrap();
+        assert_eq!(kept, 0, "nothing of it was saved");
+        let next = app
+            .state
+            .db
+            .writer
+            .write(|tx| Ok::<_, ServiceError>(audit_action(tx.conn, &Actor::Job("test"), "written", None, "-")?))
+            .await;
+        assert!(next.is_ok(), "the writer goes on");
+        let kept: i64 = audit_log::table.filter(audit_log::action.eq("written")).count().get_result(&mut app.conn()).unwrap();
+        assert_eq!(kept, 1);
+    }
+}
