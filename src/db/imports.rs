@@ -111,6 +111,11 @@ pub fn staged(conn: &mut DbConnection, import_id: &str) -> QueryResult<Option<Ve
     import_uploads::table.find(import_id).select(import_uploads::sealed).first(conn).optional()
 }
 
+/// Whether a checked sheet is kept (without reading it).
+pub fn is_staged(conn: &mut DbConnection, import_id: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(import_uploads::table.find(import_id))).get_result(conn)
+}
+
 /// Forgets a checked sheet; answers whether it was kept (so that only one request imports it).
 pub fn unstage(conn: &mut DbConnection, import_id: &str) -> QueryResult<bool> {
     diesel::delete(import_uploads::table.find(import_id)).execute(conn).map(|n| n == 1)

@@ -1,7 +1,6 @@
 //! `POST /api/v1/consents/query`: the consent check for many people in one call, for a CRM or
 //! mailing tool that checks a whole send list before a campaign.
 
-use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
@@ -150,5 +149,5 @@ pub(crate) async fn query(
             consents,
         })
         .collect();
-    Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(BulkResponse { results }))
+    Ok(super::no_store(&BulkResponse { results }))
 }

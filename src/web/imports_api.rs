@@ -10,10 +10,10 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
 
-use super::AppState;
 use super::api_key::authenticate;
 use super::body::read_at_most;
 use super::error::{AppError, Problem};
+use super::{AppState, no_store};
 use crate::domain::ErrorCode;
 use crate::domain::form::{FieldError, FieldErrorCode};
 use crate::domain::import::{Mapping, Zone};
@@ -188,7 +188,7 @@ pub(crate) async fn create(
     let (db, keyring, catalog) = (state.db.clone(), state.keyring.clone(), state.catalog.current());
     let report =
         web::block(move || import::run(&db, keyring, catalog, &options, Actor::ApiKey(key_id), |_, _| {})).await??;
-    Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(report))
+    Ok(no_store(&report))
 }
 
 /// One import as recorded: its parameters and totals (and its report, when asked for one).
@@ -256,7 +256,7 @@ pub(crate) async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result
     authenticate(&req, &state).await?;
     let records = super::point_read(&state, |conn| Ok(crate::db::imports::recent(conn, 50)?)).await?;
     let imports = records.into_iter().map(|r| view(r, false)).collect();
-    Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(ImportList { imports }))
+    Ok(no_store(&ImportList { imports }))
 }
 
 #[utoipa::path(
@@ -281,5 +281,5 @@ pub(crate) async fn show(
     let id = path.into_inner();
     let record = super::point_read(&state, move |conn| Ok(crate::db::imports::find(conn, &id)?)).await?;
     let record = record.ok_or(AppError::NotFound(ErrorCode::ImportNotFound))?;
-    Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(view(record, true)))
+    Ok(no_store(&view(record, true)))
 }

@@ -2,7 +2,6 @@
 //! consent event in ledger order with a stable cursor, and a person's external id (`PUT` /
 //! `DELETE /api/v1/subjects/{id}/external-id`). Every call needs an API key.
 
-use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
@@ -76,7 +75,7 @@ pub(crate) async fn events(req: HttpRequest, state: web::Data<AppState>) -> Resu
         named.iter().map(String::as_str),
         &super::access::path_of(&req),
     );
-    Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(page))
+    Ok(super::no_store(&page))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

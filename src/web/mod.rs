@@ -177,6 +177,11 @@ fn api_routes(cfg: &mut web::ServiceConfig) {
     );
 }
 
+/// A `200` JSON answer that no cache keeps (it names people or the state of the deployment).
+pub(crate) fn no_store(body: &impl serde::Serialize) -> HttpResponse {
+    HttpResponse::Ok().insert_header((actix_web::http::header::CACHE_CONTROL, "no-store")).json(body)
+}
+
 /// A resource with one route; any other method is answered `405 method_not_allowed`.
 pub(crate) fn only(path: &str, allow: &'static str, route: actix_web::Route) -> actix_web::Resource {
     web::resource(path)

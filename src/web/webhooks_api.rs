@@ -1,13 +1,12 @@
 //! The webhook endpoints through the API: their state and latest deliveries, a resend, a
 //! resume. (They are declared in the workspace file; see `services::webhooks`.)
 
-use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
 
-use super::AppState;
 use super::api_key::authenticate;
 use super::error::{AppError, Problem};
+use super::{AppState, no_store};
 use crate::domain::ErrorCode;
 use crate::services::rights::Actor;
 use crate::services::webhooks::{self, EndpointView};
@@ -37,10 +36,6 @@ pub(crate) struct Resent {
     /// The `webhook-id` it goes with again.
     id: String,
     status: &'static str,
-}
-
-fn no_store(body: &impl Serialize) -> HttpResponse {
-    HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(body)
 }
 
 #[utoipa::path(

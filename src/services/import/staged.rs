@@ -53,9 +53,13 @@ pub fn forget_expired(writer: &crate::db::Writer) -> Result<usize, ServiceError>
 
 /// Whether the sheet checked as `checked` is still kept (and so can be imported).
 pub fn is_kept(conn: &mut DbConnection, checked: &str) -> Result<bool, ServiceError> {
-    let cutoff = Utc::now().naive_utc() - KEPT_FOR;
     let record = imports::find(conn, checked)?;
-    Ok(record.is_some_and(|r| r.started_at >= cutoff) && imports::staged(conn, checked)?.is_some())
+    Ok(record.is_some_and(|r| within_its_day(&r)) && imports::is_staged(conn, checked)?)
+}
+
+/// A check of less than a day ago (an older sheet is no longer to be imported, kept or not).
+fn within_its_day(record: &imports::ImportRecord) -> bool {
+    record.started_at >= Utc::now().naive_utc() - KEPT_FOR
 }
 
 /// The parameters a run was recorded with.
@@ -76,13 +80,8 @@ struct Recorded {
 /// kept (imported already, or older than a day). Of two claims, one gets it.
 pub fn claim(db: &Db, keyring: &Keyring, checked: &str) -> Result<Option<Options>, ImportError> {
     let mut conn = db.pool.get().map_err(|_| ServiceError::Unavailable)?;
-    if !is_kept(&mut conn, checked)? {
-        return Ok(None);
-    }
-    let (Some(record), Some(sealed)) = (imports::find(&mut conn, checked)?, imports::staged(&mut conn, checked)?)
-    else {
-        return Ok(None);
-    };
+    let Some(record) = imports::find(&mut conn, checked)?.filter(within_its_day) else { return Ok(None) };
+    let Some(sealed) = imports::staged(&mut conn, checked)? else { return Ok(None) };
     drop(conn);
     let id = checked.to_owned();
     if !db.writer.write_blocking(move |tx| imports::unstage(tx.conn, &id).map_err(ServiceError::from))? {
