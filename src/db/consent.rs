@@ -48,7 +48,7 @@ impl ConsentState {
 
 /// The row as written.
 #[derive(Insertable)]
-#[diesel(table_name = consent_state)]
+#[diesel(table_name = consent_state, treat_none_as_default_value = false)]
 struct StateRow<'a> {
     subject_id: &'a str,
     purpose_key: &'a str,

@@ -8,7 +8,7 @@ use super::{DbConnection, LedgerHead};
 use crate::domain::ledger::{EventContent, LedgerFault, Verifier, chain_hash, ledger_time};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = consent_events)]
+#[diesel(table_name = consent_events, treat_none_as_default_value = false)]
 pub struct ConsentEvent {
     pub seq: i64,
     pub id: String,

@@ -30,7 +30,7 @@ pub mod webhooks;
 mod writer;
 
 pub use serve_lock::ServeLock;
-pub use writer::{CommitFailed, Erasure, ErasureHook, LedgerHead, WriteTx, Writer};
+pub use writer::{CommitFailed, Erasure, ErasureHook, LedgerHead, Queued, WriteTx, Writer};
 
 /// A new row id: a UUIDv7, time-ordered, so rows written together sit together in every index
 /// keyed by id (random v4 ids scatter each insert, and later each delete, over the whole B-tree,

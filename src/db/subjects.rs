@@ -19,7 +19,7 @@ pub struct Subject {
 }
 
 #[derive(Debug, Insertable)]
-#[diesel(table_name = subjects)]
+#[diesel(table_name = subjects, treat_none_as_default_value = false)]
 pub struct NewSubject<'a> {
     pub id: &'a str,
     pub email_index: &'a [u8],
@@ -246,6 +246,11 @@ pub fn live_after(conn: &mut DbConnection, after: &str, limit: i64) -> QueryResu
 pub type SealedValue = (String, String, String, Vec<u8>);
 
 /// These subjects' values of these fields, oldest first.
+/// The ids of every value held about these people.
+pub fn value_ids_of(conn: &mut DbConnection, ids: &[&str]) -> QueryResult<Vec<String>> {
+    field_values::table.filter(field_values::subject_id.eq_any(ids)).select(field_values::id).load(conn)
+}
+
 pub fn values_of_fields(conn: &mut DbConnection, ids: &[&str], fields: &[&str]) -> QueryResult<Vec<SealedValue>> {
     field_values::table
         .filter(field_values::subject_id.eq_any(ids))

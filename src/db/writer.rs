@@ -160,7 +160,7 @@ impl Writer {
             // A WAL grown past the limit is cut back to it when SQLite starts it over.
             conn.batch_execute(&format!(
                 "PRAGMA wal_autocheckpoint = 0; PRAGMA cache_size = -131072; PRAGMA journal_size_limit = {};",
-                WAL_RESTART_FRAMES * 4096
+                WAL_RESTART_FRAMES * 4096 * 8
             ))?;
             let checkpointer = url.connect()?;
             let (weak, wanted) = (Arc::downgrade(&alive), catch_up.clone());
@@ -220,7 +220,28 @@ impl Writer {
         T: Send + 'static,
         E: From<diesel::result::Error> + From<CommitFailed> + Send + 'static,
     {
-        self.submit(work)?.blocking_recv().map_err(|_| CommitFailed)?
+        self.queue(work)?.wait()
+    }
+
+    /// Queues `work` without waiting for it, so that the caller can prepare the next piece
+    /// meanwhile (an import decides its next chunk while this one is written).
+    pub fn queue<F, T, E>(&self, work: F) -> Result<Queued<T, E>, CommitFailed>
+    where
+        F: FnOnce(&mut WriteTx<'_>) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<diesel::result::Error> + From<CommitFailed> + Send + 'static,
+    {
+        Ok(Queued(self.submit(work)?))
+    }
+}
+
+/// Work queued by [`Writer::queue`].
+pub struct Queued<T, E>(oneshot::Receiver<Result<T, E>>);
+
+impl<T, E: From<CommitFailed>> Queued<T, E> {
+    /// Blocks until the work is durable (or failed).
+    pub fn wait(self) -> Result<T, E> {
+        self.0.blocking_recv().map_err(|_| CommitFailed)?
     }
 }
 

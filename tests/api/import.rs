@@ -249,3 +249,73 @@ on_both_backends! {
 }
 
 const XLSX_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+/// Runs an import of `csv` on its own thread; after its first chunk is written (and the next one
+/// already decided), `between` runs before the import goes on.
+async fn import_with_a_pause<F, Fut>(app: &TestApp, csv: String, between: F) -> assent::services::import::Report
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    use assent::services::import::{Options, Source, run};
+    let options = Options {
+        id: None,
+        form: "newsletter".into(),
+        source: Source::Upload { name: "late.csv".into(), bytes: std::sync::Arc::from(csv.into_bytes()), xlsx: false },
+        dry_run: false,
+        mapping: Default::default(),
+        encoding: None,
+        sheet: None,
+        wording_version: None,
+        zone: Zone::default(),
+        all_or_nothing: false,
+    };
+    let (db, keyring, catalog) = (app.state.db.clone(), app.state.keyring.clone(), app.state.catalog.current());
+    let (paused, resume) = (tokio::sync::oneshot::channel::<()>(), std::sync::mpsc::channel::<()>());
+    let (mut paused_tx, paused_rx) = (Some(paused.0), paused.1);
+    let (resume_tx, resume_rx) = resume;
+    let running = std::thread::spawn(move || {
+        let actor = assent::services::audit::Actor::Job("test");
+        run(&db, keyring, catalog, &options, actor, |_, rows| {
+            if let Some(tx) = paused_tx.take_if(|_| !rows.is_empty()) {
+                tx.send(()).unwrap();
+                resume_rx.recv().unwrap();
+            }
+        })
+        .unwrap()
+    });
+    paused_rx.await.expect("the first chunk is written");
+    between().await;
+    resume_tx.send(()).unwrap();
+    tokio::task::spawn_blocking(move || running.join().unwrap()).await.unwrap()
+}
+
+on_both_backends! {
+    async fn a_chunk_decided_before_someone_else_wrote_is_decided_again(app: TestApp) {
+        // The import decides its next chunk while the writer writes the one before. Someone who
+        // signs up and withdraws between that decision and its write is met as they are then:
+        // their later choice stands (the stale decision would have made them anew).
+        let late = unique_email();
+        let mut csv = String::from("email,name,service,marketing_sms,consented_at\n");
+        for i in 0..5000 {
+            csv.push_str(&format!("chunk-{i}@example.com,P {i},Y,Y,2026-01-01\n"));
+        }
+        csv.push_str(&format!("{late},Late,Y,Y,2026-01-01\n"));
+        let report = import_with_a_pause(&app, csv, || async {
+            let body = json!({ "fields": { "email": late, "phone": "010-1234-5678" }, "purposes": ["service", "marketing_sms"] });
+            let signed_up = app.post_json_as_integrator("/api/v1/forms/newsletter/submissions", &body).await;
+            assert_eq!(signed_up.status(), 201);
+            let id = signed_up.json::<Value>().await.unwrap()["subject_id"].as_str().unwrap().to_owned();
+            let url = app.url(&format!("/api/v1/subjects/{id}/consents"));
+            let body = json!({ "purpose": "marketing_sms", "action": "withdraw" });
+            let withdrawn = app.client.post(url).bearer_auth(app.integrator_key()).json(&body).send().await.unwrap();
+            assert_eq!(withdrawn.status(), 200);
+        })
+        .await;
+        assert!(report.header_problems.is_empty(), "{:?}", report.header_problems);
+        assert_eq!((report.totals.created, report.totals.refused), (5000, 0));
+        let row = report.rows.iter().find(|r| r.line == 5002).expect("the late row is reported");
+        assert_eq!(row.kept, vec!["service".to_owned(), "marketing_sms".to_owned()], "{row:?}");
+        assert_eq!(status_of(&consents_of(&app, &late).await, "marketing_sms")["status"], "withdrawn");
+    }
+}

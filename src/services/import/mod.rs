@@ -8,6 +8,7 @@
 //! at all (rows are checked completely before anything is written); `all_or_nothing` makes the
 //! file one transaction, written only if no row is refused.
 
+mod held;
 mod plan;
 pub mod read;
 mod report;
@@ -29,12 +30,14 @@ use super::audit::Actor;
 use crate::crypto::Keyring;
 use crate::db::catalog::{Catalog, PublishedForm};
 use crate::db::imports::{self, ImportRecord};
-use crate::db::{Db, DbConnection};
+use crate::db::{Db, DbConnection, Queued};
 use crate::domain::import::{Column, Layout, Mapping, RowCode, RowProblem, RowRules, Zone};
 use crate::domain::ledger::ledger_time;
 
-/// Rows decided and written together.
-const CHUNK: usize = 1000;
+/// Rows decided and written together. Larger chunks write fewer pages again (every commit
+/// rewrites the index pages its rows landed on); this size keeps an import's peak memory
+/// (two chunks: one being written, the next being decided) well under 300 MiB.
+const CHUNK: usize = 5000;
 
 /// Rows kept in the stored report beyond the totals (refused, updated, or keeping a newer choice).
 const REPORTED_ROWS: usize = 10_000;
@@ -185,6 +188,9 @@ fn import_rows(
     // row is refused.
     let whole = options.all_or_nothing && !options.dry_run;
     let mut held: Vec<Vec<Parsed>> = Vec::new();
+    // The chunk being written while the next one is read and decided.
+    let mut in_flight: Option<Queued<Done, ServiceError>> = None;
+    let mut reader = reader(db)?;
     loop {
         let chunk: Vec<Row> = rows.by_ref().take(CHUNK).collect::<Result<_, _>>()?;
         if chunk.is_empty() {
@@ -194,17 +200,73 @@ fn import_rows(
             chunk.into_iter().map(|(line, cells)| parse(ctx, layout, &rules, &mut seen, line, &cells)).collect();
         if whole {
             held.push(parsed);
-            continue;
+        } else if ctx.dry_run {
+            let planned = plan::plan_chunk(&mut reader, ctx, &parsed)?.planned;
+            let expired = planned.iter().map(|p| p.expiring).sum();
+            tally(report, (planned, Written { events: 0, expired }), progress);
+        } else {
+            let decided = plan::plan_chunk(&mut reader, ctx, &parsed)?;
+            // Nothing is queued after a chunk that failed.
+            if let Some(previous) = in_flight.take() {
+                done(report, previous.wait()?, progress);
+            }
+            in_flight = Some(queue_chunk(db, ctx, parsed, decided, report.totals)?);
         }
-        let planned = decide_and_write(db, ctx, parsed)?;
-        report.written |= !ctx.dry_run && planned.0.iter().any(|p| p.report.outcome.writes());
-        tally(report, planned, progress);
-        record_progress(db, ctx, &report.totals)?;
+    }
+    if let Some(last) = in_flight {
+        done(report, last.wait()?, progress);
     }
     if whole {
         write_whole(db, ctx, held, report, progress)?;
     }
     Ok(())
+}
+
+/// The connection an import decides its chunks on. Its look-ups are scattered (blind indexes),
+/// so on SQLite a large page cache would only hold memory: this one keeps 8 MiB.
+fn reader(db: &Db) -> Result<DbConnection, ImportError> {
+    use diesel::connection::SimpleConnection;
+    let mut conn = db.url.connect().map_err(|_| ServiceError::Unavailable)?;
+    if db.url.is_sqlite() {
+        conn.batch_execute("PRAGMA cache_size = -8192")?;
+    }
+    Ok(conn)
+}
+
+/// What a chunk's write answers: its rows as written, what it wrote, and the totals through it.
+type Done = (Vec<Planned>, Written, Totals);
+
+/// Queues a chunk decided outside the writer (the writer meanwhile writing the one before); the
+/// writer writes it as decided if nothing the decision read has changed, decides it again
+/// otherwise, and keeps the totals through it on the import's record.
+fn queue_chunk(
+    db: &Db,
+    ctx: &Arc<Context>,
+    parsed: Vec<Parsed>,
+    decided: plan::ChunkPlan,
+    before: Totals,
+) -> Result<Queued<Done, ServiceError>, ImportError> {
+    let ctx = ctx.clone();
+    Ok(db.writer.queue(move |tx| {
+        let planned = plan::still_holds(tx.conn, &ctx, &parsed, decided)?;
+        let written = write::write_chunk(tx, &ctx, &planned)?;
+        let mut totals = before;
+        planned.iter().for_each(|p| totals.add(&p.report));
+        totals.events += written.events;
+        totals.expired += written.expired;
+        imports::progress(tx.conn, &ctx.import_id, &progress_text(&totals))?;
+        Ok((planned, written, totals))
+    })?)
+}
+
+/// A chunk written: its rows into the report, the totals through it, and the caller told.
+fn done(report: &mut Report, (planned, written, totals): Done, progress: &mut impl FnMut(&Totals, &[RowReport])) {
+    report.written |= planned.iter().any(|p| p.report.outcome.writes());
+    let rows: Vec<RowReport> = planned.into_iter().map(|p| p.report).collect();
+    keep_notable(report, &rows);
+    report.totals = totals;
+    let _ = written;
+    progress(&report.totals, &rows);
 }
 
 fn parse(ctx: &Context, layout: &Layout, rules: &RowRules<'_>, seen: &mut Seen, line: u64, cells: &[String]) -> Parsed {
@@ -232,22 +294,6 @@ fn parse(ctx: &Context, layout: &Layout, rules: &RowRules<'_>, seen: &mut Seen, 
     Parsed { line, index, row }
 }
 
-/// Decides a chunk (and writes it, unless this is a dry run).
-fn decide_and_write(db: &Db, ctx: &Arc<Context>, parsed: Vec<Parsed>) -> Result<(Vec<Planned>, Written), ImportError> {
-    if ctx.dry_run {
-        let mut conn = db.pool.get().map_err(|_| ServiceError::Unavailable)?;
-        let planned = plan::plan_chunk(&mut conn, ctx, parsed)?;
-        let expired = planned.iter().map(|p| p.expiring).sum();
-        return Ok((planned, Written { events: 0, expired }));
-    }
-    let ctx = ctx.clone();
-    Ok(db.writer.write_blocking(move |tx| {
-        let planned = plan::plan_chunk(tx.conn, &ctx, parsed)?;
-        let written = write::write_chunk(tx, &ctx, &planned)?;
-        Ok::<_, ServiceError>((planned, written))
-    })?)
-}
-
 fn write_whole(
     db: &Db,
     ctx: &Arc<Context>,
@@ -260,7 +306,7 @@ fn write_whole(
         let mut chunks = Vec::with_capacity(held.len());
         let mut any_refused = false;
         for parsed in held {
-            let planned = plan::plan_chunk(tx.conn, &shared, parsed)?;
+            let planned = plan::plan_chunk(tx.conn, &shared, &parsed)?.planned;
             any_refused |= planned.iter().any(|p| p.report.outcome == Outcome::Refused);
             chunks.push(planned);
         }
@@ -291,16 +337,21 @@ fn tally(
     progress: &mut impl FnMut(&Totals, &[RowReport]),
 ) {
     let rows: Vec<RowReport> = planned.into_iter().map(|p| p.report).collect();
-    for row in &rows {
-        report.totals.add(row);
+    rows.iter().for_each(|row| report.totals.add(row));
+    keep_notable(report, &rows);
+    report.totals.events += written.events;
+    report.totals.expired += written.expired;
+    progress(&report.totals, &rows);
+}
+
+/// Rows kept in the stored report: refused, updated, or keeping a newer choice.
+fn keep_notable(report: &mut Report, rows: &[RowReport]) {
+    for row in rows {
         let notable = row.outcome == Outcome::Refused || row.outcome == Outcome::Updated || !row.kept.is_empty();
         if notable && report.rows.len() < REPORTED_ROWS {
             report.rows.push(row.clone());
         }
     }
-    report.totals.events += written.events;
-    report.totals.expired += written.expired;
-    progress(&report.totals, &rows);
 }
 
 fn start_record(db: &Db, ctx: &Context, options: &Options) -> Result<(), ImportError> {
@@ -332,13 +383,11 @@ fn start_record(db: &Db, ctx: &Context, options: &Options) -> Result<(), ImportE
     Ok(())
 }
 
-/// The totals so far, kept on the import's record while it runs (with the rows expected).
-fn record_progress(db: &Db, ctx: &Context, totals: &Totals) -> Result<(), ImportError> {
+/// The totals so far as kept on the import's record while it runs (with the rows expected).
+fn progress_text(totals: &Totals) -> String {
     let mut so_far = serde_json::to_value(totals).unwrap_or_default();
     so_far["expected"] = totals.expected.into();
-    let (id, text) = (ctx.import_id.clone(), so_far.to_string());
-    db.writer.write_blocking(move |tx| imports::progress(tx.conn, &id, &text).map_err(ServiceError::from))?;
-    Ok(())
+    so_far.to_string()
 }
 
 fn finish_record(db: &Db, ctx: &Context, report: &Report, ok: bool) -> Result<(), ImportError> {

@@ -6,12 +6,12 @@ use std::sync::Arc;
 
 use chrono::NaiveDateTime;
 
+use super::held::{Held, ReadSet};
 use super::report::{Outcome, RowReport};
 use crate::crypto::{Bound, Keyring, seal_evidence};
+use crate::db::DbConnection;
 use crate::db::catalog::{Catalog, PublishedForm};
 use crate::db::consent::ConsentState;
-use crate::db::subjects;
-use crate::db::{DbConnection, external_ids};
 use crate::domain::import::steps::{self, Plan};
 use crate::domain::import::{ImportedConsent, ImportedRow, RowCode, RowProblem};
 use crate::domain::lifecycle::{Transition, in_force};
@@ -76,47 +76,53 @@ pub(super) struct Written {
     pub expired: u64,
 }
 
+/// A chunk decided: what each row does, and what the decision read.
+pub(super) struct ChunkPlan {
+    pub planned: Vec<Planned>,
+    pub read: ReadSet,
+}
+
 /// Decides every row of the chunk (reads only).
-pub(super) fn plan_chunk(
-    conn: &mut DbConnection,
-    ctx: &Context,
-    parsed: Vec<Parsed>,
-) -> Result<Vec<Planned>, ServiceError> {
-    let indexes: Vec<&[u8]> = parsed.iter().filter(|p| p.row.is_ok()).map(|p| p.index.as_slice()).collect();
-    let found: HashMap<Vec<u8>, (String, Vec<u8>)> = if indexes.is_empty() {
-        HashMap::new()
-    } else {
-        subjects::find_by_indexes(conn, &indexes)?
-            .into_iter()
-            .filter_map(|s| s.wrapped_key.map(|key| (s.email_index, (s.id, key))))
-            .collect()
-    };
-    let existing: Vec<&str> = found.values().map(|(id, _)| id.as_str()).collect();
-    let states = States::load(conn, &existing)?;
-    let external_indexes: Vec<Vec<u8>> = parsed
-        .iter()
-        .filter_map(|p| p.row.as_ref().ok()?.external_id.as_deref().map(|id| ctx.keyring.external_index(id)))
-        .collect();
-    let holders: HashMap<Vec<u8>, String> = if external_indexes.is_empty() {
-        HashMap::new()
-    } else {
-        let refs: Vec<&[u8]> = external_indexes.iter().map(Vec::as_slice).collect();
-        external_ids::subjects_of(conn, &refs)?.into_iter().collect()
-    };
+pub(super) fn plan_chunk(conn: &mut DbConnection, ctx: &Context, parsed: &[Parsed]) -> Result<ChunkPlan, ServiceError> {
+    let held = read_held(conn, ctx, parsed)?;
     let mut planned = Vec::with_capacity(parsed.len());
     for p in parsed {
-        let line = p.line;
-        let row = match p.row {
+        let row = match &p.row {
             Ok(row) => row,
             Err(problems) => {
-                planned.push(refused(line, problems));
+                planned.push(refused(p.line, problems.clone()));
                 continue;
             }
         };
-        let known = found.get(&p.index);
-        planned.push(plan_row(conn, ctx, &states, &holders, line, p.index, row, known)?);
+        let known = held.found.get(&p.index);
+        planned.push(plan_row(conn, ctx, &held, p.line, &p.index, row, known)?);
     }
-    Ok(planned)
+    Ok(ChunkPlan { planned, read: held.read_set() })
+}
+
+/// A chunk decided outside the writer, as it is to be written: the same decision if nothing it
+/// read has changed since (another process or request may have written meanwhile), otherwise
+/// decided again here.
+pub(super) fn still_holds(
+    conn: &mut DbConnection,
+    ctx: &Context,
+    parsed: &[Parsed],
+    decided: ChunkPlan,
+) -> Result<Vec<Planned>, ServiceError> {
+    if read_held(conn, ctx, parsed)?.read_set() == decided.read {
+        return Ok(decided.planned);
+    }
+    Ok(plan_chunk(conn, ctx, parsed)?.planned)
+}
+
+/// What Assent holds of the people a chunk's valid rows name.
+fn read_held(conn: &mut DbConnection, ctx: &Context, parsed: &[Parsed]) -> Result<Held, ServiceError> {
+    let valid = || parsed.iter().filter_map(|p| p.row.as_ref().ok().map(|row| (p, row)));
+    let indexes: Vec<&[u8]> = valid().map(|(p, _)| p.index.as_slice()).collect();
+    let external: Vec<Vec<u8>> =
+        valid().filter_map(|(_, row)| row.external_id.as_deref().map(|id| ctx.keyring.external_index(id))).collect();
+    let external: Vec<&[u8]> = external.iter().map(Vec::as_slice).collect();
+    Held::read(conn, &indexes, &external)
 }
 
 fn refused(line: u64, problems: Vec<RowProblem>) -> Planned {
@@ -127,17 +133,16 @@ fn refused(line: u64, problems: Vec<RowProblem>) -> Planned {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 fn plan_row(
     conn: &mut DbConnection,
     ctx: &Context,
-    states: &States,
-    holders: &HashMap<Vec<u8>, String>,
+    held: &Held,
     line: u64,
-    index: Vec<u8>,
-    row: ImportedRow,
+    index: &[u8],
+    row: &ImportedRow,
     known: Option<&(String, Vec<u8>)>,
 ) -> Result<Planned, ServiceError> {
+    let (states, holders) = (&held.states, &held.holders);
     let (subject, key, held, wrapped) = person(conn, ctx, known)?;
     // The external id: refused when someone else has it, nothing to do when this person does.
     let external_index = row.external_id.as_deref().map(|id| ctx.keyring.external_index(id));
@@ -159,7 +164,7 @@ fn plan_row(
         });
     }
     let Decided { steps: steps_taken, kept, in_force_after, expiring } = decide(ctx, states, &subject, &row.consents);
-    let mut accepted = row.accepted;
+    let mut accepted = row.accepted.clone();
     accepted.values.retain(|v| {
         may_store(&v.purposes, &in_force_after)
             && !held.as_ref().is_some_and(|h| h.iter().any(|(f, value)| f == v.key.as_str() && *value == v.value))
@@ -182,7 +187,8 @@ fn plan_row(
         return Ok(Planned { report, write: None, expiring });
     }
     let sealed = Sealing { ctx, subject: &subject, key: &key, line };
-    let write = sealed.write(wrapped.map(|w| (index, w)), &accepted, row.source, steps_taken, external)?;
+    let write =
+        sealed.write(wrapped.map(|w| (index.to_vec(), w)), &accepted, row.source.clone(), steps_taken, external)?;
     Ok(Planned { report, write: Some(write), expiring })
 }
 

@@ -5,7 +5,7 @@ use super::plan::{Planned, RowWrite, Written};
 use crate::db::WriteTx;
 use crate::db::external_ids;
 use crate::db::subjects::{self, NewFieldValue, NewSubject, NewSubmission};
-use crate::domain::lifecycle::Transition;
+use crate::domain::lifecycle::{Transition, in_force};
 use crate::domain::{ConsentStatus, Method, SubjectId};
 use crate::services::ServiceError;
 use crate::services::consent::{Change, Door, States};
@@ -23,7 +23,9 @@ pub(super) fn write_chunk(tx: &mut WriteTx<'_>, ctx: &Context, planned: &[Planne
     }
     write_rows(tx, ctx, &writes)?;
     let ids: Vec<SubjectId> = writes.iter().map(|w| w.subject.clone()).collect();
-    let mut states = States::load(tx.conn, &ids)?;
+    // Someone new has no consent yet.
+    let known: Vec<&SubjectId> = writes.iter().filter(|w| w.new_subject.is_none()).map(|w| &w.subject).collect();
+    let mut states = States::load(tx.conn, &known)?;
     let door = Door::new(&ctx.catalog);
     let changes: Vec<Change<'_>> = writes
         .iter()
@@ -64,8 +66,20 @@ pub(super) fn write_chunk(tx: &mut WriteTx<'_>, ctx: &Context, planned: &[Planne
         })
         .collect();
     let expired = door.apply(tx, &mut states, &expiries, now)?.iter().filter(|r| r.is_ok()).count() as u64;
-    erasure::settle(tx, &door, &mut states, &ids, By { actor: &ctx.actor, method: Method::Import }, now)?;
+    let unsettled = unsettled(&states, ids);
+    erasure::settle(tx, &door, &mut states, &unsettled, By { actor: &ctx.actor, method: Method::Import }, now)?;
     Ok(Written { events: events + expired, expired })
+}
+
+/// The people whose values may have lost their purpose: only someone with a consent not in force
+/// (or none) can hold a value nothing justifies, as the plan kept no value without one in force.
+fn unsettled(states: &States, ids: Vec<SubjectId>) -> Vec<SubjectId> {
+    ids.into_iter()
+        .filter(|id| {
+            let held = states.of(id);
+            held.is_empty() || held.iter().any(|s| !in_force(s.status))
+        })
+        .collect()
 }
 
 fn write_rows(tx: &mut WriteTx<'_>, ctx: &Context, writes: &[&RowWrite]) -> Result<(), ServiceError> {
