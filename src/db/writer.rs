@@ -157,7 +157,9 @@ impl Writer {
             // The writer's page cache holds a whole batch's dirty pages (128 MiB at most): when
             // they do not fit, SQLite spills them to the WAL mid-transaction and writes many
             // pages twice, which at a million people made erasure I/O-bound.
-            // A WAL grown past the limit is cut back to it when SQLite starts it over.
+            // A WAL grown past the limit is cut back to it when SQLite starts it over: 256 MiB,
+            // so that a large commit (an import's chunk writes tens of MiB) does not regrow the
+            // file every time (the kernel zeroes and allocates new blocks: a tenth of an import).
             conn.batch_execute(&format!(
                 "PRAGMA wal_autocheckpoint = 0; PRAGMA cache_size = -131072; PRAGMA journal_size_limit = {};",
                 WAL_RESTART_FRAMES * 4096 * 8
