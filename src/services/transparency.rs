@@ -160,10 +160,15 @@ pub fn restores(witness: &Path) -> anyhow::Result<Witnessed> {
 }
 
 /// Checks the ledger's tree against every stored head and every witnessed one.
+///
+/// Read in the order things are written, so that a server signing a head meanwhile cannot make
+/// a sound ledger look broken: the witness first (a head is witnessed only after its commit),
+/// then the stored heads, then the events (a head covers events already appended).
 pub fn verify(conn: &mut DbConnection, keyring: &Keyring, witness: &Path) -> anyhow::Result<TreeCheck> {
-    let tree = tree(conn)?;
+    let witnessed = witness_entries(witness)?;
     let heads = stored::all(conn)?;
-    let seen = match Witnessed::fold(&witness_entries(witness)?, |r| genuine_restore(keyring, r)) {
+    let tree = tree(conn)?;
+    let seen = match Witnessed::fold(&witnessed, |r| genuine_restore(keyring, r)) {
         Ok(seen) => seen,
         Err(fault) => return Ok(TreeCheck::RestoreBroken(fault)),
     };
