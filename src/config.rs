@@ -84,6 +84,9 @@ pub struct SettingsArgs {
     /// Divides every wait between webhook attempts (tests only).
     #[arg(long, env = "ASSENT_WEBHOOK_RETRY_SPEEDUP", default_value_t = 1, hide = true, global = true)]
     pub webhook_retry_speedup: u32,
+    /// Whether this process delivers webhooks (`0`: another process does, or none should be sent).
+    #[arg(long, env = "ASSENT_WEBHOOK_DELIVERY", default_value_t = true, action = clap::ArgAction::Set, value_parser = parse_flag, global = true)]
+    pub webhook_delivery: bool,
 }
 
 fn parse_flag(raw: &str) -> Result<bool, String> {
@@ -134,6 +137,8 @@ pub struct Settings {
     /// `ASSENT_WEBHOOK_ALLOW_PRIVATE`.
     pub webhook_allow_private: bool,
     pub webhook_retry_speedup: u32,
+    /// `ASSENT_WEBHOOK_DELIVERY`.
+    pub webhook_delivery: bool,
 }
 
 impl Settings {
@@ -176,6 +181,7 @@ impl Settings {
             trusted_proxies: args.trusted_proxies,
             witness_url: args.witness_url.filter(|u| !u.trim().is_empty()),
             webhook_allow_private: args.webhook_allow_private,
+            webhook_delivery: args.webhook_delivery,
             webhook_retry_speedup: args.webhook_retry_speedup.max(1),
             mail_file_retention: args.mail_file_retention,
             erasure_journal,

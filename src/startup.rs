@@ -120,8 +120,13 @@ impl Application {
     }
 }
 
-/// Delivers webhooks to the endpoints the workspace file declares.
+/// Delivers webhooks to the endpoints the workspace file declares and those declared in the
+/// console or through the API (unless `ASSENT_WEBHOOK_DELIVERY=0`).
 async fn deliver_webhooks(state: AppState, endpoints: Vec<crate::services::webhooks::Endpoint>) {
+    if !state.settings.webhook_delivery {
+        tracing::info!("webhook delivery is off in this process (ASSENT_WEBHOOK_DELIVERY=0)");
+        return;
+    }
     let dispatcher = crate::services::webhooks::Dispatcher {
         db: state.db.clone(),
         keyring: state.keyring.clone(),

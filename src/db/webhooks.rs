@@ -26,6 +26,12 @@ pub struct EndpointState {
     pub rotated_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// Declared in the console or through the API (its secret sealed here), not in the file.
+    pub managed: bool,
+    /// A managed endpoint's secret, sealed under the master key.
+    pub secret_sealed: Option<Vec<u8>>,
+    /// The secret being rotated out, sealed likewise.
+    pub previous_sealed: Option<Vec<u8>>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -102,6 +108,87 @@ pub fn redeclare(
         None => diesel::update(target).set(described).execute(conn),
     }
     .map(|_| ())
+}
+
+/// The endpoints declared in the console or through the API.
+pub fn managed(conn: &mut DbConnection) -> QueryResult<Vec<EndpointState>> {
+    webhook_endpoints::table
+        .filter(webhook_endpoints::managed.eq(true))
+        .order(webhook_endpoints::name.asc())
+        .select(EndpointState::as_select())
+        .load(conn)
+}
+
+/// Whether any endpoint is recorded (the dispatcher sleeps while there is none).
+pub fn any(conn: &mut DbConnection) -> QueryResult<bool> {
+    let found: Option<String> = webhook_endpoints::table.select(webhook_endpoints::name).first(conn).optional()?;
+    Ok(found.is_some())
+}
+
+/// Changes where a managed endpoint sends and what.
+pub fn describe(
+    conn: &mut DbConnection,
+    name: &str,
+    url: &str,
+    events: &str,
+    include_email: bool,
+    at: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::update(webhook_endpoints::table.find(name).filter(webhook_endpoints::managed.eq(true)))
+        .set((
+            webhook_endpoints::url.eq(url),
+            webhook_endpoints::events.eq(events),
+            webhook_endpoints::include_email.eq(include_email),
+            webhook_endpoints::updated_at.eq(at),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// A managed endpoint's new secret; the one it replaces signs beside it for a while.
+pub struct Rotation<'a> {
+    pub sealed: &'a [u8],
+    pub fingerprint: &'a str,
+    pub previous_sealed: &'a [u8],
+    pub previous_fingerprint: &'a str,
+    pub at: NaiveDateTime,
+}
+
+pub fn rotate(conn: &mut DbConnection, name: &str, r: &Rotation<'_>) -> QueryResult<()> {
+    diesel::update(webhook_endpoints::table.find(name).filter(webhook_endpoints::managed.eq(true)))
+        .set((
+            webhook_endpoints::secret_sealed.eq(Some(r.sealed)),
+            webhook_endpoints::secret_fingerprint.eq(r.fingerprint),
+            webhook_endpoints::previous_sealed.eq(Some(r.previous_sealed)),
+            webhook_endpoints::previous_fingerprint.eq(Some(r.previous_fingerprint)),
+            webhook_endpoints::rotated_at.eq(Some(r.at)),
+            webhook_endpoints::updated_at.eq(r.at),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Replaces a sealed secret (or the previous one) if it is still `old` (a master-key rotation
+/// re-wrapping it); answers how many were replaced.
+pub fn swap_sealed(conn: &mut DbConnection, name: &str, previous: bool, old: &[u8], new: &[u8]) -> QueryResult<usize> {
+    let target = webhook_endpoints::table.find(name);
+    if previous {
+        diesel::update(target.filter(webhook_endpoints::previous_sealed.eq(old)))
+            .set(webhook_endpoints::previous_sealed.eq(Some(new)))
+            .execute(conn)
+    } else {
+        diesel::update(target.filter(webhook_endpoints::secret_sealed.eq(old)))
+            .set(webhook_endpoints::secret_sealed.eq(Some(new)))
+            .execute(conn)
+    }
+}
+
+/// Forgets a managed endpoint and its deliveries; answers whether there was one.
+pub fn remove(conn: &mut DbConnection, name: &str) -> QueryResult<bool> {
+    diesel::delete(webhook_deliveries::table.filter(webhook_deliveries::endpoint.eq(name))).execute(conn)?;
+    diesel::delete(webhook_endpoints::table.find(name).filter(webhook_endpoints::managed.eq(true)))
+        .execute(conn)
+        .map(|n| n == 1)
 }
 
 /// Records that the imports finished up to `at` have been announced to (or passed over for)

@@ -61,6 +61,9 @@ error_codes! {
     RequiredPurpose = "required_purpose",
     EmailInUse = "email_in_use",
     ExternalIdTaken = "external_id_taken",
+    // Webhook endpoints (409).
+    WebhookNameTaken = "webhook_name_taken",
+    WebhookDeclaredInFile = "webhook_declared_in_file",
     LinkInvalid = "link_invalid",
     LinkExpired = "link_expired",
     LinkUsed = "link_used",
@@ -139,6 +142,8 @@ mod tests {
         (C::RequiredPurpose, "required_purpose"),
         (C::EmailInUse, "email_in_use"),
         (C::ExternalIdTaken, "external_id_taken"),
+        (C::WebhookNameTaken, "webhook_name_taken"),
+        (C::WebhookDeclaredInFile, "webhook_declared_in_file"),
         (C::LinkInvalid, "link_invalid"),
         (C::LinkExpired, "link_expired"),
         (C::LinkUsed, "link_used"),

@@ -191,11 +191,15 @@ pub enum FieldErrorCode {
     InvalidType,
     /// The wording of this purpose (or the form) changed since it was shown: read it again.
     WordingChanged,
+    /// Not a key: 1 to 64 characters of a-z, 0-9 and _, starting with a letter.
+    InvalidKey,
+    /// Not an http(s) address of a server that may be reached.
+    InvalidUrl,
 }
 
 impl FieldErrorCode {
     /// Every code (the message catalogue has a sentence for each, in each language).
-    pub const ALL: [FieldErrorCode; 13] = [
+    pub const ALL: [FieldErrorCode; 15] = [
         Self::Required,
         Self::InvalidEmail,
         Self::InvalidPhone,
@@ -209,6 +213,8 @@ impl FieldErrorCode {
         Self::PurposeRequired,
         Self::InvalidType,
         Self::WordingChanged,
+        Self::InvalidKey,
+        Self::InvalidUrl,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -226,6 +232,8 @@ impl FieldErrorCode {
             Self::PurposeRequired => "purpose_required",
             Self::WordingChanged => "wording_changed",
             Self::InvalidType => "invalid_type",
+            Self::InvalidKey => "invalid_key",
+            Self::InvalidUrl => "invalid_url",
         }
     }
 }

@@ -6,6 +6,8 @@ use std::net::IpAddr;
 
 use chrono::Duration;
 
+use super::form::FieldErrorCode;
+
 /// The event type of a ledger event: `consent.<action>`, or `subject.erased` for the erasure of
 /// a person as a whole.
 pub fn event_type(action: &str, purpose_key: &str) -> String {
@@ -103,6 +105,51 @@ pub fn is_public(ip: IpAddr) -> bool {
     }
 }
 
+/// The longest endpoint name.
+pub const NAME_MAX: usize = 64;
+
+/// What is wrong with an endpoint name given in the console or the API, if anything: a key
+/// (1 to [`NAME_MAX`] characters of a-z, 0-9 and _, starting with a letter), since it is a path
+/// segment and a label.
+pub fn name_problem(name: &str) -> Option<FieldErrorCode> {
+    if name.is_empty() {
+        Some(FieldErrorCode::Required)
+    } else if name.chars().count() > NAME_MAX {
+        Some(FieldErrorCode::TooLong)
+    } else {
+        (!super::keys::is_valid_key(name)).then_some(FieldErrorCode::InvalidKey)
+    }
+}
+
+/// What is wrong with the events an endpoint asks for, if anything: at least one, each a known
+/// type or pattern.
+pub fn events_problem(events: &[String]) -> Option<FieldErrorCode> {
+    if events.is_empty() {
+        return Some(FieldErrorCode::Required);
+    }
+    (!events.iter().all(|p| is_known_pattern(p))).then_some(FieldErrorCode::InvalidChoice)
+}
+
+/// Whether a URL's host may be an endpoint's, as far as can be told without resolving it: a
+/// literal address must be public, and `localhost` is not (names are resolved and checked again
+/// before every delivery).
+pub fn host_allowed(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    match bare.parse::<IpAddr>() {
+        Ok(ip) => is_public(ip),
+        Err(_) => {
+            let lower = bare.to_ascii_lowercase();
+            lower != "localhost" && !lower.ends_with(".localhost")
+        }
+    }
+}
+
+/// A new secret as the specification writes it.
+pub fn format_secret(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode(bytes))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,5 +205,32 @@ mod tests {
         for public in ["93.184.216.34", "8.8.8.8", "2606:4700::1111"] {
             assert!(is_public(public.parse().unwrap()), "{public}");
         }
+    }
+
+    #[test]
+    fn a_managed_endpoint_is_named_like_a_key_and_asks_for_known_events() {
+        assert_eq!(name_problem(""), Some(FieldErrorCode::Required));
+        assert_eq!(name_problem(&"a".repeat(65)), Some(FieldErrorCode::TooLong));
+        assert_eq!(name_problem("CRM sync"), Some(FieldErrorCode::InvalidKey));
+        assert_eq!(name_problem("crm_sync2"), None);
+        assert_eq!(events_problem(&[]), Some(FieldErrorCode::Required));
+        assert_eq!(events_problem(&["consent.*".into(), "consent.maybe".into()]), Some(FieldErrorCode::InvalidChoice));
+        assert_eq!(events_problem(&["consent.*".into(), "import.completed".into()]), None);
+    }
+
+    #[test]
+    fn only_hosts_that_may_be_public_are_taken_before_resolving() {
+        for host in ["127.0.0.1", "[::1]", "10.1.2.3", "localhost", "api.LOCALHOST", "169.254.169.254"] {
+            assert!(!host_allowed(host), "{host}");
+        }
+        for host in ["crm.example", "93.184.216.34", "[2606:2800:220:1::]"] {
+            assert!(host_allowed(host), "{host}");
+        }
+    }
+
+    #[test]
+    fn a_drawn_secret_reads_back() {
+        let secret = format_secret(&[7u8; 32]);
+        assert_eq!(parse_secret(&secret).unwrap(), vec![7u8; 32]);
     }
 }

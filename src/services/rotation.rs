@@ -2,8 +2,8 @@
 //!
 //! **Master key** (`rotate`): the operator makes the new key current and the old one previous
 //! (`ASSENT_MASTER_KEY`, `ASSENT_MASTER_KEY_PREVIOUS`), restarts the servers, and runs
-//! `assent keys rotate`. It re-wraps, under the current key, the stored secrets and signing seeds
-//! (one transaction), stores the previous key's link key (links in sent mail stay valid without
+//! `assent keys rotate`. It re-wraps, under the current key, the stored secrets, signing seeds
+//! and webhook secrets declared in the console (one transaction), stores the previous key's link key (links in sent mail stay valid without
 //! it), then every subject's data key and every queued mail, a page at a time, each page its own
 //! transaction. What already carries the current key's id is skipped, so an interrupted run is
 //! finished by the next one. Each row is rewritten compare-and-swap on its old bytes: a row a
@@ -94,10 +94,19 @@ fn rewrap_stored_keys(conn: &mut DbConnection, keyring: &Keyring) -> Result<usiz
             seeds.push((row.key_id, row.wrapped_seed, new));
         }
     }
+    let mut webhook_secrets = Vec::new();
+    for (name, previous, sealed) in crate::services::webhooks::sealed_secrets(conn)? {
+        if let Some(new) = crate::services::webhooks::rewrap(keyring, &name, &sealed)? {
+            webhook_secrets.push((name, previous, sealed, new));
+        }
+    }
     conn.transaction(|conn| {
         let mut n = 0;
         for (name, old, new) in &secrets {
             n += key_store::swap_secret(conn, name, old, new)?;
+        }
+        for (name, previous, old, new) in &webhook_secrets {
+            n += crate::db::webhooks::swap_sealed(conn, name, *previous, old, new)?;
         }
         for (key_id, old, new) in &seeds {
             n += key_store::swap_seed(conn, key_id, old, new)?;

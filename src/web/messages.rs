@@ -21,7 +21,7 @@ pub fn has_own_sentence(code: ErrorCode) -> bool {
     use ErrorCode as C;
     match code {
         C::SubjectErased | C::NotGranted | C::AlreadyGranted | C::RequiredPurpose | C::EmailInUse => true,
-        C::ExternalIdTaken => true,
+        C::ExternalIdTaken | C::WebhookNameTaken | C::WebhookDeclaredInFile => true,
         C::LinkInvalid | C::LinkExpired | C::LinkUsed | C::CsrfFailed | C::CrossSitePost => true,
         C::BundledConsent | C::SessionRequired | C::MethodNotAllowed => true,
         C::ValidationFailed | C::Unauthorized | C::PayloadTooLarge | C::UnsupportedMediaType => false,

@@ -23,6 +23,7 @@ pub mod public;
 pub mod subjects_api;
 pub(crate) mod transparency;
 pub mod webhooks_api;
+pub mod webhooks_manage_api;
 
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};

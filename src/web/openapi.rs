@@ -33,6 +33,10 @@ use super::{api, subjects_api};
         super::webhooks_api::show,
         super::webhooks_api::resume,
         super::webhooks_api::resend,
+        super::webhooks_manage_api::create,
+        super::webhooks_manage_api::change,
+        super::webhooks_manage_api::rotate,
+        super::webhooks_manage_api::remove,
         super::imports_api::create,
         super::imports_api::list,
         super::imports_api::show,
@@ -45,7 +49,7 @@ use super::{api, subjects_api};
         (name = "consents", description = "May I contact this person? (API key)"),
         (name = "subjects", description = "A person's data and consents, with the preference center's effects (API key)"),
         (name = "imports", description = "Bringing people in from a spreadsheet with their real consent dates; a dry run by default (API key)"),
-        (name = "webhooks", description = "The webhook endpoints' state and deliveries; resend one, resume an endpoint (API key)"),
+        (name = "webhooks", description = "Webhook endpoints: declare, change, rotate and remove them (those the workspace file declares are changed there), their state and deliveries; resend one, resume an endpoint (API key)"),
         (name = "events", description = "Every consent event in ledger order, for keeping a CRM in step (API key)"),
         (name = "meta", description = "This document")
     )

@@ -1,5 +1,5 @@
 //! The webhook endpoints through the API: their state and latest deliveries, a resend, a
-//! resume. (They are declared in the workspace file; see `services::webhooks`.)
+//! resume. (Declaring, changing and removing them: `webhooks_manage_api`.)
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
@@ -12,15 +12,30 @@ use crate::services::rights::Actor;
 use crate::services::webhooks::{self, EndpointView};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(super::only("/webhooks", "GET", web::get().to(list)))
-        .service(super::only("/webhooks/{name}", "GET", web::get().to(show)))
-        .service(super::only("/webhooks/{name}/resume", "POST", web::post().to(resume)))
-        .service(super::only("/webhooks/{name}/deliveries/{id}/resend", "POST", web::post().to(resend)));
+    use super::webhooks_manage_api as manage;
+    let not_allowed =
+        |allow: &'static str| web::to(move || async move { Err::<HttpResponse, _>(AppError::MethodNotAllowed(allow)) });
+    cfg.service(
+        web::resource("/webhooks")
+            .route(web::get().to(list))
+            .route(web::post().to(manage::create))
+            .default_service(not_allowed("GET, POST")),
+    )
+    .service(
+        web::resource("/webhooks/{name}")
+            .route(web::get().to(show))
+            .route(web::patch().to(manage::change))
+            .route(web::delete().to(manage::remove))
+            .default_service(not_allowed("GET, PATCH, DELETE")),
+    )
+    .service(super::only("/webhooks/{name}/rotate", "POST", web::post().to(manage::rotate)))
+    .service(super::only("/webhooks/{name}/resume", "POST", web::post().to(resume)))
+    .service(super::only("/webhooks/{name}/deliveries/{id}/resend", "POST", web::post().to(resend)));
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct EndpointList {
-    /// Every endpoint declared (by name), each with its 50 latest deliveries.
+    /// Every endpoint (by name), each with its 50 latest deliveries.
     endpoints: Vec<EndpointView>,
 }
 
@@ -60,7 +75,7 @@ pub(crate) async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result
     path = "/api/v1/webhooks/{name}",
     tag = "webhooks",
     security(("api_key" = [])),
-    params(("name" = String, Path, description = "The endpoint's name in the workspace file")),
+    params(("name" = String, Path, description = "The endpoint's name")),
     responses(
         (status = 200, description = "The endpoint and its latest deliveries", body = EndpointView),
         (status = 401, description = "`unauthorized`: missing or invalid API key", body = Problem, content_type = "application/problem+json"),
@@ -84,7 +99,7 @@ pub(crate) async fn show(
     path = "/api/v1/webhooks/{name}/resume",
     tag = "webhooks",
     security(("api_key" = [])),
-    params(("name" = String, Path, description = "The endpoint's name in the workspace file")),
+    params(("name" = String, Path, description = "The endpoint's name")),
     responses(
         (status = 200, description = "Sending again: its failed deliveries first, then everything since, in order", body = Resumed),
         (status = 401, description = "`unauthorized`: missing or invalid API key", body = Problem, content_type = "application/problem+json"),
@@ -112,7 +127,7 @@ pub(crate) async fn resume(
     tag = "webhooks",
     security(("api_key" = [])),
     params(
-        ("name" = String, Path, description = "The endpoint's name in the workspace file"),
+        ("name" = String, Path, description = "The endpoint's name"),
         ("id" = String, Path, description = "The delivery's `webhook-id`"),
     ),
     responses(

@@ -138,6 +138,7 @@ fn test_settings(db: &TestDb, master_key: &str) -> Settings {
         erasure_journal: db.dir.path().join("erasures.jsonl"),
         webhook_allow_private: false,
         webhook_retry_speedup: 1,
+        webhook_delivery: true,
     }
 }
 

@@ -47,5 +47,6 @@ mod retention;
 mod subjects_api;
 mod transparency;
 mod webhooks;
+mod webhooks_managed;
 mod witness;
 mod workspace;

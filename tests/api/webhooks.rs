@@ -15,14 +15,14 @@ use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 
-const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+pub(crate) const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// The receiver process; stopped (killed and reaped) when dropped.
-struct Receiver(Child);
+pub(crate) struct Receiver(Child);
 
 impl Drop for Receiver {
     fn drop(&mut self) {
@@ -38,8 +38,13 @@ fn python() -> String {
 }
 
 fn receiver(port: u16, out: &Path) -> Receiver {
+    receiver_with(port, SECRET, out)
+}
+
+/// A receiver that verifies with `secret`.
+pub(crate) fn receiver_with(port: u16, secret: &str, out: &Path) -> Receiver {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/webhooks/receiver.py");
-    let child = Command::new(python()).arg(script).arg(port.to_string()).arg(SECRET).arg(out).spawn().expect("python3");
+    let child = Command::new(python()).arg(script).arg(port.to_string()).arg(secret).arg(out).spawn().expect("python3");
     let started = Receiver(child);
     for _ in 0..100 {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
@@ -55,7 +60,7 @@ fn received(out: &Path) -> Vec<Value> {
     received_at(out, "/hook")
 }
 
-fn received_at(out: &Path, path: &str) -> Vec<Value> {
+pub(crate) fn received_at(out: &Path, path: &str) -> Vec<Value> {
     std::fs::read_to_string(out)
         .unwrap_or_default()
         .lines()
@@ -75,7 +80,7 @@ fn workspace_with_hook(dir: &Path, port: u16, extra: &str) -> PathBuf {
     path
 }
 
-async fn person(app: &TestApp) -> String {
+pub(crate) async fn person(app: &TestApp) -> String {
     let body = json!({ "fields": { "email": unique_email(), "name": "Han", "message": "Hi", "phone": "010-2222-3333" },
         "purposes": ["service", "marketing_sms"] });
     let response = app.post_json_as_integrator("/api/v1/forms/contact/submissions", &body).await;

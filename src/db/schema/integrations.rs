@@ -70,5 +70,8 @@ diesel::table! {
         rotated_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        managed -> Bool,
+        secret_sealed -> Nullable<Binary>,
+        previous_sealed -> Nullable<Binary>,
     }
 }

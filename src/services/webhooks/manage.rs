@@ -31,6 +31,9 @@ pub struct EndpointView {
     pub behind: i64,
     /// When a new secret was first seen; both sign for 24 hours from then.
     pub rotated_at: Option<String>,
+    /// Declared in the console or through the API (changed there); otherwise the workspace file
+    /// declares it (changed in the file).
+    pub managed: bool,
     /// The newest deliveries first.
     pub deliveries: Vec<DeliveryView>,
 }
@@ -84,6 +87,7 @@ fn view(conn: &mut DbConnection, state: EndpointState, head: i64) -> Result<Endp
         name: state.name,
         url: state.url,
         include_email: state.include_email,
+        managed: state.managed,
         enabled: state.enabled,
         disabled_reason: state.disabled_reason,
         deliveries,

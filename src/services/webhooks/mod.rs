@@ -21,9 +21,11 @@ use sha2::Sha256;
 
 mod imports;
 mod manage;
+mod managed;
 mod spec;
 
 pub use manage::{DeliveryView, EndpointView, OwnerNotice, one, overview, resend, resume};
+pub use managed::{EndpointRequest, ManageError, change, create, remove, rewrap, rotate, sealed_secrets};
 pub use spec::{Endpoint, WebhookSpec, declare, declared};
 
 use super::ServiceError;
@@ -40,10 +42,12 @@ pub const ROTATION_OVERLAP: chrono::Duration = chrono::Duration::hours(24);
 /// Events read from the ledger per endpoint and pass.
 const PAGE: i64 = 100;
 
-/// Delivers to the declared endpoints.
+/// Delivers to the endpoints the workspace file declares and to those declared in the console or
+/// through the API (read again on every round, so a change there takes effect at once).
 pub struct Dispatcher {
     pub db: Db,
     pub keyring: std::sync::Arc<Keyring>,
+    /// The workspace file's endpoints.
     pub endpoints: Vec<Endpoint>,
     pub client: reqwest::Client,
     pub allow_private: bool,
@@ -80,11 +84,12 @@ struct EventData<'a> {
 }
 
 impl Dispatcher {
-    /// Waits until no other process delivers (on PostgreSQL, an advisory lock), then delivers
-    /// forever (the endpoints were declared at start: [`declare`]).
+    /// Waits until there is an endpoint and no other process delivers (on PostgreSQL, an
+    /// advisory lock), then delivers forever (the file's endpoints were declared at start:
+    /// [`declare`]).
     pub async fn run_when_alone(self) {
-        if self.endpoints.is_empty() {
-            return;
+        while self.endpoints.is_empty() && !self.blocking(|conn| Ok(stored::any(conn)?)).await.unwrap_or(false) {
+            tokio::time::sleep(Duration::from_secs(5)).await;
         }
         let lock = loop {
             let url = self.db.url.clone();
@@ -95,7 +100,7 @@ impl Dispatcher {
             }
             tokio::time::sleep(Duration::from_secs(5)).await;
         };
-        tracing::info!(endpoints = self.endpoints.len(), "delivering webhooks");
+        tracing::info!(declared_in_file = self.endpoints.len(), "delivering webhooks");
         self.run().await;
         drop(lock);
     }
@@ -103,7 +108,15 @@ impl Dispatcher {
     async fn run(&self) {
         loop {
             let mut busy = false;
-            for endpoint in &self.endpoints {
+            let keyring = self.keyring.clone();
+            let managed = match self.blocking(move |conn| managed::endpoints(conn, &keyring)).await {
+                Ok(managed) => managed,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot read the webhook endpoints");
+                    Vec::new()
+                }
+            };
+            for endpoint in self.endpoints.iter().chain(&managed) {
                 match self.pass(endpoint).await {
                     Ok(delivered) => busy |= delivered,
                     Err(e) => tracing::warn!(endpoint = %endpoint.name, error = %e, "webhook pass failed"),

@@ -4,9 +4,9 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
 use crate::db::webhooks::{self as stored, EndpointState};
+use crate::domain::form::FieldErrorCode;
 use crate::domain::ledger::ledger_time;
 use crate::domain::webhooks as rules;
-use crate::services::ServiceError;
 
 /// An endpoint as the workspace file declares it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,10 +48,10 @@ impl std::fmt::Debug for Endpoint {
 impl WebhookSpec {
     /// Checks the declaration and resolves its secrets.
     pub fn endpoint(&self) -> Result<Endpoint, String> {
-        let url = reqwest::Url::parse(&self.url).map_err(|e| format!("webhook {}: url: {e}", self.name))?;
-        if !matches!(url.scheme(), "https" | "http") || url.host_str().is_none() {
-            return Err(format!("webhook {}: the url must be http(s)://host/…", self.name));
-        }
+        // The file is the operator's: a private address there is refused at delivery (unless
+        // allowed), not here.
+        let url = url_problem(&self.url, true)
+            .map_err(|_| format!("webhook {}: the url must be http(s)://host/…", self.name))?;
         if self.events.is_empty() || !self.events.iter().all(|p| rules::is_known_pattern(p)) {
             return Err(format!(
                 "webhook {}: events must name known types ({})",
@@ -79,7 +79,7 @@ impl WebhookSpec {
 
 /// Records the declared endpoints before anything is served: a new one starts at the ledger's
 /// end as it is now (it is sent what happens from now on), and a changed secret is a rotation.
-pub fn declare(writer: &crate::db::Writer, endpoints: &[Endpoint]) -> Result<(), ServiceError> {
+pub fn declare(writer: &crate::db::Writer, endpoints: &[Endpoint]) -> anyhow::Result<()> {
     let now = ledger_time(Utc::now().naive_utc());
     let declared: Vec<EndpointState> = endpoints
         .iter()
@@ -97,6 +97,9 @@ pub fn declare(writer: &crate::db::Writer, endpoints: &[Endpoint]) -> Result<(),
             rotated_at: None,
             created_at: now,
             updated_at: now,
+            managed: false,
+            secret_sealed: None,
+            previous_sealed: None,
         })
         .collect();
     writer.write_blocking(move |tx| {
@@ -104,6 +107,10 @@ pub fn declare(writer: &crate::db::Writer, endpoints: &[Endpoint]) -> Result<(),
         for endpoint in declared {
             match stored::endpoint(tx.conn, &endpoint.name)? {
                 None => stored::insert_endpoint(tx.conn, &EndpointState { cursor: head, ..endpoint })?,
+                Some(state) if state.managed => anyhow::bail!(
+                    "webhook {}: declared in the workspace file and in the console (or the API): rename one",
+                    endpoint.name
+                ),
                 Some(state) => {
                     let rotated = (state.secret_fingerprint != endpoint.secret_fingerprint)
                         .then_some((state.secret_fingerprint.as_str(), now));
@@ -111,12 +118,33 @@ pub fn declare(writer: &crate::db::Writer, endpoints: &[Endpoint]) -> Result<(),
                 }
             }
         }
-        Ok::<_, ServiceError>(())
+        Ok::<_, anyhow::Error>(())
     })
 }
 
+/// The longest endpoint URL.
+pub(super) const URL_MAX: usize = 2000;
+
+/// An endpoint's URL, or why it cannot be one: http(s) with a host, no credentials in it, and
+/// (unless `allow_private`) not a literal private address or `localhost`.
+pub(super) fn url_problem(raw: &str, allow_private: bool) -> Result<reqwest::Url, FieldErrorCode> {
+    if raw.is_empty() {
+        return Err(FieldErrorCode::Required);
+    }
+    if raw.len() > URL_MAX {
+        return Err(FieldErrorCode::TooLong);
+    }
+    let url = reqwest::Url::parse(raw).map_err(|_| FieldErrorCode::InvalidUrl)?;
+    let host = url.host_str().unwrap_or_default();
+    let fits = matches!(url.scheme(), "https" | "http") && !host.is_empty() && url.username().is_empty();
+    if !fits || url.password().is_some() || !(allow_private || rules::host_allowed(host)) {
+        return Err(FieldErrorCode::InvalidUrl);
+    }
+    Ok(url)
+}
+
 /// A secret's fingerprint (to notice a rotation without storing the secret).
-fn fingerprint(secret: &[u8]) -> String {
+pub(super) fn fingerprint(secret: &[u8]) -> String {
     crate::crypto::sha256_hex(secret)[..16].to_owned()
 }
 

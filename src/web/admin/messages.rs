@@ -20,6 +20,7 @@ pub fn console_has_own_sentence(code: ErrorCode) -> bool {
         C::CsrfFailed | C::SessionRequired | C::RateLimited | C::KeyTaken | C::InvalidRetention => true,
         C::InvalidChoice | C::InvalidNumber | C::InvalidLength | C::InvalidOrigin | C::InvalidChoices => true,
         C::NotFound | C::PiiExportOwnerOnly | C::Required | C::TooLong | C::InvalidKey => true,
+        C::WebhookNameTaken | C::WebhookDeclaredInFile => true,
         C::ValidationFailed | C::Unauthorized | C::PayloadTooLarge | C::UnsupportedMediaType => false,
         C::ServiceUnavailable | C::MethodNotAllowed | C::InternalError | C::FormNotFound => false,
         C::SubjectNotFound | C::PurposeNotFound | C::FieldNotFound | C::PolicyNotFound => false,
