@@ -5,7 +5,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::DbConnection;
-use super::schema::{import_uploads, imports};
+use super::schema::{import_sheets, import_uploads, imports};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = imports)]
@@ -124,6 +124,46 @@ pub fn unstage(conn: &mut DbConnection, import_id: &str) -> QueryResult<bool> {
 /// Forgets every checked sheet kept since before `before`.
 pub fn purge_staged(conn: &mut DbConnection, before: NaiveDateTime) -> QueryResult<usize> {
     diesel::delete(import_uploads::table.filter(import_uploads::created_at.lt(before))).execute(conn)
+}
+
+/// A sheet kept while its columns are mapped (sealed).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = import_sheets)]
+pub struct SheetRow {
+    pub id: String,
+    pub form_key: String,
+    pub file_name: String,
+    pub sealed: Vec<u8>,
+    pub choices: String,
+    pub created_at: NaiveDateTime,
+}
+
+pub fn keep_sheet(conn: &mut DbConnection, row: &SheetRow) -> QueryResult<()> {
+    diesel::insert_into(import_sheets::table).values(row).execute(conn).map(|_| ())
+}
+
+/// A sheet being mapped, if it is kept and was uploaded after `since`.
+pub fn sheet(conn: &mut DbConnection, id: &str, since: NaiveDateTime) -> QueryResult<Option<SheetRow>> {
+    import_sheets::table
+        .find(id)
+        .filter(import_sheets::created_at.ge(since))
+        .select(SheetRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Records the choices made so far for a sheet; answers whether it is kept.
+pub fn choose(conn: &mut DbConnection, id: &str, choices: &str) -> QueryResult<bool> {
+    diesel::update(import_sheets::table.find(id)).set(import_sheets::choices.eq(choices)).execute(conn).map(|n| n == 1)
+}
+
+pub fn forget_sheet(conn: &mut DbConnection, id: &str) -> QueryResult<()> {
+    diesel::delete(import_sheets::table.find(id)).execute(conn).map(|_| ())
+}
+
+/// Forgets every sheet being mapped uploaded before `before`.
+pub fn purge_sheets(conn: &mut DbConnection, before: NaiveDateTime) -> QueryResult<usize> {
+    diesel::delete(import_sheets::table.filter(import_sheets::created_at.lt(before))).execute(conn)
 }
 
 /// Records a de-identified export (its parameters and counts, never its rows).

@@ -120,3 +120,69 @@ on_both_backends! {
         assert_eq!(kept, 0);
     }
 }
+
+on_both_backends! {
+    async fn an_owner_maps_the_columns_with_a_preview_then_checks_the_sheet(app: TestApp) {
+        use assent::db::schema::import_sheets;
+        let console = app.signed_in(Role::Owner).await;
+        let sheet = example("customers-cp949.csv");
+        let before = app.row_counts();
+        let fields = [("form", "newsletter"), ("time_zone", "Asia/Seoul"), ("step", "map")];
+        let kept = console.upload("/admin/imports?lang=en", &fields, &[("file", "customers.csv", &sheet)]).await;
+        assert_eq!(kept.status(), 303);
+        let path = location(&kept);
+        assert!(path.starts_with("/admin/imports/sheets/"), "{path}");
+        let sealed: Vec<u8> = import_sheets::table.select(import_sheets::sealed).first(&mut app.conn()).unwrap();
+        assert!(!sealed.windows(6).any(|w| w == b"@examp"), "kept sealed, never in the clear");
+
+        // Korean headers that are no names of the form: each is a choice, the sheet cannot be
+        // imported yet, and the page says why.
+        let page = console.page(&format!("{path}?lang=en")).await;
+        assert_eq!(page.matches("<select id=\"col-").count(), 13, "a choice per header");
+        assert!(page.contains(">이메일</th>") && page.contains("customer001@example.com"), "headers with their first values");
+        assert!(page.contains("cannot be imported with these choices"), "{page}");
+        assert!(page.contains("<option value=\"marketing_sms_at\">Date of consent: News and offers by text message</option>"));
+
+        // The example mapping, chosen column by column: the preview reads the first rows.
+        let names = ["external_id", "email", "name", "phone", "service", "marketing_email", "marketing_sms", "personalisation",
+            "consented_at", "marketing_sms_at", "withdrawn_at", "source", ""];
+        let columns: Vec<(String, &str)> = names.iter().enumerate().map(|(i, n)| (format!("col.{i}"), *n)).collect();
+        let mut pairs: Vec<(&str, &str)> = columns.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+        pairs.extend([("time_zone", "Asia/Seoul"), ("wording_version", ""), ("step", "preview")]);
+        let previewed = console.submit(&format!("{path}?lang=en"), &pairs).await;
+        assert_eq!(previewed.status(), 200);
+        let page = previewed.text().await.unwrap();
+        assert!(!page.contains("cannot be imported with these choices"), "{page}");
+        assert!(page.contains("<td>customer001@example.com</td>"), "{page}");
+        assert!(page.contains("<td>강서윤 — not kept: no consent it serves</td>"), "no consent to its purpose: {page}");
+        assert!(page.contains("Agreed 2026-05-14 00:00"), "the date read in Seoul time: {page}");
+        assert!(page.contains("<td>2019 종이 신청서</td>"), "{page}");
+        let file = console.get(&format!("{path}/mapping.toml?lang=en")).await;
+        assert_eq!(file.headers()["content-disposition"], "attachment; filename=\"mapping.toml\"");
+        let mapping = assent::domain::import::Mapping::parse(&file.text().await.unwrap()).unwrap();
+        assert_eq!((mapping.columns["이메일"].as_str(), mapping.columns["비고"].as_str()), ("email", "ignore"));
+
+        // A mistake in the options comes back next to its field; nothing is checked.
+        let mut wrong = pairs.clone();
+        wrong.retain(|(k, _)| *k != "time_zone" && *k != "step");
+        wrong.extend([("time_zone", "Mars/Olympus"), ("step", "check")]);
+        let refused = console.submit(&format!("{path}?lang=en"), &wrong).await;
+        assert_eq!(refused.status(), 422);
+        assert!(refused.text().await.unwrap().contains("id=\"field-time_zone-error\""));
+
+        // Checked as mapped: the report, and the sheet kept with its check (no longer here).
+        pairs.retain(|(k, _)| *k != "step");
+        pairs.push(("step", "check"));
+        let checked = console.submit(&format!("{path}?lang=en"), &pairs).await;
+        assert_eq!(checked.status(), 303);
+        let report = console.page(&format!("{}?lang=en", location(&checked))).await;
+        assert!(report.contains("<dt>People created</dt><dd>192</dd>") && report.contains("Import this sheet"), "{report}");
+        assert_eq!(console.get(&format!("{path}?lang=en")).await.status(), 404);
+        let left: i64 = import_sheets::table.count().get_result(&mut app.conn()).unwrap();
+        assert_eq!(left, 0);
+        assert_eq!(app.row_counts(), before, "nothing written before the import");
+
+        let viewer = app.signed_in(Role::Viewer).await;
+        assert_eq!(viewer.get(&format!("{path}?lang=en")).await.status(), 403);
+    }
+}

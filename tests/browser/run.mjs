@@ -291,7 +291,7 @@ describe('site owner console', () => {
     built = true;
   });
 
-  test('the owner imports the example sheet: checks it with its mapping, reads the report, imports it with one click', async (t) => {
+  test('the owner imports the example sheet: maps its columns with a preview, checks it, reads the report, imports it with one click', async (t) => {
     const page = await ownerPage(t);
     await page.goto(url('/admin/imports?lang=en'));
     await assertAccessible(page, 'the imports page');
@@ -299,7 +299,12 @@ describe('site owner console', () => {
     await page.selectOption('#field-form', 'newsletter');
     await page.fill('#field-mapping', readFileSync(new URL('customers-mapping.toml', examples), 'utf8'));
     await page.setInputFiles('#field-file', fileURLToPath(new URL('customers-cp949.csv', examples)));
-    await Promise.all([page.waitForURL(/\/admin\/imports\/[^/?]+\?/), page.locator('main form button[type=submit]').click()]);
+    // The mapping step: the pasted mapping chosen column by column, the first rows read with it.
+    await Promise.all([page.waitForURL(/\/admin\/imports\/sheets\//), page.getByRole('button', { name: 'Map the columns' }).click()]);
+    assert.equal(await page.locator('#col-1').inputValue(), 'email');
+    assert.match(await page.locator('main').innerText(), /customer001@example\.com/);
+    await assertAccessible(page, 'the mapping step');
+    await Promise.all([page.waitForURL(/\/admin\/imports\/[^/?]+\?/), page.getByRole('button', { name: 'Check this sheet' }).click()]);
     assert.match(await page.locator('#totals').innerText(), /People created\s+192/);
     await assertAccessible(page, 'an import check\'s report');
     const checked = page.url();

@@ -1,4 +1,16 @@
-//! The tables of migration 21: imports, de-identified exports, webhook endpoints and deliveries.
+//! The tables of migrations 21 to 23: imports (and the sheets being mapped), de-identified
+//! exports, webhook endpoints and deliveries.
+
+diesel::table! {
+    import_sheets (id) {
+        id -> Text,
+        form_key -> Text,
+        file_name -> Text,
+        sealed -> Binary,
+        choices -> Text,
+        created_at -> Timestamp,
+    }
+}
 
 diesel::table! {
     import_uploads (import_id) {

@@ -1,7 +1,9 @@
 //! The one diesel schema shared by SQLite and PostgreSQL: only column types both support.
 
 mod integrations;
-pub use integrations::{deidentified_exports, import_uploads, imports, webhook_deliveries, webhook_endpoints};
+pub use integrations::{
+    deidentified_exports, import_sheets, import_uploads, imports, webhook_deliveries, webhook_endpoints,
+};
 
 diesel::table! {
     purposes (key) {
@@ -384,6 +386,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     external_ids,
     imports,
     import_uploads,
+    import_sheets,
     deidentified_exports,
     webhook_endpoints,
     webhook_deliveries,

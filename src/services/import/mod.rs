@@ -12,6 +12,7 @@ mod held;
 mod plan;
 pub mod read;
 mod report;
+pub mod sheets;
 pub mod staged;
 mod write;
 

@@ -44,11 +44,14 @@ pub fn check(
     Ok(report)
 }
 
-/// Forgets every checked sheet kept longer than a day (the server does this with its other
-/// periodic pruning, so a sheet nobody imports does not outstay its day).
+/// Forgets every checked sheet, and every sheet being mapped, kept longer than a day (the server
+/// does this with its other periodic pruning, so a sheet nobody imports does not outstay its day).
 pub fn forget_expired(writer: &crate::db::Writer) -> Result<usize, ServiceError> {
     let cutoff = Utc::now().naive_utc() - KEPT_FOR;
-    writer.write_blocking(move |tx| imports::purge_staged(tx.conn, cutoff).map_err(ServiceError::from))
+    writer.write_blocking(move |tx| {
+        let checked = imports::purge_staged(tx.conn, cutoff)?;
+        Ok::<_, ServiceError>(checked + imports::purge_sheets(tx.conn, cutoff)?)
+    })
 }
 
 /// Whether the sheet checked as `checked` is still kept (and so can be imported).

@@ -21,6 +21,8 @@ use crate::web::AppState;
 use crate::web::error::AppError;
 use crate::web::pages::render_with_status;
 
+pub mod mapping;
+pub mod preview;
 mod report;
 
 use report::ReportView;
@@ -39,6 +41,7 @@ message_struct! {
         file_hint,
         mapping,
         mapping_hint,
+        map,
         wording_version,
         wording_version_hint,
         time_zone,
@@ -123,6 +126,7 @@ struct Asked {
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/admin/imports").route(web::get().to(list)).route(web::post().to(upload)))
+        .configure(mapping::routes)
         .route("/admin/imports/{id}", web::get().to(show))
         .route("/admin/imports/{id}/run", web::post().to(import_now));
 }
@@ -267,6 +271,9 @@ async fn upload(
         Ok(options) => options,
         Err(problems) => return page(&req, &state, &who, asked, problems, StatusCode::UNPROCESSABLE_ENTITY).await,
     };
+    if upload.get("step") == "map" {
+        return keep_for_mapping(&who, &state, options, &asked).await;
+    }
     let (db, keyring, catalog, actor) = (state.db.clone(), state.keyring.clone(), state.catalog.current(), who.actor());
     let checked = web::block(move || staged::check(&db, keyring, catalog, &options, actor))
         .await
@@ -287,6 +294,30 @@ async fn upload(
         }
     };
     Ok(see_other(&format!("/admin/imports/{}?lang={}", report.id, who.locale.as_str())))
+}
+
+/// Keeps the sheet and goes on to say which column is what.
+async fn keep_for_mapping(
+    who: &SignedIn,
+    state: &AppState,
+    options: Options,
+    asked: &Asked,
+) -> Result<HttpResponse, AdminError> {
+    let Source::Upload { name, bytes, .. } = options.source else {
+        return Err(AdminError::new(AppError::Unavailable, who.locale));
+    };
+    let choices = crate::services::import::sheets::Choices {
+        mapping: options.mapping,
+        wording_version: options.wording_version,
+        time_zone: asked.time_zone.clone(),
+        all_or_nothing: options.all_or_nothing,
+    };
+    let (db, keyring, form) = (state.db.clone(), state.keyring.clone(), options.form);
+    let id = web::block(move || crate::services::import::sheets::keep(&db, &keyring, &form, &name, &bytes, &choices))
+        .await
+        .map_err(|e| AdminError::new(e, who.locale))?
+        .map_err(|e| AdminError::new(AppError::from(e), who.locale))?;
+    Ok(see_other(&format!("/admin/imports/sheets/{id}?lang={}", who.locale.as_str())))
 }
 
 async fn show(
