@@ -358,8 +358,14 @@ async fn prune_access_records(state: AppState) {
         }
         let writer = state.db.writer.clone();
         match tokio::task::spawn_blocking(move || crate::services::import::staged::forget_expired(&writer)).await {
-            Ok(Ok(0)) => {}
-            Ok(Ok(forgotten)) => tracing::info!(forgotten, "checked import sheets past their day forgotten"),
+            Ok(Ok((0, 0))) => {}
+            Ok(Ok((forgotten, stopped))) => {
+                tracing::info!(
+                    forgotten,
+                    stopped,
+                    "import sheets past their day forgotten, stopped runs recorded as failed"
+                );
+            }
             Ok(Err(e)) => tracing::warn!(error = %e, "could not forget checked import sheets"),
             Err(e) => tracing::warn!(error = %e, "import sheet pruning task failed"),
         }

@@ -24,18 +24,30 @@ pub struct ImportRecord {
     pub started_at: NaiveDateTime,
     pub finished_at: Option<NaiveDateTime>,
     pub ledger_seq: Option<i64>,
+    /// When the run last showed life (each chunk), while it runs.
+    pub heartbeat_at: Option<NaiveDateTime>,
 }
 
 pub fn insert(conn: &mut DbConnection, record: &ImportRecord) -> QueryResult<()> {
     diesel::insert_into(imports::table).values(record).execute(conn).map(|_| ())
 }
 
-/// The totals of a run still going.
-pub fn progress(conn: &mut DbConnection, id: &str, totals: &str) -> QueryResult<()> {
+/// The totals of a run still going, and a sign of its life.
+pub fn progress(conn: &mut DbConnection, id: &str, totals: &str, at: NaiveDateTime) -> QueryResult<()> {
     diesel::update(imports::table.find(id).filter(imports::status.eq("running")))
-        .set(imports::totals.eq(totals))
+        .set((imports::totals.eq(totals), imports::heartbeat_at.eq(Some(at))))
         .execute(conn)
         .map(|_| ())
+}
+
+/// Records as failed every run still "running" that has shown no life since `before` (its process
+/// stopped mid-run); answers how many.
+pub fn fail_stopped(conn: &mut DbConnection, before: NaiveDateTime, at: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(imports::table.filter(imports::status.eq("running")).filter(
+        imports::heartbeat_at.lt(before).or(imports::heartbeat_at.is_null().and(imports::started_at.lt(before))),
+    ))
+    .set((imports::status.eq("failed"), imports::finished_at.eq(Some(at))))
+    .execute(conn)
 }
 
 /// How an import ended.

@@ -98,14 +98,27 @@ on_both_backends! {
             let writer = writer.clone();
             async move { tokio::task::spawn_blocking(move || assent::services::import::staged::forget_expired(&writer).unwrap()).await.unwrap() }
         };
-        assert_eq!(forget().await, 0, "kept within its day");
+        assert_eq!(forget().await, (0, 0), "kept within its day");
         let two_days_ago = chrono::Utc::now().naive_utc() - chrono::Duration::days(2);
         diesel::update(import_uploads::table).set(import_uploads::created_at.eq(two_days_ago)).execute(&mut app.conn()).unwrap();
-        assert_eq!(forget().await, 1);
+        assert_eq!(forget().await, (1, 0));
         let kept: i64 = import_uploads::table.count().get_result(&mut app.conn()).unwrap();
         assert_eq!(kept, 0);
         let page = console.page(&format!("{report_path}?lang=en")).await;
         assert!(page.contains("no longer kept") && !page.contains("Import this sheet"), "{page}");
+
+        // A run whose process stopped mid-run (silent for more than ten minutes) is recorded as
+        // failed, not left "running" for ever; one that shows life is left alone.
+        use assent::db::schema::imports;
+        let id = report_path.rsplit('/').next().unwrap().to_owned();
+        let silent = chrono::Utc::now().naive_utc() - chrono::Duration::minutes(11);
+        let running = (imports::status.eq("running"), imports::finished_at.eq(None::<chrono::NaiveDateTime>));
+        diesel::update(imports::table.find(&id)).set((running, imports::heartbeat_at.eq(Some(chrono::Utc::now().naive_utc())))).execute(&mut app.conn()).unwrap();
+        assert_eq!(forget().await, (0, 0), "a run showing life goes on");
+        diesel::update(imports::table.find(&id)).set(imports::heartbeat_at.eq(Some(silent))).execute(&mut app.conn()).unwrap();
+        assert_eq!(forget().await, (0, 1));
+        let status: String = imports::table.find(&id).select(imports::status).first(&mut app.conn()).unwrap();
+        assert_eq!(status, "failed");
     }
 
     async fn viewers_see_the_imports_but_cannot_upload(app: TestApp) {

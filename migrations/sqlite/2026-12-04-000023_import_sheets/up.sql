@@ -12,3 +12,7 @@ CREATE TABLE import_sheets (
     created_at TIMESTAMP NOT NULL
 );
 CREATE INDEX import_sheets_created ON import_sheets (created_at);
+
+-- When a run last showed life (each chunk): a run still "running" long after is one whose
+-- process stopped, and is recorded as failed (its chunks stand: each was its own transaction).
+ALTER TABLE imports ADD COLUMN heartbeat_at TIMESTAMP;

@@ -36,6 +36,7 @@ diesel::table! {
         started_at -> Timestamp,
         finished_at -> Nullable<Timestamp>,
         ledger_seq -> Nullable<BigInt>,
+        heartbeat_at -> Nullable<Timestamp>,
     }
 }
 

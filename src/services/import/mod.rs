@@ -255,7 +255,8 @@ fn queue_chunk(
         planned.iter().for_each(|p| totals.add(&p.report));
         totals.events += written.events;
         totals.expired += written.expired;
-        imports::progress(tx.conn, &ctx.import_id, &progress_text(&totals))?;
+        let at = ledger_time(Utc::now().naive_utc());
+        imports::progress(tx.conn, &ctx.import_id, &progress_text(&totals), at)?;
         Ok((planned, written, totals))
     })?)
 }
@@ -379,6 +380,7 @@ fn start_record(db: &Db, ctx: &Context, options: &Options) -> Result<(), ImportE
         started_at: ctx.now,
         finished_at: None,
         ledger_seq: None,
+        heartbeat_at: Some(ctx.now),
     };
     db.writer.write_blocking(move |tx| imports::insert(tx.conn, &record).map_err(ServiceError::from))?;
     Ok(())

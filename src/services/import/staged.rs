@@ -44,13 +44,18 @@ pub fn check(
     Ok(report)
 }
 
+/// A run that has shown no life for this long stopped with its process.
+pub const SILENT_FOR: Duration = Duration::minutes(10);
+
 /// Forgets every checked sheet, and every sheet being mapped, kept longer than a day (the server
-/// does this with its other periodic pruning, so a sheet nobody imports does not outstay its day).
-pub fn forget_expired(writer: &crate::db::Writer) -> Result<usize, ServiceError> {
-    let cutoff = Utc::now().naive_utc() - KEPT_FOR;
+/// does this with its other periodic pruning, so a sheet nobody imports does not outstay its day);
+/// records as failed the runs whose process stopped mid-run. Answers how many sheets were
+/// forgotten and how many runs failed.
+pub fn forget_expired(writer: &crate::db::Writer) -> Result<(usize, usize), ServiceError> {
+    let now = Utc::now().naive_utc();
     writer.write_blocking(move |tx| {
-        let checked = imports::purge_staged(tx.conn, cutoff)?;
-        Ok::<_, ServiceError>(checked + imports::purge_sheets(tx.conn, cutoff)?)
+        let sheets = imports::purge_staged(tx.conn, now - KEPT_FOR)? + imports::purge_sheets(tx.conn, now - KEPT_FOR)?;
+        Ok::<_, ServiceError>((sheets, imports::fail_stopped(tx.conn, now - SILENT_FOR, now)?))
     })
 }
 
