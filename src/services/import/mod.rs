@@ -183,7 +183,7 @@ fn import_rows(
         serial_dates: table.serial_dates,
         latest,
     };
-    let mut seen = Seen::default();
+    let mut seen = Seen::for_rows(report.totals.expected);
     let mut rows = table.rows;
     // All or nothing: decide the whole file first; write it (in one transaction) only if no
     // row is refused.
