@@ -84,6 +84,9 @@ pub struct SettingsArgs {
     /// Divides every wait between webhook attempts (tests only).
     #[arg(long, env = "ASSENT_WEBHOOK_RETRY_SPEEDUP", default_value_t = 1, hide = true, global = true)]
     pub webhook_retry_speedup: u32,
+    /// The free space (MiB) the data folder must have for `/readyz` to answer ready.
+    #[arg(long, env = "ASSENT_MIN_FREE_SPACE", default_value_t = 256, global = true)]
+    pub min_free_space_mib: u64,
     /// Whether this process delivers webhooks (`0`: another process does, or none should be sent).
     #[arg(long, env = "ASSENT_WEBHOOK_DELIVERY", default_value_t = true, action = clap::ArgAction::Set, value_parser = parse_flag, global = true)]
     pub webhook_delivery: bool,
@@ -139,6 +142,8 @@ pub struct Settings {
     pub webhook_retry_speedup: u32,
     /// `ASSENT_WEBHOOK_DELIVERY`.
     pub webhook_delivery: bool,
+    /// `ASSENT_MIN_FREE_SPACE`, in MiB.
+    pub min_free_space_mib: u64,
 }
 
 impl Settings {
@@ -182,6 +187,7 @@ impl Settings {
             witness_url: args.witness_url.filter(|u| !u.trim().is_empty()),
             webhook_allow_private: args.webhook_allow_private,
             webhook_delivery: args.webhook_delivery,
+            min_free_space_mib: args.min_free_space_mib,
             webhook_retry_speedup: args.webhook_retry_speedup.max(1),
             mail_file_retention: args.mail_file_retention,
             erasure_journal,

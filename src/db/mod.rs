@@ -177,6 +177,15 @@ impl DbUrl {
     }
 }
 
+/// How many migrations this binary has that the database has not run (0: it is up to date).
+pub fn pending_migrations(conn: &mut DbConnection) -> Result<usize, DbError> {
+    let pending = match conn {
+        DbConnection::Sqlite(c) => c.pending_migrations(SQLITE_MIGRATIONS).map(|m| m.len()),
+        DbConnection::Postgres(c) => c.pending_migrations(POSTGRES_MIGRATIONS).map(|m| m.len()),
+    };
+    pending.map_err(|e| DbError::Migrate(e.to_string()))
+}
+
 /// The r2d2 manager: connects by scheme (see [`DbUrl`]).
 #[derive(Debug)]
 pub struct Manager(DbUrl);

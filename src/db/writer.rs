@@ -144,6 +144,17 @@ pub struct Writer {
     _alive: Arc<()>,
     /// Advanced after each commit, before its work is answered (see [`super::changes`]).
     generation: Arc<AtomicU64>,
+    /// Cleared when the writer thread ends (it never should while a handle exists).
+    running: Arc<AtomicBool>,
+}
+
+/// Clears the flag it holds when dropped: when the thread that owns it ends, however it ends.
+struct Running(Arc<AtomicBool>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
 }
 
 impl Writer {
@@ -174,11 +185,21 @@ impl Writer {
         let (queue, jobs) = mpsc::channel::<Box<dyn Job>>();
         let generation = Arc::new(AtomicU64::new(0));
         let advanced = generation.clone();
+        let running = Arc::new(AtomicBool::new(true));
+        let guard = Running(running.clone());
         std::thread::Builder::new()
             .name("assent-writer".into())
-            .spawn(move || run(url, conn, jobs, &advanced, &catch_up, rights_deadline, on_erased.as_ref()))
+            .spawn(move || {
+                let _running = guard;
+                run(url, conn, jobs, &advanced, &catch_up, rights_deadline, on_erased.as_ref());
+            })
             .map_err(DbError::Folder)?;
-        Ok(Self { queue, _alive: alive, generation })
+        Ok(Self { queue, _alive: alive, generation, running })
+    }
+
+    /// Whether the writer thread is running (false only if it ended, e.g. by a panic).
+    pub fn is_running(&self) -> bool {
+        self.running.load(Ordering::Acquire)
     }
 
     /// The counter this writer advances after each commit.

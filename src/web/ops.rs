@@ -2,7 +2,6 @@
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
-use diesel::RunQueryDsl;
 
 use super::AppState;
 use super::error::AppError;
@@ -10,6 +9,7 @@ use crate::domain::ErrorCode;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(healthz))
+        .route("/readyz", web::get().to(readyz))
         .route("/metrics", web::get().to(metrics))
         .route("/.well-known/jwks.json", web::get().to(jwks))
         .route("/static/{file}", web::get().to(static_file))
@@ -37,20 +37,43 @@ async fn static_response(name: &str) -> HttpResponse {
     }
 }
 
-/// 200 when the database answers, 503 otherwise.
-async fn healthz(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+/// `GET /healthz`: liveness. 200 while the process answers HTTP, whatever its database does (a
+/// database outage is `/readyz`'s to report: restarting the process would not mend it).
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(serde_json::json!({ "status": "ok" }))
+}
+
+/// `GET /readyz`: 200 when this server can take traffic, 503 otherwise, with each check: the
+/// database answers and its schema is this binary's (no migration pending), the writer thread
+/// runs, other processes' commits are followed (on PostgreSQL, the change listener is connected),
+/// and the data folder has `ASSENT_MIN_FREE_SPACE` MiB free. For load balancers and
+/// orchestrators; `/healthz` is the liveness check.
+async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let pool = state.db.pool.clone();
-    let ok = web::block(move || -> Result<(), AppError> {
+    let pending = web::block(move || -> Result<usize, AppError> {
         let mut conn = pool.get()?;
-        diesel::sql_query("SELECT 1").execute(&mut conn)?;
-        Ok(())
+        crate::db::pending_migrations(&mut conn).map_err(|_| AppError::Unavailable)
     })
     .await
     .ok()
-    .and_then(Result::ok)
-    .is_some();
-    let body = serde_json::json!({ "status": if ok { "ok" } else { "unavailable" }, "database": ok });
-    Ok(if ok { HttpResponse::Ok().json(body) } else { HttpResponse::ServiceUnavailable().json(body) })
+    .and_then(Result::ok);
+    let writer = state.db.writer.is_running();
+    let following = state.changes.following();
+    let min = state.settings.min_free_space_mib.saturating_mul(1024 * 1024);
+    let free = rustix::fs::statvfs(&state.settings.data_dir).ok().map(|s| s.f_bavail.saturating_mul(s.f_frsize));
+    let disk = free.is_some_and(|f| f >= min);
+    let ready = pending == Some(0) && writer && following && disk;
+    let body = serde_json::json!({
+        "status": if ready { "ready" } else { "not_ready" },
+        "checks": {
+            "database": { "ok": pending == Some(0), "pending_migrations": pending },
+            "writer": { "ok": writer },
+            "change_listener": { "ok": following },
+            "disk": { "ok": disk, "free_bytes": free, "min_free_bytes": min },
+        },
+    });
+    let mut response = if ready { HttpResponse::Ok() } else { HttpResponse::ServiceUnavailable() };
+    response.insert_header((header::CACHE_CONTROL, "no-store")).json(body)
 }
 
 /// Set, `/metrics` needs `Authorization: Bearer <token>` from everyone; unset, it answers

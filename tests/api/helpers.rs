@@ -139,6 +139,7 @@ fn test_settings(db: &TestDb, master_key: &str) -> Settings {
         webhook_allow_private: false,
         webhook_retry_speedup: 1,
         webhook_delivery: true,
+        min_free_space_mib: 1,
     }
 }
 

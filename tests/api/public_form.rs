@@ -1,5 +1,6 @@
 //! A customer on a phone opens and fills in the demo forms.
 
+use crate::helpers::{Backend, TestApp};
 use crate::on_both_backends;
 
 on_both_backends! {
@@ -129,7 +130,15 @@ on_both_backends! {
     async fn static_assets_and_health_are_served(app: TestApp) {
         let health = app.get("/healthz").await;
         assert_eq!(health.status(), 200);
-        assert_eq!(health.json::<serde_json::Value>().await.unwrap()["database"], true);
+        assert_eq!(health.json::<serde_json::Value>().await.unwrap()["status"], "ok");
+        let ready = app.get("/readyz").await;
+        assert_eq!(ready.status(), 200);
+        let ready: serde_json::Value = ready.json().await.unwrap();
+        assert_eq!(ready["status"], "ready", "{ready}");
+        for check in ["database", "writer", "change_listener", "disk"] {
+            assert_eq!(ready["checks"][check]["ok"], true, "{check}: {ready}");
+        }
+        assert_eq!(ready["checks"]["database"]["pending_migrations"], 0);
         let css = app.get("/static/assent.css").await;
         assert_eq!(css.status(), 200);
         assert_eq!(css.headers()["x-content-type-options"], "nosniff");
@@ -179,4 +188,29 @@ on_both_backends! {
         assert_eq!(forged.matches("<li>").count(), 1, "{forged}");
         assert!(forged.contains("<li>Mobile phone</li>") && !forged.contains("&#60;script") && !forged.contains("ssn"));
     }
+}
+
+/// `/readyz` is not ready while the data folder has less free space than asked for, and says
+/// which check failed; `/healthz` (liveness) answers all the same.
+async fn readiness_story(backend: Backend) {
+    let Some(app) = TestApp::spawn_with(backend, |s| s.min_free_space_mib = 1 << 40).await else { return };
+    let ready = app.get("/readyz").await;
+    assert_eq!(ready.status(), 503);
+    let ready: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(
+        (&ready["status"], &ready["checks"]["disk"]["ok"]),
+        (&serde_json::json!("not_ready"), &serde_json::json!(false))
+    );
+    assert_eq!(ready["checks"]["writer"]["ok"], true, "only the disk fails: {ready}");
+    assert_eq!(app.get("/healthz").await.status(), 200);
+}
+
+#[tokio::test]
+async fn not_ready_while_the_disk_is_short_sqlite() {
+    readiness_story(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn not_ready_while_the_disk_is_short_postgres() {
+    readiness_story(Backend::Postgres).await;
 }
