@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 fn main() {
+    commit();
     println!("cargo:rerun-if-changed=locales");
     // Read at run time, not with `env!`: a build script compiled for one checkout (a copied
     // target/, a worktree) must still embed the catalogues of the checkout it builds.
@@ -32,4 +33,32 @@ fn main() {
     out.push_str("];\n");
     let target = Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("catalogues.rs");
     std::fs::write(target, out).expect("OUT_DIR is writable");
+}
+
+/// The commit built, for `assent --version`: `ASSENT_COMMIT` when set (a build from a source
+/// archive), else what git says of the checkout, else `unknown`.
+fn commit() {
+    println!("cargo:rerun-if-env-changed=ASSENT_COMMIT");
+    let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let git = Path::new(&manifest_dir).join(".git");
+    if git.is_dir() {
+        // A new commit moves HEAD or the branch it names.
+        println!("cargo:rerun-if-changed={}", git.join("HEAD").display());
+        if let Ok(head) = std::fs::read_to_string(git.join("HEAD"))
+            && let Some(branch) = head.trim().strip_prefix("ref: ")
+        {
+            println!("cargo:rerun-if-changed={}", git.join(branch).display());
+        }
+    }
+    let from_git = || {
+        let out = std::process::Command::new("git")
+            .args(["rev-parse", "--short=12", "HEAD"])
+            .current_dir(&manifest_dir)
+            .output()
+            .ok()?;
+        let hash = String::from_utf8(out.stdout).ok()?.trim().to_owned();
+        (out.status.success() && !hash.is_empty()).then_some(hash)
+    };
+    let commit = std::env::var("ASSENT_COMMIT").ok().filter(|c| !c.is_empty()).or_else(from_git);
+    println!("cargo:rustc-env=ASSENT_COMMIT={}", commit.as_deref().unwrap_or("unknown"));
 }

@@ -18,7 +18,11 @@ use crate::services::workspace::{self, WorkspaceFile};
 use crate::startup::Application;
 
 #[derive(Debug, Parser)]
-#[command(name = "assent", version, about = "Self-hosted, consent-first form backend")]
+#[command(
+    name = "assent",
+    version = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("ASSENT_COMMIT"), ")"),
+    about = "Self-hosted, consent-first form backend"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub settings: SettingsArgs,

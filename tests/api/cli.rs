@@ -58,3 +58,14 @@ on_both_backends! {
         }
     }
 }
+
+#[test]
+fn the_version_names_the_release_and_the_commit() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_assent")).arg("--version").output().unwrap();
+    assert!(out.status.success());
+    let said = String::from_utf8(out.stdout).unwrap();
+    let expected = format!("assent {} (commit ", env!("CARGO_PKG_VERSION"));
+    assert!(said.starts_with(&expected), "{said}");
+    let commit = said.trim().trim_end_matches(')').rsplit(' ').next().unwrap();
+    assert!(commit == "unknown" || (commit.len() == 12 && commit.chars().all(|c| c.is_ascii_hexdigit())), "{said}");
+}
