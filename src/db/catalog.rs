@@ -133,6 +133,9 @@ pub struct Catalog {
     shown_tokens: std::sync::OnceLock<std::collections::HashMap<String, String>>,
     /// Every purpose's key, in key order (the consent check answers for each).
     pub purpose_keys: Vec<PurposeKey>,
+    /// The catalogue's version (`catalog_version`) read before the rest: what was loaded is at
+    /// least this new, so a load of an older version never replaces it (see `CatalogHandle`).
+    pub version: i64,
 }
 
 impl Catalog {
@@ -187,8 +190,9 @@ impl Catalog {
     }
 
     pub fn load(conn: &mut DbConnection) -> QueryResult<Self> {
+        let version = self::version(conn)?;
         let mut catalog =
-            Catalog { locales: workspace_locales(conn)?, controller: controller(conn)?, ..Catalog::default() };
+            Catalog { version, locales: workspace_locales(conn)?, controller: controller(conn)?, ..Catalog::default() };
         let rows = policy_versions::table.select(PolicyVersionRow::as_select()).load(conn)?;
         let versions = with_texts(conn, rows)?;
         let default = catalog.locales.default_locale();

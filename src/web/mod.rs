@@ -52,8 +52,13 @@ impl CatalogHandle {
         self.0.read().map(|c| Arc::clone(&c)).unwrap_or_default()
     }
 
+    /// Serves `catalog` from now on, unless the one served is newer: two reloads racing (the
+    /// console's own after a change, and the background refresher's begun before that change)
+    /// must not leave the older one in place.
     pub fn replace(&self, catalog: Catalog) {
-        if let Ok(mut current) = self.0.write() {
+        if let Ok(mut current) = self.0.write()
+            && catalog.version >= current.version
+        {
             *current = Arc::new(catalog);
         }
     }

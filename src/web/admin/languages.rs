@@ -148,32 +148,36 @@ async fn change(
     payload: web::Payload,
 ) -> Result<HttpResponse, AdminError> {
     let fields = who.owner_form(&req, payload).await?;
-    let current = state.catalog.current().locales.clone();
-    let next = match changed(&current, fields.get("action"), Locale::from_tag(fields.get("locale"))) {
-        Ok(next) => next,
-        Err(code) => {
-            let mut problems = Problems::default();
-            problems.add("locale", super::AdminStrings::get(who.locale).says(code));
-            return Ok(page(&req, &who, &state, problems, StatusCode::UNPROCESSABLE_ENTITY));
-        }
-    };
+    let (action, asked) = (fields.get("action").to_owned(), Locale::from_tag(fields.get("locale")));
     let actor = who.actor();
-    let detail: Vec<String> = next
-        .offered()
-        .iter()
-        .map(|l| if *l == next.default_locale() { format!("{l}*") } else { l.to_string() })
-        .collect();
-    state
+    // Decided against the languages as stored, inside the write: a change made meanwhile by
+    // another request or process is built on, never undone.
+    let refused = state
         .db
         .writer
-        .write(move |tx| -> Result<_, AppError> {
+        .write(move |tx| -> Result<Option<ErrorCode>, AppError> {
             catalog::lock_for_publishing(tx.conn)?;
+            let current = catalog::workspace_locales(tx.conn)?;
+            let next = match changed(&current, &action, asked) {
+                Ok(next) => next,
+                Err(code) => return Ok(Some(code)),
+            };
+            let detail: Vec<String> = next
+                .offered()
+                .iter()
+                .map(|l| if *l == next.default_locale() { format!("{l}*") } else { l.to_string() })
+                .collect();
             catalog::set_workspace_locales(tx.conn, &next)?;
             audit_action(tx.conn, &actor, "workspace_locales_changed", None, &detail.join(","))?;
-            Ok(())
+            Ok(None)
         })
         .await
         .map_err(|e| AdminError::new(e, who.locale))?;
+    if let Some(code) = refused {
+        let mut problems = Problems::default();
+        problems.add("locale", super::AdminStrings::get(who.locale).says(code));
+        return Ok(page(&req, &who, &state, problems, StatusCode::UNPROCESSABLE_ENTITY));
+    }
     refresh_catalog(&state).await.map_err(|e| AdminError::new(e, who.locale))?;
     Ok(see_other(&format!("/admin/languages?lang={}&saved=1", who.locale)))
 }
