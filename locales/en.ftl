@@ -673,3 +673,47 @@ purpose-category-required-by-law-enforcement = Required by law enforcement or go
 purpose-category-protecting-your-health = Protecting your health
 purpose-category-protecting-our-interests = Protecting our interests
 purpose-category-improve-performance = Improving performance
+
+## The security check (assent doctor; the console's dashboard)
+doctor-title = Security check
+doctor-none = No findings: every check passed.
+doctor-never = The security check has not run yet.
+doctor-last-run = Last run { $at } (UTC).
+doctor-severity-warning = Warning
+doctor-severity-failure = Failure
+doctor-master-key-in-file = The master key is read from the development file in the data folder, beside the data it protects.
+doctor-master-key-in-file-fix = Set ASSENT_MASTER_KEY in the environment (from a secret store), back it up apart from the database, and remove master.key from the data folder.
+doctor-base-url-not-https = The base URL is not https: links in mails and receipts travel in the clear.
+doctor-base-url-not-https-fix = Serve Assent behind a TLS-terminating proxy and set ASSENT_BASE_URL to its https:// address.
+doctor-smtp-without-tls = Mail goes to the SMTP server without required encryption.
+doctor-smtp-without-tls-fix = Use smtps://… or add ?tls=required to ASSENT_SMTP_URL.
+doctor-mail-to-files = Mail is not sent: it is written to files in the data folder.
+doctor-mail-to-files-fix = Set ASSENT_SMTP_URL to your mail relay so people receive confirmations and renewal notices.
+doctor-mail-not-dkim-signed = Nothing says the mail is DKIM-signed: receivers may reject or distrust it.
+doctor-mail-not-dkim-signed-fix = Sign the sender's domain with DKIM at your mail relay, then set ASSENT_MAIL_DKIM_AT_RELAY=1.
+doctor-backup-missing = No backup made with assent backup has been recorded.
+doctor-backup-missing-fix = Run assent backup on a schedule (e.g. a daily timer) and keep the copies, and the master key, off this machine.
+doctor-backup-old = The last backup is { $count } days old.
+doctor-backup-old-fix = Check the backup schedule: assent backup should run at least as often as ASSENT_BACKUP_MAX_AGE.
+doctor-signing-key-old = A signing key in use is { $count } days old.
+doctor-signing-key-old-fix = Rotate it with assent keys rotate --signing; receipts and heads signed before stay verifiable.
+doctor-api-key-old = { $count } API keys in use are over a year old.
+doctor-api-key-old-fix = Create new keys, move the integrations to them, and revoke the old ones in the console.
+doctor-retention-failed = The last retention run failed: data past its retention may not have been deleted.
+doctor-retention-failed-fix = Read the server log for the retention error, fix its cause, and check the next run succeeds.
+doctor-retention-overdue = No retention run has succeeded for { $count } days.
+doctor-retention-overdue-fix = Check that assent serve is running and that no other process holds the retention lock.
+doctor-mail-parked = { $count } mails were given up after every retry.
+doctor-mail-parked-fix = Check the mail relay and the addresses; parked mails are listed in the server log with their error kind.
+doctor-mail-backlog = { $count } mails have been due for over an hour and are not sent.
+doctor-mail-backlog-fix = Check that the mail relay accepts connections and that assent serve is running.
+doctor-ledger-not-verified = The consent ledger has not been verified in the last day.
+doctor-ledger-not-verified-fix = Keep assent serve running (it verifies daily) or run assent ledger verify from a timer.
+doctor-ledger-broken = The last ledger verification found the ledger broken.
+doctor-ledger-broken-fix = Run assent ledger verify to see where, keep the database as it is, and compare it with your backups and the witness.
+doctor-files-readable-by-others = { $count } of the database and data folder can be read by other users of this machine.
+doctor-files-readable-by-others-fix = Make them private to Assent's user: chmod 700 on the data folder and 600 on the database.
+doctor-migrations-pending = The database schema is { $count } migrations behind this binary.
+doctor-migrations-pending-fix = Run assent migrate (assent serve runs them at start).
+doctor-sqlite-on-network-fs = The SQLite database is on a network file system, where its locking is not reliable.
+doctor-sqlite-on-network-fs-fix = Move the data folder to a local disk, or use PostgreSQL.

@@ -664,3 +664,47 @@ purpose-category-required-by-law-enforcement = 捜査機関・政府の要請
 purpose-category-protecting-your-health = 健康の保護
 purpose-category-protecting-our-interests = 当社の利益の保護
 purpose-category-improve-performance = 性能の改善
+
+## セキュリティ診断（assent doctor、コンソールのダッシュボード）
+doctor-title = セキュリティ診断
+doctor-none = 問題は見つかりませんでした。すべての診断に合格しています。
+doctor-never = セキュリティ診断はまだ実行されていません。
+doctor-last-run = 最終実行：{ $at }（UTC）
+doctor-severity-warning = 警告
+doctor-severity-failure = 不合格
+doctor-master-key-in-file = マスターキーをデータフォルダ内の開発用ファイルから読み込んでいます。保護対象のデータと同じ場所にあります。
+doctor-master-key-in-file-fix = シークレットストアから環境変数 ASSENT_MASTER_KEY に設定し、データベースとは別にバックアップしてから、データフォルダの master.key を削除してください。
+doctor-base-url-not-https = ベース URL が https ではないため、メールや受領証のリンクが暗号化されずに送られます。
+doctor-base-url-not-https-fix = TLS を終端するプロキシの背後で Assent を動かし、ASSENT_BASE_URL をその https:// のアドレスに設定してください。
+doctor-smtp-without-tls = SMTP サーバーへのメール送信で暗号化が必須になっていません。
+doctor-smtp-without-tls-fix = ASSENT_SMTP_URL に smtps://… を使うか、?tls=required を付けてください。
+doctor-mail-to-files = メールは送信されず、データフォルダにファイルとして書き出されています。
+doctor-mail-to-files-fix = 確認メールや保存期間延長のお知らせが届くよう、ASSENT_SMTP_URL をメールリレーに設定してください。
+doctor-mail-not-dkim-signed = メールが DKIM 署名されているという設定がありません。受信側で拒否されたり信頼されなかったりする可能性があります。
+doctor-mail-not-dkim-signed-fix = メールリレーで送信ドメインを DKIM 署名し、ASSENT_MAIL_DKIM_AT_RELAY=1 を設定してください。
+doctor-backup-missing = assent backup によるバックアップの記録がありません。
+doctor-backup-missing-fix = assent backup を定期的に（例：毎日のタイマーで）実行し、バックアップとマスターキーをこのマシンの外に保管してください。
+doctor-backup-old = 最後のバックアップは { $count } 日前です。
+doctor-backup-old-fix = バックアップの予定を確認してください。assent backup は少なくとも ASSENT_BACKUP_MAX_AGE ごとに実行する必要があります。
+doctor-signing-key-old = 使用中の署名鍵が作成から { $count } 日経っています。
+doctor-signing-key-old-fix = assent keys rotate --signing で交換してください。以前に署名した受領証とヘッドは引き続き検証できます。
+doctor-api-key-old = 使用中の API キー { $count } 件が 1 年以上前のものです。
+doctor-api-key-old-fix = 新しいキーを作成して連携を移し、古いキーをコンソールで失効させてください。
+doctor-retention-failed = 最後の保存期間処理が失敗しました。保存期間を過ぎたデータが削除されていない可能性があります。
+doctor-retention-failed-fix = サーバーログでエラーを確認して原因を解決し、次回の実行が成功することを確認してください。
+doctor-retention-overdue = { $count } 日間、保存期間処理が成功していません。
+doctor-retention-overdue-fix = assent serve が動作しているか、他のプロセスが保存期間処理のロックを保持していないか確認してください。
+doctor-mail-parked = { $count } 件のメールがすべての再試行の後も送信できませんでした。
+doctor-mail-parked-fix = メールリレーと宛先を確認してください。保留されたメールはエラーの種類とともにサーバーログに記録されています。
+doctor-mail-backlog = { $count } 件のメールが 1 時間以上送信されていません。
+doctor-mail-backlog-fix = メールリレーが接続を受け付けているか、assent serve が動作しているか確認してください。
+doctor-ledger-not-verified = 同意台帳が直近 1 日の間に検証されていません。
+doctor-ledger-not-verified-fix = assent serve を動かし続ける（毎日検証します）か、タイマーで assent ledger verify を実行してください。
+doctor-ledger-broken = 最後の台帳検証で台帳の破損が見つかりました。
+doctor-ledger-broken-fix = assent ledger verify で箇所を確認し、データベースはそのままにしてバックアップや証人の記録と照合してください。
+doctor-files-readable-by-others = データベースとデータフォルダのうち { $count } 件を、このマシンの他のユーザーが読み取れます。
+doctor-files-readable-by-others-fix = Assent のユーザーだけがアクセスできるよう、データフォルダは chmod 700、データベースは 600 にしてください。
+doctor-migrations-pending = データベースのスキーマがこのプログラムよりマイグレーション { $count } 件分古くなっています。
+doctor-migrations-pending-fix = assent migrate を実行してください（assent serve は起動時に実行します）。
+doctor-sqlite-on-network-fs = SQLite データベースがネットワークファイルシステム上にあり、ロックが信頼できません。
+doctor-sqlite-on-network-fs-fix = データフォルダをローカルディスクに移すか、PostgreSQL を使用してください。

@@ -663,3 +663,47 @@ purpose-category-required-by-law-enforcement = 수사기관·정부의 요구
 purpose-category-protecting-your-health = 건강 보호
 purpose-category-protecting-our-interests = 당사의 정당한 이익 보호
 purpose-category-improve-performance = 성능 개선
+
+## 보안 점검 (assent doctor, 콘솔 대시보드)
+doctor-title = 보안 점검
+doctor-none = 발견된 문제가 없습니다. 모든 점검을 통과했습니다.
+doctor-never = 보안 점검이 아직 실행되지 않았습니다.
+doctor-last-run = 마지막 실행: { $at } (UTC)
+doctor-severity-warning = 경고
+doctor-severity-failure = 실패
+doctor-master-key-in-file = 마스터 키를 데이터 폴더의 개발용 파일에서 읽고 있습니다. 보호 대상 데이터와 같은 곳에 있습니다.
+doctor-master-key-in-file-fix = 비밀 저장소에서 ASSENT_MASTER_KEY 환경 변수로 설정하고, 데이터베이스와 분리해 백업한 뒤 데이터 폴더의 master.key를 삭제하세요.
+doctor-base-url-not-https = 기본 URL이 https가 아니어서 메일과 영수증의 링크가 암호화되지 않고 전송됩니다.
+doctor-base-url-not-https-fix = TLS를 처리하는 프록시 뒤에서 Assent를 운영하고 ASSENT_BASE_URL을 https:// 주소로 설정하세요.
+doctor-smtp-without-tls = SMTP 서버로 메일을 보낼 때 암호화가 필수로 설정되어 있지 않습니다.
+doctor-smtp-without-tls-fix = ASSENT_SMTP_URL에 smtps://…를 쓰거나 ?tls=required를 추가하세요.
+doctor-mail-to-files = 메일을 발송하지 않고 데이터 폴더에 파일로 저장하고 있습니다.
+doctor-mail-to-files-fix = 확인 메일과 보유 기간 연장 안내가 전달되도록 ASSENT_SMTP_URL을 메일 릴레이로 설정하세요.
+doctor-mail-not-dkim-signed = 메일에 DKIM 서명이 되어 있다는 설정이 없습니다. 수신 측에서 거부하거나 신뢰하지 않을 수 있습니다.
+doctor-mail-not-dkim-signed-fix = 메일 릴레이에서 발신 도메인을 DKIM으로 서명한 뒤 ASSENT_MAIL_DKIM_AT_RELAY=1로 설정하세요.
+doctor-backup-missing = assent backup으로 만든 백업 기록이 없습니다.
+doctor-backup-missing-fix = assent backup을 정기적으로(예: 매일 타이머로) 실행하고, 백업본과 마스터 키를 이 서버 밖에 보관하세요.
+doctor-backup-old = 마지막 백업이 { $count }일 전입니다.
+doctor-backup-old-fix = 백업 일정을 확인하세요. assent backup은 최소한 ASSENT_BACKUP_MAX_AGE마다 실행되어야 합니다.
+doctor-signing-key-old = 사용 중인 서명 키가 { $count }일 되었습니다.
+doctor-signing-key-old-fix = assent keys rotate --signing으로 교체하세요. 이전에 서명한 영수증과 헤드는 계속 검증할 수 있습니다.
+doctor-api-key-old = 사용 중인 API 키 { $count }개가 1년이 넘었습니다.
+doctor-api-key-old-fix = 새 키를 만들어 연동을 옮긴 뒤 콘솔에서 이전 키를 폐기하세요.
+doctor-retention-failed = 마지막 보유 기간 처리가 실패했습니다. 보유 기간이 지난 데이터가 삭제되지 않았을 수 있습니다.
+doctor-retention-failed-fix = 서버 로그에서 오류를 확인해 원인을 해결하고, 다음 실행이 성공하는지 확인하세요.
+doctor-retention-overdue = { $count }일 동안 보유 기간 처리가 성공하지 않았습니다.
+doctor-retention-overdue-fix = assent serve가 실행 중인지, 다른 프로세스가 보유 기간 처리 잠금을 잡고 있지 않은지 확인하세요.
+doctor-mail-parked = 메일 { $count }건이 모든 재시도 후에도 발송되지 못했습니다.
+doctor-mail-parked-fix = 메일 릴레이와 주소를 확인하세요. 보류된 메일은 오류 종류와 함께 서버 로그에 남습니다.
+doctor-mail-backlog = 메일 { $count }건이 1시간 넘게 발송되지 않고 있습니다.
+doctor-mail-backlog-fix = 메일 릴레이가 연결을 받는지, assent serve가 실행 중인지 확인하세요.
+doctor-ledger-not-verified = 최근 하루 동안 동의 원장을 검증하지 않았습니다.
+doctor-ledger-not-verified-fix = assent serve를 계속 실행하거나(매일 검증합니다) 타이머로 assent ledger verify를 실행하세요.
+doctor-ledger-broken = 마지막 원장 검증에서 원장이 손상된 것으로 나타났습니다.
+doctor-ledger-broken-fix = assent ledger verify로 위치를 확인하고, 데이터베이스를 그대로 둔 채 백업 및 증인 기록과 비교하세요.
+doctor-files-readable-by-others = 데이터베이스와 데이터 폴더 중 { $count }개를 이 서버의 다른 사용자가 읽을 수 있습니다.
+doctor-files-readable-by-others-fix = Assent 사용자만 접근하도록 데이터 폴더는 chmod 700, 데이터베이스는 600으로 설정하세요.
+doctor-migrations-pending = 데이터베이스 스키마가 이 프로그램보다 마이그레이션 { $count }개만큼 뒤처져 있습니다.
+doctor-migrations-pending-fix = assent migrate를 실행하세요(assent serve는 시작할 때 실행합니다).
+doctor-sqlite-on-network-fs = SQLite 데이터베이스가 네트워크 파일 시스템에 있어 잠금을 신뢰할 수 없습니다.
+doctor-sqlite-on-network-fs-fix = 데이터 폴더를 로컬 디스크로 옮기거나 PostgreSQL을 사용하세요.

@@ -2,6 +2,7 @@
 //! restore, ledger verify/sign/export, access list.
 
 mod deidentified_cmd;
+mod doctor_cmd;
 mod import_cmd;
 mod ledger_cmd;
 mod restore;
@@ -13,6 +14,7 @@ use std::path::PathBuf;
 
 use crate::config::{Settings, SettingsArgs};
 use crate::db::DbUrl;
+use crate::db::operations::Operation;
 use crate::services::keys;
 use crate::services::workspace::{self, WorkspaceFile};
 use crate::startup::Application;
@@ -94,6 +96,9 @@ pub enum Command {
     /// Import people from a spreadsheet (CSV in UTF-8 or CP949, or XLSX) with their real
     /// consent dates, through the same rules as the form; `--dry-run` first.
     Import(import_cmd::ImportArgs),
+    /// Check this instance's security set-up: each finding with its severity and its fix; exit
+    /// status 1 on any failure (for cron and monitoring). `serve` runs it daily.
+    Doctor(doctor_cmd::DoctorArgs),
     /// Expire consents past their retention period and erase what they no longer justify.
     Retention {
         #[command(subcommand)]
@@ -194,6 +199,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::Backup { file } => blocking(move || backup(&settings, &file)).await,
         Command::Import(args) => blocking(move || import_cmd::run(&settings, args)).await,
+        Command::Doctor(args) => blocking(move || doctor_cmd::run(&settings, &args)).await,
         Command::Access { command } => blocking(move || crate::access_cli::run(&settings, command)).await,
         Command::Restore { backup, .. } => blocking(move || restore::run(&settings, backup.as_deref())).await,
         Command::Ledger { command: LedgerCommand::Verify } => blocking(move || ledger_cmd::verify(&settings)).await,
@@ -317,6 +323,8 @@ fn create_owner(settings: &Settings, email: &str, role: &str) -> anyhow::Result<
 fn backup(settings: &Settings, file: &std::path::Path) -> anyhow::Result<i32> {
     let url = DbUrl::parse(&settings.database_url)?;
     crate::db::backup::sqlite_into(&url, file)?;
+    let now = chrono::Utc::now().naive_utc();
+    crate::db::operations::record(&mut url.connect()?, Operation::Backup, true, "", now)?;
     println!("backed up to {}; restore it with the server stopped (see the README)", file.display());
     Ok(0)
 }

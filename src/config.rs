@@ -87,6 +87,12 @@ pub struct SettingsArgs {
     /// The free space (MiB) the data folder must have for `/readyz` to answer ready.
     #[arg(long, env = "ASSENT_MIN_FREE_SPACE", default_value_t = 256, global = true)]
     pub min_free_space_mib: u64,
+    /// The mail relay signs Assent's mail with DKIM (`1`): `assent doctor` stops warning of it.
+    #[arg(long, env = "ASSENT_MAIL_DKIM_AT_RELAY", default_value_t = false, action = clap::ArgAction::Set, value_parser = parse_flag, global = true)]
+    pub mail_dkim_at_relay: bool,
+    /// The oldest the last `assent backup` may be before `assent doctor` reports it (`26h`, `7d`…).
+    #[arg(long, env = "ASSENT_BACKUP_MAX_AGE", default_value = "26h", value_parser = parse_interval, global = true)]
+    pub backup_max_age: std::time::Duration,
     /// Whether this process delivers webhooks (`0`: another process does, or none should be sent).
     #[arg(long, env = "ASSENT_WEBHOOK_DELIVERY", default_value_t = true, action = clap::ArgAction::Set, value_parser = parse_flag, global = true)]
     pub webhook_delivery: bool,
@@ -144,6 +150,10 @@ pub struct Settings {
     pub webhook_delivery: bool,
     /// `ASSENT_MIN_FREE_SPACE`, in MiB.
     pub min_free_space_mib: u64,
+    /// `ASSENT_MAIL_DKIM_AT_RELAY`.
+    pub mail_dkim_at_relay: bool,
+    /// `ASSENT_BACKUP_MAX_AGE`.
+    pub backup_max_age: std::time::Duration,
 }
 
 impl Settings {
@@ -187,6 +197,8 @@ impl Settings {
             witness_url: args.witness_url.filter(|u| !u.trim().is_empty()),
             webhook_allow_private: args.webhook_allow_private,
             webhook_delivery: args.webhook_delivery,
+            mail_dkim_at_relay: args.mail_dkim_at_relay,
+            backup_max_age: args.backup_max_age,
             min_free_space_mib: args.min_free_space_mib,
             webhook_retry_speedup: args.webhook_retry_speedup.max(1),
             mail_file_retention: args.mail_file_retention,

@@ -6,7 +6,9 @@
 //! Labels are route patterns (`/f/{form}`), classes and actions only: never a path, a query or
 //! anything a person typed. The registry is per process and lives for the process.
 
-use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry};
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+};
 use std::sync::LazyLock;
 
 struct Metrics {
@@ -19,6 +21,7 @@ struct Metrics {
     outbox_backlog: IntGauge,
     consent_cache_hits: IntCounter,
     consent_cache_misses: IntCounter,
+    doctor_findings: IntGaugeVec,
 }
 
 impl Metrics {
@@ -48,6 +51,14 @@ impl Metrics {
             ),
             &["source"],
         )?;
+        let doctor_findings = IntGaugeVec::new(
+            Opts::new(
+                "assent_doctor_findings",
+                "The security check's latest findings: 1 where found, by code and severity",
+            ),
+            &["code", "severity"],
+        )?;
+        registry.register(Box::new(doctor_findings.clone()))?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(submissions.clone()))?;
@@ -65,6 +76,7 @@ impl Metrics {
             outbox_backlog,
             consent_cache_hits: consent_cache.with_label_values(&["cache"]),
             consent_cache_misses: consent_cache.with_label_values(&["database"]),
+            doctor_findings,
         })
     }
 }
@@ -111,6 +123,16 @@ pub fn consent_events<'a>(actions: impl IntoIterator<Item = &'a str>) {
 pub fn retention_run(outcome: &str) {
     if let Some(m) = METRICS.as_ref() {
         m.retention_runs.with_label_values(&[outcome]).inc();
+    }
+}
+
+/// The security check ran: every code is exported, 1 where found and 0 elsewhere.
+pub fn doctor_ran(findings: &[crate::domain::doctor::Finding]) {
+    if let Some(m) = METRICS.as_ref() {
+        for code in crate::domain::doctor::Code::ALL {
+            let found = findings.iter().any(|f| f.code == *code);
+            m.doctor_findings.with_label_values(&[code.as_str(), code.severity().as_str()]).set(i64::from(found));
+        }
     }
 }
 

@@ -101,9 +101,14 @@ impl Application {
         let pruning = tokio::spawn(prune_access_records(self.state.clone()));
         let retention = tokio::spawn(run_retention(self.state.clone()));
         let heads = tokio::spawn(sign_tree_heads(self.state.clone(), self.witness.clone()));
-        let mail_files = tokio::spawn(expire_mail_files(self.state.clone(), self.transport.clone()));
+        let mail_files = tokio::spawn(crate::mail::delivery::expire_files(
+            self.transport.clone(),
+            self.state.settings.mail_file_retention,
+        ));
         let webhooks = tokio::spawn(deliver_webhooks(self.state.clone(), self.webhooks.clone()));
+        let doctor = tokio::spawn(crate::jobs::doctor::daily(self.state.db.clone(), self.state.settings.clone()));
         let result = self.server.await;
+        doctor.abort();
         webhooks.abort();
         pruning.abort();
         mail_files.abort();
@@ -369,30 +374,6 @@ async fn prune_access_records(state: AppState) {
             }
             Ok(Err(e)) => tracing::warn!(error = %e, "could not forget checked import sheets"),
             Err(e) => tracing::warn!(error = %e, "import sheet pruning task failed"),
-        }
-    }
-}
-
-/// Without SMTP: removes delivered `.eml` files older than `ASSENT_MAIL_FILE_RETENTION`, at start
-/// and then every hour (or every retention period, if shorter).
-async fn expire_mail_files(state: AppState, transport: Arc<MailTransport>) {
-    if transport.files().is_none() {
-        return;
-    }
-    let retention = state.settings.mail_file_retention;
-    let mut interval = tokio::time::interval(retention.min(Duration::from_secs(3600)));
-    loop {
-        interval.tick().await;
-        let transport = transport.clone();
-        let expired = tokio::task::spawn_blocking(move || {
-            transport.files().map_or(Ok(0), |files| files.expire(retention, std::time::SystemTime::now()))
-        })
-        .await;
-        match expired {
-            Ok(Ok(0)) => {}
-            Ok(Ok(removed)) => tracing::info!(removed, "removed delivered mail files past their retention"),
-            Ok(Err(e)) => tracing::warn!(error = %e, "could not remove old mail files"),
-            Err(e) => tracing::warn!(error = %e, "mail file task failed"),
         }
     }
 }

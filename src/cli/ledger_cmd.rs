@@ -5,25 +5,36 @@ use anyhow::Context;
 
 use super::connect;
 use crate::config::Settings;
+use crate::db::DbConnection;
 use crate::db::ledger::{self, Verification};
+use crate::db::operations::{self, Operation};
 use crate::services::remote_witness::RemoteWitness;
 use crate::services::transparency::{self, TreeCheck};
 
+/// Verifies the chains and the signed heads, and records the outcome for `assent doctor`.
 pub(super) fn verify(settings: &Settings) -> anyhow::Result<i32> {
     let mut conn = connect(settings)?;
-    match ledger::verify(&mut conn)? {
+    let status = verify_all(settings, &mut conn)?;
+    let now = chrono::Utc::now().naive_utc();
+    operations::record(&mut conn, Operation::LedgerVerify, status == 0, "", now)?;
+    Ok(status)
+}
+
+fn verify_all(settings: &Settings, conn: &mut DbConnection) -> anyhow::Result<i32> {
+    let conn = &mut *conn;
+    match ledger::verify(conn)? {
         Verification::Intact { events } => println!("ledger intact: {events} events verified"),
         Verification::Broken(fault) => {
             eprintln!("ledger BROKEN: {fault}");
             return Ok(1);
         }
     }
-    if !crate::access_cli::verify_chain(&mut conn)? {
+    if !crate::access_cli::verify_chain(conn)? {
         return Ok(1);
     }
-    let keyring = crate::keys_cli::keyring(settings, &mut conn)?;
+    let keyring = crate::keys_cli::keyring(settings, conn)?;
     let witness = transparency::witness_path(&settings.data_dir);
-    match transparency::verify(&mut conn, &keyring, &witness)? {
+    match transparency::verify(conn, &keyring, &witness)? {
         TreeCheck::Holds { heads, witnessed } => {
             println!("tree intact: {heads} signed heads verified, {witnessed} witnessed ({})", witness.display());
             super::restore::print_restores(&witness)?;

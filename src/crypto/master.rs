@@ -220,7 +220,10 @@ fn create_development_key(data_dir: &Path) -> Result<[u8; 32], MasterKeyError> {
     let path = master_key_path(data_dir);
     let shown = path.display().to_string();
     let io = |source| MasterKeyError::Io { path: shown.clone(), source };
-    std::fs::create_dir_all(data_dir).map_err(io)?;
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(data_dir).map_err(io)?;
+    }
     let key = write_new_key(&path).map_err(io)?;
     tracing::warn!(
         path = %shown,

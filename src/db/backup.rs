@@ -45,6 +45,12 @@ pub fn sqlite_into(url: &DbUrl, target: &Path) -> Result<(), BackupError> {
     }
     let target_text = target.to_str().ok_or(BackupError::BadPath)?;
     let DbConnection::Sqlite(mut conn) = url.connect()? else { return Err(BackupError::NotSqlite) };
+    // Made empty and private first (SQLite fills an empty file): the copy holds what the
+    // database does, and must not be readable by other users even for a moment.
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(target)?;
+    }
     diesel::sql_query("VACUUM INTO ?").bind::<diesel::sql_types::Text, _>(target_text).execute(&mut conn)?;
     Ok(())
 }

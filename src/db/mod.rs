@@ -15,6 +15,7 @@ pub mod external_ids;
 pub mod imports;
 pub mod key_store;
 pub mod ledger;
+pub mod operations;
 pub mod outbox;
 pub mod owners;
 pub mod pending;
@@ -26,6 +27,7 @@ pub mod serve_lock;
 pub mod sessions;
 pub mod subjects;
 pub mod tree_heads;
+mod wal;
 pub mod webhooks;
 mod writer;
 
@@ -124,9 +126,16 @@ impl DbUrl {
             Self::Postgres(url) => Ok(DbConnection::Postgres(diesel::PgConnection::establish(url)?)),
             Self::Sqlite(path) => {
                 if let Some(parent) = Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(parent)?;
+                    private_folder(parent)?;
                 }
+                let new = path != ":memory:" && !Path::new(path).exists();
                 let mut conn = diesel::SqliteConnection::establish(path)?;
+                // A database this creates is Assent's user's alone (SQLite makes it 0644 less
+                // the umask; its WAL and shared-memory files take the database's mode).
+                if new {
+                    use std::os::unix::fs::PermissionsExt;
+                    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+                }
                 // WAL lets readers run beside the one writer; FULL makes every commit durable
                 // across power loss; busy_timeout covers a second process (e.g. `assent apply`);
                 // secure_delete zeroes what a delete or update frees, so erased bytes do not linger.
@@ -184,6 +193,16 @@ pub fn pending_migrations(conn: &mut DbConnection) -> Result<usize, DbError> {
         DbConnection::Postgres(c) => c.pending_migrations(POSTGRES_MIGRATIONS).map(|m| m.len()),
     };
     pending.map_err(|e| DbError::Migrate(e.to_string()))
+}
+
+/// Creates a folder (and its parents) private to this user; one that exists is left as it is
+/// (`assent doctor` reports one others can read).
+pub fn private_folder(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    if path.is_dir() {
+        return Ok(());
+    }
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(path)
 }
 
 /// The r2d2 manager: connects by scheme (see [`DbUrl`]).

@@ -186,3 +186,15 @@ pub fn drop_unsent_for_many(conn: &mut DbConnection, subject_ids: &[impl AsRef<s
         .execute(conn)
         .map(|_| ())
 }
+
+/// Mails given up after `max_attempts` (parked), and mails due since before `late` still unsent.
+pub fn stuck(conn: &mut DbConnection, max_attempts: i64, late: NaiveDateTime) -> QueryResult<(i64, i64)> {
+    let unsent = outbox::table.filter(outbox::sent_at.is_null());
+    let parked = unsent.filter(outbox::attempts.ge(max_attempts)).count().get_result(conn)?;
+    let backlog = unsent
+        .filter(outbox::attempts.lt(max_attempts))
+        .filter(outbox::next_attempt_at.lt(late))
+        .count()
+        .get_result(conn)?;
+    Ok((parked, backlog))
+}

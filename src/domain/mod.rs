@@ -9,6 +9,7 @@ pub mod codes;
 pub mod consent;
 pub mod deidentify;
 pub mod disclosure;
+pub mod doctor;
 pub mod email;
 pub mod form;
 pub mod ids;

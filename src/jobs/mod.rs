@@ -1,4 +1,5 @@
 //! Background jobs: idempotent, batched, safe to kill at any point and run again.
 
+pub mod doctor;
 pub mod reminders;
 pub mod retention;

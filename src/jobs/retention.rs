@@ -94,10 +94,29 @@ impl RetentionJob {
         now: DateTime<Utc>,
         mut progress: impl FnMut(&RetentionReport),
     ) -> Result<RetentionReport, RightsError> {
+        let outcome = self.run_phases(now, &mut progress);
+        // Recorded at the wall clock's time (a rehearsal's `now` may be in the future), for
+        // `assent doctor`; a failure to record does not hide the run's own outcome.
+        let (ok, at) = (outcome.is_ok(), Utc::now().naive_utc());
+        let recorded = self.db.writer.write_blocking(move |tx| {
+            let op = crate::db::operations::Operation::Retention;
+            Ok::<_, RightsError>(crate::db::operations::record(tx.conn, op, ok, "", at)?)
+        });
+        if let Err(e) = recorded {
+            tracing::warn!(error = %e, "could not record the retention run");
+        }
+        outcome
+    }
+
+    fn run_phases(
+        &self,
+        now: DateTime<Utc>,
+        progress: &mut impl FnMut(&RetentionReport),
+    ) -> Result<RetentionReport, RightsError> {
         let mut report = RetentionReport::default();
         let at = now.naive_utc();
         for phase in [Phase::Renewal, Phase::Notice, Phase::Expiry, Phase::LeftWithNothing] {
-            self.phase(phase, at, &mut report, &mut progress)?;
+            self.phase(phase, at, &mut report, progress)?;
         }
         report.unconfirmed_values_dropped += self
             .db

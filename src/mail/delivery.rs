@@ -15,7 +15,7 @@ use crate::db::Db;
 use crate::db::outbox::{self, LeasedMail};
 
 /// After this many failed attempts a mail is parked (kept, with its last error) for an operator.
-const MAX_ATTEMPTS: i64 = 12;
+pub const MAX_ATTEMPTS: i64 = 12;
 /// Mails leased (and recorded as sent) per writer transaction.
 const BATCH: i64 = 100;
 
@@ -126,6 +126,29 @@ fn open(keyring: &Keyring, mail: &LeasedMail) -> Result<QueuedMail, String> {
     let sealed = mail.message.as_deref().ok_or_else(|| "message missing".to_owned())?;
     let plain = keyring.open_outbox(sealed, &mail.id).map_err(|_| "message cannot be opened".to_owned())?;
     serde_json::from_slice(&plain).map_err(|_| "message is corrupt".to_owned())
+}
+
+/// Without SMTP: removes delivered `.eml` files older than `ASSENT_MAIL_FILE_RETENTION`, at start
+/// and then every hour (or every retention period, if shorter).
+pub async fn expire_files(transport: std::sync::Arc<MailTransport>, retention: std::time::Duration) {
+    if transport.files().is_none() {
+        return;
+    }
+    let mut interval = tokio::time::interval(retention.min(std::time::Duration::from_secs(3600)));
+    loop {
+        interval.tick().await;
+        let transport = transport.clone();
+        let expired = tokio::task::spawn_blocking(move || {
+            transport.files().map_or(Ok(0), |files| files.expire(retention, std::time::SystemTime::now()))
+        })
+        .await;
+        match expired {
+            Ok(Ok(0)) => {}
+            Ok(Ok(removed)) => tracing::info!(removed, "removed delivered mail files past their retention"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "could not remove old mail files"),
+            Err(e) => tracing::warn!(error = %e, "mail file task failed"),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ pub mod consent;
 pub mod console;
 pub mod csv_export;
 pub mod deidentified;
+pub mod doctor;
 pub mod erasure;
 pub mod erasure_journal;
 pub mod export;

@@ -20,6 +20,7 @@ mod concurrency;
 mod consents_api;
 mod deadlines;
 mod deidentified;
+mod doctor;
 mod doi;
 mod door;
 mod durability;

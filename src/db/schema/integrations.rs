@@ -88,3 +88,12 @@ diesel::table! {
         previous_sealed -> Nullable<Binary>,
     }
 }
+
+diesel::table! {
+    operations (name) {
+        name -> Text,
+        last_ok_at -> Nullable<Timestamp>,
+        last_failed_at -> Nullable<Timestamp>,
+        detail -> Text,
+    }
+}

@@ -2,7 +2,7 @@
 
 mod integrations;
 pub use integrations::{
-    deidentified_exports, import_sheets, import_uploads, imports, webhook_deliveries, webhook_endpoints,
+    deidentified_exports, import_sheets, import_uploads, imports, operations, webhook_deliveries, webhook_endpoints,
 };
 
 diesel::table! {

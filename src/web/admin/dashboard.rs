@@ -8,6 +8,7 @@ use chrono::Utc;
 use super::charts::{self, Chart};
 use super::data_strings::DataStrings;
 use super::{AdminError, Chrome, SignedIn};
+use crate::domain::Locale;
 use crate::services::console;
 use crate::web::AppState;
 use crate::web::error::AppError;
@@ -19,6 +20,36 @@ struct DashboardPage {
     c: Chrome,
     /// Rendered `<figure>`s (escaped by the renderer).
     charts: Vec<String>,
+    doctor: Doctor,
+}
+
+/// The latest security check, in the reader's words.
+struct Doctor {
+    title: String,
+    /// "Last run …", or that it never ran.
+    when: String,
+    /// That nothing was found (shown when `findings` is empty and it ran).
+    none: Option<String>,
+    /// (severity in words, severity code, problem, fix).
+    findings: Vec<(String, &'static str, String, String)>,
+}
+
+impl Doctor {
+    fn new(latest: Option<(chrono::NaiveDateTime, Vec<crate::domain::doctor::Finding>)>, locale: Locale) -> Self {
+        let c = crate::i18n::catalogue(locale);
+        let title = c.text("doctor-title");
+        let Some((at, findings)) = latest else {
+            return Self { title, when: c.text("doctor-never"), none: None, findings: Vec::new() };
+        };
+        let at = at.format("%Y-%m-%d %H:%M").to_string();
+        let when = c.format("doctor-last-run", &[("at", at.into())]);
+        let none = findings.is_empty().then(|| c.text("doctor-none"));
+        let findings = crate::services::doctor::say(&findings, locale)
+            .into_iter()
+            .map(|s| (c.text(&format!("doctor-severity-{}", s.severity)), s.severity, s.problem, s.fix))
+            .collect();
+        Self { title, when, none, findings }
+    }
 }
 
 /// The dashboard page.
@@ -28,11 +59,14 @@ pub async fn page(req: HttpRequest, who: SignedIn, state: web::Data<AppState>) -
     let pool = state.db.pool.clone();
     let numbers = web::block(move || -> Result<_, AppError> {
         let mut conn = pool.get()?;
-        Ok(console::dashboard(&mut conn, &purposes, Utc::now())?)
+        let latest = crate::services::doctor::latest(&mut conn).map_err(AppError::Internal)?;
+        Ok((console::dashboard(&mut conn, &purposes, Utc::now())?, latest))
     })
     .await
     .map_err(|e| AdminError::new(e, who.locale))?
     .map_err(|e| AdminError::new(e, who.locale))?;
+    let (numbers, latest) = numbers;
+    let doctor = Doctor::new(latest, who.locale);
     let d = DataStrings::get(who.locale);
     let per_day = Chart {
         id: "chart-per-day",
@@ -59,5 +93,5 @@ pub async fn page(req: HttpRequest, who: SignedIn, state: web::Data<AppState>) -
         label_every: 2,
     };
     let charts = [per_day, per_purpose, expiring].iter().map(charts::render).collect();
-    Ok(render(&DashboardPage { c: who.chrome(&req, "dashboard"), charts }))
+    Ok(render(&DashboardPage { c: who.chrome(&req, "dashboard"), charts, doctor }))
 }
