@@ -173,9 +173,15 @@ impl TestApp {
 
     /// Spawns on a database made beforehand (e.g. one an older release left).
     pub async fn spawn_on(db: TestDb, adjust: impl FnOnce(&mut Settings)) -> Self {
+        let master_key = hex::encode(uuid::Uuid::new_v4().as_bytes().repeat(2));
+        Self::spawn_with_key(db, &master_key, adjust).await
+    }
+
+    /// A server on `db` whose master key is `master_key` (a database made elsewhere).
+    pub async fn spawn_with_key(db: TestDb, master_key: &str, adjust: impl FnOnce(&mut Settings)) -> Self {
         // Server logs go to the test's captured output (shown when a story fails).
         assent::telemetry::init(LogFormat::Text);
-        let master_key = hex::encode(uuid::Uuid::new_v4().as_bytes().repeat(2));
+        let master_key = master_key.to_owned();
         let mut settings = test_settings(&db, &master_key);
         adjust(&mut settings);
         let app = Application::build(settings).await.expect("application builds");

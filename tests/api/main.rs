@@ -47,6 +47,7 @@ mod restore;
 mod retention;
 mod subjects_api;
 mod transparency;
+mod upgrade;
 mod webhooks;
 mod webhooks_managed;
 mod witness;
