@@ -96,12 +96,19 @@ impl RetentionJob {
     ) -> Result<RetentionReport, RightsError> {
         let outcome = self.run_phases(now, &mut progress);
         // Recorded at the wall clock's time (a rehearsal's `now` may be in the future), for
-        // `assent doctor`; a failure to record does not hide the run's own outcome.
+        // `assent doctor`; a failure to record does not hide the run's own outcome. A success is
+        // waited for (the writer just worked); a failure is only queued: the writer may be what
+        // failed (a lost database), and waiting on it would hang the caller.
         let (ok, at) = (outcome.is_ok(), Utc::now().naive_utc());
-        let recorded = self.db.writer.write_blocking(move |tx| {
+        let queued = self.db.writer.queue(move |tx| {
             let op = crate::db::operations::Operation::Retention;
             Ok::<_, RightsError>(crate::db::operations::record(tx.conn, op, ok, "", at)?)
         });
+        let recorded = match queued {
+            Ok(queued) if ok => queued.wait(),
+            Ok(_) => Ok(()),
+            Err(e) => Err(e.into()),
+        };
         if let Err(e) = recorded {
             tracing::warn!(error = %e, "could not record the retention run");
         }
