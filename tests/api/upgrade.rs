@@ -99,7 +99,7 @@ async fn a_postgresql_database_from_the_previous_release_upgrades_in_place() {
 fn the_systemd_unit_verifies() {
     let unit = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/packaging/assent.service")).unwrap();
     for hardening in [
-        "DynamicUser=yes",
+        "User=assent",
         "StateDirectory=assent",
         "ProtectSystem=strict",
         "NoNewPrivileges=yes",
