@@ -143,6 +143,9 @@ pub enum KeyCommand {
     Create {
         #[arg(long)]
         name: String,
+        /// The key stops working after this long (e.g. 90d, 12m, 1y); without it, when revoked.
+        #[arg(long, value_parser = parse_within)]
+        expires_in: Option<crate::domain::Retention>,
     },
 }
 
@@ -192,7 +195,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             blocking(move || deidentified_cmd::run(&settings, output.as_deref(), k)).await
         }
         Command::Export { output, .. } => blocking(move || export(&settings, output.as_deref())).await,
-        Command::Key { command: KeyCommand::Create { name } } => blocking(move || create_key(&settings, &name)).await,
+        Command::Key { command: KeyCommand::Create { name, expires_in } } => {
+            blocking(move || create_key(&settings, &name, expires_in)).await
+        }
         Command::Keys { command } => blocking(move || crate::keys_cli::run(&settings, command)).await,
         Command::Owner { command: OwnerCommand::Create { email, role } } => {
             blocking(move || create_owner(&settings, &email, &role)).await
@@ -286,12 +291,13 @@ fn export(settings: &Settings, output: Option<&std::path::Path>) -> anyhow::Resu
     Ok(0)
 }
 
-fn create_key(settings: &Settings, name: &str) -> anyhow::Result<i32> {
+fn create_key(settings: &Settings, name: &str, expires_in: Option<crate::domain::Retention>) -> anyhow::Result<i32> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 {
         anyhow::bail!("--name must be 1 to 100 characters");
     }
-    let created = keys::create(&mut connect(settings)?, name)?;
+    let expires_at = expires_in.map(|p| p.expires_at(chrono::Utc::now()).naive_utc());
+    let created = keys::create(&mut connect(settings)?, name, expires_at)?;
     eprintln!("Created API key {} ({name}). It is shown once; store it now:", created.id);
     println!("{}", created.secret);
     Ok(0)

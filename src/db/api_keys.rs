@@ -14,18 +14,24 @@ pub struct NewApiKey<'a> {
     pub prefix: &'a str,
     pub key_hash: &'a str,
     pub created_at: NaiveDateTime,
+    pub expires_at: Option<NaiveDateTime>,
 }
 
 pub fn insert(conn: &mut DbConnection, key: &NewApiKey<'_>) -> QueryResult<()> {
     diesel::insert_into(api_keys::table).values(key).execute(conn).map(|_| ())
 }
 
-/// The id of the live (not revoked) key with this hash.
-pub fn find_live(conn: &mut DbConnection, key_hash: &str) -> QueryResult<Option<String>> {
+/// The id of the live (not revoked, not expired at `now`) key with this hash, and its expiry.
+pub fn find_live(
+    conn: &mut DbConnection,
+    key_hash: &str,
+    now: NaiveDateTime,
+) -> QueryResult<Option<(String, Option<NaiveDateTime>)>> {
     api_keys::table
         .filter(api_keys::key_hash.eq(key_hash))
         .filter(api_keys::revoked_at.is_null())
-        .select(api_keys::id)
+        .filter(api_keys::expires_at.is_null().or(api_keys::expires_at.gt(now)))
+        .select((api_keys::id, api_keys::expires_at))
         .first(conn)
         .optional()
 }
@@ -39,6 +45,13 @@ pub struct ApiKeyRow {
     pub prefix: String,
     pub created_at: NaiveDateTime,
     pub revoked_at: Option<NaiveDateTime>,
+    pub last_used_at: Option<NaiveDateTime>,
+    pub expires_at: Option<NaiveDateTime>,
+}
+
+/// Records that the key was used at `now` (callers do it at most daily per key).
+pub fn touch(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(api_keys::table.find(id)).set(api_keys::last_used_at.eq(now)).execute(conn).map(|_| ())
 }
 
 /// Every key, newest first.

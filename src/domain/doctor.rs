@@ -70,8 +70,10 @@ finding_codes! {
     BackupOld = "backup_old", Failure;
     /// A signing key in use is older than a year.
     SigningKeyOld = "signing_key_old", Warning;
-    /// An API key in use is older than a year (never rotated).
-    ApiKeyOld = "api_key_old", Warning;
+    /// An API key that works has not been used for 90 days.
+    ApiKeyUnused = "api_key_unused", Warning;
+    /// An API key works until revoked: it has no expiry.
+    ApiKeyWithoutExpiry = "api_key_without_expiry", Warning;
     /// The last retention run failed.
     RetentionFailed = "retention_failed", Failure;
     /// No retention run succeeded within two of its intervals.
@@ -147,7 +149,10 @@ pub struct Facts {
     pub backup: Ran,
     pub backup_max_age: Duration,
     pub oldest_signing_key: Option<NaiveDateTime>,
-    pub api_keys_old: i64,
+    /// Live API keys unused (or, never used, made) for [`KEY_UNUSED_DAYS`].
+    pub api_keys_unused: i64,
+    /// Live API keys without an expiry.
+    pub api_keys_without_expiry: i64,
     pub retention: Ran,
     pub retention_interval: Duration,
     pub mail_parked: i64,
@@ -158,8 +163,11 @@ pub struct Facts {
     pub network_fs: bool,
 }
 
-/// Keys (signing, API) older than this should be rotated.
+/// Signing keys older than this should be rotated.
 pub const KEY_MAX_AGE_DAYS: i64 = 365;
+
+/// API keys unused this long should be revoked.
+pub const KEY_UNUSED_DAYS: i64 = 90;
 
 /// The findings, in [`Code::ALL`]'s order.
 pub fn examine(f: &Facts) -> Vec<Finding> {
@@ -180,7 +188,8 @@ pub fn examine(f: &Facts) -> Vec<Finding> {
     flag(Code::BackupOld, backup_age, f.sqlite && f.backup.ok_at.is_some_and(|at| f.now - at > f.backup_max_age));
     let signing_age = f.oldest_signing_key.map(days).unwrap_or_default();
     flag(Code::SigningKeyOld, signing_age, signing_age > KEY_MAX_AGE_DAYS);
-    flag(Code::ApiKeyOld, f.api_keys_old, f.api_keys_old > 0);
+    flag(Code::ApiKeyUnused, f.api_keys_unused, f.api_keys_unused > 0);
+    flag(Code::ApiKeyWithoutExpiry, f.api_keys_without_expiry, f.api_keys_without_expiry > 0);
     flag(Code::RetentionFailed, 0, f.retention.failed_last());
     let overdue = f.retention.ok_at.is_some_and(|at| f.now - at > f.retention_interval * 2);
     flag(Code::RetentionOverdue, f.retention.ok_at.map(days).unwrap_or_default(), overdue);
@@ -220,7 +229,8 @@ mod tests {
             backup: ok,
             backup_max_age: Duration::days(1),
             oldest_signing_key: Some(at(1)),
-            api_keys_old: 0,
+            api_keys_unused: 0,
+            api_keys_without_expiry: 0,
             retention: ok,
             retention_interval: Duration::hours(1),
             mail_parked: 0,
@@ -251,6 +261,7 @@ mod tests {
         f.dkim_at_relay = false;
         f.retention.failed_at = Some(at(19));
         f.mail_parked = 2;
+        f.api_keys_without_expiry = 1;
         f.readable_by_others = 1;
         f.pending_migrations = 3;
         f.network_fs = true;
@@ -261,6 +272,7 @@ mod tests {
             Code::SmtpWithoutTls,
             Code::MailNotDkimSigned,
             Code::BackupOld,
+            Code::ApiKeyWithoutExpiry,
             Code::RetentionFailed,
             Code::RetentionOverdue,
             Code::MailParked,

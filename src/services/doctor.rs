@@ -10,7 +10,7 @@ use crate::config::Settings;
 use crate::db::operations::{self, Operation};
 use crate::db::{DbConnection, DbUrl};
 use crate::domain::Locale;
-use crate::domain::doctor::{self, Facts, Finding, KEY_MAX_AGE_DAYS, MailRoute};
+use crate::domain::doctor::{self, Facts, Finding, KEY_UNUSED_DAYS, MailRoute};
 use crate::i18n::catalogue;
 
 /// Mails due this long and still unsent are a backlog.
@@ -48,9 +48,13 @@ fn facts(settings: &Settings, conn: &mut DbConnection, now: NaiveDateTime) -> an
         (ran(conn, Operation::Backup), ran(conn, Operation::Retention), ran(conn, Operation::LedgerVerify));
     let signing = crate::db::key_store::signing_keys(conn)?;
     let oldest_signing_key = signing.iter().filter(|k| k.retired_at.is_none()).map(|k| k.created_at).min();
-    let old = now - Duration::days(KEY_MAX_AGE_DAYS);
-    let api_keys_old =
-        crate::db::api_keys::list(conn)?.iter().filter(|k| k.revoked_at.is_none() && k.created_at < old).count() as i64;
+    let unused_since = now - Duration::days(KEY_UNUSED_DAYS);
+    let live: Vec<_> = crate::db::api_keys::list(conn)?
+        .into_iter()
+        .filter(|k| k.revoked_at.is_none() && k.expires_at.is_none_or(|at| at > now))
+        .collect();
+    let api_keys_unused = live.iter().filter(|k| k.last_used_at.unwrap_or(k.created_at) < unused_since).count() as i64;
+    let api_keys_without_expiry = live.iter().filter(|k| k.expires_at.is_none()).count() as i64;
     let (mail_parked, mail_backlog) =
         crate::db::outbox::stuck(conn, crate::mail::delivery::MAX_ATTEMPTS, now - BACKLOG_AFTER)?;
     let database = match &url {
@@ -69,7 +73,8 @@ fn facts(settings: &Settings, conn: &mut DbConnection, now: NaiveDateTime) -> an
         backup,
         backup_max_age: Duration::from_std(settings.backup_max_age).unwrap_or(Duration::days(1)),
         oldest_signing_key,
-        api_keys_old,
+        api_keys_unused,
+        api_keys_without_expiry,
         retention,
         retention_interval: Duration::from_std(settings.retention_interval).unwrap_or(Duration::hours(1)),
         mail_parked,

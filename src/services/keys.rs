@@ -1,6 +1,6 @@
 //! Creating and checking API keys.
 
-use chrono::Utc;
+use chrono::{NaiveDate, NaiveDateTime, Utc};
 use diesel::QueryResult;
 use std::collections::HashMap;
 use std::sync::RwLock;
@@ -18,7 +18,8 @@ pub struct CreatedKey {
     pub secret: String,
 }
 
-pub fn create(conn: &mut DbConnection, name: &str) -> QueryResult<CreatedKey> {
+/// A new key; it stops working at `expires_at` if one is given (else when revoked).
+pub fn create(conn: &mut DbConnection, name: &str, expires_at: Option<NaiveDateTime>) -> QueryResult<CreatedKey> {
     use base64::Engine as _;
     let secret = format!("{PREFIX}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes::<32>()));
     let id = uuid::Uuid::new_v4().to_string();
@@ -30,6 +31,7 @@ pub fn create(conn: &mut DbConnection, name: &str) -> QueryResult<CreatedKey> {
             prefix: &secret[..PREFIX.len() + 6],
             key_hash: &sha256_hex(secret.as_bytes()),
             created_at: Utc::now().naive_utc(),
+            expires_at,
         },
     )?;
     Ok(CreatedKey { id, secret })
@@ -54,12 +56,15 @@ pub const KEY_CACHE_TTL: Duration = Duration::from_secs(5);
 #[derive(Default)]
 pub struct KeyCache {
     live: RwLock<HashMap<String, Live>>,
+    /// The day each key was last recorded as used by this process.
+    used: std::sync::Mutex<HashMap<String, NaiveDate>>,
 }
 
 struct Live {
     id: String,
     found_at: Instant,
     stamp: Option<u64>,
+    expires_at: Option<NaiveDateTime>,
 }
 
 /// Keys remembered at most; past it the cache starts again (a workspace has a handful of keys).
@@ -78,20 +83,21 @@ impl KeyCache {
         if let Some(id) = self.trusted(&hash, stamp) {
             return Ok(Some(id));
         }
-        let found = api_keys::find_live(conn, &hash)?;
+        let found = api_keys::find_live(conn, &hash, Utc::now().naive_utc())?;
         let mut live = self.live.write().unwrap_or_else(|e| e.into_inner());
         match &found {
-            Some(id) => {
+            Some((id, expires_at)) => {
                 if live.len() >= KEY_CACHE_MAX {
                     live.clear();
                 }
-                live.insert(hash, Live { id: id.clone(), found_at: Instant::now(), stamp });
+                let entry = Live { id: id.clone(), found_at: Instant::now(), stamp, expires_at: *expires_at };
+                live.insert(hash, entry);
             }
             None => {
                 live.remove(&hash);
             }
         }
-        Ok(found)
+        Ok(found.map(|(id, _)| id))
     }
 
     /// The key's id if the cache can vouch for it without asking the database.
@@ -103,7 +109,18 @@ impl KeyCache {
         let live = self.live.read().unwrap_or_else(|e| e.into_inner());
         let entry = live.get(hash)?;
         let unchanged = stamp.is_some() && entry.stamp == stamp;
-        (unchanged || entry.found_at.elapsed() < KEY_CACHE_TTL).then(|| entry.id.clone())
+        let expired = entry.expires_at.is_some_and(|at| at <= Utc::now().naive_utc());
+        (!expired && (unchanged || entry.found_at.elapsed() < KEY_CACHE_TTL)).then(|| entry.id.clone())
+    }
+
+    /// Whether this is the key's first use today in this process (its use is then recorded).
+    pub fn first_use_today(&self, id: &str, today: NaiveDate) -> bool {
+        let mut used = self.used.lock().unwrap_or_else(|e| e.into_inner());
+        if used.get(id) == Some(&today) {
+            return false;
+        }
+        used.insert(id.to_owned(), today);
+        true
     }
 
     /// Forgets every key (after a revocation).

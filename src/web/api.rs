@@ -343,6 +343,7 @@ async fn by_email(
         && let Some(consents) = consent_views_known(&catalog, &catalog.purpose_keys, states)
     {
         crate::metrics::consent_check(true);
+        super::api_key::record_use(state, key_id);
         // Every check is an access record (art. 8), queued: the answer does not wait for it.
         access::by_api_key(req, state, key_id, AccessAction::ConsentCheck, subject_id.as_deref());
         return Ok(consents_response(subject_id.clone(), external_id.clone(), consents));
@@ -362,6 +363,7 @@ async fn by_email(
     })
     .await?;
     crate::metrics::consent_check(false);
+    super::api_key::record_use(state, &key_id);
     access::by_api_key(req, state, &key_id, AccessAction::ConsentCheck, subject_id.as_deref());
     Ok(consents_response(subject_id, external_id, consents))
 }

@@ -11,12 +11,31 @@ use super::error::AppError;
 pub async fn authenticate(req: &HttpRequest, state: &AppState) -> Result<String, AppError> {
     let presented = bearer(req).ok_or(AppError::Unauthorized)?.to_owned();
     let stamp = state.consents.changes().stamp();
-    if let Some(id) = state.api_keys.cached(&presented, stamp) {
-        return Ok(id);
+    let id = match state.api_keys.cached(&presented, stamp) {
+        Some(id) => id,
+        None => {
+            let api_keys = state.api_keys.clone();
+            super::point_read(state, move |conn| {
+                api_keys.authenticate(conn, &presented, stamp)?.ok_or(AppError::Unauthorized)
+            })
+            .await?
+        }
+    };
+    record_use(state, &id);
+    Ok(id)
+}
+
+/// Records a key's first use of the day (for `assent doctor`'s unused keys): queued to the writer
+/// and not waited for, off the request's path.
+pub(crate) fn record_use(state: &AppState, id: &str) {
+    let now = chrono::Utc::now().naive_utc();
+    if state.api_keys.first_use_today(id, now.date()) {
+        let id = id.to_owned();
+        let queued = state.db.writer.queue(move |tx| Ok::<_, AppError>(crate::db::api_keys::touch(tx.conn, &id, now)?));
+        if let Err(e) = queued {
+            tracing::warn!(error = %e, "could not record an API key's use");
+        }
     }
-    let api_keys = state.api_keys.clone();
-    super::point_read(state, move |conn| api_keys.authenticate(conn, &presented, stamp)?.ok_or(AppError::Unauthorized))
-        .await
 }
 
 /// The token of an `Authorization: Bearer <token>` header.

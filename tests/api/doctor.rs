@@ -5,6 +5,7 @@
 use crate::helpers::*;
 use crate::on_both_backends;
 use assent::domain::owner::Role;
+use diesel::prelude::*;
 use std::os::unix::fs::PermissionsExt;
 
 /// Runs `assent doctor --json` with the app's database and these environment changes; answers
@@ -46,6 +47,8 @@ fn codes(findings: &[(String, String)]) -> Vec<&str> {
 on_both_backends! {
     async fn a_misconfigured_instance_gets_each_finding_with_its_fix_and_exit_status_1(app: TestApp) {
         std::fs::set_permissions(app.db.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let key = app.api_key(); // without an expiry
+        assert!(key.starts_with("assent_"));
         let set = [("ASSENT_BASE_URL", "http://consent.example"), ("ASSENT_SMTP_URL", "smtp://mail.example:25")];
         let (status, findings, _) = doctor(&app, &set, &["ASSENT_MASTER_KEY"], "en");
         assert_eq!(status, 1, "{findings:?}");
@@ -54,6 +57,7 @@ on_both_backends! {
             "base_url_not_https",
             "smtp_without_tls",
             "mail_not_dkim_signed",
+            "api_key_without_expiry",
             "files_readable_by_others",
         ];
         if app.db.url.starts_with("sqlite") {
@@ -89,6 +93,35 @@ on_both_backends! {
             ("ASSENT_SMTP_URL", "smtps://mail.example"),
             ("ASSENT_MAIL_DKIM_AT_RELAY", "1"),
         ];
+        // A key with an expiry, used: nothing to say of it.
+        let out = app.cli(&["key", "create", "--name", "crm", "--expires-in", "1y"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let key = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+        let check = || app.client.get(app.url("/api/v1/consents?email=minji%40example.com")).bearer_auth(&key).send();
+        assert_eq!(check().await.unwrap().status(), 200);
+        let last_used = || -> Vec<Option<chrono::NaiveDateTime>> {
+            use assent::db::schema::api_keys;
+            api_keys::table.select(api_keys::last_used_at).load(&mut app.conn()).unwrap()
+        };
+        eventually("the key's use is recorded", || async { last_used().iter().all(Option::is_some) }).await;
+        let (status, findings, _) = doctor(&app, &set, &[], "en");
+        assert_eq!((status, findings), (0, Vec::new()));
+
+        // Unused for 100 days: found; past its expiry: refused, and no longer found.
+        let long_ago = chrono::Utc::now().naive_utc() - chrono::Duration::days(100);
+        {
+            use assent::db::schema::api_keys;
+            diesel::update(api_keys::table).set(api_keys::last_used_at.eq(long_ago)).execute(&mut app.conn()).unwrap();
+        }
+        let (status, findings, _) = doctor(&app, &set, &[], "en");
+        assert_eq!((status, codes(&findings)), (0, vec!["api_key_unused"]));
+        {
+            use assent::db::schema::api_keys;
+            diesel::update(api_keys::table).set(api_keys::expires_at.eq(long_ago)).execute(&mut app.conn()).unwrap();
+        }
+        let fresh = app.another_server().await;
+        let refused = app.client.get(format!("{fresh}/api/v1/consents?email=minji%40example.com")).bearer_auth(&key).send();
+        assert_eq!(refused.await.unwrap().status(), 401, "an expired key is refused");
         let (status, findings, _) = doctor(&app, &set, &[], "en");
         assert_eq!((status, findings), (0, Vec::new()));
 

@@ -107,7 +107,7 @@ async fn create(
         .db
         .writer
         .write(move |tx| -> Result<_, AppError> {
-            let created = keys::create(tx.conn, &key_name)?;
+            let created = keys::create(tx.conn, &key_name, None)?;
             audit_action(tx.conn, &actor, "api_key_created", None, &created.id)?;
             Ok(created)
         })
