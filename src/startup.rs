@@ -65,7 +65,6 @@ impl Application {
             limits: Arc::new(RateLimits::new(&settings)),
             settings: settings.clone(),
             access,
-            changes: changes.clone(),
         };
         let transport = MailTransport::new(settings.smtp_url.as_deref(), &settings.data_dir)?;
         let witness = settings.witness_url.as_deref().map(RemoteWitness::new).transpose()?.map(Arc::new);

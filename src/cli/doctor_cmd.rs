@@ -26,7 +26,6 @@ fn parse_locale(raw: &str) -> Result<Locale, String> {
 pub(super) fn run(settings: &Settings, args: &DoctorArgs) -> anyhow::Result<i32> {
     let mut conn = DbUrl::parse(&settings.database_url)?.connect()?;
     let findings = examine_and_record(settings, &mut conn, chrono::Utc::now().naive_utc())?;
-    let catalogue = crate::i18n::catalogue(args.lang);
     for said in say(&findings, args.lang) {
         if args.json {
             let line = serde_json::json!({
@@ -34,12 +33,11 @@ pub(super) fn run(settings: &Settings, args: &DoctorArgs) -> anyhow::Result<i32>
             });
             println!("{line}");
         } else {
-            let severity = catalogue.text(&format!("doctor-severity-{}", said.severity));
-            println!("[{severity}] {} ({})\n    {}", said.problem, said.code, said.fix);
+            println!("[{}] {} ({})\n    {}", said.severity_said, said.problem, said.code, said.fix);
         }
     }
     if findings.is_empty() && !args.json {
-        println!("{}", catalogue.text("doctor-none"));
+        println!("{}", crate::i18n::catalogue(args.lang).text("doctor-none"));
     }
     Ok(if doctor::fails(&findings) { 1 } else { 0 })
 }

@@ -21,7 +21,6 @@ pub(super) fn verify(settings: &Settings) -> anyhow::Result<i32> {
 }
 
 fn verify_all(settings: &Settings, conn: &mut DbConnection) -> anyhow::Result<i32> {
-    let conn = &mut *conn;
     match ledger::verify(conn)? {
         Verification::Intact { events } => println!("ledger intact: {events} events verified"),
         Verification::Broken(fault) => {

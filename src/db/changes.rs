@@ -87,16 +87,16 @@ impl Changes {
         Ok(Self(inner))
     }
 
-    /// The current stamp, or `None` when changes cannot be followed right now (then nothing
-    /// may be answered from a cache).
     /// Whether the watcher follows other processes' commits now (on PostgreSQL: its listener is
     /// connected).
     pub fn following(&self) -> bool {
         self.0.following.load(Ordering::Acquire)
     }
 
+    /// The current stamp, or `None` when changes cannot be followed right now (then nothing
+    /// may be answered from a cache).
     pub fn stamp(&self) -> Option<u64> {
-        self.0.following.load(Ordering::Acquire).then(|| self.0.generation.load(Ordering::Acquire))
+        self.following().then(|| self.0.generation.load(Ordering::Acquire))
     }
 }
 

@@ -199,9 +199,6 @@ pub fn pending_migrations(conn: &mut DbConnection) -> Result<usize, DbError> {
 /// (`assent doctor` reports one others can read).
 pub fn private_folder(path: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::DirBuilderExt;
-    if path.is_dir() {
-        return Ok(());
-    }
     std::fs::DirBuilder::new().recursive(true).mode(0o700).create(path)
 }
 

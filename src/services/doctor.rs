@@ -115,6 +115,8 @@ fn on_network_fs(database: &Path) -> bool {
 pub struct Said {
     pub code: &'static str,
     pub severity: &'static str,
+    /// The severity in the reader's words.
+    pub severity_said: String,
     pub problem: String,
     pub fix: String,
 }
@@ -130,6 +132,7 @@ pub fn say(findings: &[Finding], locale: Locale) -> Vec<Said> {
             Said {
                 code: f.code.as_str(),
                 severity: f.severity().as_str(),
+                severity_said: c.text(&format!("doctor-severity-{}", f.severity().as_str())),
                 problem: c.format(&id, &count),
                 fix: c.format(&format!("{id}-fix"), &count),
             }

@@ -83,8 +83,6 @@ pub struct AppState {
     pub limits: Arc<RateLimits>,
     /// Access records (art. 8), queued and written in batches.
     pub access: crate::services::access::AccessLog,
-    /// Whether other processes' commits are followed (readiness).
-    pub changes: crate::db::changes::Changes,
 }
 
 type KeyedLimiter<K> = governor::DefaultKeyedRateLimiter<K>;

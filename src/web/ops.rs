@@ -58,7 +58,7 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     .ok()
     .and_then(Result::ok);
     let writer = state.db.writer.is_running();
-    let following = state.changes.following();
+    let following = state.consents.changes().following();
     let min = state.settings.min_free_space_mib.saturating_mul(1024 * 1024);
     let free = rustix::fs::statvfs(&state.settings.data_dir).ok().map(|s| s.f_bavail.saturating_mul(s.f_frsize));
     let disk = free.is_some_and(|f| f >= min);

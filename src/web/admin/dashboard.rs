@@ -46,7 +46,7 @@ impl Doctor {
         let none = findings.is_empty().then(|| c.text("doctor-none"));
         let findings = crate::services::doctor::say(&findings, locale)
             .into_iter()
-            .map(|s| (c.text(&format!("doctor-severity-{}", s.severity)), s.severity, s.problem, s.fix))
+            .map(|s| (s.severity_said, s.severity, s.problem, s.fix))
             .collect();
         Self { title, when, none, findings }
     }
