@@ -283,11 +283,8 @@ fn parse_access_retention(raw: &str) -> Result<crate::domain::Retention, String>
 }
 
 fn parse_deadline(raw: &str) -> Result<crate::domain::rights::Deadline, String> {
-    match raw.trim().to_ascii_lowercase().as_str() {
-        "gdpr" => Ok(crate::domain::rights::Deadline::Gdpr),
-        "pipa" => Ok(crate::domain::rights::Deadline::Pipa),
-        other => Err(format!("unknown deadline regime {other}: use gdpr or pipa")),
-    }
+    crate::domain::rights::Deadline::parse(raw)
+        .ok_or_else(|| format!("unknown deadline regime {raw}: use gdpr, pipa or ccpa"))
 }
 
 fn parse_retention(raw: &str) -> Result<crate::domain::Retention, String> {

@@ -209,9 +209,32 @@ pub fn kebab(wire: &str) -> String {
     wire.replace('_', "-")
 }
 
+/// A typed value in words: the message `<prefix>-<kebab value>` (a state, kind or channel).
+pub fn in_words(c: &Catalogue, prefix: &str, value: &str) -> String {
+    c.text(&format!("{prefix}-{}", kebab(value)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_rights_value_is_in_words_in_every_language() {
+        use crate::domain::rights::{Deadline, RequestChannel, RequestState, RightKind, Step};
+        let values = RightKind::ALL
+            .iter()
+            .map(|v| ("rights-kind", v.as_str()))
+            .chain(RequestChannel::ALL.iter().map(|v| ("rights-channel", v.as_str())))
+            .chain(RequestState::ALL.iter().map(|v| ("rights-state", v.as_str())))
+            .chain(Step::ALL.iter().map(|v| ("rights-step", v.as_str())))
+            .chain(Deadline::ALL.iter().map(|v| ("rights-regime", v.as_str())));
+        for (prefix, value) in values {
+            for locale in Locale::shipped() {
+                let id = format!("{prefix}-{}", kebab(value));
+                assert!(catalogue(locale).has(&id), "{locale} lacks {id}");
+            }
+        }
+    }
 
     #[test]
     fn every_shipped_catalogue_parses() {

@@ -23,6 +23,9 @@ pub enum Bound<'a> {
     Evidence { subject: &'a str },
     /// The integrator's id for the person (`external_ids`).
     External { subject: &'a str },
+    /// A text of a rights request (`note`: what the requester wrote; `reason`: why staff
+    /// extended or refused it), by the request's id.
+    Request { subject: &'a str, request: &'a str, part: &'a str },
     /// How every ciphertext was bound before tags (`subject/field`): read only, to open old
     /// evidence (the ledger cannot be re-sealed) and to re-seal old values once.
     Legacy { subject: &'a str, field: &'a str },
@@ -36,6 +39,7 @@ impl Bound<'_> {
             Self::Value { subject, value_id, field } => format!("assent/value\0{subject}\0{value_id}\0{field}"),
             Self::Evidence { subject } => format!("assent/evidence\0{subject}"),
             Self::External { subject } => format!("assent/external-id\0{subject}"),
+            Self::Request { subject, request, part } => format!("assent/rights-request\0{subject}\0{request}\0{part}"),
             Self::Legacy { subject, field } => format!("{subject}/{field}"),
         }
     }

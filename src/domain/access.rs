@@ -4,7 +4,6 @@
 //! hash after it; the signed tree heads commit to the chain's length and head hash.
 
 use chrono::NaiveDateTime;
-use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 pub use super::ledger::GENESIS_HASH;
@@ -12,7 +11,7 @@ pub use super::ledger::GENESIS_HASH;
 macro_rules! wire_enum {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $wire:literal,)* }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
         #[serde(rename_all = "snake_case")]
         pub enum $name { $($(#[$vmeta])* $variant,)* }
 
@@ -36,6 +35,7 @@ macro_rules! wire_enum {
         }
     };
 }
+pub(crate) use wire_enum;
 
 wire_enum! {
     /// What was done with the person's data.

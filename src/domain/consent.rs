@@ -156,6 +156,9 @@ pub struct Evidence {
     /// Where an imported consent came from: the import, the file and the line.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub import: Option<ImportEvidence>,
+    /// The rights-desk request staff acted on (a change made for the person, at their request).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rights_request: Option<String>,
 }
 
 /// An imported consent's provenance (never a value from the file).

@@ -271,7 +271,7 @@ impl RetentionJob {
             let step = self.db.writer.write_blocking(move |tx| {
                 let door = Door::new(&catalog);
                 let mut states = States::load(tx.conn, &ids)?;
-                let by = By { actor: &JOB, method: Method::RetentionJob };
+                let by = By::new(&JOB, Method::RetentionJob);
                 let settled = erasure::settle(tx, &door, &mut states, &ids, by, now)?;
                 Ok::<_, RightsError>(RetentionReport {
                     values_erased: settled.values_of_erased,
@@ -336,8 +336,7 @@ pub fn expire_due(
             }
         }
     }
-    let settled =
-        erasure::settle(tx, door, &mut states, &subject_ids, By { actor: &JOB, method: Method::RetentionJob }, now)?;
+    let settled = erasure::settle(tx, door, &mut states, &subject_ids, By::new(&JOB, Method::RetentionJob), now)?;
     report.values_erased += settled.values.len() + settled.values_of_erased;
     report.subjects_erased += settled.subjects.len();
     Ok(report)

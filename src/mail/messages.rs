@@ -60,6 +60,49 @@ pub fn webhook_disabled(locale: Locale, endpoint: &str, reason: &str, link: &str
     content(c, subject, vec![body], action)
 }
 
+/// What a rights-desk letter says: the business, the request and its outcome.
+pub struct RightsLetter<'a> {
+    /// The business (the workspace's `controller`), or empty when none is declared.
+    pub controller: &'a str,
+    /// Where to ask questions (the controller's e-mail or contact).
+    pub contact: Option<&'a str>,
+    pub kind: crate::domain::rights::RightKind,
+    /// `Extend`, `Complete` or `Refuse`.
+    pub outcome: crate::domain::rights::Step,
+    pub received: NaiveDate,
+    pub due: NaiveDate,
+    pub reason: &'a str,
+    pub preference_center: &'a str,
+}
+
+/// The answer to a rights request (or the notice that it takes longer), for mail and for post.
+pub fn rights_letter(locale: Locale, l: &RightsLetter<'_>) -> MailContent {
+    use crate::domain::rights::Step;
+    let c = catalogue(locale);
+    let kind = crate::i18n::in_words(c, "rights-kind", l.kind.as_str());
+    let controller = if l.controller.is_empty() { c.text("mail-rights-we") } else { l.controller.to_owned() };
+    let (received, due) = (c.date(l.received), c.date(l.due));
+    let outcome = match l.outcome {
+        Step::Extend => "extended",
+        Step::Refuse => "refused",
+        _ => "completed",
+    };
+    let args = [
+        arg("controller", &controller),
+        arg("kind", &kind),
+        arg("received", &received),
+        arg("due", &due),
+        arg("reason", l.reason),
+    ];
+    let mut paragraphs =
+        vec![c.format("mail-rights-received", &args), c.format(&format!("mail-rights-{outcome}-body"), &args)];
+    if let Some(contact) = l.contact.filter(|c| !c.is_empty()) {
+        paragraphs.push(c.format("mail-rights-contact", &[arg("contact", contact)]));
+    }
+    let action = (l.outcome == Step::Complete).then(|| (c.text("mail-rights-action"), l.preference_center.to_owned()));
+    content(c, c.format(&format!("mail-rights-{outcome}-subject"), &args), paragraphs, action)
+}
+
 /// What a renewal or notice mail says about one consent.
 pub struct ConsentFacts<'a> {
     pub purpose: &'a str,

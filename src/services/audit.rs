@@ -5,7 +5,7 @@ use chrono::{NaiveDateTime, Utc};
 
 use crate::db::rights::{self, AuditEntry, RightsRequest};
 use crate::db::{DbConnection, WriteTx};
-use crate::domain::rights::RightKind;
+use crate::domain::rights::{RequestState, RightKind};
 use crate::domain::{Method, SubjectId};
 
 /// Who acts: recorded in the audit log.
@@ -54,18 +54,39 @@ pub fn audit_action(
     )
 }
 
+/// Who asked, through which door, and (for staff acting on a rights-desk request) which
+/// request: for the ledger and the audit log.
+#[derive(Debug, Clone, Copy)]
+pub struct By<'a> {
+    pub actor: &'a Actor,
+    pub method: Method,
+    /// The rights-desk request this is done for (its id goes into the ledger's evidence and the
+    /// audit log; no second request is written).
+    pub request: Option<&'a str>,
+}
+
+impl<'a> By<'a> {
+    pub fn new(actor: &'a Actor, method: Method) -> Self {
+        Self { actor, method, request: None }
+    }
+
+    /// Done by staff for the desk's request `id`.
+    pub fn for_request(actor: &'a Actor, id: &'a str) -> Self {
+        Self { actor, method: Method::Admin, request: Some(id) }
+    }
+}
+
 /// What was done, for whom, by whom and through which door.
 pub struct Done<'a> {
-    pub actor: &'a Actor,
+    pub by: By<'a>,
     pub kind: RightKind,
-    pub method: Method,
     pub detail: &'a str,
     pub at: NaiveDateTime,
 }
 
-/// One completed rights request and audit entry per subject, in two statements. Requests fall
-/// due under the configured regime (`ASSENT_RIGHTS_DEADLINE`), which the writer hands to each
-/// write.
+/// One completed self-service rights request and audit entry per subject, in two statements.
+/// Requests fall due under the configured regime (`ASSENT_RIGHTS_DEADLINE`), which the writer
+/// hands to each write. Done for a desk request, only the audit entry is written (naming it).
 pub fn record(tx: &mut WriteTx<'_>, subject_ids: &[SubjectId], done: &Done<'_>) -> diesel::QueryResult<()> {
     let (conn, deadline) = (&mut *tx.conn, tx.rights_deadline);
     let requests: Vec<RightsRequest> = subject_ids
@@ -74,19 +95,29 @@ pub fn record(tx: &mut WriteTx<'_>, subject_ids: &[SubjectId], done: &Done<'_>) 
             id: crate::db::new_row_id(),
             subject_id: subject_id.to_string(),
             kind: done.kind.as_str().to_owned(),
-            channel: done.method.as_str().to_owned(),
+            channel: done.by.method.as_str().to_owned(),
             detail: done.detail.to_owned(),
             received_at: done.at,
             due_at: deadline.due(done.at.and_utc()).naive_utc(),
             completed_at: Some(done.at),
+            state: RequestState::Completed.as_str().to_owned(),
+            self_service: true,
+            regime: deadline.as_str().to_owned(),
+            assignee: None,
+            note: None,
+            reason: None,
+            updated_at: None,
+            reminded_at: None,
         })
         .collect();
     // Requests are what people (or a CRM on their behalf) ask for; the retention job's erasures
     // are the policy at work, answered by the audit log and the ledger, not the requests list.
-    if !matches!(done.actor, Actor::Job(_)) {
+    if !matches!(done.by.actor, Actor::Job(_)) && done.by.request.is_none() {
         rights::insert_requests(conn, &requests)?;
     }
-    let (actor_kind, actor_id) = done.actor.parts();
+    let (actor_kind, actor_id) = done.by.actor.parts();
+    let on_request = done.by.request.map(|id| format!("{} (request {id})", done.detail));
+    let detail = on_request.as_deref().unwrap_or(done.detail);
     let entries: Vec<AuditEntry<'_>> = subject_ids
         .iter()
         .map(|subject_id| AuditEntry {
@@ -95,7 +126,7 @@ pub fn record(tx: &mut WriteTx<'_>, subject_ids: &[SubjectId], done: &Done<'_>) 
             actor_id,
             action: done.kind.as_str(),
             subject_id: Some(subject_id),
-            detail: done.detail,
+            detail,
             occurred_at: done.at,
         })
         .collect();

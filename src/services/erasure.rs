@@ -8,13 +8,13 @@ use chrono::NaiveDateTime;
 use std::collections::HashMap;
 
 use super::ServiceError;
-use super::audit::{self, Actor, Done};
+use super::audit::{self, Done};
 use super::consent::{Change, Door, States, WHOLE_PERSON};
 use crate::db::{DbConnection, Erasure, WriteTx, outbox, pending, sessions, subjects};
 use crate::domain::consent::erasable;
 use crate::domain::lifecycle::{Transition, in_force, left_with_nothing};
 use crate::domain::rights::RightKind;
-use crate::domain::{Method, PurposeKey, SubjectId};
+use crate::domain::{PurposeKey, SubjectId};
 
 /// What settling erased.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -27,12 +27,7 @@ pub struct Settled {
     pub subjects: Vec<SubjectId>,
 }
 
-/// Who asked, and through which door: for the ledger and the audit log.
-#[derive(Debug, Clone, Copy)]
-pub struct By<'a> {
-    pub actor: &'a Actor,
-    pub method: Method,
-}
+pub use super::audit::By;
 
 /// After consents of these people ended: erases the values no consent in force needs, and the
 /// people left with nothing, in the same transaction.
@@ -78,6 +73,9 @@ pub fn erase_people(
             ending.push((id, WHOLE_PERSON.to_owned()));
         }
     }
+    // Erased for a desk request: the request's id is the evidence (in clear: the person's key,
+    // which seals other evidence, is about to be destroyed).
+    let evidence = by.request.map_or_else(|| "{}".to_owned(), request_evidence);
     let changes: Vec<Change<'_>> = ending
         .iter()
         .map(|(subject_id, purpose_key)| Change {
@@ -86,7 +84,7 @@ pub fn erase_people(
             transition: Transition::Erase,
             method: by.method,
             source: "erasure",
-            evidence: "{}",
+            evidence: &evidence,
             shown_in: None,
             occurred_at: None,
             wording: None,
@@ -98,9 +96,15 @@ pub fn erase_people(
     subjects::shred_many(tx.conn, subject_ids, now)?;
     // For the erasure journal, once this commits: a restored backup must not bring them back.
     tx.erased.extend(subject_ids.iter().map(|id| Erasure { subject_id: id.as_str().to_owned(), at: now }));
-    let done = Done { actor: by.actor, kind: RightKind::Erasure, method: by.method, detail: "", at: now };
+    let done = Done { by, kind: RightKind::Erasure, detail: "", at: now };
     audit::record(tx, subject_ids, &done)?;
     Ok(())
+}
+
+/// The evidence of a change made for a rights-desk request: the request's id, nothing personal.
+pub fn request_evidence(id: &str) -> String {
+    let evidence = crate::domain::Evidence { rights_request: Some(id.to_owned()), ..Default::default() };
+    serde_json::to_string(&evidence).unwrap_or_else(|_| "{}".to_owned())
 }
 
 /// Deletes every value of these people that no consent in force needs; returns (subject, field)

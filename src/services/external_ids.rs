@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use chrono::Utc;
 
 use super::ServiceError;
-use super::audit::{self, Actor, Done};
+use super::audit::{self, Actor, By, Done};
 use super::rights::RightsError;
 use super::subject::live_subject;
 use crate::crypto::{Bound, Keyring};
@@ -38,7 +38,7 @@ pub fn set(
     let sealed = live.key.seal(external_id.as_bytes(), Bound::External { subject: subject_id })?;
     let now = ledger_time(Utc::now().naive_utc());
     stored::set(tx.conn, subject_id, &index, &sealed, now).map_err(taken_or)?;
-    let done = Done { actor, kind: RightKind::Rectification, method, detail: "external_id", at: now };
+    let done = Done { by: By::new(actor, method), kind: RightKind::Rectification, detail: "external_id", at: now };
     Ok(audit::record(tx, std::slice::from_ref(subject_id), &done)?)
 }
 
@@ -52,8 +52,12 @@ pub fn remove(
 ) -> Result<(), RightsError> {
     live_subject(tx.conn, keyring, subject_id)?;
     stored::delete_many(tx.conn, &[subject_id.as_str()])?;
-    let done =
-        Done { actor, kind: RightKind::Rectification, method, detail: "external_id", at: Utc::now().naive_utc() };
+    let done = Done {
+        by: By::new(actor, method),
+        kind: RightKind::Rectification,
+        detail: "external_id",
+        at: Utc::now().naive_utc(),
+    };
     Ok(audit::record(tx, std::slice::from_ref(subject_id), &done)?)
 }
 

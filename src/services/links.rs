@@ -72,7 +72,12 @@ pub fn sign_in(tx: &mut WriteTx<'_>, keyring: &Keyring, token: &str) -> Result<O
     live_subject(tx.conn, keyring, &claims.sub)?;
     // Signing in to see one's data is an exercise of the right of access.
     let actor = Actor::Subject(SubjectId::from(claims.sub.clone()));
-    record_access(tx, &actor, &SubjectId::from(claims.sub.clone()), RightKind::Access, Method::PreferenceCenter)?;
+    record_access(
+        tx,
+        &SubjectId::from(claims.sub.clone()),
+        RightKind::Access,
+        By::new(&actor, Method::PreferenceCenter),
+    )?;
     let cookie = base64url(&random_bytes::<32>());
     sessions::insert_session(
         tx.conn,
@@ -170,6 +175,7 @@ pub fn unsubscribe(
             method: Method::EmailLink,
             actor: Actor::Subject(SubjectId::from(claims.sub.clone())),
             evidence: evidence.clone(),
+            on_request: None,
         };
         match change_consent(tx, keyring, catalog, &request) {
             Ok(outcome) => {
@@ -237,7 +243,7 @@ pub fn answer_renewal(
     applied.map_err(|_| RightsError::Link(LinkProblem::Expired))?;
     if answer == RenewalAnswer::DontExtend {
         let actor = Actor::Subject(SubjectId::from(claims.sub.clone()));
-        erasure::settle(tx, &door, &mut states, &subject_ids, By { actor: &actor, method: Method::EmailLink }, now)?;
+        erasure::settle(tx, &door, &mut states, &subject_ids, By::new(&actor, Method::EmailLink), now)?;
     }
     Ok(answer)
 }

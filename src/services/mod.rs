@@ -31,6 +31,7 @@ pub mod remote_witness;
 pub mod reseal;
 pub mod restore;
 pub mod rights;
+pub mod rights_desk;
 pub mod rotation;
 pub mod snippets;
 pub mod subject;

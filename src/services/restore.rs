@@ -67,7 +67,7 @@ pub fn replay_erasures(db: &Db, journal: &ErasureJournal) -> anyhow::Result<Repl
             // Looked at again inside the write: someone erased meanwhile is not erased twice.
             let still: Vec<SubjectId> = subjects::live_among(tx.conn, &ids)?.into_iter().map(SubjectId::from).collect();
             let mut states = States::load(tx.conn, &still)?;
-            let by = By { actor: &Actor::Job(REPLAY_ACTOR), method: Method::Admin };
+            let by = By::new(&Actor::Job(REPLAY_ACTOR), Method::Admin);
             let now = ledger_time(Utc::now().naive_utc());
             erasure::erase_people(tx, &Door::new(&catalog), &mut states, &still, by, now)
         })?;

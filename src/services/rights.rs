@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::ServiceError;
 use super::audit::{self, Done};
 use super::consent::{Change as DoorChange, Door, Refused, States};
-use super::erasure::{self, By};
+use super::erasure;
 use super::subject::{Live, SubjectError};
 use super::tokens::LinkProblem;
 use crate::crypto::{Bound, Keyring, seal_evidence};
@@ -23,7 +23,7 @@ use crate::domain::rights::RightKind;
 use crate::domain::{Email, Evidence, FieldType, FormDefinition, Locale, Method, SubjectId};
 use crate::mail::{self, MailContext, messages};
 
-pub use super::audit::{Actor, audit_action};
+pub use super::audit::{Actor, By, audit_action};
 pub use super::erasure::By as ErasedBy;
 pub use super::profile::{HeldConsent, HeldValue, HistoryEntry, Profile};
 pub use super::subject::live_subject;
@@ -138,6 +138,8 @@ pub struct ChangeRequest<'a> {
     pub method: Method,
     pub actor: Actor,
     pub evidence: Evidence,
+    /// The rights-desk request staff act on (its id goes into the evidence and the audit log).
+    pub on_request: Option<&'a str>,
 }
 
 /// Withdraws or grants one purpose, through the consent door. Withdrawing erases, at once, every
@@ -152,7 +154,9 @@ pub fn change_consent(
     let live = live_subject(tx.conn, keyring, req.subject_id)?;
     let door = Door::new(catalog);
     let now = ledger_time(Utc::now().naive_utc());
-    let evidence = seal_evidence(&live.key, req.subject_id, &req.evidence)?;
+    let mut evidence = req.evidence.clone();
+    evidence.rights_request = req.on_request.map(str::to_owned);
+    let evidence = seal_evidence(&live.key, req.subject_id, &evidence)?;
     let subject_ids = [req.subject_id.clone()];
     let mut states = States::load(tx.conn, &subject_ids)?;
     let transition = if req.change == Change::Grant { Transition::Grant } else { Transition::Withdraw };
@@ -169,9 +173,9 @@ pub fn change_consent(
     };
     let applied = door.apply(tx, &mut states, &[change], now)?.pop().ok_or(ServiceError::Unavailable)??;
     let kind = if req.change == Change::Withdraw { RightKind::Withdrawal } else { RightKind::Consent };
-    let done = Done { actor: &req.actor, kind, method: req.method, detail: req.purpose, at: now };
+    let by = By { actor: &req.actor, method: req.method, request: req.on_request };
+    let done = Done { by, kind, detail: req.purpose, at: now };
     audit::record(tx, &subject_ids, &done)?;
-    let by = By { actor: &req.actor, method: req.method };
     let settled = erasure::settle(tx, &door, &mut states, &subject_ids, by, now)?;
     let mut erased_fields: Vec<String> = settled.values.into_iter().map(|(_, f)| f).collect();
     erased_fields.dedup();
@@ -188,12 +192,11 @@ pub fn change_consent(
 /// Records that personal data was read or exported (access / portability).
 pub fn record_access(
     tx: &mut WriteTx<'_>,
-    actor: &Actor,
     subject_id: &SubjectId,
     kind: RightKind,
-    method: Method,
+    by: By<'_>,
 ) -> Result<(), RightsError> {
-    let done = Done { actor, kind, method, detail: "", at: Utc::now().naive_utc() };
+    let done = Done { by, kind, detail: "", at: Utc::now().naive_utc() };
     Ok(audit::record(tx, std::slice::from_ref(subject_id), &done)?)
 }
 
@@ -231,8 +234,7 @@ pub fn rectify(
     subject_id: &SubjectId,
     field: &str,
     new_value: &str,
-    actor: &Actor,
-    method: Method,
+    by: By<'_>,
 ) -> Result<(), RightsError> {
     let live = live_subject(tx.conn, keyring, subject_id)?;
     let stored: Vec<_> =
@@ -253,7 +255,7 @@ pub fn rectify(
         let sealed = live.key.seal(value.as_bytes(), Bound::Value { subject: subject_id, value_id: &id, field })?;
         subjects::replace_value(tx.conn, &v.id, &id, &sealed)?;
     }
-    let done = Done { actor, kind: RightKind::Rectification, method, detail: field, at: Utc::now().naive_utc() };
+    let done = Done { by, kind: RightKind::Rectification, detail: field, at: Utc::now().naive_utc() };
     Ok(audit::record(tx, std::slice::from_ref(subject_id), &done)?)
 }
 

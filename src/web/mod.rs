@@ -237,6 +237,7 @@ pub fn evidence_of(req: &HttpRequest, state: &AppState, locale: Locale, form_ver
         form_version_id: (!form_version_id.is_empty()).then(|| form_version_id.to_owned()),
         source: None,
         import: None,
+        rights_request: None,
     }
 }
 

@@ -54,7 +54,11 @@ async fn read(
     .await??;
     // Reading personal data is audited.
     let (actor, subject) = (Actor::ApiKey(key_id.to_owned()), SubjectId::from(id));
-    state.db.writer.write(move |tx| rights::record_access(tx, &actor, &subject, kind, Method::Api)).await?;
+    state
+        .db
+        .writer
+        .write(move |tx| rights::record_access(tx, &subject, kind, rights::By::new(&actor, Method::Api)))
+        .await?;
     let action = if kind == RightKind::Portability { AccessAction::ExportPerson } else { AccessAction::ViewPerson };
     super::access::by_api_key(req, state, key_id, action, Some(id));
     Ok(profile)
@@ -199,6 +203,7 @@ pub(crate) async fn change(
                 method: Method::Api,
                 actor: Actor::ApiKey(key_id),
                 evidence,
+                on_request: None,
             };
             rights::change_consent(tx, &keyring, &catalog, &request)
         })
@@ -288,7 +293,7 @@ pub(crate) async fn erase(
                 &keyring,
                 &catalog,
                 &subject,
-                ErasedBy { actor: &Actor::ApiKey(key_id), method: Method::Api },
+                ErasedBy::new(&Actor::ApiKey(key_id), Method::Api),
                 Some((&mail, Locale::EN)),
             )
         })

@@ -211,7 +211,7 @@ label = { en = "Email address", ko = "이메일 주소" }
             .writer
             .write(move |tx| {
                 let actor = assent::services::rights::Actor::Subject(who.clone());
-                assent::services::rights::rectify(tx, &keyring, &who, "phone", "010-7777-8888", &actor, assent::domain::Method::PreferenceCenter)
+                assent::services::rights::rectify(tx, &keyring, &who, "phone", "010-7777-8888", assent::services::rights::By::new(&actor, assent::domain::Method::PreferenceCenter))
             })
             .await
             .unwrap();

@@ -282,6 +282,14 @@ diesel::table! {
         received_at -> Timestamp,
         due_at -> Timestamp,
         completed_at -> Nullable<Timestamp>,
+        state -> Text,
+        self_service -> Bool,
+        regime -> Text,
+        assignee -> Nullable<Text>,
+        note -> Nullable<Binary>,
+        reason -> Nullable<Binary>,
+        updated_at -> Nullable<Timestamp>,
+        reminded_at -> Nullable<Timestamp>,
     }
 }
 

@@ -67,7 +67,7 @@ pub(super) fn write_chunk(tx: &mut WriteTx<'_>, ctx: &Context, planned: &[Planne
         .collect();
     let expired = door.apply(tx, &mut states, &expiries, now)?.iter().filter(|r| r.is_ok()).count() as u64;
     let unsettled = unsettled(&states, ids);
-    erasure::settle(tx, &door, &mut states, &unsettled, By { actor: &ctx.actor, method: Method::Import }, now)?;
+    erasure::settle(tx, &door, &mut states, &unsettled, By::new(&ctx.actor, Method::Import), now)?;
     Ok(Written { events: events + expired, expired })
 }
 

@@ -8,7 +8,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use super::profile::profile_page;
 use super::{done, expired_cookie, form_fields, message, require_session};
 use crate::domain::{ErrorCode, Locale, Method, SubjectId};
-use crate::services::rights::{self, Actor, Change, ChangeRequest, ErasedBy, RightsError};
+use crate::services::rights::{self, Actor, By, Change, ChangeRequest, ErasedBy, RightsError};
 use crate::web::error::{AppError, PageError};
 use crate::web::i18n::Strings;
 use crate::web::pages::{ButtonForm, render};
@@ -30,7 +30,7 @@ pub(super) async fn rectify(
     let result = state
         .db
         .writer
-        .write(move |tx| rights::rectify(tx, &keyring, &subject, &f, &value, &actor, Method::PreferenceCenter))
+        .write(move |tx| rights::rectify(tx, &keyring, &subject, &f, &value, By::new(&actor, Method::PreferenceCenter)))
         .await;
     match result {
         Ok(()) => Ok(done(locale)),
@@ -75,6 +75,7 @@ pub(super) async fn change_consent(
                 method: Method::PreferenceCenter,
                 actor: Actor::Subject(subject.clone()),
                 evidence,
+                on_request: None,
             };
             rights::change_consent(tx, &keyring, &catalog, &request)
         })
@@ -120,7 +121,7 @@ pub(super) async fn delete(
         .writer
         .write(move |tx| {
             let actor = Actor::Subject(subject.clone());
-            let by = ErasedBy { actor: &actor, method: Method::PreferenceCenter };
+            let by = ErasedBy::new(&actor, Method::PreferenceCenter);
             rights::erase(tx, &keyring, &catalog, &subject, by, Some((&mail, locale)))
         })
         .await

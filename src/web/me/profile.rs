@@ -35,7 +35,12 @@ async fn load_profile(state: &AppState, subject_id: &str, kind: Option<RightKind
             .writer
             .write(move |tx| {
                 let id = SubjectId::from(id);
-                rights::record_access(tx, &Actor::Subject(id.clone()), &id, kind, Method::PreferenceCenter)
+                rights::record_access(
+                    tx,
+                    &id,
+                    kind,
+                    rights::By::new(&Actor::Subject(id.clone()), Method::PreferenceCenter),
+                )
             })
             .await?;
     }
