@@ -20,6 +20,7 @@ pub mod ops;
 pub mod pages;
 mod policy;
 pub mod public;
+pub mod rights_api;
 pub mod subjects_api;
 pub(crate) mod transparency;
 pub mod webhooks_api;
@@ -177,6 +178,7 @@ fn api_routes(cfg: &mut web::ServiceConfig) {
             .configure(integration_api::routes)
             .configure(bulk_api::routes)
             .configure(webhooks_api::routes)
+            .configure(rights_api::routes)
             .configure(imports_api::routes)
             .service(only("/receipts/{receipt_id}/proof", "GET", web::get().to(transparency::receipt_proof)))
             .default_service(web::to(|| async { Err::<HttpResponse, _>(AppError::NotFound(ErrorCode::NotFound)) })),

@@ -40,6 +40,10 @@ use super::{api, subjects_api};
         super::imports_api::create,
         super::imports_api::list,
         super::imports_api::show,
+        super::rights_api::create,
+        super::rights_api::list,
+        super::rights_api::show,
+        super::rights_api::take_step,
         super::transparency::receipt_proof
     ),
     components(schemas(Problem, FieldProblem)),
@@ -49,6 +53,7 @@ use super::{api, subjects_api};
         (name = "consents", description = "May I contact this person? (API key)"),
         (name = "subjects", description = "A person's data and consents, with the preference center's effects (API key)"),
         (name = "imports", description = "Bringing people in from a spreadsheet with their real consent dates; a dry run by default (API key)"),
+        (name = "rights", description = "The rights desk for ticketing systems: open a request for a person, list the open ones, move one on; the person is written to when it takes longer and when it is answered (API key)"),
         (name = "webhooks", description = "Webhook endpoints: declare, change, rotate and remove them (those the workspace file declares are changed there), their state and deliveries; resend one, resume an endpoint (API key)"),
         (name = "events", description = "Every consent event in ledger order, for keeping a CRM in step (API key)"),
         (name = "meta", description = "This document")

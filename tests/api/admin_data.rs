@@ -202,8 +202,16 @@ on_both_backends! {
             channel: "preference_center".into(),
             detail: String::new(),
             received_at: now - chrono::Duration::days(days_ago),
-            due_at: now,
+            due_at: (now - chrono::Duration::days(days_ago)).checked_add_months(chrono::Months::new(1)).unwrap(),
             completed_at: done.then_some(now),
+            state: if done { "completed" } else { "in_progress" }.into(),
+            self_service: false,
+            regime: "gdpr".into(),
+            assignee: None,
+            note: None,
+            reason: None,
+            updated_at: None,
+            reminded_at: None,
         };
         let late = request("erasure", 40, false);
         let fresh = request("access", 1, true);
@@ -283,8 +291,16 @@ mod under_pipa_the_deadline_is_ten_days {
             channel: "api".into(),
             detail: String::new(),
             received_at: received,
-            due_at: now,
+            due_at: received + chrono::Duration::days(10),
             completed_at: Some(now),
+            state: "completed".into(),
+            self_service: false,
+            regime: "pipa".into(),
+            assignee: None,
+            note: None,
+            reason: None,
+            updated_at: None,
+            reminded_at: None,
         };
         insert_requests(&mut app.conn(), &[request]).unwrap();
         let owner = console(&app, Role::Owner).await;

@@ -12,6 +12,7 @@ fn due(regime: Deadline, received: NaiveDateTime) -> NaiveDateTime {
     match regime {
         Deadline::Pipa => received + chrono::Duration::days(10),
         Deadline::Gdpr => received.checked_add_months(chrono::Months::new(1)).unwrap(),
+        Deadline::Ccpa => received + chrono::Duration::days(45),
     }
 }
 

@@ -45,6 +45,7 @@ mod rate_limits;
 mod receipts;
 mod restore;
 mod retention;
+mod rights_desk;
 mod subjects_api;
 mod transparency;
 mod upgrade;

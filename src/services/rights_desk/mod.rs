@@ -19,6 +19,9 @@ use crate::domain::{Email, Locale};
 use crate::mail::{self, MailContext, messages};
 
 pub use super::audit::By;
+pub use view::{Cursor, RequestView};
+
+pub mod view;
 
 /// The longest note or reason kept (characters).
 pub const MAX_TEXT: usize = 4000;
@@ -47,6 +50,12 @@ pub enum DeskError {
 
 impl From<diesel::result::Error> for DeskError {
     fn from(e: diesel::result::Error) -> Self {
+        Self::Service(e.into())
+    }
+}
+
+impl From<crate::db::CommitFailed> for DeskError {
+    fn from(e: crate::db::CommitFailed) -> Self {
         Self::Service(e.into())
     }
 }
