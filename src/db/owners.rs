@@ -44,6 +44,15 @@ pub fn find_by_email(conn: &mut DbConnection, email: &str) -> QueryResult<Option
     owners::table.filter(owners::email.eq(email)).select(OwnerRow::as_select()).first(conn).optional()
 }
 
+/// Every console account that is not disabled: (id, e-mail), oldest first.
+pub fn active(conn: &mut DbConnection) -> QueryResult<Vec<(String, String)>> {
+    owners::table
+        .filter(owners::disabled_at.is_null())
+        .order(owners::created_at.asc())
+        .select((owners::id, owners::email))
+        .load(conn)
+}
+
 /// The console accounts in `role` that are not disabled.
 pub fn active_with_role(conn: &mut DbConnection, role: &str) -> QueryResult<Vec<OwnerRow>> {
     owners::table

@@ -171,6 +171,16 @@ pub fn mark_reminded(conn: &mut DbConnection, id: &str, at: NaiveDateTime) -> Qu
     diesel::update(rights_requests::table.find(id)).set(rights_requests::reminded_at.eq(Some(at))).execute(conn)
 }
 
+/// The audit entries about one desk request (its steps, and what was done for the person),
+/// oldest first: (when, actor kind, actor id, action).
+pub fn history_of(conn: &mut DbConnection, id: &str) -> QueryResult<Vec<(NaiveDateTime, String, String, String)>> {
+    audit_log::table
+        .filter(audit_log::detail.like(format!("%(request {id})")))
+        .order(audit_log::occurred_at.asc())
+        .select((audit_log::occurred_at, audit_log::actor_kind, audit_log::actor_id, audit_log::action))
+        .load(conn)
+}
+
 pub fn requests_for(conn: &mut DbConnection, subject_id: &str) -> QueryResult<Vec<RightsRequest>> {
     rights_requests::table
         .filter(rights_requests::subject_id.eq(subject_id))

@@ -238,10 +238,10 @@ pub fn desk_filter(
     due: Option<&str>,
     now: chrono::NaiveDateTime,
 ) -> Result<DeskFilter, AppError> {
-    let states: Vec<String> = match state.unwrap_or("open") {
+    let states: Vec<String> = match state.filter(|s| !s.is_empty()).unwrap_or("open") {
         "open" => RequestState::OPEN.iter().map(|s| s.as_str().to_owned()).collect(),
         "closed" => vec!["completed".into(), "refused".into()],
-        "all" | "" => Vec::new(),
+        "all" => Vec::new(),
         one => vec![choice("state", RequestState::parse(one))?.as_str().to_owned()],
     };
     let kind = match kind.filter(|k| !k.is_empty()) {
@@ -322,5 +322,6 @@ pub(crate) async fn take_step(
             rights_desk::step(tx, &keyring, &mail, &taken, now)
         })
         .await?;
+    state.mail_queued.notify_one();
     Ok(no_store(&read_one(&state, id).await?))
 }

@@ -215,14 +215,19 @@ on_both_backends! {
         };
         let late = request("erasure", 40, false);
         let fresh = request("access", 1, true);
-        insert_requests(&mut app.conn(), &[late.clone(), fresh]).unwrap();
+        insert_requests(&mut app.conn(), &[late.clone(), fresh.clone()]).unwrap();
         let owner = console(&app, Role::Owner).await;
-        let html = owner.page("/admin/rights?lang=en").await;
-        assert!(html.contains("one month from receipt"));
-        let deadline = (late.received_at.and_utc().checked_add_months(chrono::Months::new(1)).unwrap()).format("%Y-%m-%d").to_string();
+        let html = owner.page("/admin/rights?lang=en&state=all").await;
+        assert!(html.contains("GDPR: one month, extendable by two"), "the regime is named");
+        let deadline = late.due_at.format("%Y-%m-%d %H:%M").to_string();
         assert!(html.contains(&deadline), "GDPR deadline {deadline}");
         assert_eq!(html.matches("⚠ Overdue").count(), 1, "overdue in words, not colour alone");
-        assert!(html.contains("Not completed") && html.contains("erasure") && html.contains("access"));
+        assert!(html.contains("deletion of your data") && html.contains("access to your data") && html.contains("In progress"));
+        let open = owner.page("/admin/rights?lang=en").await;
+        let link = |id: &str| format!("/admin/rights/{id}?lang=en");
+        assert!(open.contains(&link(&late.id)) && !open.contains(&link(&fresh.id)), "open requests by default");
+        let overdue = owner.page("/admin/rights?lang=en&due=overdue").await;
+        assert_eq!(overdue.matches("⚠ Overdue").count(), 1);
     }
 
     async fn the_dashboard_draws_its_numbers_as_svg(app: TestApp) {
@@ -304,8 +309,8 @@ mod under_pipa_the_deadline_is_ten_days {
         };
         insert_requests(&mut app.conn(), &[request]).unwrap();
         let owner = console(&app, Role::Owner).await;
-        let html = owner.page("/admin/rights?lang=ko").await;
-        assert!(html.contains("접수 후 10일"), "the regime is named");
+        let html = owner.page("/admin/rights?lang=ko&state=all").await;
+        assert!(html.contains("개인정보 보호법: 10일"), "the regime is named");
         let deadline = (received + chrono::Duration::days(10)).format("%Y-%m-%d %H:%M").to_string();
         assert!(html.contains(&deadline), "PIPA deadline {deadline}");
         assert!(html.contains("⚠ 기한 초과"), "answered after the deadline");

@@ -63,8 +63,8 @@ async fn story(app: TestApp, regime: Deadline) {
     let received = assert_due_dates(regime, &own, "preference-center export");
 
     let console = app.signed_in(Role::Owner).await;
-    let html = console.page("/admin/rights?lang=en").await;
-    assert!(html.contains(if regime == Deadline::Pipa { "ten days from receipt" } else { "one month from receipt" }));
+    let html = console.page("/admin/rights?lang=en&view=self_service").await;
+    assert!(html.contains(if regime == Deadline::Pipa { "PIPA: ten days" } else { "GDPR: one month" }));
     for received in received {
         let shown = due(regime, received).format("%Y-%m-%d %H:%M").to_string();
         assert!(html.contains(&shown), "console deadline {shown}: {html}");

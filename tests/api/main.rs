@@ -46,6 +46,7 @@ mod receipts;
 mod restore;
 mod retention;
 mod rights_desk;
+mod rights_desk_console;
 mod subjects_api;
 mod transparency;
 mod upgrade;

@@ -62,7 +62,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/admin", web::get().to(dashboard::page))
         .route("/admin/", web::get().to(dashboard::page))
         .configure(submissions::routes)
-        .route("/admin/rights", web::get().to(rights::page))
+        .configure(rights::routes)
         .route("/admin/audit", web::get().to(audit::page))
         .route("/admin/access", web::get().to(access::page))
         .route("/admin/forms/{key}/embed", web::get().to(embed::page));
