@@ -837,3 +837,15 @@ desk-letter = Letter for post
 desk-saved = Saved.
 desk-done = Done.
 desk-nothing-held = Nothing is held for this field.
+mail-rights-reminder-subject = A rights request is due { $due }
+mail-rights-reminder-body = A request for { $kind } assigned to you must be answered by { $due }.
+mail-rights-reminder-overdue = A request for { $kind } assigned to you was due { $due } and is still open: answer it now, or tell the person why it takes longer.
+mail-rights-reminder-action = Open the request
+desk-dash-overdue = { $count ->
+    [one] 1 request overdue
+   *[other] { $count } requests overdue
+}
+desk-dash-soon = { $count ->
+    [one] 1 request due within 3 days
+   *[other] { $count } requests due within 3 days
+}

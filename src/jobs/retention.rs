@@ -63,6 +63,9 @@ pub struct RetentionReport {
     /// New values typed for someone on record that were never confirmed, dropped.
     #[serde(default)]
     pub unconfirmed_values_dropped: usize,
+    /// Staff reminded of a rights request assigned to them that falls due soon.
+    #[serde(default)]
+    pub rights_reminders: usize,
 }
 
 impl RetentionReport {
@@ -74,6 +77,7 @@ impl RetentionReport {
         self.values_erased += other.values_erased;
         self.subjects_erased += other.subjects_erased;
         self.unconfirmed_values_dropped += other.unconfirmed_values_dropped;
+        self.rights_reminders += other.rights_reminders;
     }
 }
 
@@ -129,6 +133,10 @@ impl RetentionJob {
             .db
             .writer
             .write_blocking(move |tx| Ok::<_, RightsError>(crate::db::pending::delete_expired(tx.conn, at)?))?;
+        let (keyring, mail) = (self.keyring.clone(), self.mail.clone());
+        report.rights_reminders += self.db.writer.write_blocking(move |tx| {
+            crate::services::rights_desk::remind(tx, &keyring, &mail, at).map_err(RightsError::Service)
+        })?;
         progress(&report);
         Ok(report)
     }

@@ -103,6 +103,23 @@ pub fn rights_letter(locale: Locale, l: &RightsLetter<'_>) -> MailContent {
     content(c, c.format(&format!("mail-rights-{outcome}-subject"), &args), paragraphs, action)
 }
 
+/// To a staff member: a rights request assigned to them falls due soon (or is overdue).
+pub fn rights_reminder(
+    locale: Locale,
+    kind: crate::domain::rights::RightKind,
+    due: chrono::NaiveDateTime,
+    overdue: bool,
+    link: &str,
+) -> MailContent {
+    let c = catalogue(locale);
+    let kind = crate::i18n::in_words(c, "rights-kind", kind.as_str());
+    let due = format!("{} {} UTC", c.date(due.date()), due.format("%H:%M"));
+    let args = [arg("kind", &kind), arg("due", &due)];
+    let which = if overdue { "mail-rights-reminder-overdue" } else { "mail-rights-reminder-body" };
+    let action = Some((c.text("mail-rights-reminder-action"), link.to_owned()));
+    content(c, c.format("mail-rights-reminder-subject", &args), vec![c.format(which, &args)], action)
+}
+
 /// What a renewal or notice mail says about one consent.
 pub struct ConsentFacts<'a> {
     pub purpose: &'a str,

@@ -135,3 +135,53 @@ on_both_backends! {
         assert_eq!(staff.get("/admin/rights/nope?lang=en").await.status(), 404);
     }
 }
+
+on_both_backends! {
+    async fn the_dashboard_counts_deadlines_and_the_assignee_is_reminded_once(app: TestApp) {
+        use assent::db::schema::rights_requests::dsl as r;
+        let email = unique_email();
+        texted_person(&app, &email).await;
+        let staff = app.signed_in(Role::Owner).await;
+        let colleague = app.owner(Role::Owner);
+        let enter = |kind: &'static str| {
+            let (staff, email) = (&staff, email.clone());
+            async move {
+                let entered = staff.submit("/admin/rights/new?lang=en", &[("kind", kind), ("channel", "email"), ("email", &email), ("assignee", "")]).await;
+                assert_eq!(entered.status(), 303);
+                request_id(&entered)
+            }
+        };
+        let (late, soon) = (enter("access").await, enter("objection").await);
+        let now = chrono::Utc::now().naive_utc();
+        let set_due = |id: &str, due: chrono::NaiveDateTime| {
+            diesel::update(r::rights_requests.find(id)).set(r::due_at.eq(due)).execute(&mut app.conn()).unwrap();
+        };
+        set_due(&late, now - chrono::Duration::days(1));
+        set_due(&soon, now + chrono::Duration::days(1));
+
+        let dashboard = staff.page("/admin?lang=en").await;
+        assert!(dashboard.contains("⚠ <a href=\"/admin/rights?lang=en&#38;due=overdue\">1 request overdue</a>"), "{dashboard}");
+        assert!(dashboard.contains("1 request due within 3 days"));
+        let overdue = staff.page("/admin/rights?lang=en&due=overdue").await;
+        assert!(overdue.contains(&format!("/admin/rights/{late}?")) && !overdue.contains(&format!("/admin/rights/{soon}?")));
+
+        // Handed to a colleague: they are reminded at the next hourly pass, once.
+        let colleague_id: String = assent::db::schema::owners::table
+            .filter(assent::db::schema::owners::email.eq(&colleague))
+            .select(assent::db::schema::owners::id)
+            .first(&mut app.conn())
+            .unwrap();
+        let assigned = staff.submit(&format!("/admin/rights/{soon}/assign?lang=en"), &[("assignee", &colleague_id)]).await;
+        assert_eq!(assigned.status(), 303);
+        let bad = staff.submit(&format!("/admin/rights/{soon}/assign?lang=en"), &[("assignee", "nobody-here")]).await;
+        assert_eq!(bad.status(), 422);
+        assert!(app.cli(&["retention", "run"]).status.success());
+        let reminder = app.wait_for_mail(&colleague, "A rights request is due").await;
+        assert!(reminder.text.contains("objection to a use of your data"), "{}", reminder.text);
+        assert!(reminder.text.contains(&format!("/admin/rights/{soon}")), "{}", reminder.text);
+        assert!(app.cli(&["retention", "run"]).status.success());
+        assert_eq!(app.mails_to(&colleague), 1, "reminded once");
+        let mine = staff.page(&format!("/admin/rights?lang=en&assignee={colleague_id}")).await;
+        assert!(mine.contains(&format!("/admin/rights/{soon}?")) && !mine.contains(&format!("/admin/rights/{late}?")));
+    }
+}

@@ -21,7 +21,10 @@ use crate::mail::{self, MailContext, messages};
 pub use super::audit::By;
 pub use view::{Cursor, RequestView};
 
+pub mod remind;
 pub mod view;
+
+pub use remind::remind;
 
 /// The longest note or reason kept (characters).
 pub const MAX_TEXT: usize = 4000;

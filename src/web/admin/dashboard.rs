@@ -21,6 +21,30 @@ struct DashboardPage {
     /// Rendered `<figure>`s (escaped by the renderer).
     charts: Vec<String>,
     doctor: Doctor,
+    rights: RightsDue,
+}
+
+/// The rights desk's deadlines at a glance: (sentence, link to the list) for overdue requests
+/// and for those due within a few days.
+struct RightsDue {
+    title: String,
+    overdue: (String, String),
+    soon: (String, String),
+    /// Whether any is overdue (said as a warning, not only in colour).
+    late: bool,
+}
+
+impl RightsDue {
+    fn new((overdue, soon): (i64, i64), locale: Locale) -> Self {
+        let c = crate::i18n::catalogue(locale);
+        let link = |due: &str| format!("/admin/rights?lang={}&due={due}", locale.as_str());
+        Self {
+            title: c.text("desk-title"),
+            overdue: (c.format("desk-dash-overdue", &[("count", overdue.into())]), link("overdue")),
+            soon: (c.format("desk-dash-soon", &[("count", soon.into())]), link("soon")),
+            late: overdue > 0,
+        }
+    }
 }
 
 /// The latest security check, in the reader's words.
@@ -60,13 +84,15 @@ pub async fn page(req: HttpRequest, who: SignedIn, state: web::Data<AppState>) -
     let numbers = web::block(move || -> Result<_, AppError> {
         let mut conn = pool.get()?;
         let latest = crate::services::doctor::latest(&mut conn).map_err(AppError::Internal)?;
-        Ok((console::dashboard(&mut conn, &purposes, Utc::now())?, latest))
+        let due = crate::services::rights_desk::deadline_counts(&mut conn, crate::services::rights_desk::now())?;
+        Ok((console::dashboard(&mut conn, &purposes, Utc::now())?, latest, due))
     })
     .await
     .map_err(|e| AdminError::new(e, who.locale))?
     .map_err(|e| AdminError::new(e, who.locale))?;
-    let (numbers, latest) = numbers;
+    let (numbers, latest, due) = numbers;
     let doctor = Doctor::new(latest, who.locale);
+    let rights = RightsDue::new(due, who.locale);
     let d = DataStrings::get(who.locale);
     let per_day = Chart {
         id: "chart-per-day",
@@ -93,5 +119,5 @@ pub async fn page(req: HttpRequest, who: SignedIn, state: web::Data<AppState>) -
         label_every: 2,
     };
     let charts = [per_day, per_purpose, expiring].iter().map(charts::render).collect();
-    Ok(render(&DashboardPage { c: who.chrome(&req, "dashboard"), charts, doctor }))
+    Ok(render(&DashboardPage { c: who.chrome(&req, "dashboard"), charts, doctor, rights }))
 }
