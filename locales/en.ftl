@@ -849,3 +849,11 @@ desk-dash-soon = { $count ->
     [one] 1 request due within 3 days
    *[other] { $count } requests due within 3 days
 }
+me-ask-title = Ask us for something else
+me-ask-intro = Want us to stop using your data for a while, or object to a use of it? Tell us here: we answer by e-mail within the time the law gives us.
+me-ask-kind = What you ask for
+me-ask-restriction = Restrict: keep my data but stop using it
+me-ask-objection = Object to a use of my data
+me-ask-detail = Tell us more (optional)
+me-ask-send = Send the request
+me-ask-sent = We received your request and will answer you by e-mail.

@@ -220,6 +220,8 @@ pub struct ProfilePage {
     /// The id an integrator attached, shown so the person sees everything held.
     pub external_id: Option<String>,
     pub notice: Option<&'static str>,
+    /// The notice is that a request reached the rights desk (no new receipt to offer).
+    pub asked: bool,
     pub problem: Option<String>,
     pub values: Vec<ValueRow>,
     pub edits: Vec<EditRow>,

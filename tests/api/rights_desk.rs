@@ -142,3 +142,31 @@ on_both_backends! {
         assert_eq!(api(&app, &key, "GET", "/api/v1/rights-requests?state=later", None).await.status(), 422);
     }
 }
+
+on_both_backends! {
+    async fn a_person_asks_for_a_restriction_at_me_and_it_reaches_the_desk_verified(app: TestApp) {
+        let key = app.api_key();
+        let email = unique_email();
+        let subject = person(&app, &email, "en").await;
+        let browser = app.sign_in(&email).await;
+        let page = browser.get("/me?lang=en").await.text().await.unwrap();
+        assert!(page.contains("Ask us for something else") && page.contains(r#"for="ask-restriction""#), "{page}");
+        let csrf = browser.csrf().await;
+        let wrong = browser.post("/me/requests?lang=en", &form_body(&[("_csrf", &csrf), ("kind", "erasure")])).await;
+        assert_eq!(wrong.status(), 400, "erasure has its own button: this form asks for what needs work");
+        let asked = browser
+            .post("/me/requests?lang=en", &form_body(&[("_csrf", &csrf), ("kind", "restriction"), ("detail", "Please pause the newsletter analysis")]))
+            .await;
+        assert_eq!(asked.status(), 303);
+        assert_eq!(asked.headers()["location"], "/me?lang=en&done=asked");
+        let page = browser.get("/me?lang=en&done=asked").await.text().await.unwrap();
+        assert!(page.contains("We received your request"));
+
+        let open: Value = api(&app, &key, "GET", "/api/v1/rights-requests", None).await.json().await.unwrap();
+        let request = &open["requests"][0];
+        assert_eq!((request["kind"].as_str(), request["channel"].as_str(), request["state"].as_str()), (Some("restriction"), Some("web"), Some("verified")));
+        assert_eq!(request["subject_id"], subject.as_str());
+        let one: Value = api(&app, &key, "GET", &format!("/api/v1/rights-requests/{}", request["id"].as_str().unwrap()), None).await.json().await.unwrap();
+        assert_eq!(one["detail"], "Please pause the newsletter analysis");
+    }
+}

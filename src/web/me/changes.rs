@@ -137,3 +137,42 @@ fn erased_page(locale: Locale) -> HttpResponse {
     response.add_cookie(&expired_cookie()).ok();
     response
 }
+
+/// `POST /me/requests`: a restriction or objection, which staff answer on the rights desk. The
+/// signed-in person has shown who they are (the link reached their address): it arrives verified.
+pub(super) async fn ask(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, PageError> {
+    use crate::domain::rights::{RequestChannel, RightKind};
+    use crate::services::rights_desk::{self, NewRequest, Requester};
+    let locale = locale_of(&req);
+    let s = require_session(&req, &state, locale).await?;
+    let fields = form_fields(&req, payload, Some(&s), locale).await?;
+    let kind = fields.get("kind").and_then(|k| RightKind::parse(k)).filter(|k| RightKind::ASKED_AT_ME.contains(k));
+    let Some(kind) = kind else {
+        let detail = "kind must be restriction or objection".to_owned();
+        return Err(PageError::new(AppError::BadRequest { code: ErrorCode::InvalidAction, detail }, locale));
+    };
+    let new = NewRequest {
+        kind,
+        channel: RequestChannel::Web,
+        who: Requester::Subject(s.subject_id.clone()),
+        note: fields.get("detail").cloned().unwrap_or_default(),
+        regime: state.settings.rights_deadline,
+        assignee: None,
+        verified: true,
+    };
+    let (keyring, actor) = (state.keyring.clone(), Actor::Subject(SubjectId::from(s.subject_id.clone())));
+    let now = rights_desk::now();
+    state
+        .db
+        .writer
+        .write(move |tx| rights_desk::open(tx, &keyring, &new, &actor, now))
+        .await
+        .map_err(|e| PageError::new(AppError::from(e), locale))?;
+    Ok(actix_web::HttpResponse::SeeOther()
+        .insert_header((actix_web::http::header::LOCATION, format!("/me?lang={}&done=asked", locale.as_str())))
+        .finish())
+}

@@ -23,7 +23,7 @@ use crate::web::{AppState, locale_of};
 
 pub const SESSION_COOKIE: &str = "assent_session";
 
-use changes::{change_consent, delete, delete_page, rectify};
+use changes::{ask, change_consent, delete, delete_page, rectify};
 use profile::{export_csv, export_json, profile_page, receipt};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -32,6 +32,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/me/logout", web::post().to(logout))
         .route("/me/values", web::post().to(rectify))
         .route("/me/consents", web::post().to(change_consent))
+        .route("/me/requests", web::post().to(ask))
         .service(web::resource("/me/delete").route(web::get().to(delete_page)).route(web::post().to(delete)))
         .route("/me/export.json", web::get().to(export_json))
         .route("/me/export.csv", web::get().to(export_csv))

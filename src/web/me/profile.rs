@@ -58,16 +58,17 @@ pub(super) async fn profile_page(
     let t = Strings::get(locale);
     let profile = load_profile(state, &s.subject_id, None).await.map_err(|e| PageError::new(e, locale))?;
     let catalog = state.catalog.current();
-    let notice = web::Query::<HashMap<String, String>>::from_query(req.query_string())
-        .ok()
-        .filter(|q| q.contains_key("done"))
-        .map(|_| t.me.done);
+    let done =
+        web::Query::<HashMap<String, String>>::from_query(req.query_string()).ok().and_then(|q| q.get("done").cloned());
+    let asked = done.as_deref() == Some("asked");
+    let notice = done.map(|_| if asked { t.me.ask_sent } else { t.me.done });
     let page = ProfilePage {
         t,
         lang: locale.as_str(),
         languages: crate::web::i18n::languages(locale, state.catalog.current().locales.offered()),
         csrf: s.csrf_token.clone(),
         notice,
+        asked,
         problem: None,
         values: value_rows(&profile, &catalog, locale),
         edits: edit_rows(&profile, locale, catalog.default_locale(), edit_error.as_ref()),
