@@ -857,3 +857,5 @@ me-ask-objection = Object to a use of my data
 me-ask-detail = Tell us more (optional)
 me-ask-send = Send the request
 me-ask-sent = We received your request and will answer you by e-mail.
+console-night-time = Its consent covers advertising at night (21:00 to 08:00)
+console-night-time-hint = Korean law (정보통신망법 art. 50(3)) asks for its own consent to send advertising between 21:00 and 08:00. Without this, the consent check answers may_send_now: false at night.

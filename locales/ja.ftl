@@ -842,3 +842,5 @@ me-ask-objection = 情報の利用への異議
 me-ask-detail = 詳しい内容 (任意)
 me-ask-send = 請求を送る
 me-ask-sent = ご請求を受け付けました。メールで回答します。
+console-night-time = 夜間 (21時〜8時) の広告送信への同意を含む
+console-night-time-hint = 韓国の情報通信網法 第50条第3項は、21時から翌8時までの広告送信に別途の同意を求めています。これがない場合、同意確認 API は夜間に may_send_now: false と答えます。

@@ -841,3 +841,5 @@ me-ask-objection = 개인정보 이용에 대한 이의 제기
 me-ask-detail = 자세한 내용 (선택)
 me-ask-send = 요청 보내기
 me-ask-sent = 요청을 접수했습니다. 이메일로 답변드리겠습니다.
+console-night-time = 야간(21시~08시) 광고 전송 동의를 포함합니다
+console-night-time-hint = 정보통신망법 제50조 제3항에 따라 21시부터 다음 날 8시까지 광고를 보내려면 별도의 동의가 필요합니다. 이 항목이 없으면 동의 확인 API는 야간에 may_send_now: false로 답합니다.

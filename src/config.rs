@@ -51,8 +51,12 @@ pub struct SettingsArgs {
     /// prunes them: at least two years (`2y`, `3y`, `30m`, …).
     #[arg(long, env = "ASSENT_ACCESS_RETENTION", default_value = "2y", value_parser = parse_access_retention, global = true)]
     pub access_retention: crate::domain::Retention,
-    /// Deadline regime for rights requests, recorded with each request and shown in the console,
-    /// exports and API: `gdpr` (one month) or `pipa` (ten days).
+    /// The workspace's time zone (`Asia/Seoul`, `Asia/Tokyo`, `UTC` or an offset such as
+    /// `+09:00`): when night-time advertising rules apply (the consent check's `may_send_now`).
+    #[arg(long, env = "ASSENT_TIME_ZONE", default_value = "Asia/Seoul", value_parser = crate::domain::import::Zone::parse, global = true)]
+    pub time_zone: crate::domain::import::Zone,
+    /// The default deadline regime of rights requests (each records its own): `gdpr` (one month,
+    /// extendable by two), `pipa` (ten days) or `ccpa` (45 days, extendable by 45).
     #[arg(long, env = "ASSENT_RIGHTS_DEADLINE", default_value = "gdpr", value_parser = parse_deadline, global = true)]
     pub rights_deadline: crate::domain::rights::Deadline,
     /// How long `serve` waits, on SIGTERM or Ctrl-C, for requests in flight to finish (`30s`, `2m`).
@@ -131,6 +135,8 @@ pub struct Settings {
     pub access_retention: crate::domain::Retention,
     /// How long a controller has to answer a rights request (shown in the console).
     pub rights_deadline: crate::domain::rights::Deadline,
+    /// The workspace's time zone (night-time advertising).
+    pub time_zone: crate::domain::import::Zone,
     /// How long a stopping server lets requests in flight finish.
     pub shutdown_timeout: std::time::Duration,
     /// Submissions per client IP per minute (0: no limit).
@@ -191,6 +197,7 @@ impl Settings {
             marketing_notice_interval: args.marketing_notice_interval,
             access_retention: args.access_retention,
             rights_deadline: args.rights_deadline,
+            time_zone: args.time_zone,
             shutdown_timeout: args.shutdown_timeout,
             submissions_per_minute: args.submissions_per_minute,
             trusted_proxies: args.trusted_proxies,

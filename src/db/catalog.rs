@@ -31,6 +31,7 @@ pub struct PurposeRow {
     /// The third parties, a JSON array of names.
     pub third_parties: String,
     pub sensitive: bool,
+    pub night_time: bool,
 }
 
 impl PurposeRow {
@@ -44,6 +45,7 @@ impl PurposeRow {
             && self.category == row.category
             && self.third_parties == row.third_parties
             && self.sensitive == row.sensitive
+            && self.night_time == row.night_time
             && self.current_version_id == row.current_version_id
     }
 
@@ -67,6 +69,7 @@ pub struct NewPurpose<'a> {
     pub category: &'a str,
     pub third_parties: String,
     pub sensitive: bool,
+    pub night_time: bool,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -93,6 +96,8 @@ pub struct PublishedPurpose {
     pub declared_category: Option<PurposeCategory>,
     pub third_parties: Vec<String>,
     pub sensitive: bool,
+    /// Its consent covers advertising between 21:00 and 08:00 (정보통신망법 art. 50(3)).
+    pub night_time: bool,
     pub policy: PolicyVersion,
 }
 
@@ -124,6 +129,9 @@ pub struct Catalog {
     /// Every policy version's hashes by id, for the ledger events recorded under it: of the
     /// whole wording, and of each language's.
     pub policy_text_hashes: std::collections::HashMap<String, PolicyHashes>,
+    /// The policy versions whose terms covered advertising at night (정보통신망법 art. 50(3)):
+    /// a consent allows night-time sending only if given under one of these.
+    pub night_time_versions: std::collections::HashSet<String>,
     /// The languages the workspace offers, and its default.
     pub locales: Locales,
     /// Who controls the data, as receipts name them (the workspace file's `[workspace.controller]`).
@@ -198,6 +206,10 @@ impl Catalog {
         let default = catalog.locales.default_locale();
         for v in &versions {
             catalog.policy_version_numbers.insert(v.id.clone(), v.version);
+            let terms: Option<serde_json::Value> = serde_json::from_str(&v.terms).ok();
+            if terms.is_some_and(|t| t["night_time"] == serde_json::Value::Bool(true)) {
+                catalog.night_time_versions.insert(v.id.clone());
+            }
             // For every language a reader may have, the hash of what they were shown (the
             // fallback to the default is `shown_hash`'s, as the pages apply it).
             let by_locale = Locale::shipped().map(|l| (l, v.shown_hash(l, default))).collect();
@@ -221,6 +233,7 @@ impl Catalog {
                 },
                 third_parties: row.third_parties(),
                 sensitive: row.sensitive,
+                night_time: row.night_time,
                 policy,
             };
             catalog.purposes.insert(row.key, published);
@@ -340,6 +353,7 @@ pub fn update_purpose(conn: &mut DbConnection, purpose: &NewPurpose<'_>) -> Quer
             purposes::category.eq(purpose.category),
             purposes::third_parties.eq(&purpose.third_parties),
             purposes::sensitive.eq(purpose.sensitive),
+            purposes::night_time.eq(purpose.night_time),
         ))
         .execute(conn)
         .map(|_| ())

@@ -72,6 +72,41 @@ impl Channel {
     }
 }
 
+/// 정보통신망법 art. 50(3): advertising between 21:00 and 08:00 needs its own consent.
+/// Whether a message for a purpose (its `channel`, whether its consent covers the night) whose
+/// consent is in `status` may go out at `local` time in the workspace's time zone. A purpose that
+/// sends nothing (`none`) may be used whenever it is granted.
+pub fn may_send_now(
+    status: super::ConsentStatus,
+    channel: Channel,
+    night_time: bool,
+    local: chrono::NaiveTime,
+) -> bool {
+    use chrono::Timelike;
+    let daytime = (8..21).contains(&local.hour());
+    status == super::ConsentStatus::Granted && (channel == Channel::None || night_time || daytime)
+}
+
+#[cfg(test)]
+mod night_tests {
+    use super::*;
+    use crate::domain::ConsentStatus;
+    use chrono::NaiveTime;
+
+    #[test]
+    fn advertising_waits_for_the_morning_unless_the_night_was_agreed_to() {
+        let at = |h, m| NaiveTime::from_hms_opt(h, m, 0).unwrap();
+        assert!(may_send_now(ConsentStatus::Granted, Channel::Sms, false, at(8, 0)));
+        assert!(may_send_now(ConsentStatus::Granted, Channel::Sms, false, at(20, 59)));
+        assert!(!may_send_now(ConsentStatus::Granted, Channel::Sms, false, at(21, 0)));
+        assert!(!may_send_now(ConsentStatus::Granted, Channel::Email, false, at(7, 59)));
+        assert!(may_send_now(ConsentStatus::Granted, Channel::Email, true, at(23, 30)));
+        assert!(may_send_now(ConsentStatus::Granted, Channel::None, false, at(3, 0)));
+        assert!(!may_send_now(ConsentStatus::Withdrawn, Channel::Sms, true, at(12, 0)));
+        assert!(!may_send_now(ConsentStatus::Pending, Channel::Sms, false, at(12, 0)));
+    }
+}
+
 /// How long data kept for a purpose may live after consent (or its last renewal): calendar months
 /// plus days, so that "2 years" from 29 February ends on 28 February, never on 1 March.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

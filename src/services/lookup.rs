@@ -1,6 +1,6 @@
 //! Reading consent state: per subject, by e-mail through the blind index.
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, NaiveTime, Utc};
 use diesel::QueryResult;
 use serde::Serialize;
 
@@ -13,6 +13,7 @@ use crate::db::DbConnection;
 use crate::db::catalog::{Catalog, policy_versions_by_id};
 use crate::db::changes::Changes;
 use crate::db::consent::{self, ConsentState};
+use crate::domain::purpose::may_send_now;
 use crate::domain::{ConsentStatus, PurposeKey};
 
 /// The state of one purpose for one person, as the API shows it.
@@ -24,6 +25,10 @@ pub struct ConsentView {
     pub expires_at: Option<DateTime<Utc>>,
     pub policy_version: Option<i64>,
     pub policy_version_id: Option<String>,
+    /// Whether a message for this purpose may go out now (or at `?at=`): granted and, for
+    /// advertising between 21:00 and 08:00 in the workspace's time zone (`ASSENT_TIME_ZONE`),
+    /// only if its consent covers the night (정보통신망법 art. 50(3)).
+    pub may_send_now: bool,
 }
 
 /// Views for `purposes` (in that order); a purpose never answered is `never`. Policy version
@@ -34,6 +39,7 @@ pub fn consent_views(
     catalog: &Catalog,
     purposes: &[PurposeKey],
     states: &[ConsentState],
+    local: NaiveTime,
 ) -> QueryResult<Vec<ConsentView>> {
     let unknown: Vec<String> = states
         .iter()
@@ -45,7 +51,7 @@ pub fn consent_views(
     } else {
         policy_versions_by_id(conn, &unknown)?.into_iter().map(|v| (v.id, v.version)).collect()
     };
-    Ok(views(catalog, &fetched, purposes, states))
+    Ok(views(catalog, &fetched, purposes, states, local))
 }
 
 /// Views from state rows alone, when the catalogue knows every policy version they name.
@@ -53,9 +59,10 @@ pub fn consent_views_known(
     catalog: &Catalog,
     purposes: &[PurposeKey],
     states: &[ConsentState],
+    local: NaiveTime,
 ) -> Option<Vec<ConsentView>> {
     let known = states.iter().all(|s| catalog.policy_version_numbers.contains_key(&s.policy_version_id));
-    known.then(|| views(catalog, &HashMap::new(), purposes, states))
+    known.then(|| views(catalog, &HashMap::new(), purposes, states, local))
 }
 
 fn views(
@@ -63,8 +70,15 @@ fn views(
     fetched: &HashMap<String, i64>,
     purposes: &[PurposeKey],
     states: &[ConsentState],
+    local: NaiveTime,
 ) -> Vec<ConsentView> {
     let number = |id: &str| catalog.policy_version_numbers.get(id).or_else(|| fetched.get(id)).copied();
+    // At night only a consent given under wording that covered the night counts (a version
+    // published since the catalogue was loaded is taken not to: the safe answer).
+    let may_send = |p: &PurposeKey, s: &ConsentState| {
+        let night = catalog.night_time_versions.contains(&s.policy_version_id);
+        catalog.purposes.get(p.as_str()).is_some_and(|d| may_send_now(s.status, d.channel, night, local))
+    };
     let utc = |t: Option<NaiveDateTime>| t.map(|t| t.and_utc());
     purposes
         .iter()
@@ -76,6 +90,7 @@ fn views(
                 expires_at: utc(s.expires_at),
                 policy_version: number(&s.policy_version_id),
                 policy_version_id: Some(s.policy_version_id.clone()),
+                may_send_now: may_send(p, s),
             },
             None => ConsentView {
                 purpose: p.to_string(),
@@ -84,6 +99,7 @@ fn views(
                 expires_at: None,
                 policy_version: None,
                 policy_version_id: None,
+                may_send_now: false,
             },
         })
         .collect()

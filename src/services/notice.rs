@@ -43,6 +43,9 @@ pub struct Terms<'a> {
     pub third_parties: Vec<String>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub sensitive: bool,
+    /// Night-time advertising (21:00–08:00) is part of what is agreed to (absent when false).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub night_time: bool,
 }
 
 impl Terms<'_> {
@@ -83,6 +86,7 @@ fn terms_of(p: &catalog::PurposeRow) -> Terms<'_> {
         renewal_window_days: p.renewal_window_days,
         third_parties: p.third_parties(),
         sensitive: p.sensitive,
+        night_time: p.night_time,
     }
 }
 

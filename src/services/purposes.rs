@@ -29,6 +29,7 @@ pub struct PurposeInput {
     /// One third party a line.
     pub third_parties: String,
     pub sensitive: bool,
+    pub night_time: bool,
 }
 
 /// The statutory presets offered, by the name `Retention::parse` accepts.
@@ -87,6 +88,7 @@ pub fn parse(input: &PurposeInput, locales: &Locales) -> Result<PurposeSpec, Vec
                 category,
                 third_parties,
                 sensitive: input.sensitive,
+                night_time: input.night_time,
             };
             notice::check_third_parties(&spec.third_parties)
                 .map_err(|_| vec![("third_parties".into(), ErrorCode::TooLong)])?;
@@ -167,6 +169,7 @@ pub fn input_of(p: &catalog::PublishedPurpose) -> PurposeInput {
         category: p.declared_category.map(|c| c.as_str().to_owned()).unwrap_or_default(),
         third_parties: p.third_parties.join("\n"),
         sensitive: p.sensitive,
+        night_time: p.night_time,
     }
 }
 

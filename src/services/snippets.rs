@@ -250,6 +250,7 @@ mod tests {
                 declared_category: None,
                 third_parties: Vec::new(),
                 sensitive: false,
+                night_time: false,
                 policy,
             };
             catalog.purposes.insert(p.key.to_string(), purpose);

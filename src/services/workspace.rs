@@ -97,6 +97,10 @@ pub struct PurposeSpec {
     /// Whether it processes sensitive data (GDPR art. 9, PIPA art. 23).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub sensitive: bool,
+    /// Its consent covers advertising between 21:00 and 08:00 (정보통신망법 art. 50(3)); without
+    /// it the consent check answers `may_send_now: false` at night.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub night_time: bool,
 }
 
 fn default_renewal_window() -> u32 {
@@ -242,6 +246,7 @@ impl WorkspaceFile {
                 category: p.declared_category,
                 third_parties: p.third_parties.clone(),
                 sensitive: p.sensitive,
+                night_time: p.night_time,
             })
             .collect();
         let forms = catalog
@@ -340,6 +345,7 @@ fn apply_purpose(conn: &mut DbConnection, spec: &PurposeSpec, now: NaiveDateTime
         category: spec.category.map_or("", PurposeCategory::as_str),
         third_parties: serde_json::to_string(&spec.third_parties).unwrap_or_else(|_| "[]".into()),
         sensitive: spec.sensitive,
+        night_time: spec.night_time,
         current_version_id: &version_id,
         created_at: existing.as_ref().map_or(now, |p| p.created_at),
         updated_at: now,
@@ -378,6 +384,7 @@ fn terms_of_spec(spec: &PurposeSpec) -> Terms<'_> {
         renewal_window_days: i64::from(spec.renewal_window_days),
         third_parties: spec.third_parties.clone(),
         sensitive: spec.sensitive,
+        night_time: spec.night_time,
     }
 }
 

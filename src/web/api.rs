@@ -162,7 +162,8 @@ async fn answered_consents(
         .filter(|p| verified || outcome.states.iter().any(|s| s.purpose_key == p.as_str()))
         .cloned()
         .collect();
-    match consent_views_known(catalog, &asked, &outcome.states) {
+    let local = super::sending_time(state, None)?;
+    match consent_views_known(catalog, &asked, &outcome.states, local) {
         Some(views) => Ok(views),
         None => subject_consents(state, outcome.recorded_for.to_string(), asked).await,
     }
@@ -202,11 +203,11 @@ async fn subject_consents(
     subject_id: String,
     purposes: Vec<PurposeKey>,
 ) -> Result<Vec<ConsentView>, AppError> {
-    let (pool, catalog) = (state.db.pool.clone(), state.catalog.current());
+    let (pool, catalog, local) = (state.db.pool.clone(), state.catalog.current(), super::sending_time(state, None)?);
     web::block(move || -> Result<_, AppError> {
         let mut conn = pool.get()?;
         let states = crate::db::consent::for_subject(&mut conn, &subject_id)?;
-        Ok(consent_views(&mut conn, &catalog, &purposes, &states)?)
+        Ok(consent_views(&mut conn, &catalog, &purposes, &states, local)?)
     })
     .await?
 }
@@ -262,6 +263,7 @@ async fn vouching_key(req: &HttpRequest, state: &AppState) -> Result<Option<Stri
 struct ConsentQuery {
     email: Option<String>,
     external_id: Option<String>,
+    at: Option<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -304,6 +306,7 @@ fn asked(query: ConsentQuery) -> Result<Asked, AppError> {
     params(
         ("email" = Option<String>, Query, description = "The person's address (this or `external_id`)", example = "minji@example.com"),
         ("external_id" = Option<String>, Query, description = "Your id for the person (this or `email`)"),
+        ("at" = Option<String>, Query, description = "When you mean to send (RFC 3339; default now): judges `may_send_now`", example = "2026-12-05T22:30:00+09:00"),
     ),
     security(("api_key" = [])),
     responses(
@@ -319,9 +322,10 @@ pub(crate) async fn get_consents(req: HttpRequest, state: web::Data<AppState>) -
     let query = web::Query::<ConsentQuery>::from_query(req.query_string())
         .map_err(|_| AppError::BadRequest { code: ErrorCode::InvalidQuery, detail: "Use ?email=<address>.".into() })?
         .into_inner();
+    let local = super::sending_time(&state, query.at.as_deref())?;
     match asked(query)? {
-        Asked::Email(email) => by_email(&req, &state, presented, &email).await,
-        Asked::External(external_id) => by_external_id(&req, &state, external_id).await,
+        Asked::Email(email) => by_email(&req, &state, presented, &email, local).await,
+        Asked::External(external_id) => by_external_id(&req, &state, external_id, local).await,
     }
 }
 
@@ -330,6 +334,7 @@ async fn by_email(
     state: &AppState,
     presented: String,
     email: &Email,
+    local: chrono::NaiveTime,
 ) -> Result<HttpResponse, AppError> {
     let catalog = state.catalog.current();
     let index = state.keyring.email_index(email);
@@ -340,7 +345,7 @@ async fn by_email(
     let known_key = state.api_keys.cached(&presented, stamp);
     if let Some(key_id) = &known_key
         && let Cached::Hit((subject_id, states, external_id)) = &cached
-        && let Some(consents) = consent_views_known(&catalog, &catalog.purpose_keys, states)
+        && let Some(consents) = consent_views_known(&catalog, &catalog.purpose_keys, states, local)
     {
         crate::metrics::consent_check(true);
         super::api_key::record_use(state, key_id);
@@ -358,7 +363,7 @@ async fn by_email(
             Cached::Hit(found) => found,
             Cached::Miss => cache.read(conn, &keyring, &index, stamp)?,
         };
-        let consents = consent_views(conn, &catalog, &catalog.purpose_keys, &found.1)?;
+        let consents = consent_views(conn, &catalog, &catalog.purpose_keys, &found.1, local)?;
         Ok((key_id, found, consents))
     })
     .await?;
@@ -369,7 +374,12 @@ async fn by_email(
 }
 
 /// The check by external id: not cached (integrations that know their own ids are few).
-async fn by_external_id(req: &HttpRequest, state: &AppState, external_id: String) -> Result<HttpResponse, AppError> {
+async fn by_external_id(
+    req: &HttpRequest,
+    state: &AppState,
+    external_id: String,
+    local: chrono::NaiveTime,
+) -> Result<HttpResponse, AppError> {
     let key_id = super::api_key::authenticate(req, state).await?;
     let (catalog, keyring, asked) = (state.catalog.current(), state.keyring.clone(), external_id.clone());
     let (subject_id, consents) = super::point_read(state, move |conn| {
@@ -378,7 +388,7 @@ async fn by_external_id(req: &HttpRequest, state: &AppState, external_id: String
             Some(id) => crate::db::consent::for_subject(conn, id)?,
             None => Vec::new(),
         };
-        Ok((subject_id, consent_views(conn, &catalog, &catalog.purpose_keys, &states)?))
+        Ok((subject_id, consent_views(conn, &catalog, &catalog.purpose_keys, &states, local)?))
     })
     .await?;
     crate::metrics::consent_check(false);

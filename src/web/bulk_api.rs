@@ -27,6 +27,10 @@ pub(crate) struct BulkQuery {
     /// 1 to 1000 people, each named by exactly one of `email`, `subject_id`, `external_id`.
     #[schema(min_items = 1, max_items = 1000)]
     identifiers: Vec<IdentifierBody>,
+    /// When you mean to send (RFC 3339; default now): judges each `may_send_now`.
+    #[serde(default)]
+    #[schema(example = "2026-12-05T22:30:00+09:00")]
+    at: Option<String>,
 }
 
 /// One person: exactly one of the three.
@@ -123,13 +127,18 @@ pub(crate) async fn query(
     let body = read_at_most(&req, payload, MAX_BULK_BODY).await?;
     let request: BulkQuery = super::body::json(&body, r#"Expected {"identifiers": [{"email": "…"}, …]}"#)?;
     let asked = parse(&request.identifiers)?;
+    let local = super::sending_time(&state, request.at.as_deref())?;
     let (catalog, keyring) = (state.catalog.current(), state.keyring.clone());
     let answers = super::point_read(&state, move |conn| {
         let answers = bulk_check::answer(conn, &keyring, &asked)?;
         answers
             .into_iter()
             .map(|a| {
-                Ok((a.subject_id, a.external_id, consent_views(conn, &catalog, &catalog.purpose_keys, &a.states)?))
+                Ok((
+                    a.subject_id,
+                    a.external_id,
+                    consent_views(conn, &catalog, &catalog.purpose_keys, &a.states, local)?,
+                ))
             })
             .collect::<Result<Vec<_>, AppError>>()
     })

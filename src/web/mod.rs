@@ -191,6 +191,21 @@ pub(crate) fn no_store(body: &impl serde::Serialize) -> HttpResponse {
 }
 
 /// A resource with one route; any other method is answered `405 method_not_allowed`.
+/// The time of day in the workspace's time zone at `at` (RFC 3339, as a consent check's `at`),
+/// or now: when `may_send_now` is judged.
+pub(crate) fn sending_time(state: &AppState, at: Option<&str>) -> Result<chrono::NaiveTime, AppError> {
+    let at = match at {
+        None => chrono::Utc::now(),
+        Some(raw) => {
+            chrono::DateTime::parse_from_rfc3339(raw).map(|t| t.to_utc()).map_err(|_| AppError::BadRequest {
+                code: ErrorCode::InvalidQuery,
+                detail: "at must be an RFC 3339 time, such as 2026-12-05T22:30:00+09:00.".into(),
+            })?
+        }
+    };
+    Ok(state.settings.time_zone.local_time(at))
+}
+
 pub(crate) fn only(path: &str, allow: &'static str, route: actix_web::Route) -> actix_web::Resource {
     web::resource(path)
         .route(route)

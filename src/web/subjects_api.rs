@@ -239,6 +239,7 @@ fn change_body(body: &[u8]) -> Result<ChangeBody, AppError> {
 /// data.
 async fn state_after(state: &AppState, subject: String, erased: bool) -> Result<(Profile, Vec<ConsentView>), AppError> {
     let (pool, keyring, catalog) = (state.db.pool.clone(), state.keyring.clone(), state.catalog.current());
+    let local = super::sending_time(state, None)?;
     web::block(move || -> Result<_, AppError> {
         let mut conn = pool.get()?;
         let profile = if erased {
@@ -248,7 +249,7 @@ async fn state_after(state: &AppState, subject: String, erased: bool) -> Result<
         };
         let purposes: Vec<PurposeKey> = catalog.purposes.values().map(|p| p.key.clone()).collect();
         let states = crate::db::consent::for_subject(&mut conn, &subject)?;
-        Ok((profile, consent_views(&mut conn, &catalog, &purposes, &states)?))
+        Ok((profile, consent_views(&mut conn, &catalog, &purposes, &states, local)?))
     })
     .await?
 }

@@ -129,6 +129,7 @@ fn test_settings(db: &TestDb, master_key: &str) -> Settings {
         marketing_notice_interval: assent::domain::Retention::months(24),
         access_retention: assent::domain::Retention::months(24),
         rights_deadline: assent::domain::rights::Deadline::Gdpr,
+        time_zone: assent::domain::import::Zone::default(),
         shutdown_timeout: std::time::Duration::from_secs(30),
         // Stories send many submissions from one address; the limit has its own story.
         submissions_per_minute: 0,

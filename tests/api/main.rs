@@ -37,6 +37,7 @@ mod languages;
 mod ledger;
 mod logs;
 mod metrics;
+mod night_time;
 mod openapi;
 mod preferences;
 mod privacy;

@@ -30,6 +30,10 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/imports"),
     ("get", "/api/v1/imports"),
     ("get", "/api/v1/imports/{id}"),
+    ("post", "/api/v1/rights-requests"),
+    ("get", "/api/v1/rights-requests"),
+    ("get", "/api/v1/rights-requests/{id}"),
+    ("post", "/api/v1/rights-requests/{id}/steps"),
 ];
 
 /// A request to the route with placeholders filled in.

@@ -19,6 +19,7 @@ diesel::table! {
         category -> Text,
         third_parties -> Text,
         sensitive -> Bool,
+        night_time -> Bool,
     }
 }
 

@@ -41,6 +41,11 @@ impl Zone {
         FixedOffset::east_opt(seconds).map(Self)
     }
 
+    /// The time of day at `at` in this zone.
+    pub fn local_time(self, at: chrono::DateTime<chrono::Utc>) -> chrono::NaiveTime {
+        at.with_timezone(&self.0).time()
+    }
+
     pub fn offset(self) -> FixedOffset {
         self.0
     }

@@ -188,6 +188,7 @@ fn input_from(fields: &Fields, key: &str, locales: &Locales) -> PurposeInput {
         category: fields.get("category").to_owned(),
         third_parties: fields.get("third_parties").to_owned(),
         sensitive: fields.get("sensitive") == "1",
+        night_time: fields.get("night_time") == "1",
     }
 }
 

@@ -81,6 +81,8 @@ message_struct! {
         third_parties,
         third_parties_hint,
         sensitive,
+        night_time,
+        night_time_hint,
         current_version,
         agreed_per_version,
         published_version,

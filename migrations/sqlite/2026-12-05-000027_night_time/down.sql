@@ -1,0 +1,1 @@
+ALTER TABLE purposes DROP COLUMN night_time;
