@@ -311,7 +311,10 @@ fn run(
                 job.finish(committed.is_ok());
             }
             if committed.is_err() && conn.ping().is_err() {
-                conn = reconnect(&url);
+                match reconnect(&url, &jobs) {
+                    Some(fresh) => conn = fresh,
+                    None => return,
+                }
             }
         }
         // Between two batches nothing is being appended: copying the few frames the checkpointer
@@ -371,14 +374,28 @@ fn commit_batch(
     })
 }
 
-fn reconnect(url: &DbUrl) -> DbConnection {
+/// Connects again after the connection was lost. Nothing waits behind a connection that may not
+/// come back: work that arrives meanwhile fails at once (its callers answer 503, or retry), and
+/// once every handle is gone (the process is stopping) the writer stops trying (`None`).
+fn reconnect(url: &DbUrl, jobs: &mpsc::Receiver<Box<dyn Job>>) -> Option<DbConnection> {
     let mut delay = Duration::from_millis(100);
     loop {
         match url.connect() {
-            Ok(conn) => return conn,
+            Ok(conn) => return Some(conn),
             Err(e) => {
                 tracing::error!(error = %e, "writer lost its database connection; retrying");
-                std::thread::sleep(delay);
+                let until = std::time::Instant::now() + delay;
+                loop {
+                    let left = until.saturating_duration_since(std::time::Instant::now());
+                    if left.is_zero() {
+                        break;
+                    }
+                    match jobs.recv_timeout(left) {
+                        Ok(job) => job.finish(false),
+                        Err(mpsc::RecvTimeoutError::Timeout) => break,
+                        Err(mpsc::RecvTimeoutError::Disconnected) => return None,
+                    }
+                }
                 delay = (delay * 2).min(Duration::from_secs(5));
             }
         }

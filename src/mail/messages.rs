@@ -120,6 +120,20 @@ pub fn rights_reminder(
     content(c, c.format("mail-rights-reminder-subject", &args), vec![c.format(which, &args)], action)
 }
 
+/// 정보통신망법 art. 50(7): the result of giving (`given`) or withdrawing a consent to advertising.
+pub fn result_notice(locale: Locale, sender: &str, purpose: &str, at: &str, given: bool, manage: &str) -> MailContent {
+    let c = catalogue(locale);
+    let args = [arg("sender", sender), arg("purpose", purpose), arg("at", at)];
+    let which = if given { "granted" } else { "withdrawn" };
+    let paragraphs = vec![
+        c.format("mail-notice-sender", &args),
+        c.format(&format!("mail-result-{which}-body"), &args),
+        c.text("mail-result-manage"),
+    ];
+    let action = Some((c.text("mail-result-action"), format!("{manage}?lang={}", locale.as_str())));
+    content(c, c.format(&format!("mail-result-{which}-subject"), &args), paragraphs, action)
+}
+
 /// What a renewal or notice mail says about one consent.
 pub struct ConsentFacts<'a> {
     pub purpose: &'a str,

@@ -30,6 +30,7 @@ pub mod recorder;
 pub mod remote_witness;
 pub mod reseal;
 pub mod restore;
+pub mod result_notices;
 pub mod rights;
 pub mod rights_desk;
 pub mod rotation;

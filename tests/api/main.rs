@@ -45,6 +45,7 @@ mod public_form;
 mod rate_limits;
 mod receipts;
 mod restore;
+mod result_notices;
 mod retention;
 mod rights_desk;
 mod rights_desk_console;

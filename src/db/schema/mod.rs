@@ -295,6 +295,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    result_notice_cursor (id) {
+        id -> BigInt,
+        seq -> BigInt,
+    }
+}
+
+diesel::table! {
     audit_log (id) {
         id -> Text,
         actor_kind -> Text,
@@ -408,6 +415,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     link_tokens,
     sessions,
     rights_requests,
+    result_notice_cursor,
     audit_log,
     owners,
     owner_sessions,
