@@ -106,7 +106,16 @@ impl Application {
         ));
         let webhooks = tokio::spawn(deliver_webhooks(self.state.clone(), self.webhooks.clone()));
         let doctor = tokio::spawn(crate::jobs::doctor::daily(self.state.db.clone(), self.state.settings.clone()));
-        let notices = tokio::spawn(send_result_notices(self.state.clone()));
+        let notices = tokio::spawn(crate::jobs::result_notices::follow(crate::jobs::result_notices::Follower {
+            db: self.state.db.clone(),
+            keyring: self.state.keyring.clone(),
+            catalog: {
+                let handle = self.state.catalog.clone();
+                Box::new(move || handle.current())
+            },
+            mail: self.state.mail.clone(),
+            mail_queued: self.state.mail_queued.clone(),
+        }));
         let result = self.server.await;
         notices.abort();
         doctor.abort();
@@ -403,37 +412,5 @@ async fn run_retention(state: AppState) {
             Err(e) => tracing::warn!(error = %e, "retention task failed"),
         }
         state.mail_queued.notify_one();
-    }
-}
-
-/// Tells people the result of giving or withdrawing consent to advertising (정보통신망법 art.
-/// 50(7)) as soon as the ledger has it: a pass whenever events wait past the notices' cursor.
-async fn send_result_notices(state: AppState) {
-    use crate::services::result_notices;
-    loop {
-        let pool = state.db.pool.clone();
-        let waiting = tokio::task::spawn_blocking(move || -> anyhow::Result<bool> {
-            Ok(result_notices::pending(&mut *pool.get()?)?)
-        })
-        .await;
-        if matches!(waiting, Ok(Ok(true))) {
-            let (keyring, catalog, mail) = (state.keyring.clone(), state.catalog.current(), state.mail.clone());
-            let told = state
-                .db
-                .writer
-                .write(move |tx| -> Result<usize, crate::services::ServiceError> {
-                    result_notices::pass(tx, &keyring, &catalog, &mail)
-                })
-                .await;
-            match told {
-                Ok(n) if n > 0 => {
-                    state.mail_queued.notify_one();
-                    continue;
-                }
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "result notices failed"),
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }

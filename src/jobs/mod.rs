@@ -2,4 +2,5 @@
 
 pub mod doctor;
 pub mod reminders;
+pub mod result_notices;
 pub mod retention;
