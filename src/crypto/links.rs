@@ -21,6 +21,8 @@ pub enum LinkKind {
     Renew,
     /// "Don't extend" in a renewal mail.
     Decline,
+    /// Confirms a new address typed at `/me` (sent to the new address).
+    ChangeEmail,
 }
 
 impl LinkKind {
@@ -31,6 +33,7 @@ impl LinkKind {
             Self::Unsubscribe => "unsubscribe",
             Self::Renew => "renew",
             Self::Decline => "decline",
+            Self::ChangeEmail => "change_email",
         }
     }
 }

@@ -167,6 +167,10 @@ pub fn shred_many(conn: &mut DbConnection, ids: &[impl AsRef<str>], at: NaiveDat
     diesel::delete(pending_values::table.filter(pending_values::subject_id.eq_any(ids.clone()))).execute(conn)?;
     diesel::delete(submissions::table.filter(submissions::subject_id.eq_any(ids.clone()))).execute(conn)?;
     super::external_ids::delete_many(conn, &ids)?;
+    diesel::delete(
+        super::schema::email_changes::table.filter(super::schema::email_changes::subject_id.eq_any(ids.clone())),
+    )
+    .execute(conn)?;
     for id in ids {
         diesel::update(subjects::table.find(id))
             .set((

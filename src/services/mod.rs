@@ -11,6 +11,7 @@ pub mod console;
 pub mod csv_export;
 pub mod deidentified;
 pub mod doctor;
+pub mod email_change;
 pub mod erasure;
 pub mod erasure_journal;
 pub mod export;

@@ -15,7 +15,8 @@ use crate::services::links;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/confirm").route(web::get().to(confirm_page)).route(web::post().to(confirm)))
         .service(web::resource("/u").route(web::get().to(unsubscribe_page)).route(web::post().to(unsubscribe)))
-        .service(web::resource("/renewal").route(web::get().to(renewal_page)).route(web::post().to(renewal)));
+        .service(web::resource("/renewal").route(web::get().to(renewal_page)).route(web::post().to(renewal)))
+        .service(web::resource("/me/email").route(web::get().to(email_page)).route(web::post().to(change_email)));
 }
 
 fn token_in_query(req: &HttpRequest) -> String {
@@ -82,6 +83,39 @@ async fn confirm(
     let (keyring, catalog) = (state.keyring.clone(), state.catalog.current());
     match state.db.writer.write(move |tx| links::confirm(tx, &keyring, &catalog, &token, &evidence)).await {
         Ok(_) => Ok(render(&page(locale, t.me.confirmed_title, t.me.confirmed_body))),
+        Err(e) => Ok(problem_page(locale, e.into())),
+    }
+}
+
+async fn email_page(req: HttpRequest) -> HttpResponse {
+    let locale = locale_of(&req);
+    let t = Strings::get(locale);
+    let token = token_in_query(&req);
+    button_page(
+        locale,
+        t.me.email_confirm_title,
+        t.me.email_confirm_body,
+        "/me/email",
+        token,
+        t.me.email_confirm_button,
+    )
+}
+
+/// The link sent to a new address was followed: the address changes, and the old one is told.
+async fn change_email(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, PageError> {
+    let locale = locale_of(&req);
+    let t = Strings::get(locale);
+    let token = posted_token(&req, payload, locale).await?;
+    let (keyring, mail) = (state.keyring.clone(), state.mail.clone());
+    match state.db.writer.write(move |tx| crate::services::email_change::confirm(tx, &keyring, &mail, &token)).await {
+        Ok(()) => {
+            state.mail_queued.notify_one();
+            Ok(render(&page(locale, t.me.email_changed_title, t.me.email_changed_body)))
+        }
         Err(e) => Ok(problem_page(locale, e.into())),
     }
 }

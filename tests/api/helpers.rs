@@ -466,6 +466,18 @@ impl TestApp {
         wait_for_mail_in(&self.outbox_dir(), to, subject).await
     }
 
+    /// Whether a mail to `to` about `subject` is in the outbox now (after the mail loop had a
+    /// moment to deliver what was queued before this call).
+    pub async fn mail_after_a_moment(&self, to: &str, subject: &str) -> Option<Mail> {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let entries = std::fs::read_dir(self.outbox_dir()).ok()?;
+        entries
+            .filter_map(Result::ok)
+            .filter_map(|e| std::fs::read(e.path()).ok())
+            .map(|raw| Mail::parse(&raw))
+            .find(|m| m.raw.contains(to) && m.subject.contains(subject))
+    }
+
     /// Mails (files) to `to` so far.
     pub fn mails_to(&self, to: &str) -> usize {
         std::fs::read_dir(self.outbox_dir())

@@ -24,6 +24,7 @@ mod doctor;
 mod doi;
 mod door;
 mod durability;
+mod email_change;
 mod embedding;
 mod export_roundtrip;
 mod headers;

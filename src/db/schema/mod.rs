@@ -295,6 +295,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    email_changes (token_id) {
+        token_id -> Text,
+        subject_id -> Text,
+        field_key -> Text,
+        email_index -> Binary,
+        email_ciphertext -> Binary,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     result_notice_cursor (id) {
         id -> BigInt,
         seq -> BigInt,
@@ -416,6 +427,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     sessions,
     rights_requests,
     result_notice_cursor,
+    email_changes,
     audit_log,
     owners,
     owner_sessions,

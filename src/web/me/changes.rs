@@ -24,16 +24,29 @@ pub(super) async fn rectify(
     let fields = form_fields(&req, payload, Some(&s), locale).await?;
     let field = fields.get("field").cloned().unwrap_or_default();
     let value = fields.get("value").cloned().unwrap_or_default();
-    let (keyring, subject) = (state.keyring.clone(), SubjectId::from(s.subject_id.clone()));
+    let (keyring, mail, subject) = (state.keyring.clone(), state.mail.clone(), SubjectId::from(s.subject_id.clone()));
     let actor = Actor::Subject(subject.clone());
     let f = field.clone();
     let result = state
         .db
         .writer
-        .write(move |tx| rights::rectify(tx, &keyring, &subject, &f, &value, By::new(&actor, Method::PreferenceCenter)))
+        .write(move |tx| {
+            // The address itself changes only once a link sent to the new one is followed.
+            if crate::services::email_change::request(tx, &keyring, &mail, &subject, &f, &value)? {
+                return Ok(true);
+            }
+            rights::rectify(tx, &keyring, &subject, &f, &value, By::new(&actor, Method::PreferenceCenter))?;
+            Ok(false)
+        })
         .await;
     match result {
-        Ok(()) => Ok(done(locale)),
+        Ok(true) => {
+            state.mail_queued.notify_one();
+            Ok(actix_web::HttpResponse::SeeOther()
+                .insert_header((actix_web::http::header::LOCATION, format!("/me?lang={}&done=email", locale.as_str())))
+                .finish())
+        }
+        Ok(false) => Ok(done(locale)),
         Err(RightsError::Invalid(error)) => {
             let message = Strings::get(locale).field_error(&error);
             let mut response = profile_page(&req, &state, &s, locale, Some((field, message))).await?;

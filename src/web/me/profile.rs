@@ -60,8 +60,13 @@ pub(super) async fn profile_page(
     let catalog = state.catalog.current();
     let done =
         web::Query::<HashMap<String, String>>::from_query(req.query_string()).ok().and_then(|q| q.get("done").cloned());
-    let asked = done.as_deref() == Some("asked");
-    let notice = done.map(|_| if asked { t.me.ask_sent } else { t.me.done });
+    // A request sent or an address waiting for its link: no new receipt to offer.
+    let asked = matches!(done.as_deref(), Some("asked" | "email"));
+    let notice = done.map(|d| match d.as_str() {
+        "asked" => t.me.ask_sent,
+        "email" => t.me.email_sent,
+        _ => t.me.done,
+    });
     let page = ProfilePage {
         t,
         lang: locale.as_str(),
