@@ -1,9 +1,11 @@
 //! The one diesel schema shared by SQLite and PostgreSQL: only column types both support.
 
 mod integrations;
+mod law;
 pub use integrations::{
     deidentified_exports, import_sheets, import_uploads, imports, operations, webhook_deliveries, webhook_endpoints,
 };
+pub use law::{email_changes, result_notice_cursor};
 
 diesel::table! {
     purposes (key) {
@@ -295,24 +297,6 @@ diesel::table! {
 }
 
 diesel::table! {
-    email_changes (token_id) {
-        token_id -> Text,
-        subject_id -> Text,
-        field_key -> Text,
-        email_index -> Binary,
-        email_ciphertext -> Binary,
-        created_at -> Timestamp,
-    }
-}
-
-diesel::table! {
-    result_notice_cursor (id) {
-        id -> BigInt,
-        seq -> BigInt,
-    }
-}
-
-diesel::table! {
     audit_log (id) {
         id -> Text,
         actor_kind -> Text,
@@ -426,8 +410,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     link_tokens,
     sessions,
     rights_requests,
-    result_notice_cursor,
-    email_changes,
     audit_log,
     owners,
     owner_sessions,
