@@ -878,3 +878,5 @@ mail-email-taken-subject = Someone asked to use this address
 mail-email-taken-body = Someone signed in to another account asked to use this address. Nothing has changed: this address stays with your own data. If it was you, sign in with this address instead.
 mail-email-changed-subject = Your address has been changed
 mail-email-changed-body = The address your data is kept under was changed and confirmed from the new address. This is the last mail you receive here. If you did not do this, reply to this mail at once.
+console-sale-or-share = It sells or shares personal data (CCPA)
+console-sale-or-share-hint = A visitor whose browser sends the Global Privacy Control signal cannot agree to it: the signal is recorded as their opt-out (CCPA regulations § 7025).

@@ -863,3 +863,5 @@ mail-email-taken-subject = このアドレスを使おうとした人がいま�
 mail-email-taken-body = 別のアカウントにログインしている人が、このアドレスを使うよう依頼しました。何も変わっておらず、このアドレスはあなたの情報に結び付いたままです。ご本人の場合は、このアドレスでログインしてください。
 mail-email-changed-subject = メールアドレスが変更されました
 mail-email-changed-body = 情報を管理するアドレスが変更され、新しいアドレスで確認されました。このアドレスへの最後のメールです。お心当たりがない場合は、すぐにこのメールに返信してください。
+console-sale-or-share = 個人情報を販売または共有する (CCPA)
+console-sale-or-share-hint = ブラウザが Global Privacy Control 信号を送る訪問者はこの目的に同意できず、その信号がオプトアウトとして記録されます (CCPA 規則 § 7025)。

@@ -862,3 +862,5 @@ mail-email-taken-subject = 누군가 이 주소를 사용하려고 했습니다
 mail-email-taken-body = 다른 계정에 로그인한 누군가가 이 주소를 사용하려고 요청했습니다. 아무것도 바뀌지 않았으며 이 주소는 계속 회원님의 정보에 연결되어 있습니다. 본인이 요청하셨다면 이 주소로 로그인하세요.
 mail-email-changed-subject = 이메일 주소가 변경되었습니다
 mail-email-changed-body = 개인정보를 관리하는 주소가 변경되었고 새 주소에서 확인되었습니다. 이 주소로 보내는 마지막 메일입니다. 본인이 변경하지 않으셨다면 즉시 이 메일에 회신해 주세요.
+console-sale-or-share = 개인정보를 판매하거나 공유합니다 (CCPA)
+console-sale-or-share-hint = 브라우저가 Global Privacy Control 신호를 보내는 방문자는 이 목적에 동의할 수 없으며, 그 신호가 거부(옵트아웃)로 기록됩니다 (CCPA 규정 § 7025).

@@ -32,6 +32,7 @@ pub struct PurposeRow {
     pub third_parties: String,
     pub sensitive: bool,
     pub night_time: bool,
+    pub sale_or_share: bool,
 }
 
 impl PurposeRow {
@@ -46,6 +47,7 @@ impl PurposeRow {
             && self.third_parties == row.third_parties
             && self.sensitive == row.sensitive
             && self.night_time == row.night_time
+            && self.sale_or_share == row.sale_or_share
             && self.current_version_id == row.current_version_id
     }
 
@@ -70,6 +72,7 @@ pub struct NewPurpose<'a> {
     pub third_parties: String,
     pub sensitive: bool,
     pub night_time: bool,
+    pub sale_or_share: bool,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -98,6 +101,8 @@ pub struct PublishedPurpose {
     pub sensitive: bool,
     /// Its consent covers advertising between 21:00 and 08:00 (정보통신망법 art. 50(3)).
     pub night_time: bool,
+    /// It sells or shares personal data (CCPA): a Global Privacy Control signal opts out of it.
+    pub sale_or_share: bool,
     pub policy: PolicyVersion,
 }
 
@@ -234,6 +239,7 @@ impl Catalog {
                 third_parties: row.third_parties(),
                 sensitive: row.sensitive,
                 night_time: row.night_time,
+                sale_or_share: row.sale_or_share,
                 policy,
             };
             catalog.purposes.insert(row.key, published);
@@ -354,6 +360,7 @@ pub fn update_purpose(conn: &mut DbConnection, purpose: &NewPurpose<'_>) -> Quer
             purposes::third_parties.eq(&purpose.third_parties),
             purposes::sensitive.eq(purpose.sensitive),
             purposes::night_time.eq(purpose.night_time),
+            purposes::sale_or_share.eq(purpose.sale_or_share),
         ))
         .execute(conn)
         .map(|_| ())

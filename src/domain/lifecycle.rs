@@ -78,6 +78,10 @@ pub enum Transition {
     Notify,
     /// The person's data is erased; a consent in force ends with it.
     Erase,
+    /// A request carrying the Global Privacy Control signal (`Sec-GPC: 1`) named a purpose that
+    /// sells or shares data: recorded as the person's opt-out (CCPA regulations § 7025),
+    /// whatever the purpose's state was (never asked included).
+    OptOut,
 }
 
 /// What a transition leads to.
@@ -258,6 +262,24 @@ pub fn next(
         }
         Transition::Expire | Transition::Lapse => end_by_retention(previous, transition, now),
         Transition::Notify => notify(previous, terms, now),
+        Transition::OptOut => {
+            if status == ConsentStatus::Withdrawn {
+                return Err(Refusal::NotGranted);
+            }
+            let version = previous.map_or_else(|| terms.policy_version_id.to_owned(), |p| p.policy_version_id.clone());
+            Ok(Outcome {
+                action: ConsentAction::Withdrawn,
+                policy_version_id: version.clone(),
+                next: Some(Standing {
+                    status: ConsentStatus::Withdrawn,
+                    policy_version_id: version,
+                    granted_at: None,
+                    expires_at: None,
+                    notice_anchor_at: None,
+                }),
+                confirmation_needed: false,
+            })
+        }
         Transition::Erase => {
             if !in_force(status) {
                 return Err(Refusal::NotGranted);

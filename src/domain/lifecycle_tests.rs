@@ -248,3 +248,17 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_global_privacy_control_signal_opts_out_whatever_the_state_once() {
+    let never = next(None, Transition::OptOut, &terms(false, false), t(2, 9)).unwrap();
+    assert_eq!(never.action, ConsentAction::Withdrawn);
+    assert_eq!(never.policy_version_id, "v2", "never asked: dated by the wording shown");
+    assert_eq!(never.next.as_ref().map(|s| s.status), Some(ConsentStatus::Withdrawn));
+    let granted = standing(ConsentStatus::Granted, "v1");
+    let out = next(Some(&granted), Transition::OptOut, &terms(false, false), t(2, 9)).unwrap();
+    assert_eq!((out.action, out.policy_version_id.as_str()), (ConsentAction::Withdrawn, "v1"));
+    assert_eq!(out.next.unwrap().expires_at, None);
+    let withdrawn = standing(ConsentStatus::Withdrawn, "v1");
+    assert_eq!(next(Some(&withdrawn), Transition::OptOut, &terms(false, false), t(2, 9)), Err(Refusal::NotGranted));
+}

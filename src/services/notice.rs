@@ -46,6 +46,9 @@ pub struct Terms<'a> {
     /// Night-time advertising (21:00–08:00) is part of what is agreed to (absent when false).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub night_time: bool,
+    /// The purpose sells or shares personal data (CCPA; absent when false).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub sale_or_share: bool,
 }
 
 impl Terms<'_> {
@@ -87,6 +90,7 @@ fn terms_of(p: &catalog::PurposeRow) -> Terms<'_> {
         third_parties: p.third_parties(),
         sensitive: p.sensitive,
         night_time: p.night_time,
+        sale_or_share: p.sale_or_share,
     }
 }
 

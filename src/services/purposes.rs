@@ -30,6 +30,7 @@ pub struct PurposeInput {
     pub third_parties: String,
     pub sensitive: bool,
     pub night_time: bool,
+    pub sale_or_share: bool,
 }
 
 /// The statutory presets offered, by the name `Retention::parse` accepts.
@@ -89,6 +90,7 @@ pub fn parse(input: &PurposeInput, locales: &Locales) -> Result<PurposeSpec, Vec
                 third_parties,
                 sensitive: input.sensitive,
                 night_time: input.night_time,
+                sale_or_share: input.sale_or_share,
             };
             notice::check_third_parties(&spec.third_parties)
                 .map_err(|_| vec![("third_parties".into(), ErrorCode::TooLong)])?;
@@ -170,6 +172,7 @@ pub fn input_of(p: &catalog::PublishedPurpose) -> PurposeInput {
         third_parties: p.third_parties.join("\n"),
         sensitive: p.sensitive,
         night_time: p.night_time,
+        sale_or_share: p.sale_or_share,
     }
 }
 

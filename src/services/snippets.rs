@@ -251,6 +251,7 @@ mod tests {
                 third_parties: Vec::new(),
                 sensitive: false,
                 night_time: false,
+                sale_or_share: false,
                 policy,
             };
             catalog.purposes.insert(p.key.to_string(), purpose);

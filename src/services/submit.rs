@@ -36,6 +36,19 @@ pub struct SubmissionInput {
     pub mail: MailContext,
     /// The caller is authenticated (an integrator's API key) and vouches for the person.
     pub verified: bool,
+    /// Purposes the person opted out of by sending the Global Privacy Control signal (already
+    /// taken out of `accepted`): each is recorded as an opt-out.
+    pub opted_out: Vec<PurposeKey>,
+}
+
+/// Global Privacy Control (CCPA regulations § 7025): with the signal (`Sec-GPC: 1`), the form's
+/// purposes that sell or share data are opted out of, never granted, whatever was ticked.
+pub fn gpc_opt_outs(catalog: &Catalog, form: &PublishedForm, gpc: bool) -> Vec<PurposeKey> {
+    if !gpc {
+        return Vec::new();
+    }
+    let sells = |p: &&PurposeKey| catalog.purpose(p.as_str()).is_some_and(|d| d.sale_or_share);
+    form.definition.purposes.iter().filter(sells).cloned().collect()
 }
 
 impl SubmissionInput {
@@ -237,6 +250,7 @@ fn plan<'a>(
             let previous = states.get(&subject_id, p.key.as_str()).map(ConsentState::standing);
             on_submission(previous.as_ref(), &door.terms(p), submitter).map(|t| (p, t))
         })
+        .chain(input.opted_out.iter().filter_map(|p| item.catalog.purpose(p.as_str())).map(|p| (p, Transition::OptOut)))
         .collect();
     let values = seal_values(&key, &subject_id, &input.accepted)?;
     let waits = match (&held, input.verified) {

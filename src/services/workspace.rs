@@ -101,6 +101,10 @@ pub struct PurposeSpec {
     /// it the consent check answers `may_send_now: false` at night.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub night_time: bool,
+    /// It sells or shares personal data (CCPA): a request with the Global Privacy Control signal
+    /// (`Sec-GPC: 1`) cannot grant it and is recorded as an opt-out.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sale_or_share: bool,
 }
 
 fn default_renewal_window() -> u32 {
@@ -247,6 +251,7 @@ impl WorkspaceFile {
                 third_parties: p.third_parties.clone(),
                 sensitive: p.sensitive,
                 night_time: p.night_time,
+                sale_or_share: p.sale_or_share,
             })
             .collect();
         let forms = catalog
@@ -346,6 +351,7 @@ fn apply_purpose(conn: &mut DbConnection, spec: &PurposeSpec, now: NaiveDateTime
         third_parties: serde_json::to_string(&spec.third_parties).unwrap_or_else(|_| "[]".into()),
         sensitive: spec.sensitive,
         night_time: spec.night_time,
+        sale_or_share: spec.sale_or_share,
         current_version_id: &version_id,
         created_at: existing.as_ref().map_or(now, |p| p.created_at),
         updated_at: now,
@@ -385,6 +391,7 @@ fn terms_of_spec(spec: &PurposeSpec) -> Terms<'_> {
         third_parties: spec.third_parties.clone(),
         sensitive: spec.sensitive,
         night_time: spec.night_time,
+        sale_or_share: spec.sale_or_share,
     }
 }
 

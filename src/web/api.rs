@@ -117,16 +117,20 @@ pub(crate) async fn create_submission(
     if let Some(displayed) = &displayed {
         wording_displayed(&catalog, &accepted, displayed)?;
     }
+    let evidence = evidence_of(&req, &state, locale, &form.version_id);
+    let opted_out = crate::services::submit::gpc_opt_outs(&catalog, form, evidence.gpc);
+    let accepted = accepted.without(&opted_out);
     let dropped_fields = accepted.dropped.iter().map(ToString::to_string).collect();
     state.limits.submission(crate::web::client_ip(&req, &state.settings))?;
     let input = SubmissionInput {
         form: form.clone(),
         accepted,
-        evidence: evidence_of(&req, &state, locale, &form.version_id),
+        evidence,
         locale,
         method: Method::Api,
         mail: state.mail.clone(),
         verified,
+        opted_out,
     };
     let outcome = state.submissions.record(catalog.clone(), input).await?;
     if let (Some(key_id), Some(id), true) = (&key_id, external_id, outcome.stored) {

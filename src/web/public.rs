@@ -122,17 +122,21 @@ async fn submit_form(
         }
     };
     state.limits.submission(crate::web::client_ip(&req, &state.settings)).map_err(page_error)?;
+    let evidence = evidence_of(&req, &state, locale, &form.version_id);
+    let opted_out = crate::services::submit::gpc_opt_outs(&catalog, form, evidence.gpc);
+    let accepted = accepted.without(&opted_out);
     // Field keys only (never what was typed), for the thank-you page to name by their labels.
     let dropped: String = accepted.dropped.iter().map(|k| format!("&dropped={k}")).collect();
     let input = SubmissionInput {
         form: form.clone(),
         accepted,
-        evidence: evidence_of(&req, &state, locale, &form.version_id),
+        evidence,
         locale,
         method: Method::Form,
         mail: state.mail.clone(),
         // A public form cannot tell who is typing the address.
         verified: false,
+        opted_out,
     };
     let outcome = state.submissions.record(catalog.clone(), input).await.map_err(|e| page_error(e.into()))?;
     let pending = if outcome.pending.is_empty() {

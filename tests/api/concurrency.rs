@@ -115,6 +115,7 @@ on_both_backends! {
                 method: Method::Api,
                 mail: app.state.mail.clone(),
                 verified: true,
+                opted_out: Vec::new(),
             }
         };
         // 48 submissions at once; the one in the middle names a form version that does not exist,

@@ -27,6 +27,7 @@ mod durability;
 mod email_change;
 mod embedding;
 mod export_roundtrip;
+mod gpc;
 mod headers;
 mod hostile;
 mod import;

@@ -22,6 +22,7 @@ diesel::table! {
         third_parties -> Text,
         sensitive -> Bool,
         night_time -> Bool,
+        sale_or_share -> Bool,
     }
 }
 

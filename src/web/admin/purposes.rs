@@ -189,6 +189,7 @@ fn input_from(fields: &Fields, key: &str, locales: &Locales) -> PurposeInput {
         third_parties: fields.get("third_parties").to_owned(),
         sensitive: fields.get("sensitive") == "1",
         night_time: fields.get("night_time") == "1",
+        sale_or_share: fields.get("sale_or_share") == "1",
     }
 }
 

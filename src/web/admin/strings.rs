@@ -83,6 +83,8 @@ message_struct! {
         sensitive,
         night_time,
         night_time_hint,
+        sale_or_share,
+        sale_or_share_hint,
         current_version,
         agreed_per_version,
         published_version,

@@ -1,1 +1,0 @@
-ALTER TABLE purposes DROP COLUMN night_time;
