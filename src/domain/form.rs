@@ -278,20 +278,6 @@ pub struct AcceptedSubmission {
     pub dropped: Vec<FieldKey>,
 }
 
-impl AcceptedSubmission {
-    /// The submission without `refused` purposes (Global Privacy Control): they are not granted,
-    /// and values only they would justify are dropped.
-    pub fn without(mut self, refused: &[PurposeKey]) -> Self {
-        self.granted.retain(|p| !refused.contains(p));
-        let granted = self.granted.clone();
-        let (kept, dropped): (Vec<AcceptedValue>, Vec<AcceptedValue>) =
-            self.values.into_iter().partition(|v| may_store(&v.purposes, &granted));
-        self.values = kept;
-        self.dropped.extend(dropped.into_iter().map(|v| v.key));
-        self
-    }
-}
-
 impl FormDefinition {
     /// Validates raw input against this form. Every problem is reported at once, so a person
     /// can fix all of them in one go. `purpose_required` says which purposes are mandatory.

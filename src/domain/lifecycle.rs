@@ -262,24 +262,7 @@ pub fn next(
         }
         Transition::Expire | Transition::Lapse => end_by_retention(previous, transition, now),
         Transition::Notify => notify(previous, terms, now),
-        Transition::OptOut => {
-            if status == ConsentStatus::Withdrawn {
-                return Err(Refusal::NotGranted);
-            }
-            let version = previous.map_or_else(|| terms.policy_version_id.to_owned(), |p| p.policy_version_id.clone());
-            Ok(Outcome {
-                action: ConsentAction::Withdrawn,
-                policy_version_id: version.clone(),
-                next: Some(Standing {
-                    status: ConsentStatus::Withdrawn,
-                    policy_version_id: version,
-                    granted_at: None,
-                    expires_at: None,
-                    notice_anchor_at: None,
-                }),
-                confirmation_needed: false,
-            })
-        }
+        Transition::OptOut => opt_out(previous, terms),
         Transition::Erase => {
             if !in_force(status) {
                 return Err(Refusal::NotGranted);
@@ -292,6 +275,20 @@ pub fn next(
             })
         }
     }
+}
+
+/// A Global Privacy Control opt-out: withdrawn from any state but withdrawn, dated by the
+/// wording held (or, never asked, the wording shown).
+fn opt_out(previous: Option<&Standing>, terms: &Terms<'_>) -> Result<Outcome, Refusal> {
+    if previous.is_some_and(|p| p.status == ConsentStatus::Withdrawn) {
+        return Err(Refusal::NotGranted);
+    }
+    let mut out = ended(previous, ConsentAction::Withdrawn);
+    if previous.is_none() {
+        out.policy_version_id = terms.policy_version_id.to_owned();
+        out.next.iter_mut().for_each(|n| n.policy_version_id = terms.policy_version_id.to_owned());
+    }
+    Ok(out)
 }
 
 fn confirm(previous: Option<&Standing>, terms: &Terms<'_>, now: NaiveDateTime) -> Result<Outcome, Refusal> {
@@ -394,49 +391,6 @@ fn open_for_renewal(previous: Option<&Standing>, now: NaiveDateTime) -> Result<&
         return Err(Refusal::Ended);
     }
     Ok(p)
-}
-
-/// The state a ledger event leaves behind, read from the event alone (its action, the policy
-/// version it names and its time), independently of [`next`]: replaying a person's events
-/// through this gives the state rows the door wrote (checked by the property test below).
-pub fn replay(
-    previous: Option<&Standing>,
-    action: ConsentAction,
-    version: &str,
-    terms: &Terms<'_>,
-    at: NaiveDateTime,
-) -> Option<Standing> {
-    let ended = |status| Standing {
-        status,
-        policy_version_id: version.to_owned(),
-        granted_at: None,
-        expires_at: None,
-        notice_anchor_at: None,
-    };
-    match action {
-        ConsentAction::Granted | ConsentAction::Confirmed => Some(Standing {
-            status: ConsentStatus::Granted,
-            policy_version_id: version.to_owned(),
-            granted_at: Some(at),
-            expires_at: Some(terms.retention.expires_at(at.and_utc()).naive_utc()),
-            notice_anchor_at: terms.reaches_person.then_some(at),
-        }),
-        ConsentAction::Pending => Some(Standing {
-            status: ConsentStatus::Pending,
-            policy_version_id: version.to_owned(),
-            granted_at: None,
-            expires_at: Some(at + CONFIRM_TTL),
-            notice_anchor_at: None,
-        }),
-        ConsentAction::Withdrawn => Some(ended(ConsentStatus::Withdrawn)),
-        ConsentAction::Expired => Some(ended(ConsentStatus::Expired)),
-        ConsentAction::Renewed => previous.map(|p| Standing {
-            expires_at: p.expires_at.map(|e| terms.retention.expires_at(e.and_utc()).naive_utc()),
-            ..p.clone()
-        }),
-        ConsentAction::Notified => previous.map(|p| Standing { notice_anchor_at: Some(at), ..p.clone() }),
-        ConsentAction::Erased => None,
-    }
 }
 
 #[cfg(test)]

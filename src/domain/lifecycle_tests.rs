@@ -262,3 +262,46 @@ fn a_global_privacy_control_signal_opts_out_whatever_the_state_once() {
     let withdrawn = standing(ConsentStatus::Withdrawn, "v1");
     assert_eq!(next(Some(&withdrawn), Transition::OptOut, &terms(false, false), t(2, 9)), Err(Refusal::NotGranted));
 }
+
+/// The state a ledger event leaves behind, read from the event alone (its action, the policy
+/// version it names and its time), independently of [`next`]: replaying a person's events
+/// through this gives the state rows the door wrote (checked by the property test above).
+fn replay(
+    previous: Option<&Standing>,
+    action: ConsentAction,
+    version: &str,
+    terms: &Terms<'_>,
+    at: NaiveDateTime,
+) -> Option<Standing> {
+    let ended = |status| Standing {
+        status,
+        policy_version_id: version.to_owned(),
+        granted_at: None,
+        expires_at: None,
+        notice_anchor_at: None,
+    };
+    match action {
+        ConsentAction::Granted | ConsentAction::Confirmed => Some(Standing {
+            status: ConsentStatus::Granted,
+            policy_version_id: version.to_owned(),
+            granted_at: Some(at),
+            expires_at: Some(terms.retention.expires_at(at.and_utc()).naive_utc()),
+            notice_anchor_at: terms.reaches_person.then_some(at),
+        }),
+        ConsentAction::Pending => Some(Standing {
+            status: ConsentStatus::Pending,
+            policy_version_id: version.to_owned(),
+            granted_at: None,
+            expires_at: Some(at + CONFIRM_TTL),
+            notice_anchor_at: None,
+        }),
+        ConsentAction::Withdrawn => Some(ended(ConsentStatus::Withdrawn)),
+        ConsentAction::Expired => Some(ended(ConsentStatus::Expired)),
+        ConsentAction::Renewed => previous.map(|p| Standing {
+            expires_at: p.expires_at.map(|e| terms.retention.expires_at(e.and_utc()).naive_utc()),
+            ..p.clone()
+        }),
+        ConsentAction::Notified => previous.map(|p| Standing { notice_anchor_at: Some(at), ..p.clone() }),
+        ConsentAction::Erased => None,
+    }
+}

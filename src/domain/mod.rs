@@ -12,6 +12,7 @@ pub mod disclosure;
 pub mod doctor;
 pub mod email;
 pub mod form;
+pub mod gpc;
 pub mod ids;
 pub mod import;
 pub mod keys;

@@ -4,12 +4,14 @@
 use chrono::NaiveDateTime;
 
 use super::ServiceError;
+use super::consent::{Door, States};
 use super::tokens::unsubscribe_url;
 use crate::crypto::{Keyring, LinkClaims, LinkKind};
 use crate::db::WriteTx;
+use crate::db::consent::ConsentState;
 use crate::db::sessions::{self, NewLinkToken};
-use crate::domain::lifecycle::{confirmation_slot, lapses_at};
-use crate::domain::{Email, Locale};
+use crate::domain::lifecycle::{Submitter, Transition, confirmation_slot, lapses_at, on_submission};
+use crate::domain::{Email, Locale, PurposeKey};
 use crate::mail::{self, MailContext, messages};
 
 /// A double opt-in mail ready to queue: composed, signed and sealed outside the write
@@ -99,4 +101,24 @@ pub fn queue_confirmations(
         .collect();
     crate::db::outbox::insert_new(tx.conn, &mails)?;
     Ok(())
+}
+
+/// The ticked purposes that will wait for confirmation by mail, with their titles.
+pub fn confirmation_wanted(
+    door: &Door<'_>,
+    states: &States,
+    subject_id: &str,
+    granted: &[PurposeKey],
+    submitter: Submitter,
+    locale: Locale,
+) -> Vec<(String, String)> {
+    granted
+        .iter()
+        .filter_map(|p| door.catalog.purpose(p.as_str()))
+        .filter(|p| {
+            let previous = states.get(subject_id, p.key.as_str()).map(ConsentState::standing);
+            on_submission(previous.as_ref(), &door.terms(p), submitter) == Some(Transition::Request)
+        })
+        .map(|p| (p.key.to_string(), p.policy.title().get(locale, door.catalog.default_locale()).to_owned()))
+        .collect()
 }

@@ -17,6 +17,7 @@ pub mod erasure_journal;
 pub mod export;
 pub mod external_ids;
 pub mod feed;
+pub mod gpc;
 pub mod import;
 pub mod keyring;
 pub mod keys;

@@ -6,9 +6,10 @@ use std::sync::{Arc, mpsc};
 use tokio::sync::oneshot;
 
 use super::ServiceError;
+use super::confirmations::confirmation_wanted;
 use super::confirmations::{Asking, prepare_confirmation};
 use super::consent::{Door, States};
-use super::submit::{Item, Prepared, SubmissionInput, SubmissionOutcome, confirmation_wanted, record_group};
+use super::submit::{Item, Prepared, SubmissionInput, SubmissionOutcome, record_group};
 use crate::crypto::Keyring;
 use crate::db::catalog::Catalog;
 use crate::db::consent;

@@ -36,19 +36,8 @@ pub struct SubmissionInput {
     pub mail: MailContext,
     /// The caller is authenticated (an integrator's API key) and vouches for the person.
     pub verified: bool,
-    /// Purposes the person opted out of by sending the Global Privacy Control signal (already
-    /// taken out of `accepted`): each is recorded as an opt-out.
+    /// Opted out of by the Global Privacy Control signal (out of `accepted`): recorded as such.
     pub opted_out: Vec<PurposeKey>,
-}
-
-/// Global Privacy Control (CCPA regulations § 7025): with the signal (`Sec-GPC: 1`), the form's
-/// purposes that sell or share data are opted out of, never granted, whatever was ticked.
-pub fn gpc_opt_outs(catalog: &Catalog, form: &PublishedForm, gpc: bool) -> Vec<PurposeKey> {
-    if !gpc {
-        return Vec::new();
-    }
-    let sells = |p: &&PurposeKey| catalog.purpose(p.as_str()).is_some_and(|d| d.sale_or_share);
-    form.definition.purposes.iter().filter(sells).cloned().collect()
 }
 
 impl SubmissionInput {
@@ -110,26 +99,6 @@ pub(super) struct Prepared {
     pub(super) confirmation: PreparedConfirmation,
     /// Whether the subject did not exist yet (its id was then chosen here).
     pub(super) for_new_subject: bool,
-}
-
-/// The ticked purposes that will wait for confirmation by mail, with their titles.
-pub fn confirmation_wanted(
-    door: &Door<'_>,
-    states: &States,
-    subject_id: &str,
-    granted: &[PurposeKey],
-    submitter: Submitter,
-    locale: Locale,
-) -> Vec<(String, String)> {
-    granted
-        .iter()
-        .filter_map(|p| door.catalog.purpose(p.as_str()))
-        .filter(|p| {
-            let previous = states.get(subject_id, p.key.as_str()).map(ConsentState::standing);
-            on_submission(previous.as_ref(), &door.terms(p), submitter) == Some(Transition::Request)
-        })
-        .map(|p| (p.key.to_string(), p.policy.title().get(locale, door.catalog.default_locale()).to_owned()))
-        .collect()
 }
 
 /// The subject a submission is for, as found (or not) before writing.

@@ -118,8 +118,8 @@ pub(crate) async fn create_submission(
         wording_displayed(&catalog, &accepted, displayed)?;
     }
     let evidence = evidence_of(&req, &state, locale, &form.version_id);
-    let opted_out = crate::services::submit::gpc_opt_outs(&catalog, form, evidence.gpc);
-    let accepted = accepted.without(&opted_out);
+    let opted_out = crate::services::gpc::opt_outs(&catalog, form, evidence.gpc);
+    let accepted = crate::domain::gpc::without(accepted, &opted_out);
     let dropped_fields = accepted.dropped.iter().map(ToString::to_string).collect();
     state.limits.submission(crate::web::client_ip(&req, &state.settings))?;
     let input = SubmissionInput {

@@ -123,8 +123,8 @@ async fn submit_form(
     };
     state.limits.submission(crate::web::client_ip(&req, &state.settings)).map_err(page_error)?;
     let evidence = evidence_of(&req, &state, locale, &form.version_id);
-    let opted_out = crate::services::submit::gpc_opt_outs(&catalog, form, evidence.gpc);
-    let accepted = accepted.without(&opted_out);
+    let opted_out = crate::services::gpc::opt_outs(&catalog, form, evidence.gpc);
+    let accepted = crate::domain::gpc::without(accepted, &opted_out);
     // Field keys only (never what was typed), for the thank-you page to name by their labels.
     let dropped: String = accepted.dropped.iter().map(|k| format!("&dropped={k}")).collect();
     let input = SubmissionInput {
