@@ -96,7 +96,7 @@ on_both_backends! {
         assert_eq!(app.post_form("/f/contact", &body).await.status(), 303);
         assert_eq!(state_of(&app, &subject, "marketing_sms").0, "pending", "waits for the person's confirmation");
         assert_eq!(state_of(&app, &subject, "service"), ("granted".to_owned(), service_expiry), "its expiry is not pushed out");
-        app.wait_for_mail(&email, "").await;
+        app.wait_for_mail(&email, "Please confirm").await;
     }
 
     async fn a_changed_value_typed_for_a_known_address_waits_for_the_persons_confirmation(app: TestApp) {
@@ -107,7 +107,7 @@ on_both_backends! {
         let body = form_body(&[("email", &email), ("name", "Mallory"), ("message", "Hi"), ("purpose", "service")]);
         assert_eq!(app.post_form("/f/contact?lang=en", &body).await.status(), 303);
         assert_eq!(app.stored_values(&email, "name"), ["Lee"], "the held name stays until the person confirms");
-        let mail = app.wait_for_mail(&email, "").await;
+        let mail = app.wait_for_mail(&email, "Please confirm").await;
         assert!(mail.text.contains("Name"), "the mail says which details would change: {}", mail.text);
         let token = mail.link("/confirm").split("token=").nth(1).unwrap().split('&').next().unwrap().to_owned();
         assert_eq!(app.post_form("/confirm?lang=en", &form_body(&[("token", &token)])).await.status(), 200);
@@ -125,7 +125,7 @@ on_both_backends! {
         let subject = sent["subject_id"].as_str().unwrap().to_owned();
         let body = form_body(&[("email", &email), ("name", "Lee"), ("message", "Hi"), ("phone", "010-9999-0000"), ("purpose", "service"), ("purpose", "marketing_sms")]);
         assert_eq!(app.post_form("/f/contact?lang=en", &body).await.status(), 303);
-        let mail = app.wait_for_mail(&email, "").await;
+        let mail = app.wait_for_mail(&email, "Please confirm").await;
         assert_eq!(withdraw(&app, &subject, "marketing_sms").await.status(), 200);
         let waiting: i64 = pending_values::table.count().get_result(&mut app.conn()).unwrap();
         assert_eq!(waiting, 0, "the waiting phone number went with the consent it served");

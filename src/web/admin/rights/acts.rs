@@ -31,6 +31,20 @@ async fn subject_of(state: &AppState, id: &str, locale: Locale) -> Result<Subjec
         .ok_or_else(|| AdminError::new(AppError::NotFound(ErrorCode::RightsRequestNotFound), locale))
 }
 
+/// What every act starts from: its CSRF-checked form (owners only), the request's id and person.
+async fn acting(
+    req: &HttpRequest,
+    who: &SignedIn,
+    state: &AppState,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> Result<(crate::web::admin::Fields, String, SubjectId), AdminError> {
+    let fields = who.owner_form(req, payload).await?;
+    let id = path.into_inner();
+    let subject = subject_of(state, &id, who.locale).await?;
+    Ok((fields, id, subject))
+}
+
 /// A refusal of the person's data service next to the field it is about, on the request's page.
 async fn refused(
     req: &HttpRequest,
@@ -101,9 +115,8 @@ pub async fn rectify(
     path: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, AdminError> {
-    let fields = who.owner_form(&req, payload).await?;
-    let (locale, id) = (who.locale, path.into_inner());
-    let subject = subject_of(&state, &id, locale).await?;
+    let (fields, id, subject) = acting(&req, &who, &state, path, payload).await?;
+    let locale = who.locale;
     let (field, value) = (fields.get("field").to_owned(), fields.get("value").to_owned());
     let (keyring, actor, request_id, changed) = (state.keyring.clone(), who.actor(), id.clone(), subject.clone());
     let result = state
@@ -124,9 +137,8 @@ pub async fn withdraw(
     path: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, AdminError> {
-    let fields = who.owner_form(&req, payload).await?;
-    let (locale, id) = (who.locale, path.into_inner());
-    let subject = subject_of(&state, &id, locale).await?;
+    let (fields, id, subject) = acting(&req, &who, &state, path, payload).await?;
+    let locale = who.locale;
     let purpose = fields.get("purpose").to_owned();
     let evidence = evidence_of(&req, &state, locale, "");
     let (keyring, catalog, actor, request_id) =
@@ -160,9 +172,8 @@ pub async fn erase(
     path: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, AdminError> {
-    let fields = who.owner_form(&req, payload).await?;
-    let (locale, id) = (who.locale, path.into_inner());
-    let subject = subject_of(&state, &id, locale).await?;
+    let (fields, id, subject) = acting(&req, &who, &state, path, payload).await?;
+    let locale = who.locale;
     if fields.get("confirm") != "yes" {
         let mut problems = Problems::default();
         problems.add("confirm", AdminStrings::get(locale).says(ErrorCode::Required));
