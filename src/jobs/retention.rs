@@ -129,10 +129,10 @@ impl RetentionJob {
         for phase in [Phase::Renewal, Phase::Notice, Phase::Expiry, Phase::LeftWithNothing] {
             self.phase(phase, at, &mut report, progress)?;
         }
-        report.unconfirmed_values_dropped += self
-            .db
-            .writer
-            .write_blocking(move |tx| Ok::<_, RightsError>(crate::db::pending::delete_expired(tx.conn, at)?))?;
+        report.unconfirmed_values_dropped += self.db.writer.write_blocking(move |tx| {
+            crate::services::email_change::forget_unconfirmed(tx.conn, at)?;
+            Ok::<_, RightsError>(crate::db::pending::delete_expired(tx.conn, at)?)
+        })?;
         let (keyring, mail) = (self.keyring.clone(), self.mail.clone());
         report.rights_reminders += self.db.writer.write_blocking(move |tx| {
             crate::services::rights_desk::remind(tx, &keyring, &mail, at).map_err(RightsError::Service)

@@ -118,6 +118,11 @@ pub fn confirm(tx: &mut WriteTx<'_>, keyring: &Keyring, ctx: &MailContext, token
     Ok(())
 }
 
+/// Forgets the new addresses whose link was not followed in time (run with retention).
+pub fn forget_unconfirmed(conn: &mut crate::db::DbConnection, now: NaiveDateTime) -> QueryResult<usize> {
+    diesel::delete(email_changes::table.filter(email_changes::created_at.le(now - TTL))).execute(conn)
+}
+
 /// The mails of an address change: `confirm` (to the new address, with its link), `taken` (to
 /// an address someone else uses) and `changed` (to the old address, afterwards).
 fn letter(locale: Locale, which: &str, link: Option<String>) -> MailContent {

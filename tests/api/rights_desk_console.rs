@@ -56,6 +56,14 @@ on_both_backends! {
         let page = staff.page(&format!("/admin/rights/{id}?lang=en")).await;
         assert!(page.contains("문자 광고를 그만 보내 주세요") && page.contains("Letter") && page.contains("Received"), "{page}");
         assert!(page.contains("PIPA: ten days"));
+        app.state.access.flush().await;
+        let viewed: i64 = assent::db::schema::access_records::table
+            .filter(assent::db::schema::access_records::subject_id.eq(&subject))
+            .filter(assent::db::schema::access_records::action.eq("view_person"))
+            .count()
+            .get_result(&mut app.conn())
+            .unwrap();
+        assert_eq!(viewed, 1, "opening the request read the person's words: an access record");
 
         // The work list shows it; the self-service list (the API's read of the person, say) does not.
         let list = staff.page("/admin/rights?lang=en").await;

@@ -113,6 +113,11 @@ pub async fn show(
     let Some((r, history, owners, profile)) = loaded else {
         return Err(AdminError::new(AppError::NotFound(ErrorCode::RightsRequestNotFound), locale));
     };
+    if profile.is_some() || !r.detail.is_empty() {
+        // The requester's words and what is held about them were opened: an access (art. 8).
+        let action = crate::domain::access::AccessAction::ViewPerson;
+        crate::web::access::by_owner(req, state, &who.owner.id, action, Some(&r.subject_id));
+    }
     let w = Words::new(locale);
     let name = |kind: &str, id: &str| {
         owners.iter().find(|(o, _)| o == id).map_or_else(|| format!("{kind} {id}"), |o| o.1.clone())
