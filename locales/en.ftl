@@ -880,3 +880,6 @@ mail-email-changed-subject = Your address has been changed
 mail-email-changed-body = The address your data is kept under was changed and confirmed from the new address. This is the last mail you receive here. If you did not do this, reply to this mail at once.
 console-sale-or-share = It sells or shares personal data (CCPA)
 console-sale-or-share-hint = A visitor whose browser sends the Global Privacy Control signal cannot agree to it: the signal is recorded as their opt-out (CCPA regulations § 7025).
+page-items-label = Items collected
+page-refuse-optional = You may refuse: you still get the service, only without this.
+page-refuse-required = Needed to provide the service: without it we cannot provide it, so the form cannot be sent without it.

@@ -865,3 +865,6 @@ mail-email-changed-subject = メールアドレスが変更されました
 mail-email-changed-body = 情報を管理するアドレスが変更され、新しいアドレスで確認されました。このアドレスへの最後のメールです。お心当たりがない場合は、すぐにこのメールに返信してください。
 console-sale-or-share = 個人情報を販売または共有する (CCPA)
 console-sale-or-share-hint = ブラウザが Global Privacy Control 信号を送る訪問者はこの目的に同意できず、その信号がオプトアウトとして記録されます (CCPA 規則 § 7025)。
+page-items-label = 収集する項目
+page-refuse-optional = 同意しないこともでき、その場合もサービスはそのままご利用いただけます。
+page-refuse-required = サービスの提供に必要です。同意いただけない場合はサービスを提供できないため、フォームを送信できません。

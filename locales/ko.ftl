@@ -864,3 +864,6 @@ mail-email-changed-subject = 이메일 주소가 변경되었습니다
 mail-email-changed-body = 개인정보를 관리하는 주소가 변경되었고 새 주소에서 확인되었습니다. 이 주소로 보내는 마지막 메일입니다. 본인이 변경하지 않으셨다면 즉시 이 메일에 회신해 주세요.
 console-sale-or-share = 개인정보를 판매하거나 공유합니다 (CCPA)
 console-sale-or-share-hint = 브라우저가 Global Privacy Control 신호를 보내는 방문자는 이 목적에 동의할 수 없으며, 그 신호가 거부(옵트아웃)로 기록됩니다 (CCPA 규정 § 7025).
+page-items-label = 수집 항목
+page-refuse-optional = 동의를 거부할 수 있으며, 거부하셔도 서비스는 그대로 이용하실 수 있습니다.
+page-refuse-required = 서비스 제공에 필요한 항목으로, 동의를 거부하시면 서비스를 제공할 수 없어 양식을 보낼 수 없습니다.

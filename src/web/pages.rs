@@ -66,6 +66,8 @@ pub struct PurposeView {
     pub policy_url: String,
     pub policy_version: i64,
     pub error: Option<String>,
+    /// The items collected for it: the labels of the form's fields bound to it (PIPA art. 15(2)).
+    pub items: String,
 }
 
 pub struct ErrorLink {

@@ -333,6 +333,13 @@ fn purpose_views(
         .iter()
         .filter_map(|key| catalog.purpose(key.as_str()))
         .map(|p| PurposeView {
+            items: def
+                .fields
+                .iter()
+                .filter(|f| f.purposes.contains(&p.key))
+                .map(|f| f.label.get(locale, catalog.default_locale()).to_owned())
+                .collect::<Vec<_>>()
+                .join(", "),
             key: p.key.to_string(),
             title: p.policy.title().get(locale, catalog.default_locale()).to_owned(),
             text: p.policy.text().get(locale, catalog.default_locale()).to_owned(),

@@ -214,3 +214,22 @@ async fn not_ready_while_the_disk_is_short_sqlite() {
 async fn not_ready_while_the_disk_is_short_postgres() {
     readiness_story(Backend::Postgres).await;
 }
+
+on_both_backends! {
+    async fn each_purpose_names_what_it_collects_and_what_refusing_it_means(app: TestApp) {
+        let en = app.get("/f/newsletter?lang=en").await.text().await.unwrap();
+        let block = |html: &str, key: &str| {
+            let start = html.find(&format!(r#"id="purpose-{key}-text""#)).unwrap();
+            html[start..start + html[start..].find("</div>").unwrap()].to_owned()
+        };
+        let service = block(&en, "service");
+        assert!(service.contains("Items collected: Email address"), "{service}");
+        assert!(service.contains("Needed to provide the service"), "{service}");
+        let sms = block(&en, "marketing_sms");
+        assert!(sms.contains("Items collected: Mobile phone") && sms.contains("You may refuse"), "{sms}");
+        assert!(block(&en, "marketing_email").contains("Items collected: Email address"));
+        let ko = app.get("/f/newsletter?lang=ko").await.text().await.unwrap();
+        assert!(block(&ko, "personalisation").contains("수집 항목: 이름"));
+        assert!(block(&ko, "personalisation").contains("거부하셔도 서비스는 그대로"));
+    }
+}
