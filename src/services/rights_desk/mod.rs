@@ -223,7 +223,12 @@ pub fn step(
         Step::Extend => regime.extended(request.received_at.and_utc()).ok_or(StepRefusal::NoExtension)?.naive_utc(),
         _ => request.due_at,
     };
-    let live = live_subject(tx.conn, keyring, &request.subject_id).ok();
+    // An erased person is told nothing (their address is gone); any other failure is one.
+    let live = match live_subject(tx.conn, keyring, &request.subject_id) {
+        Ok(live) => Some(live),
+        Err(SubjectError::Erased | SubjectError::NotFound) => None,
+        Err(e) => return Err(e.into()),
+    };
     let sealed = match (&live, reason.is_empty()) {
         (Some(live), false) => Some(seal(live, &request.id, "reason", reason)?),
         _ => None,
