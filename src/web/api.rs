@@ -413,6 +413,6 @@ fn consents_response(
     })
 }
 
-fn field_error(field: &str, code: FieldErrorCode) -> AppError {
+pub(crate) fn field_error(field: &str, code: FieldErrorCode) -> AppError {
     AppError::Validation(vec![FieldError { field: field.into(), code, max_length: None }])
 }

@@ -138,6 +138,7 @@ impl From<ImportError> for AppError {
 }
 
 #[utoipa::path(
+    operation_id = "create_import",
     post,
     path = "/api/v1/imports",
     tag = "imports",
@@ -242,6 +243,7 @@ fn view(record: crate::db::imports::ImportRecord, with_report: bool) -> ImportVi
 }
 
 #[utoipa::path(
+    operation_id = "list_imports",
     get,
     path = "/api/v1/imports",
     tag = "imports",
@@ -260,6 +262,7 @@ pub(crate) async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result
 }
 
 #[utoipa::path(
+    operation_id = "show_import",
     get,
     path = "/api/v1/imports/{id}",
     tag = "imports",

@@ -6,6 +6,7 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
+use super::api::field_error;
 use super::api_key::authenticate;
 use super::body::{JSON, read_limited, require_content_type};
 use super::error::{AppError, Problem};
@@ -37,7 +38,8 @@ impl From<DeskError> for AppError {
         match e {
             DeskError::NotFound => Self::NotFound(ErrorCode::RightsRequestNotFound),
             DeskError::UnknownPerson => Self::NotFound(ErrorCode::SubjectNotFound),
-            DeskError::Erased => Self::Gone(ErrorCode::SubjectErased),
+            // Nothing is held about an erased person: there is no one to act for.
+            DeskError::Erased => Self::NotFound(ErrorCode::SubjectNotFound),
             DeskError::UnknownAssignee => field("assignee", FieldErrorCode::InvalidChoice),
             DeskError::TooLong => Self::Validation(vec![FieldError {
                 field: "detail".into(),
@@ -111,11 +113,7 @@ pub(crate) struct RequestList {
 }
 
 fn invalid_choice(field: &str) -> AppError {
-    AppError::Validation(vec![FieldError {
-        field: field.into(),
-        code: FieldErrorCode::InvalidChoice,
-        max_length: None,
-    }])
+    field_error(field, FieldErrorCode::InvalidChoice)
 }
 
 fn choice<T>(field: &str, parsed: Option<T>) -> Result<T, AppError> {
@@ -126,6 +124,7 @@ const EXPECTED: &str =
     r#"Expected {"kind": "erasure", "email": "person@example.com", "channel": "email", "detail": "…"}"#;
 
 #[utoipa::path(
+    operation_id = "create_rights_request",
     post,
     path = "/api/v1/rights-requests",
     tag = "rights",
@@ -136,11 +135,10 @@ const EXPECTED: &str =
             headers(("Location" = String, description = "The request: /api/v1/rights-requests/{id}"))),
         (status = 400, description = "`malformed_json` or `invalid_request`", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`unauthorized`: missing or invalid API key", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`subject_not_found`: no person with that address or id", body = Problem, content_type = "application/problem+json"),
-        (status = 410, description = "`subject_erased`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`subject_not_found`: no person with that address or id (or their data was erased)", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "`payload_too_large`", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "`unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed` (`kind`, `channel`, `regime`: `invalid_choice`; `email`: `required`; `detail`: `too_long`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed` (`kind`, `channel`, `regime`: `invalid_choice`; `email`: `required`, `invalid_email`; `detail`: `too_long`)", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "`service_unavailable`", body = Problem, content_type = "application/problem+json"),
     ),
 )]
@@ -153,8 +151,12 @@ pub(crate) async fn create(
     require_content_type(&req, JSON)?;
     let body: NewRightsRequest = super::body::json(&read_limited(&req, payload).await?, EXPECTED)?;
     let who = match (body.email, body.subject_id) {
-        (Some(email), _) if !email.trim().is_empty() => Requester::Email(email),
-        (_, Some(id)) if !id.trim().is_empty() => Requester::Subject(id),
+        // An address given must be one, even beside a subject id.
+        (Some(email), _) => match crate::domain::Email::parse(&email) {
+            Ok(_) => Requester::Email(email),
+            Err(_) => return Err(field_error("email", FieldErrorCode::InvalidEmail)),
+        },
+        (None, Some(id)) if !id.trim().is_empty() => Requester::Subject(id),
         _ => {
             let missing = FieldError { field: "email".into(), code: FieldErrorCode::Required, max_length: None };
             return Err(AppError::Validation(vec![missing]));
@@ -203,6 +205,7 @@ pub(crate) struct ListQuery {
 }
 
 #[utoipa::path(
+    operation_id = "list_rights_requests",
     get,
     path = "/api/v1/rights-requests",
     tag = "rights",
@@ -259,6 +262,7 @@ pub fn desk_filter(
 }
 
 #[utoipa::path(
+    operation_id = "show_rights_request",
     get,
     path = "/api/v1/rights-requests/{id}",
     tag = "rights",
@@ -281,6 +285,7 @@ pub(crate) async fn show(
 }
 
 #[utoipa::path(
+    operation_id = "step_rights_request",
     post,
     path = "/api/v1/rights-requests/{id}/steps",
     tag = "rights",

@@ -65,6 +65,7 @@ async fn read(
 }
 
 #[utoipa::path(
+    operation_id = "show_subject",
     get,
     path = "/api/v1/subjects/{id}",
     tag = "subjects",
@@ -97,6 +98,7 @@ pub(crate) async fn show(
 }
 
 #[utoipa::path(
+    operation_id = "export_subject",
     get,
     path = "/api/v1/subjects/{id}/export",
     tag = "subjects",
@@ -155,6 +157,7 @@ pub(crate) struct ChangeResponse {
 }
 
 #[utoipa::path(
+    operation_id = "change_subject_consent",
     post,
     path = "/api/v1/subjects/{id}/consents",
     tag = "subjects",
@@ -263,6 +266,7 @@ pub(crate) struct Erased {
 }
 
 #[utoipa::path(
+    operation_id = "erase_subject",
     delete,
     path = "/api/v1/subjects/{id}",
     tag = "subjects",

@@ -54,6 +54,7 @@ pub(crate) struct Resent {
 }
 
 #[utoipa::path(
+    operation_id = "list_webhooks",
     get,
     path = "/api/v1/webhooks",
     tag = "webhooks",
@@ -71,6 +72,7 @@ pub(crate) async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result
 }
 
 #[utoipa::path(
+    operation_id = "show_webhook",
     get,
     path = "/api/v1/webhooks/{name}",
     tag = "webhooks",
@@ -95,6 +97,7 @@ pub(crate) async fn show(
 }
 
 #[utoipa::path(
+    operation_id = "resume_webhook",
     post,
     path = "/api/v1/webhooks/{name}/resume",
     tag = "webhooks",
@@ -122,6 +125,7 @@ pub(crate) async fn resume(
 }
 
 #[utoipa::path(
+    operation_id = "resend_webhook_delivery",
     post,
     path = "/api/v1/webhooks/{name}/deliveries/{id}/resend",
     tag = "webhooks",

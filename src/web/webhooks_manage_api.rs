@@ -70,6 +70,7 @@ const EXPECTED: &str =
     r#"Expected {"name": "crm", "url": "https://…", "events": ["consent.*"], "include_email": false}"#;
 
 #[utoipa::path(
+    operation_id = "create_webhook",
     post,
     path = "/api/v1/webhooks",
     tag = "webhooks",
@@ -114,6 +115,7 @@ async fn read_one(state: &AppState, name: String) -> Result<EndpointView, AppErr
 }
 
 #[utoipa::path(
+    operation_id = "change_webhook",
     patch,
     path = "/api/v1/webhooks/{name}",
     tag = "webhooks",
@@ -158,6 +160,7 @@ pub(crate) async fn change(
 }
 
 #[utoipa::path(
+    operation_id = "rotate_webhook_secret",
     post,
     path = "/api/v1/webhooks/{name}/rotate",
     tag = "webhooks",
@@ -185,6 +188,7 @@ pub(crate) async fn rotate(
 }
 
 #[utoipa::path(
+    operation_id = "remove_webhook",
     delete,
     path = "/api/v1/webhooks/{name}",
     tag = "webhooks",

@@ -65,6 +65,18 @@ on_both_backends! {
         let mut expected: Vec<(String, String)> = ROUTES.iter().map(|(m, p)| ((*m).to_owned(), (*p).to_owned())).collect();
         expected.sort();
         assert_eq!(documented, expected);
+        // Operation ids are unique (OpenAPI requires it; links and clients name operations by them).
+        let mut ids: Vec<&str> = doc["paths"]
+            .as_object()
+            .unwrap()
+            .values()
+            .flat_map(|ops| ops.as_object().unwrap().values())
+            .filter_map(|op| op["operationId"].as_str())
+            .collect();
+        let count = ids.len();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), count, "duplicate operationId among {ids:?}");
 
         // Each listed route really exists: none falls through to the scope's catch-all.
         for (method, path) in ROUTES {
