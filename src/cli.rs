@@ -156,7 +156,7 @@ pub enum OwnerCommand {
     Create {
         #[arg(long)]
         email: String,
-        #[arg(long, default_value = "owner", value_parser = ["owner", "viewer"])]
+        #[arg(long, default_value = "owner", value_parser = ["owner", "viewer", "privacy_officer"])]
         role: String,
     },
 }
@@ -306,7 +306,7 @@ fn create_key(settings: &Settings, name: &str, expires_in: Option<crate::domain:
 fn create_owner(settings: &Settings, email: &str, role: &str) -> anyhow::Result<i32> {
     use crate::domain::owner::{Role, check_new_password};
     use std::io::IsTerminal;
-    let role = Role::parse(role).context("--role must be owner or viewer")?;
+    let role = Role::parse(role).context("--role must be owner, viewer or privacy_officer")?;
     let password = if std::io::stdin().is_terminal() {
         let first = rpassword::prompt_password("Password (at least 12 characters): ")?;
         check_new_password(&first)?;

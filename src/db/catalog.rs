@@ -11,7 +11,8 @@ pub use super::policies::{
 use super::policies::{PolicyVersionRow, with_texts};
 use super::schema::{form_versions, forms, policy_versions, purposes, workspace_locales, workspace_profile};
 use crate::domain::{
-    Channel, Controller, FormDefinition, FormKey, LegalBasis, Locale, Locales, PurposeCategory, PurposeKey, Retention,
+    Channel, Controller, FormDefinition, FormKey, LegalBasis, Locale, Locales, Obligation, PurposeCategory, PurposeKey,
+    Retention,
 };
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -33,6 +34,8 @@ pub struct PurposeRow {
     pub sensitive: bool,
     pub night_time: bool,
     pub sale_or_share: bool,
+    /// Its statutory retention obligation ([`Obligation`] as JSON), or empty.
+    pub obligation: String,
 }
 
 impl PurposeRow {
@@ -48,6 +51,7 @@ impl PurposeRow {
             && self.sensitive == row.sensitive
             && self.night_time == row.night_time
             && self.sale_or_share == row.sale_or_share
+            && self.obligation == row.obligation
             && self.current_version_id == row.current_version_id
     }
 
@@ -73,6 +77,7 @@ pub struct NewPurpose<'a> {
     pub sensitive: bool,
     pub night_time: bool,
     pub sale_or_share: bool,
+    pub obligation: String,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -103,7 +108,16 @@ pub struct PublishedPurpose {
     pub night_time: bool,
     /// It sells or shares personal data (CCPA): a Global Privacy Control signal opts out of it.
     pub sale_or_share: bool,
+    /// Data bound to it that another law obliges the company to keep (PIPA art. 21(1)).
+    pub obligation: Option<Obligation>,
     pub policy: PolicyVersion,
+}
+
+impl Catalog {
+    /// Whether any purpose declares a statutory retention obligation (else nothing is ever held).
+    pub fn holds_possible(&self) -> bool {
+        self.purposes.values().any(|p| p.obligation.is_some())
+    }
 }
 
 impl PublishedPurpose {
@@ -240,6 +254,7 @@ impl Catalog {
                 sensitive: row.sensitive,
                 night_time: row.night_time,
                 sale_or_share: row.sale_or_share,
+                obligation: Obligation::from_stored(&row.obligation),
                 policy,
             };
             catalog.purposes.insert(row.key, published);
@@ -361,6 +376,7 @@ pub fn update_purpose(conn: &mut DbConnection, purpose: &NewPurpose<'_>) -> Quer
             purposes::sensitive.eq(purpose.sensitive),
             purposes::night_time.eq(purpose.night_time),
             purposes::sale_or_share.eq(purpose.sale_or_share),
+            purposes::obligation.eq(&purpose.obligation),
         ))
         .execute(conn)
         .map(|_| ())

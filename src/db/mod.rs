@@ -12,6 +12,7 @@ pub mod changes;
 pub mod consent;
 pub mod console;
 pub mod external_ids;
+pub mod holds;
 pub mod imports;
 pub mod key_store;
 pub mod ledger;

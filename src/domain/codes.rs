@@ -97,6 +97,8 @@ error_codes! {
     EmailRequired = "email_required",
     PasswordRequired = "password_required",
     OwnerRoleRequired = "owner_role_required",
+    /// Data held under a statutory obligation opens only to a privacy officer.
+    PrivacyOfficerRequired = "privacy_officer_required",
     PiiExportOwnerOnly = "pii_export_owner_only",
     KeyTaken = "key_taken",
     InvalidKey = "invalid_key",
@@ -181,6 +183,7 @@ mod tests {
         (C::EmailRequired, "email_required"),
         (C::PasswordRequired, "password_required"),
         (C::OwnerRoleRequired, "owner_role_required"),
+        (C::PrivacyOfficerRequired, "privacy_officer_required"),
         (C::PiiExportOwnerOnly, "pii_export_owner_only"),
         (C::KeyTaken, "key_taken"),
         (C::InvalidKey, "invalid_key"),

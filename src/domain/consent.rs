@@ -65,6 +65,9 @@ pub enum ConsentStatus {
     Pending,
     Expired,
     Never,
+    /// Never stored: what the consent check answers for a purpose whose consent ended while data
+    /// bound to it is held under a statutory obligation (usable for nothing else).
+    Restricted,
 }
 
 impl ConsentStatus {
@@ -75,6 +78,7 @@ impl ConsentStatus {
             Self::Pending => "pending",
             Self::Expired => "expired",
             Self::Never => "never",
+            Self::Restricted => "restricted",
         }
     }
 

@@ -18,6 +18,7 @@ pub mod import;
 pub mod keys;
 pub mod ledger;
 pub mod lifecycle;
+pub mod obligation;
 pub mod locale;
 pub mod merkle;
 pub mod origin;
@@ -38,4 +39,5 @@ pub use form::{AcceptedSubmission, FieldDefinition, FieldError, FieldType, FormD
 pub use ids::SubjectId;
 pub use keys::{FieldKey, FormKey, PurposeKey};
 pub use locale::{Locale, Locales};
+pub use obligation::Obligation;
 pub use purpose::{BundledConsent, Channel, LegalBasis, Retention};

@@ -9,6 +9,9 @@ pub enum Role {
     Owner,
     /// Reads only: no changes, no export of personal data.
     Viewer,
+    /// Everything an owner may, and the only one to open data held under a statutory retention
+    /// obligation (PIPA art. 21(3): kept apart, each look audited).
+    PrivacyOfficer,
 }
 
 impl Role {
@@ -16,6 +19,7 @@ impl Role {
         match self {
             Self::Owner => "owner",
             Self::Viewer => "viewer",
+            Self::PrivacyOfficer => "privacy_officer",
         }
     }
 
@@ -23,12 +27,18 @@ impl Role {
         match raw {
             "owner" => Some(Self::Owner),
             "viewer" => Some(Self::Viewer),
+            "privacy_officer" => Some(Self::PrivacyOfficer),
             _ => None,
         }
     }
 
     pub fn can_write(self) -> bool {
-        self == Self::Owner
+        self != Self::Viewer
+    }
+
+    /// May open what is held under a statutory obligation.
+    pub fn sees_held_data(self) -> bool {
+        self == Self::PrivacyOfficer
     }
 }
 

@@ -34,7 +34,7 @@ use crate::db::{Db, DbConnection, WriteTx};
 use crate::domain::lifecycle::{due_to_end, ending_transition, renewal_window_days};
 use crate::domain::{Channel, ConsentAction, ConsentStatus, Method, Retention, SubjectId};
 use crate::mail::MailContext;
-use crate::services::audit::Actor;
+use crate::services::audit::{Actor, audit_action};
 use crate::services::consent::{Change, Door, States};
 use crate::services::erasure::{self, By};
 use crate::services::rights::RightsError;
@@ -66,6 +66,9 @@ pub struct RetentionReport {
     /// Staff reminded of a rights request assigned to them that falls due soon.
     #[serde(default)]
     pub rights_reminders: usize,
+    /// Values held under a statutory obligation destroyed because it ended.
+    #[serde(default)]
+    pub held_values_destroyed: usize,
 }
 
 impl RetentionReport {
@@ -78,6 +81,7 @@ impl RetentionReport {
         self.subjects_erased += other.subjects_erased;
         self.unconfirmed_values_dropped += other.unconfirmed_values_dropped;
         self.rights_reminders += other.rights_reminders;
+        self.held_values_destroyed += other.held_values_destroyed;
     }
 }
 
@@ -132,6 +136,14 @@ impl RetentionJob {
         report.unconfirmed_values_dropped += self.db.writer.write_blocking(move |tx| {
             crate::services::email_change::forget_unconfirmed(tx.conn, at)?;
             Ok::<_, RightsError>(crate::db::pending::delete_expired(tx.conn, at)?)
+        })?;
+        report.held_values_destroyed += self.db.writer.write_blocking(move |tx| {
+            let (destroyed, people) = crate::db::holds::release(tx.conn, at)?;
+            for person in &people {
+                // Audited per person, without anything personal: the obligation ended.
+                audit_action(tx.conn, &JOB, "held_data.destroyed", Some(person), "statutory retention ended")?;
+            }
+            Ok::<_, RightsError>(destroyed)
         })?;
         let (keyring, mail) = (self.keyring.clone(), self.mail.clone());
         report.rights_reminders += self.db.writer.write_blocking(move |tx| {

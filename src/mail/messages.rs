@@ -46,9 +46,15 @@ pub fn confirm_consent(
 }
 
 /// Sent to the address just before it is forgotten.
-pub fn erased(locale: Locale) -> MailContent {
+/// `kept`: what another law obliges the business to keep, a line each (`holds::lines`).
+pub fn erased(locale: Locale, kept: &[String]) -> MailContent {
     let c = catalogue(locale);
-    content(c, c.text("mail-erased-subject"), vec![c.text("mail-erased-body")], None)
+    if kept.is_empty() {
+        return content(c, c.text("mail-erased-subject"), vec![c.text("mail-erased-body")], None);
+    }
+    let mut paragraphs = vec![c.text("mail-erased-body-kept")];
+    paragraphs.extend(kept.iter().cloned());
+    content(c, c.text("mail-erased-subject"), paragraphs, None)
 }
 
 /// To the console's owners: a webhook endpoint kept failing and was given up on.

@@ -2,7 +2,8 @@
 //! goes at once; a person none of whose consents is in force is erased whole (nobody is kept
 //! without a purpose); erasing a person ends each of their consents in force with an `erased`
 //! event through the consent door, then shreds their data (crypto-shredding: the data key goes)
-//! and tells the writer, which journals the erasure outside the database after the commit.
+//! and tells the writer, which journals the erasure outside the database after the commit. What
+//! another law obliges the company to keep is moved to restricted storage first (`holds`).
 
 use chrono::NaiveDateTime;
 use std::collections::HashMap;
@@ -10,6 +11,7 @@ use std::collections::HashMap;
 use super::ServiceError;
 use super::audit::{self, Done};
 use super::consent::{Change, Door, States, WHOLE_PERSON};
+use crate::db::catalog::Catalog;
 use crate::db::{DbConnection, Erasure, WriteTx, outbox, pending, sessions, subjects};
 use crate::domain::consent::erasable;
 use crate::domain::lifecycle::{Transition, in_force, left_with_nothing};
@@ -41,7 +43,8 @@ pub fn settle(
 ) -> Result<Settled, ServiceError> {
     let (gone, kept): (Vec<SubjectId>, Vec<SubjectId>) =
         subject_ids.iter().cloned().partition(|id| left_with_nothing(states.of(id).iter().map(|s| &s.status)));
-    let mut settled = Settled { values: erase_unneeded(tx.conn, states, &kept)?, ..Settled::default() };
+    let unneeded = erase_unneeded(tx.conn, door.catalog, states, &kept, now)?;
+    let mut settled = Settled { values: unneeded, ..Settled::default() };
     if !gone.is_empty() {
         let live: Vec<SubjectId> = subjects::live_among(tx.conn, &gone)?.into_iter().map(SubjectId::from).collect();
         settled.values_of_erased = subjects::value_purposes_of(tx.conn, &live)?.len();
@@ -91,6 +94,8 @@ pub fn erase_people(
         })
         .collect();
     door.apply_and_forget(tx, states, &changes, subject_ids, now)?;
+    // What another law obliges the company to keep outlives the person's data key (restricted).
+    super::holds::keep_all_of(tx.conn, door.catalog, subject_ids, now)?;
     sessions::forget_many(tx.conn, subject_ids)?;
     outbox::drop_unsent_for_many(tx.conn, subject_ids)?;
     subjects::shred_many(tx.conn, subject_ids, now)?;
@@ -111,8 +116,10 @@ pub fn request_evidence(id: &str) -> String {
 /// of each value erased. A few statements for many people (retention's batches).
 pub fn erase_unneeded(
     conn: &mut DbConnection,
+    catalog: &Catalog,
     states: &States,
     subject_ids: &[SubjectId],
+    now: NaiveDateTime,
 ) -> Result<Vec<(SubjectId, String)>, ServiceError> {
     if subject_ids.is_empty() {
         return Ok(Vec::new());
@@ -142,7 +149,9 @@ pub fn erase_unneeded(
         }
     }
     for chunk in doomed.chunks(1000) {
-        subjects::delete_values(conn, &chunk.iter().map(String::as_str).collect::<Vec<_>>())?;
+        let ids: Vec<&str> = chunk.iter().map(String::as_str).collect();
+        super::holds::keep(conn, catalog, &ids, now)?;
+        subjects::delete_values(conn, &ids)?;
     }
     drop_unneeded_waiting(conn, states, subject_ids)?;
     Ok(erased)

@@ -163,8 +163,10 @@ impl ConsentCache {
         keyring: &Keyring,
         index: &[u8],
         stamp: Option<u64>,
+        holds_possible: bool,
     ) -> Result<StatesByEmail, ServiceError> {
         let (subject_id, states) = consent::by_email_index(conn, index)?;
+        let states = super::holds::checked_states(conn, subject_id.as_deref(), index, states, holds_possible)?;
         let external_id = match &subject_id {
             Some(id) => super::external_ids::of(conn, keyring, &[id.as_str()])?.remove(id),
             None => None,

@@ -18,6 +18,7 @@ pub mod export;
 pub mod external_ids;
 pub mod feed;
 pub mod gpc;
+pub mod holds;
 pub mod import;
 pub mod keyring;
 pub mod keys;

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::crypto::sha256_hex;
 use crate::db::catalog::{self, PolicyVersion};
-use crate::domain::Localized;
+use crate::domain::{Localized, Obligation};
 
 /// At most this many third parties per purpose, each named in at most [`PARTY_MAX`] characters.
 const PARTIES_MAX: usize = 50;
@@ -49,6 +49,9 @@ pub struct Terms<'a> {
     /// The purpose sells or shares personal data (CCPA; absent when false).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub sale_or_share: bool,
+    /// What another law obliges the company to keep, and for how long (absent when none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub obligation: Option<Obligation>,
 }
 
 impl Terms<'_> {
@@ -91,6 +94,7 @@ fn terms_of(p: &catalog::PurposeRow) -> Terms<'_> {
         sensitive: p.sensitive,
         night_time: p.night_time,
         sale_or_share: p.sale_or_share,
+        obligation: Obligation::from_stored(&p.obligation),
     }
 }
 

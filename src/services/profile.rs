@@ -65,6 +65,9 @@ pub struct Profile {
     pub consents: Vec<HeldConsent>,
     pub history: Vec<HistoryEntry>,
     pub rights_requests: Vec<RightsRequest>,
+    /// What another law obliges the business to keep after a withdrawal or erasure, under which
+    /// law and until when (PIPA art. 21(1), 전자상거래법 art. 6): restricted, used for nothing else.
+    pub kept_by_law: Vec<super::holds::Held>,
 }
 
 /// Reads (and decrypts) everything held about a subject.
@@ -100,13 +103,15 @@ pub fn read(conn: &mut DbConnection, keyring: &Keyring, catalog: &Catalog, id: &
         consents,
         history,
         rights_requests: rights::requests_for(conn, id)?,
+        kept_by_law: super::holds::held_about(conn, id)?,
     })
 }
 
-/// What is held about someone just erased: nothing but their id.
-pub fn erased(id: &str) -> Profile {
+/// What is held about someone just erased: nothing but their id, and what a law obliges the
+/// business to keep.
+pub fn erased(conn: &mut DbConnection, id: &str) -> diesel::QueryResult<Profile> {
     let now = Utc::now();
-    Profile {
+    Ok(Profile {
         subject_id: id.to_owned(),
         email: String::new(),
         external_id: None,
@@ -116,7 +121,8 @@ pub fn erased(id: &str) -> Profile {
         consents: Vec::new(),
         history: Vec::new(),
         rights_requests: Vec::new(),
-    }
+        kept_by_law: super::holds::held_about(conn, id)?,
+    })
 }
 
 /// Every stored value, decrypted: oldest submission first; within one, the order of the form's

@@ -6,7 +6,9 @@ use crate::db::DbConnection;
 use crate::db::catalog;
 use crate::domain::purpose::check_unbundled;
 use crate::domain::texts::typed;
-use crate::domain::{Channel, ErrorCode, LegalBasis, Locales, Localized, PurposeCategory, PurposeKey, Retention};
+use crate::domain::{
+    Channel, ErrorCode, LegalBasis, Locales, Localized, Obligation, PurposeCategory, PurposeKey, Retention,
+};
 use crate::services::notice;
 use crate::services::rights::{Actor, audit_action};
 use crate::services::workspace::{self, ApplyError, PurposeSpec, WorkspaceFile, WorkspaceInfo};
@@ -31,6 +33,10 @@ pub struct PurposeInput {
     pub sensitive: bool,
     pub night_time: bool,
     pub sale_or_share: bool,
+    /// The statutory retention obligation: a period or a preset's name, and the law (both
+    /// blank: none).
+    pub obligation_period: String,
+    pub obligation_law: String,
 }
 
 /// The statutory presets offered, by the name `Retention::parse` accepts.
@@ -71,11 +77,24 @@ pub fn parse(input: &PurposeInput, locales: &Locales) -> Result<PurposeSpec, Vec
         problems.push(("renewal_window_days".into(), ErrorCode::InvalidNumber));
     }
     let category = category_of(&input.category, &mut problems);
+    let obligation = Obligation::from_inputs(&input.obligation_period, &input.obligation_law)
+        .map_err(|(field, _)| {
+            let code = if field == "obligation_law" { ErrorCode::Required } else { ErrorCode::InvalidRetention };
+            problems.push((field.into(), code));
+        })
+        .ok();
     let third_parties: Vec<String> =
         input.third_parties.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect();
-    match (key, legal_basis, channel, retention, window, category) {
-        (Some(key), Some(legal_basis), Some(channel), Some(retention), Some(renewal_window_days), Some(category))
-            if problems.is_empty() =>
+    match (key, legal_basis, channel, retention, window, category, obligation) {
+        (
+            Some(key),
+            Some(legal_basis),
+            Some(channel),
+            Some(retention),
+            Some(renewal_window_days),
+            Some(category),
+            Some(retention_obligation),
+        ) if problems.is_empty() =>
         {
             let spec = PurposeSpec {
                 key,
@@ -91,6 +110,7 @@ pub fn parse(input: &PurposeInput, locales: &Locales) -> Result<PurposeSpec, Vec
                 sensitive: input.sensitive,
                 night_time: input.night_time,
                 sale_or_share: input.sale_or_share,
+                retention_obligation,
             };
             notice::check_third_parties(&spec.third_parties)
                 .map_err(|_| vec![("third_parties".into(), ErrorCode::TooLong)])?;
@@ -173,6 +193,8 @@ pub fn input_of(p: &catalog::PublishedPurpose) -> PurposeInput {
         sensitive: p.sensitive,
         night_time: p.night_time,
         sale_or_share: p.sale_or_share,
+        obligation_period: p.obligation.as_ref().map(|o| o.period.to_string()).unwrap_or_default(),
+        obligation_law: p.obligation.as_ref().map(|o| o.law.clone()).unwrap_or_default(),
     }
 }
 

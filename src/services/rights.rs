@@ -10,6 +10,7 @@ use super::ServiceError;
 use super::audit::{self, Done};
 use super::consent::{Change as DoorChange, Door, Refused, States};
 use super::erasure;
+use super::holds::Held;
 use super::subject::{Live, SubjectError};
 use super::tokens::LinkProblem;
 use crate::crypto::{Bound, Keyring, seal_evidence};
@@ -203,6 +204,7 @@ pub fn record_access(
 /// Erases a subject: non-personal `erased` events for every purpose in force, then every
 /// personal row goes and the data key is destroyed (crypto-shredding). When `notify` is given,
 /// a confirmation goes to the address first (sealed under the outbox key, so it survives).
+/// Returns what another law obliges the business to keep (held, restricted).
 pub fn erase(
     tx: &mut WriteTx<'_>,
     keyring: &Keyring,
@@ -210,19 +212,20 @@ pub fn erase(
     subject_id: &SubjectId,
     by: By<'_>,
     notify: Option<(&MailContext, Locale)>,
-) -> Result<(), RightsError> {
+) -> Result<Vec<Held>, RightsError> {
     let live = live_subject(tx.conn, keyring, subject_id)?;
     let email = live.email()?;
     let now = ledger_time(Utc::now().naive_utc());
     let subject_ids = [subject_id.clone()];
     let mut states = States::load(tx.conn, &subject_ids)?;
     erasure::erase_people(tx, &Door::new(catalog), &mut states, &subject_ids, by, now)?;
+    let kept = super::holds::held_about(tx.conn, subject_id.as_str())?;
     if let Some((ctx, locale)) = notify {
-        let composed = mail::compose(ctx, &email, &messages::erased(locale), None)
-            .map_err(|e| ServiceError::Mail(e.to_string()))?;
+        let message = messages::erased(locale, &super::holds::lines(catalog, &kept, locale));
+        let composed = mail::compose(ctx, &email, &message, None).map_err(|e| ServiceError::Mail(e.to_string()))?;
         mail::enqueue(tx.conn, keyring, "erasure_confirmation", &format!("erasure:{subject_id}"), None, &composed)?;
     }
-    Ok(())
+    Ok(kept)
 }
 
 /// Replaces the stored value(s) of one field, validated by the rules of the form it came from.

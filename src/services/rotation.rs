@@ -59,8 +59,9 @@ pub fn rotate(
     report(&progress);
     for _ in 0..MAX_PASSES {
         let before = progress;
-        let done = walk(conn, keyring, pace, Wrapped::DataKey, &mut progress, &mut report)?
-            && walk(conn, keyring, pace, Wrapped::Outbox, &mut progress, &mut report)?;
+        let done = walk(conn, keyring, pace, Source::DataKeys, &mut progress, &mut report)?
+            && walk(conn, keyring, pace, Source::HeldKeys, &mut progress, &mut report)?
+            && walk(conn, keyring, pace, Source::Mail, &mut progress, &mut report)?;
         if !done {
             return Ok(progress);
         }
@@ -115,22 +116,50 @@ fn rewrap_stored_keys(conn: &mut DbConnection, keyring: &Keyring) -> Result<usiz
     })
 }
 
-/// One pass over data keys or queued mail; `false` if it stopped at the limit.
+/// What a pass re-wraps: the subjects' data keys, the copies kept while data is held under a
+/// statutory obligation (the same keys, bound the same way), or queued mail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    DataKeys,
+    HeldKeys,
+    Mail,
+}
+
+impl Source {
+    fn page(self, conn: &mut DbConnection, after: &str, n: i64) -> diesel::QueryResult<Vec<(String, Vec<u8>)>> {
+        match self {
+            Self::DataKeys => key_store::wrapped_keys_after(conn, after, n),
+            Self::HeldKeys => crate::db::holds::keys_after(conn, after, n),
+            Self::Mail => key_store::messages_after(conn, after, n),
+        }
+    }
+
+    fn swap(self, conn: &mut DbConnection, id: &str, old: &[u8], new: &[u8]) -> diesel::QueryResult<usize> {
+        match self {
+            Self::DataKeys => key_store::swap_wrapped_key(conn, id, old, new),
+            Self::HeldKeys => crate::db::holds::swap_key(conn, id, old, new),
+            Self::Mail => key_store::swap_message(conn, id, old, new),
+        }
+    }
+
+    fn kind(self) -> Wrapped {
+        if self == Self::Mail { Wrapped::Outbox } else { Wrapped::DataKey }
+    }
+}
+
+/// One pass over one [`Source`]; `false` if it stopped at the limit.
 fn walk(
     conn: &mut DbConnection,
     keyring: &Keyring,
     pace: Pace,
-    kind: Wrapped,
+    source: Source,
     progress: &mut Progress,
     report: &mut impl FnMut(&Progress),
 ) -> Result<bool, ServiceError> {
     let masters = keyring.masters();
     let mut after = String::new();
     loop {
-        let page = match kind {
-            Wrapped::Outbox => key_store::messages_after(conn, &after, pace.batch)?,
-            _ => key_store::wrapped_keys_after(conn, &after, pace.batch)?,
-        };
+        let page = source.page(conn, &after, pace.batch)?;
         let Some((last, _)) = page.last() else { return Ok(true) };
         after = last.clone();
         let done = progress.data_keys + progress.mails;
@@ -139,20 +168,17 @@ fn walk(
         let rewrapped = conn.transaction(|conn| -> Result<usize, ServiceError> {
             let mut n = 0;
             for (id, wrapped) in &stale {
-                let new = masters.rewrap(kind, wrapped, id.as_bytes()).map_err(|e| {
+                let new = masters.rewrap(source.kind(), wrapped, id.as_bytes()).map_err(|e| {
                     tracing::error!(id = %id, error = %e, "cannot re-wrap");
                     e
                 })?;
                 let Some(new) = new else { continue };
-                n += match kind {
-                    Wrapped::Outbox => key_store::swap_message(conn, id, wrapped, &new)?,
-                    _ => key_store::swap_wrapped_key(conn, id, wrapped, &new)?,
-                };
+                n += source.swap(conn, id, wrapped, &new)?;
             }
             Ok(n)
         })?;
-        match kind {
-            Wrapped::Outbox => progress.mails += rewrapped,
+        match source {
+            Source::Mail => progress.mails += rewrapped,
             _ => progress.data_keys += rewrapped,
         }
         report(progress);
@@ -192,16 +218,13 @@ fn id_of(wrapped: &[u8]) -> String {
 /// Counts the material under each master key (a scan, a page at a time).
 pub fn census(conn: &mut DbConnection, keyring: &Keyring, page: i64) -> Result<Census, ServiceError> {
     let mut census = Census::default();
-    for kind in [Wrapped::DataKey, Wrapped::Outbox] {
+    for source in [Source::DataKeys, Source::HeldKeys, Source::Mail] {
         let mut after = String::new();
         loop {
-            let rows = match kind {
-                Wrapped::Outbox => key_store::messages_after(conn, &after, page)?,
-                _ => key_store::wrapped_keys_after(conn, &after, page)?,
-            };
+            let rows = source.page(conn, &after, page)?;
             let Some((last, _)) = rows.last() else { break };
             after = last.clone();
-            let counts = if kind == Wrapped::Outbox { &mut census.mails } else { &mut census.data_keys };
+            let counts = if source == Source::Mail { &mut census.mails } else { &mut census.data_keys };
             for (_, wrapped) in &rows {
                 *counts.entry(id_of(wrapped)).or_default() += 1;
             }

@@ -252,6 +252,7 @@ mod tests {
                 sensitive: false,
                 night_time: false,
                 sale_or_share: false,
+                obligation: None,
                 policy,
             };
             catalog.purposes.insert(p.key.to_string(), purpose);

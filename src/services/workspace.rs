@@ -18,6 +18,7 @@ use crate::db::catalog::{self, Catalog, FormVersionRow, NewPurpose, PolicyVersio
 use crate::domain::disclosure::ControllerError;
 use crate::domain::form::DefinitionError;
 use crate::domain::locale::LocalesError;
+use crate::domain::Obligation;
 use crate::domain::purpose::check_unbundled;
 use crate::domain::texts::TextProblem;
 use crate::domain::{
@@ -105,6 +106,11 @@ pub struct PurposeSpec {
     /// (`Sec-GPC: 1`) cannot grant it and is recorded as an opt-out.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub sale_or_share: bool,
+    /// A statutory retention obligation (PIPA art. 21(1), 전자상거래법 art. 6): what is bound to the
+    /// purpose is kept, restricted, for its period after it was recorded, even past withdrawal
+    /// or erasure. A preset's name or `{ period = "5y", law = "..." }`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention_obligation: Option<Obligation>,
 }
 
 fn default_renewal_window() -> u32 {
@@ -252,6 +258,7 @@ impl WorkspaceFile {
                 sensitive: p.sensitive,
                 night_time: p.night_time,
                 sale_or_share: p.sale_or_share,
+                retention_obligation: p.obligation.clone(),
             })
             .collect();
         let forms = catalog
@@ -352,6 +359,7 @@ fn apply_purpose(conn: &mut DbConnection, spec: &PurposeSpec, now: NaiveDateTime
         sensitive: spec.sensitive,
         night_time: spec.night_time,
         sale_or_share: spec.sale_or_share,
+        obligation: Obligation::stored(spec.retention_obligation.as_ref()),
         current_version_id: &version_id,
         created_at: existing.as_ref().map_or(now, |p| p.created_at),
         updated_at: now,
@@ -392,6 +400,7 @@ fn terms_of_spec(spec: &PurposeSpec) -> Terms<'_> {
         sensitive: spec.sensitive,
         night_time: spec.night_time,
         sale_or_share: spec.sale_or_share,
+        obligation: spec.retention_obligation.clone(),
     }
 }
 

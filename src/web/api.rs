@@ -365,7 +365,7 @@ async fn by_email(
         };
         let found = match cached {
             Cached::Hit(found) => found,
-            Cached::Miss => cache.read(conn, &keyring, &index, stamp)?,
+            Cached::Miss => cache.read(conn, &keyring, &index, stamp, catalog.holds_possible())?,
         };
         let consents = consent_views(conn, &catalog, &catalog.purpose_keys, &found.1, local)?;
         Ok((key_id, found, consents))
@@ -389,7 +389,10 @@ async fn by_external_id(
     let (subject_id, consents) = super::point_read(state, move |conn| {
         let subject_id = crate::services::external_ids::subject_of(conn, &keyring, &asked)?;
         let states = match &subject_id {
-            Some(id) => crate::db::consent::for_subject(conn, id)?,
+            Some(id) => {
+                let states = crate::db::consent::for_subject(conn, id)?;
+                crate::services::holds::checked_states(conn, Some(id), &[], states, catalog.holds_possible())?
+            }
             None => Vec::new(),
         };
         Ok((subject_id, consent_views(conn, &catalog, &catalog.purpose_keys, &states, local)?))

@@ -78,6 +78,7 @@ message_struct! {
         status_pending,
         status_expired,
         status_never,
+        status_restricted,
         version,
         withdraw,
         grant,
@@ -155,6 +156,7 @@ impl Strings {
             ConsentStatus::Pending => self.me.status_pending,
             ConsentStatus::Expired => self.me.status_expired,
             ConsentStatus::Never => self.me.status_never,
+            ConsentStatus::Restricted => self.me.status_restricted,
         }
     }
 

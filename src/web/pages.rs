@@ -229,4 +229,7 @@ pub struct ProfilePage {
     pub edits: Vec<EditRow>,
     pub consents: Vec<ConsentRow>,
     pub history: Vec<HistoryRow>,
+    /// What another law obliges the business to keep: (title, intro, a line each); empty lines
+    /// when nothing is held.
+    pub kept: (String, String, Vec<String>),
 }

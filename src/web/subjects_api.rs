@@ -246,7 +246,7 @@ async fn state_after(state: &AppState, subject: String, erased: bool) -> Result<
     web::block(move || -> Result<_, AppError> {
         let mut conn = pool.get()?;
         let profile = if erased {
-            crate::services::profile::erased(&subject)
+            crate::services::profile::erased(&mut conn, &subject)?
         } else {
             rights::profile(&mut conn, &keyring, &catalog, &subject)?
         };
@@ -263,6 +263,9 @@ pub(crate) struct Erased {
     subject_id: String,
     /// Always `true`.
     erased: bool,
+    /// What another law obliges the business to keep (restricted, destroyed at `until`):
+    /// PIPA art. 21(1), 전자상거래법 art. 6. Empty when nothing is.
+    kept_by_law: Vec<crate::services::holds::Held>,
 }
 
 #[utoipa::path(
@@ -289,7 +292,7 @@ pub(crate) async fn erase(
     let actor_key = key_id.clone();
     let (keyring, mail, subject) = (state.keyring.clone(), state.mail.clone(), SubjectId::from(path.clone()));
     let catalog = state.catalog.current();
-    state
+    let kept_by_law = state
         .db
         .writer
         .write(move |tx| {
@@ -305,5 +308,5 @@ pub(crate) async fn erase(
         .await?;
     super::access::by_api_key(&req, &state, &actor_key, AccessAction::ErasePerson, Some(&path));
     state.mail_queued.notify_one();
-    Ok(HttpResponse::Ok().json(Erased { subject_id: path.into_inner(), erased: true }))
+    Ok(HttpResponse::Ok().json(Erased { subject_id: path.into_inner(), erased: true, kept_by_law }))
 }

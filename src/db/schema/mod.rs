@@ -5,7 +5,7 @@ mod law;
 pub use integrations::{
     deidentified_exports, import_sheets, import_uploads, imports, operations, webhook_deliveries, webhook_endpoints,
 };
-pub use law::{email_changes, result_notice_cursor};
+pub use law::{email_changes, held_values, hold_keys, result_notice_cursor};
 
 diesel::table! {
     purposes (key) {
@@ -23,6 +23,7 @@ diesel::table! {
         sensitive -> Bool,
         night_time -> Bool,
         sale_or_share -> Bool,
+        obligation -> Text,
     }
 }
 
@@ -385,6 +386,8 @@ diesel::table! {
 
 diesel::allow_tables_to_appear_in_same_query!(
     purposes,
+    held_values,
+    hold_keys,
     policy_versions,
     forms,
     form_versions,

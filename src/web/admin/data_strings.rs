@@ -86,6 +86,7 @@ message_struct! {
         state_withdrawn,
         state_expired,
         state_never,
+        state_restricted,
     }
 }
 
@@ -98,6 +99,7 @@ impl DataStrings {
             ConsentStatus::Withdrawn => self.state_withdrawn,
             ConsentStatus::Expired => self.state_expired,
             ConsentStatus::Never => self.state_never,
+            ConsentStatus::Restricted => self.state_restricted,
         }
     }
 }

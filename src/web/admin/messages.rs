@@ -22,7 +22,7 @@ pub fn console_has_own_sentence(code: ErrorCode) -> bool {
         C::NotFound | C::PiiExportOwnerOnly | C::Required | C::TooLong | C::InvalidKey => true,
         C::WebhookNameTaken | C::WebhookDeclaredInFile | C::SubjectNotFound => true,
         C::RequestClosed | C::IdentityNotVerified | C::AlreadyVerified | C::AlreadyStarted => true,
-        C::AlreadyExtended | C::ExtensionNotAllowed | C::RequestChanged => true,
+        C::AlreadyExtended | C::ExtensionNotAllowed | C::RequestChanged | C::PrivacyOfficerRequired => true,
         C::ValidationFailed | C::Unauthorized | C::PayloadTooLarge | C::UnsupportedMediaType => false,
         C::ServiceUnavailable | C::MethodNotAllowed | C::InternalError | C::FormNotFound => false,
         C::PurposeNotFound | C::FieldNotFound | C::PolicyNotFound => false,

@@ -18,6 +18,7 @@ pub mod embed;
 pub mod field_views;
 pub mod fields;
 pub mod forms;
+pub mod held;
 pub mod imports;
 pub mod keys;
 pub mod languages;
@@ -40,7 +41,6 @@ use super::body::{FORM_URLENCODED, parse_urlencoded, read_limited, require_conte
 use super::error::{AppError, PageError};
 use super::pages::render_with_status;
 use super::{AppState, console_locale_of};
-use crate::domain::owner::Role;
 use crate::domain::{ErrorCode, Locale};
 use crate::services::owners::{self, Owner};
 use crate::services::rights::Actor;
@@ -63,6 +63,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/admin/", web::get().to(dashboard::page))
         .configure(submissions::routes)
         .configure(rights::routes)
+        .configure(held::routes)
         .route("/admin/audit", web::get().to(audit::page))
         .route("/admin/access", web::get().to(access::page))
         .route("/admin/forms/{key}/embed", web::get().to(embed::page));
@@ -151,7 +152,7 @@ impl SignedIn {
     }
 
     pub fn can_write(&self) -> bool {
-        self.owner.role == Role::Owner
+        self.owner.role.can_write()
     }
 
     /// The hash of this session's cookie (for signing out).
@@ -201,6 +202,7 @@ impl SignedIn {
             email: Some(self.owner.email.clone()),
             role: t.role(self.owner.role),
             can_write: self.can_write(),
+            sees_held: self.owner.role.sees_held_data(),
             csrf: self.csrf.clone(),
         }
     }
@@ -294,6 +296,8 @@ pub struct Chrome {
     pub email: Option<String>,
     pub role: &'static str,
     pub can_write: bool,
+    /// A privacy officer: may open data held under a statutory obligation.
+    pub sees_held: bool,
     pub csrf: String,
 }
 
@@ -310,6 +314,7 @@ impl Chrome {
             email: None,
             role: "",
             can_write: false,
+            sees_held: false,
             csrf: String::new(),
         }
     }

@@ -190,6 +190,8 @@ fn input_from(fields: &Fields, key: &str, locales: &Locales) -> PurposeInput {
         sensitive: fields.get("sensitive") == "1",
         night_time: fields.get("night_time") == "1",
         sale_or_share: fields.get("sale_or_share") == "1",
+        obligation_period: fields.get("obligation_period").to_owned(),
+        obligation_law: fields.get("obligation_law").to_owned(),
     }
 }
 

@@ -22,6 +22,7 @@ message_struct! {
         signed_in_as,
         role_owner,
         role_viewer,
+        role_privacy_officer,
         sign_out,
         sign_in_title,
         sign_in_intro,
@@ -85,6 +86,10 @@ message_struct! {
         night_time_hint,
         sale_or_share,
         sale_or_share_hint,
+        obligation,
+        obligation_hint,
+        obligation_period,
+        obligation_law,
         current_version,
         agreed_per_version,
         published_version,
@@ -149,6 +154,7 @@ impl AdminStrings {
         match role {
             crate::domain::owner::Role::Owner => self.role_owner,
             crate::domain::owner::Role::Viewer => self.role_viewer,
+            crate::domain::owner::Role::PrivacyOfficer => self.role_privacy_officer,
         }
     }
 

@@ -95,8 +95,17 @@ pub(super) async fn change_consent(
         .await
         .map_err(|e| PageError::new(e, locale))?;
     if outcome.subject_erased {
-        // That was the last consent in force: nothing is kept, and the page says so.
-        return Ok(erased_page(locale));
+        // That was the last consent in force: nothing is kept but what a law obliges the business
+        // to keep, and the page says so.
+        let (pool, catalog, id) = (state.db.pool.clone(), state.catalog.current(), s.subject_id.clone());
+        let kept = web::block(move || -> Result<_, AppError> {
+            let held = crate::services::holds::held_about(&mut *pool.get()?, &id)?;
+            Ok(crate::services::holds::lines(&catalog, &held, locale))
+        })
+        .await
+        .map_err(|e| PageError::new(e, locale))?
+        .map_err(|e| PageError::new(e, locale))?;
+        return Ok(erased_page_keeping(locale, kept));
     }
     Ok(done(locale))
 }
@@ -129,7 +138,8 @@ pub(super) async fn delete(
     }
     let (keyring, mail, subject) = (state.keyring.clone(), state.mail.clone(), SubjectId::from(s.subject_id.clone()));
     let catalog = state.catalog.current();
-    state
+    let shown = catalog.clone();
+    let kept = state
         .db
         .writer
         .write(move |tx| {
@@ -140,13 +150,20 @@ pub(super) async fn delete(
         .await
         .map_err(|e| PageError::new(e, locale))?;
     state.mail_queued.notify_one();
-    Ok(erased_page(locale))
+    Ok(erased_page_keeping(locale, crate::services::holds::lines(&shown, &kept, locale)))
 }
 
-/// The page after the person's data is gone: it says so, and the session cookie goes too.
-fn erased_page(locale: Locale) -> HttpResponse {
+/// The page after the person's data is gone: it says so, naming what another law obliges the
+/// business to keep (a line each), and the session cookie goes too.
+fn erased_page_keeping(locale: Locale, kept: Vec<String>) -> HttpResponse {
     let t = Strings::get(locale);
-    let mut response = render(&message(locale, t.me.deleted_title, vec![t.me.deleted_body.to_owned()]));
+    let mut paragraphs = vec![t.me.deleted_body.to_owned()];
+    if !kept.is_empty() {
+        let c = crate::i18n::catalogue(locale);
+        paragraphs = vec![c.text("mail-erased-body-kept")];
+        paragraphs.extend(kept);
+    }
+    let mut response = render(&message(locale, t.me.deleted_title, paragraphs));
     response.add_cookie(&expired_cookie()).ok();
     response
 }

@@ -79,12 +79,20 @@ pub(super) async fn profile_page(
         edits: edit_rows(&profile, locale, catalog.default_locale(), edit_error.as_ref()),
         consents: consent_rows(&profile, &catalog, locale),
         history: history_rows(&profile, &catalog, locale),
+        kept: kept_by_law(&profile, &catalog, locale),
         email: profile.email,
         external_id: profile.external_id,
     };
     let mut response = render(&page);
     response.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
     Ok(response)
+}
+
+/// What is kept under a statutory obligation, in words.
+fn kept_by_law(profile: &Profile, catalog: &Catalog, locale: Locale) -> (String, String, Vec<String>) {
+    let c = crate::i18n::catalogue(locale);
+    let lines = crate::services::holds::lines(catalog, &profile.kept_by_law, locale);
+    (c.text("kept-by-law-title"), c.text("kept-by-law-intro"), lines)
 }
 
 /// A time as the page shows it (UTC, to the minute).
