@@ -106,8 +106,10 @@ pub fn release(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<(usiz
         .distinct()
         .load(conn)?;
     let values = diesel::delete(held_values::table.filter(held_values::held_until.le(now))).execute(conn)?;
-    let still: Vec<String> =
-        held_values::table.filter(held_values::subject_id.eq_any(&people)).select(held_values::subject_id).load(conn)?;
+    let still: Vec<String> = held_values::table
+        .filter(held_values::subject_id.eq_any(&people))
+        .select(held_values::subject_id)
+        .load(conn)?;
     let done: Vec<&String> = people.iter().filter(|p| !still.contains(p)).collect();
     diesel::delete(hold_keys::table.filter(hold_keys::subject_id.eq_any(done))).execute(conn)?;
     people.sort_unstable();

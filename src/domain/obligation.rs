@@ -76,7 +76,9 @@ impl Obligation {
         let (months, what) = match name.trim() {
             "contract_records" => (60, "계약 또는 청약철회 등에 관한 기록 / records of contracts and withdrawals"),
             "payment_records" => (60, "대금결제 및 재화 등의 공급에 관한 기록 / records of payment and supply"),
-            "complaints" | "disputes" => (36, "소비자의 불만 또는 분쟁처리에 관한 기록 / records of complaints and disputes"),
+            "complaints" | "disputes" => {
+                (36, "소비자의 불만 또는 분쟁처리에 관한 기록 / records of complaints and disputes")
+            }
             "advertising_records" => (6, "표시·광고에 관한 기록 / records of labelling and advertising"),
             _ => return None,
         };
@@ -88,7 +90,11 @@ impl Obligation {
     pub fn from_inputs(period: &str, law: &str) -> Result<Option<Self>, (&'static str, InvalidObligation)> {
         let (period, law) = (period.trim(), law.trim());
         if period.is_empty() {
-            return if law.is_empty() { Ok(None) } else { Err(("obligation_period", InvalidObligation::UnknownPreset)) };
+            return if law.is_empty() {
+                Ok(None)
+            } else {
+                Err(("obligation_period", InvalidObligation::UnknownPreset))
+            };
         }
         if let Some(preset) = Self::preset(period) {
             return Ok(Some(if law.is_empty() { preset } else { Self { law: law.to_owned(), ..preset } }));

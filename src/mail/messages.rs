@@ -217,7 +217,8 @@ mod tests {
             let mails = [
                 sign_in(locale, "L"),
                 confirm_consent(locale, &["News".into()], &["Name".into()], "L", "U"),
-                erased(locale),
+                erased(locale, &[]),
+                erased(locale, &["kept".to_owned()]),
                 renewal(locale, &facts(&held), "E", "D"),
                 marketing_notice(locale, "Shop", &facts(&held), "W"),
             ];

@@ -173,7 +173,8 @@ pub fn lines(catalog: &Catalog, held: &[Held], locale: crate::domain::Locale) ->
     };
     held.iter()
         .map(|h| {
-            let title = catalog.purpose(&h.purpose).map_or(h.purpose.as_str(), |p| p.policy.title().get(locale, default));
+            let title =
+                catalog.purpose(&h.purpose).map_or(h.purpose.as_str(), |p| p.policy.title().get(locale, default));
             let items: Vec<String> = h.items.iter().map(|i| label(i)).collect();
             c.format(
                 "kept-by-law-line",

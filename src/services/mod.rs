@@ -45,6 +45,7 @@ pub mod tokens;
 pub mod transparency;
 pub mod webhooks;
 pub mod workspace;
+pub mod workspace_export;
 
 use crate::crypto::CryptoError;
 use crate::db::CommitFailed;

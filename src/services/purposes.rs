@@ -49,75 +49,67 @@ const MAX_TEXT: usize = 10_000;
 /// message code (a text's inputs are `title_<tag>`, `text_<tag>`).
 pub fn parse(input: &PurposeInput, locales: &Locales) -> Result<PurposeSpec, Vec<(String, ErrorCode)>> {
     let mut problems = Vec::new();
-    let key =
-        PurposeKey::parse(input.key.trim()).map_err(|_| problems.push(("key".into(), ErrorCode::InvalidKey))).ok();
-    let title = typed("title", &input.title, locales, MAX_TITLE, &mut problems);
-    let wording = typed("text", &input.text, locales, MAX_TEXT, &mut problems);
+    let mut need = |field: &str, code: ErrorCode, ok: bool| {
+        if !ok {
+            problems.push((field.to_owned(), code));
+        }
+    };
+    let key = PurposeKey::parse(input.key.trim()).ok();
+    need("key", ErrorCode::InvalidKey, key.is_some());
     let legal_basis = LegalBasis::parse(&input.legal_basis);
-    if legal_basis.is_none() {
-        problems.push(("legal_basis".into(), ErrorCode::InvalidChoice));
-    }
+    need("legal_basis", ErrorCode::InvalidChoice, legal_basis.is_some());
     let channel = Channel::parse(&input.channel);
-    if channel.is_none() {
-        problems.push(("channel".into(), ErrorCode::InvalidChoice));
-    }
+    need("channel", ErrorCode::InvalidChoice, channel.is_some());
     let retention = match input.retention_preset.trim() {
         "" => Retention::parse(&input.retention).ok(),
         preset if PRESETS.contains(&preset) => Retention::preset(preset),
         _ => None,
     };
-    if retention.is_none() {
-        problems.push(("retention".into(), ErrorCode::InvalidRetention));
-    }
-    if legal_basis.is_some_and(|basis| check_unbundled(input.key.trim(), input.required, basis).is_err()) {
-        problems.push(("legal_basis".into(), ErrorCode::BundledConsent));
-    }
+    need("retention", ErrorCode::InvalidRetention, retention.is_some());
+    let bundled = legal_basis.is_some_and(|basis| check_unbundled(input.key.trim(), input.required, basis).is_err());
+    need("legal_basis", ErrorCode::BundledConsent, !bundled);
     let window = input.renewal_window_days.trim().parse::<u32>().ok().filter(|d| *d <= 365);
-    if window.is_none() {
-        problems.push(("renewal_window_days".into(), ErrorCode::InvalidNumber));
-    }
+    need("renewal_window_days", ErrorCode::InvalidNumber, window.is_some());
+    let obligation = obligation_of(input, &mut problems);
+    let title = typed("title", &input.title, locales, MAX_TITLE, &mut problems);
+    let wording = typed("text", &input.text, locales, MAX_TEXT, &mut problems);
     let category = category_of(&input.category, &mut problems);
-    let obligation = Obligation::from_inputs(&input.obligation_period, &input.obligation_law)
-        .map_err(|(field, _)| {
-            let code = if field == "obligation_law" { ErrorCode::Required } else { ErrorCode::InvalidRetention };
-            problems.push((field.into(), code));
-        })
-        .ok();
     let third_parties: Vec<String> =
         input.third_parties.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect();
-    match (key, legal_basis, channel, retention, window, category, obligation) {
-        (
-            Some(key),
-            Some(legal_basis),
-            Some(channel),
-            Some(retention),
-            Some(renewal_window_days),
-            Some(category),
-            Some(retention_obligation),
-        ) if problems.is_empty() =>
-        {
-            let spec = PurposeSpec {
-                key,
-                title,
-                text: wording,
-                legal_basis,
-                required: input.required,
-                channel,
-                retention,
-                renewal_window_days,
-                category,
-                third_parties,
-                sensitive: input.sensitive,
-                night_time: input.night_time,
-                sale_or_share: input.sale_or_share,
-                retention_obligation,
-            };
-            notice::check_third_parties(&spec.third_parties)
-                .map_err(|_| vec![("third_parties".into(), ErrorCode::TooLong)])?;
-            Ok(spec)
-        }
-        _ => Err(problems),
-    }
+    let (Some(key), Some(legal_basis), Some(channel), Some(retention), Some(renewal_window_days), Some(category)) =
+        (key, legal_basis, channel, retention, window, category)
+    else {
+        return Err(problems);
+    };
+    let Some(retention_obligation) = obligation.filter(|_| problems.is_empty()) else { return Err(problems) };
+    let spec = PurposeSpec {
+        key,
+        title,
+        text: wording,
+        legal_basis,
+        required: input.required,
+        channel,
+        retention,
+        renewal_window_days,
+        category,
+        third_parties,
+        sensitive: input.sensitive,
+        night_time: input.night_time,
+        sale_or_share: input.sale_or_share,
+        retention_obligation,
+    };
+    notice::check_third_parties(&spec.third_parties).map_err(|_| vec![("third_parties".into(), ErrorCode::TooLong)])?;
+    Ok(spec)
+}
+
+/// The statutory obligation typed (`Some(None)`: none), or `None` with the problem noted.
+fn obligation_of(input: &PurposeInput, problems: &mut Vec<(String, ErrorCode)>) -> Option<Option<Obligation>> {
+    Obligation::from_inputs(&input.obligation_period, &input.obligation_law)
+        .map_err(|(field, _)| {
+            let code = if field == "obligation_law" { ErrorCode::Required } else { ErrorCode::InvalidRetention };
+            problems.push((field.to_owned(), code));
+        })
+        .ok()
 }
 
 /// The category chosen (`Some(None)`: implied), or `None` with the problem noted.

@@ -29,6 +29,7 @@ mod embedding;
 mod export_roundtrip;
 mod gpc;
 mod headers;
+mod holds;
 mod hostile;
 mod import;
 mod import_console;

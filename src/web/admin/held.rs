@@ -71,10 +71,11 @@ fn officer_only(who: &SignedIn) -> Result<(), AdminError> {
 async fn list(req: HttpRequest, who: SignedIn, state: web::Data<AppState>) -> Result<HttpResponse, AdminError> {
     officer_only(&who)?;
     let pool = state.db.pool.clone();
-    let rows = web::block(move || -> Result<_, AppError> { Ok(crate::db::holds::soonest(&mut *pool.get()?, LIST_MAX)?) })
-        .await
-        .map_err(|e| AdminError::new(e, who.locale))?
-        .map_err(|e| AdminError::new(e, who.locale))?;
+    let rows =
+        web::block(move || -> Result<_, AppError> { Ok(crate::db::holds::soonest(&mut *pool.get()?, LIST_MAX)?) })
+            .await
+            .map_err(|e| AdminError::new(e, who.locale))?
+            .map_err(|e| AdminError::new(e, who.locale))?;
     let rows = rows.into_iter().map(|r| (r, String::new())).collect();
     let page = HeldPage { c: who.chrome(&req, "held"), h: HeldStrings::get(who.locale), rows, person: None };
     Ok(render(&page))
