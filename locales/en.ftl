@@ -16,6 +16,8 @@ month-11 = November
 month-12 = December
 
 ## Workspace texts in the console: one row per offered language
+texts-refusal = What refusing means
+texts-refusal-hint = Required for a purpose the person cannot refuse (PIPA art. 22(1)): say what happens without it. For an optional one, leave it blank to say the service is provided all the same.
 texts-title = Title
 texts-wording = Wording
 texts-description = Description
@@ -893,6 +895,10 @@ console-obligation = Data another law obliges you to keep
 console-obligation-hint = PIPA art. 21(1), 전자상거래법 art. 6: what is bound to this purpose is kept, restricted, for this period after it was recorded, even after withdrawal or erasure, then destroyed automatically. Leave both blank if no law obliges you. A preset (contract_records 5 years, payment_records 5 years, disputes 3 years, advertising_records 6 months) brings its law.
 console-obligation-period = Period kept (e.g. 5y) or a preset
 console-obligation-law = The law it comes from
+page-recipients-label = Provided to
+page-recipient-line = { $name }: for { $purpose }; items: { $items }; kept by them: { $retention }.
+page-recipient-abroad = Transferred abroad to { $country }: { $transfer }.
+page-refusal-label = If you refuse
 page-items-label = Items collected
 page-refuse-optional = You may refuse: you still get the service, only without this.
 page-refuse-required = Needed to provide the service: without it we cannot provide it, so the form cannot be sent without it.

@@ -16,6 +16,8 @@ month-11 = 11月
 month-12 = 12月
 
 ## Workspace texts in the console: one row per offered language
+texts-refusal = 拒否した場合の不利益
+texts-refusal-hint = 拒否できない必須の目的には必ず記入してください(個人情報保護法(韓国)第22条第1項)。任意の目的は空欄にすると、拒否してもサービスを利用できると案内します。
 texts-title = タイトル
 texts-wording = 同意文言
 texts-description = 説明
@@ -878,6 +880,10 @@ console-obligation = 他の法令により保存が義務付けられる情報
 console-obligation-hint = 個人情報保護法(韓国)第21条第1項、電子商取引法第6条: この目的に結び付いた情報は、撤回や削除の請求の後も、記録された時からこの期間、分離して保管し、期間が終わると自動的に削除します。保存義務がなければ両方とも空欄にしてください。プリセット(contract_records 5年、payment_records 5年、disputes 3年、advertising_records 6か月)は根拠法令も入ります。
 console-obligation-period = 保存期間(例: 5y)またはプリセット
 console-obligation-law = 根拠法令
+page-recipients-label = 提供先
+page-recipient-line = { $name }: 利用目的 { $purpose }; 提供項目 { $items }; 保有期間 { $retention }。
+page-recipient-abroad = 国外移転({ $country }): { $transfer }。
+page-refusal-label = 拒否した場合
 page-items-label = 収集する項目
 page-refuse-optional = 同意しないこともでき、その場合もサービスはそのままご利用いただけます。
 page-refuse-required = サービスの提供に必要です。同意いただけない場合はサービスを提供できないため、フォームを送信できません。

@@ -16,6 +16,8 @@ month-11 = 11월
 month-12 = 12월
 
 ## Workspace texts in the console: one row per offered language
+texts-refusal = 동의를 거부할 경우의 불이익
+texts-refusal-hint = 거부할 수 없는 필수 목적에는 반드시 적으세요(개인정보 보호법 제22조제1항). 선택 목적은 비워 두면 거부해도 서비스를 이용할 수 있다고 안내합니다.
 texts-title = 제목
 texts-wording = 동의 문구
 texts-description = 설명
@@ -877,6 +879,10 @@ console-obligation = 다른 법령에 따라 보존해야 하는 정보
 console-obligation-hint = 개인정보 보호법 제21조제1항, 전자상거래법 제6조: 이 목적에 결합된 정보는 철회나 삭제 요청 후에도 기록된 때부터 이 기간 동안 분리하여 보관하고, 기간이 끝나면 자동으로 파기합니다. 보존 의무가 없으면 두 칸을 비워 두세요. 미리 정한 값(contract_records 5년, payment_records 5년, disputes 3년, advertising_records 6개월)은 근거 법령을 함께 채웁니다.
 console-obligation-period = 보존 기간(예: 5y) 또는 미리 정한 값
 console-obligation-law = 근거 법령
+page-recipients-label = 제공받는 자
+page-recipient-line = { $name }: 이용 목적 { $purpose }; 제공 항목 { $items }; 보유·이용 기간 { $retention }.
+page-recipient-abroad = 국외 이전({ $country }): { $transfer }.
+page-refusal-label = 동의를 거부할 경우
 page-items-label = 수집 항목
 page-refuse-optional = 동의를 거부할 수 있으며, 거부하셔도 서비스는 그대로 이용하실 수 있습니다.
 page-refuse-required = 서비스 제공에 필요한 항목으로, 동의를 거부하시면 서비스를 제공할 수 없어 양식을 보낼 수 없습니다.

@@ -268,6 +268,9 @@ fn connect(settings: &Settings) -> anyhow::Result<crate::db::DbConnection> {
 
 fn apply(settings: &Settings, file: &std::path::Path) -> anyhow::Result<i32> {
     let workspace = WorkspaceFile::read(file)?;
+    for advice in workspace.advice() {
+        eprintln!("warning: {advice}");
+    }
     let report = workspace::apply(&mut connect(settings)?, &workspace)?;
     if report.is_empty() {
         println!("{}: already applied, nothing changed", file.display());

@@ -212,6 +212,9 @@ fn apply_if_changed(conn: &mut crate::db::DbConnection, path: &std::path::Path) 
         return Ok(());
     }
     let file = WorkspaceFile::read(path)?;
+    for advice in file.advice() {
+        tracing::warn!(path = %path.display(), "{advice}");
+    }
     let report = workspace::apply(conn, &file)?;
     for (purpose, version) in &report.policy_versions {
         tracing::info!(purpose, version, "published policy version");

@@ -10,6 +10,7 @@ pub use super::policies::{
 };
 use super::policies::{PolicyVersionRow, with_texts};
 use super::schema::{form_versions, forms, policy_versions, purposes, workspace_locales, workspace_profile};
+use crate::domain::provision::NoticeDetails;
 use crate::domain::{
     Channel, Controller, FormDefinition, FormKey, LegalBasis, Locale, Locales, Obligation, PurposeCategory, PurposeKey,
     Retention,
@@ -110,6 +111,8 @@ pub struct PublishedPurpose {
     pub sale_or_share: bool,
     /// Data bound to it that another law obliges the company to keep (PIPA art. 21(1)).
     pub obligation: Option<Obligation>,
+    /// Its kind, recipients and refusal text, as its current policy version's terms say.
+    pub details: NoticeDetails,
     pub policy: PolicyVersion,
 }
 
@@ -123,8 +126,10 @@ impl Catalog {
 impl PublishedPurpose {
     /// The purpose's category: the declared one, or the one its terms imply.
     pub fn category(&self) -> PurposeCategory {
-        self.declared_category
-            .unwrap_or_else(|| PurposeCategory::implied(self.legal_basis, self.channel, !self.third_parties.is_empty()))
+        self.declared_category.unwrap_or_else(|| {
+            let shared = !self.third_parties.is_empty() || !self.details.recipients.is_empty();
+            PurposeCategory::implied(self.legal_basis, self.channel, shared)
+        })
     }
 }
 
@@ -255,6 +260,7 @@ impl Catalog {
                 night_time: row.night_time,
                 sale_or_share: row.sale_or_share,
                 obligation: Obligation::from_stored(&row.obligation),
+                details: NoticeDetails::of_terms(&policy.terms),
                 policy,
             };
             catalog.purposes.insert(row.key, published);

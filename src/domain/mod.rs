@@ -23,6 +23,7 @@ pub mod merkle;
 pub mod obligation;
 pub mod origin;
 pub mod owner;
+pub mod provision;
 pub mod purpose;
 pub mod restore;
 pub mod rights;

@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use crate::crypto::sha256_hex;
 use crate::db::catalog::{self, PolicyVersion};
+use crate::domain::provision::NoticeDetails;
 use crate::domain::{Localized, Obligation};
 
 /// At most this many third parties per purpose, each named in at most [`PARTY_MAX`] characters.
@@ -52,6 +53,9 @@ pub struct Terms<'a> {
     /// What another law obliges the company to keep, and for how long (absent when none).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub obligation: Option<Obligation>,
+    /// Kind, recipients and refusal text (each absent when it says nothing).
+    #[serde(flatten)]
+    pub details: NoticeDetails,
 }
 
 impl Terms<'_> {
@@ -95,6 +99,7 @@ fn terms_of(p: &catalog::PurposeRow) -> Terms<'_> {
         night_time: p.night_time,
         sale_or_share: p.sale_or_share,
         obligation: Obligation::from_stored(&p.obligation),
+        details: NoticeDetails::default(),
     }
 }
 

@@ -4,6 +4,7 @@
 
 use crate::db::DbConnection;
 use crate::db::catalog;
+use crate::domain::provision::{PurposeKind, Recipient};
 use crate::domain::purpose::check_unbundled;
 use crate::domain::texts::typed;
 use crate::domain::{
@@ -37,6 +38,11 @@ pub struct PurposeInput {
     /// blank: none).
     pub obligation_period: String,
     pub obligation_law: String,
+    /// What refusing means, per language (`refusal_<tag>`): required for a required purpose.
+    pub refusal: Localized,
+    /// Kind and recipients are declared in the workspace file; the console keeps them as they are.
+    pub kind: PurposeKind,
+    pub recipients: Vec<Recipient>,
 }
 
 /// The statutory presets offered, by the name `Retention::parse` accepts.
@@ -49,13 +55,17 @@ const MAX_TEXT: usize = 10_000;
 /// message code (a text's inputs are `title_<tag>`, `text_<tag>`).
 pub fn parse(input: &PurposeInput, locales: &Locales) -> Result<PurposeSpec, Vec<(String, ErrorCode)>> {
     let mut problems = Vec::new();
+    let key = PurposeKey::parse(input.key.trim()).ok();
+    if key.is_none() {
+        problems.push(("key".into(), ErrorCode::InvalidKey));
+    }
+    let title = typed("title", &input.title, locales, MAX_TITLE, &mut problems);
+    let wording = typed("text", &input.text, locales, MAX_TEXT, &mut problems);
     let mut need = |field: &str, code: ErrorCode, ok: bool| {
         if !ok {
             problems.push((field.to_owned(), code));
         }
     };
-    let key = PurposeKey::parse(input.key.trim()).ok();
-    need("key", ErrorCode::InvalidKey, key.is_some());
     let legal_basis = LegalBasis::parse(&input.legal_basis);
     need("legal_basis", ErrorCode::InvalidChoice, legal_basis.is_some());
     let channel = Channel::parse(&input.channel);
@@ -71,8 +81,7 @@ pub fn parse(input: &PurposeInput, locales: &Locales) -> Result<PurposeSpec, Vec
     let window = input.renewal_window_days.trim().parse::<u32>().ok().filter(|d| *d <= 365);
     need("renewal_window_days", ErrorCode::InvalidNumber, window.is_some());
     let obligation = obligation_of(input, &mut problems);
-    let title = typed("title", &input.title, locales, MAX_TITLE, &mut problems);
-    let wording = typed("text", &input.text, locales, MAX_TEXT, &mut problems);
+    let refusal = refusal_of(input, locales, &mut problems);
     let category = category_of(&input.category, &mut problems);
     let third_parties: Vec<String> =
         input.third_parties.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect();
@@ -97,9 +106,23 @@ pub fn parse(input: &PurposeInput, locales: &Locales) -> Result<PurposeSpec, Vec
         night_time: input.night_time,
         sale_or_share: input.sale_or_share,
         retention_obligation,
+        kind: input.kind,
+        recipients: input.recipients.clone(),
+        refusal,
     };
     notice::check_third_parties(&spec.third_parties).map_err(|_| vec![("third_parties".into(), ErrorCode::TooLong)])?;
     Ok(spec)
+}
+
+/// The refusal text typed: none when every language is blank, which a required purpose may not be.
+fn refusal_of(input: &PurposeInput, locales: &Locales, problems: &mut Vec<(String, ErrorCode)>) -> Option<Localized> {
+    if input.refusal.0.values().all(|t| t.trim().is_empty()) {
+        if input.required {
+            problems.push((format!("refusal_{}", locales.default_locale()), ErrorCode::Required));
+        }
+        return None;
+    }
+    Some(typed("refusal", &input.refusal, locales, MAX_TEXT, problems))
 }
 
 /// The statutory obligation typed (`Some(None)`: none), or `None` with the problem noted.
@@ -187,6 +210,9 @@ pub fn input_of(p: &catalog::PublishedPurpose) -> PurposeInput {
         sale_or_share: p.sale_or_share,
         obligation_period: p.obligation.as_ref().map(|o| o.period.to_string()).unwrap_or_default(),
         obligation_law: p.obligation.as_ref().map(|o| o.law.clone()).unwrap_or_default(),
+        refusal: p.details.refusal.clone().unwrap_or_default(),
+        kind: p.details.kind,
+        recipients: p.details.recipients.clone(),
     }
 }
 
@@ -212,6 +238,16 @@ mod tests {
 
     fn parse(input: &PurposeInput) -> Result<PurposeSpec, Vec<(String, ErrorCode)>> {
         super::parse(input, &Locales::default())
+    }
+
+    #[test]
+    fn a_required_purpose_says_what_refusing_means() {
+        let required = PurposeInput { required: true, legal_basis: "contract".into(), ..input() };
+        let fields: Vec<_> = parse(&required).unwrap_err().into_iter().map(|(f, _)| f).collect();
+        assert_eq!(fields, ["refusal_en"]);
+        let said = PurposeInput { refusal: Localized::new([(Locale::EN, "No account without it.")]), ..required };
+        assert_eq!(parse(&said).unwrap().refusal.unwrap().get(Locale::EN, Locale::EN), "No account without it.");
+        assert_eq!(parse(&input()).unwrap().refusal, None, "an optional purpose may say nothing");
     }
 
     #[test]

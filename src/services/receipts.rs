@@ -95,6 +95,10 @@ pub struct ReceiptPurpose {
     pub third_party_disclosure: bool,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub third_parties: Vec<String>,
+    /// For provision to third parties (PIPA art. 17(2)): each recipient, what for, which items,
+    /// how long, and for a transfer abroad the country and how.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recipients: Vec<crate::domain::provision::Recipient>,
     pub sensitive: bool,
     pub policy_version_id: String,
     pub policy_version: i64,
@@ -228,8 +232,9 @@ impl Issuer<'_> {
             retention_period: iso8601(p.retention),
             termination: if consent { "withdrawal_or_expiry" } else { "end_of_retention" }.to_owned(),
             expires_at,
-            third_party_disclosure: !p.third_parties.is_empty(),
-            third_parties: p.third_parties.clone(),
+            third_party_disclosure: !p.third_parties.is_empty() || !p.details.recipients.is_empty(),
+            third_parties: p.third_parties.iter().cloned().chain(p.details.recipient_names()).collect(),
+            recipients: p.details.recipients.clone(),
             sensitive: p.sensitive,
             policy_version_id: last.policy_version_id.clone(),
             policy_version: self.catalog.policy_version_numbers.get(&last.policy_version_id).copied().unwrap_or(0),

@@ -253,6 +253,7 @@ mod tests {
                 night_time: false,
                 sale_or_share: false,
                 obligation: None,
+                details: Default::default(),
                 policy,
             };
             catalog.purposes.insert(p.key.to_string(), purpose);

@@ -19,6 +19,7 @@ use crate::domain::Obligation;
 use crate::domain::disclosure::ControllerError;
 use crate::domain::form::DefinitionError;
 use crate::domain::locale::LocalesError;
+use crate::domain::provision::{DetailsProblem, NoticeDetails, PurposeKind, Recipient};
 use crate::domain::purpose::check_unbundled;
 use crate::domain::texts::TextProblem;
 use crate::domain::{
@@ -111,6 +112,26 @@ pub struct PurposeSpec {
     /// or erasure. A preset's name or `{ period = "5y", law = "..." }`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retention_obligation: Option<Obligation>,
+    /// `third_party`: provision to the recipients named (PIPA art. 17).
+    #[serde(default, skip_serializing_if = "PurposeKind::is_standard")]
+    pub kind: PurposeKind,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recipients: Vec<Recipient>,
+    /// What refusing it means, in the business's words (PIPA arts. 15(2), 22): expected for a
+    /// required purpose; without it the form says the statutory sentence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refusal: Option<Localized>,
+}
+
+impl PurposeSpec {
+    /// The notice's parts beside the wording, as the policy version keeps them.
+    pub fn details(&self) -> NoticeDetails {
+        NoticeDetails {
+            kind: self.kind,
+            recipients: self.recipients.clone(),
+            refusal: self.refusal.clone().map(Localized::tidy),
+        }
+    }
 }
 
 fn default_renewal_window() -> u32 {
@@ -169,6 +190,8 @@ pub enum ApplyError {
     Controller(#[from] ControllerError),
     #[error("purpose `{purpose}` third_parties: {problem}")]
     ThirdParties { purpose: String, problem: &'static str },
+    #[error("purpose `{purpose}`: {problem}")]
+    Details { purpose: String, problem: DetailsProblem },
     #[error("database error while applying: {0}")]
     Storage(#[from] diesel::result::Error),
 }
@@ -187,6 +210,22 @@ impl ApplyReport {
 }
 
 impl WorkspaceFile {
+    /// What the file should say and does not (it applies anyway): a required purpose without
+    /// its own refusal text shows the statutory sentence instead.
+    pub fn advice(&self) -> Vec<String> {
+        self.purposes
+            .iter()
+            .filter(|p| p.required && p.refusal.is_none())
+            .map(|p| {
+                format!(
+                    "purpose `{}` is required but says nothing of what refusing it means: add `refusal = {{ ... }}` \
+                     (PIPA art. 22(1)); until then the form says the service cannot be provided without it",
+                    p.key
+                )
+            })
+            .collect()
+    }
+
     pub fn read(path: &std::path::Path) -> Result<Self, ApplyError> {
         let shown = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|source| ApplyError::Read { path: shown.clone(), source })?;
@@ -211,6 +250,9 @@ impl WorkspaceFile {
             check_unbundled(p.key.as_str(), p.required, p.legal_basis)?;
             notice::check_third_parties(&p.third_parties)
                 .map_err(|problem| ApplyError::ThirdParties { purpose: p.key.to_string(), problem })?;
+            p.details()
+                .check(locales)
+                .map_err(|problem| ApplyError::Details { purpose: p.key.to_string(), problem })?;
             for (what, text) in [("title", &p.title), ("text", &p.text)] {
                 text.check(locales)
                     .map_err(|source| ApplyError::Text { place: format!("purpose `{}` {what}", p.key), source })?;
@@ -330,6 +372,7 @@ fn terms_of_spec(spec: &PurposeSpec) -> Terms<'_> {
         night_time: spec.night_time,
         sale_or_share: spec.sale_or_share,
         obligation: spec.retention_obligation.clone(),
+        details: spec.details(),
     }
 }
 

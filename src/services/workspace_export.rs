@@ -30,6 +30,9 @@ impl WorkspaceFile {
                 night_time: p.night_time,
                 sale_or_share: p.sale_or_share,
                 retention_obligation: p.obligation.clone(),
+                kind: p.details.kind,
+                recipients: p.details.recipients.clone(),
+                refusal: p.details.refusal.clone().map(|r| offered_only(&r, &catalog.locales)),
             })
             .collect();
         let forms = catalog

@@ -15,6 +15,7 @@ pub mod integration_api;
 pub mod links;
 pub mod me;
 pub mod messages;
+pub mod notice_words;
 pub mod openapi;
 pub mod ops;
 pub mod pages;

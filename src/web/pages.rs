@@ -68,6 +68,10 @@ pub struct PurposeView {
     pub error: Option<String>,
     /// The items collected for it: the labels of the form's fields bound to it (PIPA art. 15(2)).
     pub items: String,
+    /// What refusing it means (the business's text, or the statutory sentence).
+    pub refusal: String,
+    /// For provision to third parties: the heading and a line per recipient.
+    pub recipients: (String, Vec<String>),
 }
 
 pub struct ErrorLink {
@@ -125,6 +129,10 @@ pub struct PolicyPage {
     pub published_in: Vec<(String, String, String)>,
     pub policy_shown_hash_label: String,
     pub policy_published_in_label: String,
+    /// What refusing means (label, text) and the recipients (label, a line each), as this
+    /// version's terms say.
+    pub refusal: (String, String),
+    pub recipients: (String, Vec<String>),
 }
 
 /// A form with one button on a message page.
@@ -200,6 +208,8 @@ pub struct ConsentRow {
     pub policy_url: String,
     pub required: bool,
     pub can_withdraw: bool,
+    /// For provision to third parties: the heading and a line per recipient.
+    pub recipients: (String, Vec<String>),
 }
 
 pub struct HistoryRow {

@@ -6,9 +6,11 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::error::{AppError, PageError};
 use super::i18n::Strings;
+use super::notice_words;
 use super::pages::{PolicyPage, render};
 use super::{AppState, locale_of};
 use crate::db::catalog;
+use crate::domain::provision::NoticeDetails;
 use crate::domain::{ErrorCode, Locale};
 
 pub(super) async fn policy(
@@ -39,7 +41,17 @@ pub(super) async fn policy(
             (l.as_str().to_owned(), crate::i18n::catalogue(l).text("lang-name"), link)
         })
         .collect();
+    let details = NoticeDetails::of_terms(&found.terms);
+    let required = serde_json::from_str::<serde_json::Value>(&found.terms)
+        .ok()
+        .and_then(|t| t["required"].as_bool())
+        .unwrap_or(false);
+    let c = crate::i18n::catalogue(locale);
+    let refusal = (c.text("page-refusal-label"), notice_words::refusal(&details, required, locale, default));
+    let recipients = (notice_words::recipients_label(locale), notice_words::recipients(&details, locale, default));
     Ok(render(&PolicyPage {
+        refusal,
+        recipients,
         t: Strings::get(locale),
         lang: locale.as_str(),
         title: found.title().get(locale, default).to_owned(),

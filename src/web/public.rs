@@ -348,6 +348,11 @@ fn purpose_views(
             retention: crate::i18n::catalogue(locale).retention(p.retention),
             policy_url: format!("/policies/{}/v{}?lang={}", p.key, p.policy.version, locale.as_str()),
             policy_version: p.policy.version,
+            refusal: super::notice_words::refusal(&p.details, p.required, locale, catalog.default_locale()),
+            recipients: (
+                super::notice_words::recipients_label(locale),
+                super::notice_words::recipients(&p.details, locale, catalog.default_locale()),
+            ),
             error: error_for(typed, locale, &format!("purpose.{}", p.key)),
         })
         .collect()

@@ -164,6 +164,7 @@ on_both_backends! {
             ("title_en", "Providing the service"), ("title_ko", "서비스 제공"),
             ("text_en", "We use your address to run your account (new wording)."), ("text_ko", "계정 운영을 위해 주소를 이용합니다 (새 문구)."),
             ("legal_basis", "contract"), ("required", "1"), ("channel", "none"), ("retention", "forever"), ("renewal_window_days", "30"),
+            ("refusal_en", "Without it we cannot run your account."),
         ];
         let bad = console.submit("/admin/purposes/service?lang=en", &pairs).await;
         assert_eq!(bad.status(), 422);
@@ -233,6 +234,7 @@ on_both_backends! {
         let mut pairs = vec![
             ("title_en", "News by email"), ("title_ko", "이메일 소식"), ("text_en", "Offers by email."), ("text_ko", "이메일 혜택."),
             ("legal_basis", "consent"), ("required", "1"), ("channel", "email"), ("retention", "2y"), ("renewal_window_days", "30"),
+            ("refusal_en", "Without it we send you no news."),
         ];
         for (lang, says) in [("en", "Purpose \u{201c}marketing_email\u{201d} is required, so it cannot rest on consent"), ("ko", "‘marketing_email’ 목적은 필수이므로 동의를 근거로 할 수 없습니다")] {
             let bad = console.submit(&format!("/admin/purposes/marketing_email?lang={lang}"), &pairs).await;

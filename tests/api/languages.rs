@@ -217,7 +217,8 @@ on_both_backends! {
         assert!(form.contains(r#"id="field-title_en" name="title_en" lang="en" type="text""#));
         let pairs = |title_en: &'static str, title_ja: &'static str| {
             vec![("title_en", title_en), ("title_ko", ""), ("title_ja", title_ja), ("text_en", "We provide the service."), ("text_ko", ""), ("text_ja", ""),
-                 ("legal_basis", "contract"), ("required", "1"), ("channel", "none"), ("retention", "3y"), ("renewal_window_days", "30")]
+                 ("legal_basis", "contract"), ("required", "1"), ("channel", "none"), ("retention", "3y"), ("renewal_window_days", "30"),
+                 ("refusal_en", "Without it there is no service.")]
         };
         let refused = console.submit("/admin/purposes/service?lang=en", &pairs("", "サービス")).await;
         assert_eq!(refused.status(), 422);

@@ -44,6 +44,7 @@ mod night_time;
 mod openapi;
 mod preferences;
 mod privacy;
+mod provision;
 mod public_form;
 mod rate_limits;
 mod receipts;

@@ -142,6 +142,7 @@ fn form_page(
     let locales = &catalog.locales;
     let mut texts = rows("title", TextKind::Title, &input.title, locales, who.locale);
     texts.extend(rows("text", TextKind::Wording, &input.text, locales, who.locale));
+    texts.extend(rows("refusal", TextKind::Refusal, &input.refusal, locales, who.locale));
     let c = who.chrome(req, "purposes");
     let categories = PurposeCategory::ALL.iter().map(|c| (c.as_str(), category_label(who.locale, *c))).collect();
     let page = FormPage { c, creating, action, input, problems, bases, channels, presets, categories, texts };
@@ -192,6 +193,9 @@ fn input_from(fields: &Fields, key: &str, locales: &Locales) -> PurposeInput {
         sale_or_share: fields.get("sale_or_share") == "1",
         obligation_period: fields.get("obligation_period").to_owned(),
         obligation_law: fields.get("obligation_law").to_owned(),
+        refusal: fields.text("refusal", locales),
+        kind: Default::default(),
+        recipients: Vec::new(),
     }
 }
 
@@ -218,7 +222,12 @@ async fn update(
     if catalog.purpose(&path).is_none() {
         return Err(not_found(who.locale));
     }
-    save(&req, &who, &state, input_from(&fields, &path, &catalog.locales), false).await
+    let mut input = input_from(&fields, &path, &catalog.locales);
+    if let Some(existing) = catalog.purpose(&path) {
+        // Declared in the workspace file; the console's form does not edit them.
+        (input.kind, input.recipients) = (existing.details.kind, existing.details.recipients.clone());
+    }
+    save(&req, &who, &state, input, false).await
 }
 
 async fn save(

@@ -27,6 +27,8 @@ pub enum TextKind {
     Wording,
     Description,
     Label,
+    /// What refusing a purpose means (required only for a required purpose).
+    Refusal,
 }
 
 impl TextKind {
@@ -36,6 +38,7 @@ impl TextKind {
             Self::Wording => "texts-wording",
             Self::Description => "texts-description",
             Self::Label => "texts-label",
+            Self::Refusal => "texts-refusal",
         }
     }
 }
@@ -49,16 +52,19 @@ pub fn rows(prefix: &str, kind: TextKind, text: &Localized, locales: &Locales, c
         .iter()
         .map(|locale| {
             let language = catalogue(*locale).text("lang-name");
-            let required = *locale == locales.default_locale();
+            let refusal = matches!(kind, TextKind::Refusal);
+            let required = *locale == locales.default_locale() && !refusal;
             let value = text.0.get(locale.as_str()).cloned().unwrap_or_default();
-            let hint = if required {
+            let hint = if refusal && *locale == locales.default_locale() {
+                words.text("texts-refusal-hint")
+            } else if required {
                 words.text("texts-default-hint")
             } else if value.trim().is_empty() {
                 words.format("texts-untranslated-hint", &[("default", FluentValue::from(default_name.clone()))])
             } else {
                 words.text("texts-optional-hint")
             };
-            let long = matches!(kind, TextKind::Wording | TextKind::Description);
+            let long = matches!(kind, TextKind::Wording | TextKind::Description | TextKind::Refusal);
             TextRow {
                 name: format!("{prefix}_{locale}"),
                 label: format!("{} ({language})", words.text(kind.id())),

@@ -184,6 +184,10 @@ fn consent_rows(profile: &Profile, catalog: &Catalog, locale: Locale) -> Vec<Con
                 policy_url: format!("/policies/{}/v{}?lang={}", p.key, policy_version, locale.as_str()),
                 required: p.required,
                 can_withdraw: matches!(status, ConsentStatus::Granted | ConsentStatus::Pending),
+                recipients: (
+                    crate::web::notice_words::recipients_label(locale),
+                    crate::web::notice_words::recipients(&p.details, locale, catalog.default_locale()),
+                ),
             }
         })
         .collect()
