@@ -368,6 +368,7 @@ mod tests {
             expires_at: Some(Utc::now()),
             third_party_disclosure: true,
             third_parties: vec!["Courier".into()],
+            recipients: vec![],
             sensitive: false,
             policy_version_id: "v".into(),
             policy_version: 1,
