@@ -91,6 +91,7 @@ page-policy-hash = Fingerprint (SHA-256)
 page-select-placeholder = Choose…
 page-rate-limited = Too many requests. Please wait a while and try again.
 page-thanks-pending = We have sent you an email: please click the link in it to confirm your subscription. Until you do, nothing will be sent to you.
+page-thanks-guardian = Because you are under the minimum age, we have written to your parent or guardian. Only once they agree, within 7 days, is anything agreed to; otherwise what you sent is deleted.
 page-thanks-dropped = You filled these in, but did not agree to any purpose they are used for, so we did not keep them:
 page-used-for = Used for:
 
@@ -565,6 +566,7 @@ field-error-wording-changed = This wording changed while the form was open. Plea
 field-error-invalid-type = This value must be text.
 field-error-invalid-key = Use 1 to 64 characters: a-z, 0-9 and _, starting with a letter.
 field-error-invalid-url = Enter an address starting with https:// (or http://) of a server on the internet, not a private or local one.
+field-error-guardian-needed = Confirm your age, or, if you are younger, give the email address of a parent or legal guardian (not your own): they will be asked to agree for you.
 
 ## Console: sentences by stable code (console-says-<code>); other codes are said as problem-<code>
 console-says-bad-credentials = The email address or password is not right.
@@ -606,6 +608,8 @@ definition-error-unknown-purpose = Purpose “{ $purpose }” does not exist.
 definition-error-no-identity = A form needs exactly one required field of type Email (the person's identity).
 definition-error-select-without-choices = Field “{ $field }” is a choice list without choices.
 definition-error-no-purposes = A form must ask for at least one purpose.
+definition-error-min-age = The minimum age must be 0 (none) or 13 to 16.
+definition-error-reserved-key = Field “{ $field }” has a name the age check uses: choose another key.
 
 ## Console: consent states in words (data-state-<state>)
 data-state-granted = granted
@@ -625,6 +629,10 @@ mail-confirm-body = Please confirm that you want to receive: { $list }.
 mail-confirm-changes = New details were entered for you: { $list }. Confirming replaces what we hold.
 mail-confirm-note = If you do nothing, nothing is sent and the details you entered for this are deleted after 7 days. Not you? Cancel here: { $unsubscribe }
 mail-confirm-action = Yes, I confirm
+mail-guardian-subject = Your consent is asked for a child
+mail-guardian-body = Someone who gave this address as their parent's or legal guardian's asked to sign up { $child }, saying they are under the age at which they may agree themselves. They asked for: { $list }. Nothing is agreed to unless you confirm.
+mail-guardian-action = I am their parent or guardian and I agree
+mail-guardian-ignore = If you do not agree, or do not know them, ignore this mail: in 7 days what they sent is deleted.
 mail-erased-subject = Your data has been deleted
 mail-erased-body = As you asked, we have deleted all the personal data we held about you and destroyed the key that protected it. We keep only a record, naming no one, that a deletion took place. This is the last mail you receive from us at this address.
 kept-by-law-title = Kept because a law requires it
@@ -915,3 +923,10 @@ held-col-until = Destroyed on
 held-open = Open the records of
 held-person-title = Kept under a law about
 held-back = Back to everything kept
+
+age-legend = Your age
+age-hint = You must be { $age } or older to agree to this yourself. If you are younger, give a parent's or legal guardian's email address: we will ask them, and nothing is granted until they agree (within 7 days).
+age-affirm = I am { $age } or older
+age-birth-date = Date of birth (not stored)
+age-guardian = If you are under { $age }: your parent's or legal guardian's email address
+age-guardian-short = Parent's or guardian's email address

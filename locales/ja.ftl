@@ -82,6 +82,7 @@ page-policy-hash = フィンガープリント (SHA-256)
 page-select-placeholder = 選択してください…
 page-rate-limited = リクエストが多すぎます。しばらくしてから再度お試しください。
 page-thanks-pending = 確認メールをお送りしました。メール内のリンクをクリックして、配信の登録を確定してください。確定されるまで、何もお送りしません。
+page-thanks-guardian = 基準の年齢未満のため、保護者または法定代理人にメールをお送りしました。その方が7日以内に同意された場合にのみ同意となり、そうでなければ送信内容は削除されます。
 page-thanks-dropped = 以下の項目は入力されましたが、その利用目的に同意されなかったため、保存していません:
 page-used-for = 利用目的:
 
@@ -557,6 +558,7 @@ field-error-wording-changed = フォームを開いている間に文面が変�
 field-error-invalid-type = 値は文字列で指定してください。
 field-error-invalid-key = 半角英小文字（a-z）、数字（0-9）、アンダースコア（_）で1～64文字、英字で始めてください。
 field-error-invalid-url = インターネット上のサーバーのアドレスを https://（または http://）で始めて入力してください。プライベートやローカルのアドレスは使えません。
+field-error-guardian-needed = 年齢を確認してください。基準の年齢より若い場合は、ご本人ではなく保護者または法定代理人のメールアドレスを入力してください。その方に同意をお願いします。
 
 ## Console: sentences by stable code (console-says-<code>); other codes are said as problem-<code>
 console-says-bad-credentials = メールアドレスまたはパスワードが正しくありません。
@@ -597,6 +599,8 @@ definition-error-unknown-purpose = 目的「{ $purpose }」は存在しません
 definition-error-no-identity = フォームには、種類がメールの必須項目 (本人確認用) がちょうど1つ必要です。
 definition-error-select-without-choices = 項目「{ $field }」は選択肢のない選択リストです。
 definition-error-no-purposes = フォームでは目的を1つ以上尋ねる必要があります。
+definition-error-min-age = 最低年齢は 0(なし)または 13〜16 にしてください。
+definition-error-reserved-key = 項目「{ $field }」のキーは年齢確認で使う名前です。別のキーを選んでください。
 
 ## Console: consent states in words (data-state-<state>)
 data-state-granted = 同意
@@ -616,6 +620,10 @@ mail-confirm-body = 次の内容の受け取りに同意されるかご確認く
 mail-confirm-changes = あなたの情報が新たに入力されました: { $list }。確認すると、保有している情報が置き換わります。
 mail-confirm-note = 確認されない場合は何もお送りせず、このために入力された情報は7日後に削除されます。お心当たりがない場合は、こちらから取り消してください: { $unsubscribe }
 mail-confirm-action = はい、同意します
+mail-guardian-subject = お子様の個人情報の取り扱いについて保護者の同意のお願い
+mail-guardian-body = このアドレスを保護者または法定代理人のアドレスとして入力した方が、{ $child } で登録を申し込み、ご自身で同意できる年齢未満であると述べました。申し込み内容: { $list }。確認いただくまでは何も同意されたことになりません。
+mail-guardian-action = 保護者として同意します
+mail-guardian-ignore = 同意されない場合やお心当たりがない場合は、このメールを無視してください。7日後に送信内容は削除されます。
 mail-erased-subject = あなたの情報は削除されました
 mail-erased-body = ご依頼のとおり、当社が保有していたあなたの個人情報をすべて削除し、それを保護していた暗号鍵を破棄しました。誰のものか分からない削除の記録だけが残ります。このアドレスにお送りする最後のメールです。
 kept-by-law-title = 法令に基づき保存している情報
@@ -900,3 +908,10 @@ held-col-until = 削除予定日
 held-open = 記録を開く:
 held-person-title = 法令に基づき保存中の情報:
 held-back = 一覧に戻る
+
+age-legend = 年齢の確認
+age-hint = ご自身で同意するには { $age } 歳以上である必要があります。それより若い場合は、保護者または法定代理人のメールアドレスを入力してください。その方に同意をお願いし、7日以内に同意されるまでは何も同意されたことになりません。
+age-affirm = { $age } 歳以上です
+age-birth-date = 生年月日(保存しません)
+age-guardian = { $age } 歳未満の場合: 保護者または法定代理人のメールアドレス
+age-guardian-short = 保護者のメールアドレス

@@ -82,6 +82,7 @@ page-policy-hash = 지문 (SHA-256)
 page-select-placeholder = 선택하세요…
 page-rate-limited = 요청이 너무 많습니다. 잠시 후 다시 시도해 주세요.
 page-thanks-pending = 확인 메일을 보내 드렸습니다. 메일의 링크를 눌러 수신 동의를 확인해 주세요. 확인 전에는 아무것도 발송되지 않습니다.
+page-thanks-guardian = 기준 나이 미만이므로 부모님 또는 법정대리인께 메일을 보냈습니다. 그분이 7일 안에 동의하셔야 동의한 것으로 보며, 그렇지 않으면 보내신 내용은 삭제됩니다.
 page-thanks-dropped = 아래 항목은 입력하셨지만 이용 목적에 동의하지 않으셔서 저장하지 않았습니다:
 page-used-for = 이용 목적:
 
@@ -556,6 +557,7 @@ field-error-wording-changed = 양식을 여신 사이 안내 문구가 바뀌었
 field-error-invalid-type = 문자열 값이어야 합니다.
 field-error-invalid-key = 영문 소문자(a-z), 숫자(0-9), 밑줄(_)로 1~64자를 입력하고, 영문자로 시작하세요.
 field-error-invalid-url = 인터넷에 있는 서버의 주소를 https://(또는 http://)로 시작하게 입력하세요. 사설망이나 로컬 주소는 쓸 수 없습니다.
+field-error-guardian-needed = 나이를 확인해 주세요. 기준 나이보다 어리다면 본인이 아닌 부모님 또는 법정대리인의 이메일 주소를 입력하세요. 그분께 동의를 요청합니다.
 
 ## Console: sentences by stable code (console-says-<code>); other codes are said as problem-<code>
 console-says-bad-credentials = 이메일 주소 또는 비밀번호가 올바르지 않습니다.
@@ -596,6 +598,8 @@ definition-error-unknown-purpose = ‘{ $purpose }’ 목적이 없습니다.
 definition-error-no-identity = 필수 이메일 항목이 정확히 하나 있어야 합니다 (본인 확인용).
 definition-error-select-without-choices = ‘{ $field }’ 선택 목록에 선택지가 없습니다.
 definition-error-no-purposes = 양식은 목적을 하나 이상 물어야 합니다.
+definition-error-min-age = 최소 나이는 0(없음) 또는 13~16이어야 합니다.
+definition-error-reserved-key = “{ $field }” 항목의 키는 나이 확인에 쓰이는 이름입니다. 다른 키를 고르세요.
 
 ## Console: consent states in words (data-state-<state>)
 data-state-granted = 동의
@@ -615,6 +619,10 @@ mail-confirm-body = 다음 항목의 수신에 동의하시는지 확인해 주�
 mail-confirm-changes = 회원님의 정보가 새로 입력되었습니다: { $list }. 확인하시면 보관 중인 정보가 바뀝니다.
 mail-confirm-note = 확인하지 않으면 아무것도 발송되지 않으며, 이를 위해 입력하신 정보는 7일 후 삭제됩니다. 본인이 아니라면 여기에서 취소하세요: { $unsubscribe }
 mail-confirm-action = 네, 동의합니다
+mail-guardian-subject = 아동의 개인정보 처리에 대한 법정대리인 동의 요청
+mail-guardian-body = 이 주소를 부모님 또는 법정대리인의 주소로 입력한 분이 { $child } 주소로 가입을 요청했으며, 스스로 동의할 수 있는 나이보다 어리다고 밝혔습니다. 요청 내용: { $list }. 확인해 주시기 전에는 아무것도 동의된 것으로 보지 않습니다.
+mail-guardian-action = 법정대리인으로서 동의합니다
+mail-guardian-ignore = 동의하지 않거나 모르는 분이라면 이 메일을 무시하세요. 7일 뒤 보낸 내용은 삭제됩니다.
 mail-erased-subject = 개인정보가 삭제되었습니다
 mail-erased-body = 요청하신 대로 보관 중이던 개인정보를 모두 삭제하고 이를 보호하던 암호화 키를 파기했습니다. 누구인지 알 수 없는 삭제 기록만 남습니다. 이 주소로 보내는 마지막 메일입니다.
 kept-by-law-title = 법령에 따라 보존하는 정보
@@ -899,3 +907,10 @@ held-col-until = 파기 예정일
 held-open = 기록 열람:
 held-person-title = 법령에 따라 보존 중인 정보:
 held-back = 전체 목록으로
+
+age-legend = 나이 확인
+age-hint = 만 { $age }세 이상이어야 직접 동의할 수 있습니다. 그보다 어리다면 부모님 또는 법정대리인의 이메일 주소를 입력하세요. 그분께 동의를 요청하며, 7일 안에 동의하시기 전에는 아무것도 동의된 것으로 보지 않습니다.
+age-affirm = 만 { $age }세 이상입니다
+age-birth-date = 생년월일(저장하지 않음)
+age-guardian = 만 { $age }세 미만이라면: 부모님 또는 법정대리인의 이메일 주소
+age-guardian-short = 법정대리인의 이메일 주소

@@ -49,6 +49,10 @@ pub struct LinkClaims {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub purposes: Vec<String>,
     pub exp: i64,
+    /// A confirmation asked of a parent or guardian: the blind index (hex) of their address,
+    /// which the confirmation's evidence records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guardian: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -129,7 +133,7 @@ mod tests {
     use super::*;
 
     fn claims(kind: LinkKind, exp: i64) -> LinkClaims {
-        LinkClaims { sub: "s".into(), jti: "t".into(), kind, purposes: vec![], exp }
+        LinkClaims { sub: "s".into(), jti: "t".into(), kind, purposes: vec![], exp, guardian: None }
     }
 
     #[test]

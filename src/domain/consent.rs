@@ -163,6 +163,13 @@ pub struct Evidence {
     /// The rights-desk request staff acted on (a change made for the person, at their request).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rights_request: Option<String>,
+    /// On a form with a minimum age, how the age was established: `affirmed`, `birth_date`, or
+    /// `guardian` (under it: a parent or guardian was asked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub age: Option<String>,
+    /// A parent's or guardian's confirmation: the blind index (hex) of their address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guardian: Option<String>,
 }
 
 /// An imported consent's provenance (never a value from the file).

@@ -6,6 +6,8 @@ use std::collections::HashSet;
 
 use super::consent::may_store;
 use super::email::{Email, EmailError};
+pub use super::form_errors::{FieldError, FieldErrorCode};
+use super::minors::AgeCheck;
 pub use super::texts::Localized;
 use super::{FieldKey, PurposeKey};
 
@@ -95,6 +97,13 @@ pub struct FormDefinition {
     #[serde(default)]
     pub allowed_origins: Vec<String>,
     pub fields: Vec<FieldDefinition>,
+    /// The minimum age (PIPA art. 22-2: 14; GDPR art. 8: 13 to 16; 0: none). Absent: 14 for a
+    /// Korean-language workspace's form that asks for consent, else none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_age: Option<u8>,
+    /// How the form asks for the age: `affirmation` (a box) or `birth_date`.
+    #[serde(default, skip_serializing_if = "AgeCheck::is_affirmation")]
+    pub age_check: AgeCheck,
 }
 
 /// Why a form definition cannot be published.
@@ -114,6 +123,10 @@ pub enum DefinitionError {
     SelectWithoutChoices(String),
     #[error("a form must ask for at least one purpose")]
     NoPurposes,
+    #[error("min_age must be 0 (none) or 13 to 16 (GDPR art. 8; PIPA art. 22-2: 14)")]
+    MinAge,
+    #[error("field `{0}` is a name the form's age check uses: choose another key")]
+    ReservedKey(String),
 }
 
 impl FormDefinition {
@@ -121,6 +134,12 @@ impl FormDefinition {
     pub fn check(&self, purpose_exists: impl Fn(&PurposeKey) -> bool) -> Result<(), DefinitionError> {
         if self.purposes.is_empty() {
             return Err(DefinitionError::NoPurposes);
+        }
+        if self.min_age.is_some_and(|age| !super::minors::valid_min_age(age)) {
+            return Err(DefinitionError::MinAge);
+        }
+        if let Some(f) = self.fields.iter().find(|f| super::minors::AGE_INPUTS.contains(&f.key.as_str())) {
+            return Err(DefinitionError::ReservedKey(f.key.to_string()));
         }
         if let Some(p) = self.purposes.iter().find(|p| !purpose_exists(p)) {
             return Err(DefinitionError::UnknownPurpose(p.to_string()));
@@ -170,86 +189,6 @@ impl FormDefinition {
     /// does not, named.
     pub fn check_texts(&self, locales: &super::Locales) -> Result<(), (String, super::texts::TextProblem)> {
         self.texts().into_iter().try_for_each(|(place, text)| text.check(locales).map_err(|e| (place, e)))
-    }
-}
-
-/// Stable, machine-readable reasons a field was refused (also the keys of the message catalogue).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FieldErrorCode {
-    Required,
-    InvalidEmail,
-    InvalidPhone,
-    InvalidDate,
-    InvalidChoice,
-    TooLong,
-    InvalidCharacters,
-    UnknownField,
-    DuplicateField,
-    UnknownPurpose,
-    PurposeRequired,
-    InvalidType,
-    /// The wording of this purpose (or the form) changed since it was shown: read it again.
-    WordingChanged,
-    /// Not a key: 1 to 64 characters of a-z, 0-9 and _, starting with a letter.
-    InvalidKey,
-    /// Not an http(s) address of a server that may be reached.
-    InvalidUrl,
-}
-
-impl FieldErrorCode {
-    /// Every code (the message catalogue has a sentence for each, in each language).
-    pub const ALL: [FieldErrorCode; 15] = [
-        Self::Required,
-        Self::InvalidEmail,
-        Self::InvalidPhone,
-        Self::InvalidDate,
-        Self::InvalidChoice,
-        Self::TooLong,
-        Self::InvalidCharacters,
-        Self::UnknownField,
-        Self::DuplicateField,
-        Self::UnknownPurpose,
-        Self::PurposeRequired,
-        Self::InvalidType,
-        Self::WordingChanged,
-        Self::InvalidKey,
-        Self::InvalidUrl,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Required => "required",
-            Self::InvalidEmail => "invalid_email",
-            Self::InvalidPhone => "invalid_phone",
-            Self::InvalidDate => "invalid_date",
-            Self::InvalidChoice => "invalid_choice",
-            Self::TooLong => "too_long",
-            Self::InvalidCharacters => "invalid_characters",
-            Self::UnknownField => "unknown_field",
-            Self::DuplicateField => "duplicate_field",
-            Self::UnknownPurpose => "unknown_purpose",
-            Self::PurposeRequired => "purpose_required",
-            Self::WordingChanged => "wording_changed",
-            Self::InvalidType => "invalid_type",
-            Self::InvalidKey => "invalid_key",
-            Self::InvalidUrl => "invalid_url",
-        }
-    }
-}
-
-/// One refused input: which field (or `purpose`, or `purpose.<key>`) and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct FieldError {
-    pub field: String,
-    pub code: FieldErrorCode,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub max_length: Option<usize>,
-}
-
-impl FieldError {
-    pub fn new(field: impl Into<String>, code: FieldErrorCode) -> Self {
-        Self { field: field.into(), code, max_length: None }
     }
 }
 

@@ -33,5 +33,7 @@ pub(crate) fn newsletter() -> FormDefinition {
             field("name", FieldType::Text, false, &["personalisation"]),
             field("phone", FieldType::Tel, false, &["marketing_sms"]),
         ],
+        min_age: None,
+        age_check: Default::default(),
     }
 }

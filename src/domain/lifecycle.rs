@@ -191,6 +191,9 @@ pub struct Submitter {
     pub verified: bool,
     /// The form asks for confirmation by mail of purposes that reach people.
     pub double_opt_in: bool,
+    /// Under the form's minimum age: every purpose waits for a parent's or guardian's
+    /// confirmation (PIPA art. 22-2, GDPR art. 8).
+    pub guardian: bool,
 }
 
 /// What a ticked purpose on a submitted form does, if anything.
@@ -202,6 +205,9 @@ pub struct Submitter {
 /// only knows the address).
 pub fn on_submission(previous: Option<&Standing>, terms: &Terms<'_>, who: Submitter) -> Option<Transition> {
     let granted = previous.is_some_and(|p| p.status == ConsentStatus::Granted);
+    if who.guardian {
+        return (!granted).then_some(Transition::Request);
+    }
     if who.verified || !who.known_person {
         if granted && previous.is_some_and(|p| p.policy_version_id == terms.policy_version_id) {
             return who.verified.then_some(Transition::Reaffirm);

@@ -132,7 +132,7 @@ fn erasure_ends_a_consent_in_force_and_leaves_no_state() {
 
 #[test]
 fn an_unauthenticated_submission_cannot_overturn_what_the_person_established() {
-    let stranger = Submitter { known_person: true, verified: false, double_opt_in: false };
+    let stranger = Submitter { known_person: true, verified: false, double_opt_in: false, guardian: false };
     let quiet = terms(false, false);
     let reaching = terms(false, true);
     // Never asked, does not reach them: granted.
@@ -150,13 +150,13 @@ fn an_unauthenticated_submission_cannot_overturn_what_the_person_established() {
 
 #[test]
 fn double_opt_in_asks_new_people_to_confirm_purposes_that_reach_them() {
-    let new = Submitter { known_person: false, verified: false, double_opt_in: true };
+    let new = Submitter { known_person: false, verified: false, double_opt_in: true, guardian: false };
     assert_eq!(on_submission(None, &terms(false, true), new), Some(Transition::Request));
     assert_eq!(on_submission(None, &terms(false, false), new), Some(Transition::Grant));
     let no_doi = Submitter { double_opt_in: false, ..new };
     assert_eq!(on_submission(None, &terms(false, true), no_doi), Some(Transition::Grant));
     // An integrator's key vouches for the person: a confirmed purpose is not asked again.
-    let vouched = Submitter { known_person: true, verified: true, double_opt_in: true };
+    let vouched = Submitter { known_person: true, verified: true, double_opt_in: true, guardian: false };
     let granted = standing(ConsentStatus::Granted, "v1");
     assert_eq!(on_submission(Some(&granted), &terms(false, true), vouched), Some(Transition::Grant));
     let current = standing(ConsentStatus::Granted, "v2");
@@ -164,6 +164,15 @@ fn double_opt_in_asks_new_people_to_confirm_purposes_that_reach_them() {
     let out = next(Some(&current), Transition::Reaffirm, &terms(false, true), t(9, 0)).unwrap();
     assert_eq!(out.next.unwrap().granted_at, Some(t(9, 0)));
     assert_eq!(next(None, Transition::Reaffirm, &terms(false, true), t(9, 0)), Err(Refusal::NotGranted));
+}
+
+#[test]
+fn under_the_minimum_age_every_purpose_waits_for_the_guardian() {
+    let child = Submitter { known_person: false, verified: true, double_opt_in: false, guardian: true };
+    assert_eq!(on_submission(None, &terms(true, false), child), Some(Transition::Request));
+    assert_eq!(on_submission(None, &terms(false, false), child), Some(Transition::Request));
+    let granted = standing(ConsentStatus::Granted, "v1");
+    assert_eq!(on_submission(Some(&granted), &terms(false, true), child), None, "what stands is left alone");
 }
 
 #[test]

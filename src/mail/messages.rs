@@ -22,6 +22,15 @@ pub fn sign_in(locale: Locale, link: &str) -> MailContent {
     content(c, c.text("mail-sign-in-subject"), vec![c.text("mail-sign-in-body")], action)
 }
 
+/// Under a form's minimum age: the parent or guardian is asked to agree for the child
+/// (PIPA art. 22-2, GDPR art. 8), naming the child's address and what they asked for.
+pub fn confirm_as_guardian(locale: Locale, child: &str, purposes: &[String], link: &str) -> MailContent {
+    let c = catalogue(locale);
+    let body = c.format("mail-guardian-body", &[arg("child", child), arg("list", &purposes.join(", "))]);
+    let action = Some((c.text("mail-guardian-action"), link.to_owned()));
+    content(c, c.text("mail-guardian-subject"), vec![body, c.text("mail-guardian-ignore")], action)
+}
+
 /// Double opt-in: confirm the purposes just ticked.
 /// `changes` are the labels of fields whose held value a form would replace: the new values wait
 /// for this confirmation too.

@@ -143,6 +143,8 @@ fn spec_of(key: &FormKey, d: &FormDefinition) -> workspace::FormSpec {
         purposes: d.purposes.clone(),
         allowed_origins: d.allowed_origins.clone(),
         fields: d.fields.clone(),
+        min_age: d.min_age,
+        age_check: d.age_check,
     }
 }
 
@@ -340,6 +342,8 @@ mod tests {
             purposes: Vec::new(),
             allowed_origins: Vec::new(),
             fields: vec![field("a"), field("b")],
+            min_age: None,
+            age_check: Default::default(),
         };
         assert!(!move_field(&mut d, 0, true));
         assert!(move_field(&mut d, 0, false));

@@ -34,6 +34,8 @@ pub struct Asking<'a> {
     pub purposes: Vec<(String, String)>,
     /// Labels of the fields whose new value waits.
     pub changes: &'a [String],
+    /// Under the form's minimum age: the parent or guardian asked instead of the person.
+    pub guardian: Option<&'a Email>,
 }
 
 /// Signs the link, composes and seals the mail. No IO.
@@ -43,7 +45,7 @@ pub fn prepare_confirmation(
     asking: Asking<'_>,
     now: NaiveDateTime,
 ) -> Result<PreparedConfirmation, ServiceError> {
-    let Asking { subject_id, email, locale, purposes, changes } = asking;
+    let Asking { subject_id, email, locale, purposes, changes, guardian } = asking;
     let keys: Vec<String> = purposes.iter().map(|(k, _)| k.clone()).collect();
     let titles: Vec<String> = purposes.into_iter().map(|(_, t)| t).collect();
     let token_id = uuid::Uuid::new_v4().to_string();
@@ -54,12 +56,22 @@ pub fn prepare_confirmation(
         kind: LinkKind::ConfirmConsent,
         purposes: keys.clone(),
         exp: expires_at.and_utc().timestamp(),
+        guardian: guardian.map(|g| hex::encode(keyring.email_index(g))),
     })?;
     let link = format!("{}/confirm?token={token}&lang={}", ctx.base_url, locale.as_str());
     let unsubscribe = unsubscribe_url(keyring, ctx, subject_id, keys.clone(), locale)?;
-    let content = messages::confirm_consent(locale, &titles, changes, &link, &unsubscribe);
-    let composed = mail::compose(ctx, email.as_str(), &content, Some(&unsubscribe))
-        .map_err(|e| ServiceError::Mail(e.to_string()))?;
+    let composed = match guardian {
+        // The guardian is not the person: no unsubscribe link of theirs goes to them.
+        Some(guardian) => {
+            let content = messages::confirm_as_guardian(locale, email.as_str(), &titles, &link);
+            mail::compose(ctx, guardian.as_str(), &content, None)
+        }
+        None => {
+            let content = messages::confirm_consent(locale, &titles, changes, &link, &unsubscribe);
+            mail::compose(ctx, email.as_str(), &content, Some(&unsubscribe))
+        }
+    }
+    .map_err(|e| ServiceError::Mail(e.to_string()))?;
     Ok(PreparedConfirmation {
         subject_id: subject_id.to_owned(),
         purposes: keys,

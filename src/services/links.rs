@@ -118,7 +118,8 @@ pub fn confirm(
     let now = ledger_time(Utc::now().naive_utc());
     let claims = redeemed(tx, keyring, token, LinkKind::ConfirmConsent, now)?;
     let live = live_subject(tx.conn, keyring, &claims.sub)?;
-    let sealed = seal_evidence(&live.key, &claims.sub, evidence)?;
+    let evidence = Evidence { guardian: claims.guardian.clone(), ..evidence.clone() };
+    let sealed = seal_evidence(&live.key, &claims.sub, &evidence)?;
     let subject = SubjectId::from(claims.sub.clone());
     let mut states = States::load(tx.conn, std::slice::from_ref(&subject))?;
     let pending: Vec<String> = states

@@ -264,9 +264,13 @@ mod tests {
 
     #[test]
     fn a_required_purpose_on_consent_is_refused_at_its_legal_basis() {
-        let problems = parse(&PurposeInput { required: true, ..input() }).unwrap_err();
+        let said = Localized::new([(Locale::EN, "No service without it.")]);
+        let problems = parse(&PurposeInput { required: true, refusal: said, ..input() }).unwrap_err();
         assert_eq!(problems, [("legal_basis".to_owned(), ErrorCode::BundledConsent)]);
-        assert!(parse(&PurposeInput { required: true, legal_basis: "contract".into(), ..input() }).is_ok());
+        let said = Localized::new([(Locale::EN, "No service without it.")]);
+        assert!(
+            parse(&PurposeInput { required: true, legal_basis: "contract".into(), refusal: said, ..input() }).is_ok()
+        );
     }
 
     #[test]

@@ -102,6 +102,7 @@ async fn prepare(
     let (pool, keyring, catalog, ctx) = (pool.clone(), keyring.clone(), catalog.clone(), input.mail.clone());
     let (email, locale) = (input.accepted.email.clone(), input.locale);
     let (granted, submitter) = (input.accepted.granted.clone(), input.submitter(false));
+    let guardian = input.guardian.clone();
     tokio::task::spawn_blocking(move || {
         let mut conn = pool.get().map_err(|_| CommitFailed)?;
         let (existing, rows) = consent::by_email_index(&mut conn, &keyring.email_index(&email))?;
@@ -117,7 +118,14 @@ async fn prepare(
         let confirmation = prepare_confirmation(
             &keyring,
             &ctx,
-            Asking { subject_id: &subject_id, email: &email, locale, purposes: wanted, changes: &[] },
+            Asking {
+                subject_id: &subject_id,
+                email: &email,
+                locale,
+                purposes: wanted,
+                changes: &[],
+                guardian: guardian.as_ref(),
+            },
             now,
         )?;
         Ok(Some(Prepared { confirmation, for_new_subject: existing.is_none() }))

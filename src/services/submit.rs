@@ -38,12 +38,20 @@ pub struct SubmissionInput {
     pub verified: bool,
     /// Opted out of by the Global Privacy Control signal (out of `accepted`): recorded as such.
     pub opted_out: Vec<PurposeKey>,
+    /// Under the form's minimum age: every purpose waits for this parent's or guardian's
+    /// confirmation, which the confirmation mail asks of them.
+    pub guardian: Option<crate::domain::Email>,
 }
 
 impl SubmissionInput {
     /// Who is submitting, as far as the door can tell.
     pub fn submitter(&self, known_person: bool) -> Submitter {
-        Submitter { known_person, verified: self.verified, double_opt_in: self.form.definition.double_opt_in }
+        Submitter {
+            known_person,
+            verified: self.verified,
+            double_opt_in: self.form.definition.double_opt_in,
+            guardian: self.guardian.is_some(),
+        }
     }
 }
 
@@ -361,6 +369,7 @@ fn confirmation_for<'p>(
                 locale: input.locale,
                 purposes: pending,
                 changes: &changes,
+                guardian: input.guardian.as_ref(),
             };
             Cow::Owned(prepare_confirmation(keyring, &input.mail, asking, now)?)
         }

@@ -56,6 +56,7 @@ pub fn issue_link(
         kind,
         purposes,
         exp: expires_at.and_utc().timestamp(),
+        guardian: None,
     })?)
 }
 
@@ -108,6 +109,7 @@ pub fn unsubscribe_url(
         kind: LinkKind::Unsubscribe,
         purposes,
         exp,
+        guardian: None,
     })?;
     Ok(format!("{}/u?token={token}&lang={}", ctx.base_url, locale.as_str()))
 }

@@ -19,6 +19,7 @@ use crate::domain::Obligation;
 use crate::domain::disclosure::ControllerError;
 use crate::domain::form::DefinitionError;
 use crate::domain::locale::LocalesError;
+use crate::domain::minors::AgeCheck;
 use crate::domain::provision::{DetailsProblem, NoticeDetails, PurposeKind, Recipient};
 use crate::domain::purpose::check_unbundled;
 use crate::domain::texts::TextProblem;
@@ -152,6 +153,11 @@ pub struct FormSpec {
     #[serde(default)]
     pub allowed_origins: Vec<String>,
     pub fields: Vec<FieldDefinition>,
+    /// See [`FormDefinition::min_age`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_age: Option<u8>,
+    #[serde(default, skip_serializing_if = "AgeCheck::is_affirmation")]
+    pub age_check: AgeCheck,
 }
 
 impl FormSpec {
@@ -164,6 +170,8 @@ impl FormSpec {
             purposes: self.purposes.clone(),
             allowed_origins: self.allowed_origins.clone(),
             fields: self.fields.clone(),
+            min_age: self.min_age,
+            age_check: self.age_check,
         }
     }
 }

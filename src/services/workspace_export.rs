@@ -49,6 +49,8 @@ impl WorkspaceFile {
                     purposes: d.purposes.clone(),
                     allowed_origins: d.allowed_origins.clone(),
                     fields: d.fields.clone(),
+                    min_age: d.min_age,
+                    age_check: d.age_check,
                 }
             })
             .collect();

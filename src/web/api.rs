@@ -10,7 +10,7 @@ use super::access;
 use super::api_key::bearer;
 use super::body::{JSON, read_limited, require_content_type};
 use super::error::{AppError, Problem};
-use super::{AppState, evidence_of, only};
+use super::{AppState, only};
 use crate::db::catalog::Catalog;
 use crate::domain::access::AccessAction;
 use crate::domain::form::{FieldError, FieldErrorCode, RawSubmission};
@@ -18,7 +18,7 @@ use crate::domain::{Email, ErrorCode, Locale, Locales, Method, PurposeKey};
 
 use crate::services::lookup::{Cached, ConsentView, consent_views, consent_views_known};
 use crate::services::receipts::Issuer;
-use crate::services::submit::{SubmissionInput, SubmissionOutcome};
+use crate::services::submit::SubmissionOutcome;
 
 /// This module's resources, inside the `/api/v1` scope (see [`super::api_routes`]).
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -55,6 +55,11 @@ pub struct SubmissionRequest {
     #[serde(default)]
     #[schema(max_length = 200, example = "CUST-000123")]
     pub external_id: Option<String>,
+    /// On a form with a minimum age (PIPA art. 22-2, GDPR art. 8): the person's affirmation or
+    /// birth date, or, under the age, a parent's or guardian's address (every purpose then waits
+    /// for their confirmation by mail). Refused with the input named when neither is given.
+    #[serde(default)]
+    pub age: Option<crate::domain::minors::AgeAnswer>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -110,28 +115,19 @@ pub(crate) async fn create_submission(
     let verified = key_id.is_some();
     let displayed = request.policy_versions.clone();
     let external_id = request.external_id.clone();
+    let age = request.age.clone();
     let raw = raw_submission(request)?;
-    let accepted = form.definition.accept(&raw, |p| catalog.is_required(p)).map_err(AppError::Validation)?;
+    let (accepted, judged) =
+        super::submission::checked(&state, &catalog, form, &raw, age.as_ref()).map_err(AppError::Validation)?;
     let external_id =
         super::integration_api::submitted_external_id(&state, verified, external_id, &accepted.email).await?;
     if let Some(displayed) = &displayed {
         wording_displayed(&catalog, &accepted, displayed)?;
     }
-    let evidence = evidence_of(&req, &state, locale, &form.version_id);
-    let opted_out = crate::services::gpc::opt_outs(&catalog, form, evidence.gpc);
-    let accepted = crate::domain::gpc::without(accepted, &opted_out);
-    let dropped_fields = accepted.dropped.iter().map(ToString::to_string).collect();
     state.limits.submission(crate::web::client_ip(&req, &state.settings))?;
-    let input = SubmissionInput {
-        form: form.clone(),
-        accepted,
-        evidence,
-        locale,
-        method: Method::Api,
-        mail: state.mail.clone(),
-        verified,
-        opted_out,
-    };
+    let door = super::submission::Door { locale, method: Method::Api, verified };
+    let input = super::submission::input(&req, &state, &catalog, form, (accepted, judged), door);
+    let dropped_fields = input.accepted.dropped.iter().map(ToString::to_string).collect();
     let outcome = state.submissions.record(catalog.clone(), input).await?;
     if let (Some(key_id), Some(id), true) = (&key_id, external_id, outcome.stored) {
         super::integration_api::attach(&state, key_id, &outcome.recorded_for, id).await?;

@@ -36,6 +36,7 @@ message_struct! {
         select_placeholder,
         rate_limited,
         thanks_pending,
+        thanks_guardian,
         /// Before the labels of values typed but not kept (none of their purposes was agreed to).
         thanks_dropped,
         /// Before the purposes a form field serves ("Used for: …").

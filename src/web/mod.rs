@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod admin;
+pub mod age;
 pub mod api;
 pub mod api_key;
 pub mod body;
@@ -23,6 +24,7 @@ mod policy;
 pub mod public;
 pub mod rights_api;
 pub mod subjects_api;
+pub mod submission;
 pub(crate) mod transparency;
 pub mod webhooks_api;
 pub mod webhooks_manage_api;
@@ -256,6 +258,8 @@ pub fn evidence_of(req: &HttpRequest, state: &AppState, locale: Locale, form_ver
         source: None,
         import: None,
         rights_request: None,
+        age: None,
+        guardian: None,
     }
 }
 

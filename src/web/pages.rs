@@ -96,6 +96,8 @@ pub struct FormPage {
     pub redirect: Option<String>,
     /// The signed wording this page displays (`Keyring::sign_shown`); none in the builder preview.
     pub shown: Option<String>,
+    /// The age check, on a form with a minimum age.
+    pub age: Option<crate::web::age::AgeView>,
 }
 
 #[derive(Template)]
@@ -107,6 +109,8 @@ pub struct ThanksPage {
     pub form_key: String,
     /// Double opt-in: a confirmation mail is on its way.
     pub pending: bool,
+    /// Under the minimum age: the parent or guardian was written to.
+    pub guardian: bool,
     /// Labels of the values typed but not kept, because none of their purposes was agreed to.
     pub dropped: Vec<String>,
 }

@@ -12,12 +12,12 @@ use super::body::{FORM_URLENCODED, parse_urlencoded, read_limited, require_conte
 use super::error::{AppError, PageError, error_anchor};
 use super::i18n::Strings;
 use super::pages::{ChoiceView, ErrorLink, FieldView, FormPage, PurposeView, ThanksPage, render, render_with_status};
-use super::{AppState, evidence_of, locale_of};
+use super::submission::Door;
+use super::{AppState, locale_of};
 use crate::crypto::Keyring;
 use crate::db::catalog::{Catalog, PublishedForm};
 use crate::domain::form::{FieldDefinition, FieldError, RawSubmission};
 use crate::domain::{ErrorCode, Locale, Method, origin};
-use crate::services::submit::SubmissionInput;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/f/{form}").route(web::get().to(show_form)).route(web::post().to(submit_form)))
@@ -33,6 +33,8 @@ struct Typed<'a> {
     errors: &'a [FieldError],
     /// Where to go after success (already checked against the allowed origins).
     redirect: Option<&'a str>,
+    /// The age inputs, on a form with a minimum age.
+    age: Option<&'a crate::domain::minors::AgeAnswer>,
 }
 
 #[derive(serde::Deserialize)]
@@ -109,41 +111,32 @@ async fn submit_form(
     let mut pairs = parse_urlencoded(&body, locale).map_err(page_error)?;
     let redirect = redirect_target(&req, &mut pairs, form);
     let stale = stale_wording(&state.keyring, &catalog, form, &mut pairs);
+    let age = super::age::min_age_of(&catalog, form).map(|_| super::age::take(&mut pairs));
 
     let (purposes, fields): (Vec<_>, Vec<_>) = pairs.into_iter().partition(|(k, _)| k == "purpose");
     let raw = RawSubmission { fields, purposes: purposes.into_iter().map(|(_, v)| v).collect() };
-    let accepted = match form.definition.accept(&raw, |p| catalog.is_required(p)) {
-        Ok(accepted) if stale.is_empty() => accepted,
+    let checked = match super::submission::checked(&state, &catalog, form, &raw, age.as_ref()) {
+        Ok(checked) if stale.is_empty() => checked,
         outcome => {
-            let mut errors = stale;
-            errors.extend(outcome.err().unwrap_or_default());
-            let again = Refused { raw: &raw, errors: &errors, redirect: redirect.as_deref() };
+            let errors = [stale, outcome.err().unwrap_or_default()].concat();
+            let again = Refused { raw: &raw, errors: &errors, redirect: redirect.as_deref(), age: age.as_ref() };
             return Ok(form_again(&state.keyring, &catalog, form, locale, again));
         }
     };
     state.limits.submission(crate::web::client_ip(&req, &state.settings)).map_err(page_error)?;
-    let evidence = evidence_of(&req, &state, locale, &form.version_id);
-    let opted_out = crate::services::gpc::opt_outs(&catalog, form, evidence.gpc);
-    let accepted = crate::domain::gpc::without(accepted, &opted_out);
+    // A public form cannot tell who is typing the address: nothing is vouched for.
+    let door = Door { locale, method: Method::Form, verified: false };
+    let input = super::submission::input(&req, &state, &catalog, form, checked, door);
     // Field keys only (never what was typed), for the thank-you page to name by their labels.
-    let dropped: String = accepted.dropped.iter().map(|k| format!("&dropped={k}")).collect();
-    let input = SubmissionInput {
-        form: form.clone(),
-        accepted,
-        evidence,
-        locale,
-        method: Method::Form,
-        mail: state.mail.clone(),
-        // A public form cannot tell who is typing the address.
-        verified: false,
-        opted_out,
-    };
+    let dropped: String = input.accepted.dropped.iter().map(|k| format!("&dropped={k}")).collect();
+    let guardian = input.guardian.is_some();
     let outcome = state.submissions.record(catalog.clone(), input).await.map_err(|e| page_error(e.into()))?;
-    let pending = if outcome.pending.is_empty() {
-        ""
-    } else {
-        state.mail_queued.notify_one();
-        "&pending=1"
+    let pending = match (outcome.pending.is_empty(), guardian) {
+        (true, _) => "",
+        (false, guardian) => {
+            state.mail_queued.notify_one();
+            if guardian { "&pending=guardian" } else { "&pending=1" }
+        }
     };
     let location =
         redirect.unwrap_or_else(|| format!("/f/{}/thanks?lang={}{pending}{dropped}", form.key, locale.as_str()));
@@ -155,6 +148,7 @@ struct Refused<'a> {
     raw: &'a RawSubmission,
     errors: &'a [FieldError],
     redirect: Option<&'a str>,
+    age: Option<&'a crate::domain::minors::AgeAnswer>,
 }
 
 /// The form again (422) with what was typed and a message next to each problem. A purpose whose
@@ -173,7 +167,7 @@ fn form_again(
         .filter(|p| !r.errors.iter().any(|e| e.field == format!("purpose.{p}")))
         .cloned()
         .collect();
-    let typed = Typed { fields: &r.raw.fields, purposes: &ticked, errors: r.errors, redirect: r.redirect };
+    let typed = Typed { fields: &r.raw.fields, purposes: &ticked, errors: r.errors, redirect: r.redirect, age: r.age };
     let mut response = form_response(keyring, catalog, form, locale, &typed);
     *response.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
     response
@@ -195,6 +189,7 @@ async fn thanks(
         title: form.definition.title.get(locale, catalog.default_locale()).to_owned(),
         form_key: form.key.to_string(),
         pending: query.contains(&"pending=1"),
+        guardian: query.contains(&"pending=guardian"),
         dropped: dropped_labels(form, &query, locale, catalog.default_locale()),
     };
     let mut response = render(&page);
@@ -260,6 +255,10 @@ fn form_page(catalog: &Catalog, form: &PublishedForm, locale: Locale, typed: &Ty
         errors: error_links(catalog, form, locale, typed),
         redirect: typed.redirect.map(str::to_owned),
         shown: None,
+        age: super::age::min_age_of(catalog, form).map(|min| {
+            let answer = typed.age.cloned().unwrap_or_default();
+            super::age::view(min, def.age_check, &answer, typed.errors, locale)
+        }),
     }
 }
 
@@ -369,6 +368,7 @@ fn error_links(catalog: &Catalog, form: &PublishedForm, locale: Locale, typed: &
                 "purpose" => "purpose-legend".to_owned(),
                 f if form.definition.field(f).is_some() => format!("field-{f}"),
                 f if f.starts_with("purpose.") => format!("purpose-{}", &f["purpose.".len()..]),
+                f if crate::domain::minors::AGE_INPUTS.contains(&f) => format!("field-{f}"),
                 _ => error_anchor(&e.field),
             },
             message: format!("{}: {}", label_of(catalog, form, &e.field, locale), t.field_error(e)),
@@ -386,7 +386,7 @@ pub fn preview_page(
 ) -> FormPage {
     let form =
         PublishedForm { key: key.clone(), version_id: String::new(), version: 0, definition: definition.clone() };
-    form_page(catalog, &form, locale, &Typed { fields: &[], purposes: &[], errors: &[], redirect: None })
+    form_page(catalog, &form, locale, &Typed::default())
 }
 
 /// How a field (or purpose) is named in the error summary.
@@ -399,6 +399,9 @@ fn label_of(catalog: &Catalog, form: &PublishedForm, field: &str, locale: Locale
     }
     if field == "purpose" {
         return Strings::get(locale).purposes_legend.to_owned();
+    }
+    if let Some(label) = super::age::label(field, locale) {
+        return label;
     }
     field.to_owned()
 }

@@ -40,6 +40,7 @@ mod languages;
 mod ledger;
 mod logs;
 mod metrics;
+mod minors;
 mod night_time;
 mod openapi;
 mod preferences;

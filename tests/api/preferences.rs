@@ -168,6 +168,7 @@ on_both_backends! {
             kind: assent::crypto::LinkKind::Unsubscribe,
             purposes: vec![],
             exp: chrono::Utc::now().timestamp() + 600,
+            guardian: None,
         };
         let wrong_kind = app.keyring.links().sign(&claims).unwrap();
         assert_eq!(app.post_form("/me/login", &form_body(&[("token", &wrong_kind)])).await.status(), 400);

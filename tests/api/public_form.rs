@@ -224,7 +224,7 @@ on_both_backends! {
         };
         let service = block(&en, "service");
         assert!(service.contains("Items collected: Email address"), "{service}");
-        assert!(service.contains("Needed to provide the service"), "{service}");
+        assert!(service.contains("Without your email address we cannot create your subscription"), "the business's own words: {service}");
         let sms = block(&en, "marketing_sms");
         assert!(sms.contains("Items collected: Mobile phone") && sms.contains("You may refuse"), "{sms}");
         assert!(block(&en, "marketing_email").contains("Items collected: Email address"));

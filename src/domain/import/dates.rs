@@ -46,6 +46,10 @@ impl Zone {
         at.with_timezone(&self.0).time()
     }
 
+    pub fn local_date(self, at: chrono::DateTime<chrono::Utc>) -> chrono::NaiveDate {
+        at.with_timezone(&self.0).date_naive()
+    }
+
     pub fn offset(self) -> FixedOffset {
         self.0
     }

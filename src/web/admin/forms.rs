@@ -98,6 +98,8 @@ fn starter(kind: String, title: Localized, locales: &Locales) -> Option<FormDefi
         purposes: Vec::new(),
         allowed_origins: Vec::new(),
         fields: vec![email],
+        min_age: None,
+        age_check: Default::default(),
     })
 }
 

@@ -55,6 +55,8 @@ pub fn definition_error_id(e: &DefinitionError) -> (&'static str, Vec<(&'static 
         D::NoIdentity => ("definition-error-no-identity", vec![]),
         D::SelectWithoutChoices(f) => ("definition-error-select-without-choices", vec![("field", f.as_str())]),
         D::NoPurposes => ("definition-error-no-purposes", vec![]),
+        D::MinAge => ("definition-error-min-age", vec![]),
+        D::ReservedKey(f) => ("definition-error-reserved-key", vec![("field", f.as_str())]),
     }
 }
 
@@ -107,12 +109,15 @@ mod tests {
             D::NoIdentity,
             D::SelectWithoutChoices("name".into()),
             D::NoPurposes,
+            D::MinAge,
+            D::ReservedKey("birth_date".into()),
         ];
         // Exhaustive: a new variant fails to compile here until it is added above.
         for e in &all {
             match e {
                 D::FieldWithoutPurpose(_) | D::DuplicateField(_) | D::PurposeNotAsked { .. } => {}
                 D::UnknownPurpose(_) | D::NoIdentity | D::SelectWithoutChoices(_) | D::NoPurposes => {}
+                D::MinAge | D::ReservedKey(_) => {}
             }
         }
         all
