@@ -620,7 +620,7 @@ data-state-never = never given
 data-state-restricted = restricted (kept by law)
 
 ## Mail
-mail-footer = You receive this because this address was entered in a form that uses Assent. If that was not you, ignore this mail: nothing happens without your click.
+mail-footer = You receive this because this address was entered in a form of { $business }. If that was not you, ignore this mail: nothing happens without your click.
 mail-sign-in-subject = Your link to manage your data
 mail-sign-in-body = Use this link to see, change, export or delete the data we hold about you and your consents. It works once and for 15 minutes.
 mail-sign-in-action = Open my privacy settings

@@ -610,7 +610,7 @@ data-state-never = 동의한 적 없음
 data-state-restricted = 제한됨(법령에 따른 보존)
 
 ## Mail
-mail-footer = 이 주소가 Assent를 사용하는 양식에 입력되어 발송된 메일입니다. 본인이 아니라면 이 메일을 무시하세요. 클릭하지 않으면 아무 일도 일어나지 않습니다.
+mail-footer = 이 주소가 { $business }의 양식에 입력되어 발송된 메일입니다. 본인이 아니라면 이 메일을 무시하세요. 클릭하지 않으면 아무 일도 일어나지 않습니다.
 mail-sign-in-subject = 내 정보 관리 링크
 mail-sign-in-body = 아래 링크에서 보관 중인 내 정보와 동의 내역을 확인, 수정, 내려받기, 삭제할 수 있습니다. 링크는 15분 동안 한 번만 사용할 수 있습니다.
 mail-sign-in-action = 내 개인정보 설정 열기

@@ -241,8 +241,8 @@ impl Settings {
         crate::jobs::retention::RetentionJob {
             db,
             keyring,
+            mail: self.mail_context().for_business(catalog.controller.as_ref()),
             catalog,
-            mail: self.mail_context(),
             notice_interval: self.marketing_notice_interval,
             batch: self.retention_batch,
         }
@@ -276,7 +276,8 @@ impl Settings {
     }
 
     pub fn mail_context(&self) -> crate::mail::MailContext {
-        crate::mail::MailContext { base_url: self.base_url.clone(), from: self.mail_from.clone() }
+        let business = crate::mail::MailContext::business_of(&self.mail_from);
+        crate::mail::MailContext { base_url: self.base_url.clone(), from: self.mail_from.clone(), business }
     }
 }
 

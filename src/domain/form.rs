@@ -192,6 +192,20 @@ impl FormDefinition {
     }
 }
 
+impl AcceptedSubmission {
+    /// What is kept of a child's submission until the guardian agrees: only what is needed to ask
+    /// them and to find the request again — the person's address (the form's identity field); every
+    /// other value is dropped (and named as such), to be given again once the consents stand.
+    pub fn only_identity(mut self, form: &FormDefinition) -> Self {
+        let identity =
+            |key: &FieldKey| form.field(key.as_str()).is_some_and(|f| f.kind == FieldType::Email && f.required);
+        let (kept, dropped): (Vec<_>, Vec<_>) = self.values.into_iter().partition(|v| identity(&v.key));
+        self.values = kept;
+        self.dropped.extend(dropped.into_iter().map(|v| v.key));
+        self
+    }
+}
+
 /// Raw input as it arrived: field values by key (in order, duplicates kept) and ticked purposes.
 #[derive(Debug, Default, Clone)]
 pub struct RawSubmission {

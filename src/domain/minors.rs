@@ -120,6 +120,21 @@ mod tests {
     }
 
     #[test]
+    fn a_childs_request_keeps_only_their_address_until_the_guardian_agrees() {
+        use crate::domain::form::RawSubmission;
+        let form = crate::domain::form::fixtures::newsletter();
+        let raw = RawSubmission {
+            fields: vec![("email".into(), "kid@example.com".into()), ("name".into(), "Jiwoo".into())],
+            purposes: vec!["service".into(), "personalisation".into()],
+        };
+        let accepted = form.accept(&raw, |p| p.as_str() == "service").unwrap();
+        assert_eq!(accepted.values.len(), 2);
+        let kept = accepted.only_identity(&form);
+        assert_eq!(kept.values.iter().map(|v| v.key.as_str()).collect::<Vec<_>>(), ["email"]);
+        assert_eq!(kept.dropped.iter().map(|k| k.as_str()).collect::<Vec<_>>(), ["name"]);
+    }
+
+    #[test]
     fn the_age_turns_on_the_birthday() {
         assert_eq!(age_on(day(2012, 12, 5), day(2026, 12, 4)), 13);
         assert_eq!(age_on(day(2012, 12, 5), day(2026, 12, 5)), 14);

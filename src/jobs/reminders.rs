@@ -132,8 +132,9 @@ pub fn send_notice(
         since: Some(granted.date()),
         until: state.expires_at.map(|t| t.date()),
     };
-    let sender = ctx.from.split('<').next().unwrap_or(&ctx.from).trim();
-    let content = messages::marketing_notice(to.locale, sender, &facts, &withdraw);
+    // The business, not the software (정보통신망법 art. 50(8)).
+    let sender = crate::services::result_notices::sender(door.catalog, ctx);
+    let content = messages::marketing_notice(to.locale, &sender, &facts, &withdraw);
     let composed =
         mail::compose(ctx, &to.email, &content, Some(&withdraw)).map_err(|e| ServiceError::Mail(e.to_string()))?;
     mail::enqueue(tx.conn, keyring, "marketing_notice", &dedupe, Some(&state.subject_id), &composed)?;

@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use fluent_bundle::FluentValue;
 
 fn content(c: &Catalogue, subject: String, paragraphs: Vec<String>, action: Option<(String, String)>) -> MailContent {
-    MailContent { lang: c.locale().as_str(), subject, paragraphs, action, footer: c.text("mail-footer") }
+    MailContent { lang: c.locale().as_str(), subject, paragraphs, action }
 }
 
 fn arg<'a>(name: &'static str, value: &'a str) -> (&'static str, FluentValue<'a>) {
@@ -233,7 +233,7 @@ mod tests {
             ];
             for mail in mails {
                 assert_eq!(mail.lang, locale.as_str());
-                for text in mail.paragraphs.iter().chain([&mail.subject, &mail.footer]) {
+                for text in mail.paragraphs.iter().chain([&mail.subject]) {
                     assert!(!text.is_empty() && !text.contains("mail-") && !text.contains('{'), "{locale}: {text}");
                 }
             }

@@ -22,6 +22,34 @@ use crate::db::outbox::{self, NewMail, NewOutboxRow};
 pub struct MailContext {
     pub base_url: String,
     pub from: String,
+    /// Who the mail is from, as every footer names them (정보통신망법 art. 50): the workspace's
+    /// `controller`, else the display name of `from`, else its domain. Never the software.
+    pub business: String,
+}
+
+impl MailContext {
+    /// The context for a workspace whose controller is `controller` (if it declares one).
+    pub fn for_business(mut self, controller: Option<&crate::domain::Controller>) -> Self {
+        if let Some(c) = controller.filter(|c| !c.name.trim().is_empty()) {
+            // The name, and where to reach them (their e-mail, else their phone).
+            let reach = [c.email.trim(), c.phone.trim()].into_iter().find(|r| !r.is_empty());
+            self.business = match reach {
+                Some(reach) => format!("{} ({reach})", c.name.trim()),
+                None => c.name.trim().to_owned(),
+            };
+        }
+        self
+    }
+
+    /// The business a `From` address names: its display name, else its domain.
+    pub fn business_of(from: &str) -> String {
+        let name = from.split('<').next().unwrap_or("").trim().trim_matches('"').trim();
+        if !name.is_empty() && from.contains('<') {
+            return name.to_owned();
+        }
+        let address = from.rsplit('<').next().unwrap_or(from).trim_end_matches('>');
+        address.rsplit('@').next().unwrap_or(address).to_owned()
+    }
 }
 
 /// The words of one mail; rendered into a text and an HTML part by the same two templates.
@@ -31,19 +59,20 @@ pub struct MailContent {
     pub subject: String,
     pub paragraphs: Vec<String>,
     pub action: Option<(String, String)>,
-    pub footer: String,
 }
 
 #[derive(Template)]
 #[template(path = "mail/message.txt", escape = "none")]
 struct TextPart<'a> {
     c: &'a MailContent,
+    footer: &'a str,
 }
 
 #[derive(Template)]
 #[template(path = "mail/message.html")]
 struct HtmlPart<'a> {
     c: &'a MailContent,
+    footer: &'a str,
 }
 
 /// RFC 2369 `List-Unsubscribe`.
@@ -141,6 +170,13 @@ mod raw_bytes {
     }
 }
 
+/// Why the person receives the mail, naming the business (in the mail's language).
+fn footer(ctx: &MailContext, lang: &str) -> String {
+    let locale = crate::domain::Locale::from_tag(lang).unwrap_or(crate::domain::Locale::EN);
+    let business = [("business", fluent_bundle::FluentValue::from(ctx.business.as_str()))];
+    crate::i18n::catalogue(locale).format("mail-footer", &business)
+}
+
 /// Builds the message. `unsubscribe` adds one-click unsubscribe headers (marketing mail).
 pub fn compose(
     ctx: &MailContext,
@@ -150,8 +186,9 @@ pub fn compose(
 ) -> Result<QueuedMail, MailError> {
     let from: Mailbox = ctx.from.parse().map_err(|_| MailError::Address)?;
     let to_box: Mailbox = to.parse().map_err(|_| MailError::Address)?;
-    let text = TextPart { c: content }.render()?;
-    let html = HtmlPart { c: content }.render()?;
+    let footer = footer(ctx, content.lang);
+    let text = TextPart { c: content, footer: &footer }.render()?;
+    let html = HtmlPart { c: content, footer: &footer }.render()?;
     let mut builder = lettre::Message::builder()
         .from(from.clone())
         .to(to_box.clone())
@@ -245,7 +282,28 @@ pub fn new_sealed<'a>(
 }
 
 #[cfg(test)]
-mod tests {
+mod footer_tests {
+    use super::*;
+
+    #[test]
+    fn every_footer_names_the_business_never_the_software() {
+        assert_eq!(MailContext::business_of("Shop privacy <privacy@shop.example>"), "Shop privacy");
+        assert_eq!(MailContext::business_of("\"Shop, Inc.\" <a@shop.example>"), "Shop, Inc.");
+        assert_eq!(MailContext::business_of("privacy@shop.example"), "shop.example");
+        let ctx = MailContext { base_url: "http://x".into(), from: "A <a@b.example>".into(), business: "A".into() };
+        let controller = crate::domain::Controller {
+            name: "Hanbit Shop".into(),
+            email: "privacy@hanbit.example".into(),
+            ..Default::default()
+        };
+        let ctx = ctx.for_business(Some(&controller));
+        assert_eq!(ctx.business, "Hanbit Shop (privacy@hanbit.example)");
+        for lang in ["en", "ko", "ja"] {
+            let footer = footer(&ctx, lang);
+            assert!(footer.contains("Hanbit Shop") && !footer.contains("Assent"), "{footer}");
+        }
+    }
+
     use super::QueuedMail;
 
     #[test]

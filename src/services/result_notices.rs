@@ -81,10 +81,7 @@ fn tells(catalog: &Catalog, event: &ledger::ConsentEvent) -> bool {
 
 /// Who sends: the business (the workspace `controller`), else the mail's sender name.
 pub fn sender(catalog: &Catalog, ctx: &MailContext) -> String {
-    match &catalog.controller {
-        Some(c) if !c.name.is_empty() => c.name.clone(),
-        _ => ctx.from.split('<').next().unwrap_or(&ctx.from).trim().to_owned(),
-    }
+    ctx.clone().for_business(catalog.controller.as_ref()).business
 }
 
 /// The time a result is dated (UTC), as told.

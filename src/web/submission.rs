@@ -54,9 +54,13 @@ pub fn input(
     let mut evidence = evidence_of(req, state, door.locale, &form.version_id);
     evidence.age = judged.how.map(str::to_owned);
     let opted_out = crate::services::gpc::opt_outs(catalog, form, evidence.gpc);
+    let mut accepted = crate::domain::gpc::without(accepted, &opted_out);
+    if judged.guardian.is_some() {
+        accepted = accepted.only_identity(&form.definition);
+    }
     SubmissionInput {
         form: form.clone(),
-        accepted: crate::domain::gpc::without(accepted, &opted_out),
+        accepted,
         evidence,
         locale: door.locale,
         method: door.method,

@@ -69,8 +69,11 @@ on_both_backends! {
         assert!(app.get(&thanks).await.text().await.unwrap().contains("we have written to your parent or guardian"));
         let answer = states(&app, &key, &child).await;
         assert_eq!((status(&answer, "service"), status(&answer, "personalisation")), ("pending".to_owned(), "pending".to_owned()));
+        assert!(app.stored_values(&child, "name").is_empty(), "only the address is kept until the guardian agrees");
+        assert!(thanks.contains("dropped=name"), "and the page says the name was not kept");
         let mail = app.wait_for_mail(&guardian, "Your consent is asked for a child").await;
         assert!(mail.text.contains(&child) && mail.text.contains("Personalised greetings"), "{}", mail.text);
+        assert!(mail.text.contains("a form of Assent Demo Shop Co., Ltd. (privacy@shop.example)"), "the business is named: {}", mail.text);
         assert_eq!(app.mails_to(&format!("To: {child}")), 0, "the child is not asked to confirm for themselves");
 
         // The guardian's confirmation grants, with their blind-indexed address as evidence.
