@@ -134,18 +134,7 @@ pub fn publish(conn: &mut DbConnection, key: &str, actor: &Actor) -> Result<Opti
 }
 
 fn spec_of(key: &FormKey, d: &FormDefinition) -> workspace::FormSpec {
-    workspace::FormSpec {
-        key: key.clone(),
-        kind: d.kind.clone(),
-        title: d.title.clone(),
-        description: d.description.clone(),
-        double_opt_in: d.double_opt_in,
-        purposes: d.purposes.clone(),
-        allowed_origins: d.allowed_origins.clone(),
-        fields: d.fields.clone(),
-        min_age: d.min_age,
-        age_check: d.age_check,
-    }
+    workspace::FormSpec::of(key, d)
 }
 
 /// A field as typed in the builder.

@@ -35,25 +35,7 @@ impl WorkspaceFile {
                 refusal: p.details.refusal.clone().map(|r| offered_only(&r, &catalog.locales)),
             })
             .collect();
-        let forms = catalog
-            .forms
-            .values()
-            .map(|f| {
-                let d = &f.definition;
-                FormSpec {
-                    key: f.key.clone(),
-                    kind: d.kind.clone(),
-                    title: d.title.clone(),
-                    description: d.description.clone(),
-                    double_opt_in: d.double_opt_in,
-                    purposes: d.purposes.clone(),
-                    allowed_origins: d.allowed_origins.clone(),
-                    fields: d.fields.clone(),
-                    min_age: d.min_age,
-                    age_check: d.age_check,
-                }
-            })
-            .collect();
+        let forms = catalog.forms.values().map(|f| FormSpec::of(&f.key, &f.definition)).collect();
         let workspace = WorkspaceInfo {
             name: String::new(),
             locales: catalog.locales.offered().to_vec(),

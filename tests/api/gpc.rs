@@ -6,39 +6,12 @@ use crate::helpers::*;
 use crate::on_both_backends;
 use serde_json::{Value, json};
 
-/// The demo workspace with `personalisation` marked as selling or sharing data, applied, and
-/// served.
-async fn personalisation_sells(app: &TestApp) {
-    let original = std::fs::read_to_string(workspace_file()).unwrap();
-    let edited = original.replacen(
-        "key = \"personalisation\"\nlegal_basis = \"consent\"",
-        "key = \"personalisation\"\nlegal_basis = \"consent\"\nsale_or_share = true",
-        1,
-    );
-    assert_ne!(edited, original);
-    let path = app.db.dir.path().join("gpc.toml");
-    std::fs::write(&path, edited).unwrap();
-    let out = app.cli(&["apply", path.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    eventually("the server serves the new terms", || async {
-        app.get("/f/newsletter?lang=en").await.text().await.unwrap().matches("(v2)").count() == 1
-    })
-    .await;
-}
-
-async fn check(app: &TestApp, key: &str, email: &str) -> Value {
-    let url = app.url(&format!("/api/v1/consents?email={}", email.replace('+', "%2B")));
-    app.client.get(url).bearer_auth(key).send().await.unwrap().json::<Value>().await.unwrap()
-}
-
-fn state_of(answer: &Value, purpose: &str) -> String {
-    let consents = answer["consents"].as_array().unwrap();
-    consents.iter().find(|c| c["purpose"] == purpose).unwrap()["status"].as_str().unwrap().to_owned()
-}
-
 on_both_backends! {
     async fn the_gpc_signal_opts_out_of_selling_and_sharing_and_the_check_reports_it(app: TestApp) {
-        personalisation_sells(&app).await;
+        let sells = |text: &str| {
+            text.replacen("key = \"personalisation\"\nlegal_basis = \"consent\"", "key = \"personalisation\"\nlegal_basis = \"consent\"\nsale_or_share = true", 1)
+        };
+        app.apply_demo_edited(sells, "/f/newsletter?lang=en", "(v2)").await;
         let key = app.api_key();
         let submit = |email: &str, gpc: bool| {
             let body = json!({ "fields": { "email": email, "name": "Lee" }, "purposes": ["service", "personalisation"] });
@@ -56,10 +29,10 @@ on_both_backends! {
         let plain: Value = submit(&without, false).await.unwrap().json().await.unwrap();
         assert!(plain["dropped_fields"].as_array().unwrap().is_empty());
 
-        let opted = check(&app, &key, &with_signal).await;
-        assert_eq!(state_of(&opted, "personalisation"), "withdrawn", "{opted}");
-        assert_eq!(state_of(&opted, "service"), "granted");
-        assert_eq!(state_of(&check(&app, &key, &without).await, "personalisation"), "granted");
+        let opted = app.consents_of(&key, &with_signal).await;
+        assert_eq!(status_in(&opted, "personalisation"), "withdrawn", "{opted}");
+        assert_eq!(status_in(&opted, "service"), "granted");
+        assert_eq!(status_in(&app.consents_of(&key, &without).await, "personalisation"), "granted");
 
         // The opt-out is in the ledger with the signal as its evidence.
         let subject = opted["subject_id"].as_str().unwrap();
@@ -74,6 +47,6 @@ on_both_backends! {
         let body = form_body(&[("email", &html), ("name", "Kim"), ("purpose", "service"), ("purpose", "personalisation")]);
         let posted = app.client.post(app.url("/f/newsletter")).header("content-type", "application/x-www-form-urlencoded").header("sec-gpc", "1").body(body).send().await.unwrap();
         assert_eq!(posted.status(), 303);
-        assert_eq!(state_of(&check(&app, &key, &html).await, "personalisation"), "withdrawn");
+        assert_eq!(status_in(&app.consents_of(&key, &html).await, "personalisation"), "withdrawn");
     }
 }

@@ -288,6 +288,28 @@ impl TestApp {
         .await;
     }
 
+    /// Applies the demo workspace file as `edit` changes it (which must change it), through the
+    /// CLI, and waits until the server serves what `served` looks for on `page`.
+    pub async fn apply_demo_edited(&self, edit: impl FnOnce(&str) -> String, page: &str, served: &str) {
+        let original = std::fs::read_to_string(workspace_file()).unwrap();
+        let edited = edit(&original);
+        assert_ne!(edited, original, "the edit changes the file");
+        let path = self.db.dir.path().join(format!("edited-{}.toml", uuid::Uuid::new_v4()));
+        std::fs::write(&path, edited).unwrap();
+        let out = self.cli(&["apply", path.to_str().unwrap()]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        eventually("the server serves the edited workspace", || async {
+            self.get(page).await.text().await.unwrap().contains(served)
+        })
+        .await;
+    }
+
+    /// The consent check's answer for an address, with an API key.
+    pub async fn consents_of(&self, key: &str, email: &str) -> serde_json::Value {
+        let url = self.url(&format!("/api/v1/consents?email={}", email.replace('+', "%2B")));
+        self.client.get(url).bearer_auth(key).send().await.unwrap().json().await.unwrap()
+    }
+
     pub fn api_key(&self) -> String {
         let out = self.cli(&["key", "create", "--name", "crm"]);
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -359,6 +381,16 @@ where
 
 /// The tests' HTTP client: no redirects followed, and an idle connection dropped before the
 /// server's keep-alive (actix's 5 s) can close it under a request (hyper's IncompleteMessage).
+/// One purpose's entry in a consent check's answer.
+pub fn consent_in<'a>(answer: &'a serde_json::Value, purpose: &str) -> &'a serde_json::Value {
+    answer["consents"].as_array().unwrap().iter().find(|c| c["purpose"] == purpose).unwrap()
+}
+
+/// One purpose's status in a consent check's answer.
+pub fn status_in(answer: &serde_json::Value, purpose: &str) -> String {
+    consent_in(answer, purpose)["status"].as_str().unwrap().to_owned()
+}
+
 pub fn http_client() -> reqwest::ClientBuilder {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())

@@ -13,21 +13,11 @@ use serde_json::{Value, json};
 /// The demo workspace with `marketing_sms` (the phone number) under the advertising-records
 /// preset (6 months), applied and served.
 async fn sms_records_kept(app: &TestApp) {
-    let original = std::fs::read_to_string(workspace_file()).unwrap();
-    let edited = original.replacen(
-        "key = \"marketing_sms\"\nlegal_basis = \"consent\"",
-        "key = \"marketing_sms\"\nlegal_basis = \"consent\"\nretention_obligation = \"advertising_records\"",
-        1,
-    );
-    assert_ne!(edited, original);
-    let path = app.db.dir.path().join("holds.toml");
-    std::fs::write(&path, edited).unwrap();
-    let out = app.cli(&["apply", path.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    eventually("the server serves the new terms", || async {
-        app.get("/f/newsletter?lang=en").await.text().await.unwrap().matches("(v2)").count() == 1
-    })
-    .await;
+    let kept = |text: &str| {
+        let purpose = "key = \"marketing_sms\"\nlegal_basis = \"consent\"";
+        text.replacen(purpose, &format!("{purpose}\nretention_obligation = \"advertising_records\""), 1)
+    };
+    app.apply_demo_edited(kept, "/f/newsletter?lang=en", "(v2)").await;
 }
 
 async fn subject_with_phone(app: &TestApp, email: &str) -> String {
@@ -35,15 +25,6 @@ async fn subject_with_phone(app: &TestApp, email: &str) -> String {
     let response = app.post_json_as_integrator("/api/v1/forms/contact/submissions", &body).await;
     assert_eq!(response.status(), 201);
     response.json::<Value>().await.unwrap()["subject_id"].as_str().unwrap().to_owned()
-}
-
-async fn check(app: &TestApp, key: &str, email: &str) -> Value {
-    let url = app.url(&format!("/api/v1/consents?email={}", email.replace('+', "%2B")));
-    app.client.get(url).bearer_auth(key).send().await.unwrap().json::<Value>().await.unwrap()
-}
-
-fn consent_of<'a>(answer: &'a Value, purpose: &str) -> &'a Value {
-    answer["consents"].as_array().unwrap().iter().find(|c| c["purpose"] == purpose).unwrap()
 }
 
 fn held_rows(app: &TestApp) -> (i64, i64) {
@@ -67,13 +48,13 @@ on_both_backends! {
         assert_eq!(withdrawn.status(), 200);
         assert!(app.stored_values(&email, "phone").is_empty(), "no list, search or export reads it");
         assert_eq!(held_rows(&app), (1, 1));
-        let answer = check(&app, &key, &email).await;
-        let sms = consent_of(&answer, "marketing_sms");
+        let answer = app.consents_of(&key, &email).await;
+        let sms = consent_in(&answer, "marketing_sms");
         assert_eq!(sms["status"], "restricted", "{answer}");
         assert_eq!(sms["may_send_now"], false);
         let until: chrono::DateTime<Utc> = sms["expires_at"].as_str().unwrap().parse().unwrap();
         assert!((until - (Utc::now() + Duration::days(183))).num_days().abs() <= 3, "six months from the record: {until}");
-        assert_eq!(consent_of(&answer, "service")["status"], "granted");
+        assert_eq!(consent_in(&answer, "service")["status"], "granted");
 
         // The export says what is kept, under which law and until when, but not the value.
         let export = app.client.get(app.url(&format!("{path}/export"))).bearer_auth(&key).send().await.unwrap().text().await.unwrap();
@@ -103,10 +84,10 @@ on_both_backends! {
         assert_eq!(erased.status(), 200);
         let erased: Value = erased.json().await.unwrap();
         assert_eq!(erased["kept_by_law"][0]["items"], json!(["phone"]));
-        let answer = check(&app, &key, &email).await;
+        let answer = app.consents_of(&key, &email).await;
         assert_eq!(answer["subject_id"], Value::Null);
-        assert_eq!(consent_of(&answer, "marketing_sms")["status"], "restricted", "{answer}");
-        assert_eq!(consent_of(&answer, "service")["status"], "never");
+        assert_eq!(consent_in(&answer, "marketing_sms")["status"], "restricted", "{answer}");
+        assert_eq!(consent_in(&answer, "service")["status"], "never");
         assert!(officer.page(&format!("/admin/held/{id}?lang=en")).await.contains("010-7777-8888"));
         let mail = app.wait_for_mail(&email, "Your data has been deleted").await;
         assert!(mail.text.contains("전자상거래법 제6조") && mail.text.contains("except the records below"), "{}", mail.text);
@@ -117,7 +98,7 @@ on_both_backends! {
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         assert!(String::from_utf8_lossy(&out.stdout).contains("held_values_destroyed") || held_rows(&app) == (0, 0));
         assert_eq!(held_rows(&app), (0, 0));
-        assert_eq!(consent_of(&check(&app, &key, &email).await, "marketing_sms")["status"], "never");
+        assert_eq!(consent_in(&app.consents_of(&key, &email).await, "marketing_sms")["status"], "never");
         assert!(audit_of(&app, &id).contains(&"held_data.destroyed".to_owned()));
     }
 

@@ -9,30 +9,14 @@ use serde_json::{Value, json};
 /// The demo with a minimum age of 14 on both forms: the newsletter asks for an affirmation, the
 /// contact form for a birth date.
 async fn with_min_age(app: &TestApp) {
-    let original = std::fs::read_to_string(workspace_file()).unwrap();
-    let edited = original.replacen("double_opt_in = true\n", "double_opt_in = true\nmin_age = 14\n", 1).replacen(
-        "key = \"contact\"\n",
-        "key = \"contact\"\nmin_age = 14\nage_check = \"birth_date\"\n",
-        1,
-    );
-    let path = app.db.dir.path().join("minors.toml");
-    std::fs::write(&path, edited).unwrap();
-    let out = app.cli(&["apply", path.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    eventually("the forms ask for the age", || async {
-        app.get("/f/newsletter?lang=en").await.text().await.unwrap().contains("name=\"age_affirmed\"")
-    })
-    .await;
-}
-
-async fn states(app: &TestApp, key: &str, email: &str) -> Value {
-    let url = app.url(&format!("/api/v1/consents?email={}", email.replace('+', "%2B")));
-    app.client.get(url).bearer_auth(key).send().await.unwrap().json().await.unwrap()
-}
-
-fn status(answer: &Value, purpose: &str) -> String {
-    let consents = answer["consents"].as_array().unwrap();
-    consents.iter().find(|c| c["purpose"] == purpose).unwrap()["status"].as_str().unwrap().to_owned()
+    let aged = |text: &str| {
+        text.replacen("double_opt_in = true\n", "double_opt_in = true\nmin_age = 14\n", 1).replacen(
+            "key = \"contact\"\n",
+            "key = \"contact\"\nmin_age = 14\nage_check = \"birth_date\"\n",
+            1,
+        )
+    };
+    app.apply_demo_edited(aged, "/f/newsletter?lang=en", "name=\"age_affirmed\"").await;
 }
 
 on_both_backends! {
@@ -57,7 +41,7 @@ on_both_backends! {
         let adult = unique_email();
         let ok = app.post_form("/f/newsletter?lang=en", &form_body(&[("email", &adult), ("age_affirmed", "yes"), ("purpose", "service")])).await;
         assert_eq!(ok.status(), 303);
-        assert_eq!(status(&states(&app, &key, &adult).await, "service"), "granted");
+        assert_eq!(status_in(&app.consents_of(&key, &adult).await, "service"), "granted");
 
         // Under the age: the guardian is asked; nothing is granted meanwhile.
         let guardian = unique_email();
@@ -67,8 +51,8 @@ on_both_backends! {
         let thanks = asked.headers()["location"].to_str().unwrap().to_owned();
         assert!(thanks.contains("pending=guardian"));
         assert!(app.get(&thanks).await.text().await.unwrap().contains("we have written to your parent or guardian"));
-        let answer = states(&app, &key, &child).await;
-        assert_eq!((status(&answer, "service"), status(&answer, "personalisation")), ("pending".to_owned(), "pending".to_owned()));
+        let answer = app.consents_of(&key, &child).await;
+        assert_eq!((status_in(&answer, "service"), status_in(&answer, "personalisation")), ("pending".to_owned(), "pending".to_owned()));
         assert!(app.stored_values(&child, "name").is_empty(), "only the address is kept until the guardian agrees");
         assert!(thanks.contains("dropped=name"), "and the page says the name was not kept");
         let mail = app.wait_for_mail(&guardian, "Your consent is asked for a child").await;
@@ -79,8 +63,8 @@ on_both_backends! {
         // The guardian's confirmation grants, with their blind-indexed address as evidence.
         let token = mail.link("/confirm").split("token=").nth(1).unwrap().split('&').next().unwrap().to_owned();
         assert_eq!(app.post_form("/confirm?lang=en", &form_body(&[("token", &token)])).await.status(), 200);
-        assert_eq!(status(&states(&app, &key, &child).await, "personalisation"), "granted");
-        let subject = states(&app, &key, &child).await["subject_id"].as_str().unwrap().to_owned();
+        assert_eq!(status_in(&app.consents_of(&key, &child).await, "personalisation"), "granted");
+        let subject = app.consents_of(&key, &child).await["subject_id"].as_str().unwrap().to_owned();
         let events = assent::db::ledger::for_subject(&mut app.conn(), &subject).unwrap();
         let asked_event = events.iter().find(|e| e.action == "pending").unwrap();
         assert_eq!(app.open_evidence(asked_event).age.as_deref(), Some("guardian"));
@@ -100,7 +84,7 @@ on_both_backends! {
         };
         let adult = unique_email();
         assert_eq!(submit(&adult, json!({ "birth_date": "2000-01-31" })).await.unwrap().status(), 201);
-        assert_eq!(status(&states(&app, &key, &adult).await, "service"), "granted");
+        assert_eq!(status_in(&app.consents_of(&key, &adult).await, "service"), "granted");
 
         let child = unique_email();
         let young = (chrono::Utc::now() - chrono::Duration::days(365 * 10)).format("%Y-%m-%d").to_string();
@@ -116,14 +100,14 @@ on_both_backends! {
         let guardian = unique_email();
         let asked = submit(&child, json!({ "birth_date": young, "guardian_email": guardian })).await.unwrap();
         assert_eq!(asked.status(), 201);
-        assert_eq!(status(&states(&app, &key, &child).await, "service"), "pending");
+        assert_eq!(status_in(&app.consents_of(&key, &child).await, "service"), "pending");
         app.wait_for_mail(&guardian, "Your consent is asked for a child").await;
 
         // Unanswered for 7 days: it lapses and nothing of the child is kept.
         let in_eight_days = (chrono::Utc::now() + chrono::Duration::days(8)).to_rfc3339();
         let out = app.cli(&["retention", "run", "--now", &in_eight_days]);
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        let answer = states(&app, &key, &child).await;
+        let answer = app.consents_of(&key, &child).await;
         assert_eq!(answer["subject_id"], Value::Null, "{answer}");
         assert!(app.stored_values(&child, "name").is_empty());
     }
