@@ -60,6 +60,38 @@ pub fn answer(conn: &mut DbConnection, keyring: &Keyring, asked: &[Identifier]) 
         .collect())
 }
 
+/// Where data is held under a statutory obligation, the purposes' states read `restricted`
+/// ([`super::holds::restrict`]), for someone erased too (found by the address's blind index): one
+/// query for the people found, and one per address that named nobody.
+pub fn restrict_held(
+    conn: &mut DbConnection,
+    keyring: &Keyring,
+    asked: &[Identifier],
+    answers: &mut [Answer],
+) -> Result<(), ServiceError> {
+    let found: Vec<&str> = answers.iter().filter_map(|a| a.subject_id.as_deref()).collect();
+    let mut held: HashMap<String, Vec<(String, chrono::NaiveDateTime)>> = HashMap::new();
+    for (subject, purpose, until) in crate::db::holds::purposes_of(conn, &found)? {
+        held.entry(subject).or_default().push((purpose, until));
+    }
+    for (a, answer) in asked.iter().zip(answers.iter_mut()) {
+        let holder = match (&answer.subject_id, a) {
+            (Some(id), _) => Some(id.clone()),
+            (None, Identifier::Email(email)) => crate::db::holds::holder_by_index(conn, &keyring.email_index(email))?,
+            (None, _) => None,
+        };
+        let Some(holder) = holder else { continue };
+        let purposes = match held.get(&holder) {
+            Some(p) => p.clone(),
+            None => {
+                crate::db::holds::purposes_of(conn, &[holder.as_str()])?.into_iter().map(|(_, p, t)| (p, t)).collect()
+            }
+        };
+        super::holds::restrict(&mut answer.states, &holder, &purposes);
+    }
+    Ok(())
+}
+
 /// The live subject each identifier names, if any.
 fn resolve(
     conn: &mut DbConnection,

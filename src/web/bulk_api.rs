@@ -130,7 +130,10 @@ pub(crate) async fn query(
     let local = super::sending_time(&state, request.at.as_deref())?;
     let (catalog, keyring) = (state.catalog.current(), state.keyring.clone());
     let answers = super::point_read(&state, move |conn| {
-        let answers = bulk_check::answer(conn, &keyring, &asked)?;
+        let mut answers = bulk_check::answer(conn, &keyring, &asked)?;
+        if catalog.holds_possible() {
+            bulk_check::restrict_held(conn, &keyring, &asked, &mut answers)?;
+        }
         answers
             .into_iter()
             .map(|a| {

@@ -89,6 +89,9 @@ on_both_backends! {
         assert_eq!(consent_in(&answer, "marketing_sms")["status"], "restricted", "{answer}");
         assert_eq!(consent_in(&answer, "service")["status"], "never");
         assert!(officer.page(&format!("/admin/held/{id}?lang=en")).await.contains("010-7777-8888"));
+        let bulk: Value = app.client.post(app.url("/api/v1/consents/query")).bearer_auth(&key)
+            .json(&json!({ "identifiers": [{ "email": email }] })).send().await.unwrap().json().await.unwrap();
+        assert_eq!(bulk["results"][0]["consents"], answer["consents"], "the bulk check answers the same: {bulk}");
         let mail = app.wait_for_mail(&email, "Your data has been deleted").await;
         assert!(mail.text.contains("전자상거래법 제6조") && mail.text.contains("except the records below"), "{}", mail.text);
 
