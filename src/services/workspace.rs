@@ -161,22 +161,6 @@ pub struct FormSpec {
 }
 
 impl FormSpec {
-    /// The spec that publishes `definition` as form `key`.
-    pub fn of(key: &FormKey, d: &FormDefinition) -> Self {
-        Self {
-            key: key.clone(),
-            kind: d.kind.clone(),
-            title: d.title.clone(),
-            description: d.description.clone(),
-            double_opt_in: d.double_opt_in,
-            purposes: d.purposes.clone(),
-            allowed_origins: d.allowed_origins.clone(),
-            fields: d.fields.clone(),
-            min_age: d.min_age,
-            age_check: d.age_check,
-        }
-    }
-
     pub fn definition(&self) -> FormDefinition {
         FormDefinition {
             kind: self.kind.clone(),

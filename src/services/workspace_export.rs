@@ -2,7 +2,7 @@
 
 use super::workspace::{FormSpec, PurposeSpec, WorkspaceFile, WorkspaceInfo};
 use crate::db::catalog::Catalog;
-use crate::domain::{Locale, Locales, Localized};
+use crate::domain::{FormDefinition, FormKey, Locale, Locales, Localized};
 
 /// The first lines of an exported file.
 const EXPORT_HEADER: &str = "# Assent workspace, exported by `assent export`: purposes with their current wording and\n\
@@ -60,4 +60,22 @@ fn offered_only(text: &Localized, locales: &Locales) -> Localized {
             .map(|(t, v)| (t.clone(), v.clone()))
             .collect(),
     )
+}
+
+impl FormSpec {
+    /// The spec that publishes `definition` as form `key`.
+    pub fn of(key: &FormKey, d: &FormDefinition) -> Self {
+        Self {
+            key: key.clone(),
+            kind: d.kind.clone(),
+            title: d.title.clone(),
+            description: d.description.clone(),
+            double_opt_in: d.double_opt_in,
+            purposes: d.purposes.clone(),
+            allowed_origins: d.allowed_origins.clone(),
+            fields: d.fields.clone(),
+            min_age: d.min_age,
+            age_check: d.age_check,
+        }
+    }
 }
