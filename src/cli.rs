@@ -4,6 +4,7 @@
 mod deidentified_cmd;
 mod doctor_cmd;
 mod import_cmd;
+mod key_cmd;
 mod ledger_cmd;
 mod restore;
 
@@ -15,7 +16,6 @@ use std::path::PathBuf;
 use crate::config::{Settings, SettingsArgs};
 use crate::db::DbUrl;
 use crate::db::operations::Operation;
-use crate::services::keys;
 use crate::services::workspace::{self, WorkspaceFile};
 use crate::startup::Application;
 
@@ -57,7 +57,7 @@ pub enum Command {
     /// Manage API keys.
     Key {
         #[command(subcommand)]
-        command: KeyCommand,
+        command: key_cmd::KeyCommand,
     },
     /// Rotate the master key or the signing keys; see where keys stand.
     Keys {
@@ -138,18 +138,6 @@ fn parse_now(raw: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum KeyCommand {
-    /// Create an API key; it is printed once and only its hash is stored.
-    Create {
-        #[arg(long)]
-        name: String,
-        /// The key stops working after this long (e.g. 90d, 12m, 1y); without it, when revoked.
-        #[arg(long, value_parser = parse_within)]
-        expires_in: Option<crate::domain::Retention>,
-    },
-}
-
-#[derive(Debug, Subcommand)]
 pub enum OwnerCommand {
     /// Create a console account. The password is asked for twice on a terminal, or read as one
     /// line from standard input otherwise; at least 12 characters.
@@ -195,9 +183,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             blocking(move || deidentified_cmd::run(&settings, output.as_deref(), k)).await
         }
         Command::Export { output, .. } => blocking(move || export(&settings, output.as_deref())).await,
-        Command::Key { command: KeyCommand::Create { name, expires_in } } => {
-            blocking(move || create_key(&settings, &name, expires_in)).await
-        }
+        Command::Key { command } => blocking(move || key_cmd::run(&settings, command)).await,
         Command::Keys { command } => blocking(move || crate::keys_cli::run(&settings, command)).await,
         Command::Owner { command: OwnerCommand::Create { email, role } } => {
             blocking(move || create_owner(&settings, &email, &role)).await
@@ -291,18 +277,6 @@ fn export(settings: &Settings, output: Option<&std::path::Path>) -> anyhow::Resu
         Some(path) => std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?,
         None => print!("{text}"),
     }
-    Ok(0)
-}
-
-fn create_key(settings: &Settings, name: &str, expires_in: Option<crate::domain::Retention>) -> anyhow::Result<i32> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        anyhow::bail!("--name must be 1 to 100 characters");
-    }
-    let expires_at = expires_in.map(|p| p.expires_at(chrono::Utc::now()).naive_utc());
-    let created = keys::create(&mut connect(settings)?, name, expires_at)?;
-    eprintln!("Created API key {} ({name}). It is shown once; store it now:", created.id);
-    println!("{}", created.secret);
     Ok(0)
 }
 

@@ -15,23 +15,25 @@ pub struct NewApiKey<'a> {
     pub key_hash: &'a str,
     pub created_at: NaiveDateTime,
     pub expires_at: Option<NaiveDateTime>,
+    /// The key's scopes, as [`crate::domain::scopes::Scopes::to_text`] writes them.
+    pub scopes: &'a str,
 }
 
 pub fn insert(conn: &mut DbConnection, key: &NewApiKey<'_>) -> QueryResult<()> {
     diesel::insert_into(api_keys::table).values(key).execute(conn).map(|_| ())
 }
 
-/// The id of the live (not revoked, not expired at `now`) key with this hash, and its expiry.
+/// The live (not revoked, not expired at `now`) key with this hash: its id, expiry and scopes.
 pub fn find_live(
     conn: &mut DbConnection,
     key_hash: &str,
     now: NaiveDateTime,
-) -> QueryResult<Option<(String, Option<NaiveDateTime>)>> {
+) -> QueryResult<Option<(String, Option<NaiveDateTime>, String)>> {
     api_keys::table
         .filter(api_keys::key_hash.eq(key_hash))
         .filter(api_keys::revoked_at.is_null())
         .filter(api_keys::expires_at.is_null().or(api_keys::expires_at.gt(now)))
-        .select((api_keys::id, api_keys::expires_at))
+        .select((api_keys::id, api_keys::expires_at, api_keys::scopes))
         .first(conn)
         .optional()
 }
@@ -47,6 +49,7 @@ pub struct ApiKeyRow {
     pub revoked_at: Option<NaiveDateTime>,
     pub last_used_at: Option<NaiveDateTime>,
     pub expires_at: Option<NaiveDateTime>,
+    pub scopes: String,
 }
 
 /// Records that the key was used at `now` (callers do it at most daily per key).

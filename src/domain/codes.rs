@@ -88,6 +88,7 @@ error_codes! {
     CsrfFailed = "csrf_failed",
     SessionRequired = "session_required",
     MetricsForbidden = "metrics_forbidden",
+    InsufficientScope = "insufficient_scope",
     CorsOriginNotAllowed = "cors_origin_not_allowed",
     /// A browser posted a public form from a site neither Assent nor the form allows.
     CrossSitePost = "cross_site_post",
@@ -176,6 +177,7 @@ mod tests {
         (C::CsrfFailed, "csrf_failed"),
         (C::SessionRequired, "session_required"),
         (C::MetricsForbidden, "metrics_forbidden"),
+        (C::InsufficientScope, "insufficient_scope"),
         (C::CorsOriginNotAllowed, "cors_origin_not_allowed"),
         (C::CrossSitePost, "cross_site_post"),
         (C::BadCredentials, "bad_credentials"),

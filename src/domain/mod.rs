@@ -29,6 +29,7 @@ pub mod provision;
 pub mod purpose;
 pub mod restore;
 pub mod rights;
+pub mod scopes;
 pub mod texts;
 pub mod tree_head;
 pub mod webhooks;

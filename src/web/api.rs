@@ -14,6 +14,7 @@ use super::{AppState, only};
 use crate::db::catalog::Catalog;
 use crate::domain::access::AccessAction;
 use crate::domain::form::{FieldError, FieldErrorCode, RawSubmission};
+use crate::domain::scopes::Scope;
 use crate::domain::{Email, ErrorCode, Locale, Locales, Method, PurposeKey};
 
 use crate::services::lookup::{Cached, ConsentView, consent_views, consent_views_known};
@@ -80,7 +81,7 @@ pub struct SubmissionResponse {
     tag = "submissions",
     description = "Records a submission. Without an API key the answer names no one: no subject id, only what this submission wrote, and an address already on record cannot overturn what its owner established (it waits for their confirmation by mail). An integrator's API key vouches for the person: the answer then carries the subject id and every purpose's state.",
     // The key is optional: anyone may submit a public form.
-    security((), ("api_key" = [])),
+    security((), ("api_key" = ["submissions:write"])),
     params(("form" = String, Path, description = "The form's key", example = "newsletter")),
     request_body(content = SubmissionRequest, content_type = "application/json"),
     responses(
@@ -88,6 +89,7 @@ pub struct SubmissionResponse {
             headers(("location" = String, description = "The submission's URL"))),
         (status = 400, description = "`malformed_json`, `invalid_utf8`, `invalid_request`, `invalid_body` or `unsupported_locale`", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`unauthorized`: an Authorization header was sent with a key that is not valid", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`insufficient_scope`: an Authorization header was sent with a key that lacks the `submissions:write` scope", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`form_not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`external_id_taken`: another person has the `external_id` sent; nothing was recorded", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "`payload_too_large`", body = Problem, content_type = "application/problem+json"),
@@ -254,7 +256,7 @@ fn sign_receipt(
 /// bad key is a 401, never a silent downgrade).
 async fn vouching_key(req: &HttpRequest, state: &AppState) -> Result<Option<String>, AppError> {
     match req.headers().get(header::AUTHORIZATION) {
-        Some(_) => Ok(Some(super::api_key::authenticate(req, state).await?)),
+        Some(_) => Ok(Some(super::api_key::authorize(req, state, Scope::SubmissionsWrite).await?)),
         None => Ok(None),
     }
 }
@@ -308,11 +310,12 @@ fn asked(query: ConsentQuery) -> Result<Asked, AppError> {
         ("external_id" = Option<String>, Query, description = "Your id for the person (this or `email`)"),
         ("at" = Option<String>, Query, description = "When you mean to send (RFC 3339; default now): judges `may_send_now`", example = "2026-12-05T22:30:00+09:00"),
     ),
-    security(("api_key" = [])),
+    security(("api_key" = ["consents:read"])),
     responses(
         (status = 200, description = "The state of every purpose; `subject_id` is null when nobody has this address or external id", body = ConsentsResponse),
         (status = 400, description = "`invalid_query`", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`unauthorized`: missing or invalid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`insufficient_scope`: the key lacks the `consents:read` scope", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed` (`email`: `required` or `invalid_email`; `external_id`: `required`, `too_long` or `invalid_characters`)", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "`service_unavailable`", body = Problem, content_type = "application/problem+json"),
     ),
@@ -343,32 +346,33 @@ async fn by_email(
     let stamp = state.consents.changes().stamp();
     let cached = state.consents.get(&index, stamp);
     let known_key = state.api_keys.cached(&presented, stamp);
-    if let Some(key_id) = &known_key
+    if let Some(key) = &known_key
         && let Cached::Hit((subject_id, states, external_id)) = &cached
         && let Some(consents) = consent_views_known(&catalog, &catalog.purpose_keys, states, local)
     {
         crate::metrics::consent_check(true);
-        super::api_key::record_use(state, key_id);
+        let key_id = super::api_key::permitted(req, state, key.clone(), Scope::ConsentsRead)?;
         // Every check is an access record (art. 8), queued: the answer does not wait for it.
-        access::by_api_key(req, state, key_id, AccessAction::ConsentCheck, subject_id.as_deref());
+        access::by_api_key(req, state, &key_id, AccessAction::ConsentCheck, subject_id.as_deref());
         return Ok(consents_response(subject_id.clone(), external_id.clone(), consents));
     }
     let (api_keys, cache, keyring) = (state.api_keys.clone(), state.consents.clone(), state.keyring.clone());
-    let (key_id, (subject_id, _, external_id), consents) = super::point_read(state, move |conn| {
-        let key_id = match known_key {
-            Some(id) => id,
-            None => api_keys.authenticate(conn, &presented, stamp)?.ok_or(AppError::Unauthorized)?,
+    let changes = state.consents.changes().clone();
+    let (key, (subject_id, _, external_id), consents) = super::point_read(state, move |conn| {
+        let key = match known_key {
+            Some(key) => key,
+            None => api_keys.authenticate(conn, &presented, stamp, &changes)?.ok_or(AppError::Unauthorized)?,
         };
         let found = match cached {
             Cached::Hit(found) => found,
             Cached::Miss => cache.read(conn, &keyring, &index, stamp, catalog.holds_possible())?,
         };
         let consents = consent_views(conn, &catalog, &catalog.purpose_keys, &found.1, local)?;
-        Ok((key_id, found, consents))
+        Ok((key, found, consents))
     })
     .await?;
     crate::metrics::consent_check(false);
-    super::api_key::record_use(state, &key_id);
+    let key_id = super::api_key::permitted(req, state, key, Scope::ConsentsRead)?;
     access::by_api_key(req, state, &key_id, AccessAction::ConsentCheck, subject_id.as_deref());
     Ok(consents_response(subject_id, external_id, consents))
 }
@@ -380,7 +384,7 @@ async fn by_external_id(
     external_id: String,
     local: chrono::NaiveTime,
 ) -> Result<HttpResponse, AppError> {
-    let key_id = super::api_key::authenticate(req, state).await?;
+    let key_id = super::api_key::authorize(req, state, Scope::ConsentsRead).await?;
     let (catalog, keyring, asked) = (state.catalog.current(), state.keyring.clone(), external_id.clone());
     let (subject_id, consents) = super::point_read(state, move |conn| {
         let subject_id = crate::services::external_ids::subject_of(conn, &keyring, &asked)?;

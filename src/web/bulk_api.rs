@@ -5,12 +5,13 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
 use super::AppState;
-use super::api_key::authenticate;
+use super::api_key::authorize;
 use super::body::{JSON, read_at_most, require_content_type};
 use super::error::{AppError, Problem};
 use crate::domain::Email;
 use crate::domain::access::{AccessAction, ActorKind};
 use crate::domain::form::{FieldError, FieldErrorCode};
+use crate::domain::scopes::Scope;
 use crate::services::bulk_check::{self, Identifier, MAX_IDENTIFIERS};
 use crate::services::lookup::{ConsentView, consent_views};
 
@@ -105,12 +106,13 @@ fn parse(asked: &[IdentifierBody]) -> Result<Vec<Identifier>, AppError> {
     post,
     path = "/api/v1/consents/query",
     tag = "consents",
-    security(("api_key" = [])),
+    security(("api_key" = ["consents:read"])),
     request_body(content = BulkQuery, content_type = "application/json"),
     responses(
         (status = 200, description = "Every person's state per purpose, in the order asked", body = BulkResponse),
         (status = 400, description = "`malformed_json` or `invalid_request`", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`unauthorized`: missing or invalid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`insufficient_scope`: the key lacks the `consents:read` scope", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "`payload_too_large`", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "`unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed`, every mistake at once: `identifiers` (`required`: empty; `too_long`: over 1000), `identifiers[i]` (`required`: none of the three; `invalid_type`: more than one), `identifiers[i].email` (`invalid_email`), `identifiers[i].subject_id` (`invalid_characters`), `identifiers[i].external_id` (`required`, `too_long`, `invalid_characters`)", body = Problem, content_type = "application/problem+json"),
@@ -122,7 +124,7 @@ pub(crate) async fn query(
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
-    let key_id = authenticate(&req, &state).await?;
+    let key_id = authorize(&req, &state, Scope::ConsentsRead).await?;
     require_content_type(&req, JSON)?;
     let body = read_at_most(&req, payload, MAX_BULK_BODY).await?;
     let request: BulkQuery = super::body::json(&body, r#"Expected {"identifiers": [{"email": "…"}, …]}"#)?;

@@ -35,6 +35,9 @@ pub enum AppError {
     Gone(ErrorCode),
     #[error("forbidden: {0}")]
     Forbidden(ErrorCode),
+    /// The API key is live but lacks the scope the route needs.
+    #[error("the API key lacks the {0} scope")]
+    InsufficientScope(crate::domain::scopes::Scope),
     #[error("too many requests")]
     TooManyRequests,
     /// The path exists but not with this method; the methods it has go in `Allow`.
@@ -114,6 +117,7 @@ impl AppError {
             Self::Conflict(code) | Self::Gone(code) | Self::Forbidden(code) => *code,
             Self::TooManyRequests => ErrorCode::RateLimited,
             Self::MethodNotAllowed(_) => ErrorCode::MethodNotAllowed,
+            Self::InsufficientScope(_) => ErrorCode::InsufficientScope,
             Self::Internal(_) => ErrorCode::InternalError,
         }
     }
@@ -129,7 +133,7 @@ impl AppError {
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Gone(_) => StatusCode::GONE,
-            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::Forbidden(_) | Self::InsufficientScope(_) => StatusCode::FORBIDDEN,
             Self::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -150,6 +154,7 @@ impl AppError {
             Self::Conflict(code) | Self::Gone(code) | Self::Forbidden(code) => t.problem(*code).to_owned(),
             Self::TooManyRequests => t.rate_limited.to_owned(),
             Self::MethodNotAllowed(_) => t.problem(self.code()).to_owned(),
+            Self::InsufficientScope(scope) => format!("{} ({scope})", t.problem(self.code())),
             Self::Internal(_) => t.internal.to_owned(),
         }
     }
@@ -231,8 +236,22 @@ impl ResponseError for AppError {
         self.log();
         let status = self.status();
         let mut response = HttpResponse::build(status);
-        if let Self::MethodNotAllowed(allow) = self {
-            response.insert_header((actix_web::http::header::ALLOW, *allow));
+        use actix_web::http::header;
+        match self {
+            Self::MethodNotAllowed(allow) => {
+                response.insert_header((header::ALLOW, *allow));
+            }
+            // RFC 6750 §3: which scheme to present, and (RFC 6750 §3.1) the scope that was missing.
+            Self::Unauthorized => {
+                response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            }
+            Self::InsufficientScope(scope) => {
+                response.insert_header((
+                    header::WWW_AUTHENTICATE,
+                    format!(r#"Bearer error="insufficient_scope", scope="{scope}""#),
+                ));
+            }
+            _ => {}
         }
         response.content_type("application/problem+json").json(self.problem())
     }

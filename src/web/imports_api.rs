@@ -10,13 +10,14 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
 
-use super::api_key::authenticate;
+use super::api_key::authorize;
 use super::body::read_at_most;
 use super::error::{AppError, Problem};
 use super::{AppState, no_store};
 use crate::domain::ErrorCode;
 use crate::domain::form::{FieldError, FieldErrorCode};
 use crate::domain::import::{Mapping, Zone};
+use crate::domain::scopes::Scope;
 use crate::services::import::read::Encoding;
 use crate::services::import::{self, ImportError, Options, Source};
 use crate::services::rights::Actor;
@@ -142,7 +143,7 @@ impl From<ImportError> for AppError {
     post,
     path = "/api/v1/imports",
     tag = "imports",
-    security(("api_key" = [])),
+    security(("api_key" = ["imports"])),
     params(
         ("form" = String, Query, description = "The form the people are imported into (its key)"),
         ("dry_run" = Option<bool>, Query, description = "Decide and report every row, write nothing (the default: pass `false` to import)"),
@@ -158,6 +159,7 @@ impl From<ImportError> for AppError {
         (status = 200, description = "The report: totals, and every refused, updated or kept row by its line with stable codes (as `assent import --json`)", body = Object),
         (status = 400, description = "`invalid_body`: the file cannot be read as a CSV or a workbook", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`unauthorized`: missing or invalid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`insufficient_scope`: the key lacks the `imports` scope", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`form_not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "`payload_too_large`: over 32 MiB", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "`unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
@@ -170,7 +172,7 @@ pub(crate) async fn create(
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
-    let key_id = authenticate(&req, &state).await?;
+    let key_id = authorize(&req, &state, Scope::Imports).await?;
     let asked = parse_query(req.query_string())?;
     let (xlsx, charset) = kind_of(&req)?;
     let bytes = read_at_most(&req, payload, MAX_UPLOAD).await?;
@@ -247,15 +249,16 @@ fn view(record: crate::db::imports::ImportRecord, with_report: bool) -> ImportVi
     get,
     path = "/api/v1/imports",
     tag = "imports",
-    security(("api_key" = [])),
+    security(("api_key" = ["imports"])),
     responses(
         (status = 200, description = "The most recent imports and dry runs", body = ImportList),
         (status = 401, description = "`unauthorized`: missing or invalid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`insufficient_scope`: the key lacks the `imports` scope", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "`service_unavailable`", body = Problem, content_type = "application/problem+json"),
     ),
 )]
 pub(crate) async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
-    authenticate(&req, &state).await?;
+    authorize(&req, &state, Scope::Imports).await?;
     let records = super::point_read(&state, |conn| Ok(crate::db::imports::recent(conn, 50)?)).await?;
     let imports = records.into_iter().map(|r| view(r, false)).collect();
     Ok(no_store(&ImportList { imports }))
@@ -266,11 +269,12 @@ pub(crate) async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result
     get,
     path = "/api/v1/imports/{id}",
     tag = "imports",
-    security(("api_key" = [])),
+    security(("api_key" = ["imports"])),
     params(("id" = String, Path, description = "The import's id (the report's `id`)")),
     responses(
         (status = 200, description = "The import with its report (line numbers, outcomes and codes; never a value from the file)", body = ImportView),
         (status = 401, description = "`unauthorized`: missing or invalid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`insufficient_scope`: the key lacks the `imports` scope", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`import_not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "`service_unavailable`", body = Problem, content_type = "application/problem+json"),
     ),
@@ -280,7 +284,7 @@ pub(crate) async fn show(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    authenticate(&req, &state).await?;
+    authorize(&req, &state, Scope::Imports).await?;
     let id = path.into_inner();
     let record = super::point_read(&state, move |conn| Ok(crate::db::imports::find(conn, &id)?)).await?;
     let record = record.ok_or(AppError::NotFound(ErrorCode::ImportNotFound))?;

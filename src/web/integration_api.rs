@@ -6,11 +6,12 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
 use super::AppState;
-use super::api_key::authenticate;
+use super::api_key::authorize;
 use super::body::{JSON, read_limited, require_content_type};
 use super::error::{AppError, Problem};
 use crate::domain::access::AccessAction;
 use crate::domain::form::{FieldError, FieldErrorCode};
+use crate::domain::scopes::Scope;
 use crate::domain::{ErrorCode, Method, SubjectId};
 use crate::services::external_ids;
 use crate::services::feed::{self, FeedPage};
@@ -51,16 +52,17 @@ fn bad_query() -> AppError {
         ("after" = Option<String>, Query, description = "A previous page's `next_cursor`; absent: from the first event", example = "0"),
         ("limit" = Option<i64>, Query, description = "Events per page, 1 to 1000 (default 100)", example = 100),
     ),
-    security(("api_key" = [])),
+    security(("api_key" = ["consents:read"])),
     responses(
         (status = 200, description = "The consent events after the cursor, oldest first; nothing personal beyond ids", body = FeedPage),
         (status = 400, description = "`invalid_query`", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`unauthorized`: missing or invalid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`insufficient_scope`: the key lacks the `consents:read` scope", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "`service_unavailable`", body = Problem, content_type = "application/problem+json"),
     ),
 )]
 pub(crate) async fn events(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
-    let key_id = authenticate(&req, &state).await?;
+    let key_id = authorize(&req, &state, Scope::ConsentsRead).await?;
     let query = web::Query::<FeedQuery>::from_query(req.query_string()).map_err(|_| bad_query())?.into_inner();
     let after = query.after.as_deref().map_or(Some(0), feed::parse_cursor).ok_or_else(bad_query)?;
     let limit = query.limit.as_deref().map_or(Some(feed::DEFAULT_LIMIT), feed::parse_limit).ok_or_else(bad_query)?;
@@ -97,12 +99,13 @@ pub(crate) struct ExternalIdResponse {
     path = "/api/v1/subjects/{id}/external-id",
     tag = "subjects",
     params(("id" = String, Path, description = "The subject's id")),
-    security(("api_key" = [])),
+    security(("api_key" = ["subjects:write"])),
     request_body(content = ExternalIdBody, content_type = "application/json"),
     responses(
         (status = 200, description = "Attached (replacing the person's earlier one)", body = ExternalIdResponse),
         (status = 400, description = "`malformed_json` or `invalid_request`", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`unauthorized`: missing or invalid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`insufficient_scope`: the key lacks the `subjects:write` scope", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`subject_not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`external_id_taken`: another person has this external id", body = Problem, content_type = "application/problem+json"),
         (status = 410, description = "`subject_erased`", body = Problem, content_type = "application/problem+json"),
@@ -118,7 +121,7 @@ pub(crate) async fn put_external_id(
     path: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
-    let key_id = authenticate(&req, &state).await?;
+    let key_id = authorize(&req, &state, Scope::SubjectsWrite).await?;
     require_content_type(&req, JSON)?;
     let body = read_limited(&req, payload).await?;
     let request: ExternalIdBody = super::body::json(&body, r#"Expected {"external_id": "…"}"#)?;
@@ -136,10 +139,11 @@ pub(crate) async fn put_external_id(
     path = "/api/v1/subjects/{id}/external-id",
     tag = "subjects",
     params(("id" = String, Path, description = "The subject's id")),
-    security(("api_key" = [])),
+    security(("api_key" = ["subjects:write"])),
     responses(
         (status = 200, description = "Removed (or there was none)", body = ExternalIdResponse),
         (status = 401, description = "`unauthorized`: missing or invalid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`insufficient_scope`: the key lacks the `subjects:write` scope", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`subject_not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 410, description = "`subject_erased`", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "`service_unavailable`", body = Problem, content_type = "application/problem+json"),
@@ -150,7 +154,7 @@ pub(crate) async fn delete_external_id(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let key_id = authenticate(&req, &state).await?;
+    let key_id = authorize(&req, &state, Scope::SubjectsWrite).await?;
     let (keyring, subject, actor) =
         (state.keyring.clone(), SubjectId::from(path.clone()), Actor::ApiKey(key_id.clone()));
     state.db.writer.write(move |tx| external_ids::remove(tx, &keyring, &subject, &actor, Method::Api)).await?;

@@ -69,7 +69,12 @@ impl Modify for ApiKeyScheme {
         let components = openapi.components.get_or_insert_with(Default::default);
         let scheme = HttpBuilder::new()
             .scheme(HttpAuthScheme::Bearer)
-            .description(Some("An API key, as `assent key create` prints it"))
+            .description(Some(
+                "An API key, as `assent key create` or the console prints it. Each key holds scopes \
+                 (`consents:read`, `subjects:read`, `subjects:write`, `subjects:erase`, \
+                 `submissions:write`, `imports`, `webhooks`); each operation names the one it needs, \
+                 and a key without it gets 403 `insufficient_scope`.",
+            ))
             .build();
         components.add_security_scheme("api_key", SecurityScheme::Http(scheme));
     }

@@ -7,7 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
 use super::api::field_error;
-use super::api_key::authenticate;
+use super::api_key::authorize;
 use super::body::{JSON, read_limited, require_content_type};
 use super::error::{AppError, Problem};
 use super::{AppState, no_store};
@@ -15,6 +15,7 @@ use crate::db::rights::DeskFilter;
 use crate::domain::ErrorCode;
 use crate::domain::form::{FieldError, FieldErrorCode};
 use crate::domain::rights::{Deadline, RequestChannel, RequestState, RightKind, Step, StepRefusal};
+use crate::domain::scopes::Scope;
 use crate::services::rights::Actor;
 use crate::services::rights_desk::{self, DeskError, NewRequest, RequestView, Requester, StepTaken, view};
 
@@ -128,13 +129,14 @@ const EXPECTED: &str =
     post,
     path = "/api/v1/rights-requests",
     tag = "rights",
-    security(("api_key" = [])),
+    security(("api_key" = ["subjects:write"])),
     request_body(content = NewRightsRequest, content_type = "application/json"),
     responses(
         (status = 201, description = "Received (or verified), due under its regime", body = RequestView,
             headers(("Location" = String, description = "The request: /api/v1/rights-requests/{id}"))),
         (status = 400, description = "`malformed_json` or `invalid_request`", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`unauthorized`: missing or invalid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`insufficient_scope`: the key lacks the `subjects:write` scope", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`subject_not_found`: no person with that address or id (or their data was erased)", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "`payload_too_large`", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "`unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
@@ -147,7 +149,7 @@ pub(crate) async fn create(
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
-    let key_id = authenticate(&req, &state).await?;
+    let key_id = authorize(&req, &state, Scope::SubjectsWrite).await?;
     require_content_type(&req, JSON)?;
     let body: NewRightsRequest = super::body::json(&read_limited(&req, payload).await?, EXPECTED)?;
     let who = match (body.email, body.subject_id) {
@@ -209,17 +211,18 @@ pub(crate) struct ListQuery {
     get,
     path = "/api/v1/rights-requests",
     tag = "rights",
-    security(("api_key" = [])),
+    security(("api_key" = ["subjects:read"])),
     params(ListQuery),
     responses(
         (status = 200, description = "Requests that need work, by deadline", body = RequestList),
         (status = 401, description = "`unauthorized`: missing or invalid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`insufficient_scope`: the key lacks the `subjects:read` scope", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed` (`state`, `kind`, `due`: `invalid_choice`)", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "`service_unavailable`", body = Problem, content_type = "application/problem+json"),
     ),
 )]
 pub(crate) async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
-    authenticate(&req, &state).await?;
+    authorize(&req, &state, Scope::SubjectsRead).await?;
     let q = web::Query::<ListQuery>::from_query(req.query_string())
         .map_err(|e| AppError::BadRequest { code: ErrorCode::InvalidQuery, detail: e.to_string() })?
         .into_inner();
@@ -266,11 +269,12 @@ pub fn desk_filter(
     get,
     path = "/api/v1/rights-requests/{id}",
     tag = "rights",
-    security(("api_key" = [])),
+    security(("api_key" = ["subjects:read"])),
     params(("id" = String, Path, description = "The request's id")),
     responses(
         (status = 200, description = "The request", body = RequestView),
         (status = 401, description = "`unauthorized`: missing or invalid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`insufficient_scope`: the key lacks the `subjects:read` scope", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`rights_request_not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "`service_unavailable`", body = Problem, content_type = "application/problem+json"),
     ),
@@ -280,7 +284,7 @@ pub(crate) async fn show(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    authenticate(&req, &state).await?;
+    authorize(&req, &state, Scope::SubjectsRead).await?;
     Ok(no_store(&read_one(&state, path.into_inner()).await?))
 }
 
@@ -289,13 +293,14 @@ pub(crate) async fn show(
     post,
     path = "/api/v1/rights-requests/{id}/steps",
     tag = "rights",
-    security(("api_key" = [])),
+    security(("api_key" = ["subjects:write"])),
     params(("id" = String, Path, description = "The request's id")),
     request_body(content = StepBody, content_type = "application/json"),
     responses(
         (status = 200, description = "Moved on; on `extend`, `complete` and `refuse` the person is written to", body = RequestView),
         (status = 400, description = "`malformed_json` or `invalid_request`", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`unauthorized`: missing or invalid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`insufficient_scope`: the key lacks the `subjects:write` scope", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`rights_request_not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`request_closed`, `identity_not_verified`, `already_verified`, `already_started`, `already_extended`, `extension_not_allowed` or `request_changed`", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "`payload_too_large`", body = Problem, content_type = "application/problem+json"),
@@ -310,7 +315,7 @@ pub(crate) async fn take_step(
     path: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
-    let key_id = authenticate(&req, &state).await?;
+    let key_id = authorize(&req, &state, Scope::SubjectsWrite).await?;
     require_content_type(&req, JSON)?;
     let body: StepBody =
         super::body::json(&read_limited(&req, payload).await?, r#"Expected {"step": "complete", "reason": "…"}"#)?;

@@ -5,12 +5,13 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
-use super::api_key::authenticate;
+use super::api_key::authorize;
 use super::body::{JSON, read_limited, require_content_type};
 use super::error::{AppError, Problem};
 use super::{AppState, evidence_of};
 use crate::domain::access::AccessAction;
 use crate::domain::rights::RightKind;
+use crate::domain::scopes::Scope;
 use crate::domain::{ErrorCode, Locale, Method, PurposeKey, SubjectId};
 use crate::services::links;
 use crate::services::lookup::{ConsentView, consent_views};
@@ -70,10 +71,11 @@ async fn read(
     path = "/api/v1/subjects/{id}",
     tag = "subjects",
     params(("id" = String, Path, description = "The subject's id")),
-    security(("api_key" = [])),
+    security(("api_key" = ["subjects:read"])),
     responses(
         (status = 200, description = "Everything held about the person, with one-click unsubscribe URLs", body = SubjectResponse),
         (status = 401, description = "`unauthorized`: missing or invalid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`insufficient_scope`: the key lacks the `subjects:read` scope", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`subject_not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 410, description = "`subject_erased`", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "`service_unavailable`", body = Problem, content_type = "application/problem+json"),
@@ -84,7 +86,7 @@ pub(crate) async fn show(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let key_id = authenticate(&req, &state).await?;
+    let key_id = authorize(&req, &state, Scope::SubjectsRead).await?;
     let profile = read(&req, &state, &key_id, &path, RightKind::Access).await?;
     let mut unsubscribe_urls = std::collections::BTreeMap::new();
     let catalog = state.catalog.current();
@@ -103,10 +105,11 @@ pub(crate) async fn show(
     path = "/api/v1/subjects/{id}/export",
     tag = "subjects",
     params(("id" = String, Path, description = "The subject's id")),
-    security(("api_key" = [])),
+    security(("api_key" = ["subjects:read"])),
     responses(
         (status = 200, description = "The export document, as a download", body = Profile),
         (status = 401, description = "`unauthorized`: missing or invalid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`insufficient_scope`: the key lacks the `subjects:read` scope", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`subject_not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 410, description = "`subject_erased`", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "`service_unavailable`", body = Problem, content_type = "application/problem+json"),
@@ -117,7 +120,7 @@ pub(crate) async fn export(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let key_id = authenticate(&req, &state).await?;
+    let key_id = authorize(&req, &state, Scope::SubjectsRead).await?;
     let profile = read(&req, &state, &key_id, &path, RightKind::Portability).await?;
     Ok(no_store(HttpResponse::Ok())
         .insert_header((header::CONTENT_DISPOSITION, "attachment; filename=\"subject-export.json\""))
@@ -162,12 +165,13 @@ pub(crate) struct ChangeResponse {
     path = "/api/v1/subjects/{id}/consents",
     tag = "subjects",
     params(("id" = String, Path, description = "The subject's id")),
-    security(("api_key" = [])),
+    security(("api_key" = ["subjects:write"])),
     request_body(content = ChangeBody, content_type = "application/json"),
     responses(
         (status = 200, description = "Recorded: the new states and a signed receipt", body = ChangeResponse),
         (status = 400, description = "`malformed_json`, `invalid_request` or `invalid_body`", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`unauthorized`: missing or invalid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`insufficient_scope`: the key lacks the `subjects:write` scope", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`subject_not_found` or `purpose_not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 410, description = "`subject_erased`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`not_granted`, `already_granted` or `required_purpose`", body = Problem, content_type = "application/problem+json"),
@@ -182,7 +186,7 @@ pub(crate) async fn change(
     path: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
-    let key_id = authenticate(&req, &state).await?;
+    let key_id = authorize(&req, &state, Scope::SubjectsWrite).await?;
     require_content_type(&req, JSON)?;
     let body = read_limited(&req, payload).await?;
     let request = change_body(&body)?;
@@ -274,10 +278,11 @@ pub(crate) struct Erased {
     path = "/api/v1/subjects/{id}",
     tag = "subjects",
     params(("id" = String, Path, description = "The subject's id")),
-    security(("api_key" = [])),
+    security(("api_key" = ["subjects:erase"])),
     responses(
         (status = 200, description = "Erased (crypto-shredded); the ledger keeps non-personal `erased` events", body = Erased),
         (status = 401, description = "`unauthorized`: missing or invalid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`insufficient_scope`: the key lacks the `subjects:erase` scope", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`subject_not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 410, description = "`subject_erased`", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "`service_unavailable`", body = Problem, content_type = "application/problem+json"),
@@ -288,7 +293,7 @@ pub(crate) async fn erase(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let key_id = authenticate(&req, &state).await?;
+    let key_id = authorize(&req, &state, Scope::SubjectsErase).await?;
     let actor_key = key_id.clone();
     let (keyring, mail, subject) = (state.keyring.clone(), state.mail.clone(), SubjectId::from(path.clone()));
     let catalog = state.catalog.current();

@@ -4,10 +4,11 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
 
-use super::api_key::authenticate;
+use super::api_key::authorize;
 use super::error::{AppError, Problem};
 use super::{AppState, no_store};
 use crate::domain::ErrorCode;
+use crate::domain::scopes::Scope;
 use crate::services::rights::Actor;
 use crate::services::webhooks::{self, EndpointView};
 
@@ -58,15 +59,16 @@ pub(crate) struct Resent {
     get,
     path = "/api/v1/webhooks",
     tag = "webhooks",
-    security(("api_key" = [])),
+    security(("api_key" = ["webhooks"])),
     responses(
         (status = 200, description = "The endpoints and their latest deliveries", body = EndpointList),
         (status = 401, description = "`unauthorized`: missing or invalid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`insufficient_scope`: the key lacks the `webhooks` scope", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "`service_unavailable`", body = Problem, content_type = "application/problem+json"),
     ),
 )]
 pub(crate) async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
-    authenticate(&req, &state).await?;
+    authorize(&req, &state, Scope::Webhooks).await?;
     let endpoints = super::point_read(&state, |conn| Ok(webhooks::overview(conn)?)).await?;
     Ok(no_store(&EndpointList { endpoints }))
 }
@@ -76,11 +78,12 @@ pub(crate) async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result
     get,
     path = "/api/v1/webhooks/{name}",
     tag = "webhooks",
-    security(("api_key" = [])),
+    security(("api_key" = ["webhooks"])),
     params(("name" = String, Path, description = "The endpoint's name")),
     responses(
         (status = 200, description = "The endpoint and its latest deliveries", body = EndpointView),
         (status = 401, description = "`unauthorized`: missing or invalid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`insufficient_scope`: the key lacks the `webhooks` scope", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`webhook_not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "`service_unavailable`", body = Problem, content_type = "application/problem+json"),
     ),
@@ -90,7 +93,7 @@ pub(crate) async fn show(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    authenticate(&req, &state).await?;
+    authorize(&req, &state, Scope::Webhooks).await?;
     let name = path.into_inner();
     let endpoint = super::point_read(&state, move |conn| Ok(webhooks::one(conn, &name)?)).await?;
     Ok(no_store(&endpoint.ok_or(AppError::NotFound(ErrorCode::WebhookNotFound))?))
@@ -101,11 +104,12 @@ pub(crate) async fn show(
     post,
     path = "/api/v1/webhooks/{name}/resume",
     tag = "webhooks",
-    security(("api_key" = [])),
+    security(("api_key" = ["webhooks"])),
     params(("name" = String, Path, description = "The endpoint's name")),
     responses(
         (status = 200, description = "Sending again: its failed deliveries first, then everything since, in order", body = Resumed),
         (status = 401, description = "`unauthorized`: missing or invalid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`insufficient_scope`: the key lacks the `webhooks` scope", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`webhook_not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "`service_unavailable`", body = Problem, content_type = "application/problem+json"),
     ),
@@ -115,7 +119,7 @@ pub(crate) async fn resume(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let key_id = authenticate(&req, &state).await?;
+    let key_id = authorize(&req, &state, Scope::Webhooks).await?;
     let (writer, name) = (state.db.writer.clone(), path.into_inner());
     let actor = Actor::ApiKey(key_id);
     let asked = name.clone();
@@ -129,7 +133,7 @@ pub(crate) async fn resume(
     post,
     path = "/api/v1/webhooks/{name}/deliveries/{id}/resend",
     tag = "webhooks",
-    security(("api_key" = [])),
+    security(("api_key" = ["webhooks"])),
     params(
         ("name" = String, Path, description = "The endpoint's name"),
         ("id" = String, Path, description = "The delivery's `webhook-id`"),
@@ -137,6 +141,7 @@ pub(crate) async fn resume(
     responses(
         (status = 200, description = "Queued again, ahead of the rest, with the same `webhook-id`", body = Resent),
         (status = 401, description = "`unauthorized`: missing or invalid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`insufficient_scope`: the key lacks the `webhooks` scope", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`webhook_not_found` or `delivery_not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "`service_unavailable`", body = Problem, content_type = "application/problem+json"),
     ),
@@ -146,7 +151,7 @@ pub(crate) async fn resend(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
-    let key_id = authenticate(&req, &state).await?;
+    let key_id = authorize(&req, &state, Scope::Webhooks).await?;
     let (name, id) = path.into_inner();
     let (writer, actor, asked) = (state.db.writer.clone(), Actor::ApiKey(key_id), id.clone());
     let known = {

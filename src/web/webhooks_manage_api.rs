@@ -6,10 +6,11 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
 use super::AppState;
-use super::api_key::authenticate;
+use super::api_key::authorize;
 use super::body::{JSON, read_limited, require_content_type};
 use super::error::{AppError, Problem};
 use crate::domain::ErrorCode;
+use crate::domain::scopes::Scope;
 use crate::services::rights::Actor;
 use crate::services::webhooks::{self, EndpointRequest, EndpointView, ManageError};
 
@@ -74,13 +75,14 @@ const EXPECTED: &str =
     post,
     path = "/api/v1/webhooks",
     tag = "webhooks",
-    security(("api_key" = [])),
+    security(("api_key" = ["webhooks"])),
     request_body(content = NewEndpoint, content_type = "application/json"),
     responses(
         (status = 201, description = "Declared: it is sent what happens from now on. The secret is answered this once.", body = Created,
             headers(("Location" = String, description = "The endpoint: /api/v1/webhooks/{name}"))),
         (status = 400, description = "`malformed_json` or `invalid_request`", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`unauthorized`: missing or invalid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`insufficient_scope`: the key lacks the `webhooks` scope", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`webhook_name_taken`", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "`payload_too_large`", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "`unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
@@ -93,7 +95,7 @@ pub(crate) async fn create(
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
-    let key_id = authenticate(&req, &state).await?;
+    let key_id = authorize(&req, &state, Scope::Webhooks).await?;
     require_content_type(&req, JSON)?;
     let body: NewEndpoint = super::body::json(&read_limited(&req, payload).await?, EXPECTED)?;
     let request = EndpointRequest { url: body.url, events: body.events, include_email: body.include_email };
@@ -119,13 +121,14 @@ async fn read_one(state: &AppState, name: String) -> Result<EndpointView, AppErr
     patch,
     path = "/api/v1/webhooks/{name}",
     tag = "webhooks",
-    security(("api_key" = [])),
+    security(("api_key" = ["webhooks"])),
     params(("name" = String, Path, description = "The endpoint's name")),
     request_body(content = EndpointChange, content_type = "application/json"),
     responses(
         (status = 200, description = "Changed (what is left out stays as it was)", body = EndpointView),
         (status = 400, description = "`malformed_json` or `invalid_request`", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`unauthorized`: missing or invalid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`insufficient_scope`: the key lacks the `webhooks` scope", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`webhook_not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`webhook_declared_in_file`: change it in the workspace file", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "`payload_too_large`", body = Problem, content_type = "application/problem+json"),
@@ -140,7 +143,7 @@ pub(crate) async fn change(
     path: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
-    let key_id = authenticate(&req, &state).await?;
+    let key_id = authorize(&req, &state, Scope::Webhooks).await?;
     require_content_type(&req, JSON)?;
     let body: EndpointChange = super::body::json(
         &read_limited(&req, payload).await?,
@@ -164,11 +167,12 @@ pub(crate) async fn change(
     post,
     path = "/api/v1/webhooks/{name}/rotate",
     tag = "webhooks",
-    security(("api_key" = [])),
+    security(("api_key" = ["webhooks"])),
     params(("name" = String, Path, description = "The endpoint's name")),
     responses(
         (status = 200, description = "A new secret, answered this once; both sign for 24 hours", body = Rotated),
         (status = 401, description = "`unauthorized`: missing or invalid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`insufficient_scope`: the key lacks the `webhooks` scope", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`webhook_not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`webhook_declared_in_file`: rotate it in the workspace file", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "`service_unavailable`", body = Problem, content_type = "application/problem+json"),
@@ -179,7 +183,7 @@ pub(crate) async fn rotate(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let key_id = authenticate(&req, &state).await?;
+    let key_id = authorize(&req, &state, Scope::Webhooks).await?;
     let (writer, keyring, actor, name) =
         (state.db.writer.clone(), state.keyring.clone(), Actor::ApiKey(key_id), path.into_inner());
     let asked = name.clone();
@@ -192,11 +196,12 @@ pub(crate) async fn rotate(
     delete,
     path = "/api/v1/webhooks/{name}",
     tag = "webhooks",
-    security(("api_key" = [])),
+    security(("api_key" = ["webhooks"])),
     params(("name" = String, Path, description = "The endpoint's name")),
     responses(
         (status = 204, description = "Removed with its deliveries: nothing more is sent to it"),
         (status = 401, description = "`unauthorized`: missing or invalid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`insufficient_scope`: the key lacks the `webhooks` scope", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`webhook_not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`webhook_declared_in_file`: remove it from the workspace file", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "`service_unavailable`", body = Problem, content_type = "application/problem+json"),
@@ -207,7 +212,7 @@ pub(crate) async fn remove(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let key_id = authenticate(&req, &state).await?;
+    let key_id = authorize(&req, &state, Scope::Webhooks).await?;
     let (writer, actor, name) = (state.db.writer.clone(), Actor::ApiKey(key_id), path.into_inner());
     web::block(move || webhooks::remove(&writer, &name, &actor)).await??;
     Ok(HttpResponse::NoContent().finish())

@@ -142,7 +142,7 @@ on_both_backends! {
         let bad = console.submit("/admin/keys?lang=en", &[("name", "  ")]).await;
         assert_eq!(bad.status(), 422);
         assert!(bad.text().await.unwrap().contains(r#"aria-describedby="field-name-error""#));
-        let created = console.submit("/admin/keys?lang=en", &[("name", "crm")]).await;
+        let created = console.submit("/admin/keys?lang=en", &[("name", "crm"), ("scope", "consents:read")]).await;
         assert_eq!(created.status(), 201);
         assert_eq!(created.headers()["cache-control"], "no-store");
         let html = created.text().await.unwrap();

@@ -118,8 +118,18 @@ on_both_backends! {
         }
 
         let submit = &doc["paths"]["/api/v1/forms/{form}/submissions"]["post"];
-        // Submitting needs no key (the empty requirement), and an integrator may send one.
-        assert_eq!(submit["security"], serde_json::json!([{}, { "api_key": [] }]), "the key is optional");
+        // Submitting needs no key (the empty requirement), and an integrator may send one with
+        // the scope that lets it vouch for the person.
+        assert_eq!(submit["security"], serde_json::json!([{}, { "api_key": ["submissions:write"] }]), "the key is optional");
+        // Every operation a key opens names the scope it needs and documents the refusal.
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let Some(needs) = op["security"].as_array() else { continue };
+                let Some(scopes) = needs.iter().find_map(|r| r["api_key"].as_array()) else { continue };
+                assert_eq!(scopes.len(), 1, "{method} {path} names one scope");
+                assert!(op["responses"]["403"]["description"].as_str().unwrap().contains("insufficient_scope"), "{method} {path}");
+            }
+        }
         for status in ["400", "404", "413", "415", "422"] {
             let response = &submit["responses"][status];
             assert!(
@@ -132,7 +142,7 @@ on_both_backends! {
 
         for (method, path) in ROUTES.iter().filter(|(_, p)| p.contains("/subjects/") || p.ends_with("/consents")) {
             let operation = &doc["paths"][path][method];
-            assert_eq!(operation["security"][0]["api_key"], serde_json::json!([]), "{method} {path} needs a key");
+            assert!(operation["security"][0]["api_key"].is_array(), "{method} {path} needs a key");
             assert!(
                 operation["responses"]["401"]["description"].as_str().unwrap().contains("unauthorized"),
                 "{method} {path}"

@@ -229,6 +229,7 @@ diesel::table! {
         revoked_at -> Nullable<Timestamp>,
         last_used_at -> Nullable<Timestamp>,
         expires_at -> Nullable<Timestamp>,
+        scopes -> Text,
     }
 }
 

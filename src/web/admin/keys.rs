@@ -1,5 +1,6 @@
-//! API keys in the console: list (name, prefix, created, revoked), create (the secret shown
-//! once; only its hash is stored) and revoke. Owners only change them; viewers see the list.
+//! API keys in the console: list (name, prefix, scopes, created, last used, expiry, state),
+//! create (with its scopes and an expiry; the secret shown once, only its hash stored) and revoke.
+//! Owners only change them; viewers see the list.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -9,6 +10,7 @@ use chrono::Utc;
 use super::{AdminError, Chrome, Problems, SignedIn, see_other};
 use crate::db::api_keys::{self, ApiKeyRow};
 use crate::domain::ErrorCode;
+use crate::domain::scopes::{Scope, Scopes};
 use crate::services::keys;
 use crate::services::rights::audit_action;
 use crate::web::AppState;
@@ -24,9 +26,24 @@ struct KeyView {
     id: String,
     name: String,
     prefix: String,
+    /// The scopes' names; empty when the key may do everything.
+    scopes: Vec<&'static str>,
     created: String,
+    last_used: Option<String>,
+    expires: Option<String>,
     revoked: Option<String>,
+    expired: bool,
 }
+
+/// A scope as the form offers it: its name, what it allows, and whether it is ticked.
+struct ScopeChoice {
+    name: &'static str,
+    says: &'static str,
+    ticked: bool,
+}
+
+/// The expiries the form offers (as `Retention` writes them; empty: none).
+const EXPIRIES: [&str; 3] = ["", "90d", "1y"];
 
 #[derive(Template)]
 #[template(path = "admin/keys.html")]
@@ -36,7 +53,17 @@ struct KeysPage {
     /// The secret of a key just created, shown this once.
     created: Option<String>,
     name: String,
+    scopes: Vec<ScopeChoice>,
+    expiry: String,
     problems: Problems,
+}
+
+/// What the new-key form holds (kept when it comes back with a problem).
+#[derive(Default)]
+struct Draft {
+    name: String,
+    scopes: Scopes,
+    expiry: String,
 }
 
 async fn load(state: &AppState, who: &SignedIn) -> Result<Vec<KeyView>, AdminError> {
@@ -49,14 +76,22 @@ async fn load(state: &AppState, who: &SignedIn) -> Result<Vec<KeyView>, AdminErr
     .map_err(|e| AdminError::new(e, who.locale))?
     .map_err(|e| AdminError::new(e, who.locale))?;
     let when = |t: chrono::NaiveDateTime| t.format("%Y-%m-%d %H:%M").to_string();
+    let now = Utc::now().naive_utc();
     Ok(rows
         .into_iter()
-        .map(|r| KeyView {
-            id: r.id,
-            name: r.name,
-            prefix: r.prefix,
-            created: when(r.created_at),
-            revoked: r.revoked_at.map(when),
+        .map(|r| {
+            let scopes = Scopes::from_stored(&r.scopes);
+            KeyView {
+                id: r.id,
+                name: r.name,
+                prefix: r.prefix,
+                scopes: if scopes.is_all() { Vec::new() } else { scopes.iter().map(Scope::as_str).collect() },
+                created: when(r.created_at),
+                last_used: r.last_used_at.map(when),
+                expires: r.expires_at.map(when),
+                revoked: r.revoked_at.map(when),
+                expired: r.expires_at.is_some_and(|at| at <= now),
+            }
         })
         .collect())
 }
@@ -66,13 +101,19 @@ async fn page(
     state: &AppState,
     who: &SignedIn,
     created: Option<String>,
-    name: String,
+    draft: Draft,
     problems: Problems,
     status: StatusCode,
 ) -> Result<HttpResponse, AdminError> {
     let keys = load(state, who).await?;
-    let mut response =
-        render_with_status(&KeysPage { c: who.chrome(req, "keys"), keys, created, name, problems }, status);
+    let t = super::AdminStrings::get(who.locale);
+    let scopes = Scope::ALL
+        .iter()
+        .map(|&s| ScopeChoice { name: s.as_str(), says: t.scope(s), ticked: draft.scopes.contains(s) })
+        .collect();
+    let c = who.chrome(req, "keys");
+    let page = KeysPage { c, keys, created, name: draft.name, scopes, expiry: draft.expiry, problems };
+    let mut response = render_with_status(&page, status);
     // A page that may show a secret is never cached.
     response
         .headers_mut()
@@ -81,7 +122,7 @@ async fn page(
 }
 
 async fn list(req: HttpRequest, who: SignedIn, state: web::Data<AppState>) -> Result<HttpResponse, AdminError> {
-    page(&req, &state, &who, None, String::new(), Problems::default(), StatusCode::OK).await
+    page(&req, &state, &who, None, Draft::default(), Problems::default(), StatusCode::OK).await
 }
 
 async fn create(
@@ -93,27 +134,40 @@ async fn create(
     let fields = who.owner_form(&req, payload).await?;
     let t = super::AdminStrings::get(who.locale);
     let name = fields.get("name").trim().to_owned();
+    let expiry = fields.get("expiry").to_owned();
     let mut problems = Problems::default();
     if name.is_empty() {
         problems.add("name", t.says(ErrorCode::Required));
     } else if name.chars().count() > 100 {
         problems.add("name", t.says(ErrorCode::TooLong));
     }
-    if !problems.is_empty() {
-        return page(&req, &state, &who, None, name, problems, StatusCode::UNPROCESSABLE_ENTITY).await;
+    let scopes = Scopes::parse(&fields.all("scope").join(" "));
+    match &scopes {
+        Ok(set) if set.is_empty() => problems.add("scopes", t.says(ErrorCode::Required)),
+        Ok(_) => {}
+        Err(_) => problems.add("scopes", t.says(ErrorCode::InvalidChoices)),
     }
-    let (actor, key_name) = (who.actor(), name.clone());
+    if !EXPIRIES.contains(&expiry.as_str()) {
+        problems.add("expiry", t.says(ErrorCode::InvalidChoice));
+    }
+    let draft = Draft { name, scopes: scopes.unwrap_or_default(), expiry };
+    if !problems.is_empty() {
+        return page(&req, &state, &who, None, draft, problems, StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+    let expires_at = crate::domain::Retention::parse(&draft.expiry).ok().map(|p| p.expires_at(Utc::now()).naive_utc());
+    let (actor, key_name, scopes) = (who.actor(), draft.name, draft.scopes);
     let created = state
         .db
         .writer
         .write(move |tx| -> Result<_, AppError> {
-            let created = keys::create(tx.conn, &key_name, None)?;
-            audit_action(tx.conn, &actor, "api_key_created", None, &created.id)?;
+            let created = keys::create(tx.conn, &key_name, expires_at, scopes)?;
+            let detail = format!("{} ({})", created.id, scopes.to_text());
+            audit_action(tx.conn, &actor, "api_key_created", None, &detail)?;
             Ok(created)
         })
         .await
         .map_err(|e| AdminError::new(e, who.locale))?;
-    page(&req, &state, &who, Some(created.secret), String::new(), Problems::default(), StatusCode::CREATED).await
+    page(&req, &state, &who, Some(created.secret), Draft::default(), Problems::default(), StatusCode::CREATED).await
 }
 
 async fn revoke(

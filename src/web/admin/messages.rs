@@ -30,6 +30,7 @@ pub fn console_has_own_sentence(code: ErrorCode) -> bool {
         C::RequiredPurpose | C::EmailInUse | C::LinkInvalid | C::LinkExpired | C::LinkUsed => false,
         C::InvalidBody | C::InvalidUtf8 | C::InvalidRequest | C::MalformedJson => false,
         C::UnsupportedLocale | C::InvalidQuery | C::InvalidAction | C::MetricsForbidden => false,
+        C::InsufficientScope => false,
         C::CorsOriginNotAllowed | C::CrossSitePost | C::ExternalIdTaken => false,
         C::WebhookNotFound | C::DeliveryNotFound | C::ImportNotFound | C::RightsRequestNotFound => false,
         // Named with its purpose: see `bundled_consent`.

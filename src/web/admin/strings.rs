@@ -51,6 +51,23 @@ message_struct! {
         new_key,
         create_key,
         key_created,
+        key_scopes,
+        key_scopes_hint,
+        key_scope_all,
+        key_last_used,
+        key_never_used,
+        key_expiry,
+        key_expiry_never,
+        key_expiry_90d,
+        key_expiry_1y,
+        key_expired,
+        scope_consents_read,
+        scope_subjects_read,
+        scope_subjects_write,
+        scope_subjects_erase,
+        scope_submissions_write,
+        scope_imports,
+        scope_webhooks,
         actions,
         purposes_intro,
         new_purpose,
@@ -161,6 +178,22 @@ impl AdminStrings {
     /// The word after a number of people ("1 person", "2 people"), chosen by the count.
     pub fn people(&self, count: &i64) -> String {
         catalogue(self.lang).format("console-people", &[("count", FluentValue::from(*count))])
+    }
+}
+
+impl AdminStrings {
+    /// What a scope lets a key do, in words.
+    pub fn scope(&self, scope: crate::domain::scopes::Scope) -> &'static str {
+        use crate::domain::scopes::Scope as S;
+        match scope {
+            S::ConsentsRead => self.scope_consents_read,
+            S::SubjectsRead => self.scope_subjects_read,
+            S::SubjectsWrite => self.scope_subjects_write,
+            S::SubjectsErase => self.scope_subjects_erase,
+            S::SubmissionsWrite => self.scope_submissions_write,
+            S::Imports => self.scope_imports,
+            S::Webhooks => self.scope_webhooks,
+        }
     }
 }
 
