@@ -799,6 +799,7 @@ problem-already-extended = The deadline of this request has already been extende
 problem-extension-not-allowed = This request's regime does not allow extending its deadline.
 problem-request-changed = Someone else changed this request meanwhile: look at it again.
 problem-insufficient-scope = This API key may not do this: it lacks the scope the request needs. Create a key with that scope (console, API keys) or ask an owner to.
+problem-request-timeout = The request took too long to arrive. Send it again.
 console-says-request-closed = This request has already been answered.
 console-says-identity-not-verified = Verify the requester's identity first.
 console-says-already-verified = The requester's identity is already verified.

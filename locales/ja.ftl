@@ -790,6 +790,7 @@ problem-already-extended = この請求の期限はすでに一度延長され�
 problem-extension-not-allowed = この請求に適用される基準では期限を延長できません。
 problem-request-changed = その間に他の人がこの請求を変更しました。もう一度確認してください。
 problem-insufficient-scope = このAPIキーではこの操作はできません。リクエストに必要なスコープがキーにありません。そのスコープを持つキーを作成するか（コンソール、APIキー）、オーナーに依頼してください。
+problem-request-timeout = リクエストの到着に時間がかかりすぎました。もう一度送信してください。
 console-says-request-closed = この請求にはすでに回答済みです。
 console-says-identity-not-verified = 先に請求者の本人確認をしてください。
 console-says-already-verified = 請求者の本人確認はすでに済んでいます。

@@ -789,6 +789,7 @@ problem-already-extended = 이 요청의 기한은 이미 한 번 연장했습�
 problem-extension-not-allowed = 이 요청에 적용되는 기준은 기한 연장을 허용하지 않습니다.
 problem-request-changed = 그사이 다른 사람이 이 요청을 변경했습니다. 다시 확인하세요.
 problem-insufficient-scope = 이 API 키로는 이 작업을 할 수 없습니다. 요청에 필요한 범위(scope)가 키에 없습니다. 그 범위를 가진 키를 만들거나(콘솔, API 키) 소유자에게 요청하세요.
+problem-request-timeout = 요청이 도착하는 데 너무 오래 걸렸습니다. 다시 보내 주세요.
 console-says-request-closed = 이미 답변한 요청입니다.
 console-says-identity-not-verified = 먼저 요청자의 본인 확인을 하세요.
 console-says-already-verified = 요청자의 본인 확인이 이미 끝났습니다.

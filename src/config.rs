@@ -3,6 +3,9 @@
 
 use std::path::PathBuf;
 
+mod redacted;
+pub use redacted::redact_url;
+
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
 pub enum LogFormat {
@@ -12,7 +15,7 @@ pub enum LogFormat {
 }
 
 /// The settings as given; see [`Settings`] for the resolved values.
-#[derive(Debug, Clone, clap::Args)]
+#[derive(Clone, clap::Args)]
 pub struct SettingsArgs {
     /// Database: `sqlite://PATH` or `postgres://USER@HOST:PORT/DB` [default: sqlite://$ASSENT_DATA_DIR/assent.db]
     #[arg(long, env = "ASSENT_DATABASE_URL", global = true)]
@@ -62,6 +65,11 @@ pub struct SettingsArgs {
     /// How long `serve` waits, on SIGTERM or Ctrl-C, for requests in flight to finish (`30s`, `2m`).
     #[arg(long, env = "ASSENT_SHUTDOWN_TIMEOUT", default_value = "30s", value_parser = parse_interval, global = true)]
     pub shutdown_timeout: std::time::Duration,
+
+    /// How long a client may take to send a request body; past it the answer is 408 and the
+    /// connection is closed (a slow body does not hold its connection as long as it likes).
+    #[arg(long, env = "ASSENT_BODY_TIMEOUT", default_value = "30s", value_parser = parse_interval, global = true)]
+    pub body_timeout: std::time::Duration,
     /// Form submissions (HTML and JSON) accepted per client IP per minute; 0 turns the limit off.
     #[arg(long, env = "ASSENT_SUBMISSIONS_PER_MINUTE", default_value_t = 120, global = true)]
     pub submissions_per_minute: u32,
@@ -112,7 +120,7 @@ fn parse_flag(raw: &str) -> Result<bool, String> {
 
 /// Resolved settings. The master key is read from `ASSENT_MASTER_KEY` only (never a flag, which
 /// would show in `ps`).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Settings {
     pub database_url: String,
     pub bind: String,
@@ -139,6 +147,8 @@ pub struct Settings {
     pub time_zone: crate::domain::import::Zone,
     /// How long a stopping server lets requests in flight finish.
     pub shutdown_timeout: std::time::Duration,
+    /// `ASSENT_BODY_TIMEOUT`: how long a request body may take to arrive.
+    pub body_timeout: std::time::Duration,
     /// Submissions per client IP per minute (0: no limit).
     pub submissions_per_minute: u32,
     /// Proxies whose `X-Forwarded-For` is believed.
@@ -199,6 +209,7 @@ impl Settings {
             rights_deadline: args.rights_deadline,
             time_zone: args.time_zone,
             shutdown_timeout: args.shutdown_timeout,
+            body_timeout: args.body_timeout,
             submissions_per_minute: args.submissions_per_minute,
             trusted_proxies: args.trusted_proxies,
             witness_url: args.witness_url.filter(|u| !u.trim().is_empty()),

@@ -48,19 +48,37 @@ pub async fn read_at_most(req: &HttpRequest, mut payload: web::Payload, limit: u
         }
         return Err(AppError::PayloadTooLarge(limit));
     }
-    let mut body = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|_| AppError::BadRequest {
-            code: ErrorCode::InvalidBody,
-            detail: "The body could not be read.".into(),
-        })?;
-        if body.len() + chunk.len() > limit {
-            drain(&mut payload).await;
-            return Err(AppError::PayloadTooLarge(limit));
+    in_time(req, limit, async move {
+        let mut body = web::BytesMut::new();
+        while let Some(chunk) = payload.next().await {
+            let chunk = chunk.map_err(|_| AppError::BadRequest {
+                code: ErrorCode::InvalidBody,
+                detail: "The body could not be read.".into(),
+            })?;
+            if body.len() + chunk.len() > limit {
+                drain(&mut payload).await;
+                return Err(AppError::PayloadTooLarge(limit));
+            }
+            body.extend_from_slice(&chunk);
         }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body.freeze())
+        Ok(body.freeze())
+    })
+    .await
+}
+
+/// Reads a body of at most `size` bytes with `read` if it arrives within the server's
+/// `ASSENT_BODY_TIMEOUT` (plus a second per 64 KiB it may be, for uploads); 408 (and the connection
+/// closed) otherwise, so a client sending slowly cannot hold its connection as long as it likes.
+pub async fn in_time<T>(
+    req: &HttpRequest,
+    size: usize,
+    read: impl std::future::Future<Output = Result<T, AppError>>,
+) -> Result<T, AppError> {
+    let base = req
+        .app_data::<web::Data<super::AppState>>()
+        .map_or(std::time::Duration::from_secs(30), |s| s.settings.body_timeout);
+    let allowed = base + std::time::Duration::from_secs((size / (64 * 1024)) as u64);
+    actix_web::rt::time::timeout(allowed, read).await.unwrap_or(Err(AppError::RequestTimeout))
 }
 
 async fn drain(payload: &mut web::Payload) {

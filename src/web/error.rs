@@ -23,6 +23,9 @@ pub enum AppError {
     Unauthorized,
     #[error("the body is larger than {0} bytes")]
     PayloadTooLarge(usize),
+    /// The body did not arrive in time (`ASSENT_BODY_TIMEOUT`); the connection is closed.
+    #[error("the body did not arrive in time")]
+    RequestTimeout,
     #[error("unsupported content type")]
     UnsupportedMediaType(&'static str),
     #[error("{detail}")]
@@ -111,6 +114,7 @@ impl AppError {
             Self::NotFound(code) => *code,
             Self::Unauthorized => ErrorCode::Unauthorized,
             Self::PayloadTooLarge(_) => ErrorCode::PayloadTooLarge,
+            Self::RequestTimeout => ErrorCode::RequestTimeout,
             Self::UnsupportedMediaType(_) => ErrorCode::UnsupportedMediaType,
             Self::BadRequest { code, .. } => *code,
             Self::Unavailable => ErrorCode::ServiceUnavailable,
@@ -128,6 +132,7 @@ impl AppError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -147,6 +152,7 @@ impl AppError {
             Self::NotFound(_) => t.not_found.to_owned(),
             Self::Unauthorized => t.unauthorized.to_owned(),
             Self::PayloadTooLarge(limit) => t.too_large(*limit),
+            Self::RequestTimeout => t.problem(self.code()).to_owned(),
             Self::UnsupportedMediaType(expected) => t.unsupported_media_type(expected),
             Self::BadRequest { code, detail } if detail.is_empty() => t.problem(*code).to_owned(),
             Self::BadRequest { detail, .. } => detail.clone(),

@@ -26,6 +26,7 @@ pub fn has_own_sentence(code: ErrorCode) -> bool {
         C::BundledConsent | C::SessionRequired | C::MethodNotAllowed => true,
         C::RequestClosed | C::IdentityNotVerified | C::AlreadyVerified | C::AlreadyStarted => true,
         C::AlreadyExtended | C::ExtensionNotAllowed | C::RequestChanged | C::InsufficientScope => true,
+        C::RequestTimeout => true,
         C::ValidationFailed | C::Unauthorized | C::PayloadTooLarge | C::UnsupportedMediaType => false,
         C::ServiceUnavailable | C::RateLimited | C::InternalError | C::MetricsForbidden => false,
         C::CorsOriginNotAllowed | C::InvalidBody | C::InvalidUtf8 | C::InvalidRequest => false,

@@ -156,8 +156,14 @@ where
 
 /// The client address of a request (see [`Settings::client_ip`]).
 pub fn client_ip(req: &HttpRequest, settings: &Settings) -> Option<std::net::IpAddr> {
-    let forwarded = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok());
-    settings.client_ip(req.peer_addr().map(|a| a.ip()), forwarded)
+    settings.client_ip(req.peer_addr().map(|a| a.ip()), forwarded_for(req).as_deref())
+}
+
+/// Every `X-Forwarded-For` line, in order, as one list (RFC 9110 §5.3: repeated lines are one
+/// comma-separated value); `None` without any.
+pub fn forwarded_for(req: &HttpRequest) -> Option<String> {
+    let lines: Vec<&str> = req.headers().get_all("x-forwarded-for").filter_map(|v| v.to_str().ok()).collect();
+    (!lines.is_empty()).then(|| lines.join(","))
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

@@ -77,7 +77,8 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 }
 
 /// Set, `/metrics` needs `Authorization: Bearer <token>` from everyone; unset, it answers
-/// loopback clients only.
+/// loopback clients only: a loopback peer that is a trusted proxy is believed only when it says it
+/// forwards this machine too (else a proxy on the same host would open it to the internet).
 static METRICS_TOKEN: std::sync::LazyLock<Option<String>> =
     std::sync::LazyLock::new(|| std::env::var("ASSENT_METRICS_TOKEN").ok().filter(|t| !t.trim().is_empty()));
 
@@ -95,7 +96,16 @@ fn may_scrape(req: &HttpRequest) -> bool {
                 .unwrap_or_default();
             bool::from(presented.as_bytes().ct_eq(token.as_bytes()))
         }
-        None => req.peer_addr().is_some_and(|a| a.ip().is_loopback()),
+        None => {
+            let Some(peer) = req.peer_addr().map(|a| a.ip()) else { return false };
+            let Some(settings) = req.app_data::<web::Data<AppState>>().map(|s| &s.settings) else { return false };
+            if !settings.trusted_proxies.contains(&peer) {
+                return peer.is_loopback();
+            }
+            let forwarded = super::forwarded_for(req);
+            forwarded.is_some()
+                && settings.client_ip(Some(peer), forwarded.as_deref()).is_some_and(|ip| ip.is_loopback())
+        }
     }
 }
 

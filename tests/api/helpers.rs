@@ -131,6 +131,7 @@ fn test_settings(db: &TestDb, master_key: &str) -> Settings {
         rights_deadline: assent::domain::rights::Deadline::Gdpr,
         time_zone: assent::domain::import::Zone::default(),
         shutdown_timeout: std::time::Duration::from_secs(30),
+        body_timeout: std::time::Duration::from_secs(30),
         // Stories send many submissions from one address; the limit has its own story.
         submissions_per_minute: 0,
         trusted_proxies: Vec::new(),
@@ -197,7 +198,14 @@ impl TestApp {
     /// Starts a second server on this one's database and master key (as a second process of
     /// a deployment would be) and returns its address.
     pub async fn another_server(&self) -> String {
-        let app = Application::build(test_settings(&self.db, &self.master_key)).await.expect("second server builds");
+        self.another_server_with(|_| {}).await
+    }
+
+    /// [`Self::another_server`] with adjusted settings.
+    pub async fn another_server_with(&self, adjust: impl FnOnce(&mut Settings)) -> String {
+        let mut settings = test_settings(&self.db, &self.master_key);
+        adjust(&mut settings);
+        let app = Application::build(settings).await.expect("second server builds");
         let address = format!("http://127.0.0.1:{}", app.port());
         tokio::spawn(app.run_until_stopped());
         address

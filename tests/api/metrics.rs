@@ -120,4 +120,45 @@ on_both_backends! {
         assert_eq!(wrong, 401);
         assert_eq!(right, 200);
     }
+
+    async fn a_proxy_on_this_machine_does_not_open_the_metrics_to_those_it_forwards(app: TestApp) {
+        let behind = app.another_server_with(|s| s.trusted_proxies = vec!["127.0.0.1".parse().unwrap()]).await;
+        let scrape = |server: String, lines: &'static [&'static str]| {
+            let mut request = app.client.get(format!("{server}/metrics"));
+            for line in lines {
+                request = request.header("x-forwarded-for", *line);
+            }
+            async move { request.send().await.unwrap().status().as_u16() }
+        };
+        assert_eq!(scrape(behind.clone(), &[]).await, 403, "a proxy alone may be forwarding anyone");
+        assert_eq!(scrape(behind.clone(), &["203.0.113.5"]).await, 403, "it forwards someone else");
+        assert_eq!(scrape(behind.clone(), &["127.0.0.1"]).await, 200, "it forwards a scraper on this machine");
+        // Every X-Forwarded-For line is read: the client is the right-most hop not a proxy.
+        assert_eq!(scrape(behind.clone(), &["127.0.0.1", "203.0.113.5"]).await, 403);
+        // Without trusted proxies the peer is the client, whatever the header says.
+        assert_eq!(scrape(app.address.clone(), &["203.0.113.5"]).await, 200);
+    }
+
+    async fn a_body_sent_slowly_is_cut_off_while_others_are_answered(app: TestApp) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let server = app.another_server_with(|s| s.body_timeout = std::time::Duration::from_secs(1)).await;
+        let mut slow = tokio::net::TcpStream::connect(server.trim_start_matches("http://")).await.unwrap();
+        let head = "POST /api/v1/forms/newsletter/submissions HTTP/1.1\r\nHost: localhost\r\n\
+                    Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"fie";
+        slow.write_all(head.as_bytes()).await.unwrap();
+        // Meanwhile the server answers others.
+        let other = app.client.get(format!("{server}/f/newsletter?lang=en")).send().await.unwrap();
+        assert_eq!(other.status(), 200);
+        // The slow client gets a 408 and its connection is closed (read_to_end returns).
+        let mut answer = Vec::new();
+        let read = tokio::time::timeout(std::time::Duration::from_secs(20), slow.read_to_end(&mut answer)).await;
+        read.expect("the slow body was never cut off").unwrap();
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+        assert!(answer.contains("\"code\":\"request_timeout\""), "{answer}");
+        use assent::db::schema::subjects;
+        use diesel::prelude::*;
+        let kept: i64 = subjects::table.count().get_result(&mut app.conn()).unwrap();
+        assert_eq!(kept, 0, "nothing was kept");
+    }
 }

@@ -184,25 +184,28 @@ async fn read_upload(req: &HttpRequest, payload: web::Payload) -> Result<Upload,
     let mut parts = actix_multipart::Multipart::new(req.headers(), payload);
     let mut upload = Upload { fields: Vec::new(), file: None };
     let mut total = 0usize;
-    while let Some(part) = parts.next().await {
-        let mut part = part.map_err(|_| malformed())?;
-        let name = part.name().unwrap_or_default().to_owned();
-        let file_name = part.content_disposition().and_then(|d| d.get_filename()).map(str::to_owned);
-        let bytes = match part.bytes(MAX_UPLOAD - total).await {
-            Ok(Ok(bytes)) => bytes,
-            Ok(Err(_)) => return Err(malformed()),
-            Err(_) => return Err(too_large),
-        };
-        total += bytes.len();
-        match (name.as_str(), file_name) {
-            ("file", Some(file_name)) => upload.file = Some((file_name, bytes)),
-            (_, _) => {
-                let text = String::from_utf8(bytes.to_vec()).map_err(|_| malformed())?;
-                upload.fields.push((name, text));
+    crate::web::body::in_time(req, MAX_UPLOAD, async move {
+        while let Some(part) = parts.next().await {
+            let mut part = part.map_err(|_| malformed())?;
+            let name = part.name().unwrap_or_default().to_owned();
+            let file_name = part.content_disposition().and_then(|d| d.get_filename()).map(str::to_owned);
+            let bytes = match part.bytes(MAX_UPLOAD - total).await {
+                Ok(Ok(bytes)) => bytes,
+                Ok(Err(_)) => return Err(malformed()),
+                Err(_) => return Err(too_large),
+            };
+            total += bytes.len();
+            match (name.as_str(), file_name) {
+                ("file", Some(file_name)) => upload.file = Some((file_name, bytes)),
+                (_, _) => {
+                    let text = String::from_utf8(bytes.to_vec()).map_err(|_| malformed())?;
+                    upload.fields.push((name, text));
+                }
             }
         }
-    }
-    Ok(upload)
+        Ok(upload)
+    })
+    .await
 }
 
 /// The upload's options, or every mistake of the form at once.

@@ -24,6 +24,7 @@ pub fn console_has_own_sentence(code: ErrorCode) -> bool {
         C::RequestClosed | C::IdentityNotVerified | C::AlreadyVerified | C::AlreadyStarted => true,
         C::AlreadyExtended | C::ExtensionNotAllowed | C::RequestChanged | C::PrivacyOfficerRequired => true,
         C::ValidationFailed | C::Unauthorized | C::PayloadTooLarge | C::UnsupportedMediaType => false,
+        C::RequestTimeout => false,
         C::ServiceUnavailable | C::MethodNotAllowed | C::InternalError | C::FormNotFound => false,
         C::PurposeNotFound | C::FieldNotFound | C::PolicyNotFound => false,
         C::SubmissionNotFound | C::ReceiptNotFound | C::SubjectErased | C::NotGranted | C::AlreadyGranted => false,
