@@ -33,76 +33,56 @@ fn key(key: &Option<String>) -> Option<&'static str> {
     key.as_ref().map(|_| HIDDEN)
 }
 
-impl fmt::Debug for Settings {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let Settings {
-            database_url,
-            bind,
-            base_url,
-            data_dir,
-            config,
-            master_key,
-            master_key_previous,
-            log_format,
-            pool_size,
-            workers,
-            smtp_url,
-            mail_from,
-            retention_interval,
-            retention_batch,
-            marketing_notice_interval,
-            access_retention,
-            rights_deadline,
-            time_zone,
-            shutdown_timeout,
-            body_timeout,
-            submissions_per_minute,
-            trusted_proxies,
-            witness_url,
-            mail_file_retention,
-            erasure_journal,
-            webhook_allow_private,
-            webhook_retry_speedup,
-            webhook_delivery,
-            min_free_space_mib,
-            mail_dkim_at_relay,
-            backup_max_age,
-        } = self;
-        f.debug_struct("Settings")
-            .field("database_url", &redact_url(database_url))
-            .field("bind", bind)
-            .field("base_url", base_url)
-            .field("data_dir", data_dir)
-            .field("config", config)
-            .field("master_key", &key(master_key))
-            .field("master_key_previous", &key(master_key_previous))
-            .field("log_format", log_format)
-            .field("pool_size", pool_size)
-            .field("workers", workers)
-            .field("smtp_url", &smtp_url.as_deref().map(redact_url))
-            .field("mail_from", mail_from)
-            .field("retention_interval", retention_interval)
-            .field("retention_batch", retention_batch)
-            .field("marketing_notice_interval", marketing_notice_interval)
-            .field("access_retention", access_retention)
-            .field("rights_deadline", rights_deadline)
-            .field("time_zone", time_zone)
-            .field("shutdown_timeout", shutdown_timeout)
-            .field("body_timeout", body_timeout)
-            .field("submissions_per_minute", submissions_per_minute)
-            .field("trusted_proxies", trusted_proxies)
-            .field("witness_url", &witness_url.as_deref().map(redact_url))
-            .field("mail_file_retention", mail_file_retention)
-            .field("erasure_journal", erasure_journal)
-            .field("webhook_allow_private", webhook_allow_private)
-            .field("webhook_retry_speedup", webhook_retry_speedup)
-            .field("webhook_delivery", webhook_delivery)
-            .field("min_free_space_mib", min_free_space_mib)
-            .field("mail_dkim_at_relay", mail_dkim_at_relay)
-            .field("backup_max_age", backup_max_age)
-            .finish()
-    }
+/// `impl Debug` printing every field of the struct (each destructured, so none is forgotten),
+/// through the expression given after `=>` where one is.
+macro_rules! debug_every_field {
+    ($ty:ident { $($field:ident $(=> $shown:expr)?),* $(,)? }) => {
+        impl fmt::Debug for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                let $ty { $($field),* } = self;
+                f.debug_struct(stringify!($ty))
+                    $(.field(stringify!($field), &debug_every_field!(@shown $field $(, $shown)?)))*
+                    .finish()
+            }
+        }
+    };
+    (@shown $field:ident) => { $field };
+    (@shown $field:ident, $shown:expr) => { $shown };
 }
+
+debug_every_field!(Settings {
+    database_url => redact_url(database_url),
+    bind,
+    base_url,
+    data_dir,
+    config,
+    master_key => key(master_key),
+    master_key_previous => key(master_key_previous),
+    log_format,
+    pool_size,
+    workers,
+    smtp_url => smtp_url.as_deref().map(redact_url),
+    mail_from,
+    retention_interval,
+    retention_batch,
+    marketing_notice_interval,
+    access_retention,
+    rights_deadline,
+    time_zone,
+    shutdown_timeout,
+    body_timeout,
+    submissions_per_minute,
+    trusted_proxies,
+    witness_url => witness_url.as_deref().map(redact_url),
+    mail_file_retention,
+    erasure_journal,
+    webhook_allow_private,
+    webhook_retry_speedup,
+    webhook_delivery,
+    min_free_space_mib,
+    mail_dkim_at_relay,
+    backup_max_age,
+});
 
 /// The command line as parsed: what it holds is printed as [`Settings`] once resolved.
 impl fmt::Debug for SettingsArgs {
