@@ -98,13 +98,15 @@ fn may_scrape(req: &HttpRequest) -> bool {
         }
         None => {
             let Some(peer) = req.peer_addr().map(|a| a.ip()) else { return false };
-            let Some(settings) = req.app_data::<web::Data<AppState>>().map(|s| &s.settings) else { return false };
-            if !settings.trusted_proxies.contains(&peer) {
-                return peer.is_loopback();
+            let settings = req.app_data::<web::Data<AppState>>().map(|s| &s.settings);
+            match settings.filter(|s| s.trusted_proxies.contains(&peer)) {
+                None => peer.is_loopback(),
+                Some(settings) => {
+                    let forwarded = super::forwarded_for(req);
+                    let client = settings.client_ip(Some(peer), forwarded.as_deref());
+                    forwarded.is_some() && client.is_some_and(|ip| ip.is_loopback())
+                }
             }
-            let forwarded = super::forwarded_for(req);
-            forwarded.is_some()
-                && settings.client_ip(Some(peer), forwarded.as_deref()).is_some_and(|ip| ip.is_loopback())
         }
     }
 }
