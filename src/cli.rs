@@ -144,7 +144,9 @@ pub enum OwnerCommand {
     Create {
         #[arg(long)]
         email: String,
-        #[arg(long, default_value = "owner", value_parser = ["owner", "viewer", "privacy_officer"])]
+        /// owner: everything; privacy_officer: people's data and the rights desk; editor: purposes and
+        /// forms; analyst: the dashboard.
+        #[arg(long, default_value = "owner", value_parser = ["owner", "privacy_officer", "editor", "analyst"])]
         role: String,
     },
 }
@@ -283,7 +285,7 @@ fn export(settings: &Settings, output: Option<&std::path::Path>) -> anyhow::Resu
 fn create_owner(settings: &Settings, email: &str, role: &str) -> anyhow::Result<i32> {
     use crate::domain::owner::{Role, check_new_password};
     use std::io::IsTerminal;
-    let role = Role::parse(role).context("--role must be owner, viewer or privacy_officer")?;
+    let role = Role::parse(role).context("--role must be owner, privacy_officer, editor or analyst")?;
     let password = if std::io::stdin().is_terminal() {
         let first = rpassword::prompt_password("Password (at least 12 characters): ")?;
         check_new_password(&first)?;

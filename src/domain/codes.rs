@@ -99,6 +99,7 @@ error_codes! {
     EmailRequired = "email_required",
     PasswordRequired = "password_required",
     OwnerRoleRequired = "owner_role_required",
+    RoleNotAllowed = "role_not_allowed",
     /// Data held under a statutory obligation opens only to a privacy officer.
     PrivacyOfficerRequired = "privacy_officer_required",
     PiiExportOwnerOnly = "pii_export_owner_only",
@@ -187,6 +188,7 @@ mod tests {
         (C::EmailRequired, "email_required"),
         (C::PasswordRequired, "password_required"),
         (C::OwnerRoleRequired, "owner_role_required"),
+        (C::RoleNotAllowed, "role_not_allowed"),
         (C::PrivacyOfficerRequired, "privacy_officer_required"),
         (C::PiiExportOwnerOnly, "pii_export_owner_only"),
         (C::KeyTaken, "key_taken"),

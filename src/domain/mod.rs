@@ -7,6 +7,7 @@
 pub mod access;
 pub mod codes;
 pub mod consent;
+pub mod console_access;
 pub mod deidentify;
 pub mod disclosure;
 pub mod doctor;

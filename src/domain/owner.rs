@@ -2,43 +2,36 @@
 
 use chrono::{Duration, NaiveDateTime};
 
-/// What an owner may do in the console.
+/// What a staff account may do in the console (see `domain::console_access` for each role's
+/// permissions).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
-    /// Everything.
+    /// Everything but the restricted store.
     Owner,
-    /// Reads only: no changes, no export of personal data.
-    Viewer,
-    /// Everything an owner may, and the only one to open data held under a statutory retention
-    /// obligation (PIPA art. 21(3): kept apart, each look audited).
+    /// People's data: the rights desk, exports, and the only one to open data held under a
+    /// statutory retention obligation (PIPA art. 21(3): kept apart, each look audited).
     PrivacyOfficer,
+    /// Purposes, forms and embedding; no one's data.
+    Editor,
+    /// The dashboard and counts; no one's data.
+    Analyst,
 }
 
 impl Role {
+    /// Every role, most powerful first.
+    pub const ALL: [Role; 4] = [Self::Owner, Self::PrivacyOfficer, Self::Editor, Self::Analyst];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Owner => "owner",
-            Self::Viewer => "viewer",
             Self::PrivacyOfficer => "privacy_officer",
+            Self::Editor => "editor",
+            Self::Analyst => "analyst",
         }
     }
 
     pub fn parse(raw: &str) -> Option<Self> {
-        match raw {
-            "owner" => Some(Self::Owner),
-            "viewer" => Some(Self::Viewer),
-            "privacy_officer" => Some(Self::PrivacyOfficer),
-            _ => None,
-        }
-    }
-
-    pub fn can_write(self) -> bool {
-        self != Self::Viewer
-    }
-
-    /// May open what is held under a statutory obligation.
-    pub fn sees_held_data(self) -> bool {
-        self == Self::PrivacyOfficer
+        Self::ALL.into_iter().find(|r| r.as_str() == raw)
     }
 }
 
@@ -113,8 +106,10 @@ mod tests {
 
     #[test]
     fn roles() {
-        assert!(Role::parse("owner").unwrap().can_write());
-        assert!(!Role::parse("viewer").unwrap().can_write());
+        for role in Role::ALL {
+            assert_eq!(Role::parse(role.as_str()), Some(role));
+        }
         assert_eq!(Role::parse("admin"), None);
+        assert_eq!(Role::parse("viewer"), None, "migration 32 made every viewer an analyst");
     }
 }

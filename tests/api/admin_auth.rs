@@ -117,14 +117,17 @@ on_both_backends! {
         assert_eq!(response.status(), 403);
     }
 
-    async fn a_viewer_reads_but_cannot_write(app: TestApp) {
-        let viewer = app.signed_in(Role::Viewer).await;
-        let html = viewer.page("/admin/keys?lang=en").await;
-        assert!(html.contains("changes need the owner role") && !html.contains("Create key"));
+    async fn an_analyst_sees_the_dashboard_and_changes_nothing(app: TestApp) {
+        let viewer = app.signed_in(Role::Analyst).await;
+        let dashboard = viewer.page("/admin?lang=en").await;
+        assert!(dashboard.contains("analyst (dashboard only)"));
+        assert!(!dashboard.contains("/admin/submissions?") && !dashboard.contains("/admin/keys?"), "no way in shown");
+        let page = viewer.get("/admin/keys?lang=en").await;
+        assert_eq!(page.status(), 403);
+        assert!(page.text().await.unwrap().contains("Your role does not open this"));
         let keys = count(&app, "api_keys");
         let response = viewer.submit("/admin/keys?lang=en", &[("name", "crm")]).await;
         assert_eq!(response.status(), 403);
-        assert!(response.text().await.unwrap().contains("Only owners can change this"));
         assert_eq!(count(&app, "api_keys"), keys);
 
         let versions = count(&app, "policy_versions");
@@ -185,14 +188,14 @@ on_both_backends! {
         let short = run(&email, "too short", "owner");
         assert!(!short.status.success());
         assert!(String::from_utf8_lossy(&short.stderr).contains("at least 12 characters"));
-        let made = run(&email, PASSWORD, "viewer");
+        let made = run(&email, PASSWORD, "analyst");
         assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
         assert!(!String::from_utf8_lossy(&made.stdout).contains(&email), "the address is not echoed");
         let again = run(&email, PASSWORD, "owner");
         assert!(!again.status.success(), "one account per address");
         let console = app.console();
         assert_eq!(console.sign_in(&email, PASSWORD).await.status(), 303);
-        assert!(console.page("/admin?lang=en").await.contains("viewer (read only)"));
+        assert!(console.page("/admin?lang=en").await.contains("analyst (dashboard only)"));
     }
 
     async fn sign_in_attempts_are_rate_limited_per_address(app: TestApp) {

@@ -143,7 +143,7 @@ on_both_backends! {
         // Removing a field, and a viewer who may look but not publish.
         assert_eq!(console.submit("/admin/forms/survey/fields/1/remove?lang=en", &[]).await.status(), 303);
         assert!(!console.page("/admin/forms/survey?lang=en").await.contains("Company"));
-        let viewer = app.signed_in(Role::Viewer).await;
+        let viewer = app.signed_in(Role::Analyst).await;
         assert!(viewer.page("/admin/forms?lang=en").await.contains("survey"));
         assert_eq!(viewer.submit("/admin/forms/survey/publish?lang=en", &[]).await.status(), 403);
         assert_eq!(form_versions(&app, "survey").len(), 2);

@@ -127,7 +127,7 @@ on_both_backends! {
     async fn opening_a_submission_shows_its_values_and_is_audited(app: TestApp) {
         let email = unique_email();
         let sent = submit(&app, "newsletter", json!({ "email": email, "phone": "010-9876-5432" }), &["service", "marketing_sms"]).await;
-        let viewer = console(&app, Role::Viewer).await;
+        let viewer = console(&app, Role::PrivacyOfficer).await;
         let html = viewer.page(&format!("/admin/submissions/{}?lang=en", sent["submission_id"].as_str().unwrap())).await;
         assert!(html.contains("010-9876-5432") && html.contains(&email), "decrypted for staff");
         assert!(html.contains("recorded in the audit log"));
@@ -179,13 +179,12 @@ on_both_backends! {
         assert_eq!(audit_rows(&app, "export_consents").len(), 1);
     }
 
-    async fn a_viewer_reads_but_exports_no_personal_data(app: TestApp) {
-        let viewer = console(&app, Role::Viewer).await;
-        assert_eq!(viewer.get("/admin/submissions?lang=en").await.status(), 200);
-        for path in ["/admin/submissions.csv", "/admin/consents.csv"] {
+    async fn an_analyst_reads_no_personal_data_and_exports_none(app: TestApp) {
+        let viewer = console(&app, Role::Analyst).await;
+        for path in ["/admin/submissions", "/admin/submissions.csv", "/admin/consents.csv", "/admin/deidentified.csv"] {
             let response = viewer.get(&format!("{path}?lang=en")).await;
             assert_eq!(response.status(), 403, "{path}");
-            assert!(response.text().await.unwrap().contains("only owners can download"));
+            assert!(response.text().await.unwrap().contains("Your role does not open this"));
         }
         assert!(audit_rows(&app, "export_submissions").is_empty());
         let anonymous = app.get("/admin/submissions.csv").await;
@@ -245,7 +244,7 @@ on_both_backends! {
     }
 
     async fn the_embed_page_shows_the_four_snippets(app: TestApp) {
-        let owner = console(&app, Role::Viewer).await;
+        let owner = console(&app, Role::Editor).await;
         let html = owner.page("/admin/forms/newsletter/embed?lang=en").await;
         assert!(!html.contains("<iframe src="), "snippets are shown as text, escaped");
         let shown = html.replace("&#60;", "<").replace("&#62;", ">").replace("&#34;", "\"").replace("&#39;", "'").replace("&#38;", "&");

@@ -84,7 +84,7 @@ on_both_backends! {
         let audited: i64 = audit_log::table.filter(audit_log::action.eq("export_deidentified")).count().get_result(&mut app.conn()).unwrap();
         assert_eq!(audited, 4);
         assert_eq!(console.get("/admin/deidentified.csv?k=1").await.status(), 400);
-        let viewer = app.signed_in(Role::Viewer).await;
+        let viewer = app.signed_in(Role::Analyst).await;
         assert_eq!(viewer.get("/admin/deidentified.csv?k=5").await.status(), 403);
     }
 }

@@ -66,7 +66,7 @@ on_both_backends! {
         assert!(!export.to_string().contains("010-7777-8888"));
 
         // Only a privacy officer opens it; the look is audited.
-        for role in [Role::Owner, Role::Viewer] {
+        for role in [Role::Owner, Role::Editor, Role::Analyst] {
             let console = app.signed_in(role).await;
             assert_eq!(console.get("/admin/held").await.status(), 403);
             assert_eq!(console.get(&format!("/admin/held/{id}")).await.status(), 403);

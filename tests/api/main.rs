@@ -54,6 +54,7 @@ mod result_notices;
 mod retention;
 mod rights_desk;
 mod rights_desk_console;
+mod roles;
 mod scopes;
 mod subjects_api;
 mod transparency;

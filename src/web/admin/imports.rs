@@ -261,7 +261,6 @@ async fn upload(
 ) -> Result<HttpResponse, AdminError> {
     let upload = read_upload(&req, payload).await.map_err(|e| AdminError::new(e, who.locale))?;
     who.check_csrf(&upload.get("csrf"))?;
-    who.require_owner_role()?;
     let t = ImportStrings::get(who.locale);
     let asked = Asked {
         form: upload.get("form"),
@@ -346,7 +345,9 @@ async fn show(
     let report = ReportView::parse(&record.report, who.locale);
     let running = (record.status == "running").then(|| report::progress_of(&record.totals));
     let i = ImportStrings::get(who.locale);
-    let can_import = kept && who.can_write() && report.totals.created + report.totals.updated > 0;
+    let can_import = kept
+        && who.may(crate::domain::console_access::Permission::ActForPeople)
+        && report.totals.created + report.totals.updated > 0;
     let c = who.chrome(&req, "imports");
     Ok(render_with_status(&ImportPage { c, i, record, report, can_import, running }, StatusCode::OK))
 }

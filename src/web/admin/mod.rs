@@ -41,6 +41,7 @@ use super::body::{FORM_URLENCODED, parse_urlencoded, read_limited, require_conte
 use super::error::{AppError, PageError};
 use super::pages::render_with_status;
 use super::{AppState, console_locale_of};
+use crate::domain::console_access::{self, Permission};
 use crate::domain::{ErrorCode, Locale};
 use crate::services::owners::{self, Owner};
 use crate::services::rights::Actor;
@@ -142,17 +143,10 @@ impl SignedIn {
         Actor::Owner(self.owner.id.clone())
     }
 
-    /// Refuses (403) unless the owner may change things: viewers read only.
-    pub fn require_owner_role(&self) -> Result<(), AdminError> {
-        if self.owner.role.can_write() {
-            Ok(())
-        } else {
-            Err(AdminError::forbidden(ErrorCode::OwnerRoleRequired, self.locale))
-        }
-    }
-
-    pub fn can_write(&self) -> bool {
-        self.owner.role.can_write()
+    /// Whether this account's role may do `permission` (every route's own permission is checked
+    /// before its handler runs; this is for what a page offers).
+    pub fn may(&self, permission: Permission) -> bool {
+        self.owner.role.may(permission)
     }
 
     /// The hash of this session's cookie (for signing out).
@@ -182,12 +176,10 @@ impl SignedIn {
         }
     }
 
-    /// A POST that changes something: the CSRF-checked form of a signed-in `owner` (viewers
-    /// are refused before anything is read into the workspace).
+    /// A POST that changes something: the CSRF-checked form (the role was checked, for the
+    /// route, before the handler ran).
     pub async fn owner_form(&self, req: &HttpRequest, payload: web::Payload) -> Result<Fields, AdminError> {
-        let fields = self.form(req, payload).await?;
-        self.require_owner_role()?;
-        Ok(fields)
+        self.form(req, payload).await
     }
 
     /// The shared layout's data for a page in section `active` (e.g. `"purposes"`).
@@ -201,8 +193,12 @@ impl SignedIn {
             active,
             email: Some(self.owner.email.clone()),
             role: t.role(self.owner.role),
-            can_write: self.can_write(),
-            sees_held: self.owner.role.sees_held_data(),
+            can_write: match console_access::to_change(active) {
+                Some(permission) => self.may(permission),
+                None => self.may(Permission::EditWorkspace) || self.may(Permission::ActForPeople),
+            },
+            sees_held: self.may(Permission::OpenHeld),
+            staff_role: Some(self.owner.role),
             csrf: self.csrf.clone(),
         }
     }
@@ -249,13 +245,24 @@ impl FromRequest for SignedIn {
                 return Err(AdminError::new(AppError::Unavailable, locale));
             };
             match signed_in(&req, &state, locale).await.map_err(|e| AdminError::new(e, locale))? {
-                Some(who) => Ok(who),
+                Some(who) => permitted(&req, who),
                 None if req.method() == Method::GET || req.method() == Method::HEAD => {
                     Err(AdminError::SignInRequired(locale))
                 }
                 None => Err(AdminError::forbidden(ErrorCode::SessionRequired, locale)),
             }
         })
+    }
+}
+
+/// The signed-in account if its role may use this route ([`console_access::needed`], the one
+/// place the console decides); 403 otherwise, before the handler reads anything.
+fn permitted(req: &HttpRequest, who: SignedIn) -> Result<SignedIn, AdminError> {
+    let pattern = req.match_pattern().unwrap_or_default();
+    match console_access::needed(req.method().as_str(), &pattern) {
+        Some(permission) if who.may(permission) => Ok(who),
+        Some(Permission::OpenHeld) => Err(AdminError::forbidden(ErrorCode::PrivacyOfficerRequired, who.locale)),
+        _ => Err(AdminError::forbidden(ErrorCode::RoleNotAllowed, who.locale)),
     }
 }
 
@@ -298,6 +305,8 @@ pub struct Chrome {
     pub can_write: bool,
     /// A privacy officer: may open data held under a statutory obligation.
     pub sees_held: bool,
+    /// The signed-in account's role (`None` before sign-in): which sections the navigation shows.
+    pub staff_role: Option<crate::domain::owner::Role>,
     pub csrf: String,
 }
 
@@ -315,8 +324,14 @@ impl Chrome {
             role: "",
             can_write: false,
             sees_held: false,
+            staff_role: None,
             csrf: String::new(),
         }
+    }
+
+    /// Whether the navigation shows `section` (the signed-in role may open it).
+    pub fn opens(&self, section: &str) -> bool {
+        self.staff_role.is_some_and(|r| r.may(console_access::to_open(section)))
     }
 
     /// `aria-current` for the navigation entry `section`.

@@ -150,7 +150,6 @@ fn form_page(
 }
 
 async fn new_page(req: HttpRequest, who: SignedIn, state: web::Data<AppState>) -> Result<HttpResponse, AdminError> {
-    who.require_owner_role()?;
     let input = PurposeInput {
         legal_basis: "consent".into(),
         channel: "none".into(),

@@ -21,7 +21,8 @@ message_struct! {
         nav_keys,
         signed_in_as,
         role_owner,
-        role_viewer,
+        role_editor,
+        role_analyst,
         role_privacy_officer,
         sign_out,
         sign_in_title,
@@ -170,7 +171,8 @@ impl AdminStrings {
     pub fn role(&self, role: crate::domain::owner::Role) -> &'static str {
         match role {
             crate::domain::owner::Role::Owner => self.role_owner,
-            crate::domain::owner::Role::Viewer => self.role_viewer,
+            crate::domain::owner::Role::Editor => self.role_editor,
+            crate::domain::owner::Role::Analyst => self.role_analyst,
             crate::domain::owner::Role::PrivacyOfficer => self.role_privacy_officer,
         }
     }

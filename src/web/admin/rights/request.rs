@@ -134,7 +134,8 @@ pub async fn show(
         c: who.chrome(req, "rights"),
         d: DataStrings::get(locale),
         k: DeskStrings::get(locale),
-        steps: if who.can_write() { next_steps(&r.state, &r.regime, &w) } else { Vec::new() },
+        // Whoever opens a request may act on it (`console_access`: both need the people's data).
+        steps: next_steps(&r.state, &r.regime, &w),
         assignee: r.assignee.clone().unwrap_or_default(),
         person: profile.map(|p| Held::of(&p, locale)),
         letter: matches!(r.state.as_str(), "extended" | "completed" | "refused"),

@@ -1,0 +1,1 @@
+UPDATE owners SET role = 'viewer' WHERE role = 'analyst';
