@@ -6,6 +6,7 @@ mod doctor_cmd;
 mod import_cmd;
 mod key_cmd;
 mod ledger_cmd;
+mod owner_cmd;
 mod restore;
 
 use anyhow::Context;
@@ -67,7 +68,7 @@ pub enum Command {
     /// Manage site owners (console accounts).
     Owner {
         #[command(subcommand)]
-        command: OwnerCommand,
+        command: owner_cmd::OwnerCommand,
     },
     /// Check the consent ledger.
     Ledger {
@@ -138,20 +139,6 @@ fn parse_now(raw: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum OwnerCommand {
-    /// Create a console account. The password is asked for twice on a terminal, or read as one
-    /// line from standard input otherwise; at least 12 characters.
-    Create {
-        #[arg(long)]
-        email: String,
-        /// owner: everything; privacy_officer: people's data and the rights desk; editor: purposes and
-        /// forms; analyst: the dashboard.
-        #[arg(long, default_value = "owner", value_parser = ["owner", "privacy_officer", "editor", "analyst"])]
-        role: String,
-    },
-}
-
-#[derive(Debug, Subcommand)]
 pub enum LedgerCommand {
     /// Re-compute the hash chain and the Merkle tree, and check them against every signed tree
     /// head and the witness; exits non-zero naming the first problem.
@@ -187,9 +174,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Export { output, .. } => blocking(move || export(&settings, output.as_deref())).await,
         Command::Key { command } => blocking(move || key_cmd::run(&settings, command)).await,
         Command::Keys { command } => blocking(move || crate::keys_cli::run(&settings, command)).await,
-        Command::Owner { command: OwnerCommand::Create { email, role } } => {
-            blocking(move || create_owner(&settings, &email, &role)).await
-        }
+        Command::Owner { command } => blocking(move || owner_cmd::run(&settings, command)).await,
         Command::Backup { file } => blocking(move || backup(&settings, &file)).await,
         Command::Import(args) => blocking(move || import_cmd::run(&settings, args)).await,
         Command::Doctor(args) => blocking(move || doctor_cmd::run(&settings, &args)).await,
@@ -279,29 +264,6 @@ fn export(settings: &Settings, output: Option<&std::path::Path>) -> anyhow::Resu
         Some(path) => std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?,
         None => print!("{text}"),
     }
-    Ok(0)
-}
-
-fn create_owner(settings: &Settings, email: &str, role: &str) -> anyhow::Result<i32> {
-    use crate::domain::owner::{Role, check_new_password};
-    use std::io::IsTerminal;
-    let role = Role::parse(role).context("--role must be owner, privacy_officer, editor or analyst")?;
-    let password = if std::io::stdin().is_terminal() {
-        let first = rpassword::prompt_password("Password (at least 12 characters): ")?;
-        check_new_password(&first)?;
-        let again = rpassword::prompt_password("Password again: ")?;
-        if again != first {
-            anyhow::bail!("the passwords do not match; nothing was created");
-        }
-        first
-    } else {
-        let mut line = String::new();
-        std::io::stdin().read_line(&mut line).context("cannot read the password from standard input")?;
-        line.trim_end_matches(['\r', '\n']).to_owned()
-    };
-    let id = crate::services::owners::create(&mut connect(settings)?, email, &password, role)?;
-    // The address is not printed back: it would end up in shell logs for no reason.
-    println!("created {} {id}; sign in at {}/admin/login", role.as_str(), settings.base_url);
     Ok(0)
 }
 

@@ -27,6 +27,7 @@ pub mod schema;
 pub mod serve_lock;
 pub mod sessions;
 pub mod subjects;
+pub mod team;
 pub mod tree_heads;
 mod wal;
 pub mod webhooks;

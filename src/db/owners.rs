@@ -18,6 +18,8 @@ pub struct OwnerRow {
     pub locked_until: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub disabled_at: Option<NaiveDateTime>,
+    /// Invited by e-mail and not yet through the link to set a password.
+    pub invited: bool,
 }
 
 #[derive(Debug, Insertable)]
@@ -29,6 +31,7 @@ pub struct NewOwner<'a> {
     pub role: &'a str,
     pub failed_logins: i64,
     pub created_at: NaiveDateTime,
+    pub invited: bool,
 }
 
 pub fn insert(conn: &mut DbConnection, owner: &NewOwner<'_>) -> QueryResult<()> {

@@ -100,6 +100,8 @@ error_codes! {
     PasswordRequired = "password_required",
     OwnerRoleRequired = "owner_role_required",
     RoleNotAllowed = "role_not_allowed",
+    NotYourself = "not_yourself",
+    LastOwner = "last_owner",
     /// Data held under a statutory obligation opens only to a privacy officer.
     PrivacyOfficerRequired = "privacy_officer_required",
     PiiExportOwnerOnly = "pii_export_owner_only",
@@ -189,6 +191,8 @@ mod tests {
         (C::PasswordRequired, "password_required"),
         (C::OwnerRoleRequired, "owner_role_required"),
         (C::RoleNotAllowed, "role_not_allowed"),
+        (C::NotYourself, "not_yourself"),
+        (C::LastOwner, "last_owner"),
         (C::PrivacyOfficerRequired, "privacy_officer_required"),
         (C::PiiExportOwnerOnly, "pii_export_owner_only"),
         (C::KeyTaken, "key_taken"),

@@ -26,6 +26,8 @@ pub enum Permission {
     OpenHeld,
     /// API keys and webhooks (each opens people's data to another system).
     ManageIntegrations,
+    /// The team: inviting, roles, disabling.
+    ManageTeam,
 }
 
 impl Role {
@@ -35,7 +37,7 @@ impl Role {
         match self {
             // Everything but the restricted store, which the law keeps apart for the officer.
             Role::Owner => permission != P::OpenHeld,
-            Role::PrivacyOfficer => !matches!(permission, P::EditWorkspace | P::ManageIntegrations),
+            Role::PrivacyOfficer => !matches!(permission, P::EditWorkspace | P::ManageIntegrations | P::ManageTeam),
             Role::Editor => matches!(permission, P::SignedIn | P::SeeDashboard | P::ReadWorkspace | P::EditWorkspace),
             Role::Analyst => matches!(permission, P::SignedIn | P::SeeDashboard | P::ReadWorkspace),
         }
@@ -62,6 +64,7 @@ pub fn needed(method: &str, pattern: &str) -> Option<Permission> {
         ("rights" | "imports", false) => P::ActForPeople,
         ("held", true) => P::OpenHeld,
         ("keys" | "webhooks", _) => P::ManageIntegrations,
+        ("team", _) => P::ManageTeam,
         _ => return None,
     })
 }
@@ -113,6 +116,7 @@ mod tests {
         assert!(Role::PrivacyOfficer.may(P::OpenHeld) && Role::PrivacyOfficer.may(P::ExportPeople));
         assert!(!Role::PrivacyOfficer.may(P::EditWorkspace));
         assert!(Role::Owner.may(P::ManageIntegrations) && !Role::Owner.may(P::OpenHeld));
+        assert!(Role::Owner.may(P::ManageTeam) && !Role::PrivacyOfficer.may(P::ManageTeam));
     }
 
     #[test]

@@ -135,6 +135,17 @@ pub fn rights_reminder(
     content(c, c.format("mail-rights-reminder-subject", &args), vec![c.format(which, &args)], action)
 }
 
+/// A colleague invited to the console: who invites them, in which role, and the single-use link
+/// (valid `hours`) to set their password.
+pub fn staff_invite(locale: Locale, business: &str, role: &str, hours: i64, link: &str) -> MailContent {
+    let c = catalogue(locale);
+    let hours = hours.to_string();
+    let args = [arg("business", business), arg("role", role), arg("hours", &hours)];
+    let paragraphs = vec![c.format("mail-invite-body", &args), c.format("mail-invite-expiry", &args)];
+    let action = Some((c.text("mail-invite-action"), link.to_owned()));
+    content(c, c.format("mail-invite-subject", &args), paragraphs, action)
+}
+
 /// 정보통신망법 art. 50(7): the result of giving (`given`) or withdrawing a consent to advertising.
 pub fn result_notice(locale: Locale, sender: &str, purpose: &str, at: &str, given: bool, manage: &str) -> MailContent {
     let c = catalogue(locale);

@@ -41,6 +41,7 @@ pub mod snippets;
 pub mod subject;
 pub mod submit;
 pub mod submitted_values;
+pub mod team;
 pub mod tokens;
 pub mod transparency;
 pub mod webhooks;

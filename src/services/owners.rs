@@ -83,6 +83,7 @@ pub fn create(conn: &mut DbConnection, email: &str, password: &str, role: Role) 
             password_hash: &hash,
             role: role.as_str(),
             failed_logins: 0,
+            invited: false,
             created_at: Utc::now().naive_utc(),
         },
     )?;

@@ -36,7 +36,7 @@ pub fn has_own_sentence(code: ErrorCode) -> bool {
         C::WebhookNotFound | C::DeliveryNotFound | C::ImportNotFound | C::RightsRequestNotFound => false,
         C::BadCredentials | C::Locked | C::EmailRequired | C::PasswordRequired => false,
         C::OwnerRoleRequired | C::PiiExportOwnerOnly | C::KeyTaken | C::InvalidKey => false,
-        C::RoleNotAllowed => false,
+        C::RoleNotAllowed | C::NotYourself | C::LastOwner => false,
         C::PrivacyOfficerRequired => false,
         C::InvalidRetention | C::InvalidChoice | C::InvalidNumber | C::InvalidLength => false,
         C::InvalidOrigin | C::InvalidChoices | C::Required | C::TooLong => false,

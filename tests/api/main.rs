@@ -57,6 +57,7 @@ mod rights_desk_console;
 mod roles;
 mod scopes;
 mod subjects_api;
+mod team;
 mod transparency;
 mod upgrade;
 mod webhooks;

@@ -74,6 +74,11 @@ const ROUTES: &[(&str, &str, u8)] = &[
     ("GET", "/admin/keys", O),
     ("POST", "/admin/keys", O),
     ("POST", "/admin/keys/nosuch/revoke", O),
+    ("GET", "/admin/team", O),
+    ("POST", "/admin/team", O),
+    ("POST", "/admin/team/nosuch/role", O),
+    ("POST", "/admin/team/nosuch/disable", O),
+    ("POST", "/admin/team/nosuch/enable", O),
     ("POST", "/admin/logout", ALL),
 ];
 

@@ -6,6 +6,8 @@ pub use integrations::{
     deidentified_exports, import_sheets, import_uploads, imports, operations, webhook_deliveries, webhook_endpoints,
 };
 pub use law::{email_changes, held_values, hold_keys, result_notice_cursor};
+mod staff;
+pub use staff::{owner_sessions, owner_tokens, owners};
 
 diesel::table! {
     purposes (key) {
@@ -312,30 +314,6 @@ diesel::table! {
 }
 
 diesel::table! {
-    owners (id) {
-        id -> Text,
-        email -> Text,
-        password_hash -> Text,
-        role -> Text,
-        failed_logins -> BigInt,
-        locked_until -> Nullable<Timestamp>,
-        created_at -> Timestamp,
-        disabled_at -> Nullable<Timestamp>,
-    }
-}
-
-diesel::table! {
-    owner_sessions (id_hash) {
-        id_hash -> Text,
-        owner_id -> Text,
-        csrf_token -> Text,
-        created_at -> Timestamp,
-        last_seen_at -> Timestamp,
-        ended_at -> Nullable<Timestamp>,
-    }
-}
-
-diesel::table! {
     form_drafts (form_key) {
         form_key -> Text,
         definition -> Text,
@@ -418,6 +396,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
     owners,
     owner_sessions,
+    owner_tokens,
     form_drafts,
     workspace_applied,
     catalog_version,

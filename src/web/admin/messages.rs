@@ -20,7 +20,7 @@ pub fn console_has_own_sentence(code: ErrorCode) -> bool {
         C::CsrfFailed | C::SessionRequired | C::RateLimited | C::KeyTaken | C::InvalidRetention => true,
         C::InvalidChoice | C::InvalidNumber | C::InvalidLength | C::InvalidOrigin | C::InvalidChoices => true,
         C::NotFound | C::PiiExportOwnerOnly | C::Required | C::TooLong | C::InvalidKey => true,
-        C::RoleNotAllowed => true,
+        C::RoleNotAllowed | C::NotYourself | C::LastOwner => true,
         C::WebhookNameTaken | C::WebhookDeclaredInFile | C::SubjectNotFound => true,
         C::RequestClosed | C::IdentityNotVerified | C::AlreadyVerified | C::AlreadyStarted => true,
         C::AlreadyExtended | C::ExtensionNotAllowed | C::RequestChanged | C::PrivacyOfficerRequired => true,

@@ -23,10 +23,12 @@ pub mod imports;
 pub mod keys;
 pub mod languages;
 mod messages;
+pub mod password;
 pub mod purposes;
 pub mod rights;
 pub mod strings;
 pub mod submissions;
+pub mod team;
 pub mod texts;
 pub mod webhooks;
 
@@ -53,6 +55,8 @@ pub const COOKIE: &str = "assent_admin";
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.configure(auth::routes)
         .configure(keys::routes)
+        .configure(team::routes)
+        .configure(password::routes)
         .configure(webhooks::routes)
         .configure(imports::routes)
         .configure(languages::routes)

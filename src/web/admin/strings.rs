@@ -19,6 +19,7 @@ message_struct! {
         nav_rights,
         nav_audit,
         nav_keys,
+        nav_team,
         signed_in_as,
         role_owner,
         role_editor,

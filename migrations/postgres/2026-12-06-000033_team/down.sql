@@ -1,0 +1,2 @@
+DROP TABLE owner_tokens;
+ALTER TABLE owners DROP COLUMN invited;
