@@ -887,6 +887,9 @@ mail-invite-subject = You are invited to { $business }'s Assent console
 mail-invite-body = You have been given an account on { $business }'s consent console, as { $role }. Set your password to sign in.
 mail-invite-expiry = The link works once, for { $hours } hours. If you did not expect this, ignore this message: nothing happens without the link.
 mail-invite-action = Set your password
+mail-password-changed-subject = Your password for { $business }'s Assent console was changed
+mail-password-changed-body = The password of your console account was just changed, and every other session was signed out. If this was not you, ask an owner to disable the account at once.
+mail-password-changed-action = See your account
 desk-dash-overdue = { $count ->
     [one] 1 request overdue
    *[other] { $count } requests overdue
@@ -987,3 +990,26 @@ password-done = Your password is set. Sign in with it.
 password-too-short = At least 12 characters.
 password-too-long = At most 1024 characters.
 console-nav-team = Team
+
+## One's own account
+account-title = Your account
+account-intro = Your password and where you are signed in. Nobody else sees or changes these.
+account-password-title = Password
+account-current = Current password
+account-new = New password (at least 12 characters)
+account-again = New password again
+account-change = Change password
+account-changed = Your password is changed; every other session was signed out, and a mail tells your address.
+account-wrong-current = This is not your current password.
+account-mismatch = The two new passwords differ.
+account-sessions-title = Where you are signed in
+account-sessions-intro = Each session ends after 30 minutes without use or 8 hours after sign-in. Sign out any you do not recognise.
+account-opened = Signed in (UTC)
+account-last-seen = Last used (UTC)
+account-device = Browser
+account-place = Network (pseudonym)
+account-this-one = this session
+account-sign-out = Sign out
+account-sign-out-others = Sign out every other session
+account-unknown-device = unknown browser
+console-nav-account = Your account

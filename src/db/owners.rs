@@ -101,6 +101,10 @@ pub struct OwnerSession {
     pub created_at: NaiveDateTime,
     pub last_seen_at: NaiveDateTime,
     pub ended_at: Option<NaiveDateTime>,
+    /// What the browser said it was (shortened), for the account's list of its sessions.
+    pub device: String,
+    /// The IP's keyed pseudonym (never the address).
+    pub ip_pseudonym: String,
 }
 
 pub fn insert_session(conn: &mut DbConnection, session: &OwnerSession) -> QueryResult<()> {

@@ -74,3 +74,33 @@ pub fn use_token(conn: &mut DbConnection, id_hash: &str, at: NaiveDateTime) -> Q
         .execute(conn)?;
     Ok(n == 1)
 }
+
+/// The account's open sessions (not ended), most recently used first.
+pub fn sessions_of(conn: &mut DbConnection, owner_id: &str) -> QueryResult<Vec<super::owners::OwnerSession>> {
+    owner_sessions::table
+        .filter(owner_sessions::owner_id.eq(owner_id))
+        .filter(owner_sessions::ended_at.is_null())
+        .order(owner_sessions::last_seen_at.desc())
+        .select(super::owners::OwnerSession::as_select())
+        .load(conn)
+}
+
+/// Ends the account's open sessions except `keep` (by cookie hash); `only`, when given, ends just
+/// that one. Returns how many ended.
+pub fn end_sessions_but(
+    conn: &mut DbConnection,
+    owner_id: &str,
+    keep: &str,
+    only: Option<&str>,
+    at: NaiveDateTime,
+) -> QueryResult<usize> {
+    let mut query = diesel::update(owner_sessions::table)
+        .filter(owner_sessions::owner_id.eq(owner_id))
+        .filter(owner_sessions::ended_at.is_null())
+        .filter(owner_sessions::id_hash.ne(keep))
+        .into_boxed();
+    if let Some(only) = only {
+        query = query.filter(owner_sessions::id_hash.eq(only));
+    }
+    query.set(owner_sessions::ended_at.eq(Some(at))).execute(conn)
+}

@@ -52,7 +52,7 @@ pub fn needed(method: &str, pattern: &str) -> Option<Permission> {
     let section = pattern.trim_start_matches("/admin").trim_start_matches('/');
     let first = section.split(['/', '.']).next().unwrap_or_default();
     Some(match (first, read) {
-        ("logout", false) => P::SignedIn,
+        ("logout", false) | ("account", _) => P::SignedIn,
         ("", true) => P::SeeDashboard,
         ("purposes", true) if section == "purposes/new" => P::EditWorkspace,
         ("purposes" | "forms" | "languages", true) => P::ReadWorkspace,

@@ -146,6 +146,19 @@ pub fn staff_invite(locale: Locale, business: &str, role: &str, hours: i64, link
     content(c, c.format("mail-invite-subject", &args), paragraphs, action)
 }
 
+/// The account's console password was changed (if it was not them, the link leads to act).
+pub fn password_changed(locale: Locale, business: &str, link: &str) -> MailContent {
+    let c = catalogue(locale);
+    let args = [arg("business", business)];
+    let action = Some((c.text("mail-password-changed-action"), link.to_owned()));
+    content(
+        c,
+        c.format("mail-password-changed-subject", &args),
+        vec![c.format("mail-password-changed-body", &args)],
+        action,
+    )
+}
+
 /// 정보통신망법 art. 50(7): the result of giving (`given`) or withdrawing a consent to advertising.
 pub fn result_notice(locale: Locale, sender: &str, purpose: &str, at: &str, given: bool, manage: &str) -> MailContent {
     let c = catalogue(locale);

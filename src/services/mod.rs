@@ -1,6 +1,7 @@
 //! Service functions: each owns one transaction and everything that must commit with it.
 
 pub mod access;
+pub mod account;
 pub mod audit;
 pub mod builder;
 pub mod bulk_check;

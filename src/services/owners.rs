@@ -91,6 +91,17 @@ pub fn create(conn: &mut DbConnection, email: &str, password: &str, role: Role) 
     Ok(id)
 }
 
+/// Whether `password` is the account's current one (slow on purpose: run it on a blocking
+/// thread). Too long a password is never hashed.
+pub fn is_current_password(conn: &mut DbConnection, owner_id: &str, password: &str) -> diesel::QueryResult<bool> {
+    let row = owners::find(conn, owner_id)?;
+    let phc: &str = match &row {
+        Some(r) => &r.password_hash,
+        None => dummy_hash(),
+    };
+    Ok(password.chars().count() <= owner::MAX_PASSWORD_CHARS && verify_password(password, phc) && row.is_some())
+}
+
 /// What a password check found. Unknown addresses and wrong passwords must be told apart
 /// only in what is written, never in what is shown.
 #[derive(Debug)]
@@ -156,6 +167,7 @@ pub enum SignIn {
 pub fn record_sign_in(
     conn: &mut DbConnection,
     check: &PasswordCheck,
+    origin: &SessionOrigin,
     now: NaiveDateTime,
 ) -> Result<SignIn, OwnerError> {
     match check {
@@ -172,7 +184,7 @@ pub fn record_sign_in(
         }
         PasswordCheck::Right { owner_id } => {
             owners::reset_failures(conn, owner_id)?;
-            let opened = open_session(conn, owner_id, now)?;
+            let opened = open_session(conn, owner_id, origin, now)?;
             audit_action(conn, &Actor::Owner(owner_id.clone()), "owner_signed_in", None, "")?;
             Ok(SignIn::Opened(opened))
         }
@@ -184,7 +196,19 @@ fn base64url(bytes: &[u8]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
-fn open_session(conn: &mut DbConnection, owner_id: &str, now: NaiveDateTime) -> diesel::QueryResult<OpenedSession> {
+/// Where a session is opened from, as the account's list of sessions shows it.
+#[derive(Debug, Clone, Default)]
+pub struct SessionOrigin {
+    pub device: String,
+    pub ip_pseudonym: String,
+}
+
+fn open_session(
+    conn: &mut DbConnection,
+    owner_id: &str,
+    origin: &SessionOrigin,
+    now: NaiveDateTime,
+) -> diesel::QueryResult<OpenedSession> {
     let cookie = base64url(&random_bytes::<32>());
     let csrf = base64url(&random_bytes::<24>());
     owners::insert_session(
@@ -196,6 +220,8 @@ fn open_session(conn: &mut DbConnection, owner_id: &str, now: NaiveDateTime) -> 
             created_at: now,
             last_seen_at: now,
             ended_at: None,
+            device: origin.device.chars().take(160).collect(),
+            ip_pseudonym: origin.ip_pseudonym.clone(),
         },
     )?;
     Ok(OpenedSession { cookie, csrf })

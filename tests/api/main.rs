@@ -7,6 +7,7 @@ mod helpers;
 mod server_process;
 
 mod access;
+mod account;
 mod admin_auth;
 mod admin_builder;
 mod admin_data;

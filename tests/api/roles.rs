@@ -79,6 +79,10 @@ const ROUTES: &[(&str, &str, u8)] = &[
     ("POST", "/admin/team/nosuch/role", O),
     ("POST", "/admin/team/nosuch/disable", O),
     ("POST", "/admin/team/nosuch/enable", O),
+    ("GET", "/admin/account", ALL),
+    ("POST", "/admin/account/password", ALL),
+    ("POST", "/admin/account/sessions/nosuch/end", ALL),
+    ("POST", "/admin/account/sessions/others/end", ALL),
     ("POST", "/admin/logout", ALL),
 ];
 

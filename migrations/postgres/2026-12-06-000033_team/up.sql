@@ -10,3 +10,7 @@ CREATE TABLE owner_tokens (
     used_at TIMESTAMP
 );
 CREATE INDEX owner_tokens_owner ON owner_tokens(owner_id);
+-- Each console session says where it was opened (a device summary and the IP's pseudonym, never
+-- the address), for the account's own list of its sessions.
+ALTER TABLE owner_sessions ADD COLUMN device TEXT NOT NULL DEFAULT '';
+ALTER TABLE owner_sessions ADD COLUMN ip_pseudonym TEXT NOT NULL DEFAULT '';

@@ -34,5 +34,7 @@ diesel::table! {
         created_at -> Timestamp,
         last_seen_at -> Timestamp,
         ended_at -> Nullable<Timestamp>,
+        device -> Text,
+        ip_pseudonym -> Text,
     }
 }

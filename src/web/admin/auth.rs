@@ -105,7 +105,11 @@ async fn login(
             locale,
         });
     }
-    let outcome = sign_in(&state, email.clone(), password).await.map_err(|e| AdminError::new(e, locale))?;
+    let origin = owners::SessionOrigin {
+        device: req.headers().get("user-agent").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned(),
+        ip_pseudonym: ip.map(|ip| state.keyring.ip_pseudonym(&ip.to_string())).unwrap_or_default(),
+    };
+    let outcome = sign_in(&state, email.clone(), password, origin).await.map_err(|e| AdminError::new(e, locale))?;
     let (code, status) = match outcome {
         SignIn::Opened(session) => {
             let mut response = see_other(&format!("/admin?lang={}", locale.as_str()));
@@ -134,7 +138,12 @@ async fn login_fields(req: &HttpRequest, payload: web::Payload, locale: Locale) 
 }
 
 /// Checks the password off the executor, then records the attempt (and opens a session).
-async fn sign_in(state: &AppState, email: String, password: String) -> Result<SignIn, AppError> {
+async fn sign_in(
+    state: &AppState,
+    email: String,
+    password: String,
+    origin: owners::SessionOrigin,
+) -> Result<SignIn, AppError> {
     let now = Utc::now().naive_utc();
     let pool = state.db.pool.clone();
     let check = web::block(move || -> Result<PasswordCheck, AppError> {
@@ -145,7 +154,9 @@ async fn sign_in(state: &AppState, email: String, password: String) -> Result<Si
     state
         .db
         .writer
-        .write(move |tx| owners::record_sign_in(tx.conn, &check, now).map_err(|e| AppError::Internal(e.into())))
+        .write(move |tx| {
+            owners::record_sign_in(tx.conn, &check, &origin, now).map_err(|e| AppError::Internal(e.into()))
+        })
         .await
 }
 

@@ -7,6 +7,7 @@
 //! is refused (403).
 
 pub mod access;
+pub mod account;
 pub mod audit;
 pub mod auth;
 pub mod builder;
@@ -56,6 +57,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.configure(auth::routes)
         .configure(keys::routes)
         .configure(team::routes)
+        .configure(account::routes)
         .configure(password::routes)
         .configure(webhooks::routes)
         .configure(imports::routes)

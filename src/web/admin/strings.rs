@@ -20,6 +20,7 @@ message_struct! {
         nav_audit,
         nav_keys,
         nav_team,
+        nav_account,
         signed_in_as,
         role_owner,
         role_editor,
