@@ -336,6 +336,8 @@ describe('site owner console', () => {
     ['/admin/languages', 'languages'],
     ['/admin/imports', 'imports'],
     ['/admin/webhooks', 'webhooks'],
+    ['/admin/team', 'team'],
+    ['/admin/account', 'your account'],
   ];
   for (const lang of ['en', 'ko', 'ja']) {
     test(`console pages (${lang}): ${pages.map(([, name]) => name).join(', ')}`, async (t) => {
