@@ -887,6 +887,9 @@ mail-invite-subject = You are invited to { $business }'s Assent console
 mail-invite-body = You have been given an account on { $business }'s consent console, as { $role }. Set your password to sign in.
 mail-invite-expiry = The link works once, for { $hours } hours. If you did not expect this, ignore this message: nothing happens without the link.
 mail-invite-action = Set your password
+mail-password-reset-subject = Set a new password for { $business }'s Assent console
+mail-password-reset-body = Someone asked to set a new password for your console account. The link works once, for { $minutes } minutes, and signs out every session the account has. If it was not you, ignore this message: your password stays as it is.
+mail-password-reset-action = Set a new password
 mail-password-changed-subject = Your password for { $business }'s Assent console was changed
 mail-password-changed-body = The password of your console account was just changed, and every other session was signed out. If this was not you, ask an owner to disable the account at once.
 mail-password-changed-action = See your account
@@ -989,6 +992,12 @@ password-link-invalid = This link is not valid, was already used, or has expired
 password-done = Your password is set. Sign in with it.
 password-too-short = At least 12 characters.
 password-too-long = At most 1024 characters.
+password-reset-title = Forgot your password?
+password-reset-intro = Enter the address you sign in with. If it has an account, a link to set a new password is sent to it; the link works once, for 15 minutes.
+password-reset-send = Send the link
+password-reset-sent = If an account has this address, a link is on its way. Look in its inbox.
+password-forgot = Forgot your password?
+password-email-invalid = Enter an e-mail address such as name@example.com.
 console-nav-team = Team
 
 ## One's own account

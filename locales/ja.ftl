@@ -878,6 +878,9 @@ mail-invite-subject = { $business }のAssentコンソールに招待されまし
 mail-invite-body = { $business }の同意管理コンソールのアカウントが{ $role }のロールで作成されました。パスワードを設定するとサインインできます。
 mail-invite-expiry = このリンクは{ $hours }時間、1回だけ使えます。心当たりがない場合はこのメールを無視してください。リンクがなければ何も起こりません。
 mail-invite-action = パスワードを設定
+mail-password-reset-subject = { $business }のAssentコンソールの新しいパスワードを設定
+mail-password-reset-body = コンソールアカウントの新しいパスワードの設定が依頼されました。このリンクは{ $minutes }分間、1回だけ使え、設定するとアカウントのすべてのセッションがサインアウトされます。心当たりがない場合は無視してください。パスワードは変わりません。
+mail-password-reset-action = 新しいパスワードを設定
 mail-password-changed-subject = { $business }のAssentコンソールのパスワードが変更されました
 mail-password-changed-body = コンソールアカウントのパスワードが変更され、他のすべてのセッションはサインアウトされました。心当たりがない場合は、すぐにオーナーにアカウントの無効化を依頼してください。
 mail-password-changed-action = アカウントを表示
@@ -974,6 +977,12 @@ password-link-invalid = このリンクは無効か、使用済みか、期限�
 password-done = パスワードを設定しました。このパスワードでサインインしてください。
 password-too-short = 12文字以上にしてください。
 password-too-long = 1024文字以下にしてください。
+password-reset-title = パスワードをお忘れですか？
+password-reset-intro = サインインに使うアドレスを入力してください。そのアドレスのアカウントがあれば、新しいパスワードを設定するリンクが送信されます。リンクは15分間、1回だけ使えます。
+password-reset-send = リンクを送信
+password-reset-sent = このアドレスのアカウントがあれば、リンクが送信されました。受信箱を確認してください。
+password-forgot = パスワードをお忘れですか？
+password-email-invalid = name@example.com のようなメールアドレスを入力してください。
 console-nav-team = チーム
 
 ## One's own account

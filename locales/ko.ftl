@@ -877,6 +877,9 @@ mail-invite-subject = { $business }의 Assent 콘솔에 초대되었습니다
 mail-invite-body = { $business }의 동의 관리 콘솔 계정이 { $role } 역할로 만들어졌습니다. 비밀번호를 설정하면 로그인할 수 있습니다.
 mail-invite-expiry = 이 링크는 { $hours }시간 동안 한 번만 쓸 수 있습니다. 예상하지 못한 메일이라면 무시하세요. 링크 없이는 아무 일도 일어나지 않습니다.
 mail-invite-action = 비밀번호 설정
+mail-password-reset-subject = { $business } Assent 콘솔 새 비밀번호 설정
+mail-password-reset-body = 콘솔 계정의 새 비밀번호 설정이 요청되었습니다. 이 링크는 { $minutes }분 동안 한 번만 쓸 수 있고, 설정하면 계정의 모든 세션이 로그아웃됩니다. 본인이 요청하지 않았다면 무시하세요. 비밀번호는 그대로 유지됩니다.
+mail-password-reset-action = 새 비밀번호 설정
 mail-password-changed-subject = { $business } Assent 콘솔 비밀번호가 변경되었습니다
 mail-password-changed-body = 콘솔 계정의 비밀번호가 방금 변경되었고, 다른 모든 세션은 로그아웃되었습니다. 본인이 아니라면 즉시 소유자에게 계정 비활성화를 요청하세요.
 mail-password-changed-action = 내 계정 보기
@@ -973,6 +976,12 @@ password-link-invalid = 링크가 유효하지 않거나 이미 사용되었거�
 password-done = 비밀번호가 설정되었습니다. 이 비밀번호로 로그인하세요.
 password-too-short = 12자 이상이어야 합니다.
 password-too-long = 1024자 이하여야 합니다.
+password-reset-title = 비밀번호를 잊으셨나요?
+password-reset-intro = 로그인에 쓰는 주소를 입력하세요. 그 주소의 계정이 있으면 새 비밀번호를 설정하는 링크가 발송됩니다. 링크는 15분 동안 한 번만 쓸 수 있습니다.
+password-reset-send = 링크 보내기
+password-reset-sent = 이 주소의 계정이 있다면 링크가 발송되었습니다. 받은편지함을 확인하세요.
+password-forgot = 비밀번호를 잊으셨나요?
+password-email-invalid = name@example.com 같은 이메일 주소를 입력하세요.
 console-nav-team = 팀
 
 ## One's own account

@@ -146,6 +146,20 @@ pub fn staff_invite(locale: Locale, business: &str, role: &str, hours: i64, link
     content(c, c.format("mail-invite-subject", &args), paragraphs, action)
 }
 
+/// A link to set a new console password, asked for from the sign-in page.
+pub fn password_reset(locale: Locale, business: &str, minutes: i64, link: &str) -> MailContent {
+    let c = catalogue(locale);
+    let minutes = minutes.to_string();
+    let args = [arg("business", business), arg("minutes", &minutes)];
+    let action = Some((c.text("mail-password-reset-action"), link.to_owned()));
+    content(
+        c,
+        c.format("mail-password-reset-subject", &args),
+        vec![c.format("mail-password-reset-body", &args)],
+        action,
+    )
+}
+
 /// The account's console password was changed (if it was not them, the link leads to act).
 pub fn password_changed(locale: Locale, business: &str, link: &str) -> MailContent {
     let c = catalogue(locale);

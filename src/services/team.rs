@@ -17,6 +17,8 @@ use crate::services::rights::{Actor, audit_action};
 
 /// How long an invitation's link works.
 pub const INVITE_HOURS: i64 = 72;
+/// How long a password-reset link works.
+pub const RESET_MINUTES: i64 = 15;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TeamError {
@@ -108,6 +110,31 @@ fn new_link(
     };
     team::insert_token(conn, &row)?;
     Ok(token)
+}
+
+/// Someone asked for a reset link for `email`: an enabled account with that address gets one by
+/// mail (15 minutes, single use); anyone else gets nothing, and the caller answers the same.
+/// Says whether a link was sent (for the audit, never for the answer).
+pub fn request_reset(
+    tx: &mut WriteTx<'_>,
+    keyring: &Keyring,
+    mail_ctx: &MailContext,
+    email: &crate::domain::Email,
+    locale: crate::domain::Locale,
+    now: NaiveDateTime,
+) -> Result<bool, TeamError> {
+    let Some(account) = owners::find_by_email(tx.conn, email.as_str())?.filter(|o| o.disabled_at.is_none()) else {
+        return Ok(false);
+    };
+    let link = new_link(tx.conn, &account.id, "reset", now + Duration::minutes(RESET_MINUTES), now)?;
+    let url = format!("{}/admin/password?token={link}&lang={}", mail_ctx.base_url, locale.as_str());
+    let content = messages::password_reset(locale, &mail_ctx.business, RESET_MINUTES, &url);
+    let composed =
+        mail::compose(mail_ctx, &account.email, &content, None).map_err(|e| ServiceError::Mail(e.to_string()))?;
+    let dedupe = format!("password-reset:{}:{}", account.id, now.and_utc().timestamp_micros());
+    mail::enqueue(tx.conn, keyring, "password_reset", &dedupe, None, &composed).map_err(ServiceError::from)?;
+    audit_action(tx.conn, &Actor::Owner(account.id.clone()), "staff.password_reset_requested", None, "")?;
+    Ok(true)
 }
 
 /// The account `id` as another owner may change it: not oneself, and it exists.

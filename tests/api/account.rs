@@ -61,4 +61,32 @@ on_both_backends! {
         assert_eq!(here.submit("/admin/account/sessions/others/end?lang=en", &[]).await.status(), 303);
         assert_eq!(other.get("/admin?lang=en").await.status(), 200, "only one's own sessions end");
     }
+
+    async fn a_forgotten_password_is_reset_by_a_mailed_link_and_nobody_learns_which_addresses_exist(app: TestApp) {
+        let email = app.owner(Role::Editor);
+        let before = app.console();
+        assert_eq!(before.sign_in(&email, PASSWORD).await.status(), 303);
+        let guest = app.console();
+        assert!(guest.page("/admin/login?lang=en").await.contains("/admin/password/reset?lang=en"));
+        let bad = guest.post("/admin/password/reset?lang=en", &[("email", "nobody")]).await;
+        assert_eq!(bad.status(), 422);
+        assert!(bad.text().await.unwrap().contains(r#"aria-describedby="field-email-error""#));
+
+        let unknown = guest.post("/admin/password/reset?lang=en", &[("email", &unique_email())]).await;
+        let known = guest.post("/admin/password/reset?lang=en", &[("email", &email)]).await;
+        assert_eq!((unknown.status(), known.status()), (reqwest::StatusCode::OK, reqwest::StatusCode::OK));
+        let (unknown, known) = (unknown.text().await.unwrap(), known.text().await.unwrap());
+        assert_eq!(unknown, known, "the same page for an address with and without an account");
+        assert!(known.contains("If an account has this address"));
+
+        let mail = app.wait_for_mail(&email, "new password").await;
+        assert!(mail.text.contains("15 minutes"), "{}", mail.text);
+        let link = mail.link("/admin/password");
+        let token = link.split("token=").nth(1).unwrap().split('&').next().unwrap().to_owned();
+        let set = guest.post("/admin/password?lang=en", &[("token", &token), ("password", NEW_PASSWORD), ("again", NEW_PASSWORD)]).await;
+        assert_eq!(set.status(), 200);
+        assert_eq!(before.get("/admin?lang=en").await.status(), 303, "every session of the account ended");
+        assert_eq!(app.console().sign_in(&email, NEW_PASSWORD).await.status(), 303);
+        assert_eq!(guest.get(&link).await.status(), 410, "used once");
+    }
 }

@@ -338,6 +338,7 @@ describe('site owner console', () => {
     ['/admin/webhooks', 'webhooks'],
     ['/admin/team', 'team'],
     ['/admin/account', 'your account'],
+    ['/admin/password/reset', 'password reset'],
   ];
   for (const lang of ['en', 'ko', 'ja']) {
     test(`console pages (${lang}): ${pages.map(([, name]) => name).join(', ')}`, async (t) => {

@@ -36,6 +36,8 @@ struct LoginPage {
     problems: Problems,
     /// A refusal of the whole attempt (wrong credentials, locked), shown above the form.
     refusal: Option<&'static str>,
+    /// The link to ask for a new password.
+    forgot: &'static str,
 }
 
 fn cookie(name: &str, value: String, secure: bool, age: Option<CookieAge>) -> Cookie<'static> {
@@ -65,7 +67,8 @@ fn login_form(
     let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes::<24>());
     let mut c = Chrome::anonymous(req, locale);
     c.csrf = token.clone();
-    let mut response = render_with_status(&LoginPage { c, email, problems, refusal }, status);
+    let forgot = super::password::PasswordStrings::get(locale).forgot;
+    let mut response = render_with_status(&LoginPage { c, email, problems, refusal, forgot }, status);
     let _ = response.add_cookie(&cookie(LOGIN_COOKIE, token, state.settings.is_https(), None));
     response
 }

@@ -1,6 +1,8 @@
 //! `/admin/password?token=…`: an invited colleague sets their password through the single-use
 //! link the invitation mailed (the token in the form is a secret no other site knows, so it also
 //! guards the form against cross-site posts). Setting it ends every session the account had.
+//! `/admin/password/reset` mails such a link (15 minutes) to an account's address; the answer is
+//! the same whether or not the address has an account.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -20,11 +22,73 @@ message_struct! {
     /// The set-password page's words (ids `password-<field>`).
     pub struct PasswordStrings("password-") {
         title, intro, new, again, save, mismatch, link_invalid, done, too_short, too_long,
+        reset_title, reset_intro, reset_send, reset_sent, forgot, email_invalid,
     }
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/admin/password").route(web::get().to(form)).route(web::post().to(set)));
+    cfg.service(web::resource("/admin/password").route(web::get().to(form)).route(web::post().to(set)))
+        .service(web::resource("/admin/password/reset").route(web::get().to(reset_form)).route(web::post().to(reset)));
+}
+
+#[derive(Template)]
+#[template(path = "admin/reset_password.html")]
+struct ResetPage {
+    c: Chrome,
+    p: &'static PasswordStrings,
+    email: String,
+    sent: bool,
+    problems: Problems,
+}
+
+fn reset_page(req: &HttpRequest, email: String, sent: bool, problems: Problems, status: StatusCode) -> HttpResponse {
+    let locale = console_locale_of(req);
+    let page = ResetPage { c: Chrome::anonymous(req, locale), p: PasswordStrings::get(locale), email, sent, problems };
+    render_with_status(&page, status)
+}
+
+async fn reset_form(req: HttpRequest) -> HttpResponse {
+    reset_page(&req, String::new(), false, Problems::default(), StatusCode::OK)
+}
+
+/// Mails a reset link if the address has an enabled account; answers the same either way (and
+/// refuses, 429, past the sign-in limits per IP and per address).
+async fn reset(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, AdminError> {
+    let locale = console_locale_of(&req);
+    let fields = read_form(&req, payload, locale).await.map_err(AdminError::Page)?;
+    let typed = fields.get("email").map(|e| e.trim().to_owned()).unwrap_or_default();
+    let Ok(email) = crate::domain::Email::parse(&typed) else {
+        let mut problems = Problems::default();
+        problems.add("email", PasswordStrings::get(locale).email_invalid);
+        return Ok(reset_page(&req, typed, false, problems, StatusCode::UNPROCESSABLE_ENTITY));
+    };
+    let ip = crate::web::client_ip(&req, &state.settings);
+    let key = crate::crypto::sha256_hex(email.as_str().as_bytes()).into_bytes();
+    if ip.is_some_and(|ip| state.limits.admin_sign_in_per_ip.check_key(&ip).is_err())
+        || state.limits.admin_sign_in_per_email.check_key(&key).is_err()
+    {
+        let code = crate::domain::ErrorCode::RateLimited;
+        return Err(AdminError::Refused { status: StatusCode::TOO_MANY_REQUESTS, code, locale });
+    }
+    let (keyring, mail) = (state.keyring.clone(), state.mail.clone());
+    state
+        .db
+        .writer
+        .write(move |tx| -> Result<bool, AppError> {
+            match staff::request_reset(tx, &keyring, &mail, &email, locale, Utc::now().naive_utc()) {
+                Err(TeamError::Service(e)) => Err(e.into()),
+                Err(_) => Ok(false),
+                Ok(sent) => Ok(sent),
+            }
+        })
+        .await
+        .map_err(|e| AdminError::new(e, locale))?;
+    state.mail_queued.notify_one();
+    Ok(reset_page(&req, String::new(), true, Problems::default(), StatusCode::OK))
 }
 
 #[derive(Template)]
