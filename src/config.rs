@@ -70,6 +70,11 @@ pub struct SettingsArgs {
     /// connection is closed (a slow body does not hold its connection as long as it likes).
     #[arg(long, env = "ASSENT_BODY_TIMEOUT", default_value = "30s", value_parser = parse_interval, global = true)]
     pub body_timeout: std::time::Duration,
+
+    /// How many password hashes (argon2: slow and memory-hungry on purpose) run at once; a
+    /// sign-in past it is answered 503 at once rather than queued. Default: the number of cores.
+    #[arg(long, env = "ASSENT_PASSWORD_HASHES", global = true)]
+    pub password_hashes: Option<usize>,
     /// Form submissions (HTML and JSON) accepted per client IP per minute; 0 turns the limit off.
     #[arg(long, env = "ASSENT_SUBMISSIONS_PER_MINUTE", default_value_t = 120, global = true)]
     pub submissions_per_minute: u32,
@@ -149,6 +154,8 @@ pub struct Settings {
     pub shutdown_timeout: std::time::Duration,
     /// `ASSENT_BODY_TIMEOUT`: how long a request body may take to arrive.
     pub body_timeout: std::time::Duration,
+    /// `ASSENT_PASSWORD_HASHES`: password hashes running at once, at most.
+    pub password_hashes: usize,
     /// Submissions per client IP per minute (0: no limit).
     pub submissions_per_minute: u32,
     /// Proxies whose `X-Forwarded-For` is believed.
@@ -210,6 +217,10 @@ impl Settings {
             time_zone: args.time_zone,
             shutdown_timeout: args.shutdown_timeout,
             body_timeout: args.body_timeout,
+            password_hashes: args
+                .password_hashes
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+                .clamp(1, 64),
             submissions_per_minute: args.submissions_per_minute,
             trusted_proxies: args.trusted_proxies,
             witness_url: args.witness_url.filter(|u| !u.trim().is_empty()),

@@ -71,6 +71,7 @@ debug_every_field!(Settings {
     time_zone,
     shutdown_timeout,
     body_timeout,
+    password_hashes,
     submissions_per_minute,
     trusted_proxies,
     witness_url => witness_url.as_deref().map(redact_url),

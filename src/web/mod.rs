@@ -104,6 +104,8 @@ pub struct RateLimits {
     pub admin_sign_in_per_email: KeyedLimiter<Vec<u8>>,
     /// Form submissions per client IP (`ASSENT_SUBMISSIONS_PER_MINUTE`; none when 0).
     pub submissions_per_ip: Option<KeyedLimiter<std::net::IpAddr>>,
+    /// Free slots for password hashing (`ASSENT_PASSWORD_HASHES`).
+    pub password_hashing: Arc<tokio::sync::Semaphore>,
 }
 
 impl RateLimits {
@@ -119,7 +121,21 @@ impl RateLimits {
             admin_sign_in_per_email: RateLimiter::keyed(per_minute(10)),
             submissions_per_ip: NonZeroU32::new(settings.submissions_per_minute)
                 .map(|n| RateLimiter::keyed(Quota::per_minute(n))),
+            password_hashing: Arc::new(tokio::sync::Semaphore::new(settings.password_hashes.max(1))),
         }
+    }
+
+    /// Runs `work` (a password hash or verification) on a blocking thread if a hashing slot is
+    /// free; otherwise answers 503 at once, so that a flood of sign-ins cannot pile up threads and
+    /// memory behind argon2.
+    pub async fn hashing<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, AppError> {
+        let slot = self.password_hashing.clone().try_acquire_owned().map_err(|_| AppError::Unavailable)?;
+        actix_web::web::block(move || {
+            let _slot = slot;
+            work()
+        })
+        .await
+        .map_err(|e| AppError::Internal(e.into()))
     }
 
     /// Counts a submission from this client; `Err(TooManyRequests)` past the limit.

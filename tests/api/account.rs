@@ -89,4 +89,15 @@ on_both_backends! {
         assert_eq!(app.console().sign_in(&email, NEW_PASSWORD).await.status(), 303);
         assert_eq!(guest.get(&link).await.status(), 410, "used once");
     }
+
+    async fn past_the_hashing_slots_a_sign_in_is_refused_at_once_not_queued(app: TestApp) {
+        let email = app.owner(Role::Analyst);
+        // Every slot taken, as a flood of sign-ins would take them.
+        let slots = app.state.limits.password_hashing.clone();
+        let taken = slots.clone().acquire_many_owned(slots.available_permits() as u32).await.unwrap();
+        let busy = app.console().sign_in(&email, PASSWORD).await;
+        assert_eq!(busy.status(), 503);
+        drop(taken);
+        assert_eq!(app.console().sign_in(&email, PASSWORD).await.status(), 303, "a free slot signs in");
+    }
 }

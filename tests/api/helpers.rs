@@ -132,6 +132,7 @@ fn test_settings(db: &TestDb, master_key: &str) -> Settings {
         time_zone: assent::domain::import::Zone::default(),
         shutdown_timeout: std::time::Duration::from_secs(30),
         body_timeout: std::time::Duration::from_secs(30),
+        password_hashes: 2,
         // Stories send many submissions from one address; the limit has its own story.
         submissions_per_minute: 0,
         trusted_proxies: Vec::new(),

@@ -116,14 +116,16 @@ async fn change_password(
     }
     // Checked (and the new one hashed) off the writer and the async threads: argon2 is slow.
     let (pool, owner_id) = (state.db.pool.clone(), who.owner.id.clone());
-    let checked = web::block(move || -> Result<(bool, Option<String>), AppError> {
-        let right = crate::services::owners::is_current_password(&mut *pool.get()?, &owner_id, &current)?;
-        let hash = if right { crate::services::team::checked_password(&new).ok() } else { None };
-        Ok((right, hash))
-    })
-    .await
-    .map_err(|e| AdminError::new(AppError::Internal(e.into()), locale))?
-    .map_err(|e| AdminError::new(e, locale))?;
+    let checked = state
+        .limits
+        .hashing(move || -> Result<(bool, Option<String>), AppError> {
+            let right = crate::services::owners::is_current_password(&mut *pool.get()?, &owner_id, &current)?;
+            let hash = if right { crate::services::team::checked_password(&new).ok() } else { None };
+            Ok((right, hash))
+        })
+        .await
+        .and_then(|checked| checked)
+        .map_err(|e| AdminError::new(e, locale))?;
     if !checked.0 {
         problems.add("current", a.wrong_current);
     }

@@ -149,11 +149,14 @@ async fn sign_in(
 ) -> Result<SignIn, AppError> {
     let now = Utc::now().naive_utc();
     let pool = state.db.pool.clone();
-    let check = web::block(move || -> Result<PasswordCheck, AppError> {
-        let mut conn = pool.get()?;
-        owners::check_password(&mut conn, &email, &password, now).map_err(|e| AppError::Internal(e.into()))
-    })
-    .await??;
+    // In one of the hashing slots, or 503 at once (see `RateLimits::hashing`).
+    let check = state
+        .limits
+        .hashing(move || -> Result<PasswordCheck, AppError> {
+            let mut conn = pool.get()?;
+            owners::check_password(&mut conn, &email, &password, now).map_err(|e| AppError::Internal(e.into()))
+        })
+        .await??;
     state
         .db
         .writer

@@ -169,9 +169,11 @@ async fn set(req: HttpRequest, state: web::Data<AppState>, payload: web::Payload
         return Ok(render(&req, token, (true, false), problems, StatusCode::UNPROCESSABLE_ENTITY));
     }
     // Hashed off the writer and the async threads: argon2 is slow on purpose.
-    let hash = web::block(move || staff::checked_password(&password))
+    let hash = state
+        .limits
+        .hashing(move || staff::checked_password(&password))
         .await
-        .map_err(|e| AdminError::new(AppError::Internal(e.into()), locale))?
+        .map_err(|e| AdminError::new(e, locale))?
         .map_err(|e| AdminError::new(AppError::Internal(e.into()), locale))?;
     let used = token.clone();
     let done = state

@@ -117,11 +117,12 @@ async fn invite(
         return page(&req, &state, &who, (email, role), problems, StatusCode::UNPROCESSABLE_ENTITY).await;
     };
     // No password anyone knows, hashed off the writer (argon2 is slow on purpose).
-    let unusable =
-        web::block(|| staff::checked_password(&crate::crypto::sha256_hex(&crate::crypto::random_bytes::<32>())))
-            .await
-            .map_err(|e| AdminError::new(AppError::Internal(e.into()), who.locale))?
-            .map_err(|e| AdminError::new(AppError::Internal(e.into()), who.locale))?;
+    let unusable = state
+        .limits
+        .hashing(|| staff::checked_password(&crate::crypto::sha256_hex(&crate::crypto::random_bytes::<32>())))
+        .await
+        .map_err(|e| AdminError::new(e, who.locale))?
+        .map_err(|e| AdminError::new(AppError::Internal(e.into()), who.locale))?;
     let (actor, keyring, mail, locale, to) =
         (who.actor(), state.keyring.clone(), state.mail.clone(), who.locale, email.clone());
     let done = state
