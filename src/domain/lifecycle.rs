@@ -20,6 +20,8 @@ use super::purpose::Retention;
 pub const CONFIRM_TTL: Duration = Duration::days(7);
 /// A preference-center session ends after this long without a request.
 pub const SESSION_IDLE: Duration = Duration::minutes(30);
+/// ... and after this long in any case (a link signs in again).
+pub const SESSION_ABSOLUTE: Duration = Duration::hours(8);
 /// The renewal question goes out this many days before expiry unless the purpose says otherwise.
 pub const DEFAULT_RENEWAL_WINDOW_DAYS: u32 = 30;
 
@@ -178,8 +180,8 @@ pub fn confirmation_slot(now: NaiveDateTime) -> String {
 }
 
 /// Whether a preference-center session last seen at `last_seen` is still alive at `now`.
-pub fn session_alive(last_seen: NaiveDateTime, ended: bool, now: NaiveDateTime) -> bool {
-    !ended && now - last_seen < SESSION_IDLE
+pub fn session_alive(created: NaiveDateTime, last_seen: NaiveDateTime, ended: bool, now: NaiveDateTime) -> bool {
+    !ended && now - last_seen < SESSION_IDLE && now - created < SESSION_ABSOLUTE
 }
 
 /// Who is submitting a form, as far as the door can tell.

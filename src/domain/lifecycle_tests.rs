@@ -183,9 +183,13 @@ fn small_rules() {
     assert_eq!(renewal_window_days(-1), DEFAULT_RENEWAL_WINDOW_DAYS);
     assert_eq!(confirmation_slot(t(3, 17)), confirmation_slot(t(3, 17) + chrono::Duration::minutes(59)));
     assert_ne!(confirmation_slot(t(3, 17)), confirmation_slot(t(3, 18)));
-    assert!(session_alive(t(1, 0), false, t(1, 0) + chrono::Duration::minutes(29)));
-    assert!(!session_alive(t(1, 0), false, t(1, 0) + SESSION_IDLE));
-    assert!(!session_alive(t(1, 0), true, t(1, 0)));
+    assert!(session_alive(t(1, 0), t(1, 0), false, t(1, 0) + chrono::Duration::minutes(29)));
+    assert!(!session_alive(t(1, 0), t(1, 0), false, t(1, 0) + SESSION_IDLE));
+    assert!(!session_alive(t(1, 0), t(1, 0), true, t(1, 0)));
+    // Used every few minutes, a session still ends eight hours after it was opened.
+    let opened = t(1, 0);
+    assert!(session_alive(opened, opened + chrono::Duration::hours(7), false, opened + chrono::Duration::hours(7)));
+    assert!(!session_alive(opened, opened + chrono::Duration::hours(8), false, opened + SESSION_ABSOLUTE));
 }
 
 fn any_transition() -> impl Strategy<Value = Transition> {

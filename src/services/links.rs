@@ -103,7 +103,7 @@ pub fn current_session(
         return Ok(None);
     }
     Ok(sessions::find_session(conn, &sha256_hex(cookie.as_bytes()))?
-        .filter(|s| session_alive(s.last_seen_at, s.ended_at.is_some(), now)))
+        .filter(|s| session_alive(s.created_at, s.last_seen_at, s.ended_at.is_some(), now)))
 }
 
 /// Confirms the pending purposes named by a double opt-in link, and the new values waiting for

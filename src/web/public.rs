@@ -72,7 +72,7 @@ fn stale_wording(
 }
 
 /// Where the browser says this post came from (a header it sent unreadable counts as untrusted).
-fn post_source(req: &HttpRequest) -> origin::PostSource<'_> {
+pub(crate) fn post_source(req: &HttpRequest) -> origin::PostSource<'_> {
     let sent = |name: &str| req.headers().get(name).map(|v| v.to_str().unwrap_or("null"));
     origin::PostSource {
         origin: sent(header::ORIGIN.as_str()),

@@ -132,6 +132,20 @@ on_both_backends! {
         assert_eq!(app.post_form("/me?lang=en", &form_body(&[("email", &email)])).await.status(), 200);
         let link = app.wait_for_mail(&email, "Your link to manage your data").await.link("/me/login");
         let token = link.split("token=").nth(1).unwrap().split('&').next().unwrap().to_owned();
+        // Login CSRF: another site posting someone's link (say its own) signs nobody in, and the
+        // link stays unused.
+        let forged = app
+            .client
+            .post(app.url("/me/login?lang=en"))
+            .header("origin", "https://attacker.example")
+            .header("sec-fetch-site", "cross-site")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form_body(&[("token", &token)]))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(forged.status(), 403);
+        assert!(set_cookies(&forged).is_empty(), "no session from another site's post");
         let signed_in = app.post_form("/me/login?lang=en", &form_body(&[("token", &token)])).await;
         assert_eq!(signed_in.status(), 303);
         let cookies = set_cookies(&signed_in);

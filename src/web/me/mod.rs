@@ -178,6 +178,11 @@ async fn login_page(req: HttpRequest) -> HttpResponse {
 
 async fn login(req: HttpRequest, state: web::Data<AppState>, payload: web::Payload) -> Result<HttpResponse, PageError> {
     let locale = locale_of(&req);
+    // Login CSRF: another site must not sign a visitor in to a session of its choosing (its own
+    // link's), so a cross-site POST is refused before the link is looked at (and stays unused).
+    if !crate::domain::origin::post_allowed(&state.settings.base_url, &[], crate::web::public::post_source(&req)) {
+        return Err(PageError::new(AppError::Forbidden(ErrorCode::CrossSitePost), locale));
+    }
     let fields = form_fields(&req, payload, None, locale).await?;
     let token = fields.get("token").cloned().unwrap_or_default();
     let keyring = state.keyring.clone();
