@@ -106,6 +106,7 @@ impl Application {
         ));
         let webhooks = tokio::spawn(deliver_webhooks(self.state.clone(), self.webhooks.clone()));
         let doctor = tokio::spawn(crate::jobs::doctor::daily(self.state.db.clone(), self.state.settings.clone()));
+        let limiters = tokio::spawn(crate::web::limits::keep_small(self.state.limits.clone()));
         let notices = tokio::spawn(crate::jobs::result_notices::follow(crate::jobs::result_notices::Follower {
             db: self.state.db.clone(),
             keyring: self.state.keyring.clone(),
@@ -118,6 +119,7 @@ impl Application {
         }));
         let result = self.server.await;
         notices.abort();
+        limiters.abort();
         doctor.abort();
         webhooks.abort();
         pruning.abort();
@@ -254,9 +256,7 @@ async fn not_found(req: actix_web::HttpRequest) -> Result<actix_web::HttpRespons
 
 /// Keeps the catalogue this server serves and records against the one in the database: every
 /// [`CATALOG_CHECK`], if the database changed since the last look (or changes cannot be followed
-/// right now), reads the catalogue's version and reloads the catalogue when it moved.
-///
-/// The stamp is taken before the version is read, so a change committed after that read moves
+/// right now), reads the catalogue's version and reloads the catalogue when it moved. The stamp is taken before the version is read, so a change committed after that read moves
 /// the stamp and is looked at next time; the first look always reloads (the catalogue loaded at
 /// start-up may predate a change made meanwhile).
 async fn refresh_catalog(state: AppState, changes: crate::db::changes::Changes) {

@@ -11,6 +11,8 @@ pub mod bulk_api;
 pub mod cors;
 pub mod error;
 pub mod i18n;
+pub mod limits;
+pub use limits::RateLimits;
 pub mod imports_api;
 pub mod integration_api;
 pub mod links;
@@ -87,64 +89,6 @@ pub struct AppState {
     pub limits: Arc<RateLimits>,
     /// Access records (art. 8), queued and written in batches.
     pub access: crate::services::access::AccessLog,
-}
-
-type KeyedLimiter<K> = governor::DefaultKeyedRateLimiter<K>;
-
-/// Limits on what can be guessed or flooded (per process).
-pub struct RateLimits {
-    /// Sign-in links per address: 5 an hour.
-    pub sign_in_per_address: KeyedLimiter<Vec<u8>>,
-    /// Sign-in links per client IP: 30 an hour.
-    pub sign_in_per_ip: KeyedLimiter<std::net::IpAddr>,
-    /// Console sign-in attempts per client IP: 30 a minute.
-    pub admin_sign_in_per_ip: KeyedLimiter<std::net::IpAddr>,
-    /// Console sign-in attempts per address (a hash of it): 10 a minute; the lock-out after 5
-    /// failures does the rest.
-    pub admin_sign_in_per_email: KeyedLimiter<Vec<u8>>,
-    /// Form submissions per client IP (`ASSENT_SUBMISSIONS_PER_MINUTE`; none when 0).
-    pub submissions_per_ip: Option<KeyedLimiter<std::net::IpAddr>>,
-    /// Free slots for password hashing (`ASSENT_PASSWORD_HASHES`).
-    pub password_hashing: Arc<tokio::sync::Semaphore>,
-}
-
-impl RateLimits {
-    pub fn new(settings: &Settings) -> Self {
-        use governor::{Quota, RateLimiter};
-        use std::num::NonZeroU32;
-        let per_hour = |n: u32| Quota::per_hour(NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN));
-        let per_minute = |n: u32| Quota::per_minute(NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN));
-        Self {
-            sign_in_per_address: RateLimiter::keyed(per_hour(5)),
-            sign_in_per_ip: RateLimiter::keyed(per_hour(30)),
-            admin_sign_in_per_ip: RateLimiter::keyed(per_minute(30)),
-            admin_sign_in_per_email: RateLimiter::keyed(per_minute(10)),
-            submissions_per_ip: NonZeroU32::new(settings.submissions_per_minute)
-                .map(|n| RateLimiter::keyed(Quota::per_minute(n))),
-            password_hashing: Arc::new(tokio::sync::Semaphore::new(settings.password_hashes.max(1))),
-        }
-    }
-
-    /// Runs `work` (a password hash or verification) on a blocking thread if a hashing slot is
-    /// free; otherwise answers 503 at once, so that a flood of sign-ins cannot pile up threads and
-    /// memory behind argon2.
-    pub async fn hashing<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, AppError> {
-        let slot = self.password_hashing.clone().try_acquire_owned().map_err(|_| AppError::Unavailable)?;
-        actix_web::web::block(move || {
-            let _slot = slot;
-            work()
-        })
-        .await
-        .map_err(|e| AppError::Internal(e.into()))
-    }
-
-    /// Counts a submission from this client; `Err(TooManyRequests)` past the limit.
-    pub fn submission(&self, ip: Option<std::net::IpAddr>) -> Result<(), AppError> {
-        match (&self.submissions_per_ip, ip) {
-            (Some(limiter), Some(ip)) if limiter.check_key(&ip).is_err() => Err(AppError::TooManyRequests),
-            _ => Ok(()),
-        }
-    }
 }
 
 /// Runs a point read (a few index lookups). On SQLite it runs right here when a pooled

@@ -99,7 +99,7 @@ async fn login(
     }
     let ip = crate::web::client_ip(&req, &state.settings);
     let email_key = sha256_hex(email.to_lowercase().as_bytes()).into_bytes();
-    if ip.is_some_and(|ip| state.limits.admin_sign_in_per_ip.check_key(&ip).is_err())
+    if ip.is_some_and(|ip| !state.limits.console_attempt(ip))
         || state.limits.admin_sign_in_per_email.check_key(&email_key).is_err()
     {
         return Err(AdminError::Refused {

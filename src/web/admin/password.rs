@@ -68,7 +68,7 @@ async fn reset(
     };
     let ip = crate::web::client_ip(&req, &state.settings);
     let key = crate::crypto::sha256_hex(email.as_str().as_bytes()).into_bytes();
-    if ip.is_some_and(|ip| state.limits.admin_sign_in_per_ip.check_key(&ip).is_err())
+    if ip.is_some_and(|ip| !state.limits.console_attempt(ip))
         || state.limits.admin_sign_in_per_email.check_key(&key).is_err()
     {
         let code = crate::domain::ErrorCode::RateLimited;

@@ -138,7 +138,7 @@ async fn request_link(
     };
     let ip = crate::web::client_ip(&req, &state.settings);
     let index = state.keyring.email_index(&email);
-    let limited = ip.is_some_and(|ip| state.limits.sign_in_per_ip.check_key(&ip).is_err())
+    let limited = ip.is_some_and(|ip| !state.limits.sign_in_link(ip))
         || state.limits.sign_in_per_address.check_key(&index).is_err();
     if limited {
         return Err(PageError::new(AppError::TooManyRequests, locale));
