@@ -23,11 +23,10 @@ use crate::services::submit::SubmissionOutcome;
 
 /// This module's resources, inside the `/api/v1` scope (see [`super::api_routes`]).
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(only("/forms/{form}/submissions", "POST", web::post().to(create_submission))).service(only(
-        "/consents",
-        "GET",
-        web::get().to(get_consents),
-    ));
+    cfg.service(only("/forms/{form}/submissions", "POST", web::post().to(create_submission))).service(
+        only("/consents", "GET, POST", web::get().to(get_consents))
+            .route(web::post().to(super::consents_lookup::post_consents)),
+    );
 }
 
 /// `POST /api/v1/forms/{form}/submissions`.
@@ -261,11 +260,13 @@ async fn vouching_key(req: &HttpRequest, state: &AppState) -> Result<Option<Stri
     }
 }
 
+/// Who the consent check is asked about, and when the sending is meant (the query of `GET`, the
+/// body of `POST /api/v1/consents`).
 #[derive(Debug, Deserialize)]
-struct ConsentQuery {
-    email: Option<String>,
-    external_id: Option<String>,
-    at: Option<String>,
+pub(crate) struct ConsentQuery {
+    pub email: Option<String>,
+    pub external_id: Option<String>,
+    pub at: Option<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -325,10 +326,20 @@ pub(crate) async fn get_consents(req: HttpRequest, state: web::Data<AppState>) -
     let query = web::Query::<ConsentQuery>::from_query(req.query_string())
         .map_err(|_| AppError::BadRequest { code: ErrorCode::InvalidQuery, detail: "Use ?email=<address>.".into() })?
         .into_inner();
-    let local = super::sending_time(&state, query.at.as_deref())?;
+    answer(&req, &state, presented, query).await
+}
+
+/// The consent check for `query`, asked with the key `presented`.
+pub(crate) async fn answer(
+    req: &HttpRequest,
+    state: &AppState,
+    presented: String,
+    query: ConsentQuery,
+) -> Result<HttpResponse, AppError> {
+    let local = super::sending_time(state, query.at.as_deref())?;
     match asked(query)? {
-        Asked::Email(email) => by_email(&req, &state, presented, &email, local).await,
-        Asked::External(external_id) => by_external_id(&req, &state, external_id, local).await,
+        Asked::Email(email) => by_email(req, state, presented, &email, local).await,
+        Asked::External(external_id) => by_external_id(req, state, external_id, local).await,
     }
 }
 

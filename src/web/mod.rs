@@ -8,6 +8,7 @@ pub mod api;
 pub mod api_key;
 pub mod body;
 pub mod bulk_api;
+pub mod consents_lookup;
 pub mod cors;
 pub mod error;
 pub mod i18n;

@@ -21,6 +21,7 @@ use super::{api, subjects_api};
         document,
         api::create_submission,
         api::get_consents,
+        super::consents_lookup::post_consents,
         subjects_api::show,
         subjects_api::export,
         subjects_api::change,

@@ -10,6 +10,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/openapi.json"),
     ("post", "/api/v1/forms/{form}/submissions"),
     ("get", "/api/v1/consents"),
+    ("post", "/api/v1/consents"),
     ("post", "/api/v1/consents/query"),
     ("get", "/api/v1/subjects/{id}"),
     ("delete", "/api/v1/subjects/{id}"),
@@ -91,7 +92,7 @@ on_both_backends! {
 
     async fn a_method_a_route_does_not_have_is_405_with_allow(app: TestApp) {
         for (method, path, allow) in [
-            ("PUT", "/api/v1/consents", "GET"),
+            ("PUT", "/api/v1/consents", "GET, POST"),
             ("GET", "/api/v1/forms/newsletter/submissions", "POST"),
             ("PATCH", "/api/v1/subjects/someone", "GET, DELETE"),
             ("GET", "/api/v1/subjects/someone/external-id", "PUT, DELETE"),
