@@ -144,6 +144,7 @@ fn api_routes(cfg: &mut web::ServiceConfig) {
             .wrap_fn(cors::per_form)
             .service(only("/openapi.json", "GET", web::get().to(openapi::document)))
             .configure(api::routes)
+            .configure(consents_lookup::routes)
             .configure(subjects_api::routes)
             .configure(integration_api::routes)
             .configure(bulk_api::routes)

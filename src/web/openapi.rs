@@ -20,7 +20,7 @@ use super::{api, subjects_api};
     paths(
         document,
         api::create_submission,
-        api::get_consents,
+        super::consents_lookup::get_consents,
         super::consents_lookup::post_consents,
         subjects_api::show,
         subjects_api::export,

@@ -123,6 +123,54 @@ on_both_backends! {
         })
         .await;
     }
+
+    async fn the_check_takes_the_address_in_a_post_body_so_it_stays_out_of_urls(app: TestApp) {
+        let key = app.api_key();
+        let email = unique_email();
+        let body = form_body(&[("email", &email), ("purpose", "service"), ("purpose", "personalisation")]);
+        assert_eq!(app.post_form("/f/newsletter", &body).await.status(), 303);
+        let by_get: serde_json::Value = app
+            .client
+            .get(app.url(&format!("/api/v1/consents?email={}", email.replace('@', "%40"))))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let post =
+            |body: serde_json::Value| app.client.post(app.url("/api/v1/consents")).bearer_auth(&key).json(&body).send();
+        let by_post = post(serde_json::json!({ "email": email })).await.unwrap();
+        assert_eq!(by_post.status(), 200);
+        assert_eq!(by_post.json::<serde_json::Value>().await.unwrap(), by_get, "the same answer as the GET");
+
+        let both = post(serde_json::json!({ "email": email, "external_id": "CUST-1" })).await.unwrap();
+        assert_eq!(both.status(), 400);
+        assert_eq!(problem(both).await["code"], "invalid_query");
+        let neither = post(serde_json::json!({})).await.unwrap();
+        assert_eq!(neither.status(), 422);
+        let stray = post(serde_json::json!({ "mail": email })).await.unwrap();
+        assert_eq!(stray.status(), 400, "an unknown member is refused, not ignored");
+        let as_form = app
+            .client
+            .post(app.url("/api/v1/consents"))
+            .bearer_auth(&key)
+            .body("email=a%40b.example")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(as_form.status(), 415);
+        let anonymous = app
+            .client
+            .post(app.url("/api/v1/consents"))
+            .json(&serde_json::json!({ "email": email }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(anonymous.status(), 401);
+    }
 }
 
 /// On PostgreSQL, the consent cache follows other servers' changes through a listener
@@ -204,52 +252,4 @@ async fn set_personalisation(app: &TestApp, server: String, key: &str, subject_i
     let body = json!({ "purpose": "personalisation", "action": action });
     let response = app.client.post(url).bearer_auth(key).json(&body).send().await.unwrap();
     assert_eq!(response.status(), 200, "{action}");
-
-    async fn the_check_takes_the_address_in_a_post_body_so_it_stays_out_of_urls(app: TestApp) {
-        let key = app.api_key();
-        let email = unique_email();
-        let body = form_body(&[("email", &email), ("purpose", "service"), ("purpose", "personalisation")]);
-        assert_eq!(app.post_form("/f/newsletter", &body).await.status(), 303);
-        let by_get: serde_json::Value = app
-            .client
-            .get(app.url(&format!("/api/v1/consents?email={}", email.replace('@', "%40"))))
-            .bearer_auth(&key)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let post =
-            |body: serde_json::Value| app.client.post(app.url("/api/v1/consents")).bearer_auth(&key).json(&body).send();
-        let by_post = post(serde_json::json!({ "email": email })).await.unwrap();
-        assert_eq!(by_post.status(), 200);
-        assert_eq!(by_post.json::<serde_json::Value>().await.unwrap(), by_get, "the same answer as the GET");
-
-        let both = post(serde_json::json!({ "email": email, "external_id": "CUST-1" })).await.unwrap();
-        assert_eq!(both.status(), 400);
-        assert_eq!(problem(both).await["code"], "invalid_query");
-        let neither = post(serde_json::json!({})).await.unwrap();
-        assert_eq!(neither.status(), 422);
-        let stray = post(serde_json::json!({ "mail": email })).await.unwrap();
-        assert_eq!(stray.status(), 400, "an unknown member is refused, not ignored");
-        let as_form = app
-            .client
-            .post(app.url("/api/v1/consents"))
-            .bearer_auth(&key)
-            .body("email=a%40b.example")
-            .header("content-type", "application/x-www-form-urlencoded")
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(as_form.status(), 415);
-        let anonymous = app
-            .client
-            .post(app.url("/api/v1/consents"))
-            .json(&serde_json::json!({ "email": email }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(anonymous.status(), 401);
-    }
 }
