@@ -189,16 +189,30 @@ fn consents_response(
     })
 }
 
-/// Whom to check: `email` or `external_id` (one of them), and optionally when you mean to send.
+/// Whom to check: by address or by your id for the person (exactly one), and optionally when you
+/// mean to send (`at`, RFC 3339; default now: judges `may_send_now`).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum ConsentLookup {
+    ByEmail(LookupByEmail),
+    ByExternalId(LookupByExternalId),
+}
+
+/// The check by address.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ConsentLookup {
-    #[schema(format = "email", example = "minji@example.com")]
-    pub email: Option<String>,
-    /// Your id for the person.
-    pub external_id: Option<String>,
-    /// When you mean to send (RFC 3339; default now): judges `may_send_now`.
-    pub at: Option<String>,
+pub struct LookupByEmail {
+    #[schema(format = "email")]
+    email: String,
+    at: Option<String>,
+}
+
+/// The check by your id for the person.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LookupByExternalId {
+    external_id: String,
+    at: Option<String>,
 }
 
 #[utoipa::path(
@@ -209,7 +223,7 @@ pub struct ConsentLookup {
     security(("api_key" = ["consents:read"])),
     responses(
         (status = 200, description = "The state of every purpose, as the GET answers it", body = ConsentsResponse),
-        (status = 400, description = "`invalid_query` (both given), `malformed_json` or `invalid_request`", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "`malformed_json`, or `invalid_request` (neither or both of `email` and `external_id`, or another member)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`unauthorized`: missing or invalid API key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`insufficient_scope`: the key lacks the `consents:read` scope", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "`payload_too_large`", body = Problem, content_type = "application/problem+json"),
@@ -227,6 +241,9 @@ pub(crate) async fn post_consents(
     require_content_type(&req, JSON)?;
     let body = read_limited(&req, payload).await?;
     let asked: ConsentLookup = super::body::json(&body, r#"Expected {"email": "…"} or {"external_id": "…"}"#)?;
-    let query = ConsentQuery { email: asked.email, external_id: asked.external_id, at: asked.at };
+    let query = match asked {
+        ConsentLookup::ByEmail(b) => ConsentQuery { email: Some(b.email), external_id: None, at: b.at },
+        ConsentLookup::ByExternalId(b) => ConsentQuery { email: None, external_id: Some(b.external_id), at: b.at },
+    };
     answer(&req, &state, presented, query).await
 }

@@ -147,9 +147,11 @@ on_both_backends! {
 
         let both = post(serde_json::json!({ "email": email, "external_id": "CUST-1" })).await.unwrap();
         assert_eq!(both.status(), 400);
-        assert_eq!(problem(both).await["code"], "invalid_query");
+        assert_eq!(problem(both).await["code"], "invalid_request");
         let neither = post(serde_json::json!({})).await.unwrap();
-        assert_eq!(neither.status(), 422);
+        assert_eq!(neither.status(), 400);
+        let not_an_address = post(serde_json::json!({ "email": "nobody" })).await.unwrap();
+        assert_eq!(not_an_address.status(), 422);
         let stray = post(serde_json::json!({ "mail": email })).await.unwrap();
         assert_eq!(stray.status(), 400, "an unknown member is refused, not ignored");
         let as_form = app
