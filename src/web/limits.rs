@@ -79,9 +79,12 @@ impl RateLimits {
         self.sign_in_per_ip.check_key(&limit_key(ip)).is_ok()
     }
 
-    /// Counts a console sign-in (or reset) attempt from this client; `false` past the limit.
-    pub fn console_attempt(&self, ip: IpAddr) -> bool {
-        self.admin_sign_in_per_ip.check_key(&limit_key(ip)).is_ok()
+    /// Counts a console sign-in (or password-reset) attempt from this client for this address
+    /// (kept as a hash of it, lower-cased); `false` past either limit.
+    pub fn console_attempt(&self, ip: Option<IpAddr>, address: &str) -> bool {
+        let address = crate::crypto::sha256_hex(address.to_lowercase().as_bytes()).into_bytes();
+        ip.is_none_or(|ip| self.admin_sign_in_per_ip.check_key(&limit_key(ip)).is_ok())
+            && self.admin_sign_in_per_email.check_key(&address).is_ok()
     }
 
     /// Drops the keys whose budget is whole again (nothing to remember about them), and gives the
@@ -156,11 +159,11 @@ mod tests {
         }
         let limits = RateLimits::new(&Settings::resolve(Args::parse_from(["assent"]).settings));
         for i in 0..50u8 {
-            assert!(limits.console_attempt(IpAddr::from([198, 51, 100, i])));
+            assert!(limits.console_attempt(Some(IpAddr::from([198, 51, 100, i])), &format!("a{i}@example.com")));
         }
-        assert_eq!(limits.remembered(), 50);
+        assert_eq!(limits.remembered(), 100, "50 clients and 50 addresses");
         // Each key used its budget once: none is whole again yet, so all are kept.
         limits.forget_idle();
-        assert_eq!(limits.remembered(), 50);
+        assert_eq!(limits.remembered(), 100);
     }
 }

@@ -12,7 +12,7 @@ use askama::Template;
 use chrono::Utc;
 
 use super::{AdminError, COOKIE, Chrome, Fields, Problems, SignedIn, see_other};
-use crate::crypto::{random_bytes, sha256_hex};
+use crate::crypto::random_bytes;
 use crate::domain::{ErrorCode, Locale};
 use crate::services::owners::{self, PasswordCheck, SignIn};
 use crate::web::body::{FORM_URLENCODED, parse_urlencoded, read_limited, require_content_type};
@@ -98,10 +98,7 @@ async fn login(
         return Ok(login_form(&req, &state, locale, email, problems, None, StatusCode::UNPROCESSABLE_ENTITY));
     }
     let ip = crate::web::client_ip(&req, &state.settings);
-    let email_key = sha256_hex(email.to_lowercase().as_bytes()).into_bytes();
-    if ip.is_some_and(|ip| !state.limits.console_attempt(ip))
-        || state.limits.admin_sign_in_per_email.check_key(&email_key).is_err()
-    {
+    if !state.limits.console_attempt(ip, &email) {
         return Err(AdminError::Refused {
             status: StatusCode::TOO_MANY_REQUESTS,
             code: ErrorCode::RateLimited,

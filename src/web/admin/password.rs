@@ -67,10 +67,7 @@ async fn reset(
         return Ok(reset_page(&req, typed, false, problems, StatusCode::UNPROCESSABLE_ENTITY));
     };
     let ip = crate::web::client_ip(&req, &state.settings);
-    let key = crate::crypto::sha256_hex(email.as_str().as_bytes()).into_bytes();
-    if ip.is_some_and(|ip| !state.limits.console_attempt(ip))
-        || state.limits.admin_sign_in_per_email.check_key(&key).is_err()
-    {
+    if !state.limits.console_attempt(ip, email.as_str()) {
         let code = crate::domain::ErrorCode::RateLimited;
         return Err(AdminError::Refused { status: StatusCode::TOO_MANY_REQUESTS, code, locale });
     }
