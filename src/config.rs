@@ -95,6 +95,9 @@ pub struct SettingsArgs {
     /// The erasure journal, kept outside the database [default: $ASSENT_DATA_DIR/erasures.jsonl]
     #[arg(long, env = "ASSENT_ERASURE_JOURNAL", global = true)]
     pub erasure_journal: Option<PathBuf>,
+    /// Every console account must use a second factor (`1`): one without sets it up at sign-in.
+    #[arg(long, env = "ASSENT_REQUIRE_2FA", default_value_t = false, action = clap::ArgAction::Set, value_parser = parse_flag, global = true)]
+    pub require_2fa: bool,
     /// Deliver webhooks to private, loopback and link-local addresses too (`1`; tests, intranets).
     #[arg(long, env = "ASSENT_WEBHOOK_ALLOW_PRIVATE", default_value_t = false, action = clap::ArgAction::Set, value_parser = parse_flag, global = true)]
     pub webhook_allow_private: bool,
@@ -166,6 +169,8 @@ pub struct Settings {
     pub mail_file_retention: std::time::Duration,
     /// Where every erasure is journaled, outside the database.
     pub erasure_journal: PathBuf,
+    /// `ASSENT_REQUIRE_2FA`: a second factor for every console account.
+    pub require_2fa: bool,
     /// `ASSENT_WEBHOOK_ALLOW_PRIVATE`.
     pub webhook_allow_private: bool,
     pub webhook_retry_speedup: u32,
@@ -224,6 +229,7 @@ impl Settings {
             submissions_per_minute: args.submissions_per_minute,
             trusted_proxies: args.trusted_proxies,
             witness_url: args.witness_url.filter(|u| !u.trim().is_empty()),
+            require_2fa: args.require_2fa,
             webhook_allow_private: args.webhook_allow_private,
             webhook_delivery: args.webhook_delivery,
             mail_dkim_at_relay: args.mail_dkim_at_relay,

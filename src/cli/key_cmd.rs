@@ -50,7 +50,7 @@ fn create(
     }
     let scopes = if scopes.is_empty() { Scopes::all() } else { Scopes::parse(&scopes.join(" "))? };
     let expires_at = expires_in.map(|p| p.expires_at(chrono::Utc::now()).naive_utc());
-    let created = keys::create(&mut connect(settings)?, name, expires_at, scopes)?;
+    let created = keys::create(&mut connect(settings)?, name, expires_at, scopes, None)?;
     let may = if scopes.is_all() { "every scope".to_owned() } else { scopes.to_text() };
     eprintln!("Created API key {} ({name}; {may}). It is shown once; store it now:", created.id);
     println!("{}", created.secret);

@@ -23,7 +23,8 @@ pub enum OwnerCommand {
     },
     /// List the accounts: id, address, role, state (active, invited, disabled), created.
     List,
-    /// Disable an account (by id or address): it cannot sign in and its sessions end at once.
+    /// Disable an account (by id or address): it cannot sign in, its sessions end and
+    /// the API keys it made are revoked at once.
     Disable { account: String },
     /// Enable a disabled account again.
     Enable { account: String },

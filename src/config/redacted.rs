@@ -77,6 +77,7 @@ debug_every_field!(Settings {
     witness_url => witness_url.as_deref().map(redact_url),
     mail_file_retention,
     erasure_journal,
+    require_2fa,
     webhook_allow_private,
     webhook_retry_speedup,
     webhook_delivery,

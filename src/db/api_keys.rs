@@ -17,6 +17,8 @@ pub struct NewApiKey<'a> {
     pub expires_at: Option<NaiveDateTime>,
     /// The key's scopes, as [`crate::domain::scopes::Scopes::to_text`] writes them.
     pub scopes: &'a str,
+    /// The console account that made the key (`None`: the CLI); disabling it revokes the key.
+    pub created_by: Option<&'a str>,
 }
 
 pub fn insert(conn: &mut DbConnection, key: &NewApiKey<'_>) -> QueryResult<()> {
@@ -60,6 +62,13 @@ pub fn touch(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> QueryResu
 /// Every key, newest first.
 pub fn list(conn: &mut DbConnection) -> QueryResult<Vec<ApiKeyRow>> {
     api_keys::table.order(api_keys::created_at.desc()).select(ApiKeyRow::as_select()).load(conn)
+}
+
+/// Revokes every live key the account made; says how many.
+pub fn revoke_made_by(conn: &mut DbConnection, owner_id: &str, at: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(api_keys::table.filter(api_keys::created_by.eq(owner_id)).filter(api_keys::revoked_at.is_null()))
+        .set(api_keys::revoked_at.eq(Some(at)))
+        .execute(conn)
 }
 
 /// Revokes a live key; says whether this call revoked it.

@@ -24,6 +24,7 @@ pub mod policies;
 pub mod retention;
 pub mod rights;
 pub mod schema;
+pub mod second_factor;
 pub mod serve_lock;
 pub mod sessions;
 pub mod subjects;

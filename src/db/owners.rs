@@ -20,6 +20,8 @@ pub struct OwnerRow {
     pub disabled_at: Option<NaiveDateTime>,
     /// Invited by e-mail and not yet through the link to set a password.
     pub invited: bool,
+    /// When its second factor was set up (`None`: it has none).
+    pub totp_confirmed_at: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Insertable)]
@@ -70,27 +72,6 @@ pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<OwnerRow>> 
     owners::table.find(id).select(OwnerRow::as_select()).first(conn).optional()
 }
 
-/// Records a failed sign-in: the new count, and a lock-out until `locked_until` if it is set.
-pub fn record_failure(
-    conn: &mut DbConnection,
-    id: &str,
-    failed_logins: i64,
-    locked_until: Option<NaiveDateTime>,
-) -> QueryResult<()> {
-    diesel::update(owners::table.find(id))
-        .set((owners::failed_logins.eq(failed_logins), owners::locked_until.eq(locked_until)))
-        .execute(conn)
-        .map(|_| ())
-}
-
-/// A successful sign-in clears the failure count and any lock.
-pub fn reset_failures(conn: &mut DbConnection, id: &str) -> QueryResult<()> {
-    diesel::update(owners::table.find(id))
-        .set((owners::failed_logins.eq(0i64), owners::locked_until.eq(None::<NaiveDateTime>)))
-        .execute(conn)
-        .map(|_| ())
-}
-
 /// A console session as stored (the cookie itself is never stored, only its SHA-256).
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = owner_sessions)]
@@ -105,6 +86,8 @@ pub struct OwnerSession {
     pub device: String,
     /// The IP's keyed pseudonym (never the address).
     pub ip_pseudonym: String,
+    /// `domain::second_factor::Stage`, as stored.
+    pub stage: String,
 }
 
 pub fn insert_session(conn: &mut DbConnection, session: &OwnerSession) -> QueryResult<()> {

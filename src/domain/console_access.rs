@@ -53,6 +53,7 @@ pub fn needed(method: &str, pattern: &str) -> Option<Permission> {
     let first = section.split(['/', '.']).next().unwrap_or_default();
     Some(match (first, read) {
         ("logout", false) | ("account", _) => P::SignedIn,
+        ("login", _) if section == "login/code" => P::SignedIn,
         ("", true) => P::SeeDashboard,
         ("purposes", true) if section == "purposes/new" => P::EditWorkspace,
         ("purposes" | "forms" | "languages", true) => P::ReadWorkspace,

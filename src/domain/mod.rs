@@ -31,6 +31,7 @@ pub mod purpose;
 pub mod restore;
 pub mod rights;
 pub mod scopes;
+pub mod second_factor;
 pub mod texts;
 pub mod tree_head;
 pub mod webhooks;

@@ -1,6 +1,4 @@
-//! Site owners: their roles, what a password must be, and when repeated failures lock an account.
-
-use chrono::{Duration, NaiveDateTime};
+//! Site owners: their roles and what a password must be.
 
 /// What a staff account may do in the console (see `domain::console_access` for each role's
 /// permissions).
@@ -57,45 +55,9 @@ pub fn check_new_password(password: &str) -> Result<(), PasswordError> {
     }
 }
 
-/// Consecutive failures that lock an account.
-pub const LOCK_AFTER_FAILURES: i64 = 5;
-/// How long a locked account stays locked.
-pub fn lock_duration() -> Duration {
-    Duration::minutes(15)
-}
-
-/// The failure count and lock after one more failed sign-in. Locking starts the count afresh,
-/// so after the lock ends the next run of failures locks again.
-pub fn after_failure(failed_before: i64, now: NaiveDateTime) -> (i64, Option<NaiveDateTime>) {
-    let failed = failed_before.saturating_add(1);
-    if failed >= LOCK_AFTER_FAILURES { (0, Some(now + lock_duration())) } else { (failed, None) }
-}
-
-pub fn is_locked(locked_until: Option<NaiveDateTime>, now: NaiveDateTime) -> bool {
-    locked_until.is_some_and(|until| now < until)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn t0() -> NaiveDateTime {
-        chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap().naive_utc()
-    }
-
-    #[test]
-    fn the_fifth_consecutive_failure_locks_for_fifteen_minutes() {
-        let mut failed = 0;
-        for _ in 0..4 {
-            let (n, lock) = after_failure(failed, t0());
-            assert_eq!(lock, None);
-            failed = n;
-        }
-        let (_, lock) = after_failure(failed, t0());
-        assert_eq!(lock, Some(t0() + Duration::minutes(15)));
-        assert!(is_locked(lock, t0() + Duration::minutes(14)));
-        assert!(!is_locked(lock, t0() + Duration::minutes(15)));
-    }
 
     #[test]
     fn passwords_need_twelve_characters() {

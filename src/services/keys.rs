@@ -21,12 +21,14 @@ pub struct CreatedKey {
 }
 
 /// A new key that may do what `scopes` allow; it stops working at `expires_at` if one is given
-/// (else when revoked).
+/// (else when revoked). `created_by`: the console account making it (its keys end when it is
+/// disabled).
 pub fn create(
     conn: &mut DbConnection,
     name: &str,
     expires_at: Option<NaiveDateTime>,
     scopes: Scopes,
+    created_by: Option<&str>,
 ) -> QueryResult<CreatedKey> {
     use base64::Engine as _;
     let secret = format!("{PREFIX}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes::<32>()));
@@ -41,6 +43,7 @@ pub fn create(
             created_at: Utc::now().naive_utc(),
             expires_at,
             scopes: &scopes.to_text(),
+            created_by,
         },
     )?;
     Ok(CreatedKey { id, secret })

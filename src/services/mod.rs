@@ -38,6 +38,7 @@ pub mod result_notices;
 pub mod rights;
 pub mod rights_desk;
 pub mod rotation;
+pub mod second_factor;
 pub mod snippets;
 pub mod subject;
 pub mod submit;

@@ -1,4 +1,4 @@
-//! Site owners: creating accounts, checking passwords (argon2id), lock-out after repeated
+//! Site owners: creating accounts, checking passwords (argon2id), growing delays after repeated
 //! failures, and console sessions.
 //!
 //! Signing in is split in two so that the slow part never blocks the single writer:
@@ -14,12 +14,17 @@ use std::sync::OnceLock;
 use crate::crypto::{random_bytes, sha256_hex};
 use crate::db::DbConnection;
 use crate::db::owners::{self, NewOwner, OwnerRow, OwnerSession};
+use crate::db::second_factor;
 use crate::domain::Email;
 use crate::domain::owner::{self, PasswordError, Role};
+use crate::domain::second_factor::{Stage, after_password, delay_after, failures_forgotten_after};
 use crate::services::rights::{Actor, audit_action};
+use crate::services::second_factor::Checked;
 
 /// A session ends 8 hours after sign-in, whatever happens.
 pub const SESSION_ABSOLUTE: Duration = Duration::hours(8);
+/// The code must follow the password within 10 minutes.
+pub const SECOND_FACTOR_WITHIN: Duration = Duration::minutes(10);
 /// A session ends after 30 minutes without a request.
 pub const SESSION_IDLE: Duration = Duration::minutes(30);
 
@@ -108,8 +113,6 @@ pub fn is_current_password(conn: &mut DbConnection, owner_id: &str, password: &s
 pub enum PasswordCheck {
     /// No such (enabled) owner.
     Unknown,
-    /// The account is locked; the password was not even considered.
-    Locked,
     Wrong {
         owner_id: String,
     },
@@ -119,12 +122,8 @@ pub enum PasswordCheck {
 }
 
 /// Reads the owner and verifies the password (slow on purpose: run it on a blocking thread).
-pub fn check_password(
-    conn: &mut DbConnection,
-    email: &str,
-    password: &str,
-    now: NaiveDateTime,
-) -> Result<PasswordCheck, OwnerError> {
+/// An unknown address is checked against a dummy hash, so it takes as long.
+pub fn check_password(conn: &mut DbConnection, email: &str, password: &str) -> Result<PasswordCheck, OwnerError> {
     let found = match Email::parse(email) {
         Ok(email) if password.chars().count() <= owner::MAX_PASSWORD_CHARS => {
             owners::find_by_email(conn, email.as_str())?
@@ -135,10 +134,6 @@ pub fn check_password(
         verify_password(password, dummy_hash());
         return Ok(PasswordCheck::Unknown);
     };
-    if owner::is_locked(row.locked_until, now) {
-        verify_password(password, dummy_hash());
-        return Ok(PasswordCheck::Locked);
-    }
     Ok(if verify_password(password, &row.password_hash) {
         PasswordCheck::Right { owner_id: row.id }
     } else {
@@ -146,49 +141,113 @@ pub fn check_password(
     })
 }
 
-/// A new console session: the cookie value (given to the browser, never stored) and its CSRF token.
+/// A new console session: the cookie value (given to the browser, never stored), its CSRF token,
+/// and how far it has come (a second factor may be next).
 pub struct OpenedSession {
     pub cookie: String,
     pub csrf: String,
+    pub stage: Stage,
 }
 
 /// What signing in came to, once written.
 pub enum SignIn {
-    /// Signed in: the new session.
+    /// The password was right: the new session (at the stage it opens at).
     Opened(OpenedSession),
     /// Unknown address or wrong password (told apart nowhere the person can see).
     Refused,
-    /// The account is locked: before this attempt, or by it (the fifth failure in a row).
-    Locked,
 }
 
-/// Writes the outcome of a check: counts a failure (locking at the fifth), or clears the count
-/// and opens a session.
+#[derive(Debug, Clone)]
+/// The keys a run of failed attempts is counted under: the address typed (whether or not an
+/// account has it, so both are written alike) and the client's network. Keyed hashes only.
+pub struct Attempt {
+    pub address_key: String,
+    pub network_key: Option<String>,
+    pub origin: SessionOrigin,
+    /// `ASSENT_REQUIRE_2FA`: an account without a second factor sets one up before anything else.
+    pub require_second_factor: bool,
+}
+
+/// When the next attempt for these keys may be made, if it must wait.
+pub fn must_wait(conn: &mut DbConnection, attempt: &Attempt, now: NaiveDateTime) -> diesel::QueryResult<Option<i64>> {
+    let keys: Vec<&str> = std::iter::once(attempt.address_key.as_str()).chain(attempt.network_key.as_deref()).collect();
+    let until = second_factor::not_before(conn, &keys)?;
+    Ok(until.filter(|t| *t > now).map(|t| (t - now).num_seconds() + 1))
+}
+
+/// Counts a failed attempt (password or code) under each of the attempt's keys: the next one
+/// waits longer ([`delay_after`]). Audited, for known and unknown addresses alike.
+pub fn count_failure(
+    conn: &mut DbConnection,
+    attempt: &Attempt,
+    owner_id: Option<&str>,
+    what: &str,
+    now: NaiveDateTime,
+) -> diesel::QueryResult<()> {
+    let forget_before = now - failures_forgotten_after();
+    for key in std::iter::once(attempt.address_key.as_str()).chain(attempt.network_key.as_deref()) {
+        let failures = second_factor::count_failure(conn, key, now, forget_before)?;
+        second_factor::set_not_before(conn, key, now + delay_after(failures))?;
+    }
+    let actor = Actor::Job("console_sign_in");
+    let detail = match owner_id {
+        Some(id) => format!("{what}: account {id}"),
+        None => format!("{what}: no account with this address ({})", &attempt.address_key[..12]),
+    };
+    audit_action(conn, &actor, "staff.sign_in_failed", None, &detail)
+}
+
+/// Writes the outcome of a password check: counts a failure, or opens a session at the stage the
+/// account's second factor calls for.
 pub fn record_sign_in(
     conn: &mut DbConnection,
     check: &PasswordCheck,
-    origin: &SessionOrigin,
+    attempt: &Attempt,
     now: NaiveDateTime,
 ) -> Result<SignIn, OwnerError> {
     match check {
-        PasswordCheck::Unknown => Ok(SignIn::Refused),
-        PasswordCheck::Locked => Ok(SignIn::Locked),
+        PasswordCheck::Unknown => {
+            count_failure(conn, attempt, None, "password", now)?;
+            Ok(SignIn::Refused)
+        }
         PasswordCheck::Wrong { owner_id } => {
-            // Re-read inside the write so that concurrent failures all count.
-            let Some(row) = owners::find(conn, owner_id)? else { return Ok(SignIn::Refused) };
-            let (failed, locked_until) = owner::after_failure(row.failed_logins, now);
-            owners::record_failure(conn, owner_id, failed, locked_until.or(row.locked_until))?;
-            let action = if locked_until.is_some() { "owner_locked" } else { "owner_sign_in_failed" };
-            audit_action(conn, &Actor::Owner(owner_id.clone()), action, None, "")?;
-            Ok(if locked_until.is_some() { SignIn::Locked } else { SignIn::Refused })
+            count_failure(conn, attempt, Some(owner_id), "password", now)?;
+            Ok(SignIn::Refused)
         }
         PasswordCheck::Right { owner_id } => {
-            owners::reset_failures(conn, owner_id)?;
-            let opened = open_session(conn, owner_id, origin, now)?;
-            audit_action(conn, &Actor::Owner(owner_id.clone()), "owner_signed_in", None, "")?;
+            let enrolled = crate::services::second_factor::enrolled(conn, owner_id)?;
+            let stage = after_password(enrolled, attempt.require_second_factor);
+            if stage == Stage::SignedIn {
+                second_factor::forget(conn, &attempt.address_key)?;
+            }
+            let opened = open_session(conn, owner_id, &attempt.origin, stage, now)?;
+            let action = if stage == Stage::SignedIn { "owner_signed_in" } else { "staff.password_accepted" };
+            audit_action(conn, &Actor::Owner(owner_id.clone()), action, None, stage.as_str())?;
             Ok(SignIn::Opened(opened))
         }
     }
+}
+
+/// Checks the second factor typed by a session at the code step: a right one moves the session
+/// on to signed in (and forgets the run of failures); a wrong one counts as a failed attempt.
+pub fn pass_second_factor(
+    conn: &mut DbConnection,
+    keyring: &crate::crypto::Keyring,
+    session_hash: &str,
+    owner_id: &str,
+    typed: &str,
+    attempt: &Attempt,
+    now: NaiveDateTime,
+) -> Result<Checked, crate::services::ServiceError> {
+    let checked = crate::services::second_factor::verify(conn, keyring, owner_id, typed, now)?;
+    if checked == Checked::Wrong {
+        count_failure(conn, attempt, Some(owner_id), "second factor", now)?;
+    } else {
+        second_factor::set_stage(conn, session_hash, Stage::SignedIn.as_str())?;
+        second_factor::forget(conn, &attempt.address_key)?;
+        audit_action(conn, &Actor::Owner(owner_id.to_owned()), "owner_signed_in", None, "second factor")?;
+    }
+    Ok(checked)
 }
 
 fn base64url(bytes: &[u8]) -> String {
@@ -207,6 +266,7 @@ fn open_session(
     conn: &mut DbConnection,
     owner_id: &str,
     origin: &SessionOrigin,
+    stage: Stage,
     now: NaiveDateTime,
 ) -> diesel::QueryResult<OpenedSession> {
     let cookie = base64url(&random_bytes::<32>());
@@ -222,15 +282,18 @@ fn open_session(
             ended_at: None,
             device: origin.device.chars().take(160).collect(),
             ip_pseudonym: origin.ip_pseudonym.clone(),
+            stage: stage.as_str().to_owned(),
         },
     )?;
-    Ok(OpenedSession { cookie, csrf })
+    Ok(OpenedSession { cookie, csrf, stage })
 }
 
 /// A live console session: not ended, used within 30 minutes, opened within 8 hours, by an
 /// owner who is still enabled.
 pub struct LiveSession {
     pub id_hash: String,
+    /// How far the session has come: only [`Stage::SignedIn`] opens the console.
+    pub stage: Stage,
     pub csrf: String,
     pub last_seen_at: NaiveDateTime,
     pub owner: Owner,
@@ -245,12 +308,16 @@ pub fn current_session(
         return Ok(None);
     }
     let Some((session, row)) = owners::find_session(conn, &sha256_hex(cookie.as_bytes()))? else { return Ok(None) };
+    let stage = Stage::parse(&session.stage);
+    let limit = if stage == Stage::SecondFactor { SECOND_FACTOR_WITHIN } else { SESSION_ABSOLUTE };
     let live = session.ended_at.is_none()
+        && now - session.created_at < limit
         && now - session.last_seen_at < SESSION_IDLE
         && now - session.created_at < SESSION_ABSOLUTE
         && row.disabled_at.is_none();
     let Some(role) = Role::parse(&row.role).filter(|_| live) else { return Ok(None) };
     Ok(Some(LiveSession {
+        stage,
         id_hash: session.id_hash,
         csrf: session.csrf_token,
         last_seen_at: session.last_seen_at,

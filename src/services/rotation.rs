@@ -2,8 +2,8 @@
 //!
 //! **Master key** (`rotate`): the operator makes the new key current and the old one previous
 //! (`ASSENT_MASTER_KEY`, `ASSENT_MASTER_KEY_PREVIOUS`), restarts the servers, and runs
-//! `assent keys rotate`. It re-wraps, under the current key, the stored secrets, signing seeds
-//! and webhook secrets declared in the console (one transaction), stores the previous key's link key (links in sent mail stay valid without
+//! `assent keys rotate`. It re-wraps, under the current key, the stored secrets, signing seeds,
+//! webhook secrets declared in the console and staff's second-factor secrets (one transaction), stores the previous key's link key (links in sent mail stay valid without
 //! it), then every subject's data key and every queued mail, a page at a time, each page its own
 //! transaction. What already carries the current key's id is skipped, so an interrupted run is
 //! finished by the next one. Each row is rewritten compare-and-swap on its old bytes: a row a
@@ -101,8 +101,12 @@ fn rewrap_stored_keys(conn: &mut DbConnection, keyring: &Keyring) -> Result<usiz
             webhook_secrets.push((name, previous, sealed, new));
         }
     }
+    let totp_secrets = crate::services::second_factor::rewrapped(conn, keyring)?;
     conn.transaction(|conn| {
         let mut n = 0;
+        for (owner_id, old, new) in &totp_secrets {
+            n += crate::db::second_factor::swap_sealed(conn, owner_id, old, new)?;
+        }
         for (name, old, new) in &secrets {
             n += key_store::swap_secret(conn, name, old, new)?;
         }
@@ -230,7 +234,8 @@ pub fn census(conn: &mut DbConnection, keyring: &Keyring, page: i64) -> Result<C
             }
         }
     }
-    for (_, wrapped) in key_store::secrets(conn)? {
+    let totp_secrets = crate::db::second_factor::sealed(conn)?.into_iter();
+    for (_, wrapped) in key_store::secrets(conn)?.into_iter().chain(totp_secrets) {
         *census.secrets.entry(id_of(&wrapped)).or_default() += 1;
     }
     for (row, trusted) in checked_keys(conn, keyring.masters())? {

@@ -160,7 +160,8 @@ pub fn set_role(conn: &mut DbConnection, by: &Actor, id: &str, role: Role) -> Re
     Ok(())
 }
 
-/// Disables the account and ends its sessions at once (its next request signs it out).
+/// Disables the account, ends its sessions (its next request signs it out) and revokes the API
+/// keys it made, at once.
 pub fn disable(conn: &mut DbConnection, by: &Actor, id: &str, now: NaiveDateTime) -> Result<(), TeamError> {
     let row = other(conn, by, id)?;
     if last_owner(conn, &row)? {
@@ -168,7 +169,21 @@ pub fn disable(conn: &mut DbConnection, by: &Actor, id: &str, now: NaiveDateTime
     }
     team::set_disabled(conn, id, Some(now))?;
     let ended = team::end_sessions_of(conn, id, now)?;
-    audit_action(conn, by, "staff.disabled", None, &format!("{id} ({ended} sessions ended)"))?;
+    let keys = crate::db::api_keys::revoke_made_by(conn, id, now)?;
+    audit_action(conn, by, "staff.disabled", None, &format!("{id} ({ended} sessions ended, {keys} keys revoked)"))?;
+    Ok(())
+}
+
+/// Removes a colleague's second factor (a lost phone) and ends their sessions; audited.
+pub fn remove_second_factor(
+    conn: &mut DbConnection,
+    by: &Actor,
+    id: &str,
+    now: NaiveDateTime,
+) -> Result<(), TeamError> {
+    other(conn, by, id)?;
+    crate::services::second_factor::remove(conn, by, id)?;
+    team::end_sessions_of(conn, id, now)?;
     Ok(())
 }
 

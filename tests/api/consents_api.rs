@@ -65,7 +65,7 @@ on_both_backends! {
         // A write that touches no subject or consent row: on PostgreSQL no notification comes,
         // so only the writer itself can have moved the stamp.
         let written: Result<_, assent::web::error::AppError> =
-            app.state.db.writer.write(|tx| Ok(assent::services::keys::create(tx.conn, "stamp test", None, assent::domain::scopes::Scopes::all())?)).await;
+            app.state.db.writer.write(|tx| Ok(assent::services::keys::create(tx.conn, "stamp test", None, assent::domain::scopes::Scopes::all(), None)?)).await;
         written.unwrap();
         let after = changes.stamp().expect("changes are followed");
         assert_ne!(before, after, "a cached answer from before this commit would still be trusted");

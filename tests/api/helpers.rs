@@ -139,6 +139,7 @@ fn test_settings(db: &TestDb, master_key: &str) -> Settings {
         witness_url: None,
         mail_file_retention: std::time::Duration::from_secs(7 * 86_400),
         erasure_journal: db.dir.path().join("erasures.jsonl"),
+        require_2fa: false,
         webhook_allow_private: false,
         webhook_retry_speedup: 1,
         webhook_delivery: true,

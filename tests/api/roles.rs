@@ -79,10 +79,18 @@ const ROUTES: &[(&str, &str, u8)] = &[
     ("POST", "/admin/team/nosuch/role", O),
     ("POST", "/admin/team/nosuch/disable", O),
     ("POST", "/admin/team/nosuch/enable", O),
+    ("POST", "/admin/team/nosuch/second-factor/remove", O),
     ("GET", "/admin/account", ALL),
     ("POST", "/admin/account/password", ALL),
     ("POST", "/admin/account/sessions/nosuch/end", ALL),
     ("POST", "/admin/account/sessions/others/end", ALL),
+    ("GET", "/admin/account/two-factor", ALL),
+    ("POST", "/admin/account/two-factor/start", ALL),
+    ("POST", "/admin/account/two-factor/confirm", ALL),
+    ("POST", "/admin/account/two-factor/recovery-codes", ALL),
+    ("POST", "/admin/account/two-factor/off", ALL),
+    ("GET", "/admin/login/code", ALL),
+    ("POST", "/admin/login/code", ALL),
     ("POST", "/admin/logout", ALL),
 ];
 

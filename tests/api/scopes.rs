@@ -162,7 +162,7 @@ on_both_backends! {
             .state
             .db
             .writer
-            .write(|tx| Ok(assent::services::keys::create(tx.conn, "other", None, assent::domain::scopes::Scopes::all())?))
+            .write(|tx| Ok(assent::services::keys::create(tx.conn, "other", None, assent::domain::scopes::Scopes::all(), None)?))
             .await;
         written.unwrap();
         let found = app.state.api_keys.authenticate(&mut app.conn(), &key, before, &changes).unwrap();

@@ -7,7 +7,7 @@ pub use integrations::{
 };
 pub use law::{email_changes, held_values, hold_keys, result_notice_cursor};
 mod staff;
-pub use staff::{owner_sessions, owner_tokens, owners};
+pub use staff::{owner_recovery_codes, owner_sessions, owner_tokens, owners, sign_in_delays};
 
 diesel::table! {
     purposes (key) {
@@ -232,6 +232,7 @@ diesel::table! {
         last_used_at -> Nullable<Timestamp>,
         expires_at -> Nullable<Timestamp>,
         scopes -> Text,
+        created_by -> Nullable<Text>,
     }
 }
 

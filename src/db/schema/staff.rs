@@ -1,5 +1,5 @@
 //! The console's staff: accounts, their sessions, and the single-use links that set a password
-//! (migrations 4 and 33).
+//! (migrations 4, 33 and 34).
 
 diesel::table! {
     owners (id) {
@@ -12,6 +12,9 @@ diesel::table! {
         created_at -> Timestamp,
         disabled_at -> Nullable<Timestamp>,
         invited -> Bool,
+        totp_sealed -> Nullable<Binary>,
+        totp_confirmed_at -> Nullable<Timestamp>,
+        totp_last_step -> BigInt,
     }
 }
 
@@ -36,5 +39,24 @@ diesel::table! {
         ended_at -> Nullable<Timestamp>,
         device -> Text,
         ip_pseudonym -> Text,
+        stage -> Text,
+    }
+}
+
+diesel::table! {
+    owner_recovery_codes (code_hash) {
+        code_hash -> Text,
+        owner_id -> Text,
+        created_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    sign_in_delays (key_hash) {
+        key_hash -> Text,
+        failures -> BigInt,
+        not_before -> Timestamp,
+        updated_at -> Timestamp,
     }
 }

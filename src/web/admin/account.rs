@@ -20,7 +20,7 @@ message_struct! {
     pub struct AccountStrings("account-") {
         title, intro, password_title, current, new, again, change, changed, wrong_current, mismatch,
         sessions_title, sessions_intro, opened, last_seen, device, place, this_one, sign_out, sign_out_others,
-        unknown_device,
+        unknown_device, two_factor, two_factor_link,
     }
 }
 

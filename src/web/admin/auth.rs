@@ -1,20 +1,24 @@
 //! Signing in to and out of the console.
 //!
 //! The same answer for an unknown address and a wrong password (and an unknown address takes
-//! as long: a dummy hash is verified). Attempts are limited per IP and per address; five
-//! failures in a row lock the account for 15 minutes. The sign-in form carries its own CSRF
-//! token (a double-submit cookie), since there is no session yet to hold one.
+//! as long: a dummy hash is verified, and the same rows are written). Attempts are limited per
+//! IP and per address in each server; failures in a row make the next attempt wait, growing to a
+//! minute, per address and per network, in the database (so every server counts alike). The
+//! sign-in form carries its own CSRF token (a double-submit cookie), since there is no session
+//! yet to hold one. With a second factor, the password opens a session that only leads to the
+//! code (`login_code`).
 
 use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieAge};
-use actix_web::http::StatusCode;
+use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use chrono::Utc;
+use std::net::IpAddr;
 
 use super::{AdminError, COOKIE, Chrome, Fields, Problems, SignedIn, see_other};
 use crate::crypto::random_bytes;
 use crate::domain::{ErrorCode, Locale};
-use crate::services::owners::{self, PasswordCheck, SignIn};
+use crate::services::owners::{self, SignIn};
 use crate::web::body::{FORM_URLENCODED, parse_urlencoded, read_limited, require_content_type};
 use crate::web::error::AppError;
 use crate::web::pages::render_with_status;
@@ -105,23 +109,43 @@ async fn login(
             locale,
         });
     }
-    let origin = owners::SessionOrigin {
-        device: req.headers().get("user-agent").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned(),
-        ip_pseudonym: ip.map(|ip| state.keyring.ip_pseudonym(&ip.to_string())).unwrap_or_default(),
-    };
-    let outcome = sign_in(&state, email.clone(), password, origin).await.map_err(|e| AdminError::new(e, locale))?;
-    let (code, status) = match outcome {
-        SignIn::Opened(session) => {
-            let mut response = see_other(&format!("/admin?lang={}", locale.as_str()));
+    let attempt = attempt_of(&req, &state, &email, ip);
+    let outcome = sign_in(&state, email.clone(), password, attempt).await.map_err(|e| AdminError::new(e, locale))?;
+    match outcome {
+        Err(seconds) => {
+            let status = StatusCode::TOO_MANY_REQUESTS;
+            let mut response =
+                login_form(&req, &state, locale, email, Problems::default(), Some(t.says(ErrorCode::Locked)), status);
+            response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from(seconds.max(1)));
+            Ok(response)
+        }
+        Ok(SignIn::Opened(session)) => {
+            let mut response = see_other(&format!("{}?lang={}", session.stage.page(), locale.as_str()));
             let secure = state.settings.is_https();
             let _ = response.add_cookie(&cookie(COOKIE, session.cookie, secure, None));
             let _ = response.add_cookie(&cookie(LOGIN_COOKIE, String::new(), secure, Some(CookieAge::ZERO)));
-            return Ok(response);
+            Ok(response)
         }
-        SignIn::Refused => (ErrorCode::BadCredentials, StatusCode::UNAUTHORIZED),
-        SignIn::Locked => (ErrorCode::Locked, StatusCode::from_u16(423).unwrap_or(StatusCode::FORBIDDEN)),
-    };
-    Ok(login_form(&req, &state, locale, email, Problems::default(), Some(t.says(code)), status))
+        Ok(SignIn::Refused) => {
+            let refusal = Some(t.says(ErrorCode::BadCredentials));
+            Ok(login_form(&req, &state, locale, email, Problems::default(), refusal, StatusCode::UNAUTHORIZED))
+        }
+    }
+}
+
+/// What an attempt from this request for `address` is counted under (keyed hashes of the address
+/// and of the client's network, an IPv6 client by its /64), and where a session would be opened.
+pub(super) fn attempt_of(req: &HttpRequest, state: &AppState, address: &str, ip: Option<IpAddr>) -> owners::Attempt {
+    let pseudonym = |s: String| state.keyring.ip_pseudonym(&s);
+    owners::Attempt {
+        address_key: pseudonym(format!("console-address:{}", address.trim().to_lowercase())),
+        network_key: ip.map(|ip| pseudonym(format!("console-network:{}", crate::web::limits::limit_key(ip)))),
+        origin: owners::SessionOrigin {
+            device: req.headers().get("user-agent").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned(),
+            ip_pseudonym: ip.map(|ip| state.keyring.ip_pseudonym(&ip.to_string())).unwrap_or_default(),
+        },
+        require_second_factor: state.settings.require_2fa,
+    }
 }
 
 /// The sign-in form as sent, once its CSRF token matches the one in its cookie (403 if not).
@@ -137,28 +161,39 @@ async fn login_fields(req: &HttpRequest, payload: web::Payload, locale: Locale) 
     Ok(fields)
 }
 
-/// Checks the password off the executor, then records the attempt (and opens a session).
+/// Unless earlier failures make this attempt wait (`Err`: seconds), checks the password off the
+/// executor, then records the attempt (and opens a session). Known and unknown addresses take
+/// the same path: the same reads, a hash, the same writes.
 async fn sign_in(
     state: &AppState,
     email: String,
     password: String,
-    origin: owners::SessionOrigin,
-) -> Result<SignIn, AppError> {
+    attempt: owners::Attempt,
+) -> Result<Result<SignIn, i64>, AppError> {
     let now = Utc::now().naive_utc();
     let pool = state.db.pool.clone();
     // In one of the hashing slots, or 503 at once (see `RateLimits::hashing`).
-    let check = state
+    let (checked, attempt) = state
         .limits
-        .hashing(move || -> Result<PasswordCheck, AppError> {
+        .hashing(move || -> Result<_, AppError> {
             let mut conn = pool.get()?;
-            owners::check_password(&mut conn, &email, &password, now).map_err(|e| AppError::Internal(e.into()))
+            if let Some(seconds) = owners::must_wait(&mut conn, &attempt, now)? {
+                return Ok((Err(seconds), attempt));
+            }
+            let check =
+                owners::check_password(&mut conn, &email, &password).map_err(|e| AppError::Internal(e.into()))?;
+            Ok((Ok(check), attempt))
         })
         .await??;
+    let check = match checked {
+        Err(seconds) => return Ok(Err(seconds)),
+        Ok(check) => check,
+    };
     state
         .db
         .writer
         .write(move |tx| {
-            owners::record_sign_in(tx.conn, &check, &origin, now).map_err(|e| AppError::Internal(e.into()))
+            owners::record_sign_in(tx.conn, &check, &attempt, now).map(Ok).map_err(|e| AppError::Internal(e.into()))
         })
         .await
 }

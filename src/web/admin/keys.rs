@@ -155,12 +155,12 @@ async fn create(
         return page(&req, &state, &who, None, draft, problems, StatusCode::UNPROCESSABLE_ENTITY).await;
     }
     let expires_at = crate::domain::Retention::parse(&draft.expiry).ok().map(|p| p.expires_at(Utc::now()).naive_utc());
-    let (actor, key_name, scopes) = (who.actor(), draft.name, draft.scopes);
+    let (actor, key_name, scopes, owner_id) = (who.actor(), draft.name, draft.scopes, who.owner.id.clone());
     let created = state
         .db
         .writer
         .write(move |tx| -> Result<_, AppError> {
-            let created = keys::create(tx.conn, &key_name, expires_at, scopes)?;
+            let created = keys::create(tx.conn, &key_name, expires_at, scopes, Some(&owner_id))?;
             let detail = format!("{} ({})", created.id, scopes.to_text());
             audit_action(tx.conn, &actor, "api_key_created", None, &detail)?;
             Ok(created)

@@ -23,6 +23,7 @@ pub mod held;
 pub mod imports;
 pub mod keys;
 pub mod languages;
+mod login_code;
 mod messages;
 pub mod password;
 pub mod purposes;
@@ -31,6 +32,7 @@ pub mod strings;
 pub mod submissions;
 pub mod team;
 pub mod texts;
+pub mod two_factor;
 pub mod webhooks;
 
 use actix_web::http::{Method, StatusCode, header};
@@ -45,6 +47,7 @@ use super::error::{AppError, PageError};
 use super::pages::render_with_status;
 use super::{AppState, console_locale_of};
 use crate::domain::console_access::{self, Permission};
+use crate::domain::second_factor::Stage;
 use crate::domain::{ErrorCode, Locale};
 use crate::services::owners::{self, Owner};
 use crate::services::rights::Actor;
@@ -58,6 +61,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(keys::routes)
         .configure(team::routes)
         .configure(account::routes)
+        .configure(two_factor::routes)
+        .configure(login_code::routes)
         .configure(password::routes)
         .configure(webhooks::routes)
         .configure(imports::routes)
@@ -82,6 +87,9 @@ pub enum AdminError {
     /// No live session on a page: go and sign in.
     #[error("sign-in required")]
     SignInRequired(Locale),
+    /// The session must go through its next step first (a second factor).
+    #[error("a second factor first")]
+    NextStep(Stage, Locale),
     /// Refused with a message from the console catalogue (`AdminStrings::says`).
     #[error("refused: {code}")]
     Refused { status: StatusCode, code: ErrorCode, locale: Locale },
@@ -111,7 +119,7 @@ struct RefusedPage {
 impl ResponseError for AdminError {
     fn status_code(&self) -> StatusCode {
         match self {
-            Self::SignInRequired(_) => StatusCode::SEE_OTHER,
+            Self::SignInRequired(_) | Self::NextStep(..) => StatusCode::SEE_OTHER,
             Self::Refused { status, .. } => *status,
             Self::Page(e) => e.status_code(),
         }
@@ -120,6 +128,7 @@ impl ResponseError for AdminError {
     fn error_response(&self) -> HttpResponse {
         match self {
             Self::SignInRequired(locale) => see_other(&format!("/admin/login?lang={}", locale.as_str())),
+            Self::NextStep(stage, locale) => see_other(&format!("{}?lang={}", stage.page(), locale.as_str())),
             Self::Refused { status, code, locale } => {
                 let t = AdminStrings::get(*locale);
                 let page = RefusedPage { t, lang: locale.as_str(), status: status.as_u16(), message: t.says(*code) };
@@ -141,6 +150,9 @@ pub struct SignedIn {
     pub csrf: String,
     pub locale: Locale,
     session: String,
+    /// How far the session has come: short of [`Stage::SignedIn`], it opens only what
+    /// [`Stage::opens`] lists.
+    pub stage: Stage,
 }
 
 impl SignedIn {
@@ -262,9 +274,17 @@ impl FromRequest for SignedIn {
 }
 
 /// The signed-in account if its role may use this route ([`console_access::needed`], the one
-/// place the console decides); 403 otherwise, before the handler reads anything.
+/// place the console decides) and its session has come far enough ([`Stage::opens`]); 403
+/// otherwise (a page asked for is sent on to the session's next step), before the handler reads
+/// anything.
 fn permitted(req: &HttpRequest, who: SignedIn) -> Result<SignedIn, AdminError> {
     let pattern = req.match_pattern().unwrap_or_default();
+    if !who.stage.opens(&pattern) {
+        return Err(match *req.method() {
+            Method::GET | Method::HEAD => AdminError::NextStep(who.stage, who.locale),
+            _ => AdminError::forbidden(ErrorCode::SessionRequired, who.locale),
+        });
+    }
     match console_access::needed(req.method().as_str(), &pattern) {
         Some(permission) if who.may(permission) => Ok(who),
         Some(Permission::OpenHeld) => Err(AdminError::forbidden(ErrorCode::PrivacyOfficerRequired, who.locale)),
@@ -292,7 +312,7 @@ async fn signed_in(req: &HttpRequest, state: &AppState, locale: Locale) -> Resul
             .write(move |tx| Ok::<_, AppError>(crate::db::owners::touch_session(tx.conn, &id, now)?))
             .await?;
     }
-    Ok(Some(SignedIn { owner: live.owner, csrf: live.csrf, locale, session: live.id_hash }))
+    Ok(Some(SignedIn { owner: live.owner, csrf: live.csrf, locale, session: live.id_hash, stage: live.stage }))
 }
 
 /// What the layout (`templates/admin/layout.html`) needs: language, navigation, the owner.

@@ -21,7 +21,8 @@ message_struct! {
     /// The team page's words (ids `team-<field>`).
     pub struct TeamStrings("team-") {
         title, intro, account, role, state, active, invited, disabled, change_role, disable, enable,
-        invite_title, invite_intro, invite, invited_notice, email_taken, email_invalid,
+        invite_title, invite_intro, invite, invited_notice, email_taken, email_invalid, second_factor,
+        second_factor_on, second_factor_off, remove_second_factor,
     }
 }
 
@@ -29,7 +30,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/admin/team").route(web::get().to(list)).route(web::post().to(invite)))
         .route("/admin/team/{id}/role", web::post().to(change_role))
         .route("/admin/team/{id}/disable", web::post().to(disable))
-        .route("/admin/team/{id}/enable", web::post().to(enable));
+        .route("/admin/team/{id}/enable", web::post().to(enable))
+        .route("/admin/team/{id}/second-factor/remove", web::post().to(remove_second_factor));
 }
 
 struct Member {
@@ -39,6 +41,8 @@ struct Member {
     state: &'static str,
     disabled: bool,
     me: bool,
+    /// Whether the account has a second factor set up.
+    second_factor: bool,
 }
 
 #[derive(Template)]
@@ -80,7 +84,8 @@ async fn page(
             } else {
                 m.active
             };
-            Some(Member { me: r.id == who.owner.id, id: r.id, email: r.email, role, state, disabled })
+            let second_factor = r.totp_confirmed_at.is_some();
+            Some(Member { me: r.id == who.owner.id, id: r.id, email: r.email, role, state, disabled, second_factor })
         })
         .collect();
     let roles = Role::ALL.iter().map(|r| (r.as_str(), t.role(*r))).collect();
@@ -209,7 +214,28 @@ async fn disable(
     path: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, AdminError> {
-    act(req, who, state, path, payload, |conn, by, id, _| staff::disable(conn, by, id, Utc::now().naive_utc())).await
+    let keys = state.api_keys.clone();
+    let done =
+        act(req, who, state, path, payload, |conn, by, id, _| staff::disable(conn, by, id, Utc::now().naive_utc()))
+            .await;
+    // The keys it made were revoked in the same transaction: none stays live in this server's cache.
+    keys.forget_all();
+    done
+}
+
+/// For a colleague who lost their phone and their recovery codes: they sign in with their
+/// password alone (or set one up again, when every account must have one).
+async fn remove_second_factor(
+    req: HttpRequest,
+    who: SignedIn,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, AdminError> {
+    act(req, who, state, path, payload, |conn, by, id, _| {
+        staff::remove_second_factor(conn, by, id, Utc::now().naive_utc())
+    })
+    .await
 }
 
 async fn enable(
