@@ -86,16 +86,18 @@ pub fn normalise_code(typed: &str) -> Option<String> {
     (code.len() == 6 && code.chars().all(|c| c.is_ascii_digit())).then_some(code)
 }
 
-/// Failures in a row that cost nothing (typos).
+/// Failures in a row for one address that cost nothing (typos).
 pub const FREE_FAILURES: i64 = 3;
+/// Failures in a row from one network that cost nothing: higher, since an office shares one.
+pub const FREE_NETWORK_FAILURES: i64 = 10;
 /// The longest wait a run of failures can impose: short enough that nobody can keep an account
 /// out for long, long enough to make guessing hopeless (with the per-client limits on top).
 pub const LONGEST_DELAY_SECONDS: i64 = 60;
 
 /// How long the next attempt must wait after `failures` failures in a row: nothing for the first
-/// few, then 1, 2, 4 … seconds up to a minute.
-pub fn delay_after(failures: i64) -> Duration {
-    let past_free = failures.saturating_sub(FREE_FAILURES);
+/// `free`, then 1, 2, 4 … seconds up to a minute.
+pub fn delay_after(failures: i64, free: i64) -> Duration {
+    let past_free = failures.saturating_sub(free);
     if past_free <= 0 {
         return Duration::zero();
     }
@@ -114,10 +116,12 @@ mod tests {
 
     #[test]
     fn delays_grow_and_stop_at_a_minute() {
-        let seconds: Vec<i64> = (1..=12).map(|n| delay_after(n).num_seconds()).collect();
+        let seconds: Vec<i64> = (1..=12).map(|n| delay_after(n, FREE_FAILURES).num_seconds()).collect();
         assert_eq!(seconds, [0, 0, 0, 1, 2, 4, 8, 16, 32, 60, 60, 60]);
-        assert_eq!(delay_after(i64::MAX).num_seconds(), 60);
-        assert_eq!(delay_after(0), Duration::zero());
+        assert_eq!(delay_after(i64::MAX, FREE_FAILURES).num_seconds(), 60);
+        assert_eq!(delay_after(0, FREE_FAILURES), Duration::zero());
+        assert_eq!(delay_after(10, FREE_NETWORK_FAILURES), Duration::zero());
+        assert_eq!(delay_after(11, FREE_NETWORK_FAILURES).num_seconds(), 1);
     }
 
     #[test]

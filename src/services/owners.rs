@@ -17,7 +17,9 @@ use crate::db::owners::{self, NewOwner, OwnerRow, OwnerSession};
 use crate::db::second_factor;
 use crate::domain::Email;
 use crate::domain::owner::{self, PasswordError, Role};
-use crate::domain::second_factor::{Stage, after_password, delay_after, failures_forgotten_after};
+use crate::domain::second_factor::{
+    FREE_FAILURES, FREE_NETWORK_FAILURES, Stage, after_password, delay_after, failures_forgotten_after,
+};
 use crate::services::rights::{Actor, audit_action};
 use crate::services::second_factor::Checked;
 
@@ -185,9 +187,10 @@ pub fn count_failure(
     now: NaiveDateTime,
 ) -> diesel::QueryResult<()> {
     let forget_before = now - failures_forgotten_after();
-    for key in std::iter::once(attempt.address_key.as_str()).chain(attempt.network_key.as_deref()) {
+    let address = std::iter::once((attempt.address_key.as_str(), FREE_FAILURES));
+    for (key, free) in address.chain(attempt.network_key.as_deref().map(|k| (k, FREE_NETWORK_FAILURES))) {
         let failures = second_factor::count_failure(conn, key, now, forget_before)?;
-        second_factor::set_not_before(conn, key, now + delay_after(failures))?;
+        second_factor::set_not_before(conn, key, now + delay_after(failures, free))?;
     }
     let actor = Actor::Job("console_sign_in");
     let detail = match owner_id {

@@ -181,9 +181,11 @@ pub fn remove(conn: &mut DbConnection, by: &Actor, owner_id: &str) -> diesel::Qu
     audit_action(conn, by, "staff.second_factor_removed", None, owner_id)
 }
 
-/// Every sealed TOTP secret re-wrapped under the current master key: (owner id, old, new), for
-/// the ones under an older key.
-pub fn rewrapped(conn: &mut DbConnection, keyring: &Keyring) -> Result<Vec<(String, Vec<u8>, Vec<u8>)>, ServiceError> {
+/// A sealed secret and what it becomes under the current master key: (owner id, old, new).
+pub type Rewrapped = (String, Vec<u8>, Vec<u8>);
+
+/// Every sealed TOTP secret under an older master key, re-wrapped under the current one.
+pub fn rewrapped(conn: &mut DbConnection, keyring: &Keyring) -> Result<Vec<Rewrapped>, ServiceError> {
     let mut out = Vec::new();
     for (owner_id, sealed) in stored::sealed(conn)? {
         if let Some(new) = keyring.masters().rewrap(Wrapped::Secret, &sealed, &aad(&owner_id))? {

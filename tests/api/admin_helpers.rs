@@ -21,6 +21,11 @@ impl TestApp {
         Console { base: self.address.clone(), client: self.client.clone(), cookies: Mutex::new(BTreeMap::new()) }
     }
 
+    /// A cookie-keeping client for the console of another server (`another_server_with`).
+    pub fn console_at(&self, base: &str) -> Console {
+        Console { base: base.to_owned(), client: self.client.clone(), cookies: Mutex::new(BTreeMap::new()) }
+    }
+
     /// A new account with `role`, signed in.
     pub async fn signed_in(&self, role: Role) -> Console {
         let console = self.console();

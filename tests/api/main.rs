@@ -60,6 +60,7 @@ mod scopes;
 mod subjects_api;
 mod team;
 mod transparency;
+mod two_factor;
 mod upgrade;
 mod webhooks;
 mod webhooks_managed;
