@@ -57,6 +57,8 @@ fn free_port() -> u16 {
 /// The `assent` binary with this test's database, key and workspace file.
 struct Assent {
     dir: tempfile::TempDir,
+    /// `None`: SQLite in `dir`.
+    database_url: Option<String>,
     master_key: String,
     workspace: PathBuf,
     base_url: String,
@@ -69,7 +71,12 @@ impl Assent {
         command
             .args(args)
             .env("ASSENT_DATA_DIR", self.dir.path())
-            .env("ASSENT_DATABASE_URL", format!("sqlite://{}", self.dir.path().join("assent.db").display()))
+            .env(
+                "ASSENT_DATABASE_URL",
+                self.database_url
+                    .clone()
+                    .unwrap_or_else(|| format!("sqlite://{}", self.dir.path().join("assent.db").display())),
+            )
             .env("ASSENT_MASTER_KEY", &self.master_key)
             .env("ASSENT_CONFIG", &self.workspace)
             .env("ASSENT_BIND", format!("127.0.0.1:{}", self.port))
@@ -112,6 +119,34 @@ impl Drop for Server {
 
 #[test]
 fn browser_suite() {
+    run_suite(None, None);
+}
+
+/// The team's story (invited, second factor, disabled) again on PostgreSQL, when it is configured
+/// (CI always configures it): the rest of the suite is about pages, which do not depend on it.
+#[test]
+fn browser_team_story_on_postgres() {
+    let Ok(admin) = std::env::var("ASSENT_TEST_DATABASE_URL") else {
+        assert!(std::env::var("CI").is_err(), "CI must set ASSENT_TEST_DATABASE_URL");
+        println!("SKIPPED: ASSENT_TEST_DATABASE_URL is not set");
+        return;
+    };
+    use diesel::{Connection, RunQueryDsl};
+    assent::db::postgres_client_init();
+    let name = format!("assent_browser_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = diesel::PgConnection::establish(&admin).expect("connect to ASSENT_TEST_DATABASE_URL");
+    diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut conn).expect("create a database");
+    let base = admin.rsplit_once('/').map(|(b, _)| b).expect("a database URL with a database name");
+    let outcome = std::panic::catch_unwind(|| run_suite(Some(format!("{base}/{name}")), Some("invites an analyst")));
+    let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn);
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+/// Runs `run.mjs` (only the tests whose names match `only`, if given) against a new server on
+/// `database_url` (a new SQLite file if `None`).
+fn run_suite(database_url: Option<String>, only: Option<&str>) {
     if std::env::var("ASSENT_SKIP_BROWSER").is_ok_and(|v| v == "1") {
         println!("SKIPPED: the browser tests (ASSENT_SKIP_BROWSER=1)");
         return;
@@ -127,6 +162,7 @@ fn browser_suite() {
     let assent = Assent {
         master_key: hex::encode(uuid::Uuid::new_v4().as_bytes().repeat(2)),
         dir: tempfile::tempdir().unwrap(),
+        database_url,
         workspace: Path::new(env!("CARGO_MANIFEST_DIR")).join("assent.toml"),
         base_url: format!("http://127.0.0.1:{port}"),
         port,
@@ -160,8 +196,11 @@ fn browser_suite() {
 
     let started = Instant::now();
     // node's output goes straight to this test's output (nextest shows it with the result).
+    let mut args = vec!["--test-reporter=spec".to_owned(), "--test-force-exit".to_owned()];
+    args.extend(only.map(|pattern| format!("--test-name-pattern={pattern}")));
+    args.push("run.mjs".to_owned());
     let mut node = Command::new("node")
-        .args(["--test-reporter=spec", "--test-force-exit", "run.mjs"])
+        .args(&args)
         .current_dir(browser_dir())
         .env("ASSENT_URL", &assent.base_url)
         .env("ASSENT_DATA_DIR", assent.dir.path())

@@ -59,6 +59,9 @@ pub fn needed(method: &str, pattern: &str) -> Option<Permission> {
         ("purposes" | "forms" | "languages", true) => P::ReadWorkspace,
         ("purposes" | "forms" | "languages", false) => P::EditWorkspace,
         ("submissions" | "consents" | "deidentified", true) if section.contains(".csv") => P::ExportPeople,
+        // A search by address, POSTed so that the address stays out of the URL.
+        ("submissions", false) if section == "submissions.csv" => P::ExportPeople,
+        ("submissions", false) if section == "submissions" => P::ReadPeople,
         ("rights", true) if section.ends_with("export.json") => P::ExportPeople,
         ("rights", true) if section == "rights/new" => P::ActForPeople,
         ("submissions" | "rights" | "audit" | "access" | "imports", true) => P::ReadPeople,

@@ -40,6 +40,8 @@ const ROUTES: &[(&str, &str, u8)] = &[
     ("GET", "/admin/submissions", PEOPLE),
     ("GET", "/admin/submissions/nosuch", PEOPLE),
     ("GET", "/admin/submissions.csv", PEOPLE),
+    ("POST", "/admin/submissions", PEOPLE),
+    ("POST", "/admin/submissions.csv", PEOPLE),
     ("GET", "/admin/consents.csv", PEOPLE),
     ("GET", "/admin/deidentified.csv", PEOPLE),
     ("GET", "/admin/rights", PEOPLE),

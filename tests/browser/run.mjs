@@ -2,6 +2,7 @@
 // the site owner's console. Started by tests/browser.rs (`cargo nextest run`), which runs Assent
 // on a fresh database and passes its address in the environment (see lib.mjs).
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
@@ -338,6 +339,7 @@ describe('site owner console', () => {
     ['/admin/webhooks', 'webhooks'],
     ['/admin/team', 'team'],
     ['/admin/account', 'your account'],
+    ['/admin/account/two-factor', 'second factor'],
     ['/admin/password/reset', 'password reset'],
   ];
   for (const lang of ['en', 'ko', 'ja']) {
@@ -357,6 +359,97 @@ describe('site owner console', () => {
       assert.deepEqual(failures, [], `console pages that failed (${lang})`);
     });
   }
+});
+
+/**
+ * What an authenticator app shows for a base32 secret now (RFC 6238: HMAC-SHA1, 30-second steps,
+ * six digits); the test plays the colleague's phone.
+ */
+function totp(secret, at = Date.now()) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const c of secret.replace(/\s+/g, '').toUpperCase()) {
+    bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
+  }
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(at / 1000 / 30)));
+  const mac = createHmac('sha1', key).update(counter).digest();
+  const offset = mac[mac.length - 1] & 15;
+  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1000000).padStart(6, '0');
+}
+
+describe('a team: invited, second factor, disabled', () => {
+  test('the owner invites an analyst, who sets a password, sets up a second factor, sees counts only, and is cut off when disabled', async (t) => {
+    const colleague = uniqueEmail('analyst');
+    const password = 'a long password for the analyst';
+    const owner = await ownerPage(t);
+    await owner.goto(url('/admin/team?lang=en'));
+    await owner.fill('#field-email', colleague);
+    await owner.selectOption('#field-role', 'analyst');
+    await owner.getByRole('button', { name: 'Send invitation' }).click();
+    await owner.getByText('Invitation sent.').waitFor();
+    await assertAccessible(owner, 'the team page after an invitation');
+
+    const page = await newPage(t);
+    await page.goto(linkIn(await waitForMail(colleague, 'invited'), '/admin/password'));
+    await assertAccessible(page, 'setting a password from an invitation');
+    await page.fill('#field-password', password);
+    await page.fill('#field-again', password);
+    await page.click('main button[type=submit]');
+    await page.getByText('Your password is set.').waitFor();
+
+    // Signed in, the analyst sets up a second factor from their account page.
+    await page.goto(url('/admin/login?lang=en'));
+    await page.fill('#field-email', colleague);
+    await page.fill('#field-password', password);
+    await Promise.all([page.waitForURL((u) => u.pathname === '/admin'), page.click('main button[type=submit]')]);
+    await page.goto(url('/admin/account?lang=en'));
+    await Promise.all([page.waitForURL(/\/admin\/account\/two-factor/), page.getByRole('link', { name: /authenticator app/ }).click()]);
+    await page.getByRole('button', { name: 'Set up a second factor' }).click();
+    await page.getByRole('img', { name: /QR code/ }).waitFor();
+    await assertAccessible(page, 'setting up a second factor');
+    const secret = await page.locator('#totp-secret').innerText();
+    await page.fill('#field-code', '000000' === totp(secret) ? '111111' : '000000');
+    await page.getByRole('button', { name: 'Turn on' }).click();
+    await page.locator('#field-code[aria-invalid=true]').waitFor();
+    assert.ok(await page.locator('#field-code-error').isVisible(), 'a wrong code is said next to the field');
+    await assertAccessible(page, 'a wrong code while setting up');
+    await page.fill('#field-code', totp(secret));
+    await page.getByRole('button', { name: 'Turn on' }).click();
+    await page.locator('ol.codes').waitFor();
+    const codes = await page.locator('ol.codes code').allInnerTexts();
+    assert.equal(codes.length, 10, 'ten recovery codes, shown once');
+    await assertAccessible(page, 'the recovery codes');
+    await Promise.all([page.waitForURL((u) => u.pathname === '/admin'), page.getByRole('link', { name: /continue/ }).click()]);
+    for (const path of ['/admin/submissions', '/admin/submissions.csv', '/admin/rights', '/admin/audit', '/admin/team']) {
+      const response = await page.goto(url(`${path}?lang=en`));
+      assert.equal(response.status(), 403, `${path} is refused to an analyst`);
+    }
+
+    // Signed out and in again: the code is asked for (a recovery code here, as after losing a phone).
+    await page.goto(url('/admin?lang=en'));
+    await Promise.all([page.waitForURL(/\/admin\/login/), page.getByRole('button', { name: 'Sign out' }).first().click()]);
+    await page.fill('#field-email', colleague);
+    await page.fill('#field-password', password);
+    await Promise.all([page.waitForURL(/\/admin\/login\/code/), page.click('main button[type=submit]')]);
+    for (const lang of ['en', 'ko', 'ja']) {
+      await page.goto(url(`/admin/login/code?lang=${lang}`));
+      await assertAccessible(page, `the code page (${lang})`);
+    }
+    await page.goto(url('/admin/login/code?lang=en'));
+    await page.fill('#field-code', codes[0]);
+    await Promise.all([page.waitForURL(/\/admin\/account\/two-factor/), page.getByRole('button', { name: 'Sign in' }).click()]);
+    await page.getByText('Unused recovery codes: 9').waitFor();
+
+    // The owner disables the account: the analyst's next page is the sign-in page.
+    await owner.goto(url('/admin/team?lang=en'));
+    assert.ok(await owner.getByRole('button', { name: `Remove (lost phone): ${colleague}` }).isVisible(), 'the team shows the factor is on');
+    await owner.getByRole('button', { name: `Disable: ${colleague}` }).click();
+    await owner.getByRole('button', { name: `Enable: ${colleague}` }).waitFor();
+    await page.goto(url('/admin?lang=en'));
+    assert.match(new URL(page.url()).pathname, /^\/admin\/login$/, 'signed out at once');
+  });
 });
 
 describe('embedding across origins', () => {
@@ -410,7 +503,10 @@ describe('embedding across origins', () => {
     const console_ = await ownerPage(t);
     await console_.goto(url('/admin/submissions?lang=en'));
     await console_.fill('#f-email', email);
-    await Promise.all([console_.waitForURL(/email=/), console_.locator('form.filters button[type=submit]').click()]);
+    await console_.locator('form.filters button[type=submit]').click();
+    await console_.locator('table tbody tr').first().waitFor();
+    assert.ok(!console_.url().includes('@') && !console_.url().includes('%40'), `the address stays out of the URL: ${console_.url()}`);
+    assert.equal(await console_.inputValue('#f-email'), email, 'the filter keeps the address it searched for');
     const rows = console_.locator('table tbody tr');
     assert.equal(await rows.count(), 1, 'exactly one submission from that address');
     assert.match(await rows.first().innerText(), new RegExp(`${formKey} v\\d+`));

@@ -20,8 +20,14 @@ use crate::web::pages::render;
 use crate::web::{AppState, access};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/admin/submissions", web::get().to(list))
-        .route("/admin/submissions.csv", web::get().to(submissions_csv))
+    // A search by address is POSTed (the console's own forms do), so the address stays out of
+    // URLs, logs and history; GET still reads the other filters from the query.
+    cfg.service(web::resource("/admin/submissions").route(web::get().to(list)).route(web::post().to(list_posted)))
+        .service(
+            web::resource("/admin/submissions.csv")
+                .route(web::get().to(submissions_csv))
+                .route(web::post().to(submissions_csv_posted)),
+        )
         .route("/admin/consents.csv", web::get().to(consents_csv))
         .route("/admin/deidentified.csv", web::get().to(deidentified_csv))
         .route("/admin/submissions/{id}", web::get().to(show));
@@ -54,6 +60,20 @@ impl Query {
         web::Query::<Self>::from_query(req.query_string()).map(|q| q.into_inner()).unwrap_or_default()
     }
 
+    /// The filters as POSTed by the console's forms.
+    fn posted(fields: &super::Fields) -> Self {
+        let get = |name: &str| fields.get(name).to_owned();
+        Self {
+            form: get("form"),
+            purpose: get("purpose"),
+            state: get("state"),
+            from: get("from"),
+            until: get("until"),
+            email: get("email"),
+            before: get("before"),
+        }
+    }
+
     /// The filter, the address to look up, and whether something was not understood.
     fn parse(&self) -> (SubmissionFilter, Option<Email>, bool) {
         let mut ignored = false;
@@ -79,7 +99,8 @@ impl Query {
         (filter, email, ignored)
     }
 
-    /// The query string of this filter (for the next page and the export link).
+    /// The query string of this filter (for the next page and the export link), never the
+    /// address: a search by address goes on by POST.
     fn link(&self) -> String {
         let pairs = [
             ("form", &self.form),
@@ -87,7 +108,6 @@ impl Query {
             ("state", &self.state),
             ("from", &self.from),
             ("until", &self.until),
-            ("email", &self.email),
         ];
         pairs
             .iter()
@@ -133,7 +153,20 @@ impl ListPage {
 }
 
 async fn list(req: HttpRequest, who: SignedIn, state: web::Data<AppState>) -> Result<HttpResponse, AdminError> {
-    let q = Query::read(&req);
+    listed(&req, &who, &state, Query::read(&req)).await
+}
+
+async fn list_posted(
+    req: HttpRequest,
+    who: SignedIn,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, AdminError> {
+    let fields = who.form(&req, payload).await?;
+    listed(&req, &who, &state, Query::posted(&fields)).await
+}
+
+async fn listed(req: &HttpRequest, who: &SignedIn, state: &AppState, q: Query) -> Result<HttpResponse, AdminError> {
     let (filter, email, ignored) = q.parse();
     let searched = email.is_some();
     let before = decode_cursor(&q.before);
@@ -145,10 +178,10 @@ async fn list(req: HttpRequest, who: SignedIn, state: web::Data<AppState>) -> Re
     .await
     .map_err(|e| AdminError::new(e, who.locale))?
     .map_err(|e| AdminError::new(e, who.locale))?;
-    record_listed(&req, &state, &who, &rows, searched);
+    record_listed(req, state, who, &rows, searched);
     let catalog = state.catalog.current();
     let page = ListPage {
-        c: who.chrome(&req, "submissions"),
+        c: who.chrome(req, "submissions"),
         d: DataStrings::get(who.locale),
         filter_link: q.link(),
         q,
@@ -253,7 +286,26 @@ async fn submissions_csv(
     who: SignedIn,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AdminError> {
-    let (mut filter, email, _) = Query::read(&req).parse();
+    export_submissions(&req, &who, &state, Query::read(&req)).await
+}
+
+async fn submissions_csv_posted(
+    req: HttpRequest,
+    who: SignedIn,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, AdminError> {
+    let fields = who.form(&req, payload).await?;
+    export_submissions(&req, &who, &state, Query::posted(&fields)).await
+}
+
+async fn export_submissions(
+    req: &HttpRequest,
+    who: &SignedIn,
+    state: &AppState,
+    q: Query,
+) -> Result<HttpResponse, AdminError> {
+    let (mut filter, email, _) = q.parse();
     if let Some(email) = email {
         let (pool, keyring) = (state.db.pool.clone(), state.keyring.clone());
         let found = web::block(move || -> Result<_, AppError> {
@@ -276,10 +328,10 @@ async fn submissions_csv(
         day(filter.until),
         filter.subject_id.as_deref().unwrap_or("-")
     );
-    audit_export(&state, &who, "export_submissions", detail).await?;
+    audit_export(state, who, "export_submissions", detail).await?;
     // One record per export: the person when it was filtered to one, nobody named otherwise.
     let one = filter.subject_id.as_deref().filter(|s| *s != "-");
-    access::by_owner(&req, &state, &who.owner.id, AccessAction::CsvSubmissions, one);
+    access::by_owner(req, state, &who.owner.id, AccessAction::CsvSubmissions, one);
     let stream = csv_export::stream(
         state.db.pool.clone(),
         state.keyring.clone(),
