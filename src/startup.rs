@@ -53,6 +53,11 @@ impl Application {
         let changes = crate::db::changes::Changes::watch(&db).context("cannot watch the database for changes")?;
         let access = crate::services::access::AccessLog::start(db.writer.clone())
             .context("cannot start the access-record writer")?;
+        let limits = Arc::new(match db.url {
+            crate::db::DbUrl::Postgres(_) => RateLimits::new(&settings)
+                .shared_with(crate::web::shared_limits::Shared::new(db.pool.clone(), keyring.clone())),
+            crate::db::DbUrl::Sqlite(_) => RateLimits::new(&settings),
+        });
         let state = AppState {
             submissions,
             api_keys: Arc::default(),
@@ -62,7 +67,7 @@ impl Application {
             mail: settings.mail_context().for_business(catalog.controller.as_ref()),
             catalog: CatalogHandle::new(catalog),
             mail_queued: Arc::new(tokio::sync::Notify::new()),
-            limits: Arc::new(RateLimits::new(&settings)),
+            limits,
             settings: settings.clone(),
             access,
         };

@@ -21,6 +21,7 @@ pub mod outbox;
 pub mod owners;
 pub mod pending;
 pub mod policies;
+pub mod rate_windows;
 pub mod retention;
 pub mod rights;
 pub mod schema;

@@ -121,7 +121,7 @@ pub(crate) async fn create_submission(
     if let Some(displayed) = &displayed {
         wording_displayed(&catalog, &accepted, displayed)?;
     }
-    state.limits.submission(crate::web::client_ip(&req, &state.settings))?;
+    state.limits.submission(crate::web::client_ip(&req, &state.settings)).await?;
     let door = super::submission::Door { locale, method: Method::Api, verified };
     let input = super::submission::input(&req, &state, &catalog, form, (accepted, judged), door);
     let dropped_fields = input.accepted.dropped.iter().map(ToString::to_string).collect();

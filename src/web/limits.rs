@@ -1,5 +1,6 @@
-//! Limits on what can be guessed or flooded, per process: sign-in links, console sign-ins, form
-//! submissions, and the slots for password hashing. A client is counted by its address, an IPv6
+//! Limits on what can be guessed or flooded: sign-in links, console sign-ins, form submissions,
+//! and the slots for password hashing. Counted in memory by each process and, when servers share
+//! a PostgreSQL database, in it too (`shared_limits`), so that N servers allow what one does. A client is counted by its address, an IPv6
 //! client by its /64 (one subscriber's whole prefix: otherwise each of its 2^64 addresses would
 //! have a budget of its own). Keys not seen for a while are dropped every minute
 //! ([`RateLimits::forget_idle`]), so the limiters' memory stays bounded.
@@ -9,6 +10,7 @@ use std::sync::Arc;
 
 use super::Settings;
 use super::error::AppError;
+use super::shared_limits::{Count, Shared};
 
 /// What a client is counted as: its IPv4 address, or its IPv6 /64 (an IPv4-mapped IPv6
 /// address is the IPv4 one).
@@ -42,6 +44,9 @@ pub struct RateLimits {
     pub submissions_per_ip: Option<KeyedLimiter<std::net::IpAddr>>,
     /// Free slots for password hashing (`ASSENT_PASSWORD_HASHES`).
     pub password_hashing: Arc<tokio::sync::Semaphore>,
+    /// The counters every server on one PostgreSQL database shares (none on SQLite).
+    shared: Option<Shared>,
+    submissions_per_minute: u32,
 }
 
 impl RateLimits {
@@ -58,6 +63,21 @@ impl RateLimits {
             submissions_per_ip: NonZeroU32::new(settings.submissions_per_minute)
                 .map(|n| RateLimiter::keyed(Quota::per_minute(n))),
             password_hashing: Arc::new(tokio::sync::Semaphore::new(settings.password_hashes.max(1))),
+            shared: None,
+            submissions_per_minute: settings.submissions_per_minute,
+        }
+    }
+
+    /// Counts in the database too, shared with every server on it.
+    pub fn shared_with(mut self, shared: Shared) -> Self {
+        self.shared = Some(shared);
+        self
+    }
+
+    async fn shared_allows(&self, counts: Vec<Count>) -> Result<bool, AppError> {
+        match &self.shared {
+            Some(shared) => shared.allows(counts).await,
+            None => Ok(true),
         }
     }
 
@@ -74,14 +94,28 @@ impl RateLimits {
         .map_err(|e| AppError::Internal(e.into()))
     }
 
-    /// Counts a sign-in link asked for by this client; `false` past the limit.
-    pub fn sign_in_link(&self, ip: IpAddr) -> bool {
-        self.sign_in_per_ip.check_key(&limit_key(ip)).is_ok()
+    /// Counts a sign-in link asked for by this client for this address (its blind index);
+    /// `false` past either limit.
+    pub async fn sign_in_link(&self, ip: Option<IpAddr>, index: &[u8]) -> Result<bool, AppError> {
+        let local = ip.is_none_or(|ip| self.sign_in_per_ip.check_key(&limit_key(ip)).is_ok())
+            && self.sign_in_per_address.check_key(&index.to_vec()).is_ok();
+        let mut counts = vec![Count::per_hour(format!("link-address:{}", hex::encode(index)), 5)];
+        counts.extend(ip.map(|ip| Count::per_hour(format!("link-ip:{}", limit_key(ip)), 30)));
+        Ok(local && self.shared_allows(counts).await?)
     }
 
     /// Counts a console sign-in (or password-reset) attempt from this client for this address
     /// (kept as a hash of it, lower-cased); `false` past either limit.
-    pub fn console_attempt(&self, ip: Option<IpAddr>, address: &str) -> bool {
+    pub async fn console_attempt(&self, ip: Option<IpAddr>, address: &str) -> Result<bool, AppError> {
+        if !self.console_attempt_here(ip, address) {
+            return Ok(false);
+        }
+        let mut counts = vec![Count::per_minute(format!("console-address:{}", address.to_lowercase()), 10)];
+        counts.extend(ip.map(|ip| Count::per_minute(format!("console-ip:{}", limit_key(ip)), 30)));
+        self.shared_allows(counts).await
+    }
+
+    fn console_attempt_here(&self, ip: Option<IpAddr>, address: &str) -> bool {
         let address = crate::crypto::sha256_hex(address.to_lowercase().as_bytes()).into_bytes();
         ip.is_none_or(|ip| self.admin_sign_in_per_ip.check_key(&limit_key(ip)).is_ok())
             && self.admin_sign_in_per_email.check_key(&address).is_ok()
@@ -116,11 +150,13 @@ impl RateLimits {
     }
 
     /// Counts a submission from this client; `Err(TooManyRequests)` past the limit.
-    pub fn submission(&self, ip: Option<std::net::IpAddr>) -> Result<(), AppError> {
-        match (&self.submissions_per_ip, ip) {
-            (Some(limiter), Some(ip)) if limiter.check_key(&limit_key(ip)).is_err() => Err(AppError::TooManyRequests),
-            _ => Ok(()),
+    pub async fn submission(&self, ip: Option<std::net::IpAddr>) -> Result<(), AppError> {
+        let (Some(limiter), Some(ip)) = (&self.submissions_per_ip, ip) else { return Ok(()) };
+        if limiter.check_key(&limit_key(ip)).is_err() {
+            return Err(AppError::TooManyRequests);
         }
+        let count = Count::per_minute(format!("submissions-ip:{}", limit_key(ip)), self.submissions_per_minute);
+        if self.shared_allows(vec![count]).await? { Ok(()) } else { Err(AppError::TooManyRequests) }
     }
 }
 
@@ -130,6 +166,11 @@ pub async fn keep_small(limits: Arc<RateLimits>) {
     loop {
         every.tick().await;
         limits.forget_idle();
+        if let Some(shared) = &limits.shared
+            && let Err(e) = shared.forget_old().await
+        {
+            tracing::warn!(error = %e, "could not forget old rate-limit windows");
+        }
     }
 }
 
@@ -159,7 +200,7 @@ mod tests {
         }
         let limits = RateLimits::new(&Settings::resolve(Args::parse_from(["assent"]).settings));
         for i in 0..50u8 {
-            assert!(limits.console_attempt(Some(IpAddr::from([198, 51, 100, i])), &format!("a{i}@example.com")));
+            assert!(limits.console_attempt_here(Some(IpAddr::from([198, 51, 100, i])), &format!("a{i}@example.com")));
         }
         assert_eq!(limits.remembered(), 100, "50 clients and 50 addresses");
         // Each key used its budget once: none is whole again yet, so all are kept.

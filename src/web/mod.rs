@@ -13,6 +13,7 @@ pub mod cors;
 pub mod error;
 pub mod i18n;
 pub mod limits;
+pub mod shared_limits;
 pub use limits::RateLimits;
 pub mod imports_api;
 pub mod integration_api;

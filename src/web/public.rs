@@ -123,7 +123,7 @@ async fn submit_form(
             return Ok(form_again(&state.keyring, &catalog, form, locale, again));
         }
     };
-    state.limits.submission(crate::web::client_ip(&req, &state.settings)).map_err(page_error)?;
+    state.limits.submission(crate::web::client_ip(&req, &state.settings)).await.map_err(page_error)?;
     // A public form cannot tell who is typing the address: nothing is vouched for.
     let door = Door { locale, method: Method::Form, verified: false };
     let input = super::submission::input(&req, &state, &catalog, form, checked, door);

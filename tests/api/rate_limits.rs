@@ -65,3 +65,41 @@ async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_allowance() {
     assert_eq!(post("198.51.100.7").await.unwrap().status(), 429);
     assert_eq!(post("198.51.100.8").await.unwrap().status(), 303, "another client behind the same proxy");
 }
+
+/// Two servers on one PostgreSQL database allow, together, what one allows: the counts are in
+/// the database. (On SQLite one server holds the database, and counts in memory.)
+#[tokio::test]
+async fn servers_sharing_a_postgres_database_share_the_submission_allowance() {
+    let Some(app) = TestApp::spawn_with(Backend::Postgres, |s| s.submissions_per_minute = 3).await else { return };
+    let other = app.another_server_with(|s| s.submissions_per_minute = 3).await;
+    // Counted in one-minute windows: start well inside one.
+    let into_minute = chrono::Utc::now().timestamp() % 60;
+    if into_minute > 45 {
+        tokio::time::sleep(std::time::Duration::from_secs(u64::try_from(61 - into_minute).unwrap())).await;
+    }
+    let post = |base: String| {
+        let client = app.client.clone();
+        async move {
+            client
+                .post(format!("{base}/f/newsletter"))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(newsletter(&unique_email()))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    let statuses = [
+        post(app.address.clone()).await,
+        post(other.clone()).await,
+        post(app.address.clone()).await,
+        post(other.clone()).await,
+        post(app.address.clone()).await,
+    ];
+    assert_eq!(statuses, [303, 303, 303, 429, 429], "three in all, whichever server is asked");
+    use diesel::prelude::*;
+    let windows: i64 = assent::db::schema::rate_windows::table.count().get_result(&mut app.conn()).unwrap();
+    assert_eq!(windows, 1, "one counter, under a keyed hash of the client");
+}

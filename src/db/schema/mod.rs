@@ -7,7 +7,7 @@ pub use integrations::{
 };
 pub use law::{email_changes, held_values, hold_keys, result_notice_cursor};
 mod staff;
-pub use staff::{owner_recovery_codes, owner_sessions, owner_tokens, owners, sign_in_delays};
+pub use staff::{owner_recovery_codes, owner_sessions, owner_tokens, owners, rate_windows, sign_in_delays};
 
 diesel::table! {
     purposes (key) {

@@ -60,3 +60,11 @@ diesel::table! {
         updated_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    rate_windows (key_hash) {
+        key_hash -> Text,
+        window_start -> BigInt,
+        hits -> BigInt,
+    }
+}

@@ -102,7 +102,7 @@ async fn login(
         return Ok(login_form(&req, &state, locale, email, problems, None, StatusCode::UNPROCESSABLE_ENTITY));
     }
     let ip = crate::web::client_ip(&req, &state.settings);
-    if !state.limits.console_attempt(ip, &email) {
+    if !state.limits.console_attempt(ip, &email).await.map_err(|e| AdminError::new(e, locale))? {
         return Err(AdminError::Refused {
             status: StatusCode::TOO_MANY_REQUESTS,
             code: ErrorCode::RateLimited,

@@ -59,7 +59,7 @@ async fn submit(
     let fields = who.form(&req, payload).await?;
     let (s, locale) = (TwoFactorStrings::get(who.locale), who.locale);
     let ip = crate::web::client_ip(&req, &state.settings);
-    if !state.limits.console_attempt(ip, &who.owner.email) {
+    if !state.limits.console_attempt(ip, &who.owner.email).await.map_err(|e| AdminError::new(e, locale))? {
         return Err(AdminError::Refused {
             status: StatusCode::TOO_MANY_REQUESTS,
             code: ErrorCode::RateLimited,

@@ -67,7 +67,7 @@ async fn reset(
         return Ok(reset_page(&req, typed, false, problems, StatusCode::UNPROCESSABLE_ENTITY));
     };
     let ip = crate::web::client_ip(&req, &state.settings);
-    if !state.limits.console_attempt(ip, email.as_str()) {
+    if !state.limits.console_attempt(ip, email.as_str()).await.map_err(|e| AdminError::new(e, locale))? {
         let code = crate::domain::ErrorCode::RateLimited;
         return Err(AdminError::Refused { status: StatusCode::TOO_MANY_REQUESTS, code, locale });
     }

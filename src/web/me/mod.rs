@@ -138,9 +138,7 @@ async fn request_link(
     };
     let ip = crate::web::client_ip(&req, &state.settings);
     let index = state.keyring.email_index(&email);
-    let limited = ip.is_some_and(|ip| !state.limits.sign_in_link(ip))
-        || state.limits.sign_in_per_address.check_key(&index).is_err();
-    if limited {
+    if !state.limits.sign_in_link(ip, &index).await.map_err(|e| PageError::new(e, locale))? {
         return Err(PageError::new(AppError::TooManyRequests, locale));
     }
     let (keyring, mail) = (state.keyring.clone(), state.mail.clone());
