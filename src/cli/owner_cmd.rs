@@ -63,14 +63,11 @@ fn create(settings: &Settings, email: &str, role: &str) -> anyhow::Result<i32> {
 }
 
 fn list(settings: &Settings) -> anyhow::Result<i32> {
-    println!("id\temail\trole\tstate\tcreated");
+    println!("id\temail\trole\tstate\tsecond factor\tcreated");
     for row in crate::db::team::all(&mut connect(settings)?)? {
-        let state = match (row.disabled_at, row.invited) {
-            (Some(_), _) => "disabled",
-            (None, true) => "invited",
-            (None, false) => "active",
-        };
-        println!("{}\t{}\t{}\t{state}\t{}", row.id, row.email, row.role, row.created_at.format("%Y-%m-%d %H:%M"));
+        let (state, factor) = (row.state().as_str(), if row.totp_confirmed_at.is_some() { "on" } else { "off" });
+        let created = row.created_at.format("%Y-%m-%d %H:%M");
+        println!("{}\t{}\t{}\t{state}\t{factor}\t{created}", row.id, row.email, row.role);
     }
     Ok(0)
 }

@@ -24,6 +24,35 @@ pub struct OwnerRow {
     pub totp_confirmed_at: Option<NaiveDateTime>,
 }
 
+/// Where an account stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountState {
+    Active,
+    /// Invited and not yet through the link to set a password.
+    Invited,
+    Disabled,
+}
+
+impl AccountState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Invited => "invited",
+            Self::Disabled => "disabled",
+        }
+    }
+}
+
+impl OwnerRow {
+    pub fn state(&self) -> AccountState {
+        match (self.disabled_at, self.invited) {
+            (Some(_), _) => AccountState::Disabled,
+            (None, true) => AccountState::Invited,
+            (None, false) => AccountState::Active,
+        }
+    }
+}
+
 #[derive(Debug, Insertable)]
 #[diesel(table_name = owners)]
 pub struct NewOwner<'a> {

@@ -90,7 +90,7 @@ on_both_backends! {
         assert_eq!(owner.get("/admin?lang=en").await.status(), 303, "their session ended");
         let listed = String::from_utf8(app.cli(&["owner", "list"]).stdout).unwrap();
         assert!(listed.lines().any(|l| l.contains(&owner_email) && l.contains("\tdisabled\t")), "{listed}");
-        assert!(listed.lines().any(|l| l.contains(&second) && l.contains("\towner\tactive\t")));
+        assert!(listed.lines().any(|l| l.contains(&second) && l.contains("\towner\tactive\toff\t")), "{listed}");
         assert!(app.cli(&["owner", "enable", &me]).status.success());
         assert_eq!(app.console().sign_in(&owner_email, PASSWORD).await.status(), 303);
         assert_eq!(app.cli(&["owner", "disable", "nobody@example.com"]).status.code(), Some(1));

@@ -8,6 +8,7 @@ use askama::Template;
 use chrono::Utc;
 
 use super::{AdminError, AdminStrings, Chrome, Problems, SignedIn, see_other};
+use crate::db::owners::AccountState;
 use crate::db::team;
 use crate::domain::owner::Role;
 use crate::domain::{ErrorCode, Locale};
@@ -77,12 +78,10 @@ async fn page(
         .filter_map(|r| {
             let role = Role::parse(&r.role)?;
             let disabled = r.disabled_at.is_some();
-            let state = if disabled {
-                m.disabled
-            } else if r.invited {
-                m.invited
-            } else {
-                m.active
+            let state = match r.state() {
+                AccountState::Disabled => m.disabled,
+                AccountState::Invited => m.invited,
+                AccountState::Active => m.active,
             };
             let second_factor = r.totp_confirmed_at.is_some();
             Some(Member { me: r.id == who.owner.id, id: r.id, email: r.email, role, state, disabled, second_factor })
