@@ -53,12 +53,8 @@ impl Application {
         let changes = crate::db::changes::Changes::watch(&db).context("cannot watch the database for changes")?;
         let access = crate::services::access::AccessLog::start(db.writer.clone())
             .context("cannot start the access-record writer")?;
-        let limits = Arc::new(match db.url {
-            crate::db::DbUrl::Postgres(_) => RateLimits::new(&settings)
-                .shared_with(crate::web::shared_limits::Shared::new(db.pool.clone(), keyring.clone())),
-            crate::db::DbUrl::Sqlite(_) => RateLimits::new(&settings),
-        });
         let state = AppState {
+            limits: Arc::new(RateLimits::for_database(&settings, &db, &keyring)),
             submissions,
             api_keys: Arc::default(),
             consents: Arc::new(crate::services::lookup::ConsentCache::new(changes.clone())),
@@ -67,7 +63,6 @@ impl Application {
             mail: settings.mail_context().for_business(catalog.controller.as_ref()),
             catalog: CatalogHandle::new(catalog),
             mail_queued: Arc::new(tokio::sync::Notify::new()),
-            limits,
             settings: settings.clone(),
             access,
         };
@@ -241,6 +236,7 @@ fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
+            .wrap_fn(crate::web::edges::http_edges)
             .wrap(security_headers(hsts))
             .wrap_fn(log_request)
             .configure(routes)

@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use fluent_bundle::FluentValue;
 
 fn content(c: &Catalogue, subject: String, paragraphs: Vec<String>, action: Option<(String, String)>) -> MailContent {
-    MailContent { lang: c.locale().as_str(), subject, paragraphs, action }
+    MailContent { lang: c.locale().as_str(), subject, paragraphs, action, links: Vec::new() }
 }
 
 fn arg<'a>(name: &'static str, value: &'a str) -> (&'static str, FluentValue<'a>) {
@@ -49,9 +49,11 @@ pub fn confirm_consent(
     if !changes.is_empty() {
         paragraphs.push(c.format("mail-confirm-changes", &[arg("list", &changes.join(", "))]));
     }
-    paragraphs.push(c.format("mail-confirm-note", &[arg("unsubscribe", unsubscribe)]));
+    paragraphs.push(c.text("mail-confirm-note"));
     let action = Some((c.text("mail-confirm-action"), link.to_owned()));
-    content(c, c.text("mail-confirm-subject"), paragraphs, action)
+    let mut mail = content(c, c.text("mail-confirm-subject"), paragraphs, action);
+    mail.links.push((c.text("mail-confirm-cancel"), unsubscribe.to_owned()));
+    mail
 }
 
 /// Sent to the address just before it is forgotten.

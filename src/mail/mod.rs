@@ -31,6 +31,10 @@ impl MailContext {
     /// The context for a workspace whose controller is `controller` (if it declares one).
     pub fn for_business(mut self, controller: Option<&crate::domain::Controller>) -> Self {
         if let Some(c) = controller.filter(|c| !c.name.trim().is_empty()) {
+            // Mail comes from the business, by name, whatever the configured address calls itself.
+            if let Ok(configured) = self.from.parse::<Mailbox>() {
+                self.from = Mailbox::new(Some(c.name.trim().to_owned()), configured.email).to_string();
+            }
             // The name, and where to reach them (their e-mail, else their phone).
             let reach = [c.email.trim(), c.phone.trim()].into_iter().find(|r| !r.is_empty());
             self.business = match reach {
@@ -59,6 +63,9 @@ pub struct MailContent {
     pub subject: String,
     pub paragraphs: Vec<String>,
     pub action: Option<(String, String)>,
+    /// Further links (label, URL) after the paragraphs: link text in the HTML part, the label and
+    /// the URL in the text part. A URL is never printed in the HTML part.
+    pub links: Vec<(String, String)>,
 }
 
 #[derive(Template)]
@@ -189,7 +196,11 @@ pub fn compose(
     let footer = footer(ctx, content.lang);
     let text = TextPart { c: content, footer: &footer }.render()?;
     let html = HtmlPart { c: content, footer: &footer }.render()?;
+    // RFC 5322 §3.6.4: one id per message, fixed when it is queued (a retry sends the same one),
+    // in the sender's domain.
+    let message_id = format!("<{}@{}>", uuid::Uuid::new_v4().simple(), from.email.domain());
     let mut builder = lettre::Message::builder()
+        .message_id(Some(message_id))
         .from(from.clone())
         .to(to_box.clone())
         .subject(content.subject.clone())
@@ -298,6 +309,7 @@ mod footer_tests {
         };
         let ctx = ctx.for_business(Some(&controller));
         assert_eq!(ctx.business, "Hanbit Shop (privacy@hanbit.example)");
+        assert_eq!(ctx.from, "Hanbit Shop <a@b.example>", "mail comes from the business by name");
         for lang in ["en", "ko", "ja"] {
             let footer = footer(&ctx, lang);
             assert!(footer.contains("Hanbit Shop") && !footer.contains("Assent"), "{footer}");
@@ -305,6 +317,24 @@ mod footer_tests {
     }
 
     use super::QueuedMail;
+
+    #[test]
+    fn a_composed_mail_has_its_own_id_and_prints_no_url_in_its_html() {
+        let ctx =
+            MailContext { base_url: "http://x".into(), from: "Shop <a@shop.example>".into(), business: "Shop".into() };
+        let mut content = crate::mail::messages::sign_in(crate::domain::Locale::EN, "http://x/me/login?token=SECRET");
+        content.links.push(("Cancel".into(), "http://x/u?token=OTHER".into()));
+        let raw = String::from_utf8(compose(&ctx, "b@example.com", &content, None).unwrap().raw).unwrap();
+        let id = raw.lines().find(|l| l.starts_with("Message-ID: ")).expect("a Message-ID");
+        assert!(id.ends_with("@shop.example>"), "{id}");
+        assert!(raw.lines().any(|l| l.starts_with("Date: ")));
+        let parsed = mail_parser::MessageParser::default().parse(raw.as_bytes()).unwrap();
+        let html = parsed.body_html(0).unwrap();
+        assert!(html.contains(r#"href="http://x/u?token=OTHER""#) && !html.contains(">http://x/u?token=OTHER<"));
+        assert_eq!(html.matches("token=SECRET").count(), 1, "the button's link, never its URL printed: {html}");
+        let text = parsed.body_text(0).unwrap();
+        assert!(text.contains("http://x/u?token=OTHER") && text.contains("Cancel"), "the text part says the same");
+    }
 
     #[test]
     fn queued_mail_keeps_its_bytes_as_base64_and_still_reads_the_old_array_form() {

@@ -133,5 +133,6 @@ fn letter(locale: Locale, which: &str, link: Option<String>) -> MailContent {
         subject: c.text(&format!("mail-email-{which}-subject")),
         paragraphs: vec![c.text(&format!("mail-email-{which}-body"))],
         action,
+        links: Vec::new(),
     }
 }

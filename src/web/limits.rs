@@ -68,10 +68,14 @@ impl RateLimits {
         }
     }
 
-    /// Counts in the database too, shared with every server on it.
-    pub fn shared_with(mut self, shared: Shared) -> Self {
-        self.shared = Some(shared);
-        self
+    /// The limits for a server on `db`: on PostgreSQL, counted in the database too, shared with
+    /// every server on it.
+    pub fn for_database(settings: &Settings, db: &crate::db::Db, keyring: &Arc<crate::crypto::Keyring>) -> Self {
+        let mut limits = Self::new(settings);
+        if let crate::db::DbUrl::Postgres(_) = db.url {
+            limits.shared = Some(Shared::new(db.pool.clone(), keyring.clone()));
+        }
+        limits
     }
 
     async fn shared_allows(&self, counts: Vec<Count>) -> Result<bool, AppError> {

@@ -59,8 +59,14 @@ fn button_page(
     render(&p)
 }
 
-/// The token from the body (our button) or, for RFC 8058 one-click POSTs, from the URL.
+/// The token from the body (our button) or, for RFC 8058 one-click POSTs, from the URL. A
+/// one-click POST may come as `multipart/form-data` (RFC 8058 §3.1): its body says only
+/// `List-Unsubscribe=One-Click`, read (within the size limit) and set aside.
 async fn posted_token(req: &HttpRequest, payload: web::Payload, locale: Locale) -> Result<String, PageError> {
+    if crate::web::body::require_content_type(req, "multipart/form-data").is_ok() {
+        crate::web::body::read_limited(req, payload).await.map_err(|e| PageError::new(e, locale))?;
+        return Ok(token_in_query(req));
+    }
     let fields = read_form(req, payload, locale).await?;
     Ok(fields.get("token").cloned().unwrap_or_else(|| token_in_query(req)))
 }

@@ -10,7 +10,9 @@ pub mod body;
 pub mod bulk_api;
 pub mod consents_lookup;
 pub mod cors;
+pub mod edges;
 pub mod error;
+pub mod footer;
 pub mod i18n;
 pub mod limits;
 pub mod shared_limits;
@@ -53,6 +55,7 @@ pub struct CatalogHandle(Arc<RwLock<Arc<Catalog>>>);
 
 impl CatalogHandle {
     pub fn new(catalog: Catalog) -> Self {
+        footer::set(catalog.controller.as_ref());
         Self(Arc::new(RwLock::new(Arc::new(catalog))))
     }
 
@@ -67,6 +70,7 @@ impl CatalogHandle {
         if let Ok(mut current) = self.0.write()
             && catalog.version >= current.version
         {
+            footer::set(catalog.controller.as_ref());
             *current = Arc::new(catalog);
         }
     }
@@ -245,6 +249,12 @@ pub fn security_headers(hsts: bool) -> actix_web::middleware::DefaultHeaders {
     let mut headers = actix_web::middleware::DefaultHeaders::new()
         .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .add((header::REFERRER_POLICY, "strict-origin-when-cross-origin"))
+        // Nothing here needs a camera, a microphone, a location or payment: no page (nor anything a
+        // page embeds) may ask.
+        .add((
+            header::HeaderName::from_static("permissions-policy"),
+            "camera=(), microphone=(), geolocation=(), payment=(), usb=(), browsing-topics=()",
+        ))
         .add((
             header::CONTENT_SECURITY_POLICY,
             "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",

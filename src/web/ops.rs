@@ -13,7 +13,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/metrics", web::get().to(metrics))
         .route("/.well-known/jwks.json", web::get().to(jwks))
         .route("/static/{file}", web::get().to(static_file))
-        .route("/embed.js", web::get().to(|| static_response("embed.js")));
+        .route("/embed.js", web::get().to(|| static_response("embed.js")))
+        .route("/favicon.ico", web::get().to(|| static_response("favicon.svg")))
+        .route("/", web::get().to(super::footer::home));
 }
 
 /// The few static files are compiled into the binary: nothing to deploy beside it.
@@ -21,6 +23,7 @@ const STATIC_FILES: &[(&str, &str, &str)] = &[
     ("assent.css", "text/css; charset=utf-8", include_str!("../../static/assent.css")),
     ("frame.js", "text/javascript; charset=utf-8", include_str!("../../static/frame.js")),
     ("embed.js", "text/javascript; charset=utf-8", include_str!("../../static/embed.js")),
+    ("favicon.svg", "image/svg+xml", include_str!("../../static/favicon.svg")),
 ];
 
 async fn static_file(path: web::Path<String>) -> HttpResponse {

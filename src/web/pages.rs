@@ -17,6 +17,21 @@ pub fn render_with_status(page: &impl Template, status: StatusCode) -> HttpRespo
     }
 }
 
+/// A moment as a page shows it, in the workspace's time zone with the zone named ("6 December
+/// 2026 13:40 (UTC+09:00)" in the page's words), and the same moment for `<time datetime>`.
+pub fn local_time(
+    at: chrono::DateTime<chrono::Utc>,
+    zone: crate::domain::import::Zone,
+    locale: crate::domain::Locale,
+) -> (String, String) {
+    let local = at.with_timezone(&zone.offset());
+    let date = crate::i18n::catalogue(locale).date(local.date_naive());
+    (
+        format!("{date} {} ({})", local.format("%H:%M"), zone.label()),
+        local.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    )
+}
+
 pub fn render(page: &impl Template) -> HttpResponse {
     render_with_status(page, StatusCode::OK)
 }
@@ -123,7 +138,8 @@ pub struct PolicyPage {
     pub title: String,
     pub text: String,
     pub version: i64,
-    pub published: String,
+    /// When it was published: as shown, and for `<time datetime>`.
+    pub published: (String, String),
     pub hash: String,
     /// The language the wording is shown in (the page's, or the default where it was not
     /// published in the page's), and the hash of the wording in it.

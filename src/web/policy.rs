@@ -57,7 +57,7 @@ pub(super) async fn policy(
         title: found.title().get(locale, default).to_owned(),
         text: found.text().get(locale, default).to_owned(),
         version: found.version,
-        published: found.created_at.and_utc().format("%Y-%m-%d %H:%M UTC").to_string(),
+        published: crate::web::pages::local_time(found.created_at.and_utc(), state.settings.time_zone, locale),
         shown_lang: found.title().resolve(locale, default).map_or("", |(tag, _)| tag).to_owned(),
         shown_hash: found.shown_hash(locale, default),
         published_in,

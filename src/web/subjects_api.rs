@@ -301,13 +301,16 @@ pub(crate) async fn erase(
         .db
         .writer
         .write(move |tx| {
+            // The mail goes in the language the person last used with the business.
+            let found = crate::db::subjects::find(tx.conn, subject.as_str())?;
+            let spoken = found.and_then(|s| Locale::from_tag(&s.locale)).unwrap_or(catalog.default_locale());
             rights::erase(
                 tx,
                 &keyring,
                 &catalog,
                 &subject,
                 ErasedBy::new(&Actor::ApiKey(key_id), Method::Api),
-                Some((&mail, Locale::EN)),
+                Some((&mail, spoken)),
             )
         })
         .await?;

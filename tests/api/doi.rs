@@ -67,6 +67,22 @@ on_both_backends! {
         assert_eq!(app.post_form(path, "List-Unsubscribe=One-Click").await.status(), 200, "twice is harmless");
         let forged = app.post_form("/u?token=nope", "List-Unsubscribe=One-Click").await;
         assert_eq!(forged.status(), 400);
+
+        // RFC 8058 §3.1 allows the same body as multipart/form-data.
+        let (other, mail) = pending_sms(&app).await;
+        let header = mail.header("List-Unsubscribe").unwrap();
+        let url = app.url(header.trim_start_matches('<').trim_end_matches('>').trim_start_matches("http://127.0.0.1"));
+        let body = "--b0undary\r\nContent-Disposition: form-data; name=\"List-Unsubscribe\"\r\n\r\nOne-Click\r\n--b0undary--\r\n";
+        let response = app
+            .client
+            .post(&url)
+            .header("content-type", "multipart/form-data; boundary=b0undary")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(sms_status(&app, &other).await, "withdrawn");
     }
 
     async fn unconfirmed_consent_lapses_after_seven_days_and_its_data_is_erased(app: TestApp) {

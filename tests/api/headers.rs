@@ -99,6 +99,8 @@ on_both_backends! {
             assert!(!frame_ancestors(&csp).is_empty(), "{what}: frame-ancestors in {csp}");
             assert_eq!(header(&response, "x-content-type-options").as_deref(), Some("nosniff"), "{what}");
             assert!(header(&response, "referrer-policy").is_some(), "{what}: Referrer-Policy");
+            let permissions = header(&response, "permissions-policy").unwrap_or_else(|| panic!("{what}: no Permissions-Policy"));
+            assert!(permissions.contains("camera=()") && permissions.contains("geolocation=()"), "{what}: {permissions}");
             assert_eq!(header(&response, "strict-transport-security"), None, "{what}: no HSTS over http");
         }
     }

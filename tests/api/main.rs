@@ -57,6 +57,7 @@ mod rights_desk;
 mod rights_desk_console;
 mod roles;
 mod scopes;
+mod site;
 mod subjects_api;
 mod team;
 mod transparency;

@@ -10,7 +10,7 @@ async fn subject_with_phone(app: &TestApp) -> (String, String) {
     let response = app
         .post_json_as_integrator(
             "/api/v1/forms/contact/submissions",
-            &json!({ "fields": { "email": email, "name": "Lee", "message": "Hi", "phone": "010-3333-4444" }, "purposes": ["service", "marketing_sms"] }),
+            &json!({ "fields": { "email": email, "name": "Lee", "message": "Hi", "phone": "010-3333-4444" }, "purposes": ["service", "marketing_sms"], "locale": "ko" }),
         )
         .await;
     assert_eq!(response.status(), 201, "the contact form has no double opt-in");
@@ -67,6 +67,8 @@ on_both_backends! {
 
         let erased = app.client.delete(app.url(&path)).bearer_auth(&key).send().await.unwrap();
         assert_eq!(erased.status(), 200);
+        let told = app.wait_for_mail(&email, "삭제").await;
+        assert_eq!(told.header("Content-Language").as_deref(), Some("ko"), "the person is told in the language they used");
         let again = app.client.delete(app.url(&path)).bearer_auth(&key).send().await.unwrap();
         assert_eq!(again.status(), 410);
         assert_eq!(problem(again).await["code"], "subject_erased");

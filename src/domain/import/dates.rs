@@ -53,6 +53,16 @@ impl Zone {
     pub fn offset(self) -> FixedOffset {
         self.0
     }
+
+    /// The zone as people read it next to a time: `UTC`, `UTC+09:00`.
+    pub fn label(self) -> String {
+        let seconds = self.0.local_minus_utc();
+        if seconds == 0 {
+            return "UTC".to_owned();
+        }
+        let (sign, abs) = if seconds < 0 { ('-', -seconds) } else { ('+', seconds) };
+        format!("UTC{sign}{:02}:{:02}", abs / 3600, abs % 3600 / 60)
+    }
 }
 
 /// Days from Excel's day 0 (1899-12-30, absorbing its 1900 leap-year bug) to 1970-01-01.

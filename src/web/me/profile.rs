@@ -4,7 +4,6 @@
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::Utc;
 use std::collections::HashMap;
 
 use super::require_session;
@@ -75,10 +74,10 @@ pub(super) async fn profile_page(
         notice,
         asked,
         problem: None,
-        values: value_rows(&profile, &catalog, locale),
+        values: value_rows(&profile, &catalog, locale, state.settings.time_zone),
         edits: edit_rows(&profile, locale, catalog.default_locale(), edit_error.as_ref()),
         consents: consent_rows(&profile, &catalog, locale),
-        history: history_rows(&profile, &catalog, locale),
+        history: history_rows(&profile, &catalog, locale, state.settings.time_zone),
         kept: kept_by_law(&profile, &catalog, locale),
         email: profile.email,
         external_id: profile.external_id,
@@ -95,11 +94,6 @@ fn kept_by_law(profile: &Profile, catalog: &Catalog, locale: Locale) -> (String,
     (c.text("kept-by-law-title"), c.text("kept-by-law-intro"), lines)
 }
 
-/// A time as the page shows it (UTC, to the minute).
-fn when(at: chrono::DateTime<Utc>) -> String {
-    at.format("%Y-%m-%d %H:%M").to_string()
-}
-
 /// A field's label in `locale`, or its key when the form no longer names it.
 fn label(field: &str, l: &Option<Localized>, locale: Locale, default: Locale) -> String {
     l.as_ref().map(|l| l.get(locale, default).to_owned()).unwrap_or_else(|| field.to_owned())
@@ -114,14 +108,25 @@ fn purpose_title(catalog: &Catalog, key: &str, locale: Locale) -> String {
 }
 
 /// Every value held, with where it came from and what it is kept for.
-fn value_rows(profile: &Profile, catalog: &Catalog, locale: Locale) -> Vec<ValueRow> {
+fn value_rows(
+    profile: &Profile,
+    catalog: &Catalog,
+    locale: Locale,
+    zone: crate::domain::import::Zone,
+) -> Vec<ValueRow> {
+    let default = catalog.default_locale();
+    // The form by its title, as the person saw it (its key only if the form is gone).
+    let form = |key: &str| {
+        let title = catalog.forms.get(key).map(|f| f.definition.title.get(locale, default)).unwrap_or_default();
+        if title.trim().is_empty() { key.to_owned() } else { title.to_owned() }
+    };
     profile
         .values
         .iter()
         .map(|v| ValueRow {
-            label: label(&v.field, &v.label, locale, catalog.default_locale()),
+            label: label(&v.field, &v.label, locale, default),
             value: v.value.clone(),
-            source: format!("{} · {}", v.form, when(v.submitted_at)),
+            source: format!("{} · {}", form(&v.form), crate::web::pages::local_time(v.submitted_at, zone, locale).0),
             purposes: v.purposes.iter().map(|p| purpose_title(catalog, p, locale)).collect::<Vec<_>>().join(", "),
         })
         .collect()
@@ -194,14 +199,23 @@ fn consent_rows(profile: &Profile, catalog: &Catalog, locale: Locale) -> Vec<Con
 }
 
 /// The ledger's events for the person, newest first.
-fn history_rows(profile: &Profile, catalog: &Catalog, locale: Locale) -> Vec<HistoryRow> {
+fn history_rows(
+    profile: &Profile,
+    catalog: &Catalog,
+    locale: Locale,
+    zone: crate::domain::import::Zone,
+) -> Vec<HistoryRow> {
     profile
         .history
         .iter()
         .rev()
-        .map(|h| HistoryRow {
-            at: when(h.at),
-            at_iso: h.at.to_rfc3339(),
+        .map(|h| {
+            let (at, at_iso) = crate::web::pages::local_time(h.at, zone, locale);
+            (h, at, at_iso)
+        })
+        .map(|(h, at, at_iso)| HistoryRow {
+            at,
+            at_iso,
             purpose: purpose_title(catalog, &h.purpose, locale),
             action: in_words(locale, "me-action", &h.action),
             method: in_words(locale, "me-method", &h.method),
