@@ -58,6 +58,22 @@ fn field<'a>(key: &'a str, kind: &'a str, en: &'a str, ko: &'a str, purposes: &[
 }
 
 on_both_backends! {
+    async fn a_new_form_publishes_as_created(app: TestApp) {
+        let console = app.signed_in(Role::Owner).await;
+        let list = console.page("/admin/forms?lang=ko").await;
+        assert!(list.contains(r#"<select id="field-kind" name="kind""#) && list.contains("뉴스레터"), "the kind is a choice, in words");
+        let odd = console.submit("/admin/forms?lang=en", &[("key", "odd"), ("kind", "whatever"), ("title_en", "Odd"), ("title_ko", "이상")]).await;
+        assert_eq!(odd.status(), 422, "only a kind offered");
+        let created = console.submit("/admin/forms?lang=en", &[("key", "first"), ("kind", "newsletter"), ("title_en", "First"), ("title_ko", "첫 양식")]).await;
+        assert_eq!(created.status(), 303);
+        let published = console.submit("/admin/forms/first/publish?lang=en", &[]).await;
+        assert_eq!(published.status(), 303, "the starter e-mail field asks for, and serves, the required purpose");
+        let form = app.get("/f/first?lang=en").await;
+        assert_eq!(form.status(), 200);
+        assert!(form.text().await.unwrap().contains(r#"type="email""#));
+        assert!(console.page("/admin/forms?lang=en").await.contains("<td>Newsletter</td>"), "the list says the kind in words");
+    }
+
     async fn an_owner_builds_previews_and_publishes_a_form(app: TestApp) {
         let console = app.signed_in(Role::Owner).await;
         let bad = console.submit("/admin/forms?lang=en", &[("key", "Survey!"), ("kind", ""), ("title_en", "Survey"), ("title_ko", "설문")]).await;

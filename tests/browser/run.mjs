@@ -242,7 +242,7 @@ describe('site owner console', () => {
     await page.goto(url('/admin/forms?lang=en'));
     await assertAccessible(page, 'the forms list');
     await page.fill('#field-key', BUILT_FORM);
-    await page.fill('#field-kind', 'signup');
+    await page.selectOption('#field-kind', 'signup');
     await page.fill('#field-title_en', 'Join the shop');
     await page.fill('#field-title_ko', '가게 가입');
     await Promise.all([page.waitForURL(new RegExp(`/admin/forms/${BUILT_FORM}\\?`)), page.locator('main form[action^="/admin/forms?"] button[type=submit]').click()]);

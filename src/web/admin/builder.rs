@@ -45,6 +45,8 @@ pub struct BuilderPage {
     pub settings: SettingsView,
     /// The settings' text inputs: name, label, value, required.
     pub settings_inputs: Vec<(&'static str, &'static str, String, bool)>,
+    /// The kinds offered (value, words); a kind set as code and not offered is kept as a choice.
+    pub kinds: Vec<(String, String)>,
     /// The title and description, a row per offered language.
     pub texts: Vec<TextRow>,
     pub fields: Vec<FieldFormView>,
@@ -79,7 +81,13 @@ pub fn builder_page(
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
+    let mut kinds: Vec<(String, String)> =
+        super::forms::KINDS.iter().map(|k| ((*k).to_owned(), super::forms::kind_words(who.locale, k))).collect();
+    if !kinds.iter().any(|(k, _)| *k == settings.kind) {
+        kinds.push((settings.kind.clone(), settings.kind.clone()));
+    }
     let page = BuilderPage {
+        kinds,
         settings_inputs: settings_inputs(&settings, t),
         texts: settings_texts(&settings, &catalog, who.locale),
         c: who.chrome(req, "forms"),
