@@ -44,6 +44,38 @@ export function launch() {
 const require = createRequire(import.meta.url);
 const axeSource = await readFile(require.resolve('axe-core/axe.min.js'), 'utf8');
 
+/** Every page scanned, as the browser holds it (what → HTML), for the Nu HTML checker at the end. */
+export const seen = new Map();
+
+/**
+ * Runs the W3C Nu HTML checker (vnu-jar, on Java) over `documents` (name → HTML) and returns its
+ * errors, a line each naming the document.
+ */
+export async function nuErrors(documents) {
+  const { mkdtemp, writeFile } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { spawnSync } = await import('node:child_process');
+  const dir = await mkdtemp(path.join(tmpdir(), 'assent-nu-'));
+  const names = new Map();
+  const files = [];
+  for (const [name, html] of documents) {
+    const file = path.join(dir, `${String(files.length).padStart(3, '0')}.html`);
+    await writeFile(file, html);
+    names.set(`file:${file}`, name);
+    files.push(file);
+  }
+  const jar = require.resolve('vnu-jar/build/dist/vnu.jar');
+  const run = spawnSync('java', ['-jar', jar, '--errors-only', '--format', 'json', '--exit-zero-always', ...files], {
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  assert.equal(run.status, 0, `the Nu HTML checker did not run: ${run.error ?? run.stderr}`);
+  const report = JSON.parse(run.stderr.trim() || run.stdout.trim());
+  return report.messages
+    .filter((m) => m.type === 'error' || m.subType === 'fatal')
+    .map((m) => `${names.get(m.url) ?? m.url}: line ${m.lastLine}: ${m.message}\n    ${(m.extract ?? '').replace(/\s+/g, ' ')}`);
+}
+
 /** The rules run: WCAG 2.0, 2.1 and 2.2, levels A and AA. */
 const WCAG_22_AA = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22a', 'wcag22aa'];
 
@@ -54,6 +86,7 @@ const WCAG_22_AA = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22a', 'wcag
  * CSP (`default-src 'self'`) does not govern, so the page is scanned with its real CSP.
  */
 export async function assertAccessible(page, what) {
+  seen.set(`${what} (${new URL(page.url()).pathname})`, await page.content());
   await page.evaluate(axeSource);
   const violations = await page.evaluate(async (tags) => {
     const result = await window.axe.run(document, { resultTypes: ['violations'] });
@@ -143,6 +176,22 @@ export async function waitForMail(to, subjectPart) {
     await new Promise((r) => setTimeout(r, 100));
   }
   assert.fail(`no mail to ${to} in ${outbox} within 15 s`);
+}
+
+/** The HTML part of every mail in the outbox, by file name. */
+export async function mailHtmlParts() {
+  const outbox = path.join(env.dataDir, 'outbox');
+  const parts = new Map();
+  for (const name of await readdir(outbox).catch(() => [])) {
+    const raw = await readFile(path.join(outbox, name), 'utf8').catch(() => '');
+    for (const part of raw.split(/\r?\n--[^\r\n]+\r?\n/)) {
+      const split = part.search(/\r?\n\r?\n/);
+      if (split > 0 && /content-type:\s*text\/html/i.test(part.slice(0, split))) {
+        parts.set(`mail ${name}`, decodePart(part.slice(0, split), part.slice(split).trim()));
+      }
+    }
+  }
+  return parts;
 }
 
 /** The first link to `pathPrefix` (on Assent) in a mail's text. */

@@ -6,7 +6,7 @@ import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import { activeId, assertAccessible, env, launch, linkIn, tabTo, uniqueEmail, url, waitForMail } from './lib.mjs';
+import { activeId, assertAccessible, env, launch, linkIn, mailHtmlParts, nuErrors, seen, tabTo, uniqueEmail, url, waitForMail } from './lib.mjs';
 import { startEmbedder } from './embedder.mjs';
 
 let browser;
@@ -590,3 +590,11 @@ describe('embedding across origins', () => {
   });
 });
 
+describe('HTML that real clients accept (the W3C Nu HTML checker)', () => {
+  test('every page the suite scanned, and the HTML part of every mail it caused, has no error', async () => {
+    const mails = await mailHtmlParts();
+    assert.ok(seen.size > 20 && mails.size > 0, `pages and mails to check: ${seen.size}, ${mails.size}`);
+    const errors = await nuErrors(new Map([...seen, ...mails]));
+    assert.deepEqual(errors, [], `the Nu HTML checker found errors in ${seen.size} pages and ${mails.size} mails`);
+  });
+});
