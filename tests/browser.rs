@@ -40,7 +40,10 @@ fn missing_prerequisites() -> Vec<String> {
         missing.push("`node` (20 or newer) is not on PATH: `apt-get install -y nodejs npm`".into());
     }
     if Command::new("java").arg("-version").output().map(|o| !o.status.success()).unwrap_or(true) {
-        missing.push("`java` is not on PATH (the W3C Nu HTML checker runs on it): `apt-get install -y default-jre-headless`".into());
+        missing.push(
+            "`java` is not on PATH (the W3C Nu HTML checker runs on it): `apt-get install -y default-jre-headless`"
+                .into(),
+        );
     }
     for package in ["playwright-core", "axe-core", "vnu-jar"] {
         if !browser_dir().join("node_modules").join(package).join("package.json").exists() {

@@ -81,7 +81,7 @@ pub struct SubmissionResponse {
     request_body(content = SubmissionRequest, content_type = "application/json"),
     responses(
         (status = 201, description = "Recorded: the consent state per purpose and a signed receipt", body = SubmissionResponse,
-            headers(("location" = String, description = "The submission's URL"))),
+            headers(("location" = String, description = "The person the submission was recorded for: `/api/v1/subjects/{subject_id}` (GET with the `subjects:read` scope)"))),
         (status = 400, description = "`malformed_json`, `invalid_utf8`, `invalid_request`, `invalid_body` or `unsupported_locale`", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`unauthorized`: an Authorization header was sent with a key that is not valid", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`insufficient_scope`: an Authorization header was sent with a key that lacks the `submissions:write` scope", body = Problem, content_type = "application/problem+json"),
@@ -140,7 +140,9 @@ pub(crate) async fn create_submission(
     let receipt = sign_receipt(&state, &catalog, &outcome, locale)?;
     let consents = answered_consents(&state, &catalog, &form.definition.purposes, verified, &outcome).await?;
     Ok(HttpResponse::Created()
-        .insert_header((header::LOCATION, format!("/api/v1/submissions/{}", outcome.submission_id)))
+        // The person it was recorded for, as the subjects API reads them (a key with
+        // `subjects:read` follows it).
+        .insert_header((header::LOCATION, format!("/api/v1/subjects/{}", outcome.recorded_for.as_str())))
         .json(SubmissionResponse { outcome, consents, dropped_fields, receipt }))
 }
 

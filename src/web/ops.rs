@@ -8,14 +8,14 @@ use super::error::AppError;
 use crate::domain::ErrorCode;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(healthz))
-        .route("/readyz", web::get().to(readyz))
-        .route("/metrics", web::get().to(metrics))
-        .route("/.well-known/jwks.json", web::get().to(jwks))
-        .route("/static/{file}", web::get().to(static_file))
-        .route("/embed.js", web::get().to(|| static_response("embed.js")))
-        .route("/favicon.ico", web::get().to(|| static_response("favicon.svg")))
-        .route("/", web::get().to(super::footer::home));
+    cfg.service(crate::web::only("/healthz", "GET", web::get().to(healthz)))
+        .service(crate::web::only("/readyz", "GET", web::get().to(readyz)))
+        .service(crate::web::only("/metrics", "GET", web::get().to(metrics)))
+        .service(crate::web::only("/.well-known/jwks.json", "GET", web::get().to(jwks)))
+        .service(crate::web::only("/static/{file}", "GET", web::get().to(static_file)))
+        .service(crate::web::only("/embed.js", "GET", web::get().to(|| static_response("embed.js"))))
+        .service(crate::web::only("/favicon.ico", "GET", web::get().to(|| static_response("favicon.svg"))))
+        .service(crate::web::only("/", "GET", web::get().to(super::footer::home)));
 }
 
 /// The few static files are compiled into the binary: nothing to deploy beside it.

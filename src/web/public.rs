@@ -21,8 +21,8 @@ use crate::domain::{ErrorCode, Locale, Method, origin};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/f/{form}").route(web::get().to(show_form)).route(web::post().to(submit_form)))
-        .route("/f/{form}/thanks", web::get().to(thanks))
-        .route("/policies/{purpose}/{version}", web::get().to(super::policy::policy));
+        .service(crate::web::only("/f/{form}/thanks", "GET", web::get().to(thanks)))
+        .service(crate::web::only("/policies/{purpose}/{version}", "GET", web::get().to(super::policy::policy)));
 }
 
 /// What the person typed and ticked, to show again after a mistake.

@@ -14,10 +14,10 @@ use crate::services::transparency;
 
 /// The well-known endpoints (the receipt proof is an API route, under `/api/v1`).
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/.well-known/assent/tree-head", web::get().to(tree_head))
-        .route("/.well-known/assent/consistency", web::get().to(consistency))
-        .route("/.well-known/assent/proof-by-hash", web::get().to(proof_by_hash))
-        .route("/.well-known/assent/receipt.schema.json", web::get().to(receipt_schema));
+    cfg.service(crate::web::only("/.well-known/assent/tree-head", "GET", web::get().to(tree_head)))
+        .service(crate::web::only("/.well-known/assent/consistency", "GET", web::get().to(consistency)))
+        .service(crate::web::only("/.well-known/assent/proof-by-hash", "GET", web::get().to(proof_by_hash)))
+        .service(crate::web::only("/.well-known/assent/receipt.schema.json", "GET", web::get().to(receipt_schema)));
 }
 
 /// The JSON Schema of a receipt's claims (`docs/receipt.schema.json`).

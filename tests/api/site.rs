@@ -47,6 +47,28 @@ on_both_backends! {
         assert_eq!(wrong.status(), 405);
         let allow = wrong.headers()["allow"].to_str().unwrap().to_owned();
         assert!(allow.contains("GET") && allow.contains("HEAD") && allow.contains("POST"), "{allow}");
+        for path in ["/", "/policies/service/v1", "/static/assent.css", "/me/export.json", "/.well-known/jwks.json"] {
+            let wrong = app.client.delete(app.url(path)).send().await.unwrap();
+            assert_eq!(wrong.status(), 405, "DELETE {path}");
+            assert_eq!(wrong.headers()["allow"], "GET, HEAD", "DELETE {path}");
+        }
+        let wrong = app.client.get(app.url("/me/logout")).send().await.unwrap();
+        assert_eq!((wrong.status().as_u16(), wrong.headers()["allow"].to_str().unwrap()), (405, "POST"));
+    }
+
+    async fn the_location_of_a_created_submission_resolves(app: TestApp) {
+        let created = app
+            .post_json_as_integrator(
+                "/api/v1/forms/contact/submissions",
+                &serde_json::json!({ "fields": { "email": unique_email(), "name": "Lee", "message": "Hi" }, "purposes": ["service"] }),
+            )
+            .await;
+        assert_eq!(created.status(), 201);
+        let location = created.headers()["location"].to_str().unwrap().to_owned();
+        let subject = created.json::<serde_json::Value>().await.unwrap()["subject_id"].as_str().unwrap().to_owned();
+        assert_eq!(location, format!("/api/v1/subjects/{subject}"));
+        let followed = app.client.get(app.url(&location)).bearer_auth(app.api_key()).send().await.unwrap();
+        assert_eq!(followed.status(), 200, "GET {location}");
     }
 
     async fn an_over_long_request_target_gets_414(app: TestApp) {

@@ -29,14 +29,14 @@ use profile::{export_csv, export_json, profile_page, receipt};
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/me").route(web::get().to(home)).route(web::post().to(request_link)))
         .service(web::resource("/me/login").route(web::get().to(login_page)).route(web::post().to(login)))
-        .route("/me/logout", web::post().to(logout))
-        .route("/me/values", web::post().to(rectify))
-        .route("/me/consents", web::post().to(change_consent))
-        .route("/me/requests", web::post().to(ask))
+        .service(crate::web::only("/me/logout", "POST", web::post().to(logout)))
+        .service(crate::web::only("/me/values", "POST", web::post().to(rectify)))
+        .service(crate::web::only("/me/consents", "POST", web::post().to(change_consent)))
+        .service(crate::web::only("/me/requests", "POST", web::post().to(ask)))
         .service(web::resource("/me/delete").route(web::get().to(delete_page)).route(web::post().to(delete)))
-        .route("/me/export.json", web::get().to(export_json))
-        .route("/me/export.csv", web::get().to(export_csv))
-        .route("/me/receipt", web::get().to(receipt));
+        .service(crate::web::only("/me/export.json", "GET", web::get().to(export_json)))
+        .service(crate::web::only("/me/export.csv", "GET", web::get().to(export_csv)))
+        .service(crate::web::only("/me/receipt", "GET", web::get().to(receipt)));
 }
 
 /// The session behind the request's cookie, if it is live; refreshes its idle timer.
