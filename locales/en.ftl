@@ -1073,3 +1073,6 @@ console-form-kind-newsletter = Newsletter
 console-form-kind-contact = Contact
 console-form-kind-checkout = Checkout
 console-form-kind-other = Other
+me-unsubscribe-which = Stop receiving messages for: { $list }? Your other choices stay as they are.
+me-unsubscribed-which = You will not receive messages for { $list } any more. Your other choices stay as they are.
+list-separator = { ", " }

@@ -1058,3 +1058,6 @@ console-form-kind-newsletter = ニュースレター
 console-form-kind-contact = お問い合わせ
 console-form-kind-checkout = 購入
 console-form-kind-other = その他
+me-unsubscribe-which = 次のメッセージの受け取りを停止しますか? { $list }。その他の選択はそのまま残ります。
+me-unsubscribed-which = 今後 { $list } のメッセージはお送りしません。その他の選択はそのまま残ります。
+list-separator = { "、" }

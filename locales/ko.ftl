@@ -1057,3 +1057,6 @@ console-form-kind-newsletter = 뉴스레터
 console-form-kind-contact = 문의
 console-form-kind-checkout = 주문·결제
 console-form-kind-other = 기타
+me-unsubscribe-which = 다음 메시지를 더 이상 받지 않으시겠어요? { $list }. 다른 선택은 그대로 유지됩니다.
+me-unsubscribed-which = 이제 { $list } 메시지를 받지 않습니다. 다른 선택은 그대로 유지됩니다.
+list-separator = { ", " }

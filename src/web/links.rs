@@ -126,6 +126,24 @@ async fn change_email(
     }
 }
 
+/// What an unsubscribe link stops, in the page's words: the titles of the purposes it names.
+fn which_messages(state: &AppState, locale: Locale, token: &str, id: &str) -> Option<String> {
+    let claims = links::unsubscribe_claims(&state.keyring, token).ok()?;
+    let catalog = state.catalog.current();
+    let titles: Vec<String> = claims
+        .purposes
+        .iter()
+        .map(|p| {
+            catalog
+                .purpose(p)
+                .map_or_else(|| p.clone(), |p| p.policy.title().get(locale, catalog.default_locale()).to_owned())
+        })
+        .collect();
+    let list = titles.join(&crate::i18n::catalogue(locale).text("list-separator"));
+    (!titles.is_empty())
+        .then(|| crate::i18n::catalogue(locale).format(id, &[("list", fluent_bundle::FluentValue::from(list))]))
+}
+
 async fn unsubscribe_page(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let locale = locale_of(&req);
     let t = Strings::get(locale);
@@ -133,7 +151,9 @@ async fn unsubscribe_page(req: HttpRequest, state: web::Data<AppState>) -> HttpR
     if let Err(e) = links::unsubscribe_claims(&state.keyring, &token) {
         return problem_page(locale, e.into());
     }
-    button_page(locale, t.me.unsubscribe_title, t.me.unsubscribe_body, "/u", token, t.me.unsubscribe_button)
+    let body = which_messages(&state, locale, &token, "me-unsubscribe-which")
+        .unwrap_or_else(|| t.me.unsubscribe_body.to_owned());
+    button_page(locale, t.me.unsubscribe_title, &body, "/u", token, t.me.unsubscribe_button)
 }
 
 async fn unsubscribe(
@@ -145,9 +165,11 @@ async fn unsubscribe(
     let t = Strings::get(locale);
     let token = posted_token(&req, payload, locale).await?;
     let evidence = evidence_of(&req, &state, locale, "");
+    let done = which_messages(&state, locale, &token, "me-unsubscribed-which")
+        .unwrap_or_else(|| t.me.unsubscribed_body.to_owned());
     let (keyring, catalog) = (state.keyring.clone(), state.catalog.current());
     match state.db.writer.write(move |tx| links::unsubscribe(tx, &keyring, &catalog, &token, evidence)).await {
-        Ok(_) => Ok(render(&page(locale, t.me.unsubscribed_title, t.me.unsubscribed_body))),
+        Ok(_) => Ok(render(&page(locale, t.me.unsubscribed_title, &done))),
         Err(e) => Ok(problem_page(locale, e.into())),
     }
 }

@@ -57,7 +57,9 @@ on_both_backends! {
         let path = url.trim_start_matches("http://127.0.0.1");
         let page = app.get(path).await;
         assert_eq!(page.status(), 200);
-        assert!(page.text().await.unwrap().contains("수신 거부"), "a GET only asks");
+        let asked = page.text().await.unwrap();
+        assert!(asked.contains("수신 거부"), "a GET only asks");
+        assert!(asked.contains("문자(SMS) 광고성 정보 수신"), "and names which messages stop: {asked}");
         assert_eq!(sms_status(&app, &email).await, "pending");
         // RFC 8058: the mail client POSTs this exact body to the URL.
         let response = app.post_form(path, "List-Unsubscribe=One-Click").await;
