@@ -238,9 +238,12 @@ on_both_backends! {
         // 30 days + (given, withdrawn) for 4 purposes + 12 weeks.
         assert_eq!(html.matches(r#"<rect class="bar""#).count(), 30 + 8 + 12);
         assert!(html.contains(r#"<table class="visually-hidden">"#));
-        assert!(html.contains(r#"<tr><th scope="row">service</th><td>1</td><td>0</td></tr>"#), "one consent given today");
+        assert!(html.contains(r#"<tr><th scope="row">Providing the service</th><td>1</td><td>0</td></tr>"#), "one consent given today, by the purpose's title");
         let ko = owner.page("/admin?lang=ko").await;
         assert!(ko.contains("최근 30일 일별 제출 수"));
+        assert!(ko.contains(r#"<th scope="row">서비스 제공</th>"#), "in the console's language");
+        let listed = owner.page("/admin/submissions?lang=en").await;
+        assert!(listed.contains("Providing the service: ") && !listed.contains("<li>service: "), "the list names purposes by title");
     }
 
     async fn the_embed_page_shows_the_four_snippets(app: TestApp) {

@@ -144,11 +144,22 @@ struct ListPage {
     next: Option<String>,
     filter_link: String,
     ignored: bool,
+    /// For titles rather than keys.
+    catalog: std::sync::Arc<crate::db::catalog::Catalog>,
+    locale: Locale,
 }
 
 impl ListPage {
     fn status(&self, status: &str) -> &'static str {
         self.d.status(ConsentStatus::parse(status))
+    }
+
+    fn purpose(&self, key: &str) -> String {
+        super::dashboard::purpose_title(&self.catalog, key, self.locale)
+    }
+
+    fn form(&self, key: &str) -> String {
+        super::dashboard::form_title(&self.catalog, key, self.locale)
     }
 }
 
@@ -191,6 +202,8 @@ async fn listed(req: &HttpRequest, who: &SignedIn, state: &AppState, q: Query) -
         rows,
         next: next.as_ref().map(encode_cursor),
         ignored,
+        catalog: catalog.clone(),
+        locale: who.locale,
     };
     Ok(render(&page))
 }
