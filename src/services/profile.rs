@@ -56,6 +56,7 @@ pub struct HistoryEntry {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Profile {
     pub subject_id: String,
+    #[schema(format = "email")]
     pub email: String,
     /// The id an integrator attached to the person (`PUT /api/v1/subjects/{id}/external-id`).
     pub external_id: Option<String>,

@@ -39,7 +39,7 @@ pub(crate) struct BulkQuery {
 #[serde(deny_unknown_fields)]
 pub(crate) struct IdentifierBody {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(example = "minji@example.com")]
+    #[schema(example = "minji@example.com", format = "email", max_length = 254)]
     email: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     subject_id: Option<String>,
