@@ -82,6 +82,38 @@ struct HtmlPart<'a> {
     footer: &'a str,
 }
 
+impl HtmlPart<'_> {
+    /// `text`, HTML-escaped, with every e-mail address in it a `mailto:` link.
+    fn linked(&self, text: &str) -> String {
+        with_address_links(text)
+    }
+}
+
+/// `text`, HTML-escaped, with every e-mail address in it a `mailto:` link (an address is a word
+/// holding one `@` with a dot after it, trimmed of the punctuation around it).
+pub fn with_address_links(text: &str) -> String {
+    let escape = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('@') {
+        let start = rest[..at].rfind(|c: char| c.is_whitespace() || "()<>,;:\"'".contains(c)).map_or(0, |i| i + 1);
+        let end =
+            rest[at..].find(|c: char| c.is_whitespace() || "()<>,;:\"'".contains(c)).map_or(rest.len(), |i| at + i);
+        let candidate = rest[start..end].trim_end_matches('.');
+        let end = start + candidate.len();
+        let dotted = candidate.rsplit_once('@').is_some_and(|(_, domain)| domain.contains('.'));
+        if dotted && crate::domain::Email::parse(candidate).is_ok() {
+            out.push_str(&escape(&rest[..start]));
+            out.push_str(&format!(r#"<a href="mailto:{0}" style="color:#0b57d0">{0}</a>"#, escape(candidate)));
+        } else {
+            out.push_str(&escape(&rest[..end.max(at + 1)]));
+        }
+        rest = &rest[end.max(at + 1)..];
+    }
+    out.push_str(&escape(rest));
+    out
+}
+
 /// RFC 2369 `List-Unsubscribe`.
 #[derive(Debug, Clone)]
 struct ListUnsubscribe(String);
@@ -317,6 +349,16 @@ mod footer_tests {
     }
 
     use super::QueuedMail;
+
+    #[test]
+    fn addresses_in_a_mail_become_links_and_nothing_else_does() {
+        assert_eq!(
+            with_address_links("Hanbit Shop (privacy@hanbit.example). <b>"),
+            r#"Hanbit Shop (<a href="mailto:privacy@hanbit.example" style="color:#0b57d0">privacy@hanbit.example</a>). &lt;b&gt;"#
+        );
+        assert_eq!(with_address_links("an @ sign, a@b and 5@"), "an @ sign, a@b and 5@");
+        assert_eq!(with_address_links("no address"), "no address");
+    }
 
     #[test]
     fn a_composed_mail_has_its_own_id_and_prints_no_url_in_its_html() {
