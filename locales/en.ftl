@@ -1076,3 +1076,4 @@ console-form-kind-other = Other
 me-unsubscribe-which = Stop receiving messages for: { $list }? Your other choices stay as they are.
 me-unsubscribed-which = You will not receive messages for { $list } any more. Your other choices stay as they are.
 list-separator = { ", " }
+console-embed-link = Put it on your site (snippets)

@@ -1061,3 +1061,4 @@ console-form-kind-other = その他
 me-unsubscribe-which = 次のメッセージの受け取りを停止しますか? { $list }。その他の選択はそのまま残ります。
 me-unsubscribed-which = 今後 { $list } のメッセージはお送りしません。その他の選択はそのまま残ります。
 list-separator = { "、" }
+console-embed-link = サイトに埋め込む（コード）

@@ -1060,3 +1060,4 @@ console-form-kind-other = 기타
 me-unsubscribe-which = 다음 메시지를 더 이상 받지 않으시겠어요? { $list }. 다른 선택은 그대로 유지됩니다.
 me-unsubscribed-which = 이제 { $list } 메시지를 받지 않습니다. 다른 선택은 그대로 유지됩니다.
 list-separator = { ", " }
+console-embed-link = 내 사이트에 넣기(코드 조각)

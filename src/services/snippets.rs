@@ -84,15 +84,16 @@ fn html_form(
     let def = &form.definition;
     let back = def.allowed_origins.first().map_or("https://your-site.example", |o| o.trim_end_matches('/'));
     let mut out = format!(
-        "<!-- After a successful post Assent sends the person to `redirect`, if it is on one of the\n     \
-         form's allowed origins; otherwise it shows its own thank-you page. -->\n\
+        "<!-- After a successful post Assent shows its own thank-you page (with a link to the\n     \
+         person's preference center). To send people back to your site instead, add\n     \
+         <input type=\"hidden\" name=\"redirect\" value=\"{}/thanks\">\n     \
+         (a page on one of the form's allowed origins). -->\n\
          <form method=\"post\" action=\"{}/f/{}?lang={}\" accept-charset=\"utf-8\">\n  \
-         <input type=\"hidden\" name=\"redirect\" value=\"{}/thanks\">\n  \
          <input type=\"hidden\" name=\"_shown\" value=\"{}\">\n",
+        esc(back),
         esc(base),
         form.key,
         locale.as_str(),
-        esc(back),
         esc(shown)
     );
     for f in &def.fields {
@@ -295,10 +296,12 @@ mod tests {
     }
 
     #[test]
-    fn the_html_form_posts_to_assent_and_redirects_to_an_allowed_origin() {
+    fn the_html_form_posts_to_assent_and_says_how_to_be_sent_back() {
         let s = snippets();
         assert!(s.html_form.contains(r#"action="https://assent.example/f/newsletter?lang=en""#), "{}", s.html_form);
-        assert!(s.html_form.contains(r#"name="redirect" value="https://shop.example/thanks""#));
+        let (comment, form) = s.html_form.split_once("-->").unwrap();
+        assert!(comment.contains(r#"name="redirect" value="https://shop.example/thanks""#), "how, in a comment");
+        assert!(!form.contains(r#"name="redirect""#), "Assent's own thank-you page by default");
         assert!(s.html_form.contains(r#"name="email" type="email""#));
         assert!(s.html_form.contains(r#"name="purpose" value="service" required"#));
         assert!(s.html_form.contains(r#"name="purpose" value="marketing_sms">"#), "optional purposes start unticked");

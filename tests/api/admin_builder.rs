@@ -72,6 +72,8 @@ on_both_backends! {
         assert_eq!(form.status(), 200);
         assert!(form.text().await.unwrap().contains(r#"type="email""#));
         assert!(console.page("/admin/forms?lang=en").await.contains("<td>Newsletter</td>"), "the list says the kind in words");
+        let builder = console.page("/admin/forms/first?lang=en&done=published").await;
+        assert!(builder.contains(r#"<a href="/admin/forms/first/embed?lang=en">Put it on your site (snippets)</a>"#), "the snippets one click away");
     }
 
     async fn an_owner_builds_previews_and_publishes_a_form(app: TestApp) {

@@ -566,11 +566,11 @@ describe('embedding across origins', () => {
     assert.equal(await frame.locator('#field-email').count(), 0, 'no form inside the refused frame');
   });
 
-  test('the plain HTML snippet posts from the shop and is sent back there; from another site it is refused with a page', async (t) => {
+  test('the plain HTML snippet posts from the shop to Assent\'s thank-you page, or back to the shop with a redirect; from another site it is refused with a page', async (t) => {
     const { html } = await embedSnippet(t);
-    const fillAndSend = async (origin) => {
+    const fillAndSend = async (origin, snippet = html) => {
       const page = await newPage(t);
-      await page.goto(embedder.page(origin, html));
+      await page.goto(embedder.page(origin, snippet));
       await page.fill('#assent-email', uniqueEmail('snippet'));
       for (const box of await page.locator('input[name=purpose][required]').all()) {
         await box.check();
@@ -578,8 +578,13 @@ describe('embedding across origins', () => {
       const [response] = await Promise.all([page.waitForNavigation(), page.click('form button[type=submit]')]);
       return { page, response };
     };
-    // The browser sends the shop's Origin: allowed, so Assent records it and sends the person back.
-    const shop = await fillAndSend(embedder.shop);
+    // As copied, the snippet leads to Assent's own thank-you page, which links to the preference center.
+    const plain = await fillAndSend(embedder.shop);
+    assert.match(plain.page.url(), new RegExp(`^${env.base}/f/${BUILT_FORM}/thanks`), plain.page.url());
+    assert.ok(await plain.page.locator('footer a[href^="/me"]').isVisible(), 'the thank-you page leads to /me');
+    // With the redirect its comment describes, from the shop (an allowed origin): sent back there.
+    const redirect = `<input type="hidden" name="redirect" value="${embedder.shop}/thanks">\n  <input type="hidden" name="_shown"`;
+    const shop = await fillAndSend(embedder.shop, html.replace('<input type="hidden" name="_shown"', redirect));
     assert.equal(new URL(shop.page.url()).origin, embedder.shop, `sent back to the shop (${shop.page.url()})`);
     // The same snippet copied onto a stranger's site: a cross-site post, refused, nothing saved.
     const stranger = await fillAndSend(embedder.stranger);

@@ -116,6 +116,7 @@ message_struct! {
         forms_intro,
         new_form,
         form_kind,
+        embed_link,
         published,
         not_published,
         draft_changes,
