@@ -98,6 +98,24 @@ describe('accessibility (axe-core: no WCAG 2.2 A or AA violation)', () => {
     await Promise.all([page.waitForURL(/\/me\?lang=/), page.click('button[type=submit]')]);
     assert.ok(await page.getByText(email).first().isVisible(), 'signed in, the page shows whose data it is');
     await assertAccessible(page, 'the signed-in preference center');
+
+    // On the narrowest phone, in every language, nothing scrolls sideways; tables become rows.
+    await page.setViewportSize({ width: 320, height: 640 });
+    const wide = [];
+    for (const lang of ['en', 'ko', 'ja']) {
+      for (const path of ['/me', '/f/newsletter', '/', '/policies/service/v1']) {
+        await page.goto(url(`${path}?lang=${lang}`));
+        const width = await page.evaluate(() => document.documentElement.scrollWidth);
+        if (width > 320) {
+          wide.push(`${path}?lang=${lang}: ${width}px`);
+        }
+      }
+    }
+    assert.deepEqual(wide, [], 'pages wider than a 320 px screen');
+    await page.goto(url('/me?lang=ko'));
+    const row = page.locator('table.stack tbody tr').first();
+    assert.equal(await row.evaluate((r) => getComputedStyle(r).display), 'block', 'a table row is a block on a phone');
+    await assertAccessible(page, 'the signed-in preference center on a 320 px screen (ko)');
   });
 });
 
