@@ -130,15 +130,8 @@ async fn change_email(
 fn which_messages(state: &AppState, locale: Locale, token: &str, id: &str) -> Option<String> {
     let claims = links::unsubscribe_claims(&state.keyring, token).ok()?;
     let catalog = state.catalog.current();
-    let titles: Vec<String> = claims
-        .purposes
-        .iter()
-        .map(|p| {
-            catalog
-                .purpose(p)
-                .map_or_else(|| p.clone(), |p| p.policy.title().get(locale, catalog.default_locale()).to_owned())
-        })
-        .collect();
+    let titles: Vec<String> =
+        claims.purposes.iter().map(|p| crate::web::pages::purpose_title(&catalog, p, locale)).collect();
     let list = titles.join(&crate::i18n::catalogue(locale).text("list-separator"));
     (!titles.is_empty())
         .then(|| crate::i18n::catalogue(locale).format(id, &[("list", fluent_bundle::FluentValue::from(list))]))

@@ -32,6 +32,19 @@ pub fn local_time(
     )
 }
 
+/// A purpose's title in `locale`, or its key when the catalogue has no such purpose.
+pub fn purpose_title(catalog: &crate::db::catalog::Catalog, key: &str, locale: crate::domain::Locale) -> String {
+    catalog
+        .purpose(key)
+        .map_or_else(|| key.to_owned(), |p| p.policy.title().get(locale, catalog.default_locale()).to_owned())
+}
+
+/// A form's title in `locale`, or its key when the catalogue has no such form or it has no title.
+pub fn form_title(catalog: &crate::db::catalog::Catalog, key: &str, locale: crate::domain::Locale) -> String {
+    let title = catalog.form(key).map(|f| f.definition.title.get(locale, catalog.default_locale())).unwrap_or_default();
+    if title.trim().is_empty() { key.to_owned() } else { title.to_owned() }
+}
+
 pub fn render(page: &impl Template) -> HttpResponse {
     render_with_status(page, StatusCode::OK)
 }

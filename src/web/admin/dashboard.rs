@@ -76,20 +76,6 @@ impl Doctor {
     }
 }
 
-/// A purpose by its title in the console's language (its key if the catalogue has no such purpose).
-pub fn purpose_title(catalog: &crate::db::catalog::Catalog, key: &str, locale: crate::domain::Locale) -> String {
-    catalog
-        .purpose(key)
-        .map_or_else(|| key.to_owned(), |p| p.policy.title().get(locale, catalog.default_locale()).to_owned())
-}
-
-/// A form by its title in the console's language (its key if it has none).
-pub fn form_title(catalog: &crate::db::catalog::Catalog, key: &str, locale: crate::domain::Locale) -> String {
-    let title =
-        catalog.forms.get(key).map(|f| f.definition.title.get(locale, catalog.default_locale())).unwrap_or_default();
-    if title.trim().is_empty() { key.to_owned() } else { title.to_owned() }
-}
-
 /// The dashboard page.
 pub async fn page(req: HttpRequest, who: SignedIn, state: web::Data<AppState>) -> Result<HttpResponse, AdminError> {
     let catalog = state.catalog.current();
@@ -123,7 +109,7 @@ pub async fn page(req: HttpRequest, who: SignedIn, state: web::Data<AppState>) -
         groups: numbers
             .per_purpose
             .iter()
-            .map(|(p, g, w)| (purpose_title(&catalog, p, who.locale), vec![*g, *w]))
+            .map(|(p, g, w)| (crate::web::pages::purpose_title(&catalog, p, who.locale), vec![*g, *w]))
             .collect(),
         label_header: d.col_purpose,
         label_every: 1,

@@ -155,11 +155,11 @@ impl ListPage {
     }
 
     fn purpose(&self, key: &str) -> String {
-        super::dashboard::purpose_title(&self.catalog, key, self.locale)
+        crate::web::pages::purpose_title(&self.catalog, key, self.locale)
     }
 
     fn form(&self, key: &str) -> String {
-        super::dashboard::form_title(&self.catalog, key, self.locale)
+        crate::web::pages::form_title(&self.catalog, key, self.locale)
     }
 }
 

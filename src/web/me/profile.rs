@@ -15,7 +15,9 @@ use crate::services::receipts::Issuer;
 use crate::services::rights::{self, Actor, Profile};
 use crate::web::error::{AppError, PageError};
 use crate::web::i18n::Strings;
-use crate::web::pages::{ConsentRow, EditRow, HistoryRow, ProfilePage, ValueRow, render};
+use crate::web::pages::{
+    ConsentRow, EditRow, HistoryRow, ProfilePage, ValueRow, form_title, local_time, purpose_title, render,
+};
 use crate::web::{AppState, locale_of};
 
 /// Reads the profile (personal data) and records the access.
@@ -99,14 +101,6 @@ fn label(field: &str, l: &Option<Localized>, locale: Locale, default: Locale) ->
     l.as_ref().map(|l| l.get(locale, default).to_owned()).unwrap_or_else(|| field.to_owned())
 }
 
-/// A purpose's title in `locale`, or its key when the catalogue no longer has it.
-fn purpose_title(catalog: &Catalog, key: &str, locale: Locale) -> String {
-    catalog
-        .purpose(key)
-        .map(|p| p.policy.title().get(locale, catalog.default_locale()).to_owned())
-        .unwrap_or_else(|| key.to_owned())
-}
-
 /// Every value held, with where it came from and what it is kept for.
 fn value_rows(
     profile: &Profile,
@@ -115,18 +109,18 @@ fn value_rows(
     zone: crate::domain::import::Zone,
 ) -> Vec<ValueRow> {
     let default = catalog.default_locale();
-    // The form by its title, as the person saw it (its key only if the form is gone).
-    let form = |key: &str| {
-        let title = catalog.forms.get(key).map(|f| f.definition.title.get(locale, default)).unwrap_or_default();
-        if title.trim().is_empty() { key.to_owned() } else { title.to_owned() }
-    };
     profile
         .values
         .iter()
         .map(|v| ValueRow {
             label: label(&v.field, &v.label, locale, default),
             value: v.value.clone(),
-            source: format!("{} · {}", form(&v.form), crate::web::pages::local_time(v.submitted_at, zone, locale).0),
+            // The form by its title, as the person saw it (its key only if the form is gone).
+            source: format!(
+                "{} · {}",
+                form_title(catalog, &v.form, locale),
+                local_time(v.submitted_at, zone, locale).0
+            ),
             purposes: v.purposes.iter().map(|p| purpose_title(catalog, p, locale)).collect::<Vec<_>>().join(", "),
         })
         .collect()
@@ -210,15 +204,14 @@ fn history_rows(
         .iter()
         .rev()
         .map(|h| {
-            let (at, at_iso) = crate::web::pages::local_time(h.at, zone, locale);
-            (h, at, at_iso)
-        })
-        .map(|(h, at, at_iso)| HistoryRow {
-            at,
-            at_iso,
-            purpose: purpose_title(catalog, &h.purpose, locale),
-            action: in_words(locale, "me-action", &h.action),
-            method: in_words(locale, "me-method", &h.method),
+            let (at, at_iso) = local_time(h.at, zone, locale);
+            HistoryRow {
+                at,
+                at_iso,
+                purpose: purpose_title(catalog, &h.purpose, locale),
+                action: in_words(locale, "me-action", &h.action),
+                method: in_words(locale, "me-method", &h.method),
+            }
         })
         .collect()
 }

@@ -68,10 +68,7 @@ pub(super) struct View<'a> {
 
 impl View<'_> {
     fn purpose_title(&self, key: &str) -> String {
-        self.catalog.purpose(key).map_or_else(
-            || key.to_owned(),
-            |p| p.policy.title.get(self.locale, self.catalog.default_locale()).to_owned(),
-        )
+        crate::web::pages::purpose_title(self.catalog, key, self.locale)
     }
 
     /// Every name a column may be taken for, with its label.
