@@ -29,16 +29,25 @@ pub fn limit_key(ip: IpAddr) -> IpAddr {
 
 type KeyedLimiter<K> = governor::DefaultKeyedRateLimiter<K>;
 
+/// Sign-in links per address, an hour (in each process and, on PostgreSQL, across them).
+const LINKS_PER_ADDRESS_HOUR: u32 = 5;
+/// Sign-in links per client, an hour.
+const LINKS_PER_CLIENT_HOUR: u32 = 30;
+/// Console sign-in (and reset) attempts per address, a minute.
+const CONSOLE_PER_ADDRESS_MINUTE: u32 = 10;
+/// Console sign-in (and reset) attempts per client, a minute.
+const CONSOLE_PER_CLIENT_MINUTE: u32 = 30;
+
 /// Limits on what can be guessed or flooded (per process).
 pub struct RateLimits {
-    /// Sign-in links per address: 5 an hour.
+    /// Sign-in links per address: [`LINKS_PER_ADDRESS_HOUR`].
     pub sign_in_per_address: KeyedLimiter<Vec<u8>>,
-    /// Sign-in links per client IP: 30 an hour.
+    /// Sign-in links per client IP: [`LINKS_PER_CLIENT_HOUR`].
     pub sign_in_per_ip: KeyedLimiter<std::net::IpAddr>,
-    /// Console sign-in attempts per client IP: 30 a minute.
+    /// Console sign-in attempts per client IP: [`CONSOLE_PER_CLIENT_MINUTE`].
     pub admin_sign_in_per_ip: KeyedLimiter<std::net::IpAddr>,
-    /// Console sign-in attempts per address (a hash of it): 10 a minute; the lock-out after 5
-    /// failures does the rest.
+    /// Console sign-in attempts per address (a hash of it): [`CONSOLE_PER_ADDRESS_MINUTE`]; the
+    /// growing delays after failures (`services::owners::count_failure`) do the rest.
     pub admin_sign_in_per_email: KeyedLimiter<Vec<u8>>,
     /// Form submissions per client IP (`ASSENT_SUBMISSIONS_PER_MINUTE`; none when 0).
     pub submissions_per_ip: Option<KeyedLimiter<std::net::IpAddr>>,
@@ -56,10 +65,10 @@ impl RateLimits {
         let per_hour = |n: u32| Quota::per_hour(NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN));
         let per_minute = |n: u32| Quota::per_minute(NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN));
         Self {
-            sign_in_per_address: RateLimiter::keyed(per_hour(5)),
-            sign_in_per_ip: RateLimiter::keyed(per_hour(30)),
-            admin_sign_in_per_ip: RateLimiter::keyed(per_minute(30)),
-            admin_sign_in_per_email: RateLimiter::keyed(per_minute(10)),
+            sign_in_per_address: RateLimiter::keyed(per_hour(LINKS_PER_ADDRESS_HOUR)),
+            sign_in_per_ip: RateLimiter::keyed(per_hour(LINKS_PER_CLIENT_HOUR)),
+            admin_sign_in_per_ip: RateLimiter::keyed(per_minute(CONSOLE_PER_CLIENT_MINUTE)),
+            admin_sign_in_per_email: RateLimiter::keyed(per_minute(CONSOLE_PER_ADDRESS_MINUTE)),
             submissions_per_ip: NonZeroU32::new(settings.submissions_per_minute)
                 .map(|n| RateLimiter::keyed(Quota::per_minute(n))),
             password_hashing: Arc::new(tokio::sync::Semaphore::new(settings.password_hashes.max(1))),
@@ -103,8 +112,8 @@ impl RateLimits {
     pub async fn sign_in_link(&self, ip: Option<IpAddr>, index: &[u8]) -> Result<bool, AppError> {
         let local = ip.is_none_or(|ip| self.sign_in_per_ip.check_key(&limit_key(ip)).is_ok())
             && self.sign_in_per_address.check_key(&index.to_vec()).is_ok();
-        let mut counts = vec![Count::per_hour(format!("link-address:{}", hex::encode(index)), 5)];
-        counts.extend(ip.map(|ip| Count::per_hour(format!("link-ip:{}", limit_key(ip)), 30)));
+        let mut counts = vec![Count::per_hour(format!("link-address:{}", hex::encode(index)), LINKS_PER_ADDRESS_HOUR)];
+        counts.extend(ip.map(|ip| Count::per_hour(format!("link-ip:{}", limit_key(ip)), LINKS_PER_CLIENT_HOUR)));
         Ok(local && self.shared_allows(counts).await?)
     }
 
@@ -114,8 +123,10 @@ impl RateLimits {
         if !self.console_attempt_here(ip, address) {
             return Ok(false);
         }
-        let mut counts = vec![Count::per_minute(format!("console-address:{}", address.to_lowercase()), 10)];
-        counts.extend(ip.map(|ip| Count::per_minute(format!("console-ip:{}", limit_key(ip)), 30)));
+        let address = address.to_lowercase();
+        let mut counts = vec![Count::per_minute(format!("console-address:{address}"), CONSOLE_PER_ADDRESS_MINUTE)];
+        counts
+            .extend(ip.map(|ip| Count::per_minute(format!("console-ip:{}", limit_key(ip)), CONSOLE_PER_CLIENT_MINUTE)));
         self.shared_allows(counts).await
     }
 
