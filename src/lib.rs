@@ -10,6 +10,7 @@ pub mod config;
 pub mod crypto;
 pub mod db;
 pub mod domain;
+pub mod html;
 pub mod i18n;
 pub mod jobs;
 pub mod keys_cli;

@@ -92,7 +92,7 @@ impl HtmlPart<'_> {
 /// `text`, HTML-escaped, with every e-mail address in it a `mailto:` link (an address is a word
 /// holding one `@` with a dot after it, trimmed of the punctuation around it).
 pub fn with_address_links(text: &str) -> String {
-    let escape = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
+    use crate::html::escape;
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(at) = rest.find('@') {

@@ -7,6 +7,7 @@ use serde_json::{Map, Value, json};
 
 use crate::db::catalog::{Catalog, PublishedForm};
 use crate::domain::{FieldDefinition, FieldType, Locale};
+use crate::html::escape as esc;
 
 /// The words the HTML snippet shows, in the owner's language (from the web catalogue).
 #[derive(Debug, Clone, Copy)]
@@ -25,22 +26,6 @@ pub struct Snippets {
     pub html_form: String,
     pub fetch: String,
     pub curl: String,
-}
-
-/// Escapes text for an HTML attribute value or element content.
-fn esc(raw: &str) -> String {
-    let mut out = String::with_capacity(raw.len());
-    for c in raw.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// The snippets for `form`, served from `base_url` (no trailing slash), worded in `locale`.

@@ -6,6 +6,8 @@
 
 use std::fmt::Write as _;
 
+use crate::html::escape as esc;
+
 /// One chart: groups of bars (one bar per series in each group).
 #[derive(Debug, Clone)]
 pub struct Chart<'a> {
@@ -28,11 +30,6 @@ const LEFT: f64 = 44.0;
 const BOTTOM: f64 = 36.0;
 const TOP: f64 = 12.0;
 const COLOURS: [&str; 3] = ["#0b5cad", "#b3261e", "#1a7f37"];
-
-/// Escapes text for HTML/SVG content and attribute values.
-fn esc(raw: &str) -> String {
-    raw.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
-}
 
 /// Where things go: the largest value, the plot's height and baseline, and each group's slot.
 struct Frame {
