@@ -236,31 +236,6 @@ pub fn choices_text(field: &FieldDefinition, locales: &Locales) -> String {
         .join("\n")
 }
 
-/// Adds (`at` = None) or replaces the field at `at`; refuses a key another field has.
-pub fn put_field(draft: &mut FormDefinition, at: Option<usize>, field: FieldDefinition) -> Result<(), ErrorCode> {
-    if draft.fields.iter().enumerate().any(|(i, f)| f.key == field.key && Some(i) != at) {
-        return Err(ErrorCode::KeyTaken);
-    }
-    match at {
-        Some(i) if i < draft.fields.len() => draft.fields[i] = field,
-        Some(_) => return Err(ErrorCode::NotFound),
-        None => draft.fields.push(field),
-    }
-    Ok(())
-}
-
-/// Moves the field at `at` one place up or down; false if it cannot move.
-pub fn move_field(draft: &mut FormDefinition, at: usize, up: bool) -> bool {
-    let to = if up { at.checked_sub(1) } else { Some(at + 1) };
-    match to {
-        Some(to) if at < draft.fields.len() && to < draft.fields.len() => {
-            draft.fields.swap(at, to);
-            true
-        }
-        _ => false,
-    }
-}
-
 /// The allowed origins typed one a line, each exactly `scheme://host[:port]`; the bad lines otherwise.
 pub fn parse_origins(raw: &str) -> Result<Vec<String>, Vec<String>> {
     let (mut good, mut bad) = (Vec::new(), Vec::new());
@@ -310,34 +285,5 @@ mod tests {
         assert_eq!(choices_text(&field, &locales), "s|Small|작음\nl|Large");
         let too_many = FieldInput { choices: "s|Small|작음|小".into(), ..typed };
         assert!(parse_field(&too_many, &locales).is_err());
-    }
-
-    #[test]
-    fn fields_move_within_bounds() {
-        let field = |k: &str| FieldDefinition {
-            key: FieldKey::parse(k).unwrap(),
-            kind: FieldType::Text,
-            label: Localized::new([(Locale::EN, k)]),
-            required: false,
-            purposes: Vec::new(),
-            max_length: None,
-            choices: Vec::new(),
-        };
-        let mut d = FormDefinition {
-            kind: "signup".into(),
-            title: Localized::new([(Locale::EN, "T")]),
-            description: None,
-            double_opt_in: false,
-            purposes: Vec::new(),
-            allowed_origins: Vec::new(),
-            fields: vec![field("a"), field("b")],
-            min_age: None,
-            age_check: Default::default(),
-        };
-        assert!(!move_field(&mut d, 0, true));
-        assert!(move_field(&mut d, 0, false));
-        assert_eq!(d.fields[0].key.as_str(), "b");
-        assert_eq!(put_field(&mut d, None, field("a")), Err(ErrorCode::KeyTaken));
-        assert_eq!(put_field(&mut d, Some(1), field("a")), Ok(()));
     }
 }

@@ -23,6 +23,7 @@ const STATIC_FILES: &[(&str, &str, &str)] = &[
     ("assent.css", "text/css; charset=utf-8", include_str!("../../static/assent.css")),
     ("frame.js", "text/javascript; charset=utf-8", include_str!("../../static/frame.js")),
     ("embed.js", "text/javascript; charset=utf-8", include_str!("../../static/embed.js")),
+    ("builder.js", "text/javascript; charset=utf-8", include_str!("../../static/builder.js")),
     ("favicon.svg", "image/svg+xml", include_str!("../../static/favicon.svg")),
 ];
 

@@ -57,6 +57,33 @@ fn field<'a>(key: &'a str, kind: &'a str, en: &'a str, ko: &'a str, purposes: &[
     pairs
 }
 
+/// The builder's one form as a browser sends it: the settings, each field's inputs under its
+/// block's prefix in the order shown, the "add field" block, and the button pressed (`op`).
+fn draft_page(
+    settings: &[(&str, &str)],
+    fields: &[Vec<(&str, &str)>],
+    new: &[(&str, &str)],
+    op: &str,
+) -> Vec<(String, String)> {
+    let mut pairs: Vec<(String, String)> = settings.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    for (i, f) in fields.iter().enumerate() {
+        pairs.push(("order".into(), format!("f{i}")));
+        pairs.extend(f.iter().map(|(k, v)| (format!("f{i}-{k}"), (*v).to_owned())));
+    }
+    pairs.extend(new.iter().map(|(k, v)| (format!("new-{k}"), (*v).to_owned())));
+    pairs.push(("op".into(), op.into()));
+    pairs
+}
+
+async fn save_draft(
+    console: &crate::admin_helpers::Console,
+    form: &str,
+    page: &[(String, String)],
+) -> reqwest::Response {
+    let pairs: Vec<(&str, &str)> = page.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    console.submit(&format!("/admin/forms/{form}/draft?lang=en"), &pairs).await
+}
+
 on_both_backends! {
     async fn a_new_form_publishes_as_created(app: TestApp) {
         let console = app.signed_in(Role::Owner).await;
@@ -87,23 +114,36 @@ on_both_backends! {
         assert_eq!(created.headers()["location"], "/admin/forms/survey?lang=en");
         assert_eq!(app.get("/f/survey").await.status(), 404, "a draft is not public");
 
-        // Fields: a refused one, then a name that serves no purpose yet.
-        let bad = console.submit("/admin/forms/survey/fields?lang=en", &field("Bad Key", "text", "", "이름", &[])).await;
+        // The whole page is one form. A refused new field: nothing saved, everything typed shown again.
+        let starter = [("required", "1")].into_iter().chain(field("email", "email", "Email address", "이메일 주소", &["service"])).collect::<Vec<_>>();
+        let settings = [("kind", "signup"), ("title_en", "Survey"), ("title_ko", "설문"), ("purposes", "service"), ("purposes", "personalisation"), ("allowed_origins", "https://shop.example")];
+        let renamed = [("kind", "signup"), ("title_en", "Survey (typed)"), ("title_ko", "설문"), ("purposes", "service")];
+        let bad = save_draft(&console, "survey", &draft_page(&renamed, std::slice::from_ref(&starter), &field("Bad Key", "text", "", "이름", &[]), "add")).await;
         assert_eq!(bad.status(), 422);
         let html = bad.text().await.unwrap();
         assert!(html.contains(r#"aria-describedby="field-new-key-error""#) && html.contains(r#"id="field-new-label_en-error""#));
-        let added = console.submit("/admin/forms/survey/fields?lang=en", &field("name", "text", "Your name", "이름", &[])).await;
+        assert!(html.contains(r#"value="Survey (typed)""#) && html.contains(r#"value="Bad Key""#), "what was typed is kept");
+        assert!(html.contains(r#"data-unsaved="1""#) && html.contains("Unsaved changes"));
+        assert!(!console.page("/admin/forms/survey?lang=en").await.contains("Survey (typed)"), "and nothing was saved");
+        // A name that serves no purpose yet is added, with the settings typed beside it.
+        let name = field("name", "text", "Your name", "이름", &[]);
+        let added = save_draft(&console, "survey", &draft_page(&renamed, std::slice::from_ref(&starter), &name, "add")).await;
         assert_eq!(added.status(), 303);
-        let settings = [("kind", "signup"), ("title_en", "Survey"), ("title_ko", "설문"), ("purposes", "service"), ("purposes", "personalisation"), ("allowed_origins", "https://shop.example")];
-        let bad_origin = console.submit("/admin/forms/survey/settings?lang=en", &[("kind", "signup"), ("title_en", "Survey"), ("title_ko", "설문"), ("allowed_origins", "https://shop.example/page")]).await;
-        assert_eq!(bad_origin.status(), 422);
-        assert!(bad_origin.text().await.unwrap().contains(r#"id="field-allowed_origins-error""#));
-        assert_eq!(console.submit("/admin/forms/survey/settings?lang=en", &settings).await.status(), 303);
-        let email = [("required", "1")].into_iter().chain(field("email", "email", "Email address", "이메일 주소", &["service"])).collect::<Vec<_>>();
-        assert_eq!(console.submit("/admin/forms/survey/fields/0?lang=en", &email).await.status(), 303);
+        assert!(added.headers()["location"].to_str().unwrap().ends_with("done=saved#fields-title"));
+        let builder = console.page("/admin/forms/survey?lang=en").await;
+        assert!(builder.contains("<h1>Survey (typed)</h1>") && builder.contains(r#"name="f1-key" type="text" value="name""#), "both saved at once");
+        let bad_origin = [("kind", "signup"), ("title_en", "Survey"), ("title_ko", "설문"), ("allowed_origins", "https://shop.example/page")];
+        let refused = save_draft(&console, "survey", &draft_page(&bad_origin, &[starter.clone(), name.clone()], &[], "save")).await;
+        assert_eq!(refused.status(), 422);
+        assert!(refused.text().await.unwrap().contains(r#"id="field-allowed_origins-error""#));
+        assert_eq!(save_draft(&console, "survey", &draft_page(&settings, &[starter.clone(), name.clone()], &[], "save")).await.status(), 303);
+        // A key used twice is refused on the later field.
+        let twice = save_draft(&console, "survey", &draft_page(&settings, &[starter.clone(), field("email", "text", "Again", "다시", &["service"])], &[], "save")).await;
+        assert_eq!(twice.status(), 422);
+        assert!(twice.text().await.unwrap().contains(r#"id="field-f1-key-error""#));
 
         // Publishing a field without a purpose is refused with the reason, and nothing is published.
-        let refused = console.submit("/admin/forms/survey/publish?lang=en", &[]).await;
+        let refused = save_draft(&console, "survey", &draft_page(&settings, &[starter.clone(), name.clone()], &[], "publish")).await;
         assert_eq!(refused.status(), 422);
         let html = refused.text().await.unwrap();
         assert!(html.contains("serves no purpose") && html.contains("name"), "the builder says why");
@@ -112,8 +152,16 @@ on_both_backends! {
         assert_eq!(korean.status(), 422);
         assert!(korean.text().await.unwrap().contains("‘name’ 항목에 이용 목적이 없습니다"), "and says it in Korean");
 
+        // The preview beside the editor shows what is typed, unsaved.
         let name = field("name", "text", "Your name", "이름", &["personalisation"]);
-        assert_eq!(console.submit("/admin/forms/survey/fields/1?lang=en", &name).await.status(), 303);
+        let typed = draft_page(&settings, &[starter.clone(), field("name", "text", "Your full name", "이름", &["personalisation"])], &[], "preview");
+        let pairs: Vec<(&str, &str)> = typed.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let live = console.submit("/admin/forms/survey/preview?lang=en", &pairs).await;
+        assert_eq!(live.status(), 200);
+        assert!(live.headers()["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'self'"));
+        assert!(live.text().await.unwrap().contains("Your full name"));
+        assert!(!console.page("/admin/forms/survey?lang=en").await.contains("Your full name"), "a preview saves nothing");
+        assert_eq!(save_draft(&console, "survey", &draft_page(&settings, &[starter.clone(), name.clone()], &[], "save")).await.status(), 303);
         let preview = console.get("/admin/forms/survey/preview?lang=en").await;
         assert_eq!(preview.status(), 200);
         assert!(preview.headers()["content-security-policy"].to_str().unwrap().contains("form-action 'none'"));
@@ -140,8 +188,10 @@ on_both_backends! {
 
         // A change: a new field, moved to the top, makes version 2; the submission keeps version 1.
         let company = field("company", "text", "Company", "회사", &["service"]);
-        assert_eq!(console.submit("/admin/forms/survey/fields?lang=en", &company).await.status(), 303);
-        assert_eq!(console.submit("/admin/forms/survey/fields/2/move?lang=en", &[("direction", "up")]).await.status(), 303);
+        assert_eq!(save_draft(&console, "survey", &draft_page(&settings, &[starter.clone(), name.clone()], &company, "add")).await.status(), 303);
+        let moved = save_draft(&console, "survey", &draft_page(&settings, &[starter.clone(), name.clone(), company.clone()], &[], "up:2")).await;
+        assert_eq!(moved.status(), 303);
+        assert!(moved.headers()["location"].to_str().unwrap().ends_with("#f1-title"), "back to the field that moved");
         let builder = console.page("/admin/forms/survey?lang=en").await;
         assert!(builder.find("Company").unwrap() < builder.find("Your name").unwrap(), "moved up");
         assert_unique_ids(&builder);
@@ -159,11 +209,13 @@ on_both_backends! {
         assert_eq!(published, [("owner".to_owned(), "survey v1".to_owned()), ("owner".to_owned(), "survey v2".to_owned())]);
 
         // Removing a field, and a viewer who may look but not publish.
-        assert_eq!(console.submit("/admin/forms/survey/fields/1/remove?lang=en", &[]).await.status(), 303);
+        let order = [starter.clone(), company.clone(), name.clone()];
+        assert_eq!(save_draft(&console, "survey", &draft_page(&settings, &order, &[], "remove:1")).await.status(), 303);
         assert!(!console.page("/admin/forms/survey?lang=en").await.contains("Company"));
         let viewer = app.signed_in(Role::Analyst).await;
         assert!(viewer.page("/admin/forms?lang=en").await.contains("survey"));
         assert_eq!(viewer.submit("/admin/forms/survey/publish?lang=en", &[]).await.status(), 403);
+        assert_eq!(save_draft(&viewer, "survey", &draft_page(&settings, &order, &[], "publish")).await.status(), 403);
         assert_eq!(form_versions(&app, "survey").len(), 2);
     }
 

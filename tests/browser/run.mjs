@@ -269,29 +269,48 @@ describe('site owner console', () => {
     // A new form starts with an e-mail field that already serves the required purpose.
     assert.ok(await page.isChecked('#field-f0-purpose-service'), 'the starter field serves the service');
 
-    // Add an optional field, at first for no purpose: publishing is refused, and says why.
+    // The whole draft is one form with one Save. Add an optional field, at first for no purpose.
     await page.fill('#field-new-key', 'company');
     await page.selectOption('#field-new-kind', 'text');
     await page.fill('#field-new-label_en', 'Company');
     await page.fill('#field-new-label_ko', '회사');
-    await Promise.all([page.waitForURL(/done=saved/), page.locator('form[action*="/fields?"] button[type=submit]').click()]);
-    assert.ok(await page.locator('#field-f1-key').isVisible(), 'the new field is listed second');
-    assert.equal(await page.inputValue('#field-f1-key'), 'company');
-    await page.locator('section[aria-labelledby="publish-title"] button[type=submit]').click();
+    await Promise.all([page.waitForURL(/done=saved/), page.locator('button[name=op][value=add]').click()]);
+    assert.equal(await page.inputValue('#field-f1-key'), 'company', 'the new field is listed second');
+
+    // What is typed shows in the preview beside the editor at once, unsaved, and is announced as such.
+    await page.locator('#f1 summary').click();
+    await page.fill('#field-f1-label_en', 'Company name');
+    await page.frameLocator('#preview-frame').getByText('Company name').waitFor();
+    assert.match(await page.locator('#draft-state').innerText(), /Unsaved changes/);
+
+    // By keyboard: Move up moves the field at once; focus stays with it and its new place is said.
+    const order = () => page.locator('#builder-fields > li').evaluateAll((items) => items.map((li) => li.id));
+    await page.locator('#f1 .move-up').focus();
+    await page.keyboard.press('Enter');
+    assert.deepEqual(await order(), ['f1', 'f0']);
+    assert.equal(await page.evaluate(() => document.activeElement.className), 'secondary small move-down', 'focus stays on the moved field');
+    assert.match(await page.locator('#draft-state').innerText(), /^Company is now number 1 of 2\.$/);
+    assert.ok(await page.locator('#f1 .move-up').isHidden(), 'the first cannot move up');
+    await assertAccessible(page, 'the form builder with unsaved changes');
+    // By mouse: the e-mail field dragged by its number back above the company field (folded
+    // again, both are in view: a test's drag cannot scroll the page as a hand does).
+    await page.locator('#f1 summary').click();
+    await page.locator('#f0 .field-number').dragTo(page.locator('#f1'), { targetPosition: { x: 20, y: 5 } });
+    assert.deepEqual(await order(), ['f0', 'f1']);
+
+    // Save and publish: the draft is saved, publishing refused, and the builder says why.
+    await page.locator('button[name=op][value=publish]').click();
     await page.locator('#publish-error').waitFor();
     assert.equal(await page.locator('#publish-error').getAttribute('role'), 'alert');
+    assert.equal(await page.inputValue('#field-f1-label_en'), 'Company name', 'the typed label was saved');
     await assertAccessible(page, 'the form builder with a refused publish');
 
-    // The company field serves the service too.
+    // The company field serves the service too; ask for the service, allow the shop's origin.
+    await page.locator('#f1 summary').click();
     await page.check('#field-f1-purpose-service');
-    await Promise.all([page.waitForURL(/done=saved/), page.locator('form[action*="/fields/1?"] button[type=submit]').click()]);
-
-    // Ask for the service purpose, allow the shop's origin, save.
     await page.check('#field-asked-service');
     await page.fill('#field-allowed_origins', embedder.shop);
-    await Promise.all([page.waitForURL(/done=saved/), page.locator('form[action*="/settings?"] button[type=submit]').click()]);
-
-    await Promise.all([page.waitForURL(/done=published/), page.locator('section[aria-labelledby="publish-title"] button[type=submit]').click()]);
+    await Promise.all([page.waitForURL(/done=published/), page.locator('button[name=op][value=publish]').click()]);
     assert.match(await page.locator('main').innerText(), /Published version: v1\b/);
     assert.equal(await page.getByRole('status').first().innerText(), 'Published.');
     await assertAccessible(page, 'the form builder after publishing');

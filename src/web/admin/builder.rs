@@ -18,7 +18,6 @@ use crate::web::pages::render_with_status;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/admin/forms/{key}", web::get().to(show))
-        .route("/admin/forms/{key}/settings", web::post().to(settings))
         .route("/admin/forms/{key}/preview", web::get().to(preview))
         .route("/admin/forms/{key}/publish", web::post().to(publish));
 }
@@ -40,6 +39,11 @@ pub struct SettingsView {
 pub struct BuilderPage {
     pub c: Chrome,
     pub key: String,
+    /// The form's title in the console's language (its key while it has none).
+    pub title: String,
+    /// What is announced when a field moves, `{field}`, `{position}` and `{total}` left for the
+    /// page's script to fill.
+    pub moved: String,
     pub published: Option<i64>,
     pub changes: bool,
     pub settings: SettingsView,
@@ -68,14 +72,10 @@ pub fn builder_page(
     let catalog = state.catalog.current();
     let key = work.key.to_string();
     let settings = refused.settings.unwrap_or_else(|| draft_settings(&work.draft, &catalog, who.locale));
-    let mut views = field_views::views(&catalog, who.locale, &key, &work.draft);
-    let mut new_field = field_views::new_view(&catalog, who.locale, &key);
-    if let Some((at, view)) = refused.field {
-        match at {
-            Some(i) if i < views.len() => views[i] = view,
-            _ => new_field = view,
-        }
-    }
+    let (views, new_field) = match refused.fields {
+        Some((views, new)) => (views, new.unwrap_or_else(|| field_views::new_view(&catalog, who.locale))),
+        None => (field_views::views(&catalog, who.locale, &work.draft), field_views::new_view(&catalog, who.locale)),
+    };
     let status = if refused.problems.is_empty() && refused.publish_error.is_none() {
         StatusCode::OK
     } else {
@@ -86,7 +86,14 @@ pub fn builder_page(
     if !kinds.iter().any(|(k, _)| *k == settings.kind) {
         kinds.push((settings.kind.clone(), settings.kind.clone()));
     }
+    let title = work.draft.title.get(who.locale, catalog.default_locale());
+    let moved = crate::i18n::catalogue(who.locale).format(
+        "console-moved",
+        &[("field", "{field}".into()), ("position", "{position}".into()), ("total", "{total}".into())],
+    );
     let page = BuilderPage {
+        title: if title.trim().is_empty() { key.clone() } else { title.to_owned() },
+        moved,
         kinds,
         settings_inputs: settings_inputs(&settings, t),
         texts: settings_texts(&settings, &catalog, who.locale),
@@ -156,8 +163,8 @@ fn notice_text(notice: &str, t: &AdminStrings) -> &'static str {
 pub struct Refused {
     pub problems: Problems,
     pub settings: Option<SettingsView>,
-    /// The field form as typed: its index (`None`: the new field) and view.
-    pub field: Option<(Option<usize>, FieldFormView)>,
+    /// The fields as typed, and the new one if one was typed.
+    pub fields: Option<(Vec<FieldFormView>, Option<FieldFormView>)>,
     pub publish_error: Option<String>,
     pub notice: Option<&'static str>,
 }
@@ -181,7 +188,12 @@ async fn show(
 }
 
 /// The settings as typed (to show back), and what is wrong with them.
-fn typed_settings(form: &Fields, t: &AdminStrings, catalog: &Catalog, locale: Locale) -> (SettingsView, Problems) {
+pub(super) fn typed_settings(
+    form: &Fields,
+    t: &AdminStrings,
+    catalog: &Catalog,
+    locale: Locale,
+) -> (SettingsView, Problems) {
     let mut problems = Problems::default();
     let kind = text(&mut problems, t, form, "kind", 40);
     let locales = &catalog.locales;
@@ -215,7 +227,7 @@ fn typed_settings(form: &Fields, t: &AdminStrings, catalog: &Catalog, locale: Lo
 
 /// The draft with valid settings applied; purposes keep the catalogue's order, so the public form
 /// lists them as the purposes page does.
-fn with_settings(mut draft: FormDefinition, s: SettingsView, catalog: &Catalog) -> FormDefinition {
+pub(super) fn with_settings(mut draft: FormDefinition, s: SettingsView, catalog: &Catalog) -> FormDefinition {
     draft.kind = s.kind;
     draft.title = s.title.tidy();
     let description = s.description.tidy();
@@ -228,32 +240,6 @@ fn with_settings(mut draft: FormDefinition, s: SettingsView, catalog: &Catalog) 
     draft
 }
 
-async fn settings(
-    req: HttpRequest,
-    who: SignedIn,
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-    payload: web::Payload,
-) -> Result<HttpResponse, AdminError> {
-    let form = who.owner_form(&req, payload).await?;
-    let work = load(&state, &who, &path).await?;
-    let catalog = state.catalog.current();
-    let (view, problems) = typed_settings(&form, AdminStrings::get(who.locale), &catalog, who.locale);
-    if !problems.is_empty() {
-        let refused = Refused { problems, settings: Some(view), ..Refused::default() };
-        return Ok(builder_page(&req, &who, &state, &work, refused));
-    }
-    let draft = with_settings(work.draft.clone(), view, &catalog);
-    let (actor, key) = (who.actor(), work.key.clone());
-    state
-        .db
-        .writer
-        .write(move |tx| builder::save(tx.conn, &key, &draft, &actor))
-        .await
-        .map_err(|e| builder_error(e, who.locale))?;
-    Ok(see_other(&format!("/admin/forms/{}?lang={}&done=saved", work.key, who.locale.as_str())))
-}
-
 async fn publish(
     req: HttpRequest,
     who: SignedIn,
@@ -262,43 +248,63 @@ async fn publish(
     payload: web::Payload,
 ) -> Result<HttpResponse, AdminError> {
     who.owner_form(&req, payload).await?;
+    publish_key(&req, &who, &state, path.into_inner()).await
+}
+
+/// Publishes the saved draft of `key`; a definition that cannot be published shows the page
+/// again with why.
+pub(super) async fn publish_key(
+    req: &HttpRequest,
+    who: &SignedIn,
+    state: &AppState,
+    key: String,
+) -> Result<HttpResponse, AdminError> {
     let t = AdminStrings::get(who.locale);
-    let (actor, key) = (who.actor(), path.into_inner());
-    let k = key.clone();
+    let (actor, k) = (who.actor(), key.clone());
     let published = state.db.writer.write(move |tx| builder::publish(tx.conn, &k, &actor)).await;
     match published {
         Ok(version) => {
-            refresh_catalog(&state).await.map_err(|e| AdminError::new(e, who.locale))?;
+            refresh_catalog(state).await.map_err(|e| AdminError::new(e, who.locale))?;
             let done = if version.is_some() { "published" } else { "unchanged" };
             Ok(see_other(&format!("/admin/forms/{key}?lang={}&done={done}", who.locale.as_str())))
         }
         Err(BuilderError::Invalid(e)) => {
-            let work = load(&state, &who, &key).await?;
+            let work = load(state, who, &key).await?;
             let refused = Refused { publish_error: Some(t.definition_error(&e)), ..Refused::default() };
-            Ok(builder_page(&req, &who, &state, &work, refused))
+            Ok(builder_page(req, who, state, &work, refused))
         }
         Err(e) => Err(builder_error(e, who.locale)),
     }
 }
 
-/// `GET /admin/forms/{key}/preview`: the draft through the public form's own template, marked
-/// as a preview and made unsubmittable (disabled button, CSP `form-action 'none'`).
+/// `GET /admin/forms/{key}/preview`: the saved draft through the public form's own template.
 async fn preview(
     who: SignedIn,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AdminError> {
-    let t = AdminStrings::get(who.locale);
     let work = load(&state, &who, &path).await?;
-    let page = crate::web::public::preview_page(&state.catalog.current(), &work.key, &work.draft, who.locale);
+    render_preview(&who, &state.catalog.current(), &work.key, &work.draft)
+}
+
+/// A draft through the public form's own template, marked as a preview and made unsubmittable
+/// (disabled button, CSP `form-action 'none'`); the builder shows it in a frame beside the editor.
+pub(super) fn render_preview(
+    who: &SignedIn,
+    catalog: &Catalog,
+    key: &crate::domain::FormKey,
+    draft: &FormDefinition,
+) -> Result<HttpResponse, AdminError> {
+    let t = AdminStrings::get(who.locale);
+    let page = crate::web::public::preview_page(catalog, key, draft, who.locale);
     let html = match page.render() {
         Ok(html) => html,
         Err(e) => return Err(AdminError::new(AppError::Internal(e.into()), who.locale)),
     };
-    let back = format!("/admin/forms/{}?lang={}", work.key, who.locale.as_str());
+    let back = format!("/admin/forms/{key}?lang={}", who.locale.as_str());
     // The catalogue's own sentences (no markup in them) and a path built from a checked key.
     let banner = format!(
-        "<main id=\"main\"><p class=\"notice\" role=\"status\">{} <a href=\"{back}\">{}</a></p>",
+        "<main id=\"main\"><p class=\"notice\" role=\"status\">{} <a href=\"{back}\" target=\"_top\">{}</a></p>",
         t.preview_note, t.back_to_forms
     );
     let html = html
@@ -309,7 +315,7 @@ async fn preview(
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((
             header::CONTENT_SECURITY_POLICY,
-            "default-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+            "default-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'self'",
         ))
         .body(html))
 }

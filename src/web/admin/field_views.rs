@@ -1,5 +1,5 @@
-//! What the builder shows of each field: one small form per field (and the "add field" form),
-//! filled from the draft or from what was typed back on a refused edit.
+//! What the builder shows of each field: one block of inputs per field (and the "add field"
+//! block), filled from the draft or from what was typed back on a refused save.
 
 use super::AdminStrings;
 use super::texts::{TextKind, TextRow, rows};
@@ -18,12 +18,11 @@ pub struct FieldErrors {
     pub choices: Option<String>,
 }
 
-/// One field's form in the builder (or the "add field" form).
+/// One field's block of inputs in the builder (or the "add field" block).
 pub struct FieldFormView {
-    /// Prefix of the inputs' ids: `f0`, `f1`, … or `new`.
+    /// Prefix of the inputs' names and ids: `f0`, `f1`, … or `new`.
     pub prefix: String,
     pub index: usize,
-    pub action: String,
     pub key: String,
     pub kind: String,
     /// The label, a row per offered language.
@@ -64,20 +63,17 @@ fn types(locale: Locale) -> Vec<(&'static str, &'static str)> {
 pub fn view_of(
     catalog: &Catalog,
     locale: Locale,
-    form: &str,
     at: Option<usize>,
     input: &FieldInput,
     count: usize,
 ) -> FieldFormView {
-    let lang = locale.as_str();
-    let (prefix, action, index) = match at {
-        Some(i) => (format!("f{i}"), format!("/admin/forms/{form}/fields/{i}?lang={lang}"), i),
-        None => ("new".to_owned(), format!("/admin/forms/{form}/fields?lang={lang}"), count),
+    let (prefix, index) = match at {
+        Some(i) => (format!("f{i}"), i),
+        None => ("new".to_owned(), count),
     };
     FieldFormView {
         prefix,
         index,
-        action,
         key: input.key.clone(),
         kind: input.kind.clone(),
         labels: rows("label", TextKind::Label, &input.label, &catalog.locales, locale),
@@ -116,22 +112,24 @@ fn input_of(catalog: &Catalog, f: &FieldDefinition) -> FieldInput {
 }
 
 /// The forms of every field of the draft.
-pub fn views(catalog: &Catalog, locale: Locale, form: &str, d: &FormDefinition) -> Vec<FieldFormView> {
+pub fn views(catalog: &Catalog, locale: Locale, d: &FormDefinition) -> Vec<FieldFormView> {
     let n = d.fields.len();
-    d.fields
-        .iter()
-        .enumerate()
-        .map(|(i, f)| view_of(catalog, locale, form, Some(i), &input_of(catalog, f), n))
-        .collect()
+    d.fields.iter().enumerate().map(|(i, f)| view_of(catalog, locale, Some(i), &input_of(catalog, f), n)).collect()
 }
 
 /// The empty "add field" form.
-pub fn new_view(catalog: &Catalog, locale: Locale, form: &str) -> FieldFormView {
+pub fn new_view(catalog: &Catalog, locale: Locale) -> FieldFormView {
     let input = FieldInput { kind: "text".into(), ..FieldInput::default() };
-    view_of(catalog, locale, form, None, &input, 0)
+    view_of(catalog, locale, None, &input, 0)
 }
 
 impl FieldFormView {
+    /// Whether anything in the block was refused (it is then shown open).
+    pub fn has_errors(&self) -> bool {
+        let e = &self.errors;
+        e.key.is_some() || e.kind.is_some() || !e.labels.is_empty() || e.max_length.is_some() || e.choices.is_some()
+    }
+
     /// The message next to one language's label input, if refused.
     pub fn label_error(&self, name: &str) -> Option<&str> {
         self.errors.labels.iter().find(|(n, _)| n == name).map(|(_, m)| m.as_str())

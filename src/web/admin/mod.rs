@@ -14,10 +14,10 @@ pub mod builder;
 pub mod charts;
 pub mod dashboard;
 pub mod data_strings;
+pub mod draft_edit;
 mod drafts;
 pub mod embed;
 pub mod field_views;
-pub mod fields;
 pub mod forms;
 pub mod held;
 pub mod imports;
@@ -70,7 +70,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(purposes::routes)
         .configure(forms::routes)
         .configure(builder::routes)
-        .configure(fields::routes)
+        .configure(draft_edit::routes)
         .route("/admin", web::get().to(dashboard::page))
         .route("/admin/", web::get().to(dashboard::page))
         .configure(submissions::routes)
@@ -239,6 +239,19 @@ impl Fields {
 
     pub fn has(&self, name: &str) -> bool {
         self.0.iter().any(|(k, _)| k == name)
+    }
+
+    /// The inputs named `<scope>-<name>`, as `<name>` (one block of a page with several).
+    pub fn scoped(&self, scope: &str) -> Fields {
+        Fields(
+            self.0
+                .iter()
+                .filter_map(|(k, v)| {
+                    let name = k.strip_prefix(scope)?.strip_prefix('-')?;
+                    Some((name.to_owned(), v.clone()))
+                })
+                .collect(),
+        )
     }
 
     /// A text typed in one input per offered language (`<prefix>_<tag>`), as typed.
