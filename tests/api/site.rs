@@ -54,6 +54,19 @@ on_both_backends! {
         }
         let wrong = app.client.get(app.url("/me/logout")).send().await.unwrap();
         assert_eq!((wrong.status().as_u16(), wrong.headers()["allow"].to_str().unwrap()), (405, "POST"));
+        // The console too, signed in or not: a path it has, asked with a method it does not answer.
+        for (method, path, allow) in [
+            ("PUT", "/admin/forms/newsletter/draft", "POST"),
+            ("GET", "/admin/forms/newsletter/draft", "POST"),
+            ("DELETE", "/admin", "GET, HEAD"),
+            ("PATCH", "/admin/webhooks", "GET, POST, HEAD"),
+            ("DELETE", "/admin/forms/newsletter/preview", "GET, POST, HEAD"),
+            ("PUT", "/admin/rights/new", "GET, POST, HEAD"),
+        ] {
+            let wrong = app.client.request(method.parse().unwrap(), app.url(path)).send().await.unwrap();
+            assert_eq!(wrong.status(), 405, "{method} {path}");
+            assert_eq!(wrong.headers()["allow"], allow, "{method} {path}");
+        }
     }
 
     async fn the_location_of_a_created_submission_resolves(app: TestApp) {

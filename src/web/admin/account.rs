@@ -25,10 +25,10 @@ message_struct! {
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/admin/account", web::get().to(show))
-        .route("/admin/account/password", web::post().to(change_password))
-        .route("/admin/account/sessions/others/end", web::post().to(end_others))
-        .route("/admin/account/sessions/{handle}/end", web::post().to(end_one));
+    cfg.service(web::resource("/admin/account").route(web::get().to(show)))
+        .service(web::resource("/admin/account/password").route(web::post().to(change_password)))
+        .service(web::resource("/admin/account/sessions/others/end").route(web::post().to(end_others)))
+        .service(web::resource("/admin/account/sessions/{handle}/end").route(web::post().to(end_one)));
 }
 
 struct SessionView {

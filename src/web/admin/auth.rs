@@ -29,7 +29,7 @@ const LOGIN_COOKIE: &str = "assent_admin_login";
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/admin/login").route(web::get().to(login_page)).route(web::post().to(login)))
-        .route("/admin/logout", web::post().to(logout));
+        .service(web::resource("/admin/logout").route(web::post().to(logout)));
 }
 
 #[derive(Template)]

@@ -17,9 +17,13 @@ use crate::web::error::AppError;
 use crate::web::pages::render_with_status;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/admin/forms/{key}", web::get().to(show))
-        .route("/admin/forms/{key}/preview", web::get().to(preview))
-        .route("/admin/forms/{key}/publish", web::post().to(publish));
+    cfg.service(web::resource("/admin/forms/{key}").route(web::get().to(show)))
+        .service(
+            web::resource("/admin/forms/{key}/preview")
+                .route(web::get().to(preview))
+                .route(web::post().to(super::draft_edit::preview_typed)),
+        )
+        .service(web::resource("/admin/forms/{key}/publish").route(web::post().to(publish)));
 }
 
 /// Form settings as shown (and as typed back on a refused save).

@@ -17,8 +17,7 @@ use crate::services::builder::{self, BuilderError, FieldInput};
 use crate::web::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/admin/forms/{key}/draft", web::post().to(save_draft))
-        .route("/admin/forms/{key}/preview", web::post().to(preview_typed));
+    cfg.service(web::resource("/admin/forms/{key}/draft").route(web::post().to(save_draft)));
 }
 
 /// The button pressed: its `op` value (positions count the fields in the order sent).
@@ -192,7 +191,7 @@ async fn save_draft(
 
 /// `POST /admin/forms/{key}/preview`: the draft as typed, unsaved, through the public form's
 /// template (what parses of it: a field still refused is left out until it is right).
-async fn preview_typed(
+pub(super) async fn preview_typed(
     req: HttpRequest,
     who: SignedIn,
     state: web::Data<AppState>,

@@ -49,7 +49,8 @@ struct HeldPage {
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/admin/held", web::get().to(list)).route("/admin/held/{subject}", web::get().to(person));
+    cfg.service(web::resource("/admin/held").route(web::get().to(list)))
+        .service(web::resource("/admin/held/{subject}").route(web::get().to(person)));
 }
 
 impl Chrome {

@@ -127,8 +127,8 @@ struct Asked {
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/admin/imports").route(web::get().to(list)).route(web::post().to(upload)))
         .configure(mapping::routes)
-        .route("/admin/imports/{id}", web::get().to(show))
-        .route("/admin/imports/{id}/run", web::post().to(import_now));
+        .service(web::resource("/admin/imports/{id}").route(web::get().to(show)))
+        .service(web::resource("/admin/imports/{id}/run").route(web::post().to(import_now)));
 }
 
 async fn read<T: Send + 'static>(

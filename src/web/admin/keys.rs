@@ -19,7 +19,7 @@ use crate::web::pages::render_with_status;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/admin/keys").route(web::get().to(list)).route(web::post().to(create)))
-        .route("/admin/keys/{id}/revoke", web::post().to(revoke));
+        .service(web::resource("/admin/keys/{id}/revoke").route(web::post().to(revoke)));
 }
 
 struct KeyView {

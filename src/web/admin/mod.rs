@@ -71,14 +71,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(forms::routes)
         .configure(builder::routes)
         .configure(draft_edit::routes)
-        .route("/admin", web::get().to(dashboard::page))
-        .route("/admin/", web::get().to(dashboard::page))
+        .service(web::resource("/admin").route(web::get().to(dashboard::page)))
+        .service(web::resource("/admin/").route(web::get().to(dashboard::page)))
         .configure(submissions::routes)
         .configure(rights::routes)
         .configure(held::routes)
-        .route("/admin/audit", web::get().to(audit::page))
-        .route("/admin/access", web::get().to(access::page))
-        .route("/admin/forms/{key}/embed", web::get().to(embed::page));
+        .service(web::resource("/admin/audit").route(web::get().to(audit::page)))
+        .service(web::resource("/admin/access").route(web::get().to(access::page)))
+        .service(web::resource("/admin/forms/{key}/embed").route(web::get().to(embed::page)));
 }
 
 /// Why a console request was not served.

@@ -18,7 +18,7 @@ use crate::web::pages::render_with_status;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/admin/purposes").route(web::get().to(list)).route(web::post().to(create)))
-        .route("/admin/purposes/new", web::get().to(new_page))
+        .service(web::resource("/admin/purposes/new").route(web::get().to(new_page)))
         .service(web::resource("/admin/purposes/{key}").route(web::get().to(edit_page)).route(web::post().to(update)));
 }
 

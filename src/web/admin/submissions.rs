@@ -28,9 +28,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(submissions_csv))
                 .route(web::post().to(submissions_csv_posted)),
         )
-        .route("/admin/consents.csv", web::get().to(consents_csv))
-        .route("/admin/deidentified.csv", web::get().to(deidentified_csv))
-        .route("/admin/submissions/{id}", web::get().to(show));
+        .service(web::resource("/admin/consents.csv").route(web::get().to(consents_csv)))
+        .service(web::resource("/admin/deidentified.csv").route(web::get().to(deidentified_csv)))
+        .service(web::resource("/admin/submissions/{id}").route(web::get().to(show)));
 }
 
 /// The filters as typed (all optional; what is not understood is ignored and said so).

@@ -29,10 +29,10 @@ message_struct! {
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/admin/team").route(web::get().to(list)).route(web::post().to(invite)))
-        .route("/admin/team/{id}/role", web::post().to(change_role))
-        .route("/admin/team/{id}/disable", web::post().to(disable))
-        .route("/admin/team/{id}/enable", web::post().to(enable))
-        .route("/admin/team/{id}/second-factor/remove", web::post().to(remove_second_factor));
+        .service(web::resource("/admin/team/{id}/role").route(web::post().to(change_role)))
+        .service(web::resource("/admin/team/{id}/disable").route(web::post().to(disable)))
+        .service(web::resource("/admin/team/{id}/enable").route(web::post().to(enable)))
+        .service(web::resource("/admin/team/{id}/second-factor/remove").route(web::post().to(remove_second_factor)));
 }
 
 struct Member {

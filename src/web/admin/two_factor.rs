@@ -29,11 +29,11 @@ message_struct! {
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/admin/account/two-factor", web::get().to(show))
-        .route("/admin/account/two-factor/start", web::post().to(start))
-        .route("/admin/account/two-factor/confirm", web::post().to(confirm))
-        .route("/admin/account/two-factor/recovery-codes", web::post().to(new_codes))
-        .route("/admin/account/two-factor/off", web::post().to(turn_off));
+    cfg.service(web::resource("/admin/account/two-factor").route(web::get().to(show)))
+        .service(web::resource("/admin/account/two-factor/start").route(web::post().to(start)))
+        .service(web::resource("/admin/account/two-factor/confirm").route(web::post().to(confirm)))
+        .service(web::resource("/admin/account/two-factor/recovery-codes").route(web::post().to(new_codes)))
+        .service(web::resource("/admin/account/two-factor/off").route(web::post().to(turn_off)));
 }
 
 #[derive(Template)]

@@ -164,13 +164,12 @@ impl WebhooksPage {
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/admin/webhooks", web::get().to(list))
-        .route("/admin/webhooks", web::post().to(create))
-        .route("/admin/webhooks/{endpoint}/change", web::post().to(change))
-        .route("/admin/webhooks/{endpoint}/rotate", web::post().to(rotate))
-        .route("/admin/webhooks/{endpoint}/remove", web::post().to(remove))
-        .route("/admin/webhooks/{endpoint}/resume", web::post().to(resume))
-        .route("/admin/webhooks/{endpoint}/deliveries/{id}/resend", web::post().to(resend));
+    cfg.service(web::resource("/admin/webhooks").route(web::get().to(list)).route(web::post().to(create)))
+        .service(web::resource("/admin/webhooks/{endpoint}/change").route(web::post().to(change)))
+        .service(web::resource("/admin/webhooks/{endpoint}/rotate").route(web::post().to(rotate)))
+        .service(web::resource("/admin/webhooks/{endpoint}/remove").route(web::post().to(remove)))
+        .service(web::resource("/admin/webhooks/{endpoint}/resume").route(web::post().to(resume)))
+        .service(web::resource("/admin/webhooks/{endpoint}/deliveries/{id}/resend").route(web::post().to(resend)));
 }
 
 async fn list(

@@ -39,7 +39,7 @@ struct MappingPage {
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/admin/imports/sheets/{id}").route(web::get().to(show)).route(web::post().to(choose)))
-        .route("/admin/imports/sheets/{id}/mapping.toml", web::get().to(download));
+        .service(web::resource("/admin/imports/sheets/{id}/mapping.toml").route(web::get().to(download)));
 }
 
 fn gone(who: &SignedIn) -> AdminError {

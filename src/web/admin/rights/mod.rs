@@ -36,17 +36,16 @@ message_struct! {
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/admin/rights", web::get().to(page))
-        .route("/admin/rights/new", web::get().to(new::form))
-        .route("/admin/rights/new", web::post().to(new::create))
-        .route("/admin/rights/{id}", web::get().to(request::page))
-        .route("/admin/rights/{id}/step", web::post().to(request::step))
-        .route("/admin/rights/{id}/assign", web::post().to(request::assign))
-        .route("/admin/rights/{id}/letter", web::get().to(request::letter))
-        .route("/admin/rights/{id}/export.json", web::get().to(acts::export))
-        .route("/admin/rights/{id}/rectify", web::post().to(acts::rectify))
-        .route("/admin/rights/{id}/withdraw", web::post().to(acts::withdraw))
-        .route("/admin/rights/{id}/erase", web::post().to(acts::erase));
+    cfg.service(web::resource("/admin/rights").route(web::get().to(page)))
+        .service(web::resource("/admin/rights/new").route(web::get().to(new::form)).route(web::post().to(new::create)))
+        .service(web::resource("/admin/rights/{id}").route(web::get().to(request::page)))
+        .service(web::resource("/admin/rights/{id}/step").route(web::post().to(request::step)))
+        .service(web::resource("/admin/rights/{id}/assign").route(web::post().to(request::assign)))
+        .service(web::resource("/admin/rights/{id}/letter").route(web::get().to(request::letter)))
+        .service(web::resource("/admin/rights/{id}/export.json").route(web::get().to(acts::export)))
+        .service(web::resource("/admin/rights/{id}/rectify").route(web::post().to(acts::rectify)))
+        .service(web::resource("/admin/rights/{id}/withdraw").route(web::post().to(acts::withdraw)))
+        .service(web::resource("/admin/rights/{id}/erase").route(web::post().to(acts::erase)));
 }
 
 /// Typed values in the reader's words.
