@@ -18,11 +18,6 @@ use crate::web::pages::render_with_status;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/admin/forms/{key}").route(web::get().to(show)))
-        .service(
-            web::resource("/admin/forms/{key}/preview")
-                .route(web::get().to(preview))
-                .route(web::post().to(super::draft_edit::preview_typed)),
-        )
         .service(web::resource("/admin/forms/{key}/publish").route(web::post().to(publish)));
 }
 
@@ -282,7 +277,7 @@ pub(super) async fn publish_key(
 }
 
 /// `GET /admin/forms/{key}/preview`: the saved draft through the public form's own template.
-async fn preview(
+pub(super) async fn preview(
     who: SignedIn,
     state: web::Data<AppState>,
     path: web::Path<String>,

@@ -17,7 +17,11 @@ use crate::services::builder::{self, BuilderError, FieldInput};
 use crate::web::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/admin/forms/{key}/draft").route(web::post().to(save_draft)));
+    cfg.service(web::resource("/admin/forms/{key}/draft").route(web::post().to(save_draft))).service(
+        web::resource("/admin/forms/{key}/preview")
+            .route(web::get().to(super::builder::preview))
+            .route(web::post().to(preview_typed)),
+    );
 }
 
 /// The button pressed: its `op` value (positions count the fields in the order sent).
@@ -191,7 +195,7 @@ async fn save_draft(
 
 /// `POST /admin/forms/{key}/preview`: the draft as typed, unsaved, through the public form's
 /// template (what parses of it: a field still refused is left out until it is right).
-pub(super) async fn preview_typed(
+async fn preview_typed(
     req: HttpRequest,
     who: SignedIn,
     state: web::Data<AppState>,
