@@ -24,6 +24,7 @@ pub mod me;
 pub mod messages;
 pub mod notice_words;
 pub mod openapi;
+mod openapi_links;
 pub mod ops;
 pub mod pages;
 mod policy;

@@ -82,8 +82,14 @@ impl Modify for ApiKeyScheme {
 }
 
 /// Rendered once: the document only changes with the code.
-static DOCUMENT: LazyLock<String> =
-    LazyLock::new(|| ApiDoc::openapi().to_pretty_json().unwrap_or_else(|_| String::from("{}")));
+static DOCUMENT: LazyLock<String> = LazyLock::new(document_text);
+
+/// The document as served: utoipa's, with the links between operations added.
+pub(crate) fn document_text() -> String {
+    let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+    super::openapi_links::add_links(&mut doc);
+    serde_json::to_string_pretty(&doc).unwrap_or_else(|_| String::from("{}"))
+}
 
 /// `GET /api/v1/openapi.json`.
 #[utoipa::path(
