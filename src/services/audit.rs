@@ -30,6 +30,59 @@ impl Actor {
     }
 }
 
+/// Every action written by [`audit_action`] besides a rights-desk step (`rights_request.<step>`)
+/// and a right carried out (a [`crate::domain::rights::RightKind`]): the console says each in
+/// words (`audit-action-<action>`), and a test build refuses an action missing here.
+pub const ACTIONS: &[&str] = &[
+    "owner_created",
+    "owner_signed_in",
+    "owner_signed_out",
+    "staff.invited",
+    "staff.role_changed",
+    "staff.disabled",
+    "staff.enabled",
+    "staff.sessions_ended",
+    "staff.sign_in_failed",
+    "staff.password_accepted",
+    "staff.password_set",
+    "staff.password_changed",
+    "staff.password_reset_requested",
+    "staff.second_factor_enrolled",
+    "staff.second_factor_removed",
+    "staff.recovery_code_used",
+    "staff.recovery_codes_replaced",
+    "purpose_created",
+    "purpose_changed",
+    "form_created",
+    "form_published",
+    "workspace_locales_changed",
+    "api_key_created",
+    "api_key_revoked",
+    "api_key.scope_refused",
+    "webhook_created",
+    "webhook_changed",
+    "webhook_rotated",
+    "webhook_removed",
+    "webhook_resumed",
+    "webhook_resent",
+    "view_submission",
+    "view_held",
+    "held_data.destroyed",
+    "export_submissions",
+    "export_consents",
+    "export_deidentified",
+    "rights_request.received",
+    "rights_request.assigned",
+];
+
+/// Whether `action` is one the console can say in words.
+pub fn is_known_action(action: &str) -> bool {
+    use crate::domain::rights::{RightKind, Step};
+    ACTIONS.contains(&action)
+        || RightKind::parse(action).is_some()
+        || action.strip_prefix("rights_request.").and_then(Step::parse).is_some()
+}
+
 /// Writes one audit-log row: `actor` did `action` (to `subject_id`'s data, if any). `detail`
 /// must not hold personal data (name what was done: a form key, a purpose, a count).
 pub fn audit_action(
@@ -39,6 +92,7 @@ pub fn audit_action(
     subject_id: Option<&str>,
     detail: &str,
 ) -> diesel::QueryResult<()> {
+    debug_assert!(is_known_action(action), "audit action {action} is not in audit::ACTIONS");
     let (actor_kind, actor_id) = actor.parts();
     rights::audit(
         conn,

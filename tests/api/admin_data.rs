@@ -138,10 +138,12 @@ on_both_backends! {
         assert!(!rows[0].2.contains(&email), "no address in the audit detail");
 
         let audit = viewer.page(&format!("/admin/audit?lang=en&subject={}", sent["subject_id"].as_str().unwrap())).await;
-        assert!(audit.contains("view_submission"));
-        assert!(audit.contains(&viewer.email), "staff are named by their address");
+        assert!(audit.contains("<td>Submission viewed</td>"), "the action in words");
+        assert!(audit.contains(&format!("<td>Staff {}</td>", viewer.email)), "staff are named by their address");
+        let korean = viewer.page(&format!("/admin/audit?lang=ko&action=view_submission&subject={}", sent["subject_id"].as_str().unwrap())).await;
+        assert!(korean.contains("<td>제출 내용 열람</td>") && korean.contains(r#"<option value="view_submission" selected>제출 내용 열람</option>"#));
         let audit = viewer.page("/admin/audit?lang=en&actor=job").await;
-        assert!(!audit.contains("view_submission"));
+        assert!(!audit.contains("<td>Submission viewed</td>"));
 
         assert_eq!(viewer.get("/admin/submissions/no-such-id?lang=en").await.status(), 404);
     }

@@ -244,22 +244,22 @@ on_both_backends! {
             .db
             .writer
             .write(|tx| {
-                audit_action(tx.conn, &Actor::Job("test"), "written_then_failed", None, "-")?;
+                audit_action(tx.conn, &Actor::Job("test"), "export_consents", None, "written_then_failed")?;
                 Err::<(), _>(ServiceError::Unavailable)
             })
             .await;
         assert!(matches!(failed, Err(ServiceError::Unavailable)), "its own error, not a failed commit: {failed:?}");
         let kept: i64 =
-            audit_log::table.filter(audit_log::action.eq("written_then_failed")).count().get_result(&mut app.conn()).unwrap();
+            audit_log::table.filter(audit_log::detail.eq("written_then_failed")).count().get_result(&mut app.conn()).unwrap();
         assert_eq!(kept, 0, "nothing of it was saved");
         let next = app
             .state
             .db
             .writer
-            .write(|tx| Ok::<_, ServiceError>(audit_action(tx.conn, &Actor::Job("test"), "written", None, "-")?))
+            .write(|tx| Ok::<_, ServiceError>(audit_action(tx.conn, &Actor::Job("test"), "export_consents", None, "written")?))
             .await;
         assert!(next.is_ok(), "the writer goes on");
-        let kept: i64 = audit_log::table.filter(audit_log::action.eq("written")).count().get_result(&mut app.conn()).unwrap();
+        let kept: i64 = audit_log::table.filter(audit_log::detail.eq("written")).count().get_result(&mut app.conn()).unwrap();
         assert_eq!(kept, 1);
     }
 }

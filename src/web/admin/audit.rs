@@ -8,6 +8,10 @@ use super::data_strings::DataStrings;
 use super::submissions::{decode_cursor, encode_cursor};
 use super::{AdminError, Chrome, SignedIn};
 use crate::db::console::{self, AuditFilter, AuditRow};
+use crate::domain::Locale;
+use crate::domain::rights::{RightKind, Step};
+use crate::i18n::{Catalogue, catalogue, in_words};
+use crate::services::audit::ACTIONS;
 use crate::web::AppState;
 use crate::web::error::AppError;
 use crate::web::pages::render;
@@ -37,13 +41,53 @@ struct AuditPage {
     c: Chrome,
     d: &'static DataStrings,
     q: Query,
-    kinds: [&'static str; 4],
-    rows: Vec<AuditRow>,
+    /// Actor kinds and actions that can be filtered on: value, words.
+    kinds: Vec<(&'static str, String)>,
+    actions: Vec<(String, String)>,
+    rows: Vec<Line>,
     /// Console accounts by id, to name staff by address.
     owners: std::collections::HashMap<String, String>,
     next: Option<String>,
     link: String,
     ignored: bool,
+}
+
+/// One row of the log with its actor and action in words.
+struct Line {
+    row: AuditRow,
+    actor: String,
+    action: String,
+}
+
+/// An action in words: a right carried out, a rights-desk step, or `audit-action-<action>`; an
+/// action this version does not know (an older one's) is shown as written.
+fn action_words(c: &Catalogue, action: &str) -> String {
+    if RightKind::parse(action).is_some() {
+        return c.format("audit-action-right", &[("kind", in_words(c, "rights-kind", action).into())]);
+    }
+    if let Some(step) = action.strip_prefix("rights_request.").filter(|s| Step::parse(s).is_some()) {
+        return c.format("audit-action-step", &[("step", in_words(c, "rights-step", step).into())]);
+    }
+    let id = format!("audit-action-{}", crate::i18n::kebab(&action.replace('.', "-")));
+    if catalogue(Locale::EN).has(&id) { c.text(&id) } else { action.to_owned() }
+}
+
+/// Every action that can be filtered on, in words, alphabetically by them.
+fn action_choices(c: &Catalogue) -> Vec<(String, String)> {
+    let rights = RightKind::ALL.iter().map(|k| k.as_str().to_owned());
+    let steps = Step::ALL.iter().map(|s| format!("rights_request.{}", s.as_str()));
+    let mut all: Vec<(String, String)> = ACTIONS
+        .iter()
+        .map(|a| (*a).to_owned())
+        .chain(rights)
+        .chain(steps)
+        .map(|a| {
+            let words = action_words(c, &a);
+            (a, words)
+        })
+        .collect();
+    all.sort_by(|a, b| a.1.cmp(&b.1));
+    all
 }
 
 fn filter_of(q: &Query) -> (AuditFilter, bool) {
@@ -90,11 +134,21 @@ pub async fn page(req: HttpRequest, who: SignedIn, state: web::Data<AppState>) -
         enc(&q.from),
         enc(&q.until)
     );
+    let c = catalogue(who.locale);
+    let rows = rows
+        .into_iter()
+        .map(|row| Line {
+            actor: in_words(c, "audit-actor", &row.actor_kind),
+            action: action_words(c, &row.action),
+            row,
+        })
+        .collect();
     let page = AuditPage {
         c: who.chrome(&req, "audit"),
         d: DataStrings::get(who.locale),
         q,
-        kinds: ACTOR_KINDS,
+        kinds: ACTOR_KINDS.iter().map(|k| (*k, in_words(c, "audit-actor", k))).collect(),
+        actions: action_choices(c),
         rows,
         owners,
         next,
@@ -102,4 +156,25 @@ pub async fn page(req: HttpRequest, who: SignedIn, state: web::Data<AppState>) -
         ignored,
     };
     Ok(render(&page))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_action_and_actor_is_in_words_in_every_language() {
+        for locale in Locale::shipped() {
+            let c = catalogue(locale);
+            for (action, words) in action_choices(c) {
+                assert_ne!(words, action, "{action} in {locale:?}");
+                let id = format!("audit-action-{}", crate::i18n::kebab(&action.replace('.', "-")));
+                assert!(c.has(&id) || words.contains(':'), "{id} missing from {locale:?}");
+            }
+            for kind in ACTOR_KINDS {
+                assert!(c.has(&format!("audit-actor-{}", crate::i18n::kebab(kind))), "{kind} in {locale:?}");
+            }
+        }
+        assert_eq!(action_words(catalogue(Locale::EN), "from_an_older_version"), "from_an_older_version");
+    }
 }
