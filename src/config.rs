@@ -110,6 +110,16 @@ pub struct SettingsArgs {
     /// The mail relay signs Assent's mail with DKIM (`1`): `assent doctor` stops warning of it.
     #[arg(long, env = "ASSENT_MAIL_DKIM_AT_RELAY", default_value_t = false, action = clap::ArgAction::Set, value_parser = parse_flag, global = true)]
     pub mail_dkim_at_relay: bool,
+    /// A private key Assent signs its mail with (DKIM): RSA in PKCS#1 PEM or an Ed25519 seed in
+    /// base64. Read and checked at start-up.
+    #[arg(long, env = "ASSENT_DKIM_KEY_FILE", value_parser = crate::mail::dkim::DkimKey::from_file, global = true)]
+    pub dkim_key_file: Option<crate::mail::dkim::DkimKey>,
+    /// The DKIM selector: the key is published at `<selector>._domainkey.<domain>`.
+    #[arg(long, env = "ASSENT_DKIM_SELECTOR", default_value = "assent", global = true)]
+    pub dkim_selector: String,
+    /// The domain mail is signed for (the From address's by default).
+    #[arg(long, env = "ASSENT_DKIM_DOMAIN", global = true)]
+    pub dkim_domain: Option<String>,
     /// The oldest the last `assent backup` may be before `assent doctor` reports it (`26h`, `7d`…).
     #[arg(long, env = "ASSENT_BACKUP_MAX_AGE", default_value = "26h", value_parser = parse_interval, global = true)]
     pub backup_max_age: std::time::Duration,
@@ -180,12 +190,15 @@ pub struct Settings {
     pub min_free_space_mib: u64,
     /// `ASSENT_MAIL_DKIM_AT_RELAY`.
     pub mail_dkim_at_relay: bool,
+    /// `ASSENT_DKIM_KEY_FILE` (with its selector and domain): Assent signs its mail itself.
+    pub dkim: Option<crate::mail::dkim::Dkim>,
     /// `ASSENT_BACKUP_MAX_AGE`.
     pub backup_max_age: std::time::Duration,
 }
 
 impl Settings {
     pub fn resolve(args: SettingsArgs) -> Self {
+        let dkim = dkim_of(&args);
         let database_url = args
             .database_url
             .filter(|u| !u.trim().is_empty())
@@ -233,6 +246,7 @@ impl Settings {
             webhook_allow_private: args.webhook_allow_private,
             webhook_delivery: args.webhook_delivery,
             mail_dkim_at_relay: args.mail_dkim_at_relay,
+            dkim,
             backup_max_age: args.backup_max_age,
             min_free_space_mib: args.min_free_space_mib,
             webhook_retry_speedup: args.webhook_retry_speedup.max(1),
@@ -305,8 +319,21 @@ impl Settings {
 
     pub fn mail_context(&self) -> crate::mail::MailContext {
         let business = crate::mail::MailContext::business_of(&self.mail_from);
-        crate::mail::MailContext { base_url: self.base_url.clone(), from: self.mail_from.clone(), business }
+        crate::mail::MailContext {
+            base_url: self.base_url.clone(),
+            from: self.mail_from.clone(),
+            business,
+            dkim: self.dkim.clone(),
+        }
     }
+}
+
+/// The DKIM signer, when a key is configured: for `ASSENT_DKIM_DOMAIN`, else the From domain.
+fn dkim_of(args: &SettingsArgs) -> Option<crate::mail::dkim::Dkim> {
+    let key = args.dkim_key_file.as_ref()?;
+    let from = args.mail_from.parse::<lettre::message::Mailbox>().ok();
+    let domain = args.dkim_domain.clone().or_else(|| from.map(|m| m.email.domain().to_owned()))?;
+    crate::mail::dkim::Dkim::new(&args.dkim_selector, &domain, key)
 }
 
 fn parse_access_retention(raw: &str) -> Result<crate::domain::Retention, String> {

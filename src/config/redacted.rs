@@ -83,6 +83,7 @@ debug_every_field!(Settings {
     webhook_delivery,
     min_free_space_mib,
     mail_dkim_at_relay,
+    dkim,
     backup_max_age,
 });
 

@@ -5,6 +5,7 @@
 //! writes `.eml` files under `$ASSENT_DATA_DIR/outbox/` (the development default).
 
 pub mod delivery;
+pub mod dkim;
 pub mod files;
 pub mod messages;
 
@@ -25,6 +26,8 @@ pub struct MailContext {
     /// Who the mail is from, as every footer names them (정보통신망법 art. 50): the workspace's
     /// `controller`, else the display name of `from`, else its domain. Never the software.
     pub business: String,
+    /// Signs every message with DKIM when a key is configured.
+    pub dkim: Option<dkim::Dkim>,
 }
 
 impl MailContext {
@@ -240,13 +243,16 @@ pub fn compose(
     if let Some(url) = unsubscribe {
         builder = builder.header(ListUnsubscribe(format!("<{url}>"))).header(ListUnsubscribePost);
     }
-    let message = builder
+    let mut message = builder
         .multipart(
             MultiPart::alternative()
                 .singlepart(SinglePart::builder().header(ContentType::TEXT_PLAIN).body(text))
                 .singlepart(SinglePart::builder().header(ContentType::TEXT_HTML).body(html)),
         )
         .map_err(|e| MailError::Build(e.to_string()))?;
+    if let Some(dkim) = &ctx.dkim {
+        dkim.sign(&mut message);
+    }
     Ok(QueuedMail { from: from.email.to_string(), to: to_box.email.to_string(), raw: message.formatted() })
 }
 
@@ -333,7 +339,12 @@ mod footer_tests {
         assert_eq!(MailContext::business_of("Shop privacy <privacy@shop.example>"), "Shop privacy");
         assert_eq!(MailContext::business_of("\"Shop, Inc.\" <a@shop.example>"), "Shop, Inc.");
         assert_eq!(MailContext::business_of("privacy@shop.example"), "shop.example");
-        let ctx = MailContext { base_url: "http://x".into(), from: "A <a@b.example>".into(), business: "A".into() };
+        let ctx = MailContext {
+            base_url: "http://x".into(),
+            from: "A <a@b.example>".into(),
+            business: "A".into(),
+            dkim: None,
+        };
         let controller = crate::domain::Controller {
             name: "Hanbit Shop".into(),
             email: "privacy@hanbit.example".into(),
@@ -362,8 +373,12 @@ mod footer_tests {
 
     #[test]
     fn a_composed_mail_has_its_own_id_and_prints_no_url_in_its_html() {
-        let ctx =
-            MailContext { base_url: "http://x".into(), from: "Shop <a@shop.example>".into(), business: "Shop".into() };
+        let ctx = MailContext {
+            base_url: "http://x".into(),
+            from: "Shop <a@shop.example>".into(),
+            business: "Shop".into(),
+            dkim: None,
+        };
         let mut content = crate::mail::messages::sign_in(crate::domain::Locale::EN, "http://x/me/login?token=SECRET");
         content.links.push(("Cancel".into(), "http://x/u?token=OTHER".into()));
         let raw = String::from_utf8(compose(&ctx, "b@example.com", &content, None).unwrap().raw).unwrap();

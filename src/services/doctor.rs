@@ -68,7 +68,7 @@ fn facts(settings: &Settings, conn: &mut DbConnection, now: NaiveDateTime) -> an
         master_key_in_file: settings.master_key.is_none(),
         base_url_https: settings.base_url.starts_with("https://"),
         mail: mail_route(settings.smtp_url.as_deref()),
-        dkim_at_relay: settings.mail_dkim_at_relay,
+        dkim_at_relay: settings.mail_dkim_at_relay || settings.dkim.is_some(),
         sqlite: url.is_sqlite(),
         backup,
         backup_max_age: Duration::from_std(settings.backup_max_age).unwrap_or(Duration::days(1)),

@@ -145,6 +145,7 @@ fn test_settings(db: &TestDb, master_key: &str) -> Settings {
         webhook_delivery: true,
         min_free_space_mib: 1,
         mail_dkim_at_relay: false,
+        dkim: None,
         backup_max_age: std::time::Duration::from_secs(26 * 3600),
     }
 }

@@ -21,6 +21,7 @@ mod concurrency;
 mod consents_api;
 mod deadlines;
 mod deidentified;
+mod dkim;
 mod doctor;
 mod doi;
 mod door;
