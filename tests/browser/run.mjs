@@ -392,6 +392,23 @@ describe('site owner console', () => {
           failures.push(`${path}: ${e.message}`);
         }
       }
+      // On a phone: no page scrolls sideways (a wide table scrolls inside its own frame), and
+      // each still passes axe.
+      await page.setViewportSize({ width: 320, height: 640 });
+      for (const [path, name] of pages) {
+        try {
+          await page.goto(url(`${path}?lang=${lang}`));
+          const width = await page.evaluate(() => document.documentElement.scrollWidth);
+          // What sticks out: the innermost elements past the right edge.
+          const out = await page.evaluate(() => [...document.querySelectorAll('body *')]
+            .filter((e) => e.getBoundingClientRect().right > 321 && ![...e.children].some((c) => c.getBoundingClientRect().right > 321))
+            .slice(0, 4).map((e) => `${e.tagName.toLowerCase()}.${e.className}#${e.id}: ${Math.round(e.getBoundingClientRect().right)}px`));
+          assert.ok(width <= 320, `${width}px wide on a 320 px screen: ${out.join(', ')}`);
+          await assertAccessible(page, `the console's ${name} page on a phone (${lang})`);
+        } catch (e) {
+          failures.push(`${path} (320 px): ${e.message}`);
+        }
+      }
       assert.deepEqual(failures, [], `console pages that failed (${lang})`);
     });
   }

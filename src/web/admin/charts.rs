@@ -145,7 +145,9 @@ fn legend(chart: &Chart<'_>) -> String {
 
 fn table(chart: &Chart<'_>) -> String {
     let mut out = format!(
-        r#"<table class="visually-hidden"><caption>{}</caption><thead><tr><th scope="col">{}</th>"#,
+        // The table is for screen readers: hidden in a 1 px box that clips it (a table cannot be
+        // made narrower than its cells, and hidden itself it widened the page on a phone).
+        r#"<div class="visually-hidden"><table><caption>{}</caption><thead><tr><th scope="col">{}</th>"#,
         esc(chart.title),
         esc(chart.label_header)
     );
@@ -160,7 +162,7 @@ fn table(chart: &Chart<'_>) -> String {
         }
         out.push_str("</tr>");
     }
-    out.push_str("</tbody></table>");
+    out.push_str("</tbody></table></div>");
     out
 }
 
@@ -192,7 +194,7 @@ mod tests {
     #[test]
     fn the_numbers_are_in_a_hidden_table_too() {
         let html = chart(vec![("service".into(), vec![5, 1])]);
-        assert!(html.contains(r#"<table class="visually-hidden">"#));
+        assert!(html.contains(r#"<div class="visually-hidden"><table>"#));
         assert!(html.contains(r#"<tr><th scope="row">service</th><td>5</td><td>1</td></tr>"#));
         assert!(html.contains(r#"<th scope="col">Withdrawn</th>"#));
     }
