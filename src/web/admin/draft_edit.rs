@@ -144,6 +144,19 @@ fn field_errors(view: &mut FieldFormView, problems: &mut Problems, codes: Vec<(S
     }
 }
 
+/// The page as posted (its CSRF token checked), the form's working copy, and the catalogue.
+async fn posted(
+    req: &HttpRequest,
+    who: &SignedIn,
+    state: &AppState,
+    key: &str,
+    payload: web::Payload,
+) -> Result<(Fields, crate::services::builder::Working, std::sync::Arc<Catalog>), AdminError> {
+    let form = who.owner_form(req, payload).await?;
+    let work = load(state, who, key).await?;
+    Ok((form, work, state.catalog.current()))
+}
+
 /// `POST /admin/forms/{key}/draft`: everything on the page, saved at once (or shown back).
 async fn save_draft(
     req: HttpRequest,
@@ -152,9 +165,7 @@ async fn save_draft(
     path: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, AdminError> {
-    let form = who.owner_form(&req, payload).await?;
-    let work = load(&state, &who, &path).await?;
-    let catalog = state.catalog.current();
+    let (form, work, catalog) = posted(&req, &who, &state, &path, payload).await?;
     let op = Op::parse(form.get("op"));
     let (settings, mut problems) = typed_settings(&form, AdminStrings::get(who.locale), &catalog, who.locale);
     let inputs = typed_fields(&form, &catalog.locales, op);
@@ -202,9 +213,7 @@ async fn preview_typed(
     path: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, AdminError> {
-    let form = who.owner_form(&req, payload).await?;
-    let work = load(&state, &who, &path).await?;
-    let catalog = state.catalog.current();
+    let (form, work, catalog) = posted(&req, &who, &state, &path, payload).await?;
     let (settings, problems) = typed_settings(&form, AdminStrings::get(who.locale), &catalog, who.locale);
     let mut draft =
         if problems.is_empty() { with_settings(work.draft.clone(), settings, &catalog) } else { work.draft.clone() };
