@@ -146,8 +146,10 @@ impl RetentionJob {
             Ok::<_, RightsError>(destroyed)
         })?;
         let (keyring, mail) = (self.keyring.clone(), self.mail.clone());
+        // Staff have no language of their own on record: the workspace's.
+        let locale = self.catalog.default_locale();
         report.rights_reminders += self.db.writer.write_blocking(move |tx| {
-            crate::services::rights_desk::remind(tx, &keyring, &mail, at).map_err(RightsError::Service)
+            crate::services::rights_desk::remind(tx, &keyring, &mail, locale, at).map_err(RightsError::Service)
         })?;
         progress(&report);
         Ok(report)

@@ -239,7 +239,7 @@ on_both_backends! {
         assert!(html.contains(r#"role="img""#) && html.contains(r#"aria-label="Submissions per day, last 30 days""#));
         // 30 days + (given, withdrawn) for 4 purposes + 12 weeks.
         assert_eq!(html.matches(r#"<rect class="bar""#).count(), 30 + 8 + 12);
-        assert!(html.contains(r#"<table class="visually-hidden">"#));
+        assert!(html.contains(r#"<div class="visually-hidden"><table>"#));
         assert!(html.contains(r#"<tr><th scope="row">Providing the service</th><td>1</td><td>0</td></tr>"#), "one consent given today, by the purpose's title");
         let ko = owner.page("/admin?lang=ko").await;
         assert!(ko.contains("최근 30일 일별 제출 수"));

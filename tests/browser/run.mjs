@@ -119,6 +119,51 @@ describe('accessibility (axe-core: no WCAG 2.2 A or AA violation)', () => {
   });
 });
 
+describe('a customer on a phone, in every language', () => {
+  // Form, thank-you page, the link to the preference center, signing in by mail, withdrawing a
+  // purpose: on a 320 px screen, with axe at every step, no sideways scroll and no raw code.
+  const words = {
+    en: { withdrawn: /Withdrawn/ },
+    ko: { withdrawn: /철회/ },
+    ja: { withdrawn: /撤回/ },
+  };
+  for (const lang of ['en', 'ko', 'ja']) {
+    test(`the customer journey (${lang}) on a 320 px screen`, async (t) => {
+      const page = await newPage(t);
+      await page.setViewportSize({ width: 320, height: 640 });
+      const email = uniqueEmail(`phone-${lang}`);
+      const step = async (what) => {
+        const width = await page.evaluate(() => document.documentElement.scrollWidth);
+        assert.ok(width <= 320, `${what} (${lang}) is ${width}px wide`);
+        const text = await page.locator('main').innerText();
+        assert.doesNotMatch(text, /\b[a-z]+_[a-z_]+\b/, `${what} (${lang}) shows a code`);
+        await assertAccessible(page, `${what} on a phone (${lang})`);
+      };
+      await page.goto(url(`/f/newsletter?lang=${lang}`));
+      await page.fill('#field-email', email);
+      await page.fill('#field-name', 'Kim Minji');
+      await page.check('#purpose-service');
+      await page.check('#purpose-personalisation');
+      await step('the form, filled');
+      await Promise.all([page.waitForURL(/\/thanks/), page.click('button[type=submit]')]);
+      await step('the thank-you page');
+      await Promise.all([page.waitForURL(/\/me\?/), page.locator('footer a[href^="/me"]').first().click()]);
+      await page.fill('#field-email', email);
+      await Promise.all([page.waitForLoadState('load'), page.click('button[type=submit]')]);
+      await step('"check your mail"');
+      await page.goto(linkIn(await waitForMail(email, '/me/login'), '/me/login'));
+      await Promise.all([page.waitForURL(/\/me\?lang=/), page.click('button[type=submit]')]);
+      assert.equal(await page.getAttribute('html', 'lang'), lang, 'the mail brought them back in their language');
+      await step('the preference center');
+      const withdraw = page.locator('form[action^="/me/consents"]:has(input[name=purpose][value=personalisation]) button');
+      await Promise.all([page.waitForLoadState('load'), withdraw.click()]);
+      await page.waitForURL(/\/me/);
+      assert.match(await page.locator('main').innerText(), words[lang].withdrawn, 'the withdrawal is said in words');
+      await step('the preference center after withdrawing');
+    });
+  }
+});
+
 describe('keyboard only', () => {
   for (const lang of ['en', 'ja']) {
   test(`the public form (${lang}) is filled and submitted with Tab, typing, Space and Enter`, async (t) => {
@@ -254,6 +299,41 @@ describe('site owner console', () => {
     assert.ok(await page.getByText(env.ownerEmail).isVisible(), 'the console shows who is signed in');
     await assertAccessible(page, 'the dashboard');
   });
+
+  for (const lang of ['en', 'ko', 'ja']) {
+    test(`the owner's first form on a 320 px screen (${lang}): created, a field added, published, its snippets opened`, async (t) => {
+      const page = await ownerPage(t);
+      await page.setViewportSize({ width: 320, height: 640 });
+      const step = async (what) => {
+        const width = await page.evaluate(() => document.documentElement.scrollWidth);
+        assert.ok(width <= 320, `${what} (${lang}) is ${width}px wide`);
+        await assertAccessible(page, `${what} on a phone (${lang})`);
+      };
+      const key = `phone_${lang}`;
+      await page.goto(url(`/admin/forms?lang=${lang}`));
+      await page.fill('#field-key', key);
+      await page.selectOption('#field-kind', 'newsletter');
+      for (const l of ['en', 'ko', 'ja']) {
+        await page.fill(`#field-title_${l}`, `News ${l}`);
+      }
+      await step('the forms list, filled');
+      await Promise.all([page.waitForURL(new RegExp(`/admin/forms/${key}\\?`)), page.locator('main form[action^="/admin/forms?"] button[type=submit]').click()]);
+      await step('the new form in the builder');
+      await page.fill('#field-new-key', 'company');
+      for (const l of ['en', 'ko', 'ja']) {
+        await page.fill(`#field-new-label_${l}`, `Company ${l}`);
+      }
+      await page.check('#field-new-purpose-service');
+      await Promise.all([page.waitForURL(/done=saved/), page.locator('button[name=op][value=add]').click()]);
+      await Promise.all([page.waitForURL(/done=published/), page.locator('button[name=op][value=publish]').click()]);
+      await step('the builder after publishing');
+      await Promise.all([page.waitForURL(/\/embed/), page.locator(`main a[href^="/admin/forms/${key}/embed"]`).click()]);
+      await step("the form's snippets");
+      const response = await page.goto(url(`/f/${key}?lang=${lang}`));
+      assert.equal(response.status(), 200, 'the form is public at once');
+      assert.match(await page.locator('main').innerText(), new RegExp(`Company ${lang}`));
+    });
+  }
 
   test('the owner builds a form: creates it, binds the e-mail field to a purpose, adds a field, allows an origin, publishes, opens its snippets', async (t) => {
     const page = await ownerPage(t);

@@ -17,6 +17,7 @@ pub fn remind(
     tx: &mut WriteTx<'_>,
     keyring: &Keyring,
     ctx: &MailContext,
+    locale: Locale,
     now: NaiveDateTime,
 ) -> Result<usize, ServiceError> {
     let soon = now + Duration::days(DUE_SOON_DAYS as i64);
@@ -26,7 +27,7 @@ pub fn remind(
         let Some(owner) = owners::find(tx.conn, assignee)?.filter(|o| o.disabled_at.is_none()) else { continue };
         let kind = RightKind::parse(&request.kind).unwrap_or(RightKind::Access);
         let link = format!("{}/admin/rights/{}", ctx.base_url, request.id);
-        let content = messages::rights_reminder(Locale::default(), kind, request.due_at, request.due_at < now, &link);
+        let content = messages::rights_reminder(locale, kind, request.due_at, request.due_at < now, &link);
         let composed =
             mail::compose(ctx, &owner.email, &content, None).map_err(|e| ServiceError::Mail(e.to_string()))?;
         let dedupe = format!("rights-reminder:{}:{assignee}", request.id);
