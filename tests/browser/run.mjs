@@ -729,6 +729,24 @@ describe('embedding across origins', () => {
   });
 });
 
+describe('mail on a phone', () => {
+  test("every mail's HTML part the suite caused fits a 320 px screen", async (t) => {
+    const page = await newPage(t);
+    await page.setViewportSize({ width: 320, height: 640 });
+    const wide = [];
+    const mails = await mailHtmlParts();
+    assert.ok(mails.size > 0, 'mails to check');
+    for (const [name, html] of mails) {
+      await page.setContent(html);
+      const width = await page.evaluate(() => document.documentElement.scrollWidth);
+      if (width > 320) {
+        wide.push(`${name}: ${width}px`);
+      }
+    }
+    assert.deepEqual(wide, [], 'mails wider than a 320 px screen');
+  });
+});
+
 describe('HTML that real clients accept (the W3C Nu HTML checker)', () => {
   test('every page the suite scanned, and the HTML part of every mail it caused, has no error', async () => {
     const mails = await mailHtmlParts();
