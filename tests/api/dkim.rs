@@ -53,15 +53,8 @@ async fn mail_is_dkim_signed_and_a_real_verifier_accepts_it() {
     })
     .await
     .unwrap();
-    let email = unique_email();
-    let body = form_body(&[
-        ("email", &email),
-        ("phone", "010-7777-8888"),
-        ("purpose", "service"),
-        ("purpose", "marketing_sms"),
-    ]);
-    assert_eq!(app.post_form("/f/newsletter?lang=ko", &body).await.status(), 303);
-    let mail = app.wait_for_mail(&email, "수신 동의를 확인해 주세요").await;
+    // A confirmation mail with one-click unsubscribe headers.
+    let (_, mail) = crate::doi::pending_sms(&app).await;
     let signature = mail.raw.split("DKIM-Signature:").nth(1).expect("a DKIM-Signature header").to_owned();
     let names: String = signature.split(" h=").nth(1).unwrap().split(';').next().unwrap().split_whitespace().collect();
     assert!(

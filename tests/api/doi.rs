@@ -3,7 +3,8 @@
 use crate::helpers::*;
 use crate::on_both_backends;
 
-async fn pending_sms(app: &TestApp) -> (String, Mail) {
+/// Someone asks for SMS marketing on the newsletter form (in Korean): the confirmation mail.
+pub(crate) async fn pending_sms(app: &TestApp) -> (String, Mail) {
     let email = unique_email();
     let body = form_body(&[
         ("email", &email),

@@ -95,15 +95,14 @@ pub struct Checked {
     pub problems: Problems,
 }
 
-/// Parses every typed field (and the new one when `with_new`), collecting each refusal next to
-/// its input; a key used twice is refused on the later field.
+/// Parses every typed field (and the new one, when given), collecting each refusal next to its
+/// input; a key used twice is refused on the later field.
 pub fn check_fields(catalog: &Catalog, locale: Locale, inputs: &[FieldInput], new: Option<&FieldInput>) -> Checked {
     let t = AdminStrings::get(locale);
-    let n = inputs.len();
     let mut checked = Checked { fields: Vec::new(), views: Vec::new(), new_field: None, problems: Problems::default() };
     let all = inputs.iter().enumerate().map(|(i, input)| (Some(i), input)).chain(new.map(|input| (None, input)));
     for (at, input) in all {
-        let mut view = view_of(catalog, locale, at, input, n);
+        let mut view = view_of(catalog, locale, at, input);
         let refused = match builder::parse_field(input, &catalog.locales) {
             Ok(field) if checked.fields.iter().any(|f| f.key == field.key) => {
                 Some(vec![("key".to_owned(), ErrorCode::KeyTaken)])

@@ -22,7 +22,6 @@ pub struct FieldErrors {
 pub struct FieldFormView {
     /// Prefix of the inputs' names and ids: `f0`, `f1`, … or `new`.
     pub prefix: String,
-    pub index: usize,
     pub key: String,
     pub kind: String,
     /// The label, a row per offered language.
@@ -37,8 +36,6 @@ pub struct FieldFormView {
     /// Every field type: name and label.
     pub types: Vec<(&'static str, &'static str)>,
     pub errors: FieldErrors,
-    pub first: bool,
-    pub last: bool,
     pub is_new: bool,
     /// The field's label in the page's language (for button names).
     pub title: String,
@@ -60,20 +57,10 @@ fn types(locale: Locale) -> Vec<(&'static str, &'static str)> {
     FIELD_TYPES.iter().map(|name| (*name, t.field_type(name))).collect()
 }
 
-pub fn view_of(
-    catalog: &Catalog,
-    locale: Locale,
-    at: Option<usize>,
-    input: &FieldInput,
-    count: usize,
-) -> FieldFormView {
-    let (prefix, index) = match at {
-        Some(i) => (format!("f{i}"), i),
-        None => ("new".to_owned(), count),
-    };
+/// The block of the field at `at` (`None`: the "add field" block), filled from `input`.
+pub fn view_of(catalog: &Catalog, locale: Locale, at: Option<usize>, input: &FieldInput) -> FieldFormView {
     FieldFormView {
-        prefix,
-        index,
+        prefix: at.map_or_else(|| "new".to_owned(), |i| format!("f{i}")),
         key: input.key.clone(),
         kind: input.kind.clone(),
         labels: rows("label", TextKind::Label, &input.label, &catalog.locales, locale),
@@ -84,8 +71,6 @@ pub fn view_of(
         purposes: purposes_of(catalog, locale, &input.purposes),
         types: types(locale),
         errors: FieldErrors::default(),
-        first: at == Some(0),
-        last: at.is_some_and(|i| i + 1 == count),
         is_new: at.is_none(),
         title: input.label.get(locale, catalog.default_locale()).to_owned(),
     }
@@ -113,14 +98,13 @@ fn input_of(catalog: &Catalog, f: &FieldDefinition) -> FieldInput {
 
 /// The forms of every field of the draft.
 pub fn views(catalog: &Catalog, locale: Locale, d: &FormDefinition) -> Vec<FieldFormView> {
-    let n = d.fields.len();
-    d.fields.iter().enumerate().map(|(i, f)| view_of(catalog, locale, Some(i), &input_of(catalog, f), n)).collect()
+    d.fields.iter().enumerate().map(|(i, f)| view_of(catalog, locale, Some(i), &input_of(catalog, f))).collect()
 }
 
 /// The empty "add field" form.
 pub fn new_view(catalog: &Catalog, locale: Locale) -> FieldFormView {
     let input = FieldInput { kind: "text".into(), ..FieldInput::default() };
-    view_of(catalog, locale, None, &input, 0)
+    view_of(catalog, locale, None, &input)
 }
 
 impl FieldFormView {
