@@ -143,15 +143,22 @@ impl Method {
 }
 
 /// What the ledger keeps as proof of how a consent was given. Field order is fixed, so the JSON
-/// form (which is hashed into the ledger) is canonical.
+/// form (which is hashed into the ledger) is canonical. What is absent is left out of it (an
+/// imported consent's evidence has no address, browser or signal); evidence written before that
+/// carries them as `null` and `false`, and reads back the same.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 pub struct Evidence {
     /// HMAC-SHA256 of the client IP under a server key: comparable, not reversible.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ip_hash: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_agent: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin: Option<String>,
+    #[serde(default)]
     pub locale: String,
     /// The `Sec-GPC: 1` Global Privacy Control signal.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub gpc: bool,
     pub form_version_id: Option<String>,
     /// What the integrator says the change came from (API calls).

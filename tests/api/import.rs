@@ -113,6 +113,18 @@ on_both_backends! {
         assert_eq!((provenance.import_id.as_str(), provenance.file_sha256.as_str(), provenance.line),
             (done["id"].as_str().unwrap(), sha.as_str(), *line));
         assert_eq!(app.stored_values(&recent[1], "phone"), Vec::<String>::new(), "no SMS consent: the phone is not kept");
+        assert!(events[0].4.starts_with("sealed:"), "a row's own source text may name someone: sealed");
+        // A row without a source: its evidence names nobody, so the ledger keeps it as plain JSON.
+        {
+            let (line, plain) = rows.iter().find(|(l, r)| r[8].starts_with("2026") && r[11].is_empty()
+                && ![12, 27, 42, 57, 72, 87, 102, 122].contains(l)).unwrap();
+            let subject = consents_of(&app, &plain[1]).await["subject_id"].as_str().expect("imported").to_owned();
+            let stored: Vec<String> = consent_events::table.filter(consent_events::subject_id.eq(&subject))
+                .select(consent_events::evidence).load(&mut app.conn()).unwrap();
+            assert!(!stored.is_empty() && stored.iter().all(|e| !e.starts_with("sealed:") && !e.contains(&plain[1]) && !e.contains(&plain[2])), "{stored:?}");
+            let evidence = assent::crypto::open_evidence(None, &subject, &stored[0]).expect("plain evidence reads without a key");
+            assert_eq!((evidence.import.map(|i| i.line), evidence.ip_hash, evidence.gpc), (Some(*line), None, false));
+        }
 
         // Someone whose consents all ended years ago: recorded, expired and erased in the same run.
         let (_, old) = rows.iter().find(|(_, r)| r[8].starts_with("2019")).unwrap();
