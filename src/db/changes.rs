@@ -1,33 +1,39 @@
 //! Knowing whether the database may have changed since a moment: what lets a cache of reads be
 //! exact rather than merely recent.
 //!
-//! [`Changes::stamp`] hands out a number; two equal stamps mean that no write was committed in
-//! between by this process's writer, nor (as far as the watcher has looked) by anyone else. The
-//! stamp is a counter, read with one atomic load, so asking costs nothing on the hot path:
+//! [`Changes::stamp`] hands out a number (the generation); two equal stamps mean that nothing
+//! that could change a cached answer was committed in between, as far as this process can know.
+//! [`Changes::person_stamp`] is finer, for entries about one person: it stays good across
+//! commits that touched only other people (see [`super::change_log`]). Asking costs an atomic
+//! load (and a read lock for the person stamp), so it costs nothing on the hot path:
 //!
-//! - This process's writer advances it after each commit, before anyone is told the write is
-//!   done: a change made through this server is seen at once.
-//! - A watcher thread advances it when another process commits:
-//!   - **SQLite**: it reads `PRAGMA data_version` on a connection of its own every
-//!     [`LISTEN_POLL`]; SQLite changes it whenever any *other* connection commits (this
-//!     process's writer, or `assent apply`, `assent retention run` on the same file). Asking
-//!     reads SQLite's shared-memory WAL index; there is no I/O.
-//!   - **PostgreSQL**: it listens on [`CHANNEL`], which a trigger (migration 8) notifies from
-//!     each transaction that changes `subjects`, `consent_state` or `api_keys`, another
+//! - This process's writer tells what each commit touched, after the commit and before anyone
+//!   is told the write is done, so a change made through this server is seen at once:
+//!   - **SQLite**: the database tells it, through triggers of the writer's own connection
+//!     (`db::touched`): the people a commit wrote, or "everything" for any table a cache reads
+//!     that is not about one person (the catalogue, API keys).
+//!   - **PostgreSQL**: "everything" (the listener below hears every commit anyway).
+//! - Other processes' commits advance the generation:
+//!   - **SQLite**: the writer thread reads `PRAGMA data_version` on its own connection every
+//!     [`LISTEN_POLL`] while idle, and inside each batch once it holds the write lock; SQLite
+//!     changes it whenever *another* connection commits (`assent apply`, `assent retention
+//!     run` on the same file), never for the connection's own commits. There is no I/O.
+//!   - **PostgreSQL**: a thread listens on [`CHANNEL`], which a trigger (migration 8) notifies
+//!     from each transaction that changes `subjects`, `consent_state` or `api_keys`, another
 //!     (migration 9) from each that changes the catalogue, and another (migration 20) from each
 //!     that changes `external_ids`, whoever commits it; it collects notifications every
 //!     [`LISTEN_POLL`].
 //!
-//! So another process's commit is seen within a few milliseconds. While the watcher cannot
-//! follow (its connection was lost) there is no stamp, and callers read the database.
+//! So another process's commit is seen within a few milliseconds. While it cannot be followed
+//! (the listener's connection was lost, `data_version` cannot be read) there is no stamp, and
+//! callers read the database.
 
 use diesel::connection::SimpleConnection;
-use diesel::prelude::*;
-use diesel::sql_types::BigInt;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
+use super::change_log::{ChangeLog, PersonStamp};
 use super::{Db, DbConnection, DbError, DbUrl};
 
 /// The PostgreSQL notification channel the change trigger sends on.
@@ -36,8 +42,8 @@ pub const CHANNEL: &str = "assent_changed";
 /// The listener connection's `application_name` (as `pg_stat_activity` shows it).
 pub const LISTENER_NAME: &str = "assent-listener";
 
-/// How often the watcher looks: the SQLite one reads `data_version`, the PostgreSQL listener
-/// collects notifications (a non-blocking read of its socket).
+/// How often other processes' commits are looked for: the SQLite writer reads `data_version`
+/// while idle, the PostgreSQL listener collects notifications (a non-blocking read of its socket).
 pub const LISTEN_POLL: Duration = Duration::from_millis(2);
 
 /// How often the listener proves its connection alive with a round trip, so that a connection
@@ -46,48 +52,25 @@ const LISTEN_HEARTBEAT: Duration = Duration::from_secs(1);
 
 /// See the module documentation. Cheap to clone.
 #[derive(Clone)]
-pub struct Changes(Arc<Inner>);
-
-struct Inner {
-    /// Shared with the writer, which advances it after each commit.
-    generation: Arc<AtomicU64>,
-    /// Whether the watcher is following other processes' commits.
-    following: AtomicBool,
-}
-
-impl Inner {
-    /// Another commit was seen (or may have been missed): nothing stamped before is trusted.
-    fn advance(&self) {
-        self.generation.fetch_add(1, Ordering::AcqRel);
-    }
-}
+pub struct Changes(Arc<ChangeLog>);
 
 impl Changes {
-    /// Starts watching `db`: starts the watcher thread, which ends when the last clone of the
-    /// returned value is dropped. On SQLite the watching connection is opened here (so a file
-    /// that cannot be opened fails now) and the stamp is on from the start.
+    /// Follows `db`'s changes: on PostgreSQL starts the listener thread, which ends once the
+    /// last clone of the returned value and the writer are gone. On SQLite the writer follows
+    /// them itself.
     pub fn watch(db: &Db) -> Result<Self, DbError> {
-        let inner = Arc::new(Inner { generation: db.writer.generation(), following: AtomicBool::new(false) });
-        let weak = Arc::downgrade(&inner);
-        let spawned = match &db.url {
-            DbUrl::Sqlite(_) => {
-                let DbConnection::Sqlite(mut conn) = db.url.connect()? else {
-                    unreachable!("an SQLite URL opens an SQLite connection")
-                };
-                let seen = data_version(&mut conn)?;
-                inner.following.store(true, Ordering::Release);
-                std::thread::Builder::new().name("assent-changes".into()).spawn(move || poll_sqlite(conn, seen, weak))
-            }
-            url => {
-                let url = url.clone();
-                std::thread::Builder::new().name("assent-listener".into()).spawn(move || listen(url, weak))
-            }
-        };
-        spawned.map_err(DbError::Folder)?;
-        Ok(Self(inner))
+        let log = db.writer.change_log();
+        if !db.url.is_sqlite() {
+            let (url, weak) = (db.url.clone(), Arc::downgrade(&log));
+            std::thread::Builder::new()
+                .name("assent-listener".into())
+                .spawn(move || listen(url, weak))
+                .map_err(DbError::Folder)?;
+        }
+        Ok(Self(log))
     }
 
-    /// Whether the watcher follows other processes' commits now (on PostgreSQL: its listener is
+    /// Whether other processes' commits are followed now (on PostgreSQL: its listener is
     /// connected).
     pub fn following(&self) -> bool {
         self.0.following.load(Ordering::Acquire)
@@ -96,51 +79,24 @@ impl Changes {
     /// The current stamp, or `None` when changes cannot be followed right now (then nothing
     /// may be answered from a cache).
     pub fn stamp(&self) -> Option<u64> {
-        self.following().then(|| self.0.generation.load(Ordering::Acquire))
+        self.following().then(|| self.0.generation())
     }
-}
 
-/// The SQLite watcher: advances the generation whenever `data_version` moved. A failed read
-/// switches the stamp off until one succeeds again (which advances it: a commit may have been
-/// missed meanwhile).
-fn poll_sqlite(mut conn: diesel::SqliteConnection, mut seen: u64, inner: Weak<Inner>) {
-    loop {
-        std::thread::sleep(LISTEN_POLL);
-        let Some(inner) = inner.upgrade() else { return };
-        match data_version(&mut conn) {
-            Ok(now) => {
-                let was_following = inner.following.load(Ordering::Acquire);
-                if now != seen || !was_following {
-                    seen = now;
-                    inner.advance();
-                }
-                if !was_following {
-                    inner.following.store(true, Ordering::Release);
-                }
-            }
-            Err(e) => {
-                if inner.following.swap(false, Ordering::AcqRel) {
-                    tracing::warn!(error = %e, "cannot read the database's change counter; the consent cache is off");
-                }
-            }
-        }
+    /// The current stamp for an entry about one person (see [`Changes::unchanged`]).
+    pub fn person_stamp(&self) -> Option<PersonStamp> {
+        self.following().then(|| self.0.person_stamp())
     }
-}
 
-#[derive(QueryableByName)]
-struct DataVersion {
-    #[diesel(sql_type = BigInt)]
-    data_version: i64,
-}
-
-fn data_version(conn: &mut diesel::SqliteConnection) -> QueryResult<u64> {
-    let row: DataVersion = diesel::sql_query("PRAGMA data_version").get_result(conn)?;
-    Ok(row.data_version as u64)
+    /// Whether what was read about the person with this address (and this subject, if one was
+    /// found) under `stamp` is still what the database holds.
+    pub fn unchanged(&self, stamp: PersonStamp, email: &[u8], subject: Option<&str>) -> bool {
+        self.following() && self.0.unchanged(stamp, email, subject)
+    }
 }
 
 /// The PostgreSQL listener: connects, listens, and advances the generation on each notification;
 /// reconnects (with back-off) when the connection is lost, switching the stamp off meanwhile.
-fn listen(url: DbUrl, inner: Weak<Inner>) {
+fn listen(url: DbUrl, inner: Weak<ChangeLog>) {
     let mut delay = Duration::from_millis(100);
     loop {
         match listening_connection(&url) {
@@ -179,7 +135,7 @@ enum Followed {
     Lost(diesel::result::Error),
 }
 
-fn follow(conn: &mut diesel::PgConnection, inner: &Weak<Inner>) -> Followed {
+fn follow(conn: &mut diesel::PgConnection, inner: &Weak<ChangeLog>) -> Followed {
     // Everything committed before `LISTEN` took effect is unknown to this generation's readers:
     // advance it before turning the stamp on, so nothing cached earlier is trusted.
     let step = |up: bool| {

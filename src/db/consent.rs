@@ -10,7 +10,7 @@ use diesel::prelude::*;
 use super::DbConnection;
 use super::ledger::{self, ConsentEvent, NewEvent};
 use super::schema::consent_state;
-use super::writer::LedgerHead;
+use super::write_loop::LedgerHead;
 use crate::domain::lifecycle::Standing;
 use crate::domain::{ConsentStatus, SubjectId};
 

@@ -8,6 +8,7 @@ pub mod api_keys;
 pub mod backup;
 pub mod builder;
 pub mod catalog;
+pub mod change_log;
 pub mod changes;
 pub mod consent;
 pub mod console;
@@ -30,13 +31,16 @@ pub mod serve_lock;
 pub mod sessions;
 pub mod subjects;
 pub mod team;
+mod touched;
 pub mod tree_heads;
 mod wal;
 pub mod webhooks;
+mod write_loop;
 mod writer;
 
 pub use serve_lock::ServeLock;
-pub use writer::{CommitFailed, Erasure, ErasureHook, LedgerHead, Queued, WriteTx, Writer};
+pub use write_loop::{Erasure, ErasureHook, LedgerHead, MAX_BATCH, WriteTx};
+pub use writer::{CommitFailed, Queued, Writer};
 
 /// A new row id: a UUIDv7, time-ordered, so rows written together sit together in every index
 /// keyed by id (random v4 ids scatter each insert, and later each delete, over the whole B-tree,

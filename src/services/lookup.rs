@@ -11,6 +11,7 @@ use super::ServiceError;
 use crate::crypto::Keyring;
 use crate::db::DbConnection;
 use crate::db::catalog::{Catalog, policy_versions_by_id};
+use crate::db::change_log::PersonStamp;
 use crate::db::changes::Changes;
 use crate::db::consent::{self, ConsentState};
 use crate::domain::purpose::may_send_now;
@@ -112,16 +113,17 @@ fn views(
 pub type StatesByEmail = (Option<String>, Arc<[ConsentState]>, Option<String>);
 
 /// Consent states by e-mail blind index, for the consent check: the hot read path of
-/// integrations that ask before every message they send. An entry is trusted only while the
-/// database's change stamp ([`Changes`]) is the one it was read under, so an answer from here
-/// is never older than the last committed write this process can know of: any commit by this
-/// process at once, and another process's within milliseconds (once the watcher has seen it).
-/// Any write at all empties it in effect, so under a steady stream of submissions it mostly
-/// misses; a stamp costs one atomic load.
+/// integrations that ask before every message they send. An entry is trusted only while nothing
+/// committed since it was read could have changed it ([`Changes::unchanged`]: no write about
+/// this address or this person by this process, and nothing at all by another), so an answer
+/// from here is never older than the last committed write this process can know of: any commit
+/// by this process at once, and another process's within milliseconds (once it has been seen).
+/// On SQLite people signing up meanwhile leave the others' entries standing; on PostgreSQL every
+/// commit still empties it in effect. Asking costs an atomic load and a read lock.
 /// It holds blind indexes and states, never an address.
 pub struct ConsentCache {
     changes: Changes,
-    entries: RwLock<HashMap<Vec<u8>, (u64, StatesByEmail)>>,
+    entries: RwLock<HashMap<Vec<u8>, (PersonStamp, StatesByEmail)>>,
 }
 
 /// Entries held at most; past it the cache starts again.
@@ -130,7 +132,7 @@ const CONSENT_CACHE_MAX: usize = 100_000;
 /// What [`ConsentCache::get`] found.
 pub enum Cached {
     Hit(StatesByEmail),
-    /// Not cached, or cached under another stamp: read with [`ConsentCache::read`].
+    /// Not cached, or changed since: read with [`ConsentCache::read`].
     Miss,
 }
 
@@ -144,25 +146,23 @@ impl ConsentCache {
         &self.changes
     }
 
-    /// The entry for `index` if it was read under `stamp` (the current one, from
-    /// [`Changes::stamp`]).
-    pub fn get(&self, index: &[u8], stamp: Option<u64>) -> Cached {
-        let Some(stamp) = stamp else { return Cached::Miss };
+    /// The entry for `index`, if nothing that could change it was committed since it was read.
+    pub fn get(&self, index: &[u8]) -> Cached {
         let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
         match entries.get(index) {
-            Some((at, found)) if *at == stamp => Cached::Hit(found.clone()),
+            Some((at, found)) if self.changes.unchanged(*at, index, found.0.as_deref()) => Cached::Hit(found.clone()),
             _ => Cached::Miss,
         }
     }
 
     /// Reads from the database and remembers the answer under `stamp`, which must have been
-    /// taken before this read.
+    /// taken ([`Changes::person_stamp`]) before this read.
     pub fn read(
         &self,
         conn: &mut DbConnection,
         keyring: &Keyring,
         index: &[u8],
-        stamp: Option<u64>,
+        stamp: Option<PersonStamp>,
         holds_possible: bool,
     ) -> Result<StatesByEmail, ServiceError> {
         let (subject_id, states) = consent::by_email_index(conn, index)?;

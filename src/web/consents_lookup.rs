@@ -117,7 +117,8 @@ async fn by_email(
     // The common case is answered from memory: a key found live moments ago, and a person whose
     // states were read since the last write (see `ConsentCache`).
     let stamp = state.consents.changes().stamp();
-    let cached = state.consents.get(&index, stamp);
+    let person = state.consents.changes().person_stamp();
+    let cached = state.consents.get(&index);
     let known_key = state.api_keys.cached(&presented, stamp);
     if let Some(key) = &known_key
         && let Cached::Hit((subject_id, states, external_id)) = &cached
@@ -138,7 +139,7 @@ async fn by_email(
         };
         let found = match cached {
             Cached::Hit(found) => found,
-            Cached::Miss => cache.read(conn, &keyring, &index, stamp, catalog.holds_possible())?,
+            Cached::Miss => cache.read(conn, &keyring, &index, person, catalog.holds_possible())?,
         };
         let consents = consent_views(conn, &catalog, &catalog.purpose_keys, &found.1, local)?;
         Ok((key, found, consents))

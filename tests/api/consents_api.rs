@@ -124,6 +124,35 @@ on_both_backends! {
         .await;
     }
 
+    async fn people_signing_up_leave_the_others_cached_answers_standing(app: TestApp) {
+        let key = app.api_key();
+        let (email, subject_id) = grant_personalisation(&app).await;
+        let here = || personalisation(&app, app.address.clone(), &key, &email);
+        let newcomer = unique_email();
+        let newcomer_check = || personalisation(&app, app.address.clone(), &key, &newcomer);
+        assert_eq!(newcomer_check().await, "never", "not known yet: and that answer is cached too");
+        eventually("the answer was never cached", || async {
+            let before = from_cache(&app).await;
+            here().await == "granted" && from_cache(&app).await > before
+        })
+        .await;
+
+        // Someone else signs up (a commit through this server's writer).
+        let body = json!({ "fields": { "email": newcomer, "name": "Jisoo" }, "purposes": ["service", "personalisation"] });
+        assert_eq!(app.post_json_as_integrator("/api/v1/forms/newsletter/submissions", &body).await.status(), 201);
+        // The new person is answered at once: their address was written.
+        assert_eq!(newcomer_check().await, "granted");
+        let before = from_cache(&app).await;
+        assert_eq!(here().await, "granted");
+        if matches!(app.db.backend, Backend::Sqlite) {
+            assert_eq!(from_cache(&app).await, before + 1.0, "another person's signup emptied this one's entry");
+        }
+        // This person's own change is answered at once, whoever else is cached.
+        set_personalisation(&app, app.address.clone(), &key, &subject_id, "withdraw").await;
+        assert_eq!(here().await, "withdrawn");
+        assert_eq!(newcomer_check().await, "granted");
+    }
+
     async fn the_check_takes_the_address_in_a_post_body_so_it_stays_out_of_urls(app: TestApp) {
         let key = app.api_key();
         let email = unique_email();
@@ -229,6 +258,13 @@ async fn the_consent_check_survives_losing_its_change_listener() {
 }
 
 /// A new person who granted `personalisation` through the JSON API: their address and subject id.
+/// Consent checks answered from the cache so far (`/metrics`).
+async fn from_cache(app: &TestApp) -> f64 {
+    let text = app.get("/metrics").await.text().await.unwrap();
+    let line = text.lines().find(|l| l.starts_with(r#"assent_consent_checks_total{source="cache"}"#));
+    line.and_then(|l| l.rsplit_once(' ')).map_or(0.0, |(_, v)| v.parse().unwrap())
+}
+
 async fn grant_personalisation(app: &TestApp) -> (String, String) {
     let email = unique_email();
     let body = json!({ "fields": { "email": email, "name": "Minji" }, "purposes": ["service", "personalisation"] });
