@@ -767,12 +767,12 @@ profile() { # key
     sleep 0.3
     run_load profile-perf "$key" "$((dur + 1))s"
     wait "$perf_pid" || true
-    perf report -i "$OUT/perf-$key.data" --stdio --no-children -g none --sort comm \
+    perf report -i "$OUT/perf-$key.data" --no-inline --stdio --no-children -g none --sort comm \
         2>/dev/null | grep -v '^#' | grep . | head -12 >"$f.comm.txt" || true
-    perf report -i "$OUT/perf-$key.data" --stdio --no-children -g none --sort dso,sym \
+    perf report -i "$OUT/perf-$key.data" --no-inline --stdio --no-children -g none --sort dso,sym \
         2>/dev/null | grep -v '^#' | grep . | head -40 | cut -c1-150 >"$f.self.txt" || true
     # inclusive time of Assent's own functions and of the storage-engine steps they end up in
-    perf report -i "$OUT/perf-$key.data" --stdio --children -g none --sort sym 2>/dev/null | grep -v '^#' \
+    perf report -i "$OUT/perf-$key.data" --no-inline --stdio --children -g none --sort sym 2>/dev/null | grep -v '^#' \
         | grep -E '^\s*[0-9.]+%\s+[0-9.]+%\s+\[.\]\s+(assent::[A-Za-z0-9_:]+|<assent::[^ ]+ as [^ ]+>::[a-z_]+|sqlite3_step|sqlite3_prepare_v[23]|sqlite3_exec|walCheckpoint|pagerStress|pagerWalFrames|unixSync|unixRead|unixWrite|sqlite3BtreeIndexMoveto|sqlite3BtreeInsert|[A-Za-z_:<> ]*commit_transaction|PQ(exec|getResult|sendQueryParams|sendQueryPrepared|prepare)|__libc_(send|recv|pread64|pwrite64)|askama::[A-Za-z_:]+|serde_json::[a-z_:]+|actix_http::h1::dispatcher::[A-Za-z_:]+)( \(inlined\))?\s*$' \
         | awk '!seen[$NF $(NF-1)]++' | head -45 | cut -c1-170 >"$f.children.txt" || true
     PROFILED+=("$key")
