@@ -39,7 +39,7 @@ mod write_loop;
 mod writer;
 
 pub use serve_lock::ServeLock;
-pub use write_loop::{Erasure, ErasureHook, LedgerHead, MAX_BATCH, WriteTx};
+pub use write_loop::{Erasure, ErasureHook, LedgerHead, WriteTx};
 pub use writer::{CommitFailed, Queued, Writer};
 
 /// A new row id: a UUIDv7, time-ordered, so rows written together sit together in every index

@@ -3,7 +3,7 @@
 //! Every change Assent makes appends to the hash-chained ledger, whose head must be read and
 //! advanced one event at a time. Rather than have many connections queue on that one row (and,
 //! on SQLite, on the one write lock), writes are sent here: the thread takes whatever work is
-//! queued (up to [`MAX_BATCH`]), runs each piece inside its own savepoint within one transaction,
+//! queued (up to [`MAX_BATCH`](super::write_loop::MAX_BATCH)), runs each piece inside its own savepoint within one transaction,
 //! and commits once. One fsync then covers a whole group, which is what makes durable commits
 //! (`synchronous=FULL`) fast. A piece of work that fails rolls back only its own savepoint;
 //! nobody is told "done" before the commit that made it durable.
