@@ -114,6 +114,19 @@ impl Tracker {
         }
     }
 
+    /// Outside any transaction, before a batch of bulk work: removes the triggers, so that the
+    /// batch counts as everything ([`Tracker::begin`] answers false) and the next batch of other
+    /// work writes them again. A failure leaves them in place (still exact).
+    pub fn suspend(&mut self, conn: &mut SqliteConnection) {
+        if self.installed.is_none() {
+            return;
+        }
+        match uninstall(conn) {
+            Ok(()) => self.installed = None,
+            Err(e) => tracing::warn!(error = %e, "cannot remove the change triggers for bulk work"),
+        }
+    }
+
     /// Inside the batch's transaction, once it holds the write lock: other processes' commits
     /// since the last look advance the generation now. Answers whether the triggers are in
     /// place for the schema as it is.
@@ -175,21 +188,30 @@ pub fn collect(conn: &mut SqliteConnection, tracked: bool) -> QueryResult<Touche
 
 /// Drops the triggers written before and writes them for every table there is now.
 fn install(conn: &mut SqliteConnection) -> QueryResult<()> {
-    let old: Vec<Name> = diesel::sql_query(
-        "SELECT name FROM sqlite_temp_master WHERE type = 'trigger' AND name LIKE 'assent_touched_%'",
-    )
-    .load(conn)?;
     let tables: Vec<Name> =
         diesel::sql_query("SELECT name FROM main.sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
             .load(conn)?;
     let mut sql = String::from("CREATE TEMP TABLE IF NOT EXISTS assent_touched (kind INTEGER NOT NULL, k BLOB);\n");
-    for Name { name } in old {
-        sql.push_str(&format!("DROP TRIGGER IF EXISTS temp.\"{name}\";\n"));
-    }
+    sql.push_str(&drop_triggers(conn)?);
     for Name { name } in tables.iter().filter(|t| !UNREAD.contains(&t.name.as_str())) {
         sql.push_str(&triggers_for(name));
     }
-    conn.batch_execute(&format!("BEGIN; {sql} COMMIT;"))
+    conn.transaction(|conn| conn.batch_execute(&sql))
+}
+
+/// Drops every trigger written before.
+fn uninstall(conn: &mut SqliteConnection) -> QueryResult<()> {
+    let sql = drop_triggers(conn)?;
+    conn.transaction(|conn| conn.batch_execute(&sql))
+}
+
+/// The statements dropping the triggers there are.
+fn drop_triggers(conn: &mut SqliteConnection) -> QueryResult<String> {
+    let old: Vec<Name> = diesel::sql_query(
+        "SELECT name FROM sqlite_temp_master WHERE type = 'trigger' AND name LIKE 'assent_touched_%'",
+    )
+    .load(conn)?;
+    Ok(old.iter().map(|Name { name }| format!("DROP TRIGGER IF EXISTS temp.\"{name}\";\n")).collect())
 }
 
 /// The three triggers (insert, update, delete) of one table.
@@ -288,5 +310,29 @@ mod tests {
         assert!(!tracked, "the schema moved since the triggers were written");
         tracker.prepare(&mut conn);
         assert_eq!(commit(&mut conn, "INSERT INTO later VALUES ('x')"), Touched::Everything);
+    }
+
+    #[test]
+    fn bulk_work_runs_without_triggers_and_counts_as_everything_until_they_are_written_again() {
+        let (mut conn, mut tracker, log) = (conn(), Tracker::default(), ChangeLog::default());
+        tracker.prepare(&mut conn);
+        tracker.suspend(&mut conn);
+        let triggers = || "SELECT count(*) AS n FROM sqlite_temp_master WHERE type = 'trigger'";
+        assert_eq!(diesel::sql_query(triggers()).get_result::<Number>(&mut conn).unwrap().n, 0);
+        let tracked = conn.transaction(|conn| tracker.begin(conn, &log)).unwrap();
+        assert!(!tracked, "a batch of bulk work is everything");
+        let touched = conn
+            .transaction(|conn| {
+                conn.batch_execute("INSERT INTO subjects VALUES ('s1', x'01')")?;
+                collect(conn, tracked)
+            })
+            .unwrap();
+        assert_eq!(touched, Touched::Everything);
+        tracker.prepare(&mut conn);
+        assert!(diesel::sql_query(triggers()).get_result::<Number>(&mut conn).unwrap().n > 0);
+        let tracked = conn.transaction(|conn| tracker.begin(conn, &log)).unwrap();
+        assert!(tracked, "the next batch of other work is told per person again");
+        let touched = commit(&mut conn, "INSERT INTO subjects VALUES ('s2', x'02')");
+        assert_eq!(touched, Touched::People { subjects: vec!["s2".into()], emails: vec![vec![2]] });
     }
 }

@@ -74,6 +74,8 @@ pub(super) trait Job: Send {
     /// own, so that its failure undoes it alone. (A savepoint makes SQLite journal every page the
     /// work first touches: for an import chunk of a thousand people, a twentieth of its time.)
     fn run(&mut self, tx: &mut WriteTx<'_>, alone: bool) -> bool;
+    /// Bulk work ([`super::Writer::queue_bulk`]).
+    fn bulk(&self) -> bool;
     fn finish(self: Box<Self>, committed: bool);
 }
 
@@ -216,7 +218,11 @@ fn commit_batch(
     log: &ChangeLog,
 ) -> QueryResult<(Vec<Erasure>, Touched)> {
     if let (Some(tracker), DbConnection::Sqlite(c)) = (tracker.as_deref_mut(), &mut *conn) {
-        tracker.prepare(c);
+        if batch.iter().all(|job| job.bulk()) {
+            tracker.suspend(c);
+        } else {
+            tracker.prepare(c);
+        }
     }
     conn.transaction(|conn| {
         // Taking the row lock first serialises ledger appends across processes (PostgreSQL).

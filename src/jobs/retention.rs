@@ -252,7 +252,7 @@ impl RetentionJob {
     ) -> Result<RetentionReport, RightsError> {
         let (keyring, catalog, mail, interval) =
             (self.keyring.clone(), self.catalog.clone(), self.mail.clone(), self.notice_interval);
-        self.db.writer.write_blocking(move |tx| {
+        self.db.writer.write_bulk_blocking(move |tx| {
             let door = Door { catalog: &catalog, notice_interval: interval };
             let mut step = RetentionReport::default();
             match phase {
@@ -290,7 +290,7 @@ impl RetentionJob {
             }
             let full = ids.len() as i64 == self.batch;
             let catalog = self.catalog.clone();
-            let step = self.db.writer.write_blocking(move |tx| {
+            let step = self.db.writer.write_bulk_blocking(move |tx| {
                 let door = Door::new(&catalog);
                 let mut states = States::load(tx.conn, &ids)?;
                 let by = By::new(&JOB, Method::RetentionJob);

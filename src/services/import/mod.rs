@@ -248,7 +248,7 @@ fn queue_chunk(
     before: Totals,
 ) -> Result<Queued<Done, ServiceError>, ImportError> {
     let ctx = ctx.clone();
-    Ok(db.writer.queue(move |tx| {
+    Ok(db.writer.queue_bulk(move |tx| {
         let planned = plan::still_holds(tx.conn, &ctx, &parsed, decided)?;
         let written = write::write_chunk(tx, &ctx, &planned)?;
         let mut totals = before;
@@ -304,7 +304,7 @@ fn write_whole(
     progress: &mut impl FnMut(&Totals, &[RowReport]),
 ) -> Result<(), ImportError> {
     let shared = ctx.clone();
-    let (chunks, any_refused) = db.writer.write_blocking(move |tx| {
+    let (chunks, any_refused) = db.writer.write_bulk_blocking(move |tx| {
         let mut chunks = Vec::with_capacity(held.len());
         let mut any_refused = false;
         for parsed in held {
