@@ -1,12 +1,15 @@
 //! Everything Assent holds about a person, read and decrypted: the documented export shape, and
 //! what the preference center shows.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::subject::{Live, SubjectError, live_subject};
 use crate::crypto::{Bound, Keyring, open_evidence};
 use crate::db::catalog::{Catalog, policy_versions_by_id};
+use crate::db::consent::ConsentState;
 use crate::db::rights::{self, RightsRequest};
 use crate::db::{DbConnection, consent, ledger, subjects};
 use crate::domain::{ConsentStatus, Evidence, FormDefinition};
@@ -75,7 +78,7 @@ pub struct Profile {
 pub fn read(conn: &mut DbConnection, keyring: &Keyring, catalog: &Catalog, id: &str) -> Result<Profile, SubjectError> {
     let live = live_subject(conn, keyring, id)?;
     let email = live.email()?;
-    let values = held_values(conn, &live)?;
+    let values = held_values(conn, catalog, &live)?;
     let consents = held_consents(conn, catalog, id)?;
     let history = ledger::for_subject(conn, id)?
         .into_iter()
@@ -128,24 +131,23 @@ pub fn erased(conn: &mut DbConnection, id: &str) -> diesel::QueryResult<Profile>
 
 /// Every stored value, decrypted: oldest submission first; within one, the order of the form's
 /// fields.
-fn held_values(conn: &mut DbConnection, live: &Live) -> Result<Vec<HeldValue>, SubjectError> {
+fn held_values(conn: &mut DbConnection, catalog: &Catalog, live: &Live) -> Result<Vec<HeldValue>, SubjectError> {
     let id = live.subject.id.as_str();
     let stored = subjects::values_of(conn, id)?;
-    let version_ids: Vec<String> = stored.iter().map(|v| v.form_version_id.clone()).collect();
-    let forms = subjects::form_definitions(conn, &version_ids)?;
+    let forms = forms_of(conn, catalog, stored.iter().map(|v| v.form_version_id.as_str()))?;
     let mut ordered = Vec::with_capacity(stored.len());
     for v in &stored {
-        let form = forms.iter().find(|f| f.0 == v.form_version_id);
-        let definition = form.and_then(|f| serde_json::from_str::<FormDefinition>(&f.3).ok());
-        let position = definition.as_ref().and_then(|d| d.fields.iter().position(|f| f.key.as_str() == v.field_key));
+        let form = forms.get(v.form_version_id.as_str());
+        let definition = form.and_then(|f| f.2.as_ref());
+        let position = definition.and_then(|d| d.fields.iter().position(|f| f.key.as_str() == v.field_key));
         let bound = Bound::Value { subject: id, value_id: &v.id, field: &v.field_key };
         let value = HeldValue {
             id: v.id.clone(),
             field: v.field_key.clone(),
-            label: definition.as_ref().and_then(|d| d.field(&v.field_key)).map(|f| f.label.clone()),
+            label: definition.and_then(|d| d.field(&v.field_key)).map(|f| f.label.clone()),
             value: live.key.open_text(&v.ciphertext, bound)?,
-            form: form.map(|f| f.1.clone()).unwrap_or_default(),
-            form_version: form.map(|f| f.2).unwrap_or_default(),
+            form: form.map(|f| f.0.clone()).unwrap_or_default(),
+            form_version: form.map(|f| f.1).unwrap_or_default(),
             submitted_at: v.created_at.and_utc(),
             purposes: v.purposes.split(' ').filter(|p| !p.is_empty()).map(str::to_owned).collect(),
         };
@@ -155,15 +157,50 @@ fn held_values(conn: &mut DbConnection, live: &Live) -> Result<Vec<HeldValue>, S
     Ok(ordered.into_iter().map(|(_, v)| v).collect())
 }
 
+/// Form versions by id: (form key, version, definition).
+type FormsById = HashMap<String, (String, i64, Option<FormDefinition>)>;
+
+/// The form versions values were submitted through, by id: (form key, version, definition).
+/// A form's current version comes from the catalogue (already parsed); only older ones are read.
+fn forms_of<'a>(
+    conn: &mut DbConnection,
+    catalog: &Catalog,
+    ids: impl Iterator<Item = &'a str>,
+) -> diesel::QueryResult<FormsById> {
+    let mut forms = HashMap::new();
+    let mut older = Vec::new();
+    for id in ids {
+        if forms.contains_key(id) || older.iter().any(|o| o == id) {
+            continue;
+        }
+        match catalog.forms.values().find(|f| f.version_id == id) {
+            Some(f) => {
+                forms.insert(id.to_owned(), (f.key.to_string(), f.version, Some(f.definition.clone())));
+            }
+            None => older.push(id.to_owned()),
+        }
+    }
+    if !older.is_empty() {
+        for (id, key, version, definition) in subjects::form_definitions(conn, &older)? {
+            forms.insert(id, (key, version, serde_json::from_str::<FormDefinition>(&definition).ok()));
+        }
+    }
+    Ok(forms)
+}
+
 /// Each purpose's state with the wording it rests on.
 fn held_consents(conn: &mut DbConnection, catalog: &Catalog, id: &str) -> Result<Vec<HeldConsent>, SubjectError> {
     let states = consent::for_subject(conn, id)?;
-    let versions =
-        policy_versions_by_id(conn, &states.iter().map(|s| s.policy_version_id.clone()).collect::<Vec<_>>())?;
+    // The wording in force now is the catalogue's; only consents given under an older one read it.
+    let current =
+        |s: &ConsentState| catalog.purpose(&s.purpose_key).map(|p| &p.policy).filter(|p| p.id == s.policy_version_id);
+    let older: Vec<String> =
+        states.iter().filter(|s| current(s).is_none()).map(|s| s.policy_version_id.clone()).collect();
+    let versions = if older.is_empty() { Vec::new() } else { policy_versions_by_id(conn, &older)? };
     Ok(states
         .iter()
         .filter_map(|s| {
-            let v = versions.iter().find(|v| v.id == s.policy_version_id)?;
+            let v = current(s).or_else(|| versions.iter().find(|v| v.id == s.policy_version_id))?;
             Some(HeldConsent {
                 purpose: s.purpose_key.clone(),
                 status: s.status,

@@ -62,6 +62,29 @@ on_both_backends! {
         let sms = body["consents"].as_array().unwrap().iter().find(|c| c["purpose"] == "marketing_sms").unwrap().clone();
         assert_eq!(sms["policy_version"], 1, "earlier consent still points at the wording it was given under");
         assert_eq!(app.get("/policies/marketing_sms/v1?lang=ko").await.status(), 200, "old wording stays readable");
+
+        // What each person holds shows the wording they agreed to: the old one (no longer the
+        // catalogue's) for the earlier person, the new one for the later.
+        let wording_of = |email: String| {
+            let (client, key, lookup) = (app.client.clone(), key.clone(), app.url(&format!("/api/v1/consents?email={}", email.replace('@', "%40"))));
+            let export = app.url("/api/v1/subjects/");
+            async move {
+                let body: serde_json::Value = client.get(lookup).bearer_auth(&key).send().await.unwrap().json().await.unwrap();
+                let id = body["subject_id"].as_str().unwrap().to_owned();
+                let url = format!("{export}{id}/export");
+                let held: serde_json::Value = client.get(url).bearer_auth(&key).send().await.unwrap().json().await.unwrap();
+                let sms = held["consents"].as_array().unwrap().iter().find(|c| c["purpose"] == "marketing_sms").unwrap().clone();
+                let values = held["values"].as_array().unwrap();
+                assert!(!values.is_empty() && values.iter().all(|v| v["form"] == "newsletter" && v["label"].is_object()), "{held}");
+                (sms["policy_version"].as_i64().unwrap(), sms["wording"]["ko"].as_str().unwrap().to_owned())
+            }
+        };
+        let (version, wording) = wording_of(before.clone()).await;
+        assert_eq!(version, 1);
+        assert!(wording.contains("혜택 문자를 보내 드립니다.") && !wording.contains("월 4회"), "{wording}");
+        let (version, wording) = wording_of(after.clone()).await;
+        assert_eq!(version, 2);
+        assert!(wording.contains("월 4회"), "{wording}");
     }
 
     async fn an_invalid_workspace_file_is_refused_with_a_reason(app: TestApp) {
