@@ -69,13 +69,5 @@ section=$(mktemp)
   cat "$report"
   echo "<!-- import:end -->"
 } > "$section"
-if grep -q '^<!-- import:begin -->$' "$results" 2>/dev/null; then
-  python3 - "$results" "$section" <<'PY'
-import re, sys
-text, new = open(sys.argv[1]).read(), open(sys.argv[2]).read()
-open(sys.argv[1], "w").write(re.sub(r"<!-- import:begin -->.*?<!-- import:end -->\n", lambda _: new, text, flags=re.S))
-PY
-else
-  { echo; cat "$section"; } >> "$results"
-fi
+python3 bench/keep_section.py "$results" import "$section"
 rm -f "$section"

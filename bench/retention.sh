@@ -29,10 +29,27 @@ for due in "${DUE[@]}"; do
   url="sqlite://$dir/assent.db"
   read -r seed_s _ < <(measure "$SEED" "$url" "$N" --due-percent "$due")
   read -r run_s rss < <(measure env ASSENT_DATABASE_URL="$url" ASSENT_DATA_DIR="$dir" ASSENT_CONFIG=assent.toml "$BIN" retention run)
-  verify=$(ASSENT_DATABASE_URL="$url" ASSENT_DATA_DIR="$dir" "$BIN" ledger verify 2>&1 | tail -n 1)
+  verify=$(ASSENT_DATABASE_URL="$url" ASSENT_DATA_DIR="$dir" "$BIN" ledger verify 2>/dev/null || true)
+  verify=${verify%%$'\n'*}
   due_people=$(( N * due / 100 ))
   per=$(python3 -c "print(f'{$run_s * 1e6 / max($due_people, 1):.0f}')")
   echo "| $N | $due % | $seed_s | $run_s | $rss | $per | $verify |" | tee -a "$report"
   rm -rf "$dir"
 done
 echo "written: $report"
+
+# Into bench/RESULTS.md, replacing the section an earlier run wrote (bench/run.sh keeps it).
+section=$(mktemp)
+{
+  echo "<!-- retention:begin -->"
+  echo "## Retention (bench/retention.sh)"
+  echo
+  echo "Run on $(date -u '+%Y-%m-%d %H:%M UTC') at \`$(git rev-parse --short HEAD)\`: \`assent retention run\` over $N seeded people"
+  echo "(examples/seed_retention.rs) of whom the given share is due. Target (issue 21): everyone due"
+  echo "under 60 s with peak RSS under 300 MiB; 10 % due under 20 s."
+  echo
+  cat "$report"
+  echo "<!-- retention:end -->"
+} > "$section"
+python3 bench/keep_section.py bench/RESULTS.md retention "$section"
+rm -f "$section"

@@ -75,8 +75,9 @@ ASSENT_PG_PORT=${ASSENT_PG_PORT:-18082}
 BASELINE_PORT=${BASELINE_PORT:-8089}
 LIMIT_PORT=${LIMIT_PORT:-8088}
 RESULTS=${RESULTS:-$BENCH_DIR/RESULTS.md}
+# The import and retention sections (bench/import.sh, bench/retention.sh) are kept as they are.
 # shellcheck disable=SC2015 # "|| true": no file or no section is an empty KEPT_IMPORT
-KEPT_IMPORT=$( [ -f "$RESULTS" ] && sed -n '/^<!-- import:begin -->$/,/^<!-- import:end -->$/p' "$RESULTS" || true)
+KEPT_IMPORT=$( [ -f "$RESULTS" ] && sed -n '/^<!-- \(import\|retention\):begin -->$/,/^<!-- \(import\|retention\):end -->$/p' "$RESULTS" || true)
 ASSENT_DB=assent_bench
 BASELINE_DB=baseline_bench
 LIMIT_DB=limit_bench

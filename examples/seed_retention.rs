@@ -38,6 +38,10 @@ fn main() -> anyhow::Result<()> {
 
     url.migrate()?;
     let mut conn = url.connect()?;
+    // What the server and the CLI do first when they open a database (the migrations leave a
+    // marker for ciphertexts older than the binding to their rows): done here while the database
+    // is empty, or the timed run would re-seal every seeded person (all sealed as today) first.
+    assent::services::reseal::legacy_ciphertexts(&mut conn, &keyring)?;
     if url.is_sqlite() {
         // A fixture, not user data: no need for durable commits while seeding.
         diesel::connection::SimpleConnection::batch_execute(&mut conn, "PRAGMA synchronous = OFF;")?;
