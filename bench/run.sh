@@ -76,8 +76,8 @@ BASELINE_PORT=${BASELINE_PORT:-8089}
 LIMIT_PORT=${LIMIT_PORT:-8088}
 RESULTS=${RESULTS:-$BENCH_DIR/RESULTS.md}
 # The import and retention sections (bench/import.sh, bench/retention.sh) are kept as they are.
-# shellcheck disable=SC2015 # "|| true": no file or no section is an empty KEPT_IMPORT
-KEPT_IMPORT=$( [ -f "$RESULTS" ] && sed -n '/^<!-- \(import\|retention\):begin -->$/,/^<!-- \(import\|retention\):end -->$/p' "$RESULTS" || true)
+# shellcheck disable=SC2015 # "|| true": no file or no section is an empty KEPT_SECTIONS
+KEPT_SECTIONS=$( [ -f "$RESULTS" ] && sed -n '/^<!-- \(import\|retention\):begin -->$/,/^<!-- \(import\|retention\):end -->$/p' "$RESULTS" || true)
 ASSENT_DB=assent_bench
 BASELINE_DB=baseline_bench
 LIMIT_DB=limit_bench
@@ -922,6 +922,6 @@ PG_AUTOVACUUM=$(psql "$PG_BASE/postgres" -qAtc 'show autovacuum' 2>/dev/null || 
     echo
     echo "(to be written after the run)"
     # bench/import.sh's section is its own: kept across runs of this script.
-    if [ -n "$KEPT_IMPORT" ]; then echo; printf '%s\n' "$KEPT_IMPORT"; fi
+    if [ -n "$KEPT_SECTIONS" ]; then echo; printf '%s\n' "$KEPT_SECTIONS"; fi
 } >"$RESULTS"
 log "wrote $RESULTS"

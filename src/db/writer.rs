@@ -3,10 +3,11 @@
 //! Every change Assent makes appends to the hash-chained ledger, whose head must be read and
 //! advanced one event at a time. Rather than have many connections queue on that one row (and,
 //! on SQLite, on the one write lock), writes are sent here: the thread takes whatever work is
-//! queued (up to [`MAX_BATCH`](super::write_loop::MAX_BATCH)), runs each piece inside its own savepoint within one transaction,
-//! and commits once. One fsync then covers a whole group, which is what makes durable commits
-//! (`synchronous=FULL`) fast. A piece of work that fails rolls back only its own savepoint;
-//! nobody is told "done" before the commit that made it durable.
+//! queued (up to [`MAX_BATCH`](super::write_loop::MAX_BATCH)), runs each piece inside its own
+//! savepoint within one transaction, and commits once. One fsync then covers a whole group,
+//! which is what makes durable commits (`synchronous=FULL`) fast. A piece of work that fails
+//! rolls back only its own savepoint; nobody is told "done" before the commit that made it
+//! durable.
 //!
 //! With several processes on one PostgreSQL, each has its own writer; the `UPDATE` that opens
 //! every batch locks the ledger head row, so the chain stays linear across processes too.

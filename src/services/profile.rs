@@ -1,6 +1,7 @@
 //! Everything Assent holds about a person, read and decrypted: the documented export shape, and
 //! what the preference center shows.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
@@ -138,7 +139,7 @@ fn held_values(conn: &mut DbConnection, catalog: &Catalog, live: &Live) -> Resul
     let mut ordered = Vec::with_capacity(stored.len());
     for v in &stored {
         let form = forms.get(v.form_version_id.as_str());
-        let definition = form.and_then(|f| f.2.as_ref());
+        let definition = form.and_then(|f| f.2.as_deref());
         let position = definition.and_then(|d| d.fields.iter().position(|f| f.key.as_str() == v.field_key));
         let bound = Bound::Value { subject: id, value_id: &v.id, field: &v.field_key };
         let value = HeldValue {
@@ -157,16 +158,17 @@ fn held_values(conn: &mut DbConnection, catalog: &Catalog, live: &Live) -> Resul
     Ok(ordered.into_iter().map(|(_, v)| v).collect())
 }
 
-/// Form versions by id: (form key, version, definition).
-type FormsById = HashMap<String, (String, i64, Option<FormDefinition>)>;
+/// Form versions by id: (form key, version, definition: the catalogue's own, or parsed from an
+/// older version's row).
+type FormsById<'c> = HashMap<String, (String, i64, Option<Cow<'c, FormDefinition>>)>;
 
 /// The form versions values were submitted through, by id: (form key, version, definition).
 /// A form's current version comes from the catalogue (already parsed); only older ones are read.
-fn forms_of<'a>(
+fn forms_of<'a, 'c>(
     conn: &mut DbConnection,
-    catalog: &Catalog,
+    catalog: &'c Catalog,
     ids: impl Iterator<Item = &'a str>,
-) -> diesel::QueryResult<FormsById> {
+) -> diesel::QueryResult<FormsById<'c>> {
     let mut forms = HashMap::new();
     let mut older = Vec::new();
     for id in ids {
@@ -175,14 +177,15 @@ fn forms_of<'a>(
         }
         match catalog.forms.values().find(|f| f.version_id == id) {
             Some(f) => {
-                forms.insert(id.to_owned(), (f.key.to_string(), f.version, Some(f.definition.clone())));
+                forms.insert(id.to_owned(), (f.key.to_string(), f.version, Some(Cow::Borrowed(&f.definition))));
             }
             None => older.push(id.to_owned()),
         }
     }
     if !older.is_empty() {
         for (id, key, version, definition) in subjects::form_definitions(conn, &older)? {
-            forms.insert(id, (key, version, serde_json::from_str::<FormDefinition>(&definition).ok()));
+            let parsed = serde_json::from_str::<FormDefinition>(&definition).ok().map(Cow::Owned);
+            forms.insert(id, (key, version, parsed));
         }
     }
     Ok(forms)
