@@ -234,8 +234,9 @@ fn reader(db: &Db) -> Result<DbConnection, ImportError> {
     Ok(conn)
 }
 
-/// What a chunk's write answers: its rows as written, what it wrote, and the totals through it.
-type Done = (Vec<Planned>, Written, Totals);
+/// What a chunk's write answers: its rows' reports and the totals through it (not the rows as
+/// written: their sealed values would stay in memory beside the next two chunks).
+type Done = (Vec<RowReport>, Totals);
 
 /// Queues a chunk decided outside the writer (the writer meanwhile writing the one before); the
 /// writer writes it as decided if nothing the decision read has changed, decides it again
@@ -257,17 +258,15 @@ fn queue_chunk(
         totals.expired += written.expired;
         let at = ledger_time(Utc::now().naive_utc());
         imports::progress(tx.conn, &ctx.import_id, &progress_text(&totals), at)?;
-        Ok((planned, written, totals))
+        Ok((planned.into_iter().map(|p| p.report).collect(), totals))
     })?)
 }
 
 /// A chunk written: its rows into the report, the totals through it, and the caller told.
-fn done(report: &mut Report, (planned, written, totals): Done, progress: &mut impl FnMut(&Totals, &[RowReport])) {
-    report.written |= planned.iter().any(|p| p.report.outcome.writes());
-    let rows: Vec<RowReport> = planned.into_iter().map(|p| p.report).collect();
+fn done(report: &mut Report, (rows, totals): Done, progress: &mut impl FnMut(&Totals, &[RowReport])) {
+    report.written |= rows.iter().any(|r| r.outcome.writes());
     keep_notable(report, &rows);
     report.totals = totals;
-    let _ = written;
     progress(&report.totals, &rows);
 }
 
