@@ -921,7 +921,7 @@ PG_AUTOVACUUM=$(psql "$PG_BASE/postgres" -qAtc 'show autovacuum' 2>/dev/null || 
     echo "## Analysis"
     echo
     echo "(to be written after the run)"
-    # bench/import.sh's section is its own: kept across runs of this script.
+    # bench/import.sh's and bench/retention.sh's sections are their own: kept across runs of this script.
     if [ -n "$KEPT_SECTIONS" ]; then echo; printf '%s\n' "$KEPT_SECTIONS"; fi
 } >"$RESULTS"
 log "wrote $RESULTS"
