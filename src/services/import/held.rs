@@ -28,6 +28,14 @@ pub(super) struct ReadSet {
     value_ids: Vec<String>,
 }
 
+impl ReadSet {
+    /// The blind indexes that named someone: the people found, and the external ids held.
+    pub fn found_keys(&self) -> (Vec<&[u8]>, Vec<&[u8]>) {
+        let people = self.found.iter().map(|(index, _)| index.as_slice()).collect();
+        (people, self.holders.iter().map(|(index, _)| index.as_slice()).collect())
+    }
+}
+
 impl Held {
     /// Reads what a chunk's valid rows name: their addresses' and external ids' blind indexes.
     pub fn read(conn: &mut DbConnection, indexes: &[&[u8]], external_indexes: &[&[u8]]) -> Result<Self, ServiceError> {

@@ -26,12 +26,13 @@ use chrono::{Duration, Utc};
 use self::plan::{Context, Parsed, Planned, Seen, Written};
 pub use self::read::Source;
 use self::read::{Encoding, ReadError, Row, Table};
+use self::write::{Done, InFlight};
 use super::ServiceError;
 use super::audit::Actor;
 use crate::crypto::Keyring;
 use crate::db::catalog::{Catalog, PublishedForm};
 use crate::db::imports::{self, ImportRecord};
-use crate::db::{Db, DbConnection, Queued};
+use crate::db::{Db, DbConnection};
 use crate::domain::import::{Column, Layout, Mapping, RowCode, RowProblem, RowRules, Zone};
 use crate::domain::ledger::ledger_time;
 
@@ -190,7 +191,7 @@ fn import_rows(
     let whole = options.all_or_nothing && !options.dry_run;
     let mut held: Vec<Vec<Parsed>> = Vec::new();
     // The chunk being written while the next one is read and decided.
-    let mut in_flight: Option<Queued<Done, ServiceError>> = None;
+    let mut in_flight: Option<InFlight> = None;
     let mut reader = reader(db)?;
     loop {
         let chunk: Vec<Row> = rows.by_ref().take(CHUNK).collect::<Result<_, _>>()?;
@@ -209,13 +210,13 @@ fn import_rows(
             let decided = plan::plan_chunk(&mut reader, ctx, &parsed)?;
             // Nothing is queued after a chunk that failed.
             if let Some(previous) = in_flight.take() {
-                done(report, previous.wait()?, progress);
+                done(report, previous.wait(db, ctx)?, progress);
             }
-            in_flight = Some(queue_chunk(db, ctx, parsed, decided, report.totals)?);
+            in_flight = Some(InFlight::queue(db, ctx, Arc::new(parsed), Some(decided), report.totals)?);
         }
     }
     if let Some(last) = in_flight {
-        done(report, last.wait()?, progress);
+        done(report, last.wait(db, ctx)?, progress);
     }
     if whole {
         write_whole(db, ctx, held, report, progress)?;
@@ -232,34 +233,6 @@ fn reader(db: &Db) -> Result<DbConnection, ImportError> {
         conn.batch_execute("PRAGMA cache_size = -8192")?;
     }
     Ok(conn)
-}
-
-/// What a chunk's write answers: its rows' reports and the totals through it (not the rows as
-/// written: their sealed values would stay in memory beside the next two chunks).
-type Done = (Vec<RowReport>, Totals);
-
-/// Queues a chunk decided outside the writer (the writer meanwhile writing the one before); the
-/// writer writes it as decided if nothing the decision read has changed, decides it again
-/// otherwise, and keeps the totals through it on the import's record.
-fn queue_chunk(
-    db: &Db,
-    ctx: &Arc<Context>,
-    parsed: Vec<Parsed>,
-    decided: plan::ChunkPlan,
-    before: Totals,
-) -> Result<Queued<Done, ServiceError>, ImportError> {
-    let ctx = ctx.clone();
-    Ok(db.writer.queue_bulk(move |tx| {
-        let planned = plan::still_holds(tx.conn, &ctx, &parsed, decided)?;
-        let written = write::write_chunk(tx, &ctx, &planned)?;
-        let mut totals = before;
-        planned.iter().for_each(|p| totals.add(&p.report));
-        totals.events += written.events;
-        totals.expired += written.expired;
-        let at = ledger_time(Utc::now().naive_utc());
-        imports::progress(tx.conn, &ctx.import_id, &progress_text(&totals), at)?;
-        Ok((planned.into_iter().map(|p| p.report).collect(), totals))
-    })?)
 }
 
 /// A chunk written: its rows into the report, the totals through it, and the caller told.
@@ -383,13 +356,6 @@ fn start_record(db: &Db, ctx: &Context, options: &Options) -> Result<(), ImportE
     };
     db.writer.write_blocking(move |tx| imports::insert(tx.conn, &record).map_err(ServiceError::from))?;
     Ok(())
-}
-
-/// The totals so far as kept on the import's record while it runs (with the rows expected).
-fn progress_text(totals: &Totals) -> String {
-    let mut so_far = serde_json::to_value(totals).unwrap_or_default();
-    so_far["expected"] = totals.expected.into();
-    so_far.to_string()
 }
 
 fn finish_record(db: &Db, ctx: &Context, report: &Report, ok: bool) -> Result<(), ImportError> {

@@ -100,17 +100,24 @@ pub(super) fn plan_chunk(conn: &mut DbConnection, ctx: &Context, parsed: &[Parse
     Ok(ChunkPlan { planned, read: held.read_set() })
 }
 
-/// A chunk decided outside the writer, as it is to be written: the same decision if nothing it
-/// read has changed since (another process or request may have written meanwhile), otherwise
-/// decided again here.
+/// A chunk as it is to be written: decided outside the writer (`Some`), the same decision if
+/// nothing it found has changed since (another process or request may have written meanwhile),
+/// otherwise (or `None`) decided here.
+///
+/// What it found absent is not read again: a person or an external id someone else wrote
+/// meanwhile makes the chunk's insert fail on its blind index's uniqueness, and the chunk is
+/// decided again ([`super::run`]). An import of new people reads nothing here.
 pub(super) fn still_holds(
     conn: &mut DbConnection,
     ctx: &Context,
     parsed: &[Parsed],
-    decided: ChunkPlan,
+    decided: Option<ChunkPlan>,
 ) -> Result<Vec<Planned>, ServiceError> {
-    if read_held(conn, ctx, parsed)?.read_set() == decided.read {
-        return Ok(decided.planned);
+    if let Some(decided) = decided {
+        let (indexes, external) = decided.read.found_keys();
+        if Held::read(conn, &indexes, &external)?.read_set() == decided.read {
+            return Ok(decided.planned);
+        }
     }
     Ok(plan_chunk(conn, ctx, parsed)?.planned)
 }

@@ -49,6 +49,13 @@ pub struct Totals {
 }
 
 impl Totals {
+    /// The totals so far as kept on the import's record while it runs (with the rows expected).
+    pub(super) fn progress_text(&self) -> String {
+        let mut so_far = serde_json::to_value(self).unwrap_or_default();
+        so_far["expected"] = self.expected.into();
+        so_far.to_string()
+    }
+
     pub(super) fn add(&mut self, report: &RowReport) {
         self.rows += 1;
         match report.outcome {

@@ -1,17 +1,21 @@
 //! Writing a decided chunk: its rows, then every consent through the door at its own time, then
-//! what was already past its retention expired and what nothing in force justifies erased.
+//! what was already past its retention expired and what nothing in force justifies erased; and
+//! a chunk queued to the writer ([`InFlight`]) while the next one is decided.
 
-use super::plan::{Planned, RowWrite, Written};
-use crate::db::WriteTx;
-use crate::db::external_ids;
+use std::sync::Arc;
+
+use chrono::Utc;
+
+use super::plan::{self, Context, Parsed, Planned, RowWrite, Written};
+use super::report::{RowReport, Totals};
 use crate::db::subjects::{self, NewFieldValue, NewSubject, NewSubmission};
+use crate::db::{Db, Queued, WriteTx, external_ids, imports};
+use crate::domain::ledger::ledger_time;
 use crate::domain::lifecycle::{Transition, in_force};
 use crate::domain::{ConsentStatus, Method, SubjectId};
 use crate::services::ServiceError;
 use crate::services::consent::{Change, Door, States};
 use crate::services::erasure::{self, By};
-
-use super::plan::Context;
 
 /// Writes the chunk's rows, their consents through the door (each at its original time), then
 /// expires what was already past its retention and erases what nothing in force justifies.
@@ -133,4 +137,55 @@ fn write_rows(tx: &mut WriteTx<'_>, ctx: &Context, writes: &[&RowWrite]) -> Resu
         }
     }
     Ok(())
+}
+
+/// What a chunk's write answers: its rows' reports and the totals through it (not the rows as
+/// written: their sealed values would stay in memory beside the next two chunks).
+pub(super) type Done = (Vec<RowReport>, Totals);
+
+/// A chunk queued to the writer, kept until it is written.
+pub(super) struct InFlight {
+    queued: Queued<Done, ServiceError>,
+    parsed: Arc<Vec<Parsed>>,
+    before: Totals,
+}
+
+impl InFlight {
+    /// Queues a chunk decided outside the writer (`Some`: the writer meanwhile writing the one
+    /// before) or not yet decided; the writer writes it as decided if nothing the decision found
+    /// has changed, decides it otherwise, and keeps the totals through it on the import's record.
+    pub(super) fn queue(
+        db: &Db,
+        ctx: &Arc<Context>,
+        parsed: Arc<Vec<Parsed>>,
+        decided: Option<plan::ChunkPlan>,
+        before: Totals,
+    ) -> Result<Self, ServiceError> {
+        let (ctx, rows) = (ctx.clone(), parsed.clone());
+        let queued = db.writer.queue_bulk(move |tx| {
+            let planned = plan::still_holds(tx.conn, &ctx, &rows, decided)?;
+            let written = write_chunk(tx, &ctx, &planned)?;
+            let mut totals = before;
+            planned.iter().for_each(|p| totals.add(&p.report));
+            totals.events += written.events;
+            totals.expired += written.expired;
+            let at = ledger_time(Utc::now().naive_utc());
+            imports::progress(tx.conn, &ctx.import_id, &totals.progress_text(), at)?;
+            Ok((planned.into_iter().map(|p| p.report).collect(), totals))
+        })?;
+        Ok(Self { queued, parsed, before })
+    }
+
+    /// Waits for the chunk's write. Someone else wrote a person or an external id it was to
+    /// create after it was decided (its insert met the blind index's uniqueness, and nothing of
+    /// it was written): it is decided again in the writer, once.
+    pub(super) fn wait(self, db: &Db, ctx: &Arc<Context>) -> Result<Done, ServiceError> {
+        use diesel::result::{DatabaseErrorKind::UniqueViolation, Error::DatabaseError};
+        match self.queued.wait() {
+            Err(ServiceError::Storage(DatabaseError(UniqueViolation, _))) => {
+                Ok(Self::queue(db, ctx, self.parsed, None, self.before)?.queued.wait()?)
+            }
+            written => Ok(written?),
+        }
+    }
 }
