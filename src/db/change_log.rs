@@ -2,15 +2,17 @@
 //! person (the people this process's writer touched). See [`super::changes`] for who advances
 //! what; this is the record they share.
 //!
-//! A commit of this process's writer that changed only people (their subject row, consent
-//! states, external id) and tables no cache reads (the ledger, submissions, values, the outbox)
-//! moves only those people's marks: a cache entry for someone else stays exact. Anything else
-//! (another process's commit, the catalogue, API keys, a schema change, a commit too large to
-//! list) advances the generation, which distrusts every entry, as every commit did before.
+//! A commit that changed only people (their subject row, consent states, external id, held
+//! values) and tables no cache reads (the ledger, submissions, values, the outbox) moves only
+//! those people's marks: a cache entry for someone else stays exact. That is this process's
+//! writer's commits on both backends, and on PostgreSQL other processes' too (their
+//! notifications name the people). Anything else (on SQLite another process's commit; the
+//! catalogue, API keys, a schema change, a commit too large to list) advances the generation,
+//! which distrusts every entry.
 
 use std::collections::HashMap;
 use std::sync::RwLock;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 
 /// People marked at most; past it the marks start again and the generation advances (an entry
 /// read before cannot be told apart from one read before a mark that was dropped).
@@ -23,6 +25,9 @@ pub struct ChangeLog {
     /// Whether other processes' commits are being followed (SQLite: the writer polls
     /// `data_version`; PostgreSQL: the listener is connected).
     pub(super) following: AtomicBool,
+    /// PostgreSQL: the server process id of this process's writer connection when it collects
+    /// what its commits touch (its notifications are then told already), else 0.
+    pub(super) writer_backend: AtomicI32,
     people: RwLock<Marks>,
 }
 

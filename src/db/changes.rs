@@ -12,17 +12,20 @@
 //!   - **SQLite**: the database tells it, through triggers of the writer's own connection
 //!     (`db::touched`): the people a commit wrote, or "everything" for any table a cache reads
 //!     that is not about one person (the catalogue, API keys).
-//!   - **PostgreSQL**: "everything" (the listener below hears every commit anyway).
+//!   - **PostgreSQL**: the database tells it too, through statement triggers that collect the
+//!     people each statement wrote in the writer connection's temporary table
+//!     (`db::touched_pg`, migration 36).
 //! - Other processes' commits advance the generation:
 //!   - **SQLite**: the writer thread reads `PRAGMA data_version` on its own connection every
 //!     [`LISTEN_POLL`] while idle, and inside each batch once it holds the write lock; SQLite
 //!     changes it whenever *another* connection commits (`assent apply`, `assent retention
 //!     run` on the same file), never for the connection's own commits. There is no I/O.
-//!   - **PostgreSQL**: a thread listens on [`CHANNEL`], which a trigger (migration 8) notifies
-//!     from each transaction that changes `subjects`, `consent_state` or `api_keys`, another
-//!     (migration 9) from each that changes the catalogue, and another (migration 20) from each
-//!     that changes `external_ids`, whoever commits it; it collects notifications every
-//!     [`LISTEN_POLL`].
+//!   - **PostgreSQL**: a thread listens on [`CHANNEL`], on which triggers notify, whoever
+//!     commits: the people each statement wrote to `subjects`, `consent_state`, `external_ids`,
+//!     `hold_keys` or `held_values` (migration 36: their subject ids and blind indexes, which
+//!     mark only those people), and "anything" for `api_keys` (migration 8) and the catalogue
+//!     (migration 9). It collects notifications every [`LISTEN_POLL`], passing over the ones
+//!     this process's own writer sent (told already).
 //!
 //! So another process's commit is seen within a few milliseconds. While it cannot be followed
 //! (the listener's connection was lost, `data_version` cannot be read) there is no stamp, and
@@ -153,11 +156,13 @@ fn follow(conn: &mut diesel::PgConnection, inner: &Weak<ChangeLog>) -> Followed 
     loop {
         std::thread::sleep(LISTEN_POLL);
         let Some(strong) = inner.upgrade() else { return Followed::Dropped };
-        let mut heard = false;
+        let own = strong.writer_backend.load(Ordering::Acquire);
         let mut lost = None;
         for notification in conn.notifications_iter() {
             match notification {
-                Ok(_) => heard = true,
+                // This process's writer told its own commits before answering anyone.
+                Ok(n) if own != 0 && n.process_id == own => {}
+                Ok(n) => strong.committed(super::touched_pg::heard(&n.payload)),
                 Err(e) => {
                     lost = Some(e);
                     break;
@@ -167,9 +172,6 @@ fn follow(conn: &mut diesel::PgConnection, inner: &Weak<ChangeLog>) -> Followed 
         if lost.is_none() && heartbeat.elapsed() >= LISTEN_HEARTBEAT {
             heartbeat = Instant::now();
             lost = conn.batch_execute("SELECT 1").err();
-        }
-        if heard {
-            strong.advance();
         }
         // Notifications missed while the connection was down are covered by the advance that
         // comes with the next `LISTEN`.

@@ -32,6 +32,7 @@ pub mod sessions;
 pub mod subjects;
 pub mod team;
 mod touched;
+mod touched_pg;
 pub mod tree_heads;
 mod wal;
 pub mod webhooks;

@@ -60,7 +60,7 @@ const UNREAD: &[&str] = &[
 
 /// More lines than this in one commit (an import's chunk) are taken as "everything": cheaper
 /// than marking each person, and as exact.
-const LINES_MAX: i64 = 4096;
+pub(super) const LINES_MAX: i64 = 4096;
 
 const KIND_SUBJECT: i32 = 0;
 const KIND_EMAIL: i32 = 1;
@@ -81,17 +81,17 @@ struct Name {
 }
 
 #[derive(QueryableByName)]
-struct Number {
+pub(super) struct Number {
     #[diesel(sql_type = BigInt)]
-    n: i64,
+    pub n: i64,
 }
 
 #[derive(QueryableByName)]
-struct Line {
+pub(super) struct Line {
     #[diesel(sql_type = Integer)]
-    kind: i32,
+    pub kind: i32,
     #[diesel(sql_type = Nullable<Binary>)]
-    k: Option<Vec<u8>>,
+    pub k: Option<Vec<u8>>,
 }
 
 fn pragma(conn: &mut SqliteConnection, name: &str) -> QueryResult<i64> {
@@ -168,22 +168,30 @@ pub fn collect(conn: &mut SqliteConnection, tracked: bool) -> QueryResult<Touche
         diesel::sql_query("SELECT DISTINCT kind, CAST(k AS BLOB) AS k FROM temp.assent_touched").load(conn)?
     };
     conn.batch_execute("DELETE FROM temp.assent_touched")?;
-    if count > LINES_MAX || lines.iter().any(|l| l.kind == KIND_ANY) {
-        return Ok(Touched::Everything);
+    Ok(from_lines(count, lines.into_iter().map(|l| (l.kind, l.k))))
+}
+
+/// What a commit's lines (kind, key) tell; `count` of them in all, each listed only when no more
+/// than [`LINES_MAX`]. Shared with PostgreSQL's writer (`touched_pg`), whose triggers write the
+/// same kinds.
+pub(super) fn from_lines(count: i64, lines: impl Iterator<Item = (i32, Option<Vec<u8>>)>) -> Touched {
+    if count > LINES_MAX {
+        return Touched::Everything;
     }
     let (mut subjects, mut emails) = (Vec::new(), Vec::new());
     for line in lines {
-        match (line.kind, line.k) {
+        match line {
             (KIND_SUBJECT, Some(k)) => match String::from_utf8(k) {
                 Ok(id) => subjects.push(id),
-                Err(_) => return Ok(Touched::Everything),
+                Err(_) => return Touched::Everything,
             },
             (KIND_EMAIL, Some(k)) => emails.push(k),
-            // A person's row without its key (it cannot be, with NOT NULL columns): be safe.
-            _ => return Ok(Touched::Everything),
+            // "Anything", or a person's row without its key (it cannot be, with NOT NULL
+            // columns): be safe.
+            _ => return Touched::Everything,
         }
     }
-    Ok(Touched::People { subjects, emails })
+    Touched::People { subjects, emails }
 }
 
 /// Drops the triggers written before and writes them for every table there is now.

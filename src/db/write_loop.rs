@@ -12,6 +12,7 @@ use super::change_log::{ChangeLog, Touched};
 use super::changes::LISTEN_POLL;
 use super::schema::ledger_head;
 use super::touched::{self, Tracker};
+use super::touched_pg;
 use super::wal::{checkpoint, scrub_wal};
 use super::{DbConnection, DbUrl};
 use crate::domain::rights::Deadline;
@@ -88,7 +89,9 @@ pub(super) fn run(
     rights_deadline: Deadline,
     on_erased: Option<&ErasureHook>,
 ) {
-    let mut w = Writing { conn, tracker: url.is_sqlite().then(Tracker::default), scrub: false, idle: Instant::now() };
+    let tracker = url.is_sqlite().then(Tracker::default);
+    let mut w = Writing { conn, tracker, collects: false, scrub: false, idle: Instant::now() };
+    w.collect_pg(log);
     let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
     // On SQLite the thread wakes while idle to look for other processes' commits.
     let poll = url.is_sqlite().then_some(LISTEN_POLL);
@@ -105,11 +108,10 @@ pub(super) fn run(
             }
         }
         // What it touched is told before anyone is answered.
-        let committed =
-            commit_batch(&mut w.conn, &mut batch, rights_deadline, w.tracker.as_mut(), log).map(|(erased, touched)| {
-                log.committed(touched);
-                erased
-            });
+        let committed = commit_batch(&mut w, &mut batch, rights_deadline, log).map(|(erased, touched)| {
+            log.committed(touched);
+            erased
+        });
         match &committed {
             Ok(erased) => {
                 if let Some(hook) = on_erased.filter(|_| !erased.is_empty()) {
@@ -139,6 +141,8 @@ struct Writing {
     conn: DbConnection,
     /// SQLite only: what the triggers tell about each commit, and other processes' commits.
     tracker: Option<Tracker>,
+    /// PostgreSQL only: the connection collects what its statements touch (`touched_pg`).
+    collects: bool,
     /// Set after a commit that erased people, on SQLite: see `scrub_wal`.
     scrub: bool,
     /// When the last batch ended (or the last scrub was tried).
@@ -187,7 +191,18 @@ impl Writing {
         if let Some(tracker) = self.tracker.as_mut() {
             tracker.reset();
         }
+        self.collect_pg(log);
         log.advance();
+    }
+
+    /// On PostgreSQL: makes the connection collect what each commit touches, and tells the
+    /// listener which server process's notifications are this writer's own.
+    fn collect_pg(&mut self, log: &ChangeLog) {
+        if let DbConnection::Postgres(conn) = &mut self.conn {
+            let pid = touched_pg::prepare(conn);
+            self.collects = pid.is_some();
+            log.writer_backend.store(pid.unwrap_or(0), Ordering::Release);
+        }
     }
 }
 
@@ -207,18 +222,20 @@ fn next_job(jobs: &mpsc::Receiver<Box<dyn Job>>, poll: Option<Duration>) -> Opti
 /// How often the writer, while idle, tries again to truncate a WAL that held erased people.
 const SCRUB_RETRY: Duration = Duration::from_millis(200);
 
-/// Runs the batch in one transaction; answers the people it erased, and what it touched (on
-/// SQLite as the triggers tell; on PostgreSQL, where the listener hears every commit anyway,
+/// Runs the batch in one transaction; answers the people it erased, and what it touched (as
+/// the triggers tell: `touched` on SQLite, `touched_pg` on PostgreSQL; bulk work is
 /// everything), once it committed.
 fn commit_batch(
-    conn: &mut DbConnection,
+    w: &mut Writing,
     batch: &mut [Box<dyn Job>],
     rights_deadline: Deadline,
-    mut tracker: Option<&mut Tracker>,
     log: &ChangeLog,
 ) -> QueryResult<(Vec<Erasure>, Touched)> {
+    let (conn, mut tracker) = (&mut w.conn, w.tracker.as_mut());
+    let bulk = batch.iter().all(|job| job.bulk());
+    let (collects, skips) = (w.collects && !bulk, w.collects && bulk);
     if let (Some(tracker), DbConnection::Sqlite(c)) = (tracker.as_deref_mut(), &mut *conn) {
-        if batch.iter().all(|job| job.bulk()) {
+        if bulk {
             tracker.suspend(c);
         } else {
             tracker.prepare(c);
@@ -227,6 +244,9 @@ fn commit_batch(
     conn.transaction(|conn| {
         // Taking the row lock first serialises ledger appends across processes (PostgreSQL).
         diesel::update(ledger_head::table.find(1i64)).set(ledger_head::seq.eq(ledger_head::seq)).execute(conn)?;
+        if let (true, DbConnection::Postgres(c)) = (skips, &mut *conn) {
+            touched_pg::skip(c)?;
+        }
         // Holding the write lock now, on SQLite: another process's commit before it is seen here.
         let tracked = match (tracker, &mut *conn) {
             (Some(tracker), DbConnection::Sqlite(c)) => Some(tracker.begin(c, log).unwrap_or_else(|_| {
@@ -255,6 +275,7 @@ fn commit_batch(
         }
         let touched = match (tracked, &mut *conn) {
             (Some(tracked), DbConnection::Sqlite(c)) => touched::collect(c, tracked).unwrap_or(Touched::Everything),
+            (_, DbConnection::Postgres(c)) if collects => touched_pg::collect(c)?,
             _ => Touched::Everything,
         };
         Ok((erased, touched))
