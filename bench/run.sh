@@ -39,6 +39,7 @@
 #   BENCH_PG_URL=postgres://postgres@127.0.0.1:5432   (server; databases are created and dropped)
 #   LIMIT_DIR=<repo>/../shared/limit (left out when absent)  ASSENT_SQLITE_PORT=18081 ASSENT_PG_PORT=18082
 #   BASELINE_PORT=8089 LIMIT_PORT=8088 RESULTS=bench/RESULTS.md
+#   ONLY="mix-pg json-pg"        only these comparison rows (see PAIRS), for a quick A/B
 # Raw wrk outputs, server logs and profiles go to bench/out/ (not committed).
 set -euo pipefail
 export LC_ALL=C
@@ -391,6 +392,20 @@ PAIRS=(
     "mix-sqlite|a-mix-sqlite|hello|mixed load, SQLite|a-json16-sqlite"
     "mix-pg|a-mix-pg|hello|mixed load, PostgreSQL|a-json16-pg"
 )
+# ONLY="mix-pg json-pg": measure only these rows (with the "=" rows that follow them): a quick
+# A/B, not a full run (write it elsewhere: RESULTS=bench/out/only.md).
+if [ -n "${ONLY:-}" ]; then
+    kept=() keep=0
+    for pair in "${PAIRS[@]}"; do
+        if [ "$(echo "$pair" | cut -d'|' -f2)" != "=" ]; then
+            keep=0
+            for only in $ONLY; do [ "$only" = "${pair%%|*}" ] && keep=1; done
+        fi
+        [ "$keep" = 1 ] && kept+=("$pair")
+    done
+    [ "${#kept[@]}" -gt 0 ] || die "ONLY=$ONLY names no row"
+    PAIRS=("${kept[@]}")
+fi
 # The target of each comparison (rows without one are context), and whether its p99 is held to
 # P99_FACTOR times the reference's.
 row_target() {
