@@ -33,7 +33,7 @@ struct Pid {
 pub fn prepare(conn: &mut PgConnection) -> Option<i32> {
     let prepared = (|| -> QueryResult<Option<i32>> {
         let installed = diesel::sql_query(
-            "SELECT count(*) AS n FROM pg_proc WHERE proname = 'assent_touched_record' \
+            "SELECT count(*) AS n FROM pg_proc WHERE proname = 'assent_person_changed' \
              AND pronamespace = current_schema()::regnamespace",
         )
         .get_result::<Number>(conn)?

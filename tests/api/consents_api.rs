@@ -131,6 +131,16 @@ on_both_backends! {
         let newcomer = unique_email();
         let newcomer_check = || personalisation(&app, app.address.clone(), &key, &newcomer);
         assert_eq!(newcomer_check().await, "never", "not known yet: and that answer is cached too");
+        // A key's first use of the day is recorded on the key (a write to what a cache reads:
+        // everything), queued and not waited for: let both keys' land first.
+        eventually("a key's first use was never recorded", || async {
+            use assent::db::schema::api_keys;
+            use diesel::QueryDsl;
+            let unused: i64 =
+                api_keys::table.filter(api_keys::last_used_at.is_null()).count().get_result(&mut app.conn()).unwrap();
+            unused == 0
+        })
+        .await;
         eventually("the answer was never cached", || async {
             let before = from_cache(&app).await;
             here().await == "granted" && from_cache(&app).await > before

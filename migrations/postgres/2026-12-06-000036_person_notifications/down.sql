@@ -21,7 +21,6 @@ DROP TRIGGER subjects_truncated ON subjects;
 DROP FUNCTION assent_person_changed();
 DROP FUNCTION assent_holders_changed();
 DROP FUNCTION assent_subjects_changed();
-DROP FUNCTION assent_people_touched(TEXT[], BYTEA[]);
 
 CREATE OR REPLACE FUNCTION assent_notify_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -36,7 +35,7 @@ BEGIN
     RETURN NULL;
 END
 $$;
-DROP FUNCTION assent_touched_record(TEXT[], BYTEA[], BOOLEAN);
+DROP FUNCTION assent_touched_anything();
 
 CREATE TRIGGER subjects_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON subjects
     FOR EACH STATEMENT EXECUTE FUNCTION assent_notify_changed();
