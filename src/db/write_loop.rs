@@ -90,7 +90,7 @@ pub(super) fn run(
     on_erased: Option<&ErasureHook>,
 ) {
     let tracker = url.is_sqlite().then(Tracker::default);
-    let mut w = Writing { conn, tracker, collects: false, scrub: false, idle: Instant::now() };
+    let mut w = Writing { conn, tracker, scrub: false, idle: Instant::now() };
     w.collect_pg(log);
     let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
     // On SQLite the thread wakes while idle to look for other processes' commits.
@@ -141,8 +141,6 @@ struct Writing {
     conn: DbConnection,
     /// SQLite only: what the triggers tell about each commit, and other processes' commits.
     tracker: Option<Tracker>,
-    /// PostgreSQL only: the connection collects what its statements touch (`touched_pg`).
-    collects: bool,
     /// Set after a commit that erased people, on SQLite: see `scrub_wal`.
     scrub: bool,
     /// When the last batch ended (or the last scrub was tried).
@@ -200,7 +198,6 @@ impl Writing {
     fn collect_pg(&mut self, log: &ChangeLog) {
         if let DbConnection::Postgres(conn) = &mut self.conn {
             let pid = touched_pg::prepare(conn);
-            self.collects = pid.is_some();
             log.writer_backend.store(pid.unwrap_or(0), Ordering::Release);
         }
     }
@@ -233,7 +230,9 @@ fn commit_batch(
 ) -> QueryResult<(Vec<Erasure>, Touched)> {
     let (conn, mut tracker) = (&mut w.conn, w.tracker.as_mut());
     let bulk = batch.iter().all(|job| job.bulk());
-    let (collects, skips) = (w.collects && !bulk, w.collects && bulk);
+    // PostgreSQL: the connection collects what its statements touch (`touched_pg`).
+    let pg_collects = log.writer_backend.load(Ordering::Acquire) != 0;
+    let (collects, skips) = (pg_collects && !bulk, pg_collects && bulk);
     if let (Some(tracker), DbConnection::Sqlite(c)) = (tracker.as_deref_mut(), &mut *conn) {
         if bulk {
             tracker.suspend(c);

@@ -106,7 +106,7 @@ pub(super) fn plan_chunk(conn: &mut DbConnection, ctx: &Context, parsed: &[Parse
 ///
 /// What it found absent is not read again: a person or an external id someone else wrote
 /// meanwhile makes the chunk's insert fail on its blind index's uniqueness, and the chunk is
-/// decided again ([`super::run`]). An import of new people reads nothing here.
+/// decided again (`write::InFlight::wait`). An import of new people reads nothing here.
 pub(super) fn still_holds(
     conn: &mut DbConnection,
     ctx: &Context,
