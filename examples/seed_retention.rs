@@ -103,7 +103,7 @@ fn main() -> anyhow::Result<()> {
                     wrapped_key: Some(&p.2),
                     email_ciphertext: Some(&p.3),
                     locale: "en",
-                    created_at: p.6,
+                    created_at: p.6.into(),
                 })
                 .collect();
             let submission_rows: Vec<NewSubmission> = people
@@ -113,7 +113,7 @@ fn main() -> anyhow::Result<()> {
                     subject_id: &p.0,
                     form_version_id: &contact.version_id,
                     locale: "en",
-                    created_at: p.6,
+                    created_at: p.6.into(),
                 })
                 .collect();
             let mut value_rows = Vec::with_capacity(n * 2);
@@ -122,13 +122,13 @@ fn main() -> anyhow::Result<()> {
                 for (field, purposes, (value_id, ct)) in [("email", "service", &p.4), ("phone", "marketing_sms", &p.5)]
                 {
                     value_rows.push(NewFieldValue {
-                        id: value_id.clone(),
+                        id: value_id,
                         submission_id: &p.7,
                         subject_id: &p.0,
                         field_key: field,
-                        purposes: purposes.to_owned(),
-                        ciphertext: ct.clone(),
-                        created_at: p.6,
+                        purposes,
+                        ciphertext: ct,
+                        created_at: p.6.into(),
                     });
                 }
                 for purpose in [&service, &sms] {

@@ -10,6 +10,7 @@ use diesel::prelude::*;
 use super::DbConnection;
 use super::ledger::{self, ConsentEvent, NewEvent};
 use super::schema::consent_state;
+use super::stamp::Stamp;
 use super::write_loop::LedgerHead;
 use crate::domain::lifecycle::Standing;
 use crate::domain::{ConsentStatus, SubjectId};
@@ -54,11 +55,11 @@ struct StateRow<'a> {
     purpose_key: &'a str,
     status: &'a str,
     policy_version_id: &'a str,
-    granted_at: Option<NaiveDateTime>,
-    expires_at: Option<NaiveDateTime>,
-    updated_at: NaiveDateTime,
+    granted_at: Option<Stamp>,
+    expires_at: Option<Stamp>,
+    updated_at: Stamp,
     last_event_seq: i64,
-    notice_anchor_at: Option<NaiveDateTime>,
+    notice_anchor_at: Option<Stamp>,
 }
 
 /// What one event does to its state row.
@@ -142,11 +143,11 @@ fn state_row<'a>(write: &Write<'a>, standing: &'a Standing, event: &ConsentEvent
         purpose_key: write.event.purpose_key,
         status: standing.status.as_str(),
         policy_version_id: &standing.policy_version_id,
-        granted_at: standing.granted_at,
-        expires_at: standing.expires_at,
-        updated_at: event.occurred_at,
+        granted_at: standing.granted_at.map(Stamp),
+        expires_at: standing.expires_at.map(Stamp),
+        updated_at: Stamp(event.occurred_at),
         last_event_seq: event.seq,
-        notice_anchor_at: standing.notice_anchor_at,
+        notice_anchor_at: standing.notice_anchor_at.map(Stamp),
     }
 }
 

@@ -4,11 +4,12 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::{consent_events, ledger_head};
+use super::stamp::Stamp;
 use super::{DbConnection, LedgerHead};
 use crate::domain::ledger::{EventContent, LedgerFault, Verifier, chain_hash, ledger_time};
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = consent_events, treat_none_as_default_value = false)]
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = consent_events)]
 pub struct ConsentEvent {
     pub seq: i64,
     pub id: String,
@@ -61,6 +62,47 @@ pub struct NewEvent<'a> {
     pub recorded_at: Option<NaiveDateTime>,
 }
 
+/// An event as inserted: its timestamps bound as [`Stamp`]s.
+#[derive(Insertable)]
+#[diesel(table_name = consent_events, treat_none_as_default_value = false)]
+struct EventRow<'a> {
+    seq: i64,
+    id: &'a str,
+    subject_id: &'a str,
+    purpose_key: &'a str,
+    action: &'a str,
+    policy_version_id: &'a str,
+    policy_text_hash: &'a str,
+    method: &'a str,
+    source: &'a str,
+    evidence: &'a str,
+    occurred_at: Stamp,
+    prev_hash: &'a str,
+    hash: &'a str,
+    recorded_at: Option<Stamp>,
+}
+
+impl<'a> From<&'a ConsentEvent> for EventRow<'a> {
+    fn from(e: &'a ConsentEvent) -> Self {
+        Self {
+            seq: e.seq,
+            id: &e.id,
+            subject_id: &e.subject_id,
+            purpose_key: &e.purpose_key,
+            action: &e.action,
+            policy_version_id: &e.policy_version_id,
+            policy_text_hash: &e.policy_text_hash,
+            method: &e.method,
+            source: &e.source,
+            evidence: &e.evidence,
+            occurred_at: Stamp(e.occurred_at),
+            prev_hash: &e.prev_hash,
+            hash: &e.hash,
+            recorded_at: e.recorded_at.map(Stamp),
+        }
+    }
+}
+
 /// Turns events into chained rows after `head`, advancing it (no IO).
 pub(super) fn chain(head: &mut LedgerHead, events: &[NewEvent<'_>]) -> Vec<ConsentEvent> {
     events
@@ -98,7 +140,8 @@ pub(super) fn append(
     events: &[NewEvent<'_>],
 ) -> QueryResult<Vec<ConsentEvent>> {
     let rows = chain(head, events);
-    crate::insert_rows!(conn, consent_events::table, &rows)?;
+    let inserts: Vec<EventRow<'_>> = rows.iter().map(EventRow::from).collect();
+    crate::insert_rows!(conn, consent_events::table, &inserts)?;
     crate::metrics::consent_events(rows.iter().map(|r| r.action.as_str()));
     Ok(rows)
 }

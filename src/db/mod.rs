@@ -29,6 +29,7 @@ pub mod schema;
 pub mod second_factor;
 pub mod serve_lock;
 pub mod sessions;
+pub mod stamp;
 pub mod subjects;
 pub mod team;
 mod touched;

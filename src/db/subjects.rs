@@ -26,7 +26,7 @@ pub struct NewSubject<'a> {
     pub wrapped_key: Option<&'a [u8]>,
     pub email_ciphertext: Option<&'a [u8]>,
     pub locale: &'a str,
-    pub created_at: NaiveDateTime,
+    pub created_at: super::stamp::Stamp,
 }
 
 #[derive(Debug, Insertable)]
@@ -36,19 +36,19 @@ pub struct NewSubmission<'a> {
     pub subject_id: &'a str,
     pub form_version_id: &'a str,
     pub locale: &'a str,
-    pub created_at: NaiveDateTime,
+    pub created_at: super::stamp::Stamp,
 }
 
 #[derive(Debug, Insertable)]
 #[diesel(table_name = field_values)]
 pub struct NewFieldValue<'a> {
-    pub id: String,
+    pub id: &'a str,
     pub submission_id: &'a str,
     pub subject_id: &'a str,
     pub field_key: &'a str,
-    pub purposes: String,
-    pub ciphertext: Vec<u8>,
-    pub created_at: NaiveDateTime,
+    pub purposes: &'a str,
+    pub ciphertext: &'a [u8],
+    pub created_at: super::stamp::Stamp,
 }
 
 pub fn find_by_index(conn: &mut DbConnection, index: &[u8]) -> QueryResult<Option<Subject>> {

@@ -37,7 +37,7 @@ pub fn ledger_time(t: NaiveDateTime) -> NaiveDateTime {
 /// `hex(SHA-256(prev_hash ‖ "\n" ‖ canonical JSON of the event))`: a JSON array of the fields in
 /// order, with `recorded_at` as a twelfth element only when the event has one.
 pub fn chain_hash(prev_hash: &str, event: &EventContent<'_>) -> String {
-    let time = |t: NaiveDateTime| t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
+    let time = super::time_text::iso_micros;
     let fields = (
         event.seq,
         event.id,

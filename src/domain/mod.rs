@@ -33,6 +33,7 @@ pub mod rights;
 pub mod scopes;
 pub mod second_factor;
 pub mod texts;
+pub mod time_text;
 pub mod tree_head;
 pub mod webhooks;
 pub mod wording;

@@ -267,7 +267,7 @@ fn write_rows(tx: &mut WriteTx<'_>, plans: &[Plan<'_>], now: NaiveDateTime) -> R
                 wrapped_key: Some(wrapped),
                 email_ciphertext: Some(email),
                 locale: p.item.input.locale.as_str(),
-                created_at: now,
+                created_at: now.into(),
             })
         })
         .collect();
@@ -279,7 +279,7 @@ fn write_rows(tx: &mut WriteTx<'_>, plans: &[Plan<'_>], now: NaiveDateTime) -> R
             subject_id: &p.subject_id,
             form_version_id: &p.item.input.form.version_id,
             locale: p.item.input.locale.as_str(),
-            created_at: now,
+            created_at: now.into(),
         })
         .collect();
     subjects::insert_submissions(tx.conn, &submissions)?;
@@ -287,13 +287,13 @@ fn write_rows(tx: &mut WriteTx<'_>, plans: &[Plan<'_>], now: NaiveDateTime) -> R
         .iter()
         .flat_map(|p| {
             values_of(p).filter(|(_, waits, _)| !waits).map(|(v, _, (id, purposes, ciphertext))| NewFieldValue {
-                id: id.clone(),
+                id,
                 submission_id: &p.submission_id,
                 subject_id: &p.subject_id,
                 field_key: v.key.as_str(),
-                purposes: purposes.clone(),
-                ciphertext: ciphertext.clone(),
-                created_at: now,
+                purposes,
+                ciphertext,
+                created_at: now.into(),
             })
         })
         .collect();

@@ -98,7 +98,7 @@ fn write_rows(tx: &mut WriteTx<'_>, ctx: &Context, writes: &[&RowWrite]) -> Resu
                 wrapped_key: Some(wrapped),
                 email_ciphertext: Some(email),
                 locale: locale.as_str(),
-                created_at: now,
+                created_at: now.into(),
             })
         })
         .collect();
@@ -112,7 +112,7 @@ fn write_rows(tx: &mut WriteTx<'_>, ctx: &Context, writes: &[&RowWrite]) -> Resu
             subject_id: &w.subject,
             form_version_id: &ctx.form.version_id,
             locale: locale.as_str(),
-            created_at: now,
+            created_at: now.into(),
         })
         .collect();
     subjects::insert_submissions(tx.conn, &submissions)?;
@@ -120,13 +120,13 @@ fn write_rows(tx: &mut WriteTx<'_>, ctx: &Context, writes: &[&RowWrite]) -> Resu
         .iter()
         .flat_map(|(w, submission)| {
             w.values.iter().map(move |(id, field, purposes, ciphertext)| NewFieldValue {
-                id: id.clone(),
+                id,
                 submission_id: submission,
                 subject_id: &w.subject,
                 field_key: field,
-                purposes: purposes.clone(),
-                ciphertext: ciphertext.clone(),
-                created_at: now,
+                purposes,
+                ciphertext,
+                created_at: now.into(),
             })
         })
         .collect();
