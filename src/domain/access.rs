@@ -106,7 +106,7 @@ pub struct AccessContent<'a> {
 /// follows from the content, so turning a coalesced record into a single one breaks its hash.
 pub fn access_hash(prev_hash: &str, record: &AccessContent<'_>) -> String {
     use serde_json::json;
-    let time = |t: NaiveDateTime| t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
+    let time = super::time_text::iso_micros;
     let single = record.times == 1 && record.last_at.is_none();
     let mut fields = vec![
         json!(if single { "assent-access/v1" } else { "assent-access/v2" }),

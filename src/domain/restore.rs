@@ -42,7 +42,7 @@ impl RestoreRecord {
     /// The bytes signed: `assent-restore/v1`, the size, the root (hex), the time (RFC 3339,
     /// microseconds), then one line `size root` per claim set aside.
     pub fn message(size: u64, root: &str, restored_at: NaiveDateTime, set_aside: &[Claim]) -> Vec<u8> {
-        let mut text = format!("assent-restore/v1\n{size}\n{root}\n{}\n", restored_at.format("%Y-%m-%dT%H:%M:%S%.6fZ"));
+        let mut text = format!("assent-restore/v1\n{size}\n{root}\n{}\n", super::time_text::iso_micros(restored_at));
         for claim in set_aside {
             text.push_str(&format!("{} {}\n", claim.size, claim.root));
         }

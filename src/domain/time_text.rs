@@ -15,7 +15,8 @@ enum Fraction {
     Shortest,
 }
 
-/// `%Y-%m-%dT%H:%M:%S%.6fZ`: the ledger's hashed form.
+/// `%Y-%m-%dT%H:%M:%S%.6fZ`: the form every hashed or signed time takes (the ledger's and the
+/// access records' hashes, tree heads, restore records, ledger bundles).
 pub fn iso_micros(t: NaiveDateTime) -> String {
     write(t, 'T', Fraction::Micros, "Z").unwrap_or_else(|| t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string())
 }

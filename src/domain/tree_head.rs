@@ -41,7 +41,7 @@ impl TreeHead {
             "assent-tree-head/v2\n{size}\n{root}\n{}\n{}\n{}\n",
             access.size,
             access.hash,
-            signed_at.format("%Y-%m-%dT%H:%M:%S%.6fZ")
+            super::time_text::iso_micros(signed_at)
         )
         .into_bytes()
     }
@@ -54,7 +54,7 @@ impl TreeHead {
     /// The bytes signed: `assent-tree-head/v1`, the size, the root (hex) and the time
     /// (RFC 3339, microseconds), each on its own line.
     pub fn message(size: u64, root: &str, signed_at: NaiveDateTime) -> Vec<u8> {
-        format!("assent-tree-head/v1\n{size}\n{root}\n{}\n", signed_at.format("%Y-%m-%dT%H:%M:%S%.6fZ")).into_bytes()
+        format!("assent-tree-head/v1\n{size}\n{root}\n{}\n", super::time_text::iso_micros(signed_at)).into_bytes()
     }
 
     /// What the signature covers: the v1 or v2 message, by the head's version.

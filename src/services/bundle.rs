@@ -49,7 +49,7 @@ impl<'a> From<&'a ConsentEvent> for BundleEvent<'a> {
             policy_version_id: &e.policy_version_id,
             policy_text_hash: &e.policy_text_hash,
             method: &e.method,
-            occurred_at: e.occurred_at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
+            occurred_at: crate::domain::time_text::iso_micros(e.occurred_at),
             prev_hash: &e.prev_hash,
             hash: &e.hash,
         }
