@@ -92,11 +92,16 @@ pub fn record(
 ) -> QueryResult<Vec<ConsentEvent>> {
     let events: Vec<NewEvent<'_>> = writes.iter().map(|w| w.event.clone()).collect();
     let appended = ledger::append(conn, head, &events)?;
+    // A row of someone forgotten below goes whatever this call wrote to it first: not written.
+    let forgotten: std::collections::HashSet<&str> = forget.iter().map(AsRef::as_ref).collect();
     // A row inserted earlier in this call is not in the table yet (inserts go in one statement
     // at the end): a later write to it changes the pending insert instead (found by its key).
     let mut inserts: Vec<Option<StateRow<'_>>> = Vec::new();
     let mut pending_at: std::collections::HashMap<(&str, &str), usize> = std::collections::HashMap::new();
     for (write, event) in writes.iter().zip(&appended) {
+        if forgotten.contains(write.event.subject_id) {
+            continue;
+        }
         let key = (write.event.subject_id, write.event.purpose_key);
         let pending = pending_at.get(&key).copied();
         let (standing, first) = match &write.state {
@@ -129,7 +134,7 @@ pub fn record(
     }
     let inserts: Vec<StateRow<'_>> = inserts.into_iter().flatten().collect();
     crate::insert_rows!(conn, consent_state::table, &inserts)?;
-    if !forget.is_empty() {
+    if !forgotten.is_empty() {
         let forget: Vec<&str> = forget.iter().map(AsRef::as_ref).collect();
         diesel::delete(consent_state::table.filter(consent_state::subject_id.eq_any(forget))).execute(conn)?;
     }

@@ -348,7 +348,8 @@ pub fn expire_due(
             wording: None,
         })
         .collect();
-    let applied = door.apply(tx, &mut states, &changes, now)?;
+    // Whoever these changes leave with nothing is erased by `settle` below, in this transaction.
+    let applied = door.apply_then_erase_emptied(tx, &mut states, &changes, now)?;
     for (result, (_, _, status)) in applied.iter().zip(&due) {
         if result.is_ok() {
             if *status == ConsentStatus::Pending {

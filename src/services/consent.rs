@@ -148,6 +148,29 @@ impl<'a> Door<'a> {
         self.apply_and_forget(tx, states, changes, &[], now)
     }
 
+    /// [`Door::apply`] for changes after which whoever is left with nothing in force is erased
+    /// in the same transaction (retention's expiry, then `erasure::settle`): the state rows of
+    /// those people are removed at once instead of being rewritten first. The events are the
+    /// same; the people concerned are no longer in `states` (as after their erasure).
+    pub fn apply_then_erase_emptied(
+        &self,
+        tx: &mut WriteTx<'_>,
+        states: &mut States,
+        changes: &[Change<'_>],
+        now: NaiveDateTime,
+    ) -> diesel::QueryResult<Vec<Result<Applied, Refused>>> {
+        let decided = self.decide_all(states, changes, now);
+        let mut emptied: Vec<SubjectId> = changes
+            .iter()
+            .map(|c| c.subject_id)
+            .filter(|id| lifecycle::left_with_nothing(states.of(id.as_str()).iter().map(|s| &s.status)))
+            .cloned()
+            .collect();
+        emptied.sort_unstable();
+        emptied.dedup();
+        self.write_decided(tx, states, changes, decided, &emptied, now)
+    }
+
     /// [`Door::apply`], then removes every state row of `forget` (erased people) in the same
     /// write.
     pub(super) fn apply_and_forget(
@@ -158,10 +181,25 @@ impl<'a> Door<'a> {
         forget: &[SubjectId],
         now: NaiveDateTime,
     ) -> diesel::QueryResult<Vec<Result<Applied, Refused>>> {
-        let mut decided = Vec::with_capacity(changes.len());
-        for change in changes {
-            decided.push(self.decide(states, change, now));
-        }
+        let decided = self.decide_all(states, changes, now);
+        self.write_decided(tx, states, changes, decided, forget, now)
+    }
+
+    /// Decides each change in order, against the state the ones before it left (in `states`).
+    fn decide_all(&self, states: &mut States, changes: &[Change<'_>], now: NaiveDateTime) -> Vec<Decided> {
+        changes.iter().map(|change| self.decide(states, change, now)).collect()
+    }
+
+    /// Writes what was decided (events, state rows), then removes every state row of `forget`.
+    fn write_decided(
+        &self,
+        tx: &mut WriteTx<'_>,
+        states: &mut States,
+        changes: &[Change<'_>],
+        decided: Vec<Decided>,
+        forget: &[SubjectId],
+        now: NaiveDateTime,
+    ) -> diesel::QueryResult<Vec<Result<Applied, Refused>>> {
         let writes: Vec<Write<'_>> = changes
             .iter()
             .zip(&decided)
@@ -249,6 +287,8 @@ struct Decision {
     existed: bool,
     text_hash: String,
 }
+
+type Decided = Result<Decision, Refused>;
 
 fn row(change: &Change<'_>, s: &Standing, seq: i64, at: NaiveDateTime) -> ConsentState {
     ConsentState {
