@@ -159,7 +159,8 @@ pub fn wrapped_keys(conn: &mut DbConnection, ids: &[&str]) -> QueryResult<Vec<(S
 }
 
 /// Crypto-shredding: the data key, the encrypted address and every value go; each blind index
-/// is replaced by random bytes so the address no longer finds the row. What remains names no one.
+/// is replaced by its erased form ([`erased_index`]) so the address no longer finds the row.
+/// What remains names no one.
 pub fn shred_many(conn: &mut DbConnection, ids: &[impl AsRef<str>], at: NaiveDateTime) -> QueryResult<()> {
     use super::schema::pending_values;
     let ids: Vec<&str> = ids.iter().map(AsRef::as_ref).collect();
@@ -171,23 +172,27 @@ pub fn shred_many(conn: &mut DbConnection, ids: &[impl AsRef<str>], at: NaiveDat
         super::schema::email_changes::table.filter(super::schema::email_changes::subject_id.eq_any(ids.clone())),
     )
     .execute(conn)?;
-    for id in ids {
-        diesel::update(subjects::table.find(id))
-            .set((
-                subjects::wrapped_key.eq(None::<Vec<u8>>),
-                subjects::email_ciphertext.eq(None::<Vec<u8>>),
-                subjects::email_index.eq(erased_index(id)),
-                subjects::erased_at.eq(Some(at)),
-            ))
-            .execute(conn)?;
-    }
+    // One statement for them all: each row's new blind index is computed from its own id.
+    let index = diesel::dsl::sql::<diesel::sql_types::Binary>(match conn {
+        DbConnection::Sqlite(_) => "CAST(X'006572617365643A' || id AS BLOB)",
+        DbConnection::Postgres(_) => "'\\x006572617365643a'::bytea || convert_to(id, 'UTF8')",
+    });
+    diesel::update(subjects::table.filter(subjects::id.eq_any(ids)))
+        .set((
+            subjects::wrapped_key.eq(None::<Vec<u8>>),
+            subjects::email_ciphertext.eq(None::<Vec<u8>>),
+            subjects::email_index.eq(index),
+            subjects::erased_at.eq(Some(at)),
+        ))
+        .execute(conn)?;
     Ok(())
 }
 
-/// An erased person's blind index: unique (it holds the row's id), never an HMAC output (those
-/// are 32 bytes, this is longer), and sorted next to the other erased ones, so erasing in bulk
-/// writes one corner of the unique index instead of random pages all over it.
-fn erased_index(id: &str) -> Vec<u8> {
+/// An erased person's blind index (what `shred_many` writes, computed in SQL): `\0erased:`
+/// followed by the row's id. Unique (it holds the id), never an HMAC output (those are 32
+/// bytes, this is longer), and sorted next to the other erased ones, so erasing in bulk writes
+/// one corner of the unique index instead of random pages all over it.
+pub fn erased_index(id: &str) -> Vec<u8> {
     [b"\0erased:".as_slice(), id.as_bytes()].concat()
 }
 

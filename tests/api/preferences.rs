@@ -123,6 +123,8 @@ on_both_backends! {
             subjects::table.select(assent::db::subjects::Subject::as_select()).first(&mut app.conn()).unwrap()
         };
         assert!(subject.wrapped_key.is_none() && subject.email_ciphertext.is_none() && subject.erased_at.is_some());
+        // The database computes the erased blind index; it is exactly the documented bytes.
+        assert_eq!(subject.email_index, assent::db::subjects::erased_index(&subject.id));
         let verify = app.cli(&["ledger", "verify"]);
         assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stderr));
 
