@@ -339,4 +339,26 @@ mod tests {
         assert_eq!(url("postgres://u@h/db?sslmode=require"), "postgres://u@h/db?sslmode=require&gssencmode=disable");
         assert_eq!(url("postgres://u@h/db?gssencmode=require"), "postgres://u@h/db?gssencmode=require");
     }
+
+    /// `.cargo/config.toml` compiles the bundled SQLite without global mutexes; a build without
+    /// it would still work, only slower, so this says so.
+    #[test]
+    fn sqlite_is_compiled_as_cargo_config_asks() {
+        use diesel::prelude::*;
+        #[derive(QueryableByName)]
+        struct Opt {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            compile_options: String,
+        }
+        let mut conn = diesel::SqliteConnection::establish(":memory:").unwrap();
+        let options: Vec<String> = diesel::sql_query("SELECT compile_options FROM pragma_compile_options")
+            .load::<Opt>(&mut conn)
+            .unwrap()
+            .into_iter()
+            .map(|o| o.compile_options)
+            .collect();
+        assert!(options.iter().any(|o| o == "THREADSAFE=2"), "{options:?}");
+        assert!(options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"), "{options:?}");
+        assert!(!options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"), "{options:?}");
+    }
 }
