@@ -109,16 +109,18 @@ impl Writer {
         if url.is_sqlite() {
             // Checkpointing (copying the WAL into the database) happens on its own thread, so
             // the writer mostly only appends to the WAL and fsyncs it (see `checkpoint_loop`).
-            // The writer's page cache holds a whole batch's dirty pages (96 MiB at most): when
+            // The writer's page cache holds a whole batch's dirty pages (80 MiB at most): when
             // they do not fit, SQLite spills them to the WAL mid-transaction and writes many
             // pages twice, which at a million people made erasure I/O-bound. The largest batch
             // measured, an import's chunk at a million people, dirties some 17 000 pages (68 MiB);
-            // 128 MiB bought nothing over 96 but memory (an import's peak RSS is bounded).
+            // 128 MiB bought nothing over 96 but memory, and 80 measured as 96 did (an import of a
+            // million rows 101-105 s either way, retention alike) with 15-20 MiB less at the
+            // import's peak, which issue 16 bounds at 300 MiB.
             // A WAL grown past the limit is cut back to it when SQLite starts it over: 256 MiB,
             // so that a large commit (an import's chunk writes tens of MiB) does not regrow the
             // file every time (the kernel zeroes and allocates new blocks: a tenth of an import).
             conn.batch_execute(&format!(
-                "PRAGMA wal_autocheckpoint = 0; PRAGMA cache_size = -98304; PRAGMA journal_size_limit = {};",
+                "PRAGMA wal_autocheckpoint = 0; PRAGMA cache_size = -81920; PRAGMA journal_size_limit = {};",
                 WAL_MAX_FRAMES * 4096
             ))?;
             let checkpointer = url.connect()?;
