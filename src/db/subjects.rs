@@ -219,6 +219,13 @@ pub fn value_purposes_of(
         .load(conn)
 }
 
+/// How many values these people hold (without reading them).
+pub fn count_values_of(conn: &mut DbConnection, ids: &[impl AsRef<str>]) -> QueryResult<usize> {
+    let ids: Vec<&str> = ids.iter().map(AsRef::as_ref).collect();
+    let n: i64 = field_values::table.filter(field_values::subject_id.eq_any(ids)).count().get_result(conn)?;
+    Ok(usize::try_from(n).unwrap_or(0))
+}
+
 /// The form-version definitions (JSON) by id.
 pub fn form_definitions(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<(String, String, i64, String)>> {
     use super::schema::form_versions;

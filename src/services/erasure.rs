@@ -47,7 +47,7 @@ pub fn settle(
     let mut settled = Settled { values: unneeded, ..Settled::default() };
     if !gone.is_empty() {
         let live: Vec<SubjectId> = subjects::live_among(tx.conn, &gone)?.into_iter().map(SubjectId::from).collect();
-        settled.values_of_erased = subjects::value_purposes_of(tx.conn, &live)?.len();
+        settled.values_of_erased = subjects::count_values_of(tx.conn, &live)?;
         erase_people(tx, door, states, &live, by, now)?;
         settled.subjects = live;
     }
