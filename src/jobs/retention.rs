@@ -35,7 +35,7 @@ use crate::domain::lifecycle::{due_to_end, ending_transition, renewal_window_day
 use crate::domain::{Channel, ConsentAction, ConsentStatus, Method, Retention, SubjectId};
 use crate::mail::MailContext;
 use crate::services::audit::{Actor, audit_action};
-use crate::services::consent::{Change, Door, States};
+use crate::services::consent::{Change, Door, Forget, States};
 use crate::services::erasure::{self, By};
 use crate::services::rights::RightsError;
 
@@ -349,7 +349,7 @@ pub fn expire_due(
         })
         .collect();
     // Whoever these changes leave with nothing is erased by `settle` below, in this transaction.
-    let applied = door.apply_then_erase_emptied(tx, &mut states, &changes, now)?;
+    let applied = door.apply_forgetting(tx, &mut states, &changes, Forget::LeftWithNothing, now)?;
     for (result, (_, _, status)) in applied.iter().zip(&due) {
         if result.is_ok() {
             if *status == ConsentStatus::Pending {

@@ -56,6 +56,18 @@ pub struct Change<'a> {
     pub wording: Option<&'a str>,
 }
 
+/// Whose state rows [`Door::apply_forgetting`] removes after the changes.
+#[derive(Debug, Clone, Copy)]
+pub enum Forget<'a> {
+    Nobody,
+    /// These people's (they are being erased).
+    These(&'a [SubjectId]),
+    /// Whoever the changes leave with nothing in force: for callers that erase them in the same
+    /// transaction (retention's expiry, then `erasure::settle`), so that their rows are removed
+    /// at once instead of being rewritten first. The events are the same.
+    LeftWithNothing,
+}
+
 /// A change the door made.
 #[derive(Debug, Clone)]
 pub struct Applied {
@@ -145,43 +157,37 @@ impl<'a> Door<'a> {
         changes: &[Change<'_>],
         now: NaiveDateTime,
     ) -> diesel::QueryResult<Vec<Result<Applied, Refused>>> {
-        self.apply_and_forget(tx, states, changes, &[], now)
+        self.apply_forgetting(tx, states, changes, Forget::Nobody, now)
     }
 
-    /// [`Door::apply`] for changes after which whoever is left with nothing in force is erased
-    /// in the same transaction (retention's expiry, then `erasure::settle`): the state rows of
-    /// those people are removed at once instead of being rewritten first. The events are the
-    /// same; the people concerned are no longer in `states` (as after their erasure).
-    pub fn apply_then_erase_emptied(
+    /// [`Door::apply`], then removes every state row of the people `forget` names in the same
+    /// write (a row removed is not written first); they are no longer in `states` afterwards.
+    pub fn apply_forgetting(
         &self,
         tx: &mut WriteTx<'_>,
         states: &mut States,
         changes: &[Change<'_>],
+        forget: Forget<'_>,
         now: NaiveDateTime,
     ) -> diesel::QueryResult<Vec<Result<Applied, Refused>>> {
         let decided = self.decide_all(states, changes, now);
-        let mut emptied: Vec<SubjectId> = changes
-            .iter()
-            .map(|c| c.subject_id)
-            .filter(|id| lifecycle::left_with_nothing(states.of(id.as_str()).iter().map(|s| &s.status)))
-            .cloned()
-            .collect();
-        emptied.sort_unstable();
-        emptied.dedup();
-        self.write_decided(tx, states, changes, decided, &emptied, now)
-    }
-
-    /// [`Door::apply`], then removes every state row of `forget` (erased people) in the same
-    /// write.
-    pub(super) fn apply_and_forget(
-        &self,
-        tx: &mut WriteTx<'_>,
-        states: &mut States,
-        changes: &[Change<'_>],
-        forget: &[SubjectId],
-        now: NaiveDateTime,
-    ) -> diesel::QueryResult<Vec<Result<Applied, Refused>>> {
-        let decided = self.decide_all(states, changes, now);
+        let emptied: Vec<SubjectId>;
+        let forget = match forget {
+            Forget::Nobody => &[][..],
+            Forget::These(ids) => ids,
+            Forget::LeftWithNothing => {
+                let mut ids: Vec<SubjectId> = changes
+                    .iter()
+                    .map(|c| c.subject_id)
+                    .filter(|id| lifecycle::left_with_nothing(states.of(id.as_str()).iter().map(|s| &s.status)))
+                    .cloned()
+                    .collect();
+                ids.sort_unstable();
+                ids.dedup();
+                emptied = ids;
+                &emptied
+            }
+        };
         self.write_decided(tx, states, changes, decided, forget, now)
     }
 

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use super::ServiceError;
 use super::audit::{self, Done};
-use super::consent::{Change, Door, States, WHOLE_PERSON};
+use super::consent::{Change, Door, Forget, States, WHOLE_PERSON};
 use crate::db::catalog::Catalog;
 use crate::db::{DbConnection, Erasure, WriteTx, outbox, pending, sessions, subjects};
 use crate::domain::consent::erasable;
@@ -93,7 +93,7 @@ pub fn erase_people(
             wording: None,
         })
         .collect();
-    door.apply_and_forget(tx, states, &changes, subject_ids, now)?;
+    door.apply_forgetting(tx, states, &changes, Forget::These(subject_ids), now)?;
     // What another law obliges the company to keep outlives the person's data key (restricted).
     super::holds::keep_all_of(tx.conn, door.catalog, subject_ids, now)?;
     sessions::forget_many(tx.conn, subject_ids)?;
