@@ -92,7 +92,8 @@ pub fn record(
 ) -> QueryResult<Vec<ConsentEvent>> {
     let events: Vec<NewEvent<'_>> = writes.iter().map(|w| w.event.clone()).collect();
     let appended = ledger::append(conn, head, &events)?;
-    // A row of someone forgotten below goes whatever this call wrote to it first: not written.
+    // The rows of people forgotten below are deleted at the end of this call: nothing is written
+    // to them first.
     let forgotten: std::collections::HashSet<&str> = forget.iter().map(AsRef::as_ref).collect();
     // A row inserted earlier in this call is not in the table yet (inserts go in one statement
     // at the end): a later write to it changes the pending insert instead (found by its key).
