@@ -94,7 +94,8 @@ pub fn record(
     let appended = ledger::append(conn, head, &events)?;
     // The rows of people forgotten below are deleted at the end of this call: nothing is written
     // to them first.
-    let forgotten: std::collections::HashSet<&str> = forget.iter().map(AsRef::as_ref).collect();
+    let forget: Vec<&str> = forget.iter().map(AsRef::as_ref).collect();
+    let forgotten: std::collections::HashSet<&str> = forget.iter().copied().collect();
     // A row inserted earlier in this call is not in the table yet (inserts go in one statement
     // at the end): a later write to it changes the pending insert instead (found by its key).
     let mut inserts: Vec<Option<StateRow<'_>>> = Vec::new();
@@ -135,8 +136,7 @@ pub fn record(
     }
     let inserts: Vec<StateRow<'_>> = inserts.into_iter().flatten().collect();
     crate::insert_rows!(conn, consent_state::table, &inserts)?;
-    if !forgotten.is_empty() {
-        let forget: Vec<&str> = forget.iter().map(AsRef::as_ref).collect();
+    if !forget.is_empty() {
         diesel::delete(consent_state::table.filter(consent_state::subject_id.eq_any(forget))).execute(conn)?;
     }
     Ok(appended)

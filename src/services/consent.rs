@@ -9,6 +9,7 @@
 //! whole (see `services::erasure`).
 
 use chrono::NaiveDateTime;
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use crate::db::DbConnection;
@@ -113,6 +114,11 @@ impl States {
         self.0.get(subject_id).map_or(&[], Vec::as_slice)
     }
 
+    /// Whether none of this person's consents is in force (they are to be erased whole).
+    pub fn left_with_nothing(&self, subject_id: &str) -> bool {
+        lifecycle::left_with_nothing(self.of(subject_id).iter().map(|s| &s.status))
+    }
+
     fn put(&mut self, state: ConsentState) {
         let rows = self.0.entry(state.subject_id.clone()).or_default();
         match rows.iter_mut().find(|s| s.purpose_key == state.purpose_key) {
@@ -171,24 +177,18 @@ impl<'a> Door<'a> {
         now: NaiveDateTime,
     ) -> diesel::QueryResult<Vec<Result<Applied, Refused>>> {
         let decided = self.decide_all(states, changes, now);
-        let emptied: Vec<SubjectId>;
-        let forget = match forget {
-            Forget::Nobody => &[][..],
-            Forget::These(ids) => ids,
+        let forget: Cow<'_, [SubjectId]> = match forget {
+            Forget::Nobody => Cow::Borrowed(&[]),
+            Forget::These(ids) => Cow::Borrowed(ids),
             Forget::LeftWithNothing => {
-                let mut ids: Vec<SubjectId> = changes
-                    .iter()
-                    .map(|c| c.subject_id)
-                    .filter(|id| lifecycle::left_with_nothing(states.of(id.as_str()).iter().map(|s| &s.status)))
-                    .cloned()
-                    .collect();
+                let mut ids: Vec<SubjectId> =
+                    changes.iter().map(|c| c.subject_id).filter(|id| states.left_with_nothing(id)).cloned().collect();
                 ids.sort_unstable();
                 ids.dedup();
-                emptied = ids;
-                &emptied
+                Cow::Owned(ids)
             }
         };
-        self.write_decided(tx, states, changes, decided, forget, now)
+        self.write_decided(tx, states, changes, decided, &forget, now)
     }
 
     /// Decides each change in order, against the state the ones before it left (in `states`).

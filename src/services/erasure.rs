@@ -14,7 +14,7 @@ use super::consent::{Change, Door, Forget, States, WHOLE_PERSON};
 use crate::db::catalog::Catalog;
 use crate::db::{DbConnection, Erasure, WriteTx, outbox, pending, sessions, subjects};
 use crate::domain::consent::erasable;
-use crate::domain::lifecycle::{Transition, in_force, left_with_nothing};
+use crate::domain::lifecycle::{Transition, in_force};
 use crate::domain::rights::RightKind;
 use crate::domain::{PurposeKey, SubjectId};
 
@@ -42,7 +42,7 @@ pub fn settle(
     now: NaiveDateTime,
 ) -> Result<Settled, ServiceError> {
     let (gone, kept): (Vec<SubjectId>, Vec<SubjectId>) =
-        subject_ids.iter().cloned().partition(|id| left_with_nothing(states.of(id).iter().map(|s| &s.status)));
+        subject_ids.iter().cloned().partition(|id| states.left_with_nothing(id));
     let unneeded = erase_unneeded(tx.conn, door.catalog, states, &kept, now)?;
     let mut settled = Settled { values: unneeded, ..Settled::default() };
     if !gone.is_empty() {
