@@ -1,0 +1,1 @@
+DROP INDEX pending_values_submission;
