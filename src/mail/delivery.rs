@@ -9,7 +9,7 @@ use std::path::Path;
 
 use super::OutboxError;
 use super::QueuedMail;
-use super::files::MailFiles;
+use super::files::{Delivery, MailFiles};
 use crate::crypto::Keyring;
 use crate::db::Db;
 use crate::db::outbox::{self, LeasedMail};
@@ -42,21 +42,57 @@ impl MailTransport {
         }
     }
 
-    fn send(&self, leased: &LeasedMail, mail: &QueuedMail) -> Result<(), String> {
-        let envelope = Envelope::new(
-            Some(mail.from.parse().map_err(|_| "bad sender".to_owned())?),
-            vec![mail.to.parse().map_err(|_| "bad recipient".to_owned())?],
-        )
-        .map_err(|e| e.to_string())?;
-        // Errors are reduced to their kind: an SMTP reply may quote the recipient's address.
+    /// Sends a batch, answering for each mail in order. Files are written together (one flush
+    /// for the batch, see [`MailFiles::deliver_all`]); SMTP sends one by one.
+    fn send_all(&self, batch: &[(&LeasedMail, Result<QueuedMail, String>)]) -> Vec<Result<(), String>> {
+        let checked: Vec<Result<&QueuedMail, String>> = batch
+            .iter()
+            .map(|(_, mail)| mail.as_ref().map_err(Clone::clone).and_then(|m| envelope(m).map(|_| m)))
+            .collect();
         match self {
-            Self::Smtp(t) => t.send_raw(&envelope, &mail.raw).map(|_| ()).map_err(|e| smtp_error_kind(&e)),
-            Self::File(files) => files
-                .deliver(leased.subject_id.as_deref(), &leased.id, &mail.raw)
-                .map(|_| ())
-                .map_err(|_| "file transport error".to_owned()),
+            Self::Smtp(t) => checked
+                .into_iter()
+                .map(|mail| {
+                    let mail = mail?;
+                    // Errors are reduced to their kind: an SMTP reply may quote the recipient's address.
+                    t.send_raw(&envelope(mail)?, &mail.raw).map(|_| ()).map_err(|e| smtp_error_kind(&e))
+                })
+                .collect(),
+            Self::File(files) => {
+                let ready: Vec<Delivery<'_>> = batch
+                    .iter()
+                    .zip(&checked)
+                    .filter_map(|((leased, _), mail)| {
+                        let mail = mail.as_ref().ok()?;
+                        Some(Delivery {
+                            subject_id: leased.subject_id.as_deref(),
+                            outbox_id: &leased.id,
+                            raw: &mail.raw,
+                        })
+                    })
+                    .collect();
+                let mut written = files.deliver_all(&ready).into_iter();
+                checked
+                    .into_iter()
+                    .map(|mail| {
+                        mail?;
+                        match written.next() {
+                            Some(Ok(_)) => Ok(()),
+                            _ => Err("file transport error".to_owned()),
+                        }
+                    })
+                    .collect()
+            }
         }
     }
+}
+
+fn envelope(mail: &QueuedMail) -> Result<Envelope, String> {
+    Envelope::new(
+        Some(mail.from.parse().map_err(|_| "bad sender".to_owned())?),
+        vec![mail.to.parse().map_err(|_| "bad recipient".to_owned())?],
+    )
+    .map_err(|e| e.to_string())
 }
 
 fn smtp_error_kind(e: &lettre::transport::smtp::Error) -> String {
@@ -97,14 +133,15 @@ pub fn deliver_due(db: &Db, keyring: &Keyring, transport: &MailTransport, owner:
         if leased.is_empty() {
             return Ok(delivered);
         }
+        let opened: Vec<_> = leased.iter().map(|mail| (mail, open(keyring, mail))).collect();
+        let sent = transport.send_all(&opened);
         let mut outcomes = Vec::with_capacity(leased.len());
-        for mail in leased {
-            let outcome = open(keyring, &mail).and_then(|m| transport.send(&mail, &m));
+        for (mail, outcome) in leased.iter().zip(sent) {
             if let Err(error) = &outcome {
                 tracing::warn!(mail = %mail.id, kind = %mail.kind, attempts = mail.attempts + 1, %error, "mail delivery failed");
             }
             delivered += usize::from(outcome.is_ok());
-            outcomes.push((mail.id, mail.attempts, outcome));
+            outcomes.push((mail.id.clone(), mail.attempts, outcome));
         }
         // One write records the whole batch's outcomes.
         db.writer.write_blocking(move |tx| {

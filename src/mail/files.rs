@@ -8,6 +8,14 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
+/// One mail for [`MailFiles::deliver_all`].
+pub struct Delivery<'a> {
+    /// Whose it is (`None` for mail that names no one).
+    pub subject_id: Option<&'a str>,
+    pub outbox_id: &'a str,
+    pub raw: &'a [u8],
+}
+
 /// The folder the file mailer delivers to.
 #[derive(Debug, Clone)]
 pub struct MailFiles {
@@ -31,26 +39,56 @@ impl MailFiles {
         &self.dir
     }
 
-    /// Writes one delivered mail. It is written beside, synced, then renamed into place, so a
-    /// reader of the folder never sees half a mail.
-    pub fn deliver(&self, subject_id: Option<&str>, outbox_id: &str, raw: &[u8]) -> std::io::Result<PathBuf> {
+    /// Writes a batch of delivered mails, answering for each where it went. Each is written
+    /// beside, all are made durable together, then each is renamed into place and the renames are
+    /// made durable too: a reader of the folder never sees half a mail, and a mail is in place only
+    /// once it is on disk. Together, because a sync per mail is a disk flush per mail (a busy
+    /// server's confirmations then queue behind each other and behind the database's commits).
+    pub fn deliver_all(&self, mails: &[Delivery<'_>]) -> Vec<std::io::Result<PathBuf>> {
+        let writing = self.dir.join(".writing");
+        let written: Vec<_> = mails.iter().map(|mail| self.write_beside(&writing, mail)).collect();
+        if let Err(e) = self.sync(&written) {
+            return written.iter().map(|_| Err(std::io::Error::new(e.kind(), e.to_string()))).collect();
+        }
+        let placed: Vec<_> = written
+            .into_iter()
+            .map(|w| w.and_then(|(temporary, _, path)| std::fs::rename(&temporary, &path).map(|()| path)))
+            .collect();
+        match std::fs::File::open(&self.dir).and_then(|dir| dir.sync_all()) {
+            Ok(()) => placed,
+            Err(e) => placed.iter().map(|_| Err(std::io::Error::new(e.kind(), e.to_string()))).collect(),
+        }
+    }
+
+    /// One mail, written (not yet synced) under `.writing`: (where it is, its file, where it goes).
+    fn write_beside(&self, writing: &Path, mail: &Delivery<'_>) -> std::io::Result<(PathBuf, std::fs::File, PathBuf)> {
         use std::io::Write;
-        if !plain(outbox_id) {
+        if !plain(mail.outbox_id) {
             return Err(std::io::Error::other("outbox id is not a plain id"));
         }
-        let name = match subject_id.filter(|s| plain(s)) {
-            Some(subject) => format!("{subject}_{outbox_id}.eml"),
-            None => format!("{outbox_id}.eml"),
+        let name = match mail.subject_id.filter(|s| plain(s)) {
+            Some(subject) => format!("{subject}_{}.eml", mail.outbox_id),
+            None => format!("{}.eml", mail.outbox_id),
         };
-        let writing = self.dir.join(".writing");
-        std::fs::create_dir_all(&writing)?;
+        std::fs::create_dir_all(writing)?;
         let temporary = writing.join(&name);
         let mut file = std::fs::File::create(&temporary)?;
-        file.write_all(raw)?;
-        file.sync_data()?;
-        let path = self.dir.join(name);
-        std::fs::rename(&temporary, &path)?;
-        Ok(path)
+        file.write_all(mail.raw)?;
+        Ok((temporary, file, self.dir.join(name)))
+    }
+
+    /// Makes the written files durable: on Linux one `syncfs` of the folder's file system (one
+    /// flush for the batch, with the folder's entries), elsewhere each file in turn.
+    fn sync(&self, written: &[std::io::Result<(PathBuf, std::fs::File, PathBuf)>]) -> std::io::Result<()> {
+        #[cfg(target_os = "linux")]
+        {
+            let _ = written;
+            Ok(rustix::fs::syncfs(std::fs::File::open(&self.dir)?)?)
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            written.iter().flatten().try_for_each(|(_, file, _)| file.sync_data())
+        }
     }
 
     /// Removes every delivered mail of these people; answers how many files went.
@@ -99,12 +137,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let files = MailFiles::in_data_dir(dir.path()).unwrap();
         let (minji, other) = ("0190a1b2-0000-7000-8000-000000000001", "0190a1b2-0000-7000-8000-000000000002");
-        let hers =
-            files.deliver(Some(minji), "0190a1b2-0000-7000-8000-0000000000a1", b"To: minji@example.com").unwrap();
-        let theirs = files.deliver(Some(other), "0190a1b2-0000-7000-8000-0000000000a2", b"To: x@example.com").unwrap();
-        let nobodys = files.deliver(None, "0190a1b2-0000-7000-8000-0000000000a3", b"To: y@example.com").unwrap();
+        let one = |subject_id, outbox_id, raw: &[u8]| {
+            files.deliver_all(&[Delivery { subject_id, outbox_id, raw }]).pop().expect("one answer per mail")
+        };
+        let hers = one(Some(minji), "0190a1b2-0000-7000-8000-0000000000a1", b"To: minji@example.com").unwrap();
+        let theirs = one(Some(other), "0190a1b2-0000-7000-8000-0000000000a2", b"To: x@example.com").unwrap();
+        let nobodys = one(None, "0190a1b2-0000-7000-8000-0000000000a3", b"To: y@example.com").unwrap();
         assert!(!hers.to_string_lossy().contains("example"), "no address in a file name");
-        assert!(files.deliver(Some(minji), "../escape", b"").is_err(), "never a path");
+        assert!(one(Some(minji), "../escape", b"").is_err(), "never a path");
 
         assert_eq!(files.forget(&[minji]).unwrap(), 1);
         assert!(!hers.exists() && theirs.exists() && nobodys.exists());
@@ -114,5 +154,27 @@ mod tests {
         std::fs::File::options().write(true).open(&theirs).unwrap().set_modified(old).unwrap();
         assert_eq!(files.expire(Duration::from_secs(7 * 86_400), now).unwrap(), 1, "older than 7 days");
         assert!(!theirs.exists() && nobodys.exists(), "the newer file stays");
+    }
+
+    #[test]
+    fn a_batch_lands_whole_each_mail_in_place_and_a_bad_one_alone_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = MailFiles::in_data_dir(dir.path()).unwrap();
+        let subject = "0190a1b2-0000-7000-8000-000000000001";
+        let ids = ["0190a1b2-0000-7000-8000-0000000000b1", "not/plain", "0190a1b2-0000-7000-8000-0000000000b2"];
+        let mails: Vec<Delivery<'_>> = ids
+            .iter()
+            .map(|id| Delivery { subject_id: Some(subject), outbox_id: id, raw: b"To: a@example.com\r\n" })
+            .collect();
+        let answers = files.deliver_all(&mails);
+        assert_eq!(answers.len(), 3, "one answer per mail, in order");
+        assert!(answers[1].is_err(), "the id that is not plain is refused");
+        for answer in [&answers[0], &answers[2]] {
+            let path = answer.as_ref().unwrap();
+            assert_eq!(std::fs::read(path).unwrap(), b"To: a@example.com\r\n");
+            assert_eq!(path.parent().unwrap(), files.dir(), "renamed into the folder");
+        }
+        let left: Vec<_> = std::fs::read_dir(files.dir().join(".writing")).unwrap().collect();
+        assert!(left.is_empty(), "nothing left half-way: {left:?}");
     }
 }
