@@ -45,17 +45,17 @@ impl MailTransport {
     /// Sends a batch, answering for each mail in order. Files are written together (one flush
     /// for the batch, see [`MailFiles::deliver_all`]); SMTP sends one by one.
     fn send_all(&self, batch: &[(&LeasedMail, Result<QueuedMail, String>)]) -> Vec<Result<(), String>> {
-        let checked: Vec<Result<&QueuedMail, String>> = batch
+        let checked: Vec<Result<(&QueuedMail, Envelope), String>> = batch
             .iter()
-            .map(|(_, mail)| mail.as_ref().map_err(Clone::clone).and_then(|m| envelope(m).map(|_| m)))
+            .map(|(_, mail)| mail.as_ref().map_err(Clone::clone).and_then(|m| Ok((m, envelope(m)?))))
             .collect();
         match self {
             Self::Smtp(t) => checked
                 .into_iter()
                 .map(|mail| {
-                    let mail = mail?;
+                    let (mail, envelope) = mail?;
                     // Errors are reduced to their kind: an SMTP reply may quote the recipient's address.
-                    t.send_raw(&envelope(mail)?, &mail.raw).map(|_| ()).map_err(|e| smtp_error_kind(&e))
+                    t.send_raw(&envelope, &mail.raw).map(|_| ()).map_err(|e| smtp_error_kind(&e))
                 })
                 .collect(),
             Self::File(files) => {
@@ -63,7 +63,7 @@ impl MailTransport {
                     .iter()
                     .zip(&checked)
                     .filter_map(|((leased, _), mail)| {
-                        let mail = mail.as_ref().ok()?;
+                        let (mail, _) = mail.as_ref().ok()?;
                         Some(Delivery {
                             subject_id: leased.subject_id.as_deref(),
                             outbox_id: &leased.id,

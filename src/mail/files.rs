@@ -16,6 +16,26 @@ pub struct Delivery<'a> {
     pub raw: &'a [u8],
 }
 
+/// The same failure, for each of `n` mails.
+fn every(n: usize, e: &std::io::Error) -> Vec<std::io::Result<PathBuf>> {
+    (0..n).map(|_| Err(std::io::Error::new(e.kind(), e.to_string()))).collect()
+}
+
+/// Makes the written files durable: on Linux one `syncfs` of the folder's file system (one flush
+/// for the batch), elsewhere each file in turn.
+fn sync(folder: &std::fs::File, written: &[std::io::Result<(PathBuf, std::fs::File, PathBuf)>]) -> std::io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        let _ = written;
+        Ok(rustix::fs::syncfs(folder)?)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = folder;
+        written.iter().flatten().try_for_each(|(_, file, _)| file.sync_data())
+    }
+}
+
 /// The folder the file mailer delivers to.
 #[derive(Debug, Clone)]
 pub struct MailFiles {
@@ -46,21 +66,25 @@ impl MailFiles {
     /// server's confirmations then queue behind each other and behind the database's commits).
     pub fn deliver_all(&self, mails: &[Delivery<'_>]) -> Vec<std::io::Result<PathBuf>> {
         let writing = self.dir.join(".writing");
+        let folder = match std::fs::create_dir_all(&writing).and_then(|()| std::fs::File::open(&self.dir)) {
+            Ok(folder) => folder,
+            Err(e) => return every(mails.len(), &e),
+        };
         let written: Vec<_> = mails.iter().map(|mail| self.write_beside(&writing, mail)).collect();
-        if let Err(e) = self.sync(&written) {
-            return written.iter().map(|_| Err(std::io::Error::new(e.kind(), e.to_string()))).collect();
+        if let Err(e) = sync(&folder, &written) {
+            return every(written.len(), &e);
         }
         let placed: Vec<_> = written
             .into_iter()
             .map(|w| w.and_then(|(temporary, _, path)| std::fs::rename(&temporary, &path).map(|()| path)))
             .collect();
-        match std::fs::File::open(&self.dir).and_then(|dir| dir.sync_all()) {
+        match folder.sync_all() {
             Ok(()) => placed,
-            Err(e) => placed.iter().map(|_| Err(std::io::Error::new(e.kind(), e.to_string()))).collect(),
+            Err(e) => every(placed.len(), &e),
         }
     }
 
-    /// One mail, written (not yet synced) under `.writing`: (where it is, its file, where it goes).
+    /// One mail, written (not yet synced) under `writing`: (where it is, its file, where it goes).
     fn write_beside(&self, writing: &Path, mail: &Delivery<'_>) -> std::io::Result<(PathBuf, std::fs::File, PathBuf)> {
         use std::io::Write;
         if !plain(mail.outbox_id) {
@@ -70,25 +94,10 @@ impl MailFiles {
             Some(subject) => format!("{subject}_{}.eml", mail.outbox_id),
             None => format!("{}.eml", mail.outbox_id),
         };
-        std::fs::create_dir_all(writing)?;
         let temporary = writing.join(&name);
         let mut file = std::fs::File::create(&temporary)?;
         file.write_all(mail.raw)?;
         Ok((temporary, file, self.dir.join(name)))
-    }
-
-    /// Makes the written files durable: on Linux one `syncfs` of the folder's file system (one
-    /// flush for the batch, with the folder's entries), elsewhere each file in turn.
-    fn sync(&self, written: &[std::io::Result<(PathBuf, std::fs::File, PathBuf)>]) -> std::io::Result<()> {
-        #[cfg(target_os = "linux")]
-        {
-            let _ = written;
-            Ok(rustix::fs::syncfs(std::fs::File::open(&self.dir)?)?)
-        }
-        #[cfg(not(target_os = "linux"))]
-        {
-            written.iter().flatten().try_for_each(|(_, file, _)| file.sync_data())
-        }
     }
 
     /// Removes every delivered mail of these people; answers how many files went.
