@@ -82,9 +82,14 @@ pub fn may_send_now(
     night_time: bool,
     local: chrono::NaiveTime,
 ) -> bool {
+    status == super::ConsentStatus::Granted && (channel == Channel::None || night_time || is_daytime(local))
+}
+
+/// Whether `local` is outside the night of 21:00 to 08:00, when advertising needs a consent that
+/// covered the night (정보통신망법 art. 50(3)).
+pub fn is_daytime(local: chrono::NaiveTime) -> bool {
     use chrono::Timelike;
-    let daytime = (8..21).contains(&local.hour());
-    status == super::ConsentStatus::Granted && (channel == Channel::None || night_time || daytime)
+    (8..21).contains(&local.hour())
 }
 
 #[cfg(test)]

@@ -4,8 +4,9 @@ use chrono::{DateTime, NaiveDateTime, NaiveTime, Utc};
 use diesel::QueryResult;
 use serde::Serialize;
 
+use actix_web::web::Bytes;
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, RwLock, Weak};
 
 use super::ServiceError;
 use crate::crypto::Keyring;
@@ -118,12 +119,48 @@ pub type StatesByEmail = (Option<String>, Arc<[ConsentState]>, Option<String>);
 /// this address or this person by this process, and nothing at all by another), so an answer
 /// from here is never older than the last committed write this process can know of: any commit
 /// by this process at once, and another process's within milliseconds (once it has been seen).
-/// On SQLite people signing up meanwhile leave the others' entries standing; on PostgreSQL every
-/// commit still empties it in effect. Asking costs an atomic load and a read lock.
-/// It holds blind indexes and states, never an address.
+/// People signing up meanwhile leave the others' entries standing (the commits say whom they
+/// touched: `db::touched`, `db::touched_pg`). Asking costs an atomic load and a read lock.
+/// It holds blind indexes, states and rendered answers, never an address.
 pub struct ConsentCache {
     changes: Changes,
-    entries: RwLock<HashMap<Vec<u8>, (PersonStamp, StatesByEmail)>>,
+    entries: RwLock<HashMap<Vec<u8>, Entry>>,
+}
+
+/// A cached read, and the stamp it was read under.
+type Entry = (PersonStamp, Arc<Found>);
+
+/// An answer rendered under a catalogue (held weakly: see [`Found::body`]).
+type Rendered = Option<(Weak<Catalog>, Bytes)>;
+
+/// A cached read: whom an address names and their states, with the consent check's answer for
+/// them rendered at most once per catalogue and time of day (the answer depends on nothing else:
+/// [`consent_views_known`]).
+pub struct Found {
+    pub states: StatesByEmail,
+    /// By [`crate::domain::purpose::is_daytime`]: the night's answer, the day's.
+    bodies: [RwLock<Rendered>; 2],
+}
+
+impl Found {
+    fn new(states: StatesByEmail) -> Self {
+        Self { states, bodies: Default::default() }
+    }
+
+    /// The answer under `catalog` in the `daytime` or not, `render`ed the first time it is
+    /// asked (and again under another catalogue); `None` when `render` cannot answer.
+    pub fn body(&self, catalog: &Arc<Catalog>, daytime: bool, render: impl FnOnce() -> Option<Bytes>) -> Option<Bytes> {
+        let cell = &self.bodies[usize::from(daytime)];
+        // The weak pointer keeps its allocation, so another catalogue can never share its address.
+        if let Some((rendered_under, body)) = &*cell.read().unwrap_or_else(|e| e.into_inner())
+            && std::ptr::eq(rendered_under.as_ptr(), Arc::as_ptr(catalog))
+        {
+            return Some(body.clone());
+        }
+        let body = render()?;
+        *cell.write().unwrap_or_else(|e| e.into_inner()) = Some((Arc::downgrade(catalog), body.clone()));
+        Some(body)
+    }
 }
 
 /// Entries held at most; past it the cache starts again.
@@ -131,7 +168,7 @@ const CONSENT_CACHE_MAX: usize = 100_000;
 
 /// What [`ConsentCache::get`] found.
 pub enum Cached {
-    Hit(StatesByEmail),
+    Hit(Arc<Found>),
     /// Not cached, or changed since: read with [`ConsentCache::read`].
     Miss,
 }
@@ -150,7 +187,9 @@ impl ConsentCache {
     pub fn get(&self, index: &[u8]) -> Cached {
         let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
         match entries.get(index) {
-            Some((at, found)) if self.changes.unchanged(*at, index, found.0.as_deref()) => Cached::Hit(found.clone()),
+            Some((at, found)) if self.changes.unchanged(*at, index, found.states.0.as_deref()) => {
+                Cached::Hit(found.clone())
+            }
             _ => Cached::Miss,
         }
     }
@@ -164,14 +203,14 @@ impl ConsentCache {
         index: &[u8],
         stamp: Option<PersonStamp>,
         holds_possible: bool,
-    ) -> Result<StatesByEmail, ServiceError> {
+    ) -> Result<Arc<Found>, ServiceError> {
         let (subject_id, states) = consent::by_email_index(conn, index)?;
         let states = super::holds::checked_states(conn, subject_id.as_deref(), index, states, holds_possible)?;
         let external_id = match &subject_id {
             Some(id) => super::external_ids::of(conn, keyring, &[id.as_str()])?.remove(id),
             None => None,
         };
-        let found: StatesByEmail = (subject_id, states.into(), external_id);
+        let found = Arc::new(Found::new((subject_id, states.into(), external_id)));
         if let Some(stamp) = stamp {
             let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
             if entries.len() >= CONSENT_CACHE_MAX {

@@ -13,6 +13,7 @@ use super::error::{AppError, Problem};
 use super::{AppState, access, only};
 use crate::domain::access::AccessAction;
 use crate::domain::form::FieldErrorCode;
+use crate::domain::purpose::is_daytime;
 use crate::domain::scopes::Scope;
 use crate::domain::{Email, ErrorCode};
 use crate::services::lookup::{Cached, ConsentView, consent_views, consent_views_known};
@@ -121,14 +122,27 @@ async fn by_email(
     let cached = state.consents.get(&index);
     let known_key = state.api_keys.cached(&presented, stamp);
     if let Some(key) = &known_key
-        && let Cached::Hit((subject_id, states, external_id)) = &cached
-        && let Some(consents) = consent_views_known(&catalog, &catalog.purpose_keys, states, local)
+        && let Cached::Hit(found) = &cached
+        && let Some(body) = found.body(&catalog, is_daytime(local), || {
+            let (subject_id, states, external_id) = &found.states;
+            let consents = consent_views_known(&catalog, &catalog.purpose_keys, states, local)?;
+            serde_json::to_vec(&ConsentsResponse {
+                subject_id: subject_id.clone(),
+                external_id: external_id.clone(),
+                consents,
+            })
+            .ok()
+            .map(Into::into)
+        })
     {
         crate::metrics::consent_check(true);
         let key_id = super::api_key::permitted(req, state, key.clone(), Scope::ConsentsRead)?;
         // Every check is an access record (art. 8), queued: the answer does not wait for it.
-        access::by_api_key(req, state, &key_id, AccessAction::ConsentCheck, subject_id.as_deref());
-        return Ok(consents_response(subject_id.clone(), external_id.clone(), consents));
+        access::by_api_key(req, state, &key_id, AccessAction::ConsentCheck, found.states.0.as_deref());
+        return Ok(HttpResponse::Ok()
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .insert_header(header::ContentType::json())
+            .body(body));
     }
     let (api_keys, cache, keyring) = (state.api_keys.clone(), state.consents.clone(), state.keyring.clone());
     let changes = state.consents.changes().clone();
@@ -141,8 +155,8 @@ async fn by_email(
             Cached::Hit(found) => found,
             Cached::Miss => cache.read(conn, &keyring, &index, person, catalog.holds_possible())?,
         };
-        let consents = consent_views(conn, &catalog, &catalog.purpose_keys, &found.1, local)?;
-        Ok((key, found, consents))
+        let consents = consent_views(conn, &catalog, &catalog.purpose_keys, &found.states.1, local)?;
+        Ok((key, found.states.clone(), consents))
     })
     .await?;
     crate::metrics::consent_check(false);

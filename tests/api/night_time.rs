@@ -32,6 +32,13 @@ on_both_backends! {
         assert!(!may_send(&night, "marketing_email"), "never granted");
         let noon: Value = check(&app, &key, &format!("email={address}&at={NOON}")).await.json().await.unwrap();
         assert!(may_send(&noon, "marketing_sms"), "noon in Seoul: {noon}");
+        // Asked again (answered from the consent cache, which keeps a rendered answer for the
+        // day and one for the night), each time still gets its own answer.
+        for (at, expected) in [(NIGHT, false), (NOON, true), (NIGHT, false), (NOON, true)] {
+            let again: Value = check(&app, &key, &format!("email={address}&at={at}")).await.json().await.unwrap();
+            assert_eq!(may_send(&again, "marketing_sms"), expected, "at {at}: {again}");
+            assert_eq!(again["consents"], if expected { noon["consents"].clone() } else { night["consents"].clone() });
+        }
         let bad = check(&app, &key, &format!("email={address}&at=tonight")).await;
         assert_eq!(bad.status(), 400);
         assert_eq!(problem(bad).await["code"], "invalid_query");
