@@ -124,9 +124,9 @@ pub fn link_key_of(master: &MasterKey) -> (String, [u8; 32]) {
 pub struct Keyring {
     masters: MasterKeys,
     links: LinkSigner,
-    email_index_key: [u8; 32],
-    ip_key: [u8; 32],
-    shown_key: [u8; 32],
+    email_index_key: MacKey,
+    ip_key: MacKey,
+    shown_key: MacKey,
     receipts: ReceiptSigner,
     tree_heads: TreeSigner,
     /// Every trusted signing key, the active one of each purpose first.
@@ -179,9 +179,9 @@ impl Keyring {
         }
         Ok(Self {
             links,
-            email_index_key: secrets.email_index,
-            ip_key: secrets.ip,
-            shown_key: secrets.shown,
+            email_index_key: MacKey::new(&secrets.email_index),
+            ip_key: MacKey::new(&secrets.ip),
+            shown_key: MacKey::new(&secrets.shown),
             receipts,
             tree_heads,
             signing_keys: signing_keys.into_iter().map(|k| k.stored).collect(),
@@ -220,34 +220,33 @@ impl Keyring {
     /// The blind index of an address: equal addresses give equal indexes, and the index reveals
     /// nothing without the key.
     pub fn email_index(&self, email: &Email) -> Vec<u8> {
-        hmac(&self.email_index_key, email.as_str().as_bytes()).to_vec()
+        self.email_index_key.tag(email.as_str().as_bytes()).to_vec()
     }
 
     /// The blind index of an external id: an HMAC under the address index's (stable) key, of a
     /// message no address can be (it starts with a tag and a NUL), so the two never collide.
     pub fn external_index(&self, external_id: &str) -> Vec<u8> {
-        hmac(&self.email_index_key, [b"assent/external-id\0".as_slice(), external_id.as_bytes()].concat().as_slice())
+        self.email_index_key
+            .tag([b"assent/external-id\0".as_slice(), external_id.as_bytes()].concat().as_slice())
             .to_vec()
     }
 
     /// A stable pseudonym for an IP address, kept as consent evidence.
     pub fn ip_pseudonym(&self, ip: &str) -> String {
-        hex::encode(&hmac(&self.ip_key, ip.as_bytes())[..16])
+        hex::encode(&self.ip_key.tag(ip.as_bytes())[..16])
     }
 
     /// What a form displayed, signed so that it can travel in the form and come back unchanged.
     pub fn sign_shown(&self, shown: &crate::domain::wording::Shown) -> String {
         let text = shown.encode();
-        format!("{}.{}", B64URL.encode(&text), hex::encode(hmac(&self.shown_key, text.as_bytes())))
+        format!("{}.{}", B64URL.encode(&text), hex::encode(self.shown_key.tag(text.as_bytes())))
     }
 
     /// The wording a form says it displayed, if its signature holds (checked in constant time).
     pub fn open_shown(&self, token: &str) -> Option<crate::domain::wording::Shown> {
         let (text, tag) = token.split_once('.')?;
         let text = String::from_utf8(B64URL.decode(text).ok()?).ok()?;
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.shown_key).ok()?;
-        mac.update(text.as_bytes());
-        mac.verify_slice(&hex::decode(tag).ok()?).ok()?;
+        self.shown_key.verify(text.as_bytes(), &hex::decode(tag).ok()?).then_some(())?;
         crate::domain::wording::Shown::decode(&text)
     }
 
@@ -328,10 +327,28 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
 }
 
 fn hmac(key: &[u8; 32], data: &[u8]) -> [u8; 32] {
-    // HMAC accepts keys of any length, so this cannot fail.
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).unwrap_or_else(|_| unreachable!());
-    mac.update(data);
-    mac.finalize().into_bytes().into()
+    MacKey::new(key).tag(data)
+}
+
+/// An HMAC-SHA-256 key with its padded key blocks hashed once: a tag then costs the message's
+/// blocks and the two finishing ones, not two more besides (the blind index and the IP pseudonym
+/// are computed on every consent check).
+struct MacKey(Hmac<Sha256>);
+
+impl MacKey {
+    fn new(key: &[u8; 32]) -> Self {
+        // HMAC accepts keys of any length, so this cannot fail.
+        Self(<Hmac<Sha256> as Mac>::new_from_slice(key).unwrap_or_else(|_| unreachable!()))
+    }
+
+    fn tag(&self, data: &[u8]) -> [u8; 32] {
+        self.0.clone().chain_update(data).finalize().into_bytes().into()
+    }
+
+    /// Whether `tag` is `data`'s, compared in constant time.
+    fn verify(&self, data: &[u8], tag: &[u8]) -> bool {
+        self.0.clone().chain_update(data).verify_slice(tag).is_ok()
+    }
 }
 
 fn seal(cipher: &XChaCha20Poly1305, plaintext: &[u8], aad: &[u8]) -> Result<Vec<u8>, CryptoError> {
@@ -373,6 +390,23 @@ impl Pseudonyms {
 mod tests {
     use super::*;
     use base64::engine::general_purpose::STANDARD as B64;
+
+    #[test]
+    fn a_prepared_mac_key_tags_as_a_fresh_hmac_each_time() {
+        let key = [7u8; 32];
+        let fresh = |data: &[u8]| {
+            let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&key).unwrap();
+            mac.update(data);
+            <[u8; 32]>::from(mac.finalize().into_bytes())
+        };
+        let prepared = MacKey::new(&key);
+        let long = [b'x'; 200];
+        for data in [b"minji@example.com".as_slice(), b"", &long, b"minji@example.com"] {
+            assert_eq!(prepared.tag(data), fresh(data));
+            assert!(prepared.verify(data, &fresh(data)));
+        }
+        assert!(!prepared.verify(b"a", &fresh(b"b")));
+    }
 
     fn keyring() -> Keyring {
         Keyring::from_master(&[7u8; 32])
