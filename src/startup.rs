@@ -13,12 +13,14 @@ use crate::crypto::Keyring;
 use crate::db::catalog::Catalog;
 use crate::db::{Db, DbUrl};
 use crate::domain::ErrorCode;
-use crate::domain::tree_head::TreeHead;
 use crate::mail::delivery::{MailTransport, deliver_due};
 use crate::services::remote_witness::RemoteWitness;
 use crate::services::workspace::{self, WorkspaceFile};
 use crate::web::error::{AppError, PageError};
 use crate::web::{AppState, CatalogHandle, RateLimits, locale_of, log_request, routes, security_headers};
+
+mod tree_heads;
+use tree_heads::{sign_tree_head, sign_tree_heads};
 
 /// How often a running server looks whether the catalogue changed (`assent apply` or the console
 /// of another server): a stamp compared in memory, then, only if the database changed at all,
@@ -131,8 +133,9 @@ impl Application {
         // Access records still queued are written before the writer drains.
         self.state.access.flush().await;
         self.state.db.writer.drain().await;
-        // The last head covers every event this process wrote.
-        sign_tree_head(&self.state, self.witness.as_deref()).await;
+        // The last head covers every event this process wrote (read afresh: the job's edge went
+        // with it).
+        sign_tree_head(&self.state, self.witness.as_deref(), Default::default()).await;
         tracing::info!("stopped");
         result
     }
@@ -307,53 +310,6 @@ async fn deliver_mail(state: AppState, transport: Arc<MailTransport>) {
         tokio::select! {
             () = state.mail_queued.notified() => {}
             () = tokio::time::sleep(Duration::from_secs(5)) => {}
-        }
-    }
-}
-
-/// Signs a tree head every minute while events arrive (see `services::transparency`).
-async fn sign_tree_heads(state: AppState, witness: Option<Arc<RemoteWitness>>) {
-    let mut interval = tokio::time::interval(crate::services::transparency::INTERVAL);
-    loop {
-        interval.tick().await;
-        sign_tree_head(&state, witness.as_deref()).await;
-    }
-}
-
-/// Signs a head over the ledger if it grew, stores it and appends it to the witness file; then
-/// hands the newest head to the remote witness, if there is one and it does not have it yet.
-async fn sign_tree_head(state: &AppState, witness: Option<&RemoteWitness>) {
-    let (pool, keyring, dir) = (state.db.pool.clone(), state.keyring.clone(), state.settings.data_dir.clone());
-    let outcome = tokio::task::spawn_blocking(move || -> anyhow::Result<(Option<u64>, Option<TreeHead>)> {
-        let mut conn = pool.get()?;
-        let signed = crate::services::transparency::sign_and_witness(&mut conn, &keyring, &dir)?.map(|h| h.size);
-        Ok((signed, crate::db::tree_heads::latest(&mut conn)?))
-    })
-    .await;
-    let latest = match outcome {
-        Ok(Ok((signed, latest))) => {
-            if let Some(size) = signed {
-                tracing::info!(size, "signed tree head");
-            }
-            latest
-        }
-        Ok(Err(e)) => {
-            tracing::warn!(error = %e, "could not sign a tree head");
-            None
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "tree head task failed");
-            None
-        }
-    };
-    if let (Some(witness), Some(head)) = (witness, latest) {
-        let public_key = state.keyring.tree_head_key(&head.key_id).unwrap_or_default().to_owned();
-        match witness.deliver(&head, &public_key).await {
-            Ok(true) => tracing::info!(size = head.size, "tree head delivered to the remote witness"),
-            Ok(false) => {}
-            Err(e) => {
-                tracing::warn!(error = %e, size = head.size, "tree head not delivered to the remote witness (retried next minute)")
-            }
         }
     }
 }

@@ -81,8 +81,14 @@ pub fn all(conn: &mut DbConnection) -> QueryResult<Vec<TreeHead>> {
 /// Every event's chain hash in `seq` order, from `after` (a seq) on: the tree's leaves. A hash
 /// that is not 32 bytes of hex (tampering) becomes a leaf of zeros, which no root will match.
 pub fn leaves_after(conn: &mut DbConnection, after: i64) -> QueryResult<Vec<Hash>> {
-    const PAGE: i64 = 10_000;
     let mut leaves = Vec::new();
+    each_leaf_after(conn, after, |_, leaf| leaves.push(leaf))?;
+    Ok(leaves)
+}
+
+/// [`leaves_after`], handed to `visit` with each event's seq a page at a time (nothing held).
+pub fn each_leaf_after(conn: &mut DbConnection, after: i64, mut visit: impl FnMut(i64, Hash)) -> QueryResult<()> {
+    const PAGE: i64 = 10_000;
     let mut from = after;
     loop {
         let page: Vec<(i64, String)> = consent_events::table
@@ -91,14 +97,24 @@ pub fn leaves_after(conn: &mut DbConnection, after: i64) -> QueryResult<Vec<Hash
             .limit(PAGE)
             .select((consent_events::seq, consent_events::hash))
             .load(conn)?;
-        for (_, hash) in &page {
-            leaves.push(hex::decode(hash).ok().and_then(|h| Hash::try_from(h).ok()).unwrap_or([0; 32]));
+        for (seq, hash) in &page {
+            visit(*seq, leaf_of(hash));
         }
         match page.last() {
             Some((seq, _)) if page.len() as i64 == PAGE => from = *seq,
-            _ => return Ok(leaves),
+            _ => return Ok(()),
         }
     }
+}
+
+/// The leaf of the event `seq`, if there is one.
+pub fn leaf_at(conn: &mut DbConnection, seq: i64) -> QueryResult<Option<Hash>> {
+    let hash: Option<String> = consent_events::table.find(seq).select(consent_events::hash).first(conn).optional()?;
+    Ok(hash.as_deref().map(leaf_of))
+}
+
+fn leaf_of(hash: &str) -> Hash {
+    hex::decode(hash).ok().and_then(|h| Hash::try_from(h).ok()).unwrap_or([0; 32])
 }
 
 /// The seq and chain hash of every event recorded with `source` (a submission id), in order.

@@ -76,6 +76,54 @@ impl LedgerTree {
     }
 }
 
+/// A growing tree's root, kept as its right edge: the roots of the complete subtrees its leaves
+/// make up so far, largest first (one per set bit of the size). Pushing a leaf merges equal
+/// subtrees like a binary carry, so n leaves cost about 2n hashes and the edge holds at most 64
+/// nodes, where [`LedgerTree`] keeps every node (96 bytes a leaf) and rehashes the path to the
+/// root on every push (n log n hashes). For signing heads, which need only the root; proofs
+/// need the nodes and use [`LedgerTree`]. The root is RFC 9162's `MTH` (§2.1.1), the same as
+/// ct-merkle's (a test compares them at every size up to 1 100).
+#[derive(Clone, Debug, Default)]
+pub struct TreeEdge {
+    size: u64,
+    /// (height, root) of each complete subtree, from the left.
+    subtrees: Vec<(u32, Hash)>,
+}
+
+impl TreeEdge {
+    pub fn push(&mut self, leaf: &Hash) {
+        let mut node = (0, hash_parts(&[&[0x00], leaf]));
+        while let Some(&(height, left)) = self.subtrees.last()
+            && height == node.0
+        {
+            self.subtrees.pop();
+            node = (height + 1, hash_parts(&[&[0x01], &left, &node.1]));
+        }
+        self.subtrees.push(node);
+        self.size += 1;
+    }
+
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// `MTH` of the leaves so far: for n leaves, the node over the first k (the largest power of
+    /// two below n) and the rest, which is the complete subtrees folded from the right.
+    pub fn root(&self) -> Hash {
+        match self.subtrees.split_last() {
+            None => hash_parts(&[]),
+            Some((&(_, last), rest)) => {
+                rest.iter().rev().fold(last, |right, (_, left)| hash_parts(&[&[0x01], left, &right]))
+            }
+        }
+    }
+}
+
+fn hash_parts(parts: &[&[u8]]) -> Hash {
+    use sha2::Digest;
+    parts.iter().fold(Sha256::new(), |hasher, part| hasher.chain_update(part)).finalize().into()
+}
+
 fn split(bytes: &[u8]) -> Option<Vec<Hash>> {
     bytes.chunks(32).map(|c| Hash::try_from(c).ok()).collect()
 }
@@ -115,6 +163,19 @@ mod tests {
 
     fn tree(n: u8) -> LedgerTree {
         LedgerTree::from_leaves((0..n).map(leaf))
+    }
+
+    #[test]
+    fn the_edge_has_ct_merkles_root_at_every_size() {
+        let mut full = LedgerTree::default();
+        let mut edge = TreeEdge::default();
+        assert_eq!(edge.root(), full.root(), "the empty tree");
+        for i in 0..1100u32 {
+            let leaf: Hash = Sha256::digest(i.to_be_bytes()).into();
+            full.push(leaf);
+            edge.push(&leaf);
+            assert_eq!((edge.size(), edge.root()), (full.size(), full.root()), "{} leaves", i + 1);
+        }
     }
 
     /// RFC 6962 hashing by hand, for two leaves: the crate agrees with the specification.

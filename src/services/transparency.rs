@@ -18,7 +18,7 @@ use crate::crypto::{Keyring, tree_heads};
 use crate::db::DbConnection;
 use crate::db::tree_heads as stored;
 use crate::domain::ledger::ledger_time;
-use crate::domain::merkle::{Hash, LedgerTree};
+use crate::domain::merkle::{Hash, LedgerTree, TreeEdge};
 use crate::domain::restore::{Claim, RestoreFault, RestoreRecord, WitnessEntry, Witnessed};
 use crate::domain::tree_head::{AccessHead, TreeFault, TreeHead, check_heads};
 
@@ -35,40 +35,83 @@ pub fn tree(conn: &mut DbConnection) -> diesel::QueryResult<LedgerTree> {
     Ok(LedgerTree::from_leaves(stored::leaves_after(conn, 0)?))
 }
 
-/// Signs and stores a head over every event now in the ledger, unless the newest head already
-/// covers them all. Run it inside the writer (or alone): the head row lock keeps appends out.
-pub fn sign_head(conn: &mut DbConnection, keyring: &Keyring) -> diesel::QueryResult<Option<TreeHead>> {
-    crate::db::catalog::lock_for_publishing(conn)?;
-    let tree = tree(conn)?;
-    sign_over(conn, keyring, &tree)
+/// Signs heads from the ledger's tree edge ([`TreeEdge`]), kept between signings: each reads
+/// only the events appended since the last (the server's minute job keeps one), instead of
+/// every event's leaf and a whole tree built under the lock that keeps appends out.
+#[derive(Default)]
+pub struct HeadSigner {
+    edge: TreeEdge,
+    /// The last event the edge holds: its seq and leaf.
+    last: Option<(i64, Hash)>,
 }
 
-/// [`sign_head`] in a transaction of its own, then the witness: what the server's job and
-/// `assent ledger sign` do.
+impl HeadSigner {
+    /// Brings the edge to the ledger's end. When the last event it holds is no longer there as it
+    /// was (a restored database), it starts again from the first event.
+    fn catch_up(&mut self, conn: &mut DbConnection) -> diesel::QueryResult<()> {
+        if let Some((seq, leaf)) = self.last
+            && stored::leaf_at(conn, seq)? != Some(leaf)
+        {
+            *self = Self::default();
+        }
+        let (edge, last) = (&mut self.edge, &mut self.last);
+        stored::each_leaf_after(conn, last.map_or(0, |(seq, _)| seq), |seq, leaf| {
+            edge.push(&leaf);
+            *last = Some((seq, leaf));
+        })
+    }
+
+    /// Signs and stores a head over every event now in the ledger, unless the newest head
+    /// already covers them all, in a transaction of its own; then the witness. Most of the
+    /// reading is done before the lock (committed events are a prefix: appends take the same
+    /// lock), and only what was appended meanwhile under it.
+    pub fn sign_and_witness(
+        &mut self,
+        conn: &mut DbConnection,
+        keyring: &Keyring,
+        data_dir: &Path,
+    ) -> anyhow::Result<Option<TreeHead>> {
+        use diesel::Connection;
+        self.catch_up(conn)?;
+        let signed = conn.transaction(|c| {
+            crate::db::catalog::lock_for_publishing(c)?;
+            self.catch_up(c)?;
+            sign_over(c, keyring, self.edge.size(), &self.edge.root())
+        });
+        let Some(head) = signed? else { return Ok(None) };
+        witness(&witness_path(data_dir), &head)?;
+        Ok(Some(head))
+    }
+}
+
+/// A head over every event now in the ledger, as [`HeadSigner::sign_and_witness`] from nothing:
+/// what `assent ledger sign`, backups and restores do.
 pub fn sign_and_witness(
     conn: &mut DbConnection,
     keyring: &Keyring,
     data_dir: &Path,
 ) -> anyhow::Result<Option<TreeHead>> {
-    use diesel::Connection;
-    let Some(head) = conn.transaction(|c| sign_head(c, keyring))? else { return Ok(None) };
-    witness(&witness_path(data_dir), &head)?;
-    Ok(Some(head))
+    HeadSigner::default().sign_and_witness(conn, keyring, data_dir)
 }
 
-/// [`sign_head`] over a tree already read under the lock: a v2 head, when the ledger or the
-/// access records grew since the newest head.
-fn sign_over(conn: &mut DbConnection, keyring: &Keyring, tree: &LedgerTree) -> diesel::QueryResult<Option<TreeHead>> {
+/// A v2 head over the ledger's first `size` events (whose root is `root`), signed and stored
+/// when the ledger or the access records grew since the newest head. Run it under the lock.
+fn sign_over(
+    conn: &mut DbConnection,
+    keyring: &Keyring,
+    size: u64,
+    root: &Hash,
+) -> diesel::QueryResult<Option<TreeHead>> {
     let latest = stored::latest(conn)?;
     let access = crate::services::access::head_for_signing(conn)?;
     let grew = latest.as_ref().is_none_or(|h| {
         let (events, records) = h.order_key();
-        events < tree.size() || records < access.size
+        events < size || records < access.size
     });
-    if (tree.size() == 0 && access.size == 0) || !grew {
+    if (size == 0 && access.size == 0) || !grew {
         return Ok(None);
     }
-    let head = signed(keyring, tree.size(), &tree.root(), access);
+    let head = signed(keyring, size, root, access);
     stored::insert(conn, &head)?;
     Ok(Some(head))
 }
@@ -261,7 +304,7 @@ fn prove(
     let Some(last) = events.iter().map(|(seq, _)| *seq).max() else { return Ok(None) };
     let (head, signed_now) = match stored::latest(conn)? {
         Some(head) if i64::try_from(head.size).unwrap_or(i64::MAX) >= last => (head, false),
-        _ => match sign_over(conn, keyring, whole)? {
+        _ => match sign_over(conn, keyring, whole.size(), &whole.root())? {
             Some(head) => (head, true),
             None => return Ok(None),
         },

@@ -77,6 +77,35 @@ fn chain_holds_but_tree_does_not(app: &TestApp, says: &str) {
 }
 
 on_both_backends! {
+    async fn the_minute_signer_reads_on_from_its_last_event_and_signs_the_whole_trees_root(app: TestApp) {
+        use assent::services::transparency::{HeadSigner, tree};
+        let (keyring, dir) = (app.state.keyring.clone(), app.db.dir.path().to_owned());
+        let mut signer = HeadSigner::default();
+        let root_of_everything = || {
+            let whole = tree(&mut app.conn()).unwrap();
+            (whole.size(), hex::encode(whole.root()))
+        };
+        submissions(&app, 3).await;
+        let first = signer.sign_and_witness(&mut app.conn(), &keyring, &dir).unwrap().expect("a head");
+        assert_eq!((first.size, first.root.clone()), root_of_everything());
+        assert!(signer.sign_and_witness(&mut app.conn(), &keyring, &dir).unwrap().is_none(), "nothing new, no head");
+        submissions(&app, 2).await;
+        let second = signer.sign_and_witness(&mut app.conn(), &keyring, &dir).unwrap().expect("a head");
+        assert_eq!((second.size, second.root.clone()), root_of_everything());
+        assert!(second.size > first.size);
+
+        // The database now holds another history from the last event the signer read on (as a
+        // restored backup would): it starts again from the first event.
+        drop_append_only_guard(&app);
+        let last = events(&app);
+        diesel::sql_query(format!("DELETE FROM consent_events WHERE seq >= {}", last - 1)).execute(&mut app.conn()).unwrap();
+        rechain(&app);
+        submissions(&app, 3).await;
+        let third = signer.sign_and_witness(&mut app.conn(), &keyring, &dir).unwrap().expect("a head");
+        assert_eq!((third.size, third.root.clone()), root_of_everything());
+        assert_ne!(third.root, second.root, "another history, another root");
+    }
+
     async fn heads_are_signed_published_witnessed_and_consistent(app: TestApp) {
         let missing = app.get("/.well-known/assent/tree-head").await;
         assert_eq!(missing.status(), 404, "no head before the first event");
