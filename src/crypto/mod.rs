@@ -326,10 +326,6 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
     out
 }
 
-fn hmac(key: &[u8; 32], data: &[u8]) -> [u8; 32] {
-    MacKey::new(key).tag(data)
-}
-
 /// An HMAC-SHA-256 key with its padded key blocks hashed once: a tag then costs the message's
 /// blocks and the two finishing ones, not two more besides (the blind index and the IP pseudonym
 /// are computed on every consent check).
@@ -371,18 +367,18 @@ fn open(cipher: &XChaCha20Poly1305, sealed: &[u8], aad: &[u8]) -> Result<Vec<u8>
 /// Pseudonyms for one de-identified export: HMAC-SHA256 of a subject id under a key drawn for
 /// this export alone and never stored, so two exports' pseudonyms cannot be joined, nor traced
 /// back to a subject id, a blind index or an address.
-pub struct Pseudonyms([u8; 32]);
+pub struct Pseudonyms(MacKey);
 
 impl Pseudonyms {
     pub fn for_one_export() -> Self {
         let mut key = [0u8; 32];
         OsRng.fill_bytes(&mut key);
-        Self(key)
+        Self(MacKey::new(&key))
     }
 
     /// 128 bits of the HMAC, in hex.
     pub fn of(&self, subject_id: &str) -> String {
-        hex::encode(&hmac(&self.0, subject_id.as_bytes())[..16])
+        hex::encode(&self.0.tag(subject_id.as_bytes())[..16])
     }
 }
 

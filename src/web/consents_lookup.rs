@@ -139,10 +139,7 @@ async fn by_email(
         let key_id = super::api_key::permitted(req, state, key.clone(), Scope::ConsentsRead)?;
         // Every check is an access record (art. 8), queued: the answer does not wait for it.
         access::by_api_key(req, state, &key_id, AccessAction::ConsentCheck, found.states.0.as_deref());
-        return Ok(HttpResponse::Ok()
-            .insert_header((header::CACHE_CONTROL, "no-store"))
-            .insert_header(header::ContentType::json())
-            .body(body));
+        return Ok(no_store().insert_header(header::ContentType::json()).body(body));
     }
     let (api_keys, cache, keyring) = (state.api_keys.clone(), state.consents.clone(), state.keyring.clone());
     let changes = state.consents.changes().clone();
@@ -197,11 +194,14 @@ fn consents_response(
     external_id: Option<String>,
     consents: Vec<ConsentView>,
 ) -> HttpResponse {
-    HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(ConsentsResponse {
-        subject_id,
-        external_id,
-        consents,
-    })
+    no_store().json(ConsentsResponse { subject_id, external_id, consents })
+}
+
+/// A consent check's answer is the state at the moment asked: no cache on the way keeps it.
+fn no_store() -> actix_web::HttpResponseBuilder {
+    let mut answer = HttpResponse::Ok();
+    answer.insert_header((header::CACHE_CONTROL, "no-store"));
+    answer
 }
 
 /// Whom to check: by address or by your id for the person (exactly one), and optionally when you
