@@ -14,6 +14,7 @@ use crate::db::catalog::Catalog;
 use crate::db::{Db, DbUrl};
 use crate::domain::ErrorCode;
 use crate::mail::delivery::{MailTransport, deliver_due};
+use crate::services::person_cache::PersonCache;
 use crate::services::remote_witness::RemoteWitness;
 use crate::services::workspace::{self, WorkspaceFile};
 use crate::web::error::{AppError, PageError};
@@ -26,6 +27,14 @@ use tree_heads::{sign_tree_head, sign_tree_heads};
 /// of another server): a stamp compared in memory, then, only if the database changed at all,
 /// one single-row read of the catalogue's version; the catalogue is reloaded only when that moved.
 const CATALOG_CHECK: Duration = Duration::from_millis(250);
+
+/// The preference center's kept sessions and pages (`services::person_cache`): how long one is
+/// kept at most, how many, and how often the changed and old ones are dropped (the page's data is
+/// decrypted: it does not outstay a change to its person, an erasure above all, by more than that).
+const ME_KEPT_FOR: Duration = Duration::from_secs(300);
+const ME_SESSIONS_MAX: usize = 20_000;
+const ME_PAGES_MAX: usize = 2_000;
+const ME_SWEEP: Duration = Duration::from_secs(10);
 
 pub struct Application {
     port: u16,
@@ -60,6 +69,8 @@ impl Application {
             submissions,
             api_keys: Arc::default(),
             consents: Arc::new(crate::services::lookup::ConsentCache::new(changes.clone())),
+            me_sessions: Arc::new(PersonCache::new(changes.clone(), ME_KEPT_FOR, ME_SESSIONS_MAX)),
+            me_pages: Arc::new(PersonCache::new(changes.clone(), ME_KEPT_FOR, ME_PAGES_MAX)),
             db,
             keyring,
             mail: settings.mail_context().for_business(catalog.controller.as_ref()),
@@ -109,6 +120,7 @@ impl Application {
         let webhooks = tokio::spawn(deliver_webhooks(self.state.clone(), self.webhooks.clone()));
         let doctor = tokio::spawn(crate::jobs::doctor::daily(self.state.db.clone(), self.state.settings.clone()));
         let limiters = tokio::spawn(crate::web::limits::keep_small(self.state.limits.clone()));
+        let kept = tokio::spawn(sweep_person_caches(self.state.clone()));
         let notices = tokio::spawn(crate::jobs::result_notices::follow(crate::jobs::result_notices::Follower {
             db: self.state.db.clone(),
             keyring: self.state.keyring.clone(),
@@ -121,6 +133,7 @@ impl Application {
         }));
         let result = self.server.await;
         notices.abort();
+        kept.abort();
         limiters.abort();
         doctor.abort();
         webhooks.abort();
@@ -345,6 +358,16 @@ async fn prune_access_records(state: AppState) {
             Ok(Err(e)) => tracing::warn!(error = %e, "could not forget checked import sheets"),
             Err(e) => tracing::warn!(error = %e, "import sheet pruning task failed"),
         }
+    }
+}
+
+/// Drops the preference center's kept sessions and pages once changed or old.
+async fn sweep_person_caches(state: AppState) {
+    let mut interval = tokio::time::interval(ME_SWEEP);
+    loop {
+        interval.tick().await;
+        state.me_sessions.sweep();
+        state.me_pages.sweep();
     }
 }
 

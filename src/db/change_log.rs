@@ -3,7 +3,8 @@
 //! what; this is the record they share.
 //!
 //! A commit that changed only people (their subject row, consent states, external id, held
-//! values) and tables no cache reads (the ledger, submissions, values, the outbox) moves only
+//! values, values, ledger events, rights requests, sessions) and tables no cache reads
+//! (submissions, the outbox, access records) moves only
 //! those people's marks: a cache entry for someone else stays exact. That is this process's
 //! writer's commits on both backends, and on PostgreSQL other processes' too (their
 //! notifications name the people). Anything else (on SQLite another process's commit; the
@@ -95,15 +96,15 @@ impl ChangeLog {
         PersonStamp { generation, epoch }
     }
 
-    /// Whether nothing that could change what was read about this person (by this address, and
-    /// this subject if one was found) has been committed since `stamp`.
-    pub fn unchanged(&self, stamp: PersonStamp, email: &[u8], subject: Option<&str>) -> bool {
+    /// Whether nothing that could change what was read about this person (by this address, if
+    /// read by one, and this subject if one was found) has been committed since `stamp`.
+    pub fn unchanged(&self, stamp: PersonStamp, email: Option<&[u8]>, subject: Option<&str>) -> bool {
         if stamp.generation != self.generation() {
             return false;
         }
         let marks = self.people.read().unwrap_or_else(|e| e.into_inner());
         let after = |mark: Option<&u64>| mark.is_some_and(|m| *m > stamp.epoch);
-        !after(marks.emails.get(email)) && !subject.is_some_and(|s| after(marks.subjects.get(s)))
+        !email.is_some_and(|e| after(marks.emails.get(e))) && !subject.is_some_and(|s| after(marks.subjects.get(s)))
     }
 }
 
@@ -121,10 +122,12 @@ mod tests {
         let stamp = log.person_stamp();
         log.committed(person("s2", b"e2"));
         log.committed(Touched::Nothing);
-        assert!(log.unchanged(stamp, b"e1", Some("s1")));
-        assert!(!log.unchanged(stamp, b"e2", None), "the address was written: a new person");
-        assert!(!log.unchanged(stamp, b"e9", Some("s2")), "the subject was written");
-        assert!(log.unchanged(log.person_stamp(), b"e2", Some("s2")), "read after the commit: exact");
+        assert!(log.unchanged(stamp, Some(b"e1"), Some("s1")));
+        assert!(!log.unchanged(stamp, Some(b"e2"), None), "the address was written: a new person");
+        assert!(!log.unchanged(stamp, Some(b"e9"), Some("s2")), "the subject was written");
+        assert!(log.unchanged(log.person_stamp(), Some(b"e2"), Some("s2")), "read after the commit: exact");
+        assert!(log.unchanged(stamp, None, Some("s1")), "read by subject alone: someone else's commit");
+        assert!(!log.unchanged(stamp, None, Some("s2")), "read by subject alone: this one's");
     }
 
     #[test]
@@ -132,10 +135,10 @@ mod tests {
         let log = ChangeLog::default();
         let stamp = log.person_stamp();
         log.committed(Touched::Everything);
-        assert!(!log.unchanged(stamp, b"e1", Some("s1")));
+        assert!(!log.unchanged(stamp, Some(b"e1"), Some("s1")));
         let stamp = log.person_stamp();
         log.advance();
-        assert!(!log.unchanged(stamp, b"e1", None));
+        assert!(!log.unchanged(stamp, Some(b"e1"), None));
     }
 
     #[test]
@@ -144,9 +147,9 @@ mod tests {
         let stamp = log.person_stamp();
         let many = Touched::People { subjects: (0..MARKS_MAX).map(|i| i.to_string()).collect(), emails: vec![] };
         log.committed(many);
-        assert!(log.unchanged(stamp, b"e1", Some("x")), "within the bound: marks");
+        assert!(log.unchanged(stamp, Some(b"e1"), Some("x")), "within the bound: marks");
         log.committed(person("s1", b"e1"));
-        assert!(!log.unchanged(stamp, b"e7", Some("y")), "past it: the generation moved");
+        assert!(!log.unchanged(stamp, Some(b"e7"), Some("y")), "past it: the generation moved");
         assert!(log.people.read().unwrap().subjects.is_empty());
     }
 }

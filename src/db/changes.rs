@@ -93,7 +93,27 @@ impl Changes {
     /// Whether what was read about the person with this address (and this subject, if one was
     /// found) under `stamp` is still what the database holds.
     pub fn unchanged(&self, stamp: PersonStamp, email: &[u8], subject: Option<&str>) -> bool {
-        self.following() && self.0.unchanged(stamp, email, subject)
+        self.following() && self.0.unchanged(stamp, Some(email), subject)
+    }
+
+    /// Whether what was read about this subject (by its id alone) under `stamp` is still what
+    /// the database holds.
+    pub fn subject_unchanged(&self, stamp: PersonStamp, subject: &str) -> bool {
+        self.following() && self.0.unchanged(stamp, None, Some(subject))
+    }
+}
+
+#[cfg(test)]
+impl Changes {
+    /// A record followed as a writer follows it, for the tests of what reads it.
+    pub fn followed() -> Self {
+        let log = Arc::new(ChangeLog::default());
+        log.following.store(true, Ordering::Release);
+        Self(log)
+    }
+
+    pub fn log(&self) -> &ChangeLog {
+        &self.0
     }
 }
 

@@ -6,8 +6,8 @@
 //! same transaction (a savepoint rolled back takes its lines with it):
 //! - the people tables ([`PEOPLE`]): the subject id, and the e-mail blind index where the table
 //!   has one, of the old and the new row;
-//! - tables no cache reads ([`UNREAD`]: the ledger, submissions, values, the outbox, access
-//!   records, sessions): nothing;
+//! - tables no cache reads ([`UNREAD`]: submissions, the outbox, access records, the audit
+//!   log): nothing;
 //! - any other table (the catalogue, API keys, and any table added later): "everything".
 //!
 //! Before the commit the writer reads the lines and empties the table. Because the database
@@ -24,20 +24,26 @@ use super::change_log::{ChangeLog, Touched};
 
 /// The tables about one person, with the columns naming them: (table, subject id column,
 /// e-mail blind index column).
+/// The consent check reads the first five; the preference center's page
+/// reads them all (`services::person_cache`).
 const PEOPLE: &[(&str, &str, Option<&str>)] = &[
     ("subjects", "id", Some("email_index")),
     ("consent_state", "subject_id", None),
     ("external_ids", "subject_id", None),
     ("hold_keys", "subject_id", Some("email_index")),
     ("held_values", "subject_id", None),
+    ("field_values", "subject_id", None),
+    ("consent_events", "subject_id", None),
+    ("rights_requests", "subject_id", None),
+    ("sessions", "subject_id", None),
 ];
 
-/// Tables no cache reads: writing them changes no answer a cache holds.
+/// Tables no cache reads: writing them changes no answer a cache holds. (`submissions`: the
+/// page reads a value's form version from its submission, a row never updated, and removed only
+/// with its values, which tell.)
 const UNREAD: &[&str] = &[
-    "consent_events",
     "ledger_head",
     "submissions",
-    "field_values",
     "outbox",
     "outbox_messages",
     "webhook_deliveries",
@@ -46,7 +52,6 @@ const UNREAD: &[&str] = &[
     "audit_log",
     "tree_heads",
     "link_tokens",
-    "sessions",
     "pending_values",
     "sign_in_delays",
     "owner_sessions",
@@ -54,7 +59,6 @@ const UNREAD: &[&str] = &[
     "imports",
     "import_sheets",
     "import_uploads",
-    "rights_requests",
     "operations",
     // Where the result notices' follower is in the ledger: moved by a pass after every few
     // consents given or withdrawn (many a second under signups), it must not empty the caches.
@@ -266,6 +270,7 @@ mod tests {
             "CREATE TABLE subjects (id TEXT PRIMARY KEY, email_index BLOB NOT NULL UNIQUE);
              CREATE TABLE consent_state (subject_id TEXT, purpose_key TEXT);
              CREATE TABLE consent_events (seq INTEGER PRIMARY KEY, subject_id TEXT);
+             CREATE TABLE submissions (id TEXT PRIMARY KEY, subject_id TEXT);
              CREATE TABLE api_keys (id TEXT PRIMARY KEY);",
         )
         .unwrap();
@@ -290,7 +295,13 @@ mod tests {
              INSERT INTO consent_events (subject_id) VALUES ('s1');",
         );
         assert_eq!(touched, Touched::People { subjects: vec!["s1".into()], emails: vec![vec![0, 255]] });
-        assert_eq!(commit(&mut conn, "INSERT INTO consent_events (subject_id) VALUES ('s1');"), Touched::Nothing);
+        let ledger = commit(&mut conn, "INSERT INTO consent_events (subject_id) VALUES ('s2');");
+        assert_eq!(
+            ledger,
+            Touched::People { subjects: vec!["s2".into()], emails: vec![] },
+            "the page shows the ledger"
+        );
+        assert_eq!(commit(&mut conn, "INSERT INTO submissions VALUES ('x', 's1');"), Touched::Nothing);
         let moved = commit(&mut conn, "UPDATE subjects SET email_index = x'01' WHERE id = 's1';");
         let Touched::People { subjects, mut emails } = moved else { panic!("{moved:?}") };
         emails.sort();

@@ -2,7 +2,8 @@
 //! [`super::touched`], whose kinds of line it shares.
 //!
 //! Statement-level triggers with transition tables on every people table (`subjects`,
-//! `consent_state`, `external_ids`, `hold_keys`, `held_values`) tell, for each statement, the
+//! `consent_state`, `external_ids`, `hold_keys`, `held_values`; since migration 38 also
+//! `field_values`, `consent_events`, `rights_requests`, `sessions`) tell, for each statement, the
 //! subject ids and e-mail blind indexes it wrote:
 //! - to every listener on [`super::changes::CHANNEL`], as `s<id>,e<hex>,…` (empty: anything),
 //!   which [`heard`] reads: how another process's commit reaches this one's caches;

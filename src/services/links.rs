@@ -14,7 +14,7 @@ use super::tokens::{self, base64url, redeem};
 use crate::crypto::{Keyring, LinkClaims, LinkKind, random_bytes, seal_evidence, sha256_hex};
 use crate::db::catalog::Catalog;
 use crate::db::sessions::{self, Session};
-use crate::db::{DbConnection, WriteTx, subjects};
+use crate::db::{WriteTx, subjects};
 use crate::domain::ledger::ledger_time;
 use crate::domain::lifecycle::{Transition, in_force, session_alive};
 use crate::domain::rights::RightKind;
@@ -93,17 +93,14 @@ pub fn sign_in(tx: &mut WriteTx<'_>, keyring: &Keyring, token: &str) -> Result<O
     Ok(OpenedSession { cookie, subject_id: claims.sub })
 }
 
-/// The live session behind a cookie: not ended, and used within the idle limit.
-pub fn current_session(
-    conn: &mut DbConnection,
-    cookie: &str,
-    now: NaiveDateTime,
-) -> diesel::QueryResult<Option<Session>> {
-    if cookie.len() > 100 {
-        return Ok(None);
-    }
-    Ok(sessions::find_session(conn, &sha256_hex(cookie.as_bytes()))?
-        .filter(|s| session_alive(s.created_at, s.last_seen_at, s.ended_at.is_some(), now)))
+/// The key a session is stored under, from its cookie's value (`None`: no cookie Assent set).
+pub fn session_key(cookie: &str) -> Option<String> {
+    (cookie.len() <= 100).then(|| sha256_hex(cookie.as_bytes()))
+}
+
+/// Whether a session may still be used at `now`.
+pub fn is_live(s: &Session, now: NaiveDateTime) -> bool {
+    session_alive(s.created_at, s.last_seen_at, s.ended_at.is_some(), now)
 }
 
 /// Confirms the pending purposes named by a double opt-in link, and the new values waiting for

@@ -27,6 +27,7 @@ pub mod links;
 pub mod lookup;
 pub mod notice;
 pub mod owners;
+pub mod person_cache;
 pub mod profile;
 pub mod purposes;
 pub mod receipts;

@@ -75,6 +75,13 @@ pub struct Profile {
     pub kept_by_law: Vec<super::holds::Held>,
 }
 
+/// A profile with the catalogue it was read under (its titles, wording and labels come from it):
+/// what the preference center's page keeps between views (`web::me`).
+pub struct ReadUnder {
+    pub catalog: std::sync::Weak<Catalog>,
+    pub profile: Profile,
+}
+
 /// Reads (and decrypts) everything held about a subject.
 pub fn read(conn: &mut DbConnection, keyring: &Keyring, catalog: &Catalog, id: &str) -> Result<Profile, SubjectError> {
     let live = live_subject(conn, keyring, id)?;

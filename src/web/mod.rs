@@ -48,6 +48,7 @@ use crate::db::Db;
 use crate::db::catalog::Catalog;
 use crate::domain::{ErrorCode, Evidence, Locale};
 use crate::mail::MailContext;
+use crate::services::person_cache::PersonCache;
 use crate::web::error::AppError;
 
 /// The shared, current catalogue; replaced whole when the workspace changes.
@@ -96,6 +97,10 @@ pub struct AppState {
     pub limits: Arc<RateLimits>,
     /// Access records (art. 8), queued and written in batches.
     pub access: crate::services::access::AccessLog,
+    /// The preference center's sessions, by the cookie's hash, while unchanged.
+    pub me_sessions: Arc<PersonCache<crate::db::sessions::Session>>,
+    /// The preference center's page data, by subject, while unchanged.
+    pub me_pages: Arc<PersonCache<crate::services::profile::ReadUnder>>,
 }
 
 /// Runs a point read (a few index lookups). On SQLite it runs right here when a pooled

@@ -41,6 +41,7 @@ mod keys;
 mod languages;
 mod ledger;
 mod logs;
+mod me_kept;
 mod metrics;
 mod minors;
 mod night_time;

@@ -41,15 +41,24 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 /// The session behind the request's cookie, if it is live; refreshes its idle timer.
 async fn session(req: &HttpRequest, state: &AppState) -> Result<Option<Session>, AppError> {
-    let Some(cookie) = req.cookie(SESSION_COOKIE) else { return Ok(None) };
-    let value = cookie.value().to_owned();
-    let pool = state.db.pool.clone();
+    let Some(key) = req.cookie(SESSION_COOKIE).and_then(|c| links::session_key(c.value())) else { return Ok(None) };
     let now = Utc::now().naive_utc();
-    let found = web::block(move || -> Result<_, AppError> {
-        let mut conn = pool.get()?;
-        Ok(links::current_session(&mut conn, &value, now)?)
-    })
-    .await??;
+    let found = match state.me_sessions.get(&key) {
+        Some(kept) => Some(Session::clone(&kept)),
+        None => {
+            let (pool, stamp, id) = (state.db.pool.clone(), state.me_sessions.stamp(), key.clone());
+            let found = web::block(move || -> Result<_, AppError> {
+                let mut conn = pool.get()?;
+                Ok(crate::db::sessions::find_session(&mut conn, &id)?)
+            })
+            .await??;
+            if let Some(s) = &found {
+                state.me_sessions.put(key, stamp, &s.subject_id, std::sync::Arc::new(s.clone()));
+            }
+            found
+        }
+    }
+    .filter(|s| links::is_live(s, now));
     if let Some(s) = &found
         && now - s.last_seen_at > chrono::Duration::seconds(60)
     {

@@ -5,12 +5,14 @@
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use super::require_session;
 use crate::db::catalog::Catalog;
 use crate::db::sessions::Session;
 use crate::domain::rights::RightKind;
 use crate::domain::{ConsentStatus, Locale, Localized, Method, SubjectId};
+use crate::services::profile::ReadUnder;
 use crate::services::receipts::Issuer;
 use crate::services::rights::{self, Actor, Profile};
 use crate::web::error::{AppError, PageError};
@@ -20,15 +22,35 @@ use crate::web::pages::{
 };
 use crate::web::{AppState, locale_of};
 
-/// Reads the profile (personal data) and records the access.
-async fn load_profile(state: &AppState, subject_id: &str, kind: Option<RightKind>) -> Result<Profile, AppError> {
-    let (pool, keyring, catalog, id) =
-        (state.db.pool.clone(), state.keyring.clone(), state.catalog.current(), subject_id.to_owned());
-    let profile = web::block(move || -> Result<_, AppError> {
+/// Reads the profile (personal data) under `catalog`.
+async fn read_profile(state: &AppState, catalog: Arc<Catalog>, subject_id: &str) -> Result<Profile, AppError> {
+    let (pool, keyring, id) = (state.db.pool.clone(), state.keyring.clone(), subject_id.to_owned());
+    web::block(move || -> Result<_, AppError> {
         let mut conn = pool.get()?;
         Ok(rights::profile(&mut conn, &keyring, &catalog, &id)?)
     })
-    .await??;
+    .await?
+}
+
+/// The profile the page shows: kept from an earlier view while nothing about the person (and
+/// not the catalogue) has changed since (`services::person_cache`), else read.
+async fn page_profile(state: &AppState, subject_id: &str) -> Result<Arc<ReadUnder>, AppError> {
+    let catalog = state.catalog.current();
+    if let Some(kept) = state.me_pages.get(subject_id)
+        && std::ptr::eq(kept.catalog.as_ptr(), Arc::as_ptr(&catalog))
+    {
+        return Ok(kept);
+    }
+    let stamp = state.me_pages.stamp();
+    let profile = read_profile(state, catalog.clone(), subject_id).await?;
+    let read = Arc::new(ReadUnder { catalog: Arc::downgrade(&catalog), profile });
+    state.me_pages.put(subject_id.to_owned(), stamp, subject_id, read.clone());
+    Ok(read)
+}
+
+/// Reads the profile (personal data) afresh and records the access, if it is one.
+async fn load_profile(state: &AppState, subject_id: &str, kind: Option<RightKind>) -> Result<Profile, AppError> {
+    let profile = read_profile(state, state.catalog.current(), subject_id).await?;
     if let Some(kind) = kind {
         let id = subject_id.to_owned();
         state
@@ -57,8 +79,8 @@ pub(super) async fn profile_page(
     edit_error: Option<(String, String)>,
 ) -> Result<HttpResponse, PageError> {
     let t = Strings::get(locale);
-    let profile = load_profile(state, &s.subject_id, None).await.map_err(|e| PageError::new(e, locale))?;
-    let catalog = state.catalog.current();
+    let read = page_profile(state, &s.subject_id).await.map_err(|e| PageError::new(e, locale))?;
+    let (profile, catalog) = (&read.profile, state.catalog.current());
     let done =
         web::Query::<HashMap<String, String>>::from_query(req.query_string()).ok().and_then(|q| q.get("done").cloned());
     // A request sent or an address waiting for its link: no new receipt to offer.
@@ -76,13 +98,13 @@ pub(super) async fn profile_page(
         notice,
         asked,
         problem: None,
-        values: value_rows(&profile, &catalog, locale, state.settings.time_zone),
-        edits: edit_rows(&profile, locale, catalog.default_locale(), edit_error.as_ref()),
-        consents: consent_rows(&profile, &catalog, locale),
-        history: history_rows(&profile, &catalog, locale, state.settings.time_zone),
-        kept: kept_by_law(&profile, &catalog, locale),
-        email: profile.email,
-        external_id: profile.external_id,
+        values: value_rows(profile, &catalog, locale, state.settings.time_zone),
+        edits: edit_rows(profile, locale, catalog.default_locale(), edit_error.as_ref()),
+        consents: consent_rows(profile, &catalog, locale),
+        history: history_rows(profile, &catalog, locale, state.settings.time_zone),
+        kept: kept_by_law(profile, &catalog, locale),
+        email: profile.email.clone(),
+        external_id: profile.external_id.clone(),
     };
     let mut response = render(&page);
     response.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));

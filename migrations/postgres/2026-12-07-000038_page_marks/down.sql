@@ -1,0 +1,13 @@
+DROP TRIGGER field_values_inserted ON field_values;
+DROP TRIGGER field_values_updated ON field_values;
+DROP TRIGGER field_values_deleted ON field_values;
+DROP TRIGGER field_values_truncated ON field_values;
+DROP TRIGGER rights_requests_inserted ON rights_requests;
+DROP TRIGGER rights_requests_updated ON rights_requests;
+DROP TRIGGER rights_requests_deleted ON rights_requests;
+DROP TRIGGER rights_requests_truncated ON rights_requests;
+DROP TRIGGER sessions_inserted ON sessions;
+DROP TRIGGER sessions_updated ON sessions;
+DROP TRIGGER sessions_deleted ON sessions;
+DROP TRIGGER sessions_truncated ON sessions;
+DROP TRIGGER consent_events_inserted ON consent_events;
