@@ -75,17 +75,20 @@ impl<V> PersonCache<V> {
         entries.retain(|_, e| self.exact(e, now));
     }
 
+    fn exact(&self, entry: &Entry<V>, now: Instant) -> bool {
+        now.duration_since(entry.read_at) < self.ttl && self.changes.subject_unchanged(entry.stamp, &entry.subject)
+    }
+}
+
+#[cfg(test)]
+impl<V> PersonCache<V> {
     /// How many entries are kept (exact or not).
-    pub fn len(&self) -> usize {
+    fn len(&self) -> usize {
         self.entries.read().unwrap_or_else(|e| e.into_inner()).len()
     }
 
-    pub fn is_empty(&self) -> bool {
+    fn is_empty(&self) -> bool {
         self.len() == 0
-    }
-
-    fn exact(&self, entry: &Entry<V>, now: Instant) -> bool {
-        now.duration_since(entry.read_at) < self.ttl && self.changes.subject_unchanged(entry.stamp, &entry.subject)
     }
 }
 

@@ -32,18 +32,17 @@ async fn read_profile(state: &AppState, catalog: Arc<Catalog>, subject_id: &str)
     .await?
 }
 
-/// The profile the page shows: kept from an earlier view while nothing about the person (and
-/// not the catalogue) has changed since (`services::person_cache`), else read.
-async fn page_profile(state: &AppState, subject_id: &str) -> Result<Arc<ReadUnder>, AppError> {
-    let catalog = state.catalog.current();
+/// The profile the page shows under `catalog`: kept from an earlier view while nothing about the
+/// person (and not the catalogue) has changed since (`services::person_cache`), else read.
+async fn page_profile(state: &AppState, catalog: &Arc<Catalog>, subject_id: &str) -> Result<Arc<ReadUnder>, AppError> {
     if let Some(kept) = state.me_pages.get(subject_id)
-        && std::ptr::eq(kept.catalog.as_ptr(), Arc::as_ptr(&catalog))
+        && std::ptr::eq(kept.catalog.as_ptr(), Arc::as_ptr(catalog))
     {
         return Ok(kept);
     }
     let stamp = state.me_pages.stamp();
     let profile = read_profile(state, catalog.clone(), subject_id).await?;
-    let read = Arc::new(ReadUnder { catalog: Arc::downgrade(&catalog), profile });
+    let read = Arc::new(ReadUnder { catalog: Arc::downgrade(catalog), profile });
     state.me_pages.put(subject_id.to_owned(), stamp, subject_id, read.clone());
     Ok(read)
 }
@@ -79,8 +78,10 @@ pub(super) async fn profile_page(
     edit_error: Option<(String, String)>,
 ) -> Result<HttpResponse, PageError> {
     let t = Strings::get(locale);
-    let read = page_profile(state, &s.subject_id).await.map_err(|e| PageError::new(e, locale))?;
-    let (profile, catalog) = (&read.profile, state.catalog.current());
+    // One catalogue for the whole page: the one the profile was read (or kept) under.
+    let catalog = state.catalog.current();
+    let read = page_profile(state, &catalog, &s.subject_id).await.map_err(|e| PageError::new(e, locale))?;
+    let profile = &read.profile;
     let done =
         web::Query::<HashMap<String, String>>::from_query(req.query_string()).ok().and_then(|q| q.get("done").cloned());
     // A request sent or an address waiting for its link: no new receipt to offer.
@@ -93,7 +94,7 @@ pub(super) async fn profile_page(
     let page = ProfilePage {
         t,
         lang: locale.as_str(),
-        languages: crate::web::i18n::languages(locale, state.catalog.current().locales.offered()),
+        languages: crate::web::i18n::languages(locale, catalog.locales.offered()),
         csrf: s.csrf_token.clone(),
         notice,
         asked,
