@@ -62,43 +62,66 @@ pub struct NewEvent<'a> {
     pub recorded_at: Option<NaiveDateTime>,
 }
 
-/// An event as inserted: its timestamps bound as [`Stamp`]s.
+/// An event as inserted: its timestamps bound as [`Stamp`]s, its text owned (moved from and back
+/// into the [`ConsentEvent`], never copied) so that its inserts are cached statements
+/// ([`crate::insert_cached!`]).
 #[derive(Insertable)]
 #[diesel(table_name = consent_events, treat_none_as_default_value = false)]
-struct EventRow<'a> {
+struct EventRow {
     seq: i64,
-    id: &'a str,
-    subject_id: &'a str,
-    purpose_key: &'a str,
-    action: &'a str,
-    policy_version_id: &'a str,
-    policy_text_hash: &'a str,
-    method: &'a str,
-    source: &'a str,
-    evidence: &'a str,
+    id: String,
+    subject_id: String,
+    purpose_key: String,
+    action: String,
+    policy_version_id: String,
+    policy_text_hash: String,
+    method: String,
+    source: String,
+    evidence: String,
     occurred_at: Stamp,
-    prev_hash: &'a str,
-    hash: &'a str,
+    prev_hash: String,
+    hash: String,
     recorded_at: Option<Stamp>,
 }
 
-impl<'a> From<&'a ConsentEvent> for EventRow<'a> {
-    fn from(e: &'a ConsentEvent) -> Self {
+impl From<ConsentEvent> for EventRow {
+    fn from(e: ConsentEvent) -> Self {
         Self {
             seq: e.seq,
-            id: &e.id,
-            subject_id: &e.subject_id,
-            purpose_key: &e.purpose_key,
-            action: &e.action,
-            policy_version_id: &e.policy_version_id,
-            policy_text_hash: &e.policy_text_hash,
-            method: &e.method,
-            source: &e.source,
-            evidence: &e.evidence,
+            id: e.id,
+            subject_id: e.subject_id,
+            purpose_key: e.purpose_key,
+            action: e.action,
+            policy_version_id: e.policy_version_id,
+            policy_text_hash: e.policy_text_hash,
+            method: e.method,
+            source: e.source,
+            evidence: e.evidence,
             occurred_at: Stamp(e.occurred_at),
-            prev_hash: &e.prev_hash,
-            hash: &e.hash,
+            prev_hash: e.prev_hash,
+            hash: e.hash,
             recorded_at: e.recorded_at.map(Stamp),
+        }
+    }
+}
+
+impl From<EventRow> for ConsentEvent {
+    fn from(e: EventRow) -> Self {
+        Self {
+            seq: e.seq,
+            id: e.id,
+            subject_id: e.subject_id,
+            purpose_key: e.purpose_key,
+            action: e.action,
+            policy_version_id: e.policy_version_id,
+            policy_text_hash: e.policy_text_hash,
+            method: e.method,
+            source: e.source,
+            evidence: e.evidence,
+            occurred_at: e.occurred_at.0,
+            prev_hash: e.prev_hash,
+            hash: e.hash,
+            recorded_at: e.recorded_at.map(|t| t.0),
         }
     }
 }
@@ -139,11 +162,10 @@ pub(super) fn append(
     head: &mut LedgerHead,
     events: &[NewEvent<'_>],
 ) -> QueryResult<Vec<ConsentEvent>> {
-    let rows = chain(head, events);
-    let inserts: Vec<EventRow<'_>> = rows.iter().map(EventRow::from).collect();
-    crate::insert_rows!(conn, consent_events::table, &inserts)?;
+    let rows: Vec<EventRow> = chain(head, events).into_iter().map(EventRow::from).collect();
+    crate::insert_cached!(conn, consent_events::table, &rows)?;
     crate::metrics::consent_events(rows.iter().map(|r| r.action.as_str()));
-    Ok(rows)
+    Ok(rows.into_iter().map(ConsentEvent::from).collect())
 }
 
 pub fn for_subject(conn: &mut DbConnection, subject_id: &str) -> QueryResult<Vec<ConsentEvent>> {

@@ -89,6 +89,29 @@ on_both_backends! {
         assert!(verify(&app).0);
     }
 
+    async fn events_appended_in_one_go_land_whole_in_order(app: TestApp) {
+        // 343 people imported in one chunk: one append of 343 events, written in statements of
+        // 256, 64, 16 and 4 rows and three single rows (`insert_cached!`).
+        let emails: Vec<String> = (0..343).map(|_| unique_email()).collect();
+        let mut csv = String::from("email,service,consented_at\n");
+        for email in &emails {
+            csv.push_str(&format!("{email},Y,2026-03-05\n"));
+        }
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), csv).unwrap();
+        let out = app.cli(&["import", "--form", "newsletter", "--json", file.path().to_str().unwrap()]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let seqs: Vec<i64> =
+            consent_events::table.select(consent_events::seq).order(consent_events::seq.asc()).load(&mut app.conn()).unwrap();
+        assert_eq!(seqs, (1..=343).collect::<Vec<i64>>(), "every event once, numbered without a gap");
+        let (ok, text) = verify(&app);
+        assert!(ok && text.contains("343 events verified"), "{text}");
+        for email in [&emails[0], &emails[255], &emails[256], &emails[339], &emails[342]] {
+            let answer = app.consents_of(app.integrator_key(), email).await;
+            assert_eq!(status_in(&answer, "service"), "granted", "{email}: {answer}");
+        }
+    }
+
     async fn verify_passes_on_an_intact_ledger(app: TestApp) {
         three_submissions(&app).await;
         let (ok, text) = verify(&app);
