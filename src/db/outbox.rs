@@ -14,8 +14,10 @@ pub struct NewMail<'a> {
     pub message: &'a [u8],
 }
 
+/// A queued mail's row. A missing subject is bound as NULL (the column has no other default), so
+/// that on SQLite a batch's rows go in one statement, not one each inside a savepoint.
 #[derive(Debug, Clone, Copy, Insertable)]
-#[diesel(table_name = outbox)]
+#[diesel(table_name = outbox, treat_none_as_default_value = false)]
 pub struct NewOutboxRow<'a> {
     pub id: &'a str,
     pub kind: &'a str,

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use super::DbConnection;
 use super::schema::{audit_log, rights_requests};
+use super::stamp::Stamp;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = rights_requests)]
@@ -189,8 +190,11 @@ pub fn requests_for(conn: &mut DbConnection, subject_id: &str) -> QueryResult<Ve
         .load(conn)
 }
 
+/// An audit-log row as inserted. A missing subject is bound as NULL (not as the column's
+/// default), so that on SQLite a call's rows go in one statement: diesel writes rows with
+/// defaultable columns one statement each there, inside a savepoint.
 #[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = audit_log)]
+#[diesel(table_name = audit_log, treat_none_as_default_value = false)]
 pub struct AuditEntry<'a> {
     pub id: String,
     pub actor_kind: &'a str,
@@ -198,7 +202,7 @@ pub struct AuditEntry<'a> {
     pub action: &'a str,
     pub subject_id: Option<&'a str>,
     pub detail: &'a str,
-    pub occurred_at: NaiveDateTime,
+    pub occurred_at: Stamp,
 }
 
 pub fn audit(conn: &mut DbConnection, entries: &[AuditEntry<'_>]) -> QueryResult<()> {

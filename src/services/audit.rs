@@ -5,7 +5,7 @@ use chrono::{NaiveDateTime, Utc};
 
 use crate::db::rights::{self, AuditEntry, RightsRequest};
 use crate::db::{DbConnection, WriteTx};
-use crate::domain::rights::{RequestState, RightKind};
+use crate::domain::rights::{Deadline, RequestState, RightKind};
 use crate::domain::{Method, SubjectId};
 
 /// Who acts: recorded in the audit log.
@@ -103,7 +103,7 @@ pub fn audit_action(
             action,
             subject_id,
             detail,
-            occurred_at: Utc::now().naive_utc(),
+            occurred_at: Utc::now().naive_utc().into(),
         }],
     )
 }
@@ -143,7 +143,32 @@ pub struct Done<'a> {
 /// hands to each write. Done for a desk request, only the audit entry is written (naming it).
 pub fn record(tx: &mut WriteTx<'_>, subject_ids: &[SubjectId], done: &Done<'_>) -> diesel::QueryResult<()> {
     let (conn, deadline) = (&mut *tx.conn, tx.rights_deadline);
-    let requests: Vec<RightsRequest> = subject_ids
+    // Requests are what people (or a CRM on their behalf) ask for; the retention job's erasures
+    // are the policy at work, answered by the audit log and the ledger, not the requests list.
+    if !matches!(done.by.actor, Actor::Job(_)) && done.by.request.is_none() {
+        rights::insert_requests(conn, &completed_requests(subject_ids, done, deadline))?;
+    }
+    let (actor_kind, actor_id) = done.by.actor.parts();
+    let on_request = done.by.request.map(|id| format!("{} (request {id})", done.detail));
+    let detail = on_request.as_deref().unwrap_or(done.detail);
+    let entries: Vec<AuditEntry<'_>> = subject_ids
+        .iter()
+        .map(|subject_id| AuditEntry {
+            id: crate::db::new_row_id(),
+            actor_kind,
+            actor_id,
+            action: done.kind.as_str(),
+            subject_id: Some(subject_id),
+            detail,
+            occurred_at: done.at.into(),
+        })
+        .collect();
+    rights::audit(conn, &entries)
+}
+
+/// The completed self-service request of each subject.
+fn completed_requests(subject_ids: &[SubjectId], done: &Done<'_>, deadline: Deadline) -> Vec<RightsRequest> {
+    subject_ids
         .iter()
         .map(|subject_id| RightsRequest {
             id: crate::db::new_row_id(),
@@ -163,26 +188,5 @@ pub fn record(tx: &mut WriteTx<'_>, subject_ids: &[SubjectId], done: &Done<'_>) 
             updated_at: None,
             reminded_at: None,
         })
-        .collect();
-    // Requests are what people (or a CRM on their behalf) ask for; the retention job's erasures
-    // are the policy at work, answered by the audit log and the ledger, not the requests list.
-    if !matches!(done.by.actor, Actor::Job(_)) && done.by.request.is_none() {
-        rights::insert_requests(conn, &requests)?;
-    }
-    let (actor_kind, actor_id) = done.by.actor.parts();
-    let on_request = done.by.request.map(|id| format!("{} (request {id})", done.detail));
-    let detail = on_request.as_deref().unwrap_or(done.detail);
-    let entries: Vec<AuditEntry<'_>> = subject_ids
-        .iter()
-        .map(|subject_id| AuditEntry {
-            id: crate::db::new_row_id(),
-            actor_kind,
-            actor_id,
-            action: done.kind.as_str(),
-            subject_id: Some(subject_id),
-            detail,
-            occurred_at: done.at,
-        })
-        .collect();
-    rights::audit(conn, &entries)
+        .collect()
 }
