@@ -30,7 +30,8 @@ pub fn by_expiry(
     }
     if let Some((t, s, p)) = after {
         let (t, s, p) = (*t, s.clone(), p.clone());
-        query = query.filter(
+        // The first term bounds the index range; the rest is the keyset comparison.
+        query = query.filter(consent_state::expires_at.ge(t)).filter(
             consent_state::expires_at.gt(t).or(consent_state::expires_at.eq(t).and(
                 consent_state::subject_id
                     .gt(s.clone())

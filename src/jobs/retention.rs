@@ -17,8 +17,9 @@
 //! decides which consents to look at.
 //!
 //! Each batch is one transaction that re-checks what it acts on, so memory stays flat, a killed
-//! run loses at most the batch in flight, and running again finishes the job without doing
-//! anything twice.
+//! run loses at most the batches in flight, and running again finishes the job without doing
+//! anything twice. Renewal and expiry read their next page while the writer works on the last
+//! one (at most one batch waits behind the one being written).
 
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use diesel::QueryResult;
@@ -30,7 +31,7 @@ use crate::crypto::Keyring;
 use crate::db::catalog::Catalog;
 use crate::db::consent::{self, ConsentState};
 use crate::db::retention::{self as queries, Cursor};
-use crate::db::{Db, DbConnection, WriteTx};
+use crate::db::{Db, DbConnection, Queued, WriteTx};
 use crate::domain::lifecycle::{due_to_end, ending_transition, renewal_window_days};
 use crate::domain::{Channel, ConsentAction, ConsentStatus, Method, Retention, SubjectId};
 use crate::mail::MailContext;
@@ -155,10 +156,10 @@ impl RetentionJob {
         Ok(report)
     }
 
-    /// One page of consents this phase may act on. Renewal pages with a cursor through the
-    /// (small) renewal window; reminders and expiry drain: each consent they act on leaves the
-    /// query's set (its reminder anchor moves on, or it is no longer granted), so they always
-    /// read the first page of what is due, through an index.
+    /// One page of consents this phase may act on. Renewal and expiry page with a keyset cursor,
+    /// so the next page is read while the writer works on this one (which re-checks each consent:
+    /// what it ended is skipped). Reminders drain (each consent acted on leaves the query's set):
+    /// they read the first page of what is due, after the last batch committed.
     fn next_page(
         &self,
         conn: &mut DbConnection,
@@ -185,7 +186,7 @@ impl RetentionJob {
             }
             Phase::Expiry => {
                 let in_force = [ConsentStatus::Granted, ConsentStatus::Pending];
-                queries::by_expiry(conn, &in_force, now, None, &None, self.batch)
+                queries::by_expiry(conn, &in_force, now, None, cursor, self.batch)
             }
             Phase::LeftWithNothing => Ok(Vec::new()),
         }
@@ -214,45 +215,54 @@ impl RetentionJob {
         if phase == Phase::LeftWithNothing {
             return self.erase_left_with_nothing(now, report, progress);
         }
+        let keyset = phase != Phase::Notice;
         let mut cursor: Cursor = None;
+        // At most one batch waits for the writer while the next page is read.
+        let mut in_flight: Option<Queued<RetentionReport, RightsError>> = None;
         loop {
             let batch = {
                 let mut conn = self.db.pool.get().map_err(|_| crate::db::CommitFailed)?;
                 self.next_page(&mut conn, phase, now, &cursor)?
             };
-            let Some(last) = batch.last() else { return Ok(()) };
             let full = batch.len() as i64 == self.batch;
-            if phase == Phase::Renewal {
-                cursor = queries::cursor_of(last);
+            if keyset {
+                cursor = batch.last().and_then(queries::cursor_of);
             }
             // Decide in memory what needs the writer at all; most scanned consents do not.
             let candidates: Vec<ConsentState> = batch.into_iter().filter(|s| self.needs_work(phase, s, now)).collect();
-            let step =
-                if candidates.is_empty() { RetentionReport::default() } else { self.work(phase, candidates, now)? };
-            report.add(&step);
-            progress(report);
-            let progressed = step != RetentionReport::default();
-            // A draining phase that made no progress would read the same page again: stop.
-            let more = match phase {
-                Phase::Renewal => cursor.is_some(),
-                _ => progressed,
-            };
-            if !full || !more {
-                return Ok(());
+            let queued = if candidates.is_empty() { None } else { Some(self.work(phase, candidates, now)?) };
+            if let Some(earlier) = in_flight.take() {
+                report.add(&earlier.wait()?);
+                progress(report);
+            }
+            let more = full && (!keyset || cursor.is_some());
+            match queued {
+                None if keyset && more => {}
+                // (A draining phase that made no progress would read the same page again.)
+                None => return Ok(()),
+                Some(queued) if keyset && more => in_flight = Some(queued),
+                Some(queued) => {
+                    let step = queued.wait()?;
+                    report.add(&step);
+                    progress(report);
+                    if keyset || !more || step == RetentionReport::default() {
+                        return Ok(());
+                    }
+                }
             }
         }
     }
 
-    /// One batch of a phase's work, in one writer transaction.
+    /// One batch of a phase's work, queued as one writer transaction.
     fn work(
         &self,
         phase: Phase,
         candidates: Vec<ConsentState>,
         now: NaiveDateTime,
-    ) -> Result<RetentionReport, RightsError> {
+    ) -> Result<Queued<RetentionReport, RightsError>, RightsError> {
         let (keyring, catalog, mail, interval) =
             (self.keyring.clone(), self.catalog.clone(), self.mail.clone(), self.notice_interval);
-        self.db.writer.write_bulk_blocking(move |tx| {
+        let queued = self.db.writer.queue_bulk(move |tx| {
             let door = Door { catalog: &catalog, notice_interval: interval };
             let mut step = RetentionReport::default();
             match phase {
@@ -270,7 +280,8 @@ impl RetentionJob {
                 Phase::LeftWithNothing => {}
             }
             Ok::<_, RightsError>(step)
-        })
+        });
+        Ok(queued?)
     }
 
     /// Phase 4: people on record with no consent in force are erased, a batch at a time.

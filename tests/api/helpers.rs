@@ -271,8 +271,14 @@ impl TestApp {
 
     /// Runs the `assent` binary against this app's database.
     pub fn cli(&self, args: &[&str]) -> Output {
+        self.cli_with(args, &[])
+    }
+
+    /// [`TestApp::cli`] with more environment variables.
+    pub fn cli_with(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
         std::process::Command::new(env!("CARGO_BIN_EXE_assent"))
             .args(args)
+            .envs(env.iter().copied())
             .env("ASSENT_DATABASE_URL", &self.db.url)
             .env("ASSENT_DATA_DIR", self.db.dir.path())
             .env("ASSENT_MASTER_KEY", &self.master_key)

@@ -124,6 +124,30 @@ on_both_backends! {
         assert!(report.contains("1 renewed") && report.contains("erased"), "what was done is shown too: {report}");
     }
 
+    async fn a_run_in_small_batches_ends_each_consent_once_while_reading_ahead(app: TestApp) {
+        // Seven people, each with a service and an SMS consent; at the service expiry (3 years)
+        // both are due. Pages of two, in expiry order: every SMS consent first, then the service
+        // ones, some read while the batch erasing their person is still being written.
+        let mut people = Vec::new();
+        for _ in 0..7 {
+            people.push(with_sms(&app).await);
+        }
+        let at = (people.iter().map(|p| p.2).max().unwrap() + Duration::days(400)).to_rfc3339();
+        let out = app.cli_with(&["retention", "run", "--now", &at], &[("ASSENT_RETENTION_BATCH", "2")]);
+        let said = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(said.contains("14 expired") && said.contains("7 people erased"), "{said}");
+        for (email, id, _) in &people {
+            assert_eq!(actions(&app, id, "marketing_sms"), ["granted", "expired"], "ended once");
+            assert_eq!(actions(&app, id, "service"), ["granted", "expired"], "ended once");
+            assert_eq!(actions(&app, id, "*"), ["erased"]);
+            assert!(app.stored_values(email, "phone").is_empty());
+        }
+        let again = app.cli_with(&["retention", "run", "--now", &at], &[("ASSENT_RETENTION_BATCH", "2")]);
+        assert!(String::from_utf8_lossy(&again.stdout).contains("0 expired"), "nothing is left to do");
+        assert!(app.cli(&["ledger", "verify"]).status.success());
+    }
+
     async fn a_run_killed_mid_batch_and_run_again_ends_in_the_same_state(app: TestApp) {
         let mut people = Vec::new();
         for _ in 0..60 {
