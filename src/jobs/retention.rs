@@ -17,9 +17,8 @@
 //! decides which consents to look at.
 //!
 //! Each batch is one transaction that re-checks what it acts on, so memory stays flat, a killed
-//! run loses at most the batches in flight, and running again finishes the job without doing
-//! anything twice. Renewal and expiry read their next page while the writer works on the last
-//! one (at most one batch waits behind the one being written).
+//! run loses at most the batch in flight, and running again finishes the job without doing
+//! anything twice.
 
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use diesel::QueryResult;
@@ -31,7 +30,7 @@ use crate::crypto::Keyring;
 use crate::db::catalog::Catalog;
 use crate::db::consent::{self, ConsentState};
 use crate::db::retention::{self as queries, Cursor};
-use crate::db::{Db, DbConnection, Queued, WriteTx};
+use crate::db::{Db, DbConnection, WriteTx};
 use crate::domain::lifecycle::{due_to_end, ending_transition, renewal_window_days};
 use crate::domain::{Channel, ConsentAction, ConsentStatus, Method, Retention, SubjectId};
 use crate::mail::MailContext;
@@ -156,10 +155,11 @@ impl RetentionJob {
         Ok(report)
     }
 
-    /// One page of consents this phase may act on. Renewal and expiry page with a keyset cursor,
-    /// so the next page is read while the writer works on this one (which re-checks each consent:
-    /// what it ended is skipped). Reminders drain (each consent acted on leaves the query's set):
-    /// they read the first page of what is due, after the last batch committed.
+    /// One page of consents this phase may act on. Renewal and expiry page with a keyset cursor
+    /// through expiry order: a consent ended but kept (its person keeps others) stays in that
+    /// order, and is passed over once per run, not once per page. Reminders drain: each consent
+    /// they act on leaves the query's set (its reminder anchor moves on), so they read the first
+    /// page of what is due, through an index.
     fn next_page(
         &self,
         conn: &mut DbConnection,
@@ -215,54 +215,45 @@ impl RetentionJob {
         if phase == Phase::LeftWithNothing {
             return self.erase_left_with_nothing(now, report, progress);
         }
-        let keyset = phase != Phase::Notice;
         let mut cursor: Cursor = None;
-        // At most one batch waits for the writer while the next page is read.
-        let mut in_flight: Option<Queued<RetentionReport, RightsError>> = None;
         loop {
             let batch = {
                 let mut conn = self.db.pool.get().map_err(|_| crate::db::CommitFailed)?;
                 self.next_page(&mut conn, phase, now, &cursor)?
             };
+            let Some(last) = batch.last() else { return Ok(()) };
             let full = batch.len() as i64 == self.batch;
-            if keyset {
-                cursor = batch.last().and_then(queries::cursor_of);
+            if phase != Phase::Notice {
+                cursor = queries::cursor_of(last);
             }
             // Decide in memory what needs the writer at all; most scanned consents do not.
             let candidates: Vec<ConsentState> = batch.into_iter().filter(|s| self.needs_work(phase, s, now)).collect();
-            let queued = if candidates.is_empty() { None } else { Some(self.work(phase, candidates, now)?) };
-            if let Some(earlier) = in_flight.take() {
-                report.add(&earlier.wait()?);
-                progress(report);
-            }
-            let more = full && (!keyset || cursor.is_some());
-            match queued {
-                None if keyset && more => {}
-                // (A draining phase that made no progress would read the same page again.)
-                None => return Ok(()),
-                Some(queued) if keyset && more => in_flight = Some(queued),
-                Some(queued) => {
-                    let step = queued.wait()?;
-                    report.add(&step);
-                    progress(report);
-                    if keyset || !more || step == RetentionReport::default() {
-                        return Ok(());
-                    }
-                }
+            let step =
+                if candidates.is_empty() { RetentionReport::default() } else { self.work(phase, candidates, now)? };
+            report.add(&step);
+            progress(report);
+            let progressed = step != RetentionReport::default();
+            // A draining phase that made no progress would read the same page again: stop.
+            let more = match phase {
+                Phase::Notice => progressed,
+                _ => cursor.is_some(),
+            };
+            if !full || !more {
+                return Ok(());
             }
         }
     }
 
-    /// One batch of a phase's work, queued as one writer transaction.
+    /// One batch of a phase's work, in one writer transaction.
     fn work(
         &self,
         phase: Phase,
         candidates: Vec<ConsentState>,
         now: NaiveDateTime,
-    ) -> Result<Queued<RetentionReport, RightsError>, RightsError> {
+    ) -> Result<RetentionReport, RightsError> {
         let (keyring, catalog, mail, interval) =
             (self.keyring.clone(), self.catalog.clone(), self.mail.clone(), self.notice_interval);
-        let queued = self.db.writer.queue_bulk(move |tx| {
+        self.db.writer.write_bulk_blocking(move |tx| {
             let door = Door { catalog: &catalog, notice_interval: interval };
             let mut step = RetentionReport::default();
             match phase {
@@ -280,8 +271,7 @@ impl RetentionJob {
                 Phase::LeftWithNothing => {}
             }
             Ok::<_, RightsError>(step)
-        });
-        Ok(queued?)
+        })
     }
 
     /// Phase 4: people on record with no consent in force are erased, a batch at a time.

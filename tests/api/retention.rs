@@ -124,10 +124,11 @@ on_both_backends! {
         assert!(report.contains("1 renewed") && report.contains("erased"), "what was done is shown too: {report}");
     }
 
-    async fn a_run_in_small_batches_ends_each_consent_once_while_reading_ahead(app: TestApp) {
+    async fn a_run_in_small_batches_ends_each_consent_once(app: TestApp) {
         // Seven people, each with a service and an SMS consent; at the service expiry (3 years)
-        // both are due. Pages of two, in expiry order: every SMS consent first, then the service
-        // ones, some read while the batch erasing their person is still being written.
+        // both are due. Pages of two, through expiry order with a cursor: every SMS consent first
+        // (each batch ends its people's service consents too, and erases them), then what is left
+        // of the service ones.
         let mut people = Vec::new();
         for _ in 0..7 {
             people.push(with_sms(&app).await);
